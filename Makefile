@@ -1,0 +1,38 @@
+# Racine — the two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev schema clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Run the product on its embedded default (SQLite under var/, tasks in process) at http://127.0.0.1:8000/
+run: install
+	$(BIN)/python manage.py bootstrap --no-input
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## Run the test suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
+test: install-dev
+	DEBUG=true $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+schema: install
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+
+clean:
+	rm -rf $(VENV) var staticfiles

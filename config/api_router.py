@@ -1,0 +1,8 @@
+"""The v1 API router: every app registers its viewsets here, so guard tests can walk one registry."""
+from rest_framework.routers import DefaultRouter
+
+from accounts.api.urls import register as register_accounts
+
+router = DefaultRouter()
+for register in (register_accounts,):
+    register(router)

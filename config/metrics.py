@@ -1,0 +1,36 @@
+"""Prometheus metrics, for the scraper only: loopback callers or a bearer token from the environment."""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from django.conf import settings
+from django_prometheus.exports import ExportToDjangoView
+
+from config.problems import json_problem_response
+
+
+def _is_direct_loopback(request) -> bool:
+    # A request relayed by a reverse proxy on this host arrives from loopback too; the proxy's
+    # X-Forwarded-For header tells them apart, so such a request must present the token.
+    if "HTTP_X_FORWARDED_FOR" in request.META:
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+def _has_token(request) -> bool:
+    expected = settings.RACINE_METRICS_TOKEN
+    supplied = request.headers.get("Authorization", "")
+    if not expected or not supplied.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(supplied.removeprefix("Bearer ").encode(), expected.encode())
+
+
+def metrics(request):
+    if not (_is_direct_loopback(request) or _has_token(request)):
+        return json_problem_response(request, 403, "permission_denied",
+                                     "Metrics are served to loopback callers or with the metrics token.")
+    return ExportToDjangoView(request)

@@ -1,0 +1,151 @@
+"""One error format for every API error: RFC 9457 problem details.
+
+Every error an API client can receive — validation, authentication, permission, not found, method, conflict,
+throttling and unexpected failures — is rendered here as ``application/problem+json`` with ``type``, ``title``,
+``status``, ``detail``, ``code``, field ``errors`` where there are some, ``instance`` and the ``request_id``
+that finds the server's log lines. A traceback never reaches the client; it goes to the log.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.request_id import current_request_id
+
+logger = logging.getLogger("racine.errors")
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+API_PREFIX = "/api/"
+
+TITLES = {
+    400: "Invalid request",
+    401: "Authentication required",
+    403: "Permission denied",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class Conflict(exceptions.APIException):
+    """The request clashes with the current state of a resource (e.g. a scan of this source is running)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, code=None, *, extra: dict | None = None):
+        super().__init__(detail, code)
+        self.extra = extra or {}
+
+
+def problem(status_code: int, *, code: str, detail: str, instance: str | None = None,
+            errors: list[dict] | None = None, extra: dict | None = None) -> dict:
+    body = {
+        "type": f"urn:racine:problem:{code}",
+        "title": TITLES.get(status_code, "Error"),
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+        "instance": instance,
+        "request_id": current_request_id(),
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return body
+
+
+def _field_errors(detail, prefix: str = "") -> list[dict]:
+    """Flatten DRF's nested error structure into ``[{field, code, detail}]`` with dotted field paths."""
+    if isinstance(detail, dict):
+        errors = []
+        for key, value in detail.items():
+            field = "" if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
+            errors.extend(_field_errors(value, field))
+        return errors
+    if isinstance(detail, list):
+        if all(isinstance(item, exceptions.ErrorDetail) for item in detail):
+            return [{"field": prefix or None, "code": item.code, "detail": str(item)} for item in detail]
+        errors = []
+        for index, value in enumerate(detail):
+            errors.extend(_field_errors(value, f"{prefix}.{index}" if prefix else str(index)))
+        return errors
+    return [{"field": prefix or None, "code": getattr(detail, "code", "invalid"), "detail": str(detail)}]
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    return exc.default_code
+
+
+def api_exception_handler(exc, context):
+    """DRF's exception handler, reshaped into problem details."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # not an API exception: ApiExceptionMiddleware answers 500 and logs the traceback
+    request = context.get("request")
+    instance = request.path if request is not None else None
+    if isinstance(exc, exceptions.ValidationError):
+        body = problem(response.status_code, code="validation_error", instance=instance,
+                       detail="The request has invalid fields; see errors.", errors=_field_errors(exc.detail))
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        if isinstance(exc, Http404):
+            code, detail = "not_found", "Not found."
+        elif isinstance(exc, DjangoPermissionDenied):
+            code, detail = "permission_denied", "You do not have permission to perform this action."
+        else:
+            code = _code_of(exc)
+        body = problem(response.status_code, code=code, detail=str(detail), instance=instance,
+                       extra=getattr(exc, "extra", None))
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            body["retry_after"] = int(exc.wait)
+    return Response(body, status=response.status_code, headers=dict(response.items()),
+                    content_type=PROBLEM_CONTENT_TYPE)
+
+
+def json_problem_response(request, status_code: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(problem(status_code, code=code, detail=detail, instance=request.path),
+                        status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def is_api_request(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+class ApiExceptionMiddleware:
+    """Unexpected exceptions under /api/ become a JSON 500, in DEBUG too; the traceback goes to the log."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_api_request(request):
+            return None
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return json_problem_response(request, 500, "server_error",
+                                     "An unexpected error occurred. Quote the request id when reporting it.")
+
+
+def api_not_found(request, *args, **kwargs):
+    return json_problem_response(request, 404, "not_found", "No API endpoint at this address.")

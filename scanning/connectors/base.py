@@ -1,0 +1,253 @@
+"""The connector interface: settings, catalog objects, and the abstract :class:`Connector`."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from .errors import ConnectorConfigError, ConnectorError
+from .filters import Filters
+from .names import qualified_name
+from .network import HostPolicy, check_target_host
+
+logger = logging.getLogger("racine.scanning.connectors")
+
+ENGINES = ("postgresql", "mysql", "sqlite", "sqlalchemy")
+
+_BOOL = {"true", "false", "1", "0", "yes", "no"}
+
+
+def _one_of(*choices: str):
+    def check(value: str) -> bool:
+        return value in choices
+    return check
+
+
+def _matches(pattern: str):
+    regex = re.compile(pattern)
+    return lambda value: regex.fullmatch(value) is not None
+
+
+# Driver options a data source may set, per engine, each with its validator. Nothing else reaches a driver.
+ALLOWED_OPTIONS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    "postgresql": {
+        "sslmode": _one_of("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+        "sslrootcert": _matches(r"[^\x00-\x1f]{1,4096}"),
+        "connect_timeout": _matches(r"[0-9]{1,4}"),
+        "application_name": _matches(r"[\x20-\x7e]{1,63}"),
+    },
+    "mysql": {
+        "ssl_ca": _matches(r"[^\x00-\x1f]{1,4096}"),
+        "ssl_verify_cert": lambda v: v.lower() in _BOOL,
+        "charset": _matches(r"[A-Za-z0-9_]{1,32}"),
+    },
+    "sqlite": {},
+    "sqlalchemy": {
+        "url": _matches(r"[^\x00-\x1f]{1,8192}"),
+    },
+})
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
+
+
+def redact_url(url: str) -> str:
+    return _URL_PASSWORD.sub(r"\1***\3", url)
+
+
+@dataclass(frozen=True, repr=False)
+class ConnectionSettings:
+    engine: str
+    host: str = ""
+    port: int | None = None
+    database: str = ""  # PostgreSQL: the database; MySQL: limit the scan to this schema; SQLite: the file path
+    username: str = ""
+    password: str = field(default="", repr=False)
+    options: Mapping[str, str] = field(default_factory=dict, hash=False)
+    statement_timeout_s: float = 30
+    connect_timeout_s: float = 10
+
+    def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise ConnectorConfigError(f"unknown engine {self.engine!r}; expected one of {', '.join(ENGINES)}")
+        allowed = ALLOWED_OPTIONS[self.engine]
+        options = dict(self.options or {})
+        for key, value in options.items():
+            if key not in allowed:
+                raise ConnectorConfigError(
+                    f"option {key!r} is not allowed for engine {self.engine!r}"
+                    f" (allowed: {', '.join(sorted(allowed)) or 'none'})")
+            if not isinstance(value, str) or not allowed[key](value):
+                raise ConnectorConfigError(f"invalid value for option {key!r} of engine {self.engine!r}")
+        object.__setattr__(self, "options", MappingProxyType(options))
+        if self.engine == "sqlalchemy" and "url" not in options:
+            raise ConnectorConfigError("engine 'sqlalchemy' needs options['url']")
+        if self.engine in ("postgresql", "mysql") and not self.host:
+            raise ConnectorConfigError(f"engine {self.engine!r} needs a host")
+        if self.engine == "sqlite" and not self.database:
+            raise ConnectorConfigError("engine 'sqlite' needs database (the file path)")
+        if self.port is not None and not (isinstance(self.port, int) and 0 < self.port < 65536):
+            raise ConnectorConfigError("port must be an integer between 1 and 65535")
+        for name in ("statement_timeout_s", "connect_timeout_s"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 < value <= 86400:
+                raise ConnectorConfigError(f"{name} must be a number of seconds in (0, 86400]")
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Strings that must never appear in a message: the password, and the one inside a SQLAlchemy URL."""
+        found = [self.password]
+        match = _URL_PASSWORD.search(self.options.get("url", ""))
+        if match:
+            found.append(match.group(2))
+            from urllib.parse import unquote
+            found.append(unquote(match.group(2)))
+        return tuple(s for s in found if s)
+
+    def __repr__(self) -> str:
+        options = {k: (redact_url(v) if k == "url" else v) for k, v in self.options.items()}
+        return (f"ConnectionSettings(engine={self.engine!r}, host={self.host!r}, port={self.port!r}, "
+                f"database={self.database!r}, username={self.username!r}, password={'***' if self.password else ''!r}, "
+                f"options={options!r}, statement_timeout_s={self.statement_timeout_s!r}, "
+                f"connect_timeout_s={self.connect_timeout_s!r})")
+
+    __str__ = __repr__
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True)
+class SchemaObject:
+    """One database, schema, table, view or column, as read from the source's catalog.
+
+    ``properties`` is JSON-serialisable; treat it as read-only. ``row_estimate`` is kept out of the fingerprint:
+    estimates move without any schema change.
+    """
+
+    kind: str  # "database" | "schema" | "table" | "view" | "column"
+    path: tuple[str, ...]
+    data_type: str = ""
+    is_nullable: bool | None = None
+    default: str | None = None
+    description: str = ""
+    ordinal: int | None = None
+    row_estimate: int | None = field(default=None, compare=False)
+    properties: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    KINDS: ClassVar[tuple[str, ...]] = ("database", "schema", "table", "view", "column")
+
+    @property
+    def name(self) -> str:
+        return self.path[-1]
+
+    @property
+    def parent_path(self) -> tuple[str, ...]:
+        return self.path[:-1]
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified_name(self.path)
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        payload = [self.kind, list(self.path), self.data_type, self.is_nullable, self.default, self.description,
+                   self.ordinal, self.properties]
+        return hashlib.sha256(_canonical(payload).encode()).hexdigest()
+
+    def fingerprint(self) -> str:
+        """SHA-256 of kind, path, type, nullability, default, description, ordinal and properties."""
+        return self._fingerprint
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    engine: str
+    server_version: str
+    current_user: str
+    database: str
+    read_only: bool  # the session refuses writes (confirmed by asking the server, not assumed)
+    statement_timeout_s: float | None  # as the server reports it for this session, None if not enforceable
+
+
+def batched(objects: Iterable[SchemaObject], size: int) -> Iterator[list[SchemaObject]]:
+    batch: list[SchemaObject] = []
+    for obj in objects:
+        batch.append(obj)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def split_table_path(path: Sequence[str], database: str) -> tuple[str, str]:
+    """``(schema, table)`` from a ``(database, schema, table)`` or ``(schema, table)`` path."""
+    path = tuple(path)
+    if len(path) == 3:
+        if path[0] != database:
+            raise ConnectorError(f"table {qualified_name(path)} is not in database {database!r}")
+        return path[1], path[2]
+    if len(path) == 2:
+        return path[0], path[1]
+    raise ConnectorError(f"expected a (database, schema, table) path, got {path!r}")
+
+
+class Connector(ABC):
+    """One source database. Not thread-safe: one connector per worker task; use it as a context manager."""
+
+    engine: ClassVar[str]
+    default_batch_size: ClassVar[int] = 1000
+
+    def __init__(self, settings: ConnectionSettings, *, policy: HostPolicy | None = None,
+                 batch_size: int | None = None):
+        if settings.engine != self.engine:
+            raise ConnectorConfigError(f"{type(self).__name__} cannot use engine {settings.engine!r}")
+        self.settings = settings
+        self.policy = policy or HostPolicy()
+        self.batch_size = batch_size or self.default_batch_size
+        self.queries_executed = 0  # every statement sent to the source, catalog or data
+        # row estimates and kinds seen by iter_schema, used by sample_table to choose a strategy
+        self._table_hints: dict[tuple[str, str], tuple[str, int | None]] = {}
+
+    # -- helpers for subclasses --------------------------------------------------------------------------------
+    def _check_host(self, host: str, port: int | None) -> list[str]:
+        return check_target_host(host, port, allow=self.policy.allow, deny=self.policy.deny)
+
+    def _count(self, sql: str) -> None:
+        self.queries_executed += 1
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s query #%d: %s", self.engine, self.queries_executed, " ".join(str(sql).split())[:200])
+
+    # -- the interface -----------------------------------------------------------------------------------------
+    @abstractmethod
+    def test_connection(self) -> ConnectionInfo: ...
+
+    @abstractmethod
+    def iter_schema(self, *, include: Filters | None = None, batch_size: int | None = None
+                    ) -> Iterator[list[SchemaObject]]:
+        """Batches of catalog objects; a parent is always yielded before its children."""
+
+    @abstractmethod
+    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int) -> dict[str, list]:
+        """At most ``limit`` values per column, read by one query; random where the engine allows it."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.settings!r}>"
