@@ -1,0 +1,42 @@
+"""Database connectors: read a source's catalog in bulk and sample column values, read-only and time-boxed.
+
+Pure Python (no Django). One class per engine behind :class:`Connector`; :func:`connector_for` picks it::
+
+    settings = ConnectionSettings(engine="postgresql", host="db", database="shop", username="scan", password=...)
+    with connector_for(settings) as connector:
+        connector.test_connection()
+        for batch in connector.iter_schema(include=Filters(exclude_schemas=("tmp_*",))):
+            ...
+        values = connector.sample_table(("shop", "public", "orders"), ["email"], limit=100)
+"""
+from __future__ import annotations
+
+from .base import ALLOWED_OPTIONS, ConnectionInfo, ConnectionSettings, Connector, SchemaObject
+from .errors import (AuthenticationFailed, ConnectorConfigError, ConnectorError, PermissionDenied, QueryTimeout,
+                     SourceUnavailable, TargetNotAllowed)
+from .filters import Filters
+from .names import parse_qualified_name, qualified_name
+from .network import HostPolicy, check_target_host
+
+__all__ = [
+    "ALLOWED_OPTIONS", "AuthenticationFailed", "ConnectionInfo", "ConnectionSettings", "Connector",
+    "ConnectorConfigError", "ConnectorError", "Filters", "HostPolicy", "PermissionDenied", "QueryTimeout",
+    "SchemaObject", "SourceUnavailable", "TargetNotAllowed", "check_target_host", "connector_for",
+    "parse_qualified_name", "qualified_name",
+]
+
+
+def connector_for(settings: ConnectionSettings, *, policy: HostPolicy | None = None,
+                  batch_size: int | None = None) -> Connector:
+    """The connector for ``settings.engine``. Nothing connects until the first call that needs the source."""
+    if settings.engine == "postgresql":
+        from .postgresql import PostgresConnector as cls
+    elif settings.engine == "mysql":
+        from .mysql import MySQLConnector as cls
+    elif settings.engine == "sqlite":
+        from .sqlite import SQLiteConnector as cls
+    elif settings.engine == "sqlalchemy":
+        from .generic import SQLAlchemyConnector as cls
+    else:  # ConnectionSettings already refuses unknown engines
+        raise ConnectorConfigError(f"unknown engine {settings.engine!r}")
+    return cls(settings, policy=policy, batch_size=batch_size)

@@ -1,0 +1,300 @@
+"""PostgreSQL through psycopg 3, reading pg_catalog in bulk.
+
+A scan sends five statements whatever the number of tables: database, schemas, relations (tables, views,
+materialized views, foreign and partitioned tables, with comments, row estimates and view definitions),
+constraints (primary, unique, foreign keys), then every column through a server-side cursor, so memory holds one
+fetch of columns plus the table list, never the whole column catalog. Needs PostgreSQL 12 or later.
+
+The session is read-only and time-boxed from the first statement: the startup packet carries
+``-c default_transaction_read_only=on -c statement_timeout=… -c lock_timeout=…``.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import sql
+
+from .base import ConnectionInfo, Connector, SchemaObject, batched, logger, split_table_path
+from .errors import (AuthenticationFailed, ConnectorError, PermissionDenied, QueryTimeout, SourceUnavailable,
+                     describe)
+from .filters import NO_FILTERS, Filters
+
+DATABASE_SQL = """
+SELECT current_database(), shobj_description(d.oid, 'pg_database')
+FROM pg_database d WHERE d.datname = current_database()
+"""
+
+SCHEMAS_SQL = r"""
+SELECT n.oid, n.nspname, d.description, pg_get_userbyid(n.nspowner)
+FROM pg_namespace n
+LEFT JOIN pg_description d ON d.objoid = n.oid AND d.classoid = 'pg_namespace'::regclass AND d.objsubid = 0
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+ORDER BY n.nspname
+"""
+
+RELATIONS_SQL = """
+SELECT c.oid, c.relnamespace, c.relname, c.relkind, c.reltuples::bigint, d.description,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
+       c.relispartition, pg_get_userbyid(c.relowner)
+FROM pg_class c
+LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+WHERE c.relnamespace = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+ORDER BY c.relnamespace, c.relname
+"""
+
+CONSTRAINTS_SQL = """
+SELECT con.conrelid, con.contype, con.conname,
+       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, i)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.i),
+       fn.nspname, fc.relname,
+       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, i)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.i)
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+LEFT JOIN pg_class fc ON fc.oid = con.confrelid
+LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+WHERE con.contype IN ('p', 'u', 'f') AND c.relnamespace = ANY(%(schemas)s)
+ORDER BY con.conrelid, con.contype, con.conname
+"""
+
+COLUMNS_SQL = """
+SELECT a.attrelid, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+       pg_get_expr(ad.adbin, ad.adrelid), d.description, a.attidentity, a.attgenerated
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
+WHERE c.relnamespace = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+  AND (%(relations)s::oid[] IS NULL OR a.attrelid = ANY(%(relations)s::oid[]))
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+
+HINT_SQL = """
+SELECT c.relkind, c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relname = %s
+"""
+
+RELKINDS = {"r": ("table", {}), "p": ("table", {"partitioned": True}), "f": ("table", {"foreign": True}),
+            "v": ("view", {"materialized": False}), "m": ("view", {"materialized": True})}
+
+# Sampling: below this estimate a full ``ORDER BY random()`` is cheap (a top-N heap sort); above it TABLESAMPLE
+# reads a fraction of the table: BERNOULLI (row-level, every page) up to SYSTEM_FROM rows, SYSTEM (page-level,
+# reads only the sampled pages, values clustered by page) beyond.
+SMALL_TABLE_ROWS = 100_000
+SYSTEM_FROM_ROWS = 10_000_000
+OVERSAMPLE = 3.0
+
+FETCH_ROWS = 5000
+
+
+class PostgresConnector(Connector):
+    engine = "postgresql"
+
+    def __init__(self, settings, **kw):
+        super().__init__(settings, **kw)
+        self._conn: psycopg.Connection | None = None
+
+    # -- connection ------------------------------------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        s = self.settings
+        port = s.port or 5432
+        addresses = self._check_host(s.host, port)
+        timeout_ms = max(1, int(s.statement_timeout_s * 1000))
+        options = dict(s.options)
+        params = {
+            "host": ",".join([s.host] * len(addresses)),
+            "hostaddr": ",".join(addresses),  # connect to the addresses that were checked, not a new DNS answer
+            "port": port,
+            "dbname": s.database or "postgres",
+            "user": s.username or None,
+            "password": s.password or None,
+            "connect_timeout": int(options.pop("connect_timeout", None) or max(2, math.ceil(s.connect_timeout_s))),
+            "application_name": options.pop("application_name", "racine-scanner"),
+            "options": (f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+                        f" -c lock_timeout={timeout_ms} -c idle_in_transaction_session_timeout={timeout_ms * 2}"),
+            **options,  # sslmode, sslrootcert: allow-listed and validated by ConnectionSettings
+        }
+        logger.debug("connecting to %r", s)
+        try:
+            self._conn = psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v is not None})
+        except psycopg.OperationalError as exc:
+            text = describe(exc, s.secrets)
+            lowered = text.lower()
+            if ("password authentication failed" in lowered or "authentication failed" in lowered
+                    or "no pg_hba.conf entry" in lowered or "password is required" in lowered
+                    or "role" in lowered and "does not exist" in lowered):
+                raise AuthenticationFailed(f"PostgreSQL refused the credentials: {text}") from None
+            if "database" in lowered and "does not exist" in lowered:
+                raise ConnectorError(f"PostgreSQL database not found: {text}") from None
+            raise SourceUnavailable(f"cannot reach PostgreSQL at {s.host}:{port}: {text}") from None
+        except psycopg.Error as exc:
+            raise SourceUnavailable(f"cannot connect to PostgreSQL: {describe(exc, s.secrets)}") from None
+        return self._conn
+
+    @contextmanager
+    def _errors(self):
+        secrets = self.settings.secrets
+        try:
+            yield
+        except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
+            raise QueryTimeout(f"statement cancelled after {self.settings.statement_timeout_s}s: "
+                               f"{describe(exc, secrets)}") from None
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as exc:
+            raise PermissionDenied(describe(exc, secrets)) from None
+        except psycopg.OperationalError as exc:
+            raise SourceUnavailable(f"PostgreSQL connection lost: {describe(exc, secrets)}") from None
+        except psycopg.Error as exc:
+            raise ConnectorError(describe(exc, secrets)) from None
+
+    def _fetchall(self, query, params=None) -> list[tuple]:
+        conn = self._connect()
+        with self._errors(), conn.cursor() as cur:
+            self._count(query if isinstance(query, str) else query.as_string(conn))
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- interface -------------------------------------------------------------------------------------------
+    def test_connection(self) -> ConnectionInfo:
+        ((version, user, database, read_only, timeout_ms),) = self._fetchall(
+            "SELECT current_setting('server_version'), current_user, current_database(),"
+            " current_setting('transaction_read_only'),"
+            " (SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout')")
+        return ConnectionInfo(engine=self.engine, server_version=version, current_user=user, database=database,
+                              read_only=read_only == "on", statement_timeout_s=(timeout_ms / 1000) or None)
+
+    def iter_schema(self, *, include: Filters | None = None, batch_size: int | None = None
+                    ) -> Iterator[list[SchemaObject]]:
+        return batched(self._objects(include or NO_FILTERS), batch_size or self.batch_size)
+
+    def _objects(self, filters: Filters) -> Iterator[SchemaObject]:
+        ((database, db_comment),) = self._fetchall(DATABASE_SQL)
+        yield SchemaObject(kind="database", path=(database,), description=db_comment or "")
+
+        schemas: dict[int, str] = {}
+        for oid, name, comment, owner in self._fetchall(SCHEMAS_SQL):
+            if filters.schema_ok(name):
+                schemas[oid] = name
+                yield SchemaObject(kind="schema", path=(database, name), description=comment or "",
+                                   properties={"owner": owner})
+        if not schemas:
+            return
+        schema_oids = list(schemas)
+
+        relations = []
+        for oid, nsp, name, relkind, reltuples, comment, viewdef, is_partition, owner in self._fetchall(
+                RELATIONS_SQL, {"schemas": schema_oids}):
+            if filters.table_ok(schemas[nsp], name):
+                relations.append((oid, schemas[nsp], name, relkind, reltuples, comment, viewdef, is_partition,
+                                  owner))
+
+        primary: dict[int, list[str]] = {}
+        unique: dict[int, list[list[str]]] = {}
+        foreign: dict[int, list[dict]] = {}
+        for relid, contype, conname, cols, ref_schema, ref_table, ref_cols in self._fetchall(
+                CONSTRAINTS_SQL, {"schemas": schema_oids}):
+            if contype == "p":
+                primary[relid] = list(cols)
+            elif contype == "u":
+                unique.setdefault(relid, []).append(list(cols))
+            else:
+                foreign.setdefault(relid, []).append({
+                    "name": conname, "columns": list(cols),
+                    "referred_path": [database, ref_schema, ref_table], "referred_columns": list(ref_cols)})
+
+        paths: dict[int, tuple[str, str, str]] = {}
+        for oid, schema, name, relkind, reltuples, comment, viewdef, is_partition, owner in relations:
+            kind, extra = RELKINDS[relkind]
+            estimate = int(reltuples) if reltuples is not None and reltuples >= 0 and relkind != "v" else None
+            properties: dict = {"owner": owner, **extra}
+            if kind == "table":
+                properties["primary_key"] = primary.get(oid, [])
+                properties["foreign_keys"] = foreign.get(oid, [])
+                if oid in unique:
+                    properties["unique"] = unique[oid]
+                if is_partition:
+                    properties["partition"] = True
+            else:
+                properties["view_definition"] = viewdef or ""
+            paths[oid] = (database, schema, name)
+            self._table_hints[(schema, name)] = (relkind, estimate)
+            yield SchemaObject(kind=kind, path=(database, schema, name), description=comment or "",
+                               row_estimate=estimate, properties=properties)
+        del relations, foreign, unique
+        pk_columns = {oid: set(cols) for oid, cols in primary.items()}
+        del primary
+
+        restrict = list(paths) if filters.filters_tables else None
+        column_ok = filters.column_ok if filters.filters_columns else None
+        yield from self._columns(schema_oids, restrict, paths, pk_columns, column_ok)
+
+    def _columns(self, schema_oids, restrict, paths, pk_columns, column_ok) -> Iterator[SchemaObject]:
+        conn = self._connect()
+        with self._errors(), conn.transaction(), conn.cursor(name="racine_columns") as cur:
+            self._count(COLUMNS_SQL)
+            cur.itersize = FETCH_ROWS
+            cur.execute(COLUMNS_SQL, {"schemas": schema_oids, "relations": restrict})
+            while rows := cur.fetchmany(FETCH_ROWS):
+                for relid, attnum, name, data_type, nullable, default, comment, identity, generated in rows:
+                    parent = paths.get(relid)
+                    if parent is None or (column_ok is not None and not column_ok(name)):
+                        continue
+                    properties: dict = {"primary_key": name in pk_columns.get(relid, ())}
+                    if identity:
+                        properties["identity"] = "always" if identity == "a" else "by default"
+                        properties["auto_increment"] = True
+                    elif default and default.startswith("nextval("):
+                        properties["auto_increment"] = True
+                    if generated:
+                        properties["generated"] = "stored"
+                    yield SchemaObject(kind="column", path=(*parent, name), data_type=data_type,
+                                       is_nullable=nullable, default=default, description=comment or "",
+                                       ordinal=attnum, properties=properties)
+
+    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int) -> dict[str, list]:
+        columns = list(columns)
+        if not columns or limit <= 0:
+            return {c: [] for c in columns}
+        schema, table = split_table_path(table_path, self._database_name())
+        hint = self._table_hints.get((schema, table))
+        if hint is None:
+            found = self._fetchall(HINT_SQL, (schema, table))
+            if not found:
+                raise ConnectorError(f"no table {schema}.{table}")
+            relkind, reltuples = found[0]
+            hint = (relkind, reltuples if reltuples is not None and reltuples >= 0 else None)
+        relkind, estimate = hint
+        target = sql.Identifier(schema, table)
+        select = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        limit = int(limit)
+        if relkind == "f":
+            # a foreign table: TABLESAMPLE depends on the wrapper and random() would pull everything: first rows
+            query = sql.SQL("SELECT {} FROM {} LIMIT {}").format(select, target, sql.Literal(limit))
+        elif relkind in ("r", "p", "m") and estimate is not None and estimate > SMALL_TABLE_ROWS:
+            method = sql.SQL("SYSTEM" if estimate > SYSTEM_FROM_ROWS else "BERNOULLI")
+            percent = min(100.0, 100.0 * OVERSAMPLE * limit / estimate)
+            query = sql.SQL("SELECT {} FROM {} TABLESAMPLE {} ({}) LIMIT {}").format(
+                select, target, method, sql.Literal(round(percent, 6)), sql.Literal(limit))
+        else:
+            query = sql.SQL("SELECT {} FROM {} ORDER BY random() LIMIT {}").format(
+                select, target, sql.Literal(limit))
+        rows = self._fetchall(query)
+        result: dict[str, list] = {c: [] for c in columns}
+        for row in rows:
+            for column, value in zip(columns, row):
+                result[column].append(bytes(value) if isinstance(value, memoryview) else value)
+        return result
+
+    def _database_name(self) -> str:
+        return self.settings.database or self._connect().info.dbname
