@@ -1,0 +1,149 @@
+"""Pure-Python parts: names, settings, filters, fingerprints, host policy. No database needed."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from scanning.connectors import (ConnectionSettings, ConnectorConfigError, Filters, HostPolicy, SchemaObject,
+                                 TargetNotAllowed, check_target_host, connector_for, parse_qualified_name,
+                                 qualified_name)
+
+from .conftest import PASSWORD
+
+
+@pytest.mark.parametrize("path, expected", [
+    (("shop", "public", "orders", "id"), "shop.public.orders.id"),
+    (("shop", "public", "Order Items", "id"), 'shop.public."Order Items".id'),
+    (("db", "s", 'x"; DROP TABLE t; --'), 'db.s."x""; DROP TABLE t; --"'),
+    (("db", "a.b", "c"), 'db."a.b".c'),
+    (("db", "", "c"), 'db."".c'),
+    (("def", "shop", "we`ird"), "def.shop.we`ird"),
+    (("shop", "public", "顧客", "clients_été"), "shop.public.顧客.clients_été"),
+    (("tab\there",), '"tab\there"'),
+])
+def test_qualified_name_format_and_round_trip(path, expected):
+    assert qualified_name(path) == expected
+    assert parse_qualified_name(expected) == path
+
+
+@pytest.mark.parametrize("name", ['a."b', 'a.', '"a', 'a b.c', 'a."b"c'])
+def test_parse_qualified_name_refuses_malformed(name):
+    with pytest.raises(ValueError):
+        parse_qualified_name(name)
+
+
+def test_round_trip_of_awkward_parts():
+    parts = ['"', '""', ".", " ", "", "a\"b.c d", "'", "`", "\\", "é.顧"]
+    for a in parts:
+        for b in parts:
+            assert parse_qualified_name(qualified_name((a, b))) == (a, b)
+
+
+def test_settings_refuse_unknown_and_cross_engine_options():
+    with pytest.raises(ConnectorConfigError, match="not allowed"):
+        ConnectionSettings(engine="postgresql", host="h", options={"sslmode": "require", "krbsrvname": "x"})
+    with pytest.raises(ConnectorConfigError, match="not allowed"):
+        ConnectionSettings(engine="postgresql", host="h", options={"url": "postgresql://h/db"})
+    with pytest.raises(ConnectorConfigError, match="not allowed"):
+        ConnectionSettings(engine="mysql", host="h", options={"init_command": "DROP DATABASE x"})
+    with pytest.raises(ConnectorConfigError, match="invalid value"):
+        ConnectionSettings(engine="postgresql", host="h", options={"sslmode": "require options=-c x=1"})
+    with pytest.raises(ConnectorConfigError, match="unknown engine"):
+        ConnectionSettings(engine="oracle", host="h")
+    with pytest.raises(ConnectorConfigError, match="needs options"):
+        ConnectionSettings(engine="sqlalchemy")
+    ok = ConnectionSettings(engine="postgresql", host="h", options={"sslmode": "verify-full", "connect_timeout": "5"})
+    assert dict(ok.options) == {"sslmode": "verify-full", "connect_timeout": "5"}
+    with pytest.raises(TypeError):
+        ok.options["sslmode"] = "disable"  # frozen
+
+
+def test_password_never_in_repr_or_str():
+    settings = ConnectionSettings(engine="postgresql", host="db", username="scan", password=PASSWORD)
+    assert PASSWORD not in repr(settings) and PASSWORD not in str(settings)
+    url_settings = ConnectionSettings(engine="sqlalchemy", options={"url": f"postgresql://scan:{PASSWORD}@db/x"})
+    assert PASSWORD not in repr(url_settings)
+    assert "***" in repr(url_settings)
+    connector = connector_for(settings)
+    assert PASSWORD not in repr(connector)
+
+
+def test_filters_globs_and_regex():
+    f = Filters(include_schemas=("sales_*", "re:^(dim|fact)$"), exclude_schemas=("sales_tmp",),
+                exclude_tables=("tmp_*", "public.audit"), include_columns=("re:[a-z_]+",))
+    assert f.schema_ok("sales_eu") and f.schema_ok("dim") and not f.schema_ok("sales_tmp")
+    assert not f.schema_ok("dimension") and not f.schema_ok("public")
+    assert f.table_ok("s", "orders") and not f.table_ok("s", "tmp_x")
+    assert not f.table_ok("public", "audit") and f.table_ok("other", "audit")
+    assert f.column_ok("email") and not f.column_ok("Email")
+    with pytest.raises(ConnectorConfigError):
+        Filters(include_tables=("re:(",))
+    with pytest.raises(ConnectorConfigError):
+        Filters(include_tables="orders")
+
+
+def test_fingerprint_ignores_row_estimate_only():
+    base = SchemaObject(kind="table", path=("d", "s", "t"), row_estimate=10, properties={"primary_key": ["id"]})
+    same = SchemaObject(kind="table", path=("d", "s", "t"), row_estimate=99999, properties={"primary_key": ["id"]})
+    assert base.fingerprint() == same.fingerprint()
+    assert len(base.fingerprint()) == 64
+    changed = SchemaObject(kind="table", path=("d", "s", "t"), properties={"primary_key": ["id", "x"]})
+    assert changed.fingerprint() != base.fingerprint()
+    col = SchemaObject(kind="column", path=("d", "s", "t", "c"), data_type="integer", is_nullable=True)
+    assert col.fingerprint() != SchemaObject(kind="column", path=("d", "s", "t", "c"), data_type="bigint",
+                                             is_nullable=True).fingerprint()
+    assert col.fingerprint() != SchemaObject(kind="column", path=("d", "s", "t", "c"), data_type="integer",
+                                             is_nullable=False).fingerprint()
+    assert col.fingerprint() != SchemaObject(kind="column", path=("d", "s", "t", "c"), data_type="integer",
+                                             is_nullable=True, description="note").fingerprint()
+    # stable across processes: a fixed value for a fixed input
+    assert SchemaObject(kind="schema", path=("d", "s")).fingerprint() == \
+        SchemaObject(kind="schema", path=("d", "s")).fingerprint()
+
+
+@pytest.mark.parametrize("host", ["169.254.169.254", "::ffff:169.254.169.254", "fd00:ec2::254", "169.254.1.1",
+                                  "fe80::1"])
+def test_host_policy_refuses_metadata_and_link_local(host):
+    with pytest.raises(TargetNotAllowed):
+        check_target_host(host, 5432, allow=[], deny=[])
+    with pytest.raises(TargetNotAllowed):  # an allow list cannot let them through
+        check_target_host(host, 5432, allow=["0.0.0.0/0", "::/0"], deny=[])
+
+
+def test_host_policy_deny_and_allow_lists():
+    assert check_target_host("127.0.0.1", 5432, allow=[], deny=[]) == ["127.0.0.1"]  # loopback allowed
+    with pytest.raises(TargetNotAllowed, match="denied network 127.0.0.0/8"):
+        check_target_host("127.0.0.1", 5432, allow=[], deny=["127.0.0.0/8"])
+    with pytest.raises(TargetNotAllowed, match="deny list"):
+        check_target_host("localhost", 5432, allow=[], deny=["localhost"])
+    with pytest.raises(TargetNotAllowed, match="not on the allow list"):
+        check_target_host("127.0.0.1", 5432, allow=["10.0.0.0/8"], deny=[])
+    assert check_target_host("127.0.0.1", 5432, allow=["10.0.0.0/8", "127.0.0.1/32"], deny=[]) == ["127.0.0.1"]
+    with pytest.raises(TargetNotAllowed):
+        check_target_host("10.1.2.3", 5432, allow=[], deny=["10.0.0.0/8"])
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_connectors_check_the_host_before_connecting(engine, caplog):
+    settings = ConnectionSettings(engine=engine, host="169.254.169.254", username="u", password=PASSWORD,
+                                  connect_timeout_s=1)
+    caplog.set_level(logging.DEBUG)
+    with connector_for(settings) as connector, pytest.raises(TargetNotAllowed) as info:
+        connector.test_connection()
+    assert "metadata" in str(info.value)
+    assert connector.queries_executed == 0
+    with connector_for(settings, policy=HostPolicy(deny=("10.0.0.0/8",))) as connector:
+        with pytest.raises(TargetNotAllowed):
+            connector.test_connection()
+    denied = ConnectionSettings(engine=engine, host="127.0.0.1", password=PASSWORD)
+    with connector_for(denied, policy=HostPolicy(deny=("127.0.0.0/8",))) as connector:
+        with pytest.raises(TargetNotAllowed, match="127.0.0.0/8"):
+            list(connector.iter_schema())
+    assert PASSWORD not in caplog.text
+
+
+def test_sqlalchemy_url_host_is_checked():
+    settings = ConnectionSettings(engine="sqlalchemy", options={"url": "postgresql+psycopg://u@169.254.169.254/x"})
+    with connector_for(settings) as connector, pytest.raises(TargetNotAllowed):
+        connector.test_connection()
