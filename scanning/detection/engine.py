@@ -1,0 +1,326 @@
+"""Column classification: combine name signals, the type family and validated value matches into one answer.
+
+Precision first. The rules that keep false positives out:
+
+* a column's type family decides which classifications are possible at all (integers are never emails,
+  binary, boolean, JSON and UUID columns are never classified by the built-ins);
+* a name signal must be *confirmed* by the sampled values when there are any: values that do not match
+  contradict the name and nothing is suggested for it (``phone`` holding ``"n/a"``, integer ``email_verified``);
+* without a name signal only classifications whose validator is strong enough (check digits, vendor prefixes,
+  unambiguous shapes) may be suggested, and only when most of the values match (``min_match_share``);
+* a vetoing token (``order``, ``invoice``, ``version``, …) stops a value-only suggestion: a Luhn-valid
+  ``order_number`` is not a payment card, ``1.2.3.4`` in ``version`` is not an IP address.
+
+Validators only run on distinct values, behind precompiled shape patterns, and stop as soon as the match share
+can no longer reach the threshold.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from functools import lru_cache, partial
+
+from . import types as tf
+from . import validators as v
+from .classifications import RECOGNIZERS, ID_VETO, Recognizer
+from .masking import mask_value
+from .names import PERSON_TABLES, PhraseMatcher, tokenize
+from .rules import CustomRule, evaluate_rule
+
+_BINARY_TYPES = (bytes, bytearray, memoryview)
+_NEVER_CLASSIFIED = frozenset({tf.BINARY, tf.BOOLEAN, tf.JSON, tf.UUID, tf.TIME})
+_VALUE_ONLY_VETO = PhraseMatcher(ID_VETO.split())
+# A bare generic word ("name", "nom", …) names a person only in a table of people.
+_BARE_NAMES = {"name": "PII.PERSON_NAME", "nom": "PII.LAST_NAME", "nombre": "PII.FIRST_NAME",
+               "nome": "PII.FIRST_NAME", "naam": "PII.PERSON_NAME", "display name": "PII.PERSON_NAME"}
+_PROBE = 5
+
+
+@dataclass(frozen=True)
+class ColumnSample:
+    column_name: str
+    table_name: str
+    data_type: str  # raw engine type: "character varying(255)", "int(11)", "BLOB", "bytea"
+    values: Sequence[object]  # sampled values including None
+
+
+@dataclass(frozen=True)
+class Detection:
+    classification: str
+    confidence: float
+    evidence: dict  # JSON-serialisable; masked examples only
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """Thresholds. Defaults favour precision; a scan rule set may loosen them."""
+
+    min_confidence: float = 0.5
+    min_match_share: float = 0.8  # value-only suggestions: share of non-null values confirmed by the validator
+    min_match_share_with_name: float = 0.6  # a name signal still needs this share of confirming values
+    min_plausible_share: float = 0.7  # name-driven classes (first name, city): share of plausible values
+    allow_name_only: bool = True  # suggest from a strong name when every sampled value is null
+    name_only_confidence: float = 0.6
+    allow_value_only: bool = True
+    max_value_length: int = 512  # longer values are never pattern-checked (and count as non-matching)
+    phone_regions: tuple[str, ...] = v.PHONE_REGIONS
+    disabled: frozenset[str] = frozenset()  # classification names never suggested
+    custom_rules_take_precedence: bool = True
+
+
+DEFAULT = DetectionSettings()
+
+
+@lru_cache(maxsize=32)
+def _validators(phone_regions: tuple[str, ...]) -> dict:
+    table = dict(v.VALIDATORS)
+    if phone_regions != v.PHONE_REGIONS:
+        table["phone"] = partial(v.is_phone, regions=phone_regions)
+        table["phone_formatted"] = lambda s: v._phone_formatted(s) and table["phone"](s)
+    table["us_ssn_formatted"] = v.is_us_ssn_formatted
+    return table
+
+
+class _Column:
+    """Prepared sample: distinct normalised values with counts, and a per-validator result cache."""
+
+    __slots__ = ("non_null", "items", "family", "cache", "validators", "max_len", "raw_types")
+
+    def __init__(self, sample: ColumnSample, settings: DetectionSettings):
+        counts: dict[str, int] = {}
+        non_null = binary = booleans = 0
+        kinds: set[type] = set()
+        for value in sample.values:
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is str:
+                text = value.strip()
+                if not text:
+                    continue
+            elif kind is bool:
+                booleans += 1
+                non_null += 1
+                continue
+            elif isinstance(value, _BINARY_TYPES):
+                binary += 1
+                non_null += 1
+                continue
+            elif isinstance(value, (datetime, date, time)):
+                text = value.isoformat()
+            else:
+                text = str(value).strip()
+            kinds.add(kind)
+            non_null += 1
+            counts[text] = counts.get(text, 0) + 1
+        self.non_null = non_null
+        self.items = list(counts.items())
+        self.family = self._family(tf.type_family(sample.data_type), kinds, binary, booleans, non_null)
+        self.cache: dict[str, dict[str, bool]] = {}
+        self.validators = _validators(tuple(settings.phone_regions))
+        self.max_len = settings.max_value_length
+
+    @staticmethod
+    def _family(declared: str, kinds: set[type], binary: int, booleans: int, non_null: int) -> str:
+        if declared in _NEVER_CLASSIFIED:
+            return declared
+        if binary and binary * 2 >= non_null:
+            return tf.BINARY
+        if booleans and booleans * 2 >= non_null:
+            return tf.BOOLEAN
+        if kinds and kinds <= {int}:  # SQLite and "other" columns: the values' own type decides
+            return tf.INTEGER if declared in (tf.TEXT, tf.OTHER, tf.INTEGER) else declared
+        if declared == tf.OTHER and kinds:
+            if kinds <= {float}:
+                return tf.FLOAT
+            if kinds <= {datetime}:
+                return tf.DATETIME
+            if kinds <= {date}:
+                return tf.DATE
+            if kinds <= {str}:
+                return tf.TEXT
+        return declared
+
+    def check(self, key: str, text: str) -> bool:
+        results = self.cache.get(key)
+        if results is None:
+            results = self.cache[key] = {}
+        ok = results.get(text)
+        if ok is None:
+            ok = len(text) <= self.max_len and bool(self.validators[key](text))
+            results[text] = ok
+        return ok
+
+    def probe(self, key: str) -> bool:
+        """Cheap look at the first distinct values: is a full measurement worth it?"""
+        head = self.items[:_PROBE]
+        hits = sum(1 for text, _ in head if self.check(key, text))
+        return hits * 2 >= len(head)
+
+    def share(self, key: str, need: float) -> tuple[float, list[str]]:
+        """Share of non-null values accepted by validator ``key``; stops early (returns < need) when hopeless."""
+        allowed_failures = self.non_null * (1.0 - need)
+        matched = failed = 0
+        examples: list[str] = []
+        for text, count in self.items:
+            if self.check(key, text):
+                matched += count
+                if len(examples) < 3:
+                    examples.append(text)
+            else:
+                failed += count
+                if failed > allowed_failures:
+                    return matched / self.non_null if self.non_null else 0.0, examples
+        return matched / self.non_null if self.non_null else 0.0, examples
+
+    def matched_texts(self, key: str) -> list[str]:
+        return [text for text, _ in self.items if self.check(key, text)]
+
+
+@dataclass
+class _Candidate:
+    name: str
+    confidence: float
+    share: float | None
+    name_signal: str | None
+    validator: str | None
+    examples: list[str]
+    reasons: list[str] = field(default_factory=list)
+    custom: bool = False
+
+
+def _name_signal(r: Recognizer, tokens: tuple[str, ...], table_tokens: tuple[str, ...]) -> tuple[str, bool] | None:
+    """(matched phrase, strong?) or None. Vetoed names give no signal."""
+    phrase = r.names.search(tokens)
+    strong = phrase is not None
+    if phrase is None:
+        phrase = r.weak_names.search(tokens)
+    if phrase is None or r.veto.any_token(tokens):
+        return None
+    if phrase in _BARE_NAMES and r.name == "PII.PERSON_NAME":
+        if len(tokens) > 2 or not PERSON_TABLES.any_token(table_tokens):
+            return None
+    return phrase, strong
+
+
+def _evaluate(r: Recognizer, col: _Column, tokens, table_tokens, s: DetectionSettings) -> _Candidate | None:
+    signal = _name_signal(r, tokens, table_tokens)
+    if col.non_null == 0:
+        if signal and signal[1] and s.allow_name_only:
+            return _Candidate(r.name, s.name_only_confidence, None, signal[0], None, [],
+                              [f"column name '{signal[0]}'", "no non-null sampled values to confirm it"])
+        return None
+    if signal:
+        phrase, strong = signal
+        need = s.min_plausible_share if r.kind == "plausible" else s.min_match_share_with_name
+        share, examples = col.share(r.validator, need)
+        if share >= need and _plausible_column(r, col):
+            if r.kind == "plausible":
+                confidence = (0.6 + 0.3 * share) if strong else (0.5 + 0.15 * share)
+            else:
+                confidence = (0.8 + 0.15 * share) if strong else (0.65 + 0.2 * share)
+            reasons = [f"column name '{phrase}'" + ("" if strong else " (weak)"),
+                       f"{share:.0%} of values {'plausible' if r.kind == 'plausible' else 'valid'} ({r.validator})"]
+            return _Candidate(r.name, confidence, share, phrase, r.validator, examples, reasons)
+        # The values contradict the name; fall through: the values may still speak for themselves.
+    if r.value_only is None or not s.allow_value_only or _VALUE_ONLY_VETO.any_token(tokens):
+        return None
+    if not col.probe(r.value_only):
+        return None
+    need = max(s.min_match_share, r.value_only_min_share)
+    share, examples = col.share(r.value_only, need)
+    if share < need:
+        return None
+    matched = col.matched_texts(r.value_only)
+    if len(matched) < r.value_only_min_distinct:
+        return None
+    if r.column_check is not None and not r.column_check(matched):
+        return None
+    confidence = r.value_only_strength - 0.15 * (1.0 - share)
+    reasons = [f"{share:.0%} of values valid ({r.value_only})", "no column-name signal"]
+    return _Candidate(r.name, confidence, share, None, r.value_only, examples, reasons)
+
+
+def _plausible_column(r: Recognizer, col: _Column) -> bool:
+    """Whole-column sanity for name-driven classes, where one value at a time says too little."""
+    if r.name == "PII.STREET_ADDRESS":
+        with_digit = sum(c for t, c in col.items if any(ch.isdigit() for ch in t))
+        return with_digit * 2 >= col.non_null
+    if r.name == "CREDENTIALS.PASSWORD":
+        return not any(v.is_password_hash(t) for t, _ in col.items[:_PROBE])
+    if r.name in ("PII.GENDER", "PII.COUNTRY", "FINANCIAL.CARD_SECURITY_CODE"):
+        return True
+    return True
+
+
+def _refine_bare_name(best: _Candidate, col: _Column) -> _Candidate:
+    target = _BARE_NAMES.get(best.name_signal or "")
+    if best.name != "PII.PERSON_NAME" or target is None or target == "PII.PERSON_NAME":
+        return best
+    words = sum(len(t.split()) * c for t, c in col.items) / max(col.non_null, 1)
+    if words < 1.5:
+        best.name = target
+        best.reasons.append("single-word values")
+    return best
+
+
+def detect_column(
+    sample: ColumnSample,
+    *,
+    settings: DetectionSettings = DEFAULT,
+    custom_rules: Sequence[CustomRule] = (),
+    exclude: Collection[str] = (),
+) -> Detection | None:
+    """The single best classification for a column, or None.
+
+    ``exclude`` lists classifications a steward already rejected for this column: they are skipped and the next
+    best one (if any) is returned. Custom rules are evaluated with the built-ins; when
+    ``settings.custom_rules_take_precedence`` (default) a matching custom rule wins over any built-in, otherwise
+    all candidates compete on confidence (custom rules win ties).
+    """
+    col = _Column(sample, settings)
+    tokens = tokenize(sample.column_name)
+    table_tokens = tokenize(sample.table_name)
+
+    candidates: list[_Candidate] = []
+    for rule in custom_rules:
+        if rule.name in exclude or rule.name in settings.disabled:
+            continue
+        found = evaluate_rule(rule, sample.column_name, col, settings)
+        if found is not None:
+            share, examples, reasons = found
+            confidence = rule.confidence - (0.1 * (1.0 - share) if share is not None else 0.0)
+            candidates.append(_Candidate(rule.name, confidence, share, None, rule.validator, examples, reasons,
+                                         custom=True))
+    custom_won = bool(candidates) and settings.custom_rules_take_precedence
+    if not custom_won and col.family not in _NEVER_CLASSIFIED:
+        for r in RECOGNIZERS:
+            if col.family not in r.families or r.name in exclude or r.name in settings.disabled:
+                continue
+            found = _evaluate(r, col, tokens, table_tokens, settings)
+            if found is not None:
+                candidates.append(found)
+    candidates = [c for c in candidates if c.confidence >= settings.min_confidence]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda c: (c.confidence + (0.001 if c.custom else 0.0)))
+    best = _refine_bare_name(best, col)
+    if best.name in exclude:
+        return None
+    runner_up = sorted((c for c in candidates if c is not best), key=lambda c: -c.confidence)[:1]
+    evidence = {
+        "match_share": None if best.share is None else round(best.share, 4),
+        "values_sampled": len(sample.values),
+        "non_null": col.non_null,
+        "distinct": len(col.items),
+        "type_family": col.family,
+        "name_signal": best.name_signal,
+        "validator": best.validator,
+        "masked_examples": [mask_value(e, best.name) for e in best.examples[:3]],
+        "reasons": best.reasons,
+        "custom_rule": best.custom,
+        "alternatives": [{"classification": c.name, "confidence": round(c.confidence, 3)} for c in runner_up],
+    }
+    return Detection(best.name, round(min(best.confidence, 0.99), 3), evidence)

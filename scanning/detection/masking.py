@@ -1,0 +1,100 @@
+"""Mask sampled values before they enter evidence.
+
+Raw values never leave the engine: evidence carries at most three masked examples, shaped so a steward can
+recognise the *kind* of data (``j***@e***.com``, ``**** **** **** 1234``) without learning the value.
+"""
+from __future__ import annotations
+
+import re
+
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+_KNOWN_SECRET_PREFIX = re.compile(
+    r"^(AKIA|ASIA|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|sk_live_|sk_test_|rk_live_|rk_test_|whsec_|xox[abposr]-|"
+    r"AIza|glpat-|SG\.|npm_|pypi-|hf_|sk-proj-|sk-ant-|sk-|eyJ|-----BEGIN)"
+)
+_HASH_PREFIX = re.compile(r"^(\$[0-9a-z]+\$|pbkdf2_sha\d+\$|argon2\$|bcrypt\$|\{[A-Z0-9]+\}|scrypt:|pbkdf2:)")
+
+
+def _generic(value: str) -> str:
+    n = len(value)
+    if n < 4:
+        return "*" * max(n, 1)
+    return f"{value[0]}***({n})"
+
+
+def _keep_last(value: str, keep: int) -> str:
+    """Replace every letter/digit except the last ``keep`` with ``*``, keeping separators."""
+    positions = [m.start() for m in _ALNUM.finditer(value)]
+    if len(positions) <= keep * 2:  # short values: masking would reveal too large a share
+        keep = 0
+    hidden = set(positions[: len(positions) - keep])
+    return "".join("*" if i in hidden else ch for i, ch in enumerate(value))
+
+
+def _mask_email(value: str) -> str:
+    local, _, domain = value.rpartition("@")
+    host, dot, tld = domain.rpartition(".")
+    if not dot:
+        host, tld = domain, ""
+    masked_local = (local[0] + "***") if local else "***"
+    masked_host = (host[0] + "***") if host else "***"
+    return f"{masked_local}@{masked_host}" + (f".{tld}" if tld else "")
+
+
+def _mask_card(value: str) -> str:
+    digits = [ch for ch in value if ch.isdigit()]
+    return "**** **** **** " + "".join(digits[-4:])
+
+
+def _mask_ip(value: str) -> str:
+    if ":" in value:
+        return value.split(":", 1)[0] + ":****:****"
+    parts = value.split(".")
+    return parts[0] + ".***" * (len(parts) - 1)
+
+
+def _mask_url(value: str) -> str:
+    m = re.match(r"^([a-zA-Z]+://)?([^/?#:]*)", value)
+    scheme, host = (m.group(1) or ""), (m.group(2) or "")
+    labels = host.split(".")
+    tld = labels[-1] if len(labels) > 1 else ""
+    start = labels[0] if labels[0] != "www" or len(labels) < 3 else labels[1]
+    return f"{scheme}{start[:1]}***" + (f".{tld}" if tld else "") + "/***"
+
+
+def _mask_secret(value: str) -> str:
+    m = _KNOWN_SECRET_PREFIX.match(value) or _HASH_PREFIX.match(value)
+    prefix = m.group(1) if m else ""
+    return f"{prefix}***({len(value)})"
+
+
+def mask_value(value: object, classification: str) -> str:
+    """A masked rendering of ``value`` for evidence; it never contains the raw value."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return ""
+    if len(text) > 512:
+        return f"***({len(text)})"
+    kind = classification.rsplit(".", 1)[-1]
+    if kind == "EMAIL" and "@" in text:
+        masked = _mask_email(text)
+    elif kind == "PAYMENT_CARD":
+        masked = _mask_card(text)
+    elif kind in ("IBAN", "BANK_ACCOUNT", "IMEI", "VIN", "PASSPORT_NUMBER", "MEDICAL_RECORD_NUMBER",
+                  "GB_NHS_NUMBER", "PHONE") or classification.startswith("NATIONAL_ID."):
+        masked = _keep_last(text, 2)
+    elif kind == "IP_ADDRESS":
+        masked = _mask_ip(text)
+    elif kind == "MAC_ADDRESS":
+        masked = text[:2] + re.sub(r"[0-9A-Fa-f]", "*", text[2:])
+    elif kind == "URL":
+        masked = _mask_url(text)
+    elif classification.startswith("CREDENTIALS."):
+        masked = _mask_secret(text)
+    elif kind == "DATE_OF_BIRTH":
+        masked = re.sub(r"\d", "*", text)
+    else:
+        masked = _generic(text)
+    if text in masked:  # belt and braces: e.g. a one-character local part of an email
+        return _generic(text) if text not in _generic(text) else "*" * len(text)
+    return masked

@@ -1,0 +1,104 @@
+"""Column-name signals.
+
+A column name is tokenised (snake_case, camelCase, kebab-case, dots, spaces; accents folded, ``ß`` → ``ss``,
+trailing digits dropped: ``address1`` → ``address``, ``cvv2`` → ``cvv``) and the tokens are matched against
+phrases such as ``date of birth``. Phrases match whole tokens only, so ``ACADEMIC_YEAR_CODE`` never contains
+``cvc`` and ``description`` never contains ``ip``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+_CAMEL_1 = re.compile(r"([a-z0-9])([A-Z])")
+_CAMEL_2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_SPLIT = re.compile(r"[^a-z0-9]+")
+_TRAILING_DIGITS = re.compile(r"^([a-z]{2,})\d+$")
+
+
+def fold(text: str) -> str:
+    text = text.replace("ß", "ss").replace("ẞ", "SS")
+    text = text.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+    text = text.replace("Ä", "Ae").replace("Ö", "Oe").replace("Ü", "Ue")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+@lru_cache(maxsize=65536)
+def tokenize(name: str) -> tuple[str, ...]:
+    """``"customerEMailAddr2"`` → ``("customer", "e", "mail", "addr")``; ``"PLZ"`` → ``("plz",)``."""
+    text = fold(name or "")
+    text = _CAMEL_2.sub(r"\1_\2", _CAMEL_1.sub(r"\1_\2", text)).lower()
+    tokens = []
+    for token in _SPLIT.split(text):
+        if not token:
+            continue
+        m = _TRAILING_DIGITS.match(token)
+        if m:
+            token = m.group(1)
+        if token.isdigit():
+            continue
+        tokens.append(token)
+    return tuple(tokens)
+
+
+def _stem(token: str, vocabulary: frozenset[str]) -> str:
+    if token in vocabulary or len(token) <= 3:
+        return token
+    if token.endswith("ies") and token[:-3] + "y" in vocabulary:
+        return token[:-3] + "y"
+    if token.endswith("es") and token[:-2] in vocabulary:
+        return token[:-2]
+    if token.endswith("s") and token[:-1] in vocabulary:
+        return token[:-1]
+    return token
+
+
+class PhraseMatcher:
+    """Match any of several phrases (space-separated tokens) against a token sequence, on token boundaries."""
+
+    def __init__(self, phrases: Iterable[str]):
+        self.phrases = tuple(p for p in phrases if p)
+        self.vocabulary = frozenset(t for p in self.phrases for t in p.split())
+        if self.phrases:
+            alternatives = sorted((p.replace(" ", "_") for p in self.phrases), key=len, reverse=True)
+            self._regex: re.Pattern[str] | None = re.compile(
+                "_(" + "|".join(re.escape(a) for a in alternatives) + ")_"
+            )
+        else:
+            self._regex = None
+
+    def search(self, tokens: tuple[str, ...]) -> str | None:
+        if self._regex is None or not tokens:
+            return None
+        joined = "_" + "_".join(_stem(t, self.vocabulary) for t in tokens) + "_"
+        m = self._regex.search(joined)
+        return m.group(1).replace("_", " ") if m else None
+
+    def any_token(self, tokens: tuple[str, ...]) -> bool:
+        return self.search(tokens) is not None
+
+
+# Tables whose rows are people: a bare ``name`` column there is a person's name. Elsewhere (products, cities,
+# categories, …) it is not, so the bare word never suggests a person on its own.
+PERSON_TABLES = PhraseMatcher("""
+customer client user person people employee emp staff patient member contact student pupil author
+subscriber applicant candidate driver passenger guest owner account_holder holder beneficiary borrower tenant
+visitor donor volunteer teacher doctor physician nurse agent buyer seller player athlete lead prospect
+recipient sender manager worker personnel contributor participant attendee traveler traveller resident
+citizen voter insured policyholder cardholder individual signer signatory parent child spouse
+personne utilisateur salarie employe adherent abonne eleve etudiant patient beneficiaire locataire
+kunde kunden mitarbeiter benutzer person personen nutzer mitglied schueler patienten
+cliente usuario empleado paciente persona socio alumno estudiante
+utente dipendente persona socio studente paziente
+klant medewerker gebruiker persoon lid leerling
+""".split())
+
+# Words that mean "this is about the thing, not the thing itself": email_verified, phone_count, ip_version.
+DERIVED_MODIFIERS = frozenset("""
+verified verify verification valid validated validation confirmed confirm flag is has enabled disabled count cnt
+num_of type status optin opt consent sent bounce bounced domain template format pattern regex length len at date
+time updated changed created frequency preference pref notification notify subscribed unsubscribed allowed
+visible public hidden required mandatory exists present provided missing changed_at last_changed
+""".split())
