@@ -199,7 +199,18 @@ class SQLAlchemyConnector(Connector):
         comments = self._optional(lambda: inspector.get_multi_table_comment(schema=schema, kind=ObjectKind.ANY), {})
 
         pk_columns: dict[str, set[str]] = {}
-        for table in sorted(tables):
+        table_set = set(tables)
+        relations = sorted(table_set | set(views) | set(matviews))
+        for name in relations:
+            if name not in table_set:
+                definition = self._optional(lambda: inspector.get_view_definition(name, schema=schema), None)
+                self._table_hints[(schema, name)] = ("view", None)
+                yield SchemaObject(kind="view", path=(db, schema, name),
+                                   description=(get(comments, name, {}) or {}).get("text") or "",
+                                   properties={"materialized": name in matviews,
+                                               "view_definition": definition or ""})
+                continue
+            table = name
             pk = list(get(pks, table, {}).get("constrained_columns") or [])
             pk_columns[table] = set(pk)
             foreign = [{"columns": list(fk["constrained_columns"]),
@@ -211,15 +222,9 @@ class SQLAlchemyConnector(Connector):
             yield SchemaObject(kind="table", path=(db, schema, table),
                                description=(get(comments, table, {}) or {}).get("text") or "",
                                properties={"primary_key": pk, "foreign_keys": foreign})
-        for view in sorted(set(views) | set(matviews)):
-            definition = self._optional(lambda: inspector.get_view_definition(view, schema=schema), None)
-            self._table_hints[(schema, view)] = ("view", None)
-            yield SchemaObject(kind="view", path=(db, schema, view),
-                               description=(get(comments, view, {}) or {}).get("text") or "",
-                               properties={"materialized": view in matviews, "view_definition": definition or ""})
         dialect = inspector.dialect
         column_ok = filters.column_ok if filters.filters_columns else None
-        for table in sorted(tables) + sorted(set(views) | set(matviews)):
+        for table in relations:
             for ordinal, col in enumerate(get(columns, table, []), start=1):
                 if column_ok is not None and not column_ok(col["name"]):
                     continue
@@ -241,7 +246,8 @@ class SQLAlchemyConnector(Connector):
             return {c: [] for c in columns}
         schema, table = split_table_path(table_path, self.database_name)
         conn = self._connect()
-        target = sa.table(table, *(sa.column(c) for c in columns), schema=schema)
+        # qualified through an alias: SQLite would read an unknown bare "name" as the string 'name'
+        target = sa.table(table, *(sa.column(c) for c in columns), schema=schema).alias("s")
         query = sa.select(*(target.c[c] for c in columns)).limit(int(limit))
         if self.dialect_name in RANDOM:
             query = query.order_by(sa.text(RANDOM[self.dialect_name]))

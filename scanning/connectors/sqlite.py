@@ -176,8 +176,9 @@ class SQLiteConnector(Connector):
         if not columns or limit <= 0:
             return {c: [] for c in columns}
         schema, table = split_table_path(table_path, self.database_name)
-        select = ", ".join(quote_identifier(c) for c in columns)
-        query = (f"SELECT {select} FROM {quote_identifier(schema)}.{quote_identifier(table)}"
+        # columns are qualified by an alias: SQLite reads an unknown bare "name" as the string 'name'
+        select = ", ".join(f"s.{quote_identifier(c)}" for c in columns)
+        query = (f"SELECT {select} FROM {quote_identifier(schema)}.{quote_identifier(table)} AS s"
                  f" ORDER BY random() LIMIT {int(limit)}")
         rows = self._fetchall(query)
         result: dict[str, list] = {c: [] for c in columns}
