@@ -1,0 +1,71 @@
+"""Build the scan benchmark database: 2,000 tables x 25 columns (50,000 columns) and 200 views on PostgreSQL.
+
+    python -m bench.scan.build_db [--url postgresql://postgres@127.0.0.1:5432/postgres] [--tables 2000]
+
+Drops and recreates ``racine_bench_scan``. Four schemas of 500 tables each; varied column types; a primary key on
+every table, a foreign key on every fourth table (to the previous table), comments on every fifth table and every
+seventh column, and 200 views (every tenth table). DDL is sent as one batch per schema, each in one transaction
+(2,000 CREATE TABLEs in a single transaction overflow the default lock table, ``max_locks_per_transaction``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import psycopg
+from psycopg import sql
+
+DATABASE = "racine_bench_scan"
+DEFAULT_URL = os.environ.get("RACINE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SCHEMAS = ("sales", "finance", "hr", "ops")
+TYPES = ("bigint", "text", "varchar(120)", "numeric(12,2)", "timestamptz", "date", "boolean", "jsonb", "uuid",
+         "bytea", "double precision", "smallint", "inet", "char(2)", "integer", "varchar(255)", "text[]",
+         "interval", "real", "time", "numeric", "timestamp", "varchar(32)")
+COLUMNS = 25
+
+
+def ddl(tables: int) -> list[str]:
+    """One batch of DDL per schema."""
+    batches = []
+    per_schema = tables // len(SCHEMAS)
+    for schema in SCHEMAS:
+        statements = [f"CREATE SCHEMA {schema};"]
+        for i in range(per_schema):
+            name = f"{schema}.t{i:04d}"
+            cols = ["id integer PRIMARY KEY"]
+            cols.append(f"parent_id integer REFERENCES {schema}.t{i - 1:04d} (id)" if i % 4 == 0 and i
+                        else "parent_id integer")
+            for c in range(2, COLUMNS):
+                nullable = " NOT NULL" if c % 3 == 0 else ""
+                cols.append(f"c{c:02d} {TYPES[(i + c) % len(TYPES)]}{nullable}")
+            statements.append(f"CREATE TABLE {name} ({', '.join(cols)});")
+            if i % 5 == 0:
+                statements.append(f"COMMENT ON TABLE {name} IS 'table {i} of {schema}';")
+            for c in range(2, COLUMNS, 7):
+                statements.append(f"COMMENT ON COLUMN {name}.c{c:02d} IS 'column {c} of {name}';")
+            if i % 10 == 0:
+                statements.append(f"CREATE VIEW {schema}.v{i:04d} AS SELECT id, parent_id, c02, c03 FROM {name};")
+        batches.append("\n".join(statements))
+    return batches
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=DEFAULT_URL, help="an admin connection (to any database)")
+    parser.add_argument("--tables", type=int, default=2000)
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    with psycopg.connect(args.url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    with psycopg.connect(args.url, dbname=DATABASE, autocommit=True) as conn:
+        for batch in ddl(args.tables):
+            with conn.transaction():
+                conn.execute(batch)
+    print(f"built {DATABASE}: {args.tables} tables x {COLUMNS} columns, {args.tables // 10} views"
+          f" in {time.perf_counter() - start:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
