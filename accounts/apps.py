@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -9,6 +10,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        from accounts.services import roles_sync_after_migrate
+
+        # Roles name permissions of apps migrated later; re-apply memberships once they exist.
+        post_migrate.connect(roles_sync_after_migrate, dispatch_uid="accounts.roles_sync")
 
 
 class RacineAdminConfig(admin_apps.AdminConfig):

@@ -1,14 +1,27 @@
-"""Identity: users, the organization and its workspaces, API tokens."""
+"""Identity: users, the organization and its workspaces, memberships, grants, API tokens, the audit trail."""
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Permission, UserManager
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.permissions import GovernedModel, GovernedQuerySet
+from accounts.roles import Role
+
+
+class GovernedUserManager(UserManager.from_queryset(GovernedQuerySet)):
+    pass
+
 
 class User(AbstractUser):
     """A person (or an operator's service account) using Racine."""
+
+    # A user is seen through the workspaces they belong to (a workspace admin sees its members).
+    workspace_path = "memberships__workspace"
+    objects = GovernedUserManager()
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -43,8 +56,11 @@ class Organization(models.Model):
         return organization
 
 
-class Workspace(models.Model):
+class Workspace(GovernedModel):
     """A team's area inside the organization; every governed object belongs to exactly one workspace."""
+
+    workspace_path = ""
+    audit_fields = ["name", "slug", "description"]
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="workspaces")
     name = models.CharField(max_length=200, unique=True)
@@ -90,3 +106,123 @@ class ApiToken(models.Model):
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now and self.user.is_active
+
+
+class Membership(GovernedModel):
+    """A user's role in one workspace. The role's permissions live as guardian object permissions on the
+    workspace (kept in step by ``accounts.services``); this row says *why* they are there."""
+
+    workspace_path = "workspace"
+    audit_fields = ["role"]
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace__name", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["user", "workspace"], name="membership_unique_user_workspace")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.get_role_display()})"
+
+
+class ObjectGrant(models.Model):
+    """A permission on one object for one user, until ``expires_at`` (e.g. an approved access request on a
+    data source). The grant itself is a guardian object permission; this row carries who, why and until when,
+    and lets ``object_grants_expire`` revoke it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="object_grants")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.CharField(max_length=64)
+    permission = models.ForeignKey(Permission, on_delete=models.CASCADE)
+    expires_at = models.DateTimeField(db_index=True)
+    granted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "content_type", "object_id"], name="objectgrant_user_obj")]
+
+    def __str__(self) -> str:
+        return f"{self.permission.codename} on {self.content_type.model} #{self.object_id} for {self.user}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised on any attempt to change or delete an audit event."""
+
+
+class AuditEventQuerySet(GovernedQuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Audit events are append-only.")
+
+    def delete(self):
+        raise AppendOnlyError("Audit events are append-only; old events are removed by prune_audit_events.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("Audit events are append-only.")
+
+    def update_or_create(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events are append-only.")
+
+
+class AuditEvent(GovernedModel):
+    """One thing that happened: who, what, on which object, in which workspace, from which request.
+
+    Append-only at every layer: the ORM refuses updates and deletes (model and queryset), the admin and API are
+    read-only, and on PostgreSQL a trigger refuses UPDATE and DELETE unless the pruning service has set
+    ``racine.audit_prune`` for its own transaction. References to users, workspaces and content types carry no
+    database constraint and are never nulled: deleting a user must not rewrite history (and could not, with
+    the trigger), so ``actor_label`` and ``object_repr`` keep the readable names.
+    """
+
+    workspace_path = "workspace"
+
+    event = models.CharField(max_length=64, db_index=True)
+    actor = models.ForeignKey(User, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+                              related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    workspace = models.ForeignKey(Workspace, on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+                                  blank=True, related_name="+")
+    content_type = models.ForeignKey(ContentType, on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+                                     blank=True, related_name="+")
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    extra = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    request_id = models.CharField(max_length=128, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # Nobody may hold change/delete on the trail, so those permissions do not exist.
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["workspace", "created_at"], name="auditevent_ws_created"),
+            models.Index(fields=["content_type", "object_id"], name="auditevent_target"),
+            models.Index(fields=["actor", "created_at"], name="auditevent_actor_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event} by {self.actor_label or '-'}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events are append-only.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events are append-only.")

@@ -1,0 +1,145 @@
+"""Writing the audit trail: one call per event, from services, in their transaction.
+
+    before = audit.snapshot(source, ["name", "host", "password"])
+    ... change and save ...
+    audit.record(event="datasource.changed", actor=acting_user, obj=source,
+                 changes=audit.diff(before, audit.snapshot(source, ["name", "host", "password"])))
+
+Secrets never reach the trail: a field whose name contains password / secret / token / key, or that the model
+lists in ``audit_redact``, is recorded as ``"***"`` (the fact that it changed is kept, not its value).
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+import uuid
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import models
+
+from accounts.permissions import workspace_of
+from config.request_id import current_request_id
+
+REDACTED = "***"
+SYSTEM_ACTOR_LABEL = "system"
+_SECRET_NAME = re.compile(r"password|secret|token|key", re.IGNORECASE)
+_MAX_USER_AGENT = 512
+
+
+def is_secret_field(name: str, redact: Iterable[str] = ()) -> bool:
+    return bool(_SECRET_NAME.search(name)) or name in set(redact)
+
+
+def _plain(value):
+    """A JSON-safe rendering of a field value, stable enough to compare before and after."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(_plain(item) for item in value)
+    if isinstance(value, (bytes, memoryview)):
+        return REDACTED  # binary values are ciphertexts or blobs; neither belongs in a trail
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict:
+    """Field values of ``instance`` (foreign keys as ids) for ``diff``."""
+    values = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        attname = getattr(field, "attname", name)
+        values[name] = _plain(getattr(instance, attname))
+    return values
+
+
+def diff(before: dict, after: dict, redact: Iterable[str] = ()) -> dict:
+    """``{field: [before, after]}`` for the fields whose value changed; secret fields as ``"***"``."""
+    redact = tuple(redact)
+    changes = {}
+    for name in sorted(set(before) | set(after)):
+        old, new = _plain(before.get(name)), _plain(after.get(name))
+        if old == new:
+            continue
+        if is_secret_field(name, redact):
+            changes[name] = [REDACTED if old not in (None, "") else old, REDACTED if new not in (None, "") else new]
+        else:
+            changes[name] = [old, new]
+    return changes
+
+
+def redact_changes(changes: dict, redact: Iterable[str] = ()) -> dict:
+    """Apply the secret rule to a ``changes`` dict written by hand (any shape of value)."""
+    redact = tuple(redact)
+    clean = {}
+    for name, value in changes.items():
+        if is_secret_field(str(name), redact):
+            if isinstance(value, (list, tuple)):
+                clean[name] = [REDACTED if item not in (None, "") else item for item in value]
+            else:
+                clean[name] = REDACTED
+        else:
+            clean[name] = _plain(value) if not isinstance(value, (list, dict)) else value
+    return clean
+
+
+def client_ip(request) -> str | None:
+    """The caller's address. Behind the proxy Racine is configured for, the last hop it appended."""
+    meta = getattr(request, "META", {})
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
+    return meta.get("REMOTE_ADDR") or None
+
+
+def _actor_label(actor) -> str:
+    if actor is None:
+        return SYSTEM_ACTOR_LABEL
+    if not getattr(actor, "is_authenticated", False):
+        return "anonymous"
+    return actor.get_username()[:150]
+
+
+def record(*, event: str, actor=None, obj=None, workspace=None, changes: dict | None = None, request=None,
+           extra: dict | None = None):
+    """Append one event to the trail and return it.
+
+    ``actor`` defaults to the request's authenticated user; ``workspace`` to the object's own workspace.
+    Call it inside the service's transaction so the event and the change commit (or roll back) together.
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    from accounts.models import AuditEvent, Workspace
+
+    if actor is None and request is not None:
+        actor = getattr(request, "user", None)
+    label = _actor_label(actor)
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None  # AnonymousUser has no row to point at; the label says who it was
+    if workspace is None and obj is not None:
+        workspace = workspace_of(obj)
+    if workspace is not None and not isinstance(workspace, Workspace):
+        raise TypeError("workspace must be a Workspace")
+    redact = getattr(type(obj), "audit_redact", ()) if obj is not None else ()
+    request_id = current_request_id() or getattr(request, "request_id", None) or ""
+    return AuditEvent.objects.create(
+        event=event,
+        actor=actor,
+        actor_label=label,
+        workspace=workspace,
+        content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        changes=redact_changes(changes or {}, redact),
+        extra=redact_changes(extra or {}),
+        request_id=request_id[:128],
+        ip=client_ip(request) if request is not None else None,
+        user_agent=(getattr(request, "META", {}).get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT]
+                    if request is not None else ""),
+    )
