@@ -1,6 +1,5 @@
 import pytest
 from django.core.cache import cache
-from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
@@ -12,5 +11,7 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def api_client() -> APIClient:
+def api_client():
+    from rest_framework.test import APIClient
+
     return APIClient()
