@@ -1,13 +1,20 @@
-"""Bearer-token authentication for the API, and the scope rule that comes with it."""
+"""API authentication: bearer tokens (their life cycle, authentication and scope rule) and the MFA gate.
+
+Tokens are created only from an MFA-verified session (or by an operator with ``manage.py create_token``), so a
+token request is never asked for a second factor; session requests by users the organization requires MFA of
+are refused with ``mfa_required`` until the session is verified.
+"""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from accounts import tokens
-from accounts.models import ApiToken
+from accounts import audit, mfa, tokens
+from accounts.models import ApiToken, Organization, User
 
 # Recording every use would turn each read into a write; a minute's precision is enough to spot idle tokens.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -49,3 +56,86 @@ class TokenScopeAllows(permissions.BasePermission):
         if isinstance(request.auth, ApiToken) and request.auth.scope == ApiToken.Scope.READ:
             return request.method in permissions.SAFE_METHODS
         return True
+
+
+class MfaRequired(exceptions.PermissionDenied):
+    default_detail = "Verify your second factor (MFA) in this session first."
+    default_code = "mfa_required"
+
+
+class MfaVerified(permissions.BasePermission):
+    """Session users the organization requires MFA of must have verified this session.
+
+    In DEFAULT_PERMISSION_CLASSES, so every API view is covered unless it opts out with ``mfa_exempt = True``
+    (the MFA endpoints, which are how a session gets verified).
+    """
+
+    message = MfaRequired.default_detail
+    code = MfaRequired.default_code
+
+    def has_permission(self, request, view):
+        user = request.user
+        if user is None or not user.is_authenticated:
+            return True  # IsAuthenticated answers 401 first; this gate is only about verified sessions
+        if isinstance(request.auth, ApiToken):
+            # django-otp's middleware knows only session users: a token user has no is_verified() at all.
+            # Tokens are minted from verified sessions, so the second factor was checked at creation.
+            return True
+        if getattr(view, "mfa_exempt", False):
+            return True
+        # Anything that is not a token (session, or any scheme added later) is treated like a session:
+        # fail closed rather than let a new authentication class skip the second factor.
+        return not mfa.mfa_required_for(user) or mfa.is_verified(user)
+
+
+def require_verified_session(request) -> None:
+    """Raise MfaRequired unless ``request`` comes from a session verified by a second factor."""
+    if isinstance(request.auth, ApiToken):
+        raise MfaRequired("API tokens cannot do this; use a session verified by your second factor.")
+    if not mfa.is_verified(request.user):
+        raise MfaRequired()
+
+
+# --- Token life cycle -------------------------------------------------------------------------------------
+def max_token_lifetime() -> timedelta:
+    organization = Organization.objects.order_by("pk").only("max_token_lifetime_days").first()
+    return timedelta(days=organization.max_token_lifetime_days if organization else 90)
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, scope: str, expires_at: datetime,
+                     acting_user: User | None, request=None) -> tuple[ApiToken, str]:
+    """A new token for ``user``; returns the row and the secret, which exists nowhere else afterwards.
+
+    The caller has checked *who* may create it (a verified session of ``user``, or an operator); this checks
+    what the organization allows: an expiry in the future and within ``max_token_lifetime_days``.
+    """
+    now = timezone.now()
+    if scope not in ApiToken.Scope.values:
+        raise ValidationError({"scope": f"Choose one of: {', '.join(ApiToken.Scope.values)}."})
+    if expires_at <= now:
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    lifetime = max_token_lifetime()
+    if expires_at > now + lifetime:
+        raise ValidationError({"expires_at": f"Tokens may live at most {lifetime.days} days "
+                                             "(the organization's max_token_lifetime_days)."})
+    if not user.is_active:
+        raise ValidationError("Inactive users cannot hold tokens.")
+    secret, prefix = tokens.generate()
+    api_token = ApiToken.objects.create(user=user, name=name, prefix=prefix, secret_hash=tokens.digest(secret),
+                                        scope=scope, expires_at=expires_at)
+    audit.record(event="token.created", actor=acting_user, obj=api_token, request=request,
+                 extra={"prefix": prefix, "user": user.pk, "scope": scope,
+                        "expires_at": expires_at.isoformat()})
+    return api_token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, api_token: ApiToken, acting_user: User | None, request=None) -> ApiToken:
+    """Revoke ``api_token`` at once. Revoking a revoked token changes nothing and records nothing."""
+    revoked = ApiToken.objects.filter(pk=api_token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_token.refresh_from_db(fields=["revoked_at"])
+    if revoked:
+        audit.record(event="token.revoked", actor=acting_user, obj=api_token, request=request,
+                     extra={"prefix": api_token.prefix, "user": api_token.user_id})
+    return api_token

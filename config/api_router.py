@@ -1,8 +1,9 @@
 """The v1 API router: every app registers its viewsets here, so guard tests can walk one registry."""
 from rest_framework.routers import DefaultRouter
 
+from accounts.api.auth_urls import register as register_accounts_auth
 from accounts.api.urls import register as register_accounts
 
 router = DefaultRouter()
-for register in (register_accounts,):
+for register in (register_accounts, register_accounts_auth):
     register(router)
