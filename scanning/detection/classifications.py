@@ -51,6 +51,7 @@ class Recognizer:
     value_only_min_distinct: int = 1
     value_only_strength: float = 0.85  # confidence at share 1.0 without name signal
     column_check: Callable[[list[str]], bool] | None = None  # extra whole-column test for value-only mode
+    column_precheck: Callable[[list[tuple[str, int]]], bool] | None = None  # cheap test before any validator
     needs_person_table: bool = False
 
     @property
@@ -75,11 +76,18 @@ def _r(name: str, category: str, sensitivity: str, description: str, *, families
     )
 
 
+def _share_of(check, items: list[tuple[str, int]]) -> float:
+    total = sum(c for _, c in items)
+    return sum(c for t, c in items if check(t)) / total if total else 0.0
+
+
 def _wide_ipv4(values: list[str]) -> bool:
+    """Addresses, not version strings: some octets above 99, and not every first octet a single digit."""
     v4 = [x for x in values if "." in x and ":" not in x]
     if not v4:
         return True
-    return sum(v.ipv4_has_wide_octet(x) for x in v4) >= 0.25 * len(v4)
+    wide = sum(v.ipv4_has_wide_octet(x) for x in v4) >= 0.25 * len(v4)
+    return wide and max(int(x.split(".", 1)[0]) for x in v4) >= 10
 
 
 def _dotted_icd(values: list[str]) -> bool:
@@ -98,13 +106,14 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " indirizzo email, eml, emails",
        weak="mail, mel, contact", veto=CONTACT_VETO + " id hash hashed md5 sha",
        validator="email", value_only="email", value_only_strength=0.9),
-    _r("PII.PHONE", "PII", CONFIDENTIAL, "Telephone or fax number.", families=NUMERIC_ID,
+    _r("PII.PHONE", "PII", CONFIDENTIAL, "Telephone or fax number.", families={tf.TEXT, tf.OTHER, tf.INTEGER},
        names="phone, phone number, phonenumber, telephone, telephone number, tel, tel no, mobile, mobile number,"
              " mobile phone, cell, cellphone, cell phone, fax, msisdn, contact number, portable, numero telephone,"
              " telefon, telefonnummer, handy, handynummer, mobilnummer, telefono, movil, celular, cellulare,"
              " numero telefono, telefoonnummer, gsm, landline, phone no, ph no",
-       weak="contact, numero, number", veto=CONTACT_VETO + " id model brand os app imei",
-       validator="phone", value_only="phone_formatted", value_only_strength=0.82),
+       weak="contact", veto=CONTACT_VETO + " id model brand os app imei",
+       validator="phone", value_only="phone", value_only_min_share=0.9, value_only_strength=0.82,
+       column_precheck=lambda items: _share_of(v.looks_like_phone_number, items) >= 0.3),
     # --- people --------------------------------------------------------------------------------------------
     _r("PII.PERSON_NAME", "PII", CONFIDENTIAL, "A person's full name.",
        names="full name, fullname, person name, customer name, client name, contact name, employee name,"
@@ -141,7 +150,8 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        weak="ort, place", veto="id code count population size", validator="word_text", kind="plausible"),
     _r("PII.POSTAL_CODE", "PII", INTERNAL, "Postal or ZIP code.", families=NUMERIC_ID,
        names="zip, zipcode, zip code, postal code, postalcode, postcode, post code, code postal,"
-             " codepostal, plz, postleitzahl, codigo postal, cod postal, codice postale, postal",
+             " codepostal, plz, postleitzahl, codigo postal, cod postal, codice postale, postal, pincode, pin code,"
+             " eircode",
        weak="cp, cap, zip4", veto="id count radius", validator="postal_code", kind="plausible"),
     _r("PII.COUNTRY", "PII", INTERNAL, "Country name or code.",
        names="country, country name, country code, countrycode, pays, pais, paese, land, nationality,"
@@ -170,7 +180,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        names="job title, jobtitle, job, occupation, profession, job position, poste, metier, intitule poste,"
              " beruf, berufsbezeichnung, stellenbezeichnung, puesto, ocupacion, profesion, professione,"
              " mansione, beroep, functie, functietitel, job role",
-       weak="position, designation, fonction, title, role, cargo", veto="id count code level",
+       weak="position, designation, fonction", veto="id count code level",
        validator="word_text", kind="plausible"),
     _r("PII.PASSPORT_NUMBER", "PII", RESTRICTED, "Passport number.",
        names="passport, passport number, passport no, passport num, passport id, passeport, numero passeport,"
@@ -308,7 +318,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        names="password, passwd, pwd, mot de passe, mdp, motdepasse, passwort, kennwort, contrasena,"
              " wachtwoord, pass", veto="reset expiry expires changed at date count attempts hint policy length"
              " required hash hashed digest encrypted salt",
-       validator="username", kind="plausible"),
+       validator="password_plaintext", kind="plausible"),
     _r("CREDENTIALS.SECRET", "CREDENTIALS", RESTRICTED, "API key, access token or private key.",
        names="api key, apikey, api secret, secret, secret key, client secret, access key, access key id,"
              " secret access key, aws secret, private key, privkey, access token, refresh token, auth token,"
@@ -317,11 +327,12 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " chiave api, token",
        weak="credentials, credential, key, auth", veto="count type expires expiry expiration at created length"
             " name scope scopes",
-       validator="secret", value_only="known_secret", value_only_strength=0.92),
+       validator="secret", value_only="known_or_random_secret", value_only_min_share=0.9,
+       value_only_strength=0.85, column_check=lambda xs: len(set(xs)) >= 0.9 * len(xs)),
     # --- devices and vehicles ------------------------------------------------------------------------------
     _r("DEVICE.IMEI", "DEVICE", CONFIDENTIAL, "Mobile equipment identity (IMEI, Luhn).", families=NUMERIC_ID,
        names="imei, imei number, device imei, imei no, numero imei",
-       validator="imei", value_only="imei", value_only_min_share=0.9),
+       validator="imei_or_unpadded", value_only="imei_or_unpadded", value_only_min_share=0.9),
     _r("DEVICE.VIN", "DEVICE", CONFIDENTIAL, "Vehicle identification number (check digit).",
        names="vin, vin number, vehicle identification number, chassis number, numero chassis, numero serie"
              " vehicule, fahrgestellnummer, numero bastidor, bastidor, telaio, numero telaio",
@@ -341,7 +352,8 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " ehr number, emr number", weak="ipp",
        validator="medical_record_number", kind="plausible"),
     _r("HEALTH.GB_NHS_NUMBER", "HEALTH", RESTRICTED, "UK NHS number (mod-11 check digit).", families=NUMERIC_ID,
-       names="nhs number, nhs no, nhs, nhs num, nhs id", validator="gb_nhs"),
+       names="nhs number, nhs no, nhs, nhs num, nhs id", validator="gb_nhs", value_only="gb_nhs",
+       value_only_min_share=0.9, value_only_strength=0.88),
 )
 
 BUILTIN_CLASSIFICATIONS: tuple[ClassificationSpec, ...] = tuple(r.spec for r in RECOGNIZERS)

@@ -78,7 +78,7 @@ def _validators(phone_regions: tuple[str, ...]) -> dict:
     table = dict(v.VALIDATORS)
     if phone_regions != v.PHONE_REGIONS:
         table["phone"] = partial(v.is_phone, regions=phone_regions)
-        table["phone_formatted"] = lambda s: v._phone_formatted(s) and table["phone"](s)
+        table["phone_formatted"] = partial(v.is_phone_formatted, regions=phone_regions)
     table["us_ssn_formatted"] = v.is_us_ssn_formatted
     return table
 
@@ -226,6 +226,8 @@ def _evaluate(r: Recognizer, col: _Column, tokens, table_tokens, s: DetectionSet
             return _Candidate(r.name, confidence, share, phrase, r.validator, examples, reasons)
         # The values contradict the name; fall through: the values may still speak for themselves.
     if r.value_only is None or not s.allow_value_only or _VALUE_ONLY_VETO.any_token(tokens):
+        return None
+    if r.column_precheck is not None and not r.column_precheck(col.items):
         return None
     if not col.probe(r.value_only):
         return None

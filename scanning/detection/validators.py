@@ -58,17 +58,23 @@ def is_email(value: str) -> bool:
 _PHONE_SHAPE = re.compile(r"(?:\+|00)?[\d ().\-/]{6,22}\d(?:\s{0,2}(?:x|ext\.?|#)\s{0,2}\d{1,6})?", re.I)
 _PHONE_EXT = re.compile(r"\s{0,2}(?:x|ext\.?|#)\s{0,2}\d{1,6}$", re.I)
 _DATE_LIKE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
-_DIGIT_RUN = re.compile(r"\d")
+_DECIMAL_NUMBER = re.compile(r"-?\d{1,9}\.\d{1,12}")
+_ONE_DIGIT_TAIL = re.compile(r"[ .\-/]\d$")
 PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "FR", "DE", "ES", "IT", "NL", "IN", "BR", "CA", "BE", "CH", "AU")
 
 
 def _phone_shape(value: str) -> str | None:
-    if _PHONE_SHAPE.fullmatch(value) is None or _DATE_LIKE.fullmatch(value):
+    if _PHONE_SHAPE.fullmatch(value) is None or _DATE_LIKE.fullmatch(value) or _DECIMAL_NUMBER.fullmatch(value):
         return None
     core = _PHONE_EXT.sub("", value)
     digits = sum(1 for ch in core if ch.isdigit())
     if not 7 <= digits <= 15:
         return None
+    international = core.startswith("+") or core.startswith("00")
+    if not international and digits > 12:
+        return None  # national numbers stop at 12 digits; 13-digit runs are EAN/ISBN codes
+    if _ONE_DIGIT_TAIL.search(core):
+        return None  # 0-306-40615-2: a lone final check digit is an ISBN-10 / reference, not a subscriber number
     return core
 
 
@@ -100,12 +106,27 @@ def _phone_formatted(value: str) -> bool:
     return _PHONE_FORMATTED.match(value) is not None
 
 
-def is_phone_formatted(value: str) -> bool:
-    """A phone number that also *looks* like one without a column name: separators or an international prefix.
+def looks_like_phone_number(value: str) -> bool:
+    """Cheap: written like a phone number (prefix, brackets or digit groups), no library call."""
+    return _phone_shape(value) is not None and (_phone_formatted(value) or value[:1] == "0")
+
+
+def is_phone_formatted(value: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
+    """A phone number that also *looks* like one without a column name: separators, an international prefix,
+    or a national trunk prefix ``0`` on a number valid in one of ``regions``.
 
     A bare run of 10 digits is a possible phone number in many regions, and just as possibly an order id.
     """
-    return _phone_formatted(value) and is_phone(value)
+    if _phone_formatted(value):
+        return is_phone(value, regions)
+    if value[:1] == "0" and value[:2] != "00" and value.isdigit() and 9 <= len(value) <= 12:
+        for region in regions:
+            try:
+                if phonenumbers.is_valid_number(phonenumbers.parse(value, region)):
+                    return True
+            except phonenumbers.NumberParseException:
+                continue
+    return False
 
 
 # --- financial -----------------------------------------------------------------------------------------------
@@ -210,7 +231,7 @@ def is_us_ssn_formatted(value: str) -> bool:
 
 # UK National Insurance number: two prefix letters (D, F, I, Q, U, V never; O not second; some pairs unused),
 # six digits, suffix A-D. There is no check digit, so the full prefix rules carry the precision.
-_NINO = re.compile(r"(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TY][A-CEGHJ-NPR-TW-Y] ?\d{2} ?\d{2} ?\d{2} ?[A-D]")
+_NINO = re.compile(r"(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]")
 
 
 def is_gb_nino(value: str) -> bool:
@@ -393,6 +414,24 @@ def is_high_entropy_token(value: str) -> bool:
     return classes >= 2 and shannon_entropy(value) >= 3.5
 
 
+def is_random_token(value: str) -> bool:
+    """A machine-generated credential without a vendor prefix: ≥ 32 base64/url-safe characters mixing upper,
+    lower case and digits, not a hex digest or UUID, at ≥ 4 bits/char. Columns of these are session ids, API keys
+    and access tokens far more often than anything else."""
+    if len(value) < 32 or _TOKENISH.fullmatch(value) is None or _HEX_OR_UUID.fullmatch(value):
+        return False
+    if not (any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value)):
+        return False
+    return shannon_entropy(value) >= 4.0
+
+
+_HEX_OR_UUID = re.compile(r"[0-9a-fA-F\-]+")
+
+
+def is_known_or_random_secret(value: str) -> bool:
+    return is_known_secret(value) or is_random_token(value)
+
+
 def is_secret(value: str) -> bool:
     return is_known_secret(value) or is_high_entropy_token(value)
 
@@ -409,6 +448,13 @@ def is_imei(value: str) -> bool:
         return False
     digits = value.replace(" ", "").replace("-", "")
     return digits[:2] in _IMEI_RB and luhn.is_valid(digits)
+
+
+def is_imei_or_unpadded(value: str) -> bool:
+    """IMEI, also when stored in an integer column that dropped the leading zero of TAC 01…."""
+    if len(value) == 14 and value[:1] == "1" and value.isdigit():
+        value = "0" + value
+    return is_imei(value)
 
 
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
@@ -456,7 +502,7 @@ def is_medical_record_number(value: str) -> bool:
 
 # --- people, places and dates --------------------------------------------------------------------------------
 
-_PERSON_WORD = re.compile(r"[^\W\d_]+(?:['’\-. ][^\W\d_]+){0,5}\.?")
+_PERSON_WORD = re.compile(r"[^\W\d_]+(?:(?:\.? |['’\-.])[^\W\d_]+){0,6}\.?")
 
 
 def is_person_name(value: str) -> bool:
@@ -473,7 +519,7 @@ def is_word_text(value: str) -> bool:
     return letters >= 2 and digits <= 2 and letters >= 0.6 * len(value.replace(" ", ""))
 
 
-_POSTAL = re.compile(r"(?=[A-Za-z0-9 \-]{3,10}$)[A-Za-z]{0,3}[0-9][A-Za-z0-9]{0,4}(?:[ \-][A-Za-z0-9]{2,4})?")
+_POSTAL = re.compile(r"(?=[A-Za-z0-9 \-]{3,10}$)[A-Za-z]{0,3}[0-9][A-Za-z0-9]{0,6}(?:[ \-][A-Za-z0-9]{2,4})?")
 
 
 def is_postal_code(value: str) -> bool:
@@ -495,7 +541,7 @@ _GENDERS_FULL = frozenset({
     "hombre", "mujer", "masculino", "femenino", "maschio", "femmina", "maschile", "femminile", "man", "vrouw",
     "prefer not to say", "undisclosed", "intersex", "transgender", "genderqueer", "agender",
 })
-_GENDERS_SHORT = frozenset({"m", "f", "x", "u", "h", "w", "d", "o", "n", "v", "nb"})
+_GENDERS_SHORT = frozenset({"m", "f", "x", "u", "h", "w", "d", "o", "n", "v", "nb", "0", "1", "2", "9"})
 
 
 def is_gender(value: str) -> bool:
@@ -553,6 +599,14 @@ def is_coordinate(value: str) -> bool:
     return _DMS.fullmatch(value) is not None or is_geo_pair(value)
 
 
+_PASSWORD_PLAIN = re.compile(r"[!-~]{4,128}")
+
+
+def is_password_plaintext(value: str) -> bool:
+    """Printable, no spaces, 4..128 characters, and not a hash."""
+    return _PASSWORD_PLAIN.fullmatch(value) is not None and not is_password_hash(value)
+
+
 def is_luhn(value: str) -> bool:
     digits = value.replace(" ", "").replace("-", "")
     return digits.isdigit() and len(digits) >= 2 and luhn.is_valid(digits)
@@ -596,6 +650,10 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "high_entropy_token": is_high_entropy_token,
     "secret": is_secret,
     "imei": is_imei,
+    "imei_or_unpadded": is_imei_or_unpadded,
+    "random_token": is_random_token,
+    "known_or_random_secret": is_known_or_random_secret,
+    "password_plaintext": is_password_plaintext,
     "vin": is_vin,
     "icd10": is_icd10,
     "medical_record_number": is_medical_record_number,

@@ -1,0 +1,1 @@
+"""Detection benchmark: Racine vs Presidio on a labelled, generated corpus."""
