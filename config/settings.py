@@ -152,6 +152,8 @@ else:
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 # No broker means embedded mode: run tasks inline so a fresh checkout needs no Redis.
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+if CELERY_TASK_ALWAYS_EAGER:
+    CELERY_BROKER_URL = "memory://"  # never contacted in eager mode; keeps kombu from guessing amqp://localhost
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("RACINE_TASK_SOFT_TIME_LIMIT", 1800, minimum=1)
@@ -306,3 +308,39 @@ LOGGING = {
 
 # --- Racine -----------------------------------------------------------------------------------------------
 RACINE_ORGANIZATION_NAME = env_str("RACINE_ORGANIZATION_NAME", "Racine")
+
+
+def _encryption_keys() -> list[str]:
+    """Fernet keys for connector secrets, newest first: the first encrypts, all decrypt (rotation)."""
+    raw = env_secret("RACINE_ENCRYPTION_KEYS")
+    if raw:
+        return [key.strip() for key in raw.split(",") if key.strip()]
+    if not DEBUG:
+        raise ConfigurationError("RACINE_ENCRYPTION_KEYS is not set; production mode (DEBUG=false) needs it to "
+                                 "encrypt connector secrets (generate one with `python -c 'from "
+                                 "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)")
+    # Development only, like the secret key: generated once per checkout, never committed.
+    key_file = VAR_DIR / "encryption_key"
+    if not key_file.exists():
+        from cryptography.fernet import Fernet
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(Fernet.generate_key().decode())
+        key_file.chmod(0o600)
+    return [key_file.read_text().strip()]
+
+
+RACINE_ENCRYPTION_KEYS = _encryption_keys()
+# Hosts connectors may reach: comma-separated CIDRs or host-name globs. Cloud metadata and link-local
+# addresses are always refused; an empty allow list allows every other address.
+RACINE_TARGET_ALLOW = env_list("RACINE_TARGET_ALLOW")
+RACINE_TARGET_DENY = env_list("RACINE_TARGET_DENY")
+# SQLite sources are files on this server: only files below these folders may be registered (never Racine's
+# own database), or a steward could read the application's tables through a "data source".
+RACINE_SQLITE_ALLOWED_DIRS = env_list("RACINE_SQLITE_ALLOWED_DIRS", [str(VAR_DIR / "sources")])
+RACINE_CONNECT_TIMEOUT = env_int("RACINE_CONNECT_TIMEOUT", 10, minimum=1)
+RACINE_STATEMENT_TIMEOUT = env_int("RACINE_STATEMENT_TIMEOUT", 60, minimum=1)
+# A running scan writes a heartbeat after every batch; the reaper fails runs silent for longer than this.
+RACINE_SCAN_HEARTBEAT_TIMEOUT = env_int("RACINE_SCAN_HEARTBEAT_TIMEOUT", 300, minimum=1)
+RACINE_SCAN_REAPER_INTERVAL = env_int("RACINE_SCAN_REAPER_INTERVAL", 60, minimum=1)
+RACINE_SCAN_BATCH_SIZE = env_int("RACINE_SCAN_BATCH_SIZE", 2000, minimum=1)

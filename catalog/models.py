@@ -1,0 +1,189 @@
+"""The catalog: data sources, their assets, and what the data in them means (classifications)."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Workspace
+from accounts.permissions import GovernedModel
+
+
+class DataSource(GovernedModel):
+    """A database Racine scans. Its secret is stored encrypted (``catalog.crypto``) and is write-only."""
+
+    class Engine(models.TextChoices):
+        POSTGRESQL = "postgresql", "PostgreSQL"
+        MYSQL = "mysql", "MySQL / MariaDB"
+        SQLITE = "sqlite", "SQLite"
+        SQLALCHEMY = "sqlalchemy", "Other (SQLAlchemy URL)"
+
+    workspace_path = "workspace"
+    audit_fields = ["name", "engine", "host", "port", "database", "username", "options", "description",
+                    "encrypted_secret"]
+    audit_redact = ["encrypted_secret"]
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="data_sources")
+    name = models.CharField(max_length=200)
+    engine = models.CharField(max_length=20, choices=Engine.choices)
+    host = models.CharField(max_length=255, blank=True)
+    port = models.PositiveIntegerField(null=True, blank=True)
+    database = models.CharField(max_length=1024, blank=True,
+                                help_text="Database name; for SQLite the file path; for MySQL limits the scan "
+                                          "to this schema.")
+    username = models.CharField(max_length=200, blank=True)
+    options = models.JSONField(default=dict, blank=True,
+                               help_text="Driver options from the allowed list (e.g. sslmode); for engine "
+                                         "'sqlalchemy', the URL without its password.")
+    encrypted_secret = models.TextField(blank=True, editable=False)
+    description = models.TextField(blank=True)
+    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_data_sources")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace", "name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="datasource_unique_name")]
+        permissions = [("test_connection_datasource", "Can test the connection of a data source"),
+                       ("view_secret_datasource", "Can read the secret of a data source")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.encrypted_secret)
+
+
+class Asset(GovernedModel):
+    """A database, schema, table, view or column of a data source — one table, so that classifications, tags,
+    owners, terms and lineage attach to any of them. Assets are never deleted by scans: a vanished object gets
+    ``removed_at``."""
+
+    class Type(models.TextChoices):
+        DATABASE = "database", "Database"
+        SCHEMA = "schema", "Schema"
+        TABLE = "table", "Table"
+        VIEW = "view", "View"
+        COLUMN = "column", "Column"
+
+    class Sensitivity(models.TextChoices):
+        PUBLIC = "public", "Public"
+        INTERNAL = "internal", "Internal"
+        CONFIDENTIAL = "confidential", "Confidential"
+        RESTRICTED = "restricted", "Restricted"
+
+    workspace_path = "data_source__workspace"
+    audit_fields = ["description", "sensitivity"]
+
+    data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="assets")
+    type = models.CharField(max_length=10, choices=Type.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    qualified_name = models.CharField(max_length=2048)
+    name = models.CharField(max_length=512)
+    data_type = models.CharField(max_length=255, blank=True)
+    is_nullable = models.BooleanField(null=True, blank=True)
+    default = models.TextField(null=True, blank=True)
+    source_description = models.TextField(blank=True, help_text="The comment in the source database.")
+    description = models.TextField(blank=True, help_text="The stewards' description.")
+    ordinal = models.PositiveIntegerField(null=True, blank=True)
+    row_count = models.BigIntegerField(null=True, blank=True, help_text="The source's estimate at the last scan.")
+    properties = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True,
+                                   help_text="Hash of the scanned definition; a rescan writes only what changed.")
+    sensitivity = models.CharField(max_length=12, choices=Sensitivity.choices, blank=True,
+                                   help_text="The highest sensitivity of the classifications on it or below it.")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(default=timezone.now, help_text="When a scan last saw it change.")
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["data_source", "qualified_name"]
+        constraints = [models.UniqueConstraint(fields=["data_source", "qualified_name"],
+                                               name="asset_unique_qualified_name")]
+        indexes = [models.Index(fields=["data_source", "type"]), models.Index(fields=["parent"])]
+        permissions = [("classify_asset", "Can classify an asset")]
+
+    def __str__(self) -> str:
+        return self.qualified_name
+
+
+class AssetTypeManager(models.Manager):
+    def __init__(self, asset_type: str):
+        super().__init__()
+        self.asset_type = asset_type
+
+    def get_queryset(self):
+        return super().get_queryset().filter(type=self.asset_type)
+
+
+class Classification(GovernedModel):
+    """What a kind of data means (``PII.EMAIL``), with its sensitivity. Organization-wide reference data."""
+
+    workspace_path = None
+    audit_fields = ["name", "category", "sensitivity", "description", "is_active"]
+
+    name = models.CharField(max_length=100, unique=True)
+    category = models.CharField(max_length=50)
+    sensitivity = models.CharField(max_length=12, choices=Asset.Sensitivity.choices)
+    description = models.TextField(blank=True)
+    is_builtin = models.BooleanField(default=False, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssetClassification(GovernedModel):
+    """A classification applied to an asset, with the evidence for it and the steward's decision.
+
+    Evidence holds measurements and masked examples only; raw sampled values are never stored.
+    """
+
+    class Status(models.TextChoices):
+        SUGGESTED = "suggested", "Suggested"
+        CONFIRMED = "confirmed", "Confirmed"
+        REJECTED = "rejected", "Rejected"
+
+    class Source(models.TextChoices):
+        SCAN = "scan", "Scan"
+        MANUAL = "manual", "Manual"
+        LINEAGE = "lineage", "Lineage"
+
+    workspace_path = "asset__data_source__workspace"
+    audit_fields = ["status", "confidence", "classification"]
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="classifications")
+    classification = models.ForeignKey(Classification, on_delete=models.PROTECT, related_name="applications")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUGGESTED)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SCAN)
+    confidence = models.FloatField(default=0.0)
+    evidence = models.JSONField(default=dict, blank=True)
+    evidence_fingerprint = models.CharField(
+        max_length=64, blank=True,
+        help_text="Summary of the evidence a decision was made on; a rejected suggestion returns only when "
+                  "the evidence changes materially.")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asset", "classification"]
+        constraints = [models.UniqueConstraint(fields=["asset", "classification"],
+                                               name="assetclassification_unique")]
+        indexes = [models.Index(fields=["status"], condition=Q(status="suggested"), name="assetclass_suggested")]
+        permissions = [("confirm_assetclassification", "Can confirm or reject a classification")]
+
+    def __str__(self) -> str:
+        return f"{self.classification} on {self.asset}"

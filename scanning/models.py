@@ -1,0 +1,170 @@
+"""Scans: what to scan (rule sets), when (scans with a beat schedule), each execution (runs) and the drift it saw."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from accounts.models import Workspace
+from accounts.permissions import GovernedModel
+from catalog.models import Asset, DataSource
+
+
+class ScanRuleSet(GovernedModel):
+    """What a scan reads: include / exclude patterns, sampling, detection and profiling switches.
+
+    Patterns are globs (``sales_*``) or regular expressions prefixed with ``re:``; table patterns match the
+    table name or ``schema.table``.
+    """
+
+    workspace_path = "workspace"
+    audit_fields = ["name", "include_schemas", "exclude_schemas", "include_tables", "exclude_tables",
+                    "include_columns", "exclude_columns", "sample_size", "detection_enabled",
+                    "classifications", "profiling_enabled"]
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="scan_rule_sets")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    include_schemas = models.JSONField(default=list, blank=True)
+    exclude_schemas = models.JSONField(default=list, blank=True)
+    include_tables = models.JSONField(default=list, blank=True)
+    exclude_tables = models.JSONField(default=list, blank=True)
+    include_columns = models.JSONField(default=list, blank=True)
+    exclude_columns = models.JSONField(default=list, blank=True)
+    sample_size = models.PositiveIntegerField(default=100, help_text="Values sampled per column (at most).")
+    detection_enabled = models.BooleanField(default=True, help_text="Sample values and detect sensitive data.")
+    classifications = models.JSONField(
+        default=list, blank=True,
+        help_text="Names of the classifications to detect; empty means all active ones.")
+    profiling_enabled = models.BooleanField(
+        default=False, help_text="Record null ratio, distinct estimate and min/max length per column.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace", "name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="scanruleset_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Scan(GovernedModel):
+    """A data source scanned with a rule set, on a schedule kept as a django-celery-beat PeriodicTask."""
+
+    workspace_path = "data_source__workspace"
+    audit_fields = ["name", "data_source", "rule_set", "schedule", "enabled"]
+
+    data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="scans")
+    rule_set = models.ForeignKey(ScanRuleSet, on_delete=models.PROTECT, related_name="scans")
+    name = models.CharField(max_length=200)
+    schedule = models.CharField(
+        max_length=100, blank=True,
+        help_text="Cron expression (minute hour day-of-month month day-of-week), e.g. '0 2 * * *'; "
+                  "empty for manual runs only.")
+    enabled = models.BooleanField(default=True)
+    periodic_task = models.OneToOneField(PeriodicTask, null=True, blank=True, on_delete=models.SET_NULL,
+                                         related_name="racine_scan", editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["data_source", "name"]
+        constraints = [models.UniqueConstraint(fields=["data_source", "name"], name="scan_unique_name")]
+        permissions = [("run_scan", "Can start and cancel runs of a scan")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScanRun(GovernedModel):
+    """One execution of a scan. At most one queued or running run per data source (a database constraint)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Manual"
+        API = "api", "API"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    workspace_path = "data_source__workspace"
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="runs")
+    data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="scan_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    phase = models.CharField(max_length=20, blank=True, help_text="What the run is doing now.")
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    objects_seen = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    columns_classified = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="What went wrong, without secrets.")
+
+    class Meta:
+        ordering = ["-queued_at"]
+        constraints = [
+            # The guarantee behind "one run per source at a time": a second queued/running run for the same
+            # source cannot be inserted, whatever races the API, beat or a retry get into.
+            models.UniqueConstraint(fields=["data_source"], condition=Q(status__in=["queued", "running"]),
+                                    name="scanrun_one_active_per_source"),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.scan} #{self.pk} ({self.status})"
+
+    @property
+    def duration(self):
+        if self.started_at is None:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class AssetChange(GovernedModel):
+    """Drift seen by a run: an asset added, changed (with the fields before and after) or removed."""
+
+    class Kind(models.TextChoices):
+        ADDED = "added", "Added"
+        CHANGED = "changed", "Changed"
+        REMOVED = "removed", "Removed"
+
+    workspace_path = "run__data_source__workspace"
+
+    run = models.ForeignKey(ScanRun, on_delete=models.CASCADE, related_name="changes")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    changes = models.JSONField(default=dict, blank=True, help_text="{field: [before, after]} for changed assets.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "asset"], name="assetchange_one_per_run")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.asset}"

@@ -1,0 +1,166 @@
+"""Data sources: creation and changes (validated by the connectors' rules), connection settings, connection tests.
+
+These services live in scanning rather than catalog because a source's connection settings are only valid if a
+connector accepts them, and catalog may not import scanning.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from accounts import audit
+from accounts.models import User, Workspace
+from accounts.permissions import has_perm, workspace_allows
+from catalog import crypto
+from catalog.models import DataSource
+from catalog.services import datasource_secret_read
+from scanning.connectors import (ConnectionInfo, ConnectionSettings, ConnectorConfigError, ConnectorError,
+                                 HostPolicy, connector_for)
+
+logger = logging.getLogger("racine.scanning")
+
+DATASOURCE_FIELDS = ("name", "engine", "host", "port", "database", "username", "options", "description")
+
+
+class ConnectionTestFailed(Exception):
+    """The source could not be reached or refused us; the message is safe to show (no secret in it)."""
+
+
+def _require(acting_user: User | None, allowed) -> None:
+    if acting_user is not None and not allowed():
+        raise PermissionDenied("You do not have permission to perform this action.")
+
+
+def host_policy() -> HostPolicy:
+    return HostPolicy(allow=tuple(settings.RACINE_TARGET_ALLOW), deny=tuple(settings.RACINE_TARGET_DENY))
+
+
+def _sqlite_file_allowed(path: str) -> bool:
+    """A SQLite source must sit below an allowed folder and must not be Racine's own database."""
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return False
+    own = Path(str(settings.DATABASES["default"]["NAME"])).resolve()
+    if resolved == own or resolved.name.startswith(own.name):
+        return False
+    return any(resolved.is_relative_to(Path(root).expanduser().resolve())
+               for root in settings.RACINE_SQLITE_ALLOWED_DIRS)
+
+
+def connection_settings(data_source: DataSource, *, password: str) -> ConnectionSettings:
+    """The connector settings of a source. Raises ConnectorConfigError for settings no connector accepts."""
+    options = {key: str(value) for key, value in (data_source.options or {}).items()}
+    config = ConnectionSettings(
+        engine=data_source.engine, host=data_source.host, port=data_source.port, database=data_source.database,
+        username=data_source.username, password=password, options=options,
+        statement_timeout_s=settings.RACINE_STATEMENT_TIMEOUT, connect_timeout_s=settings.RACINE_CONNECT_TIMEOUT)
+    sqlite_path = None
+    if config.engine == "sqlite":
+        sqlite_path = config.database
+    elif config.engine == "sqlalchemy":
+        try:
+            url = make_url(options["url"])
+        except ArgumentError:
+            raise ConnectorConfigError("options['url'] is not a valid SQLAlchemy URL") from None
+        if url.password:
+            raise ConnectorConfigError("put the password in the password field, not in the URL")
+        if url.get_backend_name() == "sqlite":
+            sqlite_path = url.database or ""
+    if sqlite_path is not None and not _sqlite_file_allowed(sqlite_path):
+        raise ConnectorConfigError(
+            "SQLite files may only be registered from the folders in RACINE_SQLITE_ALLOWED_DIRS")
+    return config
+
+
+def _validate(source: DataSource) -> None:
+    source.full_clean()
+    try:
+        connection_settings(source, password="")
+    except ConnectorConfigError as exc:
+        raise ValidationError({"options" if "option" in str(exc) else "__all__": [str(exc)]}) from None
+
+
+@transaction.atomic
+def datasource_create(*, workspace: Workspace, acting_user: User | None, password: str = "", owners=(),
+                      **fields) -> DataSource:
+    _require(acting_user, lambda: workspace_allows(acting_user, "catalog.add_datasource", workspace))
+    unknown = set(fields) - set(DATASOURCE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
+    source = DataSource(workspace=workspace, created_by=acting_user, **fields)
+    source.encrypted_secret = crypto.encrypt(password)
+    _validate(source)
+    source.save()
+    if owners:
+        source.owners.set(owners)
+    audit.record(event="datasource.created", actor=acting_user, obj=source,
+                 changes=audit.diff({}, audit.snapshot(source, DataSource.audit_fields), DataSource.audit_redact))
+    return source
+
+
+@transaction.atomic
+def datasource_update(*, data_source: DataSource, acting_user: User | None, password: str | None = None,
+                      owners=None, **fields) -> DataSource:
+    """Change a source; ``password=None`` keeps the stored secret, ``""`` clears it."""
+    _require(acting_user, lambda: has_perm(acting_user, "change", data_source))
+    unknown = set(fields) - set(DATASOURCE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
+    before = audit.snapshot(data_source, DataSource.audit_fields)
+    for name, value in fields.items():
+        setattr(data_source, name, value)
+    if password is not None:
+        data_source.encrypted_secret = crypto.encrypt(password)
+    _validate(data_source)
+    data_source.save()
+    if owners is not None:
+        data_source.owners.set(owners)
+    changes = audit.diff(before, audit.snapshot(data_source, DataSource.audit_fields), DataSource.audit_redact)
+    if changes:
+        audit.record(event="datasource.changed", actor=acting_user, obj=data_source, changes=changes)
+    return data_source
+
+
+@transaction.atomic
+def datasource_delete(*, data_source: DataSource, acting_user: User | None) -> None:
+    _require(acting_user, lambda: has_perm(acting_user, "delete", data_source))
+    audit.record(event="datasource.deleted", actor=acting_user, obj=data_source,
+                 changes=audit.diff(audit.snapshot(data_source, DataSource.audit_fields), {},
+                                    DataSource.audit_redact))
+    data_source.delete()
+
+
+def open_connector(data_source: DataSource, *, acting_user: User | None, purpose: str, batch_size: int | None = None):
+    """A connector for the source, its secret read (and audited) for ``purpose``. Nothing connects yet."""
+    password = datasource_secret_read(data_source=data_source, acting_user=acting_user, purpose=purpose)
+    return connector_for(connection_settings(data_source, password=password), policy=host_policy(),
+                         batch_size=batch_size)
+
+
+def datasource_test_connection(*, data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
+    """Connect, confirm the session is read-only, and report the server. Authorised before any connection."""
+    _require(acting_user, lambda: has_perm(acting_user, "test_connection", data_source))
+    try:
+        with open_connector(data_source, acting_user=acting_user, purpose="connection test") as connector:
+            info = connector.test_connection()
+    except ConnectorError as exc:
+        with transaction.atomic():
+            audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
+                         extra={"ok": False, "error": type(exc).__name__})
+        raise ConnectionTestFailed(str(exc)) from None
+    with transaction.atomic():
+        audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
+                     extra={"ok": True, "server_version": info.server_version})
+    return info
+
+
+def connection_info_dict(info: ConnectionInfo) -> dict:
+    return asdict(info)

@@ -1,0 +1,172 @@
+"""Scan runs: request, execute (claim, read, write), cancel, and reap runs whose worker died."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts import audit
+from accounts.models import User
+from accounts.permissions import has_perm
+from catalog.crypto import SecretUnreadable
+from scanning.connectors import ConnectorError, SourceUnavailable
+from scanning.models import Scan, ScanRun
+from scanning.services.datasources import open_connector
+from scanning.services.scans import rule_set_filters
+from scanning.sync import CatalogSync, RunStopped
+
+logger = logging.getLogger("racine.scanning")
+
+
+class ScanAlreadyRunning(Exception):
+    """The source already has a queued or running run (at most one at a time)."""
+
+    def __init__(self, run: ScanRun | None):
+        super().__init__("A scan of this data source is already queued or running.")
+        self.run = run
+
+
+class RunNotCancellable(Exception):
+    """The run has already finished."""
+
+
+def _require(acting_user: User | None, allowed) -> None:
+    if acting_user is not None and not allowed():
+        raise PermissionDenied("You do not have permission to perform this action.")
+
+
+def _enqueue(run_id: int) -> None:
+    from scanning.tasks import scan_run_execute_task
+
+    scan_run_execute_task.delay(run_id)
+
+
+def active_run(data_source_id: int) -> ScanRun | None:
+    return ScanRun.objects.filter(data_source_id=data_source_id, status__in=ScanRun.ACTIVE).first()
+
+
+def scan_run_request(*, scan: Scan, trigger: str, acting_user: User | None) -> ScanRun:
+    """Queue a run of ``scan``; raises ScanAlreadyRunning when its source has one queued or running.
+
+    The partial unique constraint decides, not a check in Python: two simultaneous requests cannot both insert.
+    """
+    _require(acting_user, lambda: has_perm(acting_user, "run", scan))
+    previous = (ScanRun.objects.filter(data_source_id=scan.data_source_id, status=ScanRun.Status.SUCCEEDED)
+                .order_by("-finished_at").values_list("objects_seen", flat=True).first())
+    try:
+        with transaction.atomic():
+            run = ScanRun.objects.create(scan=scan, data_source_id=scan.data_source_id, trigger=trigger,
+                                         requested_by=acting_user, progress_total=previous)
+            audit.record(event="scan_run.requested", actor=acting_user, obj=run,
+                         extra={"scan": scan.pk, "trigger": trigger})
+            transaction.on_commit(lambda: _enqueue(run.pk))
+    except IntegrityError:
+        raise ScanAlreadyRunning(active_run(scan.data_source_id)) from None
+    return run
+
+
+def _finish(run_id: int, status: str, *, error: str = "", from_statuses=(ScanRun.Status.RUNNING,)) -> bool:
+    return bool(ScanRun.objects.filter(pk=run_id, status__in=from_statuses).update(
+        status=status, finished_at=timezone.now(), phase="", error=error[:4000]))
+
+
+def _redact(message: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        message = message.replace(secret, "***")
+    return message
+
+
+def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
+    """Run a queued scan to its end. Safe to call twice: only the caller that claims the run does the work.
+
+    A source that is unreachable hands the run back to the queue (for the task's retry with backoff) unless
+    this is the final attempt; any other failure fails the run with a message that holds no secret.
+    """
+    # Claim with a conditional UPDATE: if beat fired twice or the broker redelivered, one worker wins.
+    claimed = ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.QUEUED).update(
+        status=ScanRun.Status.RUNNING, started_at=Coalesce(F("started_at"), timezone.now()),
+        heartbeat_at=timezone.now(), phase="schema", attempts=F("attempts") + 1)
+    if not claimed:
+        logger.info("scan run not claimed (already taken or finished)", extra={"scan_run": scan_run_id})
+        return
+    run = ScanRun.objects.select_related("scan__rule_set", "data_source__workspace").get(pk=scan_run_id)
+    secrets: tuple[str, ...] = ()
+    try:
+        with open_connector(run.data_source, acting_user=None, purpose=f"scan run {run.pk}",
+                            batch_size=settings.RACINE_SCAN_BATCH_SIZE) as connector:
+            secrets = connector.settings.secrets
+            sync = CatalogSync(run)
+            for batch in connector.iter_schema(include=rule_set_filters(run.scan.rule_set)):
+                sync.apply(batch)
+            sync.finish()
+            after_schema(run=run, sync=sync, connector=connector)
+    except RunStopped:
+        if _finish(run.pk, ScanRun.Status.CANCELLED):
+            logger.info("scan run cancelled", extra={"scan_run": run.pk})
+        return
+    except SourceUnavailable as exc:
+        if not final_attempt:
+            # Hand the run back before re-raising: the task's retry re-enters through the QUEUED claim.
+            ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).update(
+                status=ScanRun.Status.QUEUED, phase="", error=_redact(str(exc), secrets)[:4000])
+            raise
+        _finish(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))
+        return
+    except (ConnectorError, SecretUnreadable) as exc:
+        _finish(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))
+        return
+    except SoftTimeLimitExceeded:
+        _finish(run.pk, ScanRun.Status.FAILED, error="The scan exceeded its time limit.")
+        return
+    except Exception:
+        # Unknown failure: the traceback goes to the log (with the request id), the run says where to look.
+        logger.exception("scan run failed", extra={"scan_run": run.pk})
+        _finish(run.pk, ScanRun.Status.FAILED, error="Internal error while scanning; see the worker's log.")
+        return
+
+
+def after_schema(*, run: ScanRun, sync: CatalogSync, connector) -> None:
+    """The schema is in the catalog: finish the run (detection extends this step)."""
+    _finish(run.pk, ScanRun.Status.SUCCEEDED)
+
+
+def scan_run_cancel(*, run: ScanRun, acting_user: User | None) -> ScanRun:
+    """Cancel a queued run at once; ask a running one to stop after its current batch."""
+    _require(acting_user, lambda: has_perm(acting_user, "run", run.scan))
+    with transaction.atomic():
+        cancelled_while_queued = _finish(run.pk, ScanRun.Status.CANCELLED, from_statuses=(ScanRun.Status.QUEUED,))
+        if not cancelled_while_queued and not ScanRun.objects.filter(
+                pk=run.pk, status=ScanRun.Status.RUNNING).update(cancel_requested=True):
+            raise RunNotCancellable("This run has already finished.")
+        audit.record(event="scan_run.cancelled", actor=acting_user, obj=run)
+    run.refresh_from_db()
+    return run
+
+
+def scan_runs_reap(*, now=None) -> dict[str, int]:
+    """Fail runs whose worker stopped sending heartbeats; send again runs the broker lost while queued."""
+    now = now or timezone.now()
+    silent_since = now - timedelta(seconds=settings.RACINE_SCAN_HEARTBEAT_TIMEOUT)
+    timeout = settings.RACINE_SCAN_HEARTBEAT_TIMEOUT
+    failed = ScanRun.objects.filter(status=ScanRun.Status.RUNNING, heartbeat_at__lt=silent_since).update(
+        status=ScanRun.Status.FAILED, finished_at=now, phase="",
+        error=f"The worker stopped responding (no heartbeat for {timeout} s); the catalog keeps the batches "
+              "it had written.")
+    # A queued run older than the broker's redelivery delay was lost (e.g. a broker restart without
+    # persistence): send it again; the claim makes a duplicate harmless.
+    lost_before = now - timedelta(seconds=settings.CELERY_BROKER_VISIBILITY_TIMEOUT)
+    lost = list(ScanRun.objects.filter(status=ScanRun.Status.QUEUED, queued_at__lt=lost_before)
+                .values_list("pk", flat=True))
+    ScanRun.objects.filter(pk__in=lost).update(queued_at=now)  # once per redelivery delay, not every pass
+    for run_id in lost:
+        _enqueue(run_id)
+    if failed or lost:
+        logger.warning("scan runs reaped", extra={"failed": failed, "requeued": len(lost)})
+    return {"failed": failed, "requeued": len(lost)}

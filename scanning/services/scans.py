@@ -1,0 +1,195 @@
+"""Rule sets and scans, with each scan's schedule kept in step as a django-celery-beat PeriodicTask."""
+from __future__ import annotations
+
+import json
+
+from celery.schedules import crontab
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from accounts import audit
+from accounts.models import User, Workspace
+from accounts.permissions import has_perm, workspace_allows
+from catalog.models import DataSource
+from scanning.connectors import ConnectorConfigError, Filters
+from scanning.models import Scan, ScanRuleSet
+
+RULE_SET_FIELDS = ("name", "description", "include_schemas", "exclude_schemas", "include_tables", "exclude_tables",
+                   "include_columns", "exclude_columns", "sample_size", "detection_enabled", "classifications",
+                   "profiling_enabled")
+SCAN_FIELDS = ("name", "rule_set", "schedule", "enabled")
+SCHEDULED_TASK = "scanning.tasks.scan_scheduled_task"
+CRON_FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+
+
+def _require(acting_user: User | None, allowed) -> None:
+    if acting_user is not None and not allowed():
+        raise PermissionDenied("You do not have permission to perform this action.")
+
+
+def _check_fields(fields: dict, allowed: tuple[str, ...]) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
+
+
+# --- rule sets -------------------------------------------------------------------------------------------------
+
+def rule_set_filters(rule_set: ScanRuleSet) -> Filters:
+    return Filters(
+        include_schemas=tuple(rule_set.include_schemas), exclude_schemas=tuple(rule_set.exclude_schemas),
+        include_tables=tuple(rule_set.include_tables), exclude_tables=tuple(rule_set.exclude_tables),
+        include_columns=tuple(rule_set.include_columns), exclude_columns=tuple(rule_set.exclude_columns))
+
+
+def _validate_rule_set(rule_set: ScanRuleSet) -> None:
+    rule_set.full_clean()
+    for name in ("include_schemas", "exclude_schemas", "include_tables", "exclude_tables", "include_columns",
+                 "exclude_columns", "classifications"):
+        value = getattr(rule_set, name)
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            raise ValidationError({name: ["Give a list of non-empty strings."]})
+    if not 1 <= rule_set.sample_size <= 10_000:
+        raise ValidationError({"sample_size": ["Sample between 1 and 10,000 values per column."]})
+    try:
+        rule_set_filters(rule_set)
+    except ConnectorConfigError as exc:
+        raise ValidationError({"__all__": [str(exc)]}) from None
+
+
+@transaction.atomic
+def rule_set_create(*, workspace: Workspace, acting_user: User | None, **fields) -> ScanRuleSet:
+    _require(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scanruleset", workspace))
+    _check_fields(fields, RULE_SET_FIELDS)
+    rule_set = ScanRuleSet(workspace=workspace, **fields)
+    _validate_rule_set(rule_set)
+    rule_set.save()
+    audit.record(event="scan_rule_set.created", actor=acting_user, obj=rule_set,
+                 changes=audit.diff({}, audit.snapshot(rule_set, ScanRuleSet.audit_fields)))
+    return rule_set
+
+
+@transaction.atomic
+def rule_set_update(*, rule_set: ScanRuleSet, acting_user: User | None, **fields) -> ScanRuleSet:
+    _require(acting_user, lambda: has_perm(acting_user, "change", rule_set))
+    _check_fields(fields, RULE_SET_FIELDS)
+    before = audit.snapshot(rule_set, ScanRuleSet.audit_fields)
+    for name, value in fields.items():
+        setattr(rule_set, name, value)
+    _validate_rule_set(rule_set)
+    rule_set.save()
+    changes = audit.diff(before, audit.snapshot(rule_set, ScanRuleSet.audit_fields))
+    if changes:
+        audit.record(event="scan_rule_set.changed", actor=acting_user, obj=rule_set, changes=changes)
+    return rule_set
+
+
+@transaction.atomic
+def rule_set_delete(*, rule_set: ScanRuleSet, acting_user: User | None) -> None:
+    _require(acting_user, lambda: has_perm(acting_user, "delete", rule_set))
+    if rule_set.scans.exists():
+        raise ValidationError("This rule set is used by scans; change or delete them first.")
+    audit.record(event="scan_rule_set.deleted", actor=acting_user, obj=rule_set)
+    rule_set.delete()
+
+
+def rule_set_default(*, workspace: Workspace) -> ScanRuleSet:
+    """The workspace's default rule set (everything, 100 values per column, detection on)."""
+    rule_set, _ = ScanRuleSet.objects.get_or_create(
+        workspace=workspace, name="Default", defaults={"description": "Every schema, table and column."})
+    return rule_set
+
+
+# --- scans and their schedules ---------------------------------------------------------------------------------
+
+def parse_cron(expression: str) -> dict[str, str]:
+    """The five cron fields of ``expression``; ValidationError when celery would not accept them."""
+    parts = expression.split()
+    if len(parts) != len(CRON_FIELDS):
+        raise ValidationError({"schedule": ["Use five cron fields: minute hour day-of-month month day-of-week "
+                                            "(e.g. '0 2 * * *')."]})
+    fields = dict(zip(CRON_FIELDS, parts, strict=True))
+    try:
+        crontab(**fields)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError({"schedule": [f"Not a valid cron expression: {exc}"]}) from None
+    return fields
+
+
+def _sync_periodic_task(scan: Scan) -> None:
+    """Create or update the scan's beat entry in place (never delete and recreate: that would wipe what
+    admins changed on it, such as its queue or expiry)."""
+    if not scan.schedule:
+        if scan.periodic_task_id:
+            PeriodicTask.objects.filter(pk=scan.periodic_task_id).update(enabled=False)
+        return
+    schedule, _ = CrontabSchedule.objects.get_or_create(**parse_cron(scan.schedule), timezone=settings.TIME_ZONE)
+    task, _ = PeriodicTask.objects.update_or_create(
+        name=f"racine: scan {scan.pk}",
+        defaults={"task": SCHEDULED_TASK, "crontab": schedule, "interval": None, "args": json.dumps([scan.pk]),
+                  "enabled": scan.enabled, "description": f"Scheduled scan {scan.name!r} of {scan.data_source}"})
+    if scan.periodic_task_id != task.pk:
+        Scan.objects.filter(pk=scan.pk).update(periodic_task=task)
+        scan.periodic_task = task
+
+
+def _validate_scan(scan: Scan) -> None:
+    scan.full_clean()
+    if scan.rule_set.workspace_id != scan.data_source.workspace_id:
+        raise ValidationError({"rule_set": ["The rule set belongs to another workspace."]})
+    if scan.schedule:
+        parse_cron(scan.schedule)
+
+
+@transaction.atomic
+def scan_create(*, data_source: DataSource, acting_user: User | None, rule_set: ScanRuleSet | None = None,
+                **fields) -> Scan:
+    _require(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scan", data_source.workspace)
+             and has_perm(acting_user, "view", data_source))
+    _check_fields(fields, SCAN_FIELDS)
+    scan = Scan(data_source=data_source, created_by=acting_user,
+                rule_set=rule_set or rule_set_default(workspace=data_source.workspace), **fields)
+    _validate_scan(scan)
+    scan.save()
+    _sync_periodic_task(scan)
+    audit.record(event="scan.created", actor=acting_user, obj=scan,
+                 changes=audit.diff({}, audit.snapshot(scan, Scan.audit_fields)))
+    return scan
+
+
+@transaction.atomic
+def scan_update(*, scan: Scan, acting_user: User | None, **fields) -> Scan:
+    _require(acting_user, lambda: has_perm(acting_user, "change", scan))
+    _check_fields(fields, SCAN_FIELDS)
+    before = audit.snapshot(scan, Scan.audit_fields)
+    for name, value in fields.items():
+        setattr(scan, name, value)
+    _validate_scan(scan)
+    scan.save()
+    _sync_periodic_task(scan)
+    changes = audit.diff(before, audit.snapshot(scan, Scan.audit_fields))
+    if changes:
+        audit.record(event="scan.changed", actor=acting_user, obj=scan, changes=changes)
+    return scan
+
+
+@transaction.atomic
+def scan_delete(*, scan: Scan, acting_user: User | None) -> None:
+    _require(acting_user, lambda: has_perm(acting_user, "delete", scan))
+    audit.record(event="scan.deleted", actor=acting_user, obj=scan)
+    if scan.periodic_task_id:
+        PeriodicTask.objects.filter(pk=scan.periodic_task_id).delete()
+    scan.delete()
+
+
+def scan_default(*, data_source: DataSource) -> Scan:
+    """The source's manual scan with the default rule set, created on first use ("scan now")."""
+    scan = data_source.scans.order_by("pk").first()
+    if scan is not None:
+        return scan
+    scan, _ = Scan.objects.get_or_create(
+        data_source=data_source, name="Manual",
+        defaults={"rule_set": rule_set_default(workspace=data_source.workspace)})
+    return scan

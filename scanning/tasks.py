@@ -1,0 +1,42 @@
+"""Thin Celery tasks: ids in, one service call, the retry policy. Routed to the ``scans`` queue."""
+import random
+
+from celery import shared_task
+
+from scanning import services
+from scanning.connectors import SourceUnavailable
+from scanning.models import ScanRun
+
+MAX_RETRIES = 5
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES)
+def scan_run_execute_task(self, scan_run_id: int) -> None:
+    # In-process (eager) mode there is no one to retry later: the first failure is final.
+    final = self.request.is_eager or self.request.retries >= MAX_RETRIES
+    try:
+        services.scan_run_execute(scan_run_id=scan_run_id, final_attempt=final)
+    except SourceUnavailable as exc:
+        # Exponential backoff (60 s, 120 s, 240 s, … capped at 30 minutes) with jitter, so that runs of many
+        # sources behind one failed network path do not all come back at the same second.
+        backoff = min(60 * 2 ** self.request.retries, 1800)
+        raise self.retry(exc=exc, countdown=backoff * random.uniform(0.75, 1.25)) from None
+
+
+@shared_task
+def scan_scheduled_task(scan_id: int) -> int | None:
+    """Beat's entry point for a scan's schedule. A tick while the source is being scanned is skipped."""
+    from scanning.models import Scan
+
+    scan = Scan.objects.select_related("data_source").filter(pk=scan_id, enabled=True).first()
+    if scan is None:
+        return None
+    try:
+        return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.SCHEDULE, acting_user=None).pk
+    except services.ScanAlreadyRunning:
+        return None
+
+
+@shared_task
+def scan_runs_reap_task() -> dict:
+    return services.scan_runs_reap()
