@@ -19,6 +19,7 @@ from catalog.crypto import SecretUnreadable
 from scanning.connectors import ConnectorError, SourceUnavailable
 from scanning.models import Scan, ScanRun
 from scanning.services.datasources import open_connector
+from scanning.services.detection import after_schema
 from scanning.services.scans import rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
 
@@ -72,7 +73,8 @@ def scan_run_request(*, scan: Scan, trigger: str, acting_user: User | None) -> S
     return run
 
 
-def _finish(run_id: int, status: str, *, error: str = "", from_statuses=(ScanRun.Status.RUNNING,)) -> bool:
+def finish_run(run_id: int, status: str, *, error: str = "",
+               from_statuses=(ScanRun.Status.RUNNING,)) -> bool:
     return bool(ScanRun.objects.filter(pk=run_id, status__in=from_statuses).update(
         status=status, finished_at=timezone.now(), phase="", error=error[:4000]))
 
@@ -108,7 +110,7 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
             sync.finish()
             after_schema(run=run, sync=sync, connector=connector)
     except RunStopped:
-        if _finish(run.pk, ScanRun.Status.CANCELLED):
+        if finish_run(run.pk, ScanRun.Status.CANCELLED):
             logger.info("scan run cancelled", extra={"scan_run": run.pk})
         return
     except SourceUnavailable as exc:
@@ -117,31 +119,26 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
             ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).update(
                 status=ScanRun.Status.QUEUED, phase="", error=_redact(str(exc), secrets)[:4000])
             raise
-        _finish(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))
+        finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))
         return
     except (ConnectorError, SecretUnreadable) as exc:
-        _finish(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))
+        finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))
         return
     except SoftTimeLimitExceeded:
-        _finish(run.pk, ScanRun.Status.FAILED, error="The scan exceeded its time limit.")
+        finish_run(run.pk, ScanRun.Status.FAILED, error="The scan exceeded its time limit.")
         return
     except Exception:
         # Unknown failure: the traceback goes to the log (with the request id), the run says where to look.
         logger.exception("scan run failed", extra={"scan_run": run.pk})
-        _finish(run.pk, ScanRun.Status.FAILED, error="Internal error while scanning; see the worker's log.")
+        finish_run(run.pk, ScanRun.Status.FAILED, error="Internal error while scanning; see the worker's log.")
         return
-
-
-def after_schema(*, run: ScanRun, sync: CatalogSync, connector) -> None:
-    """The schema is in the catalog: finish the run (detection extends this step)."""
-    _finish(run.pk, ScanRun.Status.SUCCEEDED)
 
 
 def scan_run_cancel(*, run: ScanRun, acting_user: User | None) -> ScanRun:
     """Cancel a queued run at once; ask a running one to stop after its current batch."""
     _require(acting_user, lambda: has_perm(acting_user, "run", run.scan))
     with transaction.atomic():
-        cancelled_while_queued = _finish(run.pk, ScanRun.Status.CANCELLED, from_statuses=(ScanRun.Status.QUEUED,))
+        cancelled_while_queued = finish_run(run.pk, ScanRun.Status.CANCELLED, from_statuses=(ScanRun.Status.QUEUED,))
         if not cancelled_while_queued and not ScanRun.objects.filter(
                 pk=run.pk, status=ScanRun.Status.RUNNING).update(cancel_requested=True):
             raise RunNotCancellable("This run has already finished.")
