@@ -129,12 +129,12 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     _r("PII.FIRST_NAME", "PII", CONFIDENTIAL, "A person's given name.",
        names="first name, firstname, fname, given name, givenname, forename, middle name, prenom, vorname,"
              " rufname, voornaam, primer nombre, nombre de pila, christian name",
-       weak="first", veto="company product", validator="person_name", kind="plausible"),
+       veto="company product", validator="person_name", kind="plausible"),
     _r("PII.LAST_NAME", "PII", CONFIDENTIAL, "A person's family name.",
        names="last name, lastname, lname, surname, family name, familyname, maiden name, nom de famille,"
              " nom famille, nom naissance, nom usage, nachname, familienname, geburtsname, apellido, apellidos,"
              " primer apellido, segundo apellido, cognome, achternaam, familienaam",
-       weak="last", veto="company product login modified updated", validator="person_name", kind="plausible"),
+       veto="company product login modified updated", validator="person_name", kind="plausible"),
     _r("PII.STREET_ADDRESS", "PII", CONFIDENTIAL, "Street address (street, house number).",
        names="address, street, street address, address line, addr, addr line, home address, mailing address,"
              " billing address, shipping address, postal address, residential address, adresse, rue, voie,"
@@ -173,15 +173,17 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     _r("PII.USERNAME", "PII", CONFIDENTIAL, "Login name or user handle.",
        names="username, user name, login, user login, login name, screen name, screenname, handle, nickname,"
              " nick, uname, benutzername, nom utilisateur, pseudo, nombre usuario, nombre de usuario, usuario,"
-             " nome utente, gebruikersnaam, sam account name, samaccountname, user principal name, upn",
+             " nome utente, gebruikersnaam, sam account name, samaccountname, user principal name, upn, login id,"
+             " loginid",
        weak="user, identifiant, account name", veto="id count attempts attempt at date time failed",
+       # "login id" names the login itself (adventure-works\ken0), unlike "user id", a foreign key.
        validator="username", kind="plausible"),
     _r("PII.JOB_TITLE", "PII", INTERNAL, "Job title or occupation.",
        names="job title, jobtitle, job, occupation, profession, job position, poste, metier, intitule poste,"
              " beruf, berufsbezeichnung, stellenbezeichnung, puesto, ocupacion, profesion, professione,"
-             " mansione, beroep, functie, functietitel, job role",
-       weak="position, designation, fonction", veto="id count code level",
-       validator="word_text", kind="plausible"),
+             " mansione, beroep, functie, functietitel, job role, contact title",
+       weak="position, designation, fonction, title", veto="id count code level courtesy",
+       validator="job_title", kind="plausible", needs_person_table=True),
     _r("PII.PASSPORT_NUMBER", "PII", RESTRICTED, "Passport number.",
        names="passport, passport number, passport no, passport num, passport id, passeport, numero passeport,"
              " reisepass, reisepassnummer, passnummer, pasaporte, numero pasaporte, passaporto, paspoort,"

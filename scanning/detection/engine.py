@@ -197,10 +197,18 @@ def _name_signal(r: Recognizer, tokens: tuple[str, ...], table_tokens: tuple[str
     strong = phrase is not None
     if phrase is None:
         phrase = r.weak_names.search(tokens)
-    if phrase is None or r.veto.any_token(tokens):
+    if phrase is None:
         return None
-    if phrase in _BARE_NAMES and r.name == "PII.PERSON_NAME":
-        if len(tokens) > 2 or not PERSON_TABLES.any_token(table_tokens):
+    if r.veto.vocabulary:
+        phrase_tokens = set(phrase.split())
+        rest = tuple(t for t in tokens if t not in phrase_tokens)
+        if rest and r.veto.any_token(rest):
+            return None
+    if not strong and (phrase in _BARE_NAMES or r.needs_person_table):
+        # "name", "nom", "title": only a bare column in a table of people ("users.name", "employee.title").
+        if not PERSON_TABLES.any_token(table_tokens):
+            return None
+        if len(tokens) > 1 and not (len(tokens) == 2 and tokens[0] in table_tokens):
             return None
     return phrase, strong
 

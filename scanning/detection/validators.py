@@ -340,7 +340,7 @@ def is_url(value: str) -> bool:
     return _URL.fullmatch(value) is not None
 
 
-_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-@+]{1,63}")
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-@+\\]{1,63}")
 
 
 def is_username(value: str) -> bool:
@@ -367,9 +367,14 @@ def is_password_hash_format(value: str) -> bool:
     return _PASSWORD_HASH_FORMATS.fullmatch(value) is not None
 
 
+_B64_DIGEST = re.compile(r"[A-Za-z0-9+/]{22}==|[A-Za-z0-9+/]{27}=|[A-Za-z0-9+/]{43}=|[A-Za-z0-9+/]{86}==")
+
+
 def is_password_hash(value: str) -> bool:
-    """Self-describing password hash, or a bare md5/sha hex digest (the latter only counts with a column name)."""
-    return is_password_hash_format(value) or _HEX_DIGEST.fullmatch(value) is not None
+    """Self-describing password hash, or a bare md5/sha digest in hex or base64 (the latter two only count with a
+    column name)."""
+    return (is_password_hash_format(value) or _HEX_DIGEST.fullmatch(value) is not None
+            or _B64_DIGEST.fullmatch(value) is not None)
 
 
 _SECRET_PREFIXES = re.compile(
@@ -508,6 +513,14 @@ _PERSON_WORD = re.compile(r"[^\W\d_]+(?:(?:\.? |['’\-.])[^\W\d_]+){0,6}\.?")
 def is_person_name(value: str) -> bool:
     """Letters only (any script), 1..6 words joined by spaces, hyphens, apostrophes or dots; at most 60 chars."""
     return len(value) <= 60 and _PERSON_WORD.fullmatch(value) is not None
+
+
+_COURTESY = frozenset("mr mrs ms miss mx dr prof sir sr sra srta mme mlle m herr frau dott sig".split())
+
+
+def is_job_title(value: str) -> bool:
+    """Words, and not a courtesy title (Mr., Ms., Dr.)."""
+    return is_word_text(value) and value.lower().rstrip(".") not in _COURTESY
 
 
 def is_word_text(value: str) -> bool:
@@ -664,4 +677,5 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "birth_date": is_birth_date,
     "geo_coordinate": is_coordinate,
     "word_text": is_word_text,
+    "job_title": is_job_title,
 }

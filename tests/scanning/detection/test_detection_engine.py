@@ -1,0 +1,255 @@
+import json
+import re
+
+import pytest
+
+from scanning.detection import (
+    BUILTIN_CLASSIFICATIONS,
+    SENSITIVITIES,
+    ColumnSample,
+    DetectionSettings,
+    detect_column,
+)
+
+from .examples import POSITIVES
+
+
+def sample(name, values, *, table="t", data_type="varchar(255)"):
+    return ColumnSample(column_name=name, table_name=table, data_type=data_type, values=values)
+
+
+def luhn_complete(body: str) -> str:
+    from stdnum import luhn
+
+    return body + luhn.calc_check_digit(body)
+
+
+# --- the built-in list ----------------------------------------------------------------------------------------
+
+def test_builtin_list_has_at_least_30_unique_specs():
+    names = [c.name for c in BUILTIN_CLASSIFICATIONS]
+    assert len(names) >= 30
+    assert len(set(names)) == len(names)
+    for spec in BUILTIN_CLASSIFICATIONS:
+        assert re.fullmatch(r"[A-Z_]+\.[A-Z0-9_]+", spec.name)
+        assert spec.sensitivity in SENSITIVITIES
+        assert spec.category and spec.description
+
+
+def test_every_builtin_has_a_positive_example():
+    assert set(POSITIVES) == {c.name for c in BUILTIN_CLASSIFICATIONS}
+
+
+@pytest.mark.parametrize("expected", sorted(POSITIVES))
+def test_named_column_with_valid_values_is_classified(expected):
+    name, table, data_type, values = POSITIVES[expected]
+    found = detect_column(sample(name, list(values) * 10 + [None], table=table, data_type=data_type))
+    assert found is not None and found.classification == expected
+    assert 0.5 <= found.confidence <= 1.0
+
+
+@pytest.mark.parametrize("expected", sorted(POSITIVES))
+def test_evidence_is_json_and_never_holds_raw_values(expected):
+    name, table, data_type, values = POSITIVES[expected]
+    found = detect_column(sample(name, list(values) * 5, table=table, data_type=data_type))
+    text = json.dumps(found.evidence)
+    for key in ("match_share", "values_sampled", "non_null", "distinct", "name_signal", "validator",
+                "masked_examples", "reasons"):
+        assert key in found.evidence
+    assert len(found.evidence["masked_examples"]) <= 3
+    for value in values:
+        raw = str(value)
+        if len(raw) >= 4:
+            assert raw not in text
+
+
+# --- names hidden: values alone -------------------------------------------------------------------------------
+
+VALUE_DETECTABLE = [
+    "PII.EMAIL", "PII.PHONE", "FINANCIAL.PAYMENT_CARD", "FINANCIAL.IBAN", "NETWORK.IP_ADDRESS", "NETWORK.MAC_ADDRESS",
+    "NETWORK.URL", "CREDENTIALS.PASSWORD_HASH", "CREDENTIALS.SECRET", "NATIONAL_ID.US_SSN", "NATIONAL_ID.FR_NIR",
+    "NATIONAL_ID.ES_DNI", "NATIONAL_ID.IT_CODICE_FISCALE", "NATIONAL_ID.NL_BSN", "NATIONAL_ID.IN_AADHAAR",
+    "NATIONAL_ID.GB_NINO", "NATIONAL_ID.DE_IDNR", "NATIONAL_ID.BR_CPF", "NATIONAL_ID.CA_SIN", "DEVICE.IMEI",
+    "DEVICE.VIN", "FINANCIAL.VAT_NUMBER", "HEALTH.GB_NHS_NUMBER",
+]
+
+
+@pytest.mark.parametrize("expected", VALUE_DETECTABLE)
+def test_meaningless_column_name_is_classified_by_values(expected):
+    _, table, data_type, values = POSITIVES[expected]
+    found = detect_column(sample("c1", list(values) * 10, table=table, data_type=data_type))
+    assert found is not None and found.classification == expected
+    assert found.evidence["name_signal"] is None
+
+
+@pytest.mark.parametrize("expected", ["PII.FIRST_NAME", "PII.CITY", "PII.JOB_TITLE", "FINANCIAL.BANK_ACCOUNT",
+                                      "FINANCIAL.CARD_SECURITY_CODE", "HEALTH.MEDICAL_RECORD_NUMBER"])
+def test_meaningless_column_name_with_shapeless_values_is_not_classified(expected):
+    _, table, data_type, values = POSITIVES[expected]
+    assert detect_column(sample("c1", list(values) * 10, table=table, data_type=data_type)) is None
+
+
+# --- hard negatives -------------------------------------------------------------------------------------------
+
+def test_luhn_valid_order_numbers_are_not_payment_cards():
+    values = [luhn_complete(f"4{i:014d}") for i in range(100, 200)]
+    assert all(__import__("stdnum").luhn.is_valid(v) for v in values)
+    assert detect_column(sample("order_number", values, table="orders")) is None
+    assert detect_column(sample("ref", values, table="invoices")) is None
+
+
+def test_random_luhn_valid_numbers_without_name_are_not_payment_cards():
+    import random
+
+    rnd = random.Random(1)
+    values = [luhn_complete("".join(rnd.choice("0123456789") for _ in range(15))) for _ in range(100)]
+    assert detect_column(sample("c7", values)) is None
+
+
+def test_numeric_postal_code_like_ids_are_not_postal_codes():
+    values = [10000 + i * 37 for i in range(100)]
+    assert detect_column(sample("store_id", values, data_type="int(11)")) is None
+    assert detect_column(sample("c3", [str(v) for v in values], data_type="char(5)")) is None
+
+
+def test_version_strings_are_not_ip_addresses():
+    values = [f"{a}.{b}.{c}.{d}" for a in (1, 2) for b in range(5) for c in range(5) for d in (0, 7)]
+    assert detect_column(sample("version", values)) is None
+    assert detect_column(sample("c9", values)) is None
+    builds = [f"{a}.{b}.{c}.{d}" for a in range(1, 9) for b in range(3) for c in (3,) for d in (120, 250, 7, 199)]
+    assert detect_column(sample("firmware_version", builds)) is None
+    assert detect_column(sample("c10", builds)) is None
+
+
+def test_product_names_in_a_name_column_are_not_person_names():
+    values = ["Ergonomic Steel Chair", "Rustic Wooden Table", "Sleek Cotton Gloves", "Small Plastic Lamp"] * 25
+    assert detect_column(sample("name", values, table="products")) is None
+    assert detect_column(sample("nom", values, table="produits")) is None
+    assert detect_column(sample("name", ["Ann Lee", "John Smith"] * 50, table="customers")).classification == \
+        "PII.PERSON_NAME"
+
+
+def test_comments_with_an_occasional_email_are_not_email():
+    values = [f"Customer called about order {i}." for i in range(95)] + [f"Contact me at a{i}@example.com" for i in range(5)]
+    assert detect_column(sample("comments", values, data_type="text")) is None
+    assert detect_column(sample("c2", values, data_type="text")) is None
+
+
+def test_integer_email_verified_is_not_email():
+    assert detect_column(sample("email_verified", [0, 1, 1, 0] * 25, data_type="integer")) is None
+    assert detect_column(sample("email_verified", ["0", "1"] * 50, data_type="int(1)")) is None
+
+
+def test_academic_year_code_is_not_card_security_code():
+    values = ["201", "202", "2324", "2425"] * 25
+    assert detect_column(sample("ACADEMIC_YEAR_CODE", values, table="ENROLMENTS", data_type="VARCHAR2(4)")) is None
+
+
+def test_cvv_name_with_three_digit_values_is_card_security_code():
+    found = detect_column(sample("cvv2", ["123", "456", "789"] * 10, data_type="char(3)"))
+    assert found.classification == "FINANCIAL.CARD_SECURITY_CODE"
+
+
+def test_checksums_and_git_shas_without_name_are_not_password_hashes():
+    import hashlib
+
+    md5s = [hashlib.md5(str(i).encode()).hexdigest() for i in range(100)]
+    assert detect_column(sample("file_checksum", md5s)) is None
+    assert detect_column(sample("c4", md5s)) is None
+    assert detect_column(sample("password", md5s)).classification == "CREDENTIALS.PASSWORD_HASH"
+
+
+def test_uuids_in_text_column_are_not_secrets():
+    import uuid
+
+    values = [str(uuid.UUID(int=i * 7919 + 1)) for i in range(100)]
+    assert detect_column(sample("c5", values)) is None
+
+
+# --- wrong types ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("data_type", ["bytea", "BLOB", "varbinary(64)", "longblob"])
+def test_binary_column_is_never_classified(data_type):
+    assert detect_column(sample("ssn", [b"\x00\x01secret"] * 50, data_type=data_type)) is None
+    assert detect_column(sample("email", [b"a@b.com"] * 50, data_type=data_type)) is None
+
+
+def test_binary_values_in_untyped_column_are_never_classified():
+    assert detect_column(sample("email", [b"john@example.com"] * 50, data_type="")) is None
+
+
+@pytest.mark.parametrize("data_type", ["boolean", "bool", "tinyint(1)", "bit(1)"])
+def test_boolean_column_is_never_classified(data_type):
+    assert detect_column(sample("is_email", [True, False] * 50, data_type=data_type)) is None
+
+
+def test_integers_are_never_text_identifiers():
+    assert detect_column(sample("email", list(range(100)), data_type="bigint")) is None
+    assert detect_column(sample("first_name", list(range(100)), data_type="integer")) is None
+    assert detect_column(sample("url", list(range(100)), data_type="text")) is None  # SQLite: values decide
+
+
+def test_integer_card_numbers_in_bigint_column_are_payment_cards():
+    values = [int(v) for v in POSITIVES["FINANCIAL.PAYMENT_CARD"][3]] * 20
+    found = detect_column(sample("card_pan", values, data_type="bigint"))
+    assert found.classification == "FINANCIAL.PAYMENT_CARD"
+
+
+# --- names, values and settings -------------------------------------------------------------------------------
+
+def test_name_contradicted_by_values_gives_no_suggestion():
+    assert detect_column(sample("phone", ["n/a", "unknown", "-", "none"] * 25)) is None
+    assert detect_column(sample("ssn", ["pending"] * 100)) is None
+
+
+def test_name_only_with_all_null_values_is_a_low_confidence_suggestion():
+    found = detect_column(sample("date_of_birth", [None] * 100, data_type="date"))
+    assert found.classification == "PII.DATE_OF_BIRTH"
+    assert found.confidence < 0.7
+    assert detect_column(sample("date_of_birth", [None] * 10, data_type="date"),
+                         settings=DetectionSettings(allow_name_only=False)) is None
+
+
+@pytest.mark.parametrize("name", ["courriel", "correo_electronico", "EmailAddress", "e-mail", "eml", "E_MAIL_ADRESSE"])
+def test_email_name_variants_give_a_name_signal(name):
+    found = detect_column(sample(name, ["a.b@example.com"] * 10))
+    assert found.classification == "PII.EMAIL" and found.evidence["name_signal"]
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("dob", "PII.DATE_OF_BIRTH"), ("geburtsdatum", "PII.DATE_OF_BIRTH"), ("fecha_nacimiento", "PII.DATE_OF_BIRTH"),
+    ("date_de_naissance", "PII.DATE_OF_BIRTH"),
+])
+def test_date_of_birth_name_variants_are_detected(name, expected):
+    found = detect_column(sample(name, ["1980-05-01", "1975-12-31", "2001-02-03"], data_type="varchar(10)"))
+    assert found.classification == expected
+
+
+def test_created_dates_without_name_are_not_date_of_birth():
+    from datetime import date
+
+    assert detect_column(sample("created_on", [date(2020, 1, d) for d in range(1, 29)], data_type="date")) is None
+
+
+def test_threshold_settings_are_honoured():
+    values = ["a@example.com"] * 70 + ["not an email"] * 30
+    assert detect_column(sample("c1", values)) is None
+    loose = DetectionSettings(min_match_share=0.6)
+    assert detect_column(sample("c1", values), settings=loose).classification == "PII.EMAIL"
+    assert detect_column(sample("email", values), settings=DetectionSettings(min_confidence=0.99)) is None
+
+
+def test_disabled_and_excluded_classifications_are_skipped():
+    values = ["a@example.com"] * 20
+    assert detect_column(sample("email", values), settings=DetectionSettings(disabled=frozenset({"PII.EMAIL"}))) is None
+    assert detect_column(sample("email", values), exclude={"PII.EMAIL"}) is None
+
+
+def test_phone_regions_setting_changes_national_parsing():
+    values = ["06 12 34 56 78", "01 42 68 53 00"] * 10
+    assert detect_column(sample("telephone", values)).classification == "PII.PHONE"
+
+
+def test_long_values_are_not_pattern_checked():
+    values = ["a" * 600 + "@example.com"] * 10
+    assert detect_column(sample("email", values, data_type="text")) is None
