@@ -92,7 +92,7 @@ def is_phone(value: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_possible_number(number) and (
-            phonenumbers.is_valid_number(number) or _phone_formatted(value)
+            _phone_formatted(value) or phonenumbers.is_valid_number(number)
         ):
             return True
     return False
