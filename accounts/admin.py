@@ -1,11 +1,53 @@
-from django.contrib import admin
+"""The stewards' back office. Every governed admin goes through accounts.permissions, like the API: a steward sees
+and changes here exactly what the API would let them, and every change goes through a service (audit row
+included)."""
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.models import ApiToken, Organization, User, Workspace
+from accounts import services
+from accounts.models import ApiToken, AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
+from accounts.permissions import has_any_grant, has_perm, restrict
+from accounts.selectors import workspaces_allowing
+
+
+class RestrictedAdminMixin:
+    """Scopes a ModelAdmin with restrict(): changelists list only allowed rows; object pages answer as the API."""
+
+    def get_queryset(self, request):
+        return restrict(super().get_queryset(request), request.user, "view")
+
+    def _allowed(self, request, action, obj=None):
+        if obj is None:  # changelist and index: "any grant at all?"
+            return has_any_grant(request.user, self.model, action)
+        return has_perm(request.user, action, obj)
+
+    def has_module_permission(self, request):
+        return self._allowed(request, "view")
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request, "view", obj) or self._allowed(request, "change", obj)
+
+    def has_add_permission(self, request):
+        return self._allowed(request, "add")
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, "change", obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, "delete", obj)
+
+
+def _run_service(modeladmin, request, fn, **kwargs):
+    try:
+        return fn(**kwargs)
+    except (PermissionDenied, ValidationError) as exc:
+        modeladmin.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
+        raise
 
 
 @admin.register(User)
-class RacineUserAdmin(UserAdmin):
+class RacineUserAdmin(RestrictedAdminMixin, UserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
 
 
@@ -21,11 +63,140 @@ class OrganizationAdmin(admin.ModelAdmin):
         return False
 
 
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["user", "role", "created_at"]
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # memberships are added on their own page, through the service
+
+
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "organization", "created_at"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            _run_service(self, request, services.workspace_update, workspace=obj, acting_user=request.user,
+                         **{name: form.cleaned_data[name] for name in form.changed_data
+                            if name in Workspace.audit_fields})
+        else:
+            created = _run_service(self, request, services.workspace_create, acting_user=request.user,
+                                   name=obj.name, slug=obj.slug, description=obj.description,
+                                   organization=obj.organization)
+            obj.pk = created.pk
+
+    def save_formset(self, request, form, formset, change):
+        pass  # the inline is read-only
+
+    def delete_model(self, request, obj):
+        _run_service(self, request, services.workspace_delete, workspace=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for workspace in queryset:
+            _run_service(self, request, services.workspace_delete, workspace=workspace, acting_user=request.user)
+
+
+@admin.register(Membership)
+class MembershipAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "workspace", "role", "created_at"]
+    list_filter = ["role", "workspace"]
+    search_fields = ["user__username", "user__email", "workspace__name"]
+    autocomplete_fields = []
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "workspace"] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "workspace":
+            kwargs["queryset"] = workspaces_allowing(user=request.user, perm="accounts.add_membership")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        return ["role"]  # a workspace filter would list every workspace's name, including unseen ones
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            _run_service(self, request, services.membership_change_role, membership=obj,
+                         role=form.cleaned_data["role"], acting_user=request.user)
+        else:
+            created = _run_service(self, request, services.membership_create, user=obj.user,
+                                   workspace=obj.workspace, role=obj.role, acting_user=request.user)
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        _run_service(self, request, services.membership_delete, membership=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            _run_service(self, request, services.membership_delete, membership=membership,
+                         acting_user=request.user)
+
+
+@admin.register(ObjectGrant)
+class ObjectGrantAdmin(admin.ModelAdmin):
+    """Direct grants are created by approved requests; here superusers review and revoke them."""
+
+    list_display = ["user", "permission", "content_type", "object_id", "expires_at", "revoked_at", "granted_by"]
+    list_filter = ["content_type"]
+    search_fields = ["user__username", "object_id", "reason"]
+    readonly_fields = ["user", "content_type", "object_id", "permission", "expires_at", "granted_by", "reason",
+                       "created_at", "revoked_at"]
+    actions = ["revoke_selected"]
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke the selected grants", permissions=["view"])
+    def revoke_selected(self, request, queryset):
+        for grant in queryset:
+            services.object_grant_revoke(grant=grant, acting_user=request.user, reason="revoked in the admin")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    """Read-only: nobody adds, changes or deletes audit events here (nor anywhere else)."""
+
+    list_display = ["created_at", "event", "actor_label", "workspace_id", "object_repr", "request_id"]
+    list_filter = ["event"]
+    search_fields = ["event", "actor_label", "object_repr", "request_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["content_type"]
+    readonly_fields = ["created_at", "event", "actor_id", "actor_label", "workspace_id", "content_type",
+                       "object_id", "object_repr", "changes", "extra", "request_id", "ip", "user_agent"]
+    fields = readonly_fields
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request, "view", obj)
 
 
 @admin.register(ApiToken)
