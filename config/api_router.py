@@ -3,7 +3,9 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api.auth_urls import register as register_accounts_auth
 from accounts.api.urls import register as register_accounts
+from catalog.api.urls import register as register_catalog
+from scanning.api.urls import register as register_scanning
 
 router = DefaultRouter()
-for register in (register_accounts, register_accounts_auth):
+for register in (register_accounts, register_accounts_auth, register_catalog, register_scanning):
     register(router)

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django_celery_beat.models import PeriodicTask
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -19,6 +20,7 @@ from accounts import audit
 from accounts.models import User, Workspace
 from accounts.permissions import has_perm, workspace_allows
 from catalog import crypto
+from catalog.crypto import SecretUnreadable
 from catalog.models import DataSource
 from catalog.services import datasource_secret_read
 from scanning.connectors import (ConnectionInfo, ConnectionSettings, ConnectorConfigError, ConnectorError,
@@ -135,6 +137,8 @@ def datasource_delete(*, data_source: DataSource, acting_user: User | None) -> N
     audit.record(event="datasource.deleted", actor=acting_user, obj=data_source,
                  changes=audit.diff(audit.snapshot(data_source, DataSource.audit_fields), {},
                                     DataSource.audit_redact))
+    # The scans go with the source (cascade), but their beat entries would stay behind and keep ticking.
+    PeriodicTask.objects.filter(racine_scan__data_source=data_source).delete()
     data_source.delete()
 
 
@@ -151,7 +155,9 @@ def datasource_test_connection(*, data_source: DataSource, acting_user: User | N
     try:
         with open_connector(data_source, acting_user=acting_user, purpose="connection test") as connector:
             info = connector.test_connection()
-    except ConnectorError as exc:
+    except (ConnectorError, SecretUnreadable) as exc:
+        # A secret no configured key decrypts is the operator's problem to fix (a key dropped too early), not
+        # a server error: the caller gets the same "ok: false" answer as for an unreachable source.
         with transaction.atomic():
             audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
                          extra={"ok": False, "error": type(exc).__name__})

@@ -184,12 +184,31 @@ def scan_delete(*, scan: Scan, acting_user: User | None) -> None:
     scan.delete()
 
 
-def scan_default(*, data_source: DataSource) -> Scan:
-    """The source's manual scan with the default rule set, created on first use ("scan now")."""
-    scan = data_source.scans.order_by("pk").first()
+def scan_default(*, data_source: DataSource, acting_user: User | None = None,
+                 rule_set: ScanRuleSet | None = None) -> Scan:
+    """The scan that "scan now" runs: the source's first scan (with ``rule_set``: its first scan using that rule
+    set), created on first use as a manual scan.
+
+    Creating it needs the right to run scans in the source's workspace, so that asking to scan without that right
+    leaves nothing behind; the run request then checks ``run`` on the scan itself.
+    """
+    scans = data_source.scans.order_by("pk")
+    if rule_set is not None:
+        scans = scans.filter(rule_set=rule_set)
+    scan = scans.first()
     if scan is not None:
         return scan
-    scan, _ = Scan.objects.get_or_create(
-        data_source=data_source, name="Manual",
-        defaults={"rule_set": rule_set_default(workspace=data_source.workspace)})
+    _require(acting_user, lambda: has_perm(acting_user, "view", data_source)
+             and workspace_allows(acting_user, "scanning.run_scan", data_source.workspace))
+    if rule_set is not None and rule_set.workspace_id != data_source.workspace_id:
+        raise ValidationError({"rule_set": ["The rule set belongs to another workspace."]})
+    name = "Manual" if rule_set is None else f"Manual ({rule_set.name})"[:200]
+    with transaction.atomic():
+        scan, created = Scan.objects.get_or_create(
+            data_source=data_source, name=name,
+            defaults={"rule_set": rule_set or rule_set_default(workspace=data_source.workspace),
+                      "created_by": acting_user})
+        if created:
+            audit.record(event="scan.created", actor=acting_user, obj=scan,
+                         changes=audit.diff({}, audit.snapshot(scan, Scan.audit_fields)))
     return scan

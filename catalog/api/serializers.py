@@ -1,0 +1,69 @@
+"""Shapes of catalog objects in the API. A data source's secret is write-only: ``password`` goes in, only
+``has_secret`` comes out."""
+from rest_framework import serializers
+
+from accounts.models import User
+from catalog.models import Asset, DataSource
+
+
+class DataSourceSerializer(serializers.ModelSerializer):
+    """Input and output of a data source. ``workspace`` accepts only workspaces the caller can see, so an id
+    outside their scope is refused exactly like one that does not exist; whether they may add a source there is
+    the service's rule (403)."""
+
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, trim_whitespace=False, max_length=4096,
+        style={"input_type": "password"},
+        help_text="Write-only. Omit to keep the stored secret; an empty string clears it.")
+    has_secret = serializers.BooleanField(read_only=True)
+    options = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
+                                    help_text="Driver options from the engine's allowed list.")
+
+    class Meta:
+        model = DataSource
+        fields = ["id", "workspace", "name", "engine", "host", "port", "database", "username", "password",
+                  "has_secret", "options", "description", "owners", "created_by", "created_at", "updated_at"]
+        read_only_fields = ["id", "has_secret", "created_by", "created_at", "updated_at"]
+        # Uniqueness is the service's rule (full_clean, same 400); DRF's validator would run a query first.
+        validators = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and "workspace" in self.fields and not self.fields["workspace"].read_only:
+            from accounts.selectors import workspace_list
+
+            self.fields["workspace"].queryset = workspace_list(user=request.user)
+        if "owners" in self.fields:
+            self.fields["owners"].child_relation.queryset = User.objects.filter(is_active=True)
+
+
+class DataSourceUpdateSerializer(DataSourceSerializer):
+    class Meta(DataSourceSerializer.Meta):
+        read_only_fields = [*DataSourceSerializer.Meta.read_only_fields, "workspace"]
+
+
+class ConnectionTestSerializer(serializers.Serializer):
+    """The answer of a connection test: ``ok`` with what the server reported, or ``ok: false`` and a message
+    that never carries the secret."""
+
+    ok = serializers.BooleanField()
+    server_version = serializers.CharField(required=False)
+    current_user = serializers.CharField(required=False)
+    database = serializers.CharField(required=False)
+    read_only = serializers.BooleanField(required=False)
+    statement_timeout_s = serializers.FloatField(required=False, allow_null=True)
+    error = serializers.CharField(required=False)
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    """An asset as scanned. Only the stewards' ``description`` is writable; everything else belongs to scans."""
+
+    workspace = serializers.IntegerField(source="data_source.workspace_id", read_only=True)
+
+    class Meta:
+        model = Asset
+        fields = ["id", "data_source", "workspace", "type", "parent", "qualified_name", "name", "data_type",
+                  "is_nullable", "default", "source_description", "description", "ordinal", "row_count",
+                  "properties", "sensitivity", "first_seen_at", "changed_at", "removed_at"]
+        read_only_fields = [name for name in fields if name != "description"]

@@ -1,0 +1,214 @@
+"""Scanning API: data sources (their writes are scanning's services), rule sets, scans, runs and drift.
+
+Views are thin: shape in, one service call, shape out. Service rules map to statuses in one place
+(``service_call``): PermissionDenied → 403 (the object was already found visible, else 404), ValidationError →
+400 with field errors, a scan already running → 409 naming the active run, a finished run → 409 on cancel.
+"""
+from __future__ import annotations
+
+from django.db.models import OuterRef, Subquery
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, status
+from rest_framework import serializers as drf_serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.permissions import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet, restrict
+from catalog.api import filters as catalog_filters
+from catalog.api import serializers as catalog_serializers
+from catalog.api.views import service_call
+from catalog.models import DataSource
+from config.problems import Conflict
+from scanning import services
+from scanning.api import filters, serializers
+from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+
+CONFLICT_RESPONSE = OpenApiResponse(description="Problem details; for a scan already queued or running, the "
+                                                "member `run` holds the active run's id.")
+
+
+def _request_run(*, scan: Scan, acting_user) -> ScanRun:
+    try:
+        return service_call(services.scan_run_request, scan=scan, trigger=ScanRun.Trigger.API,
+                            acting_user=acting_user)
+    except services.ScanAlreadyRunning as exc:
+        raise Conflict(str(exc), code="scan_already_running",
+                       extra={"run": exc.run.pk if exc.run is not None else None}) from None
+
+
+def _queued(run: ScanRun) -> Response:
+    return Response(serializers.ScanRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DataSourceViewSet(RestrictedModelViewSet):
+    """Databases Racine scans. The secret is write-only (``password`` in, ``has_secret`` out). Creating a source
+    needs ``catalog.add_datasource`` in the target workspace."""
+
+    queryset = DataSource.objects.select_related("workspace", "created_by").prefetch_related("owners")
+    serializer_class = catalog_serializers.DataSourceSerializer
+    filterset_class = catalog_filters.DataSourceFilterSet
+    search_fields = ["name", "host", "database", "description"]
+    ordering_fields = ["name", "engine", "created_at", "updated_at"]
+    # "scan" is authorised by the service (run on the source's scan, or run_scan in its workspace when the
+    # default scan must be created first): the view only needs the source to be visible (else 404).
+    action_permissions = {"test_connection": "test_connection", "scan": "view"}
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return catalog_serializers.DataSourceUpdateSerializer
+        return catalog_serializers.DataSourceSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = service_call(services.datasource_create, acting_user=self.request.user,
+                                           **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = service_call(services.datasource_update, data_source=serializer.instance,
+                                           acting_user=self.request.user, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        service_call(services.datasource_delete, data_source=instance, acting_user=self.request.user)
+
+    @extend_schema(request=None, responses=catalog_serializers.ConnectionTestSerializer,
+                   description="Connect to the source with its stored secret, confirm the session is read-only and "
+                               "report the server. A failure is still 200, with `ok: false` and a message that "
+                               "never carries the secret.")
+    @action(detail=True, methods=["post"], url_path="test-connection")
+    def test_connection(self, request, pk=None):
+        source = self.get_object()  # 404 outside scope, 403 without test_connection: before any connection
+        try:
+            info = service_call(services.datasource_test_connection, data_source=source, acting_user=request.user)
+        except services.ConnectionTestFailed as exc:
+            return Response({"ok": False, "error": str(exc)})
+        return Response({"ok": True, "server_version": info.server_version, "current_user": info.current_user,
+                         "database": info.database, "read_only": info.read_only,
+                         "statement_timeout_s": info.statement_timeout_s})
+
+    @extend_schema(request=None, responses={202: serializers.ScanRunSerializer, 409: CONFLICT_RESPONSE},
+                   description="Queue a run of the source's default scan (created on first use with the "
+                               "workspace's default rule set). Needs the right to run scans.")
+    @action(detail=True, methods=["post"])
+    def scan(self, request, pk=None):
+        source = self.get_object()
+        scan = service_call(services.scan_default, data_source=source, acting_user=request.user)
+        return _queued(_request_run(scan=scan, acting_user=request.user))
+
+
+class ScanRuleSetViewSet(RestrictedModelViewSet):
+    """What scans read: include / exclude patterns, sampling, detection and profiling."""
+
+    queryset = ScanRuleSet.objects.select_related("workspace")
+    serializer_class = serializers.ScanRuleSetSerializer
+    filterset_class = filters.ScanRuleSetFilterSet
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at", "updated_at"]
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return serializers.ScanRuleSetUpdateSerializer
+        return serializers.ScanRuleSetSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = service_call(services.rule_set_create, acting_user=self.request.user,
+                                           **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = service_call(services.rule_set_update, rule_set=serializer.instance,
+                                           acting_user=self.request.user, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        service_call(services.rule_set_delete, rule_set=instance, acting_user=self.request.user)
+
+
+class ScanViewSet(RestrictedModelViewSet):
+    """A data source scanned with a rule set, on an optional cron schedule (kept in step with a beat entry)."""
+
+    queryset = Scan.objects.select_related("data_source", "rule_set").annotate(
+        last_run_id=Subquery(ScanRun.objects.filter(scan=OuterRef("pk")).order_by("-queued_at").values("pk")[:1]))
+    serializer_class = serializers.ScanSerializer
+    filterset_class = filters.ScanFilterSet
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at", "updated_at"]
+    action_permissions = {"run": "run"}
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return serializers.ScanUpdateSerializer
+        return serializers.ScanSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = service_call(services.scan_create, acting_user=self.request.user,
+                                           **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = service_call(services.scan_update, scan=serializer.instance,
+                                           acting_user=self.request.user, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        service_call(services.scan_delete, scan=instance, acting_user=self.request.user)
+
+    @extend_schema(request=None, responses={202: serializers.ScanRunSerializer, 409: CONFLICT_RESPONSE},
+                   description="Queue a run of this scan. 409 when its data source already has a queued or "
+                               "running run (one at a time per source).")
+    @action(detail=True, methods=["post"])
+    def run(self, request, pk=None):
+        return _queued(_request_run(scan=self.get_object(), acting_user=request.user))
+
+
+class ScanRunViewSet(RestrictedReadOnlyModelViewSet):
+    """Executions of scans: status, progress, counters, timings and the error if any. Read-only, except
+    cancelling."""
+
+    queryset = ScanRun.objects.select_related("requested_by")
+    serializer_class = serializers.ScanRunSerializer
+    filterset_class = filters.ScanRunFilterSet
+    ordering_fields = ["queued_at", "started_at", "finished_at", "status"]
+    # Cancelling is authorised by the service on the run's *scan* (scanning.run_scan), which the viewset's
+    # model-level check on ScanRun cannot express: the view only needs the run to be visible (else 404), and
+    # the service's PermissionDenied becomes 403.
+    action_permissions = {"cancel": "view", "changes": "view"}
+
+    @extend_schema(request=None, responses={200: serializers.ScanRunSerializer, 409: CONFLICT_RESPONSE},
+                   description="Cancel a queued run at once, or ask a running one to stop after its current "
+                               "batch. 409 when the run has already finished.")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        run = self.get_object()
+        try:
+            run = service_call(services.scan_run_cancel, run=run, acting_user=request.user)
+        except services.RunNotCancellable as exc:
+            raise Conflict(str(exc), code="run_not_cancellable") from None
+        return Response(serializers.ScanRunSerializer(run).data)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("PaginatedRunChangeList", fields={
+            "count": drf_serializers.IntegerField(),
+            "next": drf_serializers.URLField(allow_null=True),
+            "previous": drf_serializers.URLField(allow_null=True),
+            "results": serializers.AssetChangeSerializer(many=True)}),
+        parameters=[
+            OpenApiParameter("kind", str, many=True, enum=AssetChange.Kind.values,
+                             description="added, changed or removed"),
+            OpenApiParameter("asset", int, description="Only this asset's change."),
+            OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        description="The drift this run recorded (added, changed and removed assets), paginated.")
+    @action(detail=True, methods=["get"])
+    def changes(self, request, pk=None):
+        run = self.get_object()
+        queryset = restrict(AssetChange.objects.filter(run=run).select_related("asset").order_by("id"),
+                            request.user, "view")
+        filterset = filters.AssetChangeFilterSet(request.query_params, queryset=queryset, request=request)
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        page = self.paginate_queryset(filterset.qs)
+        return self.get_paginated_response(serializers.AssetChangeSerializer(page, many=True).data)
+
+
+class AssetChangeViewSet(RestrictedReadOnlyModelViewSet):
+    """Drift recorded by runs, across runs."""
+
+    queryset = AssetChange.objects.select_related("asset")
+    serializer_class = serializers.AssetChangeSerializer
+    filterset_class = filters.AssetChangeFilterSet
+    ordering_fields = ["id", "created_at", "kind"]

@@ -1,0 +1,255 @@
+import json
+import sqlite3
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from accounts.roles import Role
+from catalog import crypto
+from catalog.models import DataSource
+from scanning.models import Scan, ScanRun
+from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
+from tests.support.factories import membership
+from tests.support.permission_matrix import PermissionMatrix, table
+from tests.support.personas import world  # noqa: F401  (fixture)
+
+COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b destroy_a "
+           "destroy_b test_connection_a test_connection_b scan_a scan_b")
+SECRET = "correct-horse-battery-staple-42"
+
+
+def sqlite_source(workspace, path, **fields):
+    return DataSourceFactory(workspace=workspace, engine=DataSource.Engine.SQLITE, host="", port=None,
+                             database=str(path), username="", **fields)
+
+
+@pytest.fixture
+def sources_dir(tmp_path, settings):
+    settings.RACINE_SQLITE_ALLOWED_DIRS = [str(tmp_path)]
+    return tmp_path
+
+
+def make_shop(path):
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT)")
+        db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id))")
+    return path
+
+
+class TestDataSourceMatrix(PermissionMatrix):
+    basename = "datasource"
+    expected = table(
+        COLUMNS,
+        anonymous=           "401 401 401 401 401 401 401 401 401 401 401 401 401 401",
+        outsider=            "403 403 403 403 403 403 403 403 403 403 403 403 403 403",
+        analyst=             "200 200 404 403 403 403 403 403 403 403 403 403 403 404",
+        steward=             "200 200 404 201 200 404 200 404 403 403 200 404 202 404",
+        workspace_admin=     "200 200 404 201 200 404 200 404 204 404 200 404 202 404",
+        auditor=             "200 200 200 403 403 403 403 403 403 403 403 403 403 403",
+        other_workspace_user="200 404 200 400 404 200 404 200 403 403 404 200 404 202",
+        staff_unverified=    "403 403 403 403 403 403 403 403 403 403 403 403 403 403",
+        superuser=           "200 200 200 201 200 200 200 200 204 204 200 200 202 202",
+    )
+    visible = {"analyst": "A", "steward": "A", "workspace_admin": "A", "auditor": "AB",
+               "other_workspace_user": "B", "superuser": "AB"}
+
+    def objects(self, world):
+        # SQLite files that do not exist: a connection test answers ok=false at once, without the network.
+        return (sqlite_source(world.workspace_a, "var/sources/absent-a.sqlite3"),
+                sqlite_source(world.workspace_b, "var/sources/absent-b.sqlite3"))
+
+    def payload(self, world, action):
+        if action in ("test_connection", "scan"):
+            return {}
+        return {"workspace": world.workspace_a.pk, "name": "Warehouse", "engine": "postgresql",
+                "host": "warehouse.example.test", "port": 5432, "database": "dwh", "username": "scanner",
+                "password": SECRET, "options": {"sslmode": "require"}}
+
+
+def _url(source=None, action=None):
+    if source is None:
+        return reverse("api:datasource-list")
+    if action:
+        return reverse(f"api:datasource-{action}", args=[source.pk])
+    return reverse("api:datasource-detail", args=[source.pk])
+
+
+def test_created_source_never_returns_its_secret(world):
+    response = world.client("steward").post(_url(), {
+        "workspace": world.workspace_a.pk, "name": "Warehouse", "engine": "postgresql",
+        "host": "warehouse.example.test", "database": "dwh", "username": "scanner", "password": SECRET},
+        format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["has_secret"] is True and "password" not in body and "encrypted_secret" not in body
+    source = DataSource.objects.get(pk=body["id"])
+    assert crypto.decrypt(source.encrypted_secret) == SECRET
+    for response in (world.client("steward").get(_url()), world.client("steward").get(_url(source))):
+        assert SECRET not in response.content.decode()
+        assert source.encrypted_secret not in response.content.decode()
+    trail = json.dumps(list(AuditEvent.objects.values("changes", "extra")))
+    assert SECRET not in trail and source.encrypted_secret not in trail
+    assert AuditEvent.objects.get(event="datasource.created").changes["encrypted_secret"] == [None, "***"]
+
+
+def test_update_without_password_keeps_secret_and_empty_password_clears_it(world):
+    source = DataSourceFactory(workspace=world.workspace_a)
+    stored = source.encrypted_secret
+    client = world.client("steward")
+    response = client.patch(_url(source), {"description": "Orders"}, format="json")
+    assert response.status_code == 200 and response.json()["has_secret"] is True
+    source.refresh_from_db()
+    assert source.encrypted_secret == stored
+    response = client.patch(_url(source), {"password": ""}, format="json")
+    assert response.status_code == 200 and response.json()["has_secret"] is False
+
+
+def test_secret_of_invalid_create_never_echoed_in_errors(world):
+    response = world.client("steward").post(_url(), {
+        "workspace": world.workspace_a.pk, "name": "Broken", "engine": "postgresql", "password": SECRET,
+        "options": {"sslmode": "sometimes"}}, format="json")
+    assert response.status_code == 400
+    assert SECRET not in response.content.decode()
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert not DataSource.objects.filter(name="Broken").exists()
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"engine": "postgresql"}, None),  # no host
+    ({"engine": "postgresql", "host": "h.example.test", "options": {"sslmode": "sometimes"}}, "options"),
+    ({"engine": "mongodb", "host": "h.example.test"}, "engine"),
+])
+def test_invalid_connection_settings_are_400_with_field_errors(world, payload, field):
+    response = world.client("steward").post(
+        _url(), {"workspace": world.workspace_a.pk, "name": "Bad", **payload}, format="json")
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]
+    assert errors and (field is None or field in {error["field"] for error in errors})
+
+
+def test_create_in_workspace_where_user_only_reads_is_403(world):
+    steward = world.user("steward")
+    membership(steward, world.workspace_b, Role.ANALYST)
+    response = world.client("steward").post(_url(), {
+        "workspace": world.workspace_b.pk, "name": "Sneaky", "engine": "postgresql", "host": "h.example.test"},
+        format="json")
+    assert response.status_code == 403
+    assert not DataSource.objects.filter(name="Sneaky").exists()
+
+
+def test_duplicate_name_in_workspace_is_400(world):
+    DataSourceFactory(workspace=world.workspace_a, name="Warehouse")
+    response = world.client("steward").post(_url(), {
+        "workspace": world.workspace_a.pk, "name": "Warehouse", "engine": "postgresql", "host": "h.example.test"},
+        format="json")
+    assert response.status_code == 400
+
+
+def test_connection_test_of_reachable_source_reports_server(world, sources_dir):
+    source = sqlite_source(world.workspace_a, make_shop(sources_dir / "shop.sqlite3"))
+    response = world.client("steward").post(_url(source, "test-connection"))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body) == {"ok", "server_version", "current_user", "database", "read_only", "statement_timeout_s"}
+    assert body["ok"] is True and body["read_only"] is True
+    assert AuditEvent.objects.filter(event="datasource.connection_tested", extra__ok=True).exists()
+
+
+def test_connection_test_failure_is_200_without_secret(world, sources_dir):
+    source = DataSourceFactory(workspace=world.workspace_a, host="127.0.0.1", port=1,
+                               encrypted_secret=crypto.encrypt(SECRET))
+    response = world.client("steward").post(_url(source, "test-connection"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] is False and body["error"]
+    assert SECRET not in response.content.decode()
+
+
+def test_connection_test_with_undecryptable_secret_is_ok_false(world):
+    source = DataSourceFactory(workspace=world.workspace_a, encrypted_secret="gAAAAA-not-a-token")
+    response = world.client("steward").post(_url(source, "test-connection"))
+    assert response.status_code == 200
+    assert response.json()["ok"] is False
+
+
+def test_connection_test_without_permission_reads_no_secret(world, monkeypatch):
+    import scanning.services.datasources as datasources
+
+    monkeypatch.setattr(datasources, "connector_for", lambda *a, **k: pytest.fail("connected"))
+    source = DataSourceFactory(workspace=world.workspace_a)
+    assert world.client("analyst").post(_url(source, "test-connection")).status_code == 403
+    assert not AuditEvent.objects.filter(event="datasource.secret_accessed").exists()
+
+
+def test_scan_now_queues_api_run_and_second_request_is_409_naming_it(world):
+    source = DataSourceFactory(workspace=world.workspace_a)
+    client = world.client("steward")
+    response = client.post(_url(source, "scan"))
+    assert response.status_code == 202, response.content
+    run = response.json()
+    assert run["status"] == "queued" and run["trigger"] == "api" and run["requested_by"] == "steward"
+    assert Scan.objects.get(data_source=source).name == "Manual"
+    again = client.post(_url(source, "scan"))
+    assert again.status_code == 409
+    assert again["Content-Type"].startswith("application/problem+json")
+    assert again.json()["run"] == run["id"]
+    assert ScanRun.objects.filter(data_source=source).count() == 1
+
+
+def test_scan_now_by_analyst_is_403_and_creates_no_scan(world):
+    source = DataSourceFactory(workspace=world.workspace_a)
+    assert world.client("analyst").post(_url(source, "scan")).status_code == 403
+    assert not Scan.objects.filter(data_source=source).exists()
+
+
+def test_scan_now_uses_existing_scan(world):
+    scan = ScanFactory(data_source__workspace=world.workspace_a)
+    response = world.client("steward").post(_url(scan.data_source, "scan"))
+    assert response.status_code == 202
+    assert response.json()["scan"] == scan.pk
+
+
+def test_scan_now_in_embedded_mode_scans_the_source(world, sources_dir, django_capture_on_commit_callbacks):
+    source = sqlite_source(world.workspace_a, make_shop(sources_dir / "shop.sqlite3"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = world.client("steward").post(_url(source, "scan"))
+    assert response.status_code == 202
+    run = ScanRun.objects.get(pk=response.json()["id"])
+    assert run.status == ScanRun.Status.SUCCEEDED, run.error
+    assert source.assets.filter(qualified_name__endswith="customers.email").exists()
+
+
+def test_delete_removes_beat_entries_of_its_scans(world):
+    from django_celery_beat.models import PeriodicTask
+
+    from scanning import services
+
+    source = DataSourceFactory(workspace=world.workspace_a)
+    services.scan_create(data_source=source, acting_user=None, name="Nightly", schedule="0 2 * * *")
+    assert PeriodicTask.objects.filter(name__startswith="racine: scan").count() == 1
+    assert world.client("workspace_admin").delete(_url(source)).status_code == 204
+    assert not PeriodicTask.objects.filter(name__startswith="racine: scan").exists()
+
+
+@pytest.mark.parametrize("query", ["?name=Other", "?workspace={b}", "?search=Other", "?engine=mysql"])
+def test_filters_never_reveal_other_workspace(world, query):
+    DataSourceFactory(workspace=world.workspace_a, name="Mine", engine="mysql")
+    theirs = DataSourceFactory(workspace=world.workspace_b, name="Other", engine="mysql")
+    response = world.client("steward").get(_url() + query.format(b=world.workspace_b.pk))
+    assert response.status_code == 200
+    assert theirs.pk not in {row["id"] for row in response.json()["results"]}
+
+
+def test_engine_filter_selects_sources(world):
+    mine = DataSourceFactory(workspace=world.workspace_a, engine="mysql")
+    DataSourceFactory(workspace=world.workspace_a, engine="postgresql")
+    response = world.client("steward").get(_url() + "?engine=mysql")
+    assert [row["id"] for row in response.json()["results"]] == [mine.pk]
+
+
+def test_active_run_of_another_source_does_not_block_scan_now(world):
+    ScanRunFactory(scan__data_source__workspace=world.workspace_b, status=ScanRun.Status.RUNNING)
+    source = DataSourceFactory(workspace=world.workspace_a)
+    response = world.client("steward").post(_url(source, "scan"))
+    assert response.status_code == 202
