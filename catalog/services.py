@@ -8,14 +8,21 @@ connectors' rules, and catalog may not import scanning.
 """
 from __future__ import annotations
 
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts import audit
 from accounts.models import User
-from accounts.permissions import has_perm
+from accounts.permissions import has_any_grant, has_perm, restrict
 from catalog import crypto
-from catalog.models import Asset, DataSource
+from catalog.models import Asset, AssetClassification, Classification, DataSource
 
 ASSET_EDITABLE_FIELDS = ("description",)
 
@@ -62,3 +69,308 @@ def asset_update(*, asset: Asset, acting_user: User | None, **fields) -> Asset:
     if changes:
         audit.record(event="asset.changed", actor=acting_user, obj=asset, changes=changes)
     return asset
+
+
+# --- classifications -------------------------------------------------------------------------------------------
+
+CLASSIFICATION_FIELDS = ("name", "category", "sensitivity", "description", "is_active")
+# What a steward may change on a built-in: the engine owns its name, category and description.
+BUILTIN_EDITABLE_FIELDS = ("sensitivity", "is_active")
+SENSITIVITY_RANK = {"": 0, Asset.Sensitivity.PUBLIC: 1, Asset.Sensitivity.INTERNAL: 2,
+                    Asset.Sensitivity.CONFIDENTIAL: 3, Asset.Sensitivity.RESTRICTED: 4}
+_RANK_LABEL = {rank: label for label, rank in SENSITIVITY_RANK.items()}
+RESUGGESTED_NOTE = "re-suggested: evidence changed since rejection"
+# Classifications that count for an asset's sensitivity: a steward's rejection takes one out.
+COUNTING_STATUSES = (AssetClassification.Status.SUGGESTED, AssetClassification.Status.CONFIRMED)
+
+
+class AlreadyClassified(Exception):
+    """The asset already carries this classification (suggested, confirmed or rejected): decide on that one."""
+
+    def __init__(self, existing: AssetClassification):
+        super().__init__("This asset already has this classification; confirm or reject it instead.")
+        self.existing = existing
+
+
+@transaction.atomic
+def classification_create(*, acting_user: User | None, **fields) -> Classification:
+    """A steward's own classification (``HR.EMPLOYEE_NUMBER``) for custom rules and manual classification."""
+    _require(acting_user, lambda: has_any_grant(acting_user, Classification, "add"))
+    unknown = set(fields) - set(CLASSIFICATION_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown classification fields: {', '.join(sorted(unknown))}")
+    classification = Classification(is_builtin=False, **fields)
+    classification.full_clean()
+    classification.save()
+    audit.record(event="classification.created", actor=acting_user, obj=classification,
+                 changes=audit.diff({}, audit.snapshot(classification, Classification.audit_fields)))
+    return classification
+
+
+@transaction.atomic
+def classification_update(*, classification: Classification, acting_user: User | None,
+                          **fields) -> Classification:
+    _require(acting_user, lambda: has_perm(acting_user, "change", classification))
+    unknown = set(fields) - set(CLASSIFICATION_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown classification fields: {', '.join(sorted(unknown))}")
+    if classification.is_builtin:
+        locked = {name for name, value in fields.items()
+                  if name not in BUILTIN_EDITABLE_FIELDS and value != getattr(classification, name)}
+        if locked:
+            raise ValidationError({name: ["Built-in classifications keep the detection engine's value."]
+                                   for name in sorted(locked)})
+    before = audit.snapshot(classification, Classification.audit_fields)
+    for name, value in fields.items():
+        setattr(classification, name, value)
+    classification.full_clean()
+    classification.save()
+    changes = audit.diff(before, audit.snapshot(classification, Classification.audit_fields))
+    if changes:
+        audit.record(event="classification.changed", actor=acting_user, obj=classification, changes=changes)
+        if {"sensitivity", "is_active"} & set(changes):
+            asset_sensitivity_recompute(asset_ids=AssetClassification.objects.filter(
+                classification=classification).values_list("asset_id", flat=True))
+    return classification
+
+
+@transaction.atomic
+def classification_delete(*, classification: Classification, acting_user: User | None) -> None:
+    _require(acting_user, lambda: has_perm(acting_user, "delete", classification))
+    if classification.is_builtin:
+        raise ValidationError("Built-in classifications cannot be deleted; switch them off instead.")
+    if classification.applications.exists() or classification.custom_rules.exists():
+        raise ValidationError("This classification is in use by assets or custom rules; switch it off instead.")
+    audit.record(event="classification.deleted", actor=acting_user, obj=classification,
+                 changes=audit.diff(audit.snapshot(classification, Classification.audit_fields), {}))
+    classification.delete()
+
+
+def classification_evidence_fingerprint(*, classification: str, evidence: dict) -> str:
+    """What a decision was made on, coarse enough that resampling the same data gives the same answer.
+
+    The classification, the match share rounded to a tenth, the number of distinct values as an order of
+    magnitude (1, 10s, 100s, …) and the column-name signal. A rejected suggestion comes back only when this
+    changes: the data or the name now say something else, not merely another random sample of the same data.
+    """
+    share = evidence.get("match_share")
+    distinct = evidence.get("distinct") or 0
+    parts = [
+        classification,
+        "-" if share is None else f"{round(float(share), 1):.1f}",
+        str(len(str(int(distinct)))) if distinct else "0",
+        str(evidence.get("name_signal") or ""),
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _decide(row: AssetClassification, *, status: str, acting_user: User | None, note: str) -> bool:
+    """Apply one decision with its audit row; False when the row already had that status (a no-op)."""
+    if row.status == status:
+        return False
+    before = row.status
+    row.status = status
+    row.decided_by = acting_user
+    row.decided_at = timezone.now()
+    row.decision_note = note
+    row.evidence_fingerprint = classification_evidence_fingerprint(classification=row.classification.name,
+                                                                   evidence=row.evidence or {})
+    row.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "evidence_fingerprint",
+                            "updated_at"])
+    audit.record(event=f"asset_classification.{status}", actor=acting_user, obj=row,
+                 changes={"status": [before, status]},
+                 extra={"asset": row.asset_id, "classification": row.classification.name,
+                        **({"note": note} if note else {})})
+    return True
+
+
+def _check_decision(decision: str) -> str:
+    allowed = {AssetClassification.Status.CONFIRMED, AssetClassification.Status.REJECTED}
+    if decision not in allowed:
+        raise ValidationError({"decision": [f"Choose one of: {', '.join(sorted(allowed))}."]})
+    return decision
+
+
+@transaction.atomic
+def asset_classifications_decide(*, asset_classifications, decision: str, acting_user: User | None,
+                                 note: str = "") -> list[AssetClassification]:
+    """Confirm or reject classifications, all or none: a user lacking ``confirm`` on any of them changes
+    nothing. Each decision that changes a status is audited; the sensitivity of the assets involved (and their
+    tables, schemas and databases) is recomputed once."""
+    _check_decision(decision)
+    rows = list(AssetClassification.objects.select_for_update()
+                .filter(pk__in=[row.pk for row in asset_classifications]).select_related("classification"))
+    if acting_user is not None:
+        allowed = set(restrict(AssetClassification.objects.filter(pk__in=[row.pk for row in rows]), acting_user,
+                               "confirm").values_list("pk", flat=True))
+        if len(allowed) != len(rows):
+            raise PermissionDenied("You do not have permission to perform this action.")
+    changed = [row for row in rows if _decide(row, status=decision, acting_user=acting_user, note=note)]
+    if changed:
+        asset_sensitivity_recompute(asset_ids={row.asset_id for row in changed})
+    return rows
+
+
+def asset_classification_confirm(*, asset_classification: AssetClassification, acting_user: User | None,
+                                 note: str = "") -> AssetClassification:
+    return asset_classifications_decide(asset_classifications=[asset_classification], acting_user=acting_user,
+                                        decision=AssetClassification.Status.CONFIRMED, note=note)[0]
+
+
+def asset_classification_reject(*, asset_classification: AssetClassification, acting_user: User | None,
+                                note: str = "") -> AssetClassification:
+    return asset_classifications_decide(asset_classifications=[asset_classification], acting_user=acting_user,
+                                        decision=AssetClassification.Status.REJECTED, note=note)[0]
+
+
+@transaction.atomic
+def asset_classification_create(*, asset: Asset, classification: Classification, acting_user: User | None,
+                                 note: str = "") -> AssetClassification:
+    """A steward classifies an asset by hand: a confirmed, manual classification."""
+    _require(acting_user, lambda: has_perm(acting_user, "classify", asset))
+    if not classification.is_active:
+        raise ValidationError({"classification": ["This classification is switched off."]})
+    existing = AssetClassification.objects.filter(asset=asset, classification=classification).first()
+    if existing is not None:
+        raise AlreadyClassified(existing)
+    now = timezone.now()
+    row = AssetClassification.objects.create(
+        asset=asset, classification=classification, status=AssetClassification.Status.CONFIRMED,
+        source=AssetClassification.Source.MANUAL, confidence=1.0, evidence={"reasons": ["classified by hand"]},
+        decided_by=acting_user, decided_at=now, decision_note=note,
+        evidence_fingerprint=classification_evidence_fingerprint(classification=classification.name, evidence={}))
+    audit.record(event="asset_classification.created", actor=acting_user, obj=row,
+                 changes={"status": [None, row.status]},
+                 extra={"asset": asset.pk, "classification": classification.name, "source": row.source,
+                        **({"note": note} if note else {})})
+    asset_sensitivity_recompute(asset_ids=[asset.pk])
+    return row
+
+
+@dataclass(frozen=True)
+class DetectedClassification:
+    """One column's detection result, as scanning hands it to the catalog (evidence already masked)."""
+
+    classification_id: int
+    confidence: float
+    evidence: dict
+    resuggest: bool = False  # a rejected one whose evidence changed materially: suggest it again
+
+
+@transaction.atomic
+def asset_classifications_record_scan(*, scope: Asset, results: dict[int, DetectedClassification | None],
+                                      run_id: int | None = None) -> dict[str, int]:
+    """Write a detection pass over some columns (``results``: column id → its best detection or None).
+
+    The stewards' rules, in one place:
+
+    - a confirmed or rejected classification is never changed by a scan, except that a rejected one with
+      ``resuggest`` (its evidence changed materially since the rejection) becomes a suggestion again, saying so;
+    - a column's scan suggestions that the pass no longer finds are removed; decided ones and manual ones stay;
+    - new detections become suggestions; existing suggestions get the fresh confidence and evidence.
+
+    Idempotent: replaying the same results changes nothing. One audit event for the pass (on ``scope``, the
+    table) when something changed.
+    """
+    if not results:
+        return {"suggested": 0, "updated": 0, "resuggested": 0, "removed": 0}
+    existing: dict[int, list[AssetClassification]] = defaultdict(list)
+    for row in (AssetClassification.objects.select_for_update().filter(asset_id__in=list(results))
+                .order_by("pk")):
+        existing[row.asset_id].append(row)
+    create, update, resuggested, remove = [], [], [], []
+    for column_id, found in results.items():
+        rows = existing.get(column_id, [])
+        for row in rows:
+            stale = found is None or row.classification_id != found.classification_id
+            if stale and row.status == AssetClassification.Status.SUGGESTED and row.source == row.Source.SCAN:
+                remove.append(row.pk)
+        if found is None:
+            continue
+        evidence = dict(found.evidence)
+        if run_id is not None:
+            evidence["run"] = run_id
+        current = next((row for row in rows if row.classification_id == found.classification_id), None)
+        if current is None:
+            create.append(AssetClassification(
+                asset_id=column_id, classification_id=found.classification_id, confidence=found.confidence,
+                evidence=evidence, status=AssetClassification.Status.SUGGESTED,
+                source=AssetClassification.Source.SCAN))
+        elif current.status == AssetClassification.Status.SUGGESTED:
+            if (current.confidence, current.evidence) != (found.confidence, evidence):
+                current.confidence, current.evidence = found.confidence, evidence
+                update.append(current)
+        elif current.status == AssetClassification.Status.REJECTED and found.resuggest:
+            evidence["resuggested"] = RESUGGESTED_NOTE
+            evidence["reasons"] = [*evidence.get("reasons", []), RESUGGESTED_NOTE]
+            current.status = AssetClassification.Status.SUGGESTED
+            current.source = AssetClassification.Source.SCAN
+            current.confidence, current.evidence = found.confidence, evidence
+            current.decided_by, current.decided_at = None, None
+            current.decision_note = RESUGGESTED_NOTE
+            resuggested.append(current)
+    if remove:
+        AssetClassification.objects.filter(pk__in=remove).delete()
+    AssetClassification.objects.bulk_create(create, batch_size=500)
+    AssetClassification.objects.bulk_update(update, ["confidence", "evidence", "updated_at"], batch_size=500)
+    AssetClassification.objects.bulk_update(
+        resuggested, ["status", "source", "confidence", "evidence", "decided_by", "decided_at", "decision_note",
+                      "updated_at"], batch_size=500)
+    counts = {"suggested": len(create), "updated": len(update), "resuggested": len(resuggested),
+              "removed": len(remove)}
+    if create or resuggested or remove:
+        audit.record(event="asset_classification.detected", obj=scope,
+                     extra={**counts, "run": run_id,
+                            "resuggested_ids": [row.pk for row in resuggested][:100]})
+    return counts
+
+
+def _rank_of(field: str) -> Case:
+    return Case(*(When(**{field: label}, then=Value(rank)) for label, rank in SENSITIVITY_RANK.items() if rank),
+                default=Value(0), output_field=IntegerField())
+
+
+_LEVELS = ((Asset.Type.COLUMN,), (Asset.Type.TABLE, Asset.Type.VIEW), (Asset.Type.SCHEMA,),
+           (Asset.Type.DATABASE,))
+
+
+def asset_sensitivity_recompute(*, asset_ids=None, data_source_id: int | None = None) -> int:
+    """Set ``Asset.sensitivity`` to the highest sensitivity of the suggested or confirmed classifications on the
+    asset or anywhere below it (a table is as sensitive as its most sensitive column, a database as its most
+    sensitive table). Covers ``asset_ids`` and their ancestors, or a whole data source.
+
+    Set-based, bottom-up per level: one read and at most one bulk write per level, whatever the number of
+    assets. Derived, so not audited itself: the classification events it follows from are.
+    """
+    if data_source_id is not None:
+        targets = Asset.objects.filter(data_source_id=data_source_id)
+    else:
+        ids = set(asset_ids or ())
+        frontier = set(ids)
+        for _ in range(len(_LEVELS)):
+            frontier = set(Asset.objects.filter(pk__in=frontier, parent__isnull=False)
+                           .values_list("parent_id", flat=True)) - ids
+            if not frontier:
+                break
+            ids |= frontier
+        if not ids:
+            return 0
+        targets = Asset.objects.filter(pk__in=ids)
+    own = (AssetClassification.objects
+           .filter(asset=OuterRef("pk"), status__in=COUNTING_STATUSES, classification__is_active=True)
+           .annotate(rank=_rank_of("classification__sensitivity")).order_by("-rank").values("rank")[:1])
+    below = (Asset.objects.filter(parent=OuterRef("pk"), removed_at__isnull=True)
+             .annotate(rank=_rank_of("sensitivity")).order_by("-rank").values("rank")[:1])
+    changed = 0
+    with transaction.atomic():
+        for types in _LEVELS:
+            rows = (targets.filter(type__in=types)
+                    .annotate(own=Coalesce(Subquery(own, output_field=IntegerField()), 0),
+                              below=Coalesce(Subquery(below, output_field=IntegerField()), 0))
+                    .values_list("pk", "sensitivity", "own", "below"))
+            dirty = [Asset(pk=pk, sensitivity=_RANK_LABEL[max(own_rank, below_rank)])
+                     for pk, current, own_rank, below_rank in rows
+                     if current != _RANK_LABEL[max(own_rank, below_rank)]]
+            Asset.objects.bulk_update(dirty, ["sensitivity"], batch_size=1000)
+            changed += len(dirty)
+    return changed

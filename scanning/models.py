@@ -1,7 +1,11 @@
 """Scans: what to scan (rule sets), when (scans with a beat schedule), each execution (runs) and the drift it saw."""
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -168,3 +172,86 @@ class AssetChange(GovernedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.asset}"
+
+
+class ClassificationRule(GovernedModel):
+    """A steward's own detection rule for a workspace: column-name and/or value conditions that, when they hold,
+    suggest ``classification`` on a column (converted to the engine's ``CustomRule``).
+
+    Every condition the rule states must hold. A rule with only a column-name pattern matches on the name alone;
+    with a value pattern or a validator, at least ``min_match_share`` of the non-null sampled values and
+    ``min_distinct`` distinct values must match.
+    """
+
+    workspace_path = "workspace"
+    audit_fields = ["classification", "description", "column_name_regex", "value_regex", "validator",
+                    "min_match_share", "min_distinct", "enabled"]
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="classification_rules")
+    classification = models.ForeignKey("catalog.Classification", on_delete=models.PROTECT,
+                                       related_name="custom_rules")
+    description = models.TextField(blank=True)
+    column_name_regex = models.CharField(
+        max_length=500, blank=True,
+        help_text="Regular expression searched in the column name (case-insensitive), e.g. '^emp(loyee)?_?no$'.")
+    value_regex = models.CharField(
+        max_length=1000, blank=True,
+        help_text="Regular expression every matching value must match in full (case-insensitive).")
+    validator = models.CharField(max_length=50, blank=True,
+                                 help_text="A built-in validator the values must pass (e.g. 'luhn', 'email').")
+    min_match_share = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of non-null sampled values that must match (0 to 1).")
+    min_distinct = models.PositiveIntegerField(default=1, help_text="Distinct matching values needed at least.")
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace", "classification", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.classification} rule #{self.pk}" if self.pk else f"{self.classification} rule"
+
+    def clean(self) -> None:
+        # The engine validates the same things when the rule is converted; doing it here puts the message on the
+        # field in the admin form instead of failing a scan later.
+        from scanning.detection import VALIDATORS
+
+        errors: dict[str, list[str]] = {}
+        if not (self.column_name_regex or self.value_regex or self.validator):
+            errors["__all__"] = ["Give a column-name pattern, a value pattern or a validator."]
+        for name in ("column_name_regex", "value_regex"):
+            pattern = getattr(self, name)
+            if pattern:
+                try:
+                    re.compile(pattern)
+                except (re.error, RecursionError, OverflowError) as exc:
+                    errors[name] = [f"Not a valid regular expression: {exc}."]
+        if self.validator and self.validator not in VALIDATORS:
+            errors["validator"] = [f"Unknown validator; choose one of: {', '.join(sorted(VALIDATORS))}."]
+        if errors:
+            raise ValidationError(errors)
+
+    def to_custom_rule(self):
+        """The engine's form of this rule (``scanning.detection.CustomRule``)."""
+        from scanning.detection import CustomRule
+
+        return CustomRule(name=self.classification.name, column_name_regex=self.column_name_regex or None,
+                          value_regex=self.value_regex or None, validator=self.validator or None,
+                          min_match_share=self.min_match_share, min_distinct=max(self.min_distinct, 1))
+
+
+class TableSample(models.Model):
+    """When detection last sampled a table (or view), and in which run: tables never sampled are sampled by the
+    next run with detection, whatever changed. Holds no values."""
+
+    asset = models.OneToOneField(Asset, on_delete=models.CASCADE, related_name="detection_sample")
+    run = models.ForeignKey(ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sampled_at = models.DateTimeField(default=timezone.now)
+    columns_sampled = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.asset} sampled at {self.sampled_at:%Y-%m-%d %H:%M}"

@@ -1,4 +1,5 @@
-"""Thin Celery tasks: ids in, one service call, the retry policy. Routed to the ``scans`` queue."""
+"""Thin Celery tasks: ids in, one service call, the retry policy. Routed to the ``scans`` queue; ``detection_*``
+tasks to the ``detection`` queue (config.celery)."""
 import random
 
 from celery import shared_task
@@ -6,6 +7,7 @@ from celery import shared_task
 from scanning import services
 from scanning.connectors import SourceUnavailable
 from scanning.models import ScanRun
+from scanning.services import detection
 
 MAX_RETRIES = 5
 
@@ -40,3 +42,25 @@ def scan_scheduled_task(scan_id: int) -> int | None:
 @shared_task
 def scan_runs_reap_task() -> dict:
     return services.scan_runs_reap()
+
+
+def _backoff(retries: int) -> float:
+    return min(60 * 2 ** retries, 1800) * random.uniform(0.75, 1.25)
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES)
+def detection_run_task(self, scan_run_id: int, table_ids: list[int]) -> None:
+    final = self.request.is_eager or self.request.retries >= MAX_RETRIES
+    try:
+        detection.detection_run(scan_run_id=scan_run_id, table_ids=table_ids, final_attempt=final)
+    except SourceUnavailable as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES)
+def detection_asset_task(self, asset_id: int) -> dict:
+    final = self.request.is_eager or self.request.retries >= MAX_RETRIES
+    try:
+        return detection.detection_asset_run(asset_id=asset_id, final_attempt=final)
+    except SourceUnavailable as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None

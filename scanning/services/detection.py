@@ -1,11 +1,340 @@
-"""The step after the schema: sensitive-data detection on the run's tables, then the end of the run."""
+"""Sensitive-data detection: after a run's schema step, and on demand for a column, table or source.
+
+How a table is read and judged:
+
+- one ``sample_table`` call per table (all its columns at once, ``rule_set.sample_size`` values each); binary
+  columns are not read at all (the engine never classifies them, and blobs are heavy);
+- each column goes through the engine (``scanning.detection.detect_column``) with the run's settings, the
+  workspace's custom rules and the rule set's classification filter;
+- the stewards' decisions are respected before anything is written: a rejected classification whose evidence
+  fingerprint is unchanged is excluded and the engine asked again for the next best; one whose evidence changed
+  comes back as a suggestion (``catalog.services.asset_classifications_record_scan`` writes it and says so);
+- the raw values exist only in this module's local variables, for the time of one table. Evidence holds masked
+  examples only; as a second line of defence any evidence string that contains a sampled value is blanked
+  before it is written. Errors are logged without exception messages (a driver or a validator could quote a
+  value in one).
+"""
 from __future__ import annotations
 
-from scanning.models import ScanRun
+import logging
+import traceback
+from dataclasses import dataclass
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts import audit
+from accounts.models import User
+from accounts.permissions import has_perm
+from catalog.crypto import SecretUnreadable
+from catalog.models import Asset, AssetClassification, Classification
+from catalog.services import (DetectedClassification, asset_classifications_record_scan,
+                              asset_sensitivity_recompute, classification_evidence_fingerprint)
+from scanning.connectors import ConnectorError, SourceUnavailable, parse_qualified_name
+from scanning.detection import ColumnSample, DetectionSettings, detect_column, type_family
+from scanning.models import ScanRuleSet, ScanRun, TableSample
+from scanning.services.classifications import custom_rules_for
+from scanning.services.datasources import open_connector
+from scanning.sync import RunStopped
+
+logger = logging.getLogger("racine.scanning")
+
+DETECTION_PHASE = "detection"
+# Tables read by a scan. Views are read on demand only: sampling one runs its whole query.
+SCANNED_TABLE_TYPES = (Asset.Type.TABLE,)
+ON_DEMAND_TABLE_TYPES = (Asset.Type.TABLE, Asset.Type.VIEW)
+_UNREAD_FAMILIES = frozenset({"binary"})
+_SCRUB_MIN_LENGTH = 4  # shorter values ("M", "42") occur in any text; masking already reduces them to stars
+REDACTED = "***"
+
+
+def _require(acting_user: User | None, allowed) -> None:
+    if acting_user is not None and not allowed():
+        raise PermissionDenied("You do not have permission to perform this action.")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a detection pass needs besides the values: fixed for the whole pass."""
+
+    settings: DetectionSettings
+    custom_rules: tuple
+    classification_ids: dict[str, int]
+    sample_size: int
+
+
+def detection_context(*, workspace_id: int, rule_set: ScanRuleSet | None) -> Context:
+    ids, inactive = {}, set()
+    for pk, name, active in Classification.objects.values_list("pk", "name", "is_active"):
+        ids[name] = pk
+        if not active:
+            inactive.add(name)
+    wanted = set(rule_set.classifications) if rule_set is not None and rule_set.classifications else None
+    disabled = inactive | ({name for name in ids if name not in wanted} if wanted is not None else set())
+    sample_size = rule_set.sample_size if rule_set is not None else ScanRuleSet._meta.get_field(
+        "sample_size").default
+    return Context(settings=DetectionSettings(disabled=frozenset(disabled)),
+                   custom_rules=tuple(custom_rules_for(workspace_id)),
+                   classification_ids={name: pk for name, pk in ids.items() if name not in disabled},
+                   sample_size=sample_size)
+
+
+# --- one table ---------------------------------------------------------------------------------------------------
+
+def _scrub(evidence, raw: set[str]):
+    """Blank any evidence string that contains a sampled value (the engine masks; this checks it did)."""
+    if isinstance(evidence, dict):
+        return {key: _scrub(value, raw) for key, value in evidence.items()}
+    if isinstance(evidence, list):
+        return [_scrub(value, raw) for value in evidence]
+    if isinstance(evidence, str) and any(value in evidence for value in raw):
+        return REDACTED
+    return evidence
+
+
+def _raw_texts(values) -> set[str]:
+    texts = set()
+    for value in values:
+        if value is None or isinstance(value, (bytes, bytearray, memoryview)):
+            continue
+        text = str(value).strip()
+        if len(text) >= _SCRUB_MIN_LENGTH:
+            texts.add(text)
+    return texts
+
+
+def _best(sample: ColumnSample, ctx: Context, rejected: dict[str, str]) -> DetectedClassification | None:
+    """The engine's best answer that a steward has not already rejected on the same evidence."""
+    exclude: set[str] = set()
+    while True:
+        found = detect_column(sample, settings=ctx.settings, custom_rules=ctx.custom_rules, exclude=exclude)
+        if found is None:
+            return None
+        classification_id = ctx.classification_ids.get(found.classification)
+        if classification_id is None:  # not seeded yet, or switched off since the context was built
+            exclude.add(found.classification)
+            continue
+        resuggest = False
+        if found.classification in rejected:
+            fingerprint = classification_evidence_fingerprint(classification=found.classification,
+                                                              evidence=found.evidence)
+            if fingerprint == rejected[found.classification]:
+                exclude.add(found.classification)
+                continue
+            resuggest = True
+        return DetectedClassification(classification_id, found.confidence, found.evidence, resuggest=resuggest)
+
+
+def detect_table(*, connector, table: Asset, ctx: Context, run: ScanRun | None = None,
+                 column_ids=None) -> int:
+    """Sample one table (all its live columns, or ``column_ids``) in one query, detect, and write the results
+    with the table's sample marker and — for a run — the run's progress, in one transaction.
+
+    Returns the number of columns that carry a detection. Raises RunStopped when the run was cancelled or taken
+    away meanwhile (nothing of this table is then written).
+    """
+    columns = Asset.objects.filter(parent=table, type=Asset.Type.COLUMN, removed_at__isnull=True)
+    if column_ids is not None:
+        columns = columns.filter(pk__in=column_ids)
+    columns = list(columns.order_by("ordinal", "pk").only("pk", "qualified_name", "data_type"))
+    names = {column.pk: parse_qualified_name(column.qualified_name)[-1] for column in columns}
+    to_read = [names[c.pk] for c in columns if type_family(c.data_type) not in _UNREAD_FAMILIES]
+    values = (connector.sample_table(parse_qualified_name(table.qualified_name), to_read, limit=ctx.sample_size)
+              if to_read else {})
+    rejected: dict[int, dict[str, str]] = {}
+    for asset_id, name, fingerprint in AssetClassification.objects.filter(
+            asset_id__in=list(names), status=AssetClassification.Status.REJECTED).values_list(
+            "asset_id", "classification__name", "evidence_fingerprint"):
+        rejected.setdefault(asset_id, {})[name] = fingerprint
+    results: dict[int, DetectedClassification | None] = {}
+    for column in columns:
+        column_values = values.get(names[column.pk], ())
+        found = _best(ColumnSample(names[column.pk], table.name, column.data_type, column_values), ctx,
+                      rejected.get(column.pk, {}))
+        if found is not None:
+            found = DetectedClassification(found.classification_id, found.confidence,
+                                           _scrub(found.evidence, _raw_texts(column_values)), found.resuggest)
+        results[column.pk] = found
+    del values  # the sampled values end here
+    classified = sum(1 for found in results.values() if found is not None)
+    with transaction.atomic():
+        asset_classifications_record_scan(scope=table, results=results, run_id=run.pk if run else None)
+        if column_ids is None:
+            TableSample.objects.update_or_create(asset=table, defaults={
+                "run": run, "sampled_at": timezone.now(), "columns_sampled": len(to_read)})
+        if run is not None:
+            still_ours = ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING,
+                                                cancel_requested=False).update(
+                progress_done=F("progress_done") + 1, heartbeat_at=timezone.now(),
+                columns_classified=F("columns_classified") + classified)
+            if not still_ours:
+                raise RunStopped()  # rolls this table back with the transaction
+    return classified
+
+
+def _log_failure(message: str, exc: BaseException, **extra) -> None:
+    # The traceback's frames, not the exception's message: a driver or validator error may quote a sampled value.
+    logger.error(message, extra={**extra, "error_type": type(exc).__name__,
+                                 "stack": "".join(traceback.format_tb(exc.__traceback__))[-4000:]})
+
+
+def _redact(message: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, REDACTED)
+    return message
+
+
+# --- scan runs ---------------------------------------------------------------------------------------------------
+
+def tables_to_sample(*, data_source_id: int, changed: set[int]) -> list[int]:
+    """The run's tables to read: those whose columns are new or changed, and those never sampled."""
+    live = set(Asset.objects.filter(data_source_id=data_source_id, type__in=SCANNED_TABLE_TYPES,
+                                    removed_at__isnull=True).values_list("pk", flat=True))
+    never = set(Asset.objects.filter(data_source_id=data_source_id, type__in=SCANNED_TABLE_TYPES,
+                                     removed_at__isnull=True, detection_sample__isnull=True)
+                .values_list("pk", flat=True))
+    return sorted((set(changed) & live) | never)
+
+
+def _enqueue(run_id: int, table_ids: list[int]) -> None:
+    from scanning.tasks import detection_run_task
+
+    detection_run_task.delay(run_id, table_ids)
 
 
 def after_schema(*, run: ScanRun, sync, connector) -> None:
-    """The schema is in the catalog. Detection is not wired into runs yet: the run ends here."""
+    """The schema is in the catalog. With detection on, hand the run to the ``detection`` queue; else end it."""
     from scanning.services.runs import finish_run
 
-    finish_run(run.pk, ScanRun.Status.SUCCEEDED)
+    rule_set = run.scan.rule_set
+    table_ids = (tables_to_sample(data_source_id=run.data_source_id, changed=sync.tables_to_sample)
+                 if rule_set.detection_enabled else [])
+    if not table_ids:
+        finish_run(run.pk, ScanRun.Status.SUCCEEDED)
+        return
+    with transaction.atomic():
+        moved = ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING, cancel_requested=False).update(
+            phase=DETECTION_PHASE, progress_done=0, progress_total=len(table_ids), heartbeat_at=timezone.now())
+        if not moved:
+            raise RunStopped()
+        transaction.on_commit(lambda: _enqueue(run.pk, table_ids))
+
+
+def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool = True) -> None:
+    """Detect on a run's tables, then finish the run. Safe to deliver twice: only a running run in the detection
+    phase is worked on, and tables this run already sampled (a retry) are skipped.
+
+    An unreachable source is raised for the task's retry unless this is the final attempt; any other failure
+    fails the run with a message that holds neither a secret nor a sampled value.
+    """
+    from scanning.services.runs import finish_run
+
+    run = (ScanRun.objects.select_related("scan__rule_set", "data_source")
+           .filter(pk=scan_run_id, status=ScanRun.Status.RUNNING, phase=DETECTION_PHASE).first())
+    if run is None:
+        logger.info("detection not started: the run is not waiting for it", extra={"scan_run": scan_run_id})
+        return
+    secrets: tuple[str, ...] = ()
+    try:
+        ctx = detection_context(workspace_id=run.data_source.workspace_id, rule_set=run.scan.rule_set)
+        done = set(TableSample.objects.filter(run=run, asset_id__in=table_ids).values_list("asset_id", flat=True))
+        with open_connector(run.data_source, acting_user=None, purpose=f"detection, scan run {run.pk}") as connector:
+            secrets = connector.settings.secrets
+            for table in (Asset.objects.filter(pk__in=table_ids, removed_at__isnull=True)
+                          .only("pk", "name", "qualified_name", "data_source_id").order_by("qualified_name")
+                          .iterator(chunk_size=500)):
+                if table.pk in done:
+                    continue
+                detect_table(connector=connector, table=table, ctx=ctx, run=run)
+        asset_sensitivity_recompute(data_source_id=run.data_source_id)
+        finish_run(run.pk, ScanRun.Status.SUCCEEDED)
+    except RunStopped:
+        finish_run(run.pk, ScanRun.Status.CANCELLED)
+    except SourceUnavailable as exc:
+        if not final_attempt:
+            ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+            raise
+        finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(f"Detection: {exc}", secrets))
+    except (ConnectorError, SecretUnreadable) as exc:
+        _log_failure("detection failed", exc, scan_run=run.pk)
+        finish_run(run.pk, ScanRun.Status.FAILED,
+                   error=f"Detection could not read the source ({type(exc).__name__}); see the worker's log.")
+    except SoftTimeLimitExceeded:
+        finish_run(run.pk, ScanRun.Status.FAILED, error="Detection exceeded its time limit.")
+    except Exception as exc:
+        _log_failure("detection failed", exc, scan_run=run.pk)
+        finish_run(run.pk, ScanRun.Status.FAILED, error="Internal error during detection; see the worker's log.")
+
+
+# --- on demand ---------------------------------------------------------------------------------------------------
+
+def _targets(asset: Asset) -> tuple[list[Asset], list[int] | None]:
+    """(tables to read, the one column to detect or None for all columns)."""
+    if asset.type == Asset.Type.COLUMN:
+        if asset.parent is None or asset.parent.type not in ON_DEMAND_TABLE_TYPES:
+            raise ValidationError({"asset": ["This column has no table to sample."]})
+        return [asset.parent], [asset.pk]
+    if asset.type in ON_DEMAND_TABLE_TYPES:
+        return [asset], None
+    tables = (Asset.objects.filter(Q(parent=asset) | Q(parent__parent=asset), data_source_id=asset.data_source_id,
+                                   type__in=SCANNED_TABLE_TYPES, removed_at__isnull=True)
+              .only("pk", "name", "qualified_name", "data_source_id").order_by("qualified_name"))
+    return list(tables), None
+
+
+def detection_request(*, asset: Asset, acting_user: User | None) -> dict:
+    """Ask for detection again on a column, a table or view, a schema or a whole source (its database asset).
+
+    Authorised (``classify`` on the asset) before anything connects; the work runs on the ``detection`` queue.
+    """
+    _require(acting_user, lambda: has_perm(acting_user, "classify", asset))
+    if asset.removed_at is not None:
+        raise ValidationError({"asset": ["This asset is no longer in the source."]})
+    tables, _ = _targets(asset)
+    with transaction.atomic():
+        audit.record(event="detection.requested", actor=acting_user, obj=asset, extra={"tables": len(tables)})
+        transaction.on_commit(lambda: _enqueue_assets(asset.pk))
+    return {"asset": asset.pk, "tables": len(tables)}
+
+
+def _enqueue_assets(asset_id: int) -> None:
+    from scanning.tasks import detection_asset_task
+
+    detection_asset_task.delay(asset_id)
+
+
+def detection_asset_run(*, asset_id: int, final_attempt: bool = True) -> dict:
+    """Detect on the tables under (or the column) ``asset_id`` with its source's default scan's rule set (if
+    any), then recompute sensitivity. Failures are logged safely and reported in the result."""
+    asset = Asset.objects.select_related("data_source", "parent").filter(pk=asset_id,
+                                                                        removed_at__isnull=True).first()
+    if asset is None:
+        return {"asset": asset_id, "tables": 0, "classified": 0, "error": "asset not found"}
+    scan = asset.data_source.scans.select_related("rule_set").order_by("pk").first()
+    tables, column_ids = _targets(asset)
+    classified = 0
+    secrets: tuple[str, ...] = ()
+    try:
+        ctx = detection_context(workspace_id=asset.data_source.workspace_id,
+                                rule_set=scan.rule_set if scan else None)
+        with open_connector(asset.data_source, acting_user=None,
+                            purpose=f"detection on demand, asset {asset.pk}") as connector:
+            secrets = connector.settings.secrets
+            for table in tables:
+                classified += detect_table(connector=connector, table=table, ctx=ctx, column_ids=column_ids)
+    except SourceUnavailable as exc:
+        if not final_attempt:
+            raise
+        return {"asset": asset_id, "tables": len(tables), "classified": classified,
+                "error": _redact(str(exc), secrets)}
+    except Exception as exc:
+        _log_failure("detection on demand failed", exc, asset=asset_id)
+        return {"asset": asset_id, "tables": len(tables), "classified": classified,
+                "error": f"detection failed ({type(exc).__name__})"}
+    finally:
+        asset_sensitivity_recompute(data_source_id=asset.data_source_id)
+    return {"asset": asset_id, "tables": len(tables), "classified": classified}

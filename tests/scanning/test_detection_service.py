@@ -1,0 +1,362 @@
+"""Detection wired into scan runs and on demand, with a fake connector (nothing leaves the process).
+
+The stewards' rules are the heart of it: confirmed stays confirmed, rejected stays rejected unless the evidence
+changes materially (then it comes back saying so), stale suggestions go, decided ones stay.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import AuditEvent
+from catalog import services as catalog_services
+from catalog.models import Asset, AssetClassification
+from catalog.services import RESUGGESTED_NOTE
+from scanning.connectors import SchemaObject, parse_qualified_name
+from scanning.models import ScanRun, TableSample
+from scanning.services import detection, runs
+from tests.catalog.classification_factories import (ClassificationFactory, ClassificationRuleFactory,
+                                                    asset_tree, builtin)
+from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
+from tests.support.factories import UserFactory, WorkspaceFactory, membership
+
+pytestmark = pytest.mark.django_db
+
+EMAILS = [f"person{i}@example{i % 7}.com" for i in range(40)]
+CARDS = ["4111111111111111", "5500005555555559", "4012888888881881", "378282246310005", "6011111111111117"]
+
+
+class FakeConnector:
+    """Samples from a dict ``{table name: {column: values}}``; records every sample_table call."""
+
+    class settings:  # noqa: N801 - mimics ConnectionSettings' attribute
+        secrets = ("fake-password",)
+
+    def __init__(self, tables: dict[str, dict[str, list]], schema: list[SchemaObject] | None = None,
+                 fail_with: Exception | None = None):
+        self.tables, self.schema, self.fail_with = tables, schema or [], fail_with
+        self.calls: list[tuple[tuple[str, ...], list[str], int]] = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def iter_schema(self, include=None):
+        yield self.schema
+
+    def sample_table(self, table_path, columns, limit):
+        self.calls.append((tuple(table_path), list(columns), limit))
+        if self.fail_with is not None:
+            raise self.fail_with
+        data = self.tables[table_path[-1]]
+        return {column: list(data.get(column, []))[:limit] for column in columns}
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    holder = {}
+
+    def install(connector: FakeConnector) -> FakeConnector:
+        holder["connector"] = connector
+        monkeypatch.setattr(detection, "open_connector", lambda *a, **k: connector)
+        monkeypatch.setattr(runs, "open_connector", lambda *a, **k: connector)
+        return connector
+
+    return install
+
+
+def _run(source, **rule_set):
+    scan = ScanFactory(data_source=source)
+    for name, value in rule_set.items():
+        setattr(scan.rule_set, name, value)
+    scan.rule_set.save()
+    return ScanRunFactory(scan=scan, status=ScanRun.Status.RUNNING, phase=detection.DETECTION_PHASE,
+                          finished_at=None)
+
+
+def _scan(source, connector, tables, **rule_set) -> ScanRun:
+    run = _run(source, **rule_set)
+    ScanRun.objects.filter(pk=run.pk).update(progress_total=len(tables))
+    detection.detection_run(scan_run_id=run.pk, table_ids=[t.pk for t in tables])
+    run.refresh_from_db()
+    return run
+
+
+def _status(column) -> dict[str, str]:
+    return dict(AssetClassification.objects.filter(asset=column).values_list("classification__name", "status"))
+
+
+def _customers(source=None):
+    return asset_tree(source, table="customers", columns={
+        "email": "character varying(255)", "card_number": "character varying(19)", "notes": "text",
+        "avatar": "bytea"})
+
+
+def _data(emails=EMAILS, cards=CARDS * 8):
+    return {"customers": {"email": emails, "card_number": cards, "notes": ["fine"] * 40,
+                          "avatar": [b"\x89PNG"] * 40}}
+
+
+def test_scan_suggests_classifications_with_masked_evidence_only(fake):
+    database, _, table, cols = _customers()
+    connector = fake(FakeConnector(_data()))
+    run = _scan(table.data_source, connector, [table])
+    assert run.status == ScanRun.Status.SUCCEEDED
+    assert _status(cols["email"]) == {"PII.EMAIL": "suggested"}
+    assert _status(cols["card_number"]) == {"FINANCIAL.PAYMENT_CARD": "suggested"}
+    assert _status(cols["notes"]) == {} and _status(cols["avatar"]) == {}
+    stored = json.dumps(list(AssetClassification.objects.values("evidence")))
+    assert not any(value in stored for value in EMAILS + CARDS)
+    evidence = AssetClassification.objects.get(asset=cols["email"]).evidence
+    assert evidence["match_share"] == 1.0 and evidence["values_sampled"] == 40 and evidence["run"] == run.pk
+    assert all("***" in example for example in evidence["masked_examples"])
+    assert (run.progress_done, run.progress_total, run.columns_classified) == (1, 1, 2)
+
+
+def test_one_sample_query_per_table_and_binary_columns_are_not_read(fake):
+    _, _, table, _ = _customers()
+    connector = fake(FakeConnector(_data()))
+    _scan(table.data_source, connector, [table], sample_size=25)
+    assert connector.calls == [(parse_qualified_name(table.qualified_name), ["email", "card_number", "notes"], 25)]
+    assert TableSample.objects.get(asset=table).columns_sampled == 3
+
+
+def test_confirmed_classification_survives_rescans(fake):
+    _, _, table, cols = _customers()
+    connector = fake(FakeConnector(_data()))
+    _scan(table.data_source, connector, [table])
+    row = AssetClassification.objects.get(asset=cols["email"])
+    catalog_services.asset_classification_confirm(asset_classification=row, acting_user=None)
+    connector.tables = {"customers": {"email": ["n/a"] * 40}}  # the values no longer say email at all
+    _scan(table.data_source, connector, [table])
+    _scan(table.data_source, connector, [table])
+    row.refresh_from_db()
+    assert row.status == AssetClassification.Status.CONFIRMED
+
+
+def test_rejected_with_unchanged_evidence_stays_rejected_across_rescans(fake):
+    _, _, table, cols = _customers()
+    connector = fake(FakeConnector(_data()))
+    _scan(table.data_source, connector, [table])
+    row = AssetClassification.objects.get(asset=cols["email"])
+    catalog_services.asset_classification_reject(asset_classification=row, acting_user=None, note="test data")
+    # Another random sample of the same data: same share bucket, same order of magnitude of distinct values.
+    connector.tables = _data(emails=list(reversed(EMAILS))[:35])
+    for _ in range(2):
+        _scan(table.data_source, connector, [table])
+    row.refresh_from_db()
+    assert row.status == AssetClassification.Status.REJECTED and row.decision_note == "test data"
+    assert _status(cols["email"]) == {"PII.EMAIL": "rejected"}
+
+
+def test_rejected_then_evidence_changes_comes_back_as_suggested_with_note(fake):
+    _, _, table, cols = _customers()
+    mostly = EMAILS[:28] + ["unknown"] * 12  # 70 % emails: the column name carries it
+    connector = fake(FakeConnector(_data(emails=mostly)))
+    _scan(table.data_source, connector, [table])
+    row = AssetClassification.objects.get(asset=cols["email"])
+    assert row.evidence["match_share"] == 0.7
+    catalog_services.asset_classification_reject(asset_classification=row, acting_user=None)
+    connector.tables = _data()  # now every value is an email: the evidence changed materially
+    _scan(table.data_source, connector, [table])
+    row.refresh_from_db()
+    assert row.status == AssetClassification.Status.SUGGESTED
+    assert row.evidence["resuggested"] == RESUGGESTED_NOTE and RESUGGESTED_NOTE in row.evidence["reasons"]
+    assert row.decided_by is None and row.decision_note == RESUGGESTED_NOTE
+    event = AuditEvent.objects.filter(event="asset_classification.detected").latest("pk")
+    assert event.extra["resuggested"] == 1 and event.extra["resuggested_ids"] == [row.pk]
+
+
+def test_suggestion_no_longer_detected_is_removed_but_decided_ones_stay(fake):
+    _, _, table, cols = _customers()
+    connector = fake(FakeConnector(_data()))
+    _scan(table.data_source, connector, [table])
+    card = AssetClassification.objects.get(asset=cols["card_number"])
+    catalog_services.asset_classification_confirm(asset_classification=card, acting_user=None)
+    connector.tables = {"customers": {"email": ["none"] * 40, "card_number": ["none"] * 40}}
+    _scan(table.data_source, connector, [table])
+    assert _status(cols["email"]) == {}
+    assert _status(cols["card_number"]) == {"FINANCIAL.PAYMENT_CARD": "confirmed"}
+
+
+def test_rescan_with_same_values_writes_no_new_audit_events(fake):
+    _, _, table, _ = _customers()
+    connector = fake(FakeConnector(_data()))
+    _scan(table.data_source, connector, [table])
+    before = AuditEvent.objects.filter(event="asset_classification.detected").count()
+    _scan(table.data_source, connector, [table])
+    assert AuditEvent.objects.filter(event="asset_classification.detected").count() == before == 1
+
+
+def test_sensitivity_is_the_highest_of_columns_up_to_the_database(fake):
+    database, schema, table, cols = _customers()
+    connector = fake(FakeConnector(_data()))
+    _scan(table.data_source, connector, [table])
+    for asset in (database, schema, table, cols["card_number"]):
+        asset.refresh_from_db()
+        assert asset.sensitivity == Asset.Sensitivity.RESTRICTED, asset
+    cols["email"].refresh_from_db()
+    assert cols["email"].sensitivity == Asset.Sensitivity.CONFIDENTIAL
+    card = AssetClassification.objects.get(asset=cols["card_number"])
+    catalog_services.asset_classification_reject(asset_classification=card, acting_user=None)
+    table.refresh_from_db()
+    database.refresh_from_db()
+    assert table.sensitivity == database.sensitivity == Asset.Sensitivity.CONFIDENTIAL
+
+
+def test_custom_rule_of_the_workspace_classifies_matching_column(fake):
+    _, _, table, cols = asset_tree(columns={"emp_no": "character varying(10)"})
+    rule = ClassificationRuleFactory(workspace=table.data_source.workspace,
+                                     classification=ClassificationFactory(name="HR.EMPLOYEE_NUMBER"))
+    ClassificationRuleFactory(enabled=False, workspace=table.data_source.workspace, value_regex=r".*",
+                              column_name_regex="", classification=ClassificationFactory(name="HR.NEVER"))
+    connector = fake(FakeConnector({"customers": {"emp_no": [f"E{100000 + i}" for i in range(30)]}}))
+    _scan(table.data_source, connector, [table])
+    row = AssetClassification.objects.get(asset=cols["emp_no"])
+    assert row.classification == rule.classification and row.evidence["custom_rule"] is True
+
+
+def test_rule_set_classification_filter_limits_what_is_suggested(fake):
+    _, _, table, cols = _customers()
+    connector = fake(FakeConnector(_data()))
+    _scan(table.data_source, connector, [table], classifications=["PII.EMAIL"])
+    assert _status(cols["email"]) == {"PII.EMAIL": "suggested"}
+    assert _status(cols["card_number"]) == {}
+
+
+def test_switched_off_classification_is_not_suggested(fake):
+    _, _, table, cols = _customers()
+    catalog_services.classification_update(classification=builtin("PII.EMAIL"), acting_user=None,
+                                           is_active=False)
+    _scan(table.data_source, fake(FakeConnector(_data())), [table])
+    assert _status(cols["email"]) == {}
+
+
+def test_failure_fails_run_without_the_value_in_message_or_log(fake, caplog):
+    _, _, table, _ = _customers()
+    connector = fake(FakeConnector(_data(), fail_with=ValueError("bad literal 4111111111111111")))
+    with caplog.at_level(logging.DEBUG):
+        run = _scan(table.data_source, connector, [table])
+    assert run.status == ScanRun.Status.FAILED
+    assert run.error == "Internal error during detection; see the worker's log."
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "detection failed" in logged and "4111111111111111" not in logged
+
+
+def test_cancel_requested_stops_run_before_next_table(fake):
+    source = DataSourceFactory()
+    _, _, first, _ = asset_tree(source, table="a_first", columns={"email": "text"})
+    _, _, second, _ = asset_tree(source, table="b_second", columns={"email": "text"})
+    run = _run(source)
+
+    class Cancelling(FakeConnector):
+        def sample_table(self, table_path, columns, limit):
+            ScanRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+            return super().sample_table(table_path, columns, limit)
+
+    connector = fake(Cancelling({"a_first": {"email": EMAILS}, "b_second": {"email": EMAILS}}))
+    detection.detection_run(scan_run_id=run.pk, table_ids=[first.pk, second.pk])
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.CANCELLED and len(connector.calls) == 1
+    assert not AssetClassification.objects.exists()
+
+
+def test_run_not_in_detection_phase_is_left_alone(fake):
+    _, _, table, _ = _customers()
+    run = ScanRunFactory(status=ScanRun.Status.SUCCEEDED)
+    connector = fake(FakeConnector(_data()))
+    detection.detection_run(scan_run_id=run.pk, table_ids=[table.pk])
+    assert connector.calls == [] and not AssetClassification.objects.exists()
+
+
+def _schema(source, tables: dict[str, dict[str, str]]) -> list[SchemaObject]:
+    db = source.database
+    objects = [SchemaObject("database", (db,)), SchemaObject("schema", (db, "public"))]
+    for table, columns in tables.items():
+        objects.append(SchemaObject("table", (db, "public", table)))
+        objects += [SchemaObject("column", (db, "public", table, name), data_type=data_type, ordinal=i)
+                    for i, (name, data_type) in enumerate(columns.items(), start=1)]
+    return objects
+
+
+def test_scan_run_with_detection_enabled_runs_detection_then_succeeds(fake, django_capture_on_commit_callbacks):
+    source = DataSourceFactory()
+    scan = ScanFactory(data_source=source)
+    schema = _schema(source, {"customers": {"email": "text", "card_number": "text"}})
+    connector = fake(FakeConnector(_data(), schema=schema))
+    with django_capture_on_commit_callbacks(execute=True):
+        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.SUCCEEDED, run.error
+    assert run.columns_classified == 2 and run.progress_done == run.progress_total == 1
+    assert len(connector.calls) == 1
+    # Nothing changed and every table was sampled: the second run reads no values at all.
+    with django_capture_on_commit_callbacks(execute=True):
+        second = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+    second.refresh_from_db()
+    assert second.status == ScanRun.Status.SUCCEEDED and len(connector.calls) == 1
+
+
+def test_tables_never_sampled_are_read_even_when_unchanged(fake):
+    source = DataSourceFactory()
+    _, _, sampled, _ = asset_tree(source, table="sampled", columns={"email": "text"})
+    _, _, never, _ = asset_tree(source, table="never", columns={"email": "text"})
+    TableSample.objects.create(asset=sampled)
+    assert detection.tables_to_sample(data_source_id=source.pk, changed=set()) == [never.pk]
+    assert detection.tables_to_sample(data_source_id=source.pk, changed={sampled.pk}) == sorted(
+        [sampled.pk, never.pk])
+
+
+def test_scan_with_detection_disabled_reads_no_values(fake, django_capture_on_commit_callbacks):
+    source = DataSourceFactory()
+    scan = ScanFactory(data_source=source)
+    scan.rule_set.detection_enabled = False
+    scan.rule_set.save()
+    connector = fake(FakeConnector(_data(), schema=_schema(source, {"customers": {"email": "text"}})))
+    with django_capture_on_commit_callbacks(execute=True):
+        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.SUCCEEDED and connector.calls == []
+
+
+def test_on_demand_column_detection_samples_only_that_column(fake, django_capture_on_commit_callbacks):
+    _, _, table, cols = _customers()
+    steward = UserFactory()
+    membership(steward, table.data_source.workspace, "data_steward")
+    connector = fake(FakeConnector(_data()))
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = detection.detection_request(asset=cols["email"], acting_user=steward)
+    assert answer == {"asset": cols["email"].pk, "tables": 1}
+    assert connector.calls[0][1] == ["email"]
+    assert _status(cols["email"]) == {"PII.EMAIL": "suggested"} and _status(cols["card_number"]) == {}
+    assert AuditEvent.objects.filter(event="detection.requested", actor=steward).exists()
+
+
+def test_on_demand_detection_is_refused_before_any_connection(fake):
+    _, _, table, _ = _customers()
+    analyst = UserFactory()
+    membership(analyst, table.data_source.workspace, "analyst")
+    outsider_ws_user = UserFactory()
+    membership(outsider_ws_user, WorkspaceFactory(), "data_steward")
+    connector = fake(FakeConnector(_data()))
+    for user in (analyst, outsider_ws_user):
+        with pytest.raises(PermissionDenied):
+            detection.detection_request(asset=table, acting_user=user)
+    assert connector.calls == []
+
+
+def test_on_demand_source_detection_reads_every_table(fake, django_capture_on_commit_callbacks):
+    source = DataSourceFactory()
+    database, _, first, _ = asset_tree(source, table="customers", columns={"email": "text"})
+    asset_tree(source, table="staff", columns={"email": "text"})
+    connector = fake(FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}}))
+    with django_capture_on_commit_callbacks(execute=True):
+        detection.detection_request(asset=database, acting_user=None)
+    assert sorted(call[0][-1] for call in connector.calls) == ["customers", "staff"]
+    database.refresh_from_db()
+    assert database.sensitivity == Asset.Sensitivity.CONFIDENTIAL
