@@ -15,24 +15,10 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent
+from tests.support.factories import UserFactory
 
-PASSWORD = "correct horse battery staple"
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        skip_postgeneration_save = True
-
-    username = factory.Sequence(lambda n: f"user{n}")
-    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
-    @factory.post_generation
-    def _saved(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
+PASSWORD = "a long test passphrase"  # tests.support.factories.UserFactory's
 
 
 class StaffFactory(UserFactory):
