@@ -191,10 +191,10 @@ def _permissions_for(names) -> tuple[list[Permission], list[str]]:
     return existing, sorted(names - set(found))
 
 
-def _log_missing(missing: list[str], context: str) -> None:
+def _log_missing(missing: list[str], context: str, level: int = logging.DEBUG) -> None:
     if missing:
         # Expected until the app defining them is migrated; roles_sync (after migrate) applies them then.
-        logger.info("%s: %d role permissions not installed yet, skipped (%s)", context, len(missing),
+        logger.log(level, "%s: %d role permissions not installed yet, skipped (%s)", context, len(missing),
                     ", ".join(missing[:5]) + ("…" if len(missing) > 5 else ""))
 
 
@@ -229,11 +229,11 @@ def _sync_workspace_grants(*, user: User, workspace: Workspace, role: str | None
     clear_cache(user)
 
 
-def auditors_group() -> Group:
+def auditors_group(*, log_level: int = logging.DEBUG) -> Group:
     """The organization-wide readers, with the model-level view permissions of the auditor role."""
     group, _ = Group.objects.get_or_create(name=AUDITORS_GROUP)
     existing, missing = _permissions_for(permission_names(Role.AUDITOR))
-    _log_missing(missing, "auditors group")
+    _log_missing(missing, "auditors group", log_level)
     group.permissions.set(existing)
     return group
 
@@ -308,7 +308,7 @@ def roles_sync() -> int:
 
     Returns the number of memberships processed.
     """
-    auditors_group()
+    auditors_group(log_level=logging.INFO)
     count = 0
     auditor_ids = set()
     for membership in Membership.objects.select_related("user", "workspace").iterator(chunk_size=500):
@@ -419,12 +419,18 @@ def audit_events_prune(*, dry_run: bool = False, now: datetime | None = None) ->
     old = AuditEvent.objects.filter(created_at__lt=cutoff)
     if dry_run:
         return old.count()
-    if connection.vendor == "postgresql":
+    on_postgresql = connection.vendor == "postgresql"
+    if on_postgresql:
         with connection.cursor() as cursor:
-            # Scoped to this transaction: the trigger lets deletes through only while it is set.
+            # The trigger lets deletes through only while this is set. SET LOCAL ends with the transaction;
+            # switching it off right after the delete also covers a caller's enclosing transaction.
             cursor.execute("SET LOCAL racine.audit_prune = 'on'")
-    # _raw_delete: the queryset's delete() refuses on purpose; this is the one sanctioned path.
+    # _raw_delete: the queryset's delete() refuses on purpose; this is the one sanctioned path. On failure the
+    # atomic block rolls back, and the setting with it.
     deleted = old._raw_delete(old.db)
+    if on_postgresql:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL racine.audit_prune = 'off'")
     audit.record(event="audit.pruned", extra={"deleted": deleted, "cutoff": cutoff,
                                               "retention_days": retention_days})
     return deleted
