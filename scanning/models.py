@@ -235,11 +235,11 @@ class ClassificationRule(GovernedModel):
         if errors:
             raise ValidationError(errors)
 
-    def to_custom_rule(self):
-        """The engine's form of this rule (``scanning.detection.CustomRule``)."""
+    def to_custom_rule(self, name: str | None = None):
+        """The engine's form of this rule (``scanning.detection.CustomRule``); ``name`` for an unsaved preview."""
         from scanning.detection import CustomRule
 
-        return CustomRule(name=self.classification.name, column_name_regex=self.column_name_regex or None,
+        return CustomRule(name=name or self.classification.name, column_name_regex=self.column_name_regex or None,
                           value_regex=self.value_regex or None, validator=self.validator or None,
                           min_match_share=self.min_match_share, min_distinct=max(self.min_distinct, 1))
 

@@ -137,7 +137,8 @@ def classification_rule_preview(*, rule: ClassificationRule, values: list[str]) 
     if len(values) > MAX_PREVIEW_VALUES:
         raise ValidationError({"values": [f"Paste at most {MAX_PREVIEW_VALUES} values."]})
     rule.clean()
-    report = preview_rule(rule.to_custom_rule(), [str(v) if v is not None else None for v in values])
+    name = rule.classification.name if rule.classification_id else "PREVIEW"
+    report = preview_rule(rule.to_custom_rule(name), [str(v) if v is not None else None for v in values])
     report["name_only"] = not (rule.value_regex or rule.validator)
     return report
 

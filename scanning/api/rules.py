@@ -1,0 +1,167 @@
+"""Custom classification rules (``/classification-rules/``, with a ``preview`` on pasted values) and the
+asset-classifications endpoint with its ``detect`` action (re-run detection on a column, table or source).
+
+The asset-classifications viewset is catalog's, registered here with ``detect`` added: detection is scanning's
+service and catalog may not import scanning.
+"""
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.permissions import RestrictedModelViewSet, get_restricted_object_or_404
+from catalog.api.classifications import AssetClassificationViewSet, service_call
+from catalog.models import Asset, Classification
+from scanning.detection import VALIDATORS
+from scanning.models import ClassificationRule
+from scanning.services import classifications as services
+from scanning.services import detection
+
+MAX_PREVIEW_VALUE_LENGTH = 4096
+
+
+class ClassificationRuleSerializer(serializers.ModelSerializer):
+    validator = serializers.ChoiceField(choices=sorted(VALIDATORS), required=False, allow_blank=True,
+                                        help_text="A built-in validator the values must pass.")
+    classification_name = serializers.CharField(source="classification.name", read_only=True)
+
+    class Meta:
+        model = ClassificationRule
+        fields = ["id", "workspace", "classification", "classification_name", "description", "column_name_regex",
+                  "value_regex", "validator", "min_match_share", "min_distinct", "enabled", "created_by",
+                  "created_at", "updated_at"]
+        read_only_fields = ["id", "created_by", "created_at", "updated_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["classification"].queryset = Classification.objects.filter(is_active=True)
+        request = self.context.get("request")
+        if request is not None and not self.fields["workspace"].read_only:
+            from accounts.selectors import workspace_list
+
+            self.fields["workspace"].queryset = workspace_list(user=request.user)
+
+
+class ClassificationRuleUpdateSerializer(ClassificationRuleSerializer):
+    class Meta(ClassificationRuleSerializer.Meta):
+        read_only_fields = [*ClassificationRuleSerializer.Meta.read_only_fields, "workspace"]
+
+
+class RulePreviewSerializer(serializers.Serializer):
+    """A rule (saved or not) and values pasted by the steward. The values are neither stored nor echoed back."""
+
+    column_name_regex = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    value_regex = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+    validator = serializers.ChoiceField(choices=sorted(VALIDATORS), required=False, allow_blank=True, default="")
+    min_match_share = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.8)
+    min_distinct = serializers.IntegerField(min_value=1, default=1)
+    values = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=MAX_PREVIEW_VALUE_LENGTH),
+        max_length=services.MAX_PREVIEW_VALUES)
+
+
+class PreviewResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    matched = serializers.BooleanField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class RulePreviewOutputSerializer(serializers.Serializer):
+    per_value = PreviewResultSerializer(many=True, source="results",
+                                        help_text="One entry per pasted value, by index; the value is not repeated.")
+    matched = serializers.IntegerField()
+    non_null = serializers.IntegerField()
+    match_share = serializers.FloatField()
+    distinct_matched = serializers.IntegerField()
+    would_match = serializers.BooleanField()
+    name_only = serializers.BooleanField(help_text="The rule has no value condition: it matches on the column "
+                                                   "name alone, values are not checked.")
+
+
+class ClassificationRuleFilterSet(django_filters.FilterSet):
+    workspace = django_filters.NumberFilter(field_name="workspace_id")
+    classification = django_filters.NumberFilter(field_name="classification_id")
+
+    class Meta:
+        model = ClassificationRule
+        fields = ["workspace", "classification", "enabled", "validator"]
+
+
+class ClassificationRuleViewSet(RestrictedModelViewSet):
+    """Stewards' own detection rules, per workspace, used by every scan of the workspace's sources."""
+
+    queryset = ClassificationRule.objects.select_related("classification", "workspace")
+    serializer_class = ClassificationRuleSerializer
+    filterset_class = ClassificationRuleFilterSet
+    search_fields = ["description", "column_name_regex", "value_regex", "classification__name"]
+    ordering_fields = ["created_at", "updated_at"]
+    action_permissions = {"preview": "view"}
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return ClassificationRuleUpdateSerializer
+        return ClassificationRuleSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = service_call(services.classification_rule_create, acting_user=self.request.user,
+                                           **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = service_call(services.classification_rule_update, rule=serializer.instance,
+                                           acting_user=self.request.user, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        service_call(services.classification_rule_delete, rule=instance, acting_user=self.request.user)
+
+    @extend_schema(request=RulePreviewSerializer, responses=RulePreviewOutputSerializer,
+                   description="Run a rule on pasted values and say, per value (by index), whether it matches, and "
+                               "whether the rule would classify a column of such values. Nothing is stored, logged "
+                               "or echoed back.")
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        data = RulePreviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        values = fields.pop("values")
+        report = service_call(services.classification_rule_preview, rule=ClassificationRule(**fields),
+                              values=values)
+        return Response(RulePreviewOutputSerializer(report).data)
+
+
+class DetectSerializer(serializers.Serializer):
+    asset = serializers.IntegerField(min_value=1, help_text="A column, a table or view, a schema, or a database "
+                                                            "(the whole source).")
+
+
+class DetectAcceptedSerializer(serializers.Serializer):
+    asset = serializers.IntegerField()
+    tables = serializers.IntegerField(help_text="Tables that will be sampled.")
+
+
+class AssetClassificationDetectViewSet(AssetClassificationViewSet):
+    action_permissions = {**AssetClassificationViewSet.action_permissions, "detect": "classify"}
+
+    def governed_model(self):
+        # "classify" is a permission on assets (catalog.classify_asset), not on their classifications.
+        return Asset if getattr(self, "action", None) == "detect" else super().governed_model()
+
+    @extend_schema(request=DetectSerializer, responses={202: DetectAcceptedSerializer},
+                   description="Re-run detection on a column, a table or view, a schema or a whole source (its "
+                               "database asset), on the detection queue. Needs `classify` on the asset; 404 when "
+                               "the asset is not visible. Authorised before anything connects.")
+    @action(detail=False, methods=["post"])
+    def detect(self, request):
+        data = DetectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        asset = get_restricted_object_or_404(Asset.objects.select_related("parent", "data_source"), request.user,
+                                             "view", pk=data.validated_data["asset"])
+        answer = service_call(detection.detection_request, asset=asset, acting_user=request.user)
+        return Response(DetectAcceptedSerializer(answer).data, status=status.HTTP_202_ACCEPTED)
+
+
+def register(router) -> None:
+    router.register("classification-rules", ClassificationRuleViewSet, basename="classificationrule")
+    router.register("asset-classifications", AssetClassificationDetectViewSet, basename="assetclassification")

@@ -1,0 +1,113 @@
+"""/api/v1/classification-rules/: stewards' custom detection rules per workspace, and the preview on pasted
+values (nothing stored, nothing echoed).
+
+The role table (accounts.roles) does not name ``scanning.classificationrule`` yet, so today only superusers hold
+these permissions; the steward and member rows change when it does.
+"""
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
+from guardian.models import UserObjectPermission
+
+from accounts.models import AuditEvent, Workspace
+from accounts.permissions import clear_cache
+from scanning.models import ClassificationRule
+from tests.catalog.classification_factories import ClassificationFactory, ClassificationRuleFactory, builtin
+from tests.support.permission_matrix import PermissionMatrix, table
+from tests.support.personas import world  # noqa: F401  (fixture)
+
+COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b "
+           "destroy_a destroy_b preview")
+PASTED = ["E123456", "E654321", "x-99", ""]
+
+
+class TestClassificationRuleMatrix(PermissionMatrix):
+    basename = "classificationrule"
+    expected = table(
+        COLUMNS,
+        anonymous=           "401 401 401 401 401 401 401 401 401 401 401",
+        outsider=            "403 403 403 403 403 403 403 403 403 403 403",
+        analyst=             "403 403 403 403 403 403 403 403 403 403 403",
+        steward=             "403 403 403 403 403 403 403 403 403 403 403",
+        workspace_admin=     "403 403 403 403 403 403 403 403 403 403 403",
+        auditor=             "403 403 403 403 403 403 403 403 403 403 403",
+        other_workspace_user="403 403 403 403 403 403 403 403 403 403 403",
+        staff_unverified=    "403 403 403 403 403 403 403 403 403 403 403",
+        superuser=           "200 200 200 201 200 200 200 200 204 204 200",
+    )
+    visible = {"superuser": "AB"}
+
+    def objects(self, world):
+        self.world = world
+        return (ClassificationRuleFactory(workspace=world.workspace_a),
+                ClassificationRuleFactory(workspace=world.workspace_b))
+
+    def payload(self, world, action):
+        if action == "preview":
+            return {"value_regex": r"E\d{6}", "values": PASTED}
+        return {"workspace": world.workspace_a.pk, "classification": builtin("PII.EMAIL").pk,
+                "column_name_regex": "^mail$", "value_regex": "", "validator": "email", "min_match_share": 0.9,
+                "min_distinct": 2, "enabled": True}
+
+
+def _steward_with_rule_grants(world):
+    """The steward of A holding the rule permissions on workspace A, as a role granting them would."""
+    user = world.user("steward")
+    workspace_ct = ContentType.objects.get_for_model(Workspace)
+    UserObjectPermission.objects.bulk_create(
+        [UserObjectPermission(user=user, content_type=workspace_ct, object_pk=str(world.workspace_a.pk),
+                              permission=Permission.objects.get(codename=f"{action}_classificationrule"))
+         for action in ("view", "add", "change", "delete")])
+    clear_cache(user)
+    return world.client("steward")
+
+
+def test_rule_create_is_validated_and_audited(world):
+    client = _steward_with_rule_grants(world)
+    url = reverse("api:classificationrule-list")
+    bad = client.post(url, {"workspace": world.workspace_a.pk, "classification": builtin("PII.EMAIL").pk,
+                            "value_regex": "([a-z"}, format="json")
+    assert bad.status_code == 400 and "value_regex" in str(bad.json())
+    unknown = client.post(url, {"workspace": world.workspace_a.pk, "classification": builtin("PII.EMAIL").pk,
+                                "validator": "no_such_validator"}, format="json")
+    assert unknown.status_code == 400 and "validator" in str(unknown.json())
+    empty = client.post(url, {"workspace": world.workspace_a.pk, "classification": builtin("PII.EMAIL").pk},
+                        format="json")
+    assert empty.status_code == 400
+    custom = ClassificationFactory(name="HR.EMPLOYEE_NUMBER")
+    good = client.post(url, {"workspace": world.workspace_a.pk, "classification": custom.pk,
+                             "column_name_regex": "^emp_no$", "value_regex": r"E\d{6}"}, format="json")
+    assert good.status_code == 201, good.content
+    rule = ClassificationRule.objects.get(pk=good.json()["id"])
+    assert rule.created_by == world.user("steward")
+    assert AuditEvent.objects.filter(event="classification_rule.created", object_id=str(rule.pk),
+                                     workspace=world.workspace_a).exists()
+
+
+def test_rule_in_a_workspace_without_grant_is_refused(world):
+    client = _steward_with_rule_grants(world)
+    response = client.post(reverse("api:classificationrule-list"),
+                           {"workspace": world.workspace_b.pk, "classification": builtin("PII.EMAIL").pk,
+                            "validator": "email"}, format="json")
+    assert response.status_code == 400  # workspace B is not visible: refused like one that does not exist
+    assert not ClassificationRule.objects.exists()
+
+
+def test_preview_reports_by_index_without_echoing_or_storing_values(world):
+    client = _steward_with_rule_grants(world)
+    before = AuditEvent.objects.count()
+    response = client.post(reverse("api:classificationrule-preview"),
+                           {"value_regex": r"E\d{6}", "min_match_share": 0.6, "values": PASTED}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [r["matched"] for r in body["per_value"]] == [True, True, False, None]
+    assert body["match_share"] == round(2 / 3, 4) and body["would_match"] is True and body["name_only"] is False
+    assert not any(value in response.content.decode() for value in PASTED if value)
+    assert AuditEvent.objects.count() == before and not ClassificationRule.objects.exists()
+
+
+def test_preview_with_invalid_regex_is_400(world):
+    client = _steward_with_rule_grants(world)
+    response = client.post(reverse("api:classificationrule-preview"), {"value_regex": "(", "values": ["a"]},
+                           format="json")
+    assert response.status_code == 400
