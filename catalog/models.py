@@ -187,3 +187,47 @@ class AssetClassification(GovernedModel):
 
     def __str__(self) -> str:
         return f"{self.classification} on {self.asset}"
+
+
+# One proxy per asset type, so the admin lists databases, schemas, tables, views and columns on their own pages.
+# Permissions stay those of Asset (accounts.permissions works on the concrete model).
+
+
+class DatabaseAsset(Asset):
+    objects = AssetTypeManager(Asset.Type.DATABASE)
+
+    class Meta:
+        proxy = True
+        verbose_name = "database"
+
+
+class SchemaAsset(Asset):
+    objects = AssetTypeManager(Asset.Type.SCHEMA)
+
+    class Meta:
+        proxy = True
+        verbose_name = "schema"
+
+
+class TableAsset(Asset):
+    objects = AssetTypeManager(Asset.Type.TABLE)
+
+    class Meta:
+        proxy = True
+        verbose_name = "table"
+
+
+class ViewAsset(Asset):
+    objects = AssetTypeManager(Asset.Type.VIEW)
+
+    class Meta:
+        proxy = True
+        verbose_name = "view"
+
+
+class ColumnAsset(Asset):
+    objects = AssetTypeManager(Asset.Type.COLUMN)
+
+    class Meta:
+        proxy = True
+        verbose_name = "column"

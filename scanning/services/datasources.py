@@ -82,7 +82,9 @@ def connection_settings(data_source: DataSource, *, password: str) -> Connection
     return config
 
 
-def _validate(source: DataSource) -> None:
+def validate_settings(source: DataSource) -> None:
+    """The model's rules and the connectors' (allowed options, host required, SQLite folders), as a Django
+    ValidationError; the admin's form runs it before saving."""
     source.full_clean()
     try:
         connection_settings(source, password="")
@@ -99,7 +101,7 @@ def datasource_create(*, workspace: Workspace, acting_user: User | None, passwor
         raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
     source = DataSource(workspace=workspace, created_by=acting_user, **fields)
     source.encrypted_secret = crypto.encrypt(password)
-    _validate(source)
+    validate_settings(source)
     source.save()
     if owners:
         source.owners.set(owners)
@@ -121,7 +123,7 @@ def datasource_update(*, data_source: DataSource, acting_user: User | None, pass
         setattr(data_source, name, value)
     if password is not None:
         data_source.encrypted_secret = crypto.encrypt(password)
-    _validate(data_source)
+    validate_settings(data_source)
     data_source.save()
     if owners is not None:
         data_source.owners.set(owners)

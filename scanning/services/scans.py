@@ -44,7 +44,7 @@ def rule_set_filters(rule_set: ScanRuleSet) -> Filters:
         include_columns=tuple(rule_set.include_columns), exclude_columns=tuple(rule_set.exclude_columns))
 
 
-def _validate_rule_set(rule_set: ScanRuleSet) -> None:
+def validate_rule_set(rule_set: ScanRuleSet) -> None:
     rule_set.full_clean()
     for name in ("include_schemas", "exclude_schemas", "include_tables", "exclude_tables", "include_columns",
                  "exclude_columns", "classifications"):
@@ -64,7 +64,7 @@ def rule_set_create(*, workspace: Workspace, acting_user: User | None, **fields)
     _require(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scanruleset", workspace))
     _check_fields(fields, RULE_SET_FIELDS)
     rule_set = ScanRuleSet(workspace=workspace, **fields)
-    _validate_rule_set(rule_set)
+    validate_rule_set(rule_set)
     rule_set.save()
     audit.record(event="scan_rule_set.created", actor=acting_user, obj=rule_set,
                  changes=audit.diff({}, audit.snapshot(rule_set, ScanRuleSet.audit_fields)))
@@ -78,7 +78,7 @@ def rule_set_update(*, rule_set: ScanRuleSet, acting_user: User | None, **fields
     before = audit.snapshot(rule_set, ScanRuleSet.audit_fields)
     for name, value in fields.items():
         setattr(rule_set, name, value)
-    _validate_rule_set(rule_set)
+    validate_rule_set(rule_set)
     rule_set.save()
     changes = audit.diff(before, audit.snapshot(rule_set, ScanRuleSet.audit_fields))
     if changes:
@@ -135,7 +135,7 @@ def _sync_periodic_task(scan: Scan) -> None:
         scan.periodic_task = task
 
 
-def _validate_scan(scan: Scan) -> None:
+def validate_scan(scan: Scan) -> None:
     scan.full_clean()
     if scan.rule_set.workspace_id != scan.data_source.workspace_id:
         raise ValidationError({"rule_set": ["The rule set belongs to another workspace."]})
@@ -151,7 +151,7 @@ def scan_create(*, data_source: DataSource, acting_user: User | None, rule_set: 
     _check_fields(fields, SCAN_FIELDS)
     scan = Scan(data_source=data_source, created_by=acting_user,
                 rule_set=rule_set or rule_set_default(workspace=data_source.workspace), **fields)
-    _validate_scan(scan)
+    validate_scan(scan)
     scan.save()
     _sync_periodic_task(scan)
     audit.record(event="scan.created", actor=acting_user, obj=scan,
@@ -166,7 +166,7 @@ def scan_update(*, scan: Scan, acting_user: User | None, **fields) -> Scan:
     before = audit.snapshot(scan, Scan.audit_fields)
     for name, value in fields.items():
         setattr(scan, name, value)
-    _validate_scan(scan)
+    validate_scan(scan)
     scan.save()
     _sync_periodic_task(scan)
     changes = audit.diff(before, audit.snapshot(scan, Scan.audit_fields))

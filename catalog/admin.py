@@ -1,0 +1,83 @@
+"""The catalog in the stewards' back office: assets, one page per type (proxy models). Scans write assets; here a
+steward reads them and edits the description, through catalog.services (audit row included). Data sources are
+administered from scanning.admin, because their writes are scanning's services."""
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.admin import RestrictedAdminMixin
+from accounts.permissions import restrict
+from catalog import services
+from catalog.models import Asset, ColumnAsset, DatabaseAsset, DataSource, SchemaAsset, TableAsset, ViewAsset
+
+
+class VisibleDataSourceFilter(admin.SimpleListFilter):
+    """Filter by data source, offering only the sources the steward may see (a plain related filter would list
+    every workspace's source names)."""
+
+    title = "data source"
+    parameter_name = "data_source"
+    source_field = "data_source_id"
+
+    def lookups(self, request, model_admin):
+        sources = restrict(DataSource.objects.select_related("workspace"), request.user, "view")
+        return [(str(source.pk), f"{source.name} ({source.workspace.name})") for source in sources]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(**{self.source_field: int(value)})
+        return queryset
+
+
+class RemovedFilter(admin.SimpleListFilter):
+    title = "present in the source"
+    parameter_name = "removed"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Present"), ("yes", "Removed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(removed_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(removed_at__isnull=True)
+        return queryset
+
+
+class AssetAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    list_display = ["qualified_name", "data_source", "data_type", "sensitivity", "row_count", "changed_at",
+                    "removed_at"]
+    list_filter = [VisibleDataSourceFilter, RemovedFilter, "sensitivity"]
+    search_fields = ["qualified_name", "description"]
+    list_select_related = ["data_source"]
+    show_full_result_count = False  # a count(*) over a million columns on every page view is not worth it
+    fields = ["qualified_name", "name", "type", "data_source", "parent", "data_type", "is_nullable", "default",
+              "ordinal", "source_description", "description", "sensitivity", "row_count", "properties",
+              "first_seen_at", "changed_at", "removed_at"]
+    readonly_fields = [name for name in fields if name not in services.ASSET_EDITABLE_FIELDS]
+    actions = None
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("data_source", "parent")
+
+    def has_add_permission(self, request):
+        return False  # scans create assets
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # assets are never deleted: a vanished object is marked removed by the next scan
+
+    def save_model(self, request, obj, form, change):
+        try:
+            # The form has already applied its values to obj: the service gets the stored row, so it sees (and
+            # audits) the difference.
+            stored = Asset.objects.get(pk=obj.pk)
+            services.asset_update(asset=stored, acting_user=request.user,
+                                  **{name: form.cleaned_data[name] for name in form.changed_data
+                                     if name in services.ASSET_EDITABLE_FIELDS})
+        except (PermissionDenied, ValidationError) as exc:
+            self.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
+            raise
+
+
+for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
+    admin.site.register(proxy, AssetAdmin)

@@ -1,0 +1,400 @@
+"""Data sources and scans in the stewards' back office. Scoped like the API (RestrictedAdminMixin); every change
+and every action goes through scanning.services, so the audit trail and the beat schedule stay in step. A data
+source's secret is write-only here too: the form has a password field that never renders a value."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.admin import RestrictedAdminMixin
+from accounts.permissions import restrict
+from accounts.selectors import workspaces_allowing
+from catalog.admin import VisibleDataSourceFilter
+from catalog.models import DataSource
+from scanning import services
+from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+
+
+def _error_text(exc: Exception) -> str:
+    return "; ".join(getattr(exc, "messages", None) or [str(exc)])
+
+
+def _add_service_errors(form, exc: ValidationError) -> None:
+    """A service's ValidationError onto the form, by field where it names one the form has."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+class ServiceValidatedForm(forms.ModelForm):
+    """Runs the service's own validation on the would-be instance, so that the rules the service enforces at save
+    time (the connectors' settings, cron syntax, patterns) show as form errors, not as a failed save."""
+
+    @staticmethod
+    def validate(instance) -> None:
+        raise NotImplementedError
+
+    def _post_clean(self):
+        super()._post_clean()  # builds self.instance from the cleaned data and runs the model's validation
+        if self.errors:
+            return
+        try:
+            self.validate(self.instance)
+        except ValidationError as exc:
+            _add_service_errors(self, exc)
+
+
+class ServiceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    """Saves and deletes through services, which authorise and audit. The forms have already run the services'
+    validation; what can still fail at save time (a grant revoked since the form opened) is shown as a message
+    and raised (403 for a permission)."""
+
+    def _service(self, request, fn, **kwargs):
+        try:
+            return fn(**kwargs)
+        except (PermissionDenied, ValidationError) as exc:
+            self.message_user(request, _error_text(exc), messages.ERROR)
+            raise
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+def _stored(obj):
+    """The row as stored. The admin hands save_model an instance the form has already changed, so a service
+    given it would see no difference to validate or audit."""
+    return type(obj)._base_manager.get(pk=obj.pk)
+
+
+# --- data sources -----------------------------------------------------------------------------------------------
+
+
+class DataSourceForm(ServiceValidatedForm):
+    password = forms.CharField(
+        required=False, strip=False, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Write-only. Leave blank to keep the stored secret.")
+    clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret.")
+
+    class Meta:
+        model = DataSource
+        fields = ["workspace", "name", "engine", "host", "port", "database", "username", "options", "description",
+                  "owners"]
+
+    validate = staticmethod(services.datasources.validate_settings)
+
+
+@admin.register(DataSource)
+class DataSourceAdmin(ServiceAdmin):
+    form = DataSourceForm
+    list_display = ["name", "workspace", "engine", "host", "database", "has_secret", "last_run", "created_at"]
+    list_filter = ["engine"]  # a workspace filter would list every workspace's name, including unseen ones
+    search_fields = ["name", "host", "database", "description"]
+    list_select_related = ["workspace"]
+    filter_horizontal = ["owners"]
+    actions = ["test_connection", "scan_now"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["workspace"] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "workspace":
+            kwargs["queryset"] = workspaces_allowing(user=request.user, perm="catalog.add_datasource")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(boolean=True, description="secret")
+    def has_secret(self, obj):
+        return obj.has_secret
+
+    @admin.display(description="last run")
+    def last_run(self, obj):
+        run = obj.scan_runs.order_by("-queued_at").first()
+        if run is None:
+            return "—"
+        return format_html('<a href="{}">#{} {}</a>', reverse("admin:scanning_scanrun_change", args=[run.pk]),
+                           run.pk, run.get_status_display())
+
+    def _fields(self, form):
+        names = [name for name in services.datasources.DATASOURCE_FIELDS if name in form.cleaned_data]
+        return {name: form.cleaned_data[name] for name in names}
+
+    def _password(self, form):
+        if form.cleaned_data.get("clear_secret"):
+            return ""
+        return form.cleaned_data.get("password") or None  # blank keeps the stored secret
+
+    def save_model(self, request, obj, form, change):
+        owners = form.cleaned_data.get("owners")
+        if change:
+            fields = {name: value for name, value in self._fields(form).items() if name in form.changed_data}
+            self._service(request, services.datasource_update, data_source=_stored(obj), acting_user=request.user,
+                          password=self._password(form), owners=owners if "owners" in form.changed_data else None,
+                          **fields)
+        else:
+            created = self._service(request, services.datasource_create, workspace=form.cleaned_data["workspace"],
+                                    acting_user=request.user, password=self._password(form) or "",
+                                    owners=owners or (), **self._fields(form))
+            obj.pk = created.pk
+
+    def save_related(self, request, form, formsets, change):
+        pass  # owners were saved by the service, with the rest
+
+    def delete_model(self, request, obj):
+        self._service(request, services.datasource_delete, data_source=obj, acting_user=request.user)
+
+    @admin.action(description="Test connection", permissions=["view"])
+    def test_connection(self, request, queryset):
+        for source in queryset:
+            try:
+                info = services.datasource_test_connection(data_source=source, acting_user=request.user)
+            except PermissionDenied:
+                self.message_user(request, f"{source}: you may not test this connection.", messages.ERROR)
+            except services.ConnectionTestFailed as exc:
+                self.message_user(request, f"{source}: connection failed: {exc}", messages.ERROR)
+            else:
+                read_only = "read-only session" if info.read_only else "WARNING: the session accepts writes"
+                self.message_user(request, f"{source}: connected to {info.server_version} as "
+                                           f"{info.current_user or '—'} ({read_only}).", messages.SUCCESS)
+
+    @admin.action(description="Scan now", permissions=["view"])
+    def scan_now(self, request, queryset):
+        for source in queryset:
+            try:
+                scan = services.scan_default(data_source=source, acting_user=request.user)
+                run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=request.user)
+            except PermissionDenied:
+                self.message_user(request, f"{source}: you may not run scans of this source.", messages.ERROR)
+            except services.ScanAlreadyRunning as exc:
+                self.message_user(request, f"{source}: a scan is already queued or running"
+                                           f"{f' (run #{exc.run.pk})' if exc.run else ''}.", messages.WARNING)
+            else:
+                self.message_user(request, f"{source}: scan queued (run #{run.pk}).", messages.SUCCESS)
+
+
+# --- rule sets and scans ------------------------------------------------------------------------------------------
+
+
+class ScanRuleSetForm(ServiceValidatedForm):
+    validate = staticmethod(services.scans.validate_rule_set)
+
+    class Meta:
+        model = ScanRuleSet
+        fields = ["workspace", *services.scans.RULE_SET_FIELDS]
+
+
+@admin.register(ScanRuleSet)
+class ScanRuleSetAdmin(ServiceAdmin):
+    form = ScanRuleSetForm
+    list_display = ["name", "workspace", "sample_size", "detection_enabled", "profiling_enabled", "updated_at"]
+    search_fields = ["name", "description"]
+    list_select_related = ["workspace"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["workspace"] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "workspace":
+            kwargs["queryset"] = workspaces_allowing(user=request.user, perm="scanning.add_scanruleset")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in services.scans.RULE_SET_FIELDS
+                  if name in form.cleaned_data and (not change or name in form.changed_data)}
+        if change:
+            self._service(request, services.rule_set_update, rule_set=_stored(obj), acting_user=request.user,
+                          **fields)
+        else:
+            created = self._service(request, services.rule_set_create, workspace=form.cleaned_data["workspace"],
+                                    acting_user=request.user, **fields)
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        self._service(request, services.rule_set_delete, rule_set=obj, acting_user=request.user)
+
+
+class ScanForm(ServiceValidatedForm):
+    validate = staticmethod(services.scans.validate_scan)
+
+    class Meta:
+        model = Scan
+        fields = ["data_source", "rule_set", "name", "schedule", "enabled"]
+
+
+@admin.register(Scan)
+class ScanAdmin(ServiceAdmin):
+    """Scans and their schedules. Saving goes through scan_update, which keeps the beat entry in step (a disabled
+    scan disables its entry); the beat entries themselves are not edited here."""
+
+    form = ScanForm
+    list_display = ["name", "data_source", "rule_set", "schedule", "enabled", "updated_at"]
+    list_filter = [VisibleDataSourceFilter, "enabled"]
+    search_fields = ["name", "data_source__name"]
+    list_select_related = ["data_source", "rule_set"]
+    actions = ["run_now"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["data_source"] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "data_source":
+            kwargs["queryset"] = restrict(DataSource.objects.select_related("workspace"), request.user, "view")
+        if db_field.name == "rule_set":
+            kwargs["queryset"] = restrict(ScanRuleSet.objects.all(), request.user, "view")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in services.scans.SCAN_FIELDS
+                  if name in form.cleaned_data and (not change or name in form.changed_data)}
+        if change:
+            self._service(request, services.scan_update, scan=_stored(obj), acting_user=request.user, **fields)
+        else:
+            created = self._service(request, services.scan_create, data_source=form.cleaned_data["data_source"],
+                                    acting_user=request.user, **fields)
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        self._service(request, services.scan_delete, scan=obj, acting_user=request.user)
+
+    @admin.action(description="Run now", permissions=["view"])
+    def run_now(self, request, queryset):
+        for scan in queryset.select_related("data_source"):
+            try:
+                run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=request.user)
+            except PermissionDenied:
+                self.message_user(request, f"{scan}: you may not run this scan.", messages.ERROR)
+            except services.ScanAlreadyRunning as exc:
+                self.message_user(request, f"{scan}: its source is already being scanned"
+                                           f"{f' (run #{exc.run.pk})' if exc.run else ''}.", messages.WARNING)
+            else:
+                self.message_user(request, f"{scan}: run #{run.pk} queued.", messages.SUCCESS)
+
+
+# --- runs and drift (read-only) ---------------------------------------------------------------------------------
+
+
+class ReadOnlyAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AssetChangeInline(admin.TabularInline):
+    """The first changes of a run; the full list is on the drift page, linked from the run."""
+
+    model = AssetChange
+    fields = ["kind", "asset", "changes"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    LIMIT = 50
+
+    def get_queryset(self, request):
+        # The inline's queryset cannot be sliced (the formset filters it by run afterwards), so it stays whole;
+        # get_formset caps what is rendered.
+        return restrict(super().get_queryset(request), request.user, "view").select_related("asset")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        limit = self.LIMIT
+
+        class Capped(formset):
+            def get_queryset(self):
+                if not hasattr(self, "_capped"):
+                    self._capped = super().get_queryset()[:limit]
+                return self._capped
+
+        return Capped
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True  # the run page is already scoped; the queryset is restricted as well
+
+
+@admin.register(ScanRun)
+class ScanRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "scan", "data_source", "status", "trigger", "requested_by", "progress", "added", "changed",
+                    "removed", "unchanged", "duration_display", "queued_at"]
+    list_filter = ["status", "trigger", VisibleDataSourceFilter]
+    search_fields = ["scan__name", "data_source__name", "error"]
+    list_select_related = ["scan", "data_source", "requested_by"]
+    date_hierarchy = "queued_at"
+    fields = ["scan", "data_source", "status", "trigger", "requested_by", "phase", "progress", "objects_seen",
+              "added", "changed", "removed", "unchanged", "columns_classified", "queued_at", "started_at",
+              "heartbeat_at", "finished_at", "duration_display", "cancel_requested", "attempts", "error",
+              "drift_link"]
+    readonly_fields = fields
+    inlines = [AssetChangeInline]
+    actions = ["cancel_runs"]
+
+    @admin.display(description="progress")
+    def progress(self, run):
+        if run.progress_total:
+            share = min(100, round(100 * run.progress_done / run.progress_total))
+            return f"{run.progress_done} / ~{run.progress_total} ({share} %)"
+        return f"{run.progress_done}"
+
+    @admin.display(description="duration")
+    def duration_display(self, run):
+        duration = run.duration
+        return f"{duration.total_seconds():.1f} s" if duration is not None else "—"
+
+    @admin.display(description="drift")
+    def drift_link(self, run):
+        url = reverse("admin:scanning_assetchange_changelist") + f"?run__id__exact={run.pk}"
+        return format_html('<a href="{}">All {} changes of this run</a>', url, run.changes.count())
+
+    @admin.action(description="Cancel the selected runs", permissions=["view"])
+    def cancel_runs(self, request, queryset):
+        for run in queryset.select_related("scan"):
+            try:
+                services.scan_run_cancel(run=run, acting_user=request.user)
+            except PermissionDenied:
+                self.message_user(request, f"Run #{run.pk}: you may not cancel it.", messages.ERROR)
+            except services.RunNotCancellable:
+                self.message_user(request, f"Run #{run.pk} has already finished.", messages.WARNING)
+            else:
+                self.message_user(request, f"Run #{run.pk}: cancelled.", messages.SUCCESS)
+
+
+class RunFilter(admin.SimpleListFilter):
+    title = "run"
+    parameter_name = "run__id__exact"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, f"#{value}")] if value else []
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(run_id=int(value)) if value and value.isdigit() else queryset
+
+
+@admin.register(AssetChange)
+class AssetChangeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "run", "kind", "asset", "created_at"]
+    list_filter = [RunFilter, "kind"]
+    search_fields = ["asset__qualified_name"]
+    list_select_related = ["run", "asset"]
+    show_full_result_count = False
+    fields = ["run", "asset", "kind", "changes", "created_at"]
+    readonly_fields = fields

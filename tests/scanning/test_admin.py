@@ -1,0 +1,217 @@
+"""The stewards' back office for data sources, scans, runs and assets: scoped like the API, secret write-only,
+every change through a service."""
+import pytest
+from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
+
+from accounts.models import AuditEvent
+from catalog import crypto
+from catalog.models import Asset, DataSource
+from scanning.models import Scan, ScanRun
+from tests.catalog.factories import (AssetChangeFactory, AssetFactory, DataSourceFactory, ScanFactory,
+                                     ScanRuleSetFactory, ScanRunFactory)
+from tests.support.personas import verified_client, world  # noqa: F401  (fixture)
+
+SECRET = "admin-form-secret-never-rendered"
+
+
+def staff(world, persona):
+    user = world.user(persona)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client = verified_client(user)
+    # Admin forms are posted as HTML forms, not as the API client's default JSON.
+    post = client.post
+    client.post = lambda url, data=None, **kwargs: post(url, data, format="multipart", **kwargs)
+    return client
+
+
+@pytest.fixture
+def sources(world):
+    return (DataSourceFactory(workspace=world.workspace_a, name="Alpha shop", encrypted_secret=crypto.encrypt(SECRET)),
+            DataSourceFactory(workspace=world.workspace_b, name="Bravo warehouse"))
+
+
+def test_steward_changelists_show_only_their_workspace(world, sources):
+    mine, theirs = sources
+    ScanRunFactory(scan__data_source=mine, scan__name="Alpha nightly")
+    ScanRunFactory(scan__data_source=theirs, scan__name="Bravo nightly")
+    AssetFactory(data_source=mine, name="alpha_customers")
+    AssetFactory(data_source=theirs, name="bravo_payroll")
+    client = staff(world, "steward")
+    pages = {name: client.get(reverse(f"admin:{name}_changelist")) for name in (
+        "catalog_datasource", "scanning_scanrun", "scanning_scan", "catalog_tableasset")}
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        html = response.content.decode()
+        assert "Bravo" not in html and "bravo" not in html, name
+    assert "Alpha shop" in pages["catalog_datasource"].content.decode()
+    assert "Alpha nightly" in pages["scanning_scanrun"].content.decode()
+    assert "alpha_customers" in pages["catalog_tableasset"].content.decode()
+    response = client.get(reverse("admin:catalog_datasource_change", args=[theirs.pk]))
+    assert response.status_code == 302  # Django's admin answers "does not exist" by redirecting to the index
+
+
+def test_secret_never_renders_in_change_form(world, sources):
+    mine, _ = sources
+    html = staff(world, "workspace_admin").get(reverse("admin:catalog_datasource_change", args=[mine.pk]))
+    assert html.status_code == 200
+    text = html.content.decode()
+    assert 'type="password"' in text and 'name="password"' in text
+    assert SECRET not in text and mine.encrypted_secret not in text
+
+
+def _form(source, **changes):
+    data = {"name": source.name, "engine": source.engine, "host": source.host, "port": source.port or "",
+            "database": source.database, "username": source.username, "options": "{}", "description": "",
+            "password": ""}
+    data.update(changes)
+    return data
+
+
+def test_blank_password_keeps_secret_and_change_goes_through_service(world, sources):
+    mine, _ = sources
+    response = staff(world, "steward").post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
+                                            _form(mine, description="Orders and customers"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    mine.refresh_from_db()
+    assert mine.description == "Orders and customers" and crypto.decrypt(mine.encrypted_secret) == SECRET
+    event = AuditEvent.objects.get(event="datasource.changed")
+    assert event.changes == {"description": ["", "Orders and customers"]} and event.actor_label == "steward"
+
+
+def test_new_password_replaces_secret_and_is_redacted_in_audit(world, sources):
+    mine, _ = sources
+    response = staff(world, "steward").post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
+                                            _form(mine, password="a-brand-new-password"))
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert crypto.decrypt(mine.encrypted_secret) == "a-brand-new-password"
+    assert AuditEvent.objects.get(event="datasource.changed").changes == {"encrypted_secret": ["***", "***"]}
+
+
+def test_invalid_option_is_a_form_error_not_a_server_error(world, sources):
+    mine, _ = sources
+    response = staff(world, "steward").post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
+                                            _form(mine, options='{"sslmode": "sometimes"}', password=SECRET))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "invalid value for option" in text and SECRET not in text
+    assert not AuditEvent.objects.filter(event="datasource.changed").exists()
+
+
+def test_add_offers_only_workspaces_where_user_may_add(world):
+    client = staff(world, "steward")
+    html = client.get(reverse("admin:catalog_datasource_add")).content.decode()
+    assert "Workspace A" in html and "Workspace B" not in html
+    response = client.post(reverse("admin:catalog_datasource_add"), {
+        "workspace": world.workspace_a.pk, "name": "New source", "engine": "postgresql",
+        "host": "db.example.test", "port": "5432", "database": "shop", "username": "scanner", "options": "{}",
+        "description": "", "password": SECRET})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    created = DataSource.objects.get(name="New source")
+    assert crypto.decrypt(created.encrypted_secret) == SECRET and created.created_by == world.user("steward")
+    assert AuditEvent.objects.filter(event="datasource.created", object_id=str(created.pk)).exists()
+
+
+def test_scan_now_action_queues_a_run_and_reports_conflicts(world, sources):
+    mine, _ = sources
+    client = staff(world, "steward")
+    url = reverse("admin:catalog_datasource_changelist")
+    response = client.post(url, {"action": "scan_now", "_selected_action": [mine.pk]}, follow=True)
+    run = ScanRun.objects.get(data_source=mine)
+    assert run.trigger == ScanRun.Trigger.MANUAL and run.requested_by == world.user("steward")
+    assert f"scan queued (run #{run.pk})" in response.content.decode()
+    response = client.post(url, {"action": "scan_now", "_selected_action": [mine.pk]}, follow=True)
+    assert f"already queued or running (run #{run.pk})" in response.content.decode()
+    assert ScanRun.objects.filter(data_source=mine).count() == 1
+
+
+def test_test_connection_action_reports_failure_without_secret(world, sources):
+    mine, _ = sources
+    mine.host, mine.port = "127.0.0.1", 1
+    mine.save()
+    response = staff(world, "steward").post(reverse("admin:catalog_datasource_changelist"),
+                                            {"action": "test_connection", "_selected_action": [mine.pk]},
+                                            follow=True)
+    text = response.content.decode()
+    assert "connection failed" in text and SECRET not in text
+
+
+def test_analyst_cannot_scan_from_admin(world, sources):
+    mine, _ = sources
+    response = staff(world, "analyst").post(reverse("admin:catalog_datasource_changelist"),
+                                            {"action": "scan_now", "_selected_action": [mine.pk]}, follow=True)
+    assert "you may not run scans" in response.content.decode()
+    assert not ScanRun.objects.exists() and not Scan.objects.exists()
+
+
+def test_scan_schedule_edit_updates_beat_entry_and_disable_disables_it(world, sources):
+    mine, _ = sources
+    client = staff(world, "steward")
+    rule_set = ScanRuleSetFactory(workspace=world.workspace_a)
+    response = client.post(reverse("admin:scanning_scan_add"), {
+        "data_source": mine.pk, "rule_set": rule_set.pk, "name": "Nightly", "schedule": "0 2 * * *",
+        "enabled": "on"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    scan = Scan.objects.get(name="Nightly")
+    assert scan.periodic_task.enabled and scan.periodic_task.crontab.hour == "2"
+    response = client.post(reverse("admin:scanning_scan_change", args=[scan.pk]), {
+        "rule_set": rule_set.pk, "name": "Nightly", "schedule": "15 4 * * *"})  # enabled unchecked
+    assert response.status_code == 302, response.content.decode()[:2000]
+    task = PeriodicTask.objects.get(pk=scan.periodic_task_id)
+    assert task.enabled is False and task.crontab.hour == "4" and task.crontab.minute == "15"
+    assert AuditEvent.objects.filter(event="scan.changed", object_id=str(scan.pk)).exists()
+
+
+def test_invalid_schedule_is_a_form_error(world, sources):
+    scan = ScanFactory(data_source=sources[0])
+    response = staff(world, "steward").post(reverse("admin:scanning_scan_change", args=[scan.pk]), {
+        "rule_set": scan.rule_set_id, "name": scan.name, "schedule": "at midnight", "enabled": "on"})
+    assert response.status_code == 200
+    assert "Use five cron fields" in response.content.decode()
+
+
+def test_run_page_is_read_only_with_progress_and_drift(world, sources):
+    run = ScanRunFactory(scan__data_source=sources[0], progress_done=40, progress_total=80, added=1,
+                         error="Connection refused")
+    AssetChangeFactory(run=run, asset__name="alpha_orders")
+    client = staff(world, "steward")
+    response = client.get(reverse("admin:scanning_scanrun_change", args=[run.pk]))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "40 / ~80 (50 %)" in text and "alpha_orders" in text and "Connection refused" in text
+    assert "All 1 changes of this run" in text
+    assert client.post(reverse("admin:scanning_scanrun_change", args=[run.pk]), {}).status_code == 403
+    drift = client.get(reverse("admin:scanning_assetchange_changelist") + f"?run__id__exact={run.pk}")
+    assert drift.status_code == 200 and "alpha_orders" in drift.content.decode()
+
+
+def test_cancel_action_cancels_queued_run(world, sources):
+    run = ScanRunFactory(scan__data_source=sources[0], status=ScanRun.Status.QUEUED)
+    staff(world, "steward").post(reverse("admin:scanning_scanrun_changelist"),
+                                 {"action": "cancel_runs", "_selected_action": [run.pk]})
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.CANCELLED
+
+
+def test_asset_pages_per_type_with_description_edit(world, sources):
+    column = AssetFactory(data_source=sources[0], type=Asset.Type.COLUMN, name="email",
+                          qualified_name="shop.public.customers.email")
+    client = staff(world, "steward")
+    assert "shop.public.customers.email" in client.get(
+        reverse("admin:catalog_columnasset_changelist") + "?q=customers.email").content.decode()
+    assert "shop.public.customers.email" not in client.get(
+        reverse("admin:catalog_tableasset_changelist")).content.decode()
+    response = client.post(reverse("admin:catalog_columnasset_change", args=[column.pk]),
+                           {"description": "Contact address"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    column.refresh_from_db()
+    assert column.description == "Contact address" and column.qualified_name == "shop.public.customers.email"
+    assert AuditEvent.objects.filter(event="asset.changed").exists()
+
+
+def test_asset_source_filter_lists_only_visible_sources(world, sources):
+    AssetFactory(data_source=sources[0])
+    html = staff(world, "steward").get(reverse("admin:catalog_tableasset_changelist")).content.decode()
+    assert "Alpha shop" in html and "Bravo warehouse" not in html
