@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from rest_framework import exceptions
@@ -57,63 +57,111 @@ def _active(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)
 
 
-def _model_wide(user, perm: str) -> bool:
-    """Superuser or a model-level grant: the permission applies to every row of the organization."""
-    return user.is_superuser or user.has_perm(perm)
-
-
 @dataclass(frozen=True)
 class Grants:
+    """What one user holds of one permission: everywhere (model-level), in which workspaces, on which rows."""
+
+    model_wide: bool
     workspace_ids: frozenset
     object_ids: frozenset
 
     def __bool__(self) -> bool:
-        return bool(self.workspace_ids or self.object_ids)
+        return bool(self.model_wide or self.workspace_ids or self.object_ids)
+
+
+NO_GRANTS = Grants(False, frozenset(), frozenset())
 
 
 def clear_cache(user) -> None:
     """Forget the grants kept on this user instance (call after changing them within one request or test)."""
-    if user is not None and hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
-    for attr in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
-        if user is not None and hasattr(user, attr):
-            delattr(user, attr)
+    if user is None:
+        return
+    for attr in (_CACHE_ATTR, "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(attr, None)
+
+
+def _grants_sql() -> str:
+    """One statement for all of a user's holdings of one permission; see ``grants``."""
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    from accounts.models import ObjectGrant, User
+
+    tables = {
+        "uop": UserObjectPermission._meta.db_table,
+        "gop": GroupObjectPermission._meta.db_table,
+        "grant": ObjectGrant._meta.db_table,
+        "user_groups": User.groups.through._meta.db_table,
+        "user_perms": User.user_permissions.through._meta.db_table,
+        "group_perms": User.groups.field.related_model.permissions.through._meta.db_table,
+        "perm": "auth_permission",
+        "ct": "django_content_type",
+    }
+    # Each branch selects (kind, content type, object pk): 'm' model-level, 'o' guardian object permission.
+    # The permission is matched by app label and codename, as Django's ModelBackend does.
+    match = "p.codename = %s AND pct.app_label = %s"
+    perm_join = "JOIN {perm} p ON p.id = {{alias}}.permission_id JOIN {ct} pct ON pct.id = p.content_type_id"
+    perm_join = perm_join.format(**tables)
+    return f"""
+        SELECT 'o', uop.content_type_id, uop.object_pk FROM {tables['uop']} uop {perm_join.format(alias='uop')}
+        WHERE uop.user_id = %s AND uop.content_type_id IN (%s, %s) AND {match}
+          AND NOT EXISTS (SELECT 1 FROM {tables['grant']} g
+                          WHERE g.user_id = uop.user_id AND g.content_type_id = uop.content_type_id
+                            AND g.object_id = uop.object_pk AND g.permission_id = uop.permission_id
+                            AND g.revoked_at IS NULL AND g.expires_at <= %s)
+        UNION ALL
+        SELECT 'o', gop.content_type_id, gop.object_pk FROM {tables['gop']} gop
+        JOIN {tables['user_groups']} ug ON ug.group_id = gop.group_id {perm_join.format(alias='gop')}
+        WHERE ug.user_id = %s AND gop.content_type_id = %s AND {match}
+        UNION ALL
+        SELECT 'm', NULL, NULL FROM {tables['user_perms']} up {perm_join.format(alias='up')}
+        WHERE up.user_id = %s AND {match}
+        UNION ALL
+        SELECT 'm', NULL, NULL FROM {tables['user_groups']} ug
+        JOIN {tables['group_perms']} gp ON gp.group_id = ug.group_id {perm_join.format(alias='gp')}
+        WHERE ug.user_id = %s AND {match}
+    """
 
 
 def grants(user, perm: str, model) -> Grants:
-    """Workspaces where ``user`` holds ``perm``, and ids of ``model`` rows granted to them directly."""
-    from guardian.models import GroupObjectPermission, UserObjectPermission
+    """What ``user`` holds of ``perm`` (``"catalog.view_asset"``): model-level, on which workspaces, and on
+    which ``model`` rows directly. An ObjectGrant past its expiry no longer counts, even before the expiry task
+    has removed its guardian row.
 
-    from accounts.models import ObjectGrant, Workspace
+    One hand-written statement rather than four ORM queries: this runs on every API request, and compiling
+    the equivalent ORM union cost more than executing it (bench/permissions/run.py).
+    """
+    from django.db import connection
+
+    from accounts.models import Workspace
 
     if not _active(user):
-        return Grants(frozenset(), frozenset())
+        return NO_GRANTS
     model = model._meta.concrete_model
     cache = user.__dict__.setdefault(_CACHE_ATTR, {})
     key = (perm, model._meta.label_lower)
     if key in cache:
         return cache[key]
     app_label, codename = _split(perm)
-    workspace_ct = ContentType.objects.get_for_model(Workspace)
-    model_ct = ContentType.objects.get_for_model(model)
-    permission = Q(permission__codename=codename, permission__content_type__app_label=app_label)
-    # An ObjectGrant past its expiry no longer counts, even before the expiry task has removed its guardian row.
-    expired = ObjectGrant.objects.filter(
-        user=user, content_type=OuterRef("content_type"), object_id=OuterRef("object_pk"),
-        permission=OuterRef("permission"), expires_at__lte=timezone.now())
-    own = (UserObjectPermission.objects.filter(permission, user=user,
-                                               content_type__in={workspace_ct.pk, model_ct.pk})
-           .exclude(Exists(expired)).values_list("content_type_id", "object_pk"))
-    via_groups = (GroupObjectPermission.objects.filter(permission, group__user=user, content_type=workspace_ct)
-                  .values_list("content_type_id", "object_pk"))
-    workspace_ids, object_ids = set(), set()
+    workspace_ct = ContentType.objects.get_for_model(Workspace).pk
+    model_ct = ContentType.objects.get_for_model(model).pk
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [user.pk, workspace_ct, model_ct, codename, app_label, now,
+              user.pk, workspace_ct, codename, app_label,
+              user.pk, codename, app_label,
+              user.pk, codename, app_label]
+    model_wide, workspace_ids, object_ids = False, set(), set()
     to_pk = model._meta.pk.to_python
-    for content_type_id, object_pk in own.union(via_groups):
-        if content_type_id == workspace_ct.pk:
-            workspace_ids.add(int(object_pk))
-        if content_type_id == model_ct.pk:
-            object_ids.add(to_pk(object_pk))
-    result = cache[key] = Grants(frozenset(workspace_ids), frozenset(object_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(_grants_sql(), params)
+        for kind, content_type_id, object_pk in cursor.fetchall():
+            if kind == "m":
+                model_wide = True
+                continue
+            if content_type_id == workspace_ct:
+                workspace_ids.add(int(object_pk))
+            if content_type_id == model_ct:
+                object_ids.add(to_pk(object_pk))
+    result = cache[key] = Grants(model_wide, frozenset(workspace_ids), frozenset(object_ids))
     return result
 
 
@@ -141,14 +189,15 @@ def _is_multi_valued(model, path: str) -> bool:
 
 def restrict(queryset: models.QuerySet, user, action: str = "view") -> models.QuerySet:
     """The rows of ``queryset`` that ``user`` may ``action``. Deny by default."""
+    model = queryset.model
+    path = _workspace_path(model)  # first, so a model that cannot be scoped fails for every caller
     if not _active(user) or not action:
         return queryset.none()
-    model = queryset.model
-    perm = perm_name(model, action)
-    if _model_wide(user, perm):
+    if user.is_superuser:
         return queryset
-    path = _workspace_path(model)
-    held = grants(user, perm, model)
+    held = grants(user, perm_name(model, action), model)
+    if held.model_wide:
+        return queryset
     if not held:
         return queryset.none()
     if path is None:
@@ -178,8 +227,7 @@ def has_any_grant(user, model, action: str) -> bool:
     """Does ``user`` hold ``action`` on ``model`` anywhere (decides 403 versus a scoped answer)?"""
     if not _active(user) or not action:
         return False
-    perm = perm_name(model, action)
-    return _model_wide(user, perm) or bool(grants(user, perm, model))
+    return user.is_superuser or bool(grants(user, perm_name(model, action), model))
 
 
 def workspace_allows(user, perm: str, workspace) -> bool:
@@ -187,11 +235,12 @@ def workspace_allows(user, perm: str, workspace) -> bool:
     which guardian cannot check on an object that does not exist yet."""
     if not _active(user) or workspace is None:
         return False
-    if _model_wide(user, perm):
-        return True
     from accounts.models import Workspace
 
-    return workspace.pk in grants(user, perm, Workspace).workspace_ids
+    if user.is_superuser:
+        return True
+    held = grants(user, perm, Workspace)
+    return held.model_wide or workspace.pk in held.workspace_ids
 
 
 def workspace_of(obj):

@@ -25,8 +25,10 @@ def audit_event_list(*, user: User) -> QuerySet[AuditEvent]:
 
 def workspaces_allowing(*, user: User, perm: str) -> QuerySet[Workspace]:
     """Workspaces in which ``user`` may use ``perm`` (e.g. ``"accounts.add_membership"``), for create forms."""
-    from accounts.permissions import _model_wide, grants
+    from accounts.permissions import grants
 
-    if user is not None and user.is_authenticated and user.is_active and _model_wide(user, perm):
+    held = grants(user, perm, Workspace)  # nothing for anonymous or inactive users
+    superuser = user is not None and user.is_active and getattr(user, "is_superuser", False)
+    if held.model_wide or superuser:
         return Workspace.objects.all()
-    return Workspace.objects.filter(pk__in=grants(user, perm, Workspace).workspace_ids)
+    return Workspace.objects.filter(pk__in=held.workspace_ids)
