@@ -149,7 +149,7 @@ def classification_delete(*, classification: Classification, acting_user: User |
 def classification_evidence_fingerprint(*, classification: str, evidence: dict) -> str:
     """What a decision was made on, coarse enough that resampling the same data gives the same answer.
 
-    The classification, the match share rounded to a tenth, the number of distinct values as an order of
+    The classification, the match share in tenths (0.9 to 1.0 being one bucket), the number of distinct values as an order of
     magnitude (1, 10s, 100s, …) and the column-name signal. A rejected suggestion comes back only when this
     changes: the data or the name now say something else, not merely another random sample of the same data.
     """
@@ -157,7 +157,8 @@ def classification_evidence_fingerprint(*, classification: str, evidence: dict) 
     distinct = evidence.get("distinct") or 0
     parts = [
         classification,
-        "-" if share is None else f"{round(float(share), 1):.1f}",
+        # Tenths, floored, with 1.0 in the top bucket: 93 % and 100 % of a resample are the same evidence.
+        "-" if share is None else str(min(int(float(share) * 10), 9)),
         str(len(str(int(distinct)))) if distinct else "0",
         str(evidence.get("name_signal") or ""),
     ]

@@ -1,0 +1,131 @@
+"""Classifications in the stewards' back office: the list of kinds of data, and their applications to assets
+with the stewards' decisions (confirm / reject one or many through actions). Every write goes through
+catalog.services, so the audit trail and the sensitivity roll-up are the same as through the API."""
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.admin import RestrictedAdminMixin
+from accounts.permissions import has_any_grant, has_perm
+from catalog import services
+from catalog.models import AssetClassification, Classification
+
+
+def _run(modeladmin, request, fn, **kwargs):
+    """Run a service; a refusal becomes an error message (and re-raises for save paths)."""
+    try:
+        return fn(**kwargs)
+    except (PermissionDenied, ValidationError) as exc:
+        modeladmin.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
+        raise
+
+
+@admin.register(Classification)
+class ClassificationAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "category", "sensitivity", "is_builtin", "is_active"]
+    list_filter = ["category", "sensitivity", "is_builtin", "is_active"]
+    search_fields = ["name", "category", "description"]
+    fields = ["name", "category", "sensitivity", "description", "is_active", "is_builtin"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_builtin:
+            return ["name", "category", "description", "is_builtin"]
+        return ["is_builtin"]
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in form.changed_data
+                  if name in services.CLASSIFICATION_FIELDS}
+        if change:
+            _run(self, request, services.classification_update, classification=obj, acting_user=request.user,
+                 **fields)
+        else:
+            created = _run(self, request, services.classification_create, acting_user=request.user,
+                           **{name: form.cleaned_data[name] for name in services.CLASSIFICATION_FIELDS
+                              if name in form.cleaned_data})
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        _run(self, request, services.classification_delete, classification=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for classification in queryset:
+            _run(self, request, services.classification_delete, classification=classification,
+                 acting_user=request.user)
+
+
+@admin.register(AssetClassification)
+class AssetClassificationAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    """Suggestions and decisions. Select one or many and confirm or reject them; add one to classify by hand."""
+
+    list_display = ["asset", "classification", "status", "source", "confidence", "decided_by", "decided_at"]
+    list_filter = ["status", "source", "classification__category"]
+    search_fields = ["asset__qualified_name", "classification__name"]
+    list_select_related = ["asset", "classification", "decided_by"]
+    raw_id_fields = ["asset"]
+    show_full_result_count = False
+    actions = ["confirm_selected", "reject_selected"]
+    readonly_fields = ["status", "source", "confidence", "evidence", "evidence_fingerprint", "decided_by",
+                       "decided_at", "created_at", "updated_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["asset", "classification", "decision_note"]
+        return ["asset", "classification", *self.readonly_fields, "decision_note"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # Decisions are the actions' job (they audit and roll sensitivity up); the page itself only shows.
+        return ["asset", "classification", "decision_note", *self.readonly_fields]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "classification":
+            kwargs["queryset"] = Classification.objects.filter(is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None:
+            return form
+
+        class ManualClassificationForm(form):
+            # The service's rules, checked here so a refusal is a form error rather than a failed save.
+            def clean(self):
+                cleaned = super().clean()
+                asset = cleaned.get("asset")
+                if asset is not None and not has_perm(request.user, "classify", asset):
+                    raise ValidationError({"asset": "You may not classify this asset."})
+                return cleaned
+
+        return ManualClassificationForm
+
+    def has_confirm_permission(self, request):
+        return has_any_grant(request.user, AssetClassification, "confirm")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a wrong classification is rejected (and remembered), not deleted
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        created = _run(self, request, services.asset_classification_create, asset=form.cleaned_data["asset"],
+                       classification=form.cleaned_data["classification"], acting_user=request.user,
+                       note=form.cleaned_data.get("decision_note", ""))
+        obj.pk = created.pk
+
+    def _decide(self, request, queryset, decision: str) -> None:
+        try:
+            rows = services.asset_classifications_decide(asset_classifications=list(queryset), decision=decision,
+                                                         acting_user=request.user)
+        except (PermissionDenied, ValidationError) as exc:
+            self.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])) + " Nothing was changed.",
+                              messages.ERROR)
+            return
+        self.message_user(request, f"{len(rows)} classification(s) {decision}.", messages.SUCCESS)
+
+    @admin.action(description="Confirm the selected classifications", permissions=["confirm"])
+    def confirm_selected(self, request, queryset):
+        self._decide(request, queryset, AssetClassification.Status.CONFIRMED)
+
+    @admin.action(description="Reject the selected classifications", permissions=["confirm"])
+    def reject_selected(self, request, queryset):
+        self._decide(request, queryset, AssetClassification.Status.REJECTED)

@@ -1,0 +1,80 @@
+"""The back office: stewards confirm or reject classifications in bulk through admin actions (services, audit),
+and preview a custom rule on pasted values that are never stored."""
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
+from guardian.models import UserObjectPermission
+
+from accounts.models import AuditEvent, Workspace
+from accounts.permissions import clear_cache
+from catalog.models import AssetClassification
+from scanning.models import ClassificationRule
+from tests.catalog.classification_factories import AssetClassificationFactory, ClassificationRuleFactory, asset_tree, builtin
+from tests.catalog.factories import DataSourceFactory
+from tests.support.personas import verified_client, world  # noqa: F401  (fixture)
+
+
+def _staff(world, persona):
+    user = world.user(persona)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return user, verified_client(user)
+
+
+def _rows(workspace, n=2):
+    _, _, _, cols = asset_tree(DataSourceFactory(workspace=workspace), columns={f"c{i}": "text" for i in range(n)})
+    return [AssetClassificationFactory(asset=col, classification=builtin("PII.EMAIL")) for col in cols.values()]
+
+
+def test_steward_confirms_selected_in_bulk_from_the_changelist(world):
+    _, client = _staff(world, "steward")
+    rows = _rows(world.workspace_a)
+    response = client.post(reverse("admin:catalog_assetclassification_changelist"),
+                           {"action": "confirm_selected", "index": 0, "_selected_action": [r.pk for r in rows]},
+                           format="multipart", follow=True)
+    assert response.status_code == 200
+    assert set(AssetClassification.objects.values_list("status", flat=True)) == {"confirmed"}
+    assert AuditEvent.objects.filter(event="asset_classification.confirmed").count() == 2
+
+
+def test_analyst_has_no_decision_actions(world):
+    _, client = _staff(world, "analyst")
+    rows = _rows(world.workspace_a, 1)
+    page = client.get(reverse("admin:catalog_assetclassification_changelist"))
+    assert page.status_code == 200 and b"confirm_selected" not in page.content
+    client.post(reverse("admin:catalog_assetclassification_changelist"),
+                {"action": "reject_selected", "index": 0, "_selected_action": [rows[0].pk]}, format="multipart")
+    rows[0].refresh_from_db()
+    assert rows[0].status == "suggested"
+
+
+def test_changelist_hides_other_workspaces(world):
+    _, client = _staff(world, "steward")
+    mine = _rows(world.workspace_a, 1)[0]
+    theirs = _rows(world.workspace_b, 1)[0]
+    page = client.get(reverse("admin:catalog_assetclassification_changelist"))
+    assert reverse("admin:catalog_assetclassification_change", args=[mine.pk]).encode() in page.content
+    assert reverse("admin:catalog_assetclassification_change", args=[theirs.pk]).encode() not in page.content
+    detail = client.get(reverse("admin:catalog_assetclassification_change", args=[theirs.pk]))
+    assert detail.status_code in (302, 404)
+
+
+def test_rule_preview_page_shows_results_by_line_and_stores_nothing(world):
+    user, client = _staff(world, "steward")
+    workspace_ct = ContentType.objects.get_for_model(Workspace)
+    # Workspace-level grant, as a role would give it (guardian's save() refuses a foreign model's permission).
+    UserObjectPermission.objects.bulk_create([UserObjectPermission(
+        user=user, content_type=workspace_ct, object_pk=str(world.workspace_a.pk),
+        permission=Permission.objects.get(codename="view_classificationrule"))])
+    clear_cache(user)
+    rule = ClassificationRuleFactory(workspace=world.workspace_a, column_name_regex="", value_regex=r"E\d{6}",
+                                     min_match_share=0.5)
+    url = reverse("admin:scanning_classificationrule_preview", args=[rule.pk])
+    events = AuditEvent.objects.count()
+    response = client.post(url, {"values": "E123456\nE654321\nnope"}, format="multipart")
+    assert response.status_code == 200
+    assert b"would classify a column" in response.content and b"no match" in response.content
+    assert response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
+    assert AuditEvent.objects.count() == events and ClassificationRule.objects.count() == 1
+    other = ClassificationRuleFactory(workspace=world.workspace_b)
+    assert client.get(reverse("admin:scanning_classificationrule_preview", args=[other.pk])).status_code == 404
