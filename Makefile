@@ -22,9 +22,12 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## Run the product on its embedded default (SQLite under var/, tasks in process) at http://127.0.0.1:8000/
+## Run the product on its embedded default (SQLite under var/, tasks in process) at http://127.0.0.1:8000/,
+## with the demo shop registered and scanned so the catalog is not empty
 run: install
 	$(BIN)/python manage.py bootstrap --no-input
+	$(BIN)/python manage.py setup_periodic_tasks
+	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Run the test suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
