@@ -120,12 +120,15 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     """The calling user's own API tokens. A token belongs to one user, not to a workspace, so the scope is
     "mine" rather than ``restrict()``: another user's token answers 404, for everyone (staff included)."""
 
+    queryset = ApiToken.objects.none()  # the real one is per request (get_queryset); this names the model
     serializer_class = ApiTokenSerializer
     filterset_fields = ["scope"]
     ordering_fields = ["created_at", "expires_at", "last_used_at", "name"]
     search_fields = ["name", "prefix"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
         return ApiToken.objects.filter(user=self.request.user)
 
     @extend_schema(request=ApiTokenCreateInput, responses={201: ApiTokenCreatedSerializer})
