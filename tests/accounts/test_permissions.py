@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -14,7 +15,7 @@ from accounts import permissions, services
 from accounts.models import AuditEvent, Membership, ObjectGrant, User, Workspace
 from accounts.permissions import has_any_grant, has_perm, perm_name, restrict, workspace_allows
 from accounts.roles import ROLES, Role, permission_names
-from tests.support.factories import AuditEventFactory, UserFactory, WorkspaceFactory, membership
+from tests.support.factories import UserFactory, WorkspaceFactory, membership
 from tests.support.personas import verified_client, world  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -88,9 +89,8 @@ def test_group_held_workspace_grant_counts():
     group = Group.objects.create(name="sales team")
     user.groups.add(group)
     permission = services._permissions_for(["accounts.view_workspace"])[0][0]
-    GroupObjectPermission.objects.create(group=group, permission=permission, content_type_id=(
-        __import__("django.contrib.contenttypes.models", fromlist=["ContentType"]).ContentType.objects
-        .get_for_model(Workspace).pk), object_pk=str(workspace.pk))
+    GroupObjectPermission.objects.create(group=group, permission=permission, object_pk=str(workspace.pk),
+                                         content_type=ContentType.objects.get_for_model(Workspace))
     assert list(Workspace.objects.restrict(fresh(user))) == [workspace]
 
 
@@ -257,3 +257,16 @@ def test_restrict_is_one_query_per_user_and_permission(world):
 def test_list_sql_has_no_guardian_join(world):
     sql = str(Membership.objects.restrict(fresh(world.user("steward"))).query).lower()
     assert "guardian" not in sql
+
+
+def test_grant_role_command_creates_then_changes_membership(world, capsys):
+    from django.core.management import call_command
+
+    outsider = world.user("outsider")
+    call_command("grant_role", "outsider", "workspace-b", "analyst")
+    assert list(Workspace.objects.restrict(fresh(outsider))) == [world.workspace_b]
+    call_command("grant_role", "outsider", "workspace-b", "workspace_admin")
+    assert Membership.objects.get(user=outsider).role == "workspace_admin"
+    assert AuditEvent.objects.filter(event="membership.changed", actor_label="system").exists()
+    call_command("grant_role", "--sync")
+    assert "Roles re-applied to" in capsys.readouterr().out
