@@ -1,10 +1,21 @@
 import pytest
-from django.core.cache import cache
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Throttle counters and lockouts live in the cache; no test may inherit another's."""
+def _django_test_defaults(request):
+    """Fast password hashing and a fresh cache for every Django test.
+
+    PBKDF2's deliberate slowness costs ~0.3 s per hash or check, and tests create and log in many users.
+    Throttle counters and lockouts live in the cache; no test may inherit another's. Packages that are pure
+    Python (connectors, detection) also run with ``-p no:django``, where there is nothing to set up.
+    """
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield
+        return
+    from django.core.cache import cache
+
+    settings = request.getfixturevalue("settings")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     yield
     cache.clear()

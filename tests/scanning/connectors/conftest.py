@@ -14,12 +14,6 @@ PASSWORD = "s3cr3t-P@ss"
 __all__ = ["PASSWORD", "unique"]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Override the project-wide cache reset: these tests never touch Django or its cache."""
-    yield
-
-
 @pytest.fixture(scope="module")
 def pg_server():
     """(host, port, user) of the test PostgreSQL server, and an autocommit admin connection."""
