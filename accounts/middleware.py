@@ -17,7 +17,6 @@ from django.urls import NoReverseMatch, reverse
 from accounts.lockout import client_ip
 from config.problems import is_api_request, json_problem_response
 
-DEFAULT_RATE = "20/minute"
 LOGIN_URL_NAMES = ("admin:login", "rest_framework:login")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
 
@@ -30,7 +29,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
 class LoginThrottleMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        self.limit, self.period = parse_rate(getattr(settings, "RACINE_LOGIN_RATE", DEFAULT_RATE))
+        self.limit, self.period = parse_rate(settings.RACINE_LOGIN_RATE)
         self._paths: frozenset[str] | None = None
 
     def login_paths(self) -> frozenset[str]:

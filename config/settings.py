@@ -279,6 +279,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {},
 }
 
+# Login form posts per client address (admin and browsable-API logins), on top of the per-account lockout.
+RACINE_LOGIN_RATE = env_str("RACINE_LOGIN_RATE", "20/minute")
+
 # --- Observability ----------------------------------------------------------------------------------------
 RACINE_METRICS_TOKEN = env_secret("RACINE_METRICS_TOKEN")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
