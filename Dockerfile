@@ -20,8 +20,9 @@ RUN groupadd --system racine && useradd --system --gid racine --home-dir /app --
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=racine:racine . /app
-# collectstatic needs settings but no database, broker or real secret: a throw-away key for this step only.
+# collectstatic needs settings but no database, broker or real secret: throw-away keys for this step only.
 RUN SECRET_KEY=collectstatic-only-$(python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+    RACINE_ENCRYPTION_KEYS=$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
     ALLOWED_HOSTS=build DATABASE_URL=postgres://build/build \
     python manage.py collectstatic --no-input --verbosity 0
 USER racine
