@@ -1,0 +1,234 @@
+"""Issue 4, "a worker killed mid-scan leaves a consistent catalog": a real Celery worker process (fed through Redis,
+writing into this test's PostgreSQL database) scans a 1,500-table PostgreSQL source in small batches and is
+killed with SIGKILL half-way. The reaper fails the run once its heartbeat is older than the timeout; the catalog
+then holds whole batches only — every parent present, every drift row on an asset of the source, the run's
+counters equal to the rows written, nothing twice — and the next run completes the catalog.
+
+It is done twice: on the source's first (baseline) scan, and on a rescan after a column was added to every table,
+so that the killed run had written drift rows too.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+
+from bench.scan.build_db import SCHEMAS, ddl
+from catalog.models import Asset
+from config.celery import app
+from scanning import services
+from scanning.connectors import ConnectionSettings, connector_for
+from scanning.models import AssetChange, ScanRun
+from tests.support import target_dbs
+from tests.support.services import require_redis
+from tests.support.target_dbs import scan_workspace, schema_only_rule_set
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = 1500
+BATCH_SIZE = 100
+SECRET = "Worker-Secret-5b7e"  # trust authentication ignores it; the worker still handles it
+
+
+def skip_unless_postgresql_app_database():
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker and the test share the application database: needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture(scope="module")
+def big_source():
+    """A PostgreSQL database with 1,500 tables of 25 columns (the benchmark's generator, smaller)."""
+    skip_unless_postgresql_app_database()
+    with target_dbs.pg_server() as (url, admin), target_dbs.pg_database(admin, url, "racine_t_kill") as (name, conn):
+        for batch in ddl(TABLES):
+            with conn.transaction():
+                conn.execute(batch)
+        yield name, url, conn
+
+
+def source_objects(name, url) -> set[str]:
+    """The qualified names of the source's whole catalog, read by the connector directly."""
+    settings_ = ConnectionSettings(engine="postgresql", host=url.hostname, port=url.port or 5432, database=name,
+                                   username=url.username or "postgres", statement_timeout_s=120)
+    with connector_for(settings_) as connector:
+        return {obj.qualified_name for batch in connector.iter_schema() for obj in batch}
+
+
+@pytest.fixture
+def celery_via_redis(tmp_path):
+    """This process's Celery app sends to Redis on a queue of its own; yields a function starting workers on it."""
+    skip_unless_postgresql_app_database()
+    redis_url = require_redis()
+    queue = f"racine-test-{uuid.uuid4().hex[:8]}"
+    saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager",
+                                               "task_default_queue", "task_routes")}
+    app.conf.update(broker_url=redis_url, result_backend=None, task_always_eager=False, task_default_queue=queue,
+                    task_routes={})
+    _forget_connections()
+    db = connection.settings_dict
+    env = {**os.environ, "CELERY_BROKER_URL": redis_url, "DEBUG": "true", "RACINE_VAR_DIR": str(tmp_path),
+           "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+                           f"/{db['NAME']}",
+           "RACINE_ENCRYPTION_KEYS": ",".join(settings.RACINE_ENCRYPTION_KEYS),
+           "RACINE_SCAN_BATCH_SIZE": str(BATCH_SIZE), "RACINE_LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
+    env.pop("CELERY_RESULT_BACKEND", None)
+    workers: list[subprocess.Popen] = []
+    logs: list[Path] = []
+
+    def start() -> subprocess.Popen:
+        log_path = tmp_path / f"worker-{len(workers)}.log"
+        with open(log_path, "w") as log_file:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
+                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}-{len(workers)}@%h",
+                 "--loglevel", "INFO"], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        workers.append(worker)
+        logs.append(log_path)
+        return worker
+
+    start.logs = logs
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+        # The killed worker's message was never acknowledged: drop it with the queue.
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(queue)
+        app.conf.update(saved)
+        _forget_connections()
+
+
+def _forget_connections():
+    app._pool = None
+    if hasattr(app._local, "backend"):
+        del app._local.backend
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def request_run(source) -> ScanRun:
+    scan = services.scan_default(data_source=source, rule_set=schema_only_rule_set(source.workspace))
+    return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+
+
+def kill_mid_scan(worker, run: ScanRun, *, until) -> ScanRun:
+    """SIGKILL the worker as soon as ``until(run)`` holds while the run is still running."""
+    def ready():
+        run.refresh_from_db()
+        assert run.status in ScanRun.ACTIVE, f"the run ended before the kill: {run.status} {run.error}"
+        return run.status == ScanRun.Status.RUNNING and until(run)
+    wait_for(ready, 120, "the run to write its first batches")
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    run.refresh_from_db()
+    return run
+
+
+def reap(run: ScanRun) -> None:
+    with override_settings(RACINE_SCAN_HEARTBEAT_TIMEOUT=2):
+        wait_for(lambda: services.scan_runs_reap()["failed"], 15, "the reaper to fail the silent run")
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.FAILED and "stopped responding" in run.error
+
+
+def assert_consistent(source, run: ScanRun, total: int) -> None:
+    assets = Asset.objects.filter(data_source=source)
+    names = list(assets.values_list("qualified_name", flat=True))
+    assert len(names) == len(set(names))
+    # Whole batches only, parents first: every asset but the database has its parent, inside the source.
+    assert not assets.exclude(type=Asset.Type.DATABASE).filter(parent__isnull=True).exists()
+    assert not assets.exclude(parent__isnull=True).exclude(parent__data_source=source).exists()
+    changes = AssetChange.objects.filter(run__data_source=source)
+    assert not changes.exclude(asset__data_source=source).exists()
+    assert changes.filter(run=run).count() == len(set(changes.filter(run=run).values_list("asset", flat=True)))
+    # The killed run stopped part-way, and its counters are exactly what it committed.
+    assert 0 < run.objects_seen < total
+    assert run.objects_seen == run.added + run.changed + run.unchanged and run.removed == 0
+    assert run.progress_done == run.objects_seen
+
+
+def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_completes(big_source,
+                                                                                       celery_via_redis):
+    name, url, target = big_source
+    source = services.datasource_create(workspace=scan_workspace(), acting_user=None, name="big",
+                                        engine="postgresql", host=url.hostname, port=url.port or 5432,
+                                        database=name, username=url.username or "postgres", password=SECRET)
+    expected = source_objects(name, url)
+    assert len(expected) > 30_000
+
+    # 1. The baseline scan, killed after its first batches.
+    worker = celery_via_redis()
+    first = kill_mid_scan(worker, request_run(source), until=lambda run: run.progress_done > 0)
+    reap(first)
+    assert_consistent(source, first, len(expected))
+    assert first.added == Asset.objects.filter(data_source=source).count()  # a baseline: added = rows written
+    assert not AssetChange.objects.filter(run__data_source=source).exists()
+
+    # 2. The next run completes the catalog (still the baseline: no run has succeeded yet, so no drift).
+    worker = celery_via_redis()
+    second = request_run(source)
+    wait_for(lambda: ScanRun.objects.filter(pk=second.pk).exclude(status__in=ScanRun.ACTIVE).exists(), 180,
+             "the rescan to finish")
+    second.refresh_from_db()
+    assert second.status == ScanRun.Status.SUCCEEDED, second.error
+    assert set(Asset.objects.filter(data_source=source, removed_at__isnull=True)
+               .values_list("qualified_name", flat=True)) == expected
+    assert not AssetChange.objects.filter(run__data_source=source).exists()
+
+    # 3. A column added to every table; the rescan is killed once it has written drift.
+    for schema in SCHEMAS:
+        with target.transaction():
+            for i in range(TABLES // len(SCHEMAS)):
+                target.execute(f"ALTER TABLE {schema}.t{i:04d} ADD COLUMN drift integer")
+    grown = source_objects(name, url)
+    new_columns = grown - expected
+    assert len(new_columns) == TABLES
+    third = kill_mid_scan(worker, request_run(source), until=lambda run: run.added > 0)
+    reap(third)
+    assert_consistent(source, third, len(grown))
+    added_by_third = set(AssetChange.objects.filter(run=third).values_list("asset__qualified_name", flat=True))
+    assert third.added == len(added_by_third) and added_by_third < new_columns
+    assert not AssetChange.objects.filter(run=third).exclude(kind=AssetChange.Kind.ADDED).exists()
+
+    # 4. The last run completes: the whole catalog, and exactly the drift the killed run had not recorded.
+    celery_via_redis()
+    fourth = request_run(source)
+    wait_for(lambda: ScanRun.objects.filter(pk=fourth.pk).exclude(status__in=ScanRun.ACTIVE).exists(), 180,
+             "the last rescan to finish")
+    fourth.refresh_from_db()
+    assert fourth.status == ScanRun.Status.SUCCEEDED, fourth.error
+    assert set(Asset.objects.filter(data_source=source, removed_at__isnull=True)
+               .values_list("qualified_name", flat=True)) == grown
+    added_by_fourth = set(AssetChange.objects.filter(run=fourth).values_list("asset__qualified_name", flat=True))
+    assert added_by_fourth == new_columns - added_by_third
+    assert fourth.added == len(added_by_fourth) and (fourth.changed, fourth.removed) == (0, 0)
+
+    # The workers' own logs (at DEBUG) never carried the source's password.
+    assert "catalog synced" in celery_via_redis.logs[1].read_text()  # the log is the worker's, and it is read
+    assert [log.name for log in celery_via_redis.logs if SECRET in log.read_text()] == []
