@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from celery.exceptions import TimeoutError as CeleryTimeoutError
 from celery.result import AsyncResult
 
 from config.celery import app
@@ -78,7 +79,10 @@ def test_worker_runs_task_enqueued_by_request_with_its_request_id(redis_celery, 
         response = client.post("/api/v1/_test/enqueue-ping", headers={"X-Request-ID": request_id})
     assert response.status_code == 200
 
-    result = AsyncResult(response.json()["task_id"], app=app).get(timeout=60)
+    try:
+        result = AsyncResult(response.json()["task_id"], app=app).get(timeout=90)
+    except CeleryTimeoutError:
+        pytest.fail(f"no answer from the worker; its log:\n{redis_celery.read_text()[-3000:]}")
     assert result["request_id"] == request_id
     assert result["worker"]
 
