@@ -1,7 +1,10 @@
 """Scan runs: request, execute (claim, read, write), cancel, and reap runs whose worker died."""
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -85,6 +88,26 @@ def _redact(message: str, secrets: tuple[str, ...]) -> str:
     return message
 
 
+@contextmanager
+def _young_garbage_collections() -> Iterator[None]:
+    """Collect only the young generations, once per batch, while the schema is read.
+
+    A scan keeps hundreds of thousands of container objects alive (the source's known assets, the objects of the
+    batch in flight) and allocates more all the time, which makes CPython's automatic collector walk the whole
+    heap again and again: a third of an unchanged rescan's time on the 50,000-column benchmark. Reference
+    counting frees nearly everything a batch allocates; the explicit young collection after each batch bounds
+    whatever cycles remain to one batch. The collector is process-wide: a worker running tasks in threads pauses
+    it for the others too, for the length of the schema step.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
     """Run a queued scan to its end. Safe to call twice: only the caller that claims the run does the work.
 
@@ -104,10 +127,12 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
         with open_connector(run.data_source, acting_user=None, purpose=f"scan run {run.pk}",
                             batch_size=settings.RACINE_SCAN_BATCH_SIZE) as connector:
             secrets = connector.settings.secrets
-            sync = CatalogSync(run)
-            for batch in connector.iter_schema(include=rule_set_filters(run.scan.rule_set)):
-                sync.apply(batch)
-            sync.finish()
+            with _young_garbage_collections():
+                sync = CatalogSync(run)
+                for batch in connector.iter_schema(include=rule_set_filters(run.scan.rule_set)):
+                    sync.apply(batch)
+                    gc.collect(1)
+                sync.finish()
             after_schema(run=run, sync=sync, connector=connector)
     except RunStopped:
         if finish_run(run.pk, ScanRun.Status.CANCELLED):
