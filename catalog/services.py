@@ -149,9 +149,9 @@ def classification_delete(*, classification: Classification, acting_user: User |
 def classification_evidence_fingerprint(*, classification: str, evidence: dict) -> str:
     """What a decision was made on, coarse enough that resampling the same data gives the same answer.
 
-    The classification, the match share in tenths (0.9 to 1.0 being one bucket), the number of distinct values as an order of
-    magnitude (1, 10s, 100s, …) and the column-name signal. A rejected suggestion comes back only when this
-    changes: the data or the name now say something else, not merely another random sample of the same data.
+    The classification, the match share in tenths (0.9 to 1.0 being one bucket), the number of distinct values
+    as an order of magnitude (1, 10s, 100s, …) and the column-name signal. A rejected suggestion comes back only
+    when this changes: the data or the name now say something else, not merely another sample of the same data.
     """
     share = evidence.get("match_share")
     distinct = evidence.get("distinct") or 0

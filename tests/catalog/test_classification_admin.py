@@ -9,7 +9,8 @@ from accounts.models import AuditEvent, Workspace
 from accounts.permissions import clear_cache
 from catalog.models import AssetClassification
 from scanning.models import ClassificationRule
-from tests.catalog.classification_factories import AssetClassificationFactory, ClassificationRuleFactory, asset_tree, builtin
+from tests.catalog.classification_factories import (AssetClassificationFactory, ClassificationRuleFactory, asset_tree,
+                                                    builtin)
 from tests.catalog.factories import DataSourceFactory
 from tests.support.personas import verified_client, world  # noqa: F401  (fixture)
 
