@@ -81,3 +81,5 @@ class AssetAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
 for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
     admin.site.register(proxy, AssetAdmin)
+
+from catalog import admin_classifications  # noqa: E402,F401  (registers the classification admins)

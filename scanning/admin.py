@@ -398,3 +398,5 @@ class AssetChangeAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     fields = ["run", "asset", "kind", "changes", "created_at"]
     readonly_fields = fields
+
+from scanning import admin_rules  # noqa: E402,F401  (registers the classification rule admin)
