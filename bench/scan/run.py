@@ -374,6 +374,27 @@ def main(argv=None) -> None:
     for r in rows:
         note = f" [{r['note']}]" if r["note"] else ""
         print(f"  {r['part']}: {PARTS[r['part']].description}{note}")
+    for line in target_lines({r["part"]: r for r in rows}, floor):
+        print(line)
+
+
+def target_lines(by_part: dict, floor: float | None) -> list[str]:
+    """The issue's acceptance targets, for the parts that were measured in this run."""
+    checks = []
+    if floor:
+        for name, limit in (("scan-first", 20), ("scan-unchanged", 6)):
+            if name in by_part:
+                ratio = by_part[name]["median_s"] / floor
+                checks.append((f"{name} <= {limit}x floor", f"{ratio:.1f}x", ratio <= limit))
+    e2e = [r for name, r in by_part.items() if "e2e" in PARTS[name].groups]
+    if e2e:
+        peak = max(r["peak_rss_mb"] for r in e2e)
+        checks.append(("peak RSS of the scanning process <= 300 MB", f"{peak:.0f} MB", peak <= 300))
+    if "scan-first" in by_part and "sqla-per-table" in by_part:
+        first, per_table = by_part["scan-first"]["median_s"], by_part["sqla-per-table"]["median_s"]
+        checks.append(("first scan end to end < SQLAlchemy per-table reflection alone",
+                       f"{first:.2f} s vs {per_table:.2f} s", first < per_table))
+    return [f"target: {what}: {value} -> {'met' if ok else 'NOT MET'}" for what, value, ok in checks]
 
 
 if __name__ == "__main__":
