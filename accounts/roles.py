@@ -44,6 +44,7 @@ _MEMBER_READ = {
     "scanning.scanrun": VIEW,
     "scanning.scanruleset": VIEW,
     "scanning.assetchange": VIEW,
+    "scanning.classificationrule": VIEW,
     "compliance.framework": VIEW,
     "compliance.compliancerule": VIEW,
     "compliance.finding": VIEW,
@@ -70,6 +71,7 @@ _STEWARD = _merge(_MEMBER_READ, {
     "catalog.lineageedge": FULL,
     "scanning.scan": FULL | {"run"},
     "scanning.scanruleset": FULL,
+    "scanning.classificationrule": FULL,
     "compliance.finding": READ_WRITE | {"acknowledge"},
     "governance.request": READ_WRITE,
 })

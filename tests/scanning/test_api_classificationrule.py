@@ -1,16 +1,9 @@
 """/api/v1/classification-rules/: stewards' custom detection rules per workspace, and the preview on pasted
-values (nothing stored, nothing echoed).
-
-The role table (accounts.roles) does not name ``scanning.classificationrule`` yet, so today only superusers hold
-these permissions; the steward and member rows change when it does.
+values (nothing stored, nothing echoed). Stewards manage their workspace's rules; members read them.
 """
-from django.contrib.auth.models import Permission
-from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
-from guardian.models import UserObjectPermission
 
-from accounts.models import AuditEvent, Workspace
-from accounts.permissions import clear_cache
+from accounts.models import AuditEvent
 from scanning.models import ClassificationRule
 from tests.catalog.classification_factories import ClassificationFactory, ClassificationRuleFactory, builtin
 from tests.support.permission_matrix import PermissionMatrix, table
@@ -27,15 +20,16 @@ class TestClassificationRuleMatrix(PermissionMatrix):
         COLUMNS,
         anonymous=           "401 401 401 401 401 401 401 401 401 401 401",
         outsider=            "403 403 403 403 403 403 403 403 403 403 403",
-        analyst=             "403 403 403 403 403 403 403 403 403 403 403",
-        steward=             "403 403 403 403 403 403 403 403 403 403 403",
-        workspace_admin=     "403 403 403 403 403 403 403 403 403 403 403",
-        auditor=             "403 403 403 403 403 403 403 403 403 403 403",
-        other_workspace_user="403 403 403 403 403 403 403 403 403 403 403",
+        analyst=             "200 200 404 403 403 403 403 403 403 403 200",
+        steward=             "200 200 404 201 200 404 200 404 204 404 200",
+        workspace_admin=     "200 200 404 201 200 404 200 404 204 404 200",
+        auditor=             "200 200 200 403 403 403 403 403 403 403 200",
+        other_workspace_user="200 404 200 400 404 200 404 200 404 204 200",
         staff_unverified=    "403 403 403 403 403 403 403 403 403 403 403",
         superuser=           "200 200 200 201 200 200 200 200 204 204 200",
     )
-    visible = {"superuser": "AB"}
+    visible = {"analyst": "A", "steward": "A", "workspace_admin": "A", "auditor": "AB",
+               "other_workspace_user": "B", "superuser": "AB"}
 
     def objects(self, world):
         self.world = world
@@ -50,20 +44,8 @@ class TestClassificationRuleMatrix(PermissionMatrix):
                 "min_distinct": 2, "enabled": True}
 
 
-def _steward_with_rule_grants(world):
-    """The steward of A holding the rule permissions on workspace A, as a role granting them would."""
-    user = world.user("steward")
-    workspace_ct = ContentType.objects.get_for_model(Workspace)
-    UserObjectPermission.objects.bulk_create(
-        [UserObjectPermission(user=user, content_type=workspace_ct, object_pk=str(world.workspace_a.pk),
-                              permission=Permission.objects.get(codename=f"{action}_classificationrule"))
-         for action in ("view", "add", "change", "delete")])
-    clear_cache(user)
-    return world.client("steward")
-
-
 def test_rule_create_is_validated_and_audited(world):
-    client = _steward_with_rule_grants(world)
+    client = world.client("steward")
     url = reverse("api:classificationrule-list")
     bad = client.post(url, {"workspace": world.workspace_a.pk, "classification": builtin("PII.EMAIL").pk,
                             "value_regex": "([a-z"}, format="json")
@@ -85,7 +67,7 @@ def test_rule_create_is_validated_and_audited(world):
 
 
 def test_rule_in_a_workspace_without_grant_is_refused(world):
-    client = _steward_with_rule_grants(world)
+    client = world.client("steward")
     response = client.post(reverse("api:classificationrule-list"),
                            {"workspace": world.workspace_b.pk, "classification": builtin("PII.EMAIL").pk,
                             "validator": "email"}, format="json")
@@ -94,7 +76,7 @@ def test_rule_in_a_workspace_without_grant_is_refused(world):
 
 
 def test_preview_reports_by_index_without_echoing_or_storing_values(world):
-    client = _steward_with_rule_grants(world)
+    client = world.client("steward")
     before = AuditEvent.objects.count()
     response = client.post(reverse("api:classificationrule-preview"),
                            {"value_regex": r"E\d{6}", "min_match_share": 0.6, "values": PASTED}, format="json")
@@ -107,7 +89,7 @@ def test_preview_reports_by_index_without_echoing_or_storing_values(world):
 
 
 def test_preview_with_invalid_regex_is_400(world):
-    client = _steward_with_rule_grants(world)
+    client = world.client("steward")
     response = client.post(reverse("api:classificationrule-preview"), {"value_regex": "(", "values": ["a"]},
                            format="json")
     assert response.status_code == 400
