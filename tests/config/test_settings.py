@@ -18,6 +18,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://racine@db.internal:5432/racine",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "CELERY_BROKER_URL": "redis://cache.internal:6379/1",
+    "RACINE_ENCRYPTION_KEYS": "3q2-7wSdV0xPo2Zl1aP0P2QyN5yH0qZb8WfJm1pYc2E=",
 }
 
 
@@ -39,6 +40,7 @@ def test_production_variables_pass_check_deploy(tmp_path):
 @pytest.mark.parametrize(("missing", "message"), [
     ("SECRET_KEY", "SECRET_KEY is not set"),
     ("ALLOWED_HOSTS", "ALLOWED_HOSTS is not set"),
+    ("RACINE_ENCRYPTION_KEYS", "RACINE_ENCRYPTION_KEYS is not set"),
 ])
 def test_production_without_required_variable_refuses_in_one_line(tmp_path, missing, message):
     env = {key: value for key, value in PRODUCTION.items() if key != missing}
@@ -66,7 +68,9 @@ def test_time_limits_out_of_order_refused(tmp_path):
 
 def test_embedded_mode_warns_in_check_deploy(tmp_path):
     result = manage("check", "--deploy", env={"DEBUG": "false", "SECRET_KEY": STRONG_KEY,
-                                              "ALLOWED_HOSTS": "localhost"}, tmp_path=tmp_path)
+                                              "ALLOWED_HOSTS": "localhost",
+                                              "RACINE_ENCRYPTION_KEYS": PRODUCTION["RACINE_ENCRYPTION_KEYS"]},
+                    tmp_path=tmp_path)
     output = result.stdout + result.stderr
     assert "racine.W001" in output and "racine.W002" in output and "racine.W003" in output
 
