@@ -16,9 +16,11 @@ Guarantees:
 - Never delete: an object that vanished gets ``removed_at``; if it comes back it is un-removed (drift: added).
 - Idempotent: re-applying the same stream (a retried run) finds everything already known and writes nothing new;
   an object that appears twice in one stream is applied once.
-- Baseline: until a run of the source has succeeded, runs record no drift: "everything was added" tells nobody
-  anything, and a first scan that was interrupted and retried (or followed by a new run) is still the baseline
-  rather than a flood of "added" rows for its second half.
+- Baseline: a run that finds no asset of its source older than itself records no drift: "everything was added"
+  tells nobody anything. "Older than itself" (first seen before the run started) keeps a retried first scan —
+  the same run claimed again, with the batches of its first attempt already written — a baseline too. Once any
+  earlier run has written assets, drift is recorded, even if that run failed later (in detection, or killed
+  half-way): the catalog showed those assets, so what the next run adds, changes or removes is news.
 """
 from __future__ import annotations
 
@@ -169,8 +171,9 @@ class CatalogSync:
             while rows := cursor.fetchmany(10_000):
                 for name, pk, fingerprint, removed, row_count in rows:
                     self.known[name] = Known(pk, fingerprint, bool(removed), row_count)
-        self.baseline = not self.known or not ScanRun.objects.filter(
-            data_source_id=self.source_id, status=ScanRun.Status.SUCCEEDED).exists()
+        started = run.started_at or self.now
+        self.baseline = not self.known or not Asset.objects.filter(
+            data_source_id=self.source_id, first_seen_at__lt=started).exists()
         self.seen: set[str] = set()
         self.counts = {"added": 0, "changed": 0, "removed": 0, "unchanged": 0}
         self.objects_seen = 0

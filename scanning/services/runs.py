@@ -140,9 +140,11 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
         return
     except SourceUnavailable as exc:
         if not final_attempt:
-            # Hand the run back before re-raising: the task's retry re-enters through the QUEUED claim.
+            # Hand the run back before re-raising: the task's retry re-enters through the QUEUED claim. It is
+            # queued again now, so the reaper's "lost by the broker" clock starts again too.
             ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).update(
-                status=ScanRun.Status.QUEUED, phase="", error=_redact(str(exc), secrets)[:4000])
+                status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(),
+                error=_redact(str(exc), secrets)[:4000])
             raise
         finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))
         return

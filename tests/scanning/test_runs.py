@@ -38,10 +38,12 @@ def unreachable_run():
 
 
 def test_unreachable_source_hands_the_run_back_for_a_retry(unreachable_run):
+    requested_at = unreachable_run.queued_at
     with pytest.raises(SourceUnavailable):
         services.scan_run_execute(scan_run_id=unreachable_run.pk, final_attempt=False)
     unreachable_run.refresh_from_db()
     assert unreachable_run.status == ScanRun.Status.QUEUED and unreachable_run.attempts == 1
+    assert unreachable_run.queued_at > requested_at  # the reaper does not take the backoff for a lost message
     assert "cannot reach PostgreSQL" in unreachable_run.error and SECRET not in unreachable_run.error
     assert unreachable_run.started_at is not None and unreachable_run.finished_at is None
 

@@ -190,8 +190,19 @@ def test_same_stream_applied_again_by_a_retried_run_writes_nothing_new(running):
     retried = apply_all(run, objects)
     assert Asset.objects.filter(data_source=run.data_source).count() == len(objects)
     assert retried.counts == {"added": len(objects) - 4, "changed": 0, "removed": 0, "unchanged": 4}
-    # Still the source's baseline (no run has succeeded yet): the second half is not reported as drift.
+    # Still the source's baseline (every asset was first seen by this run): the second half is not drift.
     assert not AssetChange.objects.exists()
+
+
+def test_run_after_an_interrupted_first_scan_reports_what_it_adds(running):
+    first = running()
+    objects = stream(columns=("id", "email", "name"))
+    CatalogSync(first).apply(objects[:4])  # killed after one batch, then failed by the reaper
+    ScanRun.objects.filter(pk=first.pk).update(status=ScanRun.Status.FAILED)
+    second = running(first.data_source)
+    apply_all(second, objects)
+    assert sorted(AssetChange.objects.filter(run=second).values_list("asset__qualified_name", "kind")) == [
+        ("db.s.people.email", "added"), ("db.s.people.name", "added")]
 
 
 def test_object_repeated_in_one_stream_is_applied_once(running):
