@@ -5,7 +5,8 @@ then holds whole batches only — every parent present, every drift row on an as
 counters equal to the rows written, nothing twice — and the next run completes the catalog.
 
 It is done twice: on the source's first (baseline) scan, and on a rescan after a column was added to every table,
-so that the killed run had written drift rows too.
+so that the killed run had written drift rows too. A cancel through the API, reaching the same kind of worker
+mid-scan, is the orderly version of the same stop.
 """
 from __future__ import annotations
 
@@ -22,14 +23,18 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
+from django.urls import reverse
 
 from bench.scan.build_db import SCHEMAS, ddl
 from catalog.models import Asset
+from accounts.roles import Role
 from config.celery import app
 from scanning import services
 from scanning.connectors import ConnectionSettings, connector_for
 from scanning.models import AssetChange, ScanRun
 from tests.support import target_dbs
+from tests.support.factories import UserFactory, membership
+from tests.support.personas import verified_client
 from tests.support.services import require_redis
 from tests.support.target_dbs import scan_workspace, schema_only_rule_set
 
@@ -240,3 +245,36 @@ def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_com
     # The workers' own logs (at DEBUG) never carried the source's password.
     assert "catalog synced" in celery_via_redis.logs[1].read_text()  # the log is the worker's, and it is read
     assert [log.name for log in celery_via_redis.logs if SECRET in log.read_text()] == []
+
+
+def test_cancel_through_the_api_stops_a_worker_scan_after_its_batch(big_source, celery_via_redis):
+    """The other way a run stops half-way: a steward cancels it. The worker finishes the batch in hand, rolls back
+    nothing it committed, marks the run cancelled and stays up for the next run."""
+    name, url, _ = big_source
+    workspace = scan_workspace()
+    source = services.datasource_create(workspace=workspace, acting_user=None, name="big, cancelled",
+                                        engine="postgresql", host=url.hostname, port=url.port or 5432,
+                                        database=name, username=url.username or "postgres")
+    scan = services.scan_default(data_source=source, rule_set=schema_only_rule_set(workspace))
+    steward = UserFactory()
+    membership(steward, workspace, Role.DATA_STEWARD)
+    client = verified_client(steward)
+    worker = celery_via_redis()
+
+    queued = client.post(reverse("api:scan-run", args=[scan.pk]))
+    assert queued.status_code == 202
+    run = ScanRun.objects.get(pk=queued.json()["id"])
+    wait_for(lambda: ScanRun.objects.filter(pk=run.pk, progress_done__gt=0).exists(), 120, "the first batches")
+    cancelled = client.post(reverse("api:scanrun-cancel", args=[run.pk]))
+    assert cancelled.status_code == 200 and cancelled.json()["cancel_requested"] is True
+    wait_for(lambda: ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.CANCELLED).exists(), 60,
+             "the worker to stop the run")
+    run.refresh_from_db()
+    assert worker.poll() is None  # the worker is still up
+    assert_consistent(source, run, len(source_objects(name, url)))
+    assert run.added == Asset.objects.filter(data_source=source).count()
+
+    again = client.post(reverse("api:scan-run", args=[scan.pk]))
+    assert again.status_code == 202
+    wait_for(lambda: ScanRun.objects.filter(pk=again.json()["id"], status=ScanRun.Status.SUCCEEDED).exists(), 180,
+             "the next run on the same worker")
