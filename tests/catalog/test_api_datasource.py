@@ -253,3 +253,18 @@ def test_active_run_of_another_source_does_not_block_scan_now(world):
     source = DataSourceFactory(workspace=world.workspace_a)
     response = world.client("steward").post(_url(source, "scan"))
     assert response.status_code == 202
+
+
+def test_secret_never_reaches_a_log_line(world, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    client = world.client("steward")
+    created = client.post(_url(), {
+        "workspace": world.workspace_a.pk, "name": "Logged", "engine": "postgresql", "host": "127.0.0.1",
+        "port": 1, "database": "dwh", "username": "scanner", "password": SECRET}, format="json").json()
+    source = DataSource.objects.get(pk=created["id"])
+    client.patch(_url(source), {"password": SECRET + "-2", "options": {"sslmode": "bogus"}}, format="json")
+    client.post(_url(source, "test-connection"))
+    client.post(_url(source, "scan"))
+    assert caplog.records and SECRET not in caplog.text

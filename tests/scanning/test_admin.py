@@ -215,3 +215,31 @@ def test_asset_source_filter_lists_only_visible_sources(world, sources):
     AssetFactory(data_source=sources[0])
     html = staff(world, "steward").get(reverse("admin:catalog_tableasset_changelist")).content.decode()
     assert "Alpha shop" in html and "Bravo warehouse" not in html
+
+
+def test_read_only_viewer_sees_source_page_without_secret(world, sources):
+    mine, _ = sources
+    response = staff(world, "analyst").get(reverse("admin:catalog_datasource_change", args=[mine.pk]))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Alpha shop" in text and SECRET not in text and mine.encrypted_secret not in text
+    assert 'name="password"' not in text  # nothing to write: the viewer may not change the source
+
+
+@pytest.mark.parametrize("name", ["catalog_datasource_add", "scanning_scanruleset_add", "scanning_scan_add"])
+def test_add_pages_open_for_superuser(world, name):
+    assert staff(world, "superuser").get(reverse(f"admin:{name}")).status_code == 200
+
+
+def test_rule_set_added_in_admin_goes_through_service(world):
+    response = staff(world, "steward").post(reverse("admin:scanning_scanruleset_add"), {
+        "workspace": world.workspace_a.pk, "name": "Sales", "description": "", "include_schemas": '["sales"]',
+        "exclude_schemas": "[]", "include_tables": "[]", "exclude_tables": "[]", "include_columns": "[]",
+        "exclude_columns": "[]", "sample_size": "0", "detection_enabled": "on", "classifications": "[]"})
+    assert response.status_code == 200 and "Sample between 1 and 10,000" in response.content.decode()
+    response = staff(world, "steward").post(reverse("admin:scanning_scanruleset_add"), {
+        "workspace": world.workspace_a.pk, "name": "Sales", "description": "", "include_schemas": '["sales"]',
+        "exclude_schemas": "[]", "include_tables": "[]", "exclude_tables": "[]", "include_columns": "[]",
+        "exclude_columns": "[]", "sample_size": "50", "detection_enabled": "on", "classifications": "[]"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert AuditEvent.objects.filter(event="scan_rule_set.created").exists()
