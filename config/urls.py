@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from config import health, metrics
@@ -7,6 +8,8 @@ from config.api_router import router
 from config.problems import api_not_found
 
 urlpatterns = [
+    # Stewards work in the admin: the site's front door leads there.
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", metrics.metrics, name="metrics"),

@@ -61,3 +61,8 @@ def test_metrics_refuse_wrong_token(client, settings):
     settings.RACINE_METRICS_TOKEN = "scrape-token"
     response = client.get("/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer guess")
     assert response.status_code == 403
+
+
+def test_front_door_leads_to_the_admin(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/admin/"
