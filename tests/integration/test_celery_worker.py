@@ -59,6 +59,9 @@ def redis_celery(tmp_path):
 
 def _forget_connections():
     app._pool = None
+    # The producer pool outlives app._pool: one made earlier in the session for the eager configuration's
+    # memory:// broker would swallow every message sent to Redis here.
+    app.amqp._producer_pool = None
     if hasattr(app._local, "backend"):
         del app._local.backend
 
