@@ -38,12 +38,31 @@ class RestrictedAdminMixin:
         return self._allowed(request, "delete", obj)
 
 
-def _run_service(modeladmin, request, fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except (PermissionDenied, ValidationError) as exc:
-        modeladmin.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
-        raise
+def admin_error_text(exc: Exception) -> str:
+    return "; ".join(getattr(exc, "messages", None) or [str(exc)])
+
+
+class ServiceAdminMixin(RestrictedAdminMixin):
+    """Saves and deletes through services, which authorise and audit. What a service refuses at save time (a grant
+    revoked since the form opened, a rule the form could not check) is shown as a message and raised (403 for a
+    permission)."""
+
+    def run_service(self, request, fn, **kwargs):
+        try:
+            return fn(**kwargs)
+        except (PermissionDenied, ValidationError) as exc:
+            self.message_user(request, admin_error_text(exc), messages.ERROR)
+            raise
+
+    @staticmethod
+    def stored(obj):
+        """The row as stored. The admin hands save_model an instance the form has already changed, so a service
+        given it would see no difference to validate, apply or audit."""
+        return type(obj)._base_manager.get(pk=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 @admin.register(User)
@@ -76,7 +95,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+class WorkspaceAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "organization", "created_at"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
@@ -84,28 +103,26 @@ class WorkspaceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            _run_service(self, request, services.workspace_update, workspace=obj, acting_user=request.user,
+            self.run_service(request, services.workspace_update, workspace=self.stored(obj), acting_user=request.user,
                          **{name: form.cleaned_data[name] for name in form.changed_data
                             if name in Workspace.audit_fields})
         else:
-            created = _run_service(self, request, services.workspace_create, acting_user=request.user,
+            created = self.run_service(request, services.workspace_create, acting_user=request.user,
                                    name=obj.name, slug=obj.slug, description=obj.description,
                                    organization=obj.organization)
             obj.pk = created.pk
 
     def save_formset(self, request, form, formset, change):
-        pass  # the inline is read-only
+        # The inline is read-only: write nothing, but let the formset note that nothing changed, which the
+        # admin's change message reads (skipping this made every workspace save a 500).
+        formset.save(commit=False)
 
     def delete_model(self, request, obj):
-        _run_service(self, request, services.workspace_delete, workspace=obj, acting_user=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for workspace in queryset:
-            _run_service(self, request, services.workspace_delete, workspace=workspace, acting_user=request.user)
+        self.run_service(request, services.workspace_delete, workspace=obj, acting_user=request.user)
 
 
 @admin.register(Membership)
-class MembershipAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["user", "workspace", "role", "created_at"]
     list_filter = ["role", "workspace"]
     search_fields = ["user__username", "user__email", "workspace__name"]
@@ -124,20 +141,16 @@ class MembershipAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            _run_service(self, request, services.membership_change_role, membership=obj,
+            self.run_service(request, services.membership_change_role, membership=self.stored(obj),
                          role=form.cleaned_data["role"], acting_user=request.user)
         else:
-            created = _run_service(self, request, services.membership_create, user=obj.user,
+            created = self.run_service(request, services.membership_create, user=obj.user,
                                    workspace=obj.workspace, role=obj.role, acting_user=request.user)
             obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        _run_service(self, request, services.membership_delete, membership=obj, acting_user=request.user)
+        self.run_service(request, services.membership_delete, membership=obj, acting_user=request.user)
 
-    def delete_queryset(self, request, queryset):
-        for membership in queryset:
-            _run_service(self, request, services.membership_delete, membership=membership,
-                         acting_user=request.user)
 
 
 @admin.register(ObjectGrant)

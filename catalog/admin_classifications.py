@@ -4,23 +4,14 @@ catalog.services, so the audit trail and the sensitivity roll-up are the same as
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.admin import RestrictedAdminMixin
+from accounts.admin import ServiceAdminMixin, admin_error_text
 from accounts.permissions import has_any_grant, has_perm
 from catalog import services
 from catalog.models import AssetClassification, Classification
 
 
-def _run(modeladmin, request, fn, **kwargs):
-    """Run a service; a refusal becomes an error message (and re-raises for save paths)."""
-    try:
-        return fn(**kwargs)
-    except (PermissionDenied, ValidationError) as exc:
-        modeladmin.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
-        raise
-
-
 @admin.register(Classification)
-class ClassificationAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+class ClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "category", "sensitivity", "is_builtin", "is_active"]
     list_filter = ["category", "sensitivity", "is_builtin", "is_active"]
     search_fields = ["name", "category", "description"]
@@ -35,25 +26,21 @@ class ClassificationAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         fields = {name: form.cleaned_data[name] for name in form.changed_data
                   if name in services.CLASSIFICATION_FIELDS}
         if change:
-            _run(self, request, services.classification_update, classification=obj, acting_user=request.user,
+            self.run_service(request, services.classification_update, classification=self.stored(obj), acting_user=request.user,
                  **fields)
         else:
-            created = _run(self, request, services.classification_create, acting_user=request.user,
+            created = self.run_service(request, services.classification_create, acting_user=request.user,
                            **{name: form.cleaned_data[name] for name in services.CLASSIFICATION_FIELDS
                               if name in form.cleaned_data})
             obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        _run(self, request, services.classification_delete, classification=obj, acting_user=request.user)
+        self.run_service(request, services.classification_delete, classification=obj, acting_user=request.user)
 
-    def delete_queryset(self, request, queryset):
-        for classification in queryset:
-            _run(self, request, services.classification_delete, classification=classification,
-                 acting_user=request.user)
 
 
 @admin.register(AssetClassification)
-class AssetClassificationAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """Suggestions and decisions. Select one or many and confirm or reject them; add one to classify by hand."""
 
     list_display = ["asset", "classification", "status", "source", "confidence", "decided_by", "decided_at"]
@@ -107,7 +94,7 @@ class AssetClassificationAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return
-        created = _run(self, request, services.asset_classification_create, asset=form.cleaned_data["asset"],
+        created = self.run_service(request, services.asset_classification_create, asset=form.cleaned_data["asset"],
                        classification=form.cleaned_data["classification"], acting_user=request.user,
                        note=form.cleaned_data.get("decision_note", ""))
         obj.pk = created.pk
@@ -117,7 +104,7 @@ class AssetClassificationAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             rows = services.asset_classifications_decide(asset_classifications=list(queryset), decision=decision,
                                                          acting_user=request.user)
         except (PermissionDenied, ValidationError) as exc:
-            self.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])) + " Nothing was changed.",
+            self.message_user(request, admin_error_text(exc) + " Nothing was changed.",
                               messages.ERROR)
             return
         self.message_user(request, f"{len(rows)} classification(s) {decision}.", messages.SUCCESS)

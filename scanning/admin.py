@@ -3,23 +3,22 @@ and every action goes through scanning.services, so the audit trail and the beat
 source's secret is write-only here too: the form has a password field that never renders a value."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin import RestrictedAdminMixin
+from accounts.admin import RestrictedAdminMixin, ServiceAdminMixin
 from accounts.permissions import restrict
 from accounts.selectors import workspaces_allowing
 from catalog.admin import VisibleDataSourceFilter
 from catalog.models import DataSource
 from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
-
-
-def _error_text(exc: Exception) -> str:
-    return "; ".join(getattr(exc, "messages", None) or [str(exc)])
 
 
 def _add_service_errors(form, exc: ValidationError) -> None:
@@ -33,11 +32,10 @@ def _add_service_errors(form, exc: ValidationError) -> None:
 
 class ServiceValidatedForm(forms.ModelForm):
     """Runs the service's own validation on the would-be instance, so that the rules the service enforces at save
-    time (the connectors' settings, cron syntax, patterns) show as form errors, not as a failed save."""
+    time (the connectors' settings, cron syntax, patterns) show as form errors, not as a failed save. Subclasses
+    set ``validate`` to that service function."""
 
-    @staticmethod
-    def validate(instance) -> None:
-        raise NotImplementedError
+    validate: Callable[[models.Model], None]
 
     def _post_clean(self):
         super()._post_clean()  # builds self.instance from the cleaned data and runs the model's validation
@@ -49,27 +47,8 @@ class ServiceValidatedForm(forms.ModelForm):
             _add_service_errors(self, exc)
 
 
-class ServiceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
-    """Saves and deletes through services, which authorise and audit. The forms have already run the services'
-    validation; what can still fail at save time (a grant revoked since the form opened) is shown as a message
-    and raised (403 for a permission)."""
-
-    def _service(self, request, fn, **kwargs):
-        try:
-            return fn(**kwargs)
-        except (PermissionDenied, ValidationError) as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
-            raise
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
-
-
-def _stored(obj):
-    """The row as stored. The admin hands save_model an instance the form has already changed, so a service
-    given it would see no difference to validate or audit."""
-    return type(obj)._base_manager.get(pk=obj.pk)
+class ServiceAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """The forms have already run the services' validation; the services still authorise and audit."""
 
 
 # --- data sources -----------------------------------------------------------------------------------------------
@@ -132,11 +111,11 @@ class DataSourceAdmin(ServiceAdmin):
         owners = form.cleaned_data.get("owners")
         if change:
             fields = {name: value for name, value in self._fields(form).items() if name in form.changed_data}
-            self._service(request, services.datasource_update, data_source=_stored(obj), acting_user=request.user,
+            self.run_service(request, services.datasource_update, data_source=self.stored(obj), acting_user=request.user,
                           password=self._password(form), owners=owners if "owners" in form.changed_data else None,
                           **fields)
         else:
-            created = self._service(request, services.datasource_create, workspace=form.cleaned_data["workspace"],
+            created = self.run_service(request, services.datasource_create, workspace=form.cleaned_data["workspace"],
                                     acting_user=request.user, password=self._password(form) or "",
                                     owners=owners or (), **self._fields(form))
             obj.pk = created.pk
@@ -145,7 +124,7 @@ class DataSourceAdmin(ServiceAdmin):
         pass  # owners were saved by the service, with the rest
 
     def delete_model(self, request, obj):
-        self._service(request, services.datasource_delete, data_source=obj, acting_user=request.user)
+        self.run_service(request, services.datasource_delete, data_source=obj, acting_user=request.user)
 
     @admin.action(description="Test connection", permissions=["view"])
     def test_connection(self, request, queryset):
@@ -206,15 +185,15 @@ class ScanRuleSetAdmin(ServiceAdmin):
         fields = {name: form.cleaned_data[name] for name in services.scans.RULE_SET_FIELDS
                   if name in form.cleaned_data and (not change or name in form.changed_data)}
         if change:
-            self._service(request, services.rule_set_update, rule_set=_stored(obj), acting_user=request.user,
+            self.run_service(request, services.rule_set_update, rule_set=self.stored(obj), acting_user=request.user,
                           **fields)
         else:
-            created = self._service(request, services.rule_set_create, workspace=form.cleaned_data["workspace"],
+            created = self.run_service(request, services.rule_set_create, workspace=form.cleaned_data["workspace"],
                                     acting_user=request.user, **fields)
             obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        self._service(request, services.rule_set_delete, rule_set=obj, acting_user=request.user)
+        self.run_service(request, services.rule_set_delete, rule_set=obj, acting_user=request.user)
 
 
 class ScanForm(ServiceValidatedForm):
@@ -251,14 +230,14 @@ class ScanAdmin(ServiceAdmin):
         fields = {name: form.cleaned_data[name] for name in services.scans.SCAN_FIELDS
                   if name in form.cleaned_data and (not change or name in form.changed_data)}
         if change:
-            self._service(request, services.scan_update, scan=_stored(obj), acting_user=request.user, **fields)
+            self.run_service(request, services.scan_update, scan=self.stored(obj), acting_user=request.user, **fields)
         else:
-            created = self._service(request, services.scan_create, data_source=form.cleaned_data["data_source"],
+            created = self.run_service(request, services.scan_create, data_source=form.cleaned_data["data_source"],
                                     acting_user=request.user, **fields)
             obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        self._service(request, services.scan_delete, scan=obj, acting_user=request.user)
+        self.run_service(request, services.scan_delete, scan=obj, acting_user=request.user)
 
     @admin.action(description="Run now", permissions=["view"])
     def run_now(self, request, queryset):

@@ -2,14 +2,14 @@
 the rule matches and whether it would classify such a column. Pasted values are never stored or logged (the page
 is not cached either); every write goes through scanning.services (audit row included)."""
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
-from accounts.admin import RestrictedAdminMixin
+from accounts.admin import ServiceAdminMixin
 from accounts.selectors import workspaces_allowing
 from catalog.models import Classification
 from scanning.detection import VALIDATORS
@@ -36,7 +36,7 @@ class PreviewForm(forms.Form):
 
 
 @admin.register(ClassificationRule)
-class ClassificationRuleAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+class ClassificationRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = ClassificationRuleForm
     list_display = ["__str__", "workspace", "classification", "column_name_regex", "value_regex", "validator",
                     "min_match_share", "enabled"]
@@ -55,29 +55,18 @@ class ClassificationRuleAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             kwargs["queryset"] = Classification.objects.filter(is_active=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def _run(self, request, fn, **kwargs):
-        try:
-            return fn(**kwargs)
-        except (PermissionDenied, ValidationError) as exc:
-            self.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
-            raise
-
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in services.RULE_FIELDS if name in form.cleaned_data}
         if change:
-            self._run(request, services.classification_rule_update, rule=obj, acting_user=request.user,
+            self.run_service(request, services.classification_rule_update, rule=self.stored(obj), acting_user=request.user,
                       **{name: value for name, value in fields.items() if name in form.changed_data})
         else:
-            created = self._run(request, services.classification_rule_create, workspace=form.cleaned_data[
+            created = self.run_service(request, services.classification_rule_create, workspace=form.cleaned_data[
                 "workspace"], acting_user=request.user, **fields)
             obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        self._run(request, services.classification_rule_delete, rule=obj, acting_user=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for rule in queryset:
-            self._run(request, services.classification_rule_delete, rule=rule, acting_user=request.user)
+        self.run_service(request, services.classification_rule_delete, rule=obj, acting_user=request.user)
 
     def get_urls(self):
         preview = self.admin_site.admin_view(never_cache(self.preview_view))

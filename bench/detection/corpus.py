@@ -20,7 +20,6 @@ from decimal import Decimal
 
 from faker import Faker
 from stdnum import ean, luhn, verhoeff
-from stdnum.br import cpf
 from stdnum.ch import ssn as ch_ssn
 from stdnum.de import idnr
 from stdnum.eu import vat as eu_vat
@@ -194,7 +193,6 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     def add(name, table, dtype, expected, make, null_rate=0.05, note=""):
         cols.append(LabelledColumn(ColumnSample(name, table, dtype, _with_nulls(g, make, null_rate)), expected, note))
 
-    loc_cycle = LOCALES
     # --- contact ---------------------------------------------------------------------------------------------
     for name, loc, tbl in [("email", "en_US", "users"), ("courriel", "fr_FR", "clients"),
                            ("correo_electronico", "es_ES", "clientes"), ("EmailAddress", "en_GB", "Contacts"),

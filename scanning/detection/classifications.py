@@ -19,7 +19,7 @@ Two kinds of recogniser:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import types as tf
 from . import validators as v

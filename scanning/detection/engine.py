@@ -16,7 +16,6 @@ can no longer reach the threshold.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time

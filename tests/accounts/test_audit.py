@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import audit, services
-from accounts.models import AppendOnlyError, AuditEvent, Organization, Workspace
+from accounts.models import AppendOnlyError, AuditEvent, Workspace
 from config.request_id import _current
 from tests.support.factories import AuditEventFactory, OrganizationFactory, UserFactory, WorkspaceFactory
 from tests.support.personas import verified_client, world  # noqa: F401  (fixture)

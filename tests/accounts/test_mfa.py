@@ -270,7 +270,7 @@ def admin_urls() -> list[str]:
     urls = [reverse("admin:index")]
     for model in admin.site._registry:
         urls.append(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
-        urls.append(reverse(f"admin:app_list", args=[model._meta.app_label]))
+        urls.append(reverse("admin:app_list", args=[model._meta.app_label]))
     return sorted(set(urls))
 
 
