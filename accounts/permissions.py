@@ -21,10 +21,11 @@ request, the way Django's ModelBackend keeps ``_perm_cache``: a list is then a p
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
@@ -214,6 +215,13 @@ def restrict(queryset: models.QuerySet, user, action: str = "view") -> models.Qu
             in_scope = Q(**{f"{path}__in": held.workspace_ids})
         condition = condition | in_scope if held.object_ids else in_scope
     return queryset.filter(condition)
+
+
+def authorize(acting_user, allowed: Callable[[], bool]) -> None:
+    """The authorisation step of every service. ``acting_user=None`` is the system (tasks, commands), which is not
+    checked; a user must pass ``allowed()`` (evaluated only for users), else Django's PermissionDenied."""
+    if acting_user is not None and not allowed():
+        raise PermissionDenied("You do not have permission to perform this action.")
 
 
 def has_perm(user, action: str, obj) -> bool:

@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts import audit
 from accounts.models import AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
-from accounts.permissions import clear_cache, perm_name, workspace_allows
+from accounts.permissions import authorize, clear_cache, perm_name, workspace_allows
 from accounts.roles import AUDITORS_GROUP, ORGANIZATION_WIDE_ROLES, ROLES, Role, permission_names
 
 logger = logging.getLogger("racine.accounts")
@@ -29,13 +29,8 @@ DEFAULT_WORKSPACE_NAME = "Default"
 USER_AUDIT_FIELDS = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser"]
 
 
-def _require(acting_user: User | None, allowed: bool) -> None:
-    if acting_user is not None and not allowed:
-        raise PermissionDenied("You do not have permission to perform this action.")
-
-
 def _require_superuser(acting_user: User | None) -> None:
-    _require(acting_user, acting_user is None or acting_user.is_superuser)
+    authorize(acting_user, lambda: acting_user.is_superuser)
 
 
 # --- Organization, workspaces -------------------------------------------------------------------------------
@@ -67,7 +62,7 @@ def workspace_create(*, name: str, acting_user: User | None, slug: str = "", des
                      organization: Organization | None = None) -> Workspace:
     """A new workspace. Creating one is an organization-level act: superusers or holders of the model-level
     ``accounts.add_workspace`` permission."""
-    _require(acting_user, acting_user is None or acting_user.has_perm("accounts.add_workspace"))
+    authorize(acting_user, lambda: acting_user.has_perm("accounts.add_workspace"))
     workspace = Workspace(organization=organization or Organization.current(), name=name,
                           slug=slug or slugify(name)[:100], description=description)
     workspace.full_clean()
@@ -79,8 +74,7 @@ def workspace_create(*, name: str, acting_user: User | None, slug: str = "", des
 
 @transaction.atomic
 def workspace_update(*, workspace: Workspace, acting_user: User | None, **fields) -> Workspace:
-    _require(acting_user, acting_user is None
-             or workspace_allows(acting_user, "accounts.change_workspace", workspace))
+    authorize(acting_user, lambda: workspace_allows(acting_user, "accounts.change_workspace", workspace))
     unknown = set(fields) - set(Workspace.audit_fields)
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
@@ -99,8 +93,7 @@ def workspace_update(*, workspace: Workspace, acting_user: User | None, **fields
 @transaction.atomic
 def workspace_delete(*, workspace: Workspace, acting_user: User | None) -> None:
     """Delete a workspace, its memberships and every guardian grant held on it."""
-    _require(acting_user, acting_user is None
-             or workspace_allows(acting_user, "accounts.delete_workspace", workspace))
+    authorize(acting_user, lambda: workspace_allows(acting_user, "accounts.delete_workspace", workspace))
     from guardian.models import GroupObjectPermission, UserObjectPermission
 
     members = list(workspace.memberships.values_list("user__username", "role"))
@@ -248,7 +241,7 @@ def _sync_auditor(user: User) -> None:
 
 
 def _check_role_change(*, acting_user: User | None, workspace: Workspace, perm: str, roles: set[str]) -> None:
-    _require(acting_user, acting_user is None or workspace_allows(acting_user, perm, workspace))
+    authorize(acting_user, lambda: workspace_allows(acting_user, perm, workspace))
     if roles & set(ORGANIZATION_WIDE_ROLES):
         # An auditor reads every workspace: a workspace admin must not be able to hand that out.
         _require_superuser(acting_user)

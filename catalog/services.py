@@ -20,21 +20,16 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import User
-from accounts.permissions import has_any_grant, has_perm, restrict
+from accounts.permissions import authorize, has_any_grant, has_perm, restrict
 from catalog import crypto
 from catalog.models import Asset, AssetClassification, Classification, DataSource
 
 ASSET_EDITABLE_FIELDS = ("description",)
 
 
-def _require(acting_user: User | None, allowed) -> None:
-    if acting_user is not None and not allowed():
-        raise PermissionDenied("You do not have permission to perform this action.")
-
-
 def datasource_secret_read(*, data_source: DataSource, acting_user: User | None, purpose: str) -> str:
     """The decrypted secret, for a connector. Every read is in the audit trail, with its purpose."""
-    _require(acting_user, lambda: has_perm(acting_user, "view_secret", data_source)
+    authorize(acting_user, lambda: has_perm(acting_user, "view_secret", data_source)
              or has_perm(acting_user, "test_connection", data_source))
     audit.record(event="datasource.secret_accessed", actor=acting_user, obj=data_source,
                  extra={"purpose": purpose})
@@ -56,7 +51,7 @@ def datasource_secrets_rotate() -> int:
 @transaction.atomic
 def asset_update(*, asset: Asset, acting_user: User | None, **fields) -> Asset:
     """Stewards' edits of an asset (its description); scanned fields belong to scans."""
-    _require(acting_user, lambda: has_perm(acting_user, "change", asset))
+    authorize(acting_user, lambda: has_perm(acting_user, "change", asset))
     unknown = set(fields) - set(ASSET_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: ["This field is set by scans."] for name in unknown})
@@ -95,7 +90,7 @@ class AlreadyClassified(Exception):
 @transaction.atomic
 def classification_create(*, acting_user: User | None, **fields) -> Classification:
     """A steward's own classification (``HR.EMPLOYEE_NUMBER``) for custom rules and manual classification."""
-    _require(acting_user, lambda: has_any_grant(acting_user, Classification, "add"))
+    authorize(acting_user, lambda: has_any_grant(acting_user, Classification, "add"))
     unknown = set(fields) - set(CLASSIFICATION_FIELDS)
     if unknown:
         raise TypeError(f"unknown classification fields: {', '.join(sorted(unknown))}")
@@ -110,7 +105,7 @@ def classification_create(*, acting_user: User | None, **fields) -> Classificati
 @transaction.atomic
 def classification_update(*, classification: Classification, acting_user: User | None,
                           **fields) -> Classification:
-    _require(acting_user, lambda: has_perm(acting_user, "change", classification))
+    authorize(acting_user, lambda: has_perm(acting_user, "change", classification))
     unknown = set(fields) - set(CLASSIFICATION_FIELDS)
     if unknown:
         raise TypeError(f"unknown classification fields: {', '.join(sorted(unknown))}")
@@ -136,7 +131,7 @@ def classification_update(*, classification: Classification, acting_user: User |
 
 @transaction.atomic
 def classification_delete(*, classification: Classification, acting_user: User | None) -> None:
-    _require(acting_user, lambda: has_perm(acting_user, "delete", classification))
+    authorize(acting_user, lambda: has_perm(acting_user, "delete", classification))
     if classification.is_builtin:
         raise ValidationError("Built-in classifications cannot be deleted; switch them off instead.")
     if classification.applications.exists() or classification.custom_rules.exists():
@@ -228,7 +223,7 @@ def asset_classification_reject(*, asset_classification: AssetClassification, ac
 def asset_classification_create(*, asset: Asset, classification: Classification, acting_user: User | None,
                                  note: str = "") -> AssetClassification:
     """A steward classifies an asset by hand: a confirmed, manual classification."""
-    _require(acting_user, lambda: has_perm(acting_user, "classify", asset))
+    authorize(acting_user, lambda: has_perm(acting_user, "classify", asset))
     if not classification.is_active:
         raise ValidationError({"classification": ["This classification is switched off."]})
     existing = AssetClassification.objects.filter(asset=asset, classification=classification).first()

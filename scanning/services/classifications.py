@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts import audit
 from accounts.models import User, Workspace
-from accounts.permissions import has_perm, workspace_allows
+from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.models import Classification
 from scanning.detection import BUILTIN_CLASSIFICATIONS, CustomRule, preview_rule
 from scanning.models import ClassificationRule
@@ -23,11 +23,6 @@ logger = logging.getLogger("racine.scanning")
 RULE_FIELDS = ("classification", "description", "column_name_regex", "value_regex", "validator",
                "min_match_share", "min_distinct", "enabled")
 MAX_PREVIEW_VALUES = 1000
-
-
-def _require(acting_user: User | None, allowed) -> None:
-    if acting_user is not None and not allowed():
-        raise PermissionDenied("You do not have permission to perform this action.")
 
 
 # --- built-in classifications ----------------------------------------------------------------------------------
@@ -93,7 +88,7 @@ def _validate_rule(rule: ClassificationRule) -> None:
 
 @transaction.atomic
 def classification_rule_create(*, workspace: Workspace, acting_user: User | None, **fields) -> ClassificationRule:
-    _require(acting_user, lambda: workspace_allows(acting_user, "scanning.add_classificationrule", workspace))
+    authorize(acting_user, lambda: workspace_allows(acting_user, "scanning.add_classificationrule", workspace))
     unknown = set(fields) - set(RULE_FIELDS)
     if unknown:
         raise TypeError(f"unknown rule fields: {', '.join(sorted(unknown))}")
@@ -108,7 +103,7 @@ def classification_rule_create(*, workspace: Workspace, acting_user: User | None
 @transaction.atomic
 def classification_rule_update(*, rule: ClassificationRule, acting_user: User | None,
                                **fields) -> ClassificationRule:
-    _require(acting_user, lambda: has_perm(acting_user, "change", rule))
+    authorize(acting_user, lambda: has_perm(acting_user, "change", rule))
     unknown = set(fields) - set(RULE_FIELDS)
     if unknown:
         raise TypeError(f"unknown rule fields: {', '.join(sorted(unknown))}")
@@ -125,7 +120,7 @@ def classification_rule_update(*, rule: ClassificationRule, acting_user: User | 
 
 @transaction.atomic
 def classification_rule_delete(*, rule: ClassificationRule, acting_user: User | None) -> None:
-    _require(acting_user, lambda: has_perm(acting_user, "delete", rule))
+    authorize(acting_user, lambda: has_perm(acting_user, "delete", rule))
     audit.record(event="classification_rule.deleted", actor=acting_user, obj=rule,
                  changes=audit.diff(audit.snapshot(rule, ClassificationRule.audit_fields), {}))
     rule.delete()

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_celery_beat.models import PeriodicTask
 from sqlalchemy.engine import make_url
@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError
 
 from accounts import audit
 from accounts.models import User, Workspace
-from accounts.permissions import has_perm, workspace_allows
+from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog import crypto
 from catalog.crypto import SecretUnreadable
 from catalog.models import DataSource
@@ -33,11 +33,6 @@ DATASOURCE_FIELDS = ("name", "engine", "host", "port", "database", "username", "
 
 class ConnectionTestFailed(Exception):
     """The source could not be reached or refused us; the message is safe to show (no secret in it)."""
-
-
-def _require(acting_user: User | None, allowed) -> None:
-    if acting_user is not None and not allowed():
-        raise PermissionDenied("You do not have permission to perform this action.")
 
 
 def host_policy() -> HostPolicy:
@@ -95,7 +90,7 @@ def validate_settings(source: DataSource) -> None:
 @transaction.atomic
 def datasource_create(*, workspace: Workspace, acting_user: User | None, password: str = "", owners=(),
                       **fields) -> DataSource:
-    _require(acting_user, lambda: workspace_allows(acting_user, "catalog.add_datasource", workspace))
+    authorize(acting_user, lambda: workspace_allows(acting_user, "catalog.add_datasource", workspace))
     unknown = set(fields) - set(DATASOURCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
@@ -114,7 +109,7 @@ def datasource_create(*, workspace: Workspace, acting_user: User | None, passwor
 def datasource_update(*, data_source: DataSource, acting_user: User | None, password: str | None = None,
                       owners=None, **fields) -> DataSource:
     """Change a source; ``password=None`` keeps the stored secret, ``""`` clears it."""
-    _require(acting_user, lambda: has_perm(acting_user, "change", data_source))
+    authorize(acting_user, lambda: has_perm(acting_user, "change", data_source))
     unknown = set(fields) - set(DATASOURCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
@@ -135,7 +130,7 @@ def datasource_update(*, data_source: DataSource, acting_user: User | None, pass
 
 @transaction.atomic
 def datasource_delete(*, data_source: DataSource, acting_user: User | None) -> None:
-    _require(acting_user, lambda: has_perm(acting_user, "delete", data_source))
+    authorize(acting_user, lambda: has_perm(acting_user, "delete", data_source))
     audit.record(event="datasource.deleted", actor=acting_user, obj=data_source,
                  changes=audit.diff(audit.snapshot(data_source, DataSource.audit_fields), {},
                                     DataSource.audit_redact))
@@ -153,7 +148,7 @@ def open_connector(data_source: DataSource, *, acting_user: User | None, purpose
 
 def datasource_test_connection(*, data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
     """Connect, confirm the session is read-only, and report the server. Authorised before any connection."""
-    _require(acting_user, lambda: has_perm(acting_user, "test_connection", data_source))
+    authorize(acting_user, lambda: has_perm(acting_user, "test_connection", data_source))
     try:
         with open_connector(data_source, acting_user=acting_user, purpose="connection test") as connector:
             info = connector.test_connection()

@@ -21,14 +21,14 @@ import traceback
 from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts import audit
 from accounts.models import User
-from accounts.permissions import has_perm
+from accounts.permissions import authorize, has_perm
 from catalog.crypto import SecretUnreadable
 from catalog.models import Asset, AssetClassification, Classification
 from catalog.services import (DetectedClassification, asset_classifications_record_scan,
@@ -49,11 +49,6 @@ ON_DEMAND_TABLE_TYPES = (Asset.Type.TABLE, Asset.Type.VIEW)
 _UNREAD_FAMILIES = frozenset({"binary"})
 _SCRUB_MIN_LENGTH = 4  # shorter values ("M", "42") occur in any text; masking already reduces them to stars
 REDACTED = "***"
-
-
-def _require(acting_user: User | None, allowed) -> None:
-    if acting_user is not None and not allowed():
-        raise PermissionDenied("You do not have permission to perform this action.")
 
 
 @dataclass(frozen=True)
@@ -291,7 +286,7 @@ def detection_request(*, asset: Asset, acting_user: User | None) -> dict:
 
     Authorised (``classify`` on the asset) before anything connects; the work runs on the ``detection`` queue.
     """
-    _require(acting_user, lambda: has_perm(acting_user, "classify", asset))
+    authorize(acting_user, lambda: has_perm(acting_user, "classify", asset))
     if asset.removed_at is not None:
         raise ValidationError({"asset": ["This asset is no longer in the source."]})
     tables, _ = _targets(asset)

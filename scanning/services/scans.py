@@ -5,13 +5,13 @@ import json
 
 from celery.schedules import crontab
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from accounts import audit
 from accounts.models import User, Workspace
-from accounts.permissions import has_perm, workspace_allows
+from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.models import DataSource
 from scanning.connectors import ConnectorConfigError, Filters
 from scanning.models import Scan, ScanRuleSet
@@ -22,11 +22,6 @@ RULE_SET_FIELDS = ("name", "description", "include_schemas", "exclude_schemas", 
 SCAN_FIELDS = ("name", "rule_set", "schedule", "enabled")
 SCHEDULED_TASK = "scanning.tasks.scan_scheduled_task"
 CRON_FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
-
-
-def _require(acting_user: User | None, allowed) -> None:
-    if acting_user is not None and not allowed():
-        raise PermissionDenied("You do not have permission to perform this action.")
 
 
 def _check_fields(fields: dict, allowed: tuple[str, ...]) -> None:
@@ -61,7 +56,7 @@ def validate_rule_set(rule_set: ScanRuleSet) -> None:
 
 @transaction.atomic
 def rule_set_create(*, workspace: Workspace, acting_user: User | None, **fields) -> ScanRuleSet:
-    _require(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scanruleset", workspace))
+    authorize(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scanruleset", workspace))
     _check_fields(fields, RULE_SET_FIELDS)
     rule_set = ScanRuleSet(workspace=workspace, **fields)
     validate_rule_set(rule_set)
@@ -73,7 +68,7 @@ def rule_set_create(*, workspace: Workspace, acting_user: User | None, **fields)
 
 @transaction.atomic
 def rule_set_update(*, rule_set: ScanRuleSet, acting_user: User | None, **fields) -> ScanRuleSet:
-    _require(acting_user, lambda: has_perm(acting_user, "change", rule_set))
+    authorize(acting_user, lambda: has_perm(acting_user, "change", rule_set))
     _check_fields(fields, RULE_SET_FIELDS)
     before = audit.snapshot(rule_set, ScanRuleSet.audit_fields)
     for name, value in fields.items():
@@ -88,7 +83,7 @@ def rule_set_update(*, rule_set: ScanRuleSet, acting_user: User | None, **fields
 
 @transaction.atomic
 def rule_set_delete(*, rule_set: ScanRuleSet, acting_user: User | None) -> None:
-    _require(acting_user, lambda: has_perm(acting_user, "delete", rule_set))
+    authorize(acting_user, lambda: has_perm(acting_user, "delete", rule_set))
     if rule_set.scans.exists():
         raise ValidationError("This rule set is used by scans; change or delete them first.")
     audit.record(event="scan_rule_set.deleted", actor=acting_user, obj=rule_set)
@@ -146,7 +141,7 @@ def validate_scan(scan: Scan) -> None:
 @transaction.atomic
 def scan_create(*, data_source: DataSource, acting_user: User | None, rule_set: ScanRuleSet | None = None,
                 **fields) -> Scan:
-    _require(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scan", data_source.workspace)
+    authorize(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scan", data_source.workspace)
              and has_perm(acting_user, "view", data_source))
     _check_fields(fields, SCAN_FIELDS)
     scan = Scan(data_source=data_source, created_by=acting_user,
@@ -161,7 +156,7 @@ def scan_create(*, data_source: DataSource, acting_user: User | None, rule_set: 
 
 @transaction.atomic
 def scan_update(*, scan: Scan, acting_user: User | None, **fields) -> Scan:
-    _require(acting_user, lambda: has_perm(acting_user, "change", scan))
+    authorize(acting_user, lambda: has_perm(acting_user, "change", scan))
     _check_fields(fields, SCAN_FIELDS)
     before = audit.snapshot(scan, Scan.audit_fields)
     for name, value in fields.items():
@@ -177,7 +172,7 @@ def scan_update(*, scan: Scan, acting_user: User | None, **fields) -> Scan:
 
 @transaction.atomic
 def scan_delete(*, scan: Scan, acting_user: User | None) -> None:
-    _require(acting_user, lambda: has_perm(acting_user, "delete", scan))
+    authorize(acting_user, lambda: has_perm(acting_user, "delete", scan))
     audit.record(event="scan.deleted", actor=acting_user, obj=scan)
     if scan.periodic_task_id:
         PeriodicTask.objects.filter(pk=scan.periodic_task_id).delete()
@@ -198,7 +193,7 @@ def scan_default(*, data_source: DataSource, acting_user: User | None = None,
     scan = scans.first()
     if scan is not None:
         return scan
-    _require(acting_user, lambda: has_perm(acting_user, "view", data_source)
+    authorize(acting_user, lambda: has_perm(acting_user, "view", data_source)
              and workspace_allows(acting_user, "scanning.run_scan", data_source.workspace))
     if rule_set is not None and rule_set.workspace_id != data_source.workspace_id:
         raise ValidationError({"rule_set": ["The rule set belongs to another workspace."]})
