@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import csv
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, viewsets
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -20,16 +18,6 @@ from accounts import services
 from accounts.api import filters, serializers
 from accounts.models import AuditEvent, Membership, User, Workspace
 from accounts.permissions import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet
-
-
-def _service_call(fn, **kwargs):
-    """Service rule violations become API errors (403 / 400), never a 500."""
-    try:
-        return fn(**kwargs)
-    except DjangoPermissionDenied as exc:
-        raise exceptions.PermissionDenied() from exc
-    except DjangoValidationError as exc:
-        raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
 
 
 class MeViewSet(viewsets.ViewSet):
@@ -56,15 +44,15 @@ class UserViewSet(RestrictedModelViewSet):
         return serializers.UserSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = _service_call(services.user_create, acting_user=self.request.user,
-                                            **serializer.validated_data)
+        serializer.instance = services.user_create(acting_user=self.request.user,
+                                                   **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = _service_call(services.user_update, user=serializer.instance,
-                                            acting_user=self.request.user, **serializer.validated_data)
+        serializer.instance = services.user_update(user=serializer.instance,
+                                                   acting_user=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        _service_call(services.user_delete, user=instance, acting_user=self.request.user)
+        services.user_delete(user=instance, acting_user=self.request.user)
 
 
 class WorkspaceViewSet(RestrictedModelViewSet):
@@ -77,15 +65,15 @@ class WorkspaceViewSet(RestrictedModelViewSet):
     ordering_fields = ["name", "created_at"]
 
     def perform_create(self, serializer):
-        serializer.instance = _service_call(services.workspace_create, acting_user=self.request.user,
-                                            **serializer.validated_data)
+        serializer.instance = services.workspace_create(acting_user=self.request.user,
+                                                        **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = _service_call(services.workspace_update, workspace=serializer.instance,
-                                            acting_user=self.request.user, **serializer.validated_data)
+        serializer.instance = services.workspace_update(workspace=serializer.instance,
+                                                        acting_user=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        _service_call(services.workspace_delete, workspace=instance, acting_user=self.request.user)
+        services.workspace_delete(workspace=instance, acting_user=self.request.user)
 
 
 class MembershipViewSet(RestrictedModelViewSet):
@@ -104,16 +92,16 @@ class MembershipViewSet(RestrictedModelViewSet):
         return serializers.MembershipSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = _service_call(services.membership_create, acting_user=self.request.user,
-                                            **serializer.validated_data)
+        serializer.instance = services.membership_create(acting_user=self.request.user,
+                                                         **serializer.validated_data)
 
     def perform_update(self, serializer):
         role = serializer.validated_data.get("role", serializer.instance.role)
-        serializer.instance = _service_call(services.membership_change_role, membership=serializer.instance,
-                                            role=role, acting_user=self.request.user)
+        serializer.instance = services.membership_change_role(membership=serializer.instance,
+                                                              role=role, acting_user=self.request.user)
 
     def perform_destroy(self, instance):
-        _service_call(services.membership_delete, membership=instance, acting_user=self.request.user)
+        services.membership_delete(membership=instance, acting_user=self.request.user)
 
 
 class _Echo:

@@ -8,8 +8,6 @@ catalog may not import scanning.
 from __future__ import annotations
 
 import django_filters
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -21,18 +19,6 @@ from catalog.models import Asset, AssetClassification, Classification
 from config.problems import Conflict
 
 MAX_BULK = 500
-
-
-def service_call(fn, **kwargs):
-    """Service rule violations become API errors (403 / 400 / 409), never a 500."""
-    try:
-        return fn(**kwargs)
-    except DjangoPermissionDenied as exc:
-        raise exceptions.PermissionDenied() from exc
-    except DjangoValidationError as exc:
-        raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
-    except services.AlreadyClassified as exc:
-        raise Conflict(str(exc), code="already_classified", extra={"existing": exc.existing.pk}) from None
 
 
 # --- serializers -----------------------------------------------------------------------------------------------
@@ -133,15 +119,15 @@ class ClassificationViewSet(RestrictedModelViewSet):
     ordering_fields = ["name", "category", "sensitivity", "created_at"]
 
     def perform_create(self, serializer):
-        serializer.instance = service_call(services.classification_create, acting_user=self.request.user,
-                                           **serializer.validated_data)
+        serializer.instance = services.classification_create(acting_user=self.request.user,
+                                                             **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = service_call(services.classification_update, classification=serializer.instance,
-                                           acting_user=self.request.user, **serializer.validated_data)
+        serializer.instance = services.classification_update(classification=serializer.instance,
+                                                             acting_user=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        service_call(services.classification_delete, classification=instance, acting_user=self.request.user)
+        services.classification_delete(classification=instance, acting_user=self.request.user)
 
 
 class AssetClassificationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -161,14 +147,16 @@ class AssetClassificationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, 
     def create(self, request, *args, **kwargs):
         data = AssetClassificationCreateSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        row = service_call(services.asset_classification_create, acting_user=request.user, **data.validated_data)
+        try:
+            row = services.asset_classification_create(acting_user=request.user, **data.validated_data)
+        except services.AlreadyClassified as exc:
+            raise Conflict(str(exc), code="already_classified", extra={"existing": exc.existing.pk}) from None
         return Response(AssetClassificationSerializer(row).data, status=201)
 
     def _decide(self, request, fn):
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        row = service_call(fn, asset_classification=self.get_object(), acting_user=request.user,
-                           **data.validated_data)
+        row = fn(asset_classification=self.get_object(), acting_user=request.user, **data.validated_data)
         row = AssetClassification.objects.select_related("asset", "classification").get(pk=row.pk)
         return Response(AssetClassificationSerializer(row).data)
 
@@ -196,9 +184,9 @@ class AssetClassificationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, 
         rows = list(restrict(AssetClassification.objects.filter(pk__in=ids), request.user, "view"))
         if len(rows) != len(ids):
             raise exceptions.NotFound("One or more of these classifications do not exist.")
-        service_call(services.asset_classifications_decide, asset_classifications=rows,
-                     decision=data.validated_data["decision"], acting_user=request.user,
-                     note=data.validated_data["note"])
+        services.asset_classifications_decide(asset_classifications=rows,
+                                              decision=data.validated_data["decision"], acting_user=request.user,
+                                              note=data.validated_data["note"])
         fresh = (AssetClassification.objects.select_related("asset", "classification").filter(pk__in=ids)
                  .order_by("pk"))
         return Response({"decision": data.validated_data["decision"],

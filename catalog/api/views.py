@@ -2,24 +2,12 @@
 checked by the connectors, connection tests, scans) are scanning's services and catalog may not import it."""
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, mixins, viewsets
+from rest_framework import mixins, viewsets
 
 from accounts.permissions import RestrictedViewSetMixin
 from catalog import services
 from catalog.api import filters, serializers
 from catalog.models import Asset
-
-
-def service_call(fn, **kwargs):
-    """Service rule violations become API errors (403 / 400), never a 500."""
-    try:
-        return fn(**kwargs)
-    except DjangoPermissionDenied as exc:
-        raise exceptions.PermissionDenied() from exc
-    except DjangoValidationError as exc:
-        raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
 
 
 class AssetViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -34,5 +22,5 @@ class AssetViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
     ordering_fields = ["qualified_name", "name", "type", "changed_at", "first_seen_at", "row_count"]
 
     def perform_update(self, serializer):
-        serializer.instance = service_call(services.asset_update, asset=serializer.instance,
-                                           acting_user=self.request.user, **serializer.validated_data)
+        serializer.instance = services.asset_update(asset=serializer.instance,
+                                                    acting_user=self.request.user, **serializer.validated_data)

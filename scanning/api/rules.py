@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import RestrictedModelViewSet, get_restricted_object_or_404
-from catalog.api.classifications import AssetClassificationViewSet, service_call
+from catalog.api.classifications import AssetClassificationViewSet
 from catalog.models import Asset, Classification
 from scanning.detection import VALIDATORS
 from scanning.models import ClassificationRule
@@ -106,15 +106,15 @@ class ClassificationRuleViewSet(RestrictedModelViewSet):
         return ClassificationRuleSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = service_call(services.classification_rule_create, acting_user=self.request.user,
-                                           **serializer.validated_data)
+        serializer.instance = services.classification_rule_create(acting_user=self.request.user,
+                                                                  **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = service_call(services.classification_rule_update, rule=serializer.instance,
-                                           acting_user=self.request.user, **serializer.validated_data)
+        serializer.instance = services.classification_rule_update(rule=serializer.instance,
+                                                                  acting_user=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        service_call(services.classification_rule_delete, rule=instance, acting_user=self.request.user)
+        services.classification_rule_delete(rule=instance, acting_user=self.request.user)
 
     @extend_schema(request=RulePreviewSerializer, responses=RulePreviewOutputSerializer,
                    description="Run a rule on pasted values and say, per value (by index), whether it matches, and "
@@ -126,8 +126,8 @@ class ClassificationRuleViewSet(RestrictedModelViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         values = fields.pop("values")
-        report = service_call(services.classification_rule_preview, rule=ClassificationRule(**fields),
-                              values=values)
+        report = services.classification_rule_preview(rule=ClassificationRule(**fields),
+                                                      values=values)
         return Response(RulePreviewOutputSerializer(report).data)
 
 
@@ -158,7 +158,7 @@ class AssetClassificationDetectViewSet(AssetClassificationViewSet):
         data.is_valid(raise_exception=True)
         asset = get_restricted_object_or_404(Asset.objects.select_related("parent", "data_source"), request.user,
                                              "view", pk=data.validated_data["asset"])
-        answer = service_call(detection.detection_request, asset=asset, acting_user=request.user)
+        answer = detection.detection_request(asset=asset, acting_user=request.user)
         return Response(DetectAcceptedSerializer(answer).data, status=status.HTTP_202_ACCEPTED)
 
 

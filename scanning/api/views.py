@@ -1,8 +1,9 @@
 """Scanning API: data sources (their writes are scanning's services), rule sets, scans, runs and drift.
 
-Views are thin: shape in, one service call, shape out. Service rules map to statuses in one place
-(``service_call``): PermissionDenied → 403 (the object was already found visible, else 404), ValidationError →
-400 with field errors, a scan already running → 409 naming the active run, a finished run → 409 on cancel.
+Views are thin: shape in, one service call, shape out. A service's PermissionDenied is a 403 (the object was
+already found visible, else 404) and its ValidationError a 400 with field errors, through the API's one exception
+handler (config.problems); here: a scan already running → 409 naming the active run, a finished run → 409 on
+cancel.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from rest_framework.response import Response
 from accounts.permissions import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet, restrict
 from catalog.api import filters as catalog_filters
 from catalog.api import serializers as catalog_serializers
-from catalog.api.views import service_call
 from catalog.models import DataSource
 from config.problems import Conflict
 from scanning import services
@@ -29,8 +29,8 @@ CONFLICT_RESPONSE = OpenApiResponse(description="Problem details; for a scan alr
 
 def _request_run(*, scan: Scan, acting_user) -> ScanRun:
     try:
-        return service_call(services.scan_run_request, scan=scan, trigger=ScanRun.Trigger.API,
-                            acting_user=acting_user)
+        return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.API,
+                                         acting_user=acting_user)
     except services.ScanAlreadyRunning as exc:
         raise Conflict(str(exc), code="scan_already_running",
                        extra={"run": exc.run.pk if exc.run is not None else None}) from None
@@ -59,15 +59,15 @@ class DataSourceViewSet(RestrictedModelViewSet):
         return catalog_serializers.DataSourceSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = service_call(services.datasource_create, acting_user=self.request.user,
-                                           **serializer.validated_data)
+        serializer.instance = services.datasource_create(acting_user=self.request.user,
+                                                         **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = service_call(services.datasource_update, data_source=serializer.instance,
-                                           acting_user=self.request.user, **serializer.validated_data)
+        serializer.instance = services.datasource_update(data_source=serializer.instance,
+                                                         acting_user=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        service_call(services.datasource_delete, data_source=instance, acting_user=self.request.user)
+        services.datasource_delete(data_source=instance, acting_user=self.request.user)
 
     @extend_schema(request=None, responses=catalog_serializers.ConnectionTestSerializer,
                    description="Connect to the source with its stored secret, confirm the session is read-only and "
@@ -77,7 +77,7 @@ class DataSourceViewSet(RestrictedModelViewSet):
     def test_connection(self, request, pk=None):
         source = self.get_object()  # 404 outside scope, 403 without test_connection: before any connection
         try:
-            info = service_call(services.datasource_test_connection, data_source=source, acting_user=request.user)
+            info = services.datasource_test_connection(data_source=source, acting_user=request.user)
         except services.ConnectionTestFailed as exc:
             return Response({"ok": False, "error": str(exc)})
         return Response({"ok": True, "server_version": info.server_version, "current_user": info.current_user,
@@ -90,7 +90,7 @@ class DataSourceViewSet(RestrictedModelViewSet):
     @action(detail=True, methods=["post"])
     def scan(self, request, pk=None):
         source = self.get_object()
-        scan = service_call(services.scan_default, data_source=source, acting_user=request.user)
+        scan = services.scan_default(data_source=source, acting_user=request.user)
         return _queued(_request_run(scan=scan, acting_user=request.user))
 
 
@@ -109,15 +109,15 @@ class ScanRuleSetViewSet(RestrictedModelViewSet):
         return serializers.ScanRuleSetSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = service_call(services.rule_set_create, acting_user=self.request.user,
-                                           **serializer.validated_data)
+        serializer.instance = services.rule_set_create(acting_user=self.request.user,
+                                                       **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = service_call(services.rule_set_update, rule_set=serializer.instance,
-                                           acting_user=self.request.user, **serializer.validated_data)
+        serializer.instance = services.rule_set_update(rule_set=serializer.instance,
+                                                       acting_user=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        service_call(services.rule_set_delete, rule_set=instance, acting_user=self.request.user)
+        services.rule_set_delete(rule_set=instance, acting_user=self.request.user)
 
 
 class ScanViewSet(RestrictedModelViewSet):
@@ -137,15 +137,15 @@ class ScanViewSet(RestrictedModelViewSet):
         return serializers.ScanSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = service_call(services.scan_create, acting_user=self.request.user,
-                                           **serializer.validated_data)
+        serializer.instance = services.scan_create(acting_user=self.request.user,
+                                                   **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = service_call(services.scan_update, scan=serializer.instance,
-                                           acting_user=self.request.user, **serializer.validated_data)
+        serializer.instance = services.scan_update(scan=serializer.instance,
+                                                   acting_user=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        service_call(services.scan_delete, scan=instance, acting_user=self.request.user)
+        services.scan_delete(scan=instance, acting_user=self.request.user)
 
     @extend_schema(request=None, responses={202: serializers.ScanRunSerializer, 409: CONFLICT_RESPONSE},
                    description="Queue a run of this scan. 409 when its data source already has a queued or "
@@ -175,7 +175,7 @@ class ScanRunViewSet(RestrictedReadOnlyModelViewSet):
     def cancel(self, request, pk=None):
         run = self.get_object()
         try:
-            run = service_call(services.scan_run_cancel, run=run, acting_user=request.user)
+            run = services.scan_run_cancel(run=run, acting_user=request.user)
         except services.RunNotCancellable as exc:
             raise Conflict(str(exc), code="run_not_cancellable") from None
         return Response(serializers.ScanRunSerializer(run).data)
