@@ -3,6 +3,7 @@ tasks to the ``detection`` queue (config.celery)."""
 import random
 
 from celery import shared_task
+from django.conf import settings
 
 from scanning import services
 from scanning.connectors import SourceUnavailable
@@ -19,10 +20,7 @@ def scan_run_execute_task(self, scan_run_id: int) -> None:
     try:
         services.scan_run_execute(scan_run_id=scan_run_id, final_attempt=final)
     except SourceUnavailable as exc:
-        # Exponential backoff (60 s, 120 s, 240 s, … capped at 30 minutes) with jitter, so that runs of many
-        # sources behind one failed network path do not all come back at the same second.
-        backoff = min(60 * 2 ** self.request.retries, 1800)
-        raise self.retry(exc=exc, countdown=backoff * random.uniform(0.75, 1.25)) from None
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
 
 
 @shared_task
@@ -45,7 +43,11 @@ def scan_runs_reap_task() -> dict:
 
 
 def _backoff(retries: int) -> float:
-    return min(60 * 2 ** retries, 1800) * random.uniform(0.75, 1.25)
+    """Exponential backoff (60 s, 120 s, 240 s, …) with jitter, so that the runs of many sources behind one failed
+    network path do not all come back at the same second. A retry waits in the worker, unacknowledged: it must
+    come due before the broker's visibility timeout, or Redis would deliver it a second time."""
+    ceiling = settings.CELERY_BROKER_VISIBILITY_TIMEOUT * 0.75 / 1.25
+    return min(60 * 2 ** retries, ceiling) * random.uniform(0.75, 1.25)
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -17,7 +16,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import User
-from accounts.permissions import has_perm
+from accounts.permissions import authorize, has_perm
 from catalog.crypto import SecretUnreadable
 from scanning.connectors import ConnectorError, SourceUnavailable
 from scanning.models import Scan, ScanRun
@@ -41,11 +40,6 @@ class RunNotCancellable(Exception):
     """The run has already finished."""
 
 
-def _require(acting_user: User | None, allowed) -> None:
-    if acting_user is not None and not allowed():
-        raise PermissionDenied("You do not have permission to perform this action.")
-
-
 def _enqueue(run_id: int) -> None:
     from scanning.tasks import scan_run_execute_task
 
@@ -61,7 +55,7 @@ def scan_run_request(*, scan: Scan, trigger: str, acting_user: User | None) -> S
 
     The partial unique constraint decides, not a check in Python: two simultaneous requests cannot both insert.
     """
-    _require(acting_user, lambda: has_perm(acting_user, "run", scan))
+    authorize(acting_user, lambda: has_perm(acting_user, "run", scan))
     previous = (ScanRun.objects.filter(data_source_id=scan.data_source_id, status=ScanRun.Status.SUCCEEDED)
                 .order_by("-finished_at").values_list("objects_seen", flat=True).first())
     try:
@@ -163,7 +157,7 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
 
 def scan_run_cancel(*, run: ScanRun, acting_user: User | None) -> ScanRun:
     """Cancel a queued run at once; ask a running one to stop after its current batch."""
-    _require(acting_user, lambda: has_perm(acting_user, "run", run.scan))
+    authorize(acting_user, lambda: has_perm(acting_user, "run", run.scan))
     with transaction.atomic():
         cancelled_while_queued = finish_run(run.pk, ScanRun.Status.CANCELLED, from_statuses=(ScanRun.Status.QUEUED,))
         if not cancelled_while_queued and not ScanRun.objects.filter(

@@ -123,3 +123,12 @@ def test_reaper_fails_silent_runs_and_resends_lost_queued_ones(settings, monkeyp
     assert alive.status == ScanRun.Status.RUNNING
     assert sent == [lost.pk]
     assert services.scan_runs_reap(now=now) == {"failed": 0, "requeued": 0}  # once per redelivery delay
+
+
+def test_longest_backoff_comes_due_before_the_broker_redelivers(settings):
+    """Regression: the 30-minute cap with jitter (up to 2,250 s) outlived the 2,100 s visibility timeout, so Redis
+    could hand a waiting retry to a second worker."""
+    from scanning.tasks import _backoff
+
+    settings.CELERY_BROKER_VISIBILITY_TIMEOUT = 2100
+    assert max(_backoff(retries) for retries in range(12) for _ in range(50)) < 2100
