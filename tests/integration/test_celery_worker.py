@@ -5,10 +5,6 @@ line for the task, and the task's result comes back through the result backend.
 """
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -18,52 +14,18 @@ from celery.exceptions import TimeoutError as CeleryTimeoutError
 from celery.result import AsyncResult
 
 from config.celery import app
-from tests.support.services import require_redis
+from tests.support.celery_worker import redis_workers
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db, pytest.mark.urls("tests.config.urls")]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def redis_celery(tmp_path):
-    """Point this process's Celery app at Redis (not eager) and start a worker on a queue of its own."""
-    redis_url = require_redis()
-    queue = f"racine-test-{uuid.uuid4().hex[:8]}"
-    saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager",
-                                               "task_default_queue", "task_routes")}
-    app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False,
-                    task_default_queue=queue, task_routes={})
-    _forget_connections()
-    log_path = tmp_path / "worker.log"
-    env = {**os.environ, "CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url, "DEBUG": "true",
-           "RACINE_VAR_DIR": str(tmp_path), "RACINE_LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
-    env.pop("DATABASE_URL", None)  # the ping task needs no database; the worker uses its own embedded one
-    with open(log_path, "w") as log_file:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h",
-             "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        yield log_path
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        app.conf.update(saved)
-        _forget_connections()
-
-
-def _forget_connections():
-    app._pool = None
-    # The producer pool outlives app._pool: one made earlier in the session for the eager configuration's
-    # memory:// broker would swallow every message sent to Redis here.
-    app.amqp._producer_pool = None
-    if hasattr(app._local, "backend"):
-        del app._local.backend
+    """A worker on a queue of its own, results in Redis; yields the worker's log file."""
+    # The ping task needs no database; the worker uses its own embedded one.
+    with redis_workers(tmp_path, env={"LOG_LEVEL": "INFO"}, without=("DATABASE_URL",), results=True) as workers:
+        workers.start()
+        yield workers.logs[0]
 
 
 def _json_lines(path: Path) -> list[dict]:

@@ -10,15 +10,9 @@ mid-scan, is the orderly version of the same stop.
 """
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -28,19 +22,17 @@ from django.urls import reverse
 from bench.scan.build_db import SCHEMAS, ddl
 from catalog.models import Asset
 from accounts.roles import Role
-from config.celery import app
 from scanning import services
 from scanning.connectors import ConnectionSettings, connector_for
 from scanning.models import AssetChange, ScanRun
 from tests.support import target_dbs
 from tests.support.factories import UserFactory, membership
 from tests.support.personas import verified_client
-from tests.support.services import require_redis
+from tests.support.celery_worker import redis_workers
 from tests.support.target_dbs import scan_workspace, schema_only_rule_set
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 TABLES = 1500
 BATCH_SIZE = 100
 SECRET = "Worker-Secret-5b7e"  # trust authentication ignores it; the worker still handles it
@@ -72,62 +64,15 @@ def source_objects(name, url) -> set[str]:
 
 @pytest.fixture
 def celery_via_redis(tmp_path):
-    """This process's Celery app sends to Redis on a queue of its own; yields a function starting workers on it."""
+    """Workers writing into this test's database, started by the test on a queue of this test's own."""
     skip_unless_postgresql_app_database()
-    redis_url = require_redis()
-    queue = f"racine-test-{uuid.uuid4().hex[:8]}"
-    saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager",
-                                               "task_default_queue", "task_routes")}
-    app.conf.update(broker_url=redis_url, result_backend=None, task_always_eager=False, task_default_queue=queue,
-                    task_routes={})
-    _forget_connections()
     db = connection.settings_dict
-    env = {**os.environ, "CELERY_BROKER_URL": redis_url, "DEBUG": "true", "RACINE_VAR_DIR": str(tmp_path),
-           "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    env = {"DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
                            f"/{db['NAME']}",
            "RACINE_ENCRYPTION_KEYS": ",".join(settings.RACINE_ENCRYPTION_KEYS),
-           "RACINE_SCAN_BATCH_SIZE": str(BATCH_SIZE), "RACINE_LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
-    env.pop("CELERY_RESULT_BACKEND", None)
-    workers: list[subprocess.Popen] = []
-    logs: list[Path] = []
-
-    def start() -> subprocess.Popen:
-        log_path = tmp_path / f"worker-{len(workers)}.log"
-        with open(log_path, "w") as log_file:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
-                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}-{len(workers)}@%h",
-                 "--loglevel", "INFO"], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-        workers.append(worker)
-        logs.append(log_path)
-        return worker
-
-    start.logs = logs
-    try:
-        yield start
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.wait()
-        # The killed worker's message was never acknowledged: drop it with the queue.
-        with app.connection_for_write() as conn:
-            conn.default_channel.queue_delete(queue)
-        app.conf.update(saved)
-        _forget_connections()
-
-
-def _forget_connections():
-    app._pool = None
-    # The producer pool outlives app._pool: one made earlier in the session for the eager configuration's
-    # memory:// broker would swallow every message sent to Redis here.
-    app.amqp._producer_pool = None
-    if hasattr(app._local, "backend"):
-        del app._local.backend
+           "RACINE_SCAN_BATCH_SIZE": str(BATCH_SIZE), "LOG_LEVEL": "DEBUG"}
+    with redis_workers(tmp_path, env=env) as workers:
+        yield workers
 
 
 def wait_for(predicate, timeout: float, what: str):
@@ -191,7 +136,7 @@ def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_com
     assert len(expected) > 30_000
 
     # 1. The baseline scan, killed after its first batches.
-    worker = celery_via_redis()
+    worker = celery_via_redis.start()
     first = kill_mid_scan(worker, request_run(source), until=lambda run: run.progress_done > 0)
     reap(first)
     assert_consistent(source, first, len(expected))
@@ -201,7 +146,7 @@ def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_com
     # 2. The next run completes the catalog, and reports as added exactly what the killed run had not written
     # (the catalog already showed the rest).
     written_by_first = set(Asset.objects.filter(data_source=source).values_list("qualified_name", flat=True))
-    worker = celery_via_redis()
+    worker = celery_via_redis.start()
     second = request_run(source)
     wait_for(lambda: ScanRun.objects.filter(pk=second.pk).exclude(status__in=ScanRun.ACTIVE).exists(), 180,
              "the rescan to finish")
@@ -230,7 +175,7 @@ def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_com
     assert not AssetChange.objects.filter(run=third).exclude(kind=AssetChange.Kind.ADDED).exists()
 
     # 4. The last run completes: the whole catalog, and exactly the drift the killed run had not recorded.
-    celery_via_redis()
+    celery_via_redis.start()
     fourth = request_run(source)
     wait_for(lambda: ScanRun.objects.filter(pk=fourth.pk).exclude(status__in=ScanRun.ACTIVE).exists(), 180,
              "the last rescan to finish")
@@ -259,7 +204,7 @@ def test_cancel_through_the_api_stops_a_worker_scan_after_its_batch(big_source, 
     steward = UserFactory()
     membership(steward, workspace, Role.DATA_STEWARD)
     client = verified_client(steward)
-    worker = celery_via_redis()
+    worker = celery_via_redis.start()
 
     queued = client.post(reverse("api:scan-run", args=[scan.pk]))
     assert queued.status_code == 202
