@@ -153,7 +153,9 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 # No broker means embedded mode: run tasks inline so a fresh checkout needs no Redis.
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 if CELERY_TASK_ALWAYS_EAGER:
-    CELERY_BROKER_URL = "memory://"  # never contacted in eager mode; keeps kombu from guessing amqp://localhost
+    # Eager mode never sends a message, but Celery still builds a producer: give it an in-memory transport
+    # (with a host name, or kombu logs a warning on every task).
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("RACINE_TASK_SOFT_TIME_LIMIT", 1800, minimum=1)
