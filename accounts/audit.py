@@ -10,6 +10,7 @@ lists in ``audit_redact``, is recorded as ``"***"`` (the fact that it changed is
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import re
@@ -70,6 +71,32 @@ def diff(before: dict, after: dict, redact: Iterable[str] = ()) -> dict:
         else:
             changes[name] = [old, new]
     return changes
+
+
+def _audited(obj: models.Model, fields: Iterable[str] | None) -> list[str]:
+    return list(fields) if fields is not None else list(type(obj).audit_fields)
+
+
+def record_created(*, event: str, actor, obj: models.Model, fields: Iterable[str] | None = None):
+    """The creation of ``obj``: its audited fields (``Model.audit_fields`` unless given) as a diff from nothing."""
+    return record(event=event, actor=actor, obj=obj, changes=diff({}, snapshot(obj, _audited(obj, fields))))
+
+
+def record_deleted(*, event: str, actor, obj: models.Model, fields: Iterable[str] | None = None):
+    """The deletion of ``obj`` (call it before deleting): its audited fields as a diff to nothing."""
+    return record(event=event, actor=actor, obj=obj, changes=diff(snapshot(obj, _audited(obj, fields)), {}))
+
+
+@contextlib.contextmanager
+def record_changes(*, event: str, actor, obj: models.Model, fields: Iterable[str] | None = None):
+    """Audit what the block changes on ``obj``: one event with the field diff, none when nothing changed (so a
+    retried or repeated request adds no row)."""
+    fields = _audited(obj, fields)
+    before = snapshot(obj, fields)
+    yield
+    changes = diff(before, snapshot(obj, fields))
+    if changes:
+        record(event=event, actor=actor, obj=obj, changes=changes)
 
 
 def redact_changes(changes: dict, redact: Iterable[str] = ()) -> dict:

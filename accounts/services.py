@@ -52,8 +52,7 @@ def workspace_ensure(*, organization: Organization, name: str) -> tuple[Workspac
     workspace, created = Workspace.objects.get_or_create(
         slug=slugify(name)[:100], defaults={"organization": organization, "name": name})
     if created:
-        audit.record(event="workspace.created", obj=workspace,
-                     changes=audit.diff({}, audit.snapshot(workspace, Workspace.audit_fields)))
+        audit.record_created(event="workspace.created", actor=None, obj=workspace)
     return workspace, created
 
 
@@ -67,8 +66,7 @@ def workspace_create(*, name: str, acting_user: User | None, slug: str = "", des
                           slug=slug or slugify(name)[:100], description=description)
     workspace.full_clean()
     workspace.save()
-    audit.record(event="workspace.created", actor=acting_user, obj=workspace,
-                 changes=audit.diff({}, audit.snapshot(workspace, Workspace.audit_fields)))
+    audit.record_created(event="workspace.created", actor=acting_user, obj=workspace)
     return workspace
 
 
@@ -119,7 +117,7 @@ def superuser_ensure(*, username: str, email: str, password: str) -> tuple[User,
     if user is not None:
         return user, False
     user = User.objects.create_superuser(username=username, email=email, password=password)
-    audit.record(event="user.created", obj=user, changes=audit.diff({}, audit.snapshot(user, USER_AUDIT_FIELDS)))
+    audit.record_created(event="user.created", actor=None, obj=user, fields=USER_AUDIT_FIELDS)
     return user, True
 
 
@@ -135,8 +133,7 @@ def user_create(*, acting_user: User | None, username: str, email: str = "", fir
         user.set_unusable_password()
     user.full_clean(exclude=["password"])
     user.save()
-    audit.record(event="user.created", actor=acting_user, obj=user,
-                 changes=audit.diff({}, audit.snapshot(user, USER_AUDIT_FIELDS)))
+    audit.record_created(event="user.created", actor=acting_user, obj=user, fields=USER_AUDIT_FIELDS)
     return user
 
 
@@ -164,8 +161,7 @@ def user_delete(*, user: User, acting_user: User | None) -> None:
     _require_superuser(acting_user)
     if acting_user is not None and acting_user.pk == user.pk:
         raise ValidationError("You cannot delete your own account.")
-    audit.record(event="user.deleted", actor=acting_user, obj=user,
-                 changes=audit.diff(audit.snapshot(user, USER_AUDIT_FIELDS), {}))
+    audit.record_deleted(event="user.deleted", actor=acting_user, obj=user, fields=USER_AUDIT_FIELDS)
     user.delete()
 
 

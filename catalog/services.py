@@ -55,14 +55,11 @@ def asset_update(*, asset: Asset, acting_user: User | None, **fields) -> Asset:
     unknown = set(fields) - set(ASSET_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: ["This field is set by scans."] for name in unknown})
-    before = audit.snapshot(asset, ASSET_EDITABLE_FIELDS)
-    for name, value in fields.items():
-        setattr(asset, name, value)
-    asset.full_clean()
-    asset.save()
-    changes = audit.diff(before, audit.snapshot(asset, ASSET_EDITABLE_FIELDS))
-    if changes:
-        audit.record(event="asset.changed", actor=acting_user, obj=asset, changes=changes)
+    with audit.record_changes(event="asset.changed", actor=acting_user, obj=asset, fields=ASSET_EDITABLE_FIELDS):
+        for name, value in fields.items():
+            setattr(asset, name, value)
+        asset.full_clean()
+        asset.save()
     return asset
 
 
@@ -97,8 +94,7 @@ def classification_create(*, acting_user: User | None, **fields) -> Classificati
     classification = Classification(is_builtin=False, **fields)
     classification.full_clean()
     classification.save()
-    audit.record(event="classification.created", actor=acting_user, obj=classification,
-                 changes=audit.diff({}, audit.snapshot(classification, Classification.audit_fields)))
+    audit.record_created(event="classification.created", actor=acting_user, obj=classification)
     return classification
 
 
@@ -136,8 +132,7 @@ def classification_delete(*, classification: Classification, acting_user: User |
         raise ValidationError("Built-in classifications cannot be deleted; switch them off instead.")
     if classification.applications.exists() or classification.custom_rules.exists():
         raise ValidationError("This classification is in use by assets or custom rules; switch it off instead.")
-    audit.record(event="classification.deleted", actor=acting_user, obj=classification,
-                 changes=audit.diff(audit.snapshot(classification, Classification.audit_fields), {}))
+    audit.record_deleted(event="classification.deleted", actor=acting_user, obj=classification)
     classification.delete()
 
 

@@ -95,8 +95,7 @@ def classification_rule_create(*, workspace: Workspace, acting_user: User | None
     rule = ClassificationRule(workspace=workspace, created_by=acting_user, **fields)
     _validate_rule(rule)
     rule.save()
-    audit.record(event="classification_rule.created", actor=acting_user, obj=rule,
-                 changes=audit.diff({}, audit.snapshot(rule, ClassificationRule.audit_fields)))
+    audit.record_created(event="classification_rule.created", actor=acting_user, obj=rule)
     return rule
 
 
@@ -107,22 +106,18 @@ def classification_rule_update(*, rule: ClassificationRule, acting_user: User | 
     unknown = set(fields) - set(RULE_FIELDS)
     if unknown:
         raise TypeError(f"unknown rule fields: {', '.join(sorted(unknown))}")
-    before = audit.snapshot(rule, ClassificationRule.audit_fields)
-    for name, value in fields.items():
-        setattr(rule, name, value)
-    _validate_rule(rule)
-    rule.save()
-    changes = audit.diff(before, audit.snapshot(rule, ClassificationRule.audit_fields))
-    if changes:
-        audit.record(event="classification_rule.changed", actor=acting_user, obj=rule, changes=changes)
+    with audit.record_changes(event="classification_rule.changed", actor=acting_user, obj=rule):
+        for name, value in fields.items():
+            setattr(rule, name, value)
+        _validate_rule(rule)
+        rule.save()
     return rule
 
 
 @transaction.atomic
 def classification_rule_delete(*, rule: ClassificationRule, acting_user: User | None) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", rule))
-    audit.record(event="classification_rule.deleted", actor=acting_user, obj=rule,
-                 changes=audit.diff(audit.snapshot(rule, ClassificationRule.audit_fields), {}))
+    audit.record_deleted(event="classification_rule.deleted", actor=acting_user, obj=rule)
     rule.delete()
 
 

@@ -100,8 +100,7 @@ def datasource_create(*, workspace: Workspace, acting_user: User | None, passwor
     source.save()
     if owners:
         source.owners.set(owners)
-    audit.record(event="datasource.created", actor=acting_user, obj=source,
-                 changes=audit.diff({}, audit.snapshot(source, DataSource.audit_fields), DataSource.audit_redact))
+    audit.record_created(event="datasource.created", actor=acting_user, obj=source)
     return source
 
 
@@ -113,27 +112,22 @@ def datasource_update(*, data_source: DataSource, acting_user: User | None, pass
     unknown = set(fields) - set(DATASOURCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
-    before = audit.snapshot(data_source, DataSource.audit_fields)
-    for name, value in fields.items():
-        setattr(data_source, name, value)
-    if password is not None:
-        data_source.encrypted_secret = crypto.encrypt(password)
-    validate_settings(data_source)
-    data_source.save()
+    with audit.record_changes(event="datasource.changed", actor=acting_user, obj=data_source):
+        for name, value in fields.items():
+            setattr(data_source, name, value)
+        if password is not None:
+            data_source.encrypted_secret = crypto.encrypt(password)
+        validate_settings(data_source)
+        data_source.save()
     if owners is not None:
         data_source.owners.set(owners)
-    changes = audit.diff(before, audit.snapshot(data_source, DataSource.audit_fields), DataSource.audit_redact)
-    if changes:
-        audit.record(event="datasource.changed", actor=acting_user, obj=data_source, changes=changes)
     return data_source
 
 
 @transaction.atomic
 def datasource_delete(*, data_source: DataSource, acting_user: User | None) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", data_source))
-    audit.record(event="datasource.deleted", actor=acting_user, obj=data_source,
-                 changes=audit.diff(audit.snapshot(data_source, DataSource.audit_fields), {},
-                                    DataSource.audit_redact))
+    audit.record_deleted(event="datasource.deleted", actor=acting_user, obj=data_source)
     # The scans go with the source (cascade), but their beat entries would stay behind and keep ticking.
     PeriodicTask.objects.filter(racine_scan__data_source=data_source).delete()
     data_source.delete()

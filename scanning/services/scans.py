@@ -61,8 +61,7 @@ def rule_set_create(*, workspace: Workspace, acting_user: User | None, **fields)
     rule_set = ScanRuleSet(workspace=workspace, **fields)
     validate_rule_set(rule_set)
     rule_set.save()
-    audit.record(event="scan_rule_set.created", actor=acting_user, obj=rule_set,
-                 changes=audit.diff({}, audit.snapshot(rule_set, ScanRuleSet.audit_fields)))
+    audit.record_created(event="scan_rule_set.created", actor=acting_user, obj=rule_set)
     return rule_set
 
 
@@ -70,14 +69,11 @@ def rule_set_create(*, workspace: Workspace, acting_user: User | None, **fields)
 def rule_set_update(*, rule_set: ScanRuleSet, acting_user: User | None, **fields) -> ScanRuleSet:
     authorize(acting_user, lambda: has_perm(acting_user, "change", rule_set))
     _check_fields(fields, RULE_SET_FIELDS)
-    before = audit.snapshot(rule_set, ScanRuleSet.audit_fields)
-    for name, value in fields.items():
-        setattr(rule_set, name, value)
-    validate_rule_set(rule_set)
-    rule_set.save()
-    changes = audit.diff(before, audit.snapshot(rule_set, ScanRuleSet.audit_fields))
-    if changes:
-        audit.record(event="scan_rule_set.changed", actor=acting_user, obj=rule_set, changes=changes)
+    with audit.record_changes(event="scan_rule_set.changed", actor=acting_user, obj=rule_set):
+        for name, value in fields.items():
+            setattr(rule_set, name, value)
+        validate_rule_set(rule_set)
+        rule_set.save()
     return rule_set
 
 
@@ -149,8 +145,7 @@ def scan_create(*, data_source: DataSource, acting_user: User | None, rule_set: 
     validate_scan(scan)
     scan.save()
     _sync_periodic_task(scan)
-    audit.record(event="scan.created", actor=acting_user, obj=scan,
-                 changes=audit.diff({}, audit.snapshot(scan, Scan.audit_fields)))
+    audit.record_created(event="scan.created", actor=acting_user, obj=scan)
     return scan
 
 
@@ -158,15 +153,12 @@ def scan_create(*, data_source: DataSource, acting_user: User | None, rule_set: 
 def scan_update(*, scan: Scan, acting_user: User | None, **fields) -> Scan:
     authorize(acting_user, lambda: has_perm(acting_user, "change", scan))
     _check_fields(fields, SCAN_FIELDS)
-    before = audit.snapshot(scan, Scan.audit_fields)
-    for name, value in fields.items():
-        setattr(scan, name, value)
-    validate_scan(scan)
-    scan.save()
+    with audit.record_changes(event="scan.changed", actor=acting_user, obj=scan):
+        for name, value in fields.items():
+            setattr(scan, name, value)
+        validate_scan(scan)
+        scan.save()
     _sync_periodic_task(scan)
-    changes = audit.diff(before, audit.snapshot(scan, Scan.audit_fields))
-    if changes:
-        audit.record(event="scan.changed", actor=acting_user, obj=scan, changes=changes)
     return scan
 
 
@@ -204,6 +196,5 @@ def scan_default(*, data_source: DataSource, acting_user: User | None = None,
             defaults={"rule_set": rule_set or rule_set_default(workspace=data_source.workspace),
                       "created_by": acting_user})
         if created:
-            audit.record(event="scan.created", actor=acting_user, obj=scan,
-                         changes=audit.diff({}, audit.snapshot(scan, Scan.audit_fields)))
+            audit.record_created(event="scan.created", actor=acting_user, obj=scan)
     return scan
