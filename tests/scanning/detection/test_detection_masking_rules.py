@@ -86,3 +86,15 @@ def test_preview_rule_reports_matches_per_value_and_share():
     assert result["match_share"] == pytest.approx(0.6667, abs=1e-3)
     assert result["would_match"] is True
     assert "4111111111111111" not in str(result)
+
+
+def test_rejected_refinement_falls_back_to_the_next_candidate():
+    """Regression: when the bare-name refinement (``nom`` → last name) landed on a classification the steward had
+    rejected, the engine answered nothing instead of its next candidate."""
+    surnames = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau"]
+    sample = ColumnSample("nom", "clients", "varchar(100)", surnames * 10)
+    compete = DetectionSettings(custom_rules_take_precedence=False)
+    family_name = CustomRule(name="HR.FAMILY_NAME", column_name_regex="^nom$", confidence=0.55)
+    assert detect_column(sample, settings=compete, custom_rules=[family_name]).classification == "PII.LAST_NAME"
+    fallback = detect_column(sample, settings=compete, custom_rules=[family_name], exclude={"PII.LAST_NAME"})
+    assert fallback is not None and fallback.classification == "HR.FAMILY_NAME"
