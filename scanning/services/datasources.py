@@ -5,7 +5,9 @@ connector accepts them, and catalog may not import scanning.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 from dataclasses import asdict
 from pathlib import Path
 
@@ -52,6 +54,27 @@ def _sqlite_file_allowed(path: str) -> bool:
                for root in settings.RACINE_SQLITE_ALLOWED_DIRS)
 
 
+def _addresses(host: str) -> set[str]:
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return set()
+    # Every loopback address is this machine: 127.0.0.1, ::1 and "localhost" are one target.
+    return {"loopback" if ipaddress.ip_address(address.split("%")[0]).is_loopback else address
+            for address in found}
+
+
+def _is_racine_database(engine: str, host: str, port: int | None, database: str) -> bool:
+    """Does the target name Racine's own PostgreSQL database? Its tables hold every user's password hash and
+    every source's encrypted secret: no steward may scan and sample them as a "data source"."""
+    own = settings.DATABASES["default"]
+    if engine != "postgresql" or "postgresql" not in own["ENGINE"]:
+        return False
+    if database != own["NAME"] or (port or 5432) != int(own.get("PORT") or 5432):
+        return False  # cheap checks first: most sources differ here and cost no DNS look-up
+    return bool(_addresses(host) & _addresses(own.get("HOST") or "localhost"))
+
+
 def connection_settings(data_source: DataSource, *, password: str) -> ConnectionSettings:
     """The connector settings of a source. Raises ConnectorConfigError for settings no connector accepts."""
     options = {key: str(value) for key, value in (data_source.options or {}).items()}
@@ -71,9 +94,13 @@ def connection_settings(data_source: DataSource, *, password: str) -> Connection
             raise ConnectorConfigError("put the password in the password field, not in the URL")
         if url.get_backend_name() == "sqlite":
             sqlite_path = url.database or ""
+        elif _is_racine_database(url.get_backend_name(), url.host or "", url.port, url.database or ""):
+            raise ConnectorConfigError("this is Racine's own database; it cannot be registered as a source")
     if sqlite_path is not None and not _sqlite_file_allowed(sqlite_path):
         raise ConnectorConfigError(
             "SQLite files may only be registered from the folders in RACINE_SQLITE_ALLOWED_DIRS")
+    if _is_racine_database(config.engine, config.host, config.port, config.database):
+        raise ConnectorConfigError("this is Racine's own database; it cannot be registered as a source")
     return config
 
 

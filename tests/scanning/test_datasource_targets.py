@@ -1,0 +1,49 @@
+"""Racine's own database can never be registered as a data source: its tables hold every user's password hash
+and every source's encrypted secret, and a scan samples values."""
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from scanning import services
+from tests.support.factories import WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_own_postgresql_database_is_refused_under_any_host_spelling():
+    if connection.vendor != "postgresql":
+        pytest.skip("the application database is not PostgreSQL here (CI runs this on PostgreSQL)")
+    own = connection.settings_dict
+    workspace = WorkspaceFactory()
+    for host in ("127.0.0.1", "localhost", own["HOST"] or "localhost"):
+        with pytest.raises(ValidationError, match="Racine's own database"):
+            services.datasource_create(workspace=workspace, acting_user=None, name=f"own via {host}",
+                                       engine="postgresql", host=host, port=int(own["PORT"] or 5432),
+                                       database=own["NAME"], username="postgres")
+    with pytest.raises(ValidationError, match="Racine's own database"):
+        services.datasource_create(workspace=workspace, acting_user=None, name="own via sqlalchemy",
+                                   engine="sqlalchemy",
+                                   options={"url": f"postgresql+psycopg://postgres@127.0.0.1:{own['PORT'] or 5432}"
+                                                   f"/{own['NAME']}"})
+
+
+def test_another_database_on_the_same_server_is_allowed():
+    if connection.vendor != "postgresql":
+        pytest.skip("the application database is not PostgreSQL here (CI runs this on PostgreSQL)")
+    source = services.datasource_create(workspace=WorkspaceFactory(), acting_user=None, name="neighbour",
+                                        engine="postgresql", host="127.0.0.1",
+                                        port=int(connection.settings_dict["PORT"] or 5432), database="postgres",
+                                        username="postgres")
+    assert source.pk
+
+
+def test_own_sqlite_database_is_refused_even_inside_an_allowed_folder(settings):
+    if connection.vendor != "sqlite":
+        pytest.skip("the application database is not SQLite here")
+    own = Path(str(settings.DATABASES["default"]["NAME"]))
+    settings.RACINE_SQLITE_ALLOWED_DIRS = [str(own.parent)]
+    with pytest.raises(ValidationError, match="RACINE_SQLITE_ALLOWED_DIRS"):
+        services.datasource_create(workspace=WorkspaceFactory(), acting_user=None, name="own", engine="sqlite",
+                                   database=str(own))
