@@ -52,7 +52,7 @@ class AssetAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_select_related = ["data_source"]
     show_full_result_count = False  # a count(*) over a million columns on every page view is not worth it
     fields = ["qualified_name", "name", "type", "data_source", "parent", "data_type", "is_nullable", "default",
-              "ordinal", "source_description", "description", "sensitivity", "row_count", "properties",
+              "ordinal", "source_description", "description", "sensitivity", "row_count", "properties", "profile",
               "first_seen_at", "changed_at", "removed_at"]
     readonly_fields = [name for name in fields if name not in services.ASSET_EDITABLE_FIELDS]
     actions = None

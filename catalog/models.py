@@ -96,6 +96,10 @@ class Asset(GovernedModel):
                                    help_text="Hash of the scanned definition; a rescan writes only what changed.")
     sensitivity = models.CharField(max_length=12, choices=Sensitivity.choices, blank=True,
                                    help_text="The highest sensitivity of the classifications on it or below it.")
+    profile = models.JSONField(
+        default=dict, blank=True,
+        help_text="Measurements of a column's last sample (rule sets with profiling): null ratio, distinct "
+                  "estimate, value lengths. Never a value.")
     first_seen_at = models.DateTimeField(default=timezone.now)
     changed_at = models.DateTimeField(default=timezone.now, help_text="When a scan last saw it change.")
     removed_at = models.DateTimeField(null=True, blank=True)

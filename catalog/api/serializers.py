@@ -65,5 +65,5 @@ class AssetSerializer(serializers.ModelSerializer):
         model = Asset
         fields = ["id", "data_source", "workspace", "type", "parent", "qualified_name", "name", "data_type",
                   "is_nullable", "default", "source_description", "description", "ordinal", "row_count",
-                  "properties", "sensitivity", "first_seen_at", "changed_at", "removed_at"]
+                  "properties", "profile", "sensitivity", "first_seen_at", "changed_at", "removed_at"]
         read_only_fields = [name for name in fields if name != "description"]

@@ -9,6 +9,8 @@ How a table is read and judged:
 - the stewards' decisions are respected before anything is written: a rejected classification whose evidence
   fingerprint is unchanged is excluded and the engine asked again for the next best; one whose evidence changed
   comes back as a suggestion (``catalog.services.asset_classifications_record_scan`` writes it and says so);
+- with the rule set's profiling on, the same sample gives each column a profile (``scanning.profiling``: null
+  ratio, distinct estimate, value lengths — measurements only); a rule set may profile without detecting;
 - the raw values exist only in this module's local variables, for the time of one table. Evidence holds masked
   examples only; as a second line of defence any evidence string that contains a sampled value is blanked
   before it is written. Errors are logged without exception messages (a driver or a validator could quote a
@@ -36,6 +38,7 @@ from catalog.services import (DetectedClassification, asset_classifications_reco
 from scanning.connectors import ConnectorError, SourceUnavailable, parse_qualified_name
 from scanning.detection import ColumnSample, DetectionSettings, detect_column, type_family
 from scanning.models import ScanRuleSet, ScanRun, TableSample
+from scanning.profiling import profile_column
 from scanning.services.classifications import custom_rules_for
 from scanning.services.datasources import open_connector
 from scanning.sync import RunStopped
@@ -59,9 +62,13 @@ class Context:
     custom_rules: tuple
     classification_ids: dict[str, int]
     sample_size: int
+    detect: bool = True
+    profile: bool = False
 
 
-def detection_context(*, workspace_id: int, rule_set: ScanRuleSet | None) -> Context:
+def detection_context(*, workspace_id: int, rule_set: ScanRuleSet | None, detect: bool = True) -> Context:
+    """``detect`` says whether to classify (a run follows its rule set; on demand always); profiles are written
+    when the rule set asks for them."""
     ids, inactive = {}, set()
     for pk, name, active in Classification.objects.values_list("pk", "name", "is_active"):
         ids[name] = pk
@@ -74,7 +81,8 @@ def detection_context(*, workspace_id: int, rule_set: ScanRuleSet | None) -> Con
     return Context(settings=DetectionSettings(disabled=frozenset(disabled)),
                    custom_rules=tuple(custom_rules_for(workspace_id)),
                    classification_ids={name: pk for name, pk in ids.items() if name not in disabled},
-                   sample_size=sample_size)
+                   sample_size=sample_size, detect=detect,
+                   profile=rule_set is not None and rule_set.profiling_enabled)
 
 
 # --- one table ---------------------------------------------------------------------------------------------------
@@ -145,8 +153,14 @@ def detect_table(*, connector, table: Asset, ctx: Context, run: ScanRun | None =
             "asset_id", "classification__name", "evidence_fingerprint"):
         rejected.setdefault(asset_id, {})[name] = fingerprint
     results: dict[int, DetectedClassification | None] = {}
+    profiles: list[Asset] = []
     for column in columns:
         column_values = values.get(names[column.pk], ())
+        if ctx.profile and names[column.pk] in values:
+            column.profile = profile_column(column_values, rows=table.row_count)
+            profiles.append(column)
+        if not ctx.detect:
+            continue
         found = _best(ColumnSample(names[column.pk], table.name, column.data_type, column_values), ctx,
                       rejected.get(column.pk, {}))
         if found is not None:
@@ -156,7 +170,10 @@ def detect_table(*, connector, table: Asset, ctx: Context, run: ScanRun | None =
     del values  # the sampled values end here
     classified = sum(1 for found in results.values() if found is not None)
     with transaction.atomic():
-        asset_classifications_record_scan(scope=table, results=results, run_id=run.pk if run else None)
+        if ctx.detect:
+            asset_classifications_record_scan(scope=table, results=results, run_id=run.pk if run else None)
+        if profiles:
+            Asset.objects.bulk_update(profiles, ["profile"], batch_size=500)
         if column_ids is None:
             TableSample.objects.update_or_create(asset=table, defaults={
                 "run": run, "sampled_at": timezone.now(), "columns_sampled": len(to_read)})
@@ -207,7 +224,7 @@ def after_schema(*, run: ScanRun, sync, connector) -> None:
 
     rule_set = run.scan.rule_set
     table_ids = (tables_to_sample(data_source_id=run.data_source_id, changed=sync.tables_to_sample)
-                 if rule_set.detection_enabled else [])
+                 if rule_set.detection_enabled or rule_set.profiling_enabled else [])
     if not table_ids:
         finish_run(run.pk, ScanRun.Status.SUCCEEDED)
         return
@@ -235,13 +252,14 @@ def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool
         return
     secrets: tuple[str, ...] = ()
     try:
-        ctx = detection_context(workspace_id=run.data_source.workspace_id, rule_set=run.scan.rule_set)
+        ctx = detection_context(workspace_id=run.data_source.workspace_id, rule_set=run.scan.rule_set,
+                                detect=run.scan.rule_set.detection_enabled)
         done = set(TableSample.objects.filter(run=run, asset_id__in=table_ids).values_list("asset_id", flat=True))
         with open_connector(run.data_source, acting_user=None, purpose=f"detection, scan run {run.pk}") as connector:
             secrets = connector.settings.secrets
             for table in (Asset.objects.filter(pk__in=table_ids, removed_at__isnull=True)
-                          .only("pk", "name", "qualified_name", "data_source_id").order_by("qualified_name")
-                          .iterator(chunk_size=500)):
+                          .only("pk", "name", "qualified_name", "data_source_id", "row_count")
+                          .order_by("qualified_name").iterator(chunk_size=500)):
                 if table.pk in done:
                     continue
                 detect_table(connector=connector, table=table, ctx=ctx, run=run)
@@ -277,7 +295,7 @@ def _targets(asset: Asset) -> tuple[list[Asset], list[int] | None]:
         return [asset], None
     tables = (Asset.objects.filter(Q(parent=asset) | Q(parent__parent=asset), data_source_id=asset.data_source_id,
                                    type__in=SCANNED_TABLE_TYPES, removed_at__isnull=True)
-              .only("pk", "name", "qualified_name", "data_source_id").order_by("qualified_name"))
+              .only("pk", "name", "qualified_name", "data_source_id", "row_count").order_by("qualified_name"))
     return list(tables), None
 
 

@@ -360,3 +360,31 @@ def test_on_demand_source_detection_reads_every_table(fake, django_capture_on_co
     assert sorted(call[0][-1] for call in connector.calls) == ["customers", "staff"]
     database.refresh_from_db()
     assert database.sensitivity == Asset.Sensitivity.CONFIDENTIAL
+
+
+def test_profiling_without_detection_profiles_columns_and_classifies_nothing(fake, django_capture_on_commit_callbacks):
+    source = DataSourceFactory()
+    scan = ScanFactory(data_source=source)
+    scan.rule_set.detection_enabled, scan.rule_set.profiling_enabled = False, True
+    scan.rule_set.save()
+    connector = fake(FakeConnector(_data(), schema=_schema(source, {"customers": {"email": "text",
+                                                                                 "notes": "text"}})))
+    with django_capture_on_commit_callbacks(execute=True):
+        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.SUCCEEDED, run.error
+    assert len(connector.calls) == 1 and not AssetClassification.objects.exists()
+    email = Asset.objects.get(data_source=source, type=Asset.Type.COLUMN, name="email")
+    assert email.profile == {"sampled": 40, "null_ratio": 0.0, "distinct_in_sample": 40, "distinct_estimate": 40,
+                             "min_length": min(map(len, EMAILS)), "max_length": max(map(len, EMAILS))}
+    notes = Asset.objects.get(data_source=source, type=Asset.Type.COLUMN, name="notes")
+    assert notes.profile["distinct_in_sample"] == 1
+    stored = json.dumps(list(Asset.objects.values("profile")))
+    assert not any(value in stored for value in EMAILS)
+
+
+def test_without_profiling_no_profile_is_written(fake):
+    _, _, table, cols = _customers()
+    connector = fake(FakeConnector(_data()))
+    _scan(table.data_source, connector, [table])
+    assert Asset.objects.get(pk=cols["email"].pk).profile == {}
