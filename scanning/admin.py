@@ -51,6 +51,19 @@ class ServiceAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """The forms have already run the services' validation; the services still authorise and audit."""
 
 
+def _queue_run(modeladmin, request, label, scan_of) -> None:
+    """Queue a run from an admin action (``scan_of()`` gives the scan) and say how it went."""
+    try:
+        run = services.scan_run_request(scan=scan_of(), trigger=ScanRun.Trigger.MANUAL, acting_user=request.user)
+    except PermissionDenied:
+        modeladmin.message_user(request, f"{label}: you may not run scans of this source.", messages.ERROR)
+    except services.ScanAlreadyRunning as exc:
+        modeladmin.message_user(request, f"{label}: a scan of its source is already queued or running"
+                                         f"{f' (run #{exc.run.pk})' if exc.run else ''}.", messages.WARNING)
+    else:
+        modeladmin.message_user(request, f"{label}: scan queued (run #{run.pk}).", messages.SUCCESS)
+
+
 # --- data sources -----------------------------------------------------------------------------------------------
 
 
@@ -143,16 +156,8 @@ class DataSourceAdmin(ServiceAdmin):
     @admin.action(description="Scan now", permissions=["view"])
     def scan_now(self, request, queryset):
         for source in queryset:
-            try:
-                scan = services.scan_default(data_source=source, acting_user=request.user)
-                run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=request.user)
-            except PermissionDenied:
-                self.message_user(request, f"{source}: you may not run scans of this source.", messages.ERROR)
-            except services.ScanAlreadyRunning as exc:
-                self.message_user(request, f"{source}: a scan is already queued or running"
-                                           f"{f' (run #{exc.run.pk})' if exc.run else ''}.", messages.WARNING)
-            else:
-                self.message_user(request, f"{source}: scan queued (run #{run.pk}).", messages.SUCCESS)
+            _queue_run(self, request, source,
+                       lambda source=source: services.scan_default(data_source=source, acting_user=request.user))
 
 
 # --- rule sets and scans ------------------------------------------------------------------------------------------
@@ -242,15 +247,7 @@ class ScanAdmin(ServiceAdmin):
     @admin.action(description="Run now", permissions=["view"])
     def run_now(self, request, queryset):
         for scan in queryset.select_related("data_source"):
-            try:
-                run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=request.user)
-            except PermissionDenied:
-                self.message_user(request, f"{scan}: you may not run this scan.", messages.ERROR)
-            except services.ScanAlreadyRunning as exc:
-                self.message_user(request, f"{scan}: its source is already being scanned"
-                                           f"{f' (run #{exc.run.pk})' if exc.run else ''}.", messages.WARNING)
-            else:
-                self.message_user(request, f"{scan}: run #{run.pk} queued.", messages.SUCCESS)
+            _queue_run(self, request, scan, lambda scan=scan: scan)
 
 
 # --- runs and drift (read-only) ---------------------------------------------------------------------------------
