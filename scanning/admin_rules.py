@@ -29,6 +29,8 @@ class ClassificationRuleForm(forms.ModelForm):
 
 
 class PreviewForm(forms.Form):
+    column_name = forms.CharField(required=False, max_length=512,
+                                  help_text="Optional: a column name to check the rule's column-name pattern.")
     values = forms.CharField(widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "autocomplete": "off"}),
                              max_length=MAX_PASTE_CHARS, strip=False,
                              help_text=f"One value per line, at most {services.MAX_PREVIEW_VALUES} lines. They are "
@@ -82,7 +84,8 @@ class ClassificationRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             values = form.cleaned_data["values"].splitlines()
             try:
-                report = services.classification_rule_preview(rule=rule, values=values)
+                report = services.classification_rule_preview(rule=rule, values=values,
+                                                              column_name=form.cleaned_data["column_name"])
             except ValidationError as exc:
                 error = "; ".join(exc.messages)
             else:

@@ -58,6 +58,8 @@ class RulePreviewSerializer(serializers.Serializer):
     validator = serializers.ChoiceField(choices=sorted(VALIDATORS), required=False, allow_blank=True, default="")
     min_match_share = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.8)
     min_distinct = serializers.IntegerField(min_value=1, default=1)
+    column_name = serializers.CharField(required=False, allow_blank=True, max_length=512, default="",
+                                        help_text="A column name to check the rule's column-name pattern against.")
     values = serializers.ListField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=MAX_PREVIEW_VALUE_LENGTH),
         max_length=services.MAX_PREVIEW_VALUES)
@@ -76,6 +78,8 @@ class RulePreviewOutputSerializer(serializers.Serializer):
     non_null = serializers.IntegerField()
     match_share = serializers.FloatField()
     distinct_matched = serializers.IntegerField()
+    column_name_matches = serializers.BooleanField(
+        allow_null=True, help_text="Whether the column name given matches the rule's pattern; null without one.")
     would_match = serializers.BooleanField()
     name_only = serializers.BooleanField(help_text="The rule has no value condition: it matches on the column "
                                                    "name alone, values are not checked.")
@@ -125,9 +129,9 @@ class ClassificationRuleViewSet(RestrictedModelViewSet):
         data = RulePreviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        values = fields.pop("values")
-        report = services.classification_rule_preview(rule=ClassificationRule(**fields),
-                                                      values=values)
+        values, column_name = fields.pop("values"), fields.pop("column_name")
+        report = services.classification_rule_preview(rule=ClassificationRule(**fields), values=values,
+                                                      column_name=column_name)
         return Response(RulePreviewOutputSerializer(report).data)
 
 

@@ -87,8 +87,11 @@ def evaluate_rule(rule: CustomRule, column_name: str, col: "_Column", settings: 
     return share, examples, reasons
 
 
-def preview_rule(rule: CustomRule, values: list[str]) -> dict:
-    """What a rule would say about pasted values: per-value match, share and verdict (values are not echoed)."""
+def preview_rule(rule: CustomRule, values: list[str], column_name: str | None = None) -> dict:
+    """What a rule would say about pasted values: per-value match, share and verdict (values are not echoed).
+
+    With ``column_name`` the rule's column-name pattern is checked too (``column_name_matches``); without it
+    only the values are judged and ``column_name_matches`` is None."""
     results = []
     matched = 0
     distinct_matched: set[str] = set()
@@ -106,11 +109,17 @@ def preview_rule(rule: CustomRule, values: list[str]) -> dict:
         reason = "matches" if ok else ("too long" if len(text) > MAX_VALUE_LENGTH else "no match")
         results.append({"index": index, "matched": ok, "reason": reason})
     share = matched / non_null if non_null else 0.0
+    column_name_matches = None
+    if column_name is not None:
+        column_name_matches = (rule.column_name_regex is None
+                               or _compile(rule.column_name_regex).search(column_name) is not None)
     return {
         "results": results,
         "matched": matched,
         "non_null": non_null,
         "match_share": round(share, 4),
         "distinct_matched": len(distinct_matched),
-        "would_match": non_null > 0 and share >= rule.min_match_share and len(distinct_matched) >= rule.min_distinct,
+        "column_name_matches": column_name_matches,
+        "would_match": (non_null > 0 and share >= rule.min_match_share and len(distinct_matched) >= rule.min_distinct
+                        and column_name_matches is not False),
     }

@@ -121,14 +121,16 @@ def classification_rule_delete(*, rule: ClassificationRule, acting_user: User | 
     rule.delete()
 
 
-def classification_rule_preview(*, rule: ClassificationRule, values: list[str]) -> dict:
-    """What ``rule`` (saved or not) says about pasted values. Nothing is stored, logged or echoed back: the
-    answer has one entry per value by index, with whether it matched."""
+def classification_rule_preview(*, rule: ClassificationRule, values: list[str], column_name: str = "") -> dict:
+    """What ``rule`` (saved or not) says about pasted values, and about ``column_name`` when one is given.
+    Nothing is stored, logged or echoed back: the answer has one entry per value by index, with whether it
+    matched."""
     if len(values) > MAX_PREVIEW_VALUES:
         raise ValidationError({"values": [f"Paste at most {MAX_PREVIEW_VALUES} values."]})
     rule.clean()
     name = rule.classification.name if rule.classification_id else "PREVIEW"
-    report = preview_rule(rule.to_custom_rule(name), [str(v) if v is not None else None for v in values])
+    report = preview_rule(rule.to_custom_rule(name), [str(v) if v is not None else None for v in values],
+                          column_name=column_name or None)
     report["name_only"] = not (rule.value_regex or rule.validator)
     return report
 

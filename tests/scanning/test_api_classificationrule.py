@@ -88,6 +88,17 @@ def test_preview_reports_by_index_without_echoing_or_storing_values(world):
     assert AuditEvent.objects.count() == before and not ClassificationRule.objects.exists()
 
 
+def test_preview_checks_a_given_column_name_against_the_rule(world):
+    client = world.client("steward")
+    url = reverse("api:classificationrule-preview")
+    rule = {"column_name_regex": "^emp_?no$", "value_regex": r"E\d{6}", "values": ["E123456", "E654321"]}
+    matching = client.post(url, {**rule, "column_name": "emp_no"}, format="json").json()
+    assert matching["column_name_matches"] is True and matching["would_match"] is True
+    other = client.post(url, {**rule, "column_name": "order_no"}, format="json").json()
+    assert other["column_name_matches"] is False and other["would_match"] is False
+    assert client.post(url, rule, format="json").json()["column_name_matches"] is None
+
+
 def test_preview_with_invalid_regex_is_400(world):
     client = world.client("steward")
     response = client.post(reverse("api:classificationrule-preview"), {"value_regex": "(", "values": ["a"]},

@@ -86,6 +86,15 @@ def test_preview_rule_reports_matches_per_value_and_share():
     assert result["match_share"] == pytest.approx(0.6667, abs=1e-3)
     assert result["would_match"] is True
     assert "4111111111111111" not in str(result)
+    assert result["column_name_matches"] is None
+
+
+def test_preview_rule_checks_the_column_name_when_one_is_given():
+    rule = CustomRule(name="HR.EMPLOYEE_NUMBER", column_name_regex="^emp_?no$", value_regex=r"E\d{6}")
+    values = ["E123456", "E654321"]
+    assert preview_rule(rule, values, column_name="emp_no")["would_match"] is True
+    other = preview_rule(rule, values, column_name="order_no")
+    assert other["column_name_matches"] is False and other["would_match"] is False
 
 
 def test_rejected_refinement_falls_back_to_the_next_candidate():
