@@ -1,0 +1,60 @@
+"""In a real browser: the Racine login, the administrator's first sign-in with enrolment of an authenticator, and
+the API documentation — all served by this server alone."""
+import base64
+import re
+
+import pytest
+from django_otp.oath import totp
+
+from accounts.models import User
+from tests.support.factories import TEST_PASSWORD, UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def current_code(secret: str) -> str:
+    """What an authenticator app shows for the base32 key printed on the enrolment page."""
+    key = base64.b32decode(secret.strip().replace(" ", "").upper() + "=" * (-len(secret.strip()) % 8))
+    return f"{totp(key):06d}"
+
+
+def sign_in(page, live_server, username: str, path: str = "/admin/") -> None:
+    page.page.goto(f"{live_server.url}{path}")
+    page.page.fill("#id_username", username)
+    page.page.fill("#id_password", TEST_PASSWORD)
+    page.page.click("input[type=submit]")
+    page.page.wait_for_load_state("networkidle")
+
+
+def test_first_admin_sign_in_enrols_an_authenticator_then_opens_the_admin(page, live_server):
+    admin = UserFactory(username="chief", is_staff=True, is_superuser=True)
+    page.page.goto(f"{live_server.url}/admin/login/")
+    assert page.page.title() == "Log in | Racine"
+    assert page.page.inner_text("#site-name") == "Racine"
+
+    sign_in(page, live_server, admin.username)
+    assert "/accounts/mfa/enrol/" in page.page.url  # no device yet: the admin sends them to enrol
+    assert page.page.locator(".mfa-qr svg").count() == 1  # the QR code is drawn by the server
+    secret = page.page.locator("code").first.inner_text()
+    page.page.fill("input[name=code]", current_code(secret))
+    page.page.click("input[type=submit]")
+    page.page.wait_for_load_state("networkidle")
+    assert "backup" in page.page.content().lower()  # the backup codes, shown once
+
+    page.page.goto(f"{live_server.url}/admin/")
+    assert page.page.url.endswith("/admin/")
+    assert page.page.locator("#site-name").inner_text() == "Racine"
+    assert page.page.locator("a[href='/admin/catalog/datasource/']").count() > 0
+    assert User.objects.get(pk=admin.pk).totpdevice_set.filter(confirmed=True).count() == 1
+    assert page.external == []
+
+
+def test_api_docs_render_from_this_server_alone(page, live_server):
+    engineer = UserFactory(username="engineer")  # not staff: signs in through the browsable API's login
+    sign_in(page, live_server, engineer.username, path="/api-auth/login/?next=/api/v1/docs/")
+    assert page.page.url.endswith("/api/v1/docs/")
+    page.page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
+    assert page.page.locator(".swagger-ui .opblock").count() > 20
+    assert re.search(r"Racine API", page.page.inner_text(".swagger-ui .info"))
+    assert page.external == []
+    assert [error for error in page.console_errors if "favicon" not in error and "404" not in error] == []
