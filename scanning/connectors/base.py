@@ -54,6 +54,41 @@ ALLOWED_OPTIONS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     },
 })
 
+# A SQLAlchemy URL's query string reaches the driver's connect() as keyword arguments, and many of them redirect or
+# arm the connection: libpq's host / hostaddr / service override the host the policy checked, MySQL's local_infile
+# lets the *server* read the worker's files, unix_socket / init_command / read_default_file / passfile / options
+# open local sockets, run statements or unset the read-only session. Only these pass, per backend.
+URL_QUERY_OPTIONS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    "postgresql": {key: ALLOWED_OPTIONS["postgresql"][key] for key in ("sslmode", "connect_timeout",
+                                                                       "application_name")},
+    "mysql": {"charset": ALLOWED_OPTIONS["mysql"]["charset"]},
+    "mariadb": {"charset": ALLOWED_OPTIONS["mysql"]["charset"]},
+})
+
+
+def check_sqlalchemy_url(url: str) -> None:
+    """Refuse a URL whose query parameters are outside ``URL_QUERY_OPTIONS``, or that names no host (a local
+    socket, which the host policy never sees). SQLite has no host; its file is checked by the services."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConnectorConfigError("options['url'] is not a valid SQLAlchemy URL") from None
+    backend = parsed.get_backend_name()
+    allowed = URL_QUERY_OPTIONS.get(backend, {})
+    for key, value in parsed.query.items():
+        if key not in allowed:
+            raise ConnectorConfigError(
+                f"options['url']: parameter {key!r} is not allowed for dialect {backend!r}"
+                f" (allowed: {', '.join(sorted(allowed)) or 'none'})")
+        if not isinstance(value, str) or not allowed[key](value):
+            raise ConnectorConfigError(f"options['url']: invalid value for parameter {key!r}")
+    if backend != "sqlite" and not parsed.host:
+        raise ConnectorConfigError("options['url'] must name a host (local sockets are not scanned)")
+
+
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
 
 
@@ -86,8 +121,10 @@ class ConnectionSettings:
             if not isinstance(value, str) or not allowed[key](value):
                 raise ConnectorConfigError(f"invalid value for option {key!r} of engine {self.engine!r}")
         object.__setattr__(self, "options", MappingProxyType(options))
-        if self.engine == "sqlalchemy" and "url" not in options:
-            raise ConnectorConfigError("engine 'sqlalchemy' needs options['url']")
+        if self.engine == "sqlalchemy":
+            if "url" not in options:
+                raise ConnectorConfigError("engine 'sqlalchemy' needs options['url']")
+            check_sqlalchemy_url(options["url"])
         if self.engine in ("postgresql", "mysql") and not self.host:
             raise ConnectorConfigError(f"engine {self.engine!r} needs a host")
         if self.engine == "sqlite" and not self.database:
