@@ -219,6 +219,7 @@ class ClassificationRule(GovernedModel):
         # The engine validates the same things when the rule is converted; doing it here puts the message on the
         # field in the admin form instead of failing a scan later.
         from scanning.detection import VALIDATORS
+        from scanning.safe_regex import UnsafePattern, check_pattern
 
         errors: dict[str, list[str]] = {}
         if not (self.column_name_regex or self.value_regex or self.validator):
@@ -227,9 +228,11 @@ class ClassificationRule(GovernedModel):
             pattern = getattr(self, name)
             if pattern:
                 try:
-                    re.compile(pattern)
+                    check_pattern(pattern, re.IGNORECASE)
                 except (re.error, RecursionError, OverflowError) as exc:
                     errors[name] = [f"Not a valid regular expression: {exc}."]
+                except UnsafePattern as exc:
+                    errors[name] = [f"Not accepted: {exc}."]
         if self.validator and self.validator not in VALIDATORS:
             errors["validator"] = [f"Unknown validator; choose one of: {', '.join(sorted(VALIDATORS))}."]
         if errors:

@@ -15,15 +15,19 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cached_property
 
+from scanning.safe_regex import UnsafePattern, check_pattern
+
 from .errors import ConnectorConfigError
 
 
 def _compile(pattern: str):
     if pattern.startswith("re:"):
         try:
-            regex = re.compile(pattern[3:])
-        except re.error as exc:
+            regex = check_pattern(pattern[3:])
+        except (re.error, RecursionError, OverflowError) as exc:
             raise ConnectorConfigError(f"invalid regular expression {pattern!r}: {exc}") from None
+        except UnsafePattern as exc:
+            raise ConnectorConfigError(f"regular expression {pattern!r} not accepted: {exc}") from None
         return lambda name: regex.fullmatch(name) is not None
     return lambda name: fnmatchcase(name, pattern)
 

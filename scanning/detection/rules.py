@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from scanning.safe_regex import check_pattern
+
 from .validators import MAX_VALUE_LENGTH, VALIDATORS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,7 +45,8 @@ class CustomRule:
 
 @lru_cache(maxsize=1024)
 def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+    # UnsafePattern is a ValueError: a stored rule written before the check is skipped by custom_rules_for.
+    return check_pattern(pattern, re.IGNORECASE)
 
 
 def _value_matches(rule: CustomRule, text: str) -> bool:
