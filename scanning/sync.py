@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from catalog.models import Asset
@@ -255,7 +255,9 @@ class CatalogSync:
 
     def _insert_copy(self, objects: list[tuple[str, SchemaObject]]) -> list[int]:
         pks = self._allocate(len(objects))
-        defaults = tuple(field.get_default() for field in _copy_default_fields())
+        # COPY writes text: a JSON default ({} for Asset.profile) must be serialised, psycopg cannot adapt a dict.
+        defaults = tuple(json.dumps(field.get_default()) if isinstance(field, models.JSONField)
+                         else field.get_default() for field in _copy_default_fields())
         known, source_id, now, note = self.known, self.source_id, self.now, self.tables_to_sample
         rows = []
         for pk, (name, obj) in zip(pks, objects, strict=True):
