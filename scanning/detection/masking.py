@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-_ALNUM = re.compile(r"[A-Za-z0-9]")
+# Any letter or digit of any script: an ASCII-only class left Arabic-Indic digits and Cyrillic letters readable.
+_ALNUM = re.compile(r"[^\W_]")
 _KNOWN_SECRET_PREFIX = re.compile(
     r"^(AKIA|ASIA|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|sk_live_|sk_test_|rk_live_|rk_test_|whsec_|xox[abposr]-|"
     r"AIza|glpat-|SG\.|npm_|pypi-|hf_|sk-proj-|sk-ant-|sk-|eyJ|-----BEGIN)"
