@@ -214,11 +214,28 @@ class AuditEventAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
+    """Read-only, with one audited action: revoke. Editing ``revoked_at`` here used to bring a revoked token back
+    to life, and a deletion erased it, both without an audit event."""
+
     list_display = ["name", "prefix", "user", "scope", "created_at", "expires_at", "last_used_at", "revoked_at"]
     list_filter = ["scope"]
     search_fields = ["name", "prefix", "user__username"]
-    readonly_fields = ["user", "name", "prefix", "scope", "created_at", "expires_at", "last_used_at"]
+    readonly_fields = ["user", "name", "prefix", "scope", "created_at", "expires_at", "last_used_at", "revoked_at"]
     exclude = ["secret_hash"]
+    actions = ["revoke_selected"]
 
     def has_add_permission(self, request):
         return False  # tokens are created from an MFA-verified session or by `manage.py create_token`
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the row stays, so the trail's references to it stay readable
+
+    @admin.action(description="Revoke the selected tokens", permissions=["view"])
+    def revoke_selected(self, request, queryset):
+        from accounts.authentication import api_token_revoke
+
+        for api_token in queryset.select_related("user"):
+            api_token_revoke(api_token=api_token, acting_user=request.user, request=request)
