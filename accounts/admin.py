@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts import services
+from accounts import audit, services
 from accounts.models import ApiToken, AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
 from accounts.permissions import has_any_grant, has_perm, restrict
 from accounts.selectors import workspaces_allowing
@@ -80,6 +80,18 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # The organization's policies (MFA, lockout, token lifetime, audit retention) weaken security when
+        # lowered: every change is on the trail, in the admin's own transaction.
+        fields = [field.name for field in Organization._meta.concrete_fields
+                  if field.name not in ("id", "created_at", "updated_at")]
+        before = audit.snapshot(Organization.objects.get(pk=obj.pk), fields) if change else {}
+        super().save_model(request, obj, form, change)
+        changes = audit.diff(before, audit.snapshot(obj, fields))
+        if changes:
+            audit.record(event="organization.changed" if change else "organization.created", actor=request.user,
+                         obj=obj, changes=changes, request=request)
 
 
 class MembershipInline(admin.TabularInline):

@@ -33,6 +33,22 @@ def form_data(client, url) -> dict:
     return data
 
 
+def test_organization_policy_change_in_the_admin_is_audited(world):
+    client = world.client("superuser")
+    organization = Organization.objects.get()
+    url = reverse("admin:accounts_organization_change", args=[organization.pk])
+    data = {**form_data(client, url), "lockout_failures": 1000, "audit_retention_days": 1}
+    data["mfa_required_roles"] = "[]"
+
+    response = client.post(url, data, format="multipart")
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    event = AuditEvent.objects.get(event="organization.changed")
+    assert event.changes["lockout_failures"][1] == 1000
+    assert event.changes["audit_retention_days"][1] == 1
+    assert event.actor_id == world.user("superuser").pk
+
+
 def test_revoked_token_cannot_be_revived_in_the_admin(world):
     api_token, _ = api_token_create(user=world.user("analyst"), name="ci", scope="write", acting_user=None,
                                     expires_at=timezone.now() + timedelta(days=1))
