@@ -2,8 +2,10 @@
 and changes here exactly what the API would let them, and every change goes through a service (audit row
 included)."""
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 
 from accounts import audit, services
 from accounts.models import ApiToken, AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
@@ -65,9 +67,81 @@ class ServiceAdminMixin(RestrictedAdminMixin):
             self.delete_model(request, obj)
 
 
+def _permission_labels(permissions) -> list[str]:
+    return sorted(f"{p.content_type.app_label}.{p.codename}" for p in permissions)
+
+
+class AuditedM2MAdminMixin:
+    """Audits what the stock Django admins (users, groups) save, since they bypass the services: field changes,
+    and the permission and group sets, which are grants. ``changeform_view`` is atomic, so the events commit
+    with the change."""
+
+    audit_event_prefix = ""
+    audit_fields: list[str] = []
+    audit_m2m: dict = {}  # m2m field -> function rendering the related objects as sorted labels
+
+    def _m2m_state(self, obj) -> dict:
+        return {name: render(getattr(obj, name).all()) for name, render in self.audit_m2m.items()}
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            stored = type(obj)._base_manager.get(pk=obj.pk)
+            obj._racine_audit_before = (audit.snapshot(stored, self.audit_fields), self._m2m_state(stored))
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        after = (audit.snapshot(obj, self.audit_fields), self._m2m_state(obj))
+        before = getattr(obj, "_racine_audit_before", ({}, {name: [] for name in self.audit_m2m}))
+        changes = audit.diff(before[0], after[0])
+        changes.update({name: [before[1].get(name, []), labels] for name, labels in after[1].items()
+                        if labels != before[1].get(name, [])})
+        if change and not changes:
+            return
+        event = f"{self.audit_event_prefix}.{'changed' if change else 'created'}"
+        audit.record(event=event, actor=request.user, obj=obj, changes=changes, request=request)
+
+    def delete_model(self, request, obj):
+        audit.record(event=f"{self.audit_event_prefix}.deleted", actor=request.user, obj=obj, request=request,
+                     changes=audit.diff({**audit.snapshot(obj, self.audit_fields), **self._m2m_state(obj)}, {}))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                self.delete_model(request, obj)
+
+
 @admin.register(User)
-class RacineUserAdmin(RestrictedAdminMixin, UserAdmin):
+class RacineUserAdmin(AuditedM2MAdminMixin, RestrictedAdminMixin, UserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
+    audit_event_prefix = "user"
+    audit_fields = services.USER_AUDIT_FIELDS
+    audit_m2m = {"groups": lambda groups: sorted(group.name for group in groups),
+                 "user_permissions": _permission_labels}
+
+    def user_change_password(self, request, id, form_url=""):
+        # The admin's set-password page saves outside changeform_view: audit the fact (never the value) here.
+        with transaction.atomic():
+            before = User.objects.filter(pk=id).values_list("password", flat=True).first()
+            response = super().user_change_password(request, id, form_url)
+            user = User.objects.filter(pk=id).first()
+            if user is not None and before is not None and user.password != before:
+                audit.record(event="user.password_changed", actor=request.user, obj=user, request=request)
+        return response
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RacineGroupAdmin(AuditedM2MAdminMixin, GroupAdmin):
+    """Groups carry model-level permissions (the Auditors group reads every workspace): every edit is a grant."""
+
+    audit_event_prefix = "group"
+    audit_fields = ["name"]
+    audit_m2m = {"permissions": _permission_labels}
 
 
 @admin.register(Organization)

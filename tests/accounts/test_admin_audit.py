@@ -33,6 +33,78 @@ def form_data(client, url) -> dict:
     return data
 
 
+def test_making_a_user_superuser_in_the_admin_is_audited(world):
+    client, target = world.client("superuser"), world.user("analyst")
+    url = reverse("admin:accounts_user_change", args=[target.pk])
+    data = {**form_data(client, url), "is_superuser": "on", "is_staff": "on",
+            "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00"}
+    data.pop("date_joined", None)
+    data.pop("last_login", None)
+
+    response = client.post(url, data, format="multipart")
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert User.objects.get(pk=target.pk).is_superuser
+    event = AuditEvent.objects.get(event="user.changed", object_id=str(target.pk))
+    assert event.changes["is_superuser"] == [False, True]
+    assert event.changes["is_staff"] == [False, True]
+    assert event.actor_id == world.user("superuser").pk
+
+
+def test_model_level_permission_granted_in_the_user_admin_is_audited(world):
+    client, target = world.client("superuser"), world.user("analyst")
+    url = reverse("admin:accounts_user_change", args=[target.pk])
+    permission = Permission.objects.get(content_type__app_label="accounts", codename="view_auditevent")
+    data = {**form_data(client, url), "user_permissions": [permission.pk],
+            "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00"}
+    data.pop("date_joined", None)
+    data.pop("last_login", None)
+
+    response = client.post(url, data, format="multipart")
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    event = AuditEvent.objects.get(event="user.changed", object_id=str(target.pk))
+    assert event.changes["user_permissions"] == [[], ["accounts.view_auditevent"]]
+
+
+def test_password_set_in_the_admin_is_audited_without_the_password(world):
+    client, target = world.client("superuser"), world.user("analyst")
+    url = reverse("admin:auth_user_password_change", args=[target.pk])
+    secret = "A-very-long-new-passphrase-42"
+
+    response = client.post(url, {"password1": secret, "password2": secret, "usable_password": "true"},
+                           format="multipart")
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(event="user.password_changed", object_id=str(target.pk))
+    assert secret not in str(event.changes) + str(event.extra)
+
+
+def test_user_deleted_in_the_admin_is_audited(world):
+    client, target = world.client("superuser"), world.user("outsider")
+    url = reverse("admin:accounts_user_delete", args=[target.pk])
+
+    response = client.post(url, {"post": "yes"}, format="multipart")
+
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=target.pk).exists()
+    event = AuditEvent.objects.get(event="user.deleted", object_id=str(target.pk))
+    assert event.changes["username"] == ["outsider", None]
+
+
+def test_permission_added_to_a_group_in_the_admin_is_audited(world):
+    client = world.client("superuser")
+    group = Group.objects.create(name="Readers")
+    permission = Permission.objects.get(content_type__app_label="accounts", codename="view_auditevent")
+    url = reverse("admin:auth_group_change", args=[group.pk])
+
+    response = client.post(url, {"name": "Readers", "permissions": [permission.pk]}, format="multipart")
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(event="group.changed", object_id=str(group.pk))
+    assert event.changes["permissions"] == [[], ["accounts.view_auditevent"]]
+
+
 def test_organization_policy_change_in_the_admin_is_audited(world):
     client = world.client("superuser")
     organization = Organization.objects.get()
