@@ -272,7 +272,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Data governance: sources, scans, catalog, classifications, compliance and workflows.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The same gate as the API itself: an unverified staff session must not read the docs either.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "accounts.authentication.MfaVerified"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -55,3 +55,11 @@ def test_schema_and_docs_refused_to_anonymous(client, path):
     response = client.get(path)
     assert response.status_code == 401
     assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/"])
+def test_schema_and_docs_refused_to_an_unverified_staff_session(path):
+    # Regression: the docs views used IsAuthenticated alone and skipped the MFA gate every API view has.
+    staff = UserFactory(is_staff=True)
+    assert verified_client(staff, verified=False).get(path).status_code == 403
+    assert verified_client(staff).get(path).status_code == 200
