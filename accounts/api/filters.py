@@ -26,7 +26,15 @@ class MembershipFilterSet(django_filters.FilterSet):
 
 
 class UserFilterSet(django_filters.FilterSet):
-    workspace = django_filters.NumberFilter(field_name="memberships__workspace", distinct=True)
+    workspace = django_filters.NumberFilter(method="filter_workspace")
+
+    def filter_workspace(self, queryset, name, value):
+        # Only among workspaces the caller can see: otherwise ?workspace=<unseen id> told a workspace admin which
+        # of their own members also belong to that other workspace.
+        from accounts.selectors import workspace_list
+
+        visible = workspace_list(user=getattr(self.request, "user", None)).filter(pk=value)
+        return queryset.filter(pk__in=Membership.objects.filter(workspace__in=visible).values("user_id"))
 
     class Meta:
         model = User

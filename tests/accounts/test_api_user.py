@@ -2,6 +2,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent, User
+from accounts.roles import Role
+from tests.support.factories import membership
 from tests.support.permission_matrix import PermissionMatrix, table
 from tests.support.personas import world  # noqa: F401  (fixture)
 
@@ -47,6 +49,18 @@ def test_user_filters_never_reveal_other_workspace_members(world, query):
     response = world.client("workspace_admin").get(reverse("api:user-list") + query.format(b=world.workspace_b.pk))
     assert response.status_code == 200
     assert response.json()["results"] == []
+
+
+def test_workspace_filter_does_not_reveal_a_visible_members_other_workspaces(world):
+    # Regression: the analyst (visible to A's admin) also belongs to B; filtering by B's id listed them.
+    membership(world.user("analyst"), world.workspace_b, Role.ANALYST)
+    client = world.client("workspace_admin")
+    in_b = client.get(reverse("api:user-list"), {"workspace": world.workspace_b.pk}).json()["results"]
+    in_a = client.get(reverse("api:user-list"), {"workspace": world.workspace_a.pk}).json()["results"]
+    assert in_b == []
+    assert "analyst" in {row["username"] for row in in_a}
+    seen_by_auditor = world.client("auditor").get(reverse("api:user-list"), {"workspace": world.workspace_b.pk})
+    assert {row["username"] for row in seen_by_auditor.json()["results"]} == {"analyst", "other_workspace_user"}
 
 
 def test_superuser_update_is_audited_and_username_is_immutable(world):
