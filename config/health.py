@@ -1,6 +1,7 @@
 """Probes for orchestrators: live (the process serves) and ready (its dependencies answer)."""
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -11,6 +12,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from config.metrics import is_operator_request
 
 BROKER_TIMEOUT_S = 2.0
 
@@ -63,6 +66,9 @@ def live(request):
 @never_cache
 @require_GET
 def ready(request):
+    # Probes only need the status and which check failed; the error text (host names, user names) is for
+    # operators: loopback callers and holders of the metrics token.
+    detailed = is_operator_request(request)
     results, healthy = {}, True
     for name, check in readiness_checks().items():
         started = time.monotonic()
@@ -71,13 +77,13 @@ def ready(request):
         except Exception as exc:  # noqa: BLE001 — any failure of a dependency makes the instance unready
             healthy = False
             # The exception class and message name the failing dependency; no traceback, no connection string.
-            results[name] = {"status": "fail", "error": f"{type(exc).__name__}: {_without_secrets(str(exc))}"}
+            results[name] = {"status": "fail"}
+            if detailed:
+                results[name]["error"] = f"{type(exc).__name__}: {_without_secrets(str(exc))}"
         results[name]["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
     return JsonResponse({"status": "ok" if healthy else "fail", "checks": results}, status=200 if healthy else 503)
 
 
 def _without_secrets(message: str) -> str:
     """Drop URL credentials (user:password@) that drivers sometimes echo in their errors."""
-    import re
-
     return re.sub(r"//[^/@\s]*@", "//***@", message)[:300]

@@ -29,8 +29,14 @@ def _has_token(request) -> bool:
     return hmac.compare_digest(supplied.removeprefix("Bearer ").encode(), expected.encode())
 
 
+def is_operator_request(request) -> bool:
+    """A caller allowed to see the instance's internals: loopback without a proxy in between, or the metrics
+    token."""
+    return _is_direct_loopback(request) or _has_token(request)
+
+
 def metrics(request):
-    if not (_is_direct_loopback(request) or _has_token(request)):
+    if not is_operator_request(request):
         return json_problem_response(request, 403, "permission_denied",
                                      "Metrics are served to loopback callers or with the metrics token.")
     return ExportToDjangoView(request)

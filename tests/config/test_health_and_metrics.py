@@ -34,6 +34,22 @@ def test_ready_is_503_naming_an_unreachable_broker(client, settings):
     assert body["checks"]["broker"]["status"] == "fail"
     assert body["checks"]["database"]["status"] == "ok"
     assert "sup3rsecret" not in response.content.decode()
+    assert "error" in body["checks"]["broker"]  # the test client calls from loopback: an operator
+
+
+def test_ready_hides_error_text_from_remote_callers(client, settings):
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    previous = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/health/ready", REMOTE_ADDR="10.1.2.3")
+    finally:
+        app.conf.broker_url = previous
+    assert response.status_code == 503
+    broker = response.json()["checks"]["broker"]
+    assert broker["status"] == "fail" and set(broker) == {"status", "duration_ms"}
 
 
 def test_metrics_served_to_loopback(client):
