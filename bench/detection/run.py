@@ -107,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         preds, rate = _racine(cols)
         pairs = [(c.expected, p) for c, p in zip(cols, preds)]
         per, total = score(pairs)
-        _, value_total = score(pairs, VALUE_DETECTABLE)
-        row = {"run": label, "racine": total, "racine_rate": rate, "racine_value": value_total}
+        value_per, value_total = score(pairs, VALUE_DETECTABLE)
+        row = {"run": label, "racine": total, "racine_rate": rate, "racine_value": value_total, "per": per,
+               "value_per": value_per}
         if analyzer is not None:
             ppreds, prate = _presidio(analyzer, cols, use_name=(label == "names"))
             _, ptotal = score([(c.expected, p) for c, p in zip(cols, ppreds)], set(SUPPORTED))
@@ -144,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         for row in summary:
             out(f"- {row['run']}: Racine is {row['racine_rate'] / row['presidio_rate']:.0f}× Presidio's throughput "
                 "in the same run.")
+    out("")
+    out("### Targets (issue 5), from this run")
+    out("")
+    for verdict in _verdicts(summary):
+        out(f"- {verdict}")
     text = "\n".join(lines) + "\n"
     print(text)
     results = ROOT / "bench" / "results"
@@ -152,6 +158,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_docs:
         _update_docs(ROOT / "docs" / "benchmarks.md", text)
     return 0
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _verdicts(summary: list[dict]) -> list[str]:
+    """The acceptance lines of issue 5 that this corpus measures, each with its figure and verdict."""
+    named, hidden = summary
+    total = named["racine"]
+    weakest = min(named["per"].items(), key=lambda item: item[1].f1)
+    verdicts = [
+        f"precision ≥ 0.97 and recall ≥ 0.93 overall (names): {total.precision:.3f} / {total.recall:.3f} — "
+        f"{_met(total.precision >= 0.97 and total.recall >= 0.93)}",
+        f"no classification below 0.85 F1 (names): lowest {weakest[0]} {weakest[1].f1:.3f} — "
+        f"{_met(weakest[1].f1 >= 0.85)}",
+    ]
+    if "presidio" in named:
+        verdicts.append(f"F1 higher than Presidio's on its classes (names): {named['racine_sub'].f1:.3f} vs "
+                        f"{named['presidio'].f1:.3f} — {_met(named['racine_sub'].f1 > named['presidio'].f1)}")
+        ratio = named["racine_rate"] / named["presidio_rate"]
+        verdicts.append(f"throughput ≥ 30× Presidio's pattern-only analyzer (names): {ratio:.0f}× — "
+                        f"{_met(ratio >= 30)}")
+    below = {name: counts.f1 for name, counts in hidden["value_per"].items() if counts.f1 < 0.90}
+    listed = ", ".join(f"{name} {f1:.3f}" for name, f1 in sorted(below.items())) or "none"
+    verdicts.append(f"names hidden, every value-detectable classification F1 ≥ 0.90: below it: {listed} — "
+                    f"{_met(not below)}")
+    return verdicts
 
 
 def _update_docs(path: Path, section: str) -> None:
