@@ -44,6 +44,20 @@ def admin_error_text(exc: Exception) -> str:
     return "; ".join(getattr(exc, "messages", None) or [str(exc)])
 
 
+class ReadOnlyAdminMixin:
+    """Nothing is added, changed or deleted through this admin (put it first among the bases); custom actions may
+    still call services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ServiceAdminMixin(RestrictedAdminMixin):
     """Saves and deletes through services, which authorise and audit. What a service refuses at save time (a grant
     revoked since the form opened, a rule the form could not check) is shown as a message and raised (403 for a
@@ -240,7 +254,7 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ObjectGrant)
-class ObjectGrantAdmin(admin.ModelAdmin):
+class ObjectGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Direct grants are created by approved requests; here superusers review and revoke them."""
 
     list_display = ["user", "permission", "content_type", "object_id", "expires_at", "revoked_at", "granted_by"]
@@ -256,14 +270,6 @@ class ObjectGrantAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Revoke the selected grants", permissions=["view"])
     def revoke_selected(self, request, queryset):
@@ -272,7 +278,7 @@ class ObjectGrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     """Read-only: nobody adds, changes or deletes audit events here (nor anywhere else)."""
 
     list_display = ["created_at", "event", "actor_label", "workspace_id", "object_repr", "request_id"]
@@ -285,23 +291,16 @@ class AuditEventAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     fields = readonly_fields
     actions = None
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return self._allowed(request, "view", obj)
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only, with one audited action: revoke. Editing ``revoked_at`` here used to bring a revoked token back
-    to life, and a deletion erased it, both without an audit event."""
+    to life, and a deletion erased it, both without an audit event. Tokens are created from an MFA-verified
+    session or by ``manage.py create_token``; a revoked one stays, so the trail's references to it stay readable."""
 
     list_display = ["name", "prefix", "user", "scope", "created_at", "expires_at", "last_used_at", "revoked_at"]
     list_filter = ["scope"]
@@ -310,14 +309,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     exclude = ["secret_hash"]
     actions = ["revoke_selected"]
 
-    def has_add_permission(self, request):
-        return False  # tokens are created from an MFA-verified session or by `manage.py create_token`
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # revoke instead: the row stays, so the trail's references to it stay readable
 
     @admin.action(description="Revoke the selected tokens", permissions=["view"])
     def revoke_selected(self, request, queryset):

@@ -12,7 +12,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin import RestrictedAdminMixin, ServiceAdminMixin
+from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin
 from accounts.permissions import restrict
 from accounts.selectors import workspaces_allowing
 from catalog.admin import VisibleDataSourceFilter
@@ -253,18 +253,11 @@ class ScanAdmin(ServiceAdmin):
 # --- runs and drift (read-only) ---------------------------------------------------------------------------------
 
 
-class ReadOnlyAdmin(RestrictedAdminMixin, admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
+    """Runs and drift are written by scans only."""
 
 
-class AssetChangeInline(admin.TabularInline):
+class AssetChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The first changes of a run; the full list is on the drift page, linked from the run."""
 
     model = AssetChange
@@ -293,14 +286,6 @@ class AssetChangeInline(admin.TabularInline):
 
         return Capped
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return True  # the run page is already scoped; the queryset is restricted as well
