@@ -30,14 +30,9 @@ from django.db import models
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
-from rest_framework import exceptions
-from rest_framework.permissions import BasePermission
-from rest_framework.settings import api_settings
 
 logger = logging.getLogger("racine.permissions")
 
-HTTP_ACTIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view",
-                "POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
 _CACHE_ATTR = "_racine_grant_cache"
 
 
@@ -281,88 +276,6 @@ class GovernedModel(models.Model):
 
     class Meta:
         abstract = True
-
-
-# --- API ----------------------------------------------------------------------------------------------------
-
-
-class ModelActionPermission(BasePermission):
-    """403 unless the user holds the view's action on its model somewhere; scope is left to get_queryset (404)."""
-
-    def has_permission(self, request, view):
-        action = view.permission_action()
-        return action is not None and has_any_grant(request.user, view.governed_model(), action)
-
-
-class RestrictedViewSetMixin:
-    """Scopes every queryset with ``restrict()``; there is no way for a subclass to forget it.
-
-    - ``action_permissions`` maps custom @action names to a permission action (``{"run": "run"}`` checks
-      ``scanning.run_scan``); an action missing there falls back to the HTTP method.
-    - Detail routes answer 404 when the object is outside what the user may view, and 403 when they may view it
-      but not perform the action on it.
-    - Creates are authorised against the parent workspace in ``perform_create`` / the service, with
-      ``workspace_allows``.
-    """
-
-    action_permissions: dict[str, str] = {}
-
-    def get_permissions(self):
-        # The project's defaults (authentication, token scope, MFA) first, then the model's action rule.
-        return [cls() for cls in api_settings.DEFAULT_PERMISSION_CLASSES] + [ModelActionPermission()]
-
-    def governed_model(self):
-        return self.queryset.model
-
-    def permission_action(self) -> str | None:
-        action = self.action_permissions.get(getattr(self, "action", None) or "")
-        return action or HTTP_ACTIONS.get(self.request.method)
-
-    def get_queryset(self):
-        action = "view" if self.detail_lookup_phase() else self.permission_action()
-        return restrict(super().get_queryset(), self.request.user, action)
-
-    def detail_lookup_phase(self) -> bool:
-        return getattr(self, "_looking_up_object", False)
-
-    def get_object(self):
-        self._looking_up_object = True
-        try:
-            obj = super().get_object()  # 404 outside what the user may see
-        finally:
-            self._looking_up_object = False
-        action = self.permission_action()
-        if action != "view" and not has_perm(self.request.user, action, obj):
-            raise exceptions.PermissionDenied()
-        return obj
-
-
-def _viewset_classes() -> dict[str, type]:
-    from rest_framework import viewsets
-
-    class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
-        pass
-
-    class RestrictedReadOnlyModelViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
-        pass
-
-    for cls in (RestrictedModelViewSet, RestrictedReadOnlyModelViewSet):
-        cls.__module__ = __name__
-    return {"RestrictedModelViewSet": RestrictedModelViewSet,
-            "RestrictedReadOnlyModelViewSet": RestrictedReadOnlyModelViewSet}
-
-
-_lazy: dict[str, type] = {}
-
-
-def __getattr__(name: str):
-    # The viewsets are built on first use: importing rest_framework.viewsets loads the authentication classes,
-    # which import accounts.models, which imports this module for GovernedModel.
-    if name in ("RestrictedModelViewSet", "RestrictedReadOnlyModelViewSet"):
-        if not _lazy:
-            _lazy.update(_viewset_classes())
-        return _lazy[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_restricted_object_or_404(queryset, user, action: str = "view", **lookup):

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from accounts import services
 from accounts.api import filters, serializers
 from accounts.models import AuditEvent, Membership, User, Workspace
-from accounts.permissions import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet
+from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet
 
 
 class MeViewSet(viewsets.ViewSet):

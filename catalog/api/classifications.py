@@ -13,7 +13,8 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.permissions import RestrictedModelViewSet, RestrictedViewSetMixin, restrict
+from accounts.api.base import RestrictedModelViewSet, RestrictedViewSetMixin
+from accounts.permissions import restrict
 from catalog import services
 from catalog.models import Asset, AssetClassification, Classification
 from config.problems import Conflict

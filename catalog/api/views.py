@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import mixins, viewsets
 
-from accounts.permissions import RestrictedViewSetMixin
+from accounts.api.base import RestrictedViewSetMixin
 from catalog import services
 from catalog.api import filters, serializers
 from catalog.models import Asset

@@ -12,7 +12,8 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.permissions import RestrictedModelViewSet, get_restricted_object_or_404
+from accounts.api.base import RestrictedModelViewSet
+from accounts.permissions import get_restricted_object_or_404
 from catalog.api.classifications import AssetClassificationViewSet
 from catalog.models import Asset, Classification
 from scanning.detection import VALIDATORS

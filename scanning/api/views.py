@@ -14,7 +14,8 @@ from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.permissions import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet, restrict
+from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet
+from accounts.permissions import restrict
 from catalog.api import filters as catalog_filters
 from catalog.api import serializers as catalog_serializers
 from catalog.models import DataSource

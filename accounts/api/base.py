@@ -1,0 +1,69 @@
+"""The API's side of the one choke point: every viewset is scoped by ``accounts.permissions.restrict`` without
+opt-in, and checks the action's permission before anything else runs."""
+from rest_framework import exceptions, viewsets
+from rest_framework.permissions import BasePermission
+from rest_framework.settings import api_settings
+
+from accounts.permissions import has_any_grant, has_perm, restrict
+
+HTTP_ACTIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view",
+                "POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
+
+
+class ModelActionPermission(BasePermission):
+    """403 unless the user holds the view's action on its model somewhere; scope is left to get_queryset (404)."""
+
+    def has_permission(self, request, view):
+        action = view.permission_action()
+        return action is not None and has_any_grant(request.user, view.governed_model(), action)
+
+
+class RestrictedViewSetMixin:
+    """Scopes every queryset with ``restrict()``; there is no way for a subclass to forget it.
+
+    - ``action_permissions`` maps custom @action names to a permission action (``{"run": "run"}`` checks
+      ``scanning.run_scan``); an action missing there falls back to the HTTP method.
+    - Detail routes answer 404 when the object is outside what the user may view, and 403 when they may view it
+      but not perform the action on it.
+    - Creates are authorised against the parent workspace in ``perform_create`` / the service, with
+      ``workspace_allows``.
+    """
+
+    action_permissions: dict[str, str] = {}
+
+    def get_permissions(self):
+        # The project's defaults (authentication, token scope, MFA) first, then the model's action rule.
+        return [cls() for cls in api_settings.DEFAULT_PERMISSION_CLASSES] + [ModelActionPermission()]
+
+    def governed_model(self):
+        return self.queryset.model
+
+    def permission_action(self) -> str | None:
+        action = self.action_permissions.get(getattr(self, "action", None) or "")
+        return action or HTTP_ACTIONS.get(self.request.method)
+
+    def get_queryset(self):
+        action = "view" if self.detail_lookup_phase() else self.permission_action()
+        return restrict(super().get_queryset(), self.request.user, action)
+
+    def detail_lookup_phase(self) -> bool:
+        return getattr(self, "_looking_up_object", False)
+
+    def get_object(self):
+        self._looking_up_object = True
+        try:
+            obj = super().get_object()  # 404 outside what the user may see
+        finally:
+            self._looking_up_object = False
+        action = self.permission_action()
+        if action != "view" and not has_perm(self.request.user, action, obj):
+            raise exceptions.PermissionDenied()
+        return obj
+
+
+class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
+    pass
+
+
+class RestrictedReadOnlyModelViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
