@@ -26,3 +26,11 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def world(db):
+    """Workspaces A and B with one user per persona (tests.support.personas), each with a logged-in client."""
+    from tests.support.personas import build_world
+
+    return build_world()

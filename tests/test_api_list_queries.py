@@ -7,7 +7,6 @@ from django.urls import reverse
 from tests.catalog.classification_factories import AssetClassificationFactory, ClassificationRuleFactory
 from tests.catalog.factories import (AssetChangeFactory, AssetFactory, DataSourceFactory, ScanFactory,
                                      ScanRuleSetFactory, ScanRunFactory)
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 FACTORIES = {
     "datasource": lambda ws: DataSourceFactory(workspace=ws),

@@ -9,7 +9,6 @@ from django.urls import reverse
 from accounts.models import AuditEvent, Membership, User
 from accounts.permissions import workspace_allows
 from accounts.roles import Role
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 
 def management_form(inline_formsets) -> dict:

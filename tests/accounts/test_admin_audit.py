@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from accounts.authentication import api_token_create, api_token_revoke
 from accounts.models import ApiToken, AuditEvent, Organization, User
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 
 def form_data(client, url) -> dict:

@@ -8,7 +8,6 @@ from accounts import audit
 from accounts.models import AuditEvent
 from tests.support.factories import AuditEventFactory
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 
 class TestAuditEventMatrix(PermissionMatrix):

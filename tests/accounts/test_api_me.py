@@ -1,7 +1,6 @@
 from django.urls import reverse
 
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 
 class TestMeMatrix(PermissionMatrix):

@@ -7,7 +7,6 @@ from accounts.permissions import has_any_grant
 from accounts.roles import Role
 from tests.support.factories import UserFactory
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b "
            "destroy_a destroy_b")

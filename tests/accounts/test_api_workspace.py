@@ -3,7 +3,6 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent, Workspace
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b "
            "destroy_a destroy_b")

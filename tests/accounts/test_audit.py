@@ -11,7 +11,7 @@ from accounts import audit, services
 from accounts.models import AppendOnlyError, AuditEvent, Workspace
 from config.request_id import _current
 from tests.support.factories import AuditEventFactory, OrganizationFactory, UserFactory, WorkspaceFactory
-from tests.support.personas import verified_client, world  # noqa: F401  (fixture)
+from tests.support.personas import verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from accounts.models import AuditEvent, Membership, ObjectGrant, User, Workspace
 from accounts.permissions import has_any_grant, has_perm, perm_name, restrict, workspace_allows
 from accounts.roles import ROLES, Role, permission_names
 from tests.support.factories import UserFactory, WorkspaceFactory, membership
-from tests.support.personas import verified_client, world  # noqa: F401  (fixture)
+from tests.support.personas import verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,6 @@ from accounts.models import AuditEvent
 from catalog.models import Asset
 from tests.catalog.factories import AssetFactory, DataSourceFactory
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 COLUMNS = "list retrieve_a retrieve_b update_a update_b partial_update_a partial_update_b"
 

@@ -9,7 +9,6 @@ from scanning.services import detection
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import DataSourceFactory
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 COLUMNS = "list retrieve_a retrieve_b create confirm_a confirm_b reject_a reject_b bulk detect"
 

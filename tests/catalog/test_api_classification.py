@@ -7,7 +7,6 @@ from accounts.models import AuditEvent
 from catalog.models import Classification
 from tests.catalog.classification_factories import AssetClassificationFactory, ClassificationFactory, builtin
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b "
            "destroy_a destroy_b")

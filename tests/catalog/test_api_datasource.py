@@ -12,7 +12,6 @@ from scanning.models import Scan, ScanRun
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
 from tests.support.factories import membership
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b destroy_a "
            "destroy_b test_connection_a test_connection_b scan_a scan_b")

@@ -8,7 +8,7 @@ from scanning.models import ClassificationRule
 from tests.catalog.classification_factories import (AssetClassificationFactory, ClassificationRuleFactory, asset_tree,
                                                     builtin)
 from tests.catalog.factories import DataSourceFactory
-from tests.support.personas import verified_client, world  # noqa: F401  (fixture)
+from tests.support.personas import verified_client
 
 
 def _staff(world, persona):

@@ -10,7 +10,7 @@ from catalog.models import Asset, DataSource
 from scanning.models import Scan, ScanRun
 from tests.catalog.factories import (AssetChangeFactory, AssetFactory, DataSourceFactory, ScanFactory,
                                      ScanRuleSetFactory, ScanRunFactory)
-from tests.support.personas import verified_client, world  # noqa: F401  (fixture)
+from tests.support.personas import verified_client
 
 SECRET = "admin-form-secret-never-rendered"
 

@@ -4,7 +4,6 @@ from django.urls import reverse
 from scanning.models import AssetChange
 from tests.catalog.factories import AssetChangeFactory, ScanRunFactory
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 
 class TestAssetChangeMatrix(PermissionMatrix):

@@ -5,7 +5,6 @@ from django_celery_beat.models import PeriodicTask
 from scanning.models import Scan
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRuleSetFactory, ScanRunFactory
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b destroy_a "
            "destroy_b run_a run_b")

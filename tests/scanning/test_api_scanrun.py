@@ -5,7 +5,6 @@ from accounts.models import AuditEvent
 from scanning.models import AssetChange, ScanRun
 from tests.catalog.factories import AssetChangeFactory, ScanRunFactory
 from tests.support.permission_matrix import PermissionMatrix, table
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 COLUMNS = "list retrieve_a retrieve_b cancel_a cancel_b changes_a changes_b"
 

@@ -14,7 +14,6 @@ from scanning.services import classifications as rule_services
 from scanning.services import scans as scan_services
 from tests.catalog.classification_factories import builtin
 from tests.support.factories import WorkspaceFactory
-from tests.support.personas import world  # noqa: F401  (fixture)
 
 CATASTROPHIC = [r"(a+)+$", r"(a|aa)+b", r"(.*a){12}", r"(\w+\s?)+$", r"(?:x*)*y", r"((ab)*c)*d"]
 ORDINARY = [r"^emp(loyee)?_?no$", r"[A-Z]{2}\d{6}", r"(\d{3}-){2}\d{4}", r"^(dim|fact)_.*", r"^(EMP|E)-\d+$",

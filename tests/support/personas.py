@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pytest
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
@@ -86,8 +85,3 @@ def build_world() -> World:
     # Reload: the services above cached permissions on these instances.
     users = {name: User.objects.get(pk=user.pk) for name, user in users.items()}
     return World(workspace_a, workspace_b, users, memberships)
-
-
-@pytest.fixture
-def world(db) -> World:
-    return build_world()
