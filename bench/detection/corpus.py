@@ -433,6 +433,9 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     add("event_uuid", "events", "varchar(36)", None, lambda: g.f("en_US").uuid4())
     add("file_checksum", "documents", "char(32)", None, g.f("en_US").md5, note="md5 checksums")
     add("commit_sha", "deployments", "char(40)", None, g.f("en_US").sha1, note="git SHAs")
+    add("content_sha256", "attachments", "char(64)", None, g.f("en_US").sha256, note="sha-256 content hashes")
+    add("gravatar_hash", "users", "char(32)", None, lambda: hashlib.md5(g.f("en_US").email().encode()).hexdigest(),
+        note="md5 of an email in a users table, not a password")
     add("color", "products", "varchar(20)", None, g.f("en_US").color_name)
     add("year", "cars", "int", None, lambda: g.rnd.randint(1950, 2024))
     add("score", "reviews", "real", None, lambda: round(g.rnd.random() * 5, 2))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from . import types as tf
 from . import validators as v
-from .names import DERIVED_MODIFIERS, PhraseMatcher
+from .names import ACCOUNT_TABLES, DERIVED_MODIFIERS, PhraseMatcher
 
 PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = "public", "internal", "confidential", "restricted"
 SENSITIVITIES = (PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED)
@@ -35,6 +35,25 @@ class ClassificationSpec:
     category: str
     sensitivity: str
     description: str
+
+
+@dataclass(frozen=True)
+class TableContext:
+    """Values too ambiguous to decide alone, which the table can settle when the column name says nothing.
+
+    A column of bare sha-256 digests is a password hash in ``legacy_users`` and a checksum in ``documents``. When
+    the column name is opaque (``c7``, ``fld12``) and the table matches ``tables``, a ``validator`` share of at
+    least ``min_share`` suggests the class at ``strength`` (below a value-only suggestion's: the table is a
+    weaker witness than a self-describing value). A meaningful name that no recogniser knows is not opaque: it
+    tells us the column is something else.
+    """
+
+    validator: str
+    tables: PhraseMatcher
+    min_share: float = 0.9
+    min_distinct: int = 5
+    strength: float = 0.7
+    column_check: Callable[[list[str]], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,7 @@ class Recognizer:
     column_check: Callable[[list[str]], bool] | None = None  # extra whole-column test for value-only mode
     column_precheck: Callable[[list[tuple[str, int]]], bool] | None = None  # cheap test before any validator
     needs_person_table: bool = False
+    table_context: TableContext | None = None
 
     @property
     def name(self) -> str:
@@ -314,8 +334,11 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " encrypted password, password digest, pw hash, mot de passe, mdp, motdepasse, passwort, kennwort,"
              " contrasena, contrasenya, wachtwoord, password salt hash, salted hash",
        weak="hash, pass, pw, clave, credential", veto="reset expiry expires changed at date count attempts"
-            " hint policy length required",
-       validator="password_hash", value_only="password_hash_format", value_only_strength=0.9),
+            " hint policy length required avatar gravatar file content image photo checksum etag",
+       validator="password_hash", value_only="password_hash_format", value_only_strength=0.9,
+       # One digest length per column: a hashing scheme uses one algorithm; mixed lengths are other hex data.
+       table_context=TableContext("hex_digest", ACCOUNT_TABLES,
+                                  column_check=lambda xs: len({len(x) for x in xs}) == 1)),
     _r("CREDENTIALS.PASSWORD", "CREDENTIALS", RESTRICTED, "Plain-text password.",
        names="password, passwd, pwd, mot de passe, mdp, motdepasse, passwort, kennwort, contrasena,"
              " wachtwoord, pass", veto="reset expiry expires changed at date count attempts hint policy length"

@@ -7,7 +7,9 @@ Precision first. The rules that keep false positives out:
 * a name signal must be *confirmed* by the sampled values when there are any: values that do not match
   contradict the name and nothing is suggested for it (``phone`` holding ``"n/a"``, integer ``email_verified``);
 * without a name signal only classifications whose validator is strong enough (check digits, vendor prefixes,
-  unambiguous shapes) may be suggested, and only when most of the values match (``min_match_share``);
+  unambiguous shapes) may be suggested, and only when most of the values match (``min_match_share``); values
+  that are ambiguous on their own (bare hex digests) need an opaque column name *and* a table that settles
+  them (``TableContext``: sha-256 digests in ``legacy_users.c7`` are password hashes, in ``documents.c3`` not);
 * a vetoing token (``order``, ``invoice``, ``version``, …) stops a value-only suggestion: a Luhn-valid
   ``order_number`` is not a payment card, ``1.2.3.4`` in ``version`` is not an IP address.
 
@@ -25,7 +27,7 @@ from . import types as tf
 from . import validators as v
 from .classifications import RECOGNIZERS, ID_VETO, Recognizer
 from .masking import mask_value
-from .names import PERSON_TABLES, PhraseMatcher, tokenize
+from .names import PERSON_TABLES, PhraseMatcher, is_opaque_name, tokenize
 from .rules import CustomRule, evaluate_rule
 
 _BINARY_TYPES = (bytes, bytearray, memoryview)
@@ -212,7 +214,8 @@ def _name_signal(r: Recognizer, tokens: tuple[str, ...], table_tokens: tuple[str
     return phrase, strong
 
 
-def _evaluate(r: Recognizer, col: _Column, tokens, table_tokens, s: DetectionSettings) -> _Candidate | None:
+def _evaluate(r: Recognizer, col: _Column, tokens, table_name: str, table_tokens,
+              s: DetectionSettings) -> _Candidate | None:
     signal = _name_signal(r, tokens, table_tokens)
     if col.non_null == 0:
         if signal and signal[1] and s.allow_name_only:
@@ -232,24 +235,55 @@ def _evaluate(r: Recognizer, col: _Column, tokens, table_tokens, s: DetectionSet
                        f"{share:.0%} of values {'plausible' if r.kind == 'plausible' else 'valid'} ({r.validator})"]
             return _Candidate(r.name, confidence, share, phrase, r.validator, examples, reasons)
         # The values contradict the name; fall through: the values may still speak for themselves.
-    if r.value_only is None or not s.allow_value_only or _VALUE_ONLY_VETO.any_token(tokens):
+    if not s.allow_value_only or _VALUE_ONLY_VETO.any_token(tokens):
+        return None
+    return _by_values(r, col, s) or _by_table_context(r, col, tokens, table_name, table_tokens, s)
+
+
+def _by_values(r: Recognizer, col: _Column, s: DetectionSettings) -> _Candidate | None:
+    """Values strong enough to decide without any name."""
+    if r.value_only is None:
         return None
     if r.column_precheck is not None and not r.column_precheck(col.items):
         return None
-    if not col.probe(r.value_only):
+    found = _measure(col, r.value_only, max(s.min_match_share, r.value_only_min_share), r.value_only_min_distinct,
+                     r.column_check)
+    if found is None:
         return None
-    need = max(s.min_match_share, r.value_only_min_share)
-    share, examples = col.share(r.value_only, need)
-    if share < need:
-        return None
-    matched = col.matched_texts(r.value_only)
-    if len(matched) < r.value_only_min_distinct:
-        return None
-    if r.column_check is not None and not r.column_check(matched):
-        return None
+    share, examples = found
     confidence = r.value_only_strength - 0.15 * (1.0 - share)
     reasons = [f"{share:.0%} of values valid ({r.value_only})", "no column-name signal"]
     return _Candidate(r.name, confidence, share, None, r.value_only, examples, reasons)
+
+
+def _by_table_context(r: Recognizer, col: _Column, tokens, table_name: str, table_tokens,
+                      s: DetectionSettings) -> _Candidate | None:
+    """Ambiguous values settled by the table, when the column name is opaque (see ``TableContext``)."""
+    context = r.table_context
+    if context is None or not is_opaque_name(tokens) or not context.tables.any_token(table_tokens):
+        return None
+    found = _measure(col, context.validator, max(s.min_match_share, context.min_share), context.min_distinct,
+                     context.column_check)
+    if found is None:
+        return None
+    share, examples = found
+    confidence = context.strength - 0.15 * (1.0 - share)
+    reasons = [f"{share:.0%} of values valid ({context.validator})", "column name says nothing",
+               f"table '{table_name}' holds people or accounts"]
+    return _Candidate(r.name, confidence, share, None, context.validator, examples, reasons)
+
+
+def _measure(col: _Column, key: str, need: float, min_distinct: int, column_check) -> tuple[float, list[str]] | None:
+    """(share, examples) when at least ``need`` of the values pass ``key`` and the matches look like a column."""
+    if not col.probe(key):
+        return None
+    share, examples = col.share(key, need)
+    if share < need:
+        return None
+    matched = col.matched_texts(key)
+    if len(matched) < min_distinct or (column_check is not None and not column_check(matched)):
+        return None
+    return share, examples
 
 
 def _plausible_column(r: Recognizer, col: _Column) -> bool:
@@ -308,7 +342,7 @@ def detect_column(
         for r in RECOGNIZERS:
             if col.family not in r.families or r.name in exclude or r.name in settings.disabled:
                 continue
-            found = _evaluate(r, col, tokens, table_tokens, settings)
+            found = _evaluate(r, col, tokens, sample.table_name, table_tokens, settings)
             if found is not None:
                 candidates.append(found)
     candidates = [c for c in candidates if c.confidence >= settings.min_confidence]

@@ -95,6 +95,23 @@ utente dipendente persona socio studente paziente
 klant medewerker gebruiker persoon lid leerling
 """.split())
 
+# Tables whose rows are people or their sign-in accounts: where a credential column would live.
+ACCOUNT_TABLES = PhraseMatcher(PERSON_TABLES.phrases + tuple("""
+account login logon auth authentication credential identity principal operator admin administrator
+compte identifiant connexion konto anmeldung zugang zugangsdaten cuenta acceso credenciales conta accesso
+credenziali inlog
+""".split()))
+
+# Column names that say nothing: "c1", "f12", "x", "col7", "field_3", "attr5" (legacy schemas, generated
+# exports). Short tokens such as "id", "no" or "ip" do mean something, so only a lone letter counts.
+_OPAQUE_TOKEN = re.compile(r"[a-z]\d*")
+_OPAQUE_WORDS = frozenset("col column field fld attr attribute val value var data unnamed untitled".split())
+
+
+def is_opaque_name(tokens: tuple[str, ...]) -> bool:
+    return all(t in _OPAQUE_WORDS or _OPAQUE_TOKEN.fullmatch(t) for t in tokens)
+
+
 # Words that mean "this is about the thing, not the thing itself": email_verified, phone_count, ip_version.
 DERIVED_MODIFIERS = frozenset("""
 verified verify verification valid validated validation confirmed confirm flag is has enabled disabled count cnt

@@ -367,13 +367,18 @@ def is_password_hash_format(value: str) -> bool:
     return _PASSWORD_HASH_FORMATS.fullmatch(value) is not None
 
 
+def is_hex_digest(value: str) -> bool:
+    """A bare md5 / sha-1 / sha-2 digest in hex: a password hash, a checksum or a commit id; never on its own."""
+    return _HEX_DIGEST.fullmatch(value) is not None
+
+
 _B64_DIGEST = re.compile(r"[A-Za-z0-9+/]{22}==|[A-Za-z0-9+/]{27}=|[A-Za-z0-9+/]{43}=|[A-Za-z0-9+/]{86}==")
 
 
 def is_password_hash(value: str) -> bool:
     """Self-describing password hash, or a bare md5/sha digest in hex or base64 (the latter two only count with a
     column name)."""
-    return (is_password_hash_format(value) or _HEX_DIGEST.fullmatch(value) is not None
+    return (is_password_hash_format(value) or is_hex_digest(value)
             or _B64_DIGEST.fullmatch(value) is not None)
 
 
@@ -659,6 +664,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "username": is_username,
     "password_hash": is_password_hash,
     "password_hash_format": is_password_hash_format,
+    "hex_digest": is_hex_digest,
     "known_secret": is_known_secret,
     "high_entropy_token": is_high_entropy_token,
     "secret": is_secret,

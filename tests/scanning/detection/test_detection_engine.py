@@ -159,6 +159,54 @@ def test_checksums_and_git_shas_without_name_are_not_password_hashes():
     assert detect_column(sample("password", md5s)).classification == "CREDENTIALS.PASSWORD_HASH"
 
 
+def _sha256s(n=100):
+    import hashlib
+
+    return [hashlib.sha256(f"secret-{i}".encode()).hexdigest() for i in range(n)]
+
+
+@pytest.mark.parametrize("column, table", [("c7", "legacy_users"), ("FLD_12", "T_COMPTES"), ("x", "benutzer"),
+                                           ("col3", "staff"), ("12", "login")])
+def test_bare_digests_under_an_opaque_name_in_an_account_table_are_password_hashes(column, table):
+    found = detect_column(sample(column, _sha256s(), table=table, data_type="char(64)"))
+    assert found.classification == "CREDENTIALS.PASSWORD_HASH"
+    assert 0.5 <= found.confidence < 0.9  # below a self-describing hash: the table is a weaker witness
+    assert found.evidence["name_signal"] is None and found.evidence["validator"] == "hex_digest"
+    assert f"table '{table}' holds people or accounts" in found.evidence["reasons"]
+
+
+@pytest.mark.parametrize("column, table", [
+    ("c7", "documents"),  # the table does not hold accounts: a checksum as likely as anything
+    ("sync_marker", "users"),  # a name we do not know still says the column is something else
+    ("content_sha256", "users"),
+])
+def test_bare_digests_need_both_an_opaque_name_and_an_account_table(column, table):
+    assert detect_column(sample(column, _sha256s(), table=table, data_type="char(64)")) is None
+
+
+def test_digests_of_mixed_lengths_or_too_few_are_not_settled_by_the_table():
+    import hashlib
+
+    mixed = [hashlib.md5(str(i).encode()).hexdigest() if i % 2 else hashlib.sha1(str(i).encode()).hexdigest()
+             for i in range(100)]
+    assert detect_column(sample("c1", mixed, table="users")) is None
+    assert detect_column(sample("c1", _sha256s(3) * 30, table="users")) is None
+
+
+def test_table_context_is_a_value_only_suggestion_and_obeys_allow_value_only():
+    strict = DetectionSettings(allow_value_only=False)
+    assert detect_column(sample("c1", _sha256s(), table="users"), settings=strict) is None
+
+
+def test_hash_of_an_avatar_or_file_is_not_a_password_hash():
+    import hashlib
+
+    md5s = [hashlib.md5(f"user{i}@example.com".encode()).hexdigest() for i in range(100)]
+    assert detect_column(sample("gravatar_hash", md5s, table="users")) is None
+    assert detect_column(sample("file_hash", md5s, table="uploads")) is None
+    assert detect_column(sample("password_hash", md5s, table="users")).classification == "CREDENTIALS.PASSWORD_HASH"
+
+
 def test_uuids_in_text_column_are_not_secrets():
     import uuid
 

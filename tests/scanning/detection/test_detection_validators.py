@@ -81,3 +81,23 @@ def test_type_family_maps_engine_types(raw, family):
 ])
 def test_column_names_tokenise_on_case_separators_and_accents(name, tokens):
     assert tokenize(name) == tokens
+
+
+@pytest.mark.parametrize("name, opaque", [
+    ("c1", True), ("C12", True), ("col7", True), ("field_3", True), ("FLD023", True), ("x", True), ("12", True),
+    ("attr5", True), ("id", False), ("ip", False), ("no", False), ("user_code", False), ("c1_email", False),
+])
+def test_opaque_column_names_are_those_that_say_nothing(name, opaque):
+    from scanning.detection.names import is_opaque_name
+
+    assert is_opaque_name(tokenize(name)) is opaque
+
+
+@pytest.mark.parametrize("table, accounts", [
+    ("legacy_users", True), ("T_COMPTES", True), ("Benutzer", True), ("auth_user", True), ("login", True),
+    ("documents", False), ("deployments", False), ("attachments", False),
+])
+def test_account_tables_are_tables_of_people_or_sign_ins(table, accounts):
+    from scanning.detection.names import ACCOUNT_TABLES
+
+    assert ACCOUNT_TABLES.any_token(tokenize(table)) is accounts
