@@ -469,6 +469,18 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
         note="name says phone, values contradict")
     add("email", "import_errors", "varchar(100)", None, lambda: g.rnd.choice(["missing", "invalid", "TODO"]),
         note="name says email, values contradict")
+
+    # --- names without separators (Oracle/DB2 upper case, lower-cased CamelCase ports) --------------------------
+    # Appended last so that the columns above keep their generated values.
+    add("BILLINGPOSTALCODE", "INVOICES", "VARCHAR2(10)", "PII.POSTAL_CODE", g.f("en_US").postcode)
+    add("HOMEPHONE", "EMPLOYEES", "VARCHAR2(24)", "PII.PHONE", g.f("en_GB").phone_number)
+    add("CONTACTEMAIL", "SUPPLIERS", "VARCHAR2(80)", "PII.EMAIL", g.f("fr_FR").email)
+    add("NATIONALIDNUMBER", "EMPLOYEES", "VARCHAR2(15)", "NATIONAL_ID.US_SSN", g.f("en_US").ssn)
+    add("shipaddress", "orders", "varchar(60)", "PII.STREET_ADDRESS", g.f("de_DE").street_address)
+    add("contactlastname", "customers", "varchar(50)", "PII.LAST_NAME", g.f("it_IT").last_name)
+    add("EMAILVERIFIED", "USERS", "NUMBER(1)", None, lambda: g.rnd.choice([0, 1]), note="glued flag named email")
+    add("PRODUCTNAME", "PRODUCTS", "VARCHAR2(40)", None, product, note="product names, glued name")
+    add("ipsumtext", "fixtures", "text", None, lambda: g.f("en_US").sentence(nb_words=8), note="'ip' inside a word")
     return cols
 
 

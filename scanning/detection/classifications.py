@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from . import types as tf
 from . import validators as v
-from .names import ACCOUNT_TABLES, DERIVED_MODIFIERS, PhraseMatcher
+from .names import ACCOUNT_TABLES, DERIVED_MODIFIERS, PhraseMatcher, Segmenter
 
 PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = "public", "internal", "confidential", "restricted"
 SENSITIVITIES = (PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED)
@@ -86,9 +86,17 @@ CONTACT_VETO = " ".join(sorted(DERIVED_MODIFIERS))
 ID_VETO = "order invoice ref reference sku tracking barcode ean gtin upc isbn version ver release build checksum"
 
 
+# Names that say "a national identifier" without the country: every national identifier takes them as a weak
+# signal, and the values (whose check digits pass) decide which one it is.
+ANY_NATIONAL_ID = ("national id, national id number, national identification number, national identity number,"
+                   " national identifier, identity card number, id card number, citizen id, citizen number")
+
+
 def _r(name: str, category: str, sensitivity: str, description: str, *, families=TEXTISH, names="",
        weak="", veto="", **kw) -> Recognizer:
     split = lambda s: [p.strip() for p in s.split(",") if p.strip()]  # noqa: E731 - phrases are comma-separated
+    if category == "NATIONAL_ID":
+        weak = f"{weak}, {ANY_NATIONAL_ID}"
     return Recognizer(
         spec=ClassificationSpec(name, category, sensitivity, description),
         families=frozenset(families), names=PhraseMatcher(split(names)), weak_names=PhraseMatcher(split(weak)),
@@ -177,7 +185,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        names="country, country name, country code, countrycode, pays, pais, paese, land, nationality,"
              " nationalite, nacionalidad, nazionalita, staatsangehoerigkeit, nationaliteit, country of birth,"
              " pays naissance, iso country, country iso",
-       weak="nation", veto="id count", validator="word_text", kind="plausible"),
+       weak="nation", veto="count", validator="word_text", kind="plausible"),
     _r("PII.DATE_OF_BIRTH", "PII", CONFIDENTIAL, "Date of birth.",
        families={tf.DATE, tf.DATETIME, tf.TEXT, tf.OTHER, tf.INTEGER},
        names="dob, date of birth, dateofbirth, birth date, birthdate, birthday, date birth, birth dt, born,"
@@ -383,3 +391,13 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
 
 BUILTIN_CLASSIFICATIONS: tuple[ClassificationSpec, ...] = tuple(r.spec for r in RECOGNIZERS)
 RECOGNIZERS_BY_NAME: dict[str, Recognizer] = {r.name: r for r in RECOGNIZERS}
+
+# Words a glued column name is split into: every word a recogniser knows (signals and vetoes), plus the
+# qualifiers schemas put in front of them ("billing", "ship", "contact", "home", "line" …).
+GLUED_NAMES = Segmenter(
+    {word for r in RECOGNIZERS for word in (r.names.vocabulary | r.weak_names.vocabulary | r.veto.vocabulary)}
+    | DERIVED_MODIFIERS | set(ID_VETO.split()) | set("""
+    name billing bill ship shipping delivery deliver mailing postal contact line home work mobile main primary
+    secondary alt alternate other customer employee user client person company business office personal private
+    legal current previous new old first last middle full display preferred given family maiden sur nick to from
+    """.split()))

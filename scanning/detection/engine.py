@@ -25,7 +25,7 @@ from functools import lru_cache, partial
 
 from . import types as tf
 from . import validators as v
-from .classifications import RECOGNIZERS, ID_VETO, Recognizer
+from .classifications import GLUED_NAMES, ID_VETO, RECOGNIZERS, Recognizer
 from .masking import mask_value
 from .names import PERSON_TABLES, PhraseMatcher, is_opaque_name, tokenize
 from .rules import CustomRule, evaluate_rule
@@ -233,11 +233,22 @@ def _evaluate(r: Recognizer, col: _Column, tokens, table_name: str, table_tokens
                 confidence = (0.8 + 0.15 * share) if strong else (0.65 + 0.2 * share)
             reasons = [f"column name '{phrase}'" + ("" if strong else " (weak)"),
                        f"{share:.0%} of values {'plausible' if r.kind == 'plausible' else 'valid'} ({r.validator})"]
+            if not strong and _values_stand_alone(r, col, s):
+                # A weak name ("national id") fits several classes: the one whose values need no name wins.
+                confidence += 0.1
+                reasons.append(f"values alone would show it ({r.value_only})")
             return _Candidate(r.name, confidence, share, phrase, r.validator, examples, reasons)
         # The values contradict the name; fall through: the values may still speak for themselves.
     if not s.allow_value_only or _VALUE_ONLY_VETO.any_token(tokens):
         return None
     return _by_values(r, col, s) or _by_table_context(r, col, tokens, table_name, table_tokens, s)
+
+
+def _values_stand_alone(r: Recognizer, col: _Column, s: DetectionSettings) -> bool:
+    if r.value_only is None or not col.probe(r.value_only):
+        return False
+    need = max(s.min_match_share, r.value_only_min_share)
+    return col.share(r.value_only, need)[0] >= need
 
 
 def _by_values(r: Recognizer, col: _Column, s: DetectionSettings) -> _Candidate | None:
@@ -324,7 +335,7 @@ def detect_column(
     all candidates compete on confidence (custom rules win ties).
     """
     col = _Column(sample, settings)
-    tokens = tokenize(sample.column_name)
+    tokens = GLUED_NAMES.tokens(tokenize(sample.column_name))
     table_tokens = tokenize(sample.table_name)
 
     candidates: list[_Candidate] = []

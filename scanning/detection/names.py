@@ -43,6 +43,52 @@ def tokenize(name: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
+# Two-letter words a glued name may hold ("shiptoname", "emailid"); other short pieces split too eagerly.
+_SHORT_WORDS = frozenset({"ip", "id", "no", "nr", "to"})
+_MIN_GLUED = 6
+
+
+class Segmenter:
+    """Split a glued token into known words — ``billingpostalcode`` → ``billing postal code`` — the way a schema
+    without separators (``BILLINGADDRESS``, a lower-cased CamelCase port) spells what others write with ``_``.
+
+    Only a complete cover by known words counts, with the fewest pieces: ``description`` stays whole (no
+    ``ip`` inside it), and a word the vocabulary already holds (``password``) is never cut.
+    """
+
+    def __init__(self, words: Iterable[str]):
+        self.words = frozenset(w for w in words if len(w) >= 3 or w in _SHORT_WORDS)
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def _known(self, piece: str) -> bool:
+        return piece in self.words or (piece.endswith("s") and piece[:-1] in self.words)
+
+    def split(self, token: str) -> tuple[str, ...]:
+        found = self._cache.get(token)
+        if found is None:
+            found = self._cache[token] = self._split(token)
+        return found
+
+    def _split(self, token: str) -> tuple[str, ...]:
+        if len(token) < _MIN_GLUED or self._known(token):
+            return (token,)
+        # best[i]: the fewest known pieces covering token[:i] (ties: the longer last piece, fewer short words).
+        best: list[tuple[str, ...] | None] = [()] + [None] * len(token)
+        for end in range(2, len(token) + 1):
+            for start in range(end - 2, -1, -1):
+                head = best[start]
+                piece = token[start:end]
+                if head is None or not self._known(piece):
+                    continue
+                candidate = head + (piece,)
+                if best[end] is None or len(candidate) < len(best[end]):
+                    best[end] = candidate
+        return best[-1] if best[-1] is not None and len(best[-1]) > 1 else (token,)
+
+    def tokens(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(piece for token in tokens for piece in self.split(token))
+
+
 def _stem(token: str, vocabulary: frozenset[str]) -> str:
     if token in vocabulary or len(token) <= 3:
         return token

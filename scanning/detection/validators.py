@@ -515,9 +515,19 @@ def is_medical_record_number(value: str) -> bool:
 _PERSON_WORD = re.compile(r"[^\W\d_]+(?:(?:\.? |['’\-.])[^\W\d_]+){0,6}\.?")
 
 
+# Legal forms: a value that carries one names a company, not a person ("Mini Gifts Distributors Ltd.").
+_LEGAL_FORMS = frozenset("""
+inc incorporated ltd limited llc llp plc corp corporation co company cie gmbh ag kg ohg ug sarl sas sa eurl bv nv
+vof srl spa snc sl slu ab oy as asa aps pty pte bhd kk
+""".split())
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
 def is_person_name(value: str) -> bool:
-    """Letters only (any script), 1..6 words joined by spaces, hyphens, apostrophes or dots; at most 60 chars."""
-    return len(value) <= 60 and _PERSON_WORD.fullmatch(value) is not None
+    """Letters only (any script), 1..6 words joined by spaces, hyphens, apostrophes or dots; at most 60 chars;
+    no company legal form."""
+    return (len(value) <= 60 and _PERSON_WORD.fullmatch(value) is not None
+            and not any(word.lower() in _LEGAL_FORMS for word in _WORDS.findall(value)))
 
 
 _COURTESY = frozenset("mr mrs ms miss mx dr prof sir sr sra srta mme mlle m herr frau dott sig".split())

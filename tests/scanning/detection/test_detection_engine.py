@@ -301,3 +301,59 @@ def test_phone_regions_setting_changes_national_parsing():
 def test_long_values_are_not_pattern_checked():
     values = ["a" * 600 + "@example.com"] * 10
     assert detect_column(sample("email", values, data_type="text")) is None
+
+
+# --- names without separators, generic names, companies ----------------------------------------------------------
+
+@pytest.mark.parametrize("glued, expected", [
+    ("BILLINGADDRESS", "PII.STREET_ADDRESS"), ("streetaddress", "PII.STREET_ADDRESS"),
+    ("addressline1", "PII.STREET_ADDRESS"), ("CUSTOMERSSN", "NATIONAL_ID.US_SSN"),
+])
+def test_glued_column_names_are_read_word_by_word(glued, expected):
+    original, table, data_type, values = POSITIVES[expected]
+    found = detect_column(sample(glued, list(values) * 10, table=table, data_type=data_type))
+    assert found is not None and found.classification == expected
+    assert found.evidence["name_signal"] is not None
+
+
+@pytest.mark.parametrize("token, pieces", [
+    ("billingpostalcode", ("billing", "postalcode")), ("shiptoname", ("ship", "to", "name")),
+    ("nationalidnumber", ("national", "id", "number")), ("passwordhash", ("password", "hash")),
+    ("description", ("description",)), ("password", ("password",)), ("ipsum", ("ipsum",)),
+    ("transcription", ("transcription",)), ("keyword", ("keyword",)),
+])
+def test_glued_tokens_split_only_into_a_complete_cover_of_known_words(token, pieces):
+    from scanning.detection.classifications import GLUED_NAMES
+
+    assert GLUED_NAMES.split(token) == pieces
+
+
+def test_a_glued_name_is_still_contradicted_by_its_values():
+    assert detect_column(sample("EMAILVERIFIED", [0, 1] * 50, table="users", data_type="integer")) is None
+    assert detect_column(sample("emailcount", list(range(100)), table="campaigns", data_type="int")) is None
+
+
+@pytest.mark.parametrize("name", ["national_id", "NationalIDNumber", "citizen_number", "id_card_number"])
+def test_a_national_id_without_a_country_is_named_by_the_check_digits_of_its_values(name):
+    ssns = POSITIVES["NATIONAL_ID.US_SSN"][3]
+    bsns = POSITIVES["NATIONAL_ID.NL_BSN"][3]
+    assert detect_column(sample(name, ssns * 10, table="employees")).classification == "NATIONAL_ID.US_SSN"
+    assert detect_column(sample(name, bsns * 10, table="employees")).classification == "NATIONAL_ID.NL_BSN"
+    assert detect_column(sample(name, ["A-1", "B-2", "C-3"] * 10, table="employees")) is None
+
+
+def test_company_names_do_not_confirm_a_person_name():
+    companies = ["Mini Gifts Distributors Ltd.", "Australian Collectors, Co.", "Havel & Zbyszek Co",
+                 "Land of Toys Inc.", "Euro+ Shopping Channel", "Baane Mini Imports GmbH", "Rovelli Gifts S.p.A."]
+    assert detect_column(sample("customer_name", companies * 10, table="customers")) is None
+    people = ["Anne-Marie O'Neil", "José Pérez", "Li Wei", "Jean-Luc Picard", "Zoë Saldaña"]
+    assert detect_column(sample("customer_name", people * 10, table="customers")).classification == "PII.PERSON_NAME"
+
+
+def test_country_codes_under_an_id_name_are_countries_but_integer_keys_are_not():
+    found = detect_column(sample("country_id", ["IT", "US", "FR", "DE", "BR"] * 10, table="locations",
+                                 data_type="char(2)"))
+    assert found.classification == "PII.COUNTRY"
+    assert detect_column(sample("country_id", list(range(1, 101)), table="cities", data_type="integer")) is None
+    assert detect_column(sample("country_id", [str(i) for i in range(1, 101)], table="cities",
+                                data_type="varchar(10)")) is None
