@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev schema clean
+.PHONY: run test lint install install-dev schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ run: install
 ## Run the test suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
 test: install-dev
 	DEBUG=true $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Lint (ruff, configured in ruff.toml); CI runs it before the tests
+lint: install-dev
+	$(BIN)/ruff check .
 
 schema: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml

@@ -6,9 +6,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from config.env import exit_on_configuration_error
-
     from django.core.management import execute_from_command_line
+
+    from config.env import exit_on_configuration_error
 
     with exit_on_configuration_error():
         execute_from_command_line(sys.argv)

@@ -75,7 +75,7 @@ def workspace_update(*, workspace: Workspace, acting_user: User | None, **fields
     authorize(acting_user, lambda: workspace_allows(acting_user, "accounts.change_workspace", workspace))
     unknown = set(fields) - set(Workspace.audit_fields)
     if unknown:
-        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
     before = audit.snapshot(workspace, Workspace.audit_fields)
     for name, value in fields.items():
         setattr(workspace, name, value)
@@ -143,7 +143,7 @@ def user_update(*, user: User, acting_user: User | None, **fields) -> User:
     allowed = {"email", "first_name", "last_name", "is_active"}
     unknown = set(fields) - allowed
     if unknown:
-        raise ValidationError({name: "This field cannot be changed here." for name in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
     before = audit.snapshot(user, USER_AUDIT_FIELDS)
     for name, value in fields.items():
         setattr(user, name, value)

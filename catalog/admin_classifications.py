@@ -26,12 +26,12 @@ class ClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
         fields = {name: form.cleaned_data[name] for name in form.changed_data
                   if name in services.CLASSIFICATION_FIELDS}
         if change:
-            self.run_service(request, services.classification_update, classification=self.stored(obj), acting_user=request.user,
-                 **fields)
+            self.run_service(request, services.classification_update, classification=self.stored(obj),
+                             acting_user=request.user, **fields)
         else:
             created = self.run_service(request, services.classification_create, acting_user=request.user,
-                           **{name: form.cleaned_data[name] for name in services.CLASSIFICATION_FIELDS
-                              if name in form.cleaned_data})
+                                       **{name: form.cleaned_data[name] for name in services.CLASSIFICATION_FIELDS
+                                          if name in form.cleaned_data})
             obj.pk = created.pk
 
     def delete_model(self, request, obj):

@@ -86,7 +86,8 @@ class Asset(GovernedModel):
     name = models.CharField(max_length=512)
     data_type = models.CharField(max_length=255, blank=True)
     is_nullable = models.BooleanField(null=True, blank=True)
-    default = models.TextField(null=True, blank=True)
+    # NULL is "the column has no default", which a DEFAULT '' must not be mistaken for
+    default = models.TextField(null=True, blank=True)  # noqa: DJ001
     source_description = models.TextField(blank=True, help_text="The comment in the source database.")
     description = models.TextField(blank=True, help_text="The stewards' description.")
     ordinal = models.PositiveIntegerField(null=True, blank=True)

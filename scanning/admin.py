@@ -124,13 +124,13 @@ class DataSourceAdmin(ServiceAdmin):
         owners = form.cleaned_data.get("owners")
         if change:
             fields = {name: value for name, value in self._fields(form).items() if name in form.changed_data}
-            self.run_service(request, services.datasource_update, data_source=self.stored(obj), acting_user=request.user,
-                          password=self._password(form), owners=owners if "owners" in form.changed_data else None,
-                          **fields)
+            self.run_service(request, services.datasource_update, data_source=self.stored(obj),
+                             acting_user=request.user, password=self._password(form),
+                             owners=owners if "owners" in form.changed_data else None, **fields)
         else:
             created = self.run_service(request, services.datasource_create, workspace=form.cleaned_data["workspace"],
-                                    acting_user=request.user, password=self._password(form) or "",
-                                    owners=owners or (), **self._fields(form))
+                                       acting_user=request.user, password=self._password(form) or "",
+                                       owners=owners or (), **self._fields(form))
             obj.pk = created.pk
 
     def save_related(self, request, form, formsets, change):

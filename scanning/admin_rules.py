@@ -60,11 +60,12 @@ class ClassificationRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in services.RULE_FIELDS if name in form.cleaned_data}
         if change:
-            self.run_service(request, services.classification_rule_update, rule=self.stored(obj), acting_user=request.user,
-                      **{name: value for name, value in fields.items() if name in form.changed_data})
+            self.run_service(request, services.classification_rule_update, rule=self.stored(obj),
+                             acting_user=request.user,
+                             **{name: value for name, value in fields.items() if name in form.changed_data})
         else:
-            created = self.run_service(request, services.classification_rule_create, workspace=form.cleaned_data[
-                "workspace"], acting_user=request.user, **fields)
+            created = self.run_service(request, services.classification_rule_create,
+                                       workspace=form.cleaned_data["workspace"], acting_user=request.user, **fields)
             obj.pk = created.pk
 
     def delete_model(self, request, obj):

@@ -110,10 +110,9 @@ def _table(model) -> str:
 def _copy(model, fields: Sequence[str], rows: Iterable[Sequence]) -> None:
     """Stream ``rows`` into ``model``'s table with PostgreSQL's COPY (inside the caller's transaction)."""
     columns = ", ".join(_column(model, name) for name in fields)
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {_table(model)} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {_table(model)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 # Array types for unnest() in bulk updates on PostgreSQL, per field.
@@ -236,10 +235,7 @@ class CatalogSync:
     def _insert(self, objects: list[tuple[str, SchemaObject]]) -> list[tuple[int, str, dict]]:
         if not objects:
             return []
-        if self.postgresql:
-            pks = self._insert_copy(objects)
-        else:
-            pks = self._insert_orm(objects)
+        pks = self._insert_copy(objects) if self.postgresql else self._insert_orm(objects)
         self.counts["added"] += len(objects)
         return [(pk, AssetChange.Kind.ADDED, {}) for pk in pks]
 

@@ -5,8 +5,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.catalog.classification_factories import AssetClassificationFactory, ClassificationRuleFactory
-from tests.catalog.factories import (AssetChangeFactory, AssetFactory, DataSourceFactory, ScanFactory,
-                                     ScanRuleSetFactory, ScanRunFactory)
+from tests.catalog.factories import (
+    AssetChangeFactory,
+    AssetFactory,
+    DataSourceFactory,
+    ScanFactory,
+    ScanRuleSetFactory,
+    ScanRunFactory,
+)
 
 FACTORIES = {
     "datasource": lambda ws: DataSourceFactory(workspace=ws),

@@ -16,8 +16,8 @@ from rest_framework.response import Response
 
 from accounts import services
 from accounts.api import filters, serializers
-from accounts.models import AuditEvent, Membership, User, Workspace
 from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet
+from accounts.models import AuditEvent, Membership, User, Workspace
 
 
 class MeViewSet(viewsets.ViewSet):

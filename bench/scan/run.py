@@ -364,7 +364,8 @@ def main(argv=None) -> None:
         prepare_app_db(args.app_url)
     rows = [run_part(name, args.url, args.app_url, args.repeat) for name in wanted]
     floor = next((r["median_s"] for r in rows if r["part"] == "catalog-queries"), None)
-    header = f"{'part':<16} {'median s':>9} {'best s':>8} {'x floor':>8} {'peak RSS MB':>12} {'objects':>8} {'queries':>8}"
+    header = (f"{'part':<16} {'median s':>9} {'best s':>8} {'x floor':>8} {'peak RSS MB':>12} {'objects':>8}"
+              f" {'queries':>8}")
     print(header)
     print("-" * len(header))
     for r in rows:

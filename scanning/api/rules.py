@@ -116,7 +116,8 @@ class ClassificationRuleViewSet(RestrictedModelViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = services.classification_rule_update(rule=serializer.instance,
-                                                                  acting_user=self.request.user, **serializer.validated_data)
+                                                                  acting_user=self.request.user,
+                                                                  **serializer.validated_data)
 
     def perform_destroy(self, instance):
         services.classification_rule_delete(rule=instance, acting_user=self.request.user)

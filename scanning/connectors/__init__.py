@@ -12,8 +12,15 @@ Pure Python (no Django). One class per engine behind :class:`Connector`; :func:`
 from __future__ import annotations
 
 from .base import ALLOWED_OPTIONS, ConnectionInfo, ConnectionSettings, Connector, SchemaObject
-from .errors import (AuthenticationFailed, ConnectorConfigError, ConnectorError, PermissionDenied, QueryTimeout,
-                     SourceUnavailable, TargetNotAllowed)
+from .errors import (
+    AuthenticationFailed,
+    ConnectorConfigError,
+    ConnectorError,
+    PermissionDenied,
+    QueryTimeout,
+    SourceUnavailable,
+    TargetNotAllowed,
+)
 from .filters import Filters
 from .names import parse_qualified_name, qualified_name
 from .network import HostPolicy, check_target_host

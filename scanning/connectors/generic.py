@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -24,8 +25,14 @@ from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .base import ConnectionInfo, Connector, SchemaObject, batched, logger, split_table_path
-from .errors import (AuthenticationFailed, ConnectorConfigError, ConnectorError, QueryTimeout, SourceUnavailable,
-                     describe)
+from .errors import (
+    AuthenticationFailed,
+    ConnectorConfigError,
+    ConnectorError,
+    QueryTimeout,
+    SourceUnavailable,
+    describe,
+)
 from .filters import NO_FILTERS, Filters
 
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys", "temp"}
@@ -203,7 +210,7 @@ class SQLAlchemyConnector(Connector):
         relations = sorted(table_set | set(views) | set(matviews))
         for name in relations:
             if name not in table_set:
-                definition = self._optional(lambda: inspector.get_view_definition(name, schema=schema), None)
+                definition = self._optional(partial(inspector.get_view_definition, name, schema=schema), None)
                 self._table_hints[(schema, name)] = ("view", None)
                 yield SchemaObject(kind="view", path=(db, schema, name),
                                    description=(get(comments, name, {}) or {}).get("text") or "",
@@ -255,6 +262,6 @@ class SQLAlchemyConnector(Connector):
             rows = conn.execute(query).fetchall()
         result: dict[str, list] = {c: [] for c in columns}
         for row in rows:
-            for column, value in zip(columns, row):
+            for column, value in zip(columns, row, strict=True):
                 result[column].append(bytes(value) if isinstance(value, (bytearray, memoryview)) else value)
         return result

@@ -18,15 +18,14 @@ temporary table, whose scan stops as soon as ``n`` rows are found.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pymysql
 import pymysql.cursors
 from sqlalchemy.dialects.mysql.base import MySQLDialect
 
 from .base import ConnectionInfo, Connector, SchemaObject, batched, logger, split_table_path
-from .errors import (AuthenticationFailed, ConnectorError, PermissionDenied, QueryTimeout, SourceUnavailable,
-                     describe)
+from .errors import AuthenticationFailed, ConnectorError, PermissionDenied, QueryTimeout, SourceUnavailable, describe
 from .filters import NO_FILTERS, Filters
 
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
@@ -172,10 +171,8 @@ class MySQLConnector(Connector):
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
+            with suppress(pymysql.MySQLError):
                 self._conn.close()
-            except pymysql.MySQLError:
-                pass
             self._conn = None
 
     # -- interface -------------------------------------------------------------------------------------------
@@ -225,7 +222,7 @@ class MySQLConnector(Connector):
                 fk["referred_columns"].append(ref_column)
 
         kept: set[tuple[str, str]] = set()
-        for schema, table, table_type, engine, rows, auto_increment, comment, view_definition in tables:
+        for schema, table, table_type, engine, rows, _auto_increment, comment, view_definition in tables:
             key = (schema, table)
             kept.add(key)
             if table_type == "VIEW":
@@ -300,6 +297,6 @@ class MySQLConnector(Connector):
         rows = self._fetchall(query)  # no parameters: PyMySQL leaves the text alone (a '%' in a name is safe)
         result: dict[str, list] = {c: [] for c in columns}
         for row in rows:
-            for column, value in zip(columns, row):
+            for column, value in zip(columns, row, strict=True):
                 result[column].append(bytes(value) if isinstance(value, (bytearray, memoryview)) else value)
         return result

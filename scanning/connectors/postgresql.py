@@ -18,8 +18,7 @@ import psycopg
 from psycopg import sql
 
 from .base import ConnectionInfo, Connector, SchemaObject, batched, logger, split_table_path
-from .errors import (AuthenticationFailed, ConnectorError, PermissionDenied, QueryTimeout, SourceUnavailable,
-                     describe)
+from .errors import AuthenticationFailed, ConnectorError, PermissionDenied, QueryTimeout, SourceUnavailable, describe
 from .filters import NO_FILTERS, Filters
 
 DATABASE_SQL = """
@@ -292,7 +291,7 @@ class PostgresConnector(Connector):
         rows = self._fetchall(query)
         result: dict[str, list] = {c: [] for c in columns}
         for row in rows:
-            for column, value in zip(columns, row):
+            for column, value in zip(columns, row, strict=True):
                 result[column].append(bytes(value) if isinstance(value, memoryview) else value)
         return result
 

@@ -183,6 +183,6 @@ class SQLiteConnector(Connector):
         rows = self._fetchall(query)
         result: dict[str, list] = {c: [] for c in columns}
         for row in rows:
-            for column, value in zip(columns, row):
+            for column, value in zip(columns, row, strict=True):
                 result[column].append(value)
         return result

@@ -25,8 +25,14 @@ from catalog import crypto
 from catalog.crypto import SecretUnreadable
 from catalog.models import DataSource
 from catalog.services import datasource_secret_read
-from scanning.connectors import (ConnectionInfo, ConnectionSettings, ConnectorConfigError, ConnectorError,
-                                 HostPolicy, connector_for)
+from scanning.connectors import (
+    ConnectionInfo,
+    ConnectionSettings,
+    ConnectorConfigError,
+    ConnectorError,
+    HostPolicy,
+    connector_for,
+)
 
 logger = logging.getLogger("racine.scanning")
 

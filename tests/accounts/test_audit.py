@@ -128,9 +128,8 @@ def test_deleting_actor_and_workspace_keeps_their_events():
                                        "DELETE FROM accounts_auditevent WHERE id = %s"])
 def test_postgresql_trigger_refuses_raw_update_and_delete(statement):
     event = AuditEventFactory()
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, [event.pk])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).event == event.event
 
 
@@ -168,9 +167,8 @@ def test_postgresql_prune_setting_does_not_outlive_its_transaction():
     _aged(2)
     assert services.audit_events_prune() == 1
     survivor = AuditEventFactory()
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("DELETE FROM accounts_auditevent WHERE id = %s", [survivor.pk])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM accounts_auditevent WHERE id = %s", [survivor.pk])
 
 
 def test_prune_task_uses_organization_retention():

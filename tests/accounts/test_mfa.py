@@ -1,6 +1,7 @@
 """The second factor: codes (replay, throttling, backup codes), the HTML pages, and the OTP admin site."""
 from __future__ import annotations
 
+import io
 import re
 import time
 
@@ -332,7 +333,7 @@ def test_admin_login_page_shows_racine_branding(client):
 def test_bootstrap_admin_first_login_enrols_then_opens_admin(client, monkeypatch):
     monkeypatch.setenv("RACINE_ADMIN_USERNAME", "admin")
     monkeypatch.setenv("RACINE_ADMIN_PASSWORD", PASSWORD)
-    call_command("bootstrap", "--no-input", "--skip-migrate", stdout=open("/dev/null", "w"))
+    call_command("bootstrap", "--no-input", "--skip-migrate", stdout=io.StringIO())
 
     login = client.post(reverse("admin:login"), {"username": "admin", "password": PASSWORD,
                                                  "next": reverse("admin:index")})

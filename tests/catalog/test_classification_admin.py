@@ -5,8 +5,12 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from catalog.models import AssetClassification
 from scanning.models import ClassificationRule
-from tests.catalog.classification_factories import (AssetClassificationFactory, ClassificationRuleFactory, asset_tree,
-                                                    builtin)
+from tests.catalog.classification_factories import (
+    AssetClassificationFactory,
+    ClassificationRuleFactory,
+    asset_tree,
+    builtin,
+)
 from tests.catalog.factories import DataSourceFactory
 from tests.support.personas import verified_client
 

@@ -9,8 +9,12 @@ from catalog import services
 from catalog.models import Asset, AssetClassification, Classification
 from scanning.detection import BUILTIN_CLASSIFICATIONS
 from scanning.services.classifications import classifications_sync_builtin
-from tests.catalog.classification_factories import (AssetClassificationFactory, ClassificationFactory, asset_tree,
-                                                    builtin)
+from tests.catalog.classification_factories import (
+    AssetClassificationFactory,
+    ClassificationFactory,
+    asset_tree,
+    builtin,
+)
 from tests.catalog.factories import DataSourceFactory
 from tests.support.factories import UserFactory, WorkspaceFactory, membership
 

@@ -14,7 +14,8 @@ from catalog.models import Asset
 from scanning import services
 from scanning.models import AssetChange, ScanRun
 from tests.support import target_dbs
-from tests.support.target_dbs import catalog_rows, expected_rows, mysql_quote as q, run_scan, scan_workspace
+from tests.support.target_dbs import catalog_rows, expected_rows, run_scan, scan_workspace
+from tests.support.target_dbs import mysql_quote as q
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -19,16 +19,16 @@ from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 
+from accounts.roles import Role
 from bench.scan.build_db import SCHEMAS, ddl
 from catalog.models import Asset
-from accounts.roles import Role
 from scanning import services
 from scanning.connectors import ConnectionSettings, connector_for
 from scanning.models import AssetChange, ScanRun
 from tests.support import target_dbs
+from tests.support.celery_worker import redis_workers
 from tests.support.factories import UserFactory, membership
 from tests.support.personas import verified_client
-from tests.support.celery_worker import redis_workers
 from tests.support.target_dbs import scan_workspace, schema_only_rule_set
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

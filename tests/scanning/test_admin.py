@@ -8,8 +8,14 @@ from accounts.models import AuditEvent
 from catalog import crypto
 from catalog.models import Asset, DataSource
 from scanning.models import Scan, ScanRun
-from tests.catalog.factories import (AssetChangeFactory, AssetFactory, DataSourceFactory, ScanFactory,
-                                     ScanRuleSetFactory, ScanRunFactory)
+from tests.catalog.factories import (
+    AssetChangeFactory,
+    AssetFactory,
+    DataSourceFactory,
+    ScanFactory,
+    ScanRuleSetFactory,
+    ScanRunFactory,
+)
 from tests.support.personas import verified_client
 
 SECRET = "admin-form-secret-never-rendered"

@@ -18,8 +18,7 @@ from catalog.services import RESUGGESTED_NOTE
 from scanning.connectors import SchemaObject, parse_qualified_name
 from scanning.models import ScanRun, TableSample
 from scanning.services import detection, runs
-from tests.catalog.classification_factories import (ClassificationFactory, ClassificationRuleFactory,
-                                                    asset_tree, builtin)
+from tests.catalog.classification_factories import ClassificationFactory, ClassificationRuleFactory, asset_tree, builtin
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
 from tests.support.factories import UserFactory, WorkspaceFactory, membership
 

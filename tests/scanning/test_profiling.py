@@ -35,7 +35,7 @@ def test_gee_scales_singletons_by_the_square_root_of_the_sampling_fraction():
 
 
 def test_gee_stays_between_what_was_seen_and_the_row_count():
-    every_value_unique = Counter({i: 1 for i in range(100)})
+    every_value_unique = Counter(range(100))
     assert estimate_distinct(every_value_unique, sampled=100, rows=150) == round(math.sqrt(150 * 100))
     assert estimate_distinct(Counter({"a": 50, "b": 50}), sampled=100, rows=1_000_000) == 2
     assert estimate_distinct(Counter({"a": 3}), sampled=3, rows=None) == 1

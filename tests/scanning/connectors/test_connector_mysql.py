@@ -6,8 +6,14 @@ import time
 
 import pytest
 
-from scanning.connectors import (AuthenticationFailed, ConnectionSettings, Filters, PermissionDenied, QueryTimeout,
-                                 connector_for)
+from scanning.connectors import (
+    AuthenticationFailed,
+    ConnectionSettings,
+    Filters,
+    PermissionDenied,
+    QueryTimeout,
+    connector_for,
+)
 from scanning.connectors import mysql as mysql_module
 
 from .conftest import PASSWORD, unique
@@ -36,7 +42,8 @@ def my(mysql_server):
         f"""CREATE TABLE {q(schema)}.{q('Order Items')} (order_id BIGINT NOT NULL, line SMALLINT NOT NULL,
             customer_id INT NULL, {q(HOSTILE)} TEXT, PRIMARY KEY (order_id, line),
             CONSTRAINT fk_customer FOREIGN KEY (customer_id) REFERENCES {q(schema)}.customers (id)) ENGINE=InnoDB""",
-        f"CREATE TABLE {q(schema)}.{q('顧客')} ({q('select')} INT, {q('user')} VARCHAR(20), {q('order')} DECIMAL(10,2))",
+        f"CREATE TABLE {q(schema)}.{q('顧客')}"
+        f" ({q('select')} INT, {q('user')} VARCHAR(20), {q('order')} DECIMAL(10,2))",
         f"CREATE TABLE {q(schema)}.{q(BACKTICK)} ({q('a`b')} INT NOT NULL PRIMARY KEY)",
         f"CREATE TABLE {q(schema)}.{q(LONG)} (id INT)",
         f"CREATE VIEW {q(schema)}.v_emails AS SELECT id, email FROM {q(schema)}.customers",

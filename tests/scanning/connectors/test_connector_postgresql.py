@@ -6,8 +6,15 @@ import time
 
 import pytest
 
-from scanning.connectors import (ConnectionSettings, ConnectorError, Filters, PermissionDenied, QueryTimeout,
-                                 SourceUnavailable, connector_for)
+from scanning.connectors import (
+    ConnectionSettings,
+    ConnectorError,
+    Filters,
+    PermissionDenied,
+    QueryTimeout,
+    SourceUnavailable,
+    connector_for,
+)
 from scanning.connectors import postgresql as pg_module
 
 from .conftest import PASSWORD
@@ -33,7 +40,8 @@ CREATE TABLE shop.{LONG_TABLE} ({LONG_COLUMN} integer GENERATED ALWAYS AS IDENTI
 CREATE VIEW shop.v_emails AS SELECT id, email FROM shop.customers;
 CREATE MATERIALIZED VIEW shop.mv_lines AS SELECT customer_id, count(*) AS n FROM shop."Order Items" GROUP BY 1;
 CREATE VIEW shop.slow AS SELECT pg_sleep(3)::text AS x;
-INSERT INTO shop.customers SELECT i, 'user' || i || '@example.com', 'v' || i, decode('00ff' || lpad(to_hex(i), 2, '0'), 'hex')
+INSERT INTO shop.customers
+SELECT i, 'user' || i || '@example.com', 'v' || i, decode('00ff' || lpad(to_hex(i), 2, '0'), 'hex')
 FROM generate_series(1, 40) AS i;
 INSERT INTO shop."Order Items" SELECT i, 1, 1 + i % 40, 'hostile ' || i FROM generate_series(1, 30) AS i;
 INSERT INTO shop."顧客" VALUES (1, 'ü', 1.50), (2, '名', 2.25);

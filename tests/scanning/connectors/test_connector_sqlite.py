@@ -6,8 +6,15 @@ import time
 
 import pytest
 
-from scanning.connectors import (ConnectionSettings, ConnectorError, Filters, PermissionDenied, QueryTimeout,
-                                 SourceUnavailable, connector_for)
+from scanning.connectors import (
+    ConnectionSettings,
+    ConnectorError,
+    Filters,
+    PermissionDenied,
+    QueryTimeout,
+    SourceUnavailable,
+    connector_for,
+)
 
 HOSTILE = 'x"; DROP TABLE t; --'
 
@@ -68,8 +75,8 @@ def test_native_catalog_is_extracted_exactly(shop):
             {"columns": ["customer_id"], "referred_path": [*s, "customers"], "referred_columns": ["id"]}]}),
         ("table", (*s, "customers"), "", None, {"primary_key": ["id"], "foreign_keys": []}),
         ("view", (*s, "forever"), "", None, {"materialized": False, "view_definition": got[4][4]["view_definition"]}),
-        ("view", (*s, "v_emails"), "", None, {"materialized": False,
-                                             "view_definition": "CREATE VIEW v_emails AS SELECT id, email FROM customers"}),
+        ("view", (*s, "v_emails"), "", None, {
+            "materialized": False, "view_definition": "CREATE VIEW v_emails AS SELECT id, email FROM customers"}),
         ("table", (*s, "顧客"), "", None, {"primary_key": [], "foreign_keys": [
             {"columns": ["cust"], "referred_path": [*s, "customers"], "referred_columns": ["id"]}]}),
         ("column", (*s, "Order Items", "order_id"), "INTEGER", False, pk),
@@ -124,9 +131,8 @@ def test_read_only_and_timeout(shop):
         with pytest.raises(QueryTimeout):
             connector.sample_table(("main", "forever"), ["x"], 1)
         assert time.monotonic() - start < 2
-    with generic(shop, statement_timeout_s=0.3) as connector:
-        with pytest.raises(QueryTimeout):
-            connector.sample_table(("main", "forever"), ["x"], 1)
+    with generic(shop, statement_timeout_s=0.3) as connector, pytest.raises(QueryTimeout):
+        connector.sample_table(("main", "forever"), ["x"], 1)
     with sqlite3.connect(shop) as conn:
         assert conn.execute("SELECT count(*) FROM customers WHERE id = 999").fetchone() == (0,)
 

@@ -5,9 +5,18 @@ import logging
 
 import pytest
 
-from scanning.connectors import (ConnectionSettings, ConnectorConfigError, Filters, HostPolicy, SchemaObject,
-                                 TargetNotAllowed, check_target_host, connector_for, parse_qualified_name,
-                                 qualified_name)
+from scanning.connectors import (
+    ConnectionSettings,
+    ConnectorConfigError,
+    Filters,
+    HostPolicy,
+    SchemaObject,
+    TargetNotAllowed,
+    check_target_host,
+    connector_for,
+    parse_qualified_name,
+    qualified_name,
+)
 
 from .conftest import PASSWORD
 
@@ -133,13 +142,13 @@ def test_connectors_check_the_host_before_connecting(engine, caplog):
         connector.test_connection()
     assert "metadata" in str(info.value)
     assert connector.queries_executed == 0
-    with connector_for(settings, policy=HostPolicy(deny=("10.0.0.0/8",))) as connector:
-        with pytest.raises(TargetNotAllowed):
-            connector.test_connection()
+    with connector_for(settings, policy=HostPolicy(deny=("10.0.0.0/8",))) as connector, \
+            pytest.raises(TargetNotAllowed):
+        connector.test_connection()
     denied = ConnectionSettings(engine=engine, host="127.0.0.1", password=PASSWORD)
-    with connector_for(denied, policy=HostPolicy(deny=("127.0.0.0/8",))) as connector:
-        with pytest.raises(TargetNotAllowed, match="127.0.0.0/8"):
-            list(connector.iter_schema())
+    with connector_for(denied, policy=HostPolicy(deny=("127.0.0.0/8",))) as connector, \
+            pytest.raises(TargetNotAllowed, match="127.0.0.0/8"):
+        list(connector.iter_schema())
     assert PASSWORD not in caplog.text
 
 
