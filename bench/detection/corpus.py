@@ -230,10 +230,14 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
                            ("ciudad", "es_ES", "clientes"), ("town", "en_GB", "stores"), ("citta", "it_IT", "clienti"),
                            ("woonplaats", "nl_NL", "klanten")]:
         add(name, tbl, "varchar(80)", "PII.CITY", g.f(loc).city)
-    for name, loc, tbl, dtype in [("zip", "en_US", "customers", "varchar(10)"), ("code_postal", "fr_FR", "clients", "varchar(5)"),
-                                  ("plz", "de_DE", "kunden", "varchar(5)"), ("codigo_postal", "es_ES", "clientes", "char(5)"),
-                                  ("postcode", "en_GB", "addresses", "varchar(8)"), ("cap", "it_IT", "indirizzi", "char(5)"),
-                                  ("postcode", "nl_NL", "adressen", "varchar(7)"), ("pincode", "en_IN", "addresses", "varchar(6)"),
+    for name, loc, tbl, dtype in [("zip", "en_US", "customers", "varchar(10)"),
+                                  ("code_postal", "fr_FR", "clients", "varchar(5)"),
+                                  ("plz", "de_DE", "kunden", "varchar(5)"),
+                                  ("codigo_postal", "es_ES", "clientes", "char(5)"),
+                                  ("postcode", "en_GB", "addresses", "varchar(8)"),
+                                  ("cap", "it_IT", "indirizzi", "char(5)"),
+                                  ("postcode", "nl_NL", "adressen", "varchar(7)"),
+                                  ("pincode", "en_IN", "addresses", "varchar(6)"),
                                   ("zip_code", "en_US", "stores", "int")]:
         f = g.f(loc)
         make = (lambda f=f: int(f.postcode()[:5])) if dtype == "int" else f.postcode
@@ -251,40 +255,48 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
                            ("occupation", "en_GB", "applicants"), ("profession", "fr_FR", "patients")]:
         add(name, tbl, "varchar(120)", "PII.JOB_TITLE", g.f(loc).job)
     for name, loc, tbl, dtype in [("date_of_birth", "en_US", "patients", "date"), ("dob", "en_GB", "members", "date"),
-                                  ("date_naissance", "fr_FR", "clients", "date"), ("geburtsdatum", "de_DE", "kunden", "date"),
-                                  ("fecha_nacimiento", "es_ES", "clientes", "varchar(10)"), ("birthDate", "it_IT", "users", "timestamp"),
+                                  ("date_naissance", "fr_FR", "clients", "date"),
+                                  ("geburtsdatum", "de_DE", "kunden", "date"),
+                                  ("fecha_nacimiento", "es_ES", "clientes", "varchar(10)"),
+                                  ("birthDate", "it_IT", "users", "timestamp"),
                                   ("geboortedatum", "nl_NL", "klanten", "text")]:
         f = g.f(loc)
-        if dtype == "date":
-            make = lambda f=f: f.date_of_birth(minimum_age=18, maximum_age=90)
-        elif dtype == "timestamp":
-            make = lambda f=f: datetime.combine(f.date_of_birth(minimum_age=18, maximum_age=90), datetime.min.time())
-        else:
-            make = lambda f=f: f.date_of_birth(minimum_age=18, maximum_age=90).strftime("%d/%m/%Y")
-        add(name, tbl, dtype, "PII.DATE_OF_BIRTH", make)
+
+        def birth_date(f=f, dtype=dtype):
+            born = f.date_of_birth(minimum_age=18, maximum_age=90)
+            if dtype == "date":
+                return born
+            if dtype == "timestamp":
+                return datetime.combine(born, datetime.min.time())
+            return born.strftime("%d/%m/%Y")
+        add(name, tbl, dtype, "PII.DATE_OF_BIRTH", birth_date)
     for name, tbl, vocab, dtype in [("gender", "users", ["male", "female", "non-binary"], "varchar(20)"),
                                     ("sexe", "patients", ["M", "F"], "char(1)"),
                                     ("geschlecht", "kunden", ["männlich", "weiblich", "divers"], "varchar(10)"),
                                     ("sexo", "pacientes", ["H", "M"], "char(1)"),
                                     ("sex", "members", ["1", "2"], "smallint")]:
-        make = (lambda vocab=vocab: int(g.rnd.choice(vocab))) if dtype == "smallint" else (lambda vocab=vocab: g.rnd.choice(vocab))
-        add(name, tbl, dtype, "PII.GENDER", make)
+        def gender(vocab=vocab, dtype=dtype):
+            value = g.rnd.choice(vocab)
+            return int(value) if dtype == "smallint" else value
+        add(name, tbl, dtype, "PII.GENDER", gender)
     for name, loc, tbl in [("username", "en_US", "accounts"), ("login", "fr_FR", "comptes"),
                            ("benutzername", "de_DE", "konten"), ("user_name", "en_GB", "forum_users"),
                            ("screen_name", "en_IN", "profiles")]:
         add(name, tbl, "varchar(64)", "PII.USERNAME", g.f(loc).user_name)
-    for name, tbl in [("passport_number", "travellers"), ("num_passeport", "voyageurs"), ("reisepassnummer", "reisende")]:
+    for name, tbl in [("passport_number", "travellers"), ("num_passeport", "voyageurs"),
+                      ("reisepassnummer", "reisende")]:
         add(name, tbl, "varchar(12)", "PII.PASSPORT_NUMBER", g.f("en_US").passport_number)
     for name, tbl, dtype in [("latitude", "stores", "numeric(9,6)"), ("lng", "stores", "double precision"),
                              ("geo_coordinates", "events", "text")]:
         f = g.f("en_US")
-        if name == "latitude":
-            make = f.latitude
-        elif name == "lng":
-            make = lambda f=f: float(f.longitude())
-        else:
-            make = lambda f=f: f"{f.latitude()}, {f.longitude()}"
-        add(name, tbl, dtype, "PII.GEO_COORDINATES", make)
+
+        def coordinates(f=f, name=name):
+            if name == "latitude":
+                return f.latitude()
+            if name == "lng":
+                return float(f.longitude())
+            return f"{f.latitude()}, {f.longitude()}"
+        add(name, tbl, dtype, "PII.GEO_COORDINATES", coordinates)
     # --- national identifiers --------------------------------------------------------------------------------
     add("ssn", "employees", "char(11)", "NATIONAL_ID.US_SSN", g.f("en_US").ssn)
     add("social_security_number", "patients", "varchar(11)", "NATIONAL_ID.US_SSN", g.f("en_US").ssn)
@@ -319,7 +331,8 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
         add(name, tbl, "varchar(19)", "FINANCIAL.PAYMENT_CARD", card)
     add("card_pan", "tokens", "bigint", "FINANCIAL.PAYMENT_CARD",
         lambda: int(g.f("en_US").credit_card_number(card_type="visa16")))
-    for name, tbl in [("cvv", "payments"), ("cvc", "cards"), ("card_security_code", "billing"), ("cryptogramme", "cartes")]:
+    for name, tbl in [("cvv", "payments"), ("cvc", "cards"), ("card_security_code", "billing"),
+                      ("cryptogramme", "cartes")]:
         add(name, tbl, "varchar(4)", "FINANCIAL.CARD_SECURITY_CODE", g.f("en_US").credit_card_security_code)
     for name, loc, tbl in [("iban", "fr_FR", "fournisseurs"), ("iban", "de_DE", "lieferanten"),
                            ("IBAN_Code", "es_ES", "proveedores"), ("iban_number", "nl_NL", "leveranciers"),
@@ -332,7 +345,8 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     add("swift_code", "banks", "varchar(11)", "FINANCIAL.SWIFT_BIC", lambda: g.f("de_DE").swift(length=8))
     for name, tbl, make in [("account_number", "bank_accounts", lambda: g.digits(10)),
                             ("kontonummer", "konten", lambda: g.digits(10, "0123456789")),
-                            ("numero_cuenta", "cuentas", lambda: g.digits(4) + "-" + g.digits(4) + "-" + g.digits(2) + "-" + g.digits(10)),
+                            ("numero_cuenta", "cuentas",
+                             lambda: g.digits(4) + "-" + g.digits(4) + "-" + g.digits(2) + "-" + g.digits(10)),
                             ("routing_number", "payouts", lambda: g.digits(9, "0123"))]:
         add(name, tbl, "varchar(34)", "FINANCIAL.BANK_ACCOUNT", make)
     for name, tbl, country in [("vat_number", "companies", "DE"), ("numero_tva", "societes", "FR"),
@@ -378,7 +392,8 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     # --- hard negatives --------------------------------------------------------------------------------------
     add("order_number", "orders", "varchar(20)", None, lambda: g.luhn_number(16), note="Luhn-valid order numbers")
     add("order_ref", "commandes", "bigint", None, lambda: int(g.luhn_number(15)), note="Luhn-valid order refs")
-    add("ref", "invoices", "varchar(20)", None, lambda: g.luhn_number(g.rnd.choice([13, 16, 19])), note="Luhn-valid refs")
+    add("ref", "invoices", "varchar(20)", None, lambda: g.luhn_number(g.rnd.choice([13, 16, 19])),
+        note="Luhn-valid refs")
     add("invoice_number", "invoices", "varchar(20)", None, lambda: "INV-" + g.digits(8), note="invoice numbers")
     add("tracking_number", "shipments", "varchar(30)", None, lambda: g.digits(12), note="tracking numbers")
     add("store_id", "stores", "int", None, lambda: int(g.digits(5)), note="postal-code-like ids")
@@ -390,7 +405,9 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     add("firmware_version", "devices", "varchar(20)", None,
         lambda: f"{g.rnd.randint(0, 9)}.{g.rnd.randint(0, 9)}.{g.rnd.randint(0, 40)}.{g.rnd.randint(0, 250)}",
         note="version strings that look like IPv4")
-    product = lambda: f"{g.rnd.choice(ADJ)} {g.rnd.choice(MAT)} {g.rnd.choice(THING)}"  # noqa: E731
+
+    def product():
+        return f"{g.rnd.choice(ADJ)} {g.rnd.choice(MAT)} {g.rnd.choice(THING)}"
     add("name", "products", "varchar(120)", None, product, note="product names in a name column")
     add("nom", "produits", "varchar(120)", None, product, note="product names in a French name column")
     add("name", "categories", "varchar(60)", None, lambda: g.rnd.choice(THING) + "s", note="category names")
@@ -408,8 +425,8 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     add("is_email_verified", "accounts", "boolean", None, lambda: g.rnd.random() < 0.5, note="boolean flag")
     add("phone_verified", "users", "tinyint(1)", None, lambda: g.rnd.choice([0, 1]), note="tinyint flag")
     add("email_count", "campaigns", "int", None, lambda: g.rnd.randint(0, 5000), note="count named email")
-    add("ACADEMIC_YEAR_CODE", "ENROLMENTS", "VARCHAR2(4)", None, lambda: g.rnd.choice(["201", "202", "2324", "2425", "223"]),
-        note="not a CVV")
+    add("ACADEMIC_YEAR_CODE", "ENROLMENTS", "VARCHAR2(4)", None,
+        lambda: g.rnd.choice(["201", "202", "2324", "2425", "223"]), note="not a CVV")
     add("academic_year_code", "courses", "varchar(9)", None, lambda: g.rnd.choice(["2023-24", "2024-25", "2022-23"]))
     add("photo", "employees", "bytea", None, lambda: bytes(g.rnd.getrandbits(8) for _ in range(64)), note="binary")
     add("passport_scan", "travellers", "BLOB", None, lambda: bytes(g.rnd.getrandbits(8) for _ in range(64)),
@@ -418,7 +435,8 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
         note="binary with a sensitive name")
     add("is_active", "users", "boolean", None, lambda: g.rnd.random() < 0.8, note="boolean")
     add("newsletter_opt_in", "customers", "bool", None, lambda: g.rnd.random() < 0.3, note="boolean")
-    add("status", "orders", "varchar(12)", None, lambda: g.rnd.choice(["PENDING", "SHIPPED", "DELIVERED", "CANCELLED", "RETURNED"]))
+    add("status", "orders", "varchar(12)", None,
+        lambda: g.rnd.choice(["PENDING", "SHIPPED", "DELIVERED", "CANCELLED", "RETURNED"]))
     add("http_status", "requests", "smallint", None, lambda: g.rnd.choice([200, 201, 301, 404, 500]))
     add("status_code", "jobs", "char(3)", None, lambda: g.rnd.choice(["OK", "ERR", "RUN", "NEW"]))
     add("sku", "products", "varchar(20)", None, lambda: f"SKU-{g.digits(5)}-{g.token(2, string.ascii_uppercase)}")
@@ -463,7 +481,8 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     add("city_id", "addresses", "int", None, lambda: g.rnd.randint(1, 40000))
     add("address_id", "customers", "bigint", None, lambda: g.rnd.randint(1, 10**6))
     add("login_count", "users", "int", None, lambda: g.rnd.randint(0, 500))
-    add("token_expires_at", "sessions", "timestamp", None, lambda: datetime(2025, 1, 1) + timedelta(hours=g.rnd.randint(0, 9999)))
+    add("token_expires_at", "sessions", "timestamp", None,
+        lambda: datetime(2025, 1, 1) + timedelta(hours=g.rnd.randint(0, 9999)))
     add("empty_col", "legacy", "varchar(50)", None, lambda: None, note="all null, no name signal")
     add("phone", "legacy_contacts", "varchar(20)", None, lambda: g.rnd.choice(["n/a", "unknown", "-", "none"]),
         note="name says phone, values contradict")

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.detection.corpus import VALUES_PER_COLUMN, build_corpus, hide_names
@@ -52,9 +52,9 @@ def _fmt(c: Counts) -> str:
 
 
 def _machine() -> str:
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
     try:
-        model = next(line.split(":", 1)[1].strip() for line in subprocess.run(
-            ["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines() if line.startswith("Model name"))
+        model = next(line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name"))
     except StopIteration:
         model = platform.processor() or "unknown"
     import os
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     out("## Detection")
     out("")
     out(f"- Machine: {_machine()}")
-    out(f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+    out(f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
     out("- Command: `python -m bench.detection.run --update-docs`")
     n_labelled = sum(c.expected is not None for c in columns)
     out(f"- Corpus: `bench/detection/corpus.py` (seed fixed): {len(columns)} columns × {VALUES_PER_COLUMN} values, "
@@ -109,14 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     summary = []
     for label, cols in runs.items():
         preds, rate = _racine(cols)
-        pairs = [(c.expected, p) for c, p in zip(cols, preds)]
+        pairs = [(c.expected, p) for c, p in zip(cols, preds, strict=True)]
         per, total = score(pairs)
         value_per, value_total = score(pairs, VALUE_DETECTABLE)
         row = {"run": label, "racine": total, "racine_rate": rate, "racine_value": value_total, "per": per,
                "value_per": value_per}
         if analyzer is not None:
             ppreds, prate = _presidio(analyzer, cols, use_name=(label == "names"))
-            _, ptotal = score([(c.expected, p) for c, p in zip(cols, ppreds)], set(SUPPORTED))
+            _, ptotal = score([(c.expected, p) for c, p in zip(cols, ppreds, strict=True)], set(SUPPORTED))
             _, rsub = score(pairs, set(SUPPORTED))
             row.update(presidio=ptotal, presidio_rate=prate, racine_sub=rsub)
         summary.append(row)
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         out(f"| **overall** | {_fmt(total)} |")
         out("")
         if args.misses:
-            for c, p in zip(cols, preds):
+            for c, p in zip(cols, preds, strict=True):
                 if p != c.expected:
                     print(f"MISS [{label}] {c.sample.table_name}.{c.sample.column_name} expected={c.expected} got={p}",
                           file=sys.stderr)

@@ -30,7 +30,9 @@ class Counts:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def score(pairs: list[tuple[str | None, str | None]], classes: set[str] | None = None) -> tuple[dict[str, Counts], Counts]:
+def score(
+    pairs: list[tuple[str | None, str | None]], classes: set[str] | None = None
+) -> tuple[dict[str, Counts], Counts]:
     """``pairs`` of (expected, predicted). Only ``classes`` (when given) are counted; other labels count as None."""
     per: dict[str, Counts] = defaultdict(Counts)
     for expected, predicted in pairs:

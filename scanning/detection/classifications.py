@@ -151,7 +151,8 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " manager name, spouse name, parent name, nom complet, nom prenom, prenom nom, nombre completo,"
              " nombre y apellidos, nome completo, vollstaendiger name, voller name, volledige naam,"
              " legal name, real name",
-       weak="display name, name, nom, nombre, nome, naam", veto="product company org organization file host table column schema"
+       weak="display name, name, nom, nombre, nome, naam",
+       veto="product company org organization file host table column schema"
             " category brand item street city country bank db server model app project team plan tag",
        validator="person_name", kind="plausible"),
     _r("PII.FIRST_NAME", "PII", CONFIDENTIAL, "A person's given name.",

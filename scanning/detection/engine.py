@@ -361,7 +361,8 @@ def detect_column(
         return None
     ranked = sorted(candidates, key=lambda c: -(c.confidence + (0.001 if c.custom else 0.0)))
     # Refinement can turn a candidate into a classification the steward rejected: then the next one answers.
-    best = next((c for c in map(lambda c: _refine_bare_name(c, col), ranked) if c.name not in exclude), None)
+    refined = (_refine_bare_name(c, col) for c in ranked)
+    best = next((c for c in refined if c.name not in exclude), None)
     if best is None:
         return None
     runner_up = sorted((c for c in candidates if c is not best), key=lambda c: -c.confidence)[:1]

@@ -54,16 +54,14 @@ def _value_matches(rule: CustomRule, text: str) -> bool:
         return False
     if rule.value_regex is not None and _compile(rule.value_regex).fullmatch(text) is None:
         return False
-    if rule.validator is not None and not VALIDATORS[rule.validator](text):
-        return False
-    return True
+    return rule.validator is None or VALIDATORS[rule.validator](text)
 
 
 def _has_value_condition(rule: CustomRule) -> bool:
     return rule.value_regex is not None or rule.validator is not None
 
 
-def evaluate_rule(rule: CustomRule, column_name: str, col: "_Column", settings: "DetectionSettings"):
+def evaluate_rule(rule: CustomRule, column_name: str, col: _Column, settings: DetectionSettings):
     """(share or None, matching examples, reasons) when the rule matches the column, else None."""
     reasons = [f"custom rule {rule.name}"]
     if rule.column_name_regex is not None:

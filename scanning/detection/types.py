@@ -38,7 +38,8 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (DATETIME, re.compile(r"(timestamp|datetime|smalldatetime|datetime2|datetimeoffset)")),
     (DATE, re.compile(r"^date$")),
     (TIME, re.compile(r"^(time|timetz|time with(out)? time zone)$")),
-    (TEXT, re.compile(r"(char|text|clob|string|citext|\benum\b|\bset\b|^name$|^inet$|^cidr$|^macaddr8?$|^xml$|^nvarchar|^ntext)")),
+    (TEXT, re.compile(r"(char|text|clob|string|citext|\benum\b|\bset\b|^name$|^inet$|^cidr$|^macaddr8?$|^xml$"
+                      r"|^nvarchar|^ntext)")),
     (INTEGER, re.compile(r"(int|serial|^integer$|^smallint$|^bigint$|^year$)")),
     (FLOAT, re.compile(r"(float|double|real|^binary_float|^binary_double)")),
     (DECIMAL, re.compile(r"(decimal|numeric|number|money|^dec$|^fixed$)")),

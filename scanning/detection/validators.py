@@ -176,8 +176,9 @@ def is_bic(value: str) -> bool:
     return _BIC_SHAPE.fullmatch(value) is not None and std_bic.is_valid(value)
 
 
-_VAT_SHAPE = re.compile(r"(?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|GR|ES|FI|FR|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI|GB|CH|NO)"
-                        r" ?[0-9A-Z][0-9A-Z .\-]{1,16}", re.I)
+_VAT_SHAPE = re.compile(
+    r"(?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|GR|ES|FI|FR|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI|GB|CH|NO)"
+    r" ?[0-9A-Z][0-9A-Z .\-]{1,16}", re.I)
 
 
 def is_vat(value: str) -> bool:
@@ -261,7 +262,11 @@ def is_es_dni(value: str) -> bool:
     return False
 
 
-is_it_codice_fiscale = _stdnum(it_cf, re.compile(r"[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z]"))
+# Digits may be replaced by the letters L-V (omocodia): that is how two people whose codes would collide get distinct
+# codes.
+is_it_codice_fiscale = _stdnum(it_cf, re.compile(
+    r"[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}"
+    r"[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z]"))
 is_nl_bsn = _stdnum(nl_bsn, re.compile(r"\d{4}\.?\d{2}\.?\d{3}|\d{8,9}"))
 is_in_aadhaar = _stdnum(in_aadhaar, re.compile(r"[2-9]\d{3} ?\d{4} ?\d{4}"))
 is_in_pan = _stdnum(in_pan, re.compile(r"[A-Za-z]{3}[ABCFGHLJPTKabcfghljptk][A-Za-z]\d{4}[A-Za-z]"))
@@ -450,7 +455,9 @@ def is_secret(value: str) -> bool:
 
 _IMEI = re.compile(r"\d{2}[ \-]?\d{6}[ \-]?\d{6}[ \-]?\d")
 # GSMA reporting bodies (first two TAC digits) actually allocated.
-_IMEI_RB = frozenset({"01", "10", "30", "33", "35", "44", "45", "49", "50", "51", "52", "53", "54", "86", "91", "98", "99"})
+_IMEI_RB = frozenset({
+    "01", "10", "30", "33", "35", "44", "45", "49", "50", "51", "52", "53", "54", "86", "91", "98", "99",
+})
 
 
 def is_imei(value: str) -> bool:
@@ -469,13 +476,13 @@ def is_imei_or_unpadded(value: str) -> bool:
 
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
 _VIN_VALUES = {**{str(d): d for d in range(10)},
-               **dict(zip("ABCDEFGH", range(1, 9))), **dict(zip("JKLMN", range(1, 6))), "P": 7, "R": 9,
-               **dict(zip("STUVWXYZ", range(2, 10)))}
+               **dict(zip("ABCDEFGH", range(1, 9), strict=True)), **dict(zip("JKLMN", range(1, 6), strict=True)),
+               "P": 7, "R": 9, **dict(zip("STUVWXYZ", range(2, 10), strict=True))}
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def vin_check_digit(vin: str) -> str:
-    total = sum(_VIN_VALUES[ch] * w for ch, w in zip(vin, _VIN_WEIGHTS))
+    total = sum(_VIN_VALUES[ch] * w for ch, w in zip(vin, _VIN_WEIGHTS, strict=True))
     r = total % 11
     return "X" if r == 10 else str(r)
 
@@ -566,7 +573,7 @@ def is_street_address(value: str) -> bool:
 _GENDERS_FULL = frozenset({
     "male", "female", "man", "woman", "men", "women", "non-binary", "nonbinary", "non binary", "other",
     "unknown", "homme", "femme", "masculin", "féminin", "feminin", "männlich", "maennlich", "weiblich", "divers",
-    "hombre", "mujer", "masculino", "femenino", "maschio", "femmina", "maschile", "femminile", "man", "vrouw",
+    "hombre", "mujer", "masculino", "femenino", "maschio", "femmina", "maschile", "femminile", "vrouw",
     "prefer not to say", "undisclosed", "intersex", "transgender", "genderqueer", "agender",
 })
 _GENDERS_SHORT = frozenset({"m", "f", "x", "u", "h", "w", "d", "o", "n", "v", "nb", "0", "1", "2", "9"})

@@ -130,7 +130,8 @@ def test_product_names_in_a_name_column_are_not_person_names():
 
 
 def test_comments_with_an_occasional_email_are_not_email():
-    values = [f"Customer called about order {i}." for i in range(95)] + [f"Contact me at a{i}@example.com" for i in range(5)]
+    values = [f"Customer called about order {i}." for i in range(95)]
+    values += [f"Contact me at a{i}@example.com" for i in range(5)]
     assert detect_column(sample("comments", values, data_type="text")) is None
     assert detect_column(sample("c2", values, data_type="text")) is None
 
