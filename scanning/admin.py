@@ -10,13 +10,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin
-from accounts.permissions import restrict
+from accounts.permissions import has_any_grant, restrict
 from accounts.selectors import workspaces_allowing
-from catalog.admin import VisibleDataSourceFilter
-from catalog.models import DataSource
+from catalog.admin import AssetAdmin, VisibleDataSourceFilter
+from catalog.models import Asset, ColumnAsset, DatabaseAsset, DataSource, SchemaAsset, TableAsset, ViewAsset
 from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 
@@ -293,24 +293,43 @@ class AssetChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(ScanRun)
 class ScanRunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "scan", "data_source", "status", "trigger", "requested_by", "progress", "added", "changed",
-                    "removed", "unchanged", "duration_display", "queued_at"]
+    list_display = ["id", "what", "data_source", "status", "trigger", "requested_by", "progress", "added", "changed",
+                    "removed", "unchanged", "columns_classified", "duration_display", "queued_at"]
     list_filter = ["status", "trigger", VisibleDataSourceFilter]
     search_fields = ["scan__name", "data_source__name", "error"]
     list_select_related = ["scan", "data_source", "requested_by"]
     date_hierarchy = "queued_at"
-    fields = ["scan", "data_source", "status", "trigger", "requested_by", "phase", "progress", "objects_seen",
-              "added", "changed", "removed", "unchanged", "columns_classified", "queued_at", "started_at",
-              "heartbeat_at", "finished_at", "duration_display", "cancel_requested", "attempts", "error",
-              "drift_link"]
+    fields = ["scan", "data_source", "status", "trigger", "requested_by", "targets_display", "phase", "progress",
+              "objects_seen", "added", "changed", "removed", "unchanged", "columns_classified", "queued_at",
+              "started_at", "heartbeat_at", "finished_at", "duration_display", "cancel_requested", "attempts",
+              "error", "drift_link"]
     readonly_fields = fields
     inlines = [AssetChangeInline]
     actions = ["cancel_runs"]
+
+    @admin.display(description="scan", ordering="scan__name")
+    def what(self, run):
+        return run.scan if run.scan_id is not None else "Detection on demand"
+
+    @admin.display(description="assets asked for")
+    def targets_display(self, run):
+        """Links to the asset lists, which apply the viewer's own permissions: no asset name is shown here."""
+        if not run.targets:
+            return "—"
+        by_type: dict[str, list[int]] = {}
+        for pk, kind in Asset.objects.filter(pk__in=run.targets).values_list("pk", "type"):
+            by_type.setdefault(kind, []).append(pk)
+        return format_html_join(", ", '<a href="{}?id__in={}">{} {}</a>', (
+            (reverse(f"admin:catalog_{kind}asset_changelist"), ",".join(map(str, sorted(ids))), len(ids),
+             Asset.Type(kind).label.lower() + ("s" if len(ids) > 1 else ""))
+            for kind, ids in sorted(by_type.items())))
 
     @admin.display(description="progress")
     def progress(self, run):
         if run.progress_total:
             share = min(100, round(100 * run.progress_done / run.progress_total))
+            if run.counts_tables:
+                return f"{run.progress_done} / {run.progress_total} tables ({share} %)"
             return f"{run.progress_done} / ~{run.progress_total} ({share} %)"
         return f"{run.progress_done}"
 
@@ -359,5 +378,44 @@ class AssetChangeAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     fields = ["run", "asset", "kind", "changes", "created_at"]
     readonly_fields = fields
+
+
+
+# --- detection on demand, from the asset pages ----------------------------------------------------------------
+
+
+class AssetDetectionAdmin(AssetAdmin):
+    """catalog's asset pages with a "detect again" action: detection is scanning's, and catalog may not import
+    scanning, so scanning registers the asset pages again with it."""
+
+    actions = ["detect_again"]
+
+    def has_classify_permission(self, request):
+        return has_any_grant(request.user, Asset, "classify")
+
+    @admin.action(description="Detect sensitive data again (one run per data source)", permissions=["classify"])
+    def detect_again(self, request, queryset):
+        by_source: dict[DataSource, list[Asset]] = {}
+        for asset in queryset.select_related("parent", "data_source"):
+            by_source.setdefault(asset.data_source, []).append(asset)
+        for source, assets in by_source.items():
+            try:
+                run = services.detection_run_request(assets=assets, acting_user=request.user)
+            except PermissionDenied:
+                self.message_user(request, f"{source}: you may not classify some of these assets.", messages.ERROR)
+            except ValidationError as exc:
+                self.message_user(request, f"{source}: {' '.join(exc.messages)}", messages.ERROR)
+            except services.ScanAlreadyRunning as exc:
+                self.message_user(request, f"{source}: a scan or detection is already queued or running"
+                                           f"{f' (run #{exc.run.pk})' if exc.run else ''}.", messages.WARNING)
+            else:
+                self.message_user(request, format_html(
+                    '{}: detection queued on {} asset(s) — <a href="{}">run #{}</a>.', source, len(assets),
+                    reverse("admin:scanning_scanrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
+
+
+for asset_proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
+    admin.site.unregister(asset_proxy)
+    admin.site.register(asset_proxy, AssetDetectionAdmin)
 
 from scanning import admin_rules  # noqa: E402,F401  (registers the classification rule admin)

@@ -85,8 +85,12 @@ class Scan(GovernedModel):
         return self.name
 
 
+DETECTION_PHASE = "detection"
+
+
 class ScanRun(GovernedModel):
-    """One execution of a scan. At most one queued or running run per data source (a database constraint)."""
+    """One execution of a scan, or a detection asked for on demand (``trigger`` = detection, no scan, ``targets``
+    the assets asked for). At most one queued or running run per data source (a database constraint)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -99,11 +103,13 @@ class ScanRun(GovernedModel):
         SCHEDULE = "schedule", "Schedule"
         MANUAL = "manual", "Manual"
         API = "api", "API"
+        DETECTION = "detection", "Detection on demand"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
     workspace_path = "data_source__workspace"
 
-    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="runs")
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="runs", null=True, blank=True,
+                             help_text="Empty for a detection on demand.")
     data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="scan_runs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
@@ -125,6 +131,8 @@ class ScanRun(GovernedModel):
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, help_text="What went wrong, without secrets.")
+    targets = models.JSONField(default=list, blank=True,
+                               help_text="Detection on demand: the ids of the assets asked for.")
 
     class Meta:
         ordering = ["-queued_at"]
@@ -133,11 +141,26 @@ class ScanRun(GovernedModel):
             # source cannot be inserted, whatever races the API, beat or a retry get into.
             models.UniqueConstraint(fields=["data_source"], condition=Q(status__in=["queued", "running"]),
                                     name="scanrun_one_active_per_source"),
+            # A run is a scan's or a detection on demand, never both nor neither.
+            models.CheckConstraint(condition=Q(trigger="detection", scan__isnull=True)
+                                   | (~Q(trigger="detection") & Q(scan__isnull=False)),
+                                   name="scanrun_scan_unless_detection"),
         ]
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
 
     def __str__(self) -> str:
-        return f"{self.scan} #{self.pk} ({self.status})"
+        what = self.scan if self.scan_id is not None else f"Detection on {self.data_source}"
+        return f"{what} #{self.pk} ({self.status})"
+
+    @property
+    def is_detection(self) -> bool:
+        return self.trigger == self.Trigger.DETECTION
+
+    @property
+    def counts_tables(self) -> bool:
+        """Progress counts tables, exactly (detection); else schema objects against an estimate (the source's size
+        at its last successful run)."""
+        return self.is_detection or self.phase == DETECTION_PHASE
 
     @property
     def duration(self):

@@ -60,9 +60,9 @@ def detection_run_task(self, scan_run_id: int, table_ids: list[int]) -> None:
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)
-def detection_asset_task(self, asset_id: int) -> dict:
+def detection_on_demand_task(self, scan_run_id: int) -> None:
     final = self.request.is_eager or self.request.retries >= MAX_RETRIES
     try:
-        return detection.detection_asset_run(asset_id=asset_id, final_attempt=final)
+        detection.detection_on_demand(scan_run_id=scan_run_id, final_attempt=final)
     except SourceUnavailable as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None

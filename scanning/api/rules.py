@@ -1,5 +1,6 @@
 """Custom classification rules (``/classification-rules/``, with a ``preview`` on pasted values) and the
-asset-classifications endpoint with its ``detect`` action (re-run detection on a column, table or source).
+asset-classifications endpoint with its ``detect`` action (re-run detection on columns, tables or a source, as a
+run).
 
 The asset-classifications viewset is catalog's, registered here with ``detect`` added: detection is scanning's
 service and catalog may not import scanning.
@@ -8,20 +9,23 @@ from __future__ import annotations
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.api.base import RestrictedModelViewSet
-from accounts.permissions import get_restricted_object_or_404
+from accounts.permissions import restrict
 from catalog.api.classifications import AssetClassificationViewSet
 from catalog.models import Asset, Classification
+from scanning import services as scanning_services
+from scanning.api.serializers import ScanRunSerializer
+from scanning.api.views import CONFLICT_RESPONSE, already_running, queued
 from scanning.detection import VALIDATORS
 from scanning.models import ClassificationRule
 from scanning.services import classifications as services
-from scanning.services import detection
 
 MAX_PREVIEW_VALUE_LENGTH = 4096
+MAX_DETECT_ASSETS = 1000
 
 
 class ClassificationRuleSerializer(serializers.ModelSerializer):
@@ -138,13 +142,9 @@ class ClassificationRuleViewSet(RestrictedModelViewSet):
 
 
 class DetectSerializer(serializers.Serializer):
-    asset = serializers.IntegerField(min_value=1, help_text="A column, a table or view, a schema, or a database "
-                                                            "(the whole source).")
-
-
-class DetectAcceptedSerializer(serializers.Serializer):
-    asset = serializers.IntegerField()
-    tables = serializers.IntegerField(help_text="Tables that will be sampled.")
+    assets = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_DETECT_ASSETS,
+        help_text="Columns, tables or views, schemas, or a database (the whole source), all of one data source.")
 
 
 class AssetClassificationDetectViewSet(AssetClassificationViewSet):
@@ -154,18 +154,26 @@ class AssetClassificationDetectViewSet(AssetClassificationViewSet):
         # "classify" is a permission on assets (catalog.classify_asset), not on their classifications.
         return Asset if getattr(self, "action", None) == "detect" else super().governed_model()
 
-    @extend_schema(request=DetectSerializer, responses={202: DetectAcceptedSerializer},
-                   description="Re-run detection on a column, a table or view, a schema or a whole source (its "
-                               "database asset), on the detection queue. Needs `classify` on the asset; 404 when "
-                               "the asset is not visible. Authorised before anything connects.")
+    @extend_schema(request=DetectSerializer, responses={202: ScanRunSerializer, 409: CONFLICT_RESPONSE},
+                   description="Re-run detection on columns, tables or views, schemas or a whole source (its "
+                               "database asset), as a run on the detection queue: the answer is the queued run "
+                               "(`/scan-runs/{id}/` shows its progress; it can be cancelled there). Needs "
+                               "`classify` on every asset; 404 when one is not visible; 409 when the source has "
+                               "a scan or detection queued or running. Authorised before anything connects.")
     @action(detail=False, methods=["post"])
     def detect(self, request):
         data = DetectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        asset = get_restricted_object_or_404(Asset.objects.select_related("parent", "data_source"), request.user,
-                                             "view", pk=data.validated_data["asset"])
-        answer = detection.detection_request(asset=asset, acting_user=request.user)
-        return Response(DetectAcceptedSerializer(answer).data, status=status.HTTP_202_ACCEPTED)
+        wanted = set(data.validated_data["assets"])
+        assets = list(restrict(Asset.objects.select_related("parent", "data_source"), request.user, "view")
+                      .filter(pk__in=wanted))
+        if len(assets) != len(wanted):
+            raise exceptions.NotFound("No such asset.")
+        try:
+            run = scanning_services.detection_run_request(assets=assets, acting_user=request.user)
+        except scanning_services.ScanAlreadyRunning as exc:
+            raise already_running(exc) from None
+        return queued(run)
 
 
 def register(router) -> None:

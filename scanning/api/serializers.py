@@ -82,10 +82,14 @@ class ScanUpdateSerializer(ScanSerializer):
 
 
 class ScanRunSerializer(serializers.ModelSerializer):
-    """A run's state. ``progress_total`` is the size of the source at its last successful run (unknown on a
-    first run), so ``progress_percent`` is an estimate and null when there is nothing to compare with."""
+    """A run's state. For a scan, ``progress_total`` is the size of the source at its last successful run (unknown
+    on a first run), so ``progress_percent`` is an estimate and null when there is nothing to compare with; in the
+    detection phase, and for a detection on demand (``trigger`` = detection, ``scan`` null, ``targets`` the assets
+    asked for), progress counts tables."""
 
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    targets = serializers.ListField(child=serializers.IntegerField(), read_only=True,
+                                    help_text="Detection on demand: the assets asked for.")
     progress_percent = serializers.SerializerMethodField()
     duration_s = serializers.SerializerMethodField()
 
@@ -94,7 +98,7 @@ class ScanRunSerializer(serializers.ModelSerializer):
         fields = ["id", "scan", "data_source", "status", "trigger", "requested_by", "phase", "progress_done",
                   "progress_total", "progress_percent", "objects_seen", "added", "changed", "removed", "unchanged",
                   "columns_classified", "queued_at", "started_at", "heartbeat_at", "finished_at", "duration_s",
-                  "cancel_requested", "attempts", "error"]
+                  "cancel_requested", "attempts", "error", "targets"]
         read_only_fields = fields
 
     def get_progress_percent(self, run) -> float | None:

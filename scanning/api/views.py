@@ -28,16 +28,19 @@ CONFLICT_RESPONSE = OpenApiResponse(description="Problem details; for a scan alr
                                                 "member `run` holds the active run's id.")
 
 
+def already_running(exc: services.ScanAlreadyRunning) -> Conflict:
+    return Conflict(str(exc), code="scan_already_running", extra={"run": exc.run.pk if exc.run is not None else None})
+
+
 def _request_run(*, scan: Scan, acting_user) -> ScanRun:
     try:
         return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.API,
                                          acting_user=acting_user)
     except services.ScanAlreadyRunning as exc:
-        raise Conflict(str(exc), code="scan_already_running",
-                       extra={"run": exc.run.pk if exc.run is not None else None}) from None
+        raise already_running(exc) from None
 
 
-def _queued(run: ScanRun) -> Response:
+def queued(run: ScanRun) -> Response:
     return Response(serializers.ScanRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -92,7 +95,7 @@ class DataSourceViewSet(RestrictedModelViewSet):
     def scan(self, request, pk=None):
         source = self.get_object()
         scan = services.scan_default(data_source=source, acting_user=request.user)
-        return _queued(_request_run(scan=scan, acting_user=request.user))
+        return queued(_request_run(scan=scan, acting_user=request.user))
 
 
 class ScanRuleSetViewSet(RestrictedModelViewSet):
@@ -153,7 +156,7 @@ class ScanViewSet(RestrictedModelViewSet):
                                "running run (one at a time per source).")
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
-        return _queued(_request_run(scan=self.get_object(), acting_user=request.user))
+        return queued(_request_run(scan=self.get_object(), acting_user=request.user))
 
 
 class ScanRunViewSet(RestrictedReadOnlyModelViewSet):

@@ -13,6 +13,7 @@ from scanning.services.runs import (
     RunNotCancellable,
     ScanAlreadyRunning,
     active_run,
+    detection_run_request,
     scan_run_cancel,
     scan_run_execute,
     scan_run_request,
@@ -33,6 +34,7 @@ from scanning.services.scans import (
 
 __all__ = [
     "ConnectionTestFailed", "RunNotCancellable", "ScanAlreadyRunning", "active_run", "connection_settings",
+    "detection_run_request",
     "datasource_create", "datasource_delete", "datasource_test_connection", "datasource_update", "host_policy",
     "open_connector", "parse_cron", "rule_set_create", "rule_set_default", "rule_set_delete", "rule_set_filters",
     "rule_set_update", "scan_create", "scan_default", "scan_delete", "scan_run_cancel", "scan_run_execute",

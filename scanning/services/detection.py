@@ -20,24 +20,30 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts import audit
 from accounts.models import User
 from accounts.permissions import authorize, has_perm
 from catalog.crypto import SecretUnreadable
 from catalog.models import Asset, AssetClassification, Classification
-from catalog.services import (DetectedClassification, asset_classifications_record_scan,
-                              asset_sensitivity_recompute, classification_evidence_fingerprint)
+from catalog.services import (
+    DetectedClassification,
+    asset_classifications_record_scan,
+    asset_sensitivity_recompute,
+    classification_evidence_fingerprint,
+)
 from scanning.connectors import ConnectorError, SourceUnavailable, parse_qualified_name
 from scanning.detection import ColumnSample, DetectionSettings, detect_column, type_family
-from scanning.models import ScanRuleSet, ScanRun, TableSample
+from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
 from scanning.profiling import profile_column
 from scanning.services.classifications import custom_rules_for
 from scanning.services.datasources import open_connector
@@ -45,7 +51,6 @@ from scanning.sync import RunStopped
 
 logger = logging.getLogger("racine.scanning")
 
-DETECTION_PHASE = "detection"
 # Tables read by a scan. Views are read on demand only: sampling one runs its whole query.
 SCANNED_TABLE_TYPES = (Asset.Type.TABLE,)
 ON_DEMAND_TABLE_TYPES = (Asset.Type.TABLE, Asset.Type.VIEW)
@@ -236,42 +241,23 @@ def after_schema(*, run: ScanRun, sync, connector) -> None:
         transaction.on_commit(lambda: _enqueue(run.pk, table_ids))
 
 
-def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool = True) -> None:
-    """Detect on a run's tables, then finish the run. Safe to deliver twice: only a running run in the detection
-    phase is worked on, and tables this run already sampled (a retry) are skipped.
-
-    An unreachable source is raised for the task's retry unless this is the final attempt; any other failure
-    fails the run with a message that holds neither a secret nor a sampled value.
-    """
+@contextmanager
+def _run_outcome(run: ScanRun, *, final_attempt: bool, hand_back, secrets: list[str]) -> Iterator[None]:
+    """End ``run`` by what its body raised: cancelled, failed with a message that holds neither a secret nor a
+    sampled value, or — a source unreachable before the final attempt — handed back (``hand_back(error)``) and
+    re-raised for the task's retry."""
     from scanning.services.runs import finish_run
 
-    run = (ScanRun.objects.select_related("scan__rule_set", "data_source")
-           .filter(pk=scan_run_id, status=ScanRun.Status.RUNNING, phase=DETECTION_PHASE).first())
-    if run is None:
-        logger.info("detection not started: the run is not waiting for it", extra={"scan_run": scan_run_id})
-        return
-    secrets: tuple[str, ...] = ()
     try:
-        ctx = detection_context(workspace_id=run.data_source.workspace_id, rule_set=run.scan.rule_set,
-                                detect=run.scan.rule_set.detection_enabled)
-        done = set(TableSample.objects.filter(run=run, asset_id__in=table_ids).values_list("asset_id", flat=True))
-        with open_connector(run.data_source, acting_user=None, purpose=f"detection, scan run {run.pk}") as connector:
-            secrets = connector.settings.secrets
-            for table in (Asset.objects.filter(pk__in=table_ids, removed_at__isnull=True)
-                          .only("pk", "name", "qualified_name", "data_source_id", "row_count")
-                          .order_by("qualified_name").iterator(chunk_size=500)):
-                if table.pk in done:
-                    continue
-                detect_table(connector=connector, table=table, ctx=ctx, run=run)
-        asset_sensitivity_recompute(data_source_id=run.data_source_id)
-        finish_run(run.pk, ScanRun.Status.SUCCEEDED)
+        yield
     except RunStopped:
         finish_run(run.pk, ScanRun.Status.CANCELLED)
     except SourceUnavailable as exc:
+        error = _redact(f"Detection: {exc}", tuple(secrets))
         if not final_attempt:
-            ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+            hand_back(error)
             raise
-        finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(f"Detection: {exc}", secrets))
+        finish_run(run.pk, ScanRun.Status.FAILED, error=error)
     except (ConnectorError, SecretUnreadable) as exc:
         _log_failure("detection failed", exc, scan_run=run.pk)
         finish_run(run.pk, ScanRun.Status.FAILED,
@@ -283,13 +269,54 @@ def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool
         finish_run(run.pk, ScanRun.Status.FAILED, error="Internal error during detection; see the worker's log.")
 
 
+def _detect_plan(run: ScanRun, plan: list[tuple[Asset, list[int] | None]], ctx: Context, secrets: list[str]) -> None:
+    """Read and judge each planned table for ``run``, skipping whole tables this run already sampled (a retry),
+    then recompute the source's sensitivities and end the run."""
+    from scanning.services.runs import finish_run
+
+    done = set(TableSample.objects.filter(run=run, asset_id__in=[table.pk for table, _ in plan])
+               .values_list("asset_id", flat=True))
+    with open_connector(run.data_source, acting_user=None, purpose=f"detection, run {run.pk}") as connector:
+        secrets.extend(connector.settings.secrets)
+        for table, column_ids in plan:
+            if column_ids is None and table.pk in done:
+                continue
+            detect_table(connector=connector, table=table, ctx=ctx, run=run, column_ids=column_ids)
+    asset_sensitivity_recompute(data_source_id=run.data_source_id)
+    finish_run(run.pk, ScanRun.Status.SUCCEEDED)
+
+
+def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool = True) -> None:
+    """Detect on a scan run's tables, then finish the run. Safe to deliver twice: only a running run in the
+    detection phase is worked on, and tables this run already sampled (a retry) are skipped. An unreachable source
+    keeps the run (its heartbeat refreshed) for the task's retry unless this is the final attempt.
+    """
+    run = (ScanRun.objects.select_related("scan__rule_set", "data_source")
+           .filter(pk=scan_run_id, status=ScanRun.Status.RUNNING, phase=DETECTION_PHASE, scan__isnull=False)
+           .first())
+    if run is None:
+        logger.info("detection not started: the run is not waiting for it", extra={"scan_run": scan_run_id})
+        return
+
+    def keep_for_retry(error: str) -> None:
+        ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+
+    secrets: list[str] = []
+    with _run_outcome(run, final_attempt=final_attempt, hand_back=keep_for_retry, secrets=secrets):
+        ctx = detection_context(workspace_id=run.data_source.workspace_id, rule_set=run.scan.rule_set,
+                                detect=run.scan.rule_set.detection_enabled)
+        tables = (Asset.objects.filter(pk__in=table_ids, removed_at__isnull=True)
+                  .only("pk", "name", "qualified_name", "data_source_id", "row_count").order_by("qualified_name"))
+        _detect_plan(run, [(table, None) for table in tables], ctx, secrets)
+
+
 # --- on demand ---------------------------------------------------------------------------------------------------
 
 def _targets(asset: Asset) -> tuple[list[Asset], list[int] | None]:
     """(tables to read, the one column to detect or None for all columns)."""
     if asset.type == Asset.Type.COLUMN:
         if asset.parent is None or asset.parent.type not in ON_DEMAND_TABLE_TYPES:
-            raise ValidationError({"asset": ["This column has no table to sample."]})
+            raise ValidationError({"assets": ["This column has no table to sample."]})
         return [asset.parent], [asset.pk]
     if asset.type in ON_DEMAND_TABLE_TYPES:
         return [asset], None
@@ -299,55 +326,65 @@ def _targets(asset: Asset) -> tuple[list[Asset], list[int] | None]:
     return list(tables), None
 
 
-def detection_request(*, asset: Asset, acting_user: User | None) -> dict:
-    """Ask for detection again on a column, a table or view, a schema or a whole source (its database asset).
+def detection_plan(assets) -> list[tuple[Asset, list[int] | None]]:
+    """The tables to read for ``assets`` (columns, tables or views, schemas, databases) and, per table, the
+    columns to detect (None: all of them), in qualified-name order. A table asked for whole absorbs any of its
+    columns asked for too."""
+    wanted: dict[int, tuple[Asset, set[int] | None]] = {}
+    for asset in assets:
+        tables, column_ids = _targets(asset)
+        for table in tables:
+            _, known = wanted.get(table.pk, (table, set()))
+            columns = None if column_ids is None or known is None else known | set(column_ids)
+            wanted[table.pk] = (table, columns)
+    return [(table, None if columns is None else sorted(columns))
+            for table, columns in sorted(wanted.values(), key=lambda item: item[0].qualified_name)]
 
-    Authorised (``classify`` on the asset) before anything connects; the work runs on the ``detection`` queue.
+
+def check_detection_targets(assets: list[Asset], acting_user: User | None) -> list[tuple[Asset, list[int] | None]]:
+    """Authorise (``classify`` on every asset, before anything connects) and validate a request for detection on
+    demand; returns its plan."""
+    if not assets:
+        raise ValidationError({"assets": ["Name at least one asset."]})
+    for asset in assets:
+        authorize(acting_user, lambda asset=asset: has_perm(acting_user, "classify", asset))
+    if len({asset.data_source_id for asset in assets}) > 1:
+        raise ValidationError({"assets": ["Detection runs on one data source at a time: these assets belong to "
+                                          "several."]})
+    if any(asset.removed_at is not None for asset in assets):
+        raise ValidationError({"assets": ["This asset is no longer in the source."]})
+    plan = detection_plan(assets)
+    if not plan:
+        raise ValidationError({"assets": ["There is no table to sample under this asset: scan the source first."]})
+    return plan
+
+
+def detection_on_demand(*, scan_run_id: int, final_attempt: bool = True) -> None:
+    """Execute a detection run asked for on demand (``ScanRun.Trigger.DETECTION``): claim it, detect on its
+    targets with the rule set of the source's first scan (if any), then end it. Only the caller that claims the
+    queued run works on it; an unreachable source hands the run back to the queue for the task's retry unless
+    this is the final attempt.
     """
-    authorize(acting_user, lambda: has_perm(acting_user, "classify", asset))
-    if asset.removed_at is not None:
-        raise ValidationError({"asset": ["This asset is no longer in the source."]})
-    tables, _ = _targets(asset)
-    with transaction.atomic():
-        audit.record(event="detection.requested", actor=acting_user, obj=asset, extra={"tables": len(tables)})
-        transaction.on_commit(lambda: _enqueue_assets(asset.pk))
-    return {"asset": asset.pk, "tables": len(tables)}
+    claimed = ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.QUEUED,
+                                     trigger=ScanRun.Trigger.DETECTION).update(
+        status=ScanRun.Status.RUNNING, started_at=Coalesce(F("started_at"), timezone.now()),
+        heartbeat_at=timezone.now(), phase=DETECTION_PHASE, attempts=F("attempts") + 1)
+    if not claimed:
+        logger.info("detection run not claimed (already taken or finished)", extra={"scan_run": scan_run_id})
+        return
+    run = ScanRun.objects.select_related("data_source").get(pk=scan_run_id)
 
+    def back_to_queue(error: str) -> None:
+        ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).update(
+            status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(), error=error[:4000])
 
-def _enqueue_assets(asset_id: int) -> None:
-    from scanning.tasks import detection_asset_task
-
-    detection_asset_task.delay(asset_id)
-
-
-def detection_asset_run(*, asset_id: int, final_attempt: bool = True) -> dict:
-    """Detect on the tables under (or the column) ``asset_id`` with its source's default scan's rule set (if
-    any), then recompute sensitivity. Failures are logged safely and reported in the result."""
-    asset = Asset.objects.select_related("data_source", "parent").filter(pk=asset_id,
-                                                                        removed_at__isnull=True).first()
-    if asset is None:
-        return {"asset": asset_id, "tables": 0, "classified": 0, "error": "asset not found"}
-    scan = asset.data_source.scans.select_related("rule_set").order_by("pk").first()
-    tables, column_ids = _targets(asset)
-    classified = 0
-    secrets: tuple[str, ...] = ()
-    try:
-        ctx = detection_context(workspace_id=asset.data_source.workspace_id,
-                                rule_set=scan.rule_set if scan else None)
-        with open_connector(asset.data_source, acting_user=None,
-                            purpose=f"detection on demand, asset {asset.pk}") as connector:
-            secrets = connector.settings.secrets
-            for table in tables:
-                classified += detect_table(connector=connector, table=table, ctx=ctx, column_ids=column_ids)
-    except SourceUnavailable as exc:
-        if not final_attempt:
-            raise
-        return {"asset": asset_id, "tables": len(tables), "classified": classified,
-                "error": _redact(str(exc), secrets)}
-    except Exception as exc:
-        _log_failure("detection on demand failed", exc, asset=asset_id)
-        return {"asset": asset_id, "tables": len(tables), "classified": classified,
-                "error": f"detection failed ({type(exc).__name__})"}
-    finally:
-        asset_sensitivity_recompute(data_source_id=asset.data_source_id)
-    return {"asset": asset_id, "tables": len(tables), "classified": classified}
+    secrets: list[str] = []
+    with _run_outcome(run, final_attempt=final_attempt, hand_back=back_to_queue, secrets=secrets):
+        assets = Asset.objects.filter(pk__in=run.targets, data_source_id=run.data_source_id,
+                                      removed_at__isnull=True).select_related("parent")
+        plan = detection_plan(assets)
+        ScanRun.objects.filter(pk=run.pk).update(progress_total=len(plan))
+        scan = run.data_source.scans.select_related("rule_set").order_by("pk").first()
+        ctx = detection_context(workspace_id=run.data_source.workspace_id,
+                                rule_set=scan.rule_set if scan is not None else None)
+        _detect_plan(run, plan, ctx, secrets)

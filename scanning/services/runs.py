@@ -1,4 +1,8 @@
-"""Scan runs: request, execute (claim, read, write), cancel, and reap runs whose worker died."""
+"""Runs: request, execute (claim, read, write), cancel, and reap runs whose worker died.
+
+A run is a scan's (schema, then detection on what changed) or a detection asked for on demand on some assets
+(``ScanRun.Trigger.DETECTION``, executed by ``scanning.services.detection.detection_on_demand``). Both kinds share
+the one-active-run-per-source constraint, progress, heartbeats, cancelling and the reaper."""
 from __future__ import annotations
 
 import gc
@@ -16,12 +20,13 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import User
-from accounts.permissions import authorize, has_perm
+from accounts.permissions import authorize, has_perm, restrict
 from catalog.crypto import SecretUnreadable
+from catalog.models import Asset
 from scanning.connectors import ConnectorError, SourceUnavailable
 from scanning.models import Scan, ScanRun
 from scanning.services.datasources import open_connector
-from scanning.services.detection import after_schema
+from scanning.services.detection import after_schema, check_detection_targets
 from scanning.services.scans import rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
 
@@ -32,7 +37,7 @@ class ScanAlreadyRunning(Exception):
     """The source already has a queued or running run (at most one at a time)."""
 
     def __init__(self, run: ScanRun | None):
-        super().__init__("A scan of this data source is already queued or running.")
+        super().__init__("A scan or detection of this data source is already queued or running.")
         self.run = run
 
 
@@ -40,10 +45,11 @@ class RunNotCancellable(Exception):
     """The run has already finished."""
 
 
-def _enqueue(run_id: int) -> None:
-    from scanning.tasks import scan_run_execute_task
+def _enqueue(run_id: int, *, detection: bool) -> None:
+    """Send a queued run to its worker: a scan to the ``scans`` queue, a detection to the ``detection`` queue."""
+    from scanning.tasks import detection_on_demand_task, scan_run_execute_task
 
-    scan_run_execute_task.delay(run_id)
+    (detection_on_demand_task if detection else scan_run_execute_task).delay(run_id)
 
 
 def active_run(data_source_id: int) -> ScanRun | None:
@@ -64,9 +70,28 @@ def scan_run_request(*, scan: Scan, trigger: str, acting_user: User | None) -> S
                                          requested_by=acting_user, progress_total=previous)
             audit.record(event="scan_run.requested", actor=acting_user, obj=run,
                          extra={"scan": scan.pk, "trigger": trigger})
-            transaction.on_commit(lambda: _enqueue(run.pk))
+            transaction.on_commit(lambda: _enqueue(run.pk, detection=False))
     except IntegrityError:
         raise ScanAlreadyRunning(active_run(scan.data_source_id)) from None
+    return run
+
+
+def detection_run_request(*, assets: list[Asset], acting_user: User | None) -> ScanRun:
+    """Queue a detection on ``assets`` (columns, tables or views, schemas, a database: one source), read with the
+    rule set of the source's first scan. Authorised (``classify`` on every asset) before anything is written;
+    raises ScanAlreadyRunning when the source has a run queued or running."""
+    plan = check_detection_targets(assets, acting_user)
+    data_source_id = assets[0].data_source_id
+    try:
+        with transaction.atomic():
+            run = ScanRun.objects.create(scan=None, data_source_id=data_source_id, trigger=ScanRun.Trigger.DETECTION,
+                                         requested_by=acting_user, targets=sorted(asset.pk for asset in assets),
+                                         progress_total=len(plan))
+            audit.record(event="detection.requested", actor=acting_user, obj=run,
+                         extra={"assets": run.targets, "tables": len(plan)})
+            transaction.on_commit(lambda: _enqueue(run.pk, detection=True))
+    except IntegrityError:
+        raise ScanAlreadyRunning(active_run(data_source_id)) from None
     return run
 
 
@@ -109,7 +134,7 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
     this is the final attempt; any other failure fails the run with a message that holds no secret.
     """
     # Claim with a conditional UPDATE: if beat fired twice or the broker redelivered, one worker wins.
-    claimed = ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.QUEUED).update(
+    claimed = ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.QUEUED, scan__isnull=False).update(
         status=ScanRun.Status.RUNNING, started_at=Coalesce(F("started_at"), timezone.now()),
         heartbeat_at=timezone.now(), phase="schema", attempts=F("attempts") + 1)
     if not claimed:
@@ -155,9 +180,17 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
         return
 
 
+def may_cancel(user, run: ScanRun) -> bool:
+    """A scan's run: who may run the scan. A detection: who may classify every asset it was asked for."""
+    if not run.is_detection:
+        return has_perm(user, "run", run.scan)
+    allowed = restrict(Asset.objects.filter(pk__in=run.targets), user, "classify").count()
+    return bool(run.targets) and allowed == len(set(run.targets))
+
+
 def scan_run_cancel(*, run: ScanRun, acting_user: User | None) -> ScanRun:
-    """Cancel a queued run at once; ask a running one to stop after its current batch."""
-    authorize(acting_user, lambda: has_perm(acting_user, "run", run.scan))
+    """Cancel a queued run at once; ask a running one to stop after its current batch (or table)."""
+    authorize(acting_user, lambda: may_cancel(acting_user, run))
     with transaction.atomic():
         cancelled_while_queued = finish_run(run.pk, ScanRun.Status.CANCELLED, from_statuses=(ScanRun.Status.QUEUED,))
         if not cancelled_while_queued and not ScanRun.objects.filter(
@@ -181,10 +214,10 @@ def scan_runs_reap(*, now=None) -> dict[str, int]:
     # persistence): send it again; the claim makes a duplicate harmless.
     lost_before = now - timedelta(seconds=settings.CELERY_BROKER_VISIBILITY_TIMEOUT)
     lost = list(ScanRun.objects.filter(status=ScanRun.Status.QUEUED, queued_at__lt=lost_before)
-                .values_list("pk", flat=True))
-    ScanRun.objects.filter(pk__in=lost).update(queued_at=now)  # once per redelivery delay, not every pass
-    for run_id in lost:
-        _enqueue(run_id)
+                .values_list("pk", "trigger"))
+    ScanRun.objects.filter(pk__in=[pk for pk, _ in lost]).update(queued_at=now)  # once per redelivery delay
+    for run_id, trigger in lost:
+        _enqueue(run_id, detection=trigger == ScanRun.Trigger.DETECTION)
     if failed or lost:
         logger.warning("scan runs reaped", extra={"failed": failed, "requeued": len(lost)})
     return {"failed": failed, "requeued": len(lost)}

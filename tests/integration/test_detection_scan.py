@@ -249,11 +249,12 @@ def test_rescan_keeps_decisions_and_reads_nothing_unchanged(personal_database, s
         second = runs.scan_run_request(scan=run.scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
     second.refresh_from_db()
     assert second.status == ScanRun.Status.SUCCEEDED and sampled == []  # nothing changed, all tables sampled
-    # On-demand detection of the whole source resamples every table; decisions hold.
-    from scanning.services import detection
-
-    detection.detection_asset_run(asset_id=Asset.objects.get(data_source_id=run.data_source_id,
-                                                             type=Asset.Type.DATABASE).pk)
+    # On-demand detection of the whole source resamples every table, as a run of its own; decisions hold.
+    database = Asset.objects.get(data_source_id=run.data_source_id, type=Asset.Type.DATABASE)
+    with django_capture_on_commit_callbacks(execute=True):
+        third = runs.detection_run_request(assets=[database], acting_user=None)
+    third.refresh_from_db()
+    assert third.status == ScanRun.Status.SUCCEEDED and third.progress_done == third.progress_total > 0
     assert sampled
     statuses = {".".join(r.asset.qualified_name.split(".")[-2:]): r.status
                 for r in AssetClassification.objects.select_related("asset")}

@@ -37,7 +37,7 @@ def _postgresql_app_database():
 def enqueued(monkeypatch):
     """Runs handed to Celery; nothing executes, so the winner's run stays queued while the loser tries."""
     sent: list[int] = []
-    monkeypatch.setattr("scanning.services.runs._enqueue", sent.append)
+    monkeypatch.setattr("scanning.services.runs._enqueue", lambda run_id, detection: sent.append(run_id))
     return sent
 
 

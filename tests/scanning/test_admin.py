@@ -217,6 +217,60 @@ def test_asset_pages_per_type_with_description_edit(world, sources):
     assert AuditEvent.objects.filter(event="asset.changed").exists()
 
 
+def _tree(source, table="customers"):
+    from tests.catalog.classification_factories import asset_tree
+
+    return asset_tree(source, table=table, columns={"email": "text", "phone": "text"})
+
+
+def test_detect_again_action_queues_one_detection_run_per_source(world, sources, monkeypatch):
+    from scanning.services import runs
+
+    sent = []
+    monkeypatch.setattr(runs, "_enqueue", lambda run_id, detection: sent.append((run_id, detection)))
+    _, _, table, cols = _tree(sources[0])
+    other_source = DataSourceFactory(workspace=world.workspace_a, name="Charlie crm")
+    _, _, other_table, _ = _tree(other_source)
+    client = staff(world, "steward")
+    url = reverse("admin:catalog_columnasset_changelist")
+    response = client.post(url, {"action": "detect_again",
+                                 "_selected_action": [cols["email"].pk, cols["phone"].pk]}, follow=True)
+    run = ScanRun.objects.get(data_source=sources[0])
+    assert (run.trigger, run.scan, sorted(run.targets)) == ("detection", None, sorted([cols["email"].pk,
+                                                                                         cols["phone"].pk]))
+    assert "detection queued on 2 asset(s)" in response.content.decode()
+    assert f"run #{run.pk}" in response.content.decode()
+    response = client.post(reverse("admin:catalog_tableasset_changelist"),
+                           {"action": "detect_again", "_selected_action": [table.pk, other_table.pk]}, follow=True)
+    text = response.content.decode()
+    assert f"already queued or running (run #{run.pk})" in text  # Alpha still has its run
+    assert ScanRun.objects.filter(data_source=other_source, trigger="detection").count() == 1
+    assert ScanRun.objects.filter(data_source=sources[0]).count() == 1
+
+
+def test_detect_again_is_not_offered_to_an_analyst(world, sources):
+    _tree(sources[0])
+    html = staff(world, "analyst").get(reverse("admin:catalog_columnasset_changelist")).content.decode()
+    steward_html = staff(world, "steward").get(reverse("admin:catalog_columnasset_changelist")).content.decode()
+    assert "detect_again" not in html and "detect_again" in steward_html
+
+
+def test_detection_run_page_shows_its_assets_as_links_and_exact_table_progress(world, sources):
+    _, _, table, cols = _tree(sources[0])
+    run = ScanRunFactory(scan=None, data_source=sources[0], trigger=ScanRun.Trigger.DETECTION,
+                         targets=[table.pk, cols["email"].pk], progress_done=1, progress_total=3)
+    text = staff(world, "steward").get(reverse("admin:scanning_scanrun_change", args=[run.pk])).content.decode()
+    assert "1 / 3 tables (33 %)" in text and "Detection on demand" in text
+    assert f"?id__in={cols['email'].pk}\">1 column</a>" in text and f"?id__in={table.pk}\">1 table</a>" in text
+    assert "customers.email" not in text  # names only on the asset pages, which apply the viewer's permissions
+    columns_page = reverse("admin:catalog_columnasset_changelist")
+    listed = staff(world, "steward").get(f"{columns_page}?id__in={cols['email'].pk}")
+    assert listed.status_code == 200 and "customers.email" in listed.content.decode()
+    assert "customers.phone" not in listed.content.decode()
+    changelist = staff(world, "steward").get(reverse("admin:scanning_scanrun_changelist")).content.decode()
+    assert "Detection on demand" in changelist
+
+
 def test_asset_source_filter_lists_only_visible_sources(world, sources):
     AssetFactory(data_source=sources[0])
     html = staff(world, "steward").get(reverse("admin:catalog_tableasset_changelist")).content.decode()

@@ -137,7 +137,8 @@ def test_scan_wait_shows_progress_until_the_run_ends(shop, monkeypatch):
     steps = iter([
         {"status": ScanRun.Status.RUNNING, "phase": "schema", "progress_done": 20, "progress_total": 80},
         {"status": ScanRun.Status.RUNNING, "phase": "schema", "progress_done": 60, "progress_total": 80},
-        {"status": ScanRun.Status.FAILED, "progress_done": 60, "error": "Connection lost"},
+        {"status": ScanRun.Status.RUNNING, "phase": "detection", "progress_done": 3, "progress_total": 10},
+        {"status": ScanRun.Status.FAILED, "progress_done": 3, "error": "Connection lost"},
     ])
     sleeps = []
 
@@ -151,7 +152,8 @@ def test_scan_wait_shows_progress_until_the_run_ends(shop, monkeypatch):
         call_command("scan", "Shop", "--wait", stdout=out)
     text = out.getvalue()
     assert "[#######" in text and " 25.0 %  20/~80 objects" in text and " 75.0 %  60/~80 objects" in text
-    assert "error: Connection lost" in text and sleeps == [0.5, 0.5, 0.5]
+    assert " 30.0 %  3/10 tables" in text  # detection counts tables, exactly
+    assert "error: Connection lost" in text and sleeps == [0.5, 0.5, 0.5, 0.5]
 
 
 def test_scan_status_lists_recent_runs(shop):
@@ -160,3 +162,11 @@ def test_scan_status_lists_recent_runs(shop):
     out = run("scan_status", "Shop")
     assert "failed" in out and "Connection refused" in out and "traceback" not in out and "Elsewhere" not in out
     assert "Elsewhere" in run("scan_status") and str(other.pk) in run("scan_status")
+
+
+def test_scan_status_shows_a_detection_on_demand(shop):
+    detection = ScanRunFactory(scan=None, data_source=shop, trigger=ScanRun.Trigger.DETECTION, targets=[1],
+                               status=ScanRun.Status.RUNNING, phase="detection", progress_done=2, progress_total=4,
+                               finished_at=None)
+    out = run("scan_status", "Shop")
+    assert f"{detection.pk}" in out and "(detection)" in out and "2/4 tables" in out

@@ -323,20 +323,35 @@ def test_scan_with_detection_disabled_reads_no_values(fake, django_capture_on_co
     assert run.status == ScanRun.Status.SUCCEEDED and connector.calls == []
 
 
-def test_on_demand_column_detection_samples_only_that_column(fake, django_capture_on_commit_callbacks):
-    _, _, table, cols = _customers()
+def _steward(source):
     steward = UserFactory()
-    membership(steward, table.data_source.workspace, "data_steward")
+    membership(steward, source.workspace, "data_steward")
+    return steward
+
+
+def _detect(assets, acting_user, capture) -> ScanRun:
+    """Request a detection on demand and run it (after commit, in process); the run as it ended."""
+    with capture(execute=True):
+        run = runs.detection_run_request(assets=assets, acting_user=acting_user)
+    run.refresh_from_db()
+    return run
+
+
+def test_on_demand_column_detection_is_a_run_that_samples_only_that_column(fake, django_capture_on_commit_callbacks):
+    _, _, table, cols = _customers()
+    steward = _steward(table.data_source)
     connector = fake(FakeConnector(_data()))
-    with django_capture_on_commit_callbacks(execute=True):
-        answer = detection.detection_request(asset=cols["email"], acting_user=steward)
-    assert answer == {"asset": cols["email"].pk, "tables": 1}
+    run = _detect([cols["email"]], steward, django_capture_on_commit_callbacks)
+    assert (run.status, run.trigger, run.scan, run.targets) == (ScanRun.Status.SUCCEEDED, "detection", None,
+                                                                [cols["email"].pk])
+    assert (run.progress_done, run.progress_total, run.columns_classified, run.attempts) == (1, 1, 1, 1)
+    assert run.requested_by == steward and run.started_at and run.finished_at and run.error == ""
     assert connector.calls[0][1] == ["email"]
     assert _status(cols["email"]) == {"PII.EMAIL": "suggested"} and _status(cols["card_number"]) == {}
-    assert AuditEvent.objects.filter(event="detection.requested", actor=steward).exists()
+    assert AuditEvent.objects.filter(event="detection.requested", actor=steward, object_id=str(run.pk)).exists()
 
 
-def test_on_demand_detection_is_refused_before_any_connection(fake):
+def test_on_demand_detection_is_refused_before_anything_is_written(fake):
     _, _, table, _ = _customers()
     analyst = UserFactory()
     membership(analyst, table.data_source.workspace, "analyst")
@@ -345,20 +360,169 @@ def test_on_demand_detection_is_refused_before_any_connection(fake):
     connector = fake(FakeConnector(_data()))
     for user in (analyst, outsider_ws_user):
         with pytest.raises(PermissionDenied):
-            detection.detection_request(asset=table, acting_user=user)
-    assert connector.calls == []
+            runs.detection_run_request(assets=[table], acting_user=user)
+    assert connector.calls == [] and not ScanRun.objects.exists()
 
 
-def test_on_demand_source_detection_reads_every_table(fake, django_capture_on_commit_callbacks):
+def test_on_demand_source_detection_reads_every_table_and_counts_them(fake, django_capture_on_commit_callbacks):
     source = DataSourceFactory()
     database, _, first, _ = asset_tree(source, table="customers", columns={"email": "text"})
     asset_tree(source, table="staff", columns={"email": "text"})
     connector = fake(FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}}))
-    with django_capture_on_commit_callbacks(execute=True):
-        detection.detection_request(asset=database, acting_user=None)
+    run = _detect([database], None, django_capture_on_commit_callbacks)
     assert sorted(call[0][-1] for call in connector.calls) == ["customers", "staff"]
+    assert (run.status, run.progress_done, run.progress_total) == (ScanRun.Status.SUCCEEDED, 2, 2)
+    assert TableSample.objects.filter(run=run).count() == 2
     database.refresh_from_db()
     assert database.sensitivity == Asset.Sensitivity.CONFIDENTIAL
+
+
+def test_a_table_asked_for_whole_absorbs_its_columns_asked_for_too(fake, django_capture_on_commit_callbacks):
+    _, _, table, cols = _customers()
+    connector = fake(FakeConnector(_data()))
+    run = _detect([cols["email"], table, cols["notes"]], None, django_capture_on_commit_callbacks)
+    assert run.status == ScanRun.Status.SUCCEEDED and run.progress_total == 1
+    assert len(connector.calls) == 1 and sorted(connector.calls[0][1]) == ["card_number", "email", "notes"]
+
+
+def test_two_columns_of_one_table_are_read_in_one_query(fake, django_capture_on_commit_callbacks):
+    _, _, table, cols = _customers()
+    connector = fake(FakeConnector(_data()))
+    _detect([cols["card_number"], cols["email"]], None, django_capture_on_commit_callbacks)
+    assert len(connector.calls) == 1 and sorted(connector.calls[0][1]) == ["card_number", "email"]
+
+
+def test_on_demand_detection_waits_for_no_one_but_refuses_while_the_source_has_a_run(fake):
+    _, _, table, _ = _customers()
+    active = ScanRunFactory(scan=ScanFactory(data_source=table.data_source), status=ScanRun.Status.RUNNING,
+                            finished_at=None)
+    with pytest.raises(runs.ScanAlreadyRunning) as refused:
+        runs.detection_run_request(assets=[table], acting_user=None)
+    assert refused.value.run == active
+    assert ScanRun.objects.filter(trigger=ScanRun.Trigger.DETECTION).count() == 0
+
+
+def test_a_queued_detection_holds_off_the_scheduled_scan(fake):
+    _, _, table, _ = _customers()
+    runs.detection_run_request(assets=[table], acting_user=None)  # queued: no commit callbacks run here
+    scan = ScanFactory(data_source=table.data_source)
+    with pytest.raises(runs.ScanAlreadyRunning):
+        runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.SCHEDULE, acting_user=None)
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("two sources", "one data source at a time"),
+    ("nothing", "at least one asset"),
+    ("removed", "no longer in the source"),
+    ("no tables", "scan the source first"),
+])
+def test_on_demand_detection_explains_what_it_cannot_do(fake, problem, message):
+    from django.core.exceptions import ValidationError
+
+    database, _, table, _ = _customers()
+    if problem == "two sources":
+        assets = [table, _customers()[2]]
+    elif problem == "nothing":
+        assets = []
+    elif problem == "removed":
+        from django.utils import timezone
+
+        Asset.objects.filter(pk=table.pk).update(removed_at=timezone.now())
+        table.refresh_from_db()
+        assets = [table]
+    else:
+        Asset.objects.filter(parent__parent=database, type=Asset.Type.TABLE).update(type=Asset.Type.COLUMN)
+        assets = [database]
+    with pytest.raises(ValidationError) as refused:
+        runs.detection_run_request(assets=assets, acting_user=None)
+    assert message in " ".join(refused.value.messages)
+    assert not ScanRun.objects.exists()
+
+
+def test_unreachable_source_hands_the_detection_back_then_fails_it_on_the_last_attempt(fake):
+    from scanning.connectors import SourceUnavailable
+
+    _, _, table, _ = _customers()
+    run = runs.detection_run_request(assets=[table], acting_user=None)
+    fake(FakeConnector(_data(), fail_with=SourceUnavailable("host db.internal refused; password fake-password")))
+    with pytest.raises(SourceUnavailable):
+        detection.detection_on_demand(scan_run_id=run.pk, final_attempt=False)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.QUEUED and "refused" in run.error and "fake-password" not in run.error
+    detection.detection_on_demand(scan_run_id=run.pk, final_attempt=True)
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == (ScanRun.Status.FAILED, 2)
+    assert "refused" in run.error and "fake-password" not in run.error
+
+
+def test_a_failing_detection_is_failed_with_a_message_and_never_left_running(fake, caplog):
+    _, _, table, _ = _customers()
+    run = runs.detection_run_request(assets=[table], acting_user=None)
+    fake(FakeConnector(_data(), fail_with=ValueError(f"bad value {EMAILS[3]}")))
+    with caplog.at_level(logging.ERROR, logger="racine.scanning"):
+        detection.detection_on_demand(scan_run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.FAILED and "see the worker's log" in run.error
+    assert EMAILS[3] not in run.error and EMAILS[3] not in caplog.text
+
+
+def test_cancelling_a_running_detection_stops_it_before_the_next_table(fake):
+    source = DataSourceFactory()
+    database, _, _, _ = asset_tree(source, table="customers", columns={"email": "text"})
+    asset_tree(source, table="staff", columns={"email": "text"})
+    run = runs.detection_run_request(assets=[database], acting_user=None)
+    connector = FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}})
+    original = connector.sample_table
+
+    def cancel_after_first(table_path, columns, limit):
+        if connector.calls:
+            runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=None)
+        return original(table_path, columns, limit)
+
+    connector.sample_table = cancel_after_first
+    fake(connector)
+    detection.detection_on_demand(scan_run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.CANCELLED and run.progress_done == 1
+
+
+def test_who_may_cancel_a_detection_is_who_may_classify_what_it_was_asked_for(fake):
+    _, _, table, _ = _customers()
+    steward = _steward(table.data_source)
+    analyst = UserFactory()
+    membership(analyst, table.data_source.workspace, "analyst")
+    run = runs.detection_run_request(assets=[table], acting_user=steward)
+    with pytest.raises(PermissionDenied):
+        runs.scan_run_cancel(run=run, acting_user=analyst)
+    assert runs.scan_run_cancel(run=run, acting_user=steward).status == ScanRun.Status.CANCELLED
+
+
+def test_a_detection_claimed_twice_runs_once_and_a_scan_task_never_takes_it(fake):
+    _, _, table, _ = _customers()
+    run = runs.detection_run_request(assets=[table], acting_user=None)
+    connector = fake(FakeConnector(_data()))
+    runs.scan_run_execute(scan_run_id=run.pk)  # a scan's task handed a detection's id: not its kind, not claimed
+    assert ScanRun.objects.get(pk=run.pk).status == ScanRun.Status.QUEUED and connector.calls == []
+    detection.detection_on_demand(scan_run_id=run.pk)
+    detection.detection_on_demand(scan_run_id=run.pk)
+    assert len(connector.calls) == 1
+
+
+def test_the_reaper_sends_a_lost_detection_to_the_detection_task(fake, monkeypatch, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _, _, table, _ = _customers()
+    run = runs.detection_run_request(assets=[table], acting_user=None)
+    scan_run = ScanRunFactory(scan=ScanFactory(data_source=_customers()[2].data_source),
+                              status=ScanRun.Status.QUEUED, finished_at=None)
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_BROKER_VISIBILITY_TIMEOUT + 60)
+    ScanRun.objects.filter(pk__in=[run.pk, scan_run.pk]).update(queued_at=long_ago)
+    sent = []
+    monkeypatch.setattr(runs, "_enqueue", lambda run_id, detection: sent.append((run_id, detection)))
+    assert runs.scan_runs_reap()["requeued"] == 2
+    assert sorted(sent) == sorted([(run.pk, True), (scan_run.pk, False)])
 
 
 def test_profiling_without_detection_profiles_columns_and_classifies_nothing(fake, django_capture_on_commit_callbacks):

@@ -108,7 +108,7 @@ def test_run_is_executed_once_when_delivered_twice(unreachable_run):
 def test_reaper_fails_silent_runs_and_resends_lost_queued_ones(settings, monkeypatch):
     settings.RACINE_SCAN_HEARTBEAT_TIMEOUT = 60
     sent = []
-    monkeypatch.setattr("scanning.services.runs._enqueue", sent.append)
+    monkeypatch.setattr("scanning.services.runs._enqueue", lambda run_id, detection: sent.append(run_id))
     now = timezone.now()
     silent = ScanRunFactory(status=ScanRun.Status.RUNNING, heartbeat_at=now - timedelta(seconds=61),
                             finished_at=None)

@@ -27,7 +27,8 @@ class Command(BaseCommand):
         for run in runs:
             detail = progress_bar(run, width=10) if run.is_active else (run.error.splitlines()[0][:60]
                                                                          if run.error else "")
+            what = run.scan.name if run.scan is not None else "(detection)"
             self.stdout.write(
-                f"{run.pk:>6}  {str(run.data_source)[:24]:<24} {str(run.scan.name)[:16]:<16} {run.status:<10} "
+                f"{run.pk:>6}  {str(run.data_source)[:24]:<24} {what[:16]:<16} {run.status:<10} "
                 f"{run.trigger:<9} {run.queued_at:%Y-%m-%d %H:%M} {duration_text(run):>9}  {run.added:>6} "
                 f"{run.changed:>6} {run.removed:>6}  {detail}")
