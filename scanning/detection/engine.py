@@ -257,14 +257,8 @@ def _by_values(r: Recognizer, col: _Column, s: DetectionSettings) -> _Candidate 
         return None
     if r.column_precheck is not None and not r.column_precheck(col.items):
         return None
-    found = _measure(col, r.value_only, max(s.min_match_share, r.value_only_min_share), r.value_only_min_distinct,
-                     r.column_check)
-    if found is None:
-        return None
-    share, examples = found
-    confidence = r.value_only_strength - 0.15 * (1.0 - share)
-    reasons = [f"{share:.0%} of values valid ({r.value_only})", "no column-name signal"]
-    return _Candidate(r.name, confidence, share, None, r.value_only, examples, reasons)
+    return _without_name(r, col, r.value_only, max(s.min_match_share, r.value_only_min_share),
+                         r.value_only_min_distinct, r.column_check, r.value_only_strength, ["no column-name signal"])
 
 
 def _by_table_context(r: Recognizer, col: _Column, tokens, table_name: str, table_tokens,
@@ -273,19 +267,15 @@ def _by_table_context(r: Recognizer, col: _Column, tokens, table_name: str, tabl
     context = r.table_context
     if context is None or not is_opaque_name(tokens) or not context.tables.any_token(table_tokens):
         return None
-    found = _measure(col, context.validator, max(s.min_match_share, context.min_share), context.min_distinct,
-                     context.column_check)
-    if found is None:
-        return None
-    share, examples = found
-    confidence = context.strength - 0.15 * (1.0 - share)
-    reasons = [f"{share:.0%} of values valid ({context.validator})", "column name says nothing",
-               f"table '{table_name}' holds people or accounts"]
-    return _Candidate(r.name, confidence, share, None, context.validator, examples, reasons)
+    return _without_name(r, col, context.validator, max(s.min_match_share, context.min_share), context.min_distinct,
+                         context.column_check, context.strength,
+                         ["column name says nothing", f"table '{table_name}' holds people or accounts"])
 
 
-def _measure(col: _Column, key: str, need: float, min_distinct: int, column_check) -> tuple[float, list[str]] | None:
-    """(share, examples) when at least ``need`` of the values pass ``key`` and the matches look like a column."""
+def _without_name(r: Recognizer, col: _Column, key: str, need: float, min_distinct: int, column_check,
+                  strength: float, reasons: list[str]) -> _Candidate | None:
+    """A candidate when at least ``need`` of the values pass ``key`` and the matches look like a column; its
+    confidence is ``strength`` at a share of 1.0."""
     if not col.probe(key):
         return None
     share, examples = col.share(key, need)
@@ -294,7 +284,8 @@ def _measure(col: _Column, key: str, need: float, min_distinct: int, column_chec
     matched = col.matched_texts(key)
     if len(matched) < min_distinct or (column_check is not None and not column_check(matched)):
         return None
-    return share, examples
+    return _Candidate(r.name, strength - 0.15 * (1.0 - share), share, None, key, examples,
+                      [f"{share:.0%} of values valid ({key})", *reasons])
 
 
 def _plausible_column(r: Recognizer, col: _Column) -> bool:
