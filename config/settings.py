@@ -189,6 +189,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 OTP_TOTP_ISSUER = env_str("RACINE_OTP_ISSUER", "Racine")
+# The device admins never show a second factor's secret (TOTP key, QR code, backup codes), superusers included:
+# whoever reads one can pass as its owner. Enrolment shows the QR to its owner only (accounts.mfa).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Security (check --deploy is clean with the production variables) -------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("RACINE_BEHIND_PROXY", not DEBUG) else None

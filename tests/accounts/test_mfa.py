@@ -348,3 +348,23 @@ def test_bootstrap_admin_first_login_enrols_then_opens_admin(client, monkeypatch
     assert confirmed.status_code == 200 and len(confirmed.context["codes"]) == 10
 
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_device_admin_never_shows_a_second_factors_secret_even_to_a_superuser(client):
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    verified_login(client, admin_user)
+    victim = UserFactory()
+    device = TOTPDeviceFactory(user=victim)
+    backup = StaticDevice.objects.create(user=victim, name="backup")
+    StaticToken.objects.create(device=backup, token="k7p2x9q4")
+    page = client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk]))
+    assert page.status_code == 200
+    assert device.key not in page.content.decode() and "qrcode" not in page.content.decode()
+    listing = client.get(reverse("admin:otp_totp_totpdevice_changelist")).content.decode()
+    assert "qrcode" not in listing
+    assert client.get(reverse("admin:otp_totp_totpdevice_config", args=[device.pk])).status_code == 403
+    static_page = client.get(reverse("admin:otp_static_staticdevice_change", args=[backup.pk])).content.decode()
+    assert "k7p2x9q4" not in static_page
