@@ -347,6 +347,8 @@ RACINE_TARGET_DENY = env_list("RACINE_TARGET_DENY")
 # SQLite sources are files on this server: only files below these folders may be registered (never Racine's
 # own database), or a steward could read the application's tables through a "data source".
 RACINE_SQLITE_ALLOWED_DIRS = env_list("RACINE_SQLITE_ALLOWED_DIRS", [str(VAR_DIR / "sources")])
+# CA bundles a source's TLS options (sslrootcert, ssl_ca) may name: files below these folders only.
+RACINE_TLS_CA_DIRS = env_list("RACINE_TLS_CA_DIRS", ["/etc/ssl/certs", str(VAR_DIR / "certs")])
 RACINE_CONNECT_TIMEOUT = env_int("RACINE_CONNECT_TIMEOUT", 10, minimum=1)
 RACINE_STATEMENT_TIMEOUT = env_int("RACINE_STATEMENT_TIMEOUT", 60, minimum=1)
 # A running scan writes a heartbeat after every batch; the reaper fails runs silent for longer than this.

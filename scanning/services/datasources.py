@@ -47,17 +47,38 @@ def host_policy() -> HostPolicy:
     return HostPolicy(allow=tuple(settings.RACINE_TARGET_ALLOW), deny=tuple(settings.RACINE_TARGET_DENY))
 
 
-def _sqlite_file_allowed(path: str) -> bool:
-    """A SQLite source must sit below an allowed folder and must not be Racine's own database."""
+def _resolved_below(path: str, roots) -> Path | None:
+    """``path`` resolved (links followed) when it lies below one of ``roots``; None otherwise."""
     try:
         resolved = Path(path).expanduser().resolve()
     except (OSError, RuntimeError):
+        return None
+    if any(resolved.is_relative_to(Path(root).expanduser().resolve()) for root in roots):
+        return resolved
+    return None
+
+
+def _sqlite_file_allowed(path: str) -> bool:
+    """A SQLite source must sit below an allowed folder and must not be Racine's own database."""
+    resolved = _resolved_below(path, settings.RACINE_SQLITE_ALLOWED_DIRS)
+    if resolved is None:
         return False
     own = Path(str(settings.DATABASES["default"]["NAME"])).resolve()
-    if resolved == own or resolved.name.startswith(own.name):
-        return False
-    return any(resolved.is_relative_to(Path(root).expanduser().resolve())
-               for root in settings.RACINE_SQLITE_ALLOWED_DIRS)
+    return not (resolved == own or resolved.name.startswith(own.name))
+
+
+# Options that name a file on the worker: a CA bundle, read by the driver. Below the allowed folders only, or a
+# source's settings could probe which files exist on the server.
+_CA_FILE_OPTIONS = ("sslrootcert", "ssl_ca")
+_SYSTEM_CA = "system"  # libpq ≥ 16: the operating system's trust store
+
+
+def _check_ca_files(options) -> None:
+    for key in _CA_FILE_OPTIONS:
+        value = options.get(key)
+        if value and value != _SYSTEM_CA and _resolved_below(value, settings.RACINE_TLS_CA_DIRS) is None:
+            raise ConnectorConfigError(
+                f"option {key!r}: CA files may only be read from the folders in RACINE_TLS_CA_DIRS")
 
 
 def _addresses(host: str) -> set[str]:
@@ -102,6 +123,7 @@ def connection_settings(data_source: DataSource, *, password: str) -> Connection
             sqlite_path = url.database or ""
         elif _is_racine_database(url.get_backend_name(), url.host or "", url.port, url.database or ""):
             raise ConnectorConfigError("this is Racine's own database; it cannot be registered as a source")
+    _check_ca_files(config.options)
     if sqlite_path is not None and not _sqlite_file_allowed(sqlite_path):
         raise ConnectorConfigError(
             "SQLite files may only be registered from the folders in RACINE_SQLITE_ALLOWED_DIRS")

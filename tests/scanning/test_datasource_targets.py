@@ -47,3 +47,28 @@ def test_own_sqlite_database_is_refused_even_inside_an_allowed_folder(settings):
     with pytest.raises(ValidationError, match="RACINE_SQLITE_ALLOWED_DIRS"):
         services.datasource_create(workspace=WorkspaceFactory(), acting_user=None, name="own", engine="sqlite",
                                    database=str(own))
+
+
+@pytest.mark.parametrize("engine, option", [("postgresql", "sslrootcert"), ("mysql", "ssl_ca")])
+def test_a_ca_file_outside_the_allowed_folders_is_refused(settings, tmp_path, engine, option):
+    settings.RACINE_TLS_CA_DIRS = [str(tmp_path / "certs")]
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "corp-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    workspace = WorkspaceFactory()
+    for path in ("/etc/passwd", str(tmp_path / "certs" / ".." / "elsewhere.pem")):
+        with pytest.raises(ValidationError, match="RACINE_TLS_CA_DIRS"):
+            services.datasource_create(workspace=workspace, acting_user=None, name=f"tls {path}", engine=engine,
+                                       host="db.example.com", database="shop", username="scan",
+                                       options={option: path})
+    allowed = services.datasource_create(workspace=workspace, acting_user=None, name="tls ok", engine=engine,
+                                         host="db.example.com", database="shop", username="scan",
+                                         options={option: str(tmp_path / "certs" / "corp-ca.pem")})
+    assert allowed.options[option].endswith("corp-ca.pem")
+
+
+def test_the_system_trust_store_is_always_allowed_for_postgresql(settings):
+    settings.RACINE_TLS_CA_DIRS = []
+    source = services.datasource_create(workspace=WorkspaceFactory(), acting_user=None, name="system ca",
+                                        engine="postgresql", host="db.example.com", database="shop",
+                                        username="scan", options={"sslmode": "verify-full", "sslrootcert": "system"})
+    assert source.options["sslrootcert"] == "system"
