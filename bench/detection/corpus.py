@@ -507,6 +507,16 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     add("EMAILVERIFIED", "USERS", "NUMBER(1)", None, lambda: g.rnd.choice([0, 1]), note="glued flag named email")
     add("PRODUCTNAME", "PRODUCTS", "VARCHAR2(40)", None, product, note="product names, glued name")
     add("ipsumtext", "fixtures", "text", None, lambda: g.f("en_US").sentence(nb_words=8), note="'ip' inside a word")
+    # Words a glued-name splitter could pun on ("exp ort", "main land") and hex that is not a credential.
+    add("export", "reports", "varchar(8)", None, lambda: g.rnd.choice(["csv", "pdf", "xlsx", "json"]),
+        note="'export' is not 'exp ort'")
+    add("placeholder", "ui_fields", "varchar(40)", None,
+        lambda: g.rnd.choice(["Enter text", "Your answer", "Search", "Type here"]), note="not 'place holder'")
+    add("mainland", "regions", "varchar(20)", None, lambda: g.rnd.choice(["Europe", "Asia", "Africa", "Oceania"]),
+        note="not 'main land' (a country)")
+    add("hashkey", "cache", "char(32)", None, g.f("en_US").md5, note="cache keys, md5 hex")
+    add("value", "user_preferences", "char(32)", None, lambda: g.f("en_US").uuid4().replace("-", ""),
+        note="dashless UUIDs in a key-value table about users")
     return cols
 
 

@@ -86,6 +86,17 @@ CONTACT_VETO = " ".join(sorted(DERIVED_MODIFIERS))
 ID_VETO = "order invoice ref reference sku tracking barcode ean gtin upc isbn version ver release build checksum"
 
 
+def _one_digest_not_uuids(values: list[str]) -> bool:
+    """Hex digests of one length (a hashing scheme uses one algorithm; mixed lengths are other hex data), and not
+    UUIDs written without dashes (version nibble 1-8, variant 8-b on nearly every value)."""
+    if len({len(value) for value in values}) != 1:
+        return False
+    if len(values[0]) != 32:
+        return True
+    uuid_shaped = sum(1 for value in values if value[12] in "12345678" and value[16].lower() in "89ab")
+    return uuid_shaped < 0.9 * len(values)
+
+
 # Names that say "a national identifier" without the country: every national identifier takes them as a weak
 # signal, and the values (whose check digits pass) decide which one it is.
 ANY_NATIONAL_ID = ("national id, national id number, national identification number, national identity number,"
@@ -345,9 +356,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        weak="hash, pass, pw, clave, credential", veto="reset expiry expires changed at date count attempts"
             " hint policy length required avatar gravatar file content image photo checksum etag",
        validator="password_hash", value_only="password_hash_format", value_only_strength=0.9,
-       # One digest length per column: a hashing scheme uses one algorithm; mixed lengths are other hex data.
-       table_context=TableContext("hex_digest", ACCOUNT_TABLES,
-                                  column_check=lambda xs: len({len(x) for x in xs}) == 1)),
+       table_context=TableContext("hex_digest", ACCOUNT_TABLES, column_check=_one_digest_not_uuids)),
     _r("CREDENTIALS.PASSWORD", "CREDENTIALS", RESTRICTED, "Plain-text password.",
        names="password, passwd, pwd, mot de passe, mdp, motdepasse, passwort, kennwort, contrasena,"
              " wachtwoord, pass", veto="reset expiry expires changed at date count attempts hint policy length"
@@ -393,12 +402,22 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
 BUILTIN_CLASSIFICATIONS: tuple[ClassificationSpec, ...] = tuple(r.spec for r in RECOGNIZERS)
 RECOGNIZERS_BY_NAME: dict[str, Recognizer] = {r.name: r for r in RECOGNIZERS}
 
-# Words a glued column name is split into: every word a recogniser knows (signals and vetoes), plus the
-# qualifiers schemas put in front of them ("billing", "ship", "contact", "home", "line" …).
+# Glued column names. Split into: every word a recogniser knows (signals and vetoes), plus the qualifiers schemas
+# put in front of them ("billing", "ship", "contact", "home", "line" …). Pieces under four letters only from
+# _SHORT_GLUED: identifiers specific enough not to hide inside other words by chance. A split is kept when it
+# reveals a multi-word phrase of some recogniser, or one of its strong names of five letters or more (or short).
+_SHORT_GLUED = frozenset("""
+id no nr ip to ssn dob zip vat tax url tel fax pwd plz cvv cvc vin bic mrn nhs dni nie nif cpf nir bsn city iban
+imei
+""".split())
+_GLUED_PHRASES = PhraseMatcher(
+    [p for r in RECOGNIZERS for p in r.names.phrases + r.weak_names.phrases if " " in p]
+    + [p for r in RECOGNIZERS for p in r.names.phrases if " " not in p and (len(p) >= 5 or p in _SHORT_GLUED)])
 GLUED_NAMES = Segmenter(
     {word for r in RECOGNIZERS for word in (r.names.vocabulary | r.weak_names.vocabulary | r.veto.vocabulary)}
     | DERIVED_MODIFIERS | set(ID_VETO.split()) | set("""
     name billing bill ship shipping delivery deliver mailing postal contact line home work mobile main primary
-    secondary alt alternate other customer employee user client person company business office personal private
-    legal current previous new old first last middle full display preferred given family maiden sur nick to from
-    """.split()))
+    secondary alternate other customer employee user client person company business office personal private
+    legal current previous first last middle full display preferred given family maiden nick from
+    """.split()),
+    short=_SHORT_GLUED, explains=_GLUED_PHRASES.any_token)

@@ -233,7 +233,7 @@ def _evaluate(r: Recognizer, col: _Column, tokens, table_name: str, table_tokens
                 confidence = (0.8 + 0.15 * share) if strong else (0.65 + 0.2 * share)
             reasons = [f"column name '{phrase}'" + ("" if strong else " (weak)"),
                        f"{share:.0%} of values {'plausible' if r.kind == 'plausible' else 'valid'} ({r.validator})"]
-            if not strong and _values_stand_alone(r, col, s):
+            if not strong and _by_values(r, col, s) is not None:
                 # A weak name ("national id") fits several classes: the one whose values need no name wins.
                 confidence += 0.1
                 reasons.append(f"values alone would show it ({r.value_only})")
@@ -242,13 +242,6 @@ def _evaluate(r: Recognizer, col: _Column, tokens, table_name: str, table_tokens
     if not s.allow_value_only or _VALUE_ONLY_VETO.any_token(tokens):
         return None
     return _by_values(r, col, s) or _by_table_context(r, col, tokens, table_name, table_tokens, s)
-
-
-def _values_stand_alone(r: Recognizer, col: _Column, s: DetectionSettings) -> bool:
-    if r.value_only is None or not col.probe(r.value_only):
-        return False
-    need = max(s.min_match_share, r.value_only_min_share)
-    return col.share(r.value_only, need)[0] >= need
 
 
 def _by_values(r: Recognizer, col: _Column, s: DetectionSettings) -> _Candidate | None:
@@ -265,7 +258,8 @@ def _by_table_context(r: Recognizer, col: _Column, tokens, table_name: str, tabl
                       s: DetectionSettings) -> _Candidate | None:
     """Ambiguous values settled by the table, when the column name is opaque (see ``TableContext``)."""
     context = r.table_context
-    if context is None or not is_opaque_name(tokens) or not context.tables.any_token(table_tokens):
+    # The table's head noun: "legacy_users" holds users, "user_preferences" holds preferences.
+    if context is None or not is_opaque_name(tokens) or not context.tables.any_token(table_tokens[-1:]):
         return None
     return _without_name(r, col, context.validator, max(s.min_match_share, context.min_share), context.min_distinct,
                          context.column_check, context.strength,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 _CAMEL_1 = re.compile(r"([a-z0-9])([A-Z])")
@@ -43,36 +43,40 @@ def tokenize(name: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-# Two-letter words a glued name may hold ("shiptoname", "emailid"); other short pieces split too eagerly.
-_SHORT_WORDS = frozenset({"ip", "id", "no", "nr", "to"})
 _MIN_GLUED = 6
+_MAX_GLUED = 64  # longer tokens are not names a schema would glue together; splitting them costs O(n²) lookups
+_MIN_PIECE = 4
 
 
 class Segmenter:
     """Split a glued token into known words — ``billingpostalcode`` → ``billing postal code`` — the way a schema
     without separators (``BILLINGADDRESS``, a lower-cased CamelCase port) spells what others write with ``_``.
 
-    Only a complete cover by known words counts, with the fewest pieces: ``description`` stays whole (no
-    ``ip`` inside it), and a word the vocabulary already holds (``password``) is never cut.
+    A split is kept only when it is evidence, not a pun:
+
+    * every piece is a known word of at least four letters, or one of the ``short`` words (``id``, ``ssn``, ``zip``
+      …): ``export`` never becomes ``exp ort``;
+    * the pieces hold a phrase that ``explains`` accepts — for the engine, a multi-word phrase or a long, specific
+      one (``postal code``, ``email``): ``mainland`` is not ``main land`` (a country), ``placeholder`` not
+      ``place holder``;
+    * the fewest pieces win, then the longest first piece; a word the vocabulary holds whole is never cut.
     """
 
-    def __init__(self, words: Iterable[str]):
-        self.words = frozenset(w for w in words if len(w) >= 3 or w in _SHORT_WORDS)
-        self._cache: dict[str, tuple[str, ...]] = {}
+    def __init__(self, words: Iterable[str], *, short: Iterable[str], explains: Callable[[tuple[str, ...]], bool]):
+        self.short = frozenset(short)
+        self.words = frozenset(w for w in words if len(w) >= _MIN_PIECE) | self.short
+        self.explains = explains
 
     def _known(self, piece: str) -> bool:
-        return piece in self.words or (piece.endswith("s") and piece[:-1] in self.words)
+        if piece in self.words:
+            return True
+        return len(piece) > _MIN_PIECE and piece.endswith("s") and piece[:-1] in self.words
 
+    @lru_cache(maxsize=65536)  # noqa: B019 - one Segmenter per process; its cache is meant to live as long
     def split(self, token: str) -> tuple[str, ...]:
-        found = self._cache.get(token)
-        if found is None:
-            found = self._cache[token] = self._split(token)
-        return found
-
-    def _split(self, token: str) -> tuple[str, ...]:
-        if len(token) < _MIN_GLUED or self._known(token):
+        if not _MIN_GLUED <= len(token) <= _MAX_GLUED or self._known(token):
             return (token,)
-        # best[i]: the fewest known pieces covering token[:i] (ties: the longer last piece, fewer short words).
+        # best[i]: the best cover of token[:i] — fewest pieces, then longest pieces first.
         best: list[tuple[str, ...] | None] = [()] + [None] * len(token)
         for end in range(2, len(token) + 1):
             for start in range(end - 2, -1, -1):
@@ -81,12 +85,17 @@ class Segmenter:
                 if head is None or not self._known(piece):
                     continue
                 candidate = head + (piece,)
-                if best[end] is None or len(candidate) < len(best[end]):
+                if best[end] is None or _rank(candidate) < _rank(best[end]):
                     best[end] = candidate
-        return best[-1] if best[-1] is not None and len(best[-1]) > 1 else (token,)
+        pieces = best[-1]
+        return pieces if pieces is not None and len(pieces) > 1 and self.explains(pieces) else (token,)
 
     def tokens(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(piece for token in tokens for piece in self.split(token))
+
+
+def _rank(pieces: tuple[str, ...]) -> tuple:
+    return len(pieces), tuple(-len(piece) for piece in pieces)
 
 
 def _stem(token: str, vocabulary: frozenset[str]) -> str:
@@ -151,7 +160,8 @@ credenziali inlog
 # Column names that say nothing: "c1", "f12", "x", "col7", "field_3", "attr5" (legacy schemas, generated
 # exports). Short tokens such as "id", "no" or "ip" do mean something, so only a lone letter counts.
 _OPAQUE_TOKEN = re.compile(r"[a-z]\d*")
-_OPAQUE_WORDS = frozenset("col column field fld attr attribute val value var data unnamed untitled".split())
+# Not "value" or "data": key-value tables name their payload column that, and it holds anything.
+_OPAQUE_WORDS = frozenset("col column field fld attr attribute unnamed untitled".split())
 
 
 def is_opaque_name(tokens: tuple[str, ...]) -> bool:

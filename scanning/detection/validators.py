@@ -527,14 +527,25 @@ _LEGAL_FORMS = frozenset("""
 inc incorporated ltd limited llc llp plc corp corporation co company cie gmbh ag kg ohg ug sarl sas sa eurl bv nv
 vof srl spa snc sl slu ab oy as asa aps pty pte bhd kk
 """.split())
-_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _ends_with_legal_form(value: str) -> bool:
+    """"Mini Gifts Distributors Ltd.", "Rovelli S.p.A.", "Volvo AG" — but not "Nguyen Van Co" or "Lisa As": a
+    two-letter form counts only in capitals or with dots."""
+    words = value.split()
+    if len(words) < 2:
+        return False
+    last = words[-1]
+    form = last.replace(".", "").lower()
+    if form not in _LEGAL_FORMS:
+        return False
+    return len(form) > 2 or last.isupper() or "." in last
 
 
 def is_person_name(value: str) -> bool:
     """Letters only (any script), 1..6 words joined by spaces, hyphens, apostrophes or dots; at most 60 chars;
-    no company legal form."""
-    return (len(value) <= 60 and _PERSON_WORD.fullmatch(value) is not None
-            and not any(word.lower() in _LEGAL_FORMS for word in _WORDS.findall(value)))
+    not ending with a company's legal form."""
+    return len(value) <= 60 and _PERSON_WORD.fullmatch(value) is not None and not _ends_with_legal_form(value)
 
 
 _COURTESY = frozenset("mr mrs ms miss mx dr prof sir sr sra srta mme mlle m herr frau dott sig".split())

@@ -318,15 +318,32 @@ def test_glued_column_names_are_read_word_by_word(glued, expected):
 
 
 @pytest.mark.parametrize("token, pieces", [
-    ("billingpostalcode", ("billing", "postalcode")), ("shiptoname", ("ship", "to", "name")),
+    ("billingpostalcode", ("billing", "postalcode")), ("shipcity", ("ship", "city")),
     ("nationalidnumber", ("national", "id", "number")), ("passwordhash", ("password", "hash")),
+    ("customerdob", ("customer", "dob")), ("lastloginip", ("last", "login", "ip")),
+    ("passwordsalt", ("password", "salt")),  # not "passwords alt": longest pieces first, no 3-letter pun
     ("description", ("description",)), ("password", ("password",)), ("ipsum", ("ipsum",)),
     ("transcription", ("transcription",)), ("keyword", ("keyword",)),
+    # Regressions: splits that were puns, not evidence.
+    ("export", ("export",)), ("placeholder", ("placeholder",)), ("mainland", ("mainland",)),
+    ("jobname", ("jobname",)), ("hashkey", ("hashkey",)), ("citizenship", ("citizenship",)),
+    ("township", ("township",)), ("recapito", ("recapito",)), ("usersalt", ("usersalt",)),
+    ("x" * 200, ("x" * 200,)),
 ])
-def test_glued_tokens_split_only_into_a_complete_cover_of_known_words(token, pieces):
+def test_glued_tokens_split_only_when_the_split_reveals_a_known_phrase(token, pieces):
     from scanning.detection.classifications import GLUED_NAMES
 
     assert GLUED_NAMES.split(token) == pieces
+
+
+@pytest.mark.parametrize("name, table, values", [
+    ("export", "products", ["csv", "pdf", "xlsx"] * 10),
+    ("placeholder", "ui_fields", ["Enter text", "Your answer", "Search"] * 10),
+    ("mainland", "regions", ["Europe", "Asia", "Africa"] * 10),
+    ("jobname", "batch_jobs", ["Nightly Export", "Weekly Report", "Index Rebuild"] * 10),
+])
+def test_ordinary_glued_words_are_not_classified(name, table, values):
+    assert detect_column(sample(name, values, table=table)) is None
 
 
 def test_a_glued_name_is_still_contradicted_by_its_values():
@@ -358,3 +375,21 @@ def test_country_codes_under_an_id_name_are_countries_but_integer_keys_are_not()
     assert detect_column(sample("country_id", list(range(1, 101)), table="cities", data_type="integer")) is None
     assert detect_column(sample("country_id", [str(i) for i in range(1, 101)], table="cities",
                                 data_type="varchar(10)")) is None
+
+
+@pytest.mark.parametrize("column, table", [
+    ("value", "user_preferences"), ("data", "account_events"), ("val", "login_history"), ("col2", "admin_audit"),
+])
+def test_table_context_needs_the_tables_head_noun_and_a_truly_opaque_name(column, table):
+    assert detect_column(sample(column, _sha256s(), table=table, data_type="char(64)")) is None
+
+
+def test_dashless_uuids_in_an_account_table_are_not_password_hashes():
+    import uuid
+
+    values = [uuid.uuid4().hex for _ in range(100)]
+    assert detect_column(sample("c3", values, table="users", data_type="char(32)")) is None
+    import hashlib
+
+    md5s = [hashlib.md5(f"pw{i}".encode()).hexdigest() for i in range(100)]
+    assert detect_column(sample("c3", md5s, table="users")).classification == "CREDENTIALS.PASSWORD_HASH"

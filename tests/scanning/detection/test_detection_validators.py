@@ -101,3 +101,15 @@ def test_account_tables_are_tables_of_people_or_sign_ins(table, accounts):
     from scanning.detection.names import ACCOUNT_TABLES
 
     assert ACCOUNT_TABLES.any_token(tokenize(table)) is accounts
+
+
+@pytest.mark.parametrize("value, person", [
+    ("Mini Gifts Distributors Ltd.", False), ("Rovelli Gifts S.p.A.", False), ("Baane Mini Imports GmbH", False),
+    ("Volvo Model Replicas AG", False), ("Mini Wheels Co.", False), ("Land of Toys Inc", False),
+    ("AB de Villiers", True), ("KK Sharma", True), ("SA Khan", True), ("Rhys ab Owen", True),
+    ("Nguyen Van Co", True), ("Lisa As", True), ("Jean-Luc Picard", True), ("Ltd", True),
+])
+def test_a_legal_form_at_the_end_makes_a_company_not_a_person(value, person):
+    from scanning.detection.validators import is_person_name
+
+    assert is_person_name(value) is person
