@@ -19,6 +19,7 @@ from catalog.admin import AssetAdmin, VisibleDataSourceFilter
 from catalog.models import Asset, ColumnAsset, DatabaseAsset, DataSource, SchemaAsset, TableAsset, ViewAsset
 from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+from scanning.services.detection import MAX_DETECT_ASSETS
 
 
 def _add_service_errors(form, exc: ValidationError) -> None:
@@ -395,6 +396,10 @@ class AssetDetectionAdmin(AssetAdmin):
 
     @admin.action(description="Detect sensitive data again (one run per data source)", permissions=["classify"])
     def detect_again(self, request, queryset):
+        if queryset.count() > MAX_DETECT_ASSETS:
+            self.message_user(request, f"Select at most {MAX_DETECT_ASSETS} assets, or their table, schema or "
+                                       "database instead.", messages.ERROR)
+            return
         by_source: dict[DataSource, list[Asset]] = {}
         for asset in queryset.select_related("parent", "data_source"):
             by_source.setdefault(asset.data_source, []).append(asset)

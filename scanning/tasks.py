@@ -1,5 +1,6 @@
 """Thin Celery tasks: ids in, one service call, the retry policy. Routed to the ``scans`` queue; ``detection_*``
 tasks to the ``detection`` queue (config.celery)."""
+import logging
 import random
 
 from celery import shared_task
@@ -11,6 +12,7 @@ from scanning.models import ScanRun
 from scanning.services import detection
 
 MAX_RETRIES = 5
+logger = logging.getLogger("racine.scanning")
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)
@@ -33,7 +35,9 @@ def scan_scheduled_task(scan_id: int) -> int | None:
         return None
     try:
         return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.SCHEDULE, acting_user=None).pk
-    except services.ScanAlreadyRunning:
+    except services.ScanAlreadyRunning as busy:
+        logger.info("scheduled scan skipped: its source has a run queued or running",
+                    extra={"scan": scan_id, "scan_run": busy.run.pk if busy.run else None})
         return None
 
 

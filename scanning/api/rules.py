@@ -23,9 +23,9 @@ from scanning.api.views import CONFLICT_RESPONSE, already_running, queued
 from scanning.detection import VALIDATORS
 from scanning.models import ClassificationRule
 from scanning.services import classifications as services
+from scanning.services.detection import MAX_DETECT_ASSETS
 
 MAX_PREVIEW_VALUE_LENGTH = 4096
-MAX_DETECT_ASSETS = 1000
 
 
 class ClassificationRuleSerializer(serializers.ModelSerializer):

@@ -160,16 +160,16 @@ class ScanViewSet(RestrictedModelViewSet):
 
 
 class ScanRunViewSet(RestrictedReadOnlyModelViewSet):
-    """Executions of scans: status, progress, counters, timings and the error if any. Read-only, except
-    cancelling."""
+    """Runs — scans and detections asked for on demand (``trigger`` = detection): status, progress, counters,
+    timings and the error if any. Read-only, except cancelling."""
 
     queryset = ScanRun.objects.select_related("requested_by")
     serializer_class = serializers.ScanRunSerializer
     filterset_class = filters.ScanRunFilterSet
     ordering_fields = ["queued_at", "started_at", "finished_at", "status"]
-    # Cancelling is authorised by the service on the run's *scan* (scanning.run_scan), which the viewset's
-    # model-level check on ScanRun cannot express: the view only needs the run to be visible (else 404), and
-    # the service's PermissionDenied becomes 403.
+    # Cancelling is authorised by the service — on a scan's run, ``run`` on its scan; on a detection, ``classify``
+    # on every asset it was asked for — which the viewset's model-level check on ScanRun cannot express: the view
+    # only needs the run to be visible (else 404), and the service's PermissionDenied becomes 403.
     action_permissions = {"cancel": "view", "changes": "view"}
 
     @extend_schema(request=None, responses={200: serializers.ScanRunSerializer, 409: CONFLICT_RESPONSE},

@@ -70,13 +70,13 @@ def _sqlite_file_allowed(path: str) -> bool:
 # Options that name a file on the worker: a CA bundle, read by the driver. Below the allowed folders only, or a
 # source's settings could probe which files exist on the server.
 _CA_FILE_OPTIONS = ("sslrootcert", "ssl_ca")
-_SYSTEM_CA = "system"  # libpq ≥ 16: the operating system's trust store
+_SYSTEM_CA = ("sslrootcert", "system")  # libpq ≥ 16: the operating system's trust store; PyMySQL has no such word
 
 
 def _check_ca_files(options) -> None:
     for key in _CA_FILE_OPTIONS:
         value = options.get(key)
-        if value and value != _SYSTEM_CA and _resolved_below(value, settings.RACINE_TLS_CA_DIRS) is None:
+        if value and (key, value) != _SYSTEM_CA and _resolved_below(value, settings.RACINE_TLS_CA_DIRS) is None:
             raise ConnectorConfigError(
                 f"option {key!r}: CA files may only be read from the folders in RACINE_TLS_CA_DIRS")
 

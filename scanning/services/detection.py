@@ -32,7 +32,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.permissions import authorize, has_perm
+from accounts.permissions import authorize, restrict
 from catalog.crypto import SecretUnreadable
 from catalog.models import Asset, AssetClassification, Classification
 from catalog.services import (
@@ -41,7 +41,7 @@ from catalog.services import (
     asset_sensitivity_recompute,
     classification_evidence_fingerprint,
 )
-from scanning.connectors import ConnectorError, SourceUnavailable, parse_qualified_name
+from scanning.connectors import ConnectorConfigError, ConnectorError, SourceUnavailable, parse_qualified_name
 from scanning.detection import ColumnSample, DetectionSettings, detect_column, type_family
 from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
 from scanning.profiling import profile_column
@@ -241,11 +241,15 @@ def after_schema(*, run: ScanRun, sync, connector) -> None:
         transaction.on_commit(lambda: _enqueue(run.pk, table_ids))
 
 
+MAX_DETECT_ASSETS = 1000  # per request: select the table, schema or database instead of more columns
+
+
 @contextmanager
 def _run_outcome(run: ScanRun, *, final_attempt: bool, hand_back, secrets: list[str]) -> Iterator[None]:
     """End ``run`` by what its body raised: cancelled, failed with a message that holds neither a secret nor a
-    sampled value, or — a source unreachable before the final attempt — handed back (``hand_back(error)``) and
-    re-raised for the task's retry."""
+    sampled value, or — a source unreachable before the final attempt — handed back for the task's retry
+    (``hand_back(error)`` says whether it did: not when a cancel was asked for meanwhile, then the run ends
+    cancelled) and re-raised."""
     from scanning.services.runs import finish_run
 
     try:
@@ -255,9 +259,13 @@ def _run_outcome(run: ScanRun, *, final_attempt: bool, hand_back, secrets: list[
     except SourceUnavailable as exc:
         error = _redact(f"Detection: {exc}", tuple(secrets))
         if not final_attempt:
-            hand_back(error)
-            raise
+            if hand_back(error):
+                raise
+            finish_run(run.pk, ScanRun.Status.CANCELLED)
+            return
         finish_run(run.pk, ScanRun.Status.FAILED, error=error)
+    except ConnectorConfigError as exc:  # our own wording about the source's settings: safe and actionable
+        finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(f"Detection: {exc}", tuple(secrets)))
     except (ConnectorError, SecretUnreadable) as exc:
         _log_failure("detection failed", exc, scan_run=run.pk)
         finish_run(run.pk, ScanRun.Status.FAILED,
@@ -269,13 +277,14 @@ def _run_outcome(run: ScanRun, *, final_attempt: bool, hand_back, secrets: list[
         finish_run(run.pk, ScanRun.Status.FAILED, error="Internal error during detection; see the worker's log.")
 
 
-def _detect_plan(run: ScanRun, plan: list[tuple[Asset, list[int] | None]], ctx: Context, secrets: list[str]) -> None:
-    """Read and judge each planned table for ``run``, skipping whole tables this run already sampled (a retry),
-    then recompute the source's sensitivities and end the run."""
+def _detect_plan(run: ScanRun, plan: list[tuple[Asset, list[int] | None]], ctx: Context, secrets: list[str], *,
+                 resume: bool) -> None:
+    """Read and judge each planned table for ``run`` — with ``resume``, skipping the whole tables this run already
+    sampled (a retry that kept its progress) — then recompute the source's sensitivities and end the run."""
     from scanning.services.runs import finish_run
 
     done = set(TableSample.objects.filter(run=run, asset_id__in=[table.pk for table, _ in plan])
-               .values_list("asset_id", flat=True))
+               .values_list("asset_id", flat=True)) if resume else set()
     with open_connector(run.data_source, acting_user=None, purpose=f"detection, run {run.pk}") as connector:
         secrets.extend(connector.settings.secrets)
         for table, column_ids in plan:
@@ -284,6 +293,11 @@ def _detect_plan(run: ScanRun, plan: list[tuple[Asset, list[int] | None]], ctx: 
             detect_table(connector=connector, table=table, ctx=ctx, run=run, column_ids=column_ids)
     asset_sensitivity_recompute(data_source_id=run.data_source_id)
     finish_run(run.pk, ScanRun.Status.SUCCEEDED)
+
+
+def _still_wanted(run_id: int):
+    """The run, still running and not asked to stop: the filter every hand-back for a retry goes through."""
+    return ScanRun.objects.filter(pk=run_id, status=ScanRun.Status.RUNNING, cancel_requested=False)
 
 
 def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool = True) -> None:
@@ -298,8 +312,8 @@ def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool
         logger.info("detection not started: the run is not waiting for it", extra={"scan_run": scan_run_id})
         return
 
-    def keep_for_retry(error: str) -> None:
-        ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+    def keep_for_retry(error: str) -> bool:
+        return bool(_still_wanted(run.pk).update(heartbeat_at=timezone.now()))
 
     secrets: list[str] = []
     with _run_outcome(run, final_attempt=final_attempt, hand_back=keep_for_retry, secrets=secrets):
@@ -307,7 +321,7 @@ def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool
                                 detect=run.scan.rule_set.detection_enabled)
         tables = (Asset.objects.filter(pk__in=table_ids, removed_at__isnull=True)
                   .only("pk", "name", "qualified_name", "data_source_id", "row_count").order_by("qualified_name"))
-        _detect_plan(run, [(table, None) for table in tables], ctx, secrets)
+        _detect_plan(run, [(table, None) for table in tables], ctx, secrets, resume=True)
 
 
 # --- on demand ---------------------------------------------------------------------------------------------------
@@ -341,13 +355,21 @@ def detection_plan(assets) -> list[tuple[Asset, list[int] | None]]:
             for table, columns in sorted(wanted.values(), key=lambda item: item[0].qualified_name)]
 
 
+def may_classify_all(user, asset_ids) -> bool:
+    """May ``user`` classify every one of these assets? One query, whatever their number."""
+    wanted = set(asset_ids)
+    return bool(wanted) and restrict(Asset.objects.filter(pk__in=wanted), user, "classify").count() == len(wanted)
+
+
 def check_detection_targets(assets: list[Asset], acting_user: User | None) -> list[tuple[Asset, list[int] | None]]:
     """Authorise (``classify`` on every asset, before anything connects) and validate a request for detection on
     demand; returns its plan."""
     if not assets:
         raise ValidationError({"assets": ["Name at least one asset."]})
-    for asset in assets:
-        authorize(acting_user, lambda asset=asset: has_perm(acting_user, "classify", asset))
+    if len(assets) > MAX_DETECT_ASSETS:
+        raise ValidationError({"assets": [f"At most {MAX_DETECT_ASSETS} assets at a time: ask for their table, "
+                                          "schema or database instead."]})
+    authorize(acting_user, lambda: may_classify_all(acting_user, [asset.pk for asset in assets]))
     if len({asset.data_source_id for asset in assets}) > 1:
         raise ValidationError({"assets": ["Detection runs on one data source at a time: these assets belong to "
                                           "several."]})
@@ -362,29 +384,40 @@ def check_detection_targets(assets: list[Asset], acting_user: User | None) -> li
 def detection_on_demand(*, scan_run_id: int, final_attempt: bool = True) -> None:
     """Execute a detection run asked for on demand (``ScanRun.Trigger.DETECTION``): claim it, detect on its
     targets with the rule set of the source's first scan (if any), then end it. Only the caller that claims the
-    queued run works on it; an unreachable source hands the run back to the queue for the task's retry unless
-    this is the final attempt.
+    queued run works on it, from the start (a retry resets the counters: column-level work leaves no marker to
+    resume from); an unreachable source hands the run back to the queue for the task's retry unless this is the
+    final attempt or a cancel was asked for.
     """
+    from scanning.services.runs import finish_run
+
     claimed = ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.QUEUED,
                                      trigger=ScanRun.Trigger.DETECTION).update(
         status=ScanRun.Status.RUNNING, started_at=Coalesce(F("started_at"), timezone.now()),
-        heartbeat_at=timezone.now(), phase=DETECTION_PHASE, attempts=F("attempts") + 1)
+        heartbeat_at=timezone.now(), phase=DETECTION_PHASE, attempts=F("attempts") + 1, progress_done=0,
+        columns_classified=0)
     if not claimed:
         logger.info("detection run not claimed (already taken or finished)", extra={"scan_run": scan_run_id})
         return
     run = ScanRun.objects.select_related("data_source").get(pk=scan_run_id)
+    assets = Asset.objects.filter(pk__in=run.targets, data_source_id=run.data_source_id,
+                                  removed_at__isnull=True).select_related("parent")
+    try:
+        plan = detection_plan(assets)
+    except ValidationError:  # a column whose table became something else since the request
+        plan = []
+    if not plan:
+        finish_run(run.pk, ScanRun.Status.FAILED, error="Nothing left to sample: the assets asked for are no "
+                                                         "longer tables or columns of the source.")
+        return
+    ScanRun.objects.filter(pk=run.pk).update(progress_total=len(plan))
 
-    def back_to_queue(error: str) -> None:
-        ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).update(
-            status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(), error=error[:4000])
+    def back_to_queue(error: str) -> bool:
+        return bool(_still_wanted(run.pk).update(status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(),
+                                                 error=error[:4000]))
 
     secrets: list[str] = []
     with _run_outcome(run, final_attempt=final_attempt, hand_back=back_to_queue, secrets=secrets):
-        assets = Asset.objects.filter(pk__in=run.targets, data_source_id=run.data_source_id,
-                                      removed_at__isnull=True).select_related("parent")
-        plan = detection_plan(assets)
-        ScanRun.objects.filter(pk=run.pk).update(progress_total=len(plan))
         scan = run.data_source.scans.select_related("rule_set").order_by("pk").first()
         ctx = detection_context(workspace_id=run.data_source.workspace_id,
                                 rule_set=scan.rule_set if scan is not None else None)
-        _detect_plan(run, plan, ctx, secrets)
+        _detect_plan(run, plan, ctx, secrets, resume=False)

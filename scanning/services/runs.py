@@ -20,13 +20,13 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import User
-from accounts.permissions import authorize, has_perm, restrict
+from accounts.permissions import authorize, has_perm
 from catalog.crypto import SecretUnreadable
 from catalog.models import Asset
 from scanning.connectors import ConnectorError, SourceUnavailable
 from scanning.models import Scan, ScanRun
 from scanning.services.datasources import open_connector
-from scanning.services.detection import after_schema, check_detection_targets
+from scanning.services.detection import after_schema, check_detection_targets, may_classify_all
 from scanning.services.scans import rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
 
@@ -160,11 +160,14 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
     except SourceUnavailable as exc:
         if not final_attempt:
             # Hand the run back before re-raising: the task's retry re-enters through the QUEUED claim. It is
-            # queued again now, so the reaper's "lost by the broker" clock starts again too.
-            ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).update(
-                status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(),
-                error=_redact(str(exc), secrets)[:4000])
-            raise
+            # queued again now, so the reaper's "lost by the broker" clock starts again too. A run asked to stop
+            # meanwhile is not handed back: it ends cancelled.
+            if ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING, cancel_requested=False).update(
+                    status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(),
+                    error=_redact(str(exc), secrets)[:4000]):
+                raise
+            finish_run(run.pk, ScanRun.Status.CANCELLED)
+            return
         finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))
         return
     except (ConnectorError, SecretUnreadable) as exc:
@@ -184,8 +187,7 @@ def may_cancel(user, run: ScanRun) -> bool:
     """A scan's run: who may run the scan. A detection: who may classify every asset it was asked for."""
     if not run.is_detection:
         return has_perm(user, "run", run.scan)
-    allowed = restrict(Asset.objects.filter(pk__in=run.targets), user, "classify").count()
-    return bool(run.targets) and allowed == len(set(run.targets))
+    return may_classify_all(user, run.targets)
 
 
 def scan_run_cancel(*, run: ScanRun, acting_user: User | None) -> ScanRun:

@@ -248,6 +248,16 @@ def test_detect_again_action_queues_one_detection_run_per_source(world, sources,
     assert ScanRun.objects.filter(data_source=sources[0]).count() == 1
 
 
+def test_detect_again_refuses_a_selection_too_large_without_loading_it(world, sources, monkeypatch):
+    import scanning.admin
+
+    monkeypatch.setattr(scanning.admin, "MAX_DETECT_ASSETS", 1)
+    _, _, _, cols = _tree(sources[0])
+    response = staff(world, "steward").post(reverse("admin:catalog_columnasset_changelist"), {
+        "action": "detect_again", "_selected_action": [cols["email"].pk, cols["phone"].pk]}, follow=True)
+    assert "Select at most 1 assets" in response.content.decode() and not ScanRun.objects.exists()
+
+
 def test_detect_again_is_not_offered_to_an_analyst(world, sources):
     _tree(sources[0])
     html = staff(world, "analyst").get(reverse("admin:catalog_columnasset_changelist")).content.decode()

@@ -72,3 +72,11 @@ def test_the_system_trust_store_is_always_allowed_for_postgresql(settings):
                                         engine="postgresql", host="db.example.com", database="shop",
                                         username="scan", options={"sslmode": "verify-full", "sslrootcert": "system"})
     assert source.options["sslrootcert"] == "system"
+
+
+def test_system_is_a_file_name_for_mysql_not_a_trust_store(settings):
+    settings.RACINE_TLS_CA_DIRS = []
+    with pytest.raises(ValidationError, match="RACINE_TLS_CA_DIRS"):
+        services.datasource_create(workspace=WorkspaceFactory(), acting_user=None, name="mysql system",
+                                   engine="mysql", host="db.example.com", database="shop", username="scan",
+                                   options={"ssl_ca": "system"})

@@ -551,3 +551,131 @@ def test_without_profiling_no_profile_is_written(fake):
     connector = fake(FakeConnector(_data()))
     _scan(table.data_source, connector, [table])
     assert Asset.objects.get(pk=cols["email"].pk).profile == {}
+
+
+# --- regressions from review --------------------------------------------------------------------------------------
+
+def _two_tables(source=None):
+    source = source or DataSourceFactory()
+    database, _, customers, first = asset_tree(source, table="customers", columns={"email": "text"})
+    _, _, staff, second = asset_tree(source, table="staff", columns={"email": "text"})
+    return database, first["email"], second["email"]
+
+
+def test_a_retry_starts_over_and_counts_each_table_once(fake):
+    from scanning.connectors import SourceUnavailable
+
+    _, first, second = _two_tables()
+    run = runs.detection_run_request(assets=[first, second], acting_user=None)
+    connector = FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}})
+    original = connector.sample_table
+
+    def lose_the_second_table_once(path, columns, limit):
+        if path[-1] == "staff" and not getattr(connector, "lost", False):
+            connector.lost = True
+            raise SourceUnavailable("connection lost")
+        return original(path, columns, limit)
+
+    connector.sample_table = lose_the_second_table_once
+    fake(connector)
+    with pytest.raises(SourceUnavailable):
+        detection.detection_on_demand(scan_run_id=run.pk, final_attempt=False)
+    detection.detection_on_demand(scan_run_id=run.pk, final_attempt=True)
+    run.refresh_from_db()
+    assert (run.status, run.progress_done, run.progress_total, run.columns_classified, run.error) == (
+        ScanRun.Status.SUCCEEDED, 2, 2, 2, "")
+
+
+def test_a_cancel_asked_while_the_source_drops_ends_the_detection_cancelled(fake):
+    from scanning.connectors import SourceUnavailable
+
+    database, _, _ = _two_tables()
+    run = runs.detection_run_request(assets=[database], acting_user=None)
+    connector = FakeConnector({})
+
+    def cancel_then_drop(path, columns, limit):
+        runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=None)
+        raise SourceUnavailable("connection lost")
+
+    connector.sample_table = cancel_then_drop
+    fake(connector)
+    detection.detection_on_demand(scan_run_id=run.pk, final_attempt=False)  # not re-raised: nothing to retry
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.CANCELLED
+
+
+def test_a_cancel_asked_while_the_source_drops_ends_the_scan_cancelled(fake, monkeypatch):
+    from scanning.connectors import SourceUnavailable
+
+    source = DataSourceFactory()
+    run = ScanRunFactory(scan=ScanFactory(data_source=source), status=ScanRun.Status.QUEUED, finished_at=None,
+                         started_at=None)
+
+    class Dropping(FakeConnector):
+        def iter_schema(self, include=None):
+            runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=None)
+            raise SourceUnavailable("connection lost")
+
+    fake(Dropping({}))
+    runs.scan_run_execute(scan_run_id=run.pk, final_attempt=False)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.CANCELLED
+
+
+def test_asking_for_many_columns_costs_the_same_queries_as_for_one(fake, django_assert_max_num_queries):
+    source = DataSourceFactory()
+    steward = _steward(source)
+    columns = [asset_tree(source, table=f"t{i}", columns={"a": "text"})[3]["a"] for i in range(30)]
+    assets = list(Asset.objects.select_related("parent", "data_source").filter(pk__in=[c.pk for c in columns]))
+    with django_assert_max_num_queries(12):
+        run = runs.detection_run_request(assets=assets, acting_user=steward)
+    with django_assert_max_num_queries(3):
+        assert runs.may_cancel(steward, run)
+
+
+def test_too_many_assets_at_once_are_refused(fake, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    _, first, second = _two_tables()
+    monkeypatch.setattr(detection, "MAX_DETECT_ASSETS", 1)
+    with pytest.raises(ValidationError, match="At most 1 assets"):
+        runs.detection_run_request(assets=[first, second], acting_user=None)
+
+
+def test_a_detection_whose_targets_vanished_fails_plainly_without_connecting(fake):
+    from django.utils import timezone
+
+    _, _, table, _ = _customers()
+    run = runs.detection_run_request(assets=[table], acting_user=None)
+    Asset.objects.filter(pk=table.pk).update(removed_at=timezone.now())
+    connector = fake(FakeConnector(_data()))
+    detection.detection_on_demand(scan_run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.FAILED and run.error.startswith("Nothing left to sample")
+    assert connector.calls == []
+
+
+def test_a_settings_error_is_shown_on_the_run_as_written(fake, monkeypatch):
+    from scanning.connectors import ConnectorConfigError
+
+    _, _, table, _ = _customers()
+    run = runs.detection_run_request(assets=[table], acting_user=None)
+
+    def refuse(*args, **kwargs):
+        raise ConnectorConfigError("option 'sslrootcert': CA files may only be read from RACINE_TLS_CA_DIRS")
+
+    monkeypatch.setattr(detection, "open_connector", refuse)
+    detection.detection_on_demand(scan_run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.FAILED and "RACINE_TLS_CA_DIRS" in run.error
+
+
+def test_a_scheduled_tick_skipped_for_a_busy_source_is_logged(caplog):
+    from scanning.tasks import scan_scheduled_task
+
+    scan = ScanFactory()
+    busy = ScanRunFactory(scan=scan, status=ScanRun.Status.RUNNING, finished_at=None)
+    with caplog.at_level(logging.INFO, logger="racine.scanning"):
+        assert scan_scheduled_task(scan.pk) is None
+    record = next(r for r in caplog.records if "scheduled scan skipped" in r.getMessage())
+    assert record.scan_run == busy.pk and record.scan == scan.pk
