@@ -404,15 +404,18 @@ RECOGNIZERS_BY_NAME: dict[str, Recognizer] = {r.name: r for r in RECOGNIZERS}
 
 # Glued column names. Split into: every word a recogniser knows (signals and vetoes), plus the qualifiers schemas
 # put in front of them ("billing", "ship", "contact", "home", "line" …). Pieces under four letters only from
-# _SHORT_GLUED: identifiers specific enough not to hide inside other words by chance. A split is kept when it
-# reveals a multi-word phrase of some recogniser, or one of its strong names of five letters or more (or short).
+# _SHORT_GLUED — identifiers specific enough not to hide inside other words by chance — and the short words of
+# multi-word phrases ("access key", "job role"), which only count when the whole phrase shows. A split is kept
+# when it reveals a multi-word phrase of some recogniser, or one of its strong names of five letters or more (or
+# short).
 _SHORT_GLUED = frozenset("""
 id no nr ip to ssn dob zip vat tax url tel fax pwd plz cvv cvc vin bic mrn nhs dni nie nif cpf nir bsn city iban
-imei
+imei sex
 """.split())
+_MULTI_WORD = [p for r in RECOGNIZERS for p in r.names.phrases + r.weak_names.phrases if " " in p]
 _GLUED_PHRASES = PhraseMatcher(
-    [p for r in RECOGNIZERS for p in r.names.phrases + r.weak_names.phrases if " " in p]
-    + [p for r in RECOGNIZERS for p in r.names.phrases if " " not in p and (len(p) >= 5 or p in _SHORT_GLUED)])
+    _MULTI_WORD + [p for r in RECOGNIZERS for p in r.names.phrases
+                   if " " not in p and (len(p) >= 5 or p in _SHORT_GLUED)])
 GLUED_NAMES = Segmenter(
     {word for r in RECOGNIZERS for word in (r.names.vocabulary | r.weak_names.vocabulary | r.veto.vocabulary)}
     | DERIVED_MODIFIERS | set(ID_VETO.split()) | set("""
@@ -420,4 +423,6 @@ GLUED_NAMES = Segmenter(
     secondary alternate other customer employee user client person company business office personal private
     legal current previous first last middle full display preferred given family maiden nick from
     """.split()),
-    short=_SHORT_GLUED, explains=_GLUED_PHRASES.any_token)
+    short=_SHORT_GLUED | {word for phrase in _MULTI_WORD for word in phrase.split() if len(word) == 3}
+    | {"alt", "new", "old"},
+    explains=_GLUED_PHRASES.any_token)

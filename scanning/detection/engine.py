@@ -27,7 +27,7 @@ from . import types as tf
 from . import validators as v
 from .classifications import GLUED_NAMES, ID_VETO, RECOGNIZERS, Recognizer
 from .masking import mask_value
-from .names import PERSON_TABLES, PhraseMatcher, is_opaque_name, tokenize
+from .names import PERSON_TABLES, PhraseMatcher, head_noun, is_opaque_name, tokenize
 from .rules import CustomRule, evaluate_rule
 
 _BINARY_TYPES = (bytes, bytearray, memoryview)
@@ -258,8 +258,8 @@ def _by_table_context(r: Recognizer, col: _Column, tokens, table_name: str, tabl
                       s: DetectionSettings) -> _Candidate | None:
     """Ambiguous values settled by the table, when the column name is opaque (see ``TableContext``)."""
     context = r.table_context
-    # The table's head noun: "legacy_users" holds users, "user_preferences" holds preferences.
-    if context is None or not is_opaque_name(tokens) or not context.tables.any_token(table_tokens[-1:]):
+    # The table's head noun: "legacy_users" and "users_old" hold users, "user_preferences" holds preferences.
+    if context is None or not is_opaque_name(tokens) or not context.tables.any_token(head_noun(table_tokens)):
         return None
     return _without_name(r, col, context.validator, max(s.min_match_share, context.min_share), context.min_distinct,
                          context.column_check, context.strength,

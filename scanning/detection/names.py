@@ -59,7 +59,8 @@ class Segmenter:
     * the pieces hold a phrase that ``explains`` accepts — for the engine, a multi-word phrase or a long, specific
       one (``postal code``, ``email``): ``mainland`` is not ``main land`` (a country), ``placeholder`` not
       ``place holder``;
-    * the fewest pieces win, then the longest first piece; a word the vocabulary holds whole is never cut.
+    * the fewest pieces win, then words as written over plurals, then the longest first piece; a word the
+      vocabulary holds whole is never cut.
     """
 
     def __init__(self, words: Iterable[str], *, short: Iterable[str], explains: Callable[[tuple[str, ...]], bool]):
@@ -85,7 +86,7 @@ class Segmenter:
                 if head is None or not self._known(piece):
                     continue
                 candidate = head + (piece,)
-                if best[end] is None or _rank(candidate) < _rank(best[end]):
+                if best[end] is None or self._rank(candidate) < self._rank(best[end]):
                     best[end] = candidate
         pieces = best[-1]
         return pieces if pieces is not None and len(pieces) > 1 and self.explains(pieces) else (token,)
@@ -93,9 +94,11 @@ class Segmenter:
     def tokens(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(piece for token in tokens for piece in self.split(token))
 
-
-def _rank(pieces: tuple[str, ...]) -> tuple:
-    return len(pieces), tuple(-len(piece) for piece in pieces)
+    def _rank(self, pieces: tuple[str, ...]) -> tuple:
+        """Fewest pieces; then words known as written over plurals ("password salt", not "passwords alt"); then
+        the longest pieces first."""
+        plurals = sum(1 for piece in pieces if piece not in self.words)
+        return len(pieces), plurals, tuple(-len(piece) for piece in pieces)
 
 
 def _stem(token: str, vocabulary: frozenset[str]) -> str:
@@ -152,10 +155,24 @@ klant medewerker gebruiker persoon lid leerling
 
 # Tables whose rows are people or their sign-in accounts: where a credential column would live.
 ACCOUNT_TABLES = PhraseMatcher(PERSON_TABLES.phrases + tuple("""
-account login logon auth authentication credential identity principal operator admin administrator
+account login logon auth authentication credential password passwd pwd identity principal operator admin administrator
 compte identifiant connexion konto anmeldung zugang zugangsdaten cuenta acceso credenciales conta accesso
 credenziali inlog
 """.split()))
+
+# Words after a table's noun that say which copy it is, not what it holds: users_old, accounts_archive, members_v2.
+_TABLE_QUALIFIERS = re.compile(r"old|new|bak|backup|tmp|temp|archive|archived|hist|history|legacy|copy|staging"
+                               r"|stage|prev|previous|orig|original|snapshot|import|export|v\d*")
+
+
+def head_noun(table_tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The table's head noun, as a one-token tuple (or empty): ``legacy_users`` → users, ``users_old`` → users,
+    ``user_preferences`` → preferences."""
+    tokens = list(table_tokens)
+    while len(tokens) > 1 and _TABLE_QUALIFIERS.fullmatch(tokens[-1]):
+        tokens.pop()
+    return tuple(tokens[-1:])
+
 
 # Column names that say nothing: "c1", "f12", "x", "col7", "field_3", "attr5" (legacy schemas, generated
 # exports). Short tokens such as "id", "no" or "ip" do mean something, so only a lone letter counts.

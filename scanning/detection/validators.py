@@ -529,23 +529,25 @@ vof srl spa snc sl slu ab oy as asa aps pty pte bhd kk
 """.split())
 
 
-def _ends_with_legal_form(value: str) -> bool:
-    """"Mini Gifts Distributors Ltd.", "Rovelli S.p.A.", "Volvo AG" — but not "Nguyen Van Co" or "Lisa As": a
-    two-letter form counts only in capitals or with dots."""
+def _has_legal_form(value: str) -> bool:
+    """"Mini Gifts Distributors Ltd.", "Rovelli S.p.A.", "Siemens AG Österreich" — but not "AB de Villiers",
+    "Nguyen Van Co" or "Lisa As": never the first word, and a two-letter form only in capitals (in a value that is
+    not all capitals) or with dots."""
     words = value.split()
-    if len(words) < 2:
-        return False
-    last = words[-1]
-    form = last.replace(".", "").lower()
-    if form not in _LEGAL_FORMS:
-        return False
-    return len(form) > 2 or last.isupper() or "." in last
+    shouting = value.isupper()
+    for word in words[1:]:
+        form = word.replace(".", "").replace(",", "").lower()
+        if form not in _LEGAL_FORMS:
+            continue
+        if len(form) > 2 or "." in word or (word.isupper() and not shouting):
+            return True
+    return False
 
 
 def is_person_name(value: str) -> bool:
     """Letters only (any script), 1..6 words joined by spaces, hyphens, apostrophes or dots; at most 60 chars;
-    not ending with a company's legal form."""
-    return len(value) <= 60 and _PERSON_WORD.fullmatch(value) is not None and not _ends_with_legal_form(value)
+    no company legal form after the first word."""
+    return len(value) <= 60 and _PERSON_WORD.fullmatch(value) is not None and not _has_legal_form(value)
 
 
 _COURTESY = frozenset("mr mrs ms miss mx dr prof sir sr sra srta mme mlle m herr frau dott sig".split())

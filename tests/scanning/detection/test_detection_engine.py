@@ -393,3 +393,19 @@ def test_dashless_uuids_in_an_account_table_are_not_password_hashes():
 
     md5s = [hashlib.md5(f"pw{i}".encode()).hexdigest() for i in range(100)]
     assert detect_column(sample("c3", md5s, table="users")).classification == "CREDENTIALS.PASSWORD_HASH"
+
+
+@pytest.mark.parametrize("glued, snake", [
+    ("accesskey", "access_key"), ("apitoken", "api_token"), ("macaddr", "mac_addr"), ("jobrole", "job_role"),
+    ("customersex", "customer_sex"), ("altphone", "alt_phone"), ("passwordsalt", "password_salt"),
+])
+def test_a_glued_name_reads_like_its_snake_case_spelling(glued, snake):
+    from scanning.detection.classifications import GLUED_NAMES
+
+    assert GLUED_NAMES.split(glued) == tuple(snake.split("_"))
+
+
+@pytest.mark.parametrize("table", ["users_old", "users_backup", "accounts_archive", "members_v2", "user_passwords"])
+def test_table_context_reads_the_head_noun_past_copy_qualifiers(table):
+    found = detect_column(sample("c7", _sha256s(), table=table, data_type="char(64)"))
+    assert found is not None and found.classification == "CREDENTIALS.PASSWORD_HASH"

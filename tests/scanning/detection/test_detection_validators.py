@@ -108,8 +108,10 @@ def test_account_tables_are_tables_of_people_or_sign_ins(table, accounts):
     ("Volvo Model Replicas AG", False), ("Mini Wheels Co.", False), ("Land of Toys Inc", False),
     ("AB de Villiers", True), ("KK Sharma", True), ("SA Khan", True), ("Rhys ab Owen", True),
     ("Nguyen Van Co", True), ("Lisa As", True), ("Jean-Luc Picard", True), ("Ltd", True),
+    ("Siemens AG Österreich", False), ("Acme Limited Partners", False), ("NGUYEN VAN CO", True),
+    ("JOAO DE SA", True), ("ACME S.A.", False),
 ])
-def test_a_legal_form_at_the_end_makes_a_company_not_a_person(value, person):
+def test_a_legal_form_after_the_first_word_makes_a_company_not_a_person(value, person):
     from scanning.detection.validators import is_person_name
 
     assert is_person_name(value) is person
