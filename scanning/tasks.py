@@ -46,11 +46,12 @@ def scan_runs_reap_task() -> dict:
     return services.scan_runs_reap()
 
 
-def _backoff(retries: int) -> float:
+def _backoff(retries: int, *, within: float | None = None) -> float:
     """Exponential backoff (60 s, 120 s, 240 s, …) with jitter, so that the runs of many sources behind one failed
     network path do not all come back at the same second. A retry waits in the worker, unacknowledged: it must
-    come due before the broker's visibility timeout, or Redis would deliver it a second time."""
-    ceiling = settings.CELERY_BROKER_VISIBILITY_TIMEOUT * 0.75 / 1.25
+    come due before the broker's visibility timeout, or Redis would deliver it a second time — and before
+    ``within`` seconds when the run stays RUNNING meanwhile (the reaper's heartbeat timeout)."""
+    ceiling = min(settings.CELERY_BROKER_VISIBILITY_TIMEOUT, within or float("inf")) * 0.75 / 1.25
     return min(60 * 2 ** retries, ceiling) * random.uniform(0.75, 1.25)
 
 
@@ -60,7 +61,9 @@ def detection_run_task(self, scan_run_id: int, table_ids: list[int]) -> None:
     try:
         detection.detection_run(scan_run_id=scan_run_id, table_ids=table_ids, final_attempt=final)
     except SourceUnavailable as exc:
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        # The scan's run stays RUNNING while this waits: come back before the reaper takes it for dead.
+        countdown = _backoff(self.request.retries, within=settings.RACINE_SCAN_HEARTBEAT_TIMEOUT)
+        raise self.retry(exc=exc, countdown=countdown) from None
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)

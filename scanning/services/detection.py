@@ -47,6 +47,7 @@ from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
 from scanning.profiling import profile_column
 from scanning.services.classifications import custom_rules_for
 from scanning.services.datasources import open_connector
+from scanning.services.run_state import finish_run, finish_unreachable, still_wanted
 from scanning.sync import RunStopped
 
 logger = logging.getLogger("racine.scanning")
@@ -225,8 +226,6 @@ def _enqueue(run_id: int, table_ids: list[int]) -> None:
 
 def after_schema(*, run: ScanRun, sync, connector) -> None:
     """The schema is in the catalog. With detection on, hand the run to the ``detection`` queue; else end it."""
-    from scanning.services.runs import finish_run
-
     rule_set = run.scan.rule_set
     table_ids = (tables_to_sample(data_source_id=run.data_source_id, changed=sync.tables_to_sample)
                  if rule_set.detection_enabled or rule_set.profiling_enabled else [])
@@ -250,20 +249,15 @@ def _run_outcome(run: ScanRun, *, final_attempt: bool, hand_back, secrets: list[
     sampled value, or — a source unreachable before the final attempt — handed back for the task's retry
     (``hand_back(error)`` says whether it did: not when a cancel was asked for meanwhile, then the run ends
     cancelled) and re-raised."""
-    from scanning.services.runs import finish_run
-
     try:
         yield
     except RunStopped:
         finish_run(run.pk, ScanRun.Status.CANCELLED)
     except SourceUnavailable as exc:
         error = _redact(f"Detection: {exc}", tuple(secrets))
-        if not final_attempt:
-            if hand_back(error):
-                raise
-            finish_run(run.pk, ScanRun.Status.CANCELLED)
-            return
-        finish_run(run.pk, ScanRun.Status.FAILED, error=error)
+        if not final_attempt and hand_back(error):
+            raise
+        finish_unreachable(run.pk, error)
     except ConnectorConfigError as exc:  # our own wording about the source's settings: safe and actionable
         finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(f"Detection: {exc}", tuple(secrets)))
     except (ConnectorError, SecretUnreadable) as exc:
@@ -281,8 +275,6 @@ def _detect_plan(run: ScanRun, plan: list[tuple[Asset, list[int] | None]], ctx: 
                  resume: bool) -> None:
     """Read and judge each planned table for ``run`` — with ``resume``, skipping the whole tables this run already
     sampled (a retry that kept its progress) — then recompute the source's sensitivities and end the run."""
-    from scanning.services.runs import finish_run
-
     done = set(TableSample.objects.filter(run=run, asset_id__in=[table.pk for table, _ in plan])
                .values_list("asset_id", flat=True)) if resume else set()
     with open_connector(run.data_source, acting_user=None, purpose=f"detection, run {run.pk}") as connector:
@@ -293,11 +285,6 @@ def _detect_plan(run: ScanRun, plan: list[tuple[Asset, list[int] | None]], ctx: 
             detect_table(connector=connector, table=table, ctx=ctx, run=run, column_ids=column_ids)
     asset_sensitivity_recompute(data_source_id=run.data_source_id)
     finish_run(run.pk, ScanRun.Status.SUCCEEDED)
-
-
-def _still_wanted(run_id: int):
-    """The run, still running and not asked to stop: the filter every hand-back for a retry goes through."""
-    return ScanRun.objects.filter(pk=run_id, status=ScanRun.Status.RUNNING, cancel_requested=False)
 
 
 def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool = True) -> None:
@@ -311,9 +298,12 @@ def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool
     if run is None:
         logger.info("detection not started: the run is not waiting for it", extra={"scan_run": scan_run_id})
         return
+    if run.cancel_requested:  # asked to stop while this delivery or retry waited
+        finish_run(run.pk, ScanRun.Status.CANCELLED)
+        return
 
     def keep_for_retry(error: str) -> bool:
-        return bool(_still_wanted(run.pk).update(heartbeat_at=timezone.now()))
+        return bool(still_wanted(run.pk).update(heartbeat_at=timezone.now(), error=error[:4000]))
 
     secrets: list[str] = []
     with _run_outcome(run, final_attempt=final_attempt, hand_back=keep_for_retry, secrets=secrets):
@@ -338,6 +328,11 @@ def _targets(asset: Asset) -> tuple[list[Asset], list[int] | None]:
                                    type__in=SCANNED_TABLE_TYPES, removed_at__isnull=True)
               .only("pk", "name", "qualified_name", "data_source_id", "row_count").order_by("qualified_name"))
     return list(tables), None
+
+
+def _has_table(asset: Asset) -> bool:
+    return asset.type != Asset.Type.COLUMN or (asset.parent is not None
+                                                and asset.parent.type in ON_DEMAND_TABLE_TYPES)
 
 
 def detection_plan(assets) -> list[tuple[Asset, list[int] | None]]:
@@ -388,8 +383,6 @@ def detection_on_demand(*, scan_run_id: int, final_attempt: bool = True) -> None
     resume from); an unreachable source hands the run back to the queue for the task's retry unless this is the
     final attempt or a cancel was asked for.
     """
-    from scanning.services.runs import finish_run
-
     claimed = ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.QUEUED,
                                      trigger=ScanRun.Trigger.DETECTION).update(
         status=ScanRun.Status.RUNNING, started_at=Coalesce(F("started_at"), timezone.now()),
@@ -399,24 +392,23 @@ def detection_on_demand(*, scan_run_id: int, final_attempt: bool = True) -> None
         logger.info("detection run not claimed (already taken or finished)", extra={"scan_run": scan_run_id})
         return
     run = ScanRun.objects.select_related("data_source").get(pk=scan_run_id)
-    assets = Asset.objects.filter(pk__in=run.targets, data_source_id=run.data_source_id,
-                                  removed_at__isnull=True).select_related("parent")
-    try:
-        plan = detection_plan(assets)
-    except ValidationError:  # a column whose table became something else since the request
-        plan = []
-    if not plan:
-        finish_run(run.pk, ScanRun.Status.FAILED, error="Nothing left to sample: the assets asked for are no "
-                                                         "longer tables or columns of the source.")
-        return
-    ScanRun.objects.filter(pk=run.pk).update(progress_total=len(plan))
 
     def back_to_queue(error: str) -> bool:
-        return bool(_still_wanted(run.pk).update(status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(),
+        return bool(still_wanted(run.pk).update(status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(),
                                                  error=error[:4000]))
 
     secrets: list[str] = []
     with _run_outcome(run, final_attempt=final_attempt, hand_back=back_to_queue, secrets=secrets):
+        # What is still there to read: a target removed, or a column whose table became something else since the
+        # request, is left out; the others are still read.
+        plan = detection_plan(asset for asset in Asset.objects.filter(
+            pk__in=run.targets, data_source_id=run.data_source_id, removed_at__isnull=True).select_related("parent")
+            if _has_table(asset))
+        if not plan:
+            finish_run(run.pk, ScanRun.Status.FAILED, error="Nothing left to sample: the assets asked for are no "
+                                                             "longer tables or columns of the source.")
+            return
+        ScanRun.objects.filter(pk=run.pk).update(progress_total=len(plan))
         scan = run.data_source.scans.select_related("rule_set").order_by("pk").first()
         ctx = detection_context(workspace_id=run.data_source.workspace_id,
                                 rule_set=scan.rule_set if scan is not None else None)

@@ -27,6 +27,7 @@ from scanning.connectors import ConnectorError, SourceUnavailable
 from scanning.models import Scan, ScanRun
 from scanning.services.datasources import open_connector
 from scanning.services.detection import after_schema, check_detection_targets, may_classify_all
+from scanning.services.run_state import finish_run, finish_unreachable, still_wanted
 from scanning.services.scans import rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
 
@@ -95,12 +96,6 @@ def detection_run_request(*, assets: list[Asset], acting_user: User | None) -> S
     return run
 
 
-def finish_run(run_id: int, status: str, *, error: str = "",
-               from_statuses=(ScanRun.Status.RUNNING,)) -> bool:
-    return bool(ScanRun.objects.filter(pk=run_id, status__in=from_statuses).update(
-        status=status, finished_at=timezone.now(), phase="", error=error[:4000]))
-
-
 def _redact(message: str, secrets: tuple[str, ...]) -> str:
     for secret in secrets:
         message = message.replace(secret, "***")
@@ -158,17 +153,14 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
             logger.info("scan run cancelled", extra={"scan_run": run.pk})
         return
     except SourceUnavailable as exc:
-        if not final_attempt:
-            # Hand the run back before re-raising: the task's retry re-enters through the QUEUED claim. It is
-            # queued again now, so the reaper's "lost by the broker" clock starts again too. A run asked to stop
-            # meanwhile is not handed back: it ends cancelled.
-            if ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING, cancel_requested=False).update(
-                    status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(),
-                    error=_redact(str(exc), secrets)[:4000]):
-                raise
-            finish_run(run.pk, ScanRun.Status.CANCELLED)
-            return
-        finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))
+        error = _redact(str(exc), secrets)
+        # Hand the run back before re-raising: the task's retry re-enters through the QUEUED claim. It is queued
+        # again now, so the reaper's "lost by the broker" clock starts again too. A run asked to stop meanwhile is
+        # not handed back: it ends cancelled.
+        if not final_attempt and still_wanted(run.pk).update(status=ScanRun.Status.QUEUED, phase="",
+                                                             queued_at=timezone.now(), error=error[:4000]):
+            raise
+        finish_unreachable(run.pk, error)
         return
     except (ConnectorError, SecretUnreadable) as exc:
         finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))

@@ -679,3 +679,59 @@ def test_a_scheduled_tick_skipped_for_a_busy_source_is_logged(caplog):
         assert scan_scheduled_task(scan.pk) is None
     record = next(r for r in caplog.records if "scheduled scan skipped" in r.getMessage())
     assert record.scan_run == busy.pk and record.scan == scan.pk
+
+
+def test_one_stale_column_target_does_not_stop_the_others_from_being_read(fake):
+    source = DataSourceFactory()
+    _, _, customers, _ = asset_tree(source, table="customers", columns={"email": "text"})
+    _, _, staff, staff_columns = asset_tree(source, table="staff", columns={"email": "text"})
+    run = runs.detection_run_request(assets=[customers, staff_columns["email"]], acting_user=None)
+    Asset.objects.filter(pk=staff.pk).update(type=Asset.Type.SCHEMA)  # its table is no longer one
+    connector = fake(FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}}))
+    detection.detection_on_demand(scan_run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.progress_done, run.progress_total) == (ScanRun.Status.SUCCEEDED, 1, 1)
+    assert [call[0][-1] for call in connector.calls] == ["customers"]
+
+
+def test_a_cancel_asked_while_a_scans_detection_waits_for_its_retry_ends_it_without_reading(fake):
+    _, _, table, _ = _customers()
+    run = _run(table.data_source)
+    ScanRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    connector = fake(FakeConnector(_data()))
+    detection.detection_run(scan_run_id=run.pk, table_ids=[table.pk])
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.CANCELLED and connector.calls == []
+
+
+def test_the_last_attempt_of_a_run_asked_to_stop_ends_cancelled_not_failed(fake):
+    from scanning.connectors import SourceUnavailable
+
+    _, _, table, _ = _customers()
+    run = _run(table.data_source)
+
+    def cancel_then_drop(path, columns, limit):
+        ScanRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+        raise SourceUnavailable("connection lost")
+
+    connector = FakeConnector(_data())
+    connector.sample_table = cancel_then_drop
+    fake(connector)
+    detection.detection_run(scan_run_id=run.pk, table_ids=[table.pk], final_attempt=True)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.CANCELLED
+
+
+def test_a_scans_detection_waiting_for_a_retry_shows_why_and_comes_back_before_the_reaper(fake, settings):
+    from scanning.connectors import SourceUnavailable
+    from scanning.tasks import _backoff
+
+    _, _, table, _ = _customers()
+    run = _run(table.data_source)
+    fake(FakeConnector(_data(), fail_with=SourceUnavailable("host db.internal refused")))
+    with pytest.raises(SourceUnavailable):
+        detection.detection_run(scan_run_id=run.pk, table_ids=[table.pk], final_attempt=False)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.RUNNING and "refused" in run.error
+    settings.RACINE_SCAN_HEARTBEAT_TIMEOUT = 300
+    assert all(_backoff(retries, within=300) < 300 for retries in range(6) for _ in range(20))
