@@ -79,7 +79,9 @@ class AssetAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             raise
 
 
-for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
+# One page per asset type; scanning registers them again with its detection action (see scanning.admin).
+ASSET_PROXIES = (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset)
+for proxy in ASSET_PROXIES:
     admin.site.register(proxy, AssetAdmin)
 
 from catalog import admin_classifications  # noqa: E402,F401  (registers the classification admins)

@@ -15,8 +15,8 @@ from django.utils.html import format_html, format_html_join
 from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin
 from accounts.permissions import has_any_grant, restrict
 from accounts.selectors import workspaces_allowing
-from catalog.admin import AssetAdmin, VisibleDataSourceFilter
-from catalog.models import Asset, ColumnAsset, DatabaseAsset, DataSource, SchemaAsset, TableAsset, ViewAsset
+from catalog.admin import ASSET_PROXIES, AssetAdmin, VisibleDataSourceFilter
+from catalog.models import Asset, DataSource
 from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 from scanning.services.detection import MAX_DETECT_ASSETS
@@ -52,6 +52,11 @@ class ServiceAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """The forms have already run the services' validation; the services still authorise and audit."""
 
 
+def _busy(label, exc: services.ScanAlreadyRunning) -> str:
+    return (f"{label}: a scan or detection of its source is already queued or running"
+            f"{f' (run #{exc.run.pk})' if exc.run else ''}.")
+
+
 def _queue_run(modeladmin, request, label, scan_of) -> None:
     """Queue a run from an admin action (``scan_of()`` gives the scan) and say how it went."""
     try:
@@ -59,8 +64,7 @@ def _queue_run(modeladmin, request, label, scan_of) -> None:
     except PermissionDenied:
         modeladmin.message_user(request, f"{label}: you may not run scans of this source.", messages.ERROR)
     except services.ScanAlreadyRunning as exc:
-        modeladmin.message_user(request, f"{label}: a scan of its source is already queued or running"
-                                         f"{f' (run #{exc.run.pk})' if exc.run else ''}.", messages.WARNING)
+        modeladmin.message_user(request, _busy(label, exc), messages.WARNING)
     else:
         modeladmin.message_user(request, f"{label}: scan queued (run #{run.pk}).", messages.SUCCESS)
 
@@ -411,15 +415,14 @@ class AssetDetectionAdmin(AssetAdmin):
             except ValidationError as exc:
                 self.message_user(request, f"{source}: {' '.join(exc.messages)}", messages.ERROR)
             except services.ScanAlreadyRunning as exc:
-                self.message_user(request, f"{source}: a scan or detection is already queued or running"
-                                           f"{f' (run #{exc.run.pk})' if exc.run else ''}.", messages.WARNING)
+                self.message_user(request, _busy(source, exc), messages.WARNING)
             else:
                 self.message_user(request, format_html(
                     '{}: detection queued on {} asset(s) — <a href="{}">run #{}</a>.', source, len(assets),
                     reverse("admin:scanning_scanrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
 
 
-for asset_proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
+for asset_proxy in ASSET_PROXIES:
     admin.site.unregister(asset_proxy)
     admin.site.register(asset_proxy, AssetDetectionAdmin)
 

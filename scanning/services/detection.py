@@ -23,12 +23,12 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -47,7 +47,7 @@ from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
 from scanning.profiling import profile_column
 from scanning.services.classifications import custom_rules_for
 from scanning.services.datasources import open_connector
-from scanning.services.run_state import finish_run, finish_unreachable, still_wanted
+from scanning.services.run_state import back_to_queue, claim_run, finish_run, finish_unreachable, still_wanted
 from scanning.sync import RunStopped
 
 logger = logging.getLogger("racine.scanning")
@@ -316,10 +316,15 @@ def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool
 
 # --- on demand ---------------------------------------------------------------------------------------------------
 
+def _has_table(asset: Asset) -> bool:
+    return asset.type != Asset.Type.COLUMN or (asset.parent is not None
+                                                and asset.parent.type in ON_DEMAND_TABLE_TYPES)
+
+
 def _targets(asset: Asset) -> tuple[list[Asset], list[int] | None]:
     """(tables to read, the one column to detect or None for all columns)."""
     if asset.type == Asset.Type.COLUMN:
-        if asset.parent is None or asset.parent.type not in ON_DEMAND_TABLE_TYPES:
+        if not _has_table(asset):
             raise ValidationError({"assets": ["This column has no table to sample."]})
         return [asset.parent], [asset.pk]
     if asset.type in ON_DEMAND_TABLE_TYPES:
@@ -328,11 +333,6 @@ def _targets(asset: Asset) -> tuple[list[Asset], list[int] | None]:
                                    type__in=SCANNED_TABLE_TYPES, removed_at__isnull=True)
               .only("pk", "name", "qualified_name", "data_source_id", "row_count").order_by("qualified_name"))
     return list(tables), None
-
-
-def _has_table(asset: Asset) -> bool:
-    return asset.type != Asset.Type.COLUMN or (asset.parent is not None
-                                                and asset.parent.type in ON_DEMAND_TABLE_TYPES)
 
 
 def detection_plan(assets) -> list[tuple[Asset, list[int] | None]]:
@@ -383,22 +383,12 @@ def detection_on_demand(*, scan_run_id: int, final_attempt: bool = True) -> None
     resume from); an unreachable source hands the run back to the queue for the task's retry unless this is the
     final attempt or a cancel was asked for.
     """
-    claimed = ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.QUEUED,
-                                     trigger=ScanRun.Trigger.DETECTION).update(
-        status=ScanRun.Status.RUNNING, started_at=Coalesce(F("started_at"), timezone.now()),
-        heartbeat_at=timezone.now(), phase=DETECTION_PHASE, attempts=F("attempts") + 1, progress_done=0,
-        columns_classified=0)
-    if not claimed:
+    if not claim_run(scan_run_id, phase=DETECTION_PHASE, trigger=ScanRun.Trigger.DETECTION):
         logger.info("detection run not claimed (already taken or finished)", extra={"scan_run": scan_run_id})
         return
     run = ScanRun.objects.select_related("data_source").get(pk=scan_run_id)
-
-    def back_to_queue(error: str) -> bool:
-        return bool(still_wanted(run.pk).update(status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(),
-                                                 error=error[:4000]))
-
     secrets: list[str] = []
-    with _run_outcome(run, final_attempt=final_attempt, hand_back=back_to_queue, secrets=secrets):
+    with _run_outcome(run, final_attempt=final_attempt, hand_back=partial(back_to_queue, run.pk), secrets=secrets):
         # What is still there to read: a target removed, or a column whose table became something else since the
         # request, is left out; the others are still read.
         plan = detection_plan(asset for asset in Asset.objects.filter(

@@ -14,8 +14,6 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import audit
@@ -27,7 +25,7 @@ from scanning.connectors import ConnectorError, SourceUnavailable
 from scanning.models import Scan, ScanRun
 from scanning.services.datasources import open_connector
 from scanning.services.detection import after_schema, check_detection_targets, may_classify_all
-from scanning.services.run_state import finish_run, finish_unreachable, still_wanted
+from scanning.services.run_state import back_to_queue, claim_run, finish_run, finish_unreachable
 from scanning.services.scans import rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
 
@@ -129,10 +127,7 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
     this is the final attempt; any other failure fails the run with a message that holds no secret.
     """
     # Claim with a conditional UPDATE: if beat fired twice or the broker redelivered, one worker wins.
-    claimed = ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.QUEUED, scan__isnull=False).update(
-        status=ScanRun.Status.RUNNING, started_at=Coalesce(F("started_at"), timezone.now()),
-        heartbeat_at=timezone.now(), phase="schema", attempts=F("attempts") + 1)
-    if not claimed:
+    if not claim_run(scan_run_id, phase="schema", scan__isnull=False):
         logger.info("scan run not claimed (already taken or finished)", extra={"scan_run": scan_run_id})
         return
     run = ScanRun.objects.select_related("scan__rule_set", "data_source__workspace").get(pk=scan_run_id)
@@ -154,11 +149,7 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
         return
     except SourceUnavailable as exc:
         error = _redact(str(exc), secrets)
-        # Hand the run back before re-raising: the task's retry re-enters through the QUEUED claim. It is queued
-        # again now, so the reaper's "lost by the broker" clock starts again too. A run asked to stop meanwhile is
-        # not handed back: it ends cancelled.
-        if not final_attempt and still_wanted(run.pk).update(status=ScanRun.Status.QUEUED, phase="",
-                                                             queued_at=timezone.now(), error=error[:4000]):
+        if not final_attempt and back_to_queue(run.pk, error):
             raise
         finish_unreachable(run.pk, error)
         return
