@@ -1,10 +1,10 @@
 """Rate limit on the login forms, per client address.
 
-The lockout (``accounts.lockout``) stops guessing against one name or from one address after a few failures;
-this caps the raw rate of login POSTs, successful or not, so a client cannot hammer the password hasher (each
-attempt costs the server a deliberately slow hash) or probe many names slowly enough to stay under the lockout
-of each. Counters are in the shared cache; when it is unreachable the limit fails open (logged and counted by
-``config.cache_guard``) and the lockout, kept in the database, still stops guessing.
+The lockout (``accounts.lockout``) stops guessing against one account from one address, and from an address
+that tries many accounts; this caps the raw rate of login POSTs, successful or not, so a client cannot hammer
+the password hasher (each attempt costs the server a deliberately slow hash) or probe names slowly enough to
+stay under the lockout. Counters are in the shared cache; when it is unreachable the limit fails open (logged
+and counted by ``config.cache_guard``) and the lockout, kept in the database, still stops guessing.
 """
 from __future__ import annotations
 

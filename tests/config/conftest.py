@@ -22,12 +22,13 @@ def broker_at(settings):
 
 @pytest.fixture
 def cache_at(settings):
-    """Point the Django cache at a Redis URL for the test; the cache is back, and tried again, afterwards."""
+    """Point the Django cache at a Redis URL, configured as production configures it, for the test; the cache is
+    back, and tried again, afterwards."""
     working = settings.CACHES
 
     def point(url: str) -> None:
-        settings.CACHES = {"default": {"BACKEND": REDIS_CACHE_BACKEND, "LOCATION": url,
-                                       "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+        settings.CACHES = {"default": {"BACKEND": REDIS_CACHE_BACKEND, "LOCATION": url, "KEY_PREFIX": "racine",
+                                       "OPTIONS": settings.REDIS_CACHE_OPTIONS}}
 
     yield point
     settings.CACHES = working  # before the suite's own teardown clears the cache
