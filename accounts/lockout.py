@@ -81,9 +81,9 @@ def account_key(username: str | None) -> str:
     return hashlib.sha256(username.casefold().encode()).hexdigest() if username else ""
 
 
-def locked_scopes(*, request, username: str | None) -> list[str]:
+def locked_scopes(*, request, username: str | None, rules: Policy | None = None) -> list[str]:
     """The lockouts that refuse this attempt: ``ACCOUNT_FROM_ADDRESS`` and/or ``ADDRESS`` (none: go ahead)."""
-    rules = policy()
+    rules = rules or policy()
     ip = client_ip(request)
     recent = LoginFailure.objects.filter(created_at__gte=timezone.now() - rules.window)
     scopes = []
@@ -100,11 +100,11 @@ def is_locked(*, request, username: str | None) -> bool:
 
 def register_failure(*, request, username: str | None) -> list[str]:
     """Record a refused password; returns the lockouts now in force for this account and address."""
-    now = timezone.now()
+    rules, now = policy(), timezone.now()
     # Failures older than the window count for nothing any more: drop them as new ones arrive.
-    LoginFailure.objects.filter(created_at__lt=now - policy().window).delete()
+    LoginFailure.objects.filter(created_at__lt=now - rules.window).delete()
     LoginFailure.objects.create(account=account_key(username), ip=client_ip(request), created_at=now)
-    return locked_scopes(request=request, username=username)
+    return locked_scopes(request=request, username=username, rules=rules)
 
 
 def register_success(*, request, username: str | None) -> None:

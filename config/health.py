@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
+from functools import partial
 
 import redis
 from django.conf import settings
@@ -42,9 +43,9 @@ def database_settings() -> dict:
     return connections[DEFAULT_DB_ALIAS].settings_dict
 
 
-def _probe_connection():
-    """A connection of its own to the default database, outside the pool, that gives up connecting quickly."""
-    settings_dict = copy.deepcopy(database_settings())
+def _probe_connection(database: dict):
+    """A connection of its own to ``database``, outside the pool, that gives up connecting quickly."""
+    settings_dict = copy.deepcopy(database)
     options = settings_dict.setdefault("OPTIONS", {})
     options.pop("pool", None)
     # The default alias: the migration loader looks routers and connections up by it.
@@ -57,8 +58,8 @@ def _probe_connection():
     return connection
 
 
-def check_database_and_migrations() -> Results:
-    connection = _probe_connection()
+def check_database_and_migrations(database: dict) -> Results:
+    connection = _probe_connection(database)
     try:
         database = _outcome(lambda: _select_one(connection))
         if database["status"] != "ok":
@@ -121,7 +122,9 @@ def _broker_connect() -> None:
 
 def readiness_probes() -> dict[tuple[str, ...], Callable[[], Results]]:
     """Each probe, keyed by the checks it reports."""
-    probes = {("database", "migrations"): check_database_and_migrations, ("cache",): check_cache}
+    # The settings are read here, in the request's thread: the probes run in threads of their own.
+    probes = {("database", "migrations"): partial(check_database_and_migrations, database_settings()),
+              ("cache",): check_cache}
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         probes[("broker",)] = check_broker
     return probes
