@@ -160,7 +160,16 @@ class RacineGroupAdmin(AuditedM2MAdminMixin, GroupAdmin):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "max_token_lifetime_days", "audit_retention_days", "lockout_failures"]
+    list_display = ["name", "max_token_lifetime_days", "audit_retention_days", "lockout_failures",
+                    "lockout_address_accounts"]
+    fieldsets = [
+        (None, {"fields": ["name", "mfa_required_roles", "max_token_lifetime_days", "audit_retention_days"]}),
+        ("Login lockout", {
+            "fields": ["lockout_failures", "lockout_address_accounts", "lockout_minutes"],
+            "description": "Failures lock one account from one address; an address is blocked for everyone only "
+                           "when its failures span many accounts.",
+        }),
+    ]
 
     def has_add_permission(self, request):
         # One organization per installation, created by `manage.py bootstrap`.

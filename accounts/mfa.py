@@ -4,7 +4,8 @@ Every code goes through ``_check_code``, which locks the device row and calls th
 ``verify_token``: that is where django-otp refuses a TOTP code at or below ``last_t`` (a replay) and where its
 ``ThrottlingMixin`` doubles the wait after each failure. On top of the per-device throttle a per-user counter in
 the cache caps failures across devices and processes (Redis in production), so guessing backup codes and TOTP
-codes in turn does not reset the budget.
+codes in turn does not reset the budget. When the cache is unreachable that budget is skipped (logged and counted,
+``config.cache_guard``) and the per-device throttle, kept in the database, still doubles the wait.
 
 A session counts as verified when django-otp's session key names one of the user's confirmed devices
 (``django_otp.login``); we also note *when* it was verified, because disabling the second factor needs a
@@ -28,6 +29,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import audit
 from accounts.models import Organization, User
+from config.cache_guard import guarded
 
 BACKUP_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "Authenticator app"
@@ -247,10 +249,16 @@ def _check_code(*, request, user: User, device, code: str) -> None:
     if not accepted:
         _count_failure(request=request, user=user, reason="invalid_code", device=device)
         raise InvalidCode()
-    cache.delete(_failure_key(user))
+    guarded("mfa_failures", lambda: cache.delete(_failure_key(user)), fallback=False)
 
 
 def _count_failure(*, request, user: User, reason: str, device=None) -> None:
+    guarded("mfa_failures", lambda: _increment_failures(user), fallback=None)
+    audit.record(event="mfa.failed", actor=user, obj=device, request=_http_request(request),
+                 extra={"reason": reason})
+
+
+def _increment_failures(user: User) -> None:
     key = _failure_key(user)
     timeout = int(USER_FAILURE_WINDOW.total_seconds())
     cache.add(key, 0, timeout=timeout)
@@ -258,12 +266,11 @@ def _count_failure(*, request, user: User, reason: str, device=None) -> None:
         cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=timeout)
-    audit.record(event="mfa.failed", actor=user, obj=device, request=_http_request(request),
-                 extra={"reason": reason})
 
 
 def _user_wait_seconds(user: User) -> int:
-    if (cache.get(_failure_key(user)) or 0) >= USER_FAILURE_LIMIT:
+    failures = guarded("mfa_failures", lambda: cache.get(_failure_key(user)), fallback=None) or 0
+    if failures >= USER_FAILURE_LIMIT:
         return int(USER_FAILURE_WINDOW.total_seconds())
     return 0
 

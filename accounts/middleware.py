@@ -1,9 +1,10 @@
 """Rate limit on the login forms, per client address.
 
-The lockout (``accounts.lockout``) stops guessing against one name or from one address after a few failures;
-this caps the raw rate of login POSTs, successful or not, so a client cannot hammer the password hasher (each
-attempt costs the server a deliberately slow hash) or probe many names slowly enough to stay under the lockout
-of each. Counters are in the shared cache, like the lockout's.
+The lockout (``accounts.lockout``) stops guessing against one account from one address, and from an address
+that tries many accounts; this caps the raw rate of login POSTs, successful or not, so a client cannot hammer
+the password hasher (each attempt costs the server a deliberately slow hash) or probe names slowly enough to
+stay under the lockout. Counters are in the shared cache; when it is unreachable the limit fails open (logged
+and counted by ``config.cache_guard``) and the lockout, kept in the database, still stops guessing.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 
 from accounts.lockout import client_ip
+from config.cache_guard import guarded
 from config.problems import is_api_request, json_problem_response
 
 LOGIN_URL_NAMES = ("admin:login", "rest_framework:login")
@@ -45,7 +47,8 @@ class LoginThrottleMiddleware:
 
     def __call__(self, request):
         if request.method == "POST" and request.path in self.login_paths():
-            wait = self._hit(client_ip(request) or "unknown")
+            ip = client_ip(request) or "unknown"
+            wait = guarded("login_rate", lambda: self._hit(ip), fallback=0)
             if wait:
                 return self._too_many(request, wait)
         return self.get_response(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser, Permission, UserManager
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -39,8 +40,17 @@ class Organization(models.Model):
     audit_retention_days = models.PositiveIntegerField(
         default=365, help_text="Audit events older than this are removed by prune_audit_events.")
     lockout_failures = models.PositiveIntegerField(
-        default=5, help_text="Failed logins (per user and per address) before a temporary lockout.")
-    lockout_minutes = models.PositiveIntegerField(default=15, help_text="How long a lockout lasts.")
+        default=5, validators=[MinValueValidator(1)],
+        help_text="Failed logins for one account from one address, within the lockout window, that lock out "
+                  "that account from that address (the account stays open from elsewhere).")
+    lockout_address_accounts = models.PositiveIntegerField(
+        default=20, validators=[MinValueValidator(2)],
+        help_text="Distinct accounts failing from one address, within the lockout window, that block the address "
+                  "for every account (credential stuffing).")
+    lockout_minutes = models.PositiveIntegerField(
+        default=15, validators=[MinValueValidator(1)],
+        help_text="The lockout window: failures count for this long, and a lockout lifts once the failures "
+                  "that caused it are older.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -54,6 +64,26 @@ class Organization(models.Model):
         if organization is None:
             raise cls.DoesNotExist("No organization yet: run `manage.py bootstrap`.")
         return organization
+
+
+class LoginFailure(models.Model):
+    """A refused password, kept while it counts towards a lockout (``accounts.lockout``).
+
+    In the database rather than the cache: a lockout must hold when the cache is unreachable or restarted empty.
+    """
+
+    account = models.CharField(
+        max_length=64, help_text="SHA-256 of the user name as typed, case-folded: an unknown name counts like a "
+                                 "real one.")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "ip", "created_at"], name="loginfailure_pair"),
+                   models.Index(fields=["ip", "created_at"], name="loginfailure_address")]
+
+    def __str__(self) -> str:
+        return f"login failure from {self.ip or 'no address'} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Workspace(GovernedModel):

@@ -143,9 +143,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ----------------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Short socket timeouts: a cache that stops answering must not hold requests (its users degrade instead,
+# config.cache_guard); Redis answers in well under a millisecond.
+_CACHE_TIMEOUT_S = env_int("RACINE_CACHE_TIMEOUT_MS", 500, minimum=1) / 1000
+REDIS_CACHE_OPTIONS = {"socket_connect_timeout": _CACHE_TIMEOUT_S, "socket_timeout": _CACHE_TIMEOUT_S}
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": "racine"}}
+                          "KEY_PREFIX": "racine", "OPTIONS": REDIS_CACHE_OPTIONS}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "racine"}}
 
@@ -174,7 +178,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Authentication ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    # First: refuses locked-out names and addresses before any password is checked, on every login path.
+    # First: refuses locked-out (account, address) pairs and addresses before any password is checked, on every
+    # login path.
     "accounts.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
@@ -257,10 +262,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-    ],
+    # DRF's throttles, failing open (logged, counted) when the cache is unreachable.
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.AnonRateThrottle", "config.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("RACINE_THROTTLE_ANON", "60/minute"),
         "user": env_str("RACINE_THROTTLE_USER", "1200/minute"),
@@ -285,7 +288,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {},
 }
 
-# Login form posts per client address (admin and browsable-API logins), on top of the per-account lockout.
+# Login form posts per client address (admin and browsable-API logins), on top of the lockout (accounts.lockout).
 RACINE_LOGIN_RATE = env_str("RACINE_LOGIN_RATE", "20/minute")
 
 # --- Observability ----------------------------------------------------------------------------------------

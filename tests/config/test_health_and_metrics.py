@@ -1,6 +1,29 @@
+import time
+
 import pytest
+from django.db import connections
+
+from config import health
+from tests.support.dead_services import black_hole, dead_port
 
 pytestmark = pytest.mark.django_db
+
+READY_WITHIN_S = 2.0
+DOWN_KINDS = ["closed", "black_hole"]
+
+
+def postgres_settings(port: int) -> dict:
+    """Production-like settings of a PostgreSQL database on ``port``, with the application's pool."""
+    raw = {"ENGINE": "django_prometheus.db.backends.postgresql", "NAME": "racine", "USER": "racine",
+           "PASSWORD": "sup3rsecret", "HOST": "127.0.0.1", "PORT": port, "CONN_MAX_AGE": 0,
+           "OPTIONS": {"pool": {"min_size": 2, "max_size": 10, "timeout": 10}}}
+    return connections.configure_settings({"default": raw})["default"]
+
+
+def timed_ready(client, **extra):
+    started = time.monotonic()
+    response = client.get("/health/ready", **extra)
+    return response, time.monotonic() - started
 
 
 def test_live_answers_ok(client):
@@ -52,6 +75,57 @@ def test_ready_hides_error_text_from_remote_callers(client, settings):
     assert broker["status"] == "fail" and set(broker) == {"status", "duration_ms"}
 
 
+@pytest.mark.parametrize("kind", DOWN_KINDS)
+def test_ready_answers_within_two_seconds_when_the_database_is_down(client, monkeypatch, kind):
+    with dead_port(kind) as port:
+        monkeypatch.setattr(health, "database_settings", lambda: postgres_settings(port))
+        response, elapsed = timed_ready(client)
+
+    assert elapsed < READY_WITHIN_S
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"]["status"] == checks["migrations"]["status"] == "fail"
+    assert checks["cache"]["status"] == "ok"
+    assert "sup3rsecret" not in response.content.decode()
+
+
+@pytest.mark.parametrize("kind", DOWN_KINDS)
+def test_ready_answers_within_two_seconds_when_the_cache_is_down(client, cache_at, kind):
+    with dead_port(kind) as port:
+        cache_at(f"redis://127.0.0.1:{port}/0")
+        response, elapsed = timed_ready(client)
+
+    assert elapsed < READY_WITHIN_S
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["cache"]["status"] == "fail" and checks["database"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("kind", DOWN_KINDS)
+def test_ready_answers_within_two_seconds_when_the_broker_is_down(client, broker_at, kind):
+    with dead_port(kind) as port:
+        broker_at(f"redis://127.0.0.1:{port}/0")
+        response, elapsed = timed_ready(client)
+
+    assert elapsed < READY_WITHIN_S
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["status"] == "fail"
+
+
+def test_ready_answers_within_two_seconds_when_everything_hangs(client, monkeypatch, cache_at, broker_at):
+    with black_hole() as port:
+        monkeypatch.setattr(health, "database_settings", lambda: postgres_settings(port))
+        cache_at(f"redis://127.0.0.1:{port}/1")
+        broker_at(f"redis://127.0.0.1:{port}/2")
+        response, elapsed = timed_ready(client, REMOTE_ADDR="10.1.2.3")
+
+    assert elapsed < READY_WITHIN_S
+    assert response.status_code == 503
+    assert {name: check["status"] for name, check in response.json()["checks"].items()} == {
+        "database": "fail", "migrations": "fail", "cache": "fail", "broker": "fail"}
+    assert all(set(check) == {"status", "duration_ms"} for check in response.json()["checks"].values())
+
+
 def test_metrics_served_to_loopback(client):
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
     assert response.status_code == 200
@@ -82,3 +156,4 @@ def test_metrics_refuse_wrong_token(client, settings):
 def test_front_door_leads_to_the_admin(client):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
