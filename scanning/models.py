@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from accounts.fields import DESCRIPTION_MAX_LENGTH, BoundedTextField
 from accounts.models import Workspace
 from accounts.permissions import GovernedModel
 from catalog.models import Asset, DataSource
@@ -28,7 +29,7 @@ class ScanRuleSet(GovernedModel):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="scan_rule_sets")
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     include_schemas = models.JSONField(default=list, blank=True)
     exclude_schemas = models.JSONField(default=list, blank=True)
     include_tables = models.JSONField(default=list, blank=True)
@@ -211,7 +212,7 @@ class ClassificationRule(GovernedModel):
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="classification_rules")
     classification = models.ForeignKey("catalog.Classification", on_delete=models.PROTECT,
                                        related_name="custom_rules")
-    description = models.TextField(blank=True)
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     column_name_regex = models.CharField(
         max_length=500, blank=True,
         help_text="Regular expression searched in the column name (case-insensitive, RE2 syntax: no "

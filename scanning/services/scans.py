@@ -42,6 +42,8 @@ def rule_set_filters(rule_set: ScanRuleSet) -> Filters:
 
 PATTERN_FIELDS = ("include_schemas", "exclude_schemas", "include_tables", "exclude_tables", "include_columns",
                   "exclude_columns")
+MAX_LIST_ITEMS = 500
+MAX_ITEM_LENGTH = 1000
 
 
 def validate_rule_set(rule_set: ScanRuleSet) -> None:
@@ -50,6 +52,9 @@ def validate_rule_set(rule_set: ScanRuleSet) -> None:
         value = getattr(rule_set, name)
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
             raise ValidationError({name: ["Give a list of non-empty strings."]})
+        if len(value) > MAX_LIST_ITEMS or any(len(item) > MAX_ITEM_LENGTH for item in value):
+            raise ValidationError({name: [f"Give at most {MAX_LIST_ITEMS} entries of at most {MAX_ITEM_LENGTH} "
+                                          "characters each."]})
     if not 1 <= rule_set.sample_size <= 10_000:
         raise ValidationError({"sample_size": ["Sample between 1 and 10,000 values per column."]})
     errors: dict[str, list[str]] = {}
