@@ -188,8 +188,10 @@ class ApiExceptionMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not is_api_request(request) or isinstance(exception, SuspiciousOperation):
-            return None  # Django's handling: SuspiciousOperation → its log and ``bad_request`` above
+        if not is_api_request(request):
+            return None
+        if isinstance(exception, SuspiciousOperation):
+            return bad_request(request, exception)  # the client's fault (e.g. a body over the limit), in DEBUG too
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return json_problem_response(request, 500, "server_error",
                                      "An unexpected error occurred. Quote the request id when reporting it.")

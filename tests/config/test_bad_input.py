@@ -66,6 +66,13 @@ def test_api_body_over_the_limit_is_413(world, upload_limit, content_type, encod
     assert "10,000 bytes" in problem["detail"]
 
 
+@pytest.mark.urls("tests.config.urls")
+def test_plain_api_view_body_over_the_limit_is_413_problem_even_in_debug(api_client, upload_limit, settings):
+    settings.DEBUG = True
+    response = api_client.post("/api/v1/_test/plain-body", "x" * 2 * upload_limit, content_type="text/plain")
+    assert_problem(response, 413, "content_too_large")
+
+
 @pytest.mark.parametrize(("persona", "path"), [("superuser", "/admin/accounts/workspace/add/"),
                                                 ("anonymous", "/admin/login/")])
 def test_admin_body_over_the_limit_is_413(world, upload_limit, persona, path):
