@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.fields import DESCRIPTION_MAX_LENGTH, NOTE_MAX_LENGTH, BoundedTextField
 from accounts.permissions import GovernedModel, GovernedQuerySet
 from accounts.roles import Role
 
@@ -95,7 +96,7 @@ class Workspace(GovernedModel):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="workspaces")
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -170,7 +171,7 @@ class ObjectGrant(models.Model):
     permission = models.ForeignKey(Permission, on_delete=models.CASCADE)
     expires_at = models.DateTimeField(db_index=True)
     granted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    reason = models.TextField(blank=True)
+    reason = BoundedTextField(blank=True, max_length=NOTE_MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts import audit
+from accounts.fields import check_text
 from accounts.models import AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
 from accounts.permissions import authorize, clear_cache, perm_name, workspace_allows
 from accounts.roles import AUDITORS_GROUP, ORGANIZATION_WIDE_ROLES, ROLES, Role, permission_names
@@ -321,6 +322,7 @@ def object_grant_create(*, user: User, obj, action: str, expires_at: datetime, a
 
     if expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
+    check_text(ObjectGrant, "reason", reason)
     name = perm_name(obj, action)
     app_label, codename = name.split(".", 1)
     permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()

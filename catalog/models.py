@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.fields import DESCRIPTION_MAX_LENGTH, NOTE_MAX_LENGTH, BoundedTextField
 from accounts.models import Workspace
 from accounts.permissions import GovernedModel
 
@@ -37,7 +38,7 @@ class DataSource(GovernedModel):
                                help_text="Driver options from the allowed list (e.g. sslmode); for engine "
                                          "'sqlalchemy', the URL without its password.")
     encrypted_secret = models.TextField(blank=True, editable=False)
-    description = models.TextField(blank=True)
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_data_sources")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
@@ -89,7 +90,8 @@ class Asset(GovernedModel):
     # NULL is "the column has no default", which a DEFAULT '' must not be mistaken for
     default = models.TextField(null=True, blank=True)  # noqa: DJ001
     source_description = models.TextField(blank=True, help_text="The comment in the source database.")
-    description = models.TextField(blank=True, help_text="The stewards' description.")
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH,
+                                   help_text="The stewards' description.")
     ordinal = models.PositiveIntegerField(null=True, blank=True)
     row_count = models.BigIntegerField(null=True, blank=True, help_text="The source's estimate at the last scan.")
     properties = models.JSONField(default=dict, blank=True)
@@ -134,7 +136,7 @@ class Classification(GovernedModel):
     name = models.CharField(max_length=100, unique=True)
     category = models.CharField(max_length=50)
     sensitivity = models.CharField(max_length=12, choices=Asset.Sensitivity.choices)
-    description = models.TextField(blank=True)
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     is_builtin = models.BooleanField(default=False, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -179,7 +181,7 @@ class AssetClassification(GovernedModel):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
+    decision_note = BoundedTextField(blank=True, max_length=NOTE_MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

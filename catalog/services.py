@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import audit
+from accounts.fields import check_text
 from accounts.models import User
 from accounts.permissions import authorize, has_any_grant, has_perm, restrict
 from catalog import crypto
@@ -189,6 +190,7 @@ def asset_classifications_decide(*, asset_classifications, decision: str, acting
     nothing. Each decision that changes a status is audited; the sensitivity of the assets involved (and their
     tables, schemas and databases) is recomputed once."""
     _check_decision(decision)
+    check_text(AssetClassification, "decision_note", note, as_field="note")
     rows = list(AssetClassification.objects.select_for_update()
                 .filter(pk__in=[row.pk for row in asset_classifications]).select_related("classification"))
     if acting_user is not None:
@@ -221,6 +223,7 @@ def asset_classification_create(*, asset: Asset, classification: Classification,
     authorize(acting_user, lambda: has_perm(acting_user, "classify", asset))
     if not classification.is_active:
         raise ValidationError({"classification": ["This classification is switched off."]})
+    check_text(AssetClassification, "decision_note", note, as_field="note")
     existing = AssetClassification.objects.filter(asset=asset, classification=classification).first()
     if existing is not None:
         raise AlreadyClassified(existing)

@@ -1,17 +1,26 @@
 """One error format for every API error: RFC 9457 problem details.
 
 Every error an API client can receive — validation, authentication, permission, not found, method, conflict,
-throttling and unexpected failures — is rendered here as ``application/problem+json`` with ``type``, ``title``,
-``status``, ``detail``, ``code``, field ``errors`` where there are some, ``instance`` and the ``request_id``
-that finds the server's log lines. A traceback never reaches the client; it goes to the log.
+a body over the size limit, throttling and unexpected failures — is rendered here as ``application/problem+json``
+with ``type``, ``title``, ``status``, ``detail``, ``code``, field ``errors`` where there are some, ``instance`` and
+the ``request_id`` that finds the server's log lines. A traceback never reaches the client; it goes to the log.
+
+Django's own exceptions that are the client's fault become their 4xx here, once, for every view: a body over
+``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``RequestDataTooBig``) is 413, other ``SuspiciousOperation``s (too many fields, …)
+400, and a delete refused by ``on_delete=PROTECT`` (``ProtectedError``) 409 naming what still refers to the object.
 """
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.db.models import ProtectedError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -31,6 +40,7 @@ TITLES = {
     405: "Method not allowed",
     406: "Not acceptable",
     409: "Conflict",
+    413: "Content too large",
     415: "Unsupported media type",
     429: "Too many requests",
     500: "Internal server error",
@@ -48,6 +58,45 @@ class Conflict(exceptions.APIException):
     def __init__(self, detail=None, code=None, *, extra: dict | None = None):
         super().__init__(detail, code)
         self.extra = extra or {}
+
+
+class ContentTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "content_too_large"
+
+
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request is malformed."
+    default_code = "bad_request"
+
+
+def _too_large_detail() -> str:
+    return f"The request body is larger than the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+
+
+def _blocked_by(exc: ProtectedError) -> dict[str, int]:
+    """``{"data sources": 3, …}``: what still refers to the object, counted by kind (no names: the caller may not
+    see those objects)."""
+    counts = Counter(type(obj) for obj in exc.protected_objects)
+    return {str(model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural): count
+            for model, count in sorted(counts.items(), key=lambda item: item[0]._meta.label)}
+
+
+def _as_api_exception(exc):
+    """Django's exceptions that are the client's fault, as the API exceptions DRF renders; others unchanged."""
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, RequestDataTooBig):
+        return ContentTooLarge(_too_large_detail())
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest()
+    if isinstance(exc, ProtectedError):
+        blocked = _blocked_by(exc)
+        listed = ", ".join(f"{count} {name}" for name, count in blocked.items())
+        return Conflict(f"Cannot delete: still referred to by {listed}; delete those first.", code="protected",
+                        extra={"blocked_by": blocked})
+    return exc
 
 
 def problem(status_code: int, *, code: str, detail: str, instance: str | None = None,
@@ -95,8 +144,7 @@ def _code_of(exc: exceptions.APIException) -> str:
 
 def api_exception_handler(exc, context):
     """DRF's exception handler, reshaped into problem details."""
-    if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # not an API exception: ApiExceptionMiddleware answers 500 and logs the traceback
@@ -142,6 +190,8 @@ class ApiExceptionMiddleware:
     def process_exception(self, request, exception):
         if not is_api_request(request):
             return None
+        if isinstance(exception, SuspiciousOperation):
+            return bad_request(request, exception)  # the client's fault (e.g. a body over the limit), in DEBUG too
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return json_problem_response(request, 500, "server_error",
                                      "An unexpected error occurred. Quote the request id when reporting it.")
@@ -149,3 +199,16 @@ class ApiExceptionMiddleware:
 
 def api_not_found(request, *args, **kwargs):
     return json_problem_response(request, 404, "not_found", "No API endpoint at this address.")
+
+
+def bad_request(request, exception=None):
+    """Django's 400 handler (``handler400``), which gets the ``SuspiciousOperation``s raised outside DRF's views:
+    in a middleware or a form view such as the admin's. A body over the size limit is 413 there too."""
+    too_large = isinstance(exception, RequestDataTooBig)
+    if is_api_request(request):
+        if too_large:
+            return json_problem_response(request, 413, "content_too_large", _too_large_detail())
+        return json_problem_response(request, 400, "bad_request", BadRequest.default_detail)
+    if too_large:
+        return HttpResponse(_too_large_detail(), status=413, content_type="text/plain; charset=utf-8")
+    return defaults.bad_request(request, exception)

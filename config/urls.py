@@ -7,6 +7,8 @@ from config import health, metrics
 from config.api_router import router
 from config.problems import api_not_found
 
+handler400 = "config.problems.bad_request"  # a body over the size limit is 413 (admin included), not 400
+
 urlpatterns = [
     # Stewards work in the admin: the site's front door leads there.
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),

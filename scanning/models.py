@@ -1,8 +1,6 @@
 """Scans: what to scan (rule sets), when (scans with a beat schedule), each execution (runs) and the drift it saw."""
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from accounts.fields import DESCRIPTION_MAX_LENGTH, BoundedTextField
 from accounts.models import Workspace
 from accounts.permissions import GovernedModel
 from catalog.models import Asset, DataSource
@@ -30,7 +29,7 @@ class ScanRuleSet(GovernedModel):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="scan_rule_sets")
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     include_schemas = models.JSONField(default=list, blank=True)
     exclude_schemas = models.JSONField(default=list, blank=True)
     include_tables = models.JSONField(default=list, blank=True)
@@ -213,13 +212,14 @@ class ClassificationRule(GovernedModel):
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="classification_rules")
     classification = models.ForeignKey("catalog.Classification", on_delete=models.PROTECT,
                                        related_name="custom_rules")
-    description = models.TextField(blank=True)
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     column_name_regex = models.CharField(
         max_length=500, blank=True,
-        help_text="Regular expression searched in the column name (case-insensitive), e.g. '^emp(loyee)?_?no$'.")
+        help_text="Regular expression searched in the column name (case-insensitive, RE2 syntax: no "
+                  "backreferences or lookaround), e.g. '^emp(loyee)?_?no$'.")
     value_regex = models.CharField(
         max_length=1000, blank=True,
-        help_text="Regular expression every matching value must match in full (case-insensitive).")
+        help_text="Regular expression every matching value must match in full (case-insensitive, RE2 syntax).")
     validator = models.CharField(max_length=50, blank=True,
                                  help_text="A built-in validator the values must pass (e.g. 'luhn', 'email').")
     min_match_share = models.FloatField(
@@ -242,7 +242,7 @@ class ClassificationRule(GovernedModel):
         # The engine validates the same things when the rule is converted; doing it here puts the message on the
         # field in the admin form instead of failing a scan later.
         from scanning.detection import VALIDATORS
-        from scanning.safe_regex import UnsafePattern, check_pattern
+        from scanning.safe_regex import InvalidPattern, compile_pattern
 
         errors: dict[str, list[str]] = {}
         if not (self.column_name_regex or self.value_regex or self.validator):
@@ -251,11 +251,9 @@ class ClassificationRule(GovernedModel):
             pattern = getattr(self, name)
             if pattern:
                 try:
-                    check_pattern(pattern, re.IGNORECASE)
-                except (re.error, RecursionError, OverflowError) as exc:
-                    errors[name] = [f"Not a valid regular expression: {exc}."]
-                except UnsafePattern as exc:
-                    errors[name] = [f"Not accepted: {exc}."]
+                    compile_pattern(pattern, ignore_case=True)
+                except InvalidPattern as exc:
+                    errors[name] = [f"Pattern refused: {exc}."]
         if self.validator and self.validator not in VALIDATORS:
             errors["validator"] = [f"Unknown validator; choose one of: {', '.join(sorted(VALIDATORS))}."]
         if errors:

@@ -72,6 +72,12 @@ class WorkspaceViewSet(RestrictedModelViewSet):
         serializer.instance = services.workspace_update(workspace=serializer.instance,
                                                         acting_user=self.request.user, **serializer.validated_data)
 
+    @extend_schema(responses={204: None, 409: OpenApiResponse(
+        description="Problem details: the workspace still holds data sources, rule sets or custom rules; the member "
+                    "`blocked_by` counts them by kind.")})
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
     def perform_destroy(self, instance):
         services.workspace_delete(workspace=instance, acting_user=self.request.user)
 

@@ -2,15 +2,25 @@
 
     python -m bench.detection.run                 # print the table, write bench/results/detection.md
     python -m bench.detection.run --update-docs   # also replace the "## Detection" section of docs/benchmarks.md
+    python -m bench.detection.run --rounds 7 --note "machine shared with …"
+
+Both engines are timed the same way: whole passes over the corpus, interleaved (Racine, Presidio, Racine, …) for
+``--rounds`` rounds after one untimed warm-up pass each, so a busy machine slows both alike; each throughput is
+printed as the median with its spread (min–max) and the ratio as the ratio of the medians with the range of the
+per-round ratios.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,22 +39,54 @@ VALUE_DETECTABLE = {
 }
 
 
-def _racine(columns, repeats: int = 3):
-    best = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        predictions = [detect_column(c.sample) for c in columns]
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return [p.classification if p else None for p in predictions], len(columns) / best
+@dataclass(frozen=True)
+class Spread:
+    """Throughputs (columns/s) of the timed passes of one engine, in round order."""
+
+    rates: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rates)
+
+    def __str__(self) -> str:
+        return f"{self.median:.1f} ({min(self.rates):.1f}–{max(self.rates):.1f})"
 
 
-def _presidio(analyzer, columns, use_name: bool):
+def interleaved(passes: dict[str, Callable[[], list]], n_columns: int, rounds: int,
+                clock: Callable[[], float] = time.perf_counter) -> tuple[dict[str, list], dict[str, Spread]]:
+    """Each pass once untimed (warm-up), then once per round in turn (A, B, A, B, …), each timed whole: the
+    predictions of the last round and the columns/s of every round, per pass."""
+    for run in passes.values():
+        run()
+    rates: dict[str, list[float]] = {name: [] for name in passes}
+    predictions: dict[str, list] = {}
+    for _ in range(rounds):
+        for name, run in passes.items():
+            start = clock()
+            predictions[name] = run()
+            rates[name].append(n_columns / (clock() - start))
+    return predictions, {name: Spread(tuple(values)) for name, values in rates.items()}
+
+
+def ratio(faster: Spread, slower: Spread) -> tuple[float, float, float]:
+    """The ratio of the medians, and the lowest and highest ratio of two passes of the same round."""
+    per_round = [a / b for a, b in zip(faster.rates, slower.rates, strict=True)]
+    return faster.median / slower.median, min(per_round), max(per_round)
+
+
+def _racine_pass(columns: Sequence) -> Callable[[], list]:
+    def run():
+        return [p.classification if p else None for p in (detect_column(c.sample) for c in columns)]
+    return run
+
+
+def _presidio_pass(analyzer, columns: Sequence, use_name: bool) -> Callable[[], list]:
     from bench.detection.presidio_runner import classify_column
 
-    start = time.perf_counter()
-    predictions = [classify_column(analyzer, c.sample.column_name, c.sample.values, use_name=use_name) for c in columns]
-    return predictions, len(columns) / (time.perf_counter() - start)
+    def run():
+        return [classify_column(analyzer, c.sample.column_name, c.sample.values, use_name=use_name) for c in columns]
+    return run
 
 
 def _fmt(c: Counts) -> str:
@@ -57,7 +99,6 @@ def _machine() -> str:
         model = next(line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name"))
     except StopIteration:
         model = platform.processor() or "unknown"
-    import os
     return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
@@ -66,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio comparison")
     parser.add_argument("--update-docs", action="store_true", help="replace '## Detection' in docs/benchmarks.md")
     parser.add_argument("--misses", action="store_true", help="list every column Racine got wrong")
+    parser.add_argument("--rounds", type=int, default=5, help="timed passes of each engine, interleaved (default 5)")
+    parser.add_argument("--note", default="", help="a remark printed beside the figures (e.g. the machine's load)")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     columns = build_corpus()
     hidden = hide_names(columns)
@@ -80,16 +125,19 @@ def main(argv: list[str] | None = None) -> int:
     out = lines.append
     out("## Detection")
     out("")
+    load_before = os.getloadavg()[0]
     out(f"- Machine: {_machine()}")
     out(f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
-    out("- Command: `python -m bench.detection.run --update-docs`")
+    out(f"- Command: `python -m bench.detection.run --update-docs --rounds {args.rounds}`")
     n_labelled = sum(c.expected is not None for c in columns)
     out(f"- Corpus: `bench/detection/corpus.py` (seed fixed): {len(columns)} columns × {VALUES_PER_COLUMN} values, "
         f"{n_labelled} labelled with {len({c.expected for c in columns} - {None})} classifications, "
         f"{len(columns) - n_labelled} expected None (hard negatives). Run twice: real-looking column names, "
         "and every column renamed `c1`, `c2`, …")
     out("- Scoring is column by column; a wrong-class prediction is a FP for the predicted class and a FN for the "
-        "expected one. Throughput is columns/s at 100 values per column, single process.")
+        "expected one. Throughput is columns/s at 100 values per column, single process: each engine makes "
+        f"{args.rounds} whole passes over the corpus after an untimed warm-up, interleaved (Racine, Presidio, "
+        "Racine, …) so both see the same load; shown as the median (min–max) of the passes.")
     if analyzer is not None:
         out("- Presidio: `AnalyzerEngine` with pattern recognizers only over `spacy.blank(\"en\")` (no model); "
             "each value analysed separately (column-name tokens passed as context in the names run), a column "
@@ -108,17 +156,21 @@ def main(argv: list[str] | None = None) -> int:
     out("")
     summary = []
     for label, cols in runs.items():
-        preds, rate = _racine(cols)
+        passes = {"racine": _racine_pass(cols)}
+        if analyzer is not None:
+            passes["presidio"] = _presidio_pass(analyzer, cols, use_name=(label == "names"))
+        predictions, spreads = interleaved(passes, len(cols), args.rounds)
+        preds = predictions["racine"]
         pairs = [(c.expected, p) for c, p in zip(cols, preds, strict=True)]
         per, total = score(pairs)
         value_per, value_total = score(pairs, VALUE_DETECTABLE)
-        row = {"run": label, "racine": total, "racine_rate": rate, "racine_value": value_total, "per": per,
-               "value_per": value_per}
+        row = {"run": label, "racine": total, "racine_rate": spreads["racine"], "racine_value": value_total,
+               "per": per, "value_per": value_per}
         if analyzer is not None:
-            ppreds, prate = _presidio(analyzer, cols, use_name=(label == "names"))
+            ppreds = predictions["presidio"]
             _, ptotal = score([(c.expected, p) for c, p in zip(cols, ppreds, strict=True)], set(SUPPORTED))
             _, rsub = score(pairs, set(SUPPORTED))
-            row.update(presidio=ptotal, presidio_rate=prate, racine_sub=rsub)
+            row.update(presidio=ptotal, presidio_rate=spreads["presidio"], racine_sub=rsub)
         summary.append(row)
         out(f"### Racine per classification — {label}")
         out("")
@@ -135,20 +187,23 @@ def main(argv: list[str] | None = None) -> int:
                           file=sys.stderr)
     out("### Summary")
     out("")
-    out("| run | engine | scope | precision | recall | F1 | TP | FP | FN | columns/s |")
+    out("| run | engine | scope | precision | recall | F1 | TP | FP | FN | columns/s, median (min–max) |")
     out("|---|---|---|---|---|---|---|---|---|---|")
     for row in summary:
-        out(f"| {row['run']} | Racine | all classifications | {_fmt(row['racine'])} | {row['racine_rate']:.0f} |")
+        out(f"| {row['run']} | Racine | all classifications | {_fmt(row['racine'])} | {row['racine_rate']} |")
         out(f"| {row['run']} | Racine | value-detectable classes | {_fmt(row['racine_value'])} | |")
         if "presidio" in row:
             out(f"| {row['run']} | Racine | Presidio-supported classes | {_fmt(row['racine_sub'])} | |")
             out(f"| {row['run']} | Presidio | Presidio-supported classes | {_fmt(row['presidio'])} | "
-                f"{row['presidio_rate']:.1f} |")
+                f"{row['presidio_rate']} |")
+    out("")
     if analyzer is not None:
-        out("")
         for row in summary:
-            out(f"- {row['run']}: Racine is {row['racine_rate'] / row['presidio_rate']:.0f}× Presidio's throughput "
-                "in the same run.")
+            median, low, high = ratio(row["racine_rate"], row["presidio_rate"])
+            out(f"- {row['run']}: Racine's throughput is {median:.0f}× Presidio's (ratio of the medians; "
+                f"{low:.0f}–{high:.0f}× between the two passes of a round).")
+    out(f"- Load average (1 min) at the start and the end of the run: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
+        f"on {os.cpu_count()} cores.{' ' + args.note if args.note else ''}")
     out("")
     out("### Targets (issue 5), from this run")
     out("")
@@ -182,9 +237,9 @@ def _verdicts(summary: list[dict]) -> list[str]:
     if "presidio" in named:
         verdicts.append(f"F1 higher than Presidio's on its classes (names): {named['racine_sub'].f1:.3f} vs "
                         f"{named['presidio'].f1:.3f} — {_met(named['racine_sub'].f1 > named['presidio'].f1)}")
-        ratio = named["racine_rate"] / named["presidio_rate"]
-        verdicts.append(f"throughput ≥ 30× Presidio's pattern-only analyzer (names): {ratio:.0f}× — "
-                        f"{_met(ratio >= 30)}")
+        median, low, high = ratio(named["racine_rate"], named["presidio_rate"])
+        verdicts.append(f"throughput ≥ 30× Presidio's pattern-only analyzer (names): {median:.0f}× "
+                        f"({low:.0f}–{high:.0f}× per round) — {_met(median >= 30)}")
     below = {name: counts.f1 for name, counts in hidden["value_per"].items() if counts.f1 < 0.90}
     listed = ", ".join(f"{name} {f1:.3f}" for name, f1 in sorted(below.items())) or "none"
     verdicts.append(f"names hidden, every value-detectable classification F1 ≥ 0.90: below it: {listed} — "

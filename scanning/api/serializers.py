@@ -12,8 +12,8 @@ def _strings(help_text: str):
 
 
 class ScanRuleSetSerializer(serializers.ModelSerializer):
-    include_schemas = _strings("Globs, or regular expressions prefixed with 're:'.")
-    exclude_schemas = _strings("Globs, or regular expressions prefixed with 're:'.")
+    include_schemas = _strings("Globs, or regular expressions (RE2 syntax) prefixed with 're:'.")
+    exclude_schemas = _strings("Globs, or regular expressions (RE2 syntax) prefixed with 're:'.")
     include_tables = _strings("Match the table name or 'schema.table'.")
     exclude_tables = _strings("Match the table name or 'schema.table'.")
     include_columns = _strings("Match the column name.")

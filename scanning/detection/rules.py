@@ -5,17 +5,15 @@ case-insensitive) and, for the values, its value regex (full match) and/or a bui
 ``VALIDATORS`` on at least ``min_match_share`` of the non-null sampled values with at least ``min_distinct``
 distinct matching values. A rule with only a column-name regex matches on the name alone.
 
-Steward regexes run only on values up to 512 characters, so a badly written pattern cannot stall a scan on a
-huge text cell; patterns are compiled once and cached.
+Steward regexes run on RE2 (``scanning.safe_regex``: linear time, whatever the pattern) and only on values up to
+512 characters; patterns are compiled once and cached.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from scanning.safe_regex import check_pattern
+from scanning.safe_regex import UserPattern, compile_pattern
 
 from .validators import MAX_VALUE_LENGTH, VALIDATORS
 
@@ -40,19 +38,18 @@ class CustomRule:
             raise ValueError(f"unknown validator {self.validator!r}; choose one of {sorted(VALIDATORS)}")
         for pattern in (self.column_name_regex, self.value_regex):
             if pattern is not None:
-                _compile(pattern)  # raises re.error early, in the admin form, not during a scan
+                _compile(pattern)  # refuses a pattern early, in the admin form or the API, not during a scan
 
 
-@lru_cache(maxsize=1024)
-def _compile(pattern: str) -> re.Pattern[str]:
-    # UnsafePattern is a ValueError: a stored rule written before the check is skipped by custom_rules_for.
-    return check_pattern(pattern, re.IGNORECASE)
+def _compile(pattern: str) -> UserPattern:
+    # InvalidPattern is a ValueError: a stored rule the engine no longer accepts is skipped by custom_rules_for.
+    return compile_pattern(pattern, ignore_case=True)
 
 
 def _value_matches(rule: CustomRule, text: str) -> bool:
     if len(text) > MAX_VALUE_LENGTH:
         return False
-    if rule.value_regex is not None and _compile(rule.value_regex).fullmatch(text) is None:
+    if rule.value_regex is not None and not _compile(rule.value_regex).fullmatch(text):
         return False
     return rule.validator is None or VALIDATORS[rule.validator](text)
 
@@ -65,7 +62,7 @@ def evaluate_rule(rule: CustomRule, column_name: str, col: _Column, settings: De
     """(share or None, matching examples, reasons) when the rule matches the column, else None."""
     reasons = [f"custom rule {rule.name}"]
     if rule.column_name_regex is not None:
-        if _compile(rule.column_name_regex).search(column_name or "") is None:
+        if not _compile(rule.column_name_regex).search(column_name or ""):
             return None
         reasons.append("column name matches the rule's pattern")
     if not _has_value_condition(rule):
@@ -113,7 +110,7 @@ def preview_rule(rule: CustomRule, values: list[str], column_name: str | None = 
     column_name_matches = None
     if column_name is not None:
         column_name_matches = (rule.column_name_regex is None
-                               or _compile(rule.column_name_regex).search(column_name) is not None)
+                               or _compile(rule.column_name_regex).search(column_name))
     return {
         "results": results,
         "matched": matched,

@@ -14,6 +14,7 @@ from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.models import DataSource
 from scanning.connectors import ConnectorConfigError, Filters
+from scanning.connectors.filters import name_matcher
 from scanning.models import Scan, ScanRuleSet
 
 RULE_SET_FIELDS = ("name", "description", "include_schemas", "exclude_schemas", "include_tables", "exclude_tables",
@@ -39,19 +40,32 @@ def rule_set_filters(rule_set: ScanRuleSet) -> Filters:
         include_columns=tuple(rule_set.include_columns), exclude_columns=tuple(rule_set.exclude_columns))
 
 
+PATTERN_FIELDS = ("include_schemas", "exclude_schemas", "include_tables", "exclude_tables", "include_columns",
+                  "exclude_columns")
+MAX_LIST_ITEMS = 500
+MAX_ITEM_LENGTH = 1000
+
+
 def validate_rule_set(rule_set: ScanRuleSet) -> None:
     rule_set.full_clean()
-    for name in ("include_schemas", "exclude_schemas", "include_tables", "exclude_tables", "include_columns",
-                 "exclude_columns", "classifications"):
+    for name in (*PATTERN_FIELDS, "classifications"):
         value = getattr(rule_set, name)
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
             raise ValidationError({name: ["Give a list of non-empty strings."]})
+        if len(value) > MAX_LIST_ITEMS or any(len(item) > MAX_ITEM_LENGTH for item in value):
+            raise ValidationError({name: [f"Give at most {MAX_LIST_ITEMS} entries of at most {MAX_ITEM_LENGTH} "
+                                          "characters each."]})
     if not 1 <= rule_set.sample_size <= 10_000:
         raise ValidationError({"sample_size": ["Sample between 1 and 10,000 values per column."]})
-    try:
-        rule_set_filters(rule_set)
-    except ConnectorConfigError as exc:
-        raise ValidationError({"__all__": [str(exc)]}) from None
+    errors: dict[str, list[str]] = {}
+    for name in PATTERN_FIELDS:
+        for pattern in getattr(rule_set, name):
+            try:
+                name_matcher(pattern)
+            except ConnectorConfigError as exc:
+                errors.setdefault(name, []).append(str(exc))
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic

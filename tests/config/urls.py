@@ -1,4 +1,5 @@
 """The product's URLs plus API views that fail on purpose, to test the one error format."""
+from django.http import JsonResponse
 from django.urls import path
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission
@@ -66,6 +67,10 @@ def plain_broken_view(request):
     raise RuntimeError("plain view failure with secret hunter2")
 
 
+def plain_body_view(request):
+    return JsonResponse({"length": len(request.body)})  # reading the body checks DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 class EnqueuePingView(APIView):
     permission_classes = [AllowAny]
 
@@ -80,6 +85,7 @@ urlpatterns = [
     path("api/v1/_test/throttled", ThrottledView.as_view()),
     path("api/v1/_test/broken", BrokenView.as_view()),
     path("api/v1/_test/plain-broken", plain_broken_view),
+    path("api/v1/_test/plain-body", plain_body_view),
     path("api/v1/_test/enqueue-ping", EnqueuePingView.as_view()),
     *product_urlpatterns,
 ]

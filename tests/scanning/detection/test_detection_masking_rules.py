@@ -1,8 +1,7 @@
-import re
-
 import pytest
 
 from scanning.detection import ColumnSample, CustomRule, DetectionSettings, detect_column, mask_value, preview_rule
+from scanning.safe_regex import InvalidPattern
 
 from .examples import POSITIVES
 
@@ -74,7 +73,7 @@ def test_custom_rule_takes_precedence_over_builtin_by_default():
 def test_custom_rule_with_unknown_validator_or_bad_regex_is_rejected():
     with pytest.raises(ValueError):
         CustomRule(name="X.Y", validator="nope")
-    with pytest.raises(re.error):
+    with pytest.raises(InvalidPattern, match="missing"):
         CustomRule(name="X.Y", value_regex="(")
     with pytest.raises(ValueError):
         CustomRule(name="X.Y")
