@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_auditevent_append_only'),
+        ('accounts', '0004_lockout_per_account_and_address'),
     ]
 
     operations = [
