@@ -360,4 +360,7 @@ RACINE_STATEMENT_TIMEOUT = env_int("RACINE_STATEMENT_TIMEOUT", 60, minimum=1)
 # A running scan writes a heartbeat after every batch; the reaper fails runs silent for longer than this.
 RACINE_SCAN_HEARTBEAT_TIMEOUT = env_int("RACINE_SCAN_HEARTBEAT_TIMEOUT", 300, minimum=1)
 RACINE_SCAN_REAPER_INTERVAL = env_int("RACINE_SCAN_REAPER_INTERVAL", 60, minimum=1)
+# A queued run whose task message is this long past due, with nothing waiting on its queue, is taken for lost by
+# the broker (e.g. Redis restarted without persistence): the reaper sends it once more, then fails it.
+RACINE_RUN_QUEUED_TIMEOUT = env_int("RACINE_RUN_QUEUED_TIMEOUT", 300, minimum=1)
 RACINE_SCAN_BATCH_SIZE = env_int("RACINE_SCAN_BATCH_SIZE", 2000, minimum=1)

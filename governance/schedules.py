@@ -27,7 +27,8 @@ class Job:
 def jobs() -> list[Job]:
     return [
         Job("racine: reap scan runs", "scanning.tasks.scan_runs_reap_task", settings.RACINE_SCAN_REAPER_INTERVAL,
-            "Fail scan runs whose worker stopped sending heartbeats; send again runs the broker lost."),
+            "Fail scan runs whose worker stopped sending heartbeats; send again once, then fail, queued runs "
+            "whose message the broker lost."),
         Job("racine: expire object grants", "accounts.tasks.object_grants_expire_task", 5 * 60,
             "Revoke direct object grants (approved access requests) past their expiry."),
         Job("racine: prune audit events", "accounts.tasks.audit_events_prune_task", 24 * 3600,

@@ -124,6 +124,13 @@ class ScanRun(GovernedModel):
     unchanged = models.PositiveIntegerField(default=0)
     columns_classified = models.PositiveIntegerField(default=0)
     queued_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When the run's task message is due at a worker: when it was queued, or when the countdown of "
+                  "its retry ends. The reaper takes a message not picked up long after this for lost.")
+    resent_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the reaper sent the task again because its message seemed lost (once per message).")
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

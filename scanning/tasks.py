@@ -19,10 +19,11 @@ logger = logging.getLogger("racine.scanning")
 def scan_run_execute_task(self, scan_run_id: int) -> None:
     # In-process (eager) mode there is no one to retry later: the first failure is final.
     final = self.request.is_eager or self.request.retries >= MAX_RETRIES
+    countdown = _backoff(self.request.retries)  # the run records when the retry is due
     try:
-        services.scan_run_execute(scan_run_id=scan_run_id, final_attempt=final)
+        services.scan_run_execute(scan_run_id=scan_run_id, final_attempt=final, retry_in=countdown)
     except SourceUnavailable as exc:
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        raise self.retry(exc=exc, countdown=countdown) from None
 
 
 @shared_task
@@ -69,7 +70,8 @@ def detection_run_task(self, scan_run_id: int, table_ids: list[int]) -> None:
 @shared_task(bind=True, max_retries=MAX_RETRIES)
 def detection_on_demand_task(self, scan_run_id: int) -> None:
     final = self.request.is_eager or self.request.retries >= MAX_RETRIES
+    countdown = _backoff(self.request.retries)
     try:
-        detection.detection_on_demand(scan_run_id=scan_run_id, final_attempt=final)
+        detection.detection_on_demand(scan_run_id=scan_run_id, final_attempt=final, retry_in=countdown)
     except SourceUnavailable as exc:
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        raise self.retry(exc=exc, countdown=countdown) from None

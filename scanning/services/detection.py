@@ -376,19 +376,20 @@ def check_detection_targets(assets: list[Asset], acting_user: User | None) -> li
     return plan
 
 
-def detection_on_demand(*, scan_run_id: int, final_attempt: bool = True) -> None:
+def detection_on_demand(*, scan_run_id: int, final_attempt: bool = True, retry_in: float = 0.0) -> None:
     """Execute a detection run asked for on demand (``ScanRun.Trigger.DETECTION``): claim it, detect on its
     targets with the rule set of the source's first scan (if any), then end it. Only the caller that claims the
     queued run works on it, from the start (a retry resets the counters: column-level work leaves no marker to
-    resume from); an unreachable source hands the run back to the queue for the task's retry unless this is the
-    final attempt or a cancel was asked for.
+    resume from); an unreachable source hands the run back to the queue for the task's retry (due in ``retry_in``
+    s) unless this is the final attempt or a cancel was asked for.
     """
     if not claim_run(scan_run_id, phase=DETECTION_PHASE, trigger=ScanRun.Trigger.DETECTION):
         logger.info("detection run not claimed (already taken or finished)", extra={"scan_run": scan_run_id})
         return
     run = ScanRun.objects.select_related("data_source").get(pk=scan_run_id)
     secrets: list[str] = []
-    with _run_outcome(run, final_attempt=final_attempt, hand_back=partial(back_to_queue, run.pk), secrets=secrets):
+    with _run_outcome(run, final_attempt=final_attempt, hand_back=partial(back_to_queue, run.pk, retry_in=retry_in),
+                      secrets=secrets):
         # What is still there to read: a target removed, or a column whose table became something else since the
         # request, is left out; the others are still read.
         plan = detection_plan(asset for asset in Asset.objects.filter(

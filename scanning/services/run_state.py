@@ -1,7 +1,9 @@
-"""How a run ends, and whether it may be handed back for a retry: the state changes that scans and detections
-share. Each is one conditional UPDATE, so that a worker, the reaper and a user's cancel never overwrite one
-another's outcome."""
+"""How a run ends, whether it may be handed back for a retry, and how the reaper sends again or fails a queued run
+whose message was lost: the state changes that scans and detections share. Each is one conditional UPDATE, so
+that a worker, the reaper and a user's cancel never overwrite one another's outcome."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -30,11 +32,33 @@ def still_wanted(run_id: int):
     return ScanRun.objects.filter(pk=run_id, status=ScanRun.Status.RUNNING, cancel_requested=False)
 
 
-def back_to_queue(run_id: int, error: str) -> bool:
-    """Hand a run back for the task's retry, which re-enters through ``claim_run``; queued again, the reaper's
-    "lost by the broker" clock starts again too. Not a run asked to stop meanwhile: False, it is to end."""
-    return bool(still_wanted(run_id).update(status=ScanRun.Status.QUEUED, phase="", queued_at=timezone.now(),
+def back_to_queue(run_id: int, error: str, *, retry_in: float = 0.0) -> bool:
+    """Hand a run back for the task's retry in ``retry_in`` seconds, which re-enters through ``claim_run``. The run
+    is due then, not before: the reaper's "lost by the broker" clock starts at the end of the countdown, for a new
+    message (one re-send again). Not a run asked to stop meanwhile: False, it is to end."""
+    now = timezone.now()
+    return bool(still_wanted(run_id).update(status=ScanRun.Status.QUEUED, phase="", queued_at=now,
+                                            due_at=now + timedelta(seconds=retry_in), resent_at=None,
                                             error=error[:4000]))
+
+
+def _same_message(run: ScanRun):
+    """``run`` as the reaper read it: still queued for the same message (a retry's hand-back moves ``due_at``)."""
+    return ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.QUEUED, due_at=run.due_at,
+                                  resent_at=run.resent_at)
+
+
+def mark_resent(run: ScanRun, now) -> bool:
+    """Record that the reaper sends ``run``'s lost message again; False if a worker claimed the run meanwhile, or
+    another reaper already did (two ticks at once send it once)."""
+    return bool(_same_message(run).filter(resent_at__isnull=True).update(resent_at=now))
+
+
+def fail_lost(run: ScanRun, now, error: str) -> bool:
+    """Fail ``run`` whose message and re-sent message were both lost; False if a worker claimed it meanwhile (a
+    worker that gets the message later finds it failed and does not claim it)."""
+    return bool(_same_message(run).filter(resent_at__isnull=False).update(
+        status=ScanRun.Status.FAILED, finished_at=now, phase="", error=error[:4000]))
 
 
 def finish_unreachable(run_id: int, error: str) -> None:

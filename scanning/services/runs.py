@@ -1,4 +1,4 @@
-"""Runs: request, execute (claim, read, write), cancel, and reap runs whose worker died.
+"""Runs: request, execute (claim, read, write), cancel, and reap runs whose worker died or whose message was lost.
 
 A run is a scan's (schema, then detection on what changed) or a detection asked for on demand on some assets
 (``ScanRun.Trigger.DETECTION``, executed by ``scanning.services.detection.detection_on_demand``). Both kinds share
@@ -14,6 +14,7 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import audit
@@ -25,7 +26,14 @@ from scanning.connectors import ConnectorError, SourceUnavailable
 from scanning.models import Scan, ScanRun
 from scanning.services.datasources import open_connector
 from scanning.services.detection import after_schema, check_detection_targets, may_classify_all
-from scanning.services.run_state import back_to_queue, claim_run, finish_run, finish_unreachable
+from scanning.services.run_state import (
+    back_to_queue,
+    claim_run,
+    fail_lost,
+    finish_run,
+    finish_unreachable,
+    mark_resent,
+)
 from scanning.services.scans import rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
 
@@ -44,11 +52,27 @@ class RunNotCancellable(Exception):
     """The run has already finished."""
 
 
-def _enqueue(run_id: int, *, detection: bool) -> None:
-    """Send a queued run to its worker: a scan to the ``scans`` queue, a detection to the ``detection`` queue."""
+def _task(*, detection: bool):
+    """A run's task: a scan's on the ``scans`` queue, a detection's on the ``detection`` queue (config.celery)."""
     from scanning.tasks import detection_on_demand_task, scan_run_execute_task
 
-    (detection_on_demand_task if detection else scan_run_execute_task).delay(run_id)
+    return detection_on_demand_task if detection else scan_run_execute_task
+
+
+def _enqueue(run_id: int, *, detection: bool, retries: int = 0) -> None:
+    """Send a queued run to its worker; ``retries``: the retries it already used, so a re-send keeps its budget."""
+    _task(detection=detection).apply_async((run_id,), retries=retries)
+
+
+def _messages_waiting(*, detection: bool) -> int:
+    """Messages ready on the queue the run's task is routed to, not yet taken by a worker."""
+    task = _task(detection=detection)
+    queue = task.app.amqp.router.route({}, task.name)["queue"]
+    with task.app.connection_for_read() as conn:
+        try:
+            return queue.bind(conn.default_channel).queue_declare(passive=True).message_count
+        except conn.channel_errors:  # Redis drops an emptied list: no such queue, nothing waits
+            return 0
 
 
 def active_run(data_source_id: int) -> ScanRun | None:
@@ -120,11 +144,11 @@ def _young_garbage_collections() -> Iterator[None]:
             gc.enable()
 
 
-def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
+def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True, retry_in: float = 0.0) -> None:
     """Run a queued scan to its end. Safe to call twice: only the caller that claims the run does the work.
 
-    A source that is unreachable hands the run back to the queue (for the task's retry with backoff) unless
-    this is the final attempt; any other failure fails the run with a message that holds no secret.
+    A source that is unreachable hands the run back to the queue (for the task's retry, due in ``retry_in`` s)
+    unless this is the final attempt; any other failure fails the run with a message that holds no secret.
     """
     # Claim with a conditional UPDATE: if beat fired twice or the broker redelivered, one worker wins.
     if not claim_run(scan_run_id, phase="schema", scan__isnull=False):
@@ -149,7 +173,7 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
         return
     except SourceUnavailable as exc:
         error = _redact(str(exc), secrets)
-        if not final_attempt and back_to_queue(run.pk, error):
+        if not final_attempt and back_to_queue(run.pk, error, retry_in=retry_in):
             raise
         finish_unreachable(run.pk, error)
         return
@@ -187,7 +211,8 @@ def scan_run_cancel(*, run: ScanRun, acting_user: User | None) -> ScanRun:
 
 
 def scan_runs_reap(*, now=None) -> dict[str, int]:
-    """Fail runs whose worker stopped sending heartbeats; send again runs the broker lost while queued."""
+    """Fail runs whose worker stopped sending heartbeats; send again, then fail, queued runs whose message the
+    broker lost."""
     now = now or timezone.now()
     silent_since = now - timedelta(seconds=settings.RACINE_SCAN_HEARTBEAT_TIMEOUT)
     timeout = settings.RACINE_SCAN_HEARTBEAT_TIMEOUT
@@ -195,14 +220,37 @@ def scan_runs_reap(*, now=None) -> dict[str, int]:
         status=ScanRun.Status.FAILED, finished_at=now, phase="",
         error=f"The worker stopped responding (no heartbeat for {timeout} s); the catalog keeps the batches "
               "it had written.")
-    # A queued run older than the broker's redelivery delay was lost (e.g. a broker restart without
-    # persistence): send it again; the claim makes a duplicate harmless.
-    lost_before = now - timedelta(seconds=settings.CELERY_BROKER_VISIBILITY_TIMEOUT)
-    lost = list(ScanRun.objects.filter(status=ScanRun.Status.QUEUED, queued_at__lt=lost_before)
-                .values_list("pk", "trigger"))
-    ScanRun.objects.filter(pk__in=[pk for pk, _ in lost]).update(queued_at=now)  # once per redelivery delay
-    for run_id, trigger in lost:
-        _enqueue(run_id, detection=trigger == ScanRun.Trigger.DETECTION)
-    if failed or lost:
-        logger.warning("scan runs reaped", extra={"failed": failed, "requeued": len(lost)})
-    return {"failed": failed, "requeued": len(lost)}
+    requeued, lost = _recover_lost_messages(now)
+    if failed or requeued or lost:
+        logger.warning("scan runs reaped", extra={"failed": failed, "requeued": requeued, "lost": lost})
+    return {"failed": failed, "requeued": requeued, "lost": lost}
+
+
+def _recover_lost_messages(now) -> tuple[int, int]:
+    """A queued run not picked up ``RACINE_RUN_QUEUED_TIMEOUT`` s after it was due, while nothing waits on its
+    queue, lost its message (e.g. Redis restarted without persistence): send it once more; if that is not picked
+    up either within the timeout, fail it, so that the source takes new runs again. A run whose queue holds
+    messages may be waiting behind them for a free worker: left alone until the queue drains. Every step is a
+    conditional update on the run as read, so a worker that claims it meanwhile wins (returns the counts)."""
+    timeout = settings.RACINE_RUN_QUEUED_TIMEOUT
+    overdue = now - timedelta(seconds=timeout)
+    candidates = ScanRun.objects.filter(status=ScanRun.Status.QUEUED).filter(
+        Q(resent_at__isnull=True, due_at__lt=overdue) | Q(resent_at__lt=overdue)).only(
+        "pk", "trigger", "attempts", "due_at", "resent_at")
+    backlog: dict[bool, int] = {}
+    requeued = lost = 0
+    for run in candidates:
+        if run.is_detection not in backlog:
+            backlog[run.is_detection] = _messages_waiting(detection=run.is_detection)
+        if backlog[run.is_detection]:
+            continue
+        if run.resent_at is None:
+            if mark_resent(run, now):
+                _enqueue(run.pk, detection=run.is_detection, retries=run.attempts)
+                logger.warning("queued run not picked up: its message is sent again", extra={"scan_run": run.pk})
+                requeued += 1
+        elif fail_lost(run, now, f"The run's task message was lost by the broker: not picked up {timeout} s after "
+                                 "it was due, nor when sent again. Request a new run."):
+            logger.error("queued run failed: its message was lost twice", extra={"scan_run": run.pk})
+            lost += 1
+    return requeued, lost

@@ -11,11 +11,8 @@ mid-scan, is the orderly version of the same stop.
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 
@@ -26,7 +23,12 @@ from scanning import services
 from scanning.connectors import ConnectionSettings, connector_for
 from scanning.models import AssetChange, ScanRun
 from tests.support import target_dbs
-from tests.support.celery_worker import redis_workers
+from tests.support.celery_worker import (
+    app_database_env,
+    redis_workers,
+    skip_unless_postgresql_app_database,
+    wait_for,
+)
 from tests.support.factories import UserFactory, membership
 from tests.support.personas import verified_client
 from tests.support.target_dbs import scan_workspace, schema_only_rule_set
@@ -36,11 +38,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 TABLES = 1500
 BATCH_SIZE = 100
 SECRET = "Worker-Secret-5b7e"  # trust authentication ignores it; the worker still handles it
-
-
-def skip_unless_postgresql_app_database():
-    if connection.vendor != "postgresql":
-        pytest.skip("the worker and the test share the application database: needs PostgreSQL (set DATABASE_URL)")
 
 
 @pytest.fixture(scope="module")
@@ -65,24 +62,9 @@ def source_objects(name, url) -> set[str]:
 @pytest.fixture
 def celery_via_redis(tmp_path):
     """Workers writing into this test's database, started by the test on a queue of this test's own."""
-    skip_unless_postgresql_app_database()
-    db = connection.settings_dict
-    env = {"DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-                           f"/{db['NAME']}",
-           "RACINE_ENCRYPTION_KEYS": ",".join(settings.RACINE_ENCRYPTION_KEYS),
-           "RACINE_SCAN_BATCH_SIZE": str(BATCH_SIZE), "LOG_LEVEL": "DEBUG"}
+    env = {**app_database_env(), "RACINE_SCAN_BATCH_SIZE": str(BATCH_SIZE), "LOG_LEVEL": "DEBUG"}
     with redis_workers(tmp_path, env=env) as workers:
         yield workers
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def request_run(source) -> ScanRun:

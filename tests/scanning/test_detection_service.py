@@ -517,10 +517,10 @@ def test_the_reaper_sends_a_lost_detection_to_the_detection_task(fake, monkeypat
     run = runs.detection_run_request(assets=[table], acting_user=None)
     scan_run = ScanRunFactory(scan=ScanFactory(data_source=_customers()[2].data_source),
                               status=ScanRun.Status.QUEUED, finished_at=None)
-    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_BROKER_VISIBILITY_TIMEOUT + 60)
-    ScanRun.objects.filter(pk__in=[run.pk, scan_run.pk]).update(queued_at=long_ago)
+    long_ago = timezone.now() - timedelta(seconds=settings.RACINE_RUN_QUEUED_TIMEOUT + 60)
+    ScanRun.objects.filter(pk__in=[run.pk, scan_run.pk]).update(due_at=long_ago)
     sent = []
-    monkeypatch.setattr(runs, "_enqueue", lambda run_id, detection: sent.append((run_id, detection)))
+    monkeypatch.setattr(runs, "_enqueue", lambda run_id, detection, retries: sent.append((run_id, detection)))
     assert runs.scan_runs_reap()["requeued"] == 2
     assert sorted(sent) == sorted([(run.pk, True), (scan_run.pk, False)])
 

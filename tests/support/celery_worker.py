@@ -10,9 +10,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from config.celery import app
 from tests.support.services import require_redis
@@ -28,6 +31,35 @@ def forget_connections() -> None:
     app.amqp._producer_pool = None
     if hasattr(app._local, "backend"):
         del app._local.backend
+
+
+def skip_unless_postgresql_app_database() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker and the test share the application database: needs PostgreSQL (set DATABASE_URL)")
+
+
+def app_database_env() -> dict[str, str]:
+    """The environment of workers that write into this test's own (PostgreSQL) database."""
+    from django.conf import settings
+    from django.db import connection
+
+    skip_unless_postgresql_app_database()
+    db = connection.settings_dict
+    return {"DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+                            f"/{db['NAME']}",
+            "RACINE_ENCRYPTION_KEYS": ",".join(settings.RACINE_ENCRYPTION_KEYS)}
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 class Workers:
