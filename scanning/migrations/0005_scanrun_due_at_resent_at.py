@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scanning', '0003_scanrun_detection_on_demand'),
+        ('scanning', '0004_free_text_max_lengths'),
     ]
 
     operations = [
