@@ -143,7 +143,7 @@ class RacineUserAdmin(AuditedM2MAdminMixin, RestrictedAdminMixin, UserAdmin):
             with transaction.atomic():
                 for user in queryset:
                     services.mfa_reset(user=user, acting_user=request.user, request=request)
-        except PermissionDenied as exc:
+        except (PermissionDenied, ValidationError) as exc:
             self.message_user(request, admin_error_text(exc), messages.ERROR)
             return
         self.message_user(request, f"Second factor reset for {queryset.count()} user(s); they enrol again at their "

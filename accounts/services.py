@@ -176,6 +176,9 @@ def mfa_reset(*, user: User, acting_user: User | None, request=None) -> dict:
     Returns what was done, as audited: the removed devices' ids and the number of sessions ended.
     """
     _require_superuser(acting_user)
+    if acting_user is not None and acting_user.pk == user.pk:
+        # Turning off one's own second factor needs a fresh verification (mfa.disable); this must not skip it.
+        raise ValidationError("Turn off your own second factor from your two-factor page, not with a reset.")
     devices = mfa.remove_devices(user)
     outcome = {"devices": devices, "sessions_ended": _end_sessions(user)}
     audit.record(event="mfa.reset", actor=acting_user, obj=user, request=request, extra=outcome)

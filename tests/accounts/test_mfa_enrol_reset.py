@@ -253,3 +253,14 @@ def test_after_a_reset_the_next_login_enrols_again(world, victim, client):
 
     assert to_enrol["Location"].startswith(reverse(ENROL))
     assert "mfa-qr" in client.get(to_enrol["Location"]).content.decode()
+
+
+def test_a_superuser_cannot_reset_their_own_second_factor(world):
+    superuser = world.users["superuser"]
+    client = world.client("superuser")
+
+    by_api = client.post(reverse("api:user-reset-mfa", args=[superuser.pk]))
+    in_admin = reset_in_admin(client, superuser)
+
+    assert by_api.status_code == 400 and in_admin.status_code == 302
+    assert mfa.has_device(superuser) and not AuditEvent.objects.filter(event="mfa.reset").exists()
