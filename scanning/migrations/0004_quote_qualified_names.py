@@ -23,26 +23,32 @@ def _legacy_quote(part: str) -> str:
     return part
 
 
-def _rewrite(apps, spell) -> None:
+def _rewrite(apps, connection, spell) -> None:
     Asset = apps.get_model("catalog", "Asset")
+    quote = connection.ops.quote_name
+    # One plain UPDATE per changed row, sent in batches (psycopg pipelines executemany): bulk_update's CASE WHEN
+    # over 2,000 ids is quadratic per batch and took 66 s for 78,000 changed rows of 250,000.
+    update = (f"UPDATE {quote(Asset._meta.db_table)} SET {quote(Asset._meta.get_field('qualified_name').column)} = %s "
+              f"WHERE {quote(Asset._meta.pk.column)} = %s")
     pending = []
-    for pk, name in Asset.objects.order_by("pk").values_list("pk", "qualified_name").iterator(chunk_size=BATCH):
-        new = spell(parse_qualified_name(name))
-        if new != name:
-            pending.append(Asset(pk=pk, qualified_name=new))
-        if len(pending) >= BATCH:
-            Asset.objects.bulk_update(pending, ["qualified_name"])
-            pending.clear()
-    if pending:
-        Asset.objects.bulk_update(pending, ["qualified_name"])
+    with connection.cursor() as cursor:
+        for pk, name in Asset.objects.order_by("pk").values_list("pk", "qualified_name").iterator(chunk_size=BATCH):
+            new = spell(parse_qualified_name(name))
+            if new != name:
+                pending.append((new, pk))
+            if len(pending) >= BATCH:
+                cursor.executemany(update, pending)
+                pending.clear()
+        if pending:
+            cursor.executemany(update, pending)
 
 
 def quote_names(apps, schema_editor) -> None:
-    _rewrite(apps, qualified_name)
+    _rewrite(apps, schema_editor.connection, qualified_name)
 
 
 def unquote_names(apps, schema_editor) -> None:
-    _rewrite(apps, lambda path: ".".join(_legacy_quote(part) for part in path))
+    _rewrite(apps, schema_editor.connection, lambda path: ".".join(_legacy_quote(part) for part in path))
 
 
 class Migration(migrations.Migration):

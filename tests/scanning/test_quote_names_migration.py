@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 from django.apps import apps
+from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 from catalog.models import Asset, AssetClassification
@@ -62,15 +63,16 @@ def test_scan_quotes_reserved_upper_case_and_backslash_parts(scanned):
 def test_migration_respells_an_old_catalog_so_a_rescan_keeps_every_asset(scanned):
     source, rule_set = scanned
     migration = _migration()
+    editor = connection.schema_editor(atomic=False)  # what RunPython hands the functions; only its connection is used
     current = _names(source)
-    migration.unquote_names(apps, None)  # the catalog as the earlier rule wrote it
+    migration.unquote_names(apps, editor)  # the catalog as the earlier rule wrote it
     legacy = _names(source)
     assert 'awkward.main.Users.ID' in legacy and "awkward.main.Users.back\\slash" in legacy
     assert sorted(legacy.values()) == sorted(current.values())
     email = Asset.objects.get(data_source=source, qualified_name="awkward.main.Users.Email")
     classified = AssetClassificationFactory(asset=email)
 
-    migration.quote_names(apps, None)
+    migration.quote_names(apps, editor)
 
     assert _names(source) == current
     rescan = run_scan(source, rule_set=rule_set)
