@@ -74,20 +74,28 @@ def enrol(request):
         messages.info(request, "An authenticator is already set up.")
         target = "accounts:mfa-status" if mfa.is_verified(user) else "accounts:mfa-verify"
         return HttpResponseRedirect(f"{reverse(target)}?next={_next_url(request)}")
-    if "password" in request.POST or not mfa.recent_password_check(request):
+    if "password" in request.POST:
         return _enrol_password_check(request)
+    try:
+        return _enrol_code_step(request)
+    except mfa.PasswordCheckRequired:  # no password check in this session, or too old: ask for the password
+        return _enrol_password_check(request)
+
+
+def _enrol_code_step(request):
+    """The QR code and the first code of the new authenticator."""
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            codes = mfa.totp_enrol_confirm(request=request, user=user, code=form.cleaned_data["code"])
+            codes = mfa.totp_enrol_confirm(request=request, user=request.user, code=form.cleaned_data["code"])
         except mfa.PasswordCheckRequired:
-            return _enrol_password_check(request)  # the check expired while the QR code was on screen
+            raise
         except mfa.MfaError as error:
             _error(form, error)
         else:
             # Rendered, not redirected: the backup codes are shown this once and never stored in clear.
             return _render(request, "accounts/mfa_backup_codes.html", "Your backup codes", codes=codes)
-    enrolment = mfa.totp_enrol_start(request=request, user=user)
+    enrolment = mfa.totp_enrol_start(request=request, user=request.user)
     return _render(request, "accounts/mfa_enrol.html", "Set up two-factor authentication", form=form,
                    qr_svg=enrolment.qr_svg, secret=enrolment.secret)
 
