@@ -134,6 +134,20 @@ class RacineUserAdmin(AuditedM2MAdminMixin, RestrictedAdminMixin, UserAdmin):
     audit_fields = services.USER_AUDIT_FIELDS
     audit_m2m = {"groups": lambda groups: sorted(group.name for group in groups),
                  "user_permissions": _permission_labels}
+    actions = ["reset_second_factor"]
+
+    @admin.action(description="Reset second factor (lost device): remove it, log out, enrol again",
+                  permissions=["change"])
+    def reset_second_factor(self, request, queryset):
+        try:
+            with transaction.atomic():
+                for user in queryset:
+                    services.mfa_reset(user=user, acting_user=request.user, request=request)
+        except (PermissionDenied, ValidationError) as exc:
+            self.message_user(request, admin_error_text(exc), messages.ERROR)
+            return
+        self.message_user(request, f"Second factor reset for {queryset.count()} user(s); they enrol again at their "
+                                   "next login.", messages.SUCCESS)
 
     def user_change_password(self, request, id, form_url=""):
         # The admin's set-password page saves outside changeform_view: audit the fact (never the value) here.

@@ -10,6 +10,10 @@ codes in turn does not reset the budget. When the cache is unreachable that budg
 A session counts as verified when django-otp's session key names one of the user's confirmed devices
 (``django_otp.login``); we also note *when* it was verified, because disabling the second factor needs a
 verification of the last few minutes.
+
+Enrolling needs a recent password check (``settings.RACINE_MFA_ENROL_PASSWORD_MAX_AGE`` minutes): a password
+login notes its time in the session, and so does re-entering the password (``confirm_password``). Without it a
+stolen session of someone with no device yet could bind the attacker's authenticator to the account.
 """
 from __future__ import annotations
 
@@ -21,8 +25,12 @@ import django_otp
 import qrcode
 import qrcode.image.svg
 from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -37,6 +45,7 @@ BACKUP_DEVICE_NAME = "Backup codes"
 # Disabling the second factor is the most valuable thing a stolen, unattended session could do.
 FRESH_VERIFICATION = timedelta(minutes=5)
 SESSION_VERIFIED_AT = "racine_mfa_verified_at"
+SESSION_PASSWORD_CHECKED_AT = "racine_password_checked_at"
 USER_FAILURE_LIMIT = 10
 USER_FAILURE_WINDOW = timedelta(minutes=15)
 TOTP_CODE = re.compile(r"^\d{6}$")
@@ -83,6 +92,16 @@ class VerificationRequired(MfaError):
 class FreshVerificationRequired(MfaError):
     code = "fresh_verification_required"
     message = "Enter a current code: this change needs a verification from the last five minutes."
+
+
+class PasswordCheckRequired(MfaError):
+    code = "password_check_required"
+    message = "Enter your password again: setting up an authenticator needs a recent password check."
+
+
+class InvalidPassword(MfaError):
+    code = "invalid_password"
+    message = "The password is not correct."
 
 
 @dataclass(frozen=True)
@@ -142,8 +161,8 @@ def backup_codes_remaining(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 
-def verified_at(request) -> datetime | None:
-    raw = _http_request(request).session.get(SESSION_VERIFIED_AT)
+def _session_time(request, key: str) -> datetime | None:
+    raw = _http_request(request).session.get(key)
     if not raw:
         return None
     try:
@@ -152,10 +171,62 @@ def verified_at(request) -> datetime | None:
         return None
 
 
+def verified_at(request) -> datetime | None:
+    return _session_time(request, SESSION_VERIFIED_AT)
+
+
 def recently_verified(request) -> bool:
     when = verified_at(request)
     return (when is not None and is_verified(request.user)
             and timezone.now() - when <= FRESH_VERIFICATION)
+
+
+# --- Password check before enrolment ----------------------------------------------------------------------
+def password_check_max_age() -> timedelta:
+    return timedelta(minutes=settings.RACINE_MFA_ENROL_PASSWORD_MAX_AGE)
+
+
+def password_checked_at(request) -> datetime | None:
+    return _session_time(request, SESSION_PASSWORD_CHECKED_AT)
+
+
+def recent_password_check(request) -> bool:
+    when = password_checked_at(request)
+    return when is not None and timezone.now() - when <= password_check_max_age()
+
+
+def _note_password_check(http_request) -> None:
+    http_request.session[SESSION_PASSWORD_CHECKED_AT] = timezone.now().isoformat()
+
+
+@receiver(user_logged_in, dispatch_uid="racine_mfa_password_checked")
+def _on_logged_in(sender, request, user, **kwargs):
+    # Every login path Racine offers checks the password (the admin's and DRF's login pages); the session keeps
+    # when, so an enrolment right after login needs no second password prompt.
+    if request is not None and hasattr(request, "session"):
+        _note_password_check(request)
+
+
+def confirm_password(*, request, user: User, password: str) -> None:
+    """Check ``user``'s password again and note the check in the session.
+
+    Through ``authenticate()``, like a login: a locked account is refused and a wrong password counts towards
+    the lockout (and is audited as ``login.failed``), so this prompt is no way around login protection.
+    """
+    http_request = _http_request(request)
+    checked = authenticate(http_request, username=user.get_username(), password=password or "")
+    if checked is None or checked.pk != user.pk:
+        raise InvalidPassword()
+    _note_password_check(http_request)
+    audit.record(event="mfa.password_confirmed", actor=user, request=http_request)
+
+
+def _require_recent_password_check(request) -> datetime:
+    if not recent_password_check(request):
+        minutes = int(password_check_max_age().total_seconds() // 60)
+        raise PasswordCheckRequired(f"Enter your password again: setting up an authenticator needs a password "
+                                    f"check from the last {minutes} minutes.")
+    return password_checked_at(request)
 
 
 # --- Enrolment --------------------------------------------------------------------------------------------
@@ -166,14 +237,20 @@ def qr_svg(data: str) -> str:
 
 
 @transaction.atomic
-def totp_enrol_start(*, user: User) -> Enrolment:
+def totp_enrol_start(*, request, user: User) -> Enrolment:
     """An unconfirmed TOTP device for ``user`` (the same one until it is confirmed, so a reload shows the
-    same QR code), with what an authenticator app needs to add it."""
+    same QR code), with what an authenticator app needs to add it. Needs a recent password check; every
+    showing of the secret is audited."""
     if has_device(user):
         raise AlreadyEnrolled()
+    password_checked = _require_recent_password_check(request)
     device = totp_device_for(user, confirmed=False)
-    if device is None:
+    created = device is None
+    if created:
         device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    audit.record(event="mfa.enrolment_started", actor=user, obj=device, request=_http_request(request),
+                 extra={"device": device.persistent_id, "new_device": created,
+                        "password_checked_at": password_checked.isoformat()})
     url = device.config_url
     secret = re.search(r"secret=([A-Z2-7=]+)", url).group(1).rstrip("=")
     return Enrolment(device=device, otpauth_url=url, secret=secret, qr_svg=qr_svg(url))
@@ -182,10 +259,12 @@ def totp_enrol_start(*, user: User) -> Enrolment:
 def totp_enrol_confirm(*, request, user: User, code: str) -> list[str]:
     """Confirm the pending device with a first code; the session is verified by it.
 
-    Returns the new backup codes; they are shown this once and stored only as single-use tokens.
+    Returns the new backup codes; they are shown this once and stored only as single-use tokens. Needs a recent
+    password check, like the start.
     """
     if has_device(user):
         raise AlreadyEnrolled()
+    password_checked = _require_recent_password_check(request)
     device = totp_device_for(user, confirmed=False)
     if device is None:
         raise NotEnrolled("Start the enrolment first.")
@@ -195,7 +274,7 @@ def totp_enrol_confirm(*, request, user: User, code: str) -> list[str]:
         device.confirmed = True
         codes = _replace_backup_codes(user)
         audit.record(event="mfa.enrolled", actor=user, obj=device, request=_http_request(request),
-                     extra={"device": device.persistent_id})
+                     extra={"device": device.persistent_id, "password_checked_at": password_checked.isoformat()})
         audit.record(event="mfa.backup_codes_generated", actor=user, request=_http_request(request),
                      extra={"count": len(codes)})
     _login_device(request, device)
@@ -319,13 +398,24 @@ def disable(*, request, user: User, code: str | None = None) -> None:
     elif not recently_verified(request):
         raise FreshVerificationRequired()
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+        remove_devices(user)
         audit.record(event="mfa.disabled", actor=user, request=_http_request(request))
     http_request = _http_request(request)
     http_request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
     http_request.session.pop(SESSION_VERIFIED_AT, None)
     request.user.otp_device = None
+
+
+def remove_devices(user: User) -> list[str]:
+    """Delete every TOTP and backup-code device of ``user`` (confirmed or not); returns their persistent ids.
+
+    A session verified by one of them stops counting as verified: django-otp finds no device for its id.
+    """
+    devices = [*TOTPDevice.objects.filter(user=user), *StaticDevice.objects.filter(user=user)]
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    cache.delete(_failure_key(user))
+    return [device.persistent_id for device in devices]
 
 
 def _http_request(request):

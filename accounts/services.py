@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -18,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts import audit
+from accounts import audit, mfa
 from accounts.fields import check_text
 from accounts.models import AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
 from accounts.permissions import authorize, clear_cache, perm_name, workspace_allows
@@ -164,6 +166,37 @@ def user_delete(*, user: User, acting_user: User | None) -> None:
         raise ValidationError("You cannot delete your own account.")
     audit.record_deleted(event="user.deleted", actor=acting_user, obj=user, fields=USER_AUDIT_FIELDS)
     user.delete()
+
+
+@transaction.atomic
+def mfa_reset(*, user: User, acting_user: User | None, request=None) -> dict:
+    """Remove ``user``'s second factor (a lost or stolen phone) and end their sessions: their next login asks
+    for the password and then enrols a new authenticator. Superusers only (like every change to an account);
+    ``manage.py reset_mfa`` is the system's way.
+
+    Returns what was done, as audited: the removed devices' ids and the number of sessions ended.
+    """
+    _require_superuser(acting_user)
+    if acting_user is not None and acting_user.pk == user.pk:
+        # Turning off one's own second factor needs a fresh verification (mfa.disable); this must not skip it.
+        raise ValidationError("Turn off your own second factor from your two-factor page, not with a reset.")
+    devices = mfa.remove_devices(user)
+    outcome = {"devices": devices, "sessions_ended": _end_sessions(user)}
+    audit.record(event="mfa.reset", actor=acting_user, obj=user, request=request, extra=outcome)
+    return outcome
+
+
+def _end_sessions(user: User) -> int:
+    """Delete the stored sessions of ``user`` (Racine keeps sessions in the database, Django's default engine).
+    Sessions carry no user column, so the live ones are decoded: an admin action, not a hot path."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    ended = 0
+    live = store.get_model_class().objects.filter(expire_date__gt=timezone.now())
+    for session in live.iterator(chunk_size=500):
+        if store().decode(session.session_data).get(SESSION_KEY) == str(user.pk):
+            store(session_key=session.session_key).delete()  # through the store: cached_db drops its cache too
+            ended += 1
+    return ended
 
 
 # --- Roles and memberships ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -19,6 +19,12 @@ class CodeForm(forms.Form):
     code = forms.CharField(label="Code", max_length=32, strip=True,
                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True,
                                                          "inputmode": "text", "size": 12}))
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(label="Password", strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password",
+                                                                 "autofocus": True}))
 
 
 class OptionalCodeForm(forms.Form):
@@ -47,7 +53,8 @@ def _error(form: forms.Form, error: mfa.MfaError) -> None:
     if isinstance(error, mfa.TooManyAttempts):
         form.add_error(None, f"{error.message} (about {error.wait_seconds} s)")
     else:
-        form.add_error("code" if "code" in form.fields else None, error.message)
+        field = next((name for name in ("code", "password") if name in form.fields), None)
+        form.add_error(field, error.message)
 
 
 @never_cache
@@ -67,18 +74,44 @@ def enrol(request):
         messages.info(request, "An authenticator is already set up.")
         target = "accounts:mfa-status" if mfa.is_verified(user) else "accounts:mfa-verify"
         return HttpResponseRedirect(f"{reverse(target)}?next={_next_url(request)}")
+    if "password" in request.POST:
+        return _enrol_password_check(request)
+    try:
+        return _enrol_code_step(request)
+    except mfa.PasswordCheckRequired:  # no password check in this session, or too old: ask for the password
+        return _enrol_password_check(request)
+
+
+def _enrol_code_step(request):
+    """The QR code and the first code of the new authenticator."""
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            codes = mfa.totp_enrol_confirm(request=request, user=user, code=form.cleaned_data["code"])
+            codes = mfa.totp_enrol_confirm(request=request, user=request.user, code=form.cleaned_data["code"])
+        except mfa.PasswordCheckRequired:
+            raise
         except mfa.MfaError as error:
             _error(form, error)
         else:
             # Rendered, not redirected: the backup codes are shown this once and never stored in clear.
             return _render(request, "accounts/mfa_backup_codes.html", "Your backup codes", codes=codes)
-    enrolment = mfa.totp_enrol_start(user=user)
+    enrolment = mfa.totp_enrol_start(request=request, user=request.user)
     return _render(request, "accounts/mfa_enrol.html", "Set up two-factor authentication", form=form,
                    qr_svg=enrolment.qr_svg, secret=enrolment.secret)
+
+
+def _enrol_password_check(request):
+    """The password step of the enrolment page, shown when the session's last password check is too old."""
+    form = PasswordForm(request.POST if "password" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        try:
+            mfa.confirm_password(request=request, user=request.user, password=form.cleaned_data["password"])
+        except mfa.MfaError as error:
+            _error(form, error)
+        else:
+            return HttpResponseRedirect(f"{reverse('accounts:mfa-enrol')}?{urlencode({'next': _next_url(request)})}")
+    return _render(request, "accounts/mfa_password.html", "Confirm your password", form=form,
+                   max_age_minutes=int(mfa.password_check_max_age().total_seconds() // 60))
 
 
 @never_cache

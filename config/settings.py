@@ -194,6 +194,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 OTP_TOTP_ISSUER = env_str("RACINE_OTP_ISSUER", "Racine")
+# Enrolling an authenticator needs the password checked (at login or re-entered) within this many minutes.
+RACINE_MFA_ENROL_PASSWORD_MAX_AGE = env_int("RACINE_MFA_ENROL_PASSWORD_MAX_AGE", 10, minimum=1)
 # The device admins never show a second factor's secret (TOTP key, QR code, backup codes), superusers included:
 # whoever reads one can pass as its owner. Enrolment shows the QR to its owner only (accounts.mfa).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -50,17 +49,6 @@ ROW_COUNT_REFRESH_SHARE = 0.10
 MAX_PARAMETERS = 60_000
 # The fields a write of a changed object sets (its scanned fields plus the bookkeeping of the change).
 UPDATED_FIELDS = (*SCANNED_FIELDS, "fingerprint", "removed_at", "changed_at", "row_count")
-
-# names.quote_part inspects every character in Python; almost no part needs quoting, and this regex (``\s`` is
-# str.isspace for str patterns) says so in C. Parts that match go through quote_part itself.
-_MAY_NEED_QUOTES = re.compile(r'[."\s]')
-
-
-def _quote(part: str) -> str:
-    if part and _MAY_NEED_QUOTES.search(part) is None:
-        return part
-    return quote_part(part)
-
 
 class RunStopped(Exception):
     """The run was cancelled or taken away (failed by the reaper) while this worker was writing."""
@@ -188,9 +176,9 @@ class CatalogSync:
         if len(path) > 1:
             parent = self._names.get(path[:-1])
             if parent is not None:
-                return f"{parent}.{_quote(path[-1])}"
+                return f"{parent}.{quote_part(path[-1])}"
             return qualified_name(path)
-        return _quote(path[0])
+        return quote_part(path[0])
 
     def apply(self, batch: Sequence[SchemaObject]) -> None:
         new: list[tuple[str, SchemaObject]] = []

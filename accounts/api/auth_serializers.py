@@ -47,6 +47,17 @@ class CodeInput(serializers.Serializer):
     code = serializers.CharField(max_length=32, help_text="A six-digit TOTP code or a backup code.")
 
 
+class EnrolStartInput(serializers.Serializer):
+    password = serializers.CharField(required=False, write_only=True, trim_whitespace=False, max_length=4096,
+                                     style={"input_type": "password"},
+                                     help_text="Your password; needed unless this session checked it recently "
+                                               "(at login, or here).")
+
+
+class EnrolConfirmInput(CodeInput, EnrolStartInput):
+    pass
+
+
 class OptionalCodeInput(serializers.Serializer):
     code = serializers.CharField(max_length=32, required=False, allow_blank=True,
                                  help_text="Needed unless this session was verified in the last five minutes.")

@@ -13,6 +13,8 @@ from accounts.api.auth_serializers import (
     ApiTokenSerializer,
     BackupCodesSerializer,
     CodeInput,
+    EnrolConfirmInput,
+    EnrolStartInput,
     MfaStatusSerializer,
     OptionalCodeInput,
     TotpEnrolmentSerializer,
@@ -25,6 +27,8 @@ from config.problems import Conflict
 def _problem_from(error: mfa.MfaError) -> exceptions.APIException:
     if isinstance(error, mfa.InvalidCode):
         return exceptions.ValidationError({"code": [exceptions.ErrorDetail(error.message, code=error.code)]})
+    if isinstance(error, mfa.InvalidPassword):
+        return exceptions.ValidationError({"password": [exceptions.ErrorDetail(error.message, code=error.code)]})
     if isinstance(error, mfa.TooManyAttempts):
         return exceptions.Throttled(wait=error.wait_seconds, detail=error.message, code=error.code)
     if isinstance(error, (mfa.AlreadyEnrolled, mfa.NotEnrolled)):
@@ -56,25 +60,37 @@ class MfaViewSet(viewsets.ViewSet):
             "backup_codes_remaining": mfa.backup_codes_remaining(user),
         }).data)
 
-    @extend_schema(request=None, responses={201: TotpEnrolmentSerializer})
+    def _password_check(self, request, data) -> None:
+        """A password sent with an enrolment request is checked first, and counts as the recent check."""
+        if "password" in data.validated_data:
+            mfa.confirm_password(request=request, user=request.user, password=data.validated_data["password"])
+
+    @extend_schema(request=EnrolStartInput, responses={201: TotpEnrolmentSerializer})
     @action(detail=False, methods=["post"], url_path="totp/enrol", url_name="totp-enrol")
     def totp_enrol(self, request):
+        """Start enrolling an authenticator. Needs a password check from the last
+        ``RACINE_MFA_ENROL_PASSWORD_MAX_AGE`` minutes: the login's, or ``password`` in this request."""
         self._session_only(request)
+        data = EnrolStartInput(data=request.data)
+        data.is_valid(raise_exception=True)
         try:
-            enrolment = mfa.totp_enrol_start(user=request.user)
+            self._password_check(request, data)
+            enrolment = mfa.totp_enrol_start(request=request, user=request.user)
         except mfa.MfaError as error:
             raise _problem_from(error) from None
         return Response(TotpEnrolmentSerializer({"otpauth_url": enrolment.otpauth_url, "secret": enrolment.secret,
                                                  "qr_svg": enrolment.qr_svg}).data,
                         status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=CodeInput, responses=BackupCodesSerializer)
+    @extend_schema(request=EnrolConfirmInput, responses=BackupCodesSerializer)
     @action(detail=False, methods=["post"], url_path="totp/confirm", url_name="totp-confirm")
     def totp_confirm(self, request):
+        """Confirm the authenticator with its first code; the same recent password check as the start."""
         self._session_only(request)
-        data = CodeInput(data=request.data)
+        data = EnrolConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
+            self._password_check(request, data)
             codes = mfa.totp_enrol_confirm(request=request, user=request.user, code=data.validated_data["code"])
         except mfa.MfaError as error:
             raise _problem_from(error) from None

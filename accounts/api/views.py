@@ -10,13 +10,14 @@ import csv
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts import services
 from accounts.api import filters, serializers
 from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet
+from accounts.authentication import require_verified_session
 from accounts.models import AuditEvent, Membership, User, Workspace
 
 
@@ -37,6 +38,7 @@ class UserViewSet(RestrictedModelViewSet):
     filterset_class = filters.UserFilterSet
     search_fields = ["username", "email", "first_name", "last_name"]
     ordering_fields = ["username", "date_joined", "last_login"]
+    action_permissions = {"reset_mfa": "change"}
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
@@ -53,6 +55,15 @@ class UserViewSet(RestrictedModelViewSet):
 
     def perform_destroy(self, instance):
         services.user_delete(user=instance, acting_user=self.request.user)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"], url_path="reset-mfa", url_name="reset-mfa")
+    def reset_mfa(self, request, pk=None):
+        """Remove the user's second factor (a lost device) and end their sessions; they enrol again at their next
+        login. Superusers, from a session verified by their own second factor."""
+        require_verified_session(request)
+        services.mfa_reset(user=self.get_object(), acting_user=request.user, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class WorkspaceViewSet(RestrictedModelViewSet):

@@ -7,22 +7,22 @@ from tests.support.factories import membership
 from tests.support.permission_matrix import PermissionMatrix, table
 
 COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b "
-           "destroy_a destroy_b")
+           "destroy_a destroy_b reset_mfa_a reset_mfa_b")
 
 
 class TestUserMatrix(PermissionMatrix):
     basename = "user"
     expected = table(
         COLUMNS,
-        anonymous=           "401 401 401 401 401 401 401 401 401 401",
-        outsider=            "403 403 403 403 403 403 403 403 403 403",
-        analyst=             "403 403 403 403 403 403 403 403 403 403",
-        steward=             "403 403 403 403 403 403 403 403 403 403",
-        workspace_admin=     "200 200 404 403 403 403 403 403 403 403",
-        auditor=             "200 200 200 403 403 403 403 403 403 403",
-        other_workspace_user="403 403 403 403 403 403 403 403 403 403",
-        staff_unverified=    "403 403 403 403 403 403 403 403 403 403",
-        superuser=           "200 200 200 201 200 200 200 200 204 204",
+        anonymous=           "401 401 401 401 401 401 401 401 401 401 401 401",
+        outsider=            "403 403 403 403 403 403 403 403 403 403 403 403",
+        analyst=             "403 403 403 403 403 403 403 403 403 403 403 403",
+        steward=             "403 403 403 403 403 403 403 403 403 403 403 403",
+        workspace_admin=     "200 200 404 403 403 403 403 403 403 403 403 403",
+        auditor=             "200 200 200 403 403 403 403 403 403 403 403 403",
+        other_workspace_user="403 403 403 403 403 403 403 403 403 403 403 403",
+        staff_unverified=    "403 403 403 403 403 403 403 403 403 403 403 403",
+        superuser=           "200 200 200 201 200 200 200 200 204 204 204 204",
     )
     visible = {"workspace_admin": "A", "auditor": "AB", "superuser": "AB"}
 
@@ -33,6 +33,8 @@ class TestUserMatrix(PermissionMatrix):
     def payload(self, world, action):
         if action == "create":
             return {"username": "newcomer", "email": "newcomer@example.test"}
+        if action == "reset_mfa":
+            return {}
         return {"email": "changed@example.test", "first_name": "Changed", "last_name": "Name", "is_active": True}
 
 

@@ -149,9 +149,10 @@ def test_backup_codes_regenerate_without_verified_session_is_refused():
 @pytest.mark.django_db
 def test_enrol_confirm_creates_ten_backup_codes_and_verifies_the_session():
     user = UserFactory()
-    enrolment = mfa.totp_enrol_start(user=user)
-    assert enrolment.qr_svg.startswith("<svg") and enrolment.otpauth_url.startswith("otpauth://totp/")
     request = session_request(user)
+    mfa.confirm_password(request=request, user=user, password=PASSWORD)
+    enrolment = mfa.totp_enrol_start(request=request, user=user)
+    assert enrolment.qr_svg.startswith("<svg") and enrolment.otpauth_url.startswith("otpauth://totp/")
 
     codes = mfa.totp_enrol_confirm(request=request, user=user, code=totp_code(enrolment.device))
 
@@ -160,7 +161,8 @@ def test_enrol_confirm_creates_ten_backup_codes_and_verifies_the_session():
     assert TOTPDevice.objects.get(user=user).confirmed
     assert StaticDevice.objects.get(user=user).token_set.count() == 10
     mfa_events = AuditEvent.objects.filter(event__startswith="mfa.").order_by("pk")
-    assert [e.event for e in mfa_events] == ["mfa.enrolled", "mfa.backup_codes_generated"]
+    assert [e.event for e in mfa_events] == ["mfa.password_confirmed", "mfa.enrolment_started", "mfa.enrolled",
+                                             "mfa.backup_codes_generated"]
 
 
 @pytest.mark.django_db
@@ -169,7 +171,7 @@ def test_enrol_start_with_a_confirmed_device_is_refused():
     TOTPDeviceFactory(user=user)
 
     with pytest.raises(mfa.AlreadyEnrolled):
-        mfa.totp_enrol_start(user=user)
+        mfa.totp_enrol_start(request=session_request(user), user=user)
 
 
 @pytest.mark.django_db

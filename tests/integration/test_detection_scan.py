@@ -18,6 +18,7 @@ from stdnum.fr import nir
 
 from catalog import crypto
 from catalog.models import Asset, AssetClassification, DataSource
+from scanning.connectors import parse_qualified_name
 from scanning.connectors.postgresql import PostgresConnector
 from scanning.models import ScanRun
 from scanning.services import runs
@@ -198,11 +199,16 @@ def _scan(name, params, django_capture_on_commit_callbacks) -> ScanRun:
     return run
 
 
+def _table_column(qualified_name: str) -> str:
+    """``table.column`` of a column's qualified name, unquoted (``comments."body"`` reads ``comments.body``)."""
+    return ".".join(parse_qualified_name(qualified_name)[-2:])
+
+
 def _classified(source_id) -> dict[str, str]:
     found = {}
     for qualified, classification in AssetClassification.objects.filter(
             asset__data_source_id=source_id).values_list("asset__qualified_name", "classification__name"):
-        found[".".join(qualified.split(".")[-2:])] = classification
+        found[_table_column(qualified)] = classification
     return found
 
 
@@ -216,7 +222,7 @@ def test_scan_classifies_exactly_the_personal_columns_and_stores_no_sampled_valu
 
     found = _classified(run.data_source_id)
     assert found == EXPECTED
-    columns = {".".join(q.split(".")[-2:]) for q in Asset.objects.filter(
+    columns = {_table_column(q) for q in Asset.objects.filter(
         data_source_id=run.data_source_id, type=Asset.Type.COLUMN).values_list("qualified_name", flat=True)}
     assert columns >= HARD_NEGATIVES and not HARD_NEGATIVES & set(found)
     assert set(AssetClassification.objects.values_list("status", flat=True)) == {"suggested"}
@@ -240,7 +246,7 @@ def test_rescan_keeps_decisions_and_reads_nothing_unchanged(personal_database, s
 
     name, params = personal_database
     run = _scan(name, params, django_capture_on_commit_callbacks)
-    rows = {".".join(r.asset.qualified_name.split(".")[-2:]): r
+    rows = {_table_column(r.asset.qualified_name): r
             for r in AssetClassification.objects.select_related("asset", "classification")}
     catalog_services.asset_classification_confirm(asset_classification=rows["customers.email"], acting_user=None)
     catalog_services.asset_classification_reject(asset_classification=rows["customers.ssn"], acting_user=None)
@@ -256,7 +262,7 @@ def test_rescan_keeps_decisions_and_reads_nothing_unchanged(personal_database, s
     third.refresh_from_db()
     assert third.status == ScanRun.Status.SUCCEEDED and third.progress_done == third.progress_total > 0
     assert sampled
-    statuses = {".".join(r.asset.qualified_name.split(".")[-2:]): r.status
+    statuses = {_table_column(r.asset.qualified_name): r.status
                 for r in AssetClassification.objects.select_related("asset")}
     assert statuses["customers.email"] == "confirmed" and statuses["customers.ssn"] == "rejected"
     assert {k for k, v in statuses.items() if v == "suggested"} == set(EXPECTED) - {"customers.email",

@@ -93,16 +93,16 @@ def test_postgresql_source_scanned_through_services_gives_exact_catalog(pg_targe
         ("column", (*shop, "mv_lines", "n"), "bigint", True, {"pk": False}),
     ])
     assert catalog_rows(source) == expected
-    # The canonical names, spelled out once: quoted only where a part needs it, quotes doubled.
+    # The canonical names, spelled out once: bare only for plain lower-case unreserved identifiers, quotes doubled.
     names = set(Asset.objects.filter(data_source=source).values_list("qualified_name", flat=True))
     assert f'{db}.shop."Order Items"."x""; DROP TABLE t; --"' in names
-    assert f"{db}.shop.顧客.select" in names and f"{db}.shop.{LONG_TABLE}.{LONG_COLUMN}" in names
+    assert f'{db}.shop."顧客"."select"' in names and f"{db}.shop.{LONG_TABLE}.{LONG_COLUMN}" in names
     by_name = {a.qualified_name: a for a in Asset.objects.filter(data_source=source)}
     assert by_name[f"{db}.shop"].source_description == "the shop"
     assert by_name[f"{db}.shop.customers"].source_description == "people who buy"
     assert by_name[f"{db}.shop.customers"].row_count == 20
     assert by_name[f"{db}.shop.customers.email"].source_description == "contact address"
-    assert by_name[f"{db}.shop.customers.clients_été"].default == "'x'::text"
+    assert by_name[f'{db}.shop.customers."clients_été"'].default == "'x'::text"
     assert "customers" in by_name[f"{db}.shop.v_emails"].properties["view_definition"]
     assert "GROUP BY" in by_name[f"{db}.shop.mv_lines"].properties["view_definition"]
     assert all(len(a.fingerprint) == 64 and a.removed_at is None for a in by_name.values())

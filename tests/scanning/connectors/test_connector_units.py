@@ -27,13 +27,41 @@ from .conftest import PASSWORD
     (("db", "s", 'x"; DROP TABLE t; --'), 'db.s."x""; DROP TABLE t; --"'),
     (("db", "a.b", "c"), 'db."a.b".c'),
     (("db", "", "c"), 'db."".c'),
-    (("def", "shop", "we`ird"), "def.shop.we`ird"),
-    (("shop", "public", "顧客", "clients_été"), "shop.public.顧客.clients_été"),
+    (("def", "shop", "we`ird"), 'def.shop."we`ird"'),
+    (("shop", "public", "顧客", "clients_été"), 'shop.public."顧客"."clients_été"'),
     (("tab\there",), '"tab\there"'),
+    (("db", "public", "select", "order"), 'db.public."select"."order"'),
+    (("db", "public", "Users", "ID"), 'db.public."Users"."ID"'),
+    (("db", "public", "users", "id"), "db.public.users.id"),
+    (("db", "s", 'we"ird', "back\\slash"), 'db.s."we""ird"."back\\slash"'),
+    (("db", "s", "2024_sales", "$price", "price$"), 'db.s."2024_sales"."$price".price$'),
 ])
 def test_qualified_name_format_and_round_trip(path, expected):
     assert qualified_name(path) == expected
     assert parse_qualified_name(expected) == path
+
+
+def test_awkward_names_are_distinct_and_quoted_unless_plain_lower_case():
+    awkward = ["select", "Select", "SELECT", "users", "Users", "a.b", "a", "b", 'we"ird', "back\\slash",
+               "backslash", "顧客", "clients_été", "user", "key", "Order Items", ""]
+    names = {part: qualified_name(("db", "s", part)) for part in awkward}
+
+    assert len(set(names.values())) == len(awkward)
+    assert {part for part, name in names.items() if not name.endswith('"')} == {"users", "a", "b", "backslash"}
+    for part, name in names.items():
+        assert parse_qualified_name(name) == ("db", "s", part)
+    # "a.b" as one part is not the two parts "a" and "b".
+    assert names["a.b"] != qualified_name(("db", "s", "a", "b"))
+
+
+@pytest.mark.parametrize("legacy, canonical", [
+    ("shop.public.Users.ID", 'shop.public."Users"."ID"'),
+    ("shop.public.select", 'shop.public."select"'),
+    ("db.s.back\\slash", 'db.s."back\\slash"'),
+    ('shop.public."Order Items".id', 'shop.public."Order Items".id'),
+])
+def test_names_written_before_the_quoting_rule_still_parse(legacy, canonical):
+    assert qualified_name(parse_qualified_name(legacy)) == canonical
 
 
 @pytest.mark.parametrize("name", ['a."b', 'a.', '"a', 'a b.c', 'a."b"c'])
