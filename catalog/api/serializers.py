@@ -14,7 +14,9 @@ class DataSourceSerializer(serializers.ModelSerializer):
     password = serializers.CharField(
         write_only=True, required=False, allow_blank=True, trim_whitespace=False, max_length=4096,
         style={"input_type": "password"},
-        help_text="Write-only. Omit to keep the stored secret; an empty string clears it.")
+        help_text="Write-only. Omit to keep the stored secret; an empty string clears it. Changing engine, host, "
+                  "port, database, username or options without the right to read the secret drops it, unless "
+                  "the password is entered again in the same request.")
     has_secret = serializers.BooleanField(read_only=True)
     options = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
                                     help_text="Driver options from the engine's allowed list.")
@@ -35,7 +37,31 @@ class DataSourceSerializer(serializers.ModelSerializer):
 
             self.fields["workspace"].queryset = workspace_list(user=request.user)
         if "owners" in self.fields:
-            self.fields["owners"].child_relation.queryset = User.objects.filter(is_active=True)
+            # Owners are members of the source's workspace: anyone else reads as an id that does not exist.
+            # A new source's workspace is only known once validated, so validate() narrows to it.
+            if self.instance is not None and isinstance(self.instance, DataSource):
+                workspaces = [self.instance.workspace_id]
+            elif request is not None:
+                from accounts.selectors import workspace_list
+
+                workspaces = workspace_list(user=request.user)
+            else:
+                workspaces = []
+            self.fields["owners"].child_relation.queryset = User.objects.filter(
+                is_active=True, memberships__workspace__in=workspaces).distinct()
+
+    def validate(self, attrs):
+        workspace = attrs.get("workspace")
+        if workspace is not None:
+            relation = self.fields["owners"].child_relation
+            members = set(workspace.memberships.values_list("user_id", flat=True))
+            for owner in attrs.get("owners", ()):
+                if owner.pk not in members:
+                    try:
+                        relation.fail("does_not_exist", pk_value=owner.pk)
+                    except serializers.ValidationError as exc:
+                        raise serializers.ValidationError({"owners": exc.detail}) from None
+        return attrs
 
 
 class DataSourceUpdateSerializer(DataSourceSerializer):
