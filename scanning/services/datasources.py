@@ -87,9 +87,10 @@ def own_database_identities() -> tuple[DatabaseIdentity, ...]:
 
 
 def host_policy() -> HostPolicy:
-    """Production (DEBUG off) refuses targets on this machine unless RACINE_TARGET_ALLOW names them."""
+    """Production (DEBUG off) refuses targets on this machine unless RACINE_TARGET_ALLOW names them; Racine's
+    own database is refused whatever the mode."""
     return HostPolicy(allow=tuple(settings.RACINE_TARGET_ALLOW), deny=tuple(settings.RACINE_TARGET_DENY),
-                      allow_local=settings.DEBUG, protected=own_database_identities())
+                      allow_local=settings.RACINE_TARGET_ALLOW_LOCAL, protected=own_database_identities())
 
 
 def _resolved_below(path: str, roots) -> Path | None:
