@@ -64,25 +64,25 @@ def own_database_identities() -> tuple[DatabaseIdentity, ...]:
     connectors refuse a target with this identity right after connecting, whatever host spelling, port forward or
     DNS name led there. SQLite is protected by file identity instead (``_sqlite_file_allowed``)."""
     connection = connections["default"]
+    if connection.vendor not in ("postgresql", "mysql"):
+        return ()
     own = connection.settings_dict
     key = (connection.vendor, own["NAME"], own.get("HOST"), own.get("PORT"))
     if key not in _own_identities:
-        identities: tuple[DatabaseIdentity, ...] = ()
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
                     cursor.execute(IDENTITY_SQL)
                     system_identifier, database = cursor.fetchone()
-                    identities = (DatabaseIdentity(family="postgresql", server=str(system_identifier),
-                                                   database=database),)
-                elif connection.vendor == "mysql":
-                    identities = (server_identity(cursor, mariadb=connection.mysql_is_mariadb,
-                                                  schema=str(own["NAME"])),)
+                    identity = DatabaseIdentity(family="postgresql", server=str(system_identifier),
+                                                database=database)
+                else:
+                    identity = server_identity(cursor, mariadb=connection.mysql_is_mariadb, schema=str(own["NAME"]))
         except DatabaseError:
             # Only the host-spelling check protects the database then: say so loudly, try again next time.
             logger.exception("cannot read the identity of Racine's own database")
             return ()
-        _own_identities[key] = identities
+        _own_identities[key] = (identity,)
     return _own_identities[key]
 
 
