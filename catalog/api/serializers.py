@@ -2,7 +2,7 @@
 ``has_secret`` comes out."""
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import User, Workspace
 from catalog.models import Asset, DataSource
 
 
@@ -32,21 +32,17 @@ class DataSourceSerializer(serializers.ModelSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
-        if request is not None and "workspace" in self.fields and not self.fields["workspace"].read_only:
+        visible = Workspace.objects.none()  # without a request (schema generation) no id is valid
+        if request is not None:
             from accounts.selectors import workspace_list
 
-            self.fields["workspace"].queryset = workspace_list(user=request.user)
+            visible = workspace_list(user=request.user)
+            if "workspace" in self.fields and not self.fields["workspace"].read_only:
+                self.fields["workspace"].queryset = visible
         if "owners" in self.fields:
-            # Owners are members of the source's workspace: anyone else reads as an id that does not exist.
-            # A new source's workspace is only known once validated, so validate() narrows to it.
-            if self.instance is not None and isinstance(self.instance, DataSource):
-                workspaces = [self.instance.workspace_id]
-            elif request is not None:
-                from accounts.selectors import workspace_list
-
-                workspaces = workspace_list(user=request.user)
-            else:
-                workspaces = []
+            # Owners are members of the source's workspace: anyone else reads as an id that does not exist. A new
+            # source's workspace is known only once validated: validate() narrows the caller's workspaces to it.
+            workspaces = [self.instance.workspace_id] if isinstance(self.instance, DataSource) else visible
             self.fields["owners"].child_relation.queryset = User.objects.filter(
                 is_active=True, memberships__workspace__in=workspaces).distinct()
 
