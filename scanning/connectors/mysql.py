@@ -100,7 +100,8 @@ MARIADB_IDENTITY_SQL = "SELECT CONCAT_WS(':', @@hostname, @@port, @@datadir)"
 
 class CleartextRefused:
     """PyMySQL auth-plugin handler for the plugins that would send the password as it is: refuse, send nothing.
-    PyMySQL builds one per plugin use with the connection, then calls ``authenticate`` (``prompt`` for dialog)."""
+    PyMySQL builds one per plugin use with the connection and calls ``authenticate`` before anything is written
+    (for ``dialog`` too, before any prompt)."""
 
     def __init__(self, connection):
         self.connection = connection
@@ -108,8 +109,6 @@ class CleartextRefused:
     def authenticate(self, packet):
         raise pymysql.err.OperationalError(
             CR_AUTH_PLUGIN_CANNOT_LOAD, "the server asked for the password in clear text; Racine refuses to send it")
-
-    prompt = authenticate
 
 
 CLEARTEXT_REFUSED = {"mysql_clear_password": CleartextRefused, "dialog": CleartextRefused}

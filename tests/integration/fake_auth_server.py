@@ -1,7 +1,7 @@
 """A fake database server, run as its own process, that asks every client for its password in clear text and
 writes down what the client sends back.
 
-    python tests/integration/fake_auth_server.py postgresql|mysql RECORD_FILE
+    python tests/integration/fake_auth_server.py postgresql|mysql|mysql-dialog RECORD_FILE
 
 It listens on a free loopback port, prints that port on the first line of stdout, and serves until killed. For
 each connection it appends to RECORD_FILE one JSON line: ``{"greeting": hex, "answer": hex}`` — what the client
@@ -69,7 +69,7 @@ def read_mysql_packet(conn: socket.socket) -> tuple[int, bytes]:
     return header[3], read_exactly(conn, length)
 
 
-def mysql(conn: socket.socket) -> tuple[bytes, bytes]:
+def mysql(conn: socket.socket, switch_to: bytes) -> tuple[bytes, bytes]:
     # Handshake v10: PROTOCOL_41 | SECURE_CONNECTION | PLUGIN_AUTH | PLUGIN_AUTH_LENENC_CLIENT_DATA, no SSL.
     capabilities = 0x00000200 | 0x00008000 | 0x00080000 | 0x00200000
     salt = b"abcdefghijklmnopqrst"
@@ -79,8 +79,8 @@ def mysql(conn: socket.socket) -> tuple[bytes, bytes]:
                  + salt[8:] + b"\x00" + b"mysql_native_password\x00")
     conn.sendall(mysql_packet(0, handshake))
     sequence, greeting = read_mysql_packet(conn)
-    # AuthSwitchRequest to the cleartext plugin
-    conn.sendall(mysql_packet(sequence + 1, b"\xfe" + b"mysql_clear_password\x00"))
+    # AuthSwitchRequest to a plugin that gets the password as it is
+    conn.sendall(mysql_packet(sequence + 1, b"\xfe" + switch_to))
     answer = read_rest(conn)
     if answer:
         conn.sendall(mysql_packet(sequence + 3, b"\xff" + struct.pack("<H", 1045) + b"#28000Access denied"))
@@ -88,7 +88,10 @@ def mysql(conn: socket.socket) -> tuple[bytes, bytes]:
 
 
 def serve(engine: str, record_file: str) -> None:
-    handle = postgresql if engine == "postgresql" else mysql
+    handle = {"postgresql": postgresql,
+              "mysql": lambda conn: mysql(conn, b"mysql_clear_password\x00"),
+              # MariaDB's PAM "dialog": a prompt, flag 0x04 = password input, answered with the password in clear
+              "mysql-dialog": lambda conn: mysql(conn, b"dialog\x00\x04Password: ")}[engine]
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))

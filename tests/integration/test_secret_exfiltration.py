@@ -28,15 +28,16 @@ PASSWORD = "Exf1l-Canary-7d3a"
 FAKE_SERVER = Path(__file__).with_name("fake_auth_server.py")
 
 
-@pytest.fixture(params=["postgresql", "mysql"])
+@pytest.fixture(params=["postgresql", "mysql", "mysql-dialog"])
 def fake_server(request, tmp_path):
-    """(engine, port, record file) of a fake server process for the engine; stopped (by its pid) at the end."""
+    """(engine, port, record file) of a fake server process; stopped (by its pid) at the end. "mysql-dialog"
+    asks through the dialog plugin's password prompt instead of mysql_clear_password."""
     record = tmp_path / "received.jsonl"
     process = subprocess.Popen([sys.executable, str(FAKE_SERVER), request.param, str(record)],
                                stdout=subprocess.PIPE, text=True)
     try:
         port = int(process.stdout.readline())
-        yield request.param, port, record
+        yield request.param.split("-")[0], port, record
     finally:
         process.kill()
         process.wait(timeout=10)
