@@ -352,6 +352,10 @@ RACINE_ENCRYPTION_KEYS = _encryption_keys()
 # addresses are always refused; an empty allow list allows every other address.
 RACINE_TARGET_ALLOW = env_list("RACINE_TARGET_ALLOW")
 RACINE_TARGET_DENY = env_list("RACINE_TARGET_DENY")
+# Targets on this machine (loopback, 0.0.0.0, its interfaces' addresses): a developer's local databases in
+# development; in production only those RACINE_TARGET_ALLOW names. Fixed at start-up, so the test runner, which
+# turns DEBUG off after loading the settings, keeps the mode the suite was started in.
+RACINE_TARGET_ALLOW_LOCAL = DEBUG
 # SQLite sources are files on this server: only files below these folders may be registered (never Racine's
 # own database), or a steward could read the application's tables through a "data source".
 RACINE_SQLITE_ALLOWED_DIRS = env_list("RACINE_SQLITE_ALLOWED_DIRS", [str(VAR_DIR / "sources")])

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin
+from accounts.models import User
 from accounts.permissions import has_any_grant, restrict
-from accounts.selectors import workspaces_allowing
+from accounts.selectors import workspace_list, workspaces_allowing
 from catalog.admin import ASSET_PROXIES, AssetAdmin, VisibleDataSourceFilter
 from catalog.models import Asset, DataSource
 from scanning import services
@@ -75,7 +76,8 @@ def _queue_run(modeladmin, request, label, scan_of) -> None:
 class DataSourceForm(ServiceValidatedForm):
     password = forms.CharField(
         required=False, strip=False, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Write-only. Leave blank to keep the stored secret.")
+        help_text="Write-only. Leave blank to keep the stored secret; it is dropped when engine, host, port, "
+                  "database, username or options change and you may not read it.")
     clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret.")
 
     class Meta:
@@ -103,6 +105,12 @@ class DataSourceAdmin(ServiceAdmin):
         if db_field.name == "workspace":
             kwargs["queryset"] = workspaces_allowing(user=request.user, perm="catalog.add_datasource")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "owners":  # members of the caller's workspaces; the service checks the source's own
+            kwargs["queryset"] = User.objects.filter(
+                is_active=True, memberships__workspace__in=workspace_list(user=request.user)).distinct()
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(boolean=True, description="secret")
     def has_secret(self, obj):

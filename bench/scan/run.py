@@ -173,11 +173,13 @@ def sqla_multi(ctx: Context) -> dict:
 
 # -- end-to-end parts ("e2e" group): connector + writes into the application database ------------------------
 
-def app_env(app_url: str) -> dict:
-    """A worker's environment: production mode (no query log), eager tasks, the bench application database."""
+def app_env(app_url: str, target_url: str) -> dict:
+    """A worker's environment: production mode (no query log), eager tasks, the bench application database, and
+    the benchmark database's host on the allow list (production refuses targets on this machine otherwise)."""
     from cryptography.fernet import Fernet
     env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL", "DEBUG")}
     env.update(DATABASE_URL=app_url, DEBUG="false", SECRET_KEY="bench-" + "k" * 60, ALLOWED_HOSTS="localhost",
+               RACINE_TARGET_ALLOW=urlparse(target_url).hostname or "127.0.0.1",
                RACINE_ENCRYPTION_KEYS=os.environ.get("RACINE_BENCH_ENCRYPTION_KEY", Fernet.generate_key().decode()),
                LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="config.settings")
     return env
@@ -193,7 +195,7 @@ def prepare_app_db(app_url: str) -> None:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     out = subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT,
-                         env=app_env(app_url), capture_output=True, text=True, check=False)
+                         env=app_env(app_url, DEFAULT_URL), capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"migrating {name} failed:\n{out.stderr}")
 
@@ -324,7 +326,7 @@ def run_child(name: str, url: str, app_url: str) -> None:
 
 def run_part(name: str, url: str, app_url: str, repeat: int) -> dict:
     runs = []
-    env = app_env(app_url) if "e2e" in PARTS[name].groups else None
+    env = app_env(app_url, url) if "e2e" in PARTS[name].groups else None
     for _ in range(repeat):
         out = subprocess.run([sys.executable, "-m", "bench.scan.run", "--child", name, "--url", url,
                               "--app-url", app_url], cwd=ROOT, env=env, capture_output=True, text=True, check=False)

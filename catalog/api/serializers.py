@@ -2,7 +2,7 @@
 ``has_secret`` comes out."""
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import User, Workspace
 from catalog.models import Asset, DataSource
 
 
@@ -14,7 +14,9 @@ class DataSourceSerializer(serializers.ModelSerializer):
     password = serializers.CharField(
         write_only=True, required=False, allow_blank=True, trim_whitespace=False, max_length=4096,
         style={"input_type": "password"},
-        help_text="Write-only. Omit to keep the stored secret; an empty string clears it.")
+        help_text="Write-only. Omit to keep the stored secret; an empty string clears it. Changing engine, host, "
+                  "port, database, username or options without the right to read the secret drops it, unless "
+                  "the password is entered again in the same request.")
     has_secret = serializers.BooleanField(read_only=True)
     options = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
                                     help_text="Driver options from the engine's allowed list.")
@@ -30,12 +32,32 @@ class DataSourceSerializer(serializers.ModelSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
-        if request is not None and "workspace" in self.fields and not self.fields["workspace"].read_only:
+        visible = Workspace.objects.none()  # without a request (schema generation) no id is valid
+        if request is not None:
             from accounts.selectors import workspace_list
 
-            self.fields["workspace"].queryset = workspace_list(user=request.user)
+            visible = workspace_list(user=request.user)
+            if "workspace" in self.fields and not self.fields["workspace"].read_only:
+                self.fields["workspace"].queryset = visible
         if "owners" in self.fields:
-            self.fields["owners"].child_relation.queryset = User.objects.filter(is_active=True)
+            # Owners are members of the source's workspace: anyone else reads as an id that does not exist. A new
+            # source's workspace is known only once validated: validate() narrows the caller's workspaces to it.
+            workspaces = [self.instance.workspace_id] if isinstance(self.instance, DataSource) else visible
+            self.fields["owners"].child_relation.queryset = User.objects.filter(
+                is_active=True, memberships__workspace__in=workspaces).distinct()
+
+    def validate(self, attrs):
+        workspace = attrs.get("workspace")
+        if workspace is not None:
+            relation = self.fields["owners"].child_relation
+            members = set(workspace.memberships.values_list("user_id", flat=True))
+            for owner in attrs.get("owners", ()):
+                if owner.pk not in members:
+                    try:
+                        relation.fail("does_not_exist", pk_value=owner.pk)
+                    except serializers.ValidationError as exc:
+                        raise serializers.ValidationError({"owners": exc.detail}) from None
+        return attrs
 
 
 class DataSourceUpdateSerializer(DataSourceSerializer):

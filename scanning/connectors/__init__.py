@@ -11,7 +11,7 @@ Pure Python (no Django). One class per engine behind :class:`Connector`; :func:`
 """
 from __future__ import annotations
 
-from .base import ALLOWED_OPTIONS, ConnectionInfo, ConnectionSettings, Connector, SchemaObject
+from .base import ALLOWED_OPTIONS, ConnectionInfo, ConnectionSettings, Connector, DatabaseIdentity, SchemaObject
 from .errors import (
     AuthenticationFailed,
     ConnectorConfigError,
@@ -23,13 +23,13 @@ from .errors import (
 )
 from .filters import Filters
 from .names import parse_qualified_name, qualified_name
-from .network import HostPolicy, check_target_host
+from .network import HostPolicy, check_target_host, is_local, resolve
 
 __all__ = [
     "ALLOWED_OPTIONS", "AuthenticationFailed", "ConnectionInfo", "ConnectionSettings", "Connector",
-    "ConnectorConfigError", "ConnectorError", "Filters", "HostPolicy", "PermissionDenied", "QueryTimeout",
-    "SchemaObject", "SourceUnavailable", "TargetNotAllowed", "check_target_host", "connector_for",
-    "parse_qualified_name", "qualified_name",
+    "ConnectorConfigError", "ConnectorError", "DatabaseIdentity", "Filters", "HostPolicy", "PermissionDenied",
+    "QueryTimeout", "SchemaObject", "SourceUnavailable", "TargetNotAllowed", "check_target_host", "connector_for",
+    "is_local", "parse_qualified_name", "qualified_name", "resolve",
 ]
 
 

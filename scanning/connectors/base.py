@@ -12,7 +12,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from .errors import ConnectorConfigError, ConnectorError
+from .errors import ConnectorConfigError, ConnectorError, TargetNotAllowed
 from .filters import Filters
 from .names import qualified_name
 from .network import HostPolicy, check_target_host
@@ -66,9 +66,19 @@ URL_QUERY_OPTIONS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
 })
 
 
+# The drivers whose password exchange Racine can hold to the native connectors' rules (libpq's require_auth,
+# PyMySQL's per-connection auth plugins); another driver of these dialects might send the password in clear.
+URL_DRIVERS: Mapping[str, frozenset[str]] = MappingProxyType({
+    "postgresql": frozenset({"psycopg", "psycopg2"}),
+    "mysql": frozenset({"pymysql"}),
+    "mariadb": frozenset({"pymysql"}),
+})
+
+
 def check_sqlalchemy_url(url: str) -> None:
-    """Refuse a URL whose query parameters are outside ``URL_QUERY_OPTIONS``, or that names no host (a local
-    socket, which the host policy never sees). SQLite has no host; its file is checked by the services."""
+    """Refuse a URL whose query parameters are outside ``URL_QUERY_OPTIONS``, whose driver is not in
+    ``URL_DRIVERS`` for its dialect, or that names no host (a local socket, which the host policy never sees).
+    SQLite has no host; its file is checked by the services."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -77,6 +87,11 @@ def check_sqlalchemy_url(url: str) -> None:
     except ArgumentError:
         raise ConnectorConfigError("options['url'] is not a valid SQLAlchemy URL") from None
     backend = parsed.get_backend_name()
+    drivers = URL_DRIVERS.get(backend)
+    if drivers is not None and parsed.get_driver_name() not in drivers:
+        raise ConnectorConfigError(
+            f"options['url']: driver {parsed.get_driver_name()!r} is not allowed for dialect {backend!r}"
+            f" (allowed: {', '.join(sorted(drivers))})")
     allowed = URL_QUERY_OPTIONS.get(backend, {})
     for key, value in parsed.query.items():
         if key not in allowed:
@@ -205,6 +220,27 @@ class SchemaObject:
 
 
 @dataclass(frozen=True)
+class DatabaseIdentity:
+    """Who a database server and database are, as the server itself says (not as a host name spells it).
+
+    ``server``: PostgreSQL's ``system_identifier`` (fixed at initdb, shared by a cluster's databases and its
+    physical replicas); MySQL's ``@@server_uuid``; MariaDB, which has none, its host name, port and data folder.
+    ``database``: PostgreSQL's ``current_database()``; MySQL's schema, where ``""`` means every schema.
+    """
+
+    family: str  # "postgresql" | "mysql"
+    server: str
+    database: str
+
+    def reaches(self, protected: DatabaseIdentity) -> bool:
+        """Would a connection with this identity read ``protected``'s tables?"""
+        if (self.family, self.server) != (protected.family, protected.server):
+            return False
+        # A MySQL source without a schema scans every schema of the server; PostgreSQL sees one database.
+        return self.database == protected.database or (self.family == "mysql" and not self.database)
+
+
+@dataclass(frozen=True)
 class ConnectionInfo:
     engine: str
     server_version: str
@@ -256,7 +292,17 @@ class Connector(ABC):
 
     # -- helpers for subclasses --------------------------------------------------------------------------------
     def _check_host(self, host: str, port: int | None) -> list[str]:
-        return check_target_host(host, port, allow=self.policy.allow, deny=self.policy.deny)
+        return check_target_host(host, port, allow=self.policy.allow, deny=self.policy.deny,
+                                 allow_local=self.policy.allow_local)
+
+    def _protects(self, family: str) -> bool:
+        """Is there a protected database of this family, so that the identity of the target must be read?"""
+        return any(identity.family == family for identity in self.policy.protected)
+
+    def _refuse_protected(self, identity: DatabaseIdentity) -> None:
+        """Called right after connecting, before any catalog query or sample."""
+        if any(identity.reaches(protected) for protected in self.policy.protected):
+            raise TargetNotAllowed("this is Racine's own database; it cannot be read as a data source")
 
     def _count(self, sql: str) -> None:
         self.queries_executed += 1

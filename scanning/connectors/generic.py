@@ -10,6 +10,10 @@ Read-only and time-boxed where the dialect is known: SQLite opens the file with 
 deadline; PostgreSQL gets the same startup options as the native connector; MySQL/MariaDB the same session
 statements. Other dialects rely on the account's privileges (use a read-only account) and report
 ``read_only=False`` / ``statement_timeout_s=None`` from ``test_connection``.
+
+PostgreSQL and MySQL/MariaDB URLs get the native connectors' protections: only drivers that can refuse the
+cleartext password exchange (``URL_DRIVERS``), with it refused, and Racine's own database recognised by identity
+right after connecting.
 """
 from __future__ import annotations
 
@@ -24,16 +28,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .base import ConnectionInfo, Connector, SchemaObject, batched, logger, split_table_path
+from .base import ConnectionInfo, Connector, DatabaseIdentity, SchemaObject, batched, logger, split_table_path
 from .errors import (
     AuthenticationFailed,
     ConnectorConfigError,
     ConnectorError,
     QueryTimeout,
     SourceUnavailable,
+    TargetNotAllowed,
     describe,
 )
 from .filters import NO_FILTERS, Filters
+from .mysql import CLEARTEXT_REFUSED, MARIADB_IDENTITY_SQL, MYSQL_IDENTITY_SQL
+from .postgresql import IDENTITY_SQL, REQUIRE_AUTH, identity_or_refuse
 
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys", "temp"}
 
@@ -84,7 +91,9 @@ class SQLAlchemyConnector(Connector):
             kwargs["connect_args"] = {
                 "options": f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
                            f" -c lock_timeout={timeout_ms}",
-                "connect_timeout": max(2, int(s.connect_timeout_s))}
+                "connect_timeout": max(2, int(s.connect_timeout_s)), "require_auth": REQUIRE_AUTH}
+        elif self.dialect_name in ("mysql", "mariadb"):
+            kwargs["connect_args"] = {"auth_plugin_map": CLEARTEXT_REFUSED}
         engine = sa.create_engine(url, **kwargs)
         if self.dialect_name in ("mysql", "mariadb"):
             @sa.event.listens_for(engine, "connect")
@@ -111,6 +120,10 @@ class SQLAlchemyConnector(Connector):
         try:
             self._engine = self._make_engine()
             self._conn = self._engine.connect()
+            self._check_identity(self._conn)
+        except TargetNotAllowed:
+            self.close()
+            raise
         except (ArgumentError, NoSuchModuleError) as exc:
             raise ConnectorConfigError(describe(exc, self.settings.secrets)) from None
         except SQLAlchemyError as exc:
@@ -119,6 +132,27 @@ class SQLAlchemyConnector(Connector):
                 raise AuthenticationFailed(text) from None
             raise SourceUnavailable(text) from None
         return self._conn
+
+    def _check_identity(self, conn: sa.Connection) -> None:
+        """Racine's own database is refused by identity, as by the native connectors."""
+        identity = None
+        if self.dialect_name == "postgresql" and self._protects("postgresql"):
+            def read():
+                try:
+                    return tuple(conn.exec_driver_sql(IDENTITY_SQL).one())
+                finally:
+                    conn.rollback()  # a failed read must not leave the session in an aborted transaction
+
+            def sqlstate(exc):
+                orig = getattr(exc, "orig", None)
+                return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+            identity = identity_or_refuse(read, sqlstate, SQLAlchemyError)
+        elif self.dialect_name in ("mysql", "mariadb") and self._protects("mysql"):
+            query = MARIADB_IDENTITY_SQL if conn.dialect.is_mariadb else MYSQL_IDENTITY_SQL
+            identity = DatabaseIdentity(family="mysql", server=str(conn.exec_driver_sql(query).scalar()),
+                                        database=self.url.database or "")
+        if identity is not None:
+            self._refuse_protected(identity)
 
     @contextmanager
     def _errors(self):

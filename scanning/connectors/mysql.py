@@ -11,6 +11,12 @@ Session: ``SET SESSION TRANSACTION READ ONLY`` and a server-side statement limit
 ``max_statement_time`` (seconds, any statement) or MySQL's ``max_execution_time`` (milliseconds, SELECT only),
 chosen from ``VERSION()``. The socket read timeout is a client-side backstop a little above it.
 
+Authentication: a server may switch the client to ``mysql_clear_password`` or to the ``dialog`` plugin's
+"Password:" prompt, and PyMySQL would then send the password as it is. Both are refused per connection
+(``auth_plugin_map`` handlers that raise before writing anything), so a server run by whoever typed the host
+learns nothing. Racine's own database is recognised after connecting, before any catalog query: ``@@server_uuid``
+(MariaDB has none: its host name, port and data folder) and the schema.
+
 Sampling: tables estimated at most ``SMALL_TABLE_ROWS`` rows use ``ORDER BY RAND() LIMIT n``. Larger ones use
 ``WHERE RAND() < p LIMIT n`` with ``p`` about three times ``n / estimate``: a Bernoulli sample with no sort and no
 temporary table, whose scan stops as soon as ``n`` rows are found.
@@ -24,8 +30,16 @@ import pymysql
 import pymysql.cursors
 from sqlalchemy.dialects.mysql.base import MySQLDialect
 
-from .base import ConnectionInfo, Connector, SchemaObject, batched, logger, split_table_path
-from .errors import AuthenticationFailed, ConnectorError, PermissionDenied, QueryTimeout, SourceUnavailable, describe
+from .base import ConnectionInfo, Connector, DatabaseIdentity, SchemaObject, batched, logger, split_table_path
+from .errors import (
+    AuthenticationFailed,
+    ConnectorError,
+    PermissionDenied,
+    QueryTimeout,
+    SourceUnavailable,
+    TargetNotAllowed,
+    describe,
+)
 from .filters import NO_FILTERS, Filters
 
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
@@ -70,13 +84,40 @@ HINT_SQL = """
 SELECT TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s
 """
 
-AUTH_ERRORS = {1045, 1698, 1251, 1862}  # access denied, no password plugin, client too old, password expired
+CR_AUTH_PLUGIN_CANNOT_LOAD = 2059  # also what CleartextRefused raises
+# access denied, no password plugin, client too old, password expired, auth plugin refused
+AUTH_ERRORS = {1045, 1698, 1251, 1862, CR_AUTH_PLUGIN_CANNOT_LOAD}
 UNAVAILABLE_ERRORS = {1040, 1053, 1129, 1130, 2002, 2003, 2005, 2006, 2013, 2055}
 TIMEOUT_ERRORS = {1317, 1969, 3024, 1205}  # interrupted, MariaDB/MySQL statement timeout, lock wait timeout
 DENIED_ERRORS = {1044, 1142, 1143, 1227, 1792, 1290}  # 1792: write in a READ ONLY transaction
 
 SMALL_TABLE_ROWS = 100_000
 OVERSAMPLE = 3.0
+
+MYSQL_IDENTITY_SQL = "SELECT @@server_uuid"
+MARIADB_IDENTITY_SQL = "SELECT CONCAT_WS(':', @@hostname, @@port, @@datadir)"
+
+
+class CleartextRefused:
+    """PyMySQL auth-plugin handler for the plugins that would send the password as it is: refuse, send nothing.
+    PyMySQL builds one per plugin use with the connection and calls ``authenticate`` before anything is written
+    (for ``dialog`` too, before any prompt)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def authenticate(self, packet):
+        raise pymysql.err.OperationalError(
+            CR_AUTH_PLUGIN_CANNOT_LOAD, "the server asked for the password in clear text; Racine refuses to send it")
+
+
+CLEARTEXT_REFUSED = {"mysql_clear_password": CleartextRefused, "dialog": CleartextRefused}
+
+
+def server_identity(cursor, *, mariadb: bool, schema: str) -> DatabaseIdentity:
+    """The identity of the server a DB-API cursor is connected to (one statement)."""
+    cursor.execute(MARIADB_IDENTITY_SQL if mariadb else MYSQL_IDENTITY_SQL)
+    return DatabaseIdentity(family="mysql", server=str(cursor.fetchone()[0]), database=schema)
 
 _preparer = MySQLDialect().identifier_preparer
 
@@ -128,7 +169,7 @@ class MySQLConnector(Connector):
                 connect_timeout=max(1, int(s.connect_timeout_s)),
                 read_timeout=int(s.statement_timeout_s) + 15, write_timeout=int(s.statement_timeout_s) + 15,
                 ssl=ssl, ssl_verify_cert=verify if ssl else None, local_infile=False,
-                client_flag=0, program_name="racine-scanner")
+                client_flag=0, program_name="racine-scanner", auth_plugin_map=CLEARTEXT_REFUSED)
         except pymysql.MySQLError as exc:
             raise self._translate(exc, connecting=True) from None
         except OSError as exc:
@@ -150,9 +191,15 @@ class MySQLConnector(Connector):
                     value = int(s.statement_timeout_s * 1000)
                 self._count(statement)
                 cur.execute(statement, (value,))
+                if self._protects("mysql"):
+                    self._count(MARIADB_IDENTITY_SQL if self.is_mariadb else MYSQL_IDENTITY_SQL)
+                    self._refuse_protected(server_identity(cur, mariadb=self.is_mariadb, schema=s.database))
         except pymysql.MySQLError as exc:
             self.close()
             raise self._translate(exc) from None
+        except TargetNotAllowed:
+            self.close()
+            raise
         return conn
 
     @contextmanager

@@ -3,7 +3,16 @@
 Scanning connects to addresses that users type in, so the worker must not become a way into the cloud metadata
 service or the link-local network. :func:`check_target_host` resolves the host (every address), refuses metadata
 and link-local addresses always, refuses anything on the deny list, and, when the allow list is not empty,
-requires the host to be on it. Loopback is allowed unless denied (Racine scans local databases in development).
+requires the host to be on it.
+
+Addresses of *this machine* — loopback, the unspecified address (``0.0.0.0`` and ``::`` reach the local host on
+Linux), IPv4-mapped spellings of them (``::ffff:127.0.0.1``) and every address of a local network interface — are
+judged as local. :attr:`HostPolicy.allow_local` lets them through (development: Racine scans local databases);
+otherwise only an allow entry that names them does: an address or network containing them (a catch-all ``/0``
+names nothing) or the exact host name. Local interface addresses are read with :func:`psutil.net_if_addrs`
+(``getifaddrs(3)``: every address of every interface, secondary IPv4 addresses included, which an ioctl per
+interface would miss).
+
 It returns the resolved addresses; connectors connect to one of those, so a second DNS answer cannot differ from
 the one that was checked.
 """
@@ -14,6 +23,8 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+
+import psutil
 
 from .errors import ConnectorConfigError, SourceUnavailable, TargetNotAllowed
 
@@ -27,18 +38,26 @@ METADATA_ADDRESSES = frozenset({
     ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
 })
 LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
+THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # "this host on this network": Linux routes 0.x.y.z locally
 
 
 @dataclass(frozen=True)
 class HostPolicy:
-    """Allow / deny entries: CIDRs (``10.0.0.0/8``), addresses, or host names (globs allowed: ``*.corp``)."""
+    """Allow / deny entries: CIDRs (``10.0.0.0/8``), addresses, or host names (globs allowed: ``*.corp``).
+
+    ``allow_local``: may targets on this machine be reached without an allow entry naming them?
+    ``protected``: databases no connector may read (Racine's own), recognised after connecting.
+    """
 
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
+    allow_local: bool = True
+    protected: tuple = ()  # DatabaseIdentity values (base.py)
 
     def __post_init__(self):
         object.__setattr__(self, "allow", tuple(self.allow))
         object.__setattr__(self, "deny", tuple(self.deny))
+        object.__setattr__(self, "protected", tuple(self.protected))
         _split(self.allow)
         _split(self.deny)
 
@@ -66,9 +85,34 @@ def _plain(address: IPAddress) -> IPAddress:
     return address
 
 
+def local_addresses() -> set[IPAddress]:
+    """Every address of every network interface of this machine, read now (interfaces come and go)."""
+    found: set[IPAddress] = set()
+    for addresses in psutil.net_if_addrs().values():
+        for entry in addresses:
+            if entry.family in (socket.AF_INET, socket.AF_INET6):
+                found.add(_plain(ipaddress.ip_address(entry.address.split("%", 1)[0])))
+    return found
+
+
+def is_local(address: IPAddress, local: set[IPAddress] | None = None) -> bool:
+    """Does ``address`` (any spelling: mapped IPv6 is unwrapped) reach this machine?"""
+    address = _plain(address)
+    if address.is_loopback or address.is_unspecified:
+        return True
+    if address.version == 4 and address in THIS_NETWORK:
+        return True
+    return address in (local_addresses() if local is None else local)
+
+
+def unbracketed(host: str) -> str:
+    """``[::1]`` (an IPv6 literal as URLs write it) is the host ``::1``."""
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
 def resolve(host: str, port: int | None) -> list[IPAddress]:
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(unbracketed(host), port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise SourceUnavailable(f"cannot resolve host {host!r}: {exc}") from None
     seen: list[IPAddress] = []
@@ -81,8 +125,14 @@ def resolve(host: str, port: int | None) -> list[IPAddress]:
     return seen
 
 
-def check_target_host(host: str, port: int | None, *, allow: Sequence[str] = (), deny: Sequence[str] = ()
-                      ) -> list[str]:
+def _names_local(address: IPAddress, name: str, allow_nets: list[IPNetwork], allow_names: list[str]) -> bool:
+    """Does an allow entry name this local address: a network holding it (not a catch-all) or the exact name?"""
+    return name in allow_names or any(
+        net.prefixlen > 0 and address.version == net.version and address in net for net in allow_nets)
+
+
+def check_target_host(host: str, port: int | None, *, allow: Sequence[str] = (), deny: Sequence[str] = (),
+                      allow_local: bool = True) -> list[str]:
     """Resolve ``host`` and return its addresses (as strings) if the policy allows every one of them.
 
     Raises :class:`TargetNotAllowed` (a :class:`ConnectorConfigError`) when refused, :class:`SourceUnavailable`
@@ -96,6 +146,7 @@ def check_target_host(host: str, port: int | None, *, allow: Sequence[str] = (),
     if any(fnmatchcase(name, pattern) for pattern in deny_names):
         raise TargetNotAllowed(f"host {host!r} is on the deny list")
     addresses = [_plain(a) for a in resolve(host, port)]
+    local = local_addresses()
     for address in addresses:
         if address in METADATA_ADDRESSES:
             raise TargetNotAllowed(f"host {host!r} resolves to {address}, a cloud metadata address: refused")
@@ -104,6 +155,10 @@ def check_target_host(host: str, port: int | None, *, allow: Sequence[str] = (),
         for net in deny_nets:
             if address.version == net.version and address in net:
                 raise TargetNotAllowed(f"host {host!r} resolves to {address}, inside denied network {net}")
+        if not allow_local and is_local(address, local) and not _names_local(address, name, allow_nets,
+                                                                             allow_names):
+            raise TargetNotAllowed(f"host {host!r} resolves to {address}, an address of this machine: refused "
+                                   f"unless the allow list names it")
     if allow_nets or allow_names:
         by_name = any(fnmatchcase(name, pattern) for pattern in allow_names)
         by_net = all(any(a.version == n.version and a in n for n in allow_nets) for a in addresses)

@@ -7,19 +7,58 @@ fetch of columns plus the table list, never the whole column catalog. Needs Post
 
 The session is read-only and time-boxed from the first statement: the startup packet carries
 ``-c default_transaction_read_only=on -c statement_timeout=… -c lock_timeout=…``.
+
+Authentication: libpq's ``require_auth`` (libpq ≥ 16; psycopg[binary] bundles a newer one) accepts only
+SCRAM-SHA-256, MD5 or no password exchange at all (trust, certificates). A server that asks for the password in
+clear (``password``), or for GSS / SSPI / OAuth, which no source setting configures, is refused before anything is
+sent: a source's host can be typed by someone who must not learn its password. MD5 stays allowed: roles created
+before PostgreSQL 14 still carry MD5 hashes, and the exchange sends a salted hash, never the password (a server
+run by an attacker can try a dictionary on it offline, as it can on a SCRAM proof whose iteration count it picks).
+
+Racine's own database is recognised after connecting, before any other statement: ``system_identifier`` (fixed
+when the cluster was created) and ``current_database()``.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
 
-from .base import ConnectionInfo, Connector, SchemaObject, batched, logger, split_table_path
-from .errors import AuthenticationFailed, ConnectorError, PermissionDenied, QueryTimeout, SourceUnavailable, describe
+from .base import ConnectionInfo, Connector, DatabaseIdentity, SchemaObject, batched, logger, split_table_path
+from .errors import (
+    AuthenticationFailed,
+    ConnectorError,
+    PermissionDenied,
+    QueryTimeout,
+    SourceUnavailable,
+    TargetNotAllowed,
+    describe,
+)
 from .filters import NO_FILTERS, Filters
+
+# Password exchanges the client takes part in: never the cleartext one (see the module's docstring).
+REQUIRE_AUTH = "scram-sha-256,md5,none"
+
+IDENTITY_SQL = "SELECT system_identifier::text, current_database() FROM pg_control_system()"
+UNDEFINED_FUNCTION = "42883"  # a PostgreSQL-compatible server (not PostgreSQL itself) has no pg_control_system()
+
+
+def identity_or_refuse(read: Callable[[], tuple[str, str]], sqlstate_of: Callable[[Exception], str | None],
+                       errors: type[Exception] | tuple[type[Exception], ...]) -> DatabaseIdentity | None:
+    """The server's identity through ``read()``; None from a server that is not PostgreSQL itself (it cannot be
+    Racine's database). Any other failure refuses the source: it might be the protected database."""
+    try:
+        system_identifier, database = read()
+    except errors as exc:
+        if sqlstate_of(exc) == UNDEFINED_FUNCTION:
+            return None
+        raise TargetNotAllowed("cannot confirm that this is not Racine's own database "
+                               f"(reading pg_control_system() failed: {type(exc).__name__})") from None
+    return DatabaseIdentity(family="postgresql", server=system_identifier, database=database)
+
 
 DATABASE_SQL = """
 SELECT current_database(), shobj_description(d.oid, 'pg_database')
@@ -116,6 +155,7 @@ class PostgresConnector(Connector):
             "password": s.password or None,
             "connect_timeout": int(options.pop("connect_timeout", None) or max(2, math.ceil(s.connect_timeout_s))),
             "application_name": options.pop("application_name", "racine-scanner"),
+            "require_auth": REQUIRE_AUTH,
             "options": (f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
                         f" -c lock_timeout={timeout_ms} -c idle_in_transaction_session_timeout={timeout_ms * 2}"),
             **options,  # sslmode, sslrootcert: allow-listed and validated by ConnectionSettings
@@ -126,6 +166,10 @@ class PostgresConnector(Connector):
         except psycopg.OperationalError as exc:
             text = describe(exc, s.secrets)
             lowered = text.lower()
+            if "authentication method requirement" in lowered:
+                raise AuthenticationFailed("PostgreSQL asked for an authentication method Racine refuses (the "
+                                           f"password in clear, GSS, SSPI or OAuth); nothing was sent: {text}"
+                                           ) from None
             if ("password authentication failed" in lowered or "authentication failed" in lowered
                     or "no pg_hba.conf entry" in lowered or "password is required" in lowered
                     or "role" in lowered and "does not exist" in lowered):
@@ -135,7 +179,22 @@ class PostgresConnector(Connector):
             raise SourceUnavailable(f"cannot reach PostgreSQL at {s.host}:{port}: {text}") from None
         except psycopg.Error as exc:
             raise SourceUnavailable(f"cannot connect to PostgreSQL: {describe(exc, s.secrets)}") from None
+        if self._protects("postgresql"):
+            self._check_identity(self._conn)
         return self._conn
+
+    def _check_identity(self, conn: psycopg.Connection) -> None:
+        def read():
+            self._count(IDENTITY_SQL)
+            return conn.execute(IDENTITY_SQL).fetchone()
+
+        try:
+            identity = identity_or_refuse(read, lambda exc: getattr(exc, "sqlstate", None), psycopg.Error)
+            if identity is not None:
+                self._refuse_protected(identity)
+        except TargetNotAllowed:
+            self.close()
+            raise
 
     @contextmanager
     def _errors(self):

@@ -5,15 +5,14 @@ connector accepts them, and catalog may not import scanning.
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
+import os
 from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django_celery_beat.models import PeriodicTask
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -30,21 +29,68 @@ from scanning.connectors import (
     ConnectionSettings,
     ConnectorConfigError,
     ConnectorError,
+    DatabaseIdentity,
     HostPolicy,
+    TargetNotAllowed,
     connector_for,
+    is_local,
+    resolve,
 )
+from scanning.connectors.mysql import server_identity
+from scanning.connectors.postgresql import IDENTITY_SQL
 
 logger = logging.getLogger("racine.scanning")
 
 DATASOURCE_FIELDS = ("name", "engine", "host", "port", "database", "username", "options", "description")
+# Where the secret is sent: changing any of these without the right to read the secret drops the secret, or the
+# new target (a server the caller runs) would receive it.
+SECRET_TARGET_FIELDS = ("engine", "host", "port", "database", "username", "options")
+OWNER_NOT_FOUND = 'Invalid pk "{pk_value}" - object does not exist.'  # DRF's words for an unknown id
 
 
 class ConnectionTestFailed(Exception):
     """The source could not be reached or refused us; the message is safe to show (no secret in it)."""
 
 
+# What a caller without the right to read the secret learns of a failed connection: the same words whether the port
+# was closed, filtered, spoke another protocol or refused the credentials, so a test is no port scanner.
+CANNOT_CONNECT = "cannot connect to the source (a workspace admin can see the reason)"
+
+_own_identities: dict[tuple, tuple[DatabaseIdentity, ...]] = {}
+
+
+def own_database_identities() -> tuple[DatabaseIdentity, ...]:
+    """Racine's own database as its server names it (read once per process and database settings). The
+    connectors refuse a target with this identity right after connecting, whatever host spelling, port forward or
+    DNS name led there. SQLite is protected by file identity instead (``_sqlite_file_allowed``)."""
+    connection = connections["default"]
+    if connection.vendor not in ("postgresql", "mysql"):
+        return ()
+    own = connection.settings_dict
+    key = (connection.vendor, own["NAME"], own.get("HOST"), own.get("PORT"))
+    if key not in _own_identities:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute(IDENTITY_SQL)
+                    system_identifier, database = cursor.fetchone()
+                    identity = DatabaseIdentity(family="postgresql", server=str(system_identifier),
+                                                database=database)
+                else:
+                    identity = server_identity(cursor, mariadb=connection.mysql_is_mariadb, schema=str(own["NAME"]))
+        except DatabaseError:
+            # Only the host-spelling check protects the database then: say so loudly, try again next time.
+            logger.exception("cannot read the identity of Racine's own database")
+            return ()
+        _own_identities[key] = (identity,)
+    return _own_identities[key]
+
+
 def host_policy() -> HostPolicy:
-    return HostPolicy(allow=tuple(settings.RACINE_TARGET_ALLOW), deny=tuple(settings.RACINE_TARGET_DENY))
+    """Production (DEBUG off) refuses targets on this machine unless RACINE_TARGET_ALLOW names them; Racine's
+    own database is refused whatever the mode."""
+    return HostPolicy(allow=tuple(settings.RACINE_TARGET_ALLOW), deny=tuple(settings.RACINE_TARGET_DENY),
+                      allow_local=settings.RACINE_TARGET_ALLOW_LOCAL, protected=own_database_identities())
 
 
 def _resolved_below(path: str, roots) -> Path | None:
@@ -64,7 +110,12 @@ def _sqlite_file_allowed(path: str) -> bool:
     if resolved is None:
         return False
     own = Path(str(settings.DATABASES["default"]["NAME"])).resolve()
-    return not (resolved == own or resolved.name.startswith(own.name))
+    if resolved == own or resolved.name.startswith(own.name):  # the file, or its -wal / -shm / -journal
+        return False
+    try:  # the same file under another name: a hard link
+        return not (own.exists() and resolved.exists() and os.path.samefile(resolved, own))
+    except OSError:
+        return False
 
 
 # Options that name a file on the worker: a CA bundle, read by the driver. Below the allowed folders only, or a
@@ -83,21 +134,32 @@ def _check_ca_files(options) -> None:
 
 def _addresses(host: str) -> set[str]:
     try:
-        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (OSError, UnicodeError):
+        found = resolve(host, None)
+    except ConnectorError:
         return set()
-    # Every loopback address is this machine: 127.0.0.1, ::1 and "localhost" are one target.
-    return {"loopback" if ipaddress.ip_address(address.split("%")[0]).is_loopback else address
-            for address in found}
+    # Every address of this machine is one target: 127.0.0.1, 127.1, ::1, 0.0.0.0, ::ffff:127.0.0.1, localhost,
+    # its own host name and its interfaces' addresses.
+    return {"this machine" if is_local(address) else str(address) for address in found}
+
+
+_FAMILIES = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 
 
 def _is_racine_database(engine: str, host: str, port: int | None, database: str) -> bool:
-    """Does the target name Racine's own PostgreSQL database? Its tables hold every user's password hash and
-    every source's encrypted secret: no steward may scan and sample them as a "data source"."""
-    own = settings.DATABASES["default"]
-    if engine != "postgresql" or "postgresql" not in own["ENGINE"]:
+    """Does the target, as typed, name Racine's own database? Its tables hold every user's password hash and
+    every source's encrypted secret: no steward may scan and sample them as a "data source". This catches the
+    obvious spellings at registration; the connectors recognise the database by identity when they connect."""
+    connection = connections["default"]
+    own = connection.settings_dict
+    family = _FAMILIES.get(engine)
+    if family is None or family != connection.vendor:
         return False
-    if database != own["NAME"] or (port or 5432) != int(own.get("PORT") or 5432):
+    default_port = _DEFAULT_PORTS[family]
+    if (port or default_port) != int(own.get("PORT") or default_port):
+        return False
+    # PostgreSQL reads one database; a MySQL source without a schema reads all of them.
+    if database != own["NAME"] and not (family == "mysql" and not database):
         return False  # cheap checks first: most sources differ here and cost no DNS look-up
     return bool(_addresses(host) & _addresses(own.get("HOST") or "localhost"))
 
@@ -142,6 +204,18 @@ def validate_settings(source: DataSource) -> None:
         raise ValidationError({"options" if "option" in str(exc) else "__all__": [str(exc)]}) from None
 
 
+def _check_owners(workspace: Workspace, owners) -> None:
+    """Owners are active members of the source's workspace. Anyone else is answered like an id that does not
+    exist, so the field cannot be used to probe which users exist in other workspaces."""
+    wanted = {user.pk for user in owners}
+    members = set(User.objects.filter(pk__in=wanted, is_active=True, memberships__workspace=workspace)
+                  .values_list("pk", flat=True))
+    outsiders = sorted(wanted - members)
+    if outsiders:
+        raise ValidationError({"owners": [ValidationError(OWNER_NOT_FOUND.format(pk_value=outsiders[0]),
+                                                          code="does_not_exist")]})
+
+
 @transaction.atomic
 def datasource_create(*, workspace: Workspace, acting_user: User | None, password: str = "", owners=(),
                       **fields) -> DataSource:
@@ -152,6 +226,7 @@ def datasource_create(*, workspace: Workspace, acting_user: User | None, passwor
     source = DataSource(workspace=workspace, created_by=acting_user, **fields)
     source.encrypted_secret = crypto.encrypt(password)
     validate_settings(source)
+    _check_owners(workspace, owners)
     source.save()
     if owners:
         source.owners.set(owners)
@@ -159,22 +234,40 @@ def datasource_create(*, workspace: Workspace, acting_user: User | None, passwor
     return source
 
 
+def _may_keep_secret(data_source: DataSource, acting_user: User | None) -> bool:
+    return acting_user is None or has_perm(acting_user, "view_secret", data_source)  # None: the system
+
+
 @transaction.atomic
 def datasource_update(*, data_source: DataSource, acting_user: User | None, password: str | None = None,
                       owners=None, **fields) -> DataSource:
-    """Change a source; ``password=None`` keeps the stored secret, ``""`` clears it."""
+    """Change a source; ``password=None`` keeps the stored secret, ``""`` clears it.
+
+    A change of where the secret goes (``SECRET_TARGET_FIELDS``) drops the stored secret unless the caller may
+    read it or enters a password in the same change: otherwise a steward could point the source at a server of
+    theirs and have the next connection test hand it the password."""
     authorize(acting_user, lambda: has_perm(acting_user, "change", data_source))
     unknown = set(fields) - set(DATASOURCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
+    retargeted = sorted(name for name in SECRET_TARGET_FIELDS
+                        if name in fields and fields[name] != getattr(data_source, name))
+    drop_secret = (password is None and bool(retargeted) and data_source.has_secret
+                   and not _may_keep_secret(data_source, acting_user))
     with audit.record_changes(event="datasource.changed", actor=acting_user, obj=data_source):
         for name, value in fields.items():
             setattr(data_source, name, value)
         if password is not None:
             data_source.encrypted_secret = crypto.encrypt(password)
+        elif drop_secret:
+            data_source.encrypted_secret = ""
         validate_settings(data_source)
         data_source.save()
+    if drop_secret:
+        audit.record(event="datasource.secret_dropped", actor=acting_user, obj=data_source,
+                     extra={"changed": retargeted})
     if owners is not None:
+        _check_owners(data_source.workspace, owners)
         data_source.owners.set(owners)
     return data_source
 
@@ -195,6 +288,19 @@ def open_connector(data_source: DataSource, *, acting_user: User | None, purpose
                          batch_size=batch_size)
 
 
+def _failure_message(exc: Exception, *, detailed: bool) -> str:
+    """The reason of a failed connection test, in full only for callers who may read the secret. Everyone else
+    gets the network policy's refusal as such (it is the answer to what they typed, not a probe of the network)
+    and one message for everything else."""
+    if detailed:
+        return str(exc)
+    if isinstance(exc, TargetNotAllowed):
+        return "the network policy does not allow this target"
+    if isinstance(exc, ConnectorConfigError):
+        return str(exc)  # the source's own settings (an option, a missing host): nothing learnt from the network
+    return CANNOT_CONNECT
+
+
 def datasource_test_connection(*, data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
     """Connect, confirm the session is read-only, and report the server. Authorised before any connection."""
     authorize(acting_user, lambda: has_perm(acting_user, "test_connection", data_source))
@@ -204,10 +310,12 @@ def datasource_test_connection(*, data_source: DataSource, acting_user: User | N
     except (ConnectorError, SecretUnreadable) as exc:
         # A secret no configured key decrypts is the operator's problem to fix (a key dropped too early), not
         # a server error: the caller gets the same "ok: false" answer as for an unreachable source.
+        logger.info("connection test of data source %s failed: %s", data_source.pk, exc)
         with transaction.atomic():
             audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
                          extra={"ok": False, "error": type(exc).__name__})
-        raise ConnectionTestFailed(str(exc)) from None
+        detailed = _may_keep_secret(data_source, acting_user)
+        raise ConnectionTestFailed(_failure_message(exc, detailed=detailed)) from None
     with transaction.atomic():
         audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
                      extra={"ok": True, "server_version": info.server_version})

@@ -1,5 +1,7 @@
 import json
+import socket
 import sqlite3
+import threading
 
 import pytest
 from django.urls import reverse
@@ -10,7 +12,7 @@ from catalog import crypto
 from catalog.models import DataSource
 from scanning.models import Scan, ScanRun
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
-from tests.support.factories import membership
+from tests.support.factories import UserFactory, membership
 from tests.support.permission_matrix import PermissionMatrix, table
 
 COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b destroy_a "
@@ -267,3 +269,96 @@ def test_secret_never_reaches_a_log_line(world, caplog):
     client.post(_url(source, "test-connection"))
     client.post(_url(source, "scan"))
     assert caplog.records and SECRET not in caplog.text
+
+
+# --- issue 9: the secret follows its target; owners are members; no port scanner ------------------------------
+
+@pytest.mark.parametrize("change", [{"engine": "mysql"}, {"host": "elsewhere.example.test"}, {"port": 6543},
+                                    {"database": "other"}, {"username": "someone"},
+                                    {"options": {"sslmode": "disable"}}])
+def test_a_steward_who_changes_where_the_secret_goes_drops_it(world, change):
+    source = DataSourceFactory(workspace=world.workspace_a)
+    response = world.client("steward").patch(_url(source), change, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["has_secret"] is False
+    event = AuditEvent.objects.get(event="datasource.secret_dropped")
+    assert event.actor == world.user("steward") and event.extra == {"changed": list(change)}
+
+
+def test_the_secret_stays_when_reentered_or_when_the_caller_may_read_it_or_nothing_retargets(world):
+    client = world.client("steward")
+    source = DataSourceFactory(workspace=world.workspace_a)
+    response = client.patch(_url(source), {"host": "elsewhere.example.test", "password": SECRET}, format="json")
+    assert response.json()["has_secret"] is True
+    source.refresh_from_db()
+    assert crypto.decrypt(source.encrypted_secret) == SECRET
+    same = client.patch(_url(source), {"host": "elsewhere.example.test", "description": "unchanged target"},
+                        format="json")
+    assert same.json()["has_secret"] is True
+    admin = world.client("workspace_admin").patch(_url(source), {"host": "third.example.test"}, format="json")
+    assert admin.json()["has_secret"] is True
+    assert not AuditEvent.objects.filter(event="datasource.secret_dropped").exists()
+
+
+def _owner_errors(response):
+    assert response.status_code == 400, response.content
+    return [{**error, "detail": error["detail"].replace(str(error["detail"]).split('"')[1], "<pk>")}
+            for error in response.json()["errors"]]
+
+
+def test_owners_outside_the_workspace_answer_like_ids_that_do_not_exist(world):
+    client = world.client("steward")
+    stranger = world.user("other_workspace_user")  # active, a member of workspace B only
+    payload = {"workspace": world.workspace_a.pk, "engine": "postgresql", "host": "h.example.test"}
+    unknown = client.post(_url(), {**payload, "name": "a", "owners": [987654]}, format="json")
+    outsider = client.post(_url(), {**payload, "name": "b", "owners": [stranger.pk]}, format="json")
+    assert _owner_errors(outsider) == _owner_errors(unknown)
+    visible_elsewhere = UserFactory()  # a member of B, which the steward also sees
+    membership(world.user("steward"), world.workspace_b, Role.ANALYST)
+    membership(visible_elsewhere, world.workspace_b, Role.ANALYST)
+    not_here = client.post(_url(), {**payload, "name": "c", "owners": [visible_elsewhere.pk]}, format="json")
+    assert _owner_errors(not_here) == _owner_errors(unknown)
+    source = DataSourceFactory(workspace=world.workspace_a)
+    for pk in (987654, stranger.pk, visible_elsewhere.pk):
+        patched = client.patch(_url(source), {"owners": [pk]}, format="json")
+        assert _owner_errors(patched) == _owner_errors(unknown)
+    member = world.user("analyst")
+    accepted = client.patch(_url(source), {"owners": [member.pk]}, format="json")
+    assert accepted.status_code == 200 and accepted.json()["owners"] == [member.pk]
+    assert not DataSource.objects.filter(name__in=["a", "b", "c"]).exists()
+
+
+def _serve_once(reply: bytes) -> int:
+    """A loopback port whose server answers every connection with ``reply`` (not a database protocol)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        with listener:
+            for _ in range(4):
+                conn, _ = listener.accept()
+                with conn:
+                    conn.sendall(reply)
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def _closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_a_failed_connection_test_is_no_port_scanner_for_callers_without_the_secret(world, settings, engine):
+    settings.RACINE_CONNECT_TIMEOUT = 1
+    targets = {"refused": ("127.0.0.1", _closed_port()),
+               "wrong protocol": ("127.0.0.1", _serve_once(b"HTTP/1.1 400 Bad Request\r\n\r\n")),
+               "filtered": ("198.51.100.1", 5432)}  # TEST-NET-2: nothing answers
+    steward, admin = world.client("steward"), world.client("workspace_admin")
+    seen_by_steward, seen_by_admin = set(), set()
+    for label, (host, port) in targets.items():
+        source = DataSourceFactory(workspace=world.workspace_a, engine=engine, host=host, port=port,
+                                   name=f"{engine} {label}")
+        seen_by_steward.add(steward.post(_url(source, "test-connection")).json()["error"])
+        seen_by_admin.add(admin.post(_url(source, "test-connection")).json()["error"])
+    assert seen_by_steward == {"cannot connect to the source (a workspace admin can see the reason)"}
+    assert len(seen_by_admin) == 3  # the admin, who may read the secret, sees each reason

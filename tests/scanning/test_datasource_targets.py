@@ -1,5 +1,6 @@
 """Racine's own database can never be registered as a data source: its tables hold every user's password hash
 and every source's encrypted secret, and a scan samples values."""
+import os
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,19 @@ def test_own_sqlite_database_is_refused_even_inside_an_allowed_folder(settings):
     with pytest.raises(ValidationError, match="RACINE_SQLITE_ALLOWED_DIRS"):
         services.datasource_create(workspace=WorkspaceFactory(), acting_user=None, name="own", engine="sqlite",
                                    database=str(own))
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_a_hard_link_to_the_own_sqlite_database_is_refused(settings, tmp_path):
+    own = tmp_path / "racine.sqlite3"
+    own.write_bytes(b"SQLite format 3\x00")
+    (tmp_path / "sources").mkdir()
+    os.link(own, tmp_path / "sources" / "innocent.db")
+    settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"], "NAME": str(own)}}
+    settings.RACINE_SQLITE_ALLOWED_DIRS = [str(tmp_path / "sources")]
+    with pytest.raises(ValidationError, match="RACINE_SQLITE_ALLOWED_DIRS"):
+        services.datasource_create(workspace=WorkspaceFactory(), acting_user=None, name="linked", engine="sqlite",
+                                   database=str(tmp_path / "sources" / "innocent.db"))
 
 
 @pytest.mark.parametrize("engine, option", [("postgresql", "sslrootcert"), ("mysql", "ssl_ca")])

@@ -1,7 +1,9 @@
 """Pure-Python parts: names, settings, filters, fingerprints, host policy. No database needed."""
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 
 import pytest
 
@@ -17,6 +19,7 @@ from scanning.connectors import (
     parse_qualified_name,
     qualified_name,
 )
+from scanning.connectors.network import local_addresses
 
 from .conftest import PASSWORD
 
@@ -184,3 +187,41 @@ def test_sqlalchemy_url_host_is_checked():
     settings = ConnectionSettings(engine="sqlalchemy", options={"url": "postgresql+psycopg://u@169.254.169.254/x"})
     with connector_for(settings) as connector, pytest.raises(TargetNotAllowed):
         connector.test_connection()
+
+
+LOCAL_SPELLINGS = ["127.0.0.1", "127.1", "2130706433", "0.0.0.0", "0", "::ffff:127.0.0.1", "::ffff:0.0.0.0", "::1",
+                   "[::1]", "::", "localhost", socket.gethostname()]
+
+
+@pytest.mark.parametrize("host", LOCAL_SPELLINGS)
+def test_every_spelling_of_this_machine_is_local_and_refused_unless_allowed(host):
+    with pytest.raises(TargetNotAllowed, match="an address of this machine"):
+        check_target_host(host, 5432, allow_local=False)
+    with pytest.raises(TargetNotAllowed):  # a catch-all allow entry names nothing
+        check_target_host(host, 5432, allow=["0.0.0.0/0", "::/0"], allow_local=False)
+    assert check_target_host(host, 5432, allow_local=True)  # development
+
+
+@pytest.mark.parametrize("address", sorted(map(str, local_addresses())))
+def test_every_interface_address_is_local(address):
+    if ipaddress.ip_address(address).is_link_local:
+        pytest.skip("link-local addresses are refused in every mode")
+    with pytest.raises(TargetNotAllowed, match="an address of this machine"):
+        check_target_host(address, 5432, allow_local=False)
+    assert check_target_host(address, 5432, allow=[address], allow_local=False)
+
+
+def test_an_allow_entry_that_names_this_machine_lets_it_through():
+    assert check_target_host("127.0.0.1", 5432, allow=["127.0.0.0/8"], allow_local=False) == ["127.0.0.1"]
+    assert check_target_host("localhost", 5432, allow=["localhost"], allow_local=False)
+    with pytest.raises(TargetNotAllowed):  # a glob is not a name of this machine
+        check_target_host("localhost", 5432, allow=["local*"], allow_local=False)
+
+
+@pytest.mark.parametrize("url", ["postgresql+pg8000://u@db.example.com/x", "postgresql+asyncpg://u@db.example.com/x",
+                                 "mysql+mysqlconnector://u@db.example.com/x", "mariadb+mariadbconnector://u@h/x"])
+def test_sqlalchemy_drivers_that_might_send_a_password_in_clear_are_refused(url):
+    with pytest.raises(ConnectorConfigError, match="driver"):
+        ConnectionSettings(engine="sqlalchemy", options={"url": url})
+    for allowed in ("postgresql+psycopg://u@db.example.com/x", "mysql+pymysql://u@db.example.com/x"):
+        assert ConnectionSettings(engine="sqlalchemy", options={"url": allowed})
