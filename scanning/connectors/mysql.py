@@ -145,7 +145,9 @@ class MySQLConnector(Connector):
             return AuthenticationFailed(f"MySQL refused the credentials: {text}")
         if code in TIMEOUT_ERRORS or (code == 2013 and not connecting and "timed out" in text):
             return QueryTimeout(f"statement cancelled after {s.statement_timeout_s}s: {text}")
-        if code in UNAVAILABLE_ERRORS or connecting and isinstance(exc, pymysql.err.OperationalError):
+        # Anything else before a session exists (a lost link, a peer that does not speak MySQL) means no MySQL
+        # server could be reached there, whatever the driver's class for it.
+        if code in UNAVAILABLE_ERRORS or connecting:
             return SourceUnavailable(f"cannot reach MySQL at {s.host}:{s.port or 3306}: {text}")
         if code in DENIED_ERRORS:
             return PermissionDenied(text)
@@ -167,13 +169,17 @@ class MySQLConnector(Connector):
                 host=addresses[0], port=port, user=s.username or None, password=s.password,
                 charset=s.options.get("charset", "utf8mb4"), autocommit=True,
                 connect_timeout=max(1, int(s.connect_timeout_s)),
-                read_timeout=int(s.statement_timeout_s) + 15, write_timeout=int(s.statement_timeout_s) + 15,
+                # PyMySQL reads the greeting and the login exchange under the read timeout: bounded by the
+                # connect timeout, a port that accepts and stays silent fails as fast as a closed one.
+                read_timeout=max(1, int(s.connect_timeout_s)), write_timeout=int(s.statement_timeout_s) + 15,
                 ssl=ssl, ssl_verify_cert=verify if ssl else None, local_infile=False,
                 client_flag=0, program_name="racine-scanner", auth_plugin_map=CLEARTEXT_REFUSED)
         except pymysql.MySQLError as exc:
             raise self._translate(exc, connecting=True) from None
         except OSError as exc:
             raise SourceUnavailable(f"cannot reach MySQL at {s.host}:{port}: {describe(exc, s.secrets)}") from None
+        # Statements get the statement timeout's backstop; PyMySQL applies a new read timeout at its next read.
+        conn._read_timeout = int(s.statement_timeout_s) + 15
         self._conn = conn
         try:
             with conn.cursor() as cur:

@@ -25,17 +25,20 @@ from catalog.crypto import SecretUnreadable
 from catalog.models import DataSource
 from catalog.services import datasource_secret_read
 from scanning.connectors import (
+    AuthenticationFailed,
     ConnectionInfo,
     ConnectionSettings,
     ConnectorConfigError,
     ConnectorError,
     DatabaseIdentity,
     HostPolicy,
+    SourceUnavailable,
     TargetNotAllowed,
     connector_for,
     is_local,
     resolve,
 )
+from scanning.connectors.errors import redact
 from scanning.connectors.mysql import server_identity
 from scanning.connectors.postgresql import IDENTITY_SQL
 
@@ -288,8 +291,8 @@ def open_connector(data_source: DataSource, *, acting_user: User | None, purpose
                          batch_size=batch_size)
 
 
-def _failure_message(exc: Exception, *, detailed: bool) -> str:
-    """The reason of a failed connection test, in full only for callers who may read the secret. Everyone else
+def connection_failure_message(exc: Exception, *, detailed: bool) -> str:
+    """The reason of a failed connection, in full only for callers who may read the secret. Everyone else
     gets the network policy's refusal as such (it is the answer to what they typed, not a probe of the network)
     and one message for everything else."""
     if detailed:
@@ -299,6 +302,17 @@ def _failure_message(exc: Exception, *, detailed: bool) -> str:
     if isinstance(exc, ConnectorConfigError):
         return str(exc)  # the source's own settings (an option, a missing host): nothing learnt from the network
     return CANNOT_CONNECT
+
+
+def run_failure_message(exc: Exception, *, run_id: int, secrets: tuple[str, ...]) -> str:
+    """What a failed run records of its source's error. Everyone who can see the run reads it, so a failure to
+    reach or log in to the source reads as a connection test reads to a caller who may not see the secret —
+    otherwise a steward could point a source anywhere and scan it to learn which ports answer. The full reason
+    goes to the worker's log; what went wrong once connected (a denied table, a timeout) stays precise."""
+    if isinstance(exc, SourceUnavailable | AuthenticationFailed):
+        logger.warning("run %s could not connect to its source: %s", run_id, redact(str(exc), secrets))
+        return connection_failure_message(exc, detailed=False)
+    return redact(str(exc), secrets)
 
 
 def datasource_test_connection(*, data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
@@ -315,7 +329,7 @@ def datasource_test_connection(*, data_source: DataSource, acting_user: User | N
             audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
                          extra={"ok": False, "error": type(exc).__name__})
         detailed = _may_keep_secret(data_source, acting_user)
-        raise ConnectionTestFailed(_failure_message(exc, detailed=detailed)) from None
+        raise ConnectionTestFailed(connection_failure_message(exc, detailed=detailed)) from None
     with transaction.atomic():
         audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
                      extra={"ok": True, "server_version": info.server_version})

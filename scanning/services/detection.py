@@ -41,12 +41,18 @@ from catalog.services import (
     asset_sensitivity_recompute,
     classification_evidence_fingerprint,
 )
-from scanning.connectors import ConnectorConfigError, ConnectorError, SourceUnavailable, parse_qualified_name
+from scanning.connectors import (
+    AuthenticationFailed,
+    ConnectorConfigError,
+    ConnectorError,
+    SourceUnavailable,
+    parse_qualified_name,
+)
 from scanning.detection import ColumnSample, DetectionSettings, detect_column, type_family
 from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
 from scanning.profiling import profile_column
 from scanning.services.classifications import custom_rules_for
-from scanning.services.datasources import open_connector
+from scanning.services.datasources import open_connector, run_failure_message
 from scanning.services.run_state import back_to_queue, claim_run, finish_run, finish_unreachable, still_wanted
 from scanning.sync import RunStopped
 
@@ -254,10 +260,13 @@ def _run_outcome(run: ScanRun, *, final_attempt: bool, hand_back, secrets: list[
     except RunStopped:
         finish_run(run.pk, ScanRun.Status.CANCELLED)
     except SourceUnavailable as exc:
-        error = _redact(f"Detection: {exc}", tuple(secrets))
+        error = f"Detection: {run_failure_message(exc, run_id=run.pk, secrets=tuple(secrets))}"
         if not final_attempt and hand_back(error):
             raise
         finish_unreachable(run.pk, error)
+    except AuthenticationFailed as exc:
+        finish_run(run.pk, ScanRun.Status.FAILED,
+                   error=f"Detection: {run_failure_message(exc, run_id=run.pk, secrets=tuple(secrets))}")
     except ConnectorConfigError as exc:  # our own wording about the source's settings: safe and actionable
         finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(f"Detection: {exc}", tuple(secrets)))
     except (ConnectorError, SecretUnreadable) as exc:

@@ -24,7 +24,7 @@ from catalog.crypto import SecretUnreadable
 from catalog.models import Asset
 from scanning.connectors import ConnectorError, SourceUnavailable
 from scanning.models import Scan, ScanRun
-from scanning.services.datasources import open_connector
+from scanning.services.datasources import open_connector, run_failure_message
 from scanning.services.detection import after_schema, check_detection_targets, may_classify_all
 from scanning.services.run_state import (
     back_to_queue,
@@ -118,12 +118,6 @@ def detection_run_request(*, assets: list[Asset], acting_user: User | None) -> S
     return run
 
 
-def _redact(message: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        message = message.replace(secret, "***")
-    return message
-
-
 @contextmanager
 def _young_garbage_collections() -> Iterator[None]:
     """Collect only the young generations, once per batch, while the schema is read.
@@ -172,13 +166,13 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True, retry_in: 
             logger.info("scan run cancelled", extra={"scan_run": run.pk})
         return
     except SourceUnavailable as exc:
-        error = _redact(str(exc), secrets)
+        error = run_failure_message(exc, run_id=run.pk, secrets=secrets)
         if not final_attempt and back_to_queue(run.pk, error, retry_in=retry_in):
             raise
         finish_unreachable(run.pk, error)
         return
     except (ConnectorError, SecretUnreadable) as exc:
-        finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(str(exc), secrets))
+        finish_run(run.pk, ScanRun.Status.FAILED, error=run_failure_message(exc, run_id=run.pk, secrets=secrets))
         return
     except SoftTimeLimitExceeded:
         finish_run(run.pk, ScanRun.Status.FAILED, error="The scan exceeded its time limit.")

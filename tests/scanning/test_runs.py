@@ -2,7 +2,9 @@
 a redelivered task harmless, and the reaper."""
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 from datetime import timedelta
 
 import pytest
@@ -12,21 +14,16 @@ from django.utils import timezone
 from scanning import services
 from scanning.connectors import SourceUnavailable
 from scanning.models import ScanRun
+from scanning.services.datasources import CANNOT_CONNECT
 from scanning.services.run_state import back_to_queue, claim_run, fail_lost, mark_resent
 from scanning.tasks import scan_run_execute_task
 from tests.catalog.factories import DataSourceFactory, ScanRunFactory
+from tests.support.dead_services import black_hole, closed_port
 from tests.support.target_dbs import scan_workspace
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "unreachable-Secret-77"
-
-
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -47,7 +44,7 @@ def test_unreachable_source_hands_the_run_back_for_a_retry(unreachable_run):
     assert unreachable_run.queued_at > requested_at
     # Due when the retry's countdown ends: the reaper does not take the backoff for a lost message.
     assert unreachable_run.due_at == unreachable_run.queued_at + timedelta(seconds=90)
-    assert "cannot reach PostgreSQL" in unreachable_run.error and SECRET not in unreachable_run.error
+    assert unreachable_run.error == CANNOT_CONNECT
     assert unreachable_run.started_at is not None and unreachable_run.finished_at is None
 
 
@@ -55,7 +52,7 @@ def test_unreachable_source_on_the_final_attempt_fails_the_run(unreachable_run):
     services.scan_run_execute(scan_run_id=unreachable_run.pk, final_attempt=True)
     unreachable_run.refresh_from_db()
     assert unreachable_run.status == ScanRun.Status.FAILED and unreachable_run.attempts == 1
-    assert "cannot reach PostgreSQL" in unreachable_run.error and SECRET not in unreachable_run.error
+    assert unreachable_run.error == CANNOT_CONNECT
     assert unreachable_run.finished_at is not None
 
 
@@ -100,8 +97,7 @@ def test_eager_mode_fails_at_once_with_a_clear_error(unreachable_run):
     assert result.successful()
     unreachable_run.refresh_from_db()
     assert unreachable_run.status == ScanRun.Status.FAILED and unreachable_run.attempts == 1
-    assert unreachable_run.error.startswith("cannot reach PostgreSQL at 127.0.0.1:")
-    assert SECRET not in unreachable_run.error
+    assert unreachable_run.error == CANNOT_CONNECT
 
 
 def test_run_is_executed_once_when_delivered_twice(unreachable_run):
@@ -243,3 +239,34 @@ def test_longest_backoff_comes_due_before_the_broker_redelivers(settings):
 
     settings.CELERY_BROKER_VISIBILITY_TIMEOUT = 2100
     assert max(_backoff(retries) for retries in range(12) for _ in range(50)) < 2100
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_a_failed_run_records_no_port_scan(engine, settings, caplog):
+    """Whether the port was closed, silent or spoke another protocol, the run (read by everyone who sees it) says
+    the same; the worker's log keeps the reason for the operator."""
+    settings.RACINE_CONNECT_TIMEOUT = 1
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def answer_in_http():
+        with contextlib.suppress(OSError), listener:
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    threading.Thread(target=answer_in_http, daemon=True).start()
+    errors = []
+    with black_hole() as silent:
+        for port in (closed_port(), silent, listener.getsockname()[1]):
+            source = services.datasource_create(workspace=scan_workspace(), acting_user=None,
+                                                name=f"{engine} {port}", engine=engine, host="127.0.0.1", port=port,
+                                                database="shop", username="scanner", password=SECRET)
+            run = ScanRunFactory(scan=services.scan_default(data_source=source), status=ScanRun.Status.QUEUED,
+                                 started_at=None, finished_at=None)
+            services.scan_run_execute(scan_run_id=run.pk, final_attempt=True)
+            run.refresh_from_db()
+            errors.append(run.error)
+    assert errors == [CANNOT_CONNECT] * 3
+    assert "could not connect to its source" in caplog.text and SECRET not in caplog.text
