@@ -74,7 +74,8 @@ def clear_cache(user) -> None:
     if user is None:
         return
     for attr in (_CACHE_ATTR, "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
-        user.__dict__.pop(attr, None)
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 def _grants_sql() -> str:
@@ -93,8 +94,9 @@ def _grants_sql() -> str:
         "perm": "auth_permission",
         "ct": "django_content_type",
     }
-    # Each branch selects (kind, app label, codename, content type, object pk): 'm' model-level, 'o' a guardian
-    # object permission. The permission is named by app label and codename, as Django's ModelBackend does.
+    # Each branch selects (kind, app label, codename, content type, object pk): 'o' a guardian object permission,
+    # 'u' and 'g' a model-level one held directly or through a group. The permission is named by app label and
+    # codename, as Django's ModelBackend does.
     perm_join = "JOIN {perm} p ON p.id = {{alias}}.permission_id JOIN {ct} pct ON pct.id = p.content_type_id"
     perm_join = perm_join.format(**tables)
     return f"""
@@ -110,10 +112,10 @@ def _grants_sql() -> str:
         JOIN {tables['user_groups']} ug ON ug.group_id = gop.group_id {perm_join.format(alias='gop')}
         WHERE ug.user_id = %s AND gop.content_type_id = %s
         UNION ALL
-        SELECT 'm', pct.app_label, p.codename, NULL, NULL FROM {tables['user_perms']} up {perm_join.format(alias='up')}
+        SELECT 'u', pct.app_label, p.codename, NULL, NULL FROM {tables['user_perms']} up {perm_join.format(alias='up')}
         WHERE up.user_id = %s
         UNION ALL
-        SELECT 'm', pct.app_label, p.codename, NULL, NULL FROM {tables['user_groups']} ug
+        SELECT 'g', pct.app_label, p.codename, NULL, NULL FROM {tables['user_groups']} ug
         JOIN {tables['group_perms']} gp ON gp.group_id = ug.group_id {perm_join.format(alias='gp')}
         WHERE ug.user_id = %s
     """
@@ -121,11 +123,15 @@ def _grants_sql() -> str:
 
 @dataclass
 class _Holdings:
-    """Everything one user holds: the permissions held model-wide, and per permission the object pks held
-    through guardian, by content type."""
+    """Everything one user holds: the permissions held model-wide (directly, through a group), and per
+    permission the object pks held through guardian, by content type."""
 
-    model_wide: set = field(default_factory=set)
+    direct: set = field(default_factory=set)
+    through_groups: set = field(default_factory=set)
     objects: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
+
+    def model_wide(self, key: tuple[str, str]) -> bool:
+        return key in self.direct or key in self.through_groups
 
 
 def _held(user) -> _Holdings:
@@ -134,13 +140,16 @@ def _held(user) -> _Holdings:
     The user instance lives for one request (the API's and the admin's ``request.user``), so a request pays one
     query however many permissions it checks: an admin page checks four per registered model for its menu.
     Services that change a user's grants call ``clear_cache(user)``; a grant changed by another request is seen
-    from that request's next request on.
+    from that request's next request on. The model-level part also fills Django's ModelBackend caches (the same
+    sets it would read with two more queries), which the admin's unscoped pages ask through ``user.has_perm``.
     """
     from django.db import connection
 
     from accounts.models import Workspace
 
-    holdings = user.__dict__.get(_CACHE_ATTR)
+    # getattr/setattr, not __dict__: they reach through request.user's lazy wrapper to the User itself, where
+    # ModelBackend looks for its caches.
+    holdings = getattr(user, _CACHE_ATTR, None)
     if holdings is not None:
         return holdings
     workspace_ct = ContentType.objects.get_for_model(Workspace).pk
@@ -149,11 +158,15 @@ def _held(user) -> _Holdings:
     with connection.cursor() as cursor:
         cursor.execute(_grants_sql(), [user.pk, now, user.pk, workspace_ct, user.pk, user.pk])
         for kind, app_label, codename, content_type_id, object_pk in cursor.fetchall():
-            if kind == "m":
-                holdings.model_wide.add((app_label, codename))
-            else:
+            if kind == "o":
                 holdings.objects[(app_label, codename)][content_type_id].add(object_pk)
-    user.__dict__[_CACHE_ATTR] = holdings
+            else:
+                (holdings.direct if kind == "u" else holdings.through_groups).add((app_label, codename))
+    setattr(user, _CACHE_ATTR, holdings)
+    if not user.is_superuser:  # ModelBackend gives a superuser every permission, not the ones held
+        for attr, held in (("_user_perm_cache", holdings.direct), ("_group_perm_cache", holdings.through_groups)):
+            if not hasattr(user, attr):
+                setattr(user, attr, {f"{app}.{name}" for app, name in held})
     return holdings
 
 
@@ -171,7 +184,7 @@ def grants(user, perm: str, model) -> Grants:
         return NO_GRANTS
     key = _split(perm)
     holdings = _held(user)
-    if key in holdings.model_wide:
+    if holdings.model_wide(key):
         return Grants(True, frozenset(), frozenset())
     by_type = holdings.objects.get(key)
     if not by_type:

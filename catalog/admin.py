@@ -8,6 +8,7 @@ from accounts.admin import RestrictedAdminMixin
 from accounts.permissions import restrict
 from catalog import services
 from catalog.models import Asset, ColumnAsset, DatabaseAsset, DataSource, SchemaAsset, TableAsset, ViewAsset
+from config.pagination import EstimatedCountPaginator
 
 
 class VisibleDataSourceFilter(admin.SimpleListFilter):
@@ -50,7 +51,10 @@ class AssetAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_filter = [VisibleDataSourceFilter, RemovedFilter, "sensitivity"]
     search_fields = ["qualified_name", "description"]
     list_select_related = ["data_source"]
-    show_full_result_count = False  # a count(*) over a million columns on every page view is not worth it
+    # A count(*) over a million columns on every page view is not worth it: no unfiltered total, and the
+    # filtered one estimated when large.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fields = ["qualified_name", "name", "type", "data_source", "parent", "data_type", "is_nullable", "default",
               "ordinal", "source_description", "description", "sensitivity", "row_count", "properties", "profile",
               "first_seen_at", "changed_at", "removed_at"]

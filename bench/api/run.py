@@ -291,12 +291,11 @@ def measure_api(base: str, built: dict, *, clients: int, seconds: float, rounds:
 
 
 def measure_admin(steward, pages: int) -> None:
+    from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from tests.support.personas import verified_client
-
-    from django.conf import settings
 
     # Production serves the admin's static files from collectstatic's manifest, which a checkout has not built.
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
@@ -346,7 +345,6 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.test.utils import setup_test_environment
 
     call_command("migrate", verbosity=0)
     built = build(args.assets)
@@ -363,7 +361,6 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    setup_test_environment()  # the test client's session handling
     measure_admin(built["steward"], args.admin_pages)
 
 
