@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
+import decimal
 import json
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.paginator import Paginator
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models
 from django.db.models import F, Func, Q, Value
 from django.db.models.lookups import GreaterThan, LessThan
@@ -166,7 +168,7 @@ class KeysetPagination(BasePagination):
 
     def encode_cursor(self, position: list) -> str:
         payload = {"order": [key.label for key in self.keys], "after": position}
-        return base64.urlsafe_b64encode(json.dumps(payload, cls=DjangoJSONEncoder).encode()).decode("ascii")
+        return base64.urlsafe_b64encode(json.dumps(payload, default=_exact_text).encode()).decode("ascii")
 
     def get_next_link(self) -> str | None:
         if self.next_position is None:
@@ -214,6 +216,16 @@ def _unique(opts, fields: set) -> bool:
     names = {field.name for field in fields}
     return any(isinstance(constraint, models.UniqueConstraint) and constraint.fields and constraint.condition is None
                and set(constraint.fields) <= names for constraint in opts.constraints)
+
+
+def _exact_text(value) -> str:
+    """A sort value as text its field parses back to the same value (DjangoJSONEncoder would cut datetimes to
+    milliseconds, and the page would repeat or skip rows that differ below that)."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot put a {type(value).__name__} in a cursor")
 
 
 def _value_field(field: models.Field) -> models.Field:

@@ -26,7 +26,7 @@ from scanning.models import Scan, ScanRun
 from scanning.services.datasources import open_connector
 from scanning.services.detection import after_schema, check_detection_targets, may_classify_all
 from scanning.services.run_state import back_to_queue, claim_run, finish_run, finish_unreachable
-from scanning.services.scans import rule_set_filters
+from scanning.services.scans import refresh_catalog_statistics, rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
 
 logger = logging.getLogger("racine.scanning")
@@ -142,6 +142,7 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True) -> None:
                     sync.apply(batch)
                     gc.collect(1)
                 sync.finish()
+            refresh_catalog_statistics(added=sync.counts["added"])
             after_schema(run=run, sync=sync, connector=connector)
     except RunStopped:
         if finish_run(run.pk, ScanRun.Status.CANCELLED):
