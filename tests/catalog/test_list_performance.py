@@ -120,6 +120,15 @@ def test_type_filter_adds_no_distinct(world):
     assert {row["type"] for row in body["results"]} == {"table", "column"}
 
 
+def test_browsable_api_links_the_next_page(world):
+    _columns(world.workspace_a, 4)
+    client = world.client("analyst")
+    next_url = client.get(f"{LIST}?page_size=2").json()["next"]
+    page = client.get(f"{LIST}?page_size=2", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert next_url.replace("&", "&amp;") in page.content.decode()
+
+
 def test_asset_list_schema_documents_the_cursor_page(world):
     from drf_spectacular.generators import SchemaGenerator
 
