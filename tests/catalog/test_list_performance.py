@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.permissions import restrict
 from catalog.models import Asset, AssetClassification, ColumnAsset
-from config.pagination import EstimatedCountPaginator
+from config.pagination import EstimatedCountPaginator, KeysetPagination
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import AssetFactory, DataSourceFactory
 from tests.support.personas import verified_client
@@ -219,6 +219,16 @@ def test_default_list_orders_are_served_by_an_index(postgresql, world, persona):
                      AssetClassification.objects.select_related("asset", "classification")):
         plan = _plan(restrict(queryset, user)[:50])
         assert "Sort" not in plan, plan
+
+
+def test_a_cursor_page_starts_in_the_index(postgresql, world):
+    """The next page's condition is a row comparison the index answers, not a filter over the pages before."""
+    _columns(world.workspace_a, 3)
+    queryset = restrict(Asset.objects.select_related("data_source"), world.user("analyst"))
+    keys = KeysetPagination.sort_keys(queryset)
+    page = queryset.order_by(*[key.order_by() for key in keys]).filter(KeysetPagination.after(keys, [1, "a"]))
+    plan = _plan(page[:51])
+    assert "Sort" not in plan and "Index Cond: (ROW(data_source_id, (qualified_name)::text) > ROW(" in plan, plan
 
 
 def test_estimated_count_paginator_takes_the_planner_estimate_for_large_lists(postgresql, world, monkeypatch):
