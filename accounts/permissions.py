@@ -13,7 +13,7 @@ Each governed model says how it reaches its workspace with ``workspace_path`` (`
 ``"workspace"``, ``""`` for Workspace itself, ``None`` for organization-wide reference data readable by anyone
 holding the permission in some workspace).
 
-The grants are read in one query per (user, permission) and kept on the user instance for the rest of the
+All of a user's grants are read in one query on first use and kept on the user instance for the rest of the
 request, the way Django's ModelBackend keeps ``_perm_cache``: a list is then a plain
 ``workspace_id IN (…) OR id IN (…)`` filter, not a guardian row per object (a guardian-joined list measured
 37 req/s against 120 unfiltered).
@@ -21,8 +21,9 @@ request, the way Django's ModelBackend keeps ``_perm_cache``: a list is then a p
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -73,11 +74,12 @@ def clear_cache(user) -> None:
     if user is None:
         return
     for attr in (_CACHE_ATTR, "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
-        user.__dict__.pop(attr, None)
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 def _grants_sql() -> str:
-    """One statement for all of a user's holdings of one permission; see ``grants``."""
+    """One statement for every permission a user holds, in every form; see ``_held``."""
     from guardian.models import GroupObjectPermission, UserObjectPermission
 
     from accounts.models import ObjectGrant, User
@@ -92,30 +94,80 @@ def _grants_sql() -> str:
         "perm": "auth_permission",
         "ct": "django_content_type",
     }
-    # Each branch selects (kind, content type, object pk): 'm' model-level, 'o' guardian object permission.
-    # The permission is matched by app label and codename, as Django's ModelBackend does.
-    match = "p.codename = %s AND pct.app_label = %s"
+    # Each branch selects (kind, app label, codename, content type, object pk): 'o' a guardian object permission,
+    # 'u' and 'g' a model-level one held directly or through a group. The permission is named by app label and
+    # codename, as Django's ModelBackend does.
     perm_join = "JOIN {perm} p ON p.id = {{alias}}.permission_id JOIN {ct} pct ON pct.id = p.content_type_id"
     perm_join = perm_join.format(**tables)
     return f"""
-        SELECT 'o', uop.content_type_id, uop.object_pk FROM {tables['uop']} uop {perm_join.format(alias='uop')}
-        WHERE uop.user_id = %s AND uop.content_type_id IN (%s, %s) AND {match}
+        SELECT 'o', pct.app_label, p.codename, uop.content_type_id, uop.object_pk
+        FROM {tables['uop']} uop {perm_join.format(alias='uop')}
+        WHERE uop.user_id = %s
           AND NOT EXISTS (SELECT 1 FROM {tables['grant']} g
                           WHERE g.user_id = uop.user_id AND g.content_type_id = uop.content_type_id
                             AND g.object_id = uop.object_pk AND g.permission_id = uop.permission_id
                             AND g.revoked_at IS NULL AND g.expires_at <= %s)
         UNION ALL
-        SELECT 'o', gop.content_type_id, gop.object_pk FROM {tables['gop']} gop
+        SELECT 'o', pct.app_label, p.codename, gop.content_type_id, gop.object_pk FROM {tables['gop']} gop
         JOIN {tables['user_groups']} ug ON ug.group_id = gop.group_id {perm_join.format(alias='gop')}
-        WHERE ug.user_id = %s AND gop.content_type_id = %s AND {match}
+        WHERE ug.user_id = %s AND gop.content_type_id = %s
         UNION ALL
-        SELECT 'm', NULL, NULL FROM {tables['user_perms']} up {perm_join.format(alias='up')}
-        WHERE up.user_id = %s AND {match}
+        SELECT 'u', pct.app_label, p.codename, NULL, NULL FROM {tables['user_perms']} up {perm_join.format(alias='up')}
+        WHERE up.user_id = %s
         UNION ALL
-        SELECT 'm', NULL, NULL FROM {tables['user_groups']} ug
+        SELECT 'g', pct.app_label, p.codename, NULL, NULL FROM {tables['user_groups']} ug
         JOIN {tables['group_perms']} gp ON gp.group_id = ug.group_id {perm_join.format(alias='gp')}
-        WHERE ug.user_id = %s AND {match}
+        WHERE ug.user_id = %s
     """
+
+
+@dataclass
+class _Holdings:
+    """Everything one user holds: the permissions held model-wide (directly, through a group), and per
+    permission the object pks held through guardian, by content type."""
+
+    direct: set = field(default_factory=set)
+    through_groups: set = field(default_factory=set)
+    objects: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
+
+    def model_wide(self, key: tuple[str, str]) -> bool:
+        return key in self.direct or key in self.through_groups
+
+
+def _held(user) -> _Holdings:
+    """All of ``user``'s grants, read in one statement on first use and kept on the user instance.
+
+    The user instance lives for one request (the API's and the admin's ``request.user``), so a request pays one
+    query however many permissions it checks: an admin page checks four per registered model for its menu.
+    Services that change a user's grants call ``clear_cache(user)``; a grant changed by another request is seen
+    from that request's next request on. The model-level part also fills Django's ModelBackend caches (the same
+    sets it would read with two more queries), which the admin's unscoped pages ask through ``user.has_perm``.
+    """
+    from django.db import connection
+
+    from accounts.models import Workspace
+
+    # getattr/setattr, not __dict__: they reach through request.user's lazy wrapper to the User itself, where
+    # ModelBackend looks for its caches.
+    holdings = getattr(user, _CACHE_ATTR, None)
+    if holdings is not None:
+        return holdings
+    workspace_ct = ContentType.objects.get_for_model(Workspace).pk
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    holdings = _Holdings()
+    with connection.cursor() as cursor:
+        cursor.execute(_grants_sql(), [user.pk, now, user.pk, workspace_ct, user.pk, user.pk])
+        for kind, app_label, codename, content_type_id, object_pk in cursor.fetchall():
+            if kind == "o":
+                holdings.objects[(app_label, codename)][content_type_id].add(object_pk)
+            else:
+                (holdings.direct if kind == "u" else holdings.through_groups).add((app_label, codename))
+    setattr(user, _CACHE_ATTR, holdings)
+    if not user.is_superuser:  # ModelBackend gives a superuser every permission, not the ones held
+        for attr, held in (("_user_perm_cache", holdings.direct), ("_group_perm_cache", holdings.through_groups)):
+            if not hasattr(user, attr):
+                setattr(user, attr, {f"{app}.{name}" for app, name in held})
+    return holdings
 
 
 def grants(user, perm: str, model) -> Grants:
@@ -123,42 +175,25 @@ def grants(user, perm: str, model) -> Grants:
     which ``model`` rows directly. An ObjectGrant past its expiry no longer counts, even before the expiry task
     has removed its guardian row.
 
-    One hand-written statement rather than four ORM queries: this runs on every API request, and compiling
-    the equivalent ORM union cost more than executing it (bench/permissions/run.py).
+    Derived from ``_held``: one hand-written statement per request rather than ORM queries per permission,
+    because this runs on every API request and admin page (bench/permissions/run.py).
     """
-    from django.db import connection
-
     from accounts.models import Workspace
 
     if not _active(user):
         return NO_GRANTS
+    key = _split(perm)
+    holdings = _held(user)
+    if holdings.model_wide(key):
+        return Grants(True, frozenset(), frozenset())
+    by_type = holdings.objects.get(key)
+    if not by_type:
+        return NO_GRANTS
     model = model._meta.concrete_model
-    cache = user.__dict__.setdefault(_CACHE_ATTR, {})
-    key = (perm, model._meta.label_lower)
-    if key in cache:
-        return cache[key]
-    app_label, codename = _split(perm)
-    workspace_ct = ContentType.objects.get_for_model(Workspace).pk
-    model_ct = ContentType.objects.get_for_model(model).pk
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = [user.pk, workspace_ct, model_ct, codename, app_label, now,
-              user.pk, workspace_ct, codename, app_label,
-              user.pk, codename, app_label,
-              user.pk, codename, app_label]
-    model_wide, workspace_ids, object_ids = False, set(), set()
+    workspace_pks = by_type.get(ContentType.objects.get_for_model(Workspace).pk, ())
+    model_pks = by_type.get(ContentType.objects.get_for_model(model).pk, ())
     to_pk = model._meta.pk.to_python
-    with connection.cursor() as cursor:
-        cursor.execute(_grants_sql(), params)
-        for kind, content_type_id, object_pk in cursor.fetchall():
-            if kind == "m":
-                model_wide = True
-                continue
-            if content_type_id == workspace_ct:
-                workspace_ids.add(int(object_pk))
-            if content_type_id == model_ct:
-                object_ids.add(to_pk(object_pk))
-    result = cache[key] = Grants(model_wide, frozenset(workspace_ids), frozenset(object_ids))
-    return result
+    return Grants(False, frozenset(int(pk) for pk in workspace_pks), frozenset(to_pk(pk) for pk in model_pks))
 
 
 def _workspace_path(model) -> str | None:

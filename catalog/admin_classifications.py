@@ -8,6 +8,7 @@ from accounts.admin import ServiceAdminMixin, admin_error_text
 from accounts.permissions import has_any_grant, has_perm
 from catalog import services
 from catalog.models import AssetClassification, Classification
+from config.pagination import EstimatedCountPaginator
 
 
 @admin.register(Classification)
@@ -49,6 +50,7 @@ class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_select_related = ["asset", "classification", "decided_by"]
     raw_id_fields = ["asset"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator  # one suggestion per sensitive column: grows with the catalog
     actions = ["confirm_selected", "reject_selected"]
     readonly_fields = ["status", "source", "confidence", "evidence", "evidence_fingerprint", "decided_by",
                        "decided_at", "created_at", "updated_at"]

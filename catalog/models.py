@@ -46,7 +46,9 @@ class DataSource(GovernedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["workspace", "name"]
+        # By column, not by relation: ordering by "workspace" would join and sort by the workspace's own ordering
+        # (its name). The unique constraint's index serves this order.
+        ordering = ["workspace_id", "name"]
         constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="datasource_unique_name")]
         permissions = [("test_connection_datasource", "Can test the connection of a data source"),
                        ("view_secret_datasource", "Can read the secret of a data source")]
@@ -108,7 +110,10 @@ class Asset(GovernedModel):
     removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["data_source", "qualified_name"]
+        # The unique constraint's index serves this order, so a page reads 50 index entries instead of sorting
+        # the whole visible catalog. Ordering by the relation ("data_source") would cascade to the source's and
+        # the workspace's names, which no index serves.
+        ordering = ["data_source_id", "qualified_name"]
         constraints = [models.UniqueConstraint(fields=["data_source", "qualified_name"],
                                                name="asset_unique_qualified_name")]
         indexes = [models.Index(fields=["data_source", "type"]), models.Index(fields=["parent"])]
@@ -186,7 +191,7 @@ class AssetClassification(GovernedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["asset", "classification"]
+        ordering = ["asset_id", "classification_id"]  # the unique constraint's index; see Asset.Meta
         constraints = [models.UniqueConstraint(fields=["asset", "classification"],
                                                name="assetclassification_unique")]
         indexes = [models.Index(fields=["status"], condition=Q(status="suggested"), name="assetclass_suggested")]

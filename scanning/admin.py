@@ -18,6 +18,7 @@ from accounts.permissions import has_any_grant, restrict
 from accounts.selectors import workspace_list, workspaces_allowing
 from catalog.admin import ASSET_PROXIES, AssetAdmin, VisibleDataSourceFilter
 from catalog.models import Asset, DataSource
+from config.pagination import EstimatedCountPaginator
 from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 from scanning.services.detection import MAX_DETECT_ASSETS
@@ -389,6 +390,7 @@ class AssetChangeAdmin(ReadOnlyAdmin):
     search_fields = ["asset__qualified_name"]
     list_select_related = ["run", "asset"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator  # drift rows grow with every scan
     fields = ["run", "asset", "kind", "changes", "created_at"]
     readonly_fields = fields
 

@@ -20,7 +20,9 @@ class DataSourceFilterSet(django_filters.FilterSet):
 
 class AssetFilterSet(django_filters.FilterSet):
     data_source = django_filters.NumberFilter(field_name="data_source_id")
-    type = django_filters.MultipleChoiceFilter(choices=Asset.Type.choices)
+    # distinct=False: the filter is on the asset's own column, so it cannot duplicate rows, and the default
+    # SELECT DISTINCT over every column would sort the whole visible catalog.
+    type = django_filters.MultipleChoiceFilter(choices=Asset.Type.choices, distinct=False)
     parent = django_filters.NumberFilter(field_name="parent_id")
     qualified_name = django_filters.CharFilter(lookup_expr="icontains")
     removed = django_filters.BooleanFilter(field_name="removed_at", lookup_expr="isnull", exclude=True,

@@ -34,7 +34,7 @@ from scanning.services.run_state import (
     finish_unreachable,
     mark_resent,
 )
-from scanning.services.scans import rule_set_filters
+from scanning.services.scans import refresh_catalog_statistics, rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
 
 logger = logging.getLogger("racine.scanning")
@@ -160,6 +160,7 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True, retry_in: 
                     sync.apply(batch)
                     gc.collect(1)
                 sync.finish()
+            refresh_catalog_statistics(added=sync.counts["added"])
             after_schema(run=run, sync=sync, connector=connector)
     except RunStopped:
         if finish_run(run.pk, ScanRun.Status.CANCELLED):
