@@ -265,7 +265,7 @@ REST_FRAMEWORK = {
         "anon": env_str("RACINE_THROTTLE_ANON", "60/minute"),
         "user": env_str("RACINE_THROTTLE_USER", "1200/minute"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.RacineAutoSchema",
     "EXCEPTION_HANDLER": "config.problems.api_exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

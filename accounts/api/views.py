@@ -18,10 +18,13 @@ from accounts import services
 from accounts.api import filters, serializers
 from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet
 from accounts.models import AuditEvent, Membership, User, Workspace
+from config.schema import SingleObjectSchema
 
 
 class MeViewSet(viewsets.ViewSet):
     """The calling user's own profile."""
+
+    schema = SingleObjectSchema()
 
     @extend_schema(responses=serializers.MeSerializer)
     def list(self, request):
