@@ -44,9 +44,12 @@ class RacineAutoSchema(AutoSchema):
     def _problem_statuses(self) -> list[int]:
         statuses = [401, 403, 429]
         has_body = self.method in BODY_METHODS
-        if has_body or self._get_filter_parameters() or self._get_pagination_parameters():
+        # Services refuse writes they cannot do (a used classification, a rule set in use) as 400 too.
+        if self.method != "GET" or any(parameter.get("in") == "query" for parameter in self._get_parameters()):
             statuses.append(400)
-        if "{" in self.path:
+        # A missing object; a page past the end of a list (DRF's paginator); an id in a body that names an
+        # object the caller cannot see (bulk decisions, detection on demand read those as missing).
+        if "{" in self.path or has_body or self._get_pagination_parameters():
             statuses.append(404)
         if self.method != "GET":
             statuses.append(409)

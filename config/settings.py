@@ -250,6 +250,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated",
                                    "accounts.authentication.TokenScopeAllows",
                                    "accounts.authentication.MfaVerified"],
+    # JSON bodies only: the schema promises JSON, and form parsing would give every field a second, looser
+    # syntax (booleans as "0", thousands of multipart fields) that no client needs.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [

@@ -1,11 +1,12 @@
 """Every API response a test receives is checked against the OpenAPI schema the server publishes.
 
-``validating_test_clients`` (autouse in tests/conftest.py) wraps Django's test ``Client.request``, the one call
-every ``Client`` and DRF ``APIClient`` request goes through, so no test has to opt in. The schema is generated
-once per session by drf-spectacular, exactly as ``/api/v1/schema/`` serves it, and each JSON response under
-``/api/v1/`` (``application/json`` and ``application/problem+json``) and each empty one must match it with
-``openapi-core``: a status the operation does not declare, a missing media type, a field of the wrong type, a
-null where none is allowed, a value outside an enum — the test fails with the schema error.
+The autouse fixture ``_responses_match_openapi_schema`` (tests/conftest.py) wraps Django's test
+``Client.request``, the one call every ``Client`` and DRF ``APIClient`` request goes through, so no test has to
+opt in. The schema is generated once per session by drf-spectacular from the product's URLs (not a test's
+``urls`` override), as ``/api/v1/schema/`` serves it. Each response under ``/api/v1/`` that is JSON
+(``application/json``, ``application/problem+json``) or empty must match it, checked with ``openapi-core``: a
+status the operation does not declare, an undeclared media type, a field of the wrong type, a null where none is
+allowed, a value outside an enum — the test fails with the schema error.
 
 Paths and methods the schema does not describe (the schema and docs views themselves, the 404 for an unknown
 address, a 405) are not checked: there is no operation to check them against.
@@ -20,17 +21,24 @@ from openapi_core.contrib.django import DjangoOpenAPIRequest, DjangoOpenAPIRespo
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 
 API_PREFIX = "/api/v1/"
+PRODUCT_URLCONF = "config.urls"
 JSON_TYPES = {"application/json", "application/problem+json"}
 
 
 @functools.cache
-def published_schema() -> OpenAPI:
+def published_schema_document() -> dict:
+    """The schema as a document (JSON-like dict), generated once per session."""
     from drf_spectacular.generators import SchemaGenerator
 
+    # The product's URLconf by name: under @pytest.mark.urls, settings.ROOT_URLCONF is the test's.
+    return SchemaGenerator(urlconf=PRODUCT_URLCONF).get_schema(request=None, public=True)
+
+
+@functools.cache
+def published_schema() -> OpenAPI:
     # openapi-core parses only application/json by itself; problems are JSON too.
     config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
-    return OpenAPI.from_dict(SchemaGenerator().get_schema(request=None, public=True), config=config)
-
+    return OpenAPI.from_dict(published_schema_document(), config=config)
 
 class _RequestByPath(DjangoOpenAPIRequest):
     """Find the operation by the request's path: Django's route names the id ``pk`` where the schema says
