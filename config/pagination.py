@@ -16,3 +16,10 @@ class Pagination(PageNumberPagination):
         if size < 1:
             raise ValidationError({self.page_size_query_param: "A positive integer is required."}, code="invalid")
         return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        """Both are counted from 1: a page 0 is a 404 and a page size 0 a 400, so the schema says so."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters

@@ -100,7 +100,8 @@ curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/schema/?format=json" -
 log "schemathesis (all checks, every operation)"
 mkdir -p "$REPORT_DIR"
 args=(run "$WORK/openapi.json" --url "$BASE" --checks all -H "Authorization: Bearer $TOKEN"
-      --workers 2 --request-timeout 30 --report junit --report-junit-path "$REPORT_DIR/junit.xml")
+      --workers 2 --request-timeout 30 --generation-database "$REPORT_DIR/examples"
+      --report junit --report-junit-path "$REPORT_DIR/junit.xml")
 [ -n "${RACINE_FUZZ_MAX_EXAMPLES:-}" ] && args+=(--max-examples "$RACINE_FUZZ_MAX_EXAMPLES")
 [ -n "${RACINE_FUZZ_SEED:-}" ] && args+=(--seed "$RACINE_FUZZ_SEED")
 # schemathesis' own exit status counts every finding; tests/fuzz/verdict.py decides which ones fail the run.
