@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import UTC
 
 import django_filters
+import django_filters.rest_framework
 from django import forms
 from django_filters.fields import IsoDateTimeField, RangeField
 from django_filters.widgets import DateRangeWidget
+from rest_framework.exceptions import ValidationError
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -34,3 +36,20 @@ class DateTimeFromToRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
     """``<name>_after`` / ``<name>_before`` as ISO 8601 date-times, compared in UTC."""
 
     field_class = UtcIsoDateTimeRangeField
+
+
+class DjangoFilterBackend(django_filters.rest_framework.DjangoFilterBackend):
+    """django-filter's backend, except that a boolean filter given anything but ``true`` or ``false`` is a 400:
+    django-filter reads any other value as "no filter", so ``?enabled=maybe`` or ``?enabled=1`` listed
+    everything. Empty stays "no filter" (the browsable API's filter form sends every field)."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        unreadable = {name: "Use true or false." for name, declared in filterset.filters.items()
+                      if isinstance(declared, django_filters.BooleanFilter)
+                      and filterset.data.get(name, "").lower() not in {"", "true", "false"}}
+        if unreadable:
+            raise ValidationError(unreadable, code="invalid")
+        return filterset

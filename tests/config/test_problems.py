@@ -96,3 +96,15 @@ def test_page_size_that_is_not_a_positive_integer_is_400(world, page_size):
     response = world.client("analyst").get("/api/v1/workspaces/", {"page_size": page_size})
     body = assert_problem(response, 400, "validation_error")
     assert body["errors"] == [{"field": "page_size", "code": "invalid", "detail": "A positive integer is required."}]
+
+
+@pytest.mark.parametrize("value", ["maybe", "1", "0", "yes"])
+def test_boolean_filter_that_is_not_true_or_false_is_400(world, value):
+    response = world.client("analyst").get("/api/v1/classifications/", {"is_active": value})
+    body = assert_problem(response, 400, "validation_error")
+    assert body["errors"] == [{"field": "is_active", "code": "invalid", "detail": "Use true or false."}]
+
+
+@pytest.mark.parametrize("value", ["true", "False", ""])
+def test_boolean_filter_reads_true_false_and_empty(world, value):
+    assert world.client("analyst").get("/api/v1/classifications/", {"is_active": value}).status_code == 200
