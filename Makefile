@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-dev schema clean
+.PHONY: run test lint fuzz install install-dev schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: install-dev
 ## Lint (ruff, configured in ruff.toml); CI runs it before the tests
 lint: install-dev
 	$(BIN)/ruff check .
+
+## Fuzz every API operation with schemathesis against a seeded production-mode server on PostgreSQL
+## (docs/security.md; RACINE_FUZZ_MAX_EXAMPLES bounds it)
+fuzz: install-dev
+	bash tests/fuzz/run_schemathesis.sh
 
 schema: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml

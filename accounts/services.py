@@ -147,6 +147,9 @@ def user_update(*, user: User, acting_user: User | None, **fields) -> User:
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
+    if fields.get("is_active") is False and acting_user is not None and acting_user.pk == user.pk:
+        # As with deleting it: the last superuser could lock the organization out of its own administration.
+        raise ValidationError({"is_active": "You cannot deactivate your own account."})
     before = audit.snapshot(user, USER_AUDIT_FIELDS)
     for name, value in fields.items():
         setattr(user, name, value)

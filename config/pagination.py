@@ -16,14 +16,15 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import F, Func, Q, Value
 from django.db.models.lookups import GreaterThan, LessThan
 from django.utils.functional import cached_property
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import BasePagination, PageNumberPagination, _positive_int
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
@@ -36,6 +37,28 @@ EXACT_COUNT_BELOW = 10_000
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
+
+    def get_page_size(self, request):
+        return strict_page_size(request, self.page_size_query_param, self.page_size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        """Both are counted from 1: a page 0 is a 404 and a page size 0 a 400, so the schema says so."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
+
+
+def strict_page_size(request, param: str, default: int, maximum: int) -> int:
+    """A ``page_size`` that is not a positive integer is a 400, not silently the default (DRF's behaviour): the
+    caller would page with a size they did not ask for. Above the maximum it is the maximum."""
+    raw = request.query_params.get(param)
+    if raw is None:
+        return default
+    size = int(raw) if raw.isdecimal() else 0
+    if size < 1:
+        raise ValidationError({param: "A positive integer is required."}, code="invalid")
+    return min(size, maximum)
 
 
 @dataclass(frozen=True)
@@ -113,11 +136,7 @@ class KeysetPagination(BasePagination):
         return rows[:page_size]
 
     def get_page_size(self, request) -> int:
-        try:
-            return _positive_int(request.query_params[self.page_size_query_param], strict=True,
-                                 cutoff=self.max_page_size)
-        except (KeyError, ValueError):
-            return api_settings.PAGE_SIZE
+        return strict_page_size(request, self.page_size_query_param, api_settings.PAGE_SIZE, self.max_page_size)
 
     @staticmethod
     def sort_keys(queryset) -> list[SortKey]:
@@ -163,7 +182,7 @@ class KeysetPagination(BasePagination):
             if payload["order"] != [key.label for key in keys]:
                 raise ValueError("the cursor was made for another order")
             return [key.parse(value) for key, value in zip(keys, payload["after"], strict=True)]
-        except (UnicodeError, binascii.Error, ValueError, TypeError, KeyError, ValidationError):
+        except (UnicodeError, binascii.Error, ValueError, TypeError, KeyError, DjangoValidationError):
             raise NotFound("Invalid cursor.") from None
 
     def encode_cursor(self, position: list) -> str:
@@ -205,7 +224,7 @@ class KeysetPagination(BasePagination):
             {"name": self.cursor_query_param, "required": False, "in": "query",
              "description": self.cursor_query_description, "schema": {"type": "string"}},
             {"name": self.page_size_query_param, "required": False, "in": "query",
-             "description": self.page_size_query_description, "schema": {"type": "integer"}},
+             "description": self.page_size_query_description, "schema": {"type": "integer", "minimum": 1}},
         ]
 
 

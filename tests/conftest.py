@@ -21,6 +21,19 @@ def _django_test_defaults(request):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _responses_match_openapi_schema(request, monkeypatch):
+    """Every API response any test client receives must match the published OpenAPI schema
+    (tests.support.openapi)."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        return
+    from django.test.client import Client
+
+    from tests.support.openapi import validating
+
+    monkeypatch.setattr(Client, "request", validating(Client.request))
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient

@@ -22,6 +22,7 @@ from accounts.api.auth_serializers import (
 from accounts.authentication import MfaRequired, api_token_create, api_token_revoke, require_verified_session
 from accounts.models import ApiToken
 from config.problems import Conflict
+from config.schema import SingleObjectSchema
 
 
 def _problem_from(error: mfa.MfaError) -> exceptions.APIException:
@@ -43,6 +44,7 @@ class MfaViewSet(viewsets.ViewSet):
 
     # These endpoints are how a session becomes verified, so the MFA gate cannot apply to them.
     mfa_exempt = True
+    schema = SingleObjectSchema()
 
     def _session_only(self, request) -> None:
         if isinstance(request.auth, ApiToken):

@@ -3,6 +3,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from accounts.models import AuditEvent, Membership, User, Workspace
 from accounts.roles import Role
+from config.filters import DateTimeFromToRangeFilter
 
 
 class WorkspaceFilterSet(django_filters.FilterSet):
@@ -48,7 +49,7 @@ class AuditEventFilterSet(django_filters.FilterSet):
                                                                                    "'accounts.workspace'.")
     actor = django_filters.NumberFilter(field_name="actor_id")
     workspace = django_filters.NumberFilter(field_name="workspace_id")
-    created_at = django_filters.IsoDateTimeFromToRangeFilter(
+    created_at = DateTimeFromToRangeFilter(
         help_text="created_at_after / created_at_before (ISO 8601).")
 
     class Meta:

@@ -19,10 +19,13 @@ from accounts.api import filters, serializers
 from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet
 from accounts.authentication import require_verified_session
 from accounts.models import AuditEvent, Membership, User, Workspace
+from config.schema import SingleObjectSchema
 
 
 class MeViewSet(viewsets.ViewSet):
     """The calling user's own profile."""
+
+    schema = SingleObjectSchema()
 
     @extend_schema(responses=serializers.MeSerializer)
     def list(self, request):

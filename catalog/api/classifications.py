@@ -38,6 +38,8 @@ class AssetClassificationSerializer(serializers.ModelSerializer):
     classification_name = serializers.CharField(source="classification.name", read_only=True)
     sensitivity = serializers.CharField(source="classification.sensitivity", read_only=True)
     asset_qualified_name = serializers.CharField(source="asset.qualified_name", read_only=True)
+    evidence = serializers.DictField(read_only=True, help_text="Why: the detection's measurements (match share, "
+                                                               "masked examples, reasons) or a manual decision.")
 
     class Meta:
         model = AssetClassification

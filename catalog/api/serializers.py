@@ -78,10 +78,23 @@ class ConnectionTestSerializer(serializers.Serializer):
     error = serializers.CharField(required=False)
 
 
+class UnsetAsNullChoiceField(serializers.ChoiceField):
+    """A choice the model may leave blank: the blank value reads as null, which the schema's enum allows."""
+
+    def to_representation(self, value):
+        return super().to_representation(value) or None
+
+
 class AssetSerializer(serializers.ModelSerializer):
     """An asset as scanned. Only the stewards' ``description`` is writable; everything else belongs to scans."""
 
     workspace = serializers.IntegerField(source="data_source.workspace_id", read_only=True)
+    sensitivity = UnsetAsNullChoiceField(
+        choices=Asset.Sensitivity.choices, read_only=True, allow_null=True,
+        help_text="The highest sensitivity of the classifications on it or below it; null when none has one.")
+    properties = serializers.DictField(read_only=True, help_text="What the source says about the object beyond "
+                                                                 "its type (e.g. a column's character set).")
+    profile = serializers.DictField(read_only=True, help_text=Asset._meta.get_field("profile").help_text)
 
     class Meta:
         model = Asset

@@ -1,6 +1,7 @@
 """List filters of scanning endpoints; relations by id (NumberFilter), see catalog.api.filters for why."""
 import django_filters
 
+from config.filters import DateTimeFromToRangeFilter
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 
 
@@ -28,7 +29,7 @@ class ScanRunFilterSet(django_filters.FilterSet):
     data_source = django_filters.NumberFilter(field_name="data_source_id")
     status = django_filters.MultipleChoiceFilter(choices=ScanRun.Status.choices)
     trigger = django_filters.MultipleChoiceFilter(choices=ScanRun.Trigger.choices)
-    queued_at = django_filters.IsoDateTimeFromToRangeFilter(
+    queued_at = DateTimeFromToRangeFilter(
         help_text="queued_at_after / queued_at_before (ISO 8601).")
 
     class Meta:

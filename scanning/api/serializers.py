@@ -87,7 +87,8 @@ class ScanRunSerializer(serializers.ModelSerializer):
     detection phase, and for a detection on demand (``trigger`` = detection, ``scan`` null, ``targets`` the assets
     asked for), progress counts tables."""
 
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                                help_text="Null for scheduled runs and deleted users.")
     targets = serializers.ListField(child=serializers.IntegerField(), read_only=True,
                                     help_text="Detection on demand: the assets asked for.")
     progress_percent = serializers.SerializerMethodField()

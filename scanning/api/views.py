@@ -195,7 +195,8 @@ class ScanRunViewSet(RestrictedReadOnlyModelViewSet):
             OpenApiParameter("kind", str, many=True, enum=AssetChange.Kind.values,
                              description="added, changed or removed"),
             OpenApiParameter("asset", int, description="Only this asset's change."),
-            OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+            OpenApiParameter("page", {"type": "integer", "minimum": 1}),
+            OpenApiParameter("page_size", {"type": "integer", "minimum": 1})],
         description="The drift this run recorded (added, changed and removed assets), paginated.")
     @action(detail=True, methods=["get"])
     def changes(self, request, pk=None):

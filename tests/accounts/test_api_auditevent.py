@@ -1,5 +1,6 @@
 import csv
 import io
+from datetime import timedelta, timezone
 
 import pytest
 from django.urls import reverse
@@ -85,6 +86,17 @@ def test_filters_by_event_prefix_object_and_date_range(world):
     assert [row["object_id"] for row in by_object["results"]] == [str(membership.pk)]
     future = client.get(_url() + "?created_at_after=2999-01-01T00:00:00Z").json()
     assert future["results"] == []
+
+
+def test_date_range_takes_any_iso_offset_and_compares_in_utc(world):
+    client = world.client("auditor")
+    event = AuditEventFactory(event="token.created", workspace=world.workspace_a)
+    # PostgreSQL refuses offsets beyond ±15:59 (this one was a 500); the bound is the event's instant, so it is in.
+    at_odd_offset = event.created_at.astimezone(timezone(timedelta(hours=16, minutes=5))).isoformat()
+    response = client.get(_url(), {"event": "token.created", "created_at_after": at_odd_offset})
+    assert [row["id"] for row in response.json()["results"]] == [event.pk]
+    too_early = client.get(_url(), {"created_at_before": "0001-01-01T00:00:00+16:00"})
+    assert too_early.status_code == 400 and too_early.json()["errors"][0]["field"] == "created_at"
 
 
 def test_login_failed_without_workspace_is_visible_to_auditors_only(world):

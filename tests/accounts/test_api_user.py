@@ -82,3 +82,13 @@ def test_deleted_user_keeps_their_audit_events(world):
     assert not User.objects.filter(pk=analyst.pk).exists()
     assert AuditEvent.objects.filter(event="user.deleted", object_repr="analyst").exists()
     assert AuditEvent.objects.count() >= before + 1
+
+
+def test_superuser_cannot_deactivate_their_own_account(world):
+    superuser = world.user("superuser")
+    response = world.client("superuser").patch(reverse("api:user-detail", args=[superuser.pk]),
+                                               {"is_active": False}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "is_active"
+    superuser.refresh_from_db()
+    assert superuser.is_active

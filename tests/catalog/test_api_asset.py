@@ -97,6 +97,14 @@ def test_asset_shows_its_workspace_and_parent(world, tree):
     assert body["qualified_name"] == "shop.public.customers.email" and body["type"] == "column"
 
 
+def test_sensitivity_is_null_until_a_classification_sets_it(world, tree):
+    tree["email"].sensitivity = Asset.Sensitivity.CONFIDENTIAL
+    tree["email"].save(update_fields=["sensitivity"])
+    client = world.client("analyst")
+    assert client.get(_url(tree["customers"])).json()["sensitivity"] is None
+    assert client.get(_url(tree["email"])).json()["sensitivity"] == "confidential"
+
+
 def test_create_and_delete_are_not_routes(world):
     client = world.client("superuser")
     assert client.post(_url(), {"description": "x"}, format="json").status_code == 405

@@ -1,5 +1,6 @@
 """Every API error, whatever raised it, is RFC 9457 problem details with the request id — never HTML."""
 import pytest
+from rest_framework.test import APIClient
 
 from accounts.models import User
 
@@ -48,6 +49,17 @@ def test_unknown_api_address_is_404_json_even_in_debug(api_client, settings):
     assert_problem(api_client.get("/api/v1/no-such-thing/"), 404, "not_found")
 
 
+def test_unknown_api_address_is_404_json_for_a_write_without_csrf_token():
+    # A token client sends no CSRF token; the catch-all must not answer with the CSRF failure's HTML page.
+    client = APIClient(enforce_csrf_checks=True)
+    assert_problem(client.delete("/api/v1/no-such-thing/"), 404, "not_found")
+
+
+def test_form_encoded_body_is_415(api_client):
+    response = api_client.post("/api/v1/_test/validate", {"name": "x", "tags": "1"}, format="multipart")
+    assert_problem(response, 415, "unsupported_media_type")
+
+
 def test_wrong_method_is_405(api_client):
     api_client.force_authenticate(User.objects.create_user("someone", password="x" * 12))
     assert_problem(api_client.delete("/api/v1/me/"), 405, "method_not_allowed")
@@ -77,3 +89,22 @@ def test_failing_view_is_json_500_without_traceback(api_client, settings, caplog
     # The traceback goes to the server's log instead, under the same request id.
     logged = [record for record in caplog.records if record.name == "racine.errors"]
     assert logged and logged[0].exc_info and logged[0].request_id == body["request_id"]
+
+
+@pytest.mark.parametrize("page_size", ["abc", "0", "-1", "1.5", ""])
+def test_page_size_that_is_not_a_positive_integer_is_400(world, page_size):
+    response = world.client("analyst").get("/api/v1/workspaces/", {"page_size": page_size})
+    body = assert_problem(response, 400, "validation_error")
+    assert body["errors"] == [{"field": "page_size", "code": "invalid", "detail": "A positive integer is required."}]
+
+
+@pytest.mark.parametrize("value", ["maybe", "1", "0", "yes"])
+def test_boolean_filter_that_is_not_true_or_false_is_400(world, value):
+    response = world.client("analyst").get("/api/v1/classifications/", {"is_active": value})
+    body = assert_problem(response, 400, "validation_error")
+    assert body["errors"] == [{"field": "is_active", "code": "invalid", "detail": "Use true or false."}]
+
+
+@pytest.mark.parametrize("value", ["true", "False", ""])
+def test_boolean_filter_reads_true_false_and_empty(world, value):
+    assert world.client("analyst").get("/api/v1/classifications/", {"is_active": value}).status_code == 200

@@ -73,6 +73,12 @@ def test_run_shows_progress_counters_and_duration(world):
     assert body["requested_by"] == "steward" and body["duration_s"] >= 0 and body["error"] == ""
 
 
+def test_scheduled_run_has_no_requester(world):
+    run = ScanRunFactory(scan__data_source__workspace=world.workspace_a, status=ScanRun.Status.QUEUED,
+                         trigger=ScanRun.Trigger.SCHEDULE, requested_by=None)
+    assert world.client("analyst").get(_url(run)).json()["requested_by"] is None
+
+
 def test_first_run_has_no_percent(world):
     run = ScanRunFactory(scan__data_source__workspace=world.workspace_a, status=ScanRun.Status.RUNNING,
                          progress_done=10, progress_total=None)
