@@ -222,6 +222,7 @@ class CatalogSync:
         # Detection reads the tables whose columns are new or changed (or every table on a baseline).
         self.tables_to_sample: set[int] = set()
         self._sequence: str | None = None
+        self._first_new_pk: int | None = None  # the first asset this run inserted
 
     # -- per batch -------------------------------------------------------------------------------------------
     def _remember(self, path: tuple[str, ...], name: str) -> str:
@@ -234,64 +235,92 @@ class CatalogSync:
         name = self._names.get(path)
         return name if name is not None else self._remember(path, qualified_name(path))
 
-    def _name(self, path: tuple[str, ...]) -> str:
-        if len(path) > 1:
-            return f"{self._container_name(path[:-1])}.{_quote(path[-1])}"
-        return _quote(path[0])
-
     def _parent_name(self, path: tuple[str, ...]) -> str | None:
         return self._container_name(path[:-1]) if len(path) > 1 else None
 
-    def _lookup(self, names: Sequence[str]) -> dict[str, Known]:
-        """The source's assets among ``names``, by name: one probe of the unique (data source, qualified name)
-        index per name, whatever the table's statistics say."""
-        found: dict[str, Known] = {}
+    def _read(self, condition: str, keys: Sequence, *, key_type: str, limit_one: bool) -> dict[str, Known]:
+        """The assets matching ``condition`` for each of ``keys`` (``%s`` in ``condition`` is one key), by name.
+
+        On PostgreSQL the keys travel as one JSON text (json.dumps writes it in C; Django's client-side binding
+        would quote an array literal in Python) and each key's rows are read by a LATERAL subquery that cannot be
+        flattened (LIMIT 1, or OFFSET 0): a join over "= ANY(keys)" is planned on statistics, which a catalog just
+        filled by a first scan does not have (the planner then expects a few dozen rows and filters the whole
+        source, once per batch), and a tuned one may prefer a sequential scan. Each key stays an index probe."""
         fields = (f"{_column(Asset, 'qualified_name')}, {_column(Asset, 'id')}, {_column(Asset, 'fingerprint')},"
                   f" {_column(Asset, 'removed_at')} IS NOT NULL, {_column(Asset, 'row_count')}")
-        where = f"{_column(Asset, 'data_source')} = %s AND {_column(Asset, 'qualified_name')}"
         with connection.cursor() as cursor:
             if self.postgresql:
-                # A plain "= ANY(names)" is planned on statistics: a catalog just filled by a first scan has none
-                # (the planner expects a few dozen rows and filters the whole source) and a tuned one may prefer a
-                # sequential scan, either way once per batch. LIMIT 1 keeps the per-name subquery from being
-                # flattened into such a join: it stays one index probe.
-                cursor.execute(f"SELECT a.* FROM unnest(%s::text[]) AS wanted(name) CROSS JOIN LATERAL"
-                               f" (SELECT {fields} FROM {_table(Asset)} WHERE {where} = wanted.name LIMIT 1) AS a",
-                               [list(names), self.source_id])
+                fence = "LIMIT 1" if limit_one else "OFFSET 0"
+                inner = condition.replace("%s", f"wanted.key::{key_type}")
+                cursor.execute(f"SELECT a.* FROM json_array_elements_text(%s::json) AS wanted(key) CROSS JOIN LATERAL"
+                               f" (SELECT {fields} FROM {_table(Asset)} WHERE {inner} {fence}) AS a",
+                               [json.dumps(list(keys), ensure_ascii=False)])
                 rows = cursor.fetchall()
             else:
                 rows = []
-                for chunk in _chunks(names, LOOKUP_CHUNK):
-                    cursor.execute(f"SELECT {fields} FROM {_table(Asset)} WHERE {where}"
-                                   f" IN ({', '.join(['%s'] * len(chunk))})", [self.source_id, *chunk])
+                for chunk in _chunks(list(keys), LOOKUP_CHUNK):
+                    cursor.execute(f"SELECT {fields} FROM {_table(Asset)} WHERE "
+                                   + condition.replace("= %s", f"IN ({', '.join(['%s'] * len(chunk))})"), chunk)
                     rows += cursor.fetchall()
-        for name, pk, fingerprint, removed, row_count in rows:
-            found[name] = Known(pk, fingerprint, bool(removed), row_count)
-        return found
+        return {name: Known(pk, fingerprint, bool(removed), row_count)
+                for name, pk, fingerprint, removed, row_count in rows}
+
+    def _by_name(self, names: Iterable[str]) -> dict[str, Known]:
+        """One probe of the unique (data source, qualified name) index per name."""
+        return self._read(f"{_column(Asset, 'data_source')} = {int(self.source_id)}"
+                          f" AND {_column(Asset, 'qualified_name')} = %s", names, key_type="text", limit_one=True)
+
+    def _children(self, parents: Iterable[int]) -> dict[str, Known]:
+        """Every child of ``parents``: one range of the parent index per parent."""
+        return self._read(f"{_column(Asset, 'parent')} = %s", parents, key_type="bigint", limit_one=False)
+
+    def _created_by_this_run(self, pk: int) -> bool:
+        # Keys come from the asset table's one ascending sequence, and only this run writes this source's assets.
+        return self._first_new_pk is not None and pk >= self._first_new_pk
+
+    def _known(self, objects: dict[str, tuple[SchemaObject, str | None]]) -> dict[str, Known]:
+        """The source's assets among the batch's ``objects`` (name to object and parent name), and their parents.
+
+        Containers (a few in a hundred) are looked up by name; columns are read with their table's other columns,
+        where the rows lie together. A column that is not among them is new if its table is new in this batch or
+        was added by this run (which linked every child it wrote); otherwise it is looked up by name still, so
+        that a row whose parent link is missing is found, not inserted twice."""
+        names = set()
+        for name, (obj, parent) in objects.items():
+            if parent is not None:
+                names.add(parent)
+            if obj.kind != Asset.Type.COLUMN:
+                names.add(name)
+        known = self._by_name(names)
+        if tables := {known[parent].pk for obj, parent in objects.values()
+                      if obj.kind == Asset.Type.COLUMN and parent in known}:
+            known.update(self._children(tables))
+        unexplained = [name for name, (obj, parent) in objects.items()
+                       if obj.kind == Asset.Type.COLUMN and name not in known and parent not in objects
+                       and not (parent in known and self._created_by_this_run(known[parent].pk))]
+        if unexplained:
+            known.update(self._by_name(unexplained))
+        return known
 
     def apply(self, batch: Sequence[SchemaObject]) -> None:
-        objects: dict[str, SchemaObject] = {}
-        wanted: set[str] = set()
+        objects: dict[str, tuple[SchemaObject, str | None]] = {}
         for obj in batch:
-            name = self._name(obj.path)
+            path = obj.path
+            parent = self._parent_name(path)
+            name = _quote(path[0]) if parent is None else f"{parent}.{_quote(path[-1])}"
             if name in objects:
                 continue  # the stream repeated an object within the batch
-            objects[name] = obj
-            wanted.add(name)
-            parent = self._parent_name(obj.path)
-            if parent is not None:
-                wanted.add(parent)
-            if obj.kind != "column":
-                self._remember(obj.path, name)
-        # The batch's known assets, and the parents its new objects hang from.
-        known_by_name = self._lookup(sorted(wanted))
+            objects[name] = (obj, parent)
+            if obj.kind != Asset.Type.COLUMN:
+                self._remember(path, name)
+        known_by_name = self._known(objects)
         pks = {name: known.pk for name, known in known_by_name.items()}
         new: list[tuple[str, SchemaObject]] = []
         changed: list[tuple[Known, SchemaObject]] = []
         recount: list[tuple[int, int]] = []
         seen = self.seen
         unchanged = 0
-        for name, obj in objects.items():
+        for name, (obj, _) in objects.items():
             known = known_by_name.get(name)
             if known is None:
                 new.append((name, obj))
@@ -325,6 +354,8 @@ class CatalogSync:
         if not objects:
             return []
         new_pks = self._insert_copy(objects, pks) if self.postgresql else self._insert_orm(objects, pks)
+        if self._first_new_pk is None:
+            self._first_new_pk = min(new_pks)
         self.counts["added"] += len(objects)
         return [(pk, AssetChange.Kind.ADDED, {}) for pk in new_pks]
 
