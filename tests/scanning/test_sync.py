@@ -320,6 +320,31 @@ def test_removed_objects_are_found_across_pages(running, monkeypatch):
                .values_list("name", flat=True)) == set("abde")
 
 
+def test_rescan_in_another_order_finds_every_known_asset(running):
+    first = running()
+    objects = [obj for t in range(3) for obj in stream(columns=("id", "a", "b"), table=f"t{t}")[2 if t else 0:]]
+    apply_all(first, objects, batch=4)
+    succeed(first)
+    tables = [obj for obj in objects if obj.kind == "table"][::-1]
+    columns = sorted((obj for obj in objects if obj.kind == "column"), key=lambda obj: (obj.name, obj.path))
+    reordered = [*objects[:2], *tables, *(obj for obj in columns if obj.path != ("db", "s", "t1", "a"))]
+    second = running(first.data_source)
+    sync = apply_all(second, reordered, batch=4)
+    assert sync.counts == {"added": 0, "changed": 0, "removed": 1, "unchanged": len(objects) - 1}
+    assert list(AssetChange.objects.filter(run=second).values_list("asset__qualified_name", "kind")) == [
+        ("db.s.t1.a", "removed")]
+
+
+def test_column_whose_parent_link_is_missing_is_found_by_name(running):
+    first = running()
+    apply_all(first, stream())
+    succeed(first)
+    Asset.objects.filter(data_source=first.data_source, qualified_name="db.s.people.email").update(parent=None)
+    second = running(first.data_source)
+    sync = apply_all(second, stream())
+    assert sync.counts == {"added": 0, "changed": 0, "removed": 0, "unchanged": len(stream())}
+
+
 def test_seen_ids_remember_any_key_once():
     seen = SeenIds()
     assert [seen.add(pk) for pk in (1000, 1003, 1000, 17, 5000, 17)] == [True, True, False, True, True, False]
