@@ -33,7 +33,7 @@ import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -243,42 +243,45 @@ class CatalogSync:
     def _parent_name(self, path: tuple[str, ...]) -> str | None:
         return self._container_name(path[:-1]) if len(path) > 1 else None
 
-    def _read(self, key_field: str, keys: Iterable, *, unique: bool) -> dict[str, Known]:
-        """The assets whose ``key_field`` is one of ``keys``, by name: the source's qualified names (``unique``,
-        one row per key) or parents' primary keys (every child).
+    def _read(self, names: Collection[str], tables: Collection[str] = ()) -> dict[str, Known]:
+        """The source's assets named ``names``, and every child of those named ``tables`` (some of ``names``), by
+        name, in one statement: one probe of the unique (data source, qualified name) index per name, one range of
+        the parent index per table.
 
-        On PostgreSQL the keys travel as one JSON text (json.dumps writes it in C; Django's client-side binding
-        would quote an array literal in Python) and each key's rows are read by a LATERAL subquery that cannot be
-        flattened (LIMIT 1, or OFFSET 0): a join over "= ANY(keys)" is planned on statistics, which a catalog just
+        On PostgreSQL the names travel as JSON text (json.dumps writes it in C; Django's client-side binding would
+        quote an array literal in Python) and each one's rows are read by a LATERAL subquery that cannot be
+        flattened (LIMIT 1, OFFSET 0): a join over "= ANY(names)" is planned on statistics, which a catalog just
         filled by a first scan does not have (the planner then expects a few dozen rows and filters the whole
-        source, once per batch), and a tuned one may prefer a sequential scan. Each key stays one index probe."""
-        fields = (f"{_column(Asset, 'qualified_name')}, {_column(Asset, 'id')}, {_column(Asset, 'fingerprint')},"
+        source, once per batch), and a tuned one may prefer a sequential scan."""
+        asset, pk, parent = _table(Asset), _column(Asset, "id"), _column(Asset, "parent")
+        fields = (f"{_column(Asset, 'qualified_name')} AS name, {pk} AS pk, {_column(Asset, 'fingerprint')},"
                   f" {_column(Asset, 'removed_at')} IS NOT NULL, {_column(Asset, 'row_count')}")
-        key = _column(Asset, key_field)
-        scope = f"{_column(Asset, 'data_source')} = {int(self.source_id)} AND " if unique else ""
+        named = f"{_column(Asset, 'data_source')} = {int(self.source_id)} AND {_column(Asset, 'qualified_name')}"
         with connection.cursor() as cursor:
             if self.postgresql:
-                key_type, fence = ("text", "LIMIT 1") if unique else ("bigint", "OFFSET 0")
-                cursor.execute(f"SELECT a.* FROM json_array_elements_text(%s::json) AS wanted(key) CROSS JOIN LATERAL"
-                               f" (SELECT {fields} FROM {_table(Asset)} WHERE {scope}{key} = wanted.key::{key_type}"
-                               f" {fence}) AS a", [json.dumps(list(keys), ensure_ascii=False)])
+                probe = (f"SELECT a.* FROM json_array_elements_text(%s::json) AS wanted(name) CROSS JOIN LATERAL"
+                         f" (SELECT {fields} FROM {asset} WHERE {named} = wanted.name LIMIT 1) AS a")
+                params = [json.dumps(list(names), ensure_ascii=False)]
+                if tables:
+                    probe = (f"WITH probed AS MATERIALIZED ({probe}) SELECT * FROM probed UNION ALL SELECT c.* FROM"
+                             f" probed JOIN json_array_elements_text(%s::json) AS tables(name) USING (name)"
+                             f" CROSS JOIN LATERAL (SELECT {fields} FROM {asset} WHERE {parent} = probed.pk"
+                             f" OFFSET 0) AS c")
+                    params.append(json.dumps(list(tables), ensure_ascii=False))
+                cursor.execute(probe, params)
                 rows = cursor.fetchall()
             else:
                 rows = []
-                for chunk in _chunks(list(keys), LOOKUP_CHUNK):
-                    cursor.execute(f"SELECT {fields} FROM {_table(Asset)} WHERE {scope}{key}"
-                                   f" IN ({', '.join(['%s'] * len(chunk))})", chunk)
+                for chunk in _chunks(list(names), LOOKUP_CHUNK):
+                    cursor.execute(f"SELECT {fields} FROM {asset} WHERE {named} IN ({', '.join(['%s'] * len(chunk))})",
+                                   chunk)
+                    rows += cursor.fetchall()
+                for chunk in _chunks(list(tables), LOOKUP_CHUNK):
+                    cursor.execute(f"SELECT {fields} FROM {asset} WHERE {parent} IN (SELECT {pk} FROM {asset} WHERE"
+                                   f" {named} IN ({', '.join(['%s'] * len(chunk))}))", chunk)
                     rows += cursor.fetchall()
         return {name: Known(pk, fingerprint, bool(removed), row_count)
                 for name, pk, fingerprint, removed, row_count in rows}
-
-    def _by_name(self, names: Iterable[str]) -> dict[str, Known]:
-        """One probe of the unique (data source, qualified name) index per name."""
-        return self._read("qualified_name", names, unique=True)
-
-    def _children(self, parents: Iterable[int]) -> dict[str, Known]:
-        """Every child of ``parents``: one range of the parent index per parent."""
-        return self._read("parent", parents, unique=False)
 
     def _created_by_this_run(self, pk: int) -> bool:
         # Keys come from the asset table's one ascending sequence, and only this run writes this source's assets.
@@ -291,16 +294,16 @@ class CatalogSync:
         where the rows lie together. A column that is not among them is new if its table is new in this batch or
         was added by this run (which linked every child it wrote); otherwise it is looked up by name still, so
         that a row whose parent link is missing is found, not inserted twice."""
-        names = set()
+        names, tables = set(), set()
         for name, (obj, parent) in objects.items():
             if parent is not None:
                 names.add(parent)
+                if obj.kind == Asset.Type.COLUMN:
+                    tables.add(parent)
             if obj.kind != Asset.Type.COLUMN:
                 names.add(name)
-        known = self._by_name(names)
-        if tables := {known[parent].pk for obj, parent in objects.values()
-                      if obj.kind == Asset.Type.COLUMN and parent in known}:
-            known.update(self._children(tables))
+        known = self._read(names, tables)
+
         def surely_new(parent: str | None) -> bool:
             if parent in known:
                 return self._created_by_this_run(known[parent].pk)
@@ -309,7 +312,7 @@ class CatalogSync:
         unexplained = [name for name, (obj, parent) in objects.items()
                        if obj.kind == Asset.Type.COLUMN and name not in known and not surely_new(parent)]
         if unexplained:
-            known.update(self._by_name(unexplained))
+            known.update(self._read(unexplained))
         return known
 
     def apply(self, batch: Sequence[SchemaObject]) -> None:
