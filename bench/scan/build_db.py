@@ -1,11 +1,13 @@
 """Build the scan benchmark database: 2,000 tables x 25 columns (50,000 columns) and 200 views on PostgreSQL.
 
     python -m bench.scan.build_db [--url postgresql://postgres@127.0.0.1:5432/postgres] [--tables 2000]
+    python -m bench.scan.build_db --tables 40000 --database racine_bench_scan_1m   # 1,000,000 columns
 
-Drops and recreates ``racine_bench_scan``. Four schemas of 500 tables each; varied column types; a primary key on
-every table, a foreign key on every fourth table (to the previous table), comments on every fifth table and every
-seventh column, and 200 views (every tenth table). DDL is sent as one batch per schema, each in one transaction
-(2,000 CREATE TABLEs in a single transaction overflow the default lock table, ``max_locks_per_transaction``).
+Drops and recreates ``racine_bench_scan`` (or ``--database``). Four schemas of ``tables / 4`` tables each; varied
+column types; a primary key on every table, a foreign key on every fourth table (to the previous table), comments
+on every fifth table and every seventh column, and a view on every tenth table. DDL is sent in batches of
+``TABLES_PER_TRANSACTION`` tables, each in one transaction (2,000 CREATE TABLEs in a single transaction overflow
+the default lock table, ``max_locks_per_transaction``).
 """
 from __future__ import annotations
 
@@ -23,15 +25,19 @@ TYPES = ("bigint", "text", "varchar(120)", "numeric(12,2)", "timestamptz", "date
          "bytea", "double precision", "smallint", "inet", "char(2)", "integer", "varchar(255)", "text[]",
          "interval", "real", "time", "numeric", "timestamp", "varchar(32)")
 COLUMNS = 25
+TABLES_PER_TRANSACTION = 500
 
 
 def ddl(tables: int) -> list[str]:
-    """One batch of DDL per schema."""
+    """Batches of DDL, each for at most ``TABLES_PER_TRANSACTION`` tables of one schema."""
     batches = []
     per_schema = tables // len(SCHEMAS)
     for schema in SCHEMAS:
         statements = [f"CREATE SCHEMA {schema};"]
         for i in range(per_schema):
+            if i and i % TABLES_PER_TRANSACTION == 0:
+                batches.append("\n".join(statements))
+                statements = []
             name = f"{schema}.t{i:04d}"
             cols = ["id integer PRIMARY KEY"]
             cols.append(f"parent_id integer REFERENCES {schema}.t{i - 1:04d} (id)" if i % 4 == 0 and i
@@ -54,16 +60,17 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=DEFAULT_URL, help="an admin connection (to any database)")
     parser.add_argument("--tables", type=int, default=2000)
+    parser.add_argument("--database", default=DATABASE, help="the database to (re)create")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     with psycopg.connect(args.url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-    with psycopg.connect(args.url, dbname=DATABASE, autocommit=True) as conn:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.database)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.database)))
+    with psycopg.connect(args.url, dbname=args.database, autocommit=True) as conn:
         for batch in ddl(args.tables):
             with conn.transaction():
                 conn.execute(batch)
-    print(f"built {DATABASE}: {args.tables} tables x {COLUMNS} columns, {args.tables // 10} views"
+    print(f"built {args.database}: {args.tables} tables x {COLUMNS} columns, {args.tables // 10} views"
           f" in {time.perf_counter() - start:.1f}s")
 
 

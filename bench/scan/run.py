@@ -1,9 +1,14 @@
-"""Scan benchmark: how fast, and in how much memory, Racine reads a 50,000-column catalog.
+"""Scan benchmark: how fast, and in how much memory, Racine reads a 50,000-column catalog (or a larger one).
 
     python -m bench.scan.build_db            # once: builds racine_bench_scan
     python -m bench.scan.run --part floor    # the connector-level parts
     python -m bench.scan.run --part iter-schema --repeat 5
     python -m bench.scan.run --part all      # every part, end to end included, ratios to the floor
+
+    # memory at scale: a 1,000,000-column source (40,000 tables), first scan and rescans
+    python -m bench.scan.build_db --tables 40000 --database racine_bench_scan_1m
+    python -m bench.scan.run --url postgresql://postgres@127.0.0.1:5432/racine_bench_scan_1m \
+        --part catalog-queries --part e2e --repeat 2
 
 The end-to-end parts ("e2e" group) scan into a Racine application database on PostgreSQL: the driver drops and
 recreates ``racine_bench_app`` (``--app-url``), migrates it with ``manage.py migrate`` in a child process, and each
@@ -37,6 +42,8 @@ DEFAULT_URL = os.environ.get("RACINE_BENCH_POSTGRES_URL", f"postgresql://postgre
 
 APP_DATABASE = "racine_bench_app"
 DEFAULT_APP_URL = os.environ.get("RACINE_BENCH_APP_URL", f"postgresql://postgres@127.0.0.1:5432/{APP_DATABASE}")
+# Issue 9: memory does not grow with the source; this holds for a 1,000,000-column source too.
+PEAK_RSS_TARGET_MB = 200
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -392,7 +399,8 @@ def target_lines(by_part: dict, floor: float | None) -> list[str]:
     e2e = [r for name, r in by_part.items() if "e2e" in PARTS[name].groups]
     if e2e:
         peak = max(r["peak_rss_mb"] for r in e2e)
-        checks.append(("peak RSS of the scanning process <= 300 MB", f"{peak:.0f} MB", peak <= 300))
+        checks.append((f"peak RSS of the scanning process <= {PEAK_RSS_TARGET_MB} MB", f"{peak:.0f} MB",
+                       peak <= PEAK_RSS_TARGET_MB))
     if "scan-first" in by_part and "sqla-per-table" in by_part:
         first, per_table = by_part["scan-first"]["median_s"], by_part["sqla-per-table"]["median_s"]
         checks.append(("first scan end to end < SQLAlchemy per-table reflection alone",

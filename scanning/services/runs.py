@@ -122,9 +122,9 @@ def detection_run_request(*, assets: list[Asset], acting_user: User | None) -> S
 def _young_garbage_collections() -> Iterator[None]:
     """Collect only the young generations, once per batch, while the schema is read.
 
-    A scan keeps hundreds of thousands of container objects alive (the source's known assets, the objects of the
-    batch in flight) and allocates more all the time, which makes CPython's automatic collector walk the whole
-    heap again and again: a third of an unchanged rescan's time on the 50,000-column benchmark. Reference
+    A scan allocates container objects all the time (each batch's schema objects and the catalog rows read for
+    them), which makes CPython's automatic collector walk the whole heap again and again: it was a third of an
+    unchanged rescan's time on the 50,000-column benchmark. Reference
     counting frees nearly everything a batch allocates; the explicit young collection after each batch bounds
     whatever cycles remain to one batch. The collector is process-wide: a worker running tasks in threads pauses
     it for the others too, for the length of the schema step.
