@@ -77,3 +77,13 @@ def test_failing_view_is_json_500_without_traceback(api_client, settings, caplog
     # The traceback goes to the server's log instead, under the same request id.
     logged = [record for record in caplog.records if record.name == "racine.errors"]
     assert logged and logged[0].exc_info and logged[0].request_id == body["request_id"]
+
+
+def test_browsable_api_shows_problem_inside_its_html_page(api_client):
+    # A browser asks for HTML: the problem is rendered in the browsable API's page, which must be served as HTML,
+    # or the browser prints the page's source as plain text.
+    response = api_client.post("/api/v1/_test/validate", {"name": "too long", "tags": ["x"]}, format="json",
+                               HTTP_ACCEPT="text/html")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert "urn:racine:problem:validation_error" in response.content.decode()
