@@ -245,6 +245,12 @@ def _may_keep_secret(data_source: DataSource, acting_user: User | None) -> bool:
     return acting_user is None or has_perm(acting_user, "view_secret", data_source)  # None: the system
 
 
+def secret_target_changes(data_source: DataSource, fields: dict) -> list[str]:
+    """The settings among ``fields`` that change where ``data_source``'s secret is sent, sorted."""
+    return sorted(name for name in SECRET_TARGET_FIELDS
+                  if name in fields and fields[name] != getattr(data_source, name))
+
+
 @transaction.atomic
 def datasource_update(*, data_source: DataSource, acting_user: User | None, password: str | None = None,
                       owners=None, **fields) -> DataSource:
@@ -257,8 +263,7 @@ def datasource_update(*, data_source: DataSource, acting_user: User | None, pass
     unknown = set(fields) - set(DATASOURCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
-    retargeted = sorted(name for name in SECRET_TARGET_FIELDS
-                        if name in fields and fields[name] != getattr(data_source, name))
+    retargeted = secret_target_changes(data_source, fields)
     drop_secret = (password is None and bool(retargeted) and data_source.has_secret
                    and not _may_keep_secret(data_source, acting_user))
     with audit.record_changes(event="datasource.changed", actor=acting_user, obj=data_source):

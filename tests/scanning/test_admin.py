@@ -319,12 +319,13 @@ def test_steward_is_told_when_a_retarget_drops_the_secret(world, sources):
     mine, _ = sources
     client = staff(world, "steward")
     response = client.post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
-                           _form(mine, port=6543), follow=True)
+                           _form(mine, host="db.example.org", port=6543), follow=True)
     assert response.status_code == 200
     mine.refresh_from_db()
     assert not mine.has_secret
     texts = [str(message) for message in response.context["messages"]]
-    assert any("password" in text and "removed" in text and "port" in text for text in texts), texts
+    assert any("password of “Alpha shop” was removed because you changed host and port" in text
+               for text in texts), texts
 
 
 def test_no_dropped_secret_warning_when_the_secret_stays(world, sources):
