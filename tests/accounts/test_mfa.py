@@ -390,3 +390,13 @@ def test_verify_page_says_how_long_to_wait_in_one_sentence(client, settings, thr
     response = client.post(reverse("accounts:mfa-verify"), {"code": right})
 
     assert response.status_code == 200 and re.search(expected, response.content.decode())
+
+
+@pytest.mark.django_db
+def test_admin_index_names_the_second_factor_apps_readably(client):
+    verified_login(client, StaffFactory(is_superuser=True))
+
+    html = client.get(reverse("admin:index")).content.decode()
+
+    assert "Second factor: authenticator apps" in html and "Second factor: backup codes" in html
+    assert "Otp_totp" not in html and "Otp_static" not in html
