@@ -134,7 +134,7 @@ class RacineUserAdmin(AuditedM2MAdminMixin, RestrictedAdminMixin, UserAdmin):
     audit_fields = services.USER_AUDIT_FIELDS
     audit_m2m = {"groups": lambda groups: sorted(group.name for group in groups),
                  "user_permissions": _permission_labels}
-    actions = ["reset_second_factor"]
+    actions = ["reset_second_factor", "unlock_login"]
 
     @admin.action(description="Reset second factor (lost device): remove it, log out, enrol again",
                   permissions=["change"])
@@ -148,6 +148,18 @@ class RacineUserAdmin(AuditedM2MAdminMixin, RestrictedAdminMixin, UserAdmin):
             return
         self.message_user(request, f"Second factor reset for {queryset.count()} user(s); they enrol again at their "
                                    "next login.", messages.SUCCESS)
+
+    @admin.action(description="Unlock login: forget failed login attempts (lockout)", permissions=["change"])
+    def unlock_login(self, request, queryset):
+        try:
+            with transaction.atomic():
+                forgotten = sum(services.login_unlock(user=user, acting_user=request.user, request=request)
+                                for user in queryset)
+        except PermissionDenied as exc:
+            self.message_user(request, admin_error_text(exc), messages.ERROR)
+            return
+        self.message_user(request, f"Login unlocked for {queryset.count()} user(s); {forgotten} failed attempt(s) "
+                                   "forgotten.", messages.SUCCESS)
 
     def user_change_password(self, request, id, form_url=""):
         # The admin's set-password page saves outside changeform_view: audit the fact (never the value) here.

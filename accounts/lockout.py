@@ -113,14 +113,16 @@ def register_success(*, request, username: str | None) -> None:
     LoginFailure.objects.filter(account=account_key(username), ip=client_ip(request)).delete()
 
 
-def unlock(*, username: str | None = None, ip: str | None = None) -> None:
-    """Lift lockouts early (operators; tests): every failure of ``username``, and/or every failure from ``ip``."""
+def unlock(*, username: str | None = None, ip: str | None = None) -> int:
+    """Lift lockouts early (``services.login_unlock``; tests): every failure of ``username``, and/or every failure
+    from ``ip``. Returns how many failures were forgotten."""
     scope = Q(pk__in=[])
     if username:
         scope |= Q(account=account_key(username))
     if ip:
         scope |= Q(ip=ip)
-    LoginFailure.objects.filter(scope).delete()
+    deleted, _ = LoginFailure.objects.filter(scope).delete()
+    return deleted
 
 
 class LockoutBackend(BaseBackend):

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts import audit, mfa
+from accounts import audit, lockout, mfa
 from accounts.fields import check_text
 from accounts.models import AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
 from accounts.permissions import authorize, clear_cache, perm_name, workspace_allows
@@ -187,6 +187,18 @@ def mfa_reset(*, user: User, acting_user: User | None, request=None) -> dict:
     outcome = {"devices": devices, "sessions_ended": _end_sessions(user)}
     audit.record(event="mfa.reset", actor=acting_user, obj=user, request=request, extra=outcome)
     return outcome
+
+
+def login_unlock(*, user: User, acting_user: User | None, request=None) -> int:
+    """Lift the login lockouts of ``user`` before they expire (the locked message tells them to ask an
+    administrator): their recorded failed logins, from every address, are forgotten. Superusers only.
+
+    Returns the number of failures forgotten, as audited."""
+    _require_superuser(acting_user)
+    forgotten = lockout.unlock(username=user.get_username())
+    audit.record(event="login.unlocked", actor=acting_user, obj=user, request=request,
+                 extra={"failures_forgotten": forgotten})
+    return forgotten
 
 
 def _end_sessions(user: User) -> int:

@@ -51,7 +51,9 @@ def _render(request, template: str, title: str, **context):
 
 def _error(form: forms.Form, error: mfa.MfaError) -> None:
     if isinstance(error, mfa.TooManyAttempts):
-        form.add_error(None, f"{error.message} (about {error.wait_seconds} s)")
+        wait = error.wait_seconds
+        form.add_error(None, f"Too many wrong codes: wait about {wait} s, then try again." if wait < 120 else
+                       f"Too many wrong codes: wait about {round(wait / 60)} minutes, then try again.")
     else:
         field = next((name for name in ("code", "password") if name in form.fields), None)
         form.add_error(field, error.message)

@@ -133,6 +133,8 @@ class KeysetPagination(BasePagination):
         rows = list(queryset[:page_size + 1])
         self.next_position = [key.value(rows[page_size - 1]) for key in keys] if len(rows) > page_size else None
         self.keys = keys
+        # The browsable API draws its "Next" button only when asked to (DRF's own paginators do the same).
+        self.display_page_controls = self.next_position is not None
         return rows[:page_size]
 
     def get_page_size(self, request) -> int:

@@ -3,7 +3,8 @@
 Every error an API client can receive — validation, authentication, permission, not found, method, conflict,
 a body over the size limit, throttling and unexpected failures — is rendered here as ``application/problem+json``
 with ``type``, ``title``, ``status``, ``detail``, ``code``, field ``errors`` where there are some, ``instance`` and
-the ``request_id`` that finds the server's log lines. A traceback never reaches the client; it goes to the log.
+the ``request_id`` that finds the server's log lines (in a browser, the browsable API shows the same problem in its
+HTML page). A traceback never reaches the client; it goes to the log.
 
 Django's own exceptions that are the client's fault become their 4xx here, once, for every view: a body over
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``RequestDataTooBig``) is 413, other ``SuspiciousOperation``s (too many fields, …)
@@ -23,6 +24,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -167,7 +169,15 @@ def api_exception_handler(exc, context):
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             body["retry_after"] = int(exc.wait)
     return Response(body, status=response.status_code, headers=dict(response.items()),
-                    content_type=PROBLEM_CONTENT_TYPE)
+                    content_type=_problem_content_type(request))
+
+
+def _problem_content_type(request) -> str | None:
+    """``application/problem+json`` for API clients. The browsable API renders the problem inside its HTML page,
+    which must keep its own type (None: the renderer's), or a browser shows the page's source as plain text."""
+    if isinstance(getattr(request, "accepted_renderer", None), BrowsableAPIRenderer):
+        return None
+    return PROBLEM_CONTENT_TYPE
 
 
 def json_problem_response(request, status_code: int, code: str, detail: str) -> JsonResponse:

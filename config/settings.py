@@ -64,8 +64,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "accounts.apps.OtpTotpConfig",  # django_otp.plugins.otp_totp, with a readable name in the admin
+    "accounts.apps.OtpStaticConfig",  # django_otp.plugins.otp_static, likewise
     "django_celery_beat",
     "csp",
     "config.apps.ConfigAppConfig",

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import get_text_list
 
 from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin
 from accounts.models import User
@@ -138,9 +139,13 @@ class DataSourceAdmin(ServiceAdmin):
         owners = form.cleaned_data.get("owners")
         if change:
             fields = {name: value for name, value in self._fields(form).items() if name in form.changed_data}
-            self.run_service(request, services.datasource_update, data_source=self.stored(obj),
-                             acting_user=request.user, password=self._password(form),
-                             owners=owners if "owners" in form.changed_data else None, **fields)
+            stored = self.stored(obj)
+            had_secret, retargeted = stored.has_secret, services.datasources.secret_target_changes(stored, fields)
+            updated = self.run_service(request, services.datasource_update, data_source=stored,
+                                       acting_user=request.user, password=self._password(form),
+                                       owners=owners if "owners" in form.changed_data else None, **fields)
+            if had_secret and not updated.has_secret and self._password(form) is None:
+                self._say_secret_dropped(request, updated, retargeted)
         else:
             created = self.run_service(request, services.datasource_create, workspace=form.cleaned_data["workspace"],
                                        acting_user=request.user, password=self._password(form) or "",
@@ -149,6 +154,13 @@ class DataSourceAdmin(ServiceAdmin):
 
     def save_related(self, request, form, formsets, change):
         pass  # owners were saved by the service, with the rest
+
+    def _say_secret_dropped(self, request, source, retargeted: list[str]) -> None:
+        # The service dropped the secret (the caller changed where it is sent and may not read it): without this
+        # message the steward sees "changed successfully" and learns of it from the next failed scan.
+        self.message_user(request, f"The stored password of “{source}” was removed because you changed "
+                                   f"{get_text_list(retargeted, 'and')} and may not read it: enter the password "
+                                   "again, or scans cannot log in.", messages.WARNING)
 
     def delete_model(self, request, obj):
         self.run_service(request, services.datasource_delete, data_source=obj, acting_user=request.user)

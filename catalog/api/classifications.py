@@ -18,13 +18,14 @@ from accounts.permissions import restrict
 from catalog import services
 from catalog.models import Asset, AssetClassification, Classification
 from config.problems import Conflict
+from config.serializers import ModelSerializer
 
 MAX_BULK = 500
 
 
 # --- serializers -----------------------------------------------------------------------------------------------
 
-class ClassificationSerializer(serializers.ModelSerializer):
+class ClassificationSerializer(ModelSerializer):
     class Meta:
         model = Classification
         fields = ["id", "name", "category", "sensitivity", "description", "is_builtin", "is_active", "created_at",

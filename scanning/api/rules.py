@@ -17,6 +17,7 @@ from accounts.api.base import RestrictedModelViewSet
 from accounts.permissions import restrict
 from catalog.api.classifications import AssetClassificationViewSet
 from catalog.models import Asset, Classification
+from config.serializers import ModelSerializer
 from scanning import services as scanning_services
 from scanning.api.serializers import ScanRunSerializer
 from scanning.api.views import CONFLICT_RESPONSE, already_running, queued
@@ -28,7 +29,7 @@ from scanning.services.detection import MAX_DETECT_ASSETS
 MAX_PREVIEW_VALUE_LENGTH = 4096
 
 
-class ClassificationRuleSerializer(serializers.ModelSerializer):
+class ClassificationRuleSerializer(ModelSerializer):
     validator = serializers.ChoiceField(choices=sorted(VALIDATORS), required=False, allow_blank=True,
                                         help_text="A built-in validator the values must pass.")
     classification_name = serializers.CharField(source="classification.name", read_only=True)

@@ -3,6 +3,7 @@ so an id outside their scope is refused exactly like one that does not exist."""
 from rest_framework import serializers
 
 from accounts.permissions import restrict
+from config.serializers import ModelSerializer
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 
 
@@ -11,7 +12,7 @@ def _strings(help_text: str):
                                  help_text=help_text)
 
 
-class ScanRuleSetSerializer(serializers.ModelSerializer):
+class ScanRuleSetSerializer(ModelSerializer):
     include_schemas = _strings("Globs, or regular expressions (RE2 syntax) prefixed with 're:'.")
     exclude_schemas = _strings("Globs, or regular expressions (RE2 syntax) prefixed with 're:'.")
     include_tables = _strings("Match the table name or 'schema.table'.")
@@ -42,7 +43,7 @@ class ScanRuleSetUpdateSerializer(ScanRuleSetSerializer):
         read_only_fields = [*ScanRuleSetSerializer.Meta.read_only_fields, "workspace"]
 
 
-class ScanSerializer(serializers.ModelSerializer):
+class ScanSerializer(ModelSerializer):
     rule_set = serializers.PrimaryKeyRelatedField(
         queryset=ScanRuleSet.objects.none(), required=False,
         help_text="Defaults to the workspace's 'Default' rule set (everything).")

@@ -58,6 +58,10 @@ class ConnectionTestFailed(Exception):
 # What a caller without the right to read the secret learns of a failed connection: the same words whether the port
 # was closed, filtered, spoke another protocol or refused the credentials, so a test is no port scanner.
 CANNOT_CONNECT = "cannot connect to the source (a workspace admin can see the reason)"
+# What a failed run records instead: every reader of the run sees these words, a workspace admin too, so they say
+# where the reason is to be found.
+RUN_CANNOT_CONNECT = ("cannot connect to the source (the reason is in the worker's log; a workspace admin can see it "
+                      "by testing the source's connection)")
 
 _own_identities: dict[tuple, tuple[DatabaseIdentity, ...]] = {}
 
@@ -241,6 +245,12 @@ def _may_keep_secret(data_source: DataSource, acting_user: User | None) -> bool:
     return acting_user is None or has_perm(acting_user, "view_secret", data_source)  # None: the system
 
 
+def secret_target_changes(data_source: DataSource, fields: dict) -> list[str]:
+    """The settings among ``fields`` that change where ``data_source``'s secret is sent, sorted."""
+    return sorted(name for name in SECRET_TARGET_FIELDS
+                  if name in fields and fields[name] != getattr(data_source, name))
+
+
 @transaction.atomic
 def datasource_update(*, data_source: DataSource, acting_user: User | None, password: str | None = None,
                       owners=None, **fields) -> DataSource:
@@ -253,8 +263,7 @@ def datasource_update(*, data_source: DataSource, acting_user: User | None, pass
     unknown = set(fields) - set(DATASOURCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
-    retargeted = sorted(name for name in SECRET_TARGET_FIELDS
-                        if name in fields and fields[name] != getattr(data_source, name))
+    retargeted = secret_target_changes(data_source, fields)
     drop_secret = (password is None and bool(retargeted) and data_source.has_secret
                    and not _may_keep_secret(data_source, acting_user))
     with audit.record_changes(event="datasource.changed", actor=acting_user, obj=data_source):
@@ -291,7 +300,7 @@ def open_connector(data_source: DataSource, *, acting_user: User | None, purpose
                          batch_size=batch_size)
 
 
-def connection_failure_message(exc: Exception, *, detailed: bool) -> str:
+def connection_failure_message(exc: Exception, *, detailed: bool, cannot_connect: str = CANNOT_CONNECT) -> str:
     """The reason of a failed connection, in full only for callers who may read the secret. Everyone else
     gets the network policy's refusal as such (it is the answer to what they typed, not a probe of the network)
     and one message for everything else."""
@@ -301,7 +310,7 @@ def connection_failure_message(exc: Exception, *, detailed: bool) -> str:
         return "the network policy does not allow this target"
     if isinstance(exc, ConnectorConfigError):
         return str(exc)  # the source's own settings (an option, a missing host): nothing learnt from the network
-    return CANNOT_CONNECT
+    return cannot_connect
 
 
 def run_failure_message(exc: Exception, *, run_id: int, secrets: tuple[str, ...]) -> str:
@@ -311,7 +320,7 @@ def run_failure_message(exc: Exception, *, run_id: int, secrets: tuple[str, ...]
     goes to the worker's log; what went wrong once connected (a denied table, a timeout) stays precise."""
     if isinstance(exc, SourceUnavailable | AuthenticationFailed):
         logger.warning("run %s could not connect to its source: %s", run_id, redact(str(exc), secrets))
-        return connection_failure_message(exc, detailed=False)
+        return connection_failure_message(exc, detailed=False, cannot_connect=RUN_CANNOT_CONNECT)
     return redact(str(exc), secrets)
 
 

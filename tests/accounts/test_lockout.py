@@ -132,3 +132,36 @@ def test_address_threshold_is_set_and_audited_in_the_organization_admin(world):
     event = AuditEvent.objects.get(event="organization.changed")
     assert event.changes["lockout_address_accounts"] == [20, 50]
     assert lockout.policy().address_accounts == 50
+
+
+def _unlock_in_admin(client, user):
+    return client.post(reverse("admin:accounts_user_changelist"),
+                       {"action": "unlock_login", "_selected_action": [user.pk]}, format="multipart")
+
+
+def test_a_superuser_unlocks_a_locked_account_from_the_users_admin(world):
+    # The locked message tells the user to ask an administrator: the admin must offer the means.
+    alice = StaffFactory(username="alice")
+    fail("alice", 5)
+    assert form_errors(attempt("alice", PASSWORD)) == [lockout.LOCKED_MESSAGE]
+
+    response = _unlock_in_admin(world.client("superuser"), alice)
+
+    assert response.status_code == 302
+    assert attempt("alice", PASSWORD).status_code == 302
+    event = AuditEvent.objects.get(event="login.unlocked")
+    assert event.actor_label == "superuser" and event.object_id == str(alice.pk)
+    assert event.extra == {"failures_forgotten": 5}
+
+
+def test_staff_who_are_not_superusers_cannot_unlock(world):
+    alice = StaffFactory(username="alice")
+    fail("alice", 5)
+    staff = world.users["workspace_admin"]
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+
+    _unlock_in_admin(world.client("workspace_admin"), alice)
+
+    assert form_errors(attempt("alice", PASSWORD)) == [lockout.LOCKED_MESSAGE]
+    assert not AuditEvent.objects.filter(event="login.unlocked").exists()

@@ -370,3 +370,33 @@ def test_device_admin_never_shows_a_second_factors_secret_even_to_a_superuser(cl
     assert client.get(reverse("admin:otp_totp_totpdevice_config", args=[device.pk])).status_code == 403
     static_page = client.get(reverse("admin:otp_static_staticdevice_change", args=[backup.pk])).content.decode()
     assert "k7p2x9q4" not in static_page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("throttle_factor", "failures", "expected"), [
+    (30, 1, r"Too many wrong codes: wait about (29|30) s, then try again\."),  # the device's back-off
+    (0, mfa.USER_FAILURE_LIMIT, r"Too many wrong codes: wait about 15 minutes, then try again\."),  # per user
+])
+def test_verify_page_says_how_long_to_wait_in_one_sentence(client, settings, throttle_factor, failures, expected):
+    settings.OTP_TOTP_THROTTLE_FACTOR = throttle_factor
+    user = StaffFactory()
+    device = TOTPDeviceFactory(user=user)
+    client.force_login(user)
+    right = totp_code(device)
+    wrong = f"{(int(right) + 500_000) % 1_000_000:06d}"
+    for _ in range(failures):
+        client.post(reverse("accounts:mfa-verify"), {"code": wrong})
+
+    response = client.post(reverse("accounts:mfa-verify"), {"code": right})
+
+    assert response.status_code == 200 and re.search(expected, response.content.decode())
+
+
+@pytest.mark.django_db
+def test_admin_index_names_the_second_factor_apps_readably(client):
+    verified_login(client, StaffFactory(is_superuser=True))
+
+    html = client.get(reverse("admin:index")).content.decode()
+
+    assert "Second factor: authenticator apps" in html and "Second factor: backup codes" in html
+    assert "Otp_totp" not in html and "Otp_static" not in html

@@ -54,6 +54,7 @@ def test_enrol_page_without_a_recent_password_check_asks_for_the_password(client
 
     body = response.content.decode()
     assert response.status_code == 200 and 'type="password"' in body and "mfa-qr" not in body
+    assert "Enter your password again" in body  # not "needs your password from the last 10 minutes"
     assert not TOTPDevice.objects.exists() and event_names() == []
 
 

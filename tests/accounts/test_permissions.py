@@ -270,3 +270,15 @@ def test_grant_role_command_creates_then_changes_membership(world, capsys):
     assert AuditEvent.objects.filter(event="membership.changed", actor_label="system").exists()
     call_command("grant_role", "--sync")
     assert "Roles re-applied to" in capsys.readouterr().out
+
+
+def test_grant_role_command_says_when_the_user_cannot_open_the_admin(world, capsys):
+    from django.core.management import call_command
+
+    call_command("grant_role", "outsider", "workspace-b", "data_steward")
+    assert "outsider is not staff" in capsys.readouterr().out
+    outsider = world.user("outsider")
+    outsider.is_staff = True
+    outsider.save(update_fields=["is_staff"])
+    call_command("grant_role", "outsider", "workspace-b", "analyst")
+    assert "not staff" not in capsys.readouterr().out

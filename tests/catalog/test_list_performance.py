@@ -127,6 +127,8 @@ def test_browsable_api_links_the_next_page(world):
     page = client.get(f"{LIST}?page_size=2", HTTP_ACCEPT="text/html")
     assert page.status_code == 200
     assert next_url.replace("&", "&amp;") in page.content.decode()
+    # A "Next" button, not only the link inside the JSON body
+    assert f'<a href="{next_url.replace("&", "&amp;")}" rel="next"' in page.content.decode()
 
 
 def test_asset_list_schema_documents_the_cursor_page(world):

@@ -108,3 +108,13 @@ def test_boolean_filter_that_is_not_true_or_false_is_400(world, value):
 @pytest.mark.parametrize("value", ["true", "False", ""])
 def test_boolean_filter_reads_true_false_and_empty(world, value):
     assert world.client("analyst").get("/api/v1/classifications/", {"is_active": value}).status_code == 200
+
+
+def test_browsable_api_shows_problem_inside_its_html_page(api_client):
+    # A browser asks for HTML: the problem is rendered in the browsable API's page, which must be served as HTML,
+    # or the browser prints the page's source as plain text.
+    response = api_client.post("/api/v1/_test/validate", {"name": "too long", "tags": ["x"]}, format="json",
+                               HTTP_ACCEPT="text/html")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert "urn:racine:problem:validation_error" in response.content.decode()

@@ -313,3 +313,25 @@ def test_rule_set_added_in_admin_goes_through_service(world):
         "exclude_columns": "[]", "sample_size": "50", "detection_enabled": "on", "classifications": "[]"})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert AuditEvent.objects.filter(event="scan_rule_set.created").exists()
+
+
+def test_steward_is_told_when_a_retarget_drops_the_secret(world, sources):
+    mine, _ = sources
+    client = staff(world, "steward")
+    response = client.post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
+                           _form(mine, host="db.example.org", port=6543), follow=True)
+    assert response.status_code == 200
+    mine.refresh_from_db()
+    assert not mine.has_secret
+    texts = [str(message) for message in response.context["messages"]]
+    assert any("password of “Alpha shop” was removed because you changed host and port" in text
+               for text in texts), texts
+
+
+def test_no_dropped_secret_warning_when_the_secret_stays(world, sources):
+    mine, _ = sources
+    response = staff(world, "workspace_admin").post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
+                                                    _form(mine, port=6543), follow=True)
+    mine.refresh_from_db()
+    assert mine.has_secret
+    assert not any("removed" in str(message) for message in response.context["messages"])

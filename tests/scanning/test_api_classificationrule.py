@@ -1,6 +1,8 @@
 """/api/v1/classification-rules/: stewards' custom detection rules per workspace, and the preview on pasted
 values (nothing stored, nothing echoed). Stewards manage their workspace's rules; members read them.
 """
+import re
+
 from django.urls import reverse
 
 from accounts.models import AuditEvent
@@ -103,3 +105,12 @@ def test_preview_with_invalid_regex_is_400(world):
     response = client.post(reverse("api:classificationrule-preview"), {"value_regex": "(", "values": ["a"]},
                            format="json")
     assert response.status_code == 400
+
+
+def test_browsable_api_form_starts_from_the_model_defaults(world):
+    # Posting the browsable API's form as shown must not create a disabled rule: DRF showed every checkbox unticked.
+    page = world.client("steward").get(reverse("api:classificationrule-list"), HTTP_ACCEPT="text/html")
+    form = page.content.decode().split('id="post-object-form"', 1)[1]
+    enabled = re.search(r'<input[^>]*name="enabled"[^>]*>', form).group(0)
+    assert "checked" in enabled
+    assert re.search(r'<input[^>]*name="min_match_share"[^>]*value="0.8"', form)

@@ -18,7 +18,7 @@ from catalog.services import RESUGGESTED_NOTE
 from scanning.connectors import SchemaObject, parse_qualified_name
 from scanning.models import ScanRun, TableSample
 from scanning.services import detection, runs
-from scanning.services.datasources import CANNOT_CONNECT
+from scanning.services.datasources import RUN_CANNOT_CONNECT
 from tests.catalog.classification_factories import ClassificationFactory, ClassificationRuleFactory, asset_tree, builtin
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
 from tests.support.factories import UserFactory, WorkspaceFactory, membership
@@ -449,11 +449,11 @@ def test_unreachable_source_hands_the_detection_back_then_fails_it_on_the_last_a
     with pytest.raises(SourceUnavailable):
         detection.detection_on_demand(scan_run_id=run.pk, final_attempt=False)
     run.refresh_from_db()
-    assert run.status == ScanRun.Status.QUEUED and run.error == f"Detection: {CANNOT_CONNECT}"
+    assert run.status == ScanRun.Status.QUEUED and run.error == f"Detection: {RUN_CANNOT_CONNECT}"
     detection.detection_on_demand(scan_run_id=run.pk, final_attempt=True)
     run.refresh_from_db()
     assert (run.status, run.attempts) == (ScanRun.Status.FAILED, 2)
-    assert run.error == f"Detection: {CANNOT_CONNECT}"
+    assert run.error == f"Detection: {RUN_CANNOT_CONNECT}"
 
 
 def test_a_failing_detection_is_failed_with_a_message_and_never_left_running(fake, caplog):
@@ -733,6 +733,6 @@ def test_a_scans_detection_waiting_for_a_retry_shows_why_and_comes_back_before_t
     with pytest.raises(SourceUnavailable):
         detection.detection_run(scan_run_id=run.pk, table_ids=[table.pk], final_attempt=False)
     run.refresh_from_db()
-    assert run.status == ScanRun.Status.RUNNING and run.error == f"Detection: {CANNOT_CONNECT}"
+    assert run.status == ScanRun.Status.RUNNING and run.error == f"Detection: {RUN_CANNOT_CONNECT}"
     settings.RACINE_SCAN_HEARTBEAT_TIMEOUT = 300
     assert all(_backoff(retries, within=300) < 300 for retries in range(6) for _ in range(20))

@@ -14,7 +14,7 @@ from django.utils import timezone
 from scanning import services
 from scanning.connectors import SourceUnavailable
 from scanning.models import ScanRun
-from scanning.services.datasources import CANNOT_CONNECT
+from scanning.services.datasources import RUN_CANNOT_CONNECT
 from scanning.services.run_state import back_to_queue, claim_run, fail_lost, mark_resent
 from scanning.tasks import scan_run_execute_task
 from tests.catalog.factories import DataSourceFactory, ScanRunFactory
@@ -44,7 +44,7 @@ def test_unreachable_source_hands_the_run_back_for_a_retry(unreachable_run):
     assert unreachable_run.queued_at > requested_at
     # Due when the retry's countdown ends: the reaper does not take the backoff for a lost message.
     assert unreachable_run.due_at == unreachable_run.queued_at + timedelta(seconds=90)
-    assert unreachable_run.error == CANNOT_CONNECT
+    assert unreachable_run.error == RUN_CANNOT_CONNECT
     assert unreachable_run.started_at is not None and unreachable_run.finished_at is None
 
 
@@ -52,7 +52,7 @@ def test_unreachable_source_on_the_final_attempt_fails_the_run(unreachable_run):
     services.scan_run_execute(scan_run_id=unreachable_run.pk, final_attempt=True)
     unreachable_run.refresh_from_db()
     assert unreachable_run.status == ScanRun.Status.FAILED and unreachable_run.attempts == 1
-    assert unreachable_run.error == CANNOT_CONNECT
+    assert unreachable_run.error == RUN_CANNOT_CONNECT
     assert unreachable_run.finished_at is not None
 
 
@@ -97,7 +97,7 @@ def test_eager_mode_fails_at_once_with_a_clear_error(unreachable_run):
     assert result.successful()
     unreachable_run.refresh_from_db()
     assert unreachable_run.status == ScanRun.Status.FAILED and unreachable_run.attempts == 1
-    assert unreachable_run.error == CANNOT_CONNECT
+    assert unreachable_run.error == RUN_CANNOT_CONNECT
 
 
 def test_run_is_executed_once_when_delivered_twice(unreachable_run):
@@ -268,5 +268,5 @@ def test_a_failed_run_records_no_port_scan(engine, settings, caplog):
             services.scan_run_execute(scan_run_id=run.pk, final_attempt=True)
             run.refresh_from_db()
             errors.append(run.error)
-    assert errors == [CANNOT_CONNECT] * 3
+    assert errors == [RUN_CANNOT_CONNECT] * 3
     assert "could not connect to its source" in caplog.text and SECRET not in caplog.text

@@ -36,3 +36,9 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         self.stdout.write(self.style.SUCCESS(f"{username} is {Role(role).label} in {target.name}."))
+        if not user.is_staff:
+            # The role alone opens the API; the admin (the stewards' back office) also needs staff status, and its
+            # login page only says "enter the correct username and password for a staff account".
+            self.stdout.write(self.style.WARNING(
+                f"{username} is not staff: they can use the API but not the admin at /admin/ until “Staff status” "
+                "is ticked on their user page."))
