@@ -1,6 +1,8 @@
 """/api/v1/classification-rules/: stewards' custom detection rules per workspace, and the preview on pasted
 values (nothing stored, nothing echoed). Stewards manage their workspace's rules; members read them.
 """
+import html
+import json
 import re
 
 from django.urls import reverse
@@ -108,9 +110,10 @@ def test_preview_with_invalid_regex_is_400(world):
 
 
 def test_browsable_api_form_starts_from_the_model_defaults(world):
-    # Posting the browsable API's form as shown must not create a disabled rule: DRF showed every checkbox unticked.
+    # Posting the browsable API's form as shown must not create a disabled rule: DRF showed "enabled": false.
+    # Bodies are JSON only (config.parsers), so the page offers the raw-data form, pre-filled from the serializer.
     page = world.client("steward").get(reverse("api:classificationrule-list"), HTTP_ACCEPT="text/html")
-    form = page.content.decode().split('id="post-object-form"', 1)[1]
-    enabled = re.search(r'<input[^>]*name="enabled"[^>]*>', form).group(0)
-    assert "checked" in enabled
-    assert re.search(r'<input[^>]*name="min_match_share"[^>]*value="0.8"', form)
+    textarea = re.search(r'<textarea name="_content"[^>]*>(.*?)</textarea>', page.content.decode(), re.S).group(1)
+    prefilled = json.loads(html.unescape(textarea))
+    assert prefilled["enabled"] is True
+    assert prefilled["min_match_share"] == 0.8
