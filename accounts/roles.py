@@ -33,7 +33,7 @@ class Role(models.TextChoices):
 _MEMBER_READ = {
     "accounts.workspace": VIEW,
     "accounts.membership": VIEW,
-    "catalog.datasource": VIEW,
+    "sources.datasource": VIEW,
     "catalog.asset": VIEW,
     "catalog.classification": VIEW,
     "catalog.assetclassification": VIEW,
@@ -62,7 +62,7 @@ def _merge(*tables: dict[str, frozenset[str] | set[str]]) -> dict[str, frozenset
 
 
 _STEWARD = _merge(_MEMBER_READ, {
-    "catalog.datasource": READ_WRITE | {"test_connection"},
+    "sources.datasource": READ_WRITE | {"test_connection"},
     "catalog.asset": READ_WRITE | {"classify"},
     "catalog.classification": READ_WRITE,
     "catalog.assetclassification": FULL | {"confirm"},
@@ -92,7 +92,7 @@ ROLES: dict[str, dict[str, frozenset[str]]] = {
         "accounts.user": VIEW,
         "accounts.auditevent": VIEW,
         # Only the workspace admin may read a source's connection secret; analysts never see it.
-        "catalog.datasource": FULL | {"view_secret", "test_connection"},
+        "sources.datasource": FULL | {"view_secret", "test_connection"},
         "compliance.compliancerule": FULL,
         "compliance.framework": READ_WRITE,
         "governance.request": FULL | {"approve"},

@@ -7,8 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from accounts.admin import RestrictedAdminMixin
 from accounts.permissions import restrict
 from catalog import services
-from catalog.models import Asset, ColumnAsset, DatabaseAsset, DataSource, SchemaAsset, TableAsset, ViewAsset
+from catalog.models import Asset, ColumnAsset, DatabaseAsset, SchemaAsset, TableAsset, ViewAsset
 from config.pagination import EstimatedCountPaginator
+from sources.models import DataSource
 
 
 class VisibleDataSourceFilter(admin.SimpleListFilter):

@@ -5,7 +5,8 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.permissions import get_restricted_object_or_404, restrict
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
+from sources.models import DataSource
 
 
 def datasource_list(*, user: User | None, action: str = "view", filters: dict | None = None) -> QuerySet[DataSource]:

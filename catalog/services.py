@@ -22,8 +22,9 @@ from accounts import audit
 from accounts.fields import check_text
 from accounts.models import User
 from accounts.permissions import authorize, has_any_grant, has_perm, restrict
-from catalog import crypto
-from catalog.models import Asset, AssetClassification, Classification, DataSource
+from catalog.models import Asset, AssetClassification, Classification
+from sources import crypto
+from sources.models import DataSource
 
 ASSET_EDITABLE_FIELDS = ("description",)
 

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "csp",
     "config.apps.ConfigAppConfig",
     "accounts",
+    "sources",
     "catalog",
     "scanning",
     "compliance",

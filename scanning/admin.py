@@ -18,11 +18,12 @@ from accounts.models import User
 from accounts.permissions import has_any_grant, restrict
 from accounts.selectors import workspace_list, workspaces_allowing
 from catalog.admin import ASSET_PROXIES, AssetAdmin, VisibleDataSourceFilter
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
 from config.pagination import EstimatedCountPaginator
 from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 from scanning.services.detection import MAX_DETECT_ASSETS
+from sources.models import DataSource
 
 
 def _add_service_errors(form, exc: ValidationError) -> None:
@@ -105,7 +106,7 @@ class DataSourceAdmin(ServiceAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "workspace":
-            kwargs["queryset"] = workspaces_allowing(user=request.user, perm="catalog.add_datasource")
+            kwargs["queryset"] = workspaces_allowing(user=request.user, perm="sources.add_datasource")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):

@@ -12,7 +12,8 @@ from django_celery_beat.models import PeriodicTask
 from accounts.fields import DESCRIPTION_MAX_LENGTH, BoundedTextField
 from accounts.models import Workspace
 from accounts.permissions import GovernedModel
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
+from sources.models import DataSource
 
 
 class ScanRuleSet(GovernedModel):
@@ -249,7 +250,7 @@ class ClassificationRule(GovernedModel):
         # The engine validates the same things when the rule is converted; doing it here puts the message on the
         # field in the admin form instead of failing a scan later.
         from scanning.detection import VALIDATORS
-        from scanning.safe_regex import InvalidPattern, compile_pattern
+        from sources.safe_regex import InvalidPattern, compile_pattern
 
         errors: dict[str, list[str]] = {}
         if not (self.column_name_regex or self.value_regex or self.validator):

@@ -41,9 +41,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from catalog.models import Asset
-from scanning.connectors import SchemaObject, qualified_name
-from scanning.connectors.names import quote_part
 from scanning.models import AssetChange, ScanRun
+from sources.connectors import SchemaObject, qualified_name
+from sources.connectors.names import quote_part
 
 logger = logging.getLogger("racine.scanning")
 

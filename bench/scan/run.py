@@ -63,7 +63,7 @@ class Context:
         self.finished = time.perf_counter()
 
     def settings(self):
-        from scanning.connectors import ConnectionSettings
+        from sources.connectors import ConnectionSettings
         u = urlparse(self.url)
         return ConnectionSettings(engine="postgresql", host=u.hostname or "127.0.0.1", port=u.port or 5432,
                                   database=u.path.lstrip("/") or DATABASE, username=u.username or "postgres",
@@ -98,7 +98,7 @@ def part(name: str, description: str, *, groups: tuple[str, ...] = ()):
 def catalog_queries(ctx: Context) -> dict:
     import psycopg
 
-    from scanning.connectors import postgresql as pg
+    from sources.connectors import postgresql as pg
     conn = psycopg.connect(ctx.url, autocommit=True)
     ctx.ready()
     rows = len(conn.execute(pg.DATABASE_SQL).fetchall())
@@ -117,7 +117,7 @@ def catalog_queries(ctx: Context) -> dict:
 
 @part("iter-schema", "(b) PostgresConnector.iter_schema: SchemaObjects and fingerprints", groups=("floor",))
 def iter_schema(ctx: Context) -> dict:
-    from scanning.connectors import connector_for
+    from sources.connectors import connector_for
     with connector_for(ctx.settings()) as connector:
         connector.test_connection()
         before = connector.queries_executed
@@ -212,10 +212,10 @@ def _bench_source(ctx: Context):
     import django
     django.setup()
     from accounts.services import organization_ensure, workspace_ensure
-    from catalog.models import DataSource
     from scanning import services
-    from scanning.connectors import postgresql  # noqa: F401  (imported before the clock starts, like a worker)
     from scanning.sync import CatalogSync  # noqa: F401
+    from sources.connectors import postgresql  # noqa: F401  (imported before the clock starts, like a worker)
+    from sources.models import DataSource
 
     s = ctx.settings()
     organization, _ = organization_ensure()

@@ -5,7 +5,8 @@ that does not exist and 200 for one that does, which would reveal other workspac
 """
 import django_filters
 
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
+from sources.models import DataSource
 
 
 class DataSourceFilterSet(django_filters.FilterSet):

@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from accounts.models import User, Workspace
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
+from sources.models import DataSource
 
 
 class DataSourceSerializer(serializers.ModelSerializer):

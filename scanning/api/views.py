@@ -18,11 +18,11 @@ from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelVie
 from accounts.permissions import restrict
 from catalog.api import filters as catalog_filters
 from catalog.api import serializers as catalog_serializers
-from catalog.models import DataSource
 from config.problems import Conflict
 from scanning import services
 from scanning.api import filters, serializers
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+from sources.models import DataSource
 
 CONFLICT_RESPONSE = OpenApiResponse(description="Problem details; for a scan already queued or running, the "
                                                 "member `run` holds the active run's id.")
@@ -46,7 +46,7 @@ def queued(run: ScanRun) -> Response:
 
 class DataSourceViewSet(RestrictedModelViewSet):
     """Databases Racine scans. The secret is write-only (``password`` in, ``has_secret`` out). Creating a source
-    needs ``catalog.add_datasource`` in the target workspace."""
+    needs ``sources.add_datasource`` in the target workspace."""
 
     queryset = DataSource.objects.select_related("workspace", "created_by").prefetch_related("owners")
     serializer_class = catalog_serializers.DataSourceSerializer

@@ -20,11 +20,9 @@ from sqlalchemy.exc import ArgumentError
 from accounts import audit
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
-from catalog import crypto
-from catalog.crypto import SecretUnreadable
-from catalog.models import DataSource
 from catalog.services import datasource_secret_read
-from scanning.connectors import (
+from sources import crypto
+from sources.connectors import (
     AuthenticationFailed,
     ConnectionInfo,
     ConnectionSettings,
@@ -38,9 +36,11 @@ from scanning.connectors import (
     is_local,
     resolve,
 )
-from scanning.connectors.errors import redact
-from scanning.connectors.mysql import server_identity
-from scanning.connectors.postgresql import IDENTITY_SQL
+from sources.connectors.errors import redact
+from sources.connectors.mysql import server_identity
+from sources.connectors.postgresql import IDENTITY_SQL
+from sources.crypto import SecretUnreadable
+from sources.models import DataSource
 
 logger = logging.getLogger("racine.scanning")
 
@@ -226,7 +226,7 @@ def _check_owners(workspace: Workspace, owners) -> None:
 @transaction.atomic
 def datasource_create(*, workspace: Workspace, acting_user: User | None, password: str = "", owners=(),
                       **fields) -> DataSource:
-    authorize(acting_user, lambda: workspace_allows(acting_user, "catalog.add_datasource", workspace))
+    authorize(acting_user, lambda: workspace_allows(acting_user, "sources.add_datasource", workspace))
     unknown = set(fields) - set(DATASOURCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")

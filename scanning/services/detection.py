@@ -33,20 +33,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import authorize, restrict
-from catalog.crypto import SecretUnreadable
 from catalog.models import Asset, AssetClassification, Classification
 from catalog.services import (
     DetectedClassification,
     asset_classifications_record_scan,
     asset_sensitivity_recompute,
     classification_evidence_fingerprint,
-)
-from scanning.connectors import (
-    AuthenticationFailed,
-    ConnectorConfigError,
-    ConnectorError,
-    SourceUnavailable,
-    parse_qualified_name,
 )
 from scanning.detection import ColumnSample, DetectionSettings, detect_column, type_family
 from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
@@ -55,6 +47,14 @@ from scanning.services.classifications import custom_rules_for
 from scanning.services.datasources import open_connector, run_failure_message
 from scanning.services.run_state import back_to_queue, claim_run, finish_run, finish_unreachable, still_wanted
 from scanning.sync import RunStopped
+from sources.connectors import (
+    AuthenticationFailed,
+    ConnectorConfigError,
+    ConnectorError,
+    SourceUnavailable,
+    parse_qualified_name,
+)
+from sources.crypto import SecretUnreadable
 
 logger = logging.getLogger("racine.scanning")
 

@@ -20,9 +20,7 @@ from django.utils import timezone
 from accounts import audit
 from accounts.models import User
 from accounts.permissions import authorize, has_perm
-from catalog.crypto import SecretUnreadable
 from catalog.models import Asset
-from scanning.connectors import ConnectorError, SourceUnavailable
 from scanning.models import Scan, ScanRun
 from scanning.services.datasources import open_connector, run_failure_message
 from scanning.services.detection import after_schema, check_detection_targets, may_classify_all
@@ -36,6 +34,8 @@ from scanning.services.run_state import (
 )
 from scanning.services.scans import refresh_catalog_statistics, rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
+from sources.connectors import ConnectorError, SourceUnavailable
+from sources.crypto import SecretUnreadable
 
 logger = logging.getLogger("racine.scanning")
 

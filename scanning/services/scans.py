@@ -12,10 +12,11 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from accounts import audit
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
-from catalog.models import Asset, AssetClassification, DataSource
-from scanning.connectors import ConnectorConfigError, Filters
-from scanning.connectors.filters import name_matcher
+from catalog.models import Asset, AssetClassification
 from scanning.models import AssetChange, Scan, ScanRuleSet
+from sources.connectors import ConnectorConfigError, Filters
+from sources.connectors.filters import name_matcher
+from sources.models import DataSource
 
 RULE_SET_FIELDS = ("name", "description", "include_schemas", "exclude_schemas", "include_tables", "exclude_tables",
                    "include_columns", "exclude_columns", "sample_size", "detection_enabled", "classifications",

@@ -79,7 +79,7 @@ def test_has_perm_and_workspace_allows(world):
     assert not has_perm(world.user("analyst"), "change", world.workspace_a)
     assert workspace_allows(admin, "accounts.add_membership", world.workspace_a)
     assert not workspace_allows(admin, "accounts.add_membership", world.workspace_b)
-    assert workspace_allows(world.user("superuser"), "catalog.add_datasource", world.workspace_b)
+    assert workspace_allows(world.user("superuser"), "sources.add_datasource", world.workspace_b)
     assert not workspace_allows(AnonymousUser(), "accounts.view_workspace", world.workspace_a)
 
 
@@ -179,7 +179,7 @@ def test_roles_table_names_known_actions_only():
     assert all(name.endswith("_auditevent") is False or name.startswith("accounts.view")
                for role in ROLES for name in permission_names(role))
     assert {action for actions in ROLES[Role.AUDITOR].values() for action in actions} == {"view"}
-    assert "catalog.view_secret_datasource" not in permission_names(Role.ANALYST)
+    assert "sources.view_secret_datasource" not in permission_names(Role.ANALYST)
 
 
 def test_roles_sync_reapplies_missing_grants_and_auditors_group(world):

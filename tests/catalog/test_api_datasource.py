@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from accounts.roles import Role
-from catalog import crypto
-from catalog.models import DataSource
 from scanning.models import Scan, ScanRun
+from sources import crypto
+from sources.models import DataSource
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
 from tests.support.dead_services import black_hole, closed_port
 from tests.support.factories import UserFactory, membership

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import AuditEvent
-from catalog import crypto
+from sources import crypto
 from tests.catalog.factories import DataSourceFactory
 
 pytestmark = pytest.mark.django_db

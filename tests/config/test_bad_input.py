@@ -17,9 +17,10 @@ from accounts import services as account_services
 from accounts.fields import DESCRIPTION_MAX_LENGTH, NOTE_MAX_LENGTH
 from accounts.models import AuditEvent, ObjectGrant, Workspace
 from catalog import services as catalog_services
-from catalog.models import Asset, AssetClassification, Classification, DataSource
+from catalog.models import Asset, AssetClassification, Classification
 from config.parsers import MAX_JSON_DEPTH, JSONParser
 from scanning.models import ClassificationRule, ScanRuleSet
+from sources.models import DataSource
 from tests.catalog.classification_factories import AssetClassificationFactory, builtin
 from tests.catalog.factories import AssetFactory, DataSourceFactory, ScanRuleSetFactory
 from tests.config.test_problems import assert_problem

@@ -20,8 +20,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from catalog.models import DataSource
 from scanning.models import ScanRun
+from sources.models import DataSource
 from tests.support import target_dbs
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -12,10 +12,11 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from accounts.roles import Role
-from catalog import crypto
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
 from scanning.models import ScanRun
 from scanning.services.datasources import CANNOT_CONNECT
+from sources import crypto
+from sources.models import DataSource
 from tests.support import target_dbs
 from tests.support.factories import UserFactory, membership
 from tests.support.personas import verified_client

@@ -20,8 +20,8 @@ from accounts.roles import Role
 from bench.scan.build_db import SCHEMAS, ddl
 from catalog.models import Asset
 from scanning import services
-from scanning.connectors import ConnectionSettings, connector_for
 from scanning.models import AssetChange, ScanRun
+from sources.connectors import ConnectionSettings, connector_for
 from tests.support import target_dbs
 from tests.support.celery_worker import (
     app_database_env,

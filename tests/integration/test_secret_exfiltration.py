@@ -17,9 +17,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from catalog import crypto
-from catalog.models import DataSource
 from scanning.models import ScanRun
+from sources import crypto
+from sources.models import DataSource
 from tests.catalog.factories import DataSourceFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -12,11 +12,11 @@ from celery.exceptions import Retry
 from django.utils import timezone
 
 from scanning import services
-from scanning.connectors import SourceUnavailable
 from scanning.models import ScanRun
 from scanning.services.datasources import RUN_CANNOT_CONNECT
 from scanning.services.run_state import back_to_queue, claim_run, fail_lost, mark_resent
 from scanning.tasks import scan_run_execute_task
+from sources.connectors import SourceUnavailable
 from tests.catalog.factories import DataSourceFactory, ScanRunFactory
 from tests.support.dead_services import black_hole, closed_port
 from tests.support.target_dbs import scan_workspace

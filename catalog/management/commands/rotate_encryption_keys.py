@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import services
-from catalog.crypto import SecretUnreadable
+from sources.crypto import SecretUnreadable
 
 
 class Command(BaseCommand):

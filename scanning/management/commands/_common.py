@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from catalog.models import DataSource
 from catalog.selectors import datasource_by_name_or_id
 from scanning.models import ScanRun
+from sources.models import DataSource
 
 
 def source_argument(reference: str) -> DataSource:

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Workspace
-from catalog.models import DataSource
 from scanning import services
+from sources.models import DataSource
 
 
 def _key_value(text: str) -> tuple[str, str]:

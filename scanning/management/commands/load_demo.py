@@ -19,10 +19,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services as accounts_services
-from catalog.models import DataSource
 from scanning import services
 from scanning.management.commands._common import run_summary
 from scanning.models import ScanRun
+from sources.models import DataSource
 
 SOURCE_NAME = "Demo shop"
 FILE_NAME = "demo_shop.sqlite3"

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from scanning.connectors import (
+from sources.connectors import (
     ConnectionSettings,
     ConnectorError,
     Filters,

@@ -11,11 +11,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from scanning.connectors import ConnectorConfigError, Filters
 from scanning.detection import ColumnSample, CustomRule, detect_column, preview_rule
-from scanning.safe_regex import InvalidPattern, compile_pattern
 from scanning.services import classifications as rule_services
 from scanning.services import scans as scan_services
+from sources.connectors import ConnectorConfigError, Filters
+from sources.safe_regex import InvalidPattern, compile_pattern
 from tests.catalog.classification_factories import builtin
 from tests.support.factories import WorkspaceFactory
 

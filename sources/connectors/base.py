@@ -17,7 +17,7 @@ from .filters import Filters
 from .names import qualified_name
 from .network import HostPolicy, check_target_host
 
-logger = logging.getLogger("racine.scanning.connectors")
+logger = logging.getLogger("racine.sources.connectors")
 
 ENGINES = ("postgresql", "mysql", "sqlite", "sqlalchemy")
 

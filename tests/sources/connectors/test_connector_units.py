@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from scanning.connectors import (
+from sources.connectors import (
     ConnectionSettings,
     ConnectorConfigError,
     Filters,
@@ -19,7 +19,7 @@ from scanning.connectors import (
     parse_qualified_name,
     qualified_name,
 )
-from scanning.connectors.network import local_addresses
+from sources.connectors.network import local_addresses
 
 from .conftest import PASSWORD
 

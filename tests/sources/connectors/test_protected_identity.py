@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scanning.connectors import ConnectionSettings, DatabaseIdentity, HostPolicy, TargetNotAllowed, connector_for
-from scanning.connectors.mysql import server_identity
-from scanning.connectors.postgresql import IDENTITY_SQL
+from sources.connectors import ConnectionSettings, DatabaseIdentity, HostPolicy, TargetNotAllowed, connector_for
+from sources.connectors.mysql import server_identity
+from sources.connectors.postgresql import IDENTITY_SQL
 
 from .conftest import unique
 

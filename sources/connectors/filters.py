@@ -1,7 +1,7 @@
 """Include / exclude patterns for schemas, tables and columns.
 
 A pattern is a case-sensitive glob (``sales_*``, ``tmp_?``, ``[ab]*``) or, with the prefix ``re:``, a regular
-expression in RE2 syntax (linear time, see ``scanning.safe_regex``) matched against the whole name
+expression in RE2 syntax (linear time, see ``sources.safe_regex``) matched against the whole name
 (``re:^(dim|fact)_.*``). Globs need no such engine: ``fnmatch`` turns each ``*`` into an atomic group, which does
 not backtrack. Table patterns match the bare table name
 or ``schema.table``. A name passes when it matches some include pattern (or there are none) and no exclude pattern.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cached_property
 
-from scanning.safe_regex import InvalidPattern, compile_pattern
+from sources.safe_regex import InvalidPattern, compile_pattern
 
 from .errors import ConnectorConfigError
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from scanning.connectors import (
+from sources.connectors import (
     ConnectionSettings,
     ConnectorError,
     Filters,
@@ -15,7 +15,7 @@ from scanning.connectors import (
     SourceUnavailable,
     connector_for,
 )
-from scanning.connectors import postgresql as pg_module
+from sources.connectors import postgresql as pg_module
 
 from .conftest import PASSWORD
 

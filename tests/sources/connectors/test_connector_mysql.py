@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from scanning.connectors import (
+from sources.connectors import (
     AuthenticationFailed,
     ConnectionSettings,
     Filters,
@@ -14,7 +14,7 @@ from scanning.connectors import (
     QueryTimeout,
     connector_for,
 )
-from scanning.connectors import mysql as mysql_module
+from sources.connectors import mysql as mysql_module
 
 from .conftest import PASSWORD, unique
 

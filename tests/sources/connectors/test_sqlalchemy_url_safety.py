@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanning.connectors import ConnectionSettings, ConnectorConfigError, HostPolicy, connector_for
+from sources.connectors import ConnectionSettings, ConnectorConfigError, HostPolicy, connector_for
 
 
 @pytest.mark.parametrize("url", [
