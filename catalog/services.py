@@ -1,8 +1,5 @@
 """Writes to the catalog. Keyword-only arguments, a transaction each, an audit event in that transaction.
 
-Creating and changing a data source lives in ``scanning.services``: its connection settings are validated by the
-connectors' rules, and catalog may not import scanning.
-
 ``acting_user=None`` means the system (tasks, commands); otherwise the service checks the user's grant through
 ``accounts.permissions`` before it changes anything, so the API, the admin and commands share one rule.
 """
@@ -23,31 +20,8 @@ from accounts.fields import check_text
 from accounts.models import User
 from accounts.permissions import authorize, has_any_grant, has_perm, restrict
 from catalog.models import Asset, AssetClassification, Classification
-from sources import crypto
-from sources.models import DataSource
 
 ASSET_EDITABLE_FIELDS = ("description",)
-
-
-def datasource_secret_read(*, data_source: DataSource, acting_user: User | None, purpose: str) -> str:
-    """The decrypted secret, for a connector. Every read is in the audit trail, with its purpose."""
-    authorize(acting_user, lambda: has_perm(acting_user, "view_secret", data_source)
-             or has_perm(acting_user, "test_connection", data_source))
-    audit.record(event="datasource.secret_accessed", actor=acting_user, obj=data_source,
-                 extra={"purpose": purpose})
-    return crypto.decrypt(data_source.encrypted_secret)
-
-
-def datasource_secrets_rotate() -> int:
-    """Re-encrypt every stored secret with the newest key; returns how many were rewritten."""
-    rotated = 0
-    for source in DataSource.objects.exclude(encrypted_secret="").only("pk", "encrypted_secret").iterator():
-        with transaction.atomic():
-            fresh = crypto.rotate(source.encrypted_secret)
-            DataSource.objects.filter(pk=source.pk).update(encrypted_secret=fresh)
-            audit.record(event="datasource.secret_rotated", obj=source)
-        rotated += 1
-    return rotated
 
 
 @transaction.atomic

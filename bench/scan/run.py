@@ -214,6 +214,7 @@ def _bench_source(ctx: Context):
     from accounts.services import organization_ensure, workspace_ensure
     from scanning import services
     from scanning.sync import CatalogSync  # noqa: F401
+    from sources import services as source_services
     from sources.connectors import postgresql  # noqa: F401  (imported before the clock starts, like a worker)
     from sources.models import DataSource
 
@@ -222,7 +223,7 @@ def _bench_source(ctx: Context):
     workspace, _ = workspace_ensure(organization=organization, name="Bench")
     source = DataSource.objects.filter(workspace=workspace, name="bench").first()
     if source is None:
-        source = services.datasource_create(workspace=workspace, acting_user=None, name="bench",
+        source = source_services.datasource_create(workspace=workspace, acting_user=None, name="bench",
                                             engine="postgresql", host=s.host, port=s.port, database=s.database,
                                             username=s.username, password=s.password)
         # The schema scan alone: sampling and detection on 2,000 tables are another workload (bench/detection).

@@ -44,7 +44,6 @@ from scanning.detection import ColumnSample, DetectionSettings, detect_column, t
 from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
 from scanning.profiling import profile_column
 from scanning.services.classifications import custom_rules_for
-from scanning.services.datasources import open_connector, run_failure_message
 from scanning.services.run_state import back_to_queue, claim_run, finish_run, finish_unreachable, still_wanted
 from scanning.sync import RunStopped
 from sources.connectors import (
@@ -55,6 +54,7 @@ from sources.connectors import (
     parse_qualified_name,
 )
 from sources.crypto import SecretUnreadable
+from sources.services import open_connector, run_failure_message
 
 logger = logging.getLogger("racine.scanning")
 

@@ -22,7 +22,6 @@ from accounts.models import User
 from accounts.permissions import authorize, has_perm
 from catalog.models import Asset
 from scanning.models import Scan, ScanRun
-from scanning.services.datasources import open_connector, run_failure_message
 from scanning.services.detection import after_schema, check_detection_targets, may_classify_all
 from scanning.services.run_state import (
     back_to_queue,
@@ -36,6 +35,7 @@ from scanning.services.scans import refresh_catalog_statistics, rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
 from sources.connectors import ConnectorError, SourceUnavailable
 from sources.crypto import SecretUnreadable
+from sources.services import open_connector, run_failure_message
 
 logger = logging.getLogger("racine.scanning")
 

@@ -98,7 +98,7 @@ def test_deleting_a_workspace_with_data_is_409_naming_what_blocks_it(world):
     response = world.client("superuser").delete(reverse("api:workspace-detail", args=[workspace.pk]))
     problem = assert_problem(response, 409, "protected")
     assert problem["blocked_by"] == {"data sources": 3, "scan rule set": 1}
-    assert "3 data sources, 1 scan rule set" in problem["detail"]
+    assert "1 scan rule set, 3 data sources" in problem["detail"]  # by app label: scanning, sources
     assert Workspace.objects.filter(pk=workspace.pk).exists()
     assert not AuditEvent.objects.filter(event="workspace.deleted").exists()
 

@@ -14,9 +14,9 @@ from accounts.models import AuditEvent
 from accounts.roles import Role
 from catalog.models import Asset
 from scanning.models import ScanRun
-from scanning.services.datasources import CANNOT_CONNECT
 from sources import crypto
 from sources.models import DataSource
+from sources.services import CANNOT_CONNECT
 from tests.support import target_dbs
 from tests.support.factories import UserFactory, membership
 from tests.support.personas import verified_client

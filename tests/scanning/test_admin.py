@@ -297,7 +297,7 @@ def test_read_only_viewer_sees_source_page_without_secret(world, sources):
     assert 'name="password"' not in text  # nothing to write: the viewer may not change the source
 
 
-@pytest.mark.parametrize("name", ["catalog_datasource_add", "scanning_scanruleset_add", "scanning_scan_add"])
+@pytest.mark.parametrize("name", ["sources_datasource_add", "scanning_scanruleset_add", "scanning_scan_add"])
 def test_add_pages_open_for_superuser(world, name):
     assert staff(world, "superuser").get(reverse(f"admin:{name}")).status_code == 200
 

@@ -17,8 +17,8 @@ from catalog.models import Asset, AssetClassification
 from catalog.services import RESUGGESTED_NOTE
 from scanning.models import ScanRun, TableSample
 from scanning.services import detection, runs
-from scanning.services.datasources import RUN_CANNOT_CONNECT
 from sources.connectors import SchemaObject, parse_qualified_name
+from sources.services import RUN_CANNOT_CONNECT
 from tests.catalog.classification_factories import ClassificationFactory, ClassificationRuleFactory, asset_tree, builtin
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
 from tests.support.factories import UserFactory, WorkspaceFactory, membership

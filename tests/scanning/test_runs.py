@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from scanning import services
 from scanning.models import ScanRun
-from scanning.services.datasources import RUN_CANNOT_CONNECT
 from scanning.services.run_state import back_to_queue, claim_run, fail_lost, mark_resent
 from scanning.tasks import scan_run_execute_task
+from sources import services as source_services
 from sources.connectors import SourceUnavailable
+from sources.services import RUN_CANNOT_CONNECT
 from tests.catalog.factories import DataSourceFactory, ScanRunFactory
 from tests.support.dead_services import black_hole, closed_port
 from tests.support.target_dbs import scan_workspace
@@ -28,7 +29,7 @@ SECRET = "unreachable-Secret-77"
 
 @pytest.fixture
 def unreachable_run():
-    source = services.datasource_create(workspace=scan_workspace(), acting_user=None, name="down",
+    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="down",
                                         engine="postgresql", host="127.0.0.1", port=closed_port(), database="shop",
                                         username="scanner", password=SECRET)
     scan = services.scan_default(data_source=source)
@@ -260,7 +261,7 @@ def test_a_failed_run_records_no_port_scan(engine, settings, caplog):
     errors = []
     with black_hole() as silent:
         for port in (closed_port(), silent, listener.getsockname()[1]):
-            source = services.datasource_create(workspace=scan_workspace(), acting_user=None,
+            source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None,
                                                 name=f"{engine} {port}", engine=engine, host="127.0.0.1", port=port,
                                                 database="shop", username="scanner", password=SECRET)
             run = ScanRunFactory(scan=services.scan_default(data_source=source), status=ScanRun.Status.QUEUED,

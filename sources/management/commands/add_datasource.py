@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Workspace
-from scanning import services
+from sources import services
 from sources.models import DataSource
 
 

@@ -1,7 +1,7 @@
 """Re-encrypt every stored connector secret with the newest key of RACINE_ENCRYPTION_KEYS; safe to re-run."""
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import services
+from sources import services
 from sources.crypto import SecretUnreadable
 
 

@@ -8,16 +8,15 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from accounts.roles import Role
-from scanning.models import Scan, ScanRun
 from sources import crypto
 from sources.models import DataSource
-from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
+from tests.catalog.factories import DataSourceFactory
 from tests.support.dead_services import black_hole, closed_port
 from tests.support.factories import UserFactory, membership
 from tests.support.permission_matrix import PermissionMatrix, table
 
 COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b destroy_a "
-           "destroy_b test_connection_a test_connection_b scan_a scan_b")
+           "destroy_b test_connection_a test_connection_b")
 SECRET = "correct-horse-battery-staple-42"
 
 
@@ -43,15 +42,15 @@ class TestDataSourceMatrix(PermissionMatrix):
     basename = "datasource"
     expected = table(
         COLUMNS,
-        anonymous=           "401 401 401 401 401 401 401 401 401 401 401 401 401 401",
-        outsider=            "403 403 403 403 403 403 403 403 403 403 403 403 403 403",
-        analyst=             "200 200 404 403 403 403 403 403 403 403 403 403 403 404",
-        steward=             "200 200 404 201 200 404 200 404 403 403 200 404 202 404",
-        workspace_admin=     "200 200 404 201 200 404 200 404 204 404 200 404 202 404",
-        auditor=             "200 200 200 403 403 403 403 403 403 403 403 403 403 403",
-        other_workspace_user="200 404 200 400 404 200 404 200 403 403 404 200 404 202",
-        staff_unverified=    "403 403 403 403 403 403 403 403 403 403 403 403 403 403",
-        superuser=           "200 200 200 201 200 200 200 200 204 204 200 200 202 202",
+        anonymous=           "401 401 401 401 401 401 401 401 401 401 401 401",
+        outsider=            "403 403 403 403 403 403 403 403 403 403 403 403",
+        analyst=             "200 200 404 403 403 403 403 403 403 403 403 403",
+        steward=             "200 200 404 201 200 404 200 404 403 403 200 404",
+        workspace_admin=     "200 200 404 201 200 404 200 404 204 404 200 404",
+        auditor=             "200 200 200 403 403 403 403 403 403 403 403 403",
+        other_workspace_user="200 404 200 400 404 200 404 200 403 403 404 200",
+        staff_unverified=    "403 403 403 403 403 403 403 403 403 403 403 403",
+        superuser=           "200 200 200 201 200 200 200 200 204 204 200 200",
     )
     visible = {"analyst": "A", "steward": "A", "workspace_admin": "A", "auditor": "AB",
                "other_workspace_user": "B", "superuser": "AB"}
@@ -62,7 +61,7 @@ class TestDataSourceMatrix(PermissionMatrix):
                 sqlite_source(world.workspace_b, "var/sources/absent-b.sqlite3"))
 
     def payload(self, world, action):
-        if action in ("test_connection", "scan"):
+        if action == "test_connection":
             return {}
         return {"workspace": world.workspace_a.pk, "name": "Warehouse", "engine": "postgresql",
                 "host": "warehouse.example.test", "port": 5432, "database": "dwh", "username": "scanner",
@@ -176,62 +175,12 @@ def test_connection_test_with_undecryptable_secret_is_ok_false(world):
 
 
 def test_connection_test_without_permission_reads_no_secret(world, monkeypatch):
-    import scanning.services.datasources as datasources
+    import sources.services as datasources
 
     monkeypatch.setattr(datasources, "connector_for", lambda *a, **k: pytest.fail("connected"))
     source = DataSourceFactory(workspace=world.workspace_a)
     assert world.client("analyst").post(_url(source, "test-connection")).status_code == 403
     assert not AuditEvent.objects.filter(event="datasource.secret_accessed").exists()
-
-
-def test_scan_now_queues_api_run_and_second_request_is_409_naming_it(world):
-    source = DataSourceFactory(workspace=world.workspace_a)
-    client = world.client("steward")
-    response = client.post(_url(source, "scan"))
-    assert response.status_code == 202, response.content
-    run = response.json()
-    assert run["status"] == "queued" and run["trigger"] == "api" and run["requested_by"] == "steward"
-    assert Scan.objects.get(data_source=source).name == "Manual"
-    again = client.post(_url(source, "scan"))
-    assert again.status_code == 409
-    assert again["Content-Type"].startswith("application/problem+json")
-    assert again.json()["run"] == run["id"]
-    assert ScanRun.objects.filter(data_source=source).count() == 1
-
-
-def test_scan_now_by_analyst_is_403_and_creates_no_scan(world):
-    source = DataSourceFactory(workspace=world.workspace_a)
-    assert world.client("analyst").post(_url(source, "scan")).status_code == 403
-    assert not Scan.objects.filter(data_source=source).exists()
-
-
-def test_scan_now_uses_existing_scan(world):
-    scan = ScanFactory(data_source__workspace=world.workspace_a)
-    response = world.client("steward").post(_url(scan.data_source, "scan"))
-    assert response.status_code == 202
-    assert response.json()["scan"] == scan.pk
-
-
-def test_scan_now_in_embedded_mode_scans_the_source(world, sources_dir, django_capture_on_commit_callbacks):
-    source = sqlite_source(world.workspace_a, make_shop(sources_dir / "shop.sqlite3"))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = world.client("steward").post(_url(source, "scan"))
-    assert response.status_code == 202
-    run = ScanRun.objects.get(pk=response.json()["id"])
-    assert run.status == ScanRun.Status.SUCCEEDED, run.error
-    assert source.assets.filter(qualified_name__endswith="customers.email").exists()
-
-
-def test_delete_removes_beat_entries_of_its_scans(world):
-    from django_celery_beat.models import PeriodicTask
-
-    from scanning import services
-
-    source = DataSourceFactory(workspace=world.workspace_a)
-    services.scan_create(data_source=source, acting_user=None, name="Nightly", schedule="0 2 * * *")
-    assert PeriodicTask.objects.filter(name__startswith="racine: scan").count() == 1
-    assert world.client("workspace_admin").delete(_url(source)).status_code == 204
-    assert not PeriodicTask.objects.filter(name__startswith="racine: scan").exists()
 
 
 @pytest.mark.parametrize("query", ["?name=Other", "?workspace={b}", "?search=Other", "?engine=mysql"])
@@ -250,13 +199,6 @@ def test_engine_filter_selects_sources(world):
     assert [row["id"] for row in response.json()["results"]] == [mine.pk]
 
 
-def test_active_run_of_another_source_does_not_block_scan_now(world):
-    ScanRunFactory(scan__data_source__workspace=world.workspace_b, status=ScanRun.Status.RUNNING)
-    source = DataSourceFactory(workspace=world.workspace_a)
-    response = world.client("steward").post(_url(source, "scan"))
-    assert response.status_code == 202
-
-
 def test_secret_never_reaches_a_log_line(world, caplog):
     import logging
 
@@ -268,7 +210,6 @@ def test_secret_never_reaches_a_log_line(world, caplog):
     source = DataSource.objects.get(pk=created["id"])
     client.patch(_url(source), {"password": SECRET + "-2", "options": {"sslmode": "bogus"}}, format="json")
     client.post(_url(source, "test-connection"))
-    client.post(_url(source, "scan"))
     assert caplog.records and SECRET not in caplog.text
 
 

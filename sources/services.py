@@ -1,7 +1,8 @@
-"""Data sources: creation and changes (validated by the connectors' rules), connection settings, connection tests.
+"""Data sources: creation and changes (validated by the connectors' rules), connection settings, connection tests,
+and their secrets (every read audited, rotation to the newest key).
 
-These services live in scanning rather than catalog because a source's connection settings are only valid if a
-connector accepts them, and catalog may not import scanning.
+``acting_user=None`` means the system (tasks, commands); otherwise the service checks the user's grant through
+``accounts.permissions`` before it changes anything, so the API, the admin and commands share one rule.
 """
 from __future__ import annotations
 
@@ -13,14 +14,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections, transaction
-from django_celery_beat.models import PeriodicTask
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from accounts import audit
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
-from catalog.services import datasource_secret_read
 from sources import crypto
 from sources.connectors import (
     AuthenticationFailed,
@@ -42,7 +41,7 @@ from sources.connectors.postgresql import IDENTITY_SQL
 from sources.crypto import SecretUnreadable
 from sources.models import DataSource
 
-logger = logging.getLogger("racine.scanning")
+logger = logging.getLogger("racine.sources")
 
 DATASOURCE_FIELDS = ("name", "engine", "host", "port", "database", "username", "options", "description")
 # Where the secret is sent: changing any of these without the right to read the secret drops the secret, or the
@@ -288,9 +287,28 @@ def datasource_update(*, data_source: DataSource, acting_user: User | None, pass
 def datasource_delete(*, data_source: DataSource, acting_user: User | None) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", data_source))
     audit.record_deleted(event="datasource.deleted", actor=acting_user, obj=data_source)
-    # The scans go with the source (cascade), but their beat entries would stay behind and keep ticking.
-    PeriodicTask.objects.filter(racine_scan__data_source=data_source).delete()
     data_source.delete()
+
+
+def datasource_secret_read(*, data_source: DataSource, acting_user: User | None, purpose: str) -> str:
+    """The decrypted secret, for a connector. Every read is in the audit trail, with its purpose."""
+    authorize(acting_user, lambda: has_perm(acting_user, "view_secret", data_source)
+             or has_perm(acting_user, "test_connection", data_source))
+    audit.record(event="datasource.secret_accessed", actor=acting_user, obj=data_source,
+                 extra={"purpose": purpose})
+    return crypto.decrypt(data_source.encrypted_secret)
+
+
+def datasource_secrets_rotate() -> int:
+    """Re-encrypt every stored secret with the newest key; returns how many were rewritten."""
+    rotated = 0
+    for source in DataSource.objects.exclude(encrypted_secret="").only("pk", "encrypted_secret").iterator():
+        with transaction.atomic():
+            fresh = crypto.rotate(source.encrypted_secret)
+            DataSource.objects.filter(pk=source.pk).update(encrypted_secret=fresh)
+            audit.record(event="datasource.secret_rotated", obj=source)
+        rotated += 1
+    return rotated
 
 
 def open_connector(data_source: DataSource, *, acting_user: User | None, purpose: str, batch_size: int | None = None):

@@ -1,8 +1,8 @@
 """Connect to a data source and report what the server says (read-only session, timeout)."""
 from django.core.management.base import BaseCommand, CommandError
 
-from scanning import services
-from scanning.management.commands._common import source_argument
+from sources import services
+from sources.management.commands._common import source_argument
 
 
 class Command(BaseCommand):
