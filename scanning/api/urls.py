@@ -8,3 +8,4 @@ def register(router) -> None:
     router.register("scans", views.ScanViewSet, basename="scan")
     router.register("scan-runs", views.ScanRunViewSet, basename="scanrun")
     router.register("asset-changes", views.AssetChangeViewSet, basename="assetchange")
+    router.register("detections", views.DetectionViewSet, basename="detection")

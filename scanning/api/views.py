@@ -1,4 +1,4 @@
-"""Scanning API: rule sets, scans, runs and drift, and the scan action on a data source.
+"""Scanning API: rule sets, scans, runs and drift, detection on demand, and the scan action on a data source.
 
 Views are thin: shape in, one service call, shape out. A service's PermissionDenied is a 403 (the object was
 already found visible, else 404) and its ValidationError a 400 with field errors, through the API's one exception
@@ -16,10 +16,12 @@ from rest_framework.response import Response
 
 from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet, RestrictedViewSetMixin
 from accounts.permissions import restrict
+from catalog.models import Asset
 from config.problems import Conflict
 from scanning import services
 from scanning.api import filters, serializers
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+from scanning.services.detection import MAX_DETECT_ASSETS
 from sources.models import DataSource
 
 CONFLICT_RESPONSE = OpenApiResponse(description="Problem details; for a scan already queued or running, the "
@@ -179,3 +181,36 @@ class AssetChangeViewSet(RestrictedReadOnlyModelViewSet):
     serializer_class = serializers.AssetChangeSerializer
     filterset_class = filters.AssetChangeFilterSet
     ordering_fields = ["id", "created_at", "kind"]
+
+
+class DetectSerializer(drf_serializers.Serializer):
+    assets = drf_serializers.ListField(
+        child=drf_serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_DETECT_ASSETS,
+        help_text="Columns, tables or views, schemas, or a database (the whole source), all of one data source.")
+
+
+class DetectionViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
+    """Detection on demand ("detect again"): re-run detection on assets the caller may classify."""
+
+    queryset = Asset.objects.select_related("parent", "data_source")
+    serializer_class = DetectSerializer
+    action_permissions = {"create": "classify"}
+
+    @extend_schema(request=DetectSerializer, responses={202: serializers.ScanRunSerializer, 409: CONFLICT_RESPONSE},
+                   description="Re-run detection on columns, tables or views, schemas or a whole source (its "
+                               "database asset), as a run on the detection queue: the answer is the queued run "
+                               "(`/scan-runs/{id}/` shows its progress; it can be cancelled there). Needs "
+                               "`classify` on every asset; 404 when one is not visible; 409 when the source has "
+                               "a scan or detection queued or running. Authorised before anything connects.")
+    def create(self, request):
+        data = DetectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        wanted = set(data.validated_data["assets"])
+        assets = list(restrict(self.queryset, request.user, "view").filter(pk__in=wanted))
+        if len(assets) != len(wanted):
+            raise exceptions.NotFound("No such asset.")
+        try:
+            run = services.detection_run_request(assets=assets, acting_user=request.user)
+        except services.ScanAlreadyRunning as exc:
+            raise already_running(exc) from None
+        return queued(run)
