@@ -82,7 +82,7 @@ def steward_clients(source, count):
 
 def test_two_simultaneous_scan_requests_give_one_run_and_one_409(source, enqueued):
     clients = steward_clients(source, 2)
-    url = reverse("api:datasource-scan", args=[source.pk])
+    url = reverse("api:datasource-scan-run", args=[source.pk])
     for round_ in range(ROUNDS):
         responses = at_once(*(lambda c=c: c.post(url) for c in clients))
         assert sorted(r.status_code for r in responses) == [202, 409], [r.content for r in responses]

@@ -68,7 +68,7 @@ def connect_and_scan(client, source: DataSource, django_capture_on_commit_callba
     tested = client.post(reverse("api:datasource-test-connection", args=[source.pk]))
     assert tested.status_code == 200 and tested.json()["ok"] is False
     with django_capture_on_commit_callbacks(execute=True):
-        scanned = client.post(reverse("api:datasource-scan", args=[source.pk]))
+        scanned = client.post(reverse("api:datasource-scan-run", args=[source.pk]))
     assert scanned.status_code == 202, scanned.content
     run = ScanRun.objects.get(pk=scanned.json()["id"])
     assert run.status == ScanRun.Status.FAILED
