@@ -167,7 +167,7 @@ class MySQLConnector(Connector):
         try:
             conn = pymysql.connect(
                 host=addresses[0], port=port, user=s.username or None, password=s.password,
-                charset=s.options.get("charset", "utf8mb4"), autocommit=True,
+                charset=s.options.get("charset", "utf8mb4").lower(), autocommit=True,
                 connect_timeout=max(1, int(s.connect_timeout_s)),
                 # PyMySQL reads the greeting and the login exchange under the read timeout: bounded by the
                 # connect timeout, a port that accepts and stays silent fails as fast as a closed one.

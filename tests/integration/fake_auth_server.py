@@ -1,7 +1,7 @@
-"""A fake database server, run as its own process, that asks every client for its password in clear text and
-writes down what the client sends back.
+"""A fake database server, run as its own process, that asks every client for its password in clear text (or, as
+``postgresql-md5``, for its MD5 hash) and writes down what the client sends back.
 
-    python tests/integration/fake_auth_server.py postgresql|mysql|mysql-dialog RECORD_FILE
+    python tests/integration/fake_auth_server.py postgresql|postgresql-md5|mysql|mysql-dialog RECORD_FILE
 
 It listens on a free loopback port, prints that port on the first line of stdout, and serves until killed. For
 each connection it appends to RECORD_FILE one JSON line: ``{"greeting": hex, "answer": hex}`` — what the client
@@ -41,7 +41,8 @@ def read_rest(conn: socket.socket) -> bytes:
     return data
 
 
-def postgresql(conn: socket.socket) -> tuple[bytes, bytes]:
+def postgresql(conn: socket.socket, request: bytes = struct.pack("!II", 8, 3)) -> tuple[bytes, bytes]:
+    """``request``: the authentication request, by default AuthenticationCleartextPassword."""
     while True:
         (length,) = struct.unpack("!I", read_exactly(conn, 4))
         body = read_exactly(conn, length - 4)
@@ -51,7 +52,7 @@ def postgresql(conn: socket.socket) -> tuple[bytes, bytes]:
             continue
         greeting = body
         break
-    conn.sendall(b"R" + struct.pack("!II", 8, 3))  # AuthenticationCleartextPassword
+    conn.sendall(b"R" + request)
     answer = read_rest(conn)
     if answer:
         message = b"SFATAL\x00C28P01\x00Mpassword authentication failed\x00\x00"
@@ -89,6 +90,8 @@ def mysql(conn: socket.socket, switch_to: bytes) -> tuple[bytes, bytes]:
 
 def serve(engine: str, record_file: str) -> None:
     handle = {"postgresql": postgresql,
+              # AuthenticationMD5Password with a salt: a client that has a password answers with its salted hash
+              "postgresql-md5": lambda conn: postgresql(conn, struct.pack("!II", 12, 5) + b"salt"),
               "mysql": lambda conn: mysql(conn, b"mysql_clear_password\x00"),
               # MariaDB's PAM "dialog": a prompt, flag 0x04 = password input, answered with the password in clear
               "mysql-dialog": lambda conn: mysql(conn, b"dialog\x00\x04Password: ")}[engine]
