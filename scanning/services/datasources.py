@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections, transaction
 from django_celery_beat.models import PeriodicTask
@@ -24,6 +28,7 @@ from catalog import crypto
 from catalog.crypto import SecretUnreadable
 from catalog.models import DataSource
 from catalog.services import datasource_secret_read
+from config.cache_guard import guarded
 from scanning.connectors import (
     AuthenticationFailed,
     ConnectionInfo,
@@ -53,6 +58,10 @@ OWNER_NOT_FOUND = 'Invalid pk "{pk_value}" - object does not exist.'  # DRF's wo
 
 class ConnectionTestFailed(Exception):
     """The source could not be reached or refused us; the message is safe to show (no secret in it)."""
+
+
+class ConnectionTestBusy(Exception):
+    """The caller already has a connection test in flight; the message says so and how long it may last."""
 
 
 # What a caller without the right to read the secret learns of a failed connection: the same words whether the port
@@ -324,9 +333,43 @@ def run_failure_message(exc: Exception, *, run_id: int, secrets: tuple[str, ...]
     return redact(str(exc), secrets)
 
 
+def connection_test_slot_seconds() -> int:
+    """How long a user's connection-test slot lasts at most: well past the longest test (a connect timeout per
+    address the host resolves to, then a few statements under the statement timeout), so that a test still running
+    keeps its slot, and a web process killed mid-test frees the user again after this time."""
+    return 3 * (settings.RACINE_CONNECT_TIMEOUT + settings.RACINE_STATEMENT_TIMEOUT)
+
+
+@contextmanager
+def connection_test_slot(user: User | None) -> Iterator[None]:
+    """At most one connection test in flight per user: each holds a web worker and a socket for up to the connect
+    and statement timeouts, so a user with many parallel requests pointed at silent hosts could otherwise take
+    every worker. The slot is a cache key with an expiry (``cache.add`` is atomic on Redis). Without the cache the
+    test runs, like the API throttles (``config.cache_guard``, logged and counted): a slot is a speed bump, and
+    refusing every test while Redis is down would take away the tool that diagnoses the outage's effects."""
+    if user is None:  # the system (management command)
+        yield
+        return
+    key, token, timeout = f"racine:connection-test:{user.pk}", secrets.token_hex(16), connection_test_slot_seconds()
+    if not guarded("connection_test_slot", lambda: cache.add(key, token, timeout), fallback=True):
+        raise ConnectionTestBusy(f"A connection test of yours is still running: wait for its answer (at most "
+                                 f"{timeout} s), then try again. One test per user runs at a time.")
+    try:
+        yield
+    finally:
+        # Only our own slot: after its expiry another test may hold the key.
+        guarded("connection_test_slot", lambda: cache.get(key) == token and cache.delete(key), fallback=False)
+
+
 def datasource_test_connection(*, data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
-    """Connect, confirm the session is read-only, and report the server. Authorised before any connection."""
+    """Connect, confirm the session is read-only, and report the server. Authorised before any connection; one
+    test per user at a time (:func:`connection_test_slot`, else :class:`ConnectionTestBusy`)."""
     authorize(acting_user, lambda: has_perm(acting_user, "test_connection", data_source))
+    with connection_test_slot(acting_user):
+        return _test_connection(data_source, acting_user)
+
+
+def _test_connection(data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
     try:
         with open_connector(data_source, acting_user=acting_user, purpose="connection test") as connector:
             info = connector.test_connection()
