@@ -77,10 +77,10 @@ URL_QUERY_OPTIONS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
 })
 
 
-# The drivers whose password exchange Racine can hold to the native connectors' rules (libpq's require_auth,
-# PyMySQL's per-connection auth plugins); another driver of these dialects might send the password in clear.
+# The drivers Racine can hold to the native connectors' rules (libpq's require_auth, PyMySQL's per-connection auth
+# plugins, psycopg's client-side answer timeout); another driver of these dialects might send the password in clear.
 URL_DRIVERS: Mapping[str, frozenset[str]] = MappingProxyType({
-    "postgresql": frozenset({"psycopg", "psycopg2"}),
+    "postgresql": frozenset({"psycopg"}),
     "mysql": frozenset({"pymysql"}),
     "mariadb": frozenset({"pymysql"}),
 })

@@ -40,7 +40,7 @@ from .errors import (
 )
 from .filters import NO_FILTERS, Filters
 from .mysql import CLEARTEXT_REFUSED, MARIADB_IDENTITY_SQL, MYSQL_IDENTITY_SQL
-from .postgresql import IDENTITY_SQL, fixed_params, identity_or_refuse
+from .postgresql import IDENTITY_SQL, bounded_connect, fixed_params, identity_or_refuse
 
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys", "temp"}
 
@@ -102,6 +102,10 @@ class SQLAlchemyConnector(Connector):
             kwargs["connect_args"] = {"auth_plugin_map": CLEARTEXT_REFUSED, "local_infile": False,
                                       "connect_timeout": connect_timeout, "read_timeout": connect_timeout}
         engine = sa.create_engine(url, **kwargs)
+        if self.dialect_name == "postgresql":
+            @sa.event.listens_for(engine, "do_connect")
+            def _bounded(dialect, record, cargs, cparams):
+                return bounded_connect(s, *cargs, **cparams)  # the native connector's client-side backstop
         if self.dialect_name in ("mysql", "mariadb"):
             @sa.event.listens_for(engine, "connect")
             def _session(dbapi_conn, record):

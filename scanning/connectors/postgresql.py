@@ -15,6 +15,9 @@ sent: a source's host can be typed by someone who must not learn its password. M
 before PostgreSQL 14 still carry MD5 hashes, and the exchange sends a salted hash, never the password (a server
 run by an attacker can try a dictionary on it offline, as it can on a SCRAM proof whose iteration count it picks).
 
+The server's statement timeout is backed by a client-side one (:class:`BoundedConnection`): a server that accepts
+the login and then never answers would otherwise hold the worker (a web worker, for a connection test) for ever.
+
 The worker's own libpq environment never serves a source (:func:`fixed_params`): no password from ``PGPASSWORD``
 or ``~/.pgpass`` (perhaps the password of Racine's own database), no client certificate from ``~/.postgresql``, no
 Kerberos ticket through GSS encryption. A source's ``connect_timeout`` may shorten Racine's bound, not lengthen or
@@ -78,6 +81,36 @@ def fixed_params(settings: ConnectionSettings, requested_connect_timeout: str | 
         "sslcertmode": "disable",  # no source setting names a client certificate: never send the worker's
         "gssencmode": "disable",
     }
+
+
+# How long past the statement timeout the client waits for any answer before it gives the connection up.
+ANSWER_BACKSTOP_S = 15
+
+
+class BoundedConnection(psycopg.Connection):
+    """A psycopg connection whose every wait for the server ends after ``answer_timeout_s`` (psycopg raises its
+    ``_WaitTimeout``, an OperationalError): the statement timeout is the server's to enforce, and a server run by
+    whoever typed the host need not."""
+
+    answer_timeout_s: float | None = None
+    gave_up = False
+
+    def wait(self, gen, interval=0.1, timeout=None):
+        try:
+            return super().wait(gen, interval=interval,
+                                timeout=timeout if timeout is not None else self.answer_timeout_s)
+        except psycopg.errors._WaitTimeout:
+            # A statement is in flight and unanswered: the connection is unusable. Closed now, so that closing a
+            # cursor or rolling back on the way out fails at once instead of waiting as long again.
+            self.gave_up = True
+            self.pgconn.finish()
+            raise
+
+
+def bounded_connect(settings: ConnectionSettings, *args, **params) -> BoundedConnection:
+    conn = BoundedConnection.connect(*args, **params)
+    conn.answer_timeout_s = settings.statement_timeout_s + ANSWER_BACKSTOP_S
+    return conn
 
 
 IDENTITY_SQL = "SELECT system_identifier::text, current_database() FROM pg_control_system()"
@@ -196,7 +229,7 @@ class PostgresConnector(Connector):
         }
         logger.debug("connecting to %r", s)
         try:
-            self._conn = psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v is not None})
+            self._conn = bounded_connect(s, autocommit=True, **{k: v for k, v in params.items() if v is not None})
         except psycopg.OperationalError as exc:
             text = describe(exc, s.secrets)
             lowered = text.lower()
@@ -235,12 +268,16 @@ class PostgresConnector(Connector):
         secrets = self.settings.secrets
         try:
             yield
-        except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
-            raise QueryTimeout(f"statement cancelled after {self.settings.statement_timeout_s}s: "
-                               f"{describe(exc, secrets)}") from None
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as exc:
             raise PermissionDenied(describe(exc, secrets)) from None
         except psycopg.OperationalError as exc:
+            if self._conn is not None and self._conn.gave_up:
+                self.close()
+                raise QueryTimeout(f"PostgreSQL did not answer within {self.settings.statement_timeout_s}s (and "
+                                   f"{ANSWER_BACKSTOP_S}s more): connection closed") from None
+            if isinstance(exc, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable):
+                raise QueryTimeout(f"statement cancelled after {self.settings.statement_timeout_s}s: "
+                                   f"{describe(exc, secrets)}") from None
             raise SourceUnavailable(f"PostgreSQL connection lost: {describe(exc, secrets)}") from None
         except psycopg.Error as exc:
             raise ConnectorError(describe(exc, secrets)) from None

@@ -219,7 +219,8 @@ def test_an_allow_entry_that_names_this_machine_lets_it_through():
 
 
 @pytest.mark.parametrize("url", ["postgresql+pg8000://u@db.example.com/x", "postgresql+asyncpg://u@db.example.com/x",
-                                 "mysql+mysqlconnector://u@db.example.com/x", "mariadb+mariadbconnector://u@h/x"])
+                                 "mysql+mysqlconnector://u@db.example.com/x", "mariadb+mariadbconnector://u@h/x",
+                                 "postgresql+psycopg2://u@db.example.com/x"])  # no client-side answer timeout
 def test_sqlalchemy_drivers_that_might_send_a_password_in_clear_are_refused(url):
     with pytest.raises(ConnectorConfigError, match="driver"):
         ConnectionSettings(engine="sqlalchemy", options={"url": url})

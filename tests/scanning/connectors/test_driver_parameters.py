@@ -1,10 +1,12 @@
 """What reaches the drivers beyond a source's own settings: nothing of the worker's environment, no timeout longer
-than Racine's, no character set that changes how parameters are escaped, and only the addresses the host policy
-checked — natively and through a SQLAlchemy URL."""
+than Racine's (and a client-side one behind the server's), no character set that changes how parameters are
+escaped, and only the addresses the host policy checked — natively and through a SQLAlchemy URL."""
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -13,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
+import scanning.connectors.postgresql as postgresql_connector
 from scanning.connectors import (
     ConnectionSettings,
     ConnectorConfigError,
     ConnectorError,
+    QueryTimeout,
     SourceUnavailable,
     connector_for,
 )
@@ -40,14 +44,15 @@ def md5_server(tmp_path):
         process.wait(timeout=10)
 
 
-def _postgresql_source(engine: str, port: int, **options) -> ConnectionSettings:
+def _postgresql_source(engine: str, port: int, *, statement_timeout_s: float = 30,
+                       **options) -> ConnectionSettings:
+    timeouts = {"connect_timeout_s": 2, "statement_timeout_s": statement_timeout_s}
     if engine == "postgresql":
         return ConnectionSettings(engine="postgresql", host="127.0.0.1", port=port, database="shop",
-                                  username="scanner", options=options, connect_timeout_s=2)
+                                  username="scanner", options=options, **timeouts)
     query = "&".join(f"{key}={value}" for key, value in options.items())
     return ConnectionSettings(engine="sqlalchemy", options={
-        "url": f"postgresql+psycopg://scanner@127.0.0.1:{port}/shop" + (f"?{query}" if query else "")},
-        connect_timeout_s=2)
+        "url": f"postgresql+psycopg://scanner@127.0.0.1:{port}/shop" + (f"?{query}" if query else "")}, **timeouts)
 
 
 def _recorded(record: Path) -> list[str]:
@@ -98,6 +103,64 @@ def test_a_connect_timeout_option_cannot_disable_or_lengthen_racines_bound(engin
         attempt.join(timeout=10)  # the bound is 2 s
         assert not attempt.is_alive(), f"connect_timeout={requested} held the connection past Racine's bound"
     assert len(outcome) == 1 and isinstance(outcome[0], SourceUnavailable)
+
+
+def _pg_message(kind: bytes, payload: bytes) -> bytes:
+    return kind + struct.pack("!I", len(payload) + 4) + payload
+
+
+@contextlib.contextmanager
+def silent_after_login():
+    """A loopback port whose PostgreSQL server lets every client in (trust) and then never answers a statement."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve():
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                held.append(conn)
+                while True:
+                    (length,) = struct.unpack("!I", conn.recv(4, socket.MSG_WAITALL))
+                    body = conn.recv(length - 4, socket.MSG_WAITALL)
+                    if struct.unpack("!I", body[:4])[0] not in (80877103, 80877104):  # TLS / GSS requests
+                        break
+                    conn.sendall(b"N")
+                conn.sendall(_pg_message(b"R", struct.pack("!I", 0)) + _pg_message(b"S", b"server_version\x0016.4\x00")
+                             + _pg_message(b"K", struct.pack("!II", 1, 2)) + _pg_message(b"Z", b"I"))
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "sqlalchemy"])
+def test_a_server_that_never_answers_a_statement_is_given_up_client_side(engine, monkeypatch):
+    # The statement timeout is enforced by the server; a server run by whoever typed the host ignores it, and the
+    # connection test (a web worker) or the scan waited for ever.
+    monkeypatch.setattr(postgresql_connector, "ANSWER_BACKSTOP_S", 1)
+    outcome: list[BaseException] = []
+
+    def connect(settings):
+        with connector_for(settings) as connector:
+            try:
+                connector.test_connection()
+            except ConnectorError as exc:
+                outcome.append(exc)
+
+    with silent_after_login() as port:
+        attempt = threading.Thread(target=connect, args=(_postgresql_source(engine, port, statement_timeout_s=1),),
+                                   daemon=True)
+        attempt.start()
+        attempt.join(timeout=15)
+        assert not attempt.is_alive(), "the connection test still waits for an answer"
+    assert len(outcome) == 1 and isinstance(outcome[0], ConnectorError), outcome
+    if engine == "postgresql":
+        assert isinstance(outcome[0], QueryTimeout) and "did not answer" in str(outcome[0])
 
 
 @pytest.mark.parametrize("charset", ["gbk", "big5", "sjis", "cp932", "gb18030", "ucs2", "utf16", "nonsense"])
