@@ -6,8 +6,10 @@ connector accepts them, and catalog may not import scanning.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -67,6 +69,10 @@ class ConnectionTestBusy(Exception):
 # What a caller without the right to read the secret learns of a failed connection: the same words whether the port
 # was closed, filtered, spoke another protocol or refused the credentials, so a test is no port scanner.
 CANNOT_CONNECT = "cannot connect to the source (a workspace admin can see the reason)"
+# A failed test answers a caller without the right to read the secret no sooner than this many seconds past the
+# connect timeout (itself at least 2 s, libpq's minimum): a refused port answers at once and a filtered or silent one
+# after the connect timeout, so the time of the answer would tell them apart where the words do not.
+FAILURE_ANSWER_SLACK_S = 1.0
 # What a failed run records instead: every reader of the run sees these words, a workspace admin too, so they say
 # where the reason is to be found.
 RUN_CANNOT_CONNECT = ("cannot connect to the source (the reason is in the worker's log; a workspace admin can see it "
@@ -369,7 +375,13 @@ def datasource_test_connection(*, data_source: DataSource, acting_user: User | N
         return _test_connection(data_source, acting_user)
 
 
+def failure_answer_floor_s() -> float:
+    """The least time a failed connection test takes for a caller who gets :data:`CANNOT_CONNECT`."""
+    return max(2, math.ceil(settings.RACINE_CONNECT_TIMEOUT)) + FAILURE_ANSWER_SLACK_S
+
+
 def _test_connection(data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
+    started = time.monotonic()
     try:
         with open_connector(data_source, acting_user=acting_user, purpose="connection test") as connector:
             info = connector.test_connection()
@@ -380,8 +392,10 @@ def _test_connection(data_source: DataSource, acting_user: User | None) -> Conne
         with transaction.atomic():
             audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
                          extra={"ok": False, "error": type(exc).__name__})
-        detailed = _may_keep_secret(data_source, acting_user)
-        raise ConnectionTestFailed(connection_failure_message(exc, detailed=detailed)) from None
+        message = connection_failure_message(exc, detailed=_may_keep_secret(data_source, acting_user))
+        if message == CANNOT_CONNECT:
+            time.sleep(max(0.0, started + failure_answer_floor_s() - time.monotonic()))
+        raise ConnectionTestFailed(message) from None
     with transaction.atomic():
         audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
                      extra={"ok": True, "server_version": info.server_version})
