@@ -216,3 +216,41 @@ def test_a_sqlalchemy_url_connects_to_the_address_the_policy_checked(rebinding_n
     settings = ConnectionSettings(engine="sqlalchemy", options={"url": server_url.format(host=rebinding_name)})
     with connector_for(settings) as connector:
         assert connector.test_connection().read_only
+
+
+@pytest.fixture
+def sha2_full_auth_server(tmp_path):
+    """(port, record file, private key) of a fake MySQL server that answers caching_sha2_password's fast path with
+    "perform full authentication" and hands out its own RSA public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "public.pem"
+    pem.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    record = tmp_path / "received.jsonl"
+    process = subprocess.Popen([sys.executable, str(FAKE_SERVER), "mysql-sha2-full", str(record), str(pem)],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        yield int(process.stdout.readline()), record, key
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("engine", ["mysql", "sqlalchemy"])
+def test_mysql_full_authentication_sends_no_password_to_an_unverified_server(engine, sha2_full_auth_server):
+    # caching_sha2_password's full authentication encrypts the password with a public key the server sends: its
+    # operator decrypts it. Like the cleartext plugins, refused unless TLS verified the server.
+    port, record, key = sha2_full_auth_server
+    if engine == "mysql":
+        settings = ConnectionSettings(engine="mysql", host="127.0.0.1", port=port, username="scanner",
+                                      password=CANARY, connect_timeout_s=5)
+    else:
+        settings = ConnectionSettings(engine="sqlalchemy", password=CANARY, connect_timeout_s=5,
+                                      options={"url": f"mysql+pymysql://scanner@127.0.0.1:{port}/shop"})
+    with connector_for(settings) as connector, pytest.raises(ConnectorError, match="full authentication"):
+        connector.test_connection()
+    answers = [bytes.fromhex(json.loads(line)["answer"]) for line in _recorded(record)]
+    assert answers == [b""]  # not even the request for the server's key
