@@ -128,6 +128,8 @@ class DataSourceAdmin(ContributedAdminMixin, ServiceAdminMixin, admin.ModelAdmin
                 self.message_user(request, f"{source}: you may not test this connection.", messages.ERROR)
             except services.ConnectionTestFailed as exc:
                 self.message_user(request, f"{source}: connection failed: {exc}", messages.ERROR)
+            except services.ConnectionTestBusy as exc:
+                self.message_user(request, f"{source}: not tested. {exc}", messages.ERROR)
             else:
                 read_only = "read-only session" if info.read_only else "WARNING: the session accepts writes"
                 self.message_user(request, f"{source}: connected to {info.server_version} as "

@@ -7,11 +7,17 @@ and their secrets (every read audited, rotation to the newest key).
 from __future__ import annotations
 
 import logging
+import math
 import os
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections, transaction
 from sqlalchemy.engine import make_url
@@ -20,6 +26,7 @@ from sqlalchemy.exc import ArgumentError
 from accounts import audit
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
+from config.cache_guard import guarded
 from sources import crypto
 from sources.connectors import (
     AuthenticationFailed,
@@ -54,9 +61,17 @@ class ConnectionTestFailed(Exception):
     """The source could not be reached or refused us; the message is safe to show (no secret in it)."""
 
 
+class ConnectionTestBusy(Exception):
+    """The caller already has a connection test in flight; the message says so and how long it may last."""
+
+
 # What a caller without the right to read the secret learns of a failed connection: the same words whether the port
 # was closed, filtered, spoke another protocol or refused the credentials, so a test is no port scanner.
 CANNOT_CONNECT = "cannot connect to the source (a workspace admin can see the reason)"
+# A failed test answers a caller without the right to read the secret no sooner than this many seconds past the
+# connect timeout (itself at least 2 s, libpq's minimum): a refused port answers at once and a filtered or silent one
+# after the connect timeout, so the time of the answer would tell them apart where the words do not.
+FAILURE_ANSWER_SLACK_S = 1.0
 # What a failed run records instead: every reader of the run sees these words, a workspace admin too, so they say
 # where the reason is to be found.
 RUN_CANNOT_CONNECT = ("cannot connect to the source (the reason is in the worker's log; a workspace admin can see it "
@@ -342,9 +357,49 @@ def run_failure_message(exc: Exception, *, run_id: int, secrets: tuple[str, ...]
     return redact(str(exc), secrets)
 
 
+def connection_test_slot_seconds() -> int:
+    """How long a user's connection-test slot lasts at most: well past the longest test (a connect timeout per
+    address the host resolves to, then a few statements under the statement timeout), so that a test still running
+    keeps its slot, and a web process killed mid-test frees the user again after this time."""
+    return 3 * (settings.RACINE_CONNECT_TIMEOUT + settings.RACINE_STATEMENT_TIMEOUT)
+
+
+@contextmanager
+def connection_test_slot(user: User | None) -> Iterator[None]:
+    """At most one connection test in flight per user: each holds a web worker and a socket for up to the connect
+    and statement timeouts, so a user with many parallel requests pointed at silent hosts could otherwise take
+    every worker. The slot is a cache key with an expiry (``cache.add`` is atomic on Redis). Without the cache the
+    test runs, like the API throttles (``config.cache_guard``, logged and counted): a slot is a speed bump, and
+    refusing every test while Redis is down would take away the tool that diagnoses the outage's effects."""
+    if user is None:  # the system (management command)
+        yield
+        return
+    key, token, timeout = f"racine:connection-test:{user.pk}", secrets.token_hex(16), connection_test_slot_seconds()
+    if not guarded("connection_test_slot", lambda: cache.add(key, token, timeout), fallback=True):
+        raise ConnectionTestBusy(f"A connection test of yours is still running: wait for its answer (at most "
+                                 f"{timeout} s), then try again. One test per user runs at a time.")
+    try:
+        yield
+    finally:
+        # Only our own slot: after its expiry another test may hold the key.
+        guarded("connection_test_slot", lambda: cache.get(key) == token and cache.delete(key), fallback=False)
+
+
 def datasource_test_connection(*, data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
-    """Connect, confirm the session is read-only, and report the server. Authorised before any connection."""
+    """Connect, confirm the session is read-only, and report the server. Authorised before any connection; one
+    test per user at a time (:func:`connection_test_slot`, else :class:`ConnectionTestBusy`)."""
     authorize(acting_user, lambda: has_perm(acting_user, "test_connection", data_source))
+    with connection_test_slot(acting_user):
+        return _test_connection(data_source, acting_user)
+
+
+def failure_answer_floor_s() -> float:
+    """The least time a failed connection test takes for a caller who gets :data:`CANNOT_CONNECT`."""
+    return max(2, math.ceil(settings.RACINE_CONNECT_TIMEOUT)) + FAILURE_ANSWER_SLACK_S
+
+
+def _test_connection(data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
+    started = time.monotonic()
     try:
         with open_connector(data_source, acting_user=acting_user, purpose="connection test") as connector:
             info = connector.test_connection()
@@ -355,8 +410,10 @@ def datasource_test_connection(*, data_source: DataSource, acting_user: User | N
         with transaction.atomic():
             audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
                          extra={"ok": False, "error": type(exc).__name__})
-        detailed = _may_keep_secret(data_source, acting_user)
-        raise ConnectionTestFailed(connection_failure_message(exc, detailed=detailed)) from None
+        message = connection_failure_message(exc, detailed=_may_keep_secret(data_source, acting_user))
+        if message == CANNOT_CONNECT:
+            time.sleep(max(0.0, started + failure_answer_floor_s() - time.monotonic()))
+        raise ConnectionTestFailed(message) from None
     with transaction.atomic():
         audit.record(event="datasource.connection_tested", actor=acting_user, obj=data_source,
                      extra={"ok": True, "server_version": info.server_version})

@@ -4,6 +4,7 @@ found visible, else 404) and its ValidationError a 400 with field errors, throug
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -43,7 +44,8 @@ class DataSourceViewSet(RestrictedModelViewSet):
     @extend_schema(request=None, responses=serializers.ConnectionTestSerializer,
                    description="Connect to the source with its stored secret, confirm the session is read-only and "
                                "report the server. A failure is still 200, with `ok: false` and a message that "
-                               "never carries the secret.")
+                               "never carries the secret. One test per user runs at a time: a second one while "
+                               "the first is in flight is a 429 problem.")
     @action(detail=True, methods=["post"], url_path="test-connection")
     def test_connection(self, request, pk=None):
         source = self.get_object()  # 404 outside scope, 403 without test_connection: before any connection
@@ -51,6 +53,8 @@ class DataSourceViewSet(RestrictedModelViewSet):
             info = services.datasource_test_connection(data_source=source, acting_user=request.user)
         except services.ConnectionTestFailed as exc:
             return Response({"ok": False, "error": str(exc)})
+        except services.ConnectionTestBusy as exc:
+            raise exceptions.Throttled(detail=str(exc), code="connection_test_in_flight") from None
         return Response({"ok": True, "server_version": info.server_version, "current_user": info.current_user,
                          "database": info.database, "read_only": info.read_only,
                          "statement_timeout_s": info.statement_timeout_s})

@@ -35,18 +35,29 @@ def _matches(pattern: str):
     return lambda value: regex.fullmatch(value) is not None
 
 
-# Driver options a data source may set, per engine, each with its validator. Nothing else reaches a driver.
+# MySQL client character sets a source may choose (``charset``, in its options or a SQLAlchemy URL). PyMySQL escapes
+# parameters byte by byte, so sets whose multibyte characters may end in the byte 0x5c (a backslash: big5, cp932, gbk,
+# gb18030, sjis) are left out: there an escaped quote can become a closing one. Names outside PyMySQL's table made it
+# fail with an AttributeError; ucs2 / utf16 / utf32 are refused by the server as client sets.
+MYSQL_CHARSETS = frozenset({
+    "armscii8", "ascii", "binary", "cp1250", "cp1251", "cp1256", "cp1257", "cp850", "cp852", "cp866", "dec8",
+    "eucjpms", "euckr", "gb2312", "geostd8", "greek", "hebrew", "hp8", "keybcs2", "koi8r", "koi8u", "latin1",
+    "latin2", "latin5", "latin7", "macce", "macroman", "swe7", "tis620", "ujis", "utf8", "utf8mb3", "utf8mb4",
+})
+
+# Driver options a data source may set, per engine, each with its validator. Nothing else reaches a driver; the
+# connectors also fix the parameters a driver would otherwise take from the worker's environment.
 ALLOWED_OPTIONS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "postgresql": {
         "sslmode": _one_of("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
         "sslrootcert": _matches(r"[^\x00-\x1f]{1,4096}"),
-        "connect_timeout": _matches(r"[0-9]{1,4}"),
+        "connect_timeout": _matches(r"[0-9]{1,4}"),  # may shorten Racine's bound, never lengthen or disable it
         "application_name": _matches(r"[\x20-\x7e]{1,63}"),
     },
     "mysql": {
         "ssl_ca": _matches(r"[^\x00-\x1f]{1,4096}"),
         "ssl_verify_cert": lambda v: v.lower() in _BOOL,
-        "charset": _matches(r"[A-Za-z0-9_]{1,32}"),
+        "charset": lambda value: value.lower() in MYSQL_CHARSETS,
     },
     "sqlite": {},
     "sqlalchemy": {
@@ -66,10 +77,10 @@ URL_QUERY_OPTIONS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
 })
 
 
-# The drivers whose password exchange Racine can hold to the native connectors' rules (libpq's require_auth,
-# PyMySQL's per-connection auth plugins); another driver of these dialects might send the password in clear.
+# The drivers Racine can hold to the native connectors' rules (libpq's require_auth, PyMySQL's per-connection auth
+# plugins, psycopg's client-side answer timeout); another driver of these dialects might send the password in clear.
 URL_DRIVERS: Mapping[str, frozenset[str]] = MappingProxyType({
-    "postgresql": frozenset({"psycopg", "psycopg2"}),
+    "postgresql": frozenset({"psycopg"}),
     "mysql": frozenset({"pymysql"}),
     "mariadb": frozenset({"pymysql"}),
 })

@@ -40,7 +40,7 @@ from .errors import (
 )
 from .filters import NO_FILTERS, Filters
 from .mysql import CLEARTEXT_REFUSED, MARIADB_IDENTITY_SQL, MYSQL_IDENTITY_SQL
-from .postgresql import IDENTITY_SQL, REQUIRE_AUTH, identity_or_refuse
+from .postgresql import IDENTITY_SQL, bounded_connect, fixed_params, identity_or_refuse
 
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys", "temp"}
 
@@ -77,6 +77,7 @@ class SQLAlchemyConnector(Connector):
         s, url = self.settings, self.url
         kwargs: dict = {"poolclass": sa.pool.NullPool}
         timeout_ms = max(1, int(s.statement_timeout_s * 1000))
+        addresses: list[str] = []
         if self.dialect_name == "sqlite":
             from .sqlite import open_read_only
 
@@ -86,18 +87,29 @@ class SQLAlchemyConnector(Connector):
                 return conn
             kwargs["creator"] = creator
         elif url.host:
-            self._check_host(url.host, url.port)
+            # Connect to the addresses that were checked: the driver resolving the name again could get another
+            # answer (DNS rebinding) and reach a host the policy refused.
+            addresses = self._check_host(url.host, url.port)
+            if self.dialect_name in ("mysql", "mariadb"):
+                url = url.set(host=addresses[0])
         if self.dialect_name == "postgresql":
-            kwargs["connect_args"] = {
-                "options": f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
-                           f" -c lock_timeout={timeout_ms}",
-                "connect_timeout": max(2, int(s.connect_timeout_s)), "require_auth": REQUIRE_AUTH}
+            kwargs["connect_args"] = {**fixed_params(s, url.query.get("connect_timeout")),
+                                      "host": ",".join([url.host] * len(addresses)), "hostaddr": ",".join(addresses)}
         elif self.dialect_name in ("mysql", "mariadb"):
-            kwargs["connect_args"] = {"auth_plugin_map": CLEARTEXT_REFUSED}
+            # As the native connector: the greeting and login under the connect timeout, statements under the
+            # statement timeout's backstop (set once connected).
+            connect_timeout = max(1, int(s.connect_timeout_s))
+            kwargs["connect_args"] = {"auth_plugin_map": CLEARTEXT_REFUSED, "local_infile": False,
+                                      "connect_timeout": connect_timeout, "read_timeout": connect_timeout}
         engine = sa.create_engine(url, **kwargs)
+        if self.dialect_name == "postgresql":
+            @sa.event.listens_for(engine, "do_connect")
+            def _bounded(dialect, record, cargs, cparams):
+                return bounded_connect(s, *cargs, **cparams)  # the native connector's client-side backstop
         if self.dialect_name in ("mysql", "mariadb"):
             @sa.event.listens_for(engine, "connect")
             def _session(dbapi_conn, record):
+                dbapi_conn._read_timeout = int(s.statement_timeout_s) + 15
                 cur = dbapi_conn.cursor()
                 cur.execute("SELECT VERSION()")
                 mariadb = "mariadb" in str(cur.fetchone()[0]).lower()

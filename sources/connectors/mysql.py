@@ -14,7 +14,13 @@ chosen from ``VERSION()``. The socket read timeout is a client-side backstop a l
 Authentication: a server may switch the client to ``mysql_clear_password`` or to the ``dialog`` plugin's
 "Password:" prompt, and PyMySQL would then send the password as it is. Both are refused per connection
 (``auth_plugin_map`` handlers that raise before writing anything), so a server run by whoever typed the host
-learns nothing. Racine's own database is recognised after connecting, before any catalog query: ``@@server_uuid``
+learns nothing. So is the password itself in ``caching_sha2_password``'s full authentication and in
+``sha256_password`` (in clear over TLS, else encrypted with a public key the server sends, which its operator can
+decrypt) unless TLS verified the server's certificate; the fast path, a scramble, stays allowed. Left out of reach
+of the handlers: a server greeting with ``sha256_password`` over TLS gets the password in PyMySQL's first answer,
+so a source with ``ssl_ca`` should also set ``ssl_verify_cert``.
+
+Racine's own database is recognised after connecting, before any catalog query: ``@@server_uuid``
 (MariaDB has none: its host name, port and data folder) and the schema.
 
 Sampling: tables estimated at most ``SMALL_TABLE_ROWS`` rows use ``ORDER BY RAND() LIMIT n``. Larger ones use
@@ -23,11 +29,13 @@ temporary table, whose scan stops as soon as ``n`` rows are found.
 """
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 
 import pymysql
 import pymysql.cursors
+from pymysql import _auth
 from sqlalchemy.dialects.mysql.base import MySQLDialect
 
 from .base import ConnectionInfo, Connector, DatabaseIdentity, SchemaObject, batched, logger, split_table_path
@@ -111,7 +119,52 @@ class CleartextRefused:
             CR_AUTH_PLUGIN_CANNOT_LOAD, "the server asked for the password in clear text; Racine refuses to send it")
 
 
-CLEARTEXT_REFUSED = {"mysql_clear_password": CleartextRefused, "dialog": CleartextRefused}
+def _server_verified(connection) -> bool:
+    """Is the session on TLS whose server certificate was checked against the source's CA?"""
+    return bool(connection._secure and connection.ctx is not None and connection.ctx.verify_mode == ssl.CERT_REQUIRED)
+
+
+FULL_AUTHENTICATION = b"\x04"  # caching_sha2_password: the scramble was not enough, send the password
+
+
+class FullAuthenticationToVerifiedServersOnly:
+    """PyMySQL auth-plugin handler for ``caching_sha2_password``: its fast path (a scramble) as PyMySQL does it;
+    the full authentication (the password itself) only to a server whose certificate was verified."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def authenticate(self, packet):
+        conn = self.connection
+        if conn.password and packet.is_auth_switch_request():  # switched to this plugin: the fast path first
+            conn.salt = packet.read_all().removesuffix(b"\0")
+            packet = _auth._roundtrip(conn, _auth.scramble_caching_sha2(conn.password, conn.salt))
+        if (conn.password and packet.is_extra_auth_data() and packet.get_bytes(1) == FULL_AUTHENTICATION
+                and not _server_verified(conn)):
+            raise pymysql.err.OperationalError(
+                CR_AUTH_PLUGIN_CANNOT_LOAD, "the server asked for caching_sha2_password's full authentication (the "
+                "password itself) on a connection whose server certificate was not verified; Racine refuses to send "
+                "it (verify the server with ssl_ca and ssl_verify_cert, or let the account log in once elsewhere)")
+        return _auth.caching_sha2_password_auth(conn, packet)
+
+
+class PasswordToVerifiedServersOnly:
+    """PyMySQL auth-plugin handler for ``sha256_password``, which always sends the password itself."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def authenticate(self, packet):
+        if self.connection.password and not _server_verified(self.connection):
+            raise pymysql.err.OperationalError(
+                CR_AUTH_PLUGIN_CANNOT_LOAD, "the server asked for sha256_password (the password itself) on a "
+                "connection whose server certificate was not verified; Racine refuses to send it")
+        return _auth.sha256_password_auth(self.connection, packet)
+
+
+CLEARTEXT_REFUSED = {"mysql_clear_password": CleartextRefused, "dialog": CleartextRefused,
+                     "caching_sha2_password": FullAuthenticationToVerifiedServersOnly,
+                     "sha256_password": PasswordToVerifiedServersOnly}
 
 
 def server_identity(cursor, *, mariadb: bool, schema: str) -> DatabaseIdentity:
@@ -167,7 +220,7 @@ class MySQLConnector(Connector):
         try:
             conn = pymysql.connect(
                 host=addresses[0], port=port, user=s.username or None, password=s.password,
-                charset=s.options.get("charset", "utf8mb4"), autocommit=True,
+                charset=s.options.get("charset", "utf8mb4").lower(), autocommit=True,
                 connect_timeout=max(1, int(s.connect_timeout_s)),
                 # PyMySQL reads the greeting and the login exchange under the read timeout: bounded by the
                 # connect timeout, a port that accepts and stays silent fails as fast as a closed one.

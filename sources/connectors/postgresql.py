@@ -15,19 +15,37 @@ sent: a source's host can be typed by someone who must not learn its password. M
 before PostgreSQL 14 still carry MD5 hashes, and the exchange sends a salted hash, never the password (a server
 run by an attacker can try a dictionary on it offline, as it can on a SCRAM proof whose iteration count it picks).
 
+The server's statement timeout is backed by a client-side one (:class:`BoundedConnection`): a server that accepts
+the login and then never answers would otherwise hold the worker (a web worker, for a connection test) for ever.
+
+The worker's own libpq environment never serves a source (:func:`fixed_params`): no password from ``PGPASSWORD``
+or ``~/.pgpass`` (perhaps the password of Racine's own database), no client certificate from ``~/.postgresql``, no
+Kerberos ticket through GSS encryption. A source's ``connect_timeout`` may shorten Racine's bound, not lengthen or
+disable (``0``) it.
+
 Racine's own database is recognised after connecting, before any other statement: ``system_identifier`` (fixed
 when the cluster was created) and ``current_database()``.
 """
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
 
-from .base import ConnectionInfo, Connector, DatabaseIdentity, SchemaObject, batched, logger, split_table_path
+from .base import (
+    ConnectionInfo,
+    ConnectionSettings,
+    Connector,
+    DatabaseIdentity,
+    SchemaObject,
+    batched,
+    logger,
+    split_table_path,
+)
 from .errors import (
     AuthenticationFailed,
     ConnectorError,
@@ -41,6 +59,59 @@ from .filters import NO_FILTERS, Filters
 
 # Password exchanges the client takes part in: never the cleartext one (see the module's docstring).
 REQUIRE_AUTH = "scram-sha-256,md5,none"
+# A path that cannot exist (below a file): libpq then reads no password file ("" would mean ~/.pgpass, and
+# /dev/null draws a warning on stderr at every connection).
+NO_PASSWORD_FILE = os.path.join(os.devnull, "no-password-file")
+
+
+def fixed_params(settings: ConnectionSettings, requested_connect_timeout: str | None = None) -> dict:
+    """libpq parameters of every connection to a PostgreSQL source, native or through SQLAlchemy, applied after the
+    source's options so that none of them can override these."""
+    bound = max(2, math.ceil(settings.connect_timeout_s))
+    requested = int(requested_connect_timeout or 0)
+    timeout_ms = max(1, int(settings.statement_timeout_s * 1000))
+    return {
+        "connect_timeout": min(requested, bound) if requested > 0 else bound,  # 0 would wait forever
+        "require_auth": REQUIRE_AUTH,
+        "options": (f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+                    f" -c lock_timeout={timeout_ms} -c idle_in_transaction_session_timeout={timeout_ms * 2}"),
+        # Set even when empty: libpq fills an absent password from PGPASSWORD, then from the password file.
+        "password": settings.password,
+        "passfile": NO_PASSWORD_FILE,
+        "sslcertmode": "disable",  # no source setting names a client certificate: never send the worker's
+        "gssencmode": "disable",
+    }
+
+
+# How long past the statement timeout the client waits for any answer before it gives the connection up.
+ANSWER_BACKSTOP_S = 15
+
+
+class BoundedConnection(psycopg.Connection):
+    """A psycopg connection whose every wait for the server ends after ``answer_timeout_s`` (psycopg raises its
+    ``_WaitTimeout``, an OperationalError): the statement timeout is the server's to enforce, and a server run by
+    whoever typed the host need not."""
+
+    answer_timeout_s: float | None = None
+    gave_up = False
+
+    def wait(self, gen, interval=0.1, timeout=None):
+        try:
+            return super().wait(gen, interval=interval,
+                                timeout=timeout if timeout is not None else self.answer_timeout_s)
+        except psycopg.errors._WaitTimeout:
+            # A statement is in flight and unanswered: the connection is unusable. Closed now, so that closing a
+            # cursor or rolling back on the way out fails at once instead of waiting as long again.
+            self.gave_up = True
+            self.pgconn.finish()
+            raise
+
+
+def bounded_connect(settings: ConnectionSettings, *args, **params) -> BoundedConnection:
+    conn = BoundedConnection.connect(*args, **params)
+    conn.answer_timeout_s = settings.statement_timeout_s + ANSWER_BACKSTOP_S
+    return conn
+
 
 IDENTITY_SQL = "SELECT system_identifier::text, current_database() FROM pg_control_system()"
 UNDEFINED_FUNCTION = "42883"  # a PostgreSQL-compatible server (not PostgreSQL itself) has no pg_control_system()
@@ -144,25 +215,21 @@ class PostgresConnector(Connector):
         s = self.settings
         port = s.port or 5432
         addresses = self._check_host(s.host, port)
-        timeout_ms = max(1, int(s.statement_timeout_s * 1000))
         options = dict(s.options)
+        requested_timeout = options.pop("connect_timeout", None)
         params = {
             "host": ",".join([s.host] * len(addresses)),
             "hostaddr": ",".join(addresses),  # connect to the addresses that were checked, not a new DNS answer
             "port": port,
             "dbname": s.database or "postgres",
             "user": s.username or None,
-            "password": s.password or None,
-            "connect_timeout": int(options.pop("connect_timeout", None) or max(2, math.ceil(s.connect_timeout_s))),
             "application_name": options.pop("application_name", "racine-scanner"),
-            "require_auth": REQUIRE_AUTH,
-            "options": (f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
-                        f" -c lock_timeout={timeout_ms} -c idle_in_transaction_session_timeout={timeout_ms * 2}"),
             **options,  # sslmode, sslrootcert: allow-listed and validated by ConnectionSettings
+            **fixed_params(s, requested_timeout),
         }
         logger.debug("connecting to %r", s)
         try:
-            self._conn = psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v is not None})
+            self._conn = bounded_connect(s, autocommit=True, **{k: v for k, v in params.items() if v is not None})
         except psycopg.OperationalError as exc:
             text = describe(exc, s.secrets)
             lowered = text.lower()
@@ -201,12 +268,16 @@ class PostgresConnector(Connector):
         secrets = self.settings.secrets
         try:
             yield
-        except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
-            raise QueryTimeout(f"statement cancelled after {self.settings.statement_timeout_s}s: "
-                               f"{describe(exc, secrets)}") from None
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as exc:
             raise PermissionDenied(describe(exc, secrets)) from None
         except psycopg.OperationalError as exc:
+            if self._conn is not None and self._conn.gave_up:
+                self.close()
+                raise QueryTimeout(f"PostgreSQL did not answer within {self.settings.statement_timeout_s}s (and "
+                                   f"{ANSWER_BACKSTOP_S}s more): connection closed") from None
+            if isinstance(exc, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable):
+                raise QueryTimeout(f"statement cancelled after {self.settings.statement_timeout_s}s: "
+                                   f"{describe(exc, secrets)}") from None
             raise SourceUnavailable(f"PostgreSQL connection lost: {describe(exc, secrets)}") from None
         except psycopg.Error as exc:
             raise ConnectorError(describe(exc, secrets)) from None

@@ -9,6 +9,7 @@ from catalog.models import Asset
 from scanning.models import Scan, ScanRun
 from sources import crypto
 from sources.models import DataSource
+from sources.services import connection_test_slot
 from tests.catalog.factories import (
     AssetChangeFactory,
     AssetFactory,
@@ -143,6 +144,15 @@ def test_test_connection_action_reports_failure_without_secret(world, sources):
                                             follow=True)
     text = response.content.decode()
     assert "connection failed" in text and SECRET not in text
+
+
+def test_test_connection_action_says_when_a_test_of_the_callers_is_in_flight(world, sources):
+    mine, _ = sources
+    with connection_test_slot(world.user("steward")):
+        response = staff(world, "steward").post(reverse("admin:sources_datasource_changelist"),
+                                                {"action": "test_connection", "_selected_action": [mine.pk]},
+                                                follow=True)
+    assert "not tested. A connection test of yours is still running" in response.content.decode()
 
 
 def test_analyst_cannot_scan_from_admin(world, sources):

@@ -219,9 +219,49 @@ def test_an_allow_entry_that_names_this_machine_lets_it_through():
 
 
 @pytest.mark.parametrize("url", ["postgresql+pg8000://u@db.example.com/x", "postgresql+asyncpg://u@db.example.com/x",
-                                 "mysql+mysqlconnector://u@db.example.com/x", "mariadb+mariadbconnector://u@h/x"])
+                                 "mysql+mysqlconnector://u@db.example.com/x", "mariadb+mariadbconnector://u@h/x",
+                                 "postgresql+psycopg2://u@db.example.com/x"])  # no client-side answer timeout
 def test_sqlalchemy_drivers_that_might_send_a_password_in_clear_are_refused(url):
     with pytest.raises(ConnectorConfigError, match="driver"):
         ConnectionSettings(engine="sqlalchemy", options={"url": url})
     for allowed in ("postgresql+psycopg://u@db.example.com/x", "mysql+pymysql://u@db.example.com/x"):
         assert ConnectionSettings(engine="sqlalchemy", options={"url": allowed})
+
+
+@pytest.mark.parametrize("host, carried", [
+    ("64:ff9b::127.0.0.1", "127.0.0.1"),         # NAT64, well-known prefix (RFC 6052)
+    ("64:ff9b:1::7f00:1", "127.0.0.1"),          # NAT64 local-use prefix (RFC 8215) under a /96
+    ("64:ff9b:1:7f:0:1::", "127.0.0.1"),         # ... under a /56
+    ("2002:7f00:1::", "127.0.0.1"),              # 6to4
+    ("::127.0.0.1", "127.0.0.1"),                # IPv4-compatible
+    ("[64:ff9b::0.0.0.0]", "0.0.0.0"),
+])
+def test_ipv6_spellings_carrying_a_local_ipv4_address_are_local(host, carried):
+    with pytest.raises(TargetNotAllowed, match=f"carries {carried}.*an address of this machine"):
+        check_target_host(host, 5432, allow_local=False)
+
+
+@pytest.mark.parametrize("host, reason", [
+    ("64:ff9b::169.254.169.254", "cloud metadata"),
+    ("64:ff9b:1::a9fe:a9fe", "cloud metadata"),
+    ("2002:a9fe:a9fe::1", "cloud metadata"),
+    ("::169.254.169.254", "cloud metadata"),
+    ("64:ff9b::169.254.0.1", "link-local"),
+    ("2002:a9fe:1::", "link-local"),
+])
+def test_ipv6_spellings_carrying_metadata_or_link_local_addresses_are_refused(host, reason):
+    with pytest.raises(TargetNotAllowed, match=reason):
+        check_target_host(host, 5432, allow=["0.0.0.0/0", "::/0"])
+
+
+def test_deny_and_allow_lists_judge_the_ipv4_address_an_ipv6_one_carries():
+    with pytest.raises(TargetNotAllowed, match="denied network 10.0.0.0/8"):
+        check_target_host("64:ff9b::10.1.2.3", 5432, deny=["10.0.0.0/8"])
+    with pytest.raises(TargetNotAllowed, match="denied network 10.0.0.0/8"):
+        check_target_host("2002:a01:203::", 5432, deny=["10.0.0.0/8"])
+    assert check_target_host("64:ff9b::10.1.2.3", 5432, allow=["10.0.0.0/8"]) == ["64:ff9b::a01:203"]
+    assert check_target_host("64:ff9b::127.0.0.1", 5432, allow=["127.0.0.1/32"], allow_local=False)  # named
+    with pytest.raises(TargetNotAllowed, match="not on the allow list"):
+        check_target_host("64:ff9b::192.0.2.1", 5432, allow=["10.0.0.0/8"])
+    # an ordinary NAT64 address of a public server is not read as 0.0.0.0 under a shorter prefix
+    assert check_target_host("64:ff9b:1::808:808", 5432, allow_local=False) == ["64:ff9b:1::808:808"]
