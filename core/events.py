@@ -163,14 +163,14 @@ def _call(event: Event, name: str, func: Subscriber) -> str | None:
         return f"{name}: {error}"
 
 
-def deliver(event: Event) -> bool:
-    """Call ``event``'s subscribers not yet delivered, then record the outcome, if the claim is still ours (a
-    dispatcher whose claim expired leaves the outcome to the one that claimed the event after it). True when every
-    subscriber succeeded."""
+def deliver(event: Event, *, now=None) -> bool:
+    """Call ``event``'s subscribers not yet delivered, then record the outcome (a retry's backoff counts from
+    ``now``), if the claim is still ours: a dispatcher whose claim expired leaves the outcome to the one that
+    claimed the event after it. True when every subscriber succeeded."""
     errors = [error for name, func in subscribers(event.name).items()
               if (error := _call(event, name, func)) is not None]
     mine = Event.objects.filter(pk=event.pk, status=Event.Status.PENDING, claimed_until=event.claimed_until)
-    now = timezone.now()
+    now = now or timezone.now()
     if not errors:
         mine.update(status=Event.Status.DELIVERED, delivered_at=now, claimed_until=None, last_error="")
         return True
@@ -188,8 +188,12 @@ def deliver(event: Event) -> bool:
 def dispatch(*, now=None, limit: int = DISPATCH_BATCH) -> int:
     """Deliver the events that are due, oldest first, at most ``limit``; returns how many were attempted."""
     attempted = 0
-    while attempted < limit and (event := _claim_next(now or timezone.now())) is not None:
-        deliver(event)
+    while attempted < limit:
+        current = now or timezone.now()
+        event = _claim_next(current)
+        if event is None:
+            break
+        deliver(event, now=current)
         attempted += 1
     return attempted
 
