@@ -204,3 +204,27 @@ def test_a_broker_that_refuses_the_dispatch_does_not_fail_the_committed_change(s
         record_event("thing.happened", source, {})
     assert Event.objects.get().status == Event.Status.PENDING  # for the sweep
     assert "the periodic sweep will deliver" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatcher_skips_an_event_another_one_is_claiming_instead_of_waiting(source, monkeypatch):
+    """On PostgreSQL the candidate row is read with FOR UPDATE SKIP LOCKED: while another dispatcher's claim
+    transaction holds the oldest event, this one takes the next at once."""
+    import psycopg
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; elsewhere the conditional claim alone decides")
+    monkeypatch.setattr(events, "_send_dispatch", lambda: None)  # no delivery at the commit: the test dispatches
+    with transaction.atomic():
+        held = record_event("thing.happened", source, {})
+        free = record_event("thing.happened", DataSourceFactory(), {})
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"] or "postgres",
+                         dbname=db["NAME"]) as other, other.transaction():
+        other.execute("SET lock_timeout = '5s'")
+        other.execute("SELECT id FROM core_event WHERE id = %s FOR UPDATE", [held.pk])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")  # waiting on the lock would fail the test, not hang it
+        claimed = events._claim_next(timezone.now())
+    assert claimed.pk == free.pk
