@@ -43,6 +43,7 @@ BACKOFF_BASE_S = 60  # 1 min, 2 min, 4 min, 8 min, 16 min between the attempts
 SWEEP_INTERVAL = 30
 DISPATCH_BATCH = 200  # events one dispatch delivers at most before it hands over to the next task or sweep
 ERROR_MAX_LENGTH = 4000
+DELIVERED_RETENTION_DAYS = 30  # delivered events are kept this long (to look at), then pruned; dead ones stay
 
 Subscriber = Callable[[Event], None]
 _subscribers: dict[str, dict[str, Subscriber]] = defaultdict(dict)
@@ -196,6 +197,14 @@ def dispatch(*, now=None, limit: int = DISPATCH_BATCH) -> int:
         deliver(event, now=current)
         attempted += 1
     return attempted
+
+
+def delivered_events_prune(*, now=None) -> int:
+    """Delete the events delivered more than ``DELIVERED_RETENTION_DAYS`` ago (with their deliveries); returns
+    how many events."""
+    cutoff = (now or timezone.now()) - timedelta(days=DELIVERED_RETENTION_DAYS)
+    _, deleted = Event.objects.filter(status=Event.Status.DELIVERED, delivered_at__lt=cutoff).delete()
+    return deleted.get(Event._meta.label, 0)
 
 
 @transaction.atomic

@@ -228,3 +228,15 @@ def test_a_dispatcher_skips_an_event_another_one_is_claiming_instead_of_waiting(
             cursor.execute("SET lock_timeout = '2s'")  # waiting on the lock would fail the test, not hang it
         claimed = events._claim_next(timezone.now())
     assert claimed.pk == free.pk
+
+
+def test_delivered_events_are_pruned_after_their_retention_and_dead_letters_stay(subscribers, source):
+    with transaction.atomic():
+        old, recent, dead = (record_event("thing.happened", DataSourceFactory(), {}) for _ in range(3))
+    events.dispatch()
+    Event.objects.filter(pk=dead.pk).update(status=Event.Status.DEAD)
+    Event.objects.filter(pk__in=[old.pk, dead.pk]).update(
+        delivered_at=timezone.now() - timedelta(days=events.DELIVERED_RETENTION_DAYS + 1))
+    assert events.delivered_events_prune() == 1
+    assert set(Event.objects.values_list("pk", flat=True)) == {recent.pk, dead.pk}
+    assert not Delivery.objects.filter(event_id=old.pk).exists()
