@@ -233,13 +233,22 @@ def _bench_source(ctx: Context):
 
 
 def _scan(scan) -> dict:
+    from django.db import connection
+
     from scanning import services
     from scanning.models import ScanRun
-    run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+    counter = {"n": 0}
+
+    def count(execute, sql, params, many, context):
+        counter["n"] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):  # the application database's statements (COPY streams excepted)
+        run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
     run.refresh_from_db()  # eager Celery: the run executed on commit, inside scan_run_request
     if run.status != ScanRun.Status.SUCCEEDED:
         raise SystemExit(f"scan run {run.pk} ended {run.status}: {run.error}")
-    return {"objects": run.objects_seen,
+    return {"objects": run.objects_seen, "queries": counter["n"],
             "note": f"added {run.added}, changed {run.changed}, removed {run.removed}, unchanged {run.unchanged}"}
 
 

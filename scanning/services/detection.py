@@ -261,13 +261,13 @@ def _run_outcome(run: ScanRun, *, final_attempt: bool, hand_back, secrets: list[
         runs.fail_unless_cancelled(ScanRun, run.pk, error)
     except AuthenticationFailed as exc:
         runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED,
-                   error=f"Detection: {run_failure_message(exc, run_id=run.pk, secrets=tuple(secrets))}")
+                    error=f"Detection: {run_failure_message(exc, run_id=run.pk, secrets=tuple(secrets))}")
     except ConnectorConfigError as exc:  # our own wording about the source's settings: safe and actionable
         runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED, error=_redact(f"Detection: {exc}", tuple(secrets)))
     except (ConnectorError, SecretUnreadable) as exc:
         _log_failure("detection failed", exc, scan_run=run.pk)
         runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED,
-                   error=f"Detection could not read the source ({type(exc).__name__}); see the worker's log.")
+                    error=f"Detection could not read the source ({type(exc).__name__}); see the worker's log.")
     except SoftTimeLimitExceeded:
         runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED, error="Detection exceeded its time limit.")
     except Exception as exc:
