@@ -20,6 +20,7 @@ from accounts.fields import check_text
 from accounts.models import User
 from accounts.permissions import authorize, has_any_grant, has_perm, restrict
 from catalog.models import Asset, AssetClassification, Classification
+from core.events import record_event
 
 ASSET_EDITABLE_FIELDS = ("description",)
 
@@ -148,7 +149,17 @@ def _decide(row: AssetClassification, *, status: str, acting_user: User | None, 
                  changes={"status": [before, status]},
                  extra={"asset": row.asset_id, "classification": row.classification.name,
                         **({"note": note} if note else {})})
+    _record_decision_event(row, before=before)
     return True
+
+
+def _record_decision_event(row: AssetClassification, *, before: str | None) -> None:
+    """``classification.confirmed`` / ``classification.rejected``: a steward's decision, for the subscribers
+    (lineage propagation, compliance) of the apps above the catalog."""
+    record_event(f"classification.{row.status}", row, {
+        "asset_classification": row.pk, "asset": row.asset_id, "data_source": row.asset.data_source_id,
+        "classification": row.classification.name, "status": row.status, "previous_status": before,
+        "source": row.source, "confidence": row.confidence, "decided_by": row.decided_by_id})
 
 
 def _check_decision(decision: str) -> str:
@@ -166,8 +177,9 @@ def asset_classifications_decide(*, asset_classifications, decision: str, acting
     tables, schemas and databases) is recomputed once."""
     _check_decision(decision)
     check_text(AssetClassification, "decision_note", note, as_field="note")
-    rows = list(AssetClassification.objects.select_for_update()
-                .filter(pk__in=[row.pk for row in asset_classifications]).select_related("classification"))
+    rows = list(AssetClassification.objects.select_for_update(of=("self",))
+                .filter(pk__in=[row.pk for row in asset_classifications])
+                .select_related("classification", "asset__data_source"))
     if acting_user is not None:
         allowed = set(restrict(AssetClassification.objects.filter(pk__in=[row.pk for row in rows]), acting_user,
                                "confirm").values_list("pk", flat=True))
@@ -212,6 +224,7 @@ def asset_classification_create(*, asset: Asset, classification: Classification,
                  changes={"status": [None, row.status]},
                  extra={"asset": asset.pk, "classification": classification.name, "source": row.source,
                         **({"note": note} if note else {})})
+    _record_decision_event(row, before=None)
     asset_sensitivity_recompute(asset_ids=[asset.pk])
     return row
 

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from catalog.bulk import MAX_PARAMETERS, SCANNED_FIELDS, AssetWriter, Known, NewAsset, copy_rows, scanned_values
 from catalog.models import Asset
+from core import runs
 from scanning.models import AssetChange, ScanRun
 from sources.connectors import SchemaObject, qualified_name
 from sources.connectors.names import quote_part
@@ -271,11 +272,8 @@ class CatalogSync:
 
     def _checkpoint(self) -> None:
         """Counters and heartbeat in the batch's transaction; stop if the run was cancelled or reaped."""
-        still_ours = ScanRun.objects.filter(
-            pk=self.run.pk, status=ScanRun.Status.RUNNING, cancel_requested=False,
-        ).update(heartbeat_at=timezone.now(), objects_seen=self.objects_seen, progress_done=self.objects_seen,
-                 **self.counts)
-        if not still_ours:
+        if not runs.heartbeat(ScanRun, self.run.pk, objects_seen=self.objects_seen,
+                              progress_done=self.objects_seen, **self.counts):
             raise RunStopped()  # rolls this batch back with the transaction
 
     # -- end of run ------------------------------------------------------------------------------------------
