@@ -12,7 +12,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from .errors import ConnectorConfigError, ConnectorError, TargetNotAllowed
+from .errors import ConnectorConfigError, ConnectorError, ProtectedDatabase
 from .filters import Filters
 from .names import qualified_name
 from .network import HostPolicy, check_target_host
@@ -325,7 +325,7 @@ class Connector(ABC):
     def _refuse_protected(self, identity: DatabaseIdentity) -> None:
         """Called right after connecting, before any catalog query or sample."""
         if any(identity.reaches(protected) for protected in self.policy.protected):
-            raise TargetNotAllowed("this is Racine's own database; it cannot be read as a data source")
+            raise ProtectedDatabase("this is Racine's own database; it cannot be read as a data source")
 
     def _count(self, sql: str) -> None:
         self.queries_executed += 1
