@@ -42,7 +42,7 @@ from sources.connectors import (
     is_local,
     resolve,
 )
-from sources.connectors.errors import redact
+from sources.connectors.errors import ProtectedDatabase, redact
 from sources.connectors.mysql import server_identity
 from sources.connectors.postgresql import IDENTITY_SQL
 from sources.crypto import SecretUnreadable
@@ -351,7 +351,10 @@ def run_failure_message(exc: Exception, *, run_id: int, secrets: tuple[str, ...]
     reach or log in to the source reads as a connection test reads to a caller who may not see the secret —
     otherwise a steward could point a source anywhere and scan it to learn which ports answer. The full reason
     goes to the worker's log; what went wrong once connected (a denied table, a timeout) stays precise."""
-    if isinstance(exc, SourceUnavailable | AuthenticationFailed):
+    refused_by_policy = isinstance(exc, TargetNotAllowed) and not isinstance(exc, ProtectedDatabase)
+    if isinstance(exc, SourceUnavailable | AuthenticationFailed) or refused_by_policy:
+        # The policy's refusal names the addresses the host resolved to and the allow / deny entries: an internal
+        # DNS oracle for whoever reads the run. A connection test shows it only to who may read the secret.
         logger.warning("run %s could not connect to its source: %s", run_id, redact(str(exc), secrets))
         return connection_failure_message(exc, detailed=False, cannot_connect=RUN_CANNOT_CONNECT)
     return redact(str(exc), secrets)

@@ -12,7 +12,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from .errors import ConnectorConfigError, ConnectorError, TargetNotAllowed
+from .errors import ConnectorConfigError, ConnectorError, ProtectedDatabase
 from .filters import Filters
 from .names import qualified_name
 from .network import HostPolicy, check_target_host
@@ -86,6 +86,12 @@ URL_DRIVERS: Mapping[str, frozenset[str]] = MappingProxyType({
 })
 
 
+# Host, database and user name reach the server as they are (PostgreSQL's startup packet, MySQL's handshake). A line
+# break there would start a new command for a line-based service on the target port (SMTP, memcached, ...): a
+# connection test would become a way to speak those protocols.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def check_sqlalchemy_url(url: str) -> None:
     """Refuse a URL whose query parameters are outside ``URL_QUERY_OPTIONS``, whose driver is not in
     ``URL_DRIVERS`` for its dialect, or that names no host (a local socket, which the host policy never sees).
@@ -111,6 +117,9 @@ def check_sqlalchemy_url(url: str) -> None:
                 f" (allowed: {', '.join(sorted(allowed)) or 'none'})")
         if not isinstance(value, str) or not allowed[key](value):
             raise ConnectorConfigError(f"options['url']: invalid value for parameter {key!r}")
+    for name in ("host", "database", "username"):
+        if _CONTROL_CHARACTERS.search(getattr(parsed, name) or ""):
+            raise ConnectorConfigError(f"options['url']: the {name} may not contain control characters")
     if backend != "sqlite" and not parsed.host:
         raise ConnectorConfigError("options['url'] must name a host (local sockets are not scanned)")
 
@@ -151,6 +160,9 @@ class ConnectionSettings:
             if "url" not in options:
                 raise ConnectorConfigError("engine 'sqlalchemy' needs options['url']")
             check_sqlalchemy_url(options["url"])
+        for name in ("host", "database", "username"):
+            if _CONTROL_CHARACTERS.search(getattr(self, name) or ""):
+                raise ConnectorConfigError(f"{name} may not contain control characters (line breaks, tabs, NUL)")
         if self.engine in ("postgresql", "mysql") and not self.host:
             raise ConnectorConfigError(f"engine {self.engine!r} needs a host")
         if self.engine == "sqlite" and not self.database:
@@ -313,7 +325,7 @@ class Connector(ABC):
     def _refuse_protected(self, identity: DatabaseIdentity) -> None:
         """Called right after connecting, before any catalog query or sample."""
         if any(identity.reaches(protected) for protected in self.policy.protected):
-            raise TargetNotAllowed("this is Racine's own database; it cannot be read as a data source")
+            raise ProtectedDatabase("this is Racine's own database; it cannot be read as a data source")
 
     def _count(self, sql: str) -> None:
         self.queries_executed += 1

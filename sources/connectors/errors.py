@@ -18,6 +18,10 @@ class TargetNotAllowed(ConnectorConfigError):
     """The target host is refused by the network policy (cloud metadata, link-local, deny list, allow list)."""
 
 
+class ProtectedDatabase(TargetNotAllowed):
+    """The target is Racine's own database (recognised by identity), or may be and cannot be told apart."""
+
+
 class SourceUnavailable(ConnectorError):
     """Connection refused, unreachable host, network timeout, server shutting down: retry later."""
 

@@ -94,6 +94,7 @@ class SQLAlchemyConnector(Connector):
                 url = url.set(host=addresses[0])
         if self.dialect_name == "postgresql":
             kwargs["connect_args"] = {**fixed_params(s, url.query.get("connect_timeout")),
+                                      "password": url.password or "",  # the source's, or one in a URL given here
                                       "host": ",".join([url.host] * len(addresses)), "hostaddr": ",".join(addresses)}
         elif self.dialect_name in ("mysql", "mariadb"):
             # As the native connector: the greeting and login under the connect timeout, statements under the

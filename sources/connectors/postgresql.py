@@ -50,6 +50,7 @@ from .errors import (
     AuthenticationFailed,
     ConnectorError,
     PermissionDenied,
+    ProtectedDatabase,
     QueryTimeout,
     SourceUnavailable,
     TargetNotAllowed,
@@ -126,7 +127,7 @@ def identity_or_refuse(read: Callable[[], tuple[str, str]], sqlstate_of: Callabl
     except errors as exc:
         if sqlstate_of(exc) == UNDEFINED_FUNCTION:
             return None
-        raise TargetNotAllowed("cannot confirm that this is not Racine's own database "
+        raise ProtectedDatabase("cannot confirm that this is not Racine's own database "
                                f"(reading pg_control_system() failed: {type(exc).__name__})") from None
     return DatabaseIdentity(family="postgresql", server=system_identifier, database=database)
 

@@ -8,6 +8,7 @@ from accounts.models import AuditEvent
 from catalog.models import Asset
 from scanning.models import Scan, ScanRun
 from sources import crypto
+from sources import services as datasources
 from sources.models import DataSource
 from sources.services import connection_test_slot
 from tests.catalog.factories import (
@@ -153,6 +154,16 @@ def test_test_connection_action_says_when_a_test_of_the_callers_is_in_flight(wor
                                                 {"action": "test_connection", "_selected_action": [mine.pk]},
                                                 follow=True)
     assert "not tested. A connection test of yours is still running" in response.content.decode()
+
+
+def test_test_connection_action_tests_a_few_sources_per_request(world, monkeypatch):
+    # Each failed test takes the connect timeout for a steward: a long selection held a web worker for minutes.
+    monkeypatch.setattr(datasources, "connector_for", lambda *args, **kwargs: pytest.fail("connected"))
+    chosen = [DataSourceFactory(workspace=world.workspace_a).pk for _ in range(4)]
+    response = staff(world, "steward").post(reverse("admin:sources_datasource_changelist"),
+                                            {"action": "test_connection", "_selected_action": chosen}, follow=True)
+    assert "Select at most 3 sources to test at once." in response.content.decode()
+    assert not AuditEvent.objects.filter(event="datasource.connection_tested").exists()
 
 
 def test_analyst_cannot_scan_from_admin(world, sources):

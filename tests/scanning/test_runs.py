@@ -272,3 +272,18 @@ def test_a_failed_run_records_no_port_scan(engine, settings, caplog):
             errors.append(run.error)
     assert errors == [RUN_CANNOT_CONNECT] * 3
     assert "could not connect to its source" in caplog.text and SECRET not in caplog.text
+
+
+def test_a_run_refused_by_the_network_policy_does_not_record_what_the_host_resolved_to(settings, caplog):
+    """The policy's refusal names the resolved addresses and the deny entries; every reader of the run saw them."""
+    settings.RACINE_TARGET_DENY = ["10.0.0.0/8"]
+    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="internal",
+                                               engine="postgresql", host="10.1.2.3", port=5432, database="shop",
+                                               username="scanner", password=SECRET)
+    run = ScanRunFactory(scan=services.scan_default(data_source=source), status=ScanRun.Status.QUEUED,
+                         started_at=None, finished_at=None)
+    services.scan_run_execute(scan_run_id=run.pk, final_attempt=True)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.FAILED
+    assert run.error == "the network policy does not allow this target"
+    assert "10.0.0.0/8" in caplog.text  # the operator still finds the reason in the worker's log

@@ -121,6 +121,10 @@ def test_secret_of_invalid_create_never_echoed_in_errors(world):
     ({"engine": "postgresql"}, None),  # no host
     ({"engine": "postgresql", "host": "h.example.test", "options": {"sslmode": "sometimes"}}, "options"),
     ({"engine": "mongodb", "host": "h.example.test"}, "engine"),
+    # a line break would be a command for a line-based service on the target port
+    ({"engine": "postgresql", "host": "h.example.test", "username": "x\r\nset pwned 0 0 1\r\nx"}, None),
+    ({"engine": "mysql", "host": "h.example.test", "options": {"charset": "gbk"}}, "options"),
+    ({"engine": "sqlalchemy", "options": {"url": "postgresql+psycopg2://u@h.example.test/x"}}, "options"),
 ])
 def test_invalid_connection_settings_are_400_with_field_errors(world, payload, field):
     response = world.client("steward").post(

@@ -265,3 +265,19 @@ def test_deny_and_allow_lists_judge_the_ipv4_address_an_ipv6_one_carries():
         check_target_host("64:ff9b::192.0.2.1", 5432, allow=["10.0.0.0/8"])
     # an ordinary NAT64 address of a public server is not read as 0.0.0.0 under a shorter prefix
     assert check_target_host("64:ff9b:1::808:808", 5432, allow_local=False) == ["64:ff9b:1::808:808"]
+
+
+@pytest.mark.parametrize("field", ["host", "database", "username"])
+@pytest.mark.parametrize("text", ["scanner\r\nset pwned 0 0 1\r\nx", "a\nb", "nul\x00byte", "tab\there"])
+def test_names_sent_to_the_server_carry_no_control_characters(field, text):
+    # PostgreSQL's startup packet and MySQL's handshake carry them verbatim: a line break would start a command of
+    # a line-based service (memcached, SMTP) listening on the target port.
+    with pytest.raises(ConnectorConfigError, match=f"{field} may not contain control characters"):
+        ConnectionSettings(engine="postgresql", **{"host": "db.example", field: text})
+
+
+@pytest.mark.parametrize("url", ["mysql+pymysql://x%0d%0aset%20k@db.example/shop",
+                                 "postgresql+psycopg://u@db.example/shop%0Aflush_all"])
+def test_a_sqlalchemy_url_cannot_smuggle_control_characters_percent_encoded(url):
+    with pytest.raises(ConnectorConfigError, match="may not contain control characters"):
+        ConnectionSettings(engine="sqlalchemy", options={"url": url})
