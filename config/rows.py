@@ -61,7 +61,8 @@ class RowPlan:
 def row_plan(serializer: serializers.BaseSerializer, queryset: models.QuerySet) -> RowPlan | None:
     """The plan for ``serializer`` (an instance, with the fields of this request) over ``queryset``; None when
     some output is not a plain column (a method field, a nested serializer, a many-to-many, a property...)."""
-    if not isinstance(serializer, serializers.Serializer) or (
+    list_class = getattr(getattr(serializer, "Meta", None), "list_serializer_class", serializers.ListSerializer)
+    if not isinstance(serializer, serializers.Serializer) or list_class is not serializers.ListSerializer or (
             type(serializer).to_representation is not serializers.Serializer.to_representation):
         return None
     outputs = []
@@ -165,13 +166,21 @@ def _order_columns(queryset: models.QuerySet) -> list[str]:
     return names
 
 
+# (serializer class, model) pairs found not to be plain columns: their lists skip building a serializer to find
+# out again. Only this direction is remembered; a plan is made per request, from that request's fields.
+_SERIALIZED: set[tuple[type, type]] = set()
+
+
 class RowListModelMixin(mixins.ListModelMixin):
     """DRF's ``list()``, from rows when the list serializer allows it (``row_plan``)."""
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
-        plan = row_plan(self.get_serializer(), queryset)
-        if plan is not None:
+        shape = (self.get_serializer_class(), queryset.model)
+        plan = None if shape in _SERIALIZED else row_plan(self.get_serializer(), queryset)
+        if plan is None:
+            _SERIALIZED.add(shape)
+        else:
             queryset = plan.rows(queryset)
         page = self.paginate_queryset(queryset)
         objects = queryset if page is None else page

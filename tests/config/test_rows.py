@@ -36,6 +36,7 @@ def served_by_serializer(monkeypatch):
     """Within the block, lists are served by DRF's serializer over model instances, as before config.rows."""
     def without_rows():
         monkeypatch.setattr(rows, "row_plan", lambda serializer, queryset: None)
+    monkeypatch.setattr(rows, "_SERIALIZED", set())  # what this test teaches it is forgotten afterwards
     return without_rows
 
 
@@ -156,6 +157,17 @@ class _Nested(serializers.ModelSerializer):
     (_ThroughNullableRelation, AssetClassification), (_WithOwnRepresentation, DataSource), (_Nested, Asset)])
 def test_what_is_not_a_plain_column_is_left_to_the_serializer(serializer_class, model):
     assert _plan(serializer_class, model.objects.all()) is None
+
+
+class _ListedOtherwise(serializers.ModelSerializer):
+    class Meta:
+        model = DataSource
+        fields = ["id", "name"]
+        list_serializer_class = type("OwnList", (serializers.ListSerializer,), {})
+
+
+def test_a_serializer_with_its_own_list_serializer_is_left_to_it():
+    assert _plan(_ListedOtherwise, DataSource.objects.all()) is None
 
 
 class _Kinds(serializers.Serializer):
