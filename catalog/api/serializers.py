@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import User, Workspace
 from catalog.models import Asset, DataSource
+from config.serializers import ModelSerializer
 
 
 class DataSourceSerializer(serializers.ModelSerializer):
@@ -85,7 +86,7 @@ class UnsetAsNullChoiceField(serializers.ChoiceField):
         return super().to_representation(value) or None
 
 
-class AssetSerializer(serializers.ModelSerializer):
+class AssetSerializer(ModelSerializer):
     """An asset as scanned. Only the stewards' ``description`` is writable; everything else belongs to scans."""
 
     workspace = serializers.IntegerField(source="data_source.workspace_id", read_only=True)
