@@ -36,7 +36,8 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1}
 """
 
-# One client and registered script per cache backend instance (Django keeps one per thread).
+# One client and registered script per cache backend instance (Django keeps one per thread). The client comes
+# from the backend's own client factory (``_cache``), so it uses the pool, timeouts and options of CACHES.
 _scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
