@@ -82,8 +82,9 @@ class SortKey:
             return F(self.name).desc() if self.descending else F(self.name).asc()
         return F(self.name).desc(nulls_first=True) if self.descending else F(self.name).asc(nulls_last=True)
 
-    def value(self, obj):
-        return getattr(obj, self.name)
+    def value(self, row):
+        """The key's value in ``row``: a model instance, or a ``values()`` row (``config.rows``)."""
+        return row[self.name] if isinstance(row, dict) else getattr(row, self.name)
 
     def parse(self, raw):
         return None if raw is None else self.field.to_python(raw)

@@ -5,6 +5,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
 
 from accounts.permissions import has_any_grant, has_perm, restrict
+from config.rows import RowListModelMixin
 
 HTTP_ACTIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view",
                 "POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
@@ -61,9 +62,10 @@ class RestrictedViewSetMixin:
         return obj
 
 
-class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
+# Lists read as rows when their serializer allows it (config.rows).
+class RestrictedModelViewSet(RestrictedViewSetMixin, RowListModelMixin, viewsets.ModelViewSet):
     pass
 
 
-class RestrictedReadOnlyModelViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class RestrictedReadOnlyModelViewSet(RestrictedViewSetMixin, RowListModelMixin, viewsets.ReadOnlyModelViewSet):
     pass

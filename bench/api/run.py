@@ -20,6 +20,8 @@ request like a sync worker serves them):
 and prints per case the median rate, its spread over the rounds (min–max), the share of health's rate in the
 same round, and p50/p99 latency over every request of every round. Last, the server time (in process, median of
 ``--admin-pages`` requests) of the stewards' admin changelists of columns and of classifications.
+
+Where one request's time goes, in process: ``bench.api.profile``.
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from accounts.permissions import restrict
 from catalog import services
 from catalog.models import Asset, AssetClassification, Classification
 from config.problems import Conflict
+from config.rows import RowListModelMixin
 from config.serializers import ModelSerializer
 
 MAX_BULK = 500
@@ -133,7 +134,7 @@ class ClassificationViewSet(RestrictedModelViewSet):
         services.classification_delete(classification=instance, acting_user=self.request.user)
 
 
-class AssetClassificationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class AssetClassificationViewSet(RestrictedViewSetMixin, RowListModelMixin, mixins.RetrieveModelMixin,
                                  mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Classifications applied to assets: suggestions from scans, and the stewards' decisions on them."""
 

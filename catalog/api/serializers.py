@@ -2,6 +2,7 @@
 from rest_framework import serializers
 
 from catalog.models import Asset
+from config.serializers import ModelSerializer
 
 
 class UnsetAsNullChoiceField(serializers.ChoiceField):
@@ -11,7 +12,7 @@ class UnsetAsNullChoiceField(serializers.ChoiceField):
         return super().to_representation(value) or None
 
 
-class AssetSerializer(serializers.ModelSerializer):
+class AssetSerializer(ModelSerializer):
     """An asset as scanned. Only the stewards' ``description`` is writable; everything else belongs to scans."""
 
     workspace = serializers.IntegerField(source="data_source.workspace_id", read_only=True)

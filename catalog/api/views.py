@@ -8,9 +8,10 @@ from catalog import services
 from catalog.api import filters, serializers
 from catalog.models import Asset
 from config.pagination import KeysetPagination
+from config.rows import RowListModelMixin
 
 
-class AssetViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class AssetViewSet(RestrictedViewSetMixin, RowListModelMixin, mixins.RetrieveModelMixin,
                    mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Databases, schemas, tables, views and columns found by scans. Stewards edit the description; the rest
     is written by scans only. Scope comes from the asset's data source's workspace.
