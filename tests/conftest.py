@@ -1,24 +1,63 @@
+import os
+
 import pytest
 
+REDIS_CACHE_BACKEND = "django.core.cache.backends.redis.RedisCache"
+# Set in each worker process by pytest-xdist (`make test` runs the suite in parallel); absent in a plain run.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
-@pytest.fixture(autouse=True)
-def _django_test_defaults(request):
-    """Fast password hashing and a fresh cache for every Django test.
 
-    PBKDF2's deliberate slowness costs ~0.3 s per hash or check, and tests create and log in many users.
-    Throttle counters and lockouts live in the cache; no test may inherit another's. Packages that are pure
-    Python (connectors, detection) also run with ``-p no:django``, where there is nothing to set up.
+@pytest.fixture(autouse=True, scope="session")
+def _django_session_settings(request):
+    """Fast password hashing, and under pytest-xdist a cache of this worker's own.
+
+    PBKDF2's deliberate slowness costs ~0.3 s per hash or check, and tests create and log in many users. For the
+    whole session, not per test: worlds shared by a class of tests (tests.support.permission_matrix) are built
+    before any test's own fixtures, and the one test password hash (tests.support.factories) is made once per
+    process. Parallel workers share the Redis database of ``REDIS_URL``: each gets its own key prefix, and
+    clears only its own keys (:func:`_clear_cache`). Packages that are pure Python (connectors, detection) also
+    run with ``-p no:django``, where there is nothing to set up.
     """
     if not request.config.pluginmanager.hasplugin("django"):
         yield
         return
-    from django.core.cache import cache
+    from django.conf import settings
+    from django.test import override_settings
 
-    settings = request.getfixturevalue("settings")
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
+    overrides = {"PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"]}
+    cache_settings = settings.CACHES["default"]
+    if XDIST_WORKER and cache_settings["BACKEND"] == REDIS_CACHE_BACKEND:
+        overrides["CACHES"] = {"default": {**cache_settings,
+                                           "KEY_PREFIX": f"{cache_settings.get('KEY_PREFIX', '')}-{XDIST_WORKER}"}}
+    with override_settings(**overrides):
+        yield
+
+
+def _clear_cache() -> None:
+    """Empty the cache; a parallel worker's Redis cache only of its own keys (FLUSHDB would empty the others')."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]
+    if XDIST_WORKER and isinstance(cache, RedisCache):
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _django_test_defaults(request):
+    """A fresh cache for every Django test: throttle counters and lockouts live in it; no test may inherit
+    another's."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield
+        return
+    _clear_cache()
     yield
-    cache.clear()
+    _clear_cache()
 
 
 @pytest.fixture(autouse=True)
