@@ -96,3 +96,22 @@ def django_db_setup(django_db_setup):
     drop fail with "database is being accessed by other users" and leave the database behind."""
     yield
     gc.collect()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings_xdist_suffix():
+    """pytest-django's, for this project's engine names: it recognises SQLite only as ``django.db.backends.sqlite3``
+    and the settings wrap every engine for metrics (``django_prometheus.db.backends.sqlite3``), so it would give
+    a parallel worker the unopenable file ``test_<path>_gw0``. SQLite's test database is in memory, each worker's
+    own already; a server's gets the worker's suffix (``test_racine_gw0``)."""
+    if not XDIST_WORKER:
+        return
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        test_name = database.get("TEST", {}).get("NAME")
+        if not test_name:
+            if database["ENGINE"].endswith(".sqlite3"):
+                continue
+            test_name = f"test_{database['NAME']}"
+        database.setdefault("TEST", {})["NAME"] = f"{test_name}_{XDIST_WORKER}"
