@@ -1,4 +1,3 @@
-import gc
 import os
 
 import pytest
@@ -87,15 +86,6 @@ def world(db):
     from tests.support.personas import build_world
 
     return build_world()
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup):
-    """pytest-django's test databases, dropped only after a last garbage collection: a database connection that a
-    test left unreachable but not yet collected (a parallel worker may end soon after such a test) would make the
-    drop fail with "database is being accessed by other users" and leave the database behind."""
-    yield
-    gc.collect()
 
 
 @pytest.fixture(scope="session")
