@@ -1,31 +1,70 @@
+import os
+
 import pytest
 
+REDIS_CACHE_BACKEND = "django.core.cache.backends.redis.RedisCache"
+# Set in each worker process by pytest-xdist (`make test` runs the suite in parallel); absent in a plain run.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
-@pytest.fixture(autouse=True)
-def _django_test_defaults(request):
-    """Fast password hashing, failed connection tests answered at once, and a fresh cache for every Django test.
 
-    PBKDF2's deliberate slowness costs ~0.3 s per hash or check, and tests create and log in many users. A failed
-    connection test waits out the connect timeout for callers who may not read the secret (so that its timing is
-    no port scanner); tests of that delay (``keep_failure_delay``) keep it. Throttle counters and lockouts live in
-    the cache; no test may inherit another's. Packages that are pure Python (connectors, detection) also run with
-    ``-p no:django``, where there is nothing to set up.
+@pytest.fixture(autouse=True, scope="session")
+def _django_session_settings(request):
+    """Fast password hashing, and under pytest-xdist a cache of this worker's own.
+
+    PBKDF2's deliberate slowness costs ~0.3 s per hash or check, and tests create and log in many users. For the
+    whole session, not per test: worlds shared by a class of tests (tests.support.permission_matrix) are built
+    before any test's own fixtures, and the one test password hash (tests.support.factories) is made once per
+    process. Parallel workers share the Redis database of ``REDIS_URL``: each gets its own key prefix, and
+    clears only its own keys (:func:`_clear_cache`). Packages that are pure Python (connectors, detection) also
+    run with ``-p no:django``, where there is nothing to set up.
     """
     if not request.config.pluginmanager.hasplugin("django"):
         yield
         return
-    from django.core.cache import cache
+    from django.conf import settings
+    from django.test import override_settings
 
+    overrides = {"PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"]}
+    cache_settings = settings.CACHES["default"]
+    if XDIST_WORKER and cache_settings["BACKEND"] == REDIS_CACHE_BACKEND:
+        overrides["CACHES"] = {"default": {**cache_settings,
+                                           "KEY_PREFIX": f"{cache_settings.get('KEY_PREFIX', '')}-{XDIST_WORKER}"}}
+    with override_settings(**overrides):
+        yield
+
+
+def _clear_cache() -> None:
+    """Empty the cache; a parallel worker's Redis cache only of its own keys (FLUSHDB would empty the others')."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]
+    if XDIST_WORKER and isinstance(cache, RedisCache):
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _django_test_defaults(request):
+    """Failed connection tests answered at once, and a fresh cache for every Django test.
+
+    A failed connection test waits out the connect timeout for callers who may not read the secret (so that its
+    timing is no port scanner); tests of that delay (``keep_failure_delay``) keep it. Throttle counters and
+    lockouts live in the cache; no test may inherit another's."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield
+        return
     import sources.services
 
-    settings = request.getfixturevalue("settings")
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if "keep_failure_delay" not in request.keywords:
-        request.getfixturevalue("monkeypatch").setattr(sources.services, "failure_answer_floor_s",
-                                                       lambda: 0.0)
-    cache.clear()
+        request.getfixturevalue("monkeypatch").setattr(sources.services, "failure_answer_floor_s", lambda: 0.0)
+    _clear_cache()
     yield
-    cache.clear()
+    _clear_cache()
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +93,22 @@ def world(db):
     from tests.support.personas import build_world
 
     return build_world()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings_xdist_suffix():
+    """pytest-django's, for this project's engine names: it recognises SQLite only as ``django.db.backends.sqlite3``
+    and the settings wrap every engine for metrics (``django_prometheus.db.backends.sqlite3``), so it would give
+    a parallel worker the unopenable file ``test_<path>_gw0``. SQLite's test database is in memory, each worker's
+    own already; a server's gets the worker's suffix (``test_racine_gw0``)."""
+    if not XDIST_WORKER:
+        return
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        test_name = database.get("TEST", {}).get("NAME")
+        if not test_name:
+            if database["ENGINE"].endswith(".sqlite3"):
+                continue
+            test_name = f"test_{database['NAME']}"
+        database.setdefault("TEST", {})["NAME"] = f"{test_name}_{XDIST_WORKER}"

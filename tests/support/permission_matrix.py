@@ -21,14 +21,20 @@ when a router basename has none, or when a matrix leaves out a persona or an act
 
 Columns: ``list``, ``create``, and for detail routes ``<action>_a`` / ``<action>_b`` (on the A and B objects);
 custom ``@action`` routes by their name (``export`` for a list route, ``run_a``/``run_b`` for a detail route).
-Each cell is its own test (``test_matrix_cell[steward-update_b]``) on a fresh world.
+Each cell is its own test (``test_matrix_cell[steward-update_b]``). The world and the two objects are built once
+per class (:class:`SharedWorld`, Django's ``setUpTestData``) and every cell runs in a savepoint rolled back after
+it, on copies of them: what one cell writes, in the database or in memory, the next does not see.
 """
 from __future__ import annotations
 
+import copy
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
 from tests.support.personas import PERSONAS, build_world
@@ -81,18 +87,59 @@ def _cells(matrix_cls) -> list[tuple[str, str]]:
     return [(persona, column) for persona in PERSONAS for column in columns]
 
 
-class PermissionMatrix:
+@contextmanager
+def _transaction_rolled_back_at_exit(django_db_blocker) -> Iterator[None]:
+    """A transaction left open across several tests and undone at the end, like the one Django's ``TestCase``
+    opens around ``setUpTestData``; pytest-django's ``db`` nests each test in a savepoint of it."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+class SharedWorld:
+    """Tests of a class on one world (tests.support.personas) and its objects, built once for the class.
+
+    The ``cell`` fixture gives each test deep copies of ``(world, obj_a, obj_b)`` (clients logged in as every
+    persona included) inside its own rolled-back savepoint, and the attributes ``objects`` set on ``self``.
+    """
+
+    def objects(self, world):
+        """One object in workspace A and one in workspace B (``(None, None)`` for endpoints without objects)."""
+        return None, None
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def shared_world(cls, request, django_db_setup, django_db_blocker):
+        with _transaction_rolled_back_at_exit(django_db_blocker):
+            with django_db_blocker.unblock():
+                world = build_world()
+                world.log_in_everyone()
+                # The attributes objects() sets on its instance reach every test through ``cell``.
+                builder = request.cls()
+                objects = builder.objects(world)
+            yield world, objects, vars(builder)
+
+    @pytest.fixture
+    def cell(self, shared_world, db):
+        world, (obj_a, obj_b), attributes = copy.deepcopy(shared_world)
+        vars(self).update(attributes)
+        return world, obj_a, obj_b
+
+
+class PermissionMatrix(SharedWorld):
     """Base of an endpoint's matrix (not collected itself: its name does not start with ``Test``)."""
 
     basename: str = ""
     expected: dict[str, dict[str, int]] = {}
     visible: dict[str, str] = {}
 
-    # --- what subclasses provide ------------------------------------------------------------------------
-    def objects(self, world):
-        """One object in workspace A and one in workspace B (``(None, None)`` for endpoints without objects)."""
-        return None, None
-
+    # --- what subclasses provide: objects(world) (SharedWorld) and payload -------------------------------
     def payload(self, world, action: str) -> dict:
         return {}
 
@@ -135,10 +182,8 @@ class PermissionMatrix:
             return {row["id"] for row in data["results"]}
         return None
 
-    @pytest.mark.django_db
-    def test_matrix_cell(self, persona, column):
-        world = build_world()
-        obj_a, obj_b = self.objects(world)
+    def test_matrix_cell(self, persona, column, cell):
+        world, obj_a, obj_b = cell
         expected = self.expected[persona][column]
         response = self._request(world.client(persona), world, column, obj_a, obj_b)
         body = b"" if getattr(response, "streaming", False) else response.content[:500]

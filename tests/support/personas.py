@@ -17,6 +17,7 @@ recorded in the session the way ``django_otp.login`` does, so the MFA gate sees 
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -64,6 +65,22 @@ class World:
                 self._clients[persona] = verified_client(self.users[persona],
                                                          verified=persona not in UNVERIFIED)
         return self._clients[persona]
+
+    def log_in_everyone(self) -> None:
+        """Create every persona's client now (sessions, second factors), e.g. before the world is shared."""
+        for persona in PERSONAS:
+            self.client(persona)
+
+    def __deepcopy__(self, memo) -> World:
+        """A copy for one test of a world that several tests share (tests.support.permission_matrix): its own
+        model instances, and clients of its own that present the same sessions, so that whatever one test's
+        client is given (a new session cookie, a logout) stays with that test."""
+        clients = {}
+        for persona, client in self._clients.items():
+            clients[persona] = APIClient()
+            clients[persona].cookies = copy.deepcopy(client.cookies, memo)
+        return World(copy.deepcopy(self.workspace_a, memo), copy.deepcopy(self.workspace_b, memo),
+                     copy.deepcopy(self.users, memo), copy.deepcopy(self.memberships, memo), clients)
 
 
 def build_world() -> World:
