@@ -9,12 +9,16 @@ from __future__ import annotations
 from rest_framework import throttling
 
 from config.cache_guard import guarded
+from config.collectors import THROTTLED_REQUESTS, shared_counter_inc
 
 
 class FailOpenMixin:
     def allow_request(self, request, view) -> bool:
-        return guarded(f"api_throttle_{self.scope}", lambda: super(FailOpenMixin, self).allow_request(request, view),
-                       fallback=True)
+        allowed = guarded(f"api_throttle_{self.scope}",
+                          lambda: super(FailOpenMixin, self).allow_request(request, view), fallback=True)
+        if not allowed:
+            shared_counter_inc(THROTTLED_REQUESTS, self.scope)
+        return allowed
 
 
 class AnonRateThrottle(FailOpenMixin, throttling.AnonRateThrottle):

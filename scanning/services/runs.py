@@ -39,6 +39,10 @@ from scanning.sync import CatalogSync, RunStopped
 
 logger = logging.getLogger("racine.scanning")
 
+# The reaper's failures start with these words (scanning.metrics counts them: runs reaped by reason).
+REAPED_SILENT_ERROR = "The worker stopped responding"
+REAPED_LOST_ERROR = "The run's task message was lost by the broker"
+
 
 class ScanAlreadyRunning(Exception):
     """The source already has a queued or running run (at most one at a time)."""
@@ -213,7 +217,7 @@ def scan_runs_reap(*, now=None) -> dict[str, int]:
     timeout = settings.RACINE_SCAN_HEARTBEAT_TIMEOUT
     failed = ScanRun.objects.filter(status=ScanRun.Status.RUNNING, heartbeat_at__lt=silent_since).update(
         status=ScanRun.Status.FAILED, finished_at=now, phase="",
-        error=f"The worker stopped responding (no heartbeat for {timeout} s); the catalog keeps the batches "
+        error=f"{REAPED_SILENT_ERROR} (no heartbeat for {timeout} s); the catalog keeps the batches "
               "it had written.")
     requeued, lost = _recover_lost_messages(now)
     if failed or requeued or lost:
@@ -244,7 +248,7 @@ def _recover_lost_messages(now) -> tuple[int, int]:
                 _enqueue(run.pk, detection=run.is_detection, retries=run.attempts)
                 logger.warning("queued run not picked up: its message is sent again", extra={"scan_run": run.pk})
                 requeued += 1
-        elif fail_lost(run, now, f"The run's task message was lost by the broker: not picked up {timeout} s after "
+        elif fail_lost(run, now, f"{REAPED_LOST_ERROR}: not picked up {timeout} s after "
                                  "it was due, nor when sent again. Request a new run."):
             logger.error("queued run failed: its message was lost twice", extra={"scan_run": run.pk})
             lost += 1
