@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
 
@@ -28,16 +29,21 @@ LOGIN_THROTTLE_SCOPE = "login"  # the login form's rate limit (accounts.middlewa
 
 
 class CachedCollector:
-    """A prometheus-client collector computing its families with ``compute`` and keeping them for
-    ``RACINE_METRICS_CACHE_SECONDS``. A failing computation is logged and yields the last families it computed
-    (if any), with ``racine_metrics_collector_ok{collector=…}`` at 0, so one broken query does not blank the whole
-    page."""
+    """A prometheus-client collector computing its families with ``compute`` at most every
+    ``RACINE_METRICS_CACHE_SECONDS``, off the scrape's path.
+
+    The first scrape of a process computes in the request. Later scrapes are served the last families at once and,
+    when those are older than the cache time, start one refresh in a thread of its own, whose result the next
+    scrape serves: the scrape's cost does not depend on the size of the database. At 0 every scrape computes in
+    the request. A failing computation is logged and keeps the last families (if any), with
+    ``racine_metrics_collector_ok{collector=…}`` at 0, so one broken query does not blank the whole page."""
 
     def __init__(self, name: str, compute: Callable[[], Families]) -> None:
         self.name, self.compute = name, compute
         self._lock = threading.Lock()
         self._families: list[Metric] = []
         self._computed_at: float | None = None
+        self._refreshing = False
         self.ok = True
 
     def describe(self) -> list[Metric]:
@@ -46,17 +52,38 @@ class CachedCollector:
         return []
 
     def collect(self) -> list[Metric]:
+        cache_seconds = settings.RACINE_METRICS_CACHE_SECONDS
         with self._lock:
-            now = time.monotonic()
-            if self._computed_at is None or now - self._computed_at >= settings.RACINE_METRICS_CACHE_SECONDS:
-                try:
-                    self._families = list(self.compute())
-                    self.ok = True
-                except Exception:  # noqa: BLE001 — a metrics page with the others beats a 500
-                    logger.exception("metrics collector %s failed", self.name)
-                    self.ok = False
-                self._computed_at = now
+            if self._computed_at is None or cache_seconds == 0:
+                self._store(self._compute())
+            elif time.monotonic() - self._computed_at >= cache_seconds and not self._refreshing:
+                self._refreshing = True
+                threading.Thread(target=self._refresh, name=f"metrics-{self.name}", daemon=True).start()
             return self._families
+
+    def _compute(self) -> list[Metric] | None:
+        try:
+            return list(self.compute())
+        except Exception:  # noqa: BLE001 — a metrics page with the others beats a 500
+            logger.exception("metrics collector %s failed", self.name)
+            return None
+
+    def _store(self, families: list[Metric] | None) -> None:
+        self.ok = families is not None
+        if families is not None:
+            self._families = families
+        self._computed_at = time.monotonic()
+
+    def _refresh(self) -> None:
+        try:
+            families = self._compute()
+            with self._lock:
+                self._store(families)
+        finally:
+            with self._lock:
+                self._refreshing = False
+            # Database connections are per thread: this thread's would otherwise stay open until it is collected.
+            connections.close_all()
 
 
 class _CollectorHealth:

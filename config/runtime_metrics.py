@@ -5,52 +5,11 @@ Registered by ``config.apps`` like every app's collector (``config.collectors``)
 """
 from __future__ import annotations
 
-import threading
-import time
-
 from django.conf import settings
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from config.collectors import LOGIN_THROTTLE_SCOPE, THROTTLED_REQUESTS, shared_counter_values
 from config.health import PROBE_TIMEOUT_S, run_readiness_probes
-
-# Readiness probes take up to READY_DEADLINE_S (1.5 s) when a dependency is silent, and the migrations check alone
-# costs tens of milliseconds: a scrape reports the last result and refreshes it in the background when older.
-READINESS_REFRESH_S = 15.0
-
-
-class LastReadiness:
-    """The latest readiness results of this process. The first call waits for the probes; later calls return at
-    once, starting a refresh in a thread of its own when the results are older than ``READINESS_REFRESH_S``."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._results: dict | None = None
-        self._probed_at = 0.0
-        self._refreshing = False
-
-    def results(self) -> dict:
-        with self._lock:
-            first = self._results is None
-            stale = time.monotonic() - self._probed_at >= READINESS_REFRESH_S
-            if not first and stale and not self._refreshing:
-                self._refreshing = True
-                threading.Thread(target=self._refresh, name="readiness-metrics", daemon=True).start()
-        if first:
-            self._refresh()
-        return self._results
-
-    def _refresh(self) -> None:
-        try:
-            results = run_readiness_probes()
-        finally:
-            with self._lock:
-                self._refreshing = False
-        with self._lock:
-            self._results, self._probed_at = results, time.monotonic()
-
-
-last_readiness = LastReadiness()
 
 
 def queue_depths() -> dict[str, int]:
@@ -61,12 +20,13 @@ def queue_depths() -> dict[str, int]:
     depths = {}
     with app.connection_for_read(connect_timeout=PROBE_TIMEOUT_S, transport_options=timeouts) as connection:
         connection.ensure_connection(max_retries=0, timeout=PROBE_TIMEOUT_S)
-        channel = connection.default_channel
+        channel = connection.channel()
         for name in QUEUES:
             try:
                 depths[name] = channel.queue_declare(queue=name, passive=True).message_count
             except connection.channel_errors:  # Redis drops an emptied list: no such queue, nothing waits
                 depths[name] = 0
+                channel = connection.channel()  # AMQP closes the channel of a failed passive declare
     return depths
 
 
@@ -77,10 +37,9 @@ def throttle_scopes() -> list[str]:
 def collect():
     families = []
     ready = GaugeMetricFamily("racine_readiness_check_ok",
-                              "1 when the readiness check passed (as GET /health/ready reports it) at the last "
-                              f"probe, at most {READINESS_REFRESH_S:.0f} s ago, else 0.",
+                              "1 when the readiness check passes (as GET /health/ready reports it), else 0.",
                               labels=["check"])
-    results = last_readiness.results()
+    results = run_readiness_probes()
     for check, result in sorted(results.items()):
         ready.add_metric([check], 1 if result["status"] == "ok" else 0)
     families.append(ready)
