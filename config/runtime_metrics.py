@@ -45,19 +45,20 @@ def collect():
     families.append(ready)
     families.append(GaugeMetricFamily("racine_ready", "1 when every readiness check passes, else 0.",
                                       value=int(all(result["status"] == "ok" for result in results.values()))))
+    depth = GaugeMetricFamily("racine_celery_queue_messages",
+                              "Task messages waiting on the queue in the broker, not yet taken by a worker.",
+                              labels=["queue"])
+    reachable = GaugeMetricFamily("racine_celery_broker_reachable",
+                                  "1 when the broker answered the queue-depth query, else 0.")
+    # Without a broker (tasks run in process: the embedded development setup) both families stay empty.
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        depth = GaugeMetricFamily("racine_celery_queue_messages",
-                                  "Task messages waiting on the queue in the broker, not yet taken by a worker.",
-                                  labels=["queue"])
-        reachable = GaugeMetricFamily("racine_celery_broker_reachable",
-                                      "1 when the broker answered the queue-depth query, else 0.")
         try:
             for name, messages in queue_depths().items():
                 depth.add_metric([name], messages)
             reachable.add_metric([], 1)
         except Exception:  # noqa: BLE001 — the broker's failure is a value of this metric, not a failed scrape
             reachable.add_metric([], 0)
-        families += [depth, reachable]
+    families += [depth, reachable]
     throttled = CounterMetricFamily("racine_throttled_requests",
                                     "Requests refused by a rate limit (429), by throttle scope.", labels=["scope"])
     for (scope,), count in shared_counter_values(THROTTLED_REQUESTS, [(s,) for s in throttle_scopes()]).items():
