@@ -49,6 +49,21 @@ def datasource_secrets_rotate() -> int:
     return rotated
 
 
+def datasource_secrets_unreadable() -> tuple[int, list[DataSource]]:
+    """(how many stored secrets there are, the sources whose secret no configured key decrypts). Reads only:
+    after a restore with the wrong keys, nothing is rewritten."""
+    stored, unreadable = 0, []
+    sources = (DataSource.objects.exclude(encrypted_secret="").select_related("workspace")
+               .only("pk", "name", "encrypted_secret", "workspace__name").order_by("pk"))
+    for source in sources.iterator():
+        stored += 1
+        try:
+            crypto.decrypt(source.encrypted_secret)
+        except crypto.SecretUnreadable:
+            unreadable.append(source)
+    return stored, unreadable
+
+
 @transaction.atomic
 def asset_update(*, asset: Asset, acting_user: User | None, **fields) -> Asset:
     """Stewards' edits of an asset (its description); scanned fields belong to scans."""
