@@ -1,11 +1,14 @@
 """The stewards' back office. Every governed admin goes through accounts.permissions, like the API: a steward sees
 and changes here exactly what the API would let them, and every change goes through a service (audit row
 included)."""
+from collections.abc import Callable
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from accounts import audit, services
 from accounts.models import ApiToken, AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
@@ -79,6 +82,44 @@ class ServiceAdminMixin(RestrictedAdminMixin):
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+def add_service_errors(form, exc: ValidationError) -> None:
+    """A service's ValidationError onto the form, by field where it names one the form has."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+class ServiceValidatedForm(forms.ModelForm):
+    """Runs the service's own validation on the would-be instance, so that the rules the service enforces at save
+    time (the connectors' settings, cron syntax, patterns) show as form errors, not as a failed save. Subclasses
+    set ``validate`` to that service function."""
+
+    validate: Callable[[models.Model], None]
+
+    def _post_clean(self):
+        super()._post_clean()  # builds self.instance from the cleaned data and runs the model's validation
+        if self.errors:
+            return
+        try:
+            self.validate(self.instance)
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+
+
+class ContributedAdminMixin:
+    """A page that higher apps add actions and list columns to. Imports point down, so the page's own app cannot
+    name what a higher app does with its objects (scan a source, detect an asset again); the higher app's admin
+    module calls ``contribute`` instead. Actions are admin action functions (``modeladmin, request, queryset``),
+    columns are list_display callables (``obj``)."""
+
+    @classmethod
+    def contribute(cls, *, actions: tuple[Callable, ...] = (), columns: tuple[Callable, ...] = ()) -> None:
+        cls.actions = [*(cls.actions or ()), *actions]
+        cls.list_display = [*cls.list_display, *columns]
 
 
 def _permission_labels(permissions) -> list[str]:

@@ -269,7 +269,7 @@ def has_any_grant(user, model, action: str) -> bool:
 
 
 def workspace_allows(user, perm: str, workspace) -> bool:
-    """May ``user`` use ``perm`` (``"catalog.add_datasource"``) inside ``workspace``? Used to authorise creates,
+    """May ``user`` use ``perm`` (``"sources.add_datasource"``) inside ``workspace``? Used to authorise creates,
     which guardian cannot check on an object that does not exist yet."""
     if not _active(user) or workspace is None:
         return False

@@ -1,18 +1,31 @@
-"""The one table of roles: what each role may do, per model and action, inside a workspace.
+"""The roles, and the registry through which each app declares what its roles may do.
 
-A role is granted *in a workspace* (``Membership``): each permission below becomes a guardian object permission
-on that Workspace, and ``accounts.permissions.restrict`` turns those rows into one filter over any governed
-model. The auditor is the exception: an organization-wide reader, granted through model-level permissions of
-the ``Auditors`` group, so it sees every workspace and changes nothing.
+A role is granted *in a workspace* (``Membership``): each permission a role carries becomes a guardian object
+permission on that Workspace, and ``accounts.permissions.restrict`` turns those rows into one filter over any
+governed model. The auditor is the exception: an organization-wide reader, granted through model-level permissions
+of the ``Auditors`` group, so it sees every workspace and changes nothing.
 
-Models of apps that are not built yet are named here already. Their permissions do not exist until those apps
-are migrated; the grant code skips them (with a log line) and ``services.roles_sync()`` — run after every
-``migrate`` — applies them once they exist. Custom actions follow ``<verb>_<model>`` codenames
-(``classify`` on ``catalog.asset`` → ``catalog.classify_asset``), declared in that model's ``Meta.permissions``.
+Every app declares its own models' grants in its ``roles.py`` with :func:`declare`; accounts names no model of
+a higher app. The registry reads the declarations of every installed app the first time it is asked. How the
+roles build on one another is decided here:
+
+- every role has what is declared for ``MEMBERS`` (any member of a workspace);
+- the analyst has nothing more; the data owner adds ``Role.DATA_OWNER``'s, the data steward ``Role.DATA_STEWARD``'s;
+- the workspace admin has everything a data steward has, plus ``Role.WORKSPACE_ADMIN``'s;
+- the auditor reads (``view``) every model declared for ``MEMBERS`` or for ``Role.AUDITOR``, and nothing else.
+
+A declared permission whose app is not migrated yet does not exist until it is: the grant code skips it (with a
+log line) and ``services.roles_sync()`` — run after every ``migrate`` — applies it once it exists. Custom actions
+follow ``<verb>_<model>`` codenames (``classify`` on ``catalog.asset`` → ``catalog.classify_asset``), declared in
+that model's ``Meta.permissions``.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from functools import cache
+
 from django.db import models
+from django.utils.module_loading import autodiscover_modules
 
 AUDITORS_GROUP = "Auditors"
 
@@ -29,91 +42,64 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor"
 
 
-# Models whose rows any member of a workspace may read.
-_MEMBER_READ = {
-    "accounts.workspace": VIEW,
-    "accounts.membership": VIEW,
-    "catalog.datasource": VIEW,
-    "catalog.asset": VIEW,
-    "catalog.classification": VIEW,
-    "catalog.assetclassification": VIEW,
-    "catalog.glossaryterm": VIEW,
-    "catalog.tag": VIEW,
-    "catalog.lineageedge": VIEW,
-    "scanning.scan": VIEW,
-    "scanning.scanrun": VIEW,
-    "scanning.scanruleset": VIEW,
-    "scanning.assetchange": VIEW,
-    "scanning.classificationrule": VIEW,
-    "compliance.framework": VIEW,
-    "compliance.compliancerule": VIEW,
-    "compliance.finding": VIEW,
-    "compliance.score": VIEW,
-    "governance.request": VIEW | {"add"},
-}
+# What a declaration may grant to every member of a workspace, whatever their role.
+MEMBERS = "members"
+
+ORGANIZATION_WIDE_ROLES = frozenset({Role.AUDITOR})
+
+Grants = Mapping[str, Iterable[str]]  # "app_label.model" -> actions
+_declarations: list[Mapping[str, Grants]] = []
 
 
-def _merge(*tables: dict[str, frozenset[str] | set[str]]) -> dict[str, frozenset[str]]:
+def declare(grants: Mapping[str, Grants]) -> None:
+    """An app's grants, by ``MEMBERS`` or role: ``{Role.DATA_STEWARD: {"catalog.asset": READ_WRITE}}``. Called
+    from the app's ``roles.py`` when the registry imports it."""
+    unknown = set(grants) - {MEMBERS, *Role.values}
+    if unknown:
+        raise ValueError(f"unknown roles in a declaration: {sorted(unknown)}")
+    _declarations.append(grants)
+    role_grants.cache_clear()
+
+
+def _collect(*keys: str) -> dict[str, frozenset[str]]:
     merged: dict[str, set[str]] = {}
-    for table in tables:
-        for label, actions in table.items():
-            merged.setdefault(label, set()).update(actions)
+    for grants in _declarations:
+        for key in keys:
+            for label, actions in grants.get(key, {}).items():
+                merged.setdefault(label, set()).update(actions)
     return {label: frozenset(actions) for label, actions in merged.items()}
 
 
-_STEWARD = _merge(_MEMBER_READ, {
-    "catalog.datasource": READ_WRITE | {"test_connection"},
-    "catalog.asset": READ_WRITE | {"classify"},
-    "catalog.classification": READ_WRITE,
-    "catalog.assetclassification": FULL | {"confirm"},
-    "catalog.glossaryterm": FULL,
-    "catalog.tag": FULL,
-    "catalog.lineageedge": FULL,
-    "scanning.scan": FULL | {"run"},
-    "scanning.scanruleset": FULL,
-    "scanning.classificationrule": FULL,
-    "compliance.finding": READ_WRITE | {"acknowledge"},
-    "governance.request": READ_WRITE,
-})
-
-ROLES: dict[str, dict[str, frozenset[str]]] = {
-    Role.ANALYST: _merge(_MEMBER_READ),
-    Role.DATA_OWNER: _merge(_MEMBER_READ, {
-        "catalog.asset": READ_WRITE | {"classify"},
-        "catalog.assetclassification": READ_WRITE | {"confirm"},
-        "catalog.glossaryterm": READ_WRITE,
-        "compliance.finding": READ_WRITE | {"acknowledge"},
-        "governance.request": READ_WRITE | {"approve"},
-    }),
-    Role.DATA_STEWARD: _STEWARD,
-    Role.WORKSPACE_ADMIN: _merge(_STEWARD, {
-        "accounts.workspace": {"view", "change"},
-        "accounts.membership": FULL,
-        "accounts.user": VIEW,
-        "accounts.auditevent": VIEW,
-        # Only the workspace admin may read a source's connection secret; analysts never see it.
-        "catalog.datasource": FULL | {"view_secret", "test_connection"},
-        "compliance.compliancerule": FULL,
-        "compliance.framework": READ_WRITE,
-        "governance.request": FULL | {"approve"},
-    }),
-    # Organization-wide: these become model-level permissions of the Auditors group, never workspace grants.
-    Role.AUDITOR: _merge(_MEMBER_READ, {
-        "accounts.user": VIEW,
-        "accounts.auditevent": VIEW,
-        "governance.request": VIEW,
-    }),
-}
-# Auditors read; the member default of filing requests does not apply to them.
-ROLES[Role.AUDITOR] = {label: frozenset({"view"}) for label in ROLES[Role.AUDITOR]}
-
-ORGANIZATION_WIDE_ROLES = frozenset({Role.AUDITOR})
+@cache
+def role_grants() -> dict[str, dict[str, frozenset[str]]]:
+    """Each role's permissions, as ``{"app_label.model": actions}``, from every installed app's declarations."""
+    autodiscover_modules("roles")
+    return {
+        Role.ANALYST: _collect(MEMBERS),
+        Role.DATA_OWNER: _collect(MEMBERS, Role.DATA_OWNER),
+        Role.DATA_STEWARD: _collect(MEMBERS, Role.DATA_STEWARD),
+        Role.WORKSPACE_ADMIN: _collect(MEMBERS, Role.DATA_STEWARD, Role.WORKSPACE_ADMIN),
+        # Auditors read; the member grants beyond reading (filing requests) do not apply to them.
+        Role.AUDITOR: dict.fromkeys(_collect(MEMBERS, Role.AUDITOR), VIEW),
+    }
 
 
 def permission_names(role: str) -> list[str]:
     """``app_label.codename`` of every permission ``role`` carries, sorted."""
     names = []
-    for label, actions in ROLES[role].items():
+    for label, actions in role_grants()[role].items():
         app_label, model_name = label.split(".")
         names.extend(f"{app_label}.{action}_{model_name}" for action in actions)
     return sorted(names)
+
+
+declare({
+    MEMBERS: {"accounts.workspace": VIEW, "accounts.membership": VIEW},
+    Role.WORKSPACE_ADMIN: {
+        "accounts.workspace": {"view", "change"},
+        "accounts.membership": FULL,
+        "accounts.user": VIEW,
+        "accounts.auditevent": VIEW,
+    },
+    Role.AUDITOR: {"accounts.user": VIEW, "accounts.auditevent": VIEW},
+})

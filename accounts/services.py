@@ -24,7 +24,7 @@ from accounts import audit, lockout, mfa
 from accounts.fields import check_text
 from accounts.models import AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
 from accounts.permissions import authorize, clear_cache, perm_name, workspace_allows
-from accounts.roles import AUDITORS_GROUP, ORGANIZATION_WIDE_ROLES, ROLES, Role, permission_names
+from accounts.roles import AUDITORS_GROUP, ORGANIZATION_WIDE_ROLES, Role, permission_names, role_grants
 
 logger = logging.getLogger("racine.accounts")
 
@@ -294,7 +294,7 @@ def _check_role_change(*, acting_user: User | None, workspace: Workspace, perm: 
 
 @transaction.atomic
 def membership_create(*, user: User, workspace: Workspace, role: str, acting_user: User | None) -> Membership:
-    if role not in ROLES:
+    if role not in role_grants():
         raise ValidationError({"role": f"Unknown role {role!r}."})
     _check_role_change(acting_user=acting_user, workspace=workspace, perm="accounts.add_membership", roles={role})
     if Membership.objects.filter(user=user, workspace=workspace).exists():
@@ -310,7 +310,7 @@ def membership_create(*, user: User, workspace: Workspace, role: str, acting_use
 
 @transaction.atomic
 def membership_change_role(*, membership: Membership, role: str, acting_user: User | None) -> Membership:
-    if role not in ROLES:
+    if role not in role_grants():
         raise ValidationError({"role": f"Unknown role {role!r}."})
     membership = Membership.objects.select_for_update().select_related("user", "workspace").get(pk=membership.pk)
     if membership.role == role:

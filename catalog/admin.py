@@ -1,33 +1,14 @@
 """The catalog in the stewards' back office: assets, one page per type (proxy models). Scans write assets; here a
-steward reads them and edits the description, through catalog.services (audit row included). Data sources are
-administered from scanning.admin, because their writes are scanning's services."""
+steward reads them and edits the description, through catalog.services (audit row included)."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.admin import RestrictedAdminMixin
-from accounts.permissions import restrict
+from accounts.admin import ContributedAdminMixin, RestrictedAdminMixin
+from accounts.permissions import has_any_grant
 from catalog import services
-from catalog.models import Asset, ColumnAsset, DatabaseAsset, DataSource, SchemaAsset, TableAsset, ViewAsset
+from catalog.models import Asset, ColumnAsset, DatabaseAsset, SchemaAsset, TableAsset, ViewAsset
 from config.pagination import EstimatedCountPaginator
-
-
-class VisibleDataSourceFilter(admin.SimpleListFilter):
-    """Filter by data source, offering only the sources the steward may see (a plain related filter would list
-    every workspace's source names)."""
-
-    title = "data source"
-    parameter_name = "data_source"
-    source_field = "data_source_id"
-
-    def lookups(self, request, model_admin):
-        sources = restrict(DataSource.objects.select_related("workspace"), request.user, "view")
-        return [(str(source.pk), f"{source.name} ({source.workspace.name})") for source in sources]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(**{self.source_field: int(value)})
-        return queryset
+from sources.admin import VisibleDataSourceFilter
 
 
 class RemovedFilter(admin.SimpleListFilter):
@@ -45,7 +26,9 @@ class RemovedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AssetAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
+    """Scanning contributes its "detect again" action (see ``ContributedAdminMixin``)."""
+
     list_display = ["qualified_name", "data_source", "data_type", "sensitivity", "row_count", "changed_at",
                     "removed_at"]
     list_filter = [VisibleDataSourceFilter, RemovedFilter, "sensitivity"]
@@ -59,13 +42,16 @@ class AssetAdmin(RestrictedAdminMixin, admin.ModelAdmin):
               "ordinal", "source_description", "description", "sensitivity", "row_count", "properties", "profile",
               "first_seen_at", "changed_at", "removed_at"]
     readonly_fields = [name for name in fields if name not in services.ASSET_EDITABLE_FIELDS]
-    actions = None
+    actions = []
 
     def has_add_permission(self, request):
         return False  # scans create assets
 
     def has_delete_permission(self, request, obj=None):
         return False  # assets are never deleted: a vanished object is marked removed by the next scan
+
+    def has_classify_permission(self, request):
+        return has_any_grant(request.user, Asset, "classify")
 
     def save_model(self, request, obj, form, change):
         try:
@@ -80,9 +66,8 @@ class AssetAdmin(RestrictedAdminMixin, admin.ModelAdmin):
             raise
 
 
-# One page per asset type; scanning registers them again with its detection action (see scanning.admin).
-ASSET_PROXIES = (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset)
-for proxy in ASSET_PROXIES:
+# One page per asset type.
+for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
     admin.site.register(proxy, AssetAdmin)
 
 from catalog import admin_classifications  # noqa: E402,F401  (registers the classification admins)

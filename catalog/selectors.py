@@ -4,20 +4,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import User
-from accounts.permissions import get_restricted_object_or_404, restrict
-from catalog.models import Asset, DataSource
-
-
-def datasource_list(*, user: User | None, action: str = "view", filters: dict | None = None) -> QuerySet[DataSource]:
-    from catalog.api.filters import DataSourceFilterSet
-
-    queryset = restrict(DataSource.objects.select_related("workspace", "created_by"), user, action)
-    return DataSourceFilterSet(filters, queryset).qs if filters else queryset
-
-
-def datasource_get(*, user: User | None, pk: int, action: str = "view") -> DataSource:
-    """One data source the user may ``action``; Http404 otherwise (whether it exists or not)."""
-    return get_restricted_object_or_404(DataSource.objects.select_related("workspace"), user, action, pk=pk)
+from accounts.permissions import restrict
+from catalog.models import Asset
 
 
 def asset_list(*, user: User | None, filters: dict | None = None) -> QuerySet[Asset]:
@@ -25,14 +13,3 @@ def asset_list(*, user: User | None, filters: dict | None = None) -> QuerySet[As
 
     queryset = restrict(Asset.objects.select_related("data_source"), user, "view")
     return AssetFilterSet(filters, queryset).qs if filters else queryset
-
-
-def datasource_by_name_or_id(reference: str) -> DataSource:
-    """The data source named ``reference`` or with that id, for operators' commands (which skip restrict on
-    purpose: they run as the system). Raises DataSource.DoesNotExist, or MultipleObjectsReturned when the name
-    is used in several workspaces."""
-    if reference.isdigit():
-        found = DataSource.objects.filter(pk=int(reference)).select_related("workspace").first()
-        if found is not None:
-            return found
-    return DataSource.objects.select_related("workspace").get(name=reference)

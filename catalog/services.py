@@ -1,8 +1,5 @@
 """Writes to the catalog. Keyword-only arguments, a transaction each, an audit event in that transaction.
 
-Creating and changing a data source lives in ``scanning.services``: its connection settings are validated by the
-connectors' rules, and catalog may not import scanning.
-
 ``acting_user=None`` means the system (tasks, commands); otherwise the service checks the user's grant through
 ``accounts.permissions`` before it changes anything, so the API, the admin and commands share one rule.
 """
@@ -22,46 +19,10 @@ from accounts import audit
 from accounts.fields import check_text
 from accounts.models import User
 from accounts.permissions import authorize, has_any_grant, has_perm, restrict
-from catalog import crypto
-from catalog.models import Asset, AssetClassification, Classification, DataSource
+from catalog.models import Asset, AssetClassification, Classification
+from core.events import record_event
 
 ASSET_EDITABLE_FIELDS = ("description",)
-
-
-def datasource_secret_read(*, data_source: DataSource, acting_user: User | None, purpose: str) -> str:
-    """The decrypted secret, for a connector. Every read is in the audit trail, with its purpose."""
-    authorize(acting_user, lambda: has_perm(acting_user, "view_secret", data_source)
-             or has_perm(acting_user, "test_connection", data_source))
-    audit.record(event="datasource.secret_accessed", actor=acting_user, obj=data_source,
-                 extra={"purpose": purpose})
-    return crypto.decrypt(data_source.encrypted_secret)
-
-
-def datasource_secrets_rotate() -> int:
-    """Re-encrypt every stored secret with the newest key; returns how many were rewritten."""
-    rotated = 0
-    for source in DataSource.objects.exclude(encrypted_secret="").only("pk", "encrypted_secret").iterator():
-        with transaction.atomic():
-            fresh = crypto.rotate(source.encrypted_secret)
-            DataSource.objects.filter(pk=source.pk).update(encrypted_secret=fresh)
-            audit.record(event="datasource.secret_rotated", obj=source)
-        rotated += 1
-    return rotated
-
-
-def datasource_secrets_unreadable() -> tuple[int, list[DataSource]]:
-    """(how many stored secrets there are, the sources whose secret no configured key decrypts). Reads only:
-    after a restore with the wrong keys, nothing is rewritten."""
-    stored, unreadable = 0, []
-    sources = (DataSource.objects.exclude(encrypted_secret="").select_related("workspace")
-               .only("pk", "name", "encrypted_secret", "workspace__name").order_by("pk"))
-    for source in sources.iterator():
-        stored += 1
-        try:
-            crypto.decrypt(source.encrypted_secret)
-        except crypto.SecretUnreadable:
-            unreadable.append(source)
-    return stored, unreadable
 
 
 @transaction.atomic
@@ -188,7 +149,17 @@ def _decide(row: AssetClassification, *, status: str, acting_user: User | None, 
                  changes={"status": [before, status]},
                  extra={"asset": row.asset_id, "classification": row.classification.name,
                         **({"note": note} if note else {})})
+    _record_decision_event(row, before=before)
     return True
+
+
+def _record_decision_event(row: AssetClassification, *, before: str | None) -> None:
+    """``classification.confirmed`` / ``classification.rejected``: a steward's decision, for the subscribers
+    (lineage propagation, compliance) of the apps above the catalog."""
+    record_event(f"classification.{row.status}", row, {
+        "asset_classification": row.pk, "asset": row.asset_id, "data_source": row.asset.data_source_id,
+        "classification": row.classification.name, "status": row.status, "previous_status": before,
+        "source": row.source, "confidence": row.confidence, "decided_by": row.decided_by_id})
 
 
 def _check_decision(decision: str) -> str:
@@ -206,8 +177,9 @@ def asset_classifications_decide(*, asset_classifications, decision: str, acting
     tables, schemas and databases) is recomputed once."""
     _check_decision(decision)
     check_text(AssetClassification, "decision_note", note, as_field="note")
-    rows = list(AssetClassification.objects.select_for_update()
-                .filter(pk__in=[row.pk for row in asset_classifications]).select_related("classification"))
+    rows = list(AssetClassification.objects.select_for_update(of=("self",))
+                .filter(pk__in=[row.pk for row in asset_classifications])
+                .select_related("classification", "asset__data_source"))
     if acting_user is not None:
         allowed = set(restrict(AssetClassification.objects.filter(pk__in=[row.pk for row in rows]), acting_user,
                                "confirm").values_list("pk", flat=True))
@@ -252,6 +224,7 @@ def asset_classification_create(*, asset: Asset, classification: Classification,
                  changes={"status": [None, row.status]},
                  extra={"asset": asset.pk, "classification": classification.name, "source": row.source,
                         **({"note": note} if note else {})})
+    _record_decision_event(row, before=None)
     asset_sensitivity_recompute(asset_ids=[asset.pk])
     return row
 

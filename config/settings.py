@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "csp",
     "config.apps.ConfigAppConfig",
     "accounts",
+    "core",
+    "sources",
     "catalog",
     "scanning",
     "compliance",
@@ -372,4 +374,7 @@ RACINE_SCAN_REAPER_INTERVAL = env_int("RACINE_SCAN_REAPER_INTERVAL", 60, minimum
 # A queued run whose task message is this long past due, with nothing waiting on its queue, is taken for lost by
 # the broker (e.g. Redis restarted without persistence): the reaper sends it once more, then fails it.
 RACINE_RUN_QUEUED_TIMEOUT = env_int("RACINE_RUN_QUEUED_TIMEOUT", 300, minimum=1)
+# How long a dispatcher holds an event it is delivering: past it (its worker died), another delivers it again.
+# Longer than the slowest subscriber takes, or a slow delivery is made twice.
+RACINE_EVENT_CLAIM_TIMEOUT = env_int("RACINE_EVENT_CLAIM_TIMEOUT", 300, minimum=1)
 RACINE_SCAN_BATCH_SIZE = env_int("RACINE_SCAN_BATCH_SIZE", 2000, minimum=1)

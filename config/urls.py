@@ -15,6 +15,9 @@ urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", metrics.metrics, name="metrics"),
+    # Data sources moved from catalog to the sources app: bookmarks of their admin pages keep working.
+    re_path(r"^admin/catalog/datasource/(?P<rest>.*)$",
+            RedirectView.as_view(url="/admin/sources/datasource/%(rest)s", permanent=True, query_string=True)),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),

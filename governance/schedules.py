@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from core.events import DELIVERED_RETENTION_DAYS, SWEEP_INTERVAL
+
 
 @dataclass(frozen=True)
 class Job:
@@ -29,6 +31,11 @@ def jobs() -> list[Job]:
         Job("racine: reap scan runs", "scanning.tasks.scan_runs_reap_task", settings.RACINE_SCAN_REAPER_INTERVAL,
             "Fail scan runs whose worker stopped sending heartbeats; send again once, then fail, queued runs "
             "whose message the broker lost."),
+        Job("racine: deliver domain events", "core.tasks.events_dispatch_task", SWEEP_INTERVAL,
+            "Deliver the domain events left pending: a lost dispatch message, a worker that died while "
+            "delivering, a retry whose backoff has passed."),
+        Job("racine: prune delivered events", "core.tasks.events_prune_task", 24 * 3600,
+            f"Delete domain events delivered more than {DELIVERED_RETENTION_DAYS} days ago (dead letters stay)."),
         Job("racine: expire object grants", "accounts.tasks.object_grants_expire_task", 5 * 60,
             "Revoke direct object grants (approved access requests) past their expiry."),
         Job("racine: prune audit events", "accounts.tasks.audit_events_prune_task", 24 * 3600,

@@ -1,54 +1,24 @@
-"""Data sources and scans in the stewards' back office. Scoped like the API (RestrictedAdminMixin); every change
-and every action goes through scanning.services, so the audit trail and the beat schedule stay in step. A data
-source's secret is write-only here too: the form has a password field that never renders a value."""
+"""Scans in the stewards' back office: rule sets, scans, runs and drift, plus scanning's actions on the data source
+and asset pages ("scan now", "detect again"). Scoped like the API (RestrictedAdminMixin); every change and every
+action goes through scanning.services, so the audit trail and the beat schedule stay in step."""
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.text import get_text_list
 
-from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin
-from accounts.models import User
-from accounts.permissions import has_any_grant, restrict
-from accounts.selectors import workspace_list, workspaces_allowing
-from catalog.admin import ASSET_PROXIES, AssetAdmin, VisibleDataSourceFilter
-from catalog.models import Asset, DataSource
+from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin, ServiceValidatedForm
+from accounts.permissions import restrict
+from accounts.selectors import workspaces_allowing
+from catalog.admin import AssetAdmin
+from catalog.models import Asset
 from config.pagination import EstimatedCountPaginator
 from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 from scanning.services.detection import MAX_DETECT_ASSETS
-
-
-def _add_service_errors(form, exc: ValidationError) -> None:
-    """A service's ValidationError onto the form, by field where it names one the form has."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-class ServiceValidatedForm(forms.ModelForm):
-    """Runs the service's own validation on the would-be instance, so that the rules the service enforces at save
-    time (the connectors' settings, cron syntax, patterns) show as form errors, not as a failed save. Subclasses
-    set ``validate`` to that service function."""
-
-    validate: Callable[[models.Model], None]
-
-    def _post_clean(self):
-        super()._post_clean()  # builds self.instance from the cleaned data and runs the model's validation
-        if self.errors:
-            return
-        try:
-            self.validate(self.instance)
-        except ValidationError as exc:
-            _add_service_errors(self, exc)
+from sources.admin import DataSourceAdmin, VisibleDataSourceFilter
+from sources.models import DataSource
 
 
 class ServiceAdmin(ServiceAdminMixin, admin.ModelAdmin):
@@ -72,118 +42,23 @@ def _queue_run(modeladmin, request, label, scan_of) -> None:
         modeladmin.message_user(request, f"{label}: scan queued (run #{run.pk}).", messages.SUCCESS)
 
 
-# --- data sources -----------------------------------------------------------------------------------------------
+# --- scanning's actions on data sources and assets (their pages are sources' and catalog's) ------------------
 
 
-class DataSourceForm(ServiceValidatedForm):
-    password = forms.CharField(
-        required=False, strip=False, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Write-only. Leave blank to keep the stored secret; it is dropped when engine, host, port, "
-                  "database, username or options change and you may not read it.")
-    clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret.")
-
-    class Meta:
-        model = DataSource
-        fields = ["workspace", "name", "engine", "host", "port", "database", "username", "options", "description",
-                  "owners"]
-
-    validate = staticmethod(services.datasources.validate_settings)
+@admin.display(description="last run")
+def last_run(source):
+    run = source.scan_runs.order_by("-queued_at").first()
+    if run is None:
+        return "—"
+    return format_html('<a href="{}">#{} {}</a>', reverse("admin:scanning_scanrun_change", args=[run.pk]),
+                       run.pk, run.get_status_display())
 
 
-@admin.register(DataSource)
-class DataSourceAdmin(ServiceAdmin):
-    form = DataSourceForm
-    list_display = ["name", "workspace", "engine", "host", "database", "has_secret", "last_run", "created_at"]
-    list_filter = ["engine"]  # a workspace filter would list every workspace's name, including unseen ones
-    search_fields = ["name", "host", "database", "description"]
-    list_select_related = ["workspace"]
-    filter_horizontal = ["owners"]
-    actions = ["test_connection", "scan_now"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["workspace"] if obj is not None else []
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "workspace":
-            kwargs["queryset"] = workspaces_allowing(user=request.user, perm="catalog.add_datasource")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "owners":  # members of the caller's workspaces; the service checks the source's own
-            kwargs["queryset"] = User.objects.filter(
-                is_active=True, memberships__workspace__in=workspace_list(user=request.user)).distinct()
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-    @admin.display(boolean=True, description="secret")
-    def has_secret(self, obj):
-        return obj.has_secret
-
-    @admin.display(description="last run")
-    def last_run(self, obj):
-        run = obj.scan_runs.order_by("-queued_at").first()
-        if run is None:
-            return "—"
-        return format_html('<a href="{}">#{} {}</a>', reverse("admin:scanning_scanrun_change", args=[run.pk]),
-                           run.pk, run.get_status_display())
-
-    def _fields(self, form):
-        names = [name for name in services.datasources.DATASOURCE_FIELDS if name in form.cleaned_data]
-        return {name: form.cleaned_data[name] for name in names}
-
-    def _password(self, form):
-        if form.cleaned_data.get("clear_secret"):
-            return ""
-        return form.cleaned_data.get("password") or None  # blank keeps the stored secret
-
-    def save_model(self, request, obj, form, change):
-        owners = form.cleaned_data.get("owners")
-        if change:
-            fields = {name: value for name, value in self._fields(form).items() if name in form.changed_data}
-            stored = self.stored(obj)
-            had_secret, retargeted = stored.has_secret, services.datasources.secret_target_changes(stored, fields)
-            updated = self.run_service(request, services.datasource_update, data_source=stored,
-                                       acting_user=request.user, password=self._password(form),
-                                       owners=owners if "owners" in form.changed_data else None, **fields)
-            if had_secret and not updated.has_secret and self._password(form) is None:
-                self._say_secret_dropped(request, updated, retargeted)
-        else:
-            created = self.run_service(request, services.datasource_create, workspace=form.cleaned_data["workspace"],
-                                       acting_user=request.user, password=self._password(form) or "",
-                                       owners=owners or (), **self._fields(form))
-            obj.pk = created.pk
-
-    def save_related(self, request, form, formsets, change):
-        pass  # owners were saved by the service, with the rest
-
-    def _say_secret_dropped(self, request, source, retargeted: list[str]) -> None:
-        # The service dropped the secret (the caller changed where it is sent and may not read it): without this
-        # message the steward sees "changed successfully" and learns of it from the next failed scan.
-        self.message_user(request, f"The stored password of “{source}” was removed because you changed "
-                                   f"{get_text_list(retargeted, 'and')} and may not read it: enter the password "
-                                   "again, or scans cannot log in.", messages.WARNING)
-
-    def delete_model(self, request, obj):
-        self.run_service(request, services.datasource_delete, data_source=obj, acting_user=request.user)
-
-    @admin.action(description="Test connection", permissions=["view"])
-    def test_connection(self, request, queryset):
-        for source in queryset:
-            try:
-                info = services.datasource_test_connection(data_source=source, acting_user=request.user)
-            except PermissionDenied:
-                self.message_user(request, f"{source}: you may not test this connection.", messages.ERROR)
-            except services.ConnectionTestFailed as exc:
-                self.message_user(request, f"{source}: connection failed: {exc}", messages.ERROR)
-            else:
-                read_only = "read-only session" if info.read_only else "WARNING: the session accepts writes"
-                self.message_user(request, f"{source}: connected to {info.server_version} as "
-                                           f"{info.current_user or '—'} ({read_only}).", messages.SUCCESS)
-
-    @admin.action(description="Scan now", permissions=["view"])
-    def scan_now(self, request, queryset):
-        for source in queryset:
-            _queue_run(self, request, source,
-                       lambda source=source: services.scan_default(data_source=source, acting_user=request.user))
+@admin.action(description="Scan now", permissions=["view"])
+def scan_now(modeladmin, request, queryset):
+    for source in queryset:
+        _queue_run(modeladmin, request, source,
+                   lambda source=source: services.scan_default(data_source=source, acting_user=request.user))
 
 
 # --- rule sets and scans ------------------------------------------------------------------------------------------
@@ -408,44 +283,31 @@ class AssetChangeAdmin(ReadOnlyAdmin):
 
 
 
-# --- detection on demand, from the asset pages ----------------------------------------------------------------
+@admin.action(description="Detect sensitive data again (one run per data source)", permissions=["classify"])
+def detect_again(modeladmin, request, queryset):
+    if queryset.count() > MAX_DETECT_ASSETS:
+        modeladmin.message_user(request, f"Select at most {MAX_DETECT_ASSETS} assets, or their table, schema or "
+                                         "database instead.", messages.ERROR)
+        return
+    by_source: dict[DataSource, list[Asset]] = {}
+    for asset in queryset.select_related("parent", "data_source"):
+        by_source.setdefault(asset.data_source, []).append(asset)
+    for source, assets in by_source.items():
+        try:
+            run = services.detection_run_request(assets=assets, acting_user=request.user)
+        except PermissionDenied:
+            modeladmin.message_user(request, f"{source}: you may not classify some of these assets.", messages.ERROR)
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{source}: {' '.join(exc.messages)}", messages.ERROR)
+        except services.ScanAlreadyRunning as exc:
+            modeladmin.message_user(request, _busy(source, exc), messages.WARNING)
+        else:
+            modeladmin.message_user(request, format_html(
+                '{}: detection queued on {} asset(s) — <a href="{}">run #{}</a>.', source, len(assets),
+                reverse("admin:scanning_scanrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
 
 
-class AssetDetectionAdmin(AssetAdmin):
-    """catalog's asset pages with a "detect again" action: detection is scanning's, and catalog may not import
-    scanning, so scanning registers the asset pages again with it."""
-
-    actions = ["detect_again"]
-
-    def has_classify_permission(self, request):
-        return has_any_grant(request.user, Asset, "classify")
-
-    @admin.action(description="Detect sensitive data again (one run per data source)", permissions=["classify"])
-    def detect_again(self, request, queryset):
-        if queryset.count() > MAX_DETECT_ASSETS:
-            self.message_user(request, f"Select at most {MAX_DETECT_ASSETS} assets, or their table, schema or "
-                                       "database instead.", messages.ERROR)
-            return
-        by_source: dict[DataSource, list[Asset]] = {}
-        for asset in queryset.select_related("parent", "data_source"):
-            by_source.setdefault(asset.data_source, []).append(asset)
-        for source, assets in by_source.items():
-            try:
-                run = services.detection_run_request(assets=assets, acting_user=request.user)
-            except PermissionDenied:
-                self.message_user(request, f"{source}: you may not classify some of these assets.", messages.ERROR)
-            except ValidationError as exc:
-                self.message_user(request, f"{source}: {' '.join(exc.messages)}", messages.ERROR)
-            except services.ScanAlreadyRunning as exc:
-                self.message_user(request, _busy(source, exc), messages.WARNING)
-            else:
-                self.message_user(request, format_html(
-                    '{}: detection queued on {} asset(s) — <a href="{}">run #{}</a>.', source, len(assets),
-                    reverse("admin:scanning_scanrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
-
-
-for asset_proxy in ASSET_PROXIES:
-    admin.site.unregister(asset_proxy)
-    admin.site.register(asset_proxy, AssetDetectionAdmin)
+DataSourceAdmin.contribute(actions=[scan_now], columns=[last_run])
+AssetAdmin.contribute(actions=[detect_again])
 
 from scanning import admin_rules  # noqa: E402,F401  (registers the classification rule admin)

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate
 
 
 class ScanningConfig(AppConfig):
@@ -9,10 +9,13 @@ class ScanningConfig(AppConfig):
     def ready(self) -> None:
         from config.collectors import register_collector
         from scanning import metrics
+        from scanning.models import Scan
         from scanning.services.classifications import classifications_sync_after_migrate
+        from scanning.services.scans import scan_schedule_drop
 
         register_collector("scanning", metrics.collect)
 
         # The engine's built-in classifications become catalog rows after every migrate (idempotent).
         post_migrate.connect(classifications_sync_after_migrate, sender=self,
                              dispatch_uid="scanning.classifications_sync")
+        post_delete.connect(scan_schedule_drop, sender=Scan, dispatch_uid="scanning.scan_schedule_drop")

@@ -12,7 +12,9 @@ from django_celery_beat.models import PeriodicTask
 from accounts.fields import DESCRIPTION_MAX_LENGTH, BoundedTextField
 from accounts.models import Workspace
 from accounts.permissions import GovernedModel
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
+from core.models import Run
+from sources.models import DataSource
 
 
 class ScanRuleSet(GovernedModel):
@@ -87,16 +89,9 @@ class Scan(GovernedModel):
 DETECTION_PHASE = "detection"
 
 
-class ScanRun(GovernedModel):
+class ScanRun(Run, GovernedModel):
     """One execution of a scan, or a detection asked for on demand (``trigger`` = detection, no scan, ``targets``
     the assets asked for). At most one queued or running run per data source (a database constraint)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"
@@ -104,39 +99,21 @@ class ScanRun(GovernedModel):
         API = "api", "API"
         DETECTION = "detection", "Detection on demand"
 
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
     workspace_path = "data_source__workspace"
+    reset_on_claim = ("progress_done", "columns_classified")
 
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="runs", null=True, blank=True,
                              help_text="Empty for a detection on demand.")
     data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="scan_runs")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
-    phase = models.CharField(max_length=20, blank=True, help_text="What the run is doing now.")
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(null=True, blank=True)
     objects_seen = models.PositiveIntegerField(default=0)
     added = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0)
     removed = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     columns_classified = models.PositiveIntegerField(default=0)
-    queued_at = models.DateTimeField(default=timezone.now)
-    due_at = models.DateTimeField(
-        default=timezone.now,
-        help_text="When the run's task message is due at a worker: when it was queued, or when the countdown of "
-                  "its retry ends. The reaper takes a message not picked up long after this for lost.")
-    resent_at = models.DateTimeField(
-        null=True, blank=True,
-        help_text="When the reaper sent the task again because its message seemed lost (once per message).")
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True, help_text="What went wrong, without secrets.")
     targets = models.JSONField(default=list, blank=True,
                                help_text="Detection on demand: the ids of the assets asked for.")
 
@@ -168,15 +145,24 @@ class ScanRun(GovernedModel):
         at its last successful run)."""
         return self.is_detection or self.phase == DETECTION_PHASE
 
-    @property
-    def duration(self):
-        if self.started_at is None:
-            return None
-        return (self.finished_at or timezone.now()) - self.started_at
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
+    def ended_events(self) -> list[tuple[str, models.Model, dict]]:
+        """``scan.finished`` / ``scan.failed`` / ``scan.cancelled`` (``detection.*`` for a detection on demand),
+        and ``asset.changed`` on the source when the run saw drift (one event per run, with the counts)."""
+        kind = "detection" if self.is_detection else "scan"
+        outcome = {self.Status.SUCCEEDED: "finished", self.Status.FAILED: "failed",
+                   self.Status.CANCELLED: "cancelled"}[self.status]
+        events = []
+        if self.added or self.changed or self.removed:
+            events.append(("asset.changed", self.data_source, {
+                "data_source": self.data_source_id, "run": self.pk, "added": self.added, "changed": self.changed,
+                "removed": self.removed}))
+        events.append((f"{kind}.{outcome}", self, {
+            "run": self.pk, "scan": self.scan_id, "data_source": self.data_source_id, "trigger": self.trigger,
+            "status": self.status, "objects_seen": self.objects_seen, "added": self.added, "changed": self.changed,
+            "removed": self.removed, "unchanged": self.unchanged, "columns_classified": self.columns_classified,
+            "targets": self.targets, "error": self.error, "started_at": self.started_at,
+            "finished_at": self.finished_at}))
+        return events
 
 
 class AssetChange(GovernedModel):
@@ -249,7 +235,7 @@ class ClassificationRule(GovernedModel):
         # The engine validates the same things when the rule is converted; doing it here puts the message on the
         # field in the admin form instead of failing a scan later.
         from scanning.detection import VALIDATORS
-        from scanning.safe_regex import InvalidPattern, compile_pattern
+        from sources.safe_regex import InvalidPattern, compile_pattern
 
         errors: dict[str, list[str]] = {}
         if not (self.column_name_regex or self.value_regex or self.validator):

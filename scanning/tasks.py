@@ -7,9 +7,9 @@ from celery import shared_task
 from django.conf import settings
 
 from scanning import services
-from scanning.connectors import SourceUnavailable
 from scanning.models import ScanRun
 from scanning.services import detection
+from sources.connectors import SourceUnavailable
 
 MAX_RETRIES = 5
 logger = logging.getLogger("racine.scanning")

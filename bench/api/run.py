@@ -150,7 +150,8 @@ def build(assets: int) -> dict:
     from accounts.authentication import api_token_create
     from accounts.models import ApiToken
     from accounts.roles import Role
-    from catalog.models import Asset, AssetClassification, Classification, DataSource
+    from catalog.models import Asset, AssetClassification, Classification
+    from sources.models import DataSource
     from tests.support.factories import OrganizationFactory, UserFactory, WorkspaceFactory
 
     started = time.perf_counter()

@@ -44,9 +44,9 @@ def add_runs(runs: int) -> None:
 
     from accounts import lockout
     from accounts.models import LoginFailure
-    from catalog.models import DataSource
     from scanning.models import Scan, ScanRuleSet, ScanRun
     from scanning.services.runs import REAPED_SILENT_ERROR
+    from sources.models import DataSource
 
     randomness = random.Random(15)
     sources = list(DataSource.objects.order_by("pk"))

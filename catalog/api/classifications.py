@@ -1,9 +1,8 @@
 """Classifications API: what kinds of data mean (``/classifications/``) and their application to assets, with the
 stewards' decisions (``/asset-classifications/``: confirm, reject, in bulk, or classify by hand).
 
-Views are thin: shape in, one catalog service, shape out. ``AssetClassificationViewSet`` is registered by
-``scanning.api.rules`` with its ``detect`` action added, because re-running detection is scanning's service and
-catalog may not import scanning.
+Views are thin: shape in, one catalog service, shape out. Re-running detection is scanning's
+(``/detections/``).
 """
 from __future__ import annotations
 
@@ -199,3 +198,4 @@ class AssetClassificationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, 
 
 def register(router) -> None:
     router.register("classifications", ClassificationViewSet, basename="classification")
+    router.register("asset-classifications", AssetClassificationViewSet, basename="assetclassification")

@@ -5,17 +5,7 @@ that does not exist and 200 for one that does, which would reveal other workspac
 """
 import django_filters
 
-from catalog.models import Asset, DataSource
-
-
-class DataSourceFilterSet(django_filters.FilterSet):
-    workspace = django_filters.NumberFilter(field_name="workspace_id")
-    engine = django_filters.MultipleChoiceFilter(choices=DataSource.Engine.choices)
-    name = django_filters.CharFilter(lookup_expr="icontains")
-
-    class Meta:
-        model = DataSource
-        fields = ["workspace", "engine", "name"]
+from catalog.models import Asset
 
 
 class AssetFilterSet(django_filters.FilterSet):

@@ -2,6 +2,5 @@ from catalog.api import views
 
 
 def register(router) -> None:
-    # Data sources ("data-sources", basename "datasource") are registered by scanning.api.urls: see
-    # catalog.api.views. Classifications register from catalog.api.classifications.
+    # Classifications register from catalog.api.classifications.
     router.register("assets", views.AssetViewSet, basename="asset")

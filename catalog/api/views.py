@@ -1,5 +1,4 @@
-"""Catalog API: assets. Data sources are served from scanning.api, because their writes (connection settings
-checked by the connectors, connection tests, scans) are scanning's services and catalog may not import it."""
+"""Catalog API: assets."""
 from __future__ import annotations
 
 from rest_framework import mixins, viewsets

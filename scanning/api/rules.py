@@ -1,30 +1,18 @@
-"""Custom classification rules (``/classification-rules/``, with a ``preview`` on pasted values) and the
-asset-classifications endpoint with its ``detect`` action (re-run detection on columns, tables or a source, as a
-run).
-
-The asset-classifications viewset is catalog's, registered here with ``detect`` added: detection is scanning's
-service and catalog may not import scanning.
-"""
+"""Custom classification rules (``/classification-rules/``, with a ``preview`` on pasted values)."""
 from __future__ import annotations
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.api.base import RestrictedModelViewSet
-from accounts.permissions import restrict
-from catalog.api.classifications import AssetClassificationViewSet
-from catalog.models import Asset, Classification
+from catalog.models import Classification
 from config.serializers import ModelSerializer
-from scanning import services as scanning_services
-from scanning.api.serializers import ScanRunSerializer
-from scanning.api.views import CONFLICT_RESPONSE, already_running, queued
 from scanning.detection import VALIDATORS
 from scanning.models import ClassificationRule
 from scanning.services import classifications as services
-from scanning.services.detection import MAX_DETECT_ASSETS
 
 MAX_PREVIEW_VALUE_LENGTH = 4096
 
@@ -142,41 +130,5 @@ class ClassificationRuleViewSet(RestrictedModelViewSet):
         return Response(RulePreviewOutputSerializer(report).data)
 
 
-class DetectSerializer(serializers.Serializer):
-    assets = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_DETECT_ASSETS,
-        help_text="Columns, tables or views, schemas, or a database (the whole source), all of one data source.")
-
-
-class AssetClassificationDetectViewSet(AssetClassificationViewSet):
-    action_permissions = {**AssetClassificationViewSet.action_permissions, "detect": "classify"}
-
-    def governed_model(self):
-        # "classify" is a permission on assets (catalog.classify_asset), not on their classifications.
-        return Asset if getattr(self, "action", None) == "detect" else super().governed_model()
-
-    @extend_schema(request=DetectSerializer, responses={202: ScanRunSerializer, 409: CONFLICT_RESPONSE},
-                   description="Re-run detection on columns, tables or views, schemas or a whole source (its "
-                               "database asset), as a run on the detection queue: the answer is the queued run "
-                               "(`/scan-runs/{id}/` shows its progress; it can be cancelled there). Needs "
-                               "`classify` on every asset; 404 when one is not visible; 409 when the source has "
-                               "a scan or detection queued or running. Authorised before anything connects.")
-    @action(detail=False, methods=["post"])
-    def detect(self, request):
-        data = DetectSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        wanted = set(data.validated_data["assets"])
-        assets = list(restrict(Asset.objects.select_related("parent", "data_source"), request.user, "view")
-                      .filter(pk__in=wanted))
-        if len(assets) != len(wanted):
-            raise exceptions.NotFound("No such asset.")
-        try:
-            run = scanning_services.detection_run_request(assets=assets, acting_user=request.user)
-        except scanning_services.ScanAlreadyRunning as exc:
-            raise already_running(exc) from None
-        return queued(run)
-
-
 def register(router) -> None:
     router.register("classification-rules", ClassificationRuleViewSet, basename="classificationrule")
-    router.register("asset-classifications", AssetClassificationDetectViewSet, basename="assetclassification")

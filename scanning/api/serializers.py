@@ -64,7 +64,7 @@ class ScanSerializer(ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
-            from catalog.models import DataSource
+            from sources.models import DataSource
 
             if not self.fields["data_source"].read_only:
                 self.fields["data_source"].queryset = restrict(DataSource.objects.all(), request.user, "view")

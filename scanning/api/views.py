@@ -1,4 +1,4 @@
-"""Scanning API: data sources (their writes are scanning's services), rule sets, scans, runs and drift.
+"""Scanning API: rule sets, scans, runs and drift, detection on demand, and the scan action on a data source.
 
 Views are thin: shape in, one service call, shape out. A service's PermissionDenied is a 403 (the object was
 already found visible, else 404) and its ValidationError a 400 with field errors, through the API's one exception
@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, status
+from rest_framework import exceptions, status, viewsets
 from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet
+from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet, RestrictedViewSetMixin
 from accounts.permissions import restrict
-from catalog.api import filters as catalog_filters
-from catalog.api import serializers as catalog_serializers
-from catalog.models import DataSource
+from catalog.models import Asset
 from config.problems import Conflict
 from scanning import services
 from scanning.api import filters, serializers
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+from scanning.services.detection import MAX_DETECT_ASSETS
+from sources.models import DataSource
 
 CONFLICT_RESPONSE = OpenApiResponse(description="Problem details; for a scan already queued or running, the "
                                                 "member `run` holds the active run's id.")
@@ -44,54 +44,18 @@ def queued(run: ScanRun) -> Response:
     return Response(serializers.ScanRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
-class DataSourceViewSet(RestrictedModelViewSet):
-    """Databases Racine scans. The secret is write-only (``password`` in, ``has_secret`` out). Creating a source
-    needs ``catalog.add_datasource`` in the target workspace."""
+class DataSourceScanViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
+    """``/data-sources/{id}/scan/``: scanning's action on a data source, next to sources' own routes."""
 
-    queryset = DataSource.objects.select_related("workspace", "created_by").prefetch_related("owners")
-    serializer_class = catalog_serializers.DataSourceSerializer
-    filterset_class = catalog_filters.DataSourceFilterSet
-    search_fields = ["name", "host", "database", "description"]
-    ordering_fields = ["name", "engine", "created_at", "updated_at"]
-    # "scan" is authorised by the service (run on the source's scan, or run_scan in its workspace when the
-    # default scan must be created first): the view only needs the source to be visible (else 404).
-    action_permissions = {"test_connection": "test_connection", "scan": "view"}
-
-    def get_serializer_class(self):
-        if self.action in ("update", "partial_update"):
-            return catalog_serializers.DataSourceUpdateSerializer
-        return catalog_serializers.DataSourceSerializer
-
-    def perform_create(self, serializer):
-        serializer.instance = services.datasource_create(acting_user=self.request.user,
-                                                         **serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = services.datasource_update(data_source=serializer.instance,
-                                                         acting_user=self.request.user, **serializer.validated_data)
-
-    def perform_destroy(self, instance):
-        services.datasource_delete(data_source=instance, acting_user=self.request.user)
-
-    @extend_schema(request=None, responses=catalog_serializers.ConnectionTestSerializer,
-                   description="Connect to the source with its stored secret, confirm the session is read-only and "
-                               "report the server. A failure is still 200, with `ok: false` and a message that "
-                               "never carries the secret.")
-    @action(detail=True, methods=["post"], url_path="test-connection")
-    def test_connection(self, request, pk=None):
-        source = self.get_object()  # 404 outside scope, 403 without test_connection: before any connection
-        try:
-            info = services.datasource_test_connection(data_source=source, acting_user=request.user)
-        except services.ConnectionTestFailed as exc:
-            return Response({"ok": False, "error": str(exc)})
-        return Response({"ok": True, "server_version": info.server_version, "current_user": info.current_user,
-                         "database": info.database, "read_only": info.read_only,
-                         "statement_timeout_s": info.statement_timeout_s})
+    queryset = DataSource.objects.all()
+    # Authorised by the service (run on the source's scan, or run_scan in its workspace when the default scan must
+    # be created first): the view only needs the source to be visible (else 404).
+    action_permissions = {"scan": "view"}
 
     @extend_schema(request=None, responses={202: serializers.ScanRunSerializer, 409: CONFLICT_RESPONSE},
                    description="Queue a run of the source's default scan (created on first use with the "
                                "workspace's default rule set). Needs the right to run scans.")
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], url_path="scan", url_name="run")
     def scan(self, request, pk=None):
         source = self.get_object()
         scan = services.scan_default(data_source=source, acting_user=request.user)
@@ -217,3 +181,36 @@ class AssetChangeViewSet(RestrictedReadOnlyModelViewSet):
     serializer_class = serializers.AssetChangeSerializer
     filterset_class = filters.AssetChangeFilterSet
     ordering_fields = ["id", "created_at", "kind"]
+
+
+class DetectSerializer(drf_serializers.Serializer):
+    assets = drf_serializers.ListField(
+        child=drf_serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_DETECT_ASSETS,
+        help_text="Columns, tables or views, schemas, or a database (the whole source), all of one data source.")
+
+
+class DetectionViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
+    """Detection on demand ("detect again"): re-run detection on assets the caller may classify."""
+
+    queryset = Asset.objects.select_related("parent", "data_source")
+    serializer_class = DetectSerializer
+    action_permissions = {"create": "classify"}
+
+    @extend_schema(request=DetectSerializer, responses={202: serializers.ScanRunSerializer, 409: CONFLICT_RESPONSE},
+                   description="Re-run detection on columns, tables or views, schemas or a whole source (its "
+                               "database asset), as a run on the detection queue: the answer is the queued run "
+                               "(`/scan-runs/{id}/` shows its progress; it can be cancelled there). Needs "
+                               "`classify` on every asset; 404 when one is not visible; 409 when the source has "
+                               "a scan or detection queued or running. Authorised before anything connects.")
+    def create(self, request):
+        data = DetectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        wanted = set(data.validated_data["assets"])
+        assets = list(restrict(self.queryset, request.user, "view").filter(pk__in=wanted))
+        if len(assets) != len(wanted):
+            raise exceptions.NotFound("No such asset.")
+        try:
+            run = services.detection_run_request(assets=assets, acting_user=request.user)
+        except services.ScanAlreadyRunning as exc:
+            raise already_running(exc) from None
+        return queued(run)

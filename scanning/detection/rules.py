@@ -5,7 +5,7 @@ case-insensitive) and, for the values, its value regex (full match) and/or a bui
 ``VALIDATORS`` on at least ``min_match_share`` of the non-null sampled values with at least ``min_distinct``
 distinct matching values. A rule with only a column-name regex matches on the name alone.
 
-Steward regexes run on RE2 (``scanning.safe_regex``: linear time, whatever the pattern) and only on values up to
+Steward regexes run on RE2 (``sources.safe_regex``: linear time, whatever the pattern) and only on values up to
 512 characters; patterns are compiled once and cached.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scanning.safe_regex import UserPattern, compile_pattern
+from sources.safe_regex import UserPattern, compile_pattern
 
 from .validators import MAX_VALUE_LENGTH, VALIDATORS
 

@@ -1,4 +1,4 @@
-"""Rewrite stored qualified names to the quoting rule of ``scanning.connectors.names`` (reserved words, upper
+"""Rewrite stored qualified names to the quoting rule of ``sources.connectors.names`` (reserved words, upper
 case, backslashes and non-ASCII parts are now quoted).
 
 Without it the next rescan of a source would compute ``"Users"`` where the catalog holds ``Users``, record every
@@ -10,7 +10,7 @@ earlier rule left bare, so it cannot equal any name spelled by the earlier rule.
 """
 from django.db import migrations
 
-from scanning.connectors.names import parse_qualified_name, qualified_name
+from sources.connectors.names import parse_qualified_name, qualified_name
 
 BATCH = 2000
 

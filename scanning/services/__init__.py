@@ -1,14 +1,4 @@
 """Writes and business rules of scanning; the API, admin, commands and tasks all call these."""
-from scanning.services.datasources import (
-    ConnectionTestFailed,
-    connection_settings,
-    datasource_create,
-    datasource_delete,
-    datasource_test_connection,
-    datasource_update,
-    host_policy,
-    open_connector,
-)
 from scanning.services.runs import (
     RunNotCancellable,
     ScanAlreadyRunning,
@@ -33,10 +23,9 @@ from scanning.services.scans import (
 )
 
 __all__ = [
-    "ConnectionTestFailed", "RunNotCancellable", "ScanAlreadyRunning", "active_run", "connection_settings",
+    "RunNotCancellable", "ScanAlreadyRunning", "active_run",
     "detection_run_request",
-    "datasource_create", "datasource_delete", "datasource_test_connection", "datasource_update", "host_policy",
-    "open_connector", "parse_cron", "rule_set_create", "rule_set_default", "rule_set_delete", "rule_set_filters",
+    "parse_cron", "rule_set_create", "rule_set_default", "rule_set_delete", "rule_set_filters",
     "rule_set_update", "scan_create", "scan_default", "scan_delete", "scan_run_cancel", "scan_run_execute",
     "scan_run_request", "scan_runs_reap", "scan_update",
 ]

@@ -33,7 +33,6 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import authorize, restrict
-from catalog.crypto import SecretUnreadable
 from catalog.models import Asset, AssetClassification, Classification
 from catalog.services import (
     DetectedClassification,
@@ -41,20 +40,21 @@ from catalog.services import (
     asset_sensitivity_recompute,
     classification_evidence_fingerprint,
 )
-from scanning.connectors import (
+from core import runs
+from scanning.detection import ColumnSample, DetectionSettings, detect_column, type_family
+from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
+from scanning.profiling import profile_column
+from scanning.services.classifications import custom_rules_for
+from scanning.sync import RunStopped
+from sources.connectors import (
     AuthenticationFailed,
     ConnectorConfigError,
     ConnectorError,
     SourceUnavailable,
     parse_qualified_name,
 )
-from scanning.detection import ColumnSample, DetectionSettings, detect_column, type_family
-from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
-from scanning.profiling import profile_column
-from scanning.services.classifications import custom_rules_for
-from scanning.services.datasources import open_connector, run_failure_message
-from scanning.services.run_state import back_to_queue, claim_run, finish_run, finish_unreachable, still_wanted
-from scanning.sync import RunStopped
+from sources.crypto import SecretUnreadable
+from sources.services import open_connector, run_failure_message
 
 logger = logging.getLogger("racine.scanning")
 
@@ -189,13 +189,9 @@ def detect_table(*, connector, table: Asset, ctx: Context, run: ScanRun | None =
         if column_ids is None:
             TableSample.objects.update_or_create(asset=table, defaults={
                 "run": run, "sampled_at": timezone.now(), "columns_sampled": len(to_read)})
-        if run is not None:
-            still_ours = ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING,
-                                                cancel_requested=False).update(
-                progress_done=F("progress_done") + 1, heartbeat_at=timezone.now(),
-                columns_classified=F("columns_classified") + classified)
-            if not still_ours:
-                raise RunStopped()  # rolls this table back with the transaction
+        if run is not None and not runs.heartbeat(ScanRun, run.pk, progress_done=F("progress_done") + 1,
+                                                  columns_classified=F("columns_classified") + classified):
+            raise RunStopped()  # rolls this table back with the transaction
     return classified
 
 
@@ -236,12 +232,11 @@ def after_schema(*, run: ScanRun, sync, connector) -> None:
     table_ids = (tables_to_sample(data_source_id=run.data_source_id, changed=sync.tables_to_sample)
                  if rule_set.detection_enabled or rule_set.profiling_enabled else [])
     if not table_ids:
-        finish_run(run.pk, ScanRun.Status.SUCCEEDED)
+        runs.finish(ScanRun, run.pk, ScanRun.Status.SUCCEEDED)
         return
     with transaction.atomic():
-        moved = ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING, cancel_requested=False).update(
-            phase=DETECTION_PHASE, progress_done=0, progress_total=len(table_ids), heartbeat_at=timezone.now())
-        if not moved:
+        if not runs.heartbeat(ScanRun, run.pk, phase=DETECTION_PHASE, progress_done=0,
+                              progress_total=len(table_ids)):
             raise RunStopped()
         transaction.on_commit(lambda: _enqueue(run.pk, table_ids))
 
@@ -258,26 +253,27 @@ def _run_outcome(run: ScanRun, *, final_attempt: bool, hand_back, secrets: list[
     try:
         yield
     except RunStopped:
-        finish_run(run.pk, ScanRun.Status.CANCELLED)
+        runs.finish(ScanRun, run.pk, ScanRun.Status.CANCELLED)
     except SourceUnavailable as exc:
         error = f"Detection: {run_failure_message(exc, run_id=run.pk, secrets=tuple(secrets))}"
         if not final_attempt and hand_back(error):
             raise
-        finish_unreachable(run.pk, error)
+        runs.fail_unless_cancelled(ScanRun, run.pk, error)
     except AuthenticationFailed as exc:
-        finish_run(run.pk, ScanRun.Status.FAILED,
-                   error=f"Detection: {run_failure_message(exc, run_id=run.pk, secrets=tuple(secrets))}")
+        runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED,
+                    error=f"Detection: {run_failure_message(exc, run_id=run.pk, secrets=tuple(secrets))}")
     except ConnectorConfigError as exc:  # our own wording about the source's settings: safe and actionable
-        finish_run(run.pk, ScanRun.Status.FAILED, error=_redact(f"Detection: {exc}", tuple(secrets)))
+        runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED, error=_redact(f"Detection: {exc}", tuple(secrets)))
     except (ConnectorError, SecretUnreadable) as exc:
         _log_failure("detection failed", exc, scan_run=run.pk)
-        finish_run(run.pk, ScanRun.Status.FAILED,
-                   error=f"Detection could not read the source ({type(exc).__name__}); see the worker's log.")
+        runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED,
+                    error=f"Detection could not read the source ({type(exc).__name__}); see the worker's log.")
     except SoftTimeLimitExceeded:
-        finish_run(run.pk, ScanRun.Status.FAILED, error="Detection exceeded its time limit.")
+        runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED, error="Detection exceeded its time limit.")
     except Exception as exc:
         _log_failure("detection failed", exc, scan_run=run.pk)
-        finish_run(run.pk, ScanRun.Status.FAILED, error="Internal error during detection; see the worker's log.")
+        runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED,
+                    error="Internal error during detection; see the worker's log.")
 
 
 def _detect_plan(run: ScanRun, plan: list[tuple[Asset, list[int] | None]], ctx: Context, secrets: list[str], *,
@@ -293,7 +289,7 @@ def _detect_plan(run: ScanRun, plan: list[tuple[Asset, list[int] | None]], ctx: 
                 continue
             detect_table(connector=connector, table=table, ctx=ctx, run=run, column_ids=column_ids)
     asset_sensitivity_recompute(data_source_id=run.data_source_id)
-    finish_run(run.pk, ScanRun.Status.SUCCEEDED)
+    runs.finish(ScanRun, run.pk, ScanRun.Status.SUCCEEDED)
 
 
 def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool = True) -> None:
@@ -308,11 +304,11 @@ def detection_run(*, scan_run_id: int, table_ids: list[int], final_attempt: bool
         logger.info("detection not started: the run is not waiting for it", extra={"scan_run": scan_run_id})
         return
     if run.cancel_requested:  # asked to stop while this delivery or retry waited
-        finish_run(run.pk, ScanRun.Status.CANCELLED)
+        runs.finish(ScanRun, run.pk, ScanRun.Status.CANCELLED)
         return
 
     def keep_for_retry(error: str) -> bool:
-        return bool(still_wanted(run.pk).update(heartbeat_at=timezone.now(), error=error[:4000]))
+        return runs.heartbeat(ScanRun, run.pk, error=error[:runs.ERROR_MAX_LENGTH])
 
     secrets: list[str] = []
     with _run_outcome(run, final_attempt=final_attempt, hand_back=keep_for_retry, secrets=secrets):
@@ -392,21 +388,22 @@ def detection_on_demand(*, scan_run_id: int, final_attempt: bool = True, retry_i
     resume from); an unreachable source hands the run back to the queue for the task's retry (due in ``retry_in``
     s) unless this is the final attempt or a cancel was asked for.
     """
-    if not claim_run(scan_run_id, phase=DETECTION_PHASE, trigger=ScanRun.Trigger.DETECTION):
+    if not runs.claim(ScanRun, scan_run_id, phase=DETECTION_PHASE, trigger=ScanRun.Trigger.DETECTION):
         logger.info("detection run not claimed (already taken or finished)", extra={"scan_run": scan_run_id})
         return
     run = ScanRun.objects.select_related("data_source").get(pk=scan_run_id)
     secrets: list[str] = []
-    with _run_outcome(run, final_attempt=final_attempt, hand_back=partial(back_to_queue, run.pk, retry_in=retry_in),
-                      secrets=secrets):
+    with _run_outcome(run, final_attempt=final_attempt, secrets=secrets,
+                      hand_back=partial(runs.hand_back, ScanRun, run.pk, retry_in=retry_in)):
         # What is still there to read: a target removed, or a column whose table became something else since the
         # request, is left out; the others are still read.
         plan = detection_plan(asset for asset in Asset.objects.filter(
             pk__in=run.targets, data_source_id=run.data_source_id, removed_at__isnull=True).select_related("parent")
             if _has_table(asset))
         if not plan:
-            finish_run(run.pk, ScanRun.Status.FAILED, error="Nothing left to sample: the assets asked for are no "
-                                                             "longer tables or columns of the source.")
+            runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED,
+                        error="Nothing left to sample: the assets asked for are no longer tables or columns of the "
+                              "source.")
             return
         ScanRun.objects.filter(pk=run.pk).update(progress_total=len(plan))
         scan = run.data_source.scans.select_related("rule_set").order_by("pk").first()

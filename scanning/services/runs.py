@@ -9,33 +9,23 @@ import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from accounts import audit
 from accounts.models import User
 from accounts.permissions import authorize, has_perm
-from catalog.crypto import SecretUnreadable
 from catalog.models import Asset
-from scanning.connectors import ConnectorError, SourceUnavailable
+from core import runs
 from scanning.models import Scan, ScanRun
-from scanning.services.datasources import open_connector, run_failure_message
 from scanning.services.detection import after_schema, check_detection_targets, may_classify_all
-from scanning.services.run_state import (
-    back_to_queue,
-    claim_run,
-    fail_lost,
-    finish_run,
-    finish_unreachable,
-    mark_resent,
-)
 from scanning.services.scans import refresh_catalog_statistics, rule_set_filters
 from scanning.sync import CatalogSync, RunStopped
+from sources.connectors import ConnectorError, SourceUnavailable
+from sources.crypto import SecretUnreadable
+from sources.services import open_connector, run_failure_message
 
 logger = logging.getLogger("racine.scanning")
 
@@ -66,17 +56,6 @@ def _task(*, detection: bool):
 def _enqueue(run_id: int, *, detection: bool, retries: int = 0) -> None:
     """Send a queued run to its worker; ``retries``: the retries it already used, so a re-send keeps its budget."""
     _task(detection=detection).apply_async((run_id,), retries=retries)
-
-
-def _messages_waiting(*, detection: bool) -> int:
-    """Messages ready on the queue the run's task is routed to, not yet taken by a worker."""
-    task = _task(detection=detection)
-    queue = task.app.amqp.router.route({}, task.name)["queue"]
-    with task.app.connection_for_read() as conn:
-        try:
-            return queue.bind(conn.default_channel).queue_declare(passive=True).message_count
-        except conn.channel_errors:  # Redis drops an emptied list: no such queue, nothing waits
-            return 0
 
 
 def active_run(data_source_id: int) -> ScanRun | None:
@@ -149,7 +128,7 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True, retry_in: 
     unless this is the final attempt; any other failure fails the run with a message that holds no secret.
     """
     # Claim with a conditional UPDATE: if beat fired twice or the broker redelivered, one worker wins.
-    if not claim_run(scan_run_id, phase="schema", scan__isnull=False):
+    if not runs.claim(ScanRun, scan_run_id, phase="schema", scan__isnull=False):
         logger.info("scan run not claimed (already taken or finished)", extra={"scan_run": scan_run_id})
         return
     run = ScanRun.objects.select_related("scan__rule_set", "data_source__workspace").get(pk=scan_run_id)
@@ -167,25 +146,27 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True, retry_in: 
             refresh_catalog_statistics(added=sync.counts["added"])
             after_schema(run=run, sync=sync, connector=connector)
     except RunStopped:
-        if finish_run(run.pk, ScanRun.Status.CANCELLED):
+        if runs.finish(ScanRun, run.pk, ScanRun.Status.CANCELLED):
             logger.info("scan run cancelled", extra={"scan_run": run.pk})
         return
     except SourceUnavailable as exc:
         error = run_failure_message(exc, run_id=run.pk, secrets=secrets)
-        if not final_attempt and back_to_queue(run.pk, error, retry_in=retry_in):
+        if not final_attempt and runs.hand_back(ScanRun, run.pk, error, retry_in=retry_in):
             raise
-        finish_unreachable(run.pk, error)
+        runs.fail_unless_cancelled(ScanRun, run.pk, error)
         return
     except (ConnectorError, SecretUnreadable) as exc:
-        finish_run(run.pk, ScanRun.Status.FAILED, error=run_failure_message(exc, run_id=run.pk, secrets=secrets))
+        runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED,
+                    error=run_failure_message(exc, run_id=run.pk, secrets=secrets))
         return
     except SoftTimeLimitExceeded:
-        finish_run(run.pk, ScanRun.Status.FAILED, error="The scan exceeded its time limit.")
+        runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED, error="The scan exceeded its time limit.")
         return
     except Exception:
         # Unknown failure: the traceback goes to the log (with the request id), the run says where to look.
         logger.exception("scan run failed", extra={"scan_run": run.pk})
-        finish_run(run.pk, ScanRun.Status.FAILED, error="Internal error while scanning; see the worker's log.")
+        runs.finish(ScanRun, run.pk, ScanRun.Status.FAILED,
+                    error="Internal error while scanning; see the worker's log.")
         return
 
 
@@ -200,7 +181,8 @@ def scan_run_cancel(*, run: ScanRun, acting_user: User | None) -> ScanRun:
     """Cancel a queued run at once; ask a running one to stop after its current batch (or table)."""
     authorize(acting_user, lambda: may_cancel(acting_user, run))
     with transaction.atomic():
-        cancelled_while_queued = finish_run(run.pk, ScanRun.Status.CANCELLED, from_statuses=(ScanRun.Status.QUEUED,))
+        cancelled_while_queued = runs.finish(ScanRun, run.pk, ScanRun.Status.CANCELLED,
+                                             from_statuses=(ScanRun.Status.QUEUED,))
         if not cancelled_while_queued and not ScanRun.objects.filter(
                 pk=run.pk, status=ScanRun.Status.RUNNING).update(cancel_requested=True):
             raise RunNotCancellable("This run has already finished.")
@@ -211,45 +193,13 @@ def scan_run_cancel(*, run: ScanRun, acting_user: User | None) -> ScanRun:
 
 def scan_runs_reap(*, now=None) -> dict[str, int]:
     """Fail runs whose worker stopped sending heartbeats; send again, then fail, queued runs whose message the
-    broker lost."""
-    now = now or timezone.now()
-    silent_since = now - timedelta(seconds=settings.RACINE_SCAN_HEARTBEAT_TIMEOUT)
-    timeout = settings.RACINE_SCAN_HEARTBEAT_TIMEOUT
-    failed = ScanRun.objects.filter(status=ScanRun.Status.RUNNING, heartbeat_at__lt=silent_since).update(
-        status=ScanRun.Status.FAILED, finished_at=now, phase="",
-        error=f"{REAPED_SILENT_ERROR} (no heartbeat for {timeout} s); the catalog keeps the batches "
-              "it had written.")
-    requeued, lost = _recover_lost_messages(now)
-    if failed or requeued or lost:
-        logger.warning("scan runs reaped", extra={"failed": failed, "requeued": requeued, "lost": lost})
-    return {"failed": failed, "requeued": requeued, "lost": lost}
-
-
-def _recover_lost_messages(now) -> tuple[int, int]:
-    """A queued run not picked up ``RACINE_RUN_QUEUED_TIMEOUT`` s after it was due, while nothing waits on its
-    queue, lost its message (e.g. Redis restarted without persistence): send it once more; if that is not picked
-    up either within the timeout, fail it, so that the source takes new runs again. A run whose queue holds
-    messages may be waiting behind them for a free worker: left alone until the queue drains. Every step is a
-    conditional update on the run as read, so a worker that claims it meanwhile wins (returns the counts)."""
-    timeout = settings.RACINE_RUN_QUEUED_TIMEOUT
-    overdue = now - timedelta(seconds=timeout)
-    candidates = ScanRun.objects.filter(status=ScanRun.Status.QUEUED).filter(
-        Q(resent_at__isnull=True, due_at__lt=overdue) | Q(resent_at__lt=overdue)).only(
-        "pk", "trigger", "attempts", "due_at", "resent_at")
-    backlog: dict[bool, int] = {}
-    requeued = lost = 0
-    for run in candidates:
-        if run.is_detection not in backlog:
-            backlog[run.is_detection] = _messages_waiting(detection=run.is_detection)
-        if backlog[run.is_detection]:
-            continue
-        if run.resent_at is None:
-            if mark_resent(run, now):
-                _enqueue(run.pk, detection=run.is_detection, retries=run.attempts)
-                logger.warning("queued run not picked up: its message is sent again", extra={"scan_run": run.pk})
-                requeued += 1
-        elif fail_lost(run, now, f"{REAPED_LOST_ERROR}: not picked up {timeout} s after "
-                                 "it was due, nor when sent again. Request a new run."):
-            logger.error("queued run failed: its message was lost twice", extra={"scan_run": run.pk})
-            lost += 1
-    return requeued, lost
+    broker lost (``core.runs.reap``)."""
+    heartbeat_timeout, queued_timeout = settings.RACINE_SCAN_HEARTBEAT_TIMEOUT, settings.RACINE_RUN_QUEUED_TIMEOUT
+    return runs.reap(
+        ScanRun, now=now, heartbeat_timeout=heartbeat_timeout, queued_timeout=queued_timeout,
+        task_for=lambda run: _task(detection=run.is_detection),
+        resend=lambda run: _enqueue(run.pk, detection=run.is_detection, retries=run.attempts),
+        silent_error=f"{REAPED_SILENT_ERROR} (no heartbeat for {heartbeat_timeout} s); the catalog keeps the "
+                     "batches it had written.",
+        lost_error=f"{REAPED_LOST_ERROR}: not picked up {queued_timeout} s after it was due, nor when sent again. "
+                   "Request a new run.")

@@ -12,10 +12,11 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from accounts import audit
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
-from catalog.models import Asset, AssetClassification, DataSource
-from scanning.connectors import ConnectorConfigError, Filters
-from scanning.connectors.filters import name_matcher
+from catalog.models import Asset, AssetClassification
 from scanning.models import AssetChange, Scan, ScanRuleSet
+from sources.connectors import ConnectorConfigError, Filters
+from sources.connectors.filters import name_matcher
+from sources.models import DataSource
 
 RULE_SET_FIELDS = ("name", "description", "include_schemas", "exclude_schemas", "include_tables", "exclude_tables",
                    "include_columns", "exclude_columns", "sample_size", "detection_enabled", "classifications",
@@ -182,9 +183,15 @@ def scan_update(*, scan: Scan, acting_user: User | None, **fields) -> Scan:
 def scan_delete(*, scan: Scan, acting_user: User | None) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", scan))
     audit.record(event="scan.deleted", actor=acting_user, obj=scan)
-    if scan.periodic_task_id:
-        PeriodicTask.objects.filter(pk=scan.periodic_task_id).delete()
     scan.delete()
+
+
+def scan_schedule_drop(sender, instance: Scan, **kwargs) -> None:
+    """post_delete of a scan: its beat entry goes with it, or it would keep ticking. A signal, not a step of
+    scan_delete, because scans also go by cascade when their data source is deleted (by sources, which does not
+    know about scans)."""
+    if instance.periodic_task_id:
+        PeriodicTask.objects.filter(pk=instance.periodic_task_id).delete()
 
 
 def scan_default(*, data_source: DataSource, acting_user: User | None = None,

@@ -31,7 +31,7 @@ def test_role_change_in_admin_is_saved_granted_and_audited(world):
     assert response.status_code == 302, response.content[:500]
     assert Membership.objects.get(pk=analyst_membership.pk).role == Role.DATA_STEWARD
     analyst = User.objects.get(pk=analyst_membership.user_id)
-    assert workspace_allows(analyst, "catalog.add_datasource", world.workspace_a)
+    assert workspace_allows(analyst, "sources.add_datasource", world.workspace_a)
     event = AuditEvent.objects.filter(event="membership.changed").get()
     assert event.changes["role"] == [Role.ANALYST, Role.DATA_STEWARD]
 

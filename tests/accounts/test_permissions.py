@@ -14,7 +14,7 @@ from guardian.shortcuts import assign_perm
 from accounts import permissions, services
 from accounts.models import AuditEvent, Membership, ObjectGrant, User, Workspace
 from accounts.permissions import has_any_grant, has_perm, perm_name, restrict, workspace_allows
-from accounts.roles import ROLES, Role, permission_names
+from accounts.roles import Role, permission_names, role_grants
 from tests.support.factories import UserFactory, WorkspaceFactory, membership
 from tests.support.personas import verified_client
 
@@ -79,7 +79,7 @@ def test_has_perm_and_workspace_allows(world):
     assert not has_perm(world.user("analyst"), "change", world.workspace_a)
     assert workspace_allows(admin, "accounts.add_membership", world.workspace_a)
     assert not workspace_allows(admin, "accounts.add_membership", world.workspace_b)
-    assert workspace_allows(world.user("superuser"), "catalog.add_datasource", world.workspace_b)
+    assert workspace_allows(world.user("superuser"), "sources.add_datasource", world.workspace_b)
     assert not workspace_allows(AnonymousUser(), "accounts.view_workspace", world.workspace_a)
 
 
@@ -172,14 +172,14 @@ def test_plain_guardian_object_permission_counts_as_direct_grant(world):
 
 
 def test_roles_table_names_known_actions_only():
-    for role, table in ROLES.items():
+    for role, table in role_grants().items():
         for label, actions in table.items():
             assert label.count(".") == 1 and label == label.lower(), label
             assert actions, f"{role} {label}"
     assert all(name.endswith("_auditevent") is False or name.startswith("accounts.view")
-               for role in ROLES for name in permission_names(role))
-    assert {action for actions in ROLES[Role.AUDITOR].values() for action in actions} == {"view"}
-    assert "catalog.view_secret_datasource" not in permission_names(Role.ANALYST)
+               for role in role_grants() for name in permission_names(role))
+    assert {action for actions in role_grants()[Role.AUDITOR].values() for action in actions} == {"view"}
+    assert "sources.view_secret_datasource" not in permission_names(Role.ANALYST)
 
 
 def test_roles_sync_reapplies_missing_grants_and_auditors_group(world):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import factory
 
 from catalog.models import Asset, AssetClassification, Classification
-from scanning.connectors import qualified_name
 from scanning.models import ClassificationRule
+from sources.connectors import qualified_name
 from tests.catalog.factories import DataSourceFactory
 
 

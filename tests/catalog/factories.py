@@ -5,9 +5,10 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
-from catalog import crypto
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+from sources import crypto
+from sources.models import DataSource
 from tests.support.factories import WorkspaceFactory
 
 

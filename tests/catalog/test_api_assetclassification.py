@@ -1,18 +1,14 @@
 """/api/v1/asset-classifications/: suggestions from scans and the stewards' decisions — confirm, reject, in
-bulk (all or none), classify by hand — and ``detect`` to re-run detection on columns, tables or a source, as a
-run."""
-import pytest
+bulk (all or none), classify by hand."""
 from django.urls import reverse
 
 from accounts.models import AuditEvent
 from catalog.models import Asset, AssetClassification
-from scanning.models import ScanRun
-from scanning.services import runs
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
-from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
+from tests.catalog.factories import DataSourceFactory
 from tests.support.permission_matrix import PermissionMatrix, table
 
-COLUMNS = "list retrieve_a retrieve_b create confirm_a confirm_b reject_a reject_b bulk detect"
+COLUMNS = "list retrieve_a retrieve_b create confirm_a confirm_b reject_a reject_b bulk"
 
 
 def _classified(workspace, status=AssetClassification.Status.SUGGESTED, name="PII.EMAIL"):
@@ -20,33 +16,22 @@ def _classified(workspace, status=AssetClassification.Status.SUGGESTED, name="PI
     return AssetClassificationFactory(asset=cols["email"], classification=builtin(name), status=status)
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    calls = []
-    monkeypatch.setattr(runs, "_enqueue", lambda run_id, detection: calls.append((run_id, detection)))
-    return calls
-
-
 class TestAssetClassificationMatrix(PermissionMatrix):
     basename = "assetclassification"
     expected = table(
         COLUMNS,
-        anonymous=           "401 401 401 401 401 401 401 401 401 401",
-        outsider=            "403 403 403 403 403 403 403 403 403 403",
-        analyst=             "200 200 404 403 403 403 403 403 403 403",
-        steward=             "200 200 404 201 200 404 200 404 200 202",
-        workspace_admin=     "200 200 404 201 200 404 200 404 200 202",
-        auditor=             "200 200 200 403 403 403 403 403 403 403",
-        other_workspace_user="200 404 200 400 404 200 404 200 404 404",
-        staff_unverified=    "403 403 403 403 403 403 403 403 403 403",
-        superuser=           "200 200 200 201 200 200 200 200 200 202",
+        anonymous=           "401 401 401 401 401 401 401 401 401",
+        outsider=            "403 403 403 403 403 403 403 403 403",
+        analyst=             "200 200 404 403 403 403 403 403 403",
+        steward=             "200 200 404 201 200 404 200 404 200",
+        workspace_admin=     "200 200 404 201 200 404 200 404 200",
+        auditor=             "200 200 200 403 403 403 403 403 403",
+        other_workspace_user="200 404 200 400 404 200 404 200 404",
+        staff_unverified=    "403 403 403 403 403 403 403 403 403",
+        superuser=           "200 200 200 201 200 200 200 200 200",
     )
     visible = {"analyst": "A", "steward": "A", "workspace_admin": "A", "auditor": "AB",
                "other_workspace_user": "B", "superuser": "AB"}
-
-    @pytest.fixture(autouse=True)
-    def _no_detection_work(self, enqueued):
-        """``detect`` only queues work; the matrix checks who may ask."""
 
     def objects(self, world):
         self.a, self.b = _classified(world.workspace_a), _classified(world.workspace_b)
@@ -58,8 +43,6 @@ class TestAssetClassificationMatrix(PermissionMatrix):
             return {"asset": phone.pk, "classification": builtin("PII.PHONE").pk, "note": "by hand"}
         if action == "bulk":
             return {"ids": [self.a.pk], "decision": "confirmed"}
-        if action == "detect":
-            return {"assets": [self.a.asset_id]}
         return {"note": "checked with the owner"}
 
 
@@ -135,52 +118,3 @@ def test_filters_by_status_and_table_stay_in_scope(world):
     assert ids == {mine.pk}
 
 
-def test_detect_queues_a_detection_run_after_commit(world, enqueued, django_capture_on_commit_callbacks):
-    row = _classified(world.workspace_a)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = world.client("steward").post(reverse("api:assetclassification-detect"),
-                                                {"assets": [row.asset.parent_id, row.asset_id]}, format="json")
-    assert response.status_code == 202, response.content
-    body = response.json()
-    assert (body["status"], body["trigger"], body["scan"], body["data_source"]) == (
-        "queued", "detection", None, row.asset.data_source_id)
-    assert body["targets"] == sorted([row.asset.parent_id, row.asset_id]) and body["progress_total"] == 1
-    assert enqueued == [(body["id"], True)]
-    shown = world.client("steward").get(reverse("api:scanrun-detail", args=[body["id"]]))
-    assert shown.status_code == 200 and shown.json()["targets"] == body["targets"]
-
-
-def test_detect_on_missing_or_invisible_asset_is_404(world, enqueued):
-    theirs = _classified(world.workspace_b)
-    mine = _classified(world.workspace_a)
-    for assets in ([999999], [mine.asset_id, theirs.asset_id]):
-        response = world.client("steward").post(reverse("api:assetclassification-detect"), {"assets": assets},
-                                                format="json")
-        assert response.status_code == 404
-    assert enqueued == [] and not ScanRun.objects.exists()
-
-
-def test_detect_while_the_source_has_a_run_is_409_naming_it(world, enqueued):
-    row = _classified(world.workspace_a)
-    active = ScanRunFactory(scan=ScanFactory(data_source=row.asset.data_source), status=ScanRun.Status.RUNNING,
-                            finished_at=None)
-    response = world.client("steward").post(reverse("api:assetclassification-detect"),
-                                            {"assets": [row.asset_id]}, format="json")
-    assert response.status_code == 409 and response.json()["run"] == active.pk
-    assert response["Content-Type"].startswith("application/problem+json")
-
-
-@pytest.mark.parametrize("payload", [{}, {"assets": []}, {"assets": ["x"]}, {"assets": [0]}, {"asset": 1}])
-def test_detect_with_a_malformed_body_is_400(world, enqueued, payload):
-    response = world.client("steward").post(reverse("api:assetclassification-detect"), payload, format="json")
-    assert response.status_code == 400
-    assert [error["field"].split(".")[0] for error in response.json()["errors"]] == ["assets"]
-
-
-def test_detect_on_assets_of_two_sources_is_400(world, enqueued):
-    first, second = _classified(world.workspace_a), _classified(world.workspace_a)
-    response = world.client("steward").post(reverse("api:assetclassification-detect"),
-                                            {"assets": [first.asset_id, second.asset_id]}, format="json")
-    assert response.status_code == 400
-    assert "one data source at a time" in response.json()["errors"][0]["detail"]
-    assert enqueued == []

@@ -17,9 +17,10 @@ from accounts import services as account_services
 from accounts.fields import DESCRIPTION_MAX_LENGTH, NOTE_MAX_LENGTH
 from accounts.models import AuditEvent, ObjectGrant, Workspace
 from catalog import services as catalog_services
-from catalog.models import Asset, AssetClassification, Classification, DataSource
+from catalog.models import Asset, AssetClassification, Classification
 from config.parsers import MAX_JSON_DEPTH, JSONParser
 from scanning.models import ClassificationRule, ScanRuleSet
+from sources.models import DataSource
 from tests.catalog.classification_factories import AssetClassificationFactory, builtin
 from tests.catalog.factories import AssetFactory, DataSourceFactory, ScanRuleSetFactory
 from tests.config.test_problems import assert_problem
@@ -97,7 +98,7 @@ def test_deleting_a_workspace_with_data_is_409_naming_what_blocks_it(world):
     response = world.client("superuser").delete(reverse("api:workspace-detail", args=[workspace.pk]))
     problem = assert_problem(response, 409, "protected")
     assert problem["blocked_by"] == {"data sources": 3, "scan rule set": 1}
-    assert "3 data sources, 1 scan rule set" in problem["detail"]
+    assert "1 scan rule set, 3 data sources" in problem["detail"]  # by app label: scanning, sources
     assert Workspace.objects.filter(pk=workspace.pk).exists()
     assert not AuditEvent.objects.filter(event="workspace.deleted").exists()
 

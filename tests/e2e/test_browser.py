@@ -44,7 +44,7 @@ def test_first_admin_sign_in_enrols_an_authenticator_then_opens_the_admin(page, 
     page.page.goto(f"{live_server.url}/admin/")
     assert page.page.url.endswith("/admin/")
     assert page.page.locator("#site-name").inner_text() == "Racine"
-    assert page.page.locator("a[href='/admin/catalog/datasource/']").count() > 0
+    assert page.page.locator("a[href='/admin/sources/datasource/']").count() > 0
     assert User.objects.get(pk=admin.pk).totpdevice_set.filter(confirmed=True).count() == 1
     assert page.external == []
 

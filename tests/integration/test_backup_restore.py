@@ -21,9 +21,9 @@ from django.db import connection
 from psycopg import sql
 
 from accounts.models import AuditEvent
-from catalog import crypto
-from scanning import services
 from scanning.models import ScanRun
+from sources import crypto
+from sources import services as source_services
 from tests.support import target_dbs
 from tests.support.celery_worker import skip_unless_postgresql_app_database
 from tests.support.target_dbs import mysql_quote as q
@@ -94,7 +94,7 @@ def populate(maria) -> list[tuple]:
     """A source whose password MariaDB checks, scanned once; returns the audit trail as rows."""
     schema, user, url = maria
     workspace = scan_workspace()
-    source = services.datasource_create(workspace=workspace, acting_user=None, name=SOURCE, engine="mysql",
+    source = source_services.datasource_create(workspace=workspace, acting_user=None, name=SOURCE, engine="mysql",
                                         host=url.hostname, port=url.port or 3306, database=schema, username=user,
                                         password=PASSWORD)
     assert run_scan(source, rule_set=schema_only_rule_set(workspace)).status == ScanRun.Status.SUCCEEDED

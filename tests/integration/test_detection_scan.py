@@ -16,12 +16,13 @@ from django.db import connection
 from stdnum import iban, luhn
 from stdnum.fr import nir
 
-from catalog import crypto
-from catalog.models import Asset, AssetClassification, DataSource
-from scanning.connectors import parse_qualified_name
-from scanning.connectors.postgresql import PostgresConnector
+from catalog.models import Asset, AssetClassification
 from scanning.models import ScanRun
 from scanning.services import runs
+from sources import crypto
+from sources.connectors import parse_qualified_name
+from sources.connectors.postgresql import PostgresConnector
+from sources.models import DataSource
 from tests.catalog.factories import ScanFactory
 from tests.support.factories import WorkspaceFactory
 from tests.support.services import require_postgres

@@ -20,8 +20,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from catalog.models import DataSource
 from scanning.models import ScanRun
+from sources.models import DataSource
 from tests.support import target_dbs
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -114,7 +114,7 @@ def test_a_forwarded_port_is_recognised_by_identity_before_any_catalog_query(
             assert steward.post(_url(source, "test-connection")).json() == {
                 "ok": False, "error": "the network policy does not allow this target"}
             with django_capture_on_commit_callbacks(execute=True):
-                scanned = steward.post(_url(source, "scan"))
+                scanned = steward.post(_url(source, "scan-run"))
             run = ScanRun.objects.get(pk=scanned.json()["id"])
             assert run.status == ScanRun.Status.FAILED and "Racine's own database" in run.error
             assert not source.assets.exists()

@@ -16,6 +16,7 @@ import yaml
 
 from scanning import services
 from scanning.models import ScanRun
+from sources import services as source_services
 from tests.support import target_dbs
 from tests.support.celery_worker import app_database_env, redis_workers, skip_unless_postgresql_app_database, wait_for
 from tests.support.dead_services import closed_port
@@ -116,7 +117,7 @@ def firing(base: str, alert: str) -> list[dict]:
 
 def scan_of(name: str, **connection) -> ScanRun:
     workspace = scan_workspace()
-    source = services.datasource_create(workspace=workspace, acting_user=None, name=name, engine="postgresql",
+    source = source_services.datasource_create(workspace=workspace, acting_user=None, name=name, engine="postgresql",
                                         **connection)
     scan = services.scan_default(data_source=source, rule_set=schema_only_rule_set(workspace))
     return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)

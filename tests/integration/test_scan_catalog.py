@@ -11,8 +11,8 @@ import sqlite3
 import pytest
 
 from catalog.models import Asset
-from scanning import services
 from scanning.models import AssetChange, ScanRun
+from sources import services
 from tests.support import target_dbs
 from tests.support.target_dbs import catalog_rows, expected_rows, run_scan, scan_workspace
 from tests.support.target_dbs import mysql_quote as q

@@ -17,6 +17,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from scanning import services
 from scanning.models import Scan, ScanRun
+from sources import services as source_services
 from tests.support.factories import UserFactory, membership
 from tests.support.personas import verified_client
 from tests.support.target_dbs import scan_workspace
@@ -47,7 +48,7 @@ def source(tmp_path, settings):
     path = tmp_path / "shop.db"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)")
-    return services.datasource_create(workspace=scan_workspace(), acting_user=None, name="shop", engine="sqlite",
+    return source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="shop", engine="sqlite",
                                       database=str(path))
 
 
@@ -81,7 +82,7 @@ def steward_clients(source, count):
 
 def test_two_simultaneous_scan_requests_give_one_run_and_one_409(source, enqueued):
     clients = steward_clients(source, 2)
-    url = reverse("api:datasource-scan", args=[source.pk])
+    url = reverse("api:datasource-scan-run", args=[source.pk])
     for round_ in range(ROUNDS):
         responses = at_once(*(lambda c=c: c.post(url) for c in clients))
         assert sorted(r.status_code for r in responses) == [202, 409], [r.content for r in responses]

@@ -16,6 +16,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from scanning import services
 from scanning.models import ScanRun
+from sources import services as source_services
 from tests.support import target_dbs
 from tests.support.celery_worker import app_database_env, redis_workers, skip_unless_postgresql_app_database, wait_for
 from tests.support.factories import UserFactory, membership
@@ -38,7 +39,7 @@ def source_database():
 @pytest.fixture
 def scan(source_database):
     name, url = source_database
-    source = services.datasource_create(workspace=scan_workspace(), acting_user=None, name="lost messages",
+    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="lost messages",
                                         engine="postgresql", host=url.hostname, port=url.port or 5432,
                                         database=name, username=url.username or "postgres")
     return services.scan_default(data_source=source, rule_set=schema_only_rule_set(source.workspace))

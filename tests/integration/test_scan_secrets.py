@@ -12,10 +12,11 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from accounts.roles import Role
-from catalog import crypto
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
 from scanning.models import ScanRun
-from scanning.services.datasources import CANNOT_CONNECT
+from sources import crypto
+from sources.models import DataSource
+from sources.services import CANNOT_CONNECT
 from tests.support import target_dbs
 from tests.support.factories import UserFactory, membership
 from tests.support.personas import verified_client
@@ -98,8 +99,8 @@ def test_password_appears_in_no_response_log_audit_row_run_or_column(maria, capl
     assert "Access denied" in caplog.text
 
     with TestCase.captureOnCommitCallbacks(execute=True):  # eager Celery runs the scan and detection on commit
-        queued = call("post", reverse("api:datasource-scan", args=[source_id]))
-        failing = call("post", reverse("api:datasource-scan", args=[wrong.json()["id"]]))
+        queued = call("post", reverse("api:datasource-scan-run", args=[source_id]))
+        failing = call("post", reverse("api:datasource-scan-run", args=[wrong.json()["id"]]))
     assert queued.status_code == failing.status_code == 202
     run = call("get", reverse("api:scanrun-detail", args=[queued.json()["id"]])).json()
     assert run["status"] == ScanRun.Status.SUCCEEDED and run["added"] > 0

@@ -20,8 +20,9 @@ from accounts.roles import Role
 from bench.scan.build_db import SCHEMAS, ddl
 from catalog.models import Asset
 from scanning import services
-from scanning.connectors import ConnectionSettings, connector_for
 from scanning.models import AssetChange, ScanRun
+from sources import services as source_services
+from sources.connectors import ConnectionSettings, connector_for
 from tests.support import target_dbs
 from tests.support.celery_worker import (
     app_database_env,
@@ -111,7 +112,7 @@ def assert_consistent(source, run: ScanRun, total: int) -> None:
 def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_completes(big_source,
                                                                                        celery_via_redis):
     name, url, target = big_source
-    source = services.datasource_create(workspace=scan_workspace(), acting_user=None, name="big",
+    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="big",
                                         engine="postgresql", host=url.hostname, port=url.port or 5432,
                                         database=name, username=url.username or "postgres", password=SECRET)
     expected = source_objects(name, url)
@@ -179,7 +180,7 @@ def test_cancel_through_the_api_stops_a_worker_scan_after_its_batch(big_source, 
     nothing it committed, marks the run cancelled and stays up for the next run."""
     name, url, _ = big_source
     workspace = scan_workspace()
-    source = services.datasource_create(workspace=workspace, acting_user=None, name="big, cancelled",
+    source = source_services.datasource_create(workspace=workspace, acting_user=None, name="big, cancelled",
                                         engine="postgresql", host=url.hostname, port=url.port or 5432,
                                         database=name, username=url.username or "postgres")
     scan = services.scan_default(data_source=source, rule_set=schema_only_rule_set(workspace))

@@ -17,9 +17,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from catalog import crypto
-from catalog.models import DataSource
 from scanning.models import ScanRun
+from sources import crypto
+from sources.models import DataSource
 from tests.catalog.factories import DataSourceFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -68,7 +68,7 @@ def connect_and_scan(client, source: DataSource, django_capture_on_commit_callba
     tested = client.post(reverse("api:datasource-test-connection", args=[source.pk]))
     assert tested.status_code == 200 and tested.json()["ok"] is False
     with django_capture_on_commit_callbacks(execute=True):
-        scanned = client.post(reverse("api:datasource-scan", args=[source.pk]))
+        scanned = client.post(reverse("api:datasource-scan-run", args=[source.pk]))
     assert scanned.status_code == 202, scanned.content
     run = ScanRun.objects.get(pk=scanned.json()["id"])
     assert run.status == ScanRun.Status.FAILED

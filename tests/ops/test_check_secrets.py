@@ -7,8 +7,8 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from catalog import crypto
-from catalog.models import DataSource
+from sources import crypto
+from sources.models import DataSource
 from tests.catalog.factories import DataSourceFactory
 
 pytestmark = pytest.mark.django_db

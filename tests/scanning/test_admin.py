@@ -5,9 +5,11 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from accounts.models import AuditEvent
-from catalog import crypto
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
 from scanning.models import Scan, ScanRun
+from sources import crypto
+from sources.models import DataSource
+from sources.services import connection_test_slot
 from tests.catalog.factories import (
     AssetChangeFactory,
     AssetFactory,
@@ -46,21 +48,21 @@ def test_steward_changelists_show_only_their_workspace(world, sources):
     AssetFactory(data_source=theirs, name="bravo_payroll")
     client = staff(world, "steward")
     pages = {name: client.get(reverse(f"admin:{name}_changelist")) for name in (
-        "catalog_datasource", "scanning_scanrun", "scanning_scan", "catalog_tableasset")}
+        "sources_datasource", "scanning_scanrun", "scanning_scan", "catalog_tableasset")}
     for name, response in pages.items():
         assert response.status_code == 200, name
         html = response.content.decode()
         assert "Bravo" not in html and "bravo" not in html, name
-    assert "Alpha shop" in pages["catalog_datasource"].content.decode()
+    assert "Alpha shop" in pages["sources_datasource"].content.decode()
     assert "Alpha nightly" in pages["scanning_scanrun"].content.decode()
     assert "alpha_customers" in pages["catalog_tableasset"].content.decode()
-    response = client.get(reverse("admin:catalog_datasource_change", args=[theirs.pk]))
+    response = client.get(reverse("admin:sources_datasource_change", args=[theirs.pk]))
     assert response.status_code == 302  # Django's admin answers "does not exist" by redirecting to the index
 
 
 def test_secret_never_renders_in_change_form(world, sources):
     mine, _ = sources
-    html = staff(world, "workspace_admin").get(reverse("admin:catalog_datasource_change", args=[mine.pk]))
+    html = staff(world, "workspace_admin").get(reverse("admin:sources_datasource_change", args=[mine.pk]))
     assert html.status_code == 200
     text = html.content.decode()
     assert 'type="password"' in text and 'name="password"' in text
@@ -77,7 +79,7 @@ def _form(source, **changes):
 
 def test_blank_password_keeps_secret_and_change_goes_through_service(world, sources):
     mine, _ = sources
-    response = staff(world, "steward").post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
+    response = staff(world, "steward").post(reverse("admin:sources_datasource_change", args=[mine.pk]),
                                             _form(mine, description="Orders and customers"))
     assert response.status_code == 302, response.content.decode()[:2000]
     mine.refresh_from_db()
@@ -88,7 +90,7 @@ def test_blank_password_keeps_secret_and_change_goes_through_service(world, sour
 
 def test_new_password_replaces_secret_and_is_redacted_in_audit(world, sources):
     mine, _ = sources
-    response = staff(world, "steward").post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
+    response = staff(world, "steward").post(reverse("admin:sources_datasource_change", args=[mine.pk]),
                                             _form(mine, password="a-brand-new-password"))
     assert response.status_code == 302
     mine.refresh_from_db()
@@ -98,7 +100,7 @@ def test_new_password_replaces_secret_and_is_redacted_in_audit(world, sources):
 
 def test_invalid_option_is_a_form_error_not_a_server_error(world, sources):
     mine, _ = sources
-    response = staff(world, "steward").post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
+    response = staff(world, "steward").post(reverse("admin:sources_datasource_change", args=[mine.pk]),
                                             _form(mine, options='{"sslmode": "sometimes"}', password=SECRET))
     assert response.status_code == 200
     text = response.content.decode()
@@ -108,9 +110,9 @@ def test_invalid_option_is_a_form_error_not_a_server_error(world, sources):
 
 def test_add_offers_only_workspaces_where_user_may_add(world):
     client = staff(world, "steward")
-    html = client.get(reverse("admin:catalog_datasource_add")).content.decode()
+    html = client.get(reverse("admin:sources_datasource_add")).content.decode()
     assert "Workspace A" in html and "Workspace B" not in html
-    response = client.post(reverse("admin:catalog_datasource_add"), {
+    response = client.post(reverse("admin:sources_datasource_add"), {
         "workspace": world.workspace_a.pk, "name": "New source", "engine": "postgresql",
         "host": "db.example.test", "port": "5432", "database": "shop", "username": "scanner", "options": "{}",
         "description": "", "password": SECRET})
@@ -123,7 +125,7 @@ def test_add_offers_only_workspaces_where_user_may_add(world):
 def test_scan_now_action_queues_a_run_and_reports_conflicts(world, sources):
     mine, _ = sources
     client = staff(world, "steward")
-    url = reverse("admin:catalog_datasource_changelist")
+    url = reverse("admin:sources_datasource_changelist")
     response = client.post(url, {"action": "scan_now", "_selected_action": [mine.pk]}, follow=True)
     run = ScanRun.objects.get(data_source=mine)
     assert run.trigger == ScanRun.Trigger.MANUAL and run.requested_by == world.user("steward")
@@ -137,16 +139,25 @@ def test_test_connection_action_reports_failure_without_secret(world, sources):
     mine, _ = sources
     mine.host, mine.port = "127.0.0.1", 1
     mine.save()
-    response = staff(world, "steward").post(reverse("admin:catalog_datasource_changelist"),
+    response = staff(world, "steward").post(reverse("admin:sources_datasource_changelist"),
                                             {"action": "test_connection", "_selected_action": [mine.pk]},
                                             follow=True)
     text = response.content.decode()
     assert "connection failed" in text and SECRET not in text
 
 
+def test_test_connection_action_says_when_a_test_of_the_callers_is_in_flight(world, sources):
+    mine, _ = sources
+    with connection_test_slot(world.user("steward")):
+        response = staff(world, "steward").post(reverse("admin:sources_datasource_changelist"),
+                                                {"action": "test_connection", "_selected_action": [mine.pk]},
+                                                follow=True)
+    assert "not tested. A connection test of yours is still running" in response.content.decode()
+
+
 def test_analyst_cannot_scan_from_admin(world, sources):
     mine, _ = sources
-    response = staff(world, "analyst").post(reverse("admin:catalog_datasource_changelist"),
+    response = staff(world, "analyst").post(reverse("admin:sources_datasource_changelist"),
                                             {"action": "scan_now", "_selected_action": [mine.pk]}, follow=True)
     assert "you may not run scans" in response.content.decode()
     assert not ScanRun.objects.exists() and not Scan.objects.exists()
@@ -289,14 +300,14 @@ def test_asset_source_filter_lists_only_visible_sources(world, sources):
 
 def test_read_only_viewer_sees_source_page_without_secret(world, sources):
     mine, _ = sources
-    response = staff(world, "analyst").get(reverse("admin:catalog_datasource_change", args=[mine.pk]))
+    response = staff(world, "analyst").get(reverse("admin:sources_datasource_change", args=[mine.pk]))
     assert response.status_code == 200
     text = response.content.decode()
     assert "Alpha shop" in text and SECRET not in text and mine.encrypted_secret not in text
     assert 'name="password"' not in text  # nothing to write: the viewer may not change the source
 
 
-@pytest.mark.parametrize("name", ["catalog_datasource_add", "scanning_scanruleset_add", "scanning_scan_add"])
+@pytest.mark.parametrize("name", ["sources_datasource_add", "scanning_scanruleset_add", "scanning_scan_add"])
 def test_add_pages_open_for_superuser(world, name):
     assert staff(world, "superuser").get(reverse(f"admin:{name}")).status_code == 200
 
@@ -318,7 +329,7 @@ def test_rule_set_added_in_admin_goes_through_service(world):
 def test_steward_is_told_when_a_retarget_drops_the_secret(world, sources):
     mine, _ = sources
     client = staff(world, "steward")
-    response = client.post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
+    response = client.post(reverse("admin:sources_datasource_change", args=[mine.pk]),
                            _form(mine, host="db.example.org", port=6543), follow=True)
     assert response.status_code == 200
     mine.refresh_from_db()
@@ -330,7 +341,7 @@ def test_steward_is_told_when_a_retarget_drops_the_secret(world, sources):
 
 def test_no_dropped_secret_warning_when_the_secret_stays(world, sources):
     mine, _ = sources
-    response = staff(world, "workspace_admin").post(reverse("admin:catalog_datasource_change", args=[mine.pk]),
+    response = staff(world, "workspace_admin").post(reverse("admin:sources_datasource_change", args=[mine.pk]),
                                                     _form(mine, port=6543), follow=True)
     mine.refresh_from_db()
     assert mine.has_secret

@@ -7,10 +7,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import AuditEvent
-from catalog import crypto
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
 from scanning.management.commands import scan as scan_command
 from scanning.models import Scan, ScanRun
+from sources import crypto
+from sources.models import DataSource
 from tests.catalog.factories import DataSourceFactory, ScanRuleSetFactory, ScanRunFactory
 from tests.support.factories import WorkspaceFactory
 

@@ -7,10 +7,11 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from catalog.models import Asset, DataSource
+from catalog.models import Asset
 from config.celery import app as celery_app
 from scanning.management.commands.load_demo import _luhn_valid
 from scanning.models import ScanRun
+from sources.models import DataSource
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from scanning import services
+from sources import services
 from tests.support.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,10 +15,10 @@ from accounts.models import AuditEvent
 from catalog import services as catalog_services
 from catalog.models import Asset, AssetClassification
 from catalog.services import RESUGGESTED_NOTE
-from scanning.connectors import SchemaObject, parse_qualified_name
 from scanning.models import ScanRun, TableSample
 from scanning.services import detection, runs
-from scanning.services.datasources import RUN_CANNOT_CONNECT
+from sources.connectors import SchemaObject, parse_qualified_name
+from sources.services import RUN_CANNOT_CONNECT
 from tests.catalog.classification_factories import ClassificationFactory, ClassificationRuleFactory, asset_tree, builtin
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
 from tests.support.factories import UserFactory, WorkspaceFactory, membership
@@ -441,7 +441,7 @@ def test_on_demand_detection_explains_what_it_cannot_do(fake, problem, message):
 
 
 def test_unreachable_source_hands_the_detection_back_then_fails_it_on_the_last_attempt(fake):
-    from scanning.connectors import SourceUnavailable
+    from sources.connectors import SourceUnavailable
 
     _, _, table, _ = _customers()
     run = runs.detection_run_request(assets=[table], acting_user=None)
@@ -564,7 +564,7 @@ def _two_tables(source=None):
 
 
 def test_a_retry_starts_over_and_counts_each_table_once(fake):
-    from scanning.connectors import SourceUnavailable
+    from sources.connectors import SourceUnavailable
 
     _, first, second = _two_tables()
     run = runs.detection_run_request(assets=[first, second], acting_user=None)
@@ -588,7 +588,7 @@ def test_a_retry_starts_over_and_counts_each_table_once(fake):
 
 
 def test_a_cancel_asked_while_the_source_drops_ends_the_detection_cancelled(fake):
-    from scanning.connectors import SourceUnavailable
+    from sources.connectors import SourceUnavailable
 
     database, _, _ = _two_tables()
     run = runs.detection_run_request(assets=[database], acting_user=None)
@@ -606,7 +606,7 @@ def test_a_cancel_asked_while_the_source_drops_ends_the_detection_cancelled(fake
 
 
 def test_a_cancel_asked_while_the_source_drops_ends_the_scan_cancelled(fake, monkeypatch):
-    from scanning.connectors import SourceUnavailable
+    from sources.connectors import SourceUnavailable
 
     source = DataSourceFactory()
     run = ScanRunFactory(scan=ScanFactory(data_source=source), status=ScanRun.Status.QUEUED, finished_at=None,
@@ -657,7 +657,7 @@ def test_a_detection_whose_targets_vanished_fails_plainly_without_connecting(fak
 
 
 def test_a_settings_error_is_shown_on_the_run_as_written(fake, monkeypatch):
-    from scanning.connectors import ConnectorConfigError
+    from sources.connectors import ConnectorConfigError
 
     _, _, table, _ = _customers()
     run = runs.detection_run_request(assets=[table], acting_user=None)
@@ -706,7 +706,7 @@ def test_a_cancel_asked_while_a_scans_detection_waits_for_its_retry_ends_it_with
 
 
 def test_the_last_attempt_of_a_run_asked_to_stop_ends_cancelled_not_failed(fake):
-    from scanning.connectors import SourceUnavailable
+    from sources.connectors import SourceUnavailable
 
     _, _, table, _ = _customers()
     run = _run(table.data_source)
@@ -724,8 +724,8 @@ def test_the_last_attempt_of_a_run_asked_to_stop_ends_cancelled_not_failed(fake)
 
 
 def test_a_scans_detection_waiting_for_a_retry_shows_why_and_comes_back_before_the_reaper(fake, settings):
-    from scanning.connectors import SourceUnavailable
     from scanning.tasks import _backoff
+    from sources.connectors import SourceUnavailable
 
     _, _, table, _ = _customers()
     run = _run(table.data_source)

@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 from catalog.models import Asset, AssetClassification
-from scanning import services
 from scanning.models import AssetChange, ScanRun
+from sources import services
 from tests.catalog.classification_factories import AssetClassificationFactory
 from tests.support.target_dbs import run_scan, scan_workspace, schema_only_rule_set
 

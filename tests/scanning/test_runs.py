@@ -11,12 +11,13 @@ import pytest
 from celery.exceptions import Retry
 from django.utils import timezone
 
+from core.runs import claim, fail_lost, hand_back, mark_resent
 from scanning import services
-from scanning.connectors import SourceUnavailable
 from scanning.models import ScanRun
-from scanning.services.datasources import RUN_CANNOT_CONNECT
-from scanning.services.run_state import back_to_queue, claim_run, fail_lost, mark_resent
 from scanning.tasks import scan_run_execute_task
+from sources import services as source_services
+from sources.connectors import SourceUnavailable
+from sources.services import RUN_CANNOT_CONNECT
 from tests.catalog.factories import DataSourceFactory, ScanRunFactory
 from tests.support.dead_services import black_hole, closed_port
 from tests.support.target_dbs import scan_workspace
@@ -28,7 +29,7 @@ SECRET = "unreachable-Secret-77"
 
 @pytest.fixture
 def unreachable_run():
-    source = services.datasource_create(workspace=scan_workspace(), acting_user=None, name="down",
+    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="down",
                                         engine="postgresql", host="127.0.0.1", port=closed_port(), database="shop",
                                         username="scanner", password=SECRET)
     scan = services.scan_default(data_source=source)
@@ -193,7 +194,8 @@ def test_a_new_hand_back_after_a_resend_is_a_new_message_with_its_own_resend(set
 def test_a_run_waiting_behind_other_messages_is_left_alone(settings, sent, monkeypatch):
     """No worker free (a long scan, workers restarting): the message waits on its queue, it is not lost."""
     settings.RACINE_RUN_QUEUED_TIMEOUT = 300
-    monkeypatch.setattr("scanning.services.runs._messages_waiting", lambda detection: 0 if detection else 4)
+    monkeypatch.setattr("core.runs.messages_waiting", lambda task: 0 if task.name.endswith("detection_on_demand_task")
+                        else 4)
     long_ago = timezone.now() - timedelta(hours=5)
     scan_run = queued_run(long_ago)
     detection_run = queued_run(long_ago, scan=None, data_source=DataSourceFactory(),
@@ -213,9 +215,9 @@ def test_a_worker_that_claims_the_run_meanwhile_wins_over_the_reaper(settings):
     assert mark_resent(read_by_reaper, now) and not mark_resent(read_by_reaper, now)  # two ticks: one re-send
 
     read_by_reaper = ScanRun.objects.get(pk=run.pk)
-    assert claim_run(run.pk, phase="schema")  # the late message arrives first
+    assert claim(ScanRun, run.pk, phase="schema")  # the late message arrives first
     assert not fail_lost(read_by_reaper, now, "lost")
-    assert back_to_queue(run.pk, "unreachable", retry_in=60)  # … and is handed back for a retry
+    assert hand_back(ScanRun, run.pk, "unreachable", retry_in=60)  # … and is handed back for a retry
     assert not fail_lost(read_by_reaper, now, "lost")
     run.refresh_from_db()
     assert run.status == ScanRun.Status.QUEUED and run.error == "unreachable"
@@ -260,7 +262,7 @@ def test_a_failed_run_records_no_port_scan(engine, settings, caplog):
     errors = []
     with black_hole() as silent:
         for port in (closed_port(), silent, listener.getsockname()[1]):
-            source = services.datasource_create(workspace=scan_workspace(), acting_user=None,
+            source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None,
                                                 name=f"{engine} {port}", engine=engine, host="127.0.0.1", port=port,
                                                 database="shop", username="scanner", password=SECRET)
             run = ScanRunFactory(scan=services.scan_default(data_source=source), status=ScanRun.Status.QUEUED,

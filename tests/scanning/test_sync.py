@@ -15,11 +15,11 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from catalog.models import Asset
-from scanning import services
 from scanning import sync as sync_module
-from scanning.connectors import SchemaObject, qualified_name
 from scanning.models import AssetChange, ScanRun
 from scanning.sync import CatalogSync, RunStopped, SeenIds
+from sources import services
+from sources.connectors import SchemaObject, qualified_name
 from tests.catalog.factories import ScanRunFactory
 from tests.support.factories import UserFactory, membership
 from tests.support.personas import verified_client

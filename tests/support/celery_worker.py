@@ -65,8 +65,8 @@ def wait_for(predicate, timeout: float, what: str):
 class Workers:
     """Starts worker processes on the test's queue; ``logs`` holds each one's combined output file."""
 
-    def __init__(self, tmp_path: Path, queue: str, env: dict[str, str]):
-        self.tmp_path, self.queue, self.env = tmp_path, queue, env
+    def __init__(self, tmp_path: Path, queue: str, env: dict[str, str], include: tuple[str, ...] = ()):
+        self.tmp_path, self.queue, self.env, self.include = tmp_path, queue, env, include
         self.processes: list[subprocess.Popen] = []
         self.logs: list[Path] = []
 
@@ -77,7 +77,8 @@ class Workers:
             process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", self.queue, "--pool", "solo",
                  "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{self.queue}-{number}@%h",
-                 "--loglevel", "INFO"], cwd=ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT)
+                 "--loglevel", "INFO", *(["--include", ",".join(self.include)] if self.include else [])],
+                cwd=ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT)
         self.processes.append(process)
         self.logs.append(log_path)
         return process
@@ -95,11 +96,12 @@ class Workers:
 
 @contextlib.contextmanager
 def redis_workers(tmp_path: Path, *, env: dict[str, str] | None = None, without: tuple[str, ...] = (),
-                  results: bool = False) -> Iterator[Workers]:
+                  results: bool = False, include: tuple[str, ...] = ()) -> Iterator[Workers]:
     """This process sends to Redis on a fresh queue; yields a :class:`Workers` that starts workers on it.
 
     ``env`` adds to (and ``without`` removes from) the workers' environment; ``results`` keeps task results in
-    Redis so the test can wait for them.
+    Redis so the test can wait for them; ``include`` names modules the workers import at start (test-only
+    event subscribers).
     """
     redis_url = require_redis()
     queue = f"racine-test-{uuid.uuid4().hex[:8]}"
@@ -114,7 +116,7 @@ def redis_workers(tmp_path: Path, *, env: dict[str, str] | None = None, without:
         worker_env["CELERY_RESULT_BACKEND"] = redis_url
     for name in without:
         worker_env.pop(name, None)
-    workers = Workers(tmp_path, queue, worker_env)
+    workers = Workers(tmp_path, queue, worker_env, include)
     try:
         yield workers
     finally:

@@ -155,7 +155,7 @@ def catalog_rows(source) -> list[tuple]:
 
 def expected_rows(spec: list[tuple]) -> list[tuple]:
     """``catalog_rows`` shape from (type, path, data type, nullability, extra) tuples, names made canonical."""
-    from scanning.connectors import qualified_name
+    from sources.connectors import qualified_name
 
     return sorted(((kind, qualified_name(path), qualified_name(path[:-1]) if len(path) > 1 else None, data_type,
                     nullable, extra) for kind, path, data_type, nullable, extra in spec), key=lambda row: row[1])

@@ -1,21 +1,7 @@
-"""Shared by the scanning commands: find a source by id or name, and show a run."""
+"""Shared by the scanning commands: show a run."""
 from __future__ import annotations
 
-from django.core.management.base import CommandError
-
-from catalog.models import DataSource
-from catalog.selectors import datasource_by_name_or_id
 from scanning.models import ScanRun
-
-
-def source_argument(reference: str) -> DataSource:
-    try:
-        return datasource_by_name_or_id(reference)
-    except DataSource.DoesNotExist:
-        raise CommandError(f"No data source with id or name {reference!r}.") from None
-    except DataSource.MultipleObjectsReturned:
-        raise CommandError(f"Several workspaces have a data source named {reference!r}; give its id "
-                           "(see `manage.py scan_status`).") from None
 
 
 def duration_text(run: ScanRun) -> str:

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from scanning import services
-from scanning.management.commands._common import progress_bar, run_summary, source_argument
+from scanning.management.commands._common import progress_bar, run_summary
 from scanning.models import ScanRuleSet, ScanRun
+from sources.management.commands._common import source_argument
 
 POLL_SECONDS = 0.5
 

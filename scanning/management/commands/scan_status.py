@@ -1,8 +1,9 @@
 """The most recent scan runs, of every source or of one."""
 from django.core.management.base import BaseCommand
 
-from scanning.management.commands._common import duration_text, progress_bar, source_argument
+from scanning.management.commands._common import duration_text, progress_bar
 from scanning.models import ScanRun
+from sources.management.commands._common import source_argument
 
 
 class Command(BaseCommand):

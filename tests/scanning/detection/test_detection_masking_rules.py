@@ -1,7 +1,7 @@
 import pytest
 
 from scanning.detection import ColumnSample, CustomRule, DetectionSettings, detect_column, mask_value, preview_rule
-from scanning.safe_regex import InvalidPattern
+from sources.safe_regex import InvalidPattern
 
 from .examples import POSITIVES
 

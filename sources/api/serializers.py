@@ -1,0 +1,78 @@
+"""Shapes of data sources in the API. A source's secret is write-only: ``password`` goes in, only ``has_secret``
+comes out."""
+from rest_framework import serializers
+
+from accounts.models import User, Workspace
+from sources.models import DataSource
+
+
+class DataSourceSerializer(serializers.ModelSerializer):
+    """Input and output of a data source. ``workspace`` accepts only workspaces the caller can see, so an id
+    outside their scope is refused exactly like one that does not exist; whether they may add a source there is
+    the service's rule (403)."""
+
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, trim_whitespace=False, max_length=4096,
+        style={"input_type": "password"},
+        help_text="Write-only. Omit to keep the stored secret; an empty string clears it. Changing engine, host, "
+                  "port, database, username or options without the right to read the secret drops it, unless "
+                  "the password is entered again in the same request.")
+    has_secret = serializers.BooleanField(read_only=True)
+    options = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
+                                    help_text="Driver options from the engine's allowed list.")
+
+    class Meta:
+        model = DataSource
+        fields = ["id", "workspace", "name", "engine", "host", "port", "database", "username", "password",
+                  "has_secret", "options", "description", "owners", "created_by", "created_at", "updated_at"]
+        read_only_fields = ["id", "has_secret", "created_by", "created_at", "updated_at"]
+        # Uniqueness is the service's rule (full_clean, same 400); DRF's validator would run a query first.
+        validators = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        visible = Workspace.objects.none()  # without a request (schema generation) no id is valid
+        if request is not None:
+            from accounts.selectors import workspace_list
+
+            visible = workspace_list(user=request.user)
+            if "workspace" in self.fields and not self.fields["workspace"].read_only:
+                self.fields["workspace"].queryset = visible
+        if "owners" in self.fields:
+            # Owners are members of the source's workspace: anyone else reads as an id that does not exist. A new
+            # source's workspace is known only once validated: validate() narrows the caller's workspaces to it.
+            workspaces = [self.instance.workspace_id] if isinstance(self.instance, DataSource) else visible
+            self.fields["owners"].child_relation.queryset = User.objects.filter(
+                is_active=True, memberships__workspace__in=workspaces).distinct()
+
+    def validate(self, attrs):
+        workspace = attrs.get("workspace")
+        if workspace is not None:
+            relation = self.fields["owners"].child_relation
+            members = set(workspace.memberships.values_list("user_id", flat=True))
+            for owner in attrs.get("owners", ()):
+                if owner.pk not in members:
+                    try:
+                        relation.fail("does_not_exist", pk_value=owner.pk)
+                    except serializers.ValidationError as exc:
+                        raise serializers.ValidationError({"owners": exc.detail}) from None
+        return attrs
+
+
+class DataSourceUpdateSerializer(DataSourceSerializer):
+    class Meta(DataSourceSerializer.Meta):
+        read_only_fields = [*DataSourceSerializer.Meta.read_only_fields, "workspace"]
+
+
+class ConnectionTestSerializer(serializers.Serializer):
+    """The answer of a connection test: ``ok`` with what the server reported, or ``ok: false`` and a message
+    that never carries the secret."""
+
+    ok = serializers.BooleanField()
+    server_version = serializers.CharField(required=False)
+    current_user = serializers.CharField(required=False)
+    database = serializers.CharField(required=False)
+    read_only = serializers.BooleanField(required=False)
+    statement_timeout_s = serializers.FloatField(required=False, allow_null=True)
+    error = serializers.CharField(required=False)

@@ -1,0 +1,63 @@
+"""Data sources: the databases Racine reads, where they are and how to reach them."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.fields import DESCRIPTION_MAX_LENGTH, BoundedTextField
+from accounts.models import Workspace
+from accounts.permissions import GovernedModel
+
+
+class DataSource(GovernedModel):
+    """A database Racine scans. Its secret is stored encrypted (``sources.crypto``) and is write-only."""
+
+    class Engine(models.TextChoices):
+        POSTGRESQL = "postgresql", "PostgreSQL"
+        MYSQL = "mysql", "MySQL / MariaDB"
+        SQLITE = "sqlite", "SQLite"
+        SQLALCHEMY = "sqlalchemy", "Other (SQLAlchemy URL)"
+
+    workspace_path = "workspace"
+    audit_fields = ["name", "engine", "host", "port", "database", "username", "options", "description",
+                    "encrypted_secret"]
+    audit_redact = ["encrypted_secret"]
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="data_sources")
+    name = models.CharField(max_length=200)
+    engine = models.CharField(max_length=20, choices=Engine.choices)
+    host = models.CharField(max_length=255, blank=True)
+    port = models.PositiveIntegerField(null=True, blank=True)
+    database = models.CharField(max_length=1024, blank=True,
+                                help_text="Database name; for SQLite the file path; for MySQL limits the scan "
+                                          "to this schema.")
+    username = models.CharField(max_length=200, blank=True)
+    options = models.JSONField(default=dict, blank=True,
+                               help_text="Driver options from the allowed list (e.g. sslmode); for engine "
+                                         "'sqlalchemy', the URL without its password.")
+    encrypted_secret = models.TextField(blank=True, editable=False)
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
+    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_data_sources")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # The table kept its name when data sources moved out of catalog: grants, audit rows and foreign keys
+        # follow the content type and the table, not the app.
+        db_table = "catalog_datasource"
+        # By column, not by relation: ordering by "workspace" would join and sort by the workspace's own ordering
+        # (its name). The unique constraint's index serves this order.
+        ordering = ["workspace_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="datasource_unique_name")]
+        permissions = [("test_connection_datasource", "Can test the connection of a data source"),
+                       ("view_secret_datasource", "Can read the secret of a data source")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.encrypted_secret)

@@ -1,0 +1,52 @@
+"""At least once with real workers: a Celery worker process (fed through Redis, writing into this test's
+PostgreSQL database) is killed with SIGKILL while a subscriber runs; once its claim has expired, the sweep's task
+makes another worker deliver the event again, and the outbox records the delivery."""
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from core.events import record_event
+from core.models import Delivery, Event
+from core.tasks import events_dispatch_task
+from tests.catalog.factories import DataSourceFactory
+from tests.support.celery_worker import app_database_env, redis_workers, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+CLAIM_S = 3
+
+
+def lines(path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_a_worker_killed_mid_delivery_is_redelivered_by_the_sweep_on_another_worker(tmp_path):
+    env = {**app_database_env(), "RACINE_EVENT_CLAIM_TIMEOUT": str(CLAIM_S)}
+    marks = tmp_path / "marks"
+    with redis_workers(tmp_path, env=env, include=("tests.core.worker_subscribers",)) as workers:
+        first = workers.start()
+        with transaction.atomic():  # the commit sends the dispatch task to the worker
+            event = record_event("test.slow_delivery", DataSourceFactory(), {"marks": str(marks)})
+        wait_for(lambda: lines(marks), 60, "the worker to call the subscriber")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        event.refresh_from_db()
+        assert (event.status, event.attempts) == (Event.Status.PENDING, 1) and event.claimed_until is not None
+
+        workers.start()
+        time.sleep(max(0.0, (event.claimed_until - timezone.now()).total_seconds()) + 0.5)
+        events_dispatch_task.delay()  # what beat sends every SWEEP_INTERVAL s
+
+        def delivered():
+            event.refresh_from_db()
+            return event.status == Event.Status.DELIVERED
+        wait_for(delivered, 60, "another worker to deliver the event")
+    calls = lines(marks)
+    assert len(calls) == 2 and calls[0] != calls[1]  # two worker processes
+    assert event.attempts == 2
+    assert Delivery.objects.get(event=event).delivered_at is not None
