@@ -9,6 +9,7 @@ from accounts import lockout
 from accounts.models import LoginFailure
 from catalog.models import AssetClassification
 from config import throttling
+from core.models import Event
 from scanning.metrics import schedule_max_gap_seconds
 from scanning.models import ScanRun
 from scanning.services.runs import scan_runs_reap
@@ -193,3 +194,19 @@ def test_series_count_does_not_grow_with_assets_users_or_runs(client):
         LoginFailure.objects.create(account=lockout.account_key(f"user{account}"), ip=f"10.0.0.{account}")
 
     assert set(scrape(client)) == before
+
+
+def test_event_outbox_lag_and_dead_letters(client):
+    Event.objects.create(name="scan.finished", aggregate_type="scanning.scanrun", aggregate_id="1",
+                         created_at=timezone.now() - timedelta(minutes=10))
+    Event.objects.create(name="scan.finished", aggregate_type="scanning.scanrun", aggregate_id="2")
+    Event.objects.create(name="scan.finished", aggregate_type="scanning.scanrun", aggregate_id="3",
+                         status=Event.Status.DEAD)
+    Event.objects.create(name="scan.finished", aggregate_type="scanning.scanrun", aggregate_id="4",
+                         status=Event.Status.DELIVERED, created_at=timezone.now() - timedelta(days=1))
+
+    samples = scrape(client)
+
+    assert value(samples, "racine_events_pending") == 2
+    assert value(samples, "racine_events_oldest_pending_age_seconds") == pytest.approx(600, abs=60)
+    assert value(samples, "racine_events_dead_letters") == 1
