@@ -11,8 +11,14 @@ class AccountsConfig(AppConfig):
     verbose_name = "Identity and access"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        from accounts import (
+            metrics,
+            schema,  # noqa: F401  (registers the OpenAPI authentication extension)
+        )
         from accounts.services import roles_sync_after_migrate
+        from config.collectors import register_collector
+
+        register_collector("accounts", metrics.collect)
 
         # Roles name permissions of apps migrated later; re-apply memberships once they exist.
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="accounts.roles_sync")

@@ -17,6 +17,7 @@ from django.urls import NoReverseMatch, reverse
 
 from accounts.lockout import client_ip
 from config.cache_guard import guarded
+from config.collectors import LOGIN_THROTTLE_SCOPE, THROTTLED_REQUESTS, shared_counter_inc
 from config.problems import is_api_request, json_problem_response
 
 LOGIN_URL_NAMES = ("admin:login", "rest_framework:login")
@@ -50,6 +51,7 @@ class LoginThrottleMiddleware:
             ip = client_ip(request) or "unknown"
             wait = guarded("login_rate", lambda: self._hit(ip), fallback=0)
             if wait:
+                shared_counter_inc(THROTTLED_REQUESTS, LOGIN_THROTTLE_SCOPE)
                 return self._too_many(request, wait)
         return self.get_response(request)
 

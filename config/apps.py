@@ -9,4 +9,10 @@ class ConfigAppConfig(AppConfig):
     verbose_name = "Racine configuration"
 
     def ready(self) -> None:
-        from config import checks  # noqa: F401  (registers the deploy checks)
+        from config import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            runtime_metrics,
+        )
+        from config.collectors import register_collector
+
+        register_collector("runtime", runtime_metrics.collect)

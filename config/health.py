@@ -69,6 +69,10 @@ def check_database_and_migrations(database: dict) -> Results:
         return {"database": database, "migrations": _outcome(lambda: _no_pending_migrations(connection))}
     finally:
         connection.close()
+        # The migration recorder reads its table through connections[alias], the application's connection of this
+        # (probe) thread, taken from the pool: give it back, or every probe keeps one of the pool's connections
+        # until /health/ready and every request wait for a free one.
+        connections[DEFAULT_DB_ALIAS].close()
 
 
 def _select_one(connection) -> None:

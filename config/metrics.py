@@ -1,4 +1,5 @@
-"""Prometheus metrics, for the scraper only: loopback callers or a bearer token from the environment."""
+"""Prometheus metrics, for the scraper only: loopback callers or a bearer token from the environment. What is served
+beyond django-prometheus's own: each app's collector (``config.collectors``)."""
 from __future__ import annotations
 
 import hmac
@@ -40,3 +41,4 @@ def metrics(request):
         return json_problem_response(request, 403, "permission_denied",
                                      "Metrics are served to loopback callers or with the metrics token.")
     return ExportToDjangoView(request)
+

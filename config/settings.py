@@ -301,6 +301,8 @@ RACINE_LOGIN_RATE = env_str("RACINE_LOGIN_RATE", "20/minute")
 
 # --- Observability ----------------------------------------------------------------------------------------
 RACINE_METRICS_TOKEN = env_secret("RACINE_METRICS_TOKEN")
+# Racine's own metrics are aggregates read from the database: each process computes them at most this often.
+RACINE_METRICS_CACHE_SECONDS = env_int("RACINE_METRICS_CACHE_SECONDS", 10, minimum=0)
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("RACINE_LOG_FORMAT", "json")
 if LOG_FORMAT not in {"json", "text"}:

@@ -19,6 +19,7 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 
 from config.cache_guard import guarded
+from config.collectors import THROTTLED_REQUESTS, shared_counter_inc
 
 # KEYS[1]: the window; ARGV: the time at or before which a request has left the window, now, the window's
 # duration (s), the allowance, a member naming this request.
@@ -55,7 +56,10 @@ class WindowThrottleMixin:
     cache_format = "throttle_window_%(scope)s_%(ident)s"
 
     def allow_request(self, request, view) -> bool:
-        return guarded(f"api_throttle_{self.scope}", lambda: self._allow(request, view), fallback=True)
+        allowed = guarded(f"api_throttle_{self.scope}", lambda: self._allow(request, view), fallback=True)
+        if not allowed:
+            shared_counter_inc(THROTTLED_REQUESTS, self.scope)
+        return allowed
 
     def _allow(self, request, view) -> bool:
         backend = caches[DEFAULT_CACHE_ALIAS]

@@ -326,6 +326,21 @@ def datasource_secrets_rotate() -> int:
     return rotated
 
 
+def datasource_secrets_unreadable() -> tuple[int, list[DataSource]]:
+    """(how many stored secrets there are, the sources whose secret no configured key decrypts). Reads only:
+    after a restore with the wrong keys, nothing is rewritten."""
+    stored, unreadable = 0, []
+    sources = (DataSource.objects.exclude(encrypted_secret="").select_related("workspace")
+               .only("pk", "name", "encrypted_secret", "workspace__name").order_by("pk"))
+    for source in sources.iterator():
+        stored += 1
+        try:
+            crypto.decrypt(source.encrypted_secret)
+        except SecretUnreadable:
+            unreadable.append(source)
+    return stored, unreadable
+
+
 def open_connector(data_source: DataSource, *, acting_user: User | None, purpose: str, batch_size: int | None = None):
     """A connector for the source, its secret read (and audited) for ``purpose``. Nothing connects yet."""
     password = datasource_secret_read(data_source=data_source, acting_user=acting_user, purpose=purpose)

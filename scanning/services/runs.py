@@ -29,6 +29,10 @@ from sources.services import open_connector, run_failure_message
 
 logger = logging.getLogger("racine.scanning")
 
+# The reaper's failures start with these words (scanning.metrics counts them: runs reaped by reason).
+REAPED_SILENT_ERROR = "The worker stopped responding"
+REAPED_LOST_ERROR = "The run's task message was lost by the broker"
+
 
 class ScanAlreadyRunning(Exception):
     """The source already has a queued or running run (at most one at a time)."""
@@ -195,7 +199,7 @@ def scan_runs_reap(*, now=None) -> dict[str, int]:
         ScanRun, now=now, heartbeat_timeout=heartbeat_timeout, queued_timeout=queued_timeout,
         task_for=lambda run: _task(detection=run.is_detection),
         resend=lambda run: _enqueue(run.pk, detection=run.is_detection, retries=run.attempts),
-        silent_error=f"The worker stopped responding (no heartbeat for {heartbeat_timeout} s); the catalog keeps "
-                     "the batches it had written.",
-        lost_error=f"The run's task message was lost by the broker: not picked up {queued_timeout} s after it was "
-                   "due, nor when sent again. Request a new run.")
+        silent_error=f"{REAPED_SILENT_ERROR} (no heartbeat for {heartbeat_timeout} s); the catalog keeps the "
+                     "batches it had written.",
+        lost_error=f"{REAPED_LOST_ERROR}: not picked up {queued_timeout} s after it was due, nor when sent again. "
+                   "Request a new run.")

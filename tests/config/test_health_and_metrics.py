@@ -157,3 +157,11 @@ def test_front_door_leads_to_the_admin(client):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/admin/"
 
+
+
+def test_readiness_probes_give_back_the_pool_connection_they_take(settings):
+    # Regression: the migrations check took one of the application's pooled connections in its probe thread and
+    # never returned it; past the pool's size every probe (and request) waited for a connection and failed.
+    probes = settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 10) + 2
+    for _ in range(probes):
+        assert health.run_readiness_probes()["migrations"]["status"] == "ok"
