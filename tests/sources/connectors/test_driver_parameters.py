@@ -83,25 +83,30 @@ def test_a_source_without_a_password_gets_none_from_the_workers_environment(engi
     assert answers and all(answer == "" for answer in answers)  # asked, and sent no password hash back
 
 
-@pytest.mark.parametrize("engine", ["postgresql", "sqlalchemy"])
-@pytest.mark.parametrize("requested", ["0", "30"])
-def test_a_connect_timeout_option_cannot_disable_or_lengthen_racines_bound(engine, requested):
+def _test_connection_within(settings: ConnectionSettings, *, seconds: float) -> list[BaseException] | None:
+    """The connector errors of one connection test run in a thread, or None if it still runs after ``seconds``."""
     outcome: list[BaseException] = []
 
-    def connect(settings):
+    def connect():
         with connector_for(settings) as connector:
             try:
                 connector.test_connection()
             except ConnectorError as exc:
                 outcome.append(exc)
 
+    attempt = threading.Thread(target=connect, daemon=True)
+    attempt.start()
+    attempt.join(timeout=seconds)
+    return None if attempt.is_alive() else outcome
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "sqlalchemy"])
+@pytest.mark.parametrize("requested", ["0", "30"])
+def test_a_connect_timeout_option_cannot_disable_or_lengthen_racines_bound(engine, requested):
     with black_hole() as port:
-        attempt = threading.Thread(target=connect, args=(_postgresql_source(engine, port,
-                                                                            connect_timeout=requested),),
-                                   daemon=True)
-        attempt.start()
-        attempt.join(timeout=10)  # the bound is 2 s
-        assert not attempt.is_alive(), f"connect_timeout={requested} held the connection past Racine's bound"
+        outcome = _test_connection_within(_postgresql_source(engine, port, connect_timeout=requested),
+                                          seconds=10)  # the bound is 2 s
+    assert outcome is not None, f"connect_timeout={requested} held the connection past Racine's bound"
     assert len(outcome) == 1 and isinstance(outcome[0], SourceUnavailable)
 
 
@@ -143,21 +148,9 @@ def test_a_server_that_never_answers_a_statement_is_given_up_client_side(engine,
     # The statement timeout is enforced by the server; a server run by whoever typed the host ignores it, and the
     # connection test (a web worker) or the scan waited for ever.
     monkeypatch.setattr(postgresql_connector, "ANSWER_BACKSTOP_S", 1)
-    outcome: list[BaseException] = []
-
-    def connect(settings):
-        with connector_for(settings) as connector:
-            try:
-                connector.test_connection()
-            except ConnectorError as exc:
-                outcome.append(exc)
-
     with silent_after_login() as port:
-        attempt = threading.Thread(target=connect, args=(_postgresql_source(engine, port, statement_timeout_s=1),),
-                                   daemon=True)
-        attempt.start()
-        attempt.join(timeout=15)
-        assert not attempt.is_alive(), "the connection test still waits for an answer"
+        outcome = _test_connection_within(_postgresql_source(engine, port, statement_timeout_s=1), seconds=15)
+    assert outcome is not None, "the connection test still waits for an answer"
     assert len(outcome) == 1 and isinstance(outcome[0], ConnectorError), outcome
     if engine == "postgresql":
         assert isinstance(outcome[0], QueryTimeout) and "did not answer" in str(outcome[0])
