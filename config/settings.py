@@ -263,6 +263,7 @@ REST_FRAMEWORK = {
     # syntax (booleans as "0", thousands of multipart fields) that no client needs. Nesting is bounded
     # (config/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
+    "DEFAULT_METADATA_CLASS": "config.metadata.Metadata",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [

@@ -1,0 +1,19 @@
+"""What ``OPTIONS`` answers: DRF's description of a view, without a body for actions that take none.
+
+DRF's ``SimpleMetadata`` describes the POST/PUT body from ``view.get_serializer()``, which asserts when a viewset
+has no serializer class — as one whose only action takes no body (``POST /data-sources/{id}/scan/``) — so an
+``OPTIONS`` request there was a 500.
+"""
+from rest_framework.metadata import SimpleMetadata
+
+
+class Metadata(SimpleMetadata):
+    def determine_actions(self, request, view):
+        # Lazy: DRF imports this class while it defines APIView, the base of GenericAPIView (an import cycle).
+        from rest_framework.generics import GenericAPIView
+
+        takes_no_body = (getattr(view, "serializer_class", None) is None
+                         and type(view).get_serializer_class is GenericAPIView.get_serializer_class)
+        if takes_no_body:
+            return {}
+        return super().determine_actions(request, view)
