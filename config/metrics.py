@@ -10,7 +10,6 @@ from django_prometheus.exports import ExportToDjangoView
 
 from config.problems import json_problem_response
 
-
 # Headers by which a reverse proxy names the client it relays for. Proxies differ in which they set (nginx's
 # common recipe sets only X-Real-IP; RFC 7239's Forwarded; Racine's contract asks for X-Forwarded-For and -Proto),
 # so any of them marks a relayed request.
