@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection, connections, transaction
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -147,6 +148,12 @@ def shared_counter_inc(name: str, *labels: str) -> None:
     key = shared_counter_key(name, *labels)
 
     def increment() -> None:
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(backend, RedisCache):
+            # Redis's INCR starts a missing key at 0: one round trip, where Django's add() then incr() take three
+            # (SET NX, EXISTS, INCRBY) — on every refused request of a flood.
+            backend._cache.get_client(write=True).incr(backend.make_and_validate_key(key))
+            return
         # add() then incr(): incr() of a missing key raises; add() is a no-op when the key exists.
         cache.add(key, 0, timeout=None)
         cache.incr(key)
