@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connections
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import connection, connections, transaction
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
 
@@ -26,6 +28,9 @@ logger = logging.getLogger(__name__)
 Families = Iterable[Metric]
 THROTTLED_REQUESTS = "throttled_requests"
 LOGIN_THROTTLE_SCOPE = "login"  # the login form's rate limit (accounts.middleware), beside the API's throttle scopes
+# The most one of a collector's queries may take (statement or wait for a lock), a hundred times what they take on
+# a large installation (docs/benchmarks.md#metrics).
+COLLECTOR_STATEMENT_TIMEOUT_MS = 10_000
 
 
 class CachedCollector:
@@ -63,7 +68,8 @@ class CachedCollector:
 
     def _compute(self) -> list[Metric] | None:
         try:
-            return list(self.compute())
+            with _bounded_statements():
+                return list(self.compute())
         except Exception:  # noqa: BLE001 — a metrics page with the others beats a 500
             logger.exception("metrics collector %s failed", self.name)
             return None
@@ -84,6 +90,21 @@ class CachedCollector:
                 self._refreshing = False
             # Database connections are per thread: this thread's would otherwise stay open until it is collected.
             connections.close_all()
+
+
+@contextmanager
+def _bounded_statements() -> Iterator[None]:
+    """Queries that give up after ``COLLECTOR_STATEMENT_TIMEOUT_MS``: without it a query held up (by a migration's
+    lock on the runs table, say) kept its refresh thread, and with it every later refresh, waiting; the page served
+    the old figures with the collector reported ok. In the request (the first scrape) it kept a web thread per
+    scrape, all waiting for the computation's lock."""
+    if connection.vendor != "postgresql":  # SQLite (the embedded mode) waits for no server-side lock
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL statement_timeout = {int(COLLECTOR_STATEMENT_TIMEOUT_MS)}")
+        yield
 
 
 class _CollectorHealth:
@@ -127,6 +148,12 @@ def shared_counter_inc(name: str, *labels: str) -> None:
     key = shared_counter_key(name, *labels)
 
     def increment() -> None:
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(backend, RedisCache):
+            # Redis's INCR starts a missing key at 0: one round trip, where Django's add() then incr() take three
+            # (SET NX, EXISTS, INCRBY) — on every refused request of a flood.
+            backend._cache.get_client(write=True).incr(backend.make_and_validate_key(key))
+            return
         # add() then incr(): incr() of a missing key raises; add() is a no-op when the key exists.
         cache.add(key, 0, timeout=None)
         cache.incr(key)

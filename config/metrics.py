@@ -10,11 +10,17 @@ from django_prometheus.exports import ExportToDjangoView
 
 from config.problems import json_problem_response
 
+# Headers by which a reverse proxy names the client it relays for. Proxies differ in which they set (nginx's
+# common recipe sets only X-Real-IP; RFC 7239's Forwarded; Racine's contract asks for X-Forwarded-For and -Proto),
+# so any of them marks a relayed request.
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_REAL_IP",
+                      "HTTP_FORWARDED")
+
 
 def _is_direct_loopback(request) -> bool:
-    # A request relayed by a reverse proxy on this host arrives from loopback too; the proxy's
-    # X-Forwarded-For header tells them apart, so such a request must present the token.
-    if "HTTP_X_FORWARDED_FOR" in request.META:
+    # A request relayed by a reverse proxy on this host arrives from loopback too; the proxy's forwarding headers
+    # tell them apart, so such a request must present the token.
+    if any(header in request.META for header in FORWARDING_HEADERS):
         return False
     try:
         return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback

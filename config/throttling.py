@@ -18,6 +18,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 
+from accounts.audit import client_ip
 from config.cache_guard import guarded
 from config.collectors import THROTTLED_REQUESTS, shared_counter_inc
 
@@ -54,6 +55,12 @@ class WindowThrottleMixin:
 
     # Not DRF's key: its history is a pickled list, this window a sorted set (the types must not meet in Redis).
     cache_format = "throttle_window_%(scope)s_%(ident)s"
+
+    def get_ident(self, request) -> str:
+        # DRF's own (NUM_PROXIES unset) is the whole X-Forwarded-For header when there is one: a client writing a
+        # new value on each request had a new window each time, unthrottled, and a Redis key more per request.
+        # The address the lockout and the audit trail use: the proxy's last hop, or REMOTE_ADDR without a proxy.
+        return client_ip(request) or ""
 
     def allow_request(self, request, view) -> bool:
         allowed = guarded(f"api_throttle_{self.scope}", lambda: self._allow(request, view), fallback=True)

@@ -126,6 +126,15 @@ def test_ready_answers_within_two_seconds_when_everything_hangs(client, monkeypa
     assert all(set(check) == {"status", "duration_ms"} for check in response.json()["checks"].values())
 
 
+def test_ready_hides_error_texts_from_a_client_relayed_by_a_loopback_proxy(client, cache_at):
+    with black_hole() as port:
+        cache_at(f"redis://127.0.0.1:{port}/1")
+        response, _ = timed_ready(client, REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_IP="203.0.113.9")
+
+    assert response.json()["checks"]["cache"]["status"] == "fail"
+    assert "error" not in response.json()["checks"]["cache"]
+
+
 def test_metrics_served_to_loopback(client):
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
     assert response.status_code == 200
@@ -133,7 +142,12 @@ def test_metrics_served_to_loopback(client):
 
 
 @pytest.mark.parametrize("extra", [{"REMOTE_ADDR": "10.1.2.3"},
-                                   {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}])
+                                   {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+                                   # Regression: a proxy on loopback that names its client in another header than
+                                   # X-Forwarded-For (nginx's X-Real-IP, RFC 7239's Forwarded) let anyone in.
+                                   {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_REAL_IP": "203.0.113.9"},
+                                   {"REMOTE_ADDR": "127.0.0.1", "HTTP_FORWARDED": "for=203.0.113.9;proto=https"},
+                                   {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https"}])
 def test_metrics_refused_to_remote_client_without_token(client, settings, extra):
     settings.RACINE_METRICS_TOKEN = "scrape-token"
     response = client.get("/metrics", **extra)

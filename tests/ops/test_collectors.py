@@ -2,9 +2,15 @@
 import threading
 import time
 
+import pytest
+from django.db import connection
 from prometheus_client.core import GaugeMetricFamily
 
+from config import collectors
 from config.collectors import CachedCollector
+
+# A computation runs its queries in a transaction of its own (with the statement timeout).
+pytestmark = pytest.mark.django_db
 
 
 class Counting:
@@ -60,4 +66,25 @@ def test_a_failed_computation_keeps_the_last_families_and_reports_not_ok(setting
     compute.fail = True
 
     assert values(collector.collect()) == [1]
+    assert collector.ok is False
+
+
+def test_a_collector_query_held_up_gives_up_at_the_statement_timeout(settings, monkeypatch):
+    # Regression: a query with no end (waiting for a lock, say) held its computation, and the collector with it,
+    # forever: never reported failed, and every scrape that computes in the request waited behind it.
+    if connection.vendor != "postgresql":
+        pytest.skip("the statement timeout is PostgreSQL's")
+    settings.RACINE_METRICS_CACHE_SECONDS = 0
+    monkeypatch.setattr(collectors, "COLLECTOR_STATEMENT_TIMEOUT_MS", 100)
+
+    def held_up():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(3)")
+        return []
+
+    collector = CachedCollector("test", held_up)
+    started = time.monotonic()
+    collector.collect()
+
+    assert time.monotonic() - started < 2
     assert collector.ok is False
