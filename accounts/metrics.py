@@ -18,8 +18,8 @@ def collect():
     recent = LoginFailure.objects.order_by().filter(created_at__gte=timezone.now() - rules.window)
     failures = GaugeMetricFamily(
         "racine_login_failures_window",
-        "Refused passwords within the lockout window (attempts refused by a lockout check no password and are "
-        "not counted).", value=recent.count())
+        "Wrong passwords within the lockout window (an attempt refused by a lockout in force is not checked "
+        "against the password and not counted).", value=recent.count())
     locked_pairs = (recent.exclude(account="").values("account", "ip").annotate(n=Count("pk"))
                     .filter(n__gte=rules.failures).count())
     locked_addresses = (recent.exclude(ip=None).values("ip").annotate(n=Count("account", distinct=True))

@@ -20,9 +20,10 @@ from rest_framework import throttling
 
 from accounts.audit import client_ip
 from config.cache_guard import guarded
-from config.collectors import THROTTLED_REQUESTS, shared_counter_inc
+from config.collectors import THROTTLED_REQUESTS, shared_counter_inc, shared_counter_key
 
-# KEYS[1]: the window; ARGV: the time at or before which a request has left the window, now, the window's
+# KEYS[1]: the window; KEYS[2]: the shared counter of refused requests (racine_throttled_requests_total), counted
+# in the same round trip; ARGV: the time at or before which a request has left the window, now, the window's
 # duration (s), the allowance, a member naming this request.
 # Returns {1} when the request is let in (and recorded), {0, requests in the window, the oldest one's time}
 # when it is refused. The times go back as strings: Redis would cut a Lua number to an integer.
@@ -30,6 +31,7 @@ WINDOW_SCRIPT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local count = redis.call('ZCARD', KEYS[1])
 if count >= tonumber(ARGV[4]) then
+  redis.call('INCR', KEYS[2])
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return {0, count, oldest[2]}
 end
@@ -63,16 +65,16 @@ class WindowThrottleMixin:
         return client_ip(request) or ""
 
     def allow_request(self, request, view) -> bool:
-        allowed = guarded(f"api_throttle_{self.scope}", lambda: self._allow(request, view), fallback=True)
-        if not allowed:
-            shared_counter_inc(THROTTLED_REQUESTS, self.scope)
-        return allowed
+        return guarded(f"api_throttle_{self.scope}", lambda: self._allow(request, view), fallback=True)
 
     def _allow(self, request, view) -> bool:
         backend = caches[DEFAULT_CACHE_ALIAS]
         if not isinstance(backend, RedisCache):
             self.refused_window = None
-            return super().allow_request(request, view)
+            allowed = super().allow_request(request, view)
+            if not allowed:
+                shared_counter_inc(THROTTLED_REQUESTS, self.scope)
+            return allowed
         if self.rate is None:
             return True
         self.key = self.get_cache_key(request, view)
@@ -80,7 +82,8 @@ class WindowThrottleMixin:
             return True
         self.now = self.timer()
         answer = _window_script(backend)(
-            keys=[backend.make_and_validate_key(self.key)],
+            keys=[backend.make_and_validate_key(self.key),
+                  backend.make_and_validate_key(shared_counter_key(THROTTLED_REQUESTS, self.scope))],
             args=[repr(self.now - self.duration), repr(self.now), self.duration, self.num_requests, uuid.uuid4().hex])
         if answer[0]:
             return True

@@ -13,6 +13,7 @@ from redis.connection import AbstractConnection
 from rest_framework import throttling as drf_throttling
 
 from config import throttling
+from config.collectors import THROTTLED_REQUESTS, shared_counter_values
 from tests.support.services import require_redis
 
 # Seconds from the first request: three let in, two refused, then one let in each time a request leaves the window
@@ -99,10 +100,12 @@ def test_a_decision_is_one_round_trip(redis_cache, monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(AbstractConnection, "send_command", counting)
-    for _ in range(4):
-        ThreePerMinute().allow_request(_request(), None)
-    # Two let in, then two refused: a refusal is counted for /metrics in one more round trip (it took three).
-    assert sent == ["EVALSHA", "EVALSHA", "EVALSHA", "INCRBY", "EVALSHA", "INCRBY"]
+    decisions = [ThreePerMinute().allow_request(_request(), None) for _ in range(4)]
+
+    # The refusal is counted for racine_throttled_requests_total within the same round trip.
+    assert decisions == [True, True, False, False]
+    assert sent == ["EVALSHA"] * 4
+    assert shared_counter_values(THROTTLED_REQUESTS, [("user",)]) == {("user",): 2}
 
 
 def test_without_redis_the_cache_keeps_drf_history(settings):

@@ -111,7 +111,7 @@ def test_restore_with_the_same_keys_decrypts_secrets_scans_and_keeps_the_audit_t
 
     checked = manage(copy, keys, "check_secrets")
     assert checked.returncode == 0, checked.stderr
-    assert "All 1 stored data source secret decrypt" in checked.stdout
+    assert "The 1 stored data source secret decrypts" in checked.stdout
     [(secret,)] = restored_rows(copy, f"SELECT encrypted_secret FROM catalog_datasource WHERE name = '{SOURCE}'")
     assert crypto.decrypt(secret) == PASSWORD
 

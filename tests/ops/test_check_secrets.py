@@ -22,7 +22,27 @@ def test_all_secrets_readable(settings):
 
     call_command("check_secrets", stdout=out)
 
-    assert "All 1 stored data source secret decrypt with RACINE_ENCRYPTION_KEYS." in out.getvalue()
+    assert "The 1 stored data source secret decrypts with RACINE_ENCRYPTION_KEYS." in out.getvalue()
+
+
+def test_several_secrets_readable(settings):
+    settings.RACINE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    DataSourceFactory(encrypted_secret=crypto.encrypt("s3cret"))
+    DataSourceFactory(encrypted_secret=crypto.encrypt("an0ther"))
+    out = StringIO()
+
+    call_command("check_secrets", stdout=out)
+
+    assert "All 2 stored data source secrets decrypt with RACINE_ENCRYPTION_KEYS." in out.getvalue()
+
+
+def test_no_stored_secret_is_not_reported_as_all_readable():
+    DataSourceFactory(encrypted_secret="")
+    out = StringIO()
+
+    call_command("check_secrets", stdout=out)
+
+    assert out.getvalue().strip() == "No data source has a stored secret: nothing to decrypt."
 
 
 def test_unreadable_secrets_are_named_and_left_as_they_are(settings):

@@ -65,3 +65,32 @@ def test_the_dashboard_reads_its_data_source_from_a_variable():
     assert {panel["datasource"]["uid"] for panel in dashboard_panels()} == {"${datasource}"}
     grid = [tuple(panel["gridPos"].values()) for panel in dashboard["panels"]]
     assert len(grid) == len(set(grid))
+
+
+# The only racine_* series counted in each process; every other racine_* figure is read from the database or the
+# shared cache, so it is the same from every scraped process and summing it over instances multiplies it.
+PER_PROCESS_RACINE_METRICS = {"racine_cache_unavailable_total"}
+
+
+def test_dashboard_does_not_sum_figures_every_process_reports_alike():
+    summed = {target["expr"] for panel in dashboard_panels() for target in panel["targets"]
+              if re.search(r"\bsum\b", target["expr"])
+              and {name for name in METRIC_NAME.findall(target["expr"]) if name.startswith("racine_")}
+              - PER_PROCESS_RACINE_METRICS}
+    assert summed == set()
+
+
+# Grafana's unit ids this dashboard may use; its date-time units read Unix time in milliseconds.
+GRAFANA_UNITS = {"short", "s", "dateTimeAsIso"}
+GRAFANA_DATE_UNITS = {"dateTimeAsIso"}
+
+
+def test_dashboard_units_are_grafana_units_and_timestamps_are_in_milliseconds():
+    for panel in dashboard_panels():
+        field_config = panel["fieldConfig"]
+        units = {field_config["defaults"]["unit"]} | {
+            item["value"] for override in field_config["overrides"] for item in override["properties"]
+            if item["id"] == "unit"}
+        assert units <= GRAFANA_UNITS, panel["title"]
+        if units & GRAFANA_DATE_UNITS:
+            assert all(target["expr"].endswith("* 1000") for target in panel["targets"]), panel["title"]

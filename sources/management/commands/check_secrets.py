@@ -19,6 +19,13 @@ class Command(BaseCommand):
                 f"with RACINE_ENCRYPTION_KEYS: {names}. Set RACINE_ENCRYPTION_KEYS to the keys of the "
                 "installation the backup comes from (newest first); nothing was changed. Scans of these sources "
                 "fail until then.")
-        self.stdout.write(self.style.SUCCESS(
-            f"All {stored} stored data source secret{'s' if stored != 1 else ''} decrypt with "
-            "RACINE_ENCRYPTION_KEYS."))
+        self.stdout.write(self.style.SUCCESS(self._all_readable(stored)))
+
+    @staticmethod
+    def _all_readable(stored: int) -> str:
+        if stored == 0:
+            # Also what a check pointed at the wrong, empty database gets: plainer than "All 0 … decrypt".
+            return "No data source has a stored secret: nothing to decrypt."
+        if stored == 1:
+            return "The 1 stored data source secret decrypts with RACINE_ENCRYPTION_KEYS."
+        return f"All {stored} stored data source secrets decrypt with RACINE_ENCRYPTION_KEYS."
