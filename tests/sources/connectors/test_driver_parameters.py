@@ -56,11 +56,15 @@ def _postgresql_source(engine: str, port: int, *, statement_timeout_s: float = 3
 
 
 def _recorded(record: Path) -> list[str]:
-    """The fake server's lines; it writes one once the client has gone, which may be a moment after the test."""
+    """The fake server's lines; it writes one once the client has gone, which may be a moment after the test.
+    The file exists (opened for appending) before its line is written: wait for a whole line, not for the file."""
     deadline = time.monotonic() + 10
-    while not record.exists() and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        text = record.read_text() if record.exists() else ""
+        if text.endswith("\n"):
+            return text.splitlines()
         time.sleep(0.05)
-    return record.read_text().splitlines()
+    return []
 
 
 @pytest.mark.parametrize("engine", ["postgresql", "sqlalchemy"])
