@@ -8,14 +8,13 @@ from __future__ import annotations
 from django.conf import settings
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from config.celery import QUEUES, app
 from config.collectors import LOGIN_THROTTLE_SCOPE, THROTTLED_REQUESTS, shared_counter_values
 from config.health import PROBE_TIMEOUT_S, run_readiness_probes
 
 
 def queue_depths() -> dict[str, int]:
     """Messages waiting on each of Racine's queues, not yet taken by a worker (for Redis, the list lengths)."""
-    from config.celery import QUEUES, app
-
     timeouts = {"socket_connect_timeout": PROBE_TIMEOUT_S, "socket_timeout": PROBE_TIMEOUT_S}
     depths = {}
     with app.connection_for_read(connect_timeout=PROBE_TIMEOUT_S, transport_options=timeouts) as connection:

@@ -98,6 +98,7 @@ def record_event(name: str, aggregate: models.Model, payload: dict) -> Event:
 
 
 def _send_dispatch() -> None:
+    # Lazy: core.tasks imports this module (its task calls dispatch), an import cycle.
     from core.tasks import events_dispatch_task
 
     try:

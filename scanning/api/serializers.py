@@ -5,6 +5,7 @@ from rest_framework import serializers
 from accounts.permissions import restrict
 from config.serializers import ModelSerializer
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+from sources.models import DataSource
 
 
 def _strings(help_text: str):
@@ -64,8 +65,6 @@ class ScanSerializer(ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
-            from sources.models import DataSource
-
             if not self.fields["data_source"].read_only:
                 self.fields["data_source"].queryset = restrict(DataSource.objects.all(), request.user, "view")
             self.fields["rule_set"].queryset = restrict(ScanRuleSet.objects.all(), request.user, "view")

@@ -3,6 +3,7 @@ comes out."""
 from rest_framework import serializers
 
 from accounts.models import User, Workspace
+from accounts.selectors import workspace_list
 from sources.models import DataSource
 
 
@@ -34,8 +35,6 @@ class DataSourceSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         visible = Workspace.objects.none()  # without a request (schema generation) no id is valid
         if request is not None:
-            from accounts.selectors import workspace_list
-
             visible = workspace_list(user=request.user)
             if "workspace" in self.fields and not self.fields["workspace"].read_only:
                 self.fields["workspace"].queryset = visible
