@@ -1,10 +1,13 @@
 """Catalog API: assets, and the inventory of sensitive data (``/assets/export/``)."""
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, renderers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.settings import api_settings
 
 from accounts.api.base import RestrictedViewSetMixin
 from catalog import inventory, services
@@ -40,6 +43,16 @@ class AssetViewSet(RestrictedViewSetMixin, RowListModelMixin, mixins.RetrieveMod
     pagination_class = KeysetPagination
     search_fields = ["qualified_name", "description", "source_description"]
     ordering_fields = ["qualified_name", "name", "type", "changed_at", "first_seen_at", "row_count"]
+
+    def perform_content_negotiation(self, request, force=False):
+        """A format this route does not offer is a 400 naming ``format`` (DRF answers 404, as for a missing
+        object)."""
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            offered = ", ".join(renderer.format for renderer in self.get_renderers())
+            raise ValidationError({api_settings.URL_FORMAT_OVERRIDE: f"Choose one of: {offered}."},
+                                  code="invalid") from None
 
     def perform_update(self, serializer):
         serializer.instance = services.asset_update(asset=serializer.instance,
