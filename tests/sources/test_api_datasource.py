@@ -118,20 +118,35 @@ def test_secret_of_invalid_create_never_echoed_in_errors(world):
 
 
 @pytest.mark.parametrize(("payload", "field"), [
-    ({"engine": "postgresql"}, None),  # no host
+    ({"engine": "postgresql"}, "host"),  # no host
     ({"engine": "postgresql", "host": "h.example.test", "options": {"sslmode": "sometimes"}}, "options"),
     ({"engine": "mongodb", "host": "h.example.test"}, "engine"),
     # a line break would be a command for a line-based service on the target port
-    ({"engine": "postgresql", "host": "h.example.test", "username": "x\r\nset pwned 0 0 1\r\nx"}, None),
+    ({"engine": "postgresql", "host": "h.example.test", "username": "x\r\nset pwned 0 0 1\r\nx"}, "username"),
     ({"engine": "mysql", "host": "h.example.test", "options": {"charset": "gbk"}}, "options"),
     ({"engine": "sqlalchemy", "options": {"url": "postgresql+psycopg2://u@h.example.test/x"}}, "options"),
+    # The connectors' rules, which used to be reported under "__all__" (issue 11)
+    ({"engine": "postgresql", "host": "h.example.test", "port": 70000}, "port"),
+    ({"engine": "postgresql", "host": "h.example.test", "port": 0}, "port"),
+    ({"engine": "postgresql", "host": "h.example.test", "port": -1}, "port"),
+    ({"engine": "sqlite", "database": "/etc/passwd"}, "database"),
+    ({"engine": "sqlite"}, "database"),
+    ({"engine": "postgresql", "host": "h.example.test", "options": {"sslrootcert": "/etc/ssl/x.pem"}}, "options"),
 ])
-def test_invalid_connection_settings_are_400_with_field_errors(world, payload, field):
+def test_invalid_connection_settings_are_400_naming_the_field(world, payload, field):
     response = world.client("steward").post(
         _url(), {"workspace": world.workspace_a.pk, "name": "Bad", **payload}, format="json")
     assert response.status_code == 400, response.content
-    errors = response.json()["errors"]
-    assert errors and (field is None or field in {error["field"] for error in errors})
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+def test_the_admin_form_shows_a_connector_rule_on_its_field(world):
+    from sources.admin import DataSourceForm
+
+    form = DataSourceForm(data={"workspace": world.workspace_a.pk, "name": "Bad", "engine": "postgresql",
+                                "host": "h.example.test", "port": 70000, "options": "{}"})
+    assert not form.is_valid()
+    assert form.errors == {"port": ["port must be an integer between 1 and 65535"]}
 
 
 def test_create_in_workspace_where_user_only_reads_is_403(world):
