@@ -48,7 +48,9 @@ class DateTimeFromToRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
 
 class FilterSet(django_filters.FilterSet):
     """A filter set whose filters may have a default: a filter declared with ``initial`` takes that value when the
-    request does not give one (django-filter's documented recipe), e.g. removed assets hidden unless asked for."""
+    request does not give one, e.g. removed assets hidden unless asked for. The default is put in the data before
+    the form is bound (the way django-filter's maintainers suggest, carltongibson/django-filter#322): a bound
+    form ignores ``initial``."""
 
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(None if data is None else self.with_defaults(data), *args, **kwargs)

@@ -33,7 +33,7 @@ class AssetSerializer(ModelSerializer):
 
 class InventoryClassificationSerializer(serializers.Serializer):
     name = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.CharField(help_text="suggested or confirmed (rejected ones are not listed).")
 
 
 class InventoryRowSerializer(serializers.Serializer):
