@@ -11,6 +11,7 @@ from accounts.models import AuditEvent
 from accounts.roles import Role
 from sources import crypto
 from sources.models import DataSource
+from tests.catalog.classification_factories import ClassificationFactory
 from tests.catalog.factories import DataSourceFactory
 from tests.support.dead_services import black_hole, closed_port
 from tests.support.factories import UserFactory, membership
@@ -138,6 +139,26 @@ def test_invalid_connection_settings_are_400_naming_the_field(world, payload, fi
         _url(), {"workspace": world.workspace_a.pk, "name": "Bad", **payload}, format="json")
     assert response.status_code == 400, response.content
     assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+def test_a_name_used_in_the_workspace_is_an_error_on_name(world):
+    DataSourceFactory(workspace=world.workspace_a, name="Warehouse")
+    response = world.client("steward").post(_url(), {
+        "workspace": world.workspace_a.pk, "name": "Warehouse", "engine": "postgresql", "host": "h.example.test"},
+        format="json")
+    assert response.status_code == 400
+    assert [(error["field"], error["code"]) for error in response.json()["errors"]] == [("name", "invalid")]
+    assert world.client("steward").post(_url(), {
+        "workspace": world.workspace_a.pk, "name": "Warehouse 2", "engine": "postgresql", "host": "h.example.test"},
+        format="json").status_code == 201
+
+
+def test_a_rule_about_no_one_field_has_a_null_field(world):
+    """Django's ``__all__`` key reads as DRF's non-field errors: ``field`` null, never "__all__"."""
+    response = world.client("steward").post(reverse("api:classificationrule-list"), {
+        "workspace": world.workspace_a.pk, "classification": ClassificationFactory().pk}, format="json")
+    assert response.status_code == 400, response.content
+    assert [error["field"] for error in response.json()["errors"]] == [None]
 
 
 def test_the_admin_form_shows_a_connector_rule_on_its_field(world):
