@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 
 from accounts import audit, services
+from accounts.authentication import api_token_revoke
 from accounts.models import ApiToken, AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
 from accounts.permissions import has_any_grant, has_perm, restrict
 from accounts.selectors import workspaces_allowing
@@ -388,7 +389,5 @@ class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens", permissions=["view"])
     def revoke_selected(self, request, queryset):
-        from accounts.authentication import api_token_revoke
-
         for api_token in queryset.select_related("user"):
             api_token_revoke(api_token=api_token, acting_user=request.user, request=request)

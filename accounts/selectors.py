@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import AuditEvent, Membership, User, Workspace
-from accounts.permissions import restrict
+from accounts.permissions import grants, restrict
 
 
 def workspace_list(*, user: User, action: str = "view") -> QuerySet[Workspace]:
@@ -25,8 +25,6 @@ def audit_event_list(*, user: User) -> QuerySet[AuditEvent]:
 
 def workspaces_allowing(*, user: User, perm: str) -> QuerySet[Workspace]:
     """Workspaces in which ``user`` may use ``perm`` (e.g. ``"accounts.add_membership"``), for create forms."""
-    from accounts.permissions import grants
-
     held = grants(user, perm, Workspace)  # nothing for anonymous or inactive users
     superuser = user is not None and user.is_active and getattr(user, "is_superuser", False)
     if held.model_wide or superuser:

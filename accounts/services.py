@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from importlib import import_module
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import Group, Permission
@@ -19,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from guardian.models import GroupObjectPermission, UserObjectPermission
+from guardian.shortcuts import assign_perm
 
 from accounts import audit, lockout, mfa
 from accounts.fields import check_text
@@ -95,8 +98,6 @@ def workspace_update(*, workspace: Workspace, acting_user: User | None, **fields
 def workspace_delete(*, workspace: Workspace, acting_user: User | None) -> None:
     """Delete a workspace, its memberships and every guardian grant held on it."""
     authorize(acting_user, lambda: workspace_allows(acting_user, "accounts.delete_workspace", workspace))
-    from guardian.models import GroupObjectPermission, UserObjectPermission
-
     members = list(workspace.memberships.values_list("user__username", "role"))
     audit.record(event="workspace.deleted", actor=acting_user, obj=workspace,
                  changes=audit.diff(audit.snapshot(workspace, Workspace.audit_fields), {}),
@@ -246,8 +247,6 @@ def _role_permissions(role: str | None) -> list[Permission]:
 
 def _sync_workspace_grants(*, user: User, workspace: Workspace, role: str | None) -> None:
     """Make the user's guardian rows on ``workspace`` exactly those of ``role`` (plus live ObjectGrants)."""
-    from guardian.models import UserObjectPermission
-
     workspace_ct = ContentType.objects.get_for_model(Workspace)
     desired = {p.pk: p for p in _role_permissions(role)}
     rows = UserObjectPermission.objects.filter(user=user, content_type=workspace_ct, object_pk=str(workspace.pk))
@@ -366,8 +365,6 @@ def roles_sync() -> int:
 def object_grant_create(*, user: User, obj, action: str, expires_at: datetime, acting_user: User | None,
                         reason: str = "") -> ObjectGrant:
     """Let ``user`` ``action`` this one object until ``expires_at`` (e.g. an approved access request)."""
-    from guardian.shortcuts import assign_perm
-
     if expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     check_text(ObjectGrant, "reason", reason)
@@ -392,8 +389,6 @@ def object_grant_create(*, user: User, obj, action: str, expires_at: datetime, a
 
 
 def _remove_object_permission(grant: ObjectGrant) -> None:
-    from guardian.models import UserObjectPermission
-
     still_granted = ObjectGrant.objects.filter(
         user=grant.user_id, content_type=grant.content_type_id, object_id=grant.object_id,
         permission=grant.permission_id, revoked_at__isnull=True, expires_at__gt=timezone.now(),
@@ -477,8 +472,6 @@ def audit_events_prune(*, dry_run: bool = False, now: datetime | None = None) ->
 
 def roles_sync_after_migrate(sender, using="default", **kwargs) -> None:
     """post_migrate handler: once the last app with models has had its permissions created, re-apply roles."""
-    from django.apps import apps
-
     with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
     if not with_models or sender.label != with_models[-1].label:
         return

@@ -6,12 +6,11 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.permissions import get_restricted_object_or_404, restrict
+from sources.api.filters import DataSourceFilterSet
 from sources.models import DataSource
 
 
 def datasource_list(*, user: User | None, action: str = "view", filters: dict | None = None) -> QuerySet[DataSource]:
-    from sources.api.filters import DataSourceFilterSet
-
     queryset = restrict(DataSource.objects.select_related("workspace", "created_by"), user, action)
     return DataSourceFilterSet(filters, queryset).qs if filters else queryset
 

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.models import AuditEvent, Membership, User, Workspace
 from accounts.roles import Role
+from accounts.selectors import workspace_list
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -51,8 +52,6 @@ class MembershipSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and "workspace" in self.fields:
-            from accounts.selectors import workspace_list
-
             self.fields["workspace"].queryset = workspace_list(user=request.user)
             self.fields["user"].queryset = User.objects.filter(is_active=True)
 

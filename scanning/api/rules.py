@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.api.base import RestrictedModelViewSet
+from accounts.selectors import workspace_list
 from catalog.models import Classification
 from config.serializers import ModelSerializer
 from scanning.detection import VALIDATORS
@@ -34,8 +35,6 @@ class ClassificationRuleSerializer(ModelSerializer):
         self.fields["classification"].queryset = Classification.objects.filter(is_active=True)
         request = self.context.get("request")
         if request is not None and not self.fields["workspace"].read_only:
-            from accounts.selectors import workspace_list
-
             self.fields["workspace"].queryset = workspace_list(user=request.user)
 
 

@@ -3,6 +3,7 @@ so an id outside their scope is refused exactly like one that does not exist."""
 from rest_framework import serializers
 
 from accounts.permissions import restrict
+from accounts.selectors import workspace_list
 from config.serializers import ModelSerializer
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 from sources.models import DataSource
@@ -34,8 +35,6 @@ class ScanRuleSetSerializer(ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and not self.fields["workspace"].read_only:
-            from accounts.selectors import workspace_list
-
             self.fields["workspace"].queryset = workspace_list(user=request.user)
 
 
