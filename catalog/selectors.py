@@ -1,11 +1,11 @@
 """Reads of the catalog, always scoped to what ``user`` may see (accounts.permissions.restrict)."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from accounts.permissions import restrict
-from catalog.models import Asset
+from catalog.models import Asset, AssetClassification
 
 
 def asset_list(*, user: User | None, filters: dict | None = None) -> QuerySet[Asset]:
@@ -13,3 +13,30 @@ def asset_list(*, user: User | None, filters: dict | None = None) -> QuerySet[As
 
     queryset = restrict(Asset.objects.select_related("data_source"), user, "view")
     return AssetFilterSet(filters, queryset).qs if filters else queryset
+
+
+# --- the steward's home (catalog.home) ----------------------------------------------------------------------------
+
+
+def sensitive_column_counts(*, user: User | None) -> list[dict]:
+    """The present columns with a sensitivity, counted by data source and sensitivity: ``data_source_id``,
+    ``data_source__name``, ``sensitivity``, ``count`` — what the column list shows filtered by the three."""
+    columns = Asset.objects.filter(type=Asset.Type.COLUMN, removed_at__isnull=True).exclude(sensitivity="")
+    return list(restrict(columns, user, "view").order_by()
+                .values("data_source_id", "data_source__name", "sensitivity").annotate(count=Count("pk")))
+
+
+def classification_counts(*, user: User | None) -> list[dict]:
+    """The suggested and confirmed classifications of assets, counted by classification and status:
+    ``classification_id``, ``classification__name``, ``status``, ``count`` (rejected ones no longer count)."""
+    applied = AssetClassification.objects.filter(
+        status__in=[AssetClassification.Status.SUGGESTED, AssetClassification.Status.CONFIRMED])
+    return list(restrict(applied, user, "view").order_by()
+                .values("classification_id", "classification__name", "status").annotate(count=Count("pk")))
+
+
+def review_queue_summary(*, user: User | None) -> tuple[int, AssetClassification | None]:
+    """How many suggestions wait for a steward's decision, and the one waiting longest."""
+    queue = restrict(AssetClassification.objects.filter(status=AssetClassification.Status.SUGGESTED), user, "view")
+    oldest = queue.select_related("asset", "classification").order_by("created_at", "pk").first()
+    return (queue.count() if oldest is not None else 0), oldest
