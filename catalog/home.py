@@ -34,7 +34,7 @@ def _columns_url(**filters) -> str:
     return changelist_url(COLUMN_LIST, removed="no", **filters)
 
 
-@panel(key="sensitive", title="Sensitive data found", template="admin/home/sensitive.html", order=40)
+@panel(key="sensitive", title="Sensitive data found", template="admin/home/sensitive.html", order=60)
 def sensitive_panel(request):
     user = request.user
     if not has_any_grant(user, Asset, "view"):
