@@ -43,24 +43,33 @@ def _workspace(world, user):
         membership(user, workspace)
 
 
+# basename → a row in a workspace (tests/config/test_rows.py fills its lists with these too).
+FACTORIES = {
+    "datasource": lambda ws: DataSourceFactory(workspace=ws),
+    "asset": lambda ws: AssetFactory(data_source=DataSourceFactory(workspace=ws)),
+    "scanruleset": lambda ws: ScanRuleSetFactory(workspace=ws),
+    "scan": lambda ws: ScanFactory(data_source=DataSourceFactory(workspace=ws)),
+    "scanrun": lambda ws: ScanRunFactory(scan__data_source__workspace=ws),
+    "assetchange": lambda ws: AssetChangeFactory(run__scan__data_source__workspace=ws),
+    "assetclassification": lambda ws: AssetClassificationFactory(
+        asset=AssetFactory(data_source=DataSourceFactory(workspace=ws))),
+    "classificationrule": lambda ws: ClassificationRuleFactory(workspace=ws),
+}
+
+
+def _in_workspace_a(basename):
+    return lambda world, user: FACTORIES[basename](world.workspace_a)
+
+
 # basename → (the persona whose view is scoped, a row that persona and a superuser can list: f(world, user)).
 ROWS = {
+    **{basename: ("steward", _in_workspace_a(basename)) for basename in FACTORIES},
     "user": ("workspace_admin", lambda world, user: membership(UserFactory(), world.workspace_a)),
     "workspace": ("steward", _workspace),
     "membership": ("workspace_admin", lambda world, user: membership(UserFactory(), world.workspace_a)),
     "auditevent": ("workspace_admin", lambda world, user: AuditEventFactory(workspace=world.workspace_a)),
     "apitoken": ("steward", _api_token),
-    "datasource": ("steward", lambda world, user: DataSourceFactory(workspace=world.workspace_a)),
-    "asset": ("steward", lambda world, user: AssetFactory(data_source=DataSourceFactory(workspace=world.workspace_a))),
-    "scanruleset": ("steward", lambda world, user: ScanRuleSetFactory(workspace=world.workspace_a)),
-    "scan": ("steward", lambda world, user: ScanFactory(data_source=DataSourceFactory(workspace=world.workspace_a))),
-    "scanrun": ("steward", lambda world, user: ScanRunFactory(scan__data_source__workspace=world.workspace_a)),
-    "assetchange": ("steward",
-                    lambda world, user: AssetChangeFactory(run__scan__data_source__workspace=world.workspace_a)),
     "classification": ("steward", lambda world, user: ClassificationFactory()),
-    "assetclassification": ("steward", lambda world, user: AssetClassificationFactory(
-        asset=AssetFactory(data_source=DataSourceFactory(workspace=world.workspace_a)))),
-    "classificationrule": ("steward", lambda world, user: ClassificationRuleFactory(workspace=world.workspace_a)),
 }
 
 

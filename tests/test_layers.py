@@ -11,7 +11,8 @@
    cycle (rule 2), so its comment must name one. Imports in an ``AppConfig.ready()`` are Django's documented
    place for registration (signals, collectors, checks) and need no comment.
 
-Every module is read with ``ast``, so the checks see what runs and what does not.
+Every module is read with ``ast``, not imported, so the checks also see the imports that do not run when it is
+imported (lazy ones, ``TYPE_CHECKING`` ones).
 """
 from __future__ import annotations
 
