@@ -303,10 +303,29 @@ class CpuMeter:
         return spent
 
 
-def hammer(url: str, headers: dict, clients: int, seconds: float) -> tuple[float, list[float], int]:
-    """``clients`` threads requesting ``url`` for ``seconds``: (rate, latencies in s, errors)."""
-    import httpx
+def raw_get(request: bytes, address: tuple[str, int], timeout: float = 30.0) -> bool:
+    """Send ``request`` on a new connection and read the response to its end (the sync worker closes each
+    connection after its response): True when the status is 200. A plain socket, not an HTTP client library: the
+    load generator shares the server's cores, and httpx's parsing, with 20 threads taking turns on one
+    interpreter lock, cost this process more CPU per request than gunicorn spent serving it (docs/benchmarks.md,
+    "Third round")."""
+    with socket.create_connection(address, timeout=timeout) as connection:
+        connection.sendall(request)
+        first = connection.recv(65536)
+        while connection.recv(65536):
+            pass
+    return first.startswith((b"HTTP/1.1 200 ", b"HTTP/1.0 200 "))
 
+
+def hammer(url: str, headers: dict, clients: int, seconds: float) -> tuple[float, list[float], int]:
+    """``clients`` threads requesting ``url`` for ``seconds``, one connection per request: (rate, latencies in
+    s, errors). A request counts when its whole response has arrived."""
+    parsed = urlparse(url)
+    target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+    lines = [f"GET {target} HTTP/1.1", f"Host: {parsed.netloc}", "Connection: close",
+             *(f"{name}: {value}" for name, value in headers.items())]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    address = (parsed.hostname, parsed.port)
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -315,17 +334,16 @@ def hammer(url: str, headers: dict, clients: int, seconds: float) -> tuple[float
     def client() -> None:
         nonlocal errors
         mine, failed = [], 0
-        with httpx.Client(headers=headers, timeout=30) as http:
-            while time.perf_counter() < stop_at:
-                started = time.perf_counter()
-                try:
-                    ok = http.get(url).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                if ok:
-                    mine.append(time.perf_counter() - started)
-                else:
-                    failed += 1
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            try:
+                ok = raw_get(request, address)
+            except OSError:
+                ok = False
+            if ok:
+                mine.append(time.perf_counter() - started)
+            else:
+                failed += 1
         with lock:
             latencies.extend(mine)
             errors += failed
