@@ -6,6 +6,7 @@ are refused with ``mfa_required`` until the session is verified.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -55,32 +56,51 @@ def token_with_user(prefix: str) -> ApiToken | None:
     executing this fixed statement and building the two instances costs (docs/benchmarks.md, "Third round").
     """
     alias = router.db_for_read(ApiToken)
-    statement, token_fields, user_fields = _token_statement(alias)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(statement, [prefix])
+    connection = connections[alias]
+    look_up = _token_look_up(alias)
+    with connection.cursor() as cursor:
+        cursor.execute(look_up.statement, [prefix])
         row = cursor.fetchone()
     if row is None:
         return None
-    split = len(token_fields)
-    api_token = ApiToken.from_db(alias, token_fields, row[:split])
-    api_token.user = User.from_db(alias, user_fields, row[split:])
+    values = list(row)
+    for index, expression, converters in look_up.converters:
+        for converter in converters:  # the backend's and the fields' own, as the ORM's compiler applies them
+            values[index] = converter(values[index], expression, connection)
+    split = len(look_up.token_fields)
+    api_token = ApiToken.from_db(alias, look_up.token_fields, values[:split])
+    api_token.user = User.from_db(alias, look_up.user_fields, values[split:])
     return api_token
 
 
+@dataclass(frozen=True)
+class _TokenLookUp:
+    statement: str
+    token_fields: list[str]  # attribute names the statement's columns fill, in order: the token's, then the user's
+    user_fields: list[str]
+    converters: list[tuple[int, object, list]]  # (column index, its expression, converters) where there are any
+
+
 @cache
-def _token_statement(alias: str) -> tuple[str, list[str], list[str]]:
-    """The token look-up's SQL for the database ``alias``, from the models' own columns, and the attribute names
-    its columns fill, in order: the token's, then its user's."""
-    quote = connections[alias].ops.quote_name
-    token_columns = ApiToken._meta.concrete_fields
-    user_columns = User._meta.concrete_fields
-    select = [f"t.{quote(field.column)}" for field in token_columns] + [
-        f"u.{quote(field.column)}" for field in user_columns]
-    statement = (f"SELECT {', '.join(select)} FROM {quote(ApiToken._meta.db_table)} t "
-                 f"JOIN {quote(User._meta.db_table)} u "
+def _token_look_up(alias: str) -> _TokenLookUp:
+    """The token look-up for the database ``alias``, from the two models' own columns."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    columns = [("t", field) for field in ApiToken._meta.concrete_fields] + [
+        ("u", field) for field in User._meta.concrete_fields]
+    statement = (f"SELECT {', '.join(f'{table}.{quote(field.column)}' for table, field in columns)} "
+                 f"FROM {quote(ApiToken._meta.db_table)} t JOIN {quote(User._meta.db_table)} u "
                  f"ON u.{quote(User._meta.pk.column)} = t.{quote(ApiToken._meta.get_field('user').column)} "
                  f"WHERE t.{quote(ApiToken._meta.get_field('prefix').column)} = %s")
-    return statement, [field.attname for field in token_columns], [field.attname for field in user_columns]
+    converters = []
+    for index, (_, field) in enumerate(columns):
+        expression = field.get_col(field.model._meta.db_table)
+        found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        if found:
+            converters.append((index, expression, found))
+    split = len(ApiToken._meta.concrete_fields)
+    attnames = [field.attname for _, field in columns]
+    return _TokenLookUp(statement, attnames[:split], attnames[split:], converters)
 
 
 class TokenScopeAllows(permissions.BasePermission):
