@@ -6,6 +6,7 @@ import random
 from celery import shared_task
 from django.conf import settings
 
+from accounts.actors import SYSTEM
 from scanning import services
 from scanning.models import ScanRun
 from scanning.services import detection
@@ -35,7 +36,7 @@ def scan_scheduled_task(scan_id: int) -> int | None:
     if scan is None:
         return None
     try:
-        return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.SCHEDULE, acting_user=None).pk
+        return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.SCHEDULE, acting_user=SYSTEM).pk
     except services.ScanAlreadyRunning as busy:
         logger.info("scheduled scan skipped: its source has a run queued or running",
                     extra={"scan": scan_id, "scan_run": busy.run.pk if busy.run else None})

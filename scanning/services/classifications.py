@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts import audit
+from accounts.actors import SystemActor, user_or_none
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.models import Classification
@@ -87,12 +88,13 @@ def _validate_rule(rule: ClassificationRule) -> None:
 
 
 @transaction.atomic
-def classification_rule_create(*, workspace: Workspace, acting_user: User | None, **fields) -> ClassificationRule:
+def classification_rule_create(*, workspace: Workspace, acting_user: User | SystemActor,
+                               **fields) -> ClassificationRule:
     authorize(acting_user, lambda: workspace_allows(acting_user, "scanning.add_classificationrule", workspace))
     unknown = set(fields) - set(RULE_FIELDS)
     if unknown:
         raise TypeError(f"unknown rule fields: {', '.join(sorted(unknown))}")
-    rule = ClassificationRule(workspace=workspace, created_by=acting_user, **fields)
+    rule = ClassificationRule(workspace=workspace, created_by=user_or_none(acting_user), **fields)
     _validate_rule(rule)
     rule.save()
     audit.record_created(event="classification_rule.created", actor=acting_user, obj=rule)
@@ -100,7 +102,7 @@ def classification_rule_create(*, workspace: Workspace, acting_user: User | None
 
 
 @transaction.atomic
-def classification_rule_update(*, rule: ClassificationRule, acting_user: User | None,
+def classification_rule_update(*, rule: ClassificationRule, acting_user: User | SystemActor,
                                **fields) -> ClassificationRule:
     authorize(acting_user, lambda: has_perm(acting_user, "change", rule))
     unknown = set(fields) - set(RULE_FIELDS)
@@ -115,7 +117,7 @@ def classification_rule_update(*, rule: ClassificationRule, acting_user: User | 
 
 
 @transaction.atomic
-def classification_rule_delete(*, rule: ClassificationRule, acting_user: User | None) -> None:
+def classification_rule_delete(*, rule: ClassificationRule, acting_user: User | SystemActor) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", rule))
     audit.record_deleted(event="classification_rule.deleted", actor=acting_user, obj=rule)
     rule.delete()

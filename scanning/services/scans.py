@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from accounts import audit
+from accounts.actors import SystemActor, user_or_none
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.models import Asset, AssetClassification
@@ -72,7 +73,7 @@ def validate_rule_set(rule_set: ScanRuleSet) -> None:
 
 
 @transaction.atomic
-def rule_set_create(*, workspace: Workspace, acting_user: User | None, **fields) -> ScanRuleSet:
+def rule_set_create(*, workspace: Workspace, acting_user: User | SystemActor, **fields) -> ScanRuleSet:
     authorize(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scanruleset", workspace))
     _check_fields(fields, RULE_SET_FIELDS)
     rule_set = ScanRuleSet(workspace=workspace, **fields)
@@ -83,7 +84,7 @@ def rule_set_create(*, workspace: Workspace, acting_user: User | None, **fields)
 
 
 @transaction.atomic
-def rule_set_update(*, rule_set: ScanRuleSet, acting_user: User | None, **fields) -> ScanRuleSet:
+def rule_set_update(*, rule_set: ScanRuleSet, acting_user: User | SystemActor, **fields) -> ScanRuleSet:
     authorize(acting_user, lambda: has_perm(acting_user, "change", rule_set))
     _check_fields(fields, RULE_SET_FIELDS)
     with audit.record_changes(event="scan_rule_set.changed", actor=acting_user, obj=rule_set):
@@ -95,7 +96,7 @@ def rule_set_update(*, rule_set: ScanRuleSet, acting_user: User | None, **fields
 
 
 @transaction.atomic
-def rule_set_delete(*, rule_set: ScanRuleSet, acting_user: User | None) -> None:
+def rule_set_delete(*, rule_set: ScanRuleSet, acting_user: User | SystemActor) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", rule_set))
     if rule_set.scans.exists():
         raise ValidationError("This rule set is used by scans; change or delete them first.")
@@ -152,12 +153,12 @@ def validate_scan(scan: Scan) -> None:
 
 
 @transaction.atomic
-def scan_create(*, data_source: DataSource, acting_user: User | None, rule_set: ScanRuleSet | None = None,
+def scan_create(*, data_source: DataSource, acting_user: User | SystemActor, rule_set: ScanRuleSet | None = None,
                 **fields) -> Scan:
     authorize(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scan", data_source.workspace)
              and has_perm(acting_user, "view", data_source))
     _check_fields(fields, SCAN_FIELDS)
-    scan = Scan(data_source=data_source, created_by=acting_user,
+    scan = Scan(data_source=data_source, created_by=user_or_none(acting_user),
                 rule_set=rule_set or rule_set_default(workspace=data_source.workspace), **fields)
     validate_scan(scan)
     scan.save()
@@ -167,7 +168,7 @@ def scan_create(*, data_source: DataSource, acting_user: User | None, rule_set: 
 
 
 @transaction.atomic
-def scan_update(*, scan: Scan, acting_user: User | None, **fields) -> Scan:
+def scan_update(*, scan: Scan, acting_user: User | SystemActor, **fields) -> Scan:
     authorize(acting_user, lambda: has_perm(acting_user, "change", scan))
     _check_fields(fields, SCAN_FIELDS)
     with audit.record_changes(event="scan.changed", actor=acting_user, obj=scan):
@@ -180,7 +181,7 @@ def scan_update(*, scan: Scan, acting_user: User | None, **fields) -> Scan:
 
 
 @transaction.atomic
-def scan_delete(*, scan: Scan, acting_user: User | None) -> None:
+def scan_delete(*, scan: Scan, acting_user: User | SystemActor) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", scan))
     audit.record(event="scan.deleted", actor=acting_user, obj=scan)
     scan.delete()
@@ -194,7 +195,7 @@ def scan_schedule_drop(sender, instance: Scan, **kwargs) -> None:
         PeriodicTask.objects.filter(pk=instance.periodic_task_id).delete()
 
 
-def scan_default(*, data_source: DataSource, acting_user: User | None = None,
+def scan_default(*, data_source: DataSource, acting_user: User | SystemActor,
                  rule_set: ScanRuleSet | None = None) -> Scan:
     """The scan that "scan now" runs: the source's first scan (with ``rule_set``: its first scan using that rule
     set), created on first use as a manual scan.
@@ -217,7 +218,7 @@ def scan_default(*, data_source: DataSource, acting_user: User | None = None,
         scan, created = Scan.objects.get_or_create(
             data_source=data_source, name=name,
             defaults={"rule_set": rule_set or rule_set_default(workspace=data_source.workspace),
-                      "created_by": acting_user})
+                      "created_by": user_or_none(acting_user)})
         if created:
             audit.record_created(event="scan.created", actor=acting_user, obj=scan)
     return scan
