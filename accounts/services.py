@@ -369,6 +369,7 @@ def object_grant_create(*, user: User, obj, action: str, expires_at: datetime, a
     """Let ``user`` ``action`` this one object until ``expires_at`` (e.g. an approved access request)."""
     from guardian.shortcuts import assign_perm
 
+    require_actor(acting_user)
     if expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     check_text(ObjectGrant, "reason", reason)
