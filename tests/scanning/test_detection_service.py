@@ -371,7 +371,7 @@ def test_on_demand_source_detection_reads_every_table_and_counts_them(fake, djan
     database, _, first, _ = asset_tree(source, table="customers", columns={"email": "text"})
     asset_tree(source, table="staff", columns={"email": "text"})
     connector = fake(FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}}))
-    run = _detect([database], None, django_capture_on_commit_callbacks)
+    run = _detect([database], SYSTEM, django_capture_on_commit_callbacks)
     assert sorted(call[0][-1] for call in connector.calls) == ["customers", "staff"]
     assert (run.status, run.progress_done, run.progress_total) == (ScanRun.Status.SUCCEEDED, 2, 2)
     assert TableSample.objects.filter(run=run).count() == 2
@@ -382,7 +382,7 @@ def test_on_demand_source_detection_reads_every_table_and_counts_them(fake, djan
 def test_a_table_asked_for_whole_absorbs_its_columns_asked_for_too(fake, django_capture_on_commit_callbacks):
     _, _, table, cols = _customers()
     connector = fake(FakeConnector(_data()))
-    run = _detect([cols["email"], table, cols["notes"]], None, django_capture_on_commit_callbacks)
+    run = _detect([cols["email"], table, cols["notes"]], SYSTEM, django_capture_on_commit_callbacks)
     assert run.status == ScanRun.Status.SUCCEEDED and run.progress_total == 1
     assert len(connector.calls) == 1 and sorted(connector.calls[0][1]) == ["card_number", "email", "notes"]
 
@@ -390,7 +390,7 @@ def test_a_table_asked_for_whole_absorbs_its_columns_asked_for_too(fake, django_
 def test_two_columns_of_one_table_are_read_in_one_query(fake, django_capture_on_commit_callbacks):
     _, _, table, cols = _customers()
     connector = fake(FakeConnector(_data()))
-    _detect([cols["card_number"], cols["email"]], None, django_capture_on_commit_callbacks)
+    _detect([cols["card_number"], cols["email"]], SYSTEM, django_capture_on_commit_callbacks)
     assert len(connector.calls) == 1 and sorted(connector.calls[0][1]) == ["card_number", "email"]
 
 
