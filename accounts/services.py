@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts import audit, lockout, mfa
+from accounts import audit, lockout, mfa, writes
 from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
 from accounts.fields import check_text
 from accounts.models import AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
@@ -65,12 +65,12 @@ def workspace_create(*, name: str, acting_user: User | SystemActor, slug: str = 
                      organization: Organization | None = None) -> Workspace:
     """A new workspace. Creating one is an organization-level act: superusers or holders of the model-level
     ``accounts.add_workspace`` permission."""
-    authorize(acting_user, lambda: acting_user.has_perm("accounts.add_workspace"))
-    workspace = Workspace(organization=organization or Organization.current(), name=name,
-                          slug=slug or slugify(name)[:100], description=description)
-    workspace.full_clean()
-    workspace.save()
-    audit.record_created(event="workspace.created", actor=acting_user, obj=workspace)
+    with writes.creating(Workspace, acting_user=acting_user, event="workspace.created",
+                         allowed=lambda: acting_user.has_perm("accounts.add_workspace"),
+                         values={"name": name, "slug": slug or slugify(name)[:100],
+                                 "description": description}) as workspace:
+        workspace.organization = organization or Organization.current()
+        workspace.full_clean()
     return workspace
 
 
@@ -129,15 +129,15 @@ def superuser_ensure(*, username: str, email: str, password: str) -> tuple[User,
 def user_create(*, acting_user: User | SystemActor, username: str, email: str = "", first_name: str = "",
                 last_name: str = "", password: str | None = None, is_active: bool = True) -> User:
     """A new account. Only superusers create accounts; workspace admins then add them through memberships."""
-    _require_superuser(acting_user)
-    user = User(username=username, email=email, first_name=first_name, last_name=last_name, is_active=is_active)
-    if password:
-        user.set_password(password)
-    else:
-        user.set_unusable_password()
-    user.full_clean(exclude=["password"])
-    user.save()
-    audit.record_created(event="user.created", actor=acting_user, obj=user, fields=USER_AUDIT_FIELDS)
+    with writes.creating(User, acting_user=acting_user, event="user.created",
+                         allowed=lambda: acting_user.is_superuser, audit_fields=USER_AUDIT_FIELDS,
+                         values={"username": username, "email": email, "first_name": first_name,
+                                 "last_name": last_name, "is_active": is_active}) as user:
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean(exclude=["password"])
     return user
 
 

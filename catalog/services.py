@@ -16,7 +16,7 @@ from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, writes
 from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
 from accounts.fields import check_text
 from accounts.models import User
@@ -66,14 +66,11 @@ class AlreadyClassified(Exception):
 @transaction.atomic
 def classification_create(*, acting_user: User | SystemActor, **fields) -> Classification:
     """A steward's own classification (``HR.EMPLOYEE_NUMBER``) for custom rules and manual classification."""
-    authorize(acting_user, lambda: has_any_grant(acting_user, Classification, "add"))
-    unknown = set(fields) - set(CLASSIFICATION_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown classification fields: {', '.join(sorted(unknown))}")
-    classification = Classification(is_builtin=False, **fields)
-    classification.full_clean()
-    classification.save()
-    audit.record_created(event="classification.created", actor=acting_user, obj=classification)
+    with writes.creating(Classification, acting_user=acting_user, event="classification.created",
+                         allowed=lambda: has_any_grant(acting_user, Classification, "add"),
+                         values={"is_builtin": False}, fields=fields,
+                         editable=CLASSIFICATION_FIELDS) as classification:
+        classification.full_clean()
     return classification
 
 

@@ -24,7 +24,7 @@ from django.db import DatabaseError, connections, transaction
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from accounts import audit
+from accounts import audit, writes
 from accounts.actors import SYSTEM, SystemActor, user_or_none
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
@@ -242,18 +242,15 @@ def _check_owners(workspace: Workspace, owners) -> None:
 @transaction.atomic
 def datasource_create(*, workspace: Workspace, acting_user: User | SystemActor, password: str = "", owners=(),
                       **fields) -> DataSource:
-    authorize(acting_user, lambda: workspace_allows(acting_user, "sources.add_datasource", workspace))
-    unknown = set(fields) - set(DATASOURCE_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
-    source = DataSource(workspace=workspace, created_by=user_or_none(acting_user), **fields)
-    source.encrypted_secret = crypto.encrypt(password)
-    validate_settings(source)
-    _check_owners(workspace, owners)
-    source.save()
+    with writes.creating(DataSource, acting_user=acting_user, event="datasource.created",
+                         allowed=lambda: workspace_allows(acting_user, "sources.add_datasource", workspace),
+                         values={"workspace": workspace, "created_by": user_or_none(acting_user)},
+                         fields=fields, editable=DATASOURCE_FIELDS) as source:
+        source.encrypted_secret = crypto.encrypt(password)
+        validate_settings(source)
+        _check_owners(workspace, owners)
     if owners:
         source.owners.set(owners)
-    audit.record_created(event="datasource.created", actor=acting_user, obj=source)
     return source
 
 
@@ -275,22 +272,17 @@ def datasource_update(*, data_source: DataSource, acting_user: User | SystemActo
     A change of where the secret goes (``SECRET_TARGET_FIELDS``) drops the stored secret unless the caller may
     read it or enters a password in the same change: otherwise a steward could point the source at a server of
     theirs and have the next connection test hand it the password."""
-    authorize(acting_user, lambda: has_perm(acting_user, "change", data_source))
-    unknown = set(fields) - set(DATASOURCE_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
-    retargeted = secret_target_changes(data_source, fields)
-    drop_secret = (password is None and bool(retargeted) and data_source.has_secret
-                   and not _may_keep_secret(data_source, acting_user))
-    with audit.record_changes(event="datasource.changed", actor=acting_user, obj=data_source):
-        for name, value in fields.items():
-            setattr(data_source, name, value)
+    retargeted = secret_target_changes(data_source, fields)  # against the stored values: before they change
+    with writes.changing(data_source, acting_user=acting_user, event="datasource.changed",
+                         allowed=lambda: has_perm(acting_user, "change", data_source),
+                         fields=fields, editable=DATASOURCE_FIELDS):
+        drop_secret = (password is None and bool(retargeted) and data_source.has_secret
+                       and not _may_keep_secret(data_source, acting_user))
         if password is not None:
             data_source.encrypted_secret = crypto.encrypt(password)
         elif drop_secret:
             data_source.encrypted_secret = ""
         validate_settings(data_source)
-        data_source.save()
     if drop_secret:
         audit.record(event="datasource.secret_dropped", actor=acting_user, obj=data_source,
                      extra={"changed": retargeted})
