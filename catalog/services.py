@@ -20,8 +20,9 @@ from accounts import audit, writes
 from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
 from accounts.fields import check_text
 from accounts.models import User
-from accounts.permissions import authorize, has_any_grant, has_perm, restrict
+from accounts.permissions import authorize, has_any_grant, has_perm
 from catalog.models import Asset, AssetClassification, Classification
+from catalog.selectors import asset_classification_list
 from core.events import record_event
 
 ASSET_EDITABLE_FIELDS = ("description",)
@@ -181,8 +182,8 @@ def asset_classifications_decide(*, asset_classifications, decision: str, acting
                 .filter(pk__in=[row.pk for row in asset_classifications])
                 .select_related("classification", "asset__data_source"))
     if acting_user is not SYSTEM:
-        allowed = set(restrict(AssetClassification.objects.filter(pk__in=[row.pk for row in rows]), acting_user,
-                               "confirm").values_list("pk", flat=True))
+        allowed = set(asset_classification_list(user=acting_user, action="confirm")
+                      .filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
         if len(allowed) != len(rows):
             raise PermissionDenied("You do not have permission to perform this action.")
     changed = [row for row in rows if _decide(row, status=decision, acting_user=acting_user, note=note)]

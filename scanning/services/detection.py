@@ -33,8 +33,9 @@ from django.utils import timezone
 
 from accounts.actors import SYSTEM, SystemActor
 from accounts.models import User
-from accounts.permissions import authorize, restrict
+from accounts.permissions import authorize
 from catalog.models import Asset, AssetClassification, Classification
+from catalog.selectors import asset_list
 from catalog.services import (
     DetectedClassification,
     asset_classifications_record_scan,
@@ -359,7 +360,7 @@ def detection_plan(assets) -> list[tuple[Asset, list[int] | None]]:
 def may_classify_all(user, asset_ids) -> bool:
     """May ``user`` classify every one of these assets? One query, whatever their number."""
     wanted = set(asset_ids)
-    return bool(wanted) and restrict(Asset.objects.filter(pk__in=wanted), user, "classify").count() == len(wanted)
+    return bool(wanted) and asset_list(user=user, action="classify").filter(pk__in=wanted).count() == len(wanted)
 
 
 def check_detection_targets(assets: list[Asset],
