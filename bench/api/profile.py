@@ -20,6 +20,7 @@ import pstats
 import statistics
 import time
 
+from accounts.actors import SYSTEM
 from bench.api.run import build, detail_asset, production_environment, recreate_database
 
 
@@ -96,7 +97,7 @@ def rebuild_token() -> dict:
 
     analyst = User.objects.get(username="bench-analyst")
     _, token = api_token_create(user=analyst, name="profile", scope=ApiToken.Scope.READ,
-                                expires_at=timezone.now() + timedelta(days=1), acting_user=None)
+                                expires_at=timezone.now() + timedelta(days=1), acting_user=SYSTEM)
     return {"token": token, "detail_id": detail_asset().pk}
 
 

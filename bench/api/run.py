@@ -170,6 +170,7 @@ def build(assets: int) -> dict:
     from django.utils import timezone
 
     from accounts import services
+    from accounts.actors import SYSTEM
     from accounts.authentication import api_token_create
     from accounts.models import ApiToken
     from accounts.roles import Role
@@ -203,11 +204,11 @@ def build(assets: int) -> dict:
         cursor.execute("ANALYZE")
 
     analyst = UserFactory(username="bench-analyst")
-    services.membership_create(user=analyst, workspace=workspaces["A"], role=Role.ANALYST, acting_user=None)
+    services.membership_create(user=analyst, workspace=workspaces["A"], role=Role.ANALYST, acting_user=SYSTEM)
     steward = UserFactory(username="bench-steward", is_staff=True)
-    services.membership_create(user=steward, workspace=workspaces["A"], role=Role.DATA_STEWARD, acting_user=None)
+    services.membership_create(user=steward, workspace=workspaces["A"], role=Role.DATA_STEWARD, acting_user=SYSTEM)
     _, token = api_token_create(user=analyst, name="bench", scope=ApiToken.Scope.READ,
-                                expires_at=now + timedelta(days=1), acting_user=None)
+                                expires_at=now + timedelta(days=1), acting_user=SYSTEM)
     detail = detail_asset()
     visible = Asset.objects.filter(data_source__workspace=workspaces["A"]).count()
     print(f"built {written:,} assets ({visible:,} visible to the analyst), "
@@ -219,6 +220,7 @@ def reuse(assets: int) -> dict:
     """What ``build`` returns, for the catalog an earlier ``build(assets)`` wrote: a new token for its analyst."""
     from django.utils import timezone
 
+    from accounts.actors import SYSTEM
     from accounts.authentication import api_token_create
     from accounts.models import ApiToken, User
     from catalog.models import Asset
@@ -229,7 +231,7 @@ def reuse(assets: int) -> dict:
                          f"{assets_written(assets):,} of --assets {assets:,}")
     _, token = api_token_create(user=User.objects.get(username="bench-analyst"), name="bench",
                                 scope=ApiToken.Scope.READ, expires_at=timezone.now() + timedelta(days=1),
-                                acting_user=None)
+                                acting_user=SYSTEM)
     return {"token": token, "detail_id": detail_asset().pk, "steward": User.objects.get(username="bench-steward")}
 
 
