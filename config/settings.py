@@ -139,6 +139,10 @@ else:
                 "max_size": env_int("RACINE_DB_POOL_MAX_SIZE", 10, minimum=1),
                 "timeout": env_int("RACINE_DB_POOL_TIMEOUT", 10, minimum=1),
             }
+        else:
+            # Without the pool, a connection per request would cost each request a connect and an authentication.
+            DATABASES["default"]["CONN_MAX_AGE"] = env_int("RACINE_DB_CONN_MAX_AGE", 300, minimum=0)
+            DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
