@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -223,7 +224,7 @@ def problem_page(request, body: dict, *, headers: dict | None = None) -> HttpRes
     for header, value in (headers or {}).items():
         if header.lower() != "content-type":
             response[header] = value
-    response["Vary"] = "Accept"
+    patch_vary_headers(response, ["Accept"])
     return response
 
 
@@ -232,7 +233,7 @@ def problem_json_response(body: dict, *, headers: dict | None = None) -> JsonRes
     for header, value in (headers or {}).items():
         if header.lower() != "content-type":
             response[header] = value
-    response["Vary"] = "Accept"
+    patch_vary_headers(response, ["Accept"])
     return response
 
 
