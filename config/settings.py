@@ -305,7 +305,8 @@ RACINE_METRICS_TOKEN = env_secret("RACINE_METRICS_TOKEN")
 # Racine's own metrics are aggregates read from the database: each process computes them at most this often.
 RACINE_METRICS_CACHE_SECONDS = env_int("RACINE_METRICS_CACHE_SECONDS", 10, minimum=0)
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOG_FORMAT = env_str("RACINE_LOG_FORMAT", "json")
+# Production logs are read by machines (one JSON object per line); a developer's console by people.
+LOG_FORMAT = env_str("RACINE_LOG_FORMAT", "text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ConfigurationError(f"RACINE_LOG_FORMAT={LOG_FORMAT!r}: use json or text")
 LOGGING = {
@@ -316,7 +317,7 @@ LOGGING = {
         "json": {"()": "pythonjsonlogger.json.JsonFormatter",
                  "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                  "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}},
-        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "text": {"()": "config.request_id.TextLogFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
                              "formatter": LOG_FORMAT}},
