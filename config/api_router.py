@@ -24,8 +24,21 @@ class RacineApiRootView(APIRootView):
     name = "Racine API, version 1"
 
 
-router = DefaultRouter()
-router.APIRootView = RacineApiRootView
+class RacineRouter(DefaultRouter):
+    APIRootView = RacineApiRootView
+
+    def get_api_root_view(self, api_urls=None):
+        # Two apps register under one prefix (sources' data sources, scanning's scan actions on them): DRF's
+        # root keeps the last, which has no list, and silently drops the prefix. The first registration, the
+        # one that lists, names it.
+        api_root_dict = {}
+        list_name = self.routes[0].name
+        for prefix, _viewset, basename in self.registry:
+            api_root_dict.setdefault(prefix, list_name.format(basename=basename))
+        return self.APIRootView.as_view(api_root_dict=api_root_dict)
+
+
+router = RacineRouter()
 for register in (register_accounts, register_accounts_auth, register_sources, register_catalog, register_scanning,
                  register_classifications, register_classification_rules):
     register(router)

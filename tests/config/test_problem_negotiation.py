@@ -97,3 +97,10 @@ def test_api_root_describes_itself():
     html = assert_html(get(client, "/api/v1/", BROWSER), 200)
     assert "The default basic root view for DefaultRouter" not in html
     assert "Racine API, version 1" in html and "/api/v1/docs/" in html
+
+
+def test_api_root_lists_every_prefix_including_one_two_apps_register():
+    # Regression: sources and scanning both register "data-sources"; the root dropped it.
+    root = verified_client(UserFactory()).get("/api/v1/", HTTP_ACCEPT="application/json").json()
+    assert root["data-sources"].endswith("/api/v1/data-sources/")
+    assert {"assets", "scans", "scan-runs", "classifications", "tokens"} <= root.keys()
