@@ -264,6 +264,7 @@ REST_FRAMEWORK = {
     # (config/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_METADATA_CLASS": "config.metadata.Metadata",
+    "VIEW_NAME_FUNCTION": "config.naming.view_name",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
