@@ -285,7 +285,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Racine API",
-    "DESCRIPTION": "Data governance: sources, scans, catalog, classifications, compliance and workflows.",
+    # What exists today; the README lists what is planned (glossary, lineage, compliance, workflows).
+    "DESCRIPTION": "Racine's data governance API: data sources and connection tests; scans, their runs and the "
+                   "drift they find; the catalog of assets; sensitive-data classifications with their evidence "
+                   "and review; classification rules and detection on demand; workspaces, members, audit events, "
+                   "API tokens and the second factor. Authenticate with an API token (Authorize: bearerToken) or "
+                   "a session verified by its second factor. Errors are RFC 9457 problem details.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The same gate as the API itself: an unverified staff session must not read the docs either.

@@ -85,3 +85,12 @@ def test_schema_answers_a_token_client():
     response = APIClient().get("/api/v1/schema/", HTTP_AUTHORIZATION=f"Bearer {secret}",
                                HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200 and response.json()["info"]["title"] == "Racine API"
+
+
+def test_api_description_promises_nothing_that_is_not_built():
+    from django.conf import settings
+
+    description = settings.SPECTACULAR_SETTINGS["DESCRIPTION"].lower()
+    assert "data sources" in description and "classifications" in description
+    for planned in ("glossary", "lineage", "compliance", "workflow", "dashboard"):
+        assert planned not in description
