@@ -263,6 +263,7 @@ REST_FRAMEWORK = {
     # syntax (booleans as "0", thousands of multipart fields) that no client needs. Nesting is bounded
     # (config/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "config.renderers.BrowsableAPIRenderer"],
     "DEFAULT_METADATA_CLASS": "config.metadata.Metadata",
     "VIEW_NAME_FUNCTION": "config.naming.view_name",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",

@@ -48,9 +48,6 @@ class DataSourceScanViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
     """``/data-sources/{id}/scan/``: scanning's action on a data source, next to sources' own routes."""
 
     queryset = DataSource.objects.all()
-    # The action takes no body: an empty serializer, so the browsable API draws a bare POST button (it asks every
-    # view for a serializer, and answered a 500 on this page without one).
-    serializer_class = drf_serializers.Serializer
     # Authorised by the service (run on the source's scan, or run_scan in its workspace when the default scan must
     # be created first): the view only needs the source to be visible (else 404).
     action_permissions = {"scan": "view"}
