@@ -12,15 +12,16 @@ from django.db import models, transaction
 
 from accounts import audit, services
 from accounts.models import ApiToken, AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
-from accounts.permissions import has_any_grant, has_perm, restrict
-from accounts.selectors import workspaces_allowing
+from accounts.permissions import has_any_grant, has_perm
+from accounts.selectors import visible, workspaces_allowing
 
 
 class RestrictedAdminMixin:
-    """Scopes a ModelAdmin with restrict(): changelists list only allowed rows; object pages answer as the API."""
+    """Scopes a ModelAdmin with the ``visible`` selector: changelists list only allowed rows; object pages answer
+    as the API. Related-field choices come from selectors too (``formfield_for_foreignkey``)."""
 
     def get_queryset(self, request):
-        return restrict(super().get_queryset(request), request.user, "view")
+        return visible(super().get_queryset(request), user=request.user)
 
     def _allowed(self, request, action, obj=None):
         if obj is None:  # changelist and index: "any grant at all?"

@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from accounts import audit, mfa, tokens
+from accounts.actors import SystemActor, require_actor
 from accounts.models import ApiToken, Organization, User
 
 # Recording every use would turn each read into a write; a minute's precision is enough to spot idle tokens.
@@ -104,12 +105,13 @@ def max_token_lifetime() -> timedelta:
 
 @transaction.atomic
 def api_token_create(*, user: User, name: str, scope: str, expires_at: datetime,
-                     acting_user: User | None, request=None) -> tuple[ApiToken, str]:
+                     acting_user: User | SystemActor, request=None) -> tuple[ApiToken, str]:
     """A new token for ``user``; returns the row and the secret, which exists nowhere else afterwards.
 
     The caller has checked *who* may create it (a verified session of ``user``, or an operator); this checks
     what the organization allows: an expiry in the future and within ``max_token_lifetime_days``.
     """
+    require_actor(acting_user)
     now = timezone.now()
     if scope not in ApiToken.Scope.values:
         raise ValidationError({"scope": f"Choose one of: {', '.join(ApiToken.Scope.values)}."})
@@ -131,8 +133,9 @@ def api_token_create(*, user: User, name: str, scope: str, expires_at: datetime,
 
 
 @transaction.atomic
-def api_token_revoke(*, api_token: ApiToken, acting_user: User | None, request=None) -> ApiToken:
+def api_token_revoke(*, api_token: ApiToken, acting_user: User | SystemActor, request=None) -> ApiToken:
     """Revoke ``api_token`` at once. Revoking a revoked token changes nothing and records nothing."""
+    require_actor(acting_user)
     revoked = ApiToken.objects.filter(pk=api_token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     api_token.refresh_from_db(fields=["revoked_at"])
     if revoked:

@@ -1,6 +1,7 @@
 """The one place that computes what a user may see or do.
 
-Every selector, API view, admin page and export goes through ``restrict()`` / ``has_perm()``. Rules:
+Selectors (``<app>/selectors.py``) read through ``restrict()``, or ``visible_sql()`` for raw SQL; everything else
+checks with ``has_perm()`` / ``has_any_grant()``. Rules:
 
 - Deny by default: anonymous or inactive users get nothing.
 - A superuser, or a user holding the *model-level* permission (the organization-wide auditor), gets every row.
@@ -27,10 +28,12 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+
+from accounts.actors import SYSTEM, require_actor
 
 logger = logging.getLogger("racine.permissions")
 
@@ -247,10 +250,30 @@ def restrict(queryset: models.QuerySet, user, action: str = "view") -> models.Qu
     return queryset.filter(condition)
 
 
+def visible_sql(user, model, action: str = "view", *, using: str = DEFAULT_DB_ALIAS) -> tuple[str, tuple]:
+    """``restrict()`` as SQL, for raw and recursive queries (lineage walks, full-text search): a SELECT of one
+    column, the primary keys of the ``model`` rows ``user`` may ``action``, and its parameters, to use as a CTE or
+    an ``IN`` subquery::
+
+        sql, params = visible_sql(user, Asset)
+        cursor.execute(f"WITH visible_assets (id) AS ({sql}) SELECT … JOIN visible_assets …", [*params, …])
+
+    It is ``restrict()``'s own filter compiled for the connection ``using``, so the two forms cannot drift apart:
+    the same grants (read once per request), ``workspace_path``, expiry of ObjectGrants and deny by default (then
+    a statement that selects nothing). Every value is a bound parameter; only table and column names, quoted by
+    the connection, are in the text."""
+    queryset = restrict(model._default_manager.using(using).order_by(), user, action).values_list("pk")
+    # elide_empty=False: a scope that allows nothing compiles to a predicate that is always false (rather than
+    # raising EmptyResultSet), which is still a statement the caller can embed.
+    return queryset.query.get_compiler(using=using, elide_empty=False).as_sql()
+
+
 def authorize(acting_user, allowed: Callable[[], bool]) -> None:
-    """The authorisation step of every service. ``acting_user=None`` is the system (tasks, commands), which is not
-    checked; a user must pass ``allowed()`` (evaluated only for users), else Django's PermissionDenied."""
-    if acting_user is not None and not allowed():
+    """The authorisation step of every service. ``accounts.actors.SYSTEM`` (tasks, commands, the reaper,
+    bootstrap) is not checked; a user must pass ``allowed()`` (evaluated only for users), else Django's
+    PermissionDenied. ``None`` raises TypeError: a forgotten actor must not pass as the system."""
+    require_actor(acting_user)
+    if acting_user is not SYSTEM and not allowed():
         raise PermissionDenied("You do not have permission to perform this action.")
 
 

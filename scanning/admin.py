@@ -9,16 +9,17 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin, ServiceValidatedForm
-from accounts.permissions import restrict
-from accounts.selectors import workspaces_allowing
+from accounts.selectors import visible, workspaces_allowing
 from catalog.admin import AssetAdmin
 from catalog.models import Asset
 from config.pagination import EstimatedCountPaginator
 from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+from scanning.selectors import rule_set_list
 from scanning.services.detection import MAX_DETECT_ASSETS
 from sources.admin import DataSourceAdmin, VisibleDataSourceFilter
 from sources.models import DataSource
+from sources.selectors import datasource_list
 
 
 class ServiceAdmin(ServiceAdminMixin, admin.ModelAdmin):
@@ -127,9 +128,9 @@ class ScanAdmin(ServiceAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "data_source":
-            kwargs["queryset"] = restrict(DataSource.objects.select_related("workspace"), request.user, "view")
+            kwargs["queryset"] = datasource_list(user=request.user)
         if db_field.name == "rule_set":
-            kwargs["queryset"] = restrict(ScanRuleSet.objects.all(), request.user, "view")
+            kwargs["queryset"] = rule_set_list(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -173,7 +174,7 @@ class AssetChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     def get_queryset(self, request):
         # The inline's queryset cannot be sliced (the formset filters it by run afterwards), so it stays whole;
         # get_formset caps what is rendered.
-        return restrict(super().get_queryset(request), request.user, "view").select_related("asset")
+        return visible(super().get_queryset(request), user=request.user).select_related("asset")
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)

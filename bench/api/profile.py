@@ -20,6 +20,7 @@ import pstats
 import statistics
 import time
 
+from accounts.actors import SYSTEM
 from bench.api.run import build, production_environment, recreate_database
 
 
@@ -97,7 +98,7 @@ def rebuild_token() -> dict:
 
     analyst = User.objects.get(username="bench-analyst")
     _, token = api_token_create(user=analyst, name="profile", scope=ApiToken.Scope.READ,
-                                expires_at=timezone.now() + timedelta(days=1), acting_user=None)
+                                expires_at=timezone.now() + timedelta(days=1), acting_user=SYSTEM)
     source_id = Asset.objects.order_by("data_source_id").values_list("data_source_id", flat=True).distinct()[1]
     detail = Asset.objects.filter(data_source_id=source_id, type=Asset.Type.COLUMN).order_by("pk")[1000]
     return {"token": token, "detail_id": detail.pk}

@@ -149,6 +149,7 @@ def build(assets: int) -> dict:
     from django.utils import timezone
 
     from accounts import services
+    from accounts.actors import SYSTEM
     from accounts.authentication import api_token_create
     from accounts.models import ApiToken
     from accounts.roles import Role
@@ -182,11 +183,11 @@ def build(assets: int) -> dict:
         cursor.execute("ANALYZE")
 
     analyst = UserFactory(username="bench-analyst")
-    services.membership_create(user=analyst, workspace=workspaces["A"], role=Role.ANALYST, acting_user=None)
+    services.membership_create(user=analyst, workspace=workspaces["A"], role=Role.ANALYST, acting_user=SYSTEM)
     steward = UserFactory(username="bench-steward", is_staff=True)
-    services.membership_create(user=steward, workspace=workspaces["A"], role=Role.DATA_STEWARD, acting_user=None)
+    services.membership_create(user=steward, workspace=workspaces["A"], role=Role.DATA_STEWARD, acting_user=SYSTEM)
     _, token = api_token_create(user=analyst, name="bench", scope=ApiToken.Scope.READ,
-                                expires_at=now + timedelta(days=1), acting_user=None)
+                                expires_at=now + timedelta(days=1), acting_user=SYSTEM)
     detail = Asset.objects.filter(data_source_id=source_ids[1], type=Asset.Type.COLUMN).order_by("pk")[1000]
     visible = Asset.objects.filter(data_source__workspace=workspaces["A"]).count()
     print(f"built {written:,} assets ({visible:,} visible to the analyst), "
