@@ -20,7 +20,7 @@ class Command(BaseCommand):
             raise CommandError(f"{data_source}: connection failed: {exc}") from None
         timeout = f"{info.statement_timeout_s:g} s" if info.statement_timeout_s is not None else "not enforceable"
         self.stdout.write(self.style.SUCCESS(f"{data_source}: connected."))
-        self.stdout.write(f"  server:            {info.server_version}\n"
+        self.stdout.write(f"  server:            {info.server}\n"
                           f"  user:              {info.current_user or '—'}\n"
                           f"  database:          {info.database}\n"
                           f"  read-only session: {'yes' if info.read_only else 'NO'}\n"
