@@ -15,6 +15,7 @@ from functools import update_wrapper
 from urllib.parse import urlencode
 
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -26,13 +27,22 @@ from django_otp.admin import OTPAdminSite
 from accounts import home, lockout, mfa
 
 
-class RacineAdminLoginForm(AdminAuthenticationForm):
-    """The password step. A locked name or address gets the same message whether or not the account exists."""
+class LockoutMessageMixin:
+    """A password form that says when a lockout refused the attempt; a locked name or address gets the same
+    message whether or not the account exists."""
 
     def get_invalid_login_error(self):
         if lockout.is_locked(request=self.request, username=self.cleaned_data.get("username")):
             return ValidationError(lockout.LOCKED_MESSAGE, code="locked_out")
         return super().get_invalid_login_error()
+
+
+class RacineAdminLoginForm(LockoutMessageMixin, AdminAuthenticationForm):
+    """The admin's password step (staff only)."""
+
+
+class RacineLoginForm(LockoutMessageMixin, AuthenticationForm):
+    """The browsable API's password step: any active user."""
 
 
 # The internal apps whose models the index gathers under "System", with the names an administrator knows them by.

@@ -34,6 +34,7 @@ from django.http import Http404
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
+from accounts.actors import SYSTEM, require_actor
 from accounts.models import ObjectGrant, User, Workspace
 
 logger = logging.getLogger("racine.permissions")
@@ -260,9 +261,11 @@ def visible_sql(user, model, action: str = "view", *, using: str = DEFAULT_DB_AL
 
 
 def authorize(acting_user, allowed: Callable[[], bool]) -> None:
-    """The authorisation step of every service. ``acting_user=None`` is the system (tasks, commands), which is not
-    checked; a user must pass ``allowed()`` (evaluated only for users), else Django's PermissionDenied."""
-    if acting_user is not None and not allowed():
+    """The authorisation step of every service. ``accounts.actors.SYSTEM`` (tasks, commands, the reaper,
+    bootstrap) is not checked; a user must pass ``allowed()`` (evaluated only for users), else Django's
+    PermissionDenied. ``None`` raises TypeError: a forgotten actor must not pass as the system."""
+    require_actor(acting_user)
+    if acting_user is not SYSTEM and not allowed():
         raise PermissionDenied("You do not have permission to perform this action.")
 
 

@@ -133,9 +133,16 @@ class ScanRun(Run, GovernedModel):
         ]
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
 
+    # How a run started, as the end of its title ("shop: run #3 of scan “Nightly”, on schedule (succeeded)").
+    TRIGGER_WORDS = {Trigger.SCHEDULE: "on schedule", Trigger.MANUAL: "started by hand",
+                     Trigger.API: "started through the API"}
+
     def __str__(self) -> str:
-        what = self.scan if self.scan_id is not None else f"Detection on {self.data_source}"
-        return f"{what} #{self.pk} ({self.status})"
+        status = self.get_status_display().lower()
+        if self.scan_id is None:
+            return f"{self.data_source}: detection on demand #{self.pk} ({status})"
+        return (f"{self.data_source}: run #{self.pk} of scan “{self.scan}”, "
+                f"{self.TRIGGER_WORDS.get(self.trigger, self.get_trigger_display())} ({status})")
 
     @property
     def is_detection(self) -> bool:

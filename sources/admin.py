@@ -140,5 +140,5 @@ class DataSourceAdmin(ContributedAdminMixin, ServiceAdminMixin, admin.ModelAdmin
                 self.message_user(request, f"{source}: not tested. {exc}", messages.ERROR)
             else:
                 read_only = "read-only session" if info.read_only else "WARNING: the session accepts writes"
-                self.message_user(request, f"{source}: connected to {info.server_version} as "
+                self.message_user(request, f"{source}: connected to {info.server} as "
                                            f"{info.current_user or '—'} ({read_only}).", messages.SUCCESS)

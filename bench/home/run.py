@@ -57,6 +57,7 @@ def build(columns: int, runs_per_source: int) -> dict:
     from django.utils import timezone
 
     from accounts import services
+    from accounts.actors import SYSTEM
     from accounts.models import User
     from accounts.roles import Role
     from catalog.models import Asset, AssetClassification, Classification
@@ -115,9 +116,9 @@ def build(columns: int, runs_per_source: int) -> dict:
         cursor.execute("ANALYZE")
 
     steward = UserFactory(username="bench-steward", is_staff=True)
-    services.membership_create(user=steward, workspace=workspaces["A"], role=Role.DATA_STEWARD, acting_user=None)
+    services.membership_create(user=steward, workspace=workspaces["A"], role=Role.DATA_STEWARD, acting_user=SYSTEM)
     auditor = UserFactory(username="bench-auditor", is_staff=True)
-    services.membership_create(user=auditor, workspace=workspaces["A"], role=Role.AUDITOR, acting_user=None)
+    services.membership_create(user=auditor, workspace=workspaces["A"], role=Role.AUDITOR, acting_user=SYSTEM)
     superuser = UserFactory(username="bench-superuser", is_staff=True, is_superuser=True)
     column_count = Asset.objects.filter(type=Asset.Type.COLUMN).count()
     print(f"built {written:,} assets ({column_count:,} columns, {len(found):,} classified), "

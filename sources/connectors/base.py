@@ -272,6 +272,19 @@ class ConnectionInfo:
     read_only: bool  # the session refuses writes (confirmed by asking the server, not assumed)
     statement_timeout_s: float | None  # as the server reports it for this session, None if not enforceable
 
+    @property
+    def server(self) -> str:
+        """The product and its version, for people: "PostgreSQL 15.20 (Debian 15.20-0+deb12u1)", not the bare
+        version string the server reports."""
+        if self.engine == "mysql" and "mariadb" in self.server_version.lower():
+            product = "MariaDB"
+        else:
+            product = SERVER_PRODUCTS.get(self.engine, self.engine.removeprefix("sqlalchemy+"))
+        return f"{product} {self.server_version}".strip()
+
+
+SERVER_PRODUCTS = {"postgresql": "PostgreSQL", "mysql": "MySQL", "sqlite": "SQLite"}
+
 
 def batched(objects: Iterable[SchemaObject], size: int) -> Iterator[list[SchemaObject]]:
     batch: list[SchemaObject] = []

@@ -12,6 +12,7 @@ from guardian.models import GroupObjectPermission
 from guardian.shortcuts import assign_perm
 
 from accounts import permissions, services
+from accounts.actors import SYSTEM
 from accounts.models import AuditEvent, Membership, ObjectGrant, User, Workspace
 from accounts.permissions import has_any_grant, has_perm, perm_name, restrict, workspace_allows
 from accounts.roles import Role, permission_names, role_grants
@@ -122,7 +123,7 @@ def test_object_grant_gives_access_to_that_object_only(world):
 def test_expired_grant_stops_counting_before_the_expiry_task_runs(world):
     outsider = world.user("outsider")
     grant = services.object_grant_create(user=outsider, obj=world.workspace_b, action="view",
-                                         expires_at=timezone.now() + timedelta(hours=1), acting_user=None)
+                                         expires_at=timezone.now() + timedelta(hours=1), acting_user=SYSTEM)
     ObjectGrant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert not restrict(Workspace.objects.all(), fresh(outsider)).exists()
 
@@ -132,9 +133,9 @@ def test_expiry_task_revokes_and_audits_only_expired_grants(world):
 
     outsider = world.user("outsider")
     expiring = services.object_grant_create(user=outsider, obj=world.workspace_b, action="view",
-                                            expires_at=timezone.now() + timedelta(hours=1), acting_user=None)
+                                            expires_at=timezone.now() + timedelta(hours=1), acting_user=SYSTEM)
     lasting = services.object_grant_create(user=outsider, obj=world.workspace_a, action="view",
-                                           expires_at=timezone.now() + timedelta(days=9), acting_user=None)
+                                           expires_at=timezone.now() + timedelta(days=9), acting_user=SYSTEM)
     ObjectGrant.objects.filter(pk=expiring.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert object_grants_expire_task.delay().get() == 1
     assert object_grants_expire_task.delay().get() == 0  # idempotent
@@ -149,8 +150,8 @@ def test_expiry_task_revokes_and_audits_only_expired_grants(world):
 def test_revoking_a_grant_keeps_permissions_the_role_gives(world):
     analyst = world.user("analyst")
     grant = services.object_grant_create(user=analyst, obj=world.workspace_a, action="view",
-                                         expires_at=timezone.now() + timedelta(hours=1), acting_user=None)
-    services.object_grant_revoke(grant=grant, acting_user=None)
+                                         expires_at=timezone.now() + timedelta(hours=1), acting_user=SYSTEM)
+    services.object_grant_revoke(grant=grant, acting_user=SYSTEM)
     assert list(restrict(Workspace.objects.all(), fresh(analyst))) == [world.workspace_a]
 
 
@@ -159,7 +160,7 @@ def test_grant_with_past_expiry_is_refused(world):
 
     with pytest.raises(ValidationError):
         services.object_grant_create(user=world.user("outsider"), obj=world.workspace_a, action="view",
-                                     expires_at=timezone.now() - timedelta(seconds=1), acting_user=None)
+                                     expires_at=timezone.now() - timedelta(seconds=1), acting_user=SYSTEM)
 
 
 def test_plain_guardian_object_permission_counts_as_direct_grant(world):
@@ -207,7 +208,7 @@ def test_roles_sync_runs_after_migrate_for_the_last_app(world):
 
 def test_auditor_group_is_left_when_last_auditor_membership_goes(world):
     auditor = world.user("auditor")
-    services.membership_delete(membership=world.memberships["auditor"], acting_user=None)
+    services.membership_delete(membership=world.memberships["auditor"], acting_user=SYSTEM)
     assert not fresh(auditor).groups.exists()
     assert not restrict(Workspace.objects.all(), fresh(auditor)).exists()
 
