@@ -18,9 +18,11 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from accounts.actors import SYSTEM, SYSTEM_LABEL
+from accounts.models import AuditEvent, Workspace
 from accounts.permissions import workspace_of
 from config.request_id import current_request_id
 
@@ -143,10 +145,6 @@ def record(*, event: str, actor=None, obj=None, workspace=None, changes: dict | 
     workspace. Call it inside the service's transaction so the event and the change commit (or roll back)
     together.
     """
-    from django.contrib.contenttypes.models import ContentType
-
-    from accounts.models import AuditEvent, Workspace
-
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     label = _actor_label(actor)

@@ -28,12 +28,14 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from accounts.actors import SYSTEM, require_actor
+from accounts.models import ObjectGrant, User, Workspace
 
 logger = logging.getLogger("racine.permissions")
 
@@ -83,10 +85,6 @@ def clear_cache(user) -> None:
 
 def _grants_sql() -> str:
     """One statement for every permission a user holds, in every form; see ``_held``."""
-    from guardian.models import GroupObjectPermission, UserObjectPermission
-
-    from accounts.models import ObjectGrant, User
-
     tables = {
         "uop": UserObjectPermission._meta.db_table,
         "gop": GroupObjectPermission._meta.db_table,
@@ -146,10 +144,6 @@ def _held(user) -> _Holdings:
     from that request's next request on. The model-level part also fills Django's ModelBackend caches (the same
     sets it would read with two more queries), which the admin's unscoped pages ask through ``user.has_perm``.
     """
-    from django.db import connection
-
-    from accounts.models import Workspace
-
     # getattr/setattr, not __dict__: they reach through request.user's lazy wrapper to the User itself, where
     # ModelBackend looks for its caches.
     holdings = getattr(user, _CACHE_ATTR, None)
@@ -181,8 +175,6 @@ def grants(user, perm: str, model) -> Grants:
     Derived from ``_held``: one hand-written statement per request rather than ORM queries per permission,
     because this runs on every API request and admin page (bench/permissions/run.py).
     """
-    from accounts.models import Workspace
-
     if not _active(user):
         return NO_GRANTS
     key = _split(perm)
@@ -205,7 +197,7 @@ def _workspace_path(model) -> str | None:
     except AttributeError:
         raise ImproperlyConfigured(
             f"{model._meta.label} has no workspace_path: governed models must say how they reach their "
-            "workspace (see accounts.permissions)") from None
+            "workspace (see accounts.governed)") from None
 
 
 def _is_multi_valued(model, path: str) -> bool:
@@ -296,8 +288,6 @@ def workspace_allows(user, perm: str, workspace) -> bool:
     which guardian cannot check on an object that does not exist yet."""
     if not _active(user) or workspace is None:
         return False
-    from accounts.models import Workspace
-
     if user.is_superuser:
         return True
     held = grants(user, perm, Workspace)
@@ -306,8 +296,6 @@ def workspace_allows(user, perm: str, workspace) -> bool:
 
 def workspace_of(obj):
     """The Workspace an instance of a governed model belongs to (None for organization-wide rows)."""
-    from accounts.models import Workspace
-
     if isinstance(obj, Workspace):
         return obj
     path = getattr(type(obj), "workspace_path", None)
@@ -319,21 +307,6 @@ def workspace_of(obj):
         if current is None:
             return None
     return current
-
-
-class GovernedQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view") -> models.QuerySet:
-        return restrict(self, user, action)
-
-
-class GovernedModel(models.Model):
-    """Base of every model whose rows belong to a workspace. Subclasses set ``workspace_path``."""
-
-    workspace_path: str | None = "workspace"
-    objects = GovernedQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
 
 
 def get_restricted_object_or_404(queryset, user, action: str = "view", **lookup):

@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from guardian.models import GroupObjectPermission, UserObjectPermission
+from guardian.shortcuts import assign_perm
 
 from accounts import audit, lockout, mfa, writes
 from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
@@ -97,8 +99,6 @@ def workspace_update(*, workspace: Workspace, acting_user: User | SystemActor, *
 def workspace_delete(*, workspace: Workspace, acting_user: User | SystemActor) -> None:
     """Delete a workspace, its memberships and every guardian grant held on it."""
     authorize(acting_user, lambda: workspace_allows(acting_user, "accounts.delete_workspace", workspace))
-    from guardian.models import GroupObjectPermission, UserObjectPermission
-
     members = list(workspace.memberships.values_list("user__username", "role"))
     audit.record(event="workspace.deleted", actor=acting_user, obj=workspace,
                  changes=audit.diff(audit.snapshot(workspace, Workspace.audit_fields), {}),
@@ -265,8 +265,6 @@ def _role_permissions(role: str | None) -> list[Permission]:
 
 def _sync_workspace_grants(*, user: User, workspace: Workspace, role: str | None) -> None:
     """Make the user's guardian rows on ``workspace`` exactly those of ``role`` (plus live ObjectGrants)."""
-    from guardian.models import UserObjectPermission
-
     workspace_ct = ContentType.objects.get_for_model(Workspace)
     desired = {p.pk: p for p in _role_permissions(role)}
     rows = UserObjectPermission.objects.filter(user=user, content_type=workspace_ct, object_pk=str(workspace.pk))
@@ -385,8 +383,6 @@ def roles_sync() -> int:
 def object_grant_create(*, user: User, obj, action: str, expires_at: datetime, acting_user: User | SystemActor,
                         reason: str = "") -> ObjectGrant:
     """Let ``user`` ``action`` this one object until ``expires_at`` (e.g. an approved access request)."""
-    from guardian.shortcuts import assign_perm
-
     require_actor(acting_user)
     if expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
@@ -412,8 +408,6 @@ def object_grant_create(*, user: User, obj, action: str, expires_at: datetime, a
 
 
 def _remove_object_permission(grant: ObjectGrant) -> None:
-    from guardian.models import UserObjectPermission
-
     still_granted = ObjectGrant.objects.filter(
         user=grant.user_id, content_type=grant.content_type_id, object_id=grant.object_id,
         permission=grant.permission_id, revoked_at__isnull=True, expires_at__gt=timezone.now(),

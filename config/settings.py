@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 
 from config.env import ConfigurationError, env_bool, env_int, env_list, env_secret, env_str
 
@@ -357,8 +358,6 @@ def _encryption_keys() -> list[str]:
     # Development only, like the secret key: generated once per checkout, never committed.
     key_file = VAR_DIR / "encryption_key"
     if not key_file.exists():
-        from cryptography.fernet import Fernet
-
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         key_file.write_text(Fernet.generate_key().decode())
         key_file.chmod(0o600)

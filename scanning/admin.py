@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -46,13 +47,19 @@ def _queue_run(modeladmin, request, label, scan_of) -> None:
 # --- scanning's actions on data sources and assets (their pages are sources' and catalog's) ------------------
 
 
+def with_last_run(queryset):
+    """Each source's latest run (its id and status), read by ``last_run`` in the same query as the page."""
+    latest = ScanRun.objects.filter(data_source=OuterRef("pk")).order_by("-queued_at")
+    return queryset.annotate(last_run_id=Subquery(latest.values("pk")[:1]),
+                             last_run_status=Subquery(latest.values("status")[:1]))
+
+
 @admin.display(description="last run")
 def last_run(source):
-    run = source.scan_runs.order_by("-queued_at").first()
-    if run is None:
+    if source.last_run_id is None:
         return "—"
-    return format_html('<a href="{}">#{} {}</a>', reverse("admin:scanning_scanrun_change", args=[run.pk]),
-                       run.pk, run.get_status_display())
+    return format_html('<a href="{}">#{} {}</a>', reverse("admin:scanning_scanrun_change", args=[source.last_run_id]),
+                       source.last_run_id, ScanRun.Status(source.last_run_status).label)
 
 
 @admin.action(description="Scan now", permissions=["view"])
@@ -276,7 +283,7 @@ class AssetChangeAdmin(ReadOnlyAdmin):
     list_display = ["id", "run", "kind", "asset", "created_at"]
     list_filter = [RunFilter, "kind"]
     search_fields = ["asset__qualified_name"]
-    list_select_related = ["run", "asset"]
+    list_select_related = ["run__scan", "run__data_source", "asset"]  # a run is named by its scan or its source
     show_full_result_count = False
     paginator = EstimatedCountPaginator  # drift rows grow with every scan
     fields = ["run", "asset", "kind", "changes", "created_at"]
@@ -308,7 +315,7 @@ def detect_again(modeladmin, request, queryset):
                 reverse("admin:scanning_scanrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
 
 
-DataSourceAdmin.contribute(actions=[scan_now], columns=[last_run])
+DataSourceAdmin.contribute(actions=[scan_now], columns=[last_run], annotate=[with_last_run])
 AssetAdmin.contribute(actions=[detect_again])
 
 from scanning import admin_rules  # noqa: E402,F401  (registers the classification rule admin)

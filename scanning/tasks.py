@@ -11,7 +11,7 @@ from django.conf import settings
 
 from accounts.actors import SYSTEM
 from scanning import services
-from scanning.models import ScanRun
+from scanning.models import Scan, ScanRun
 from scanning.services import detection
 from sources.connectors import SourceUnavailable
 
@@ -63,8 +63,6 @@ def scan_run_execute_task(self, scan_run_id: int) -> None:
 @shared_task
 def scan_scheduled_task(scan_id: int) -> int | None:
     """Beat's entry point for a scan's schedule. A tick while the source is being scanned is skipped."""
-    from scanning.models import Scan
-
     scan = Scan.objects.select_related("data_source").filter(pk=scan_id, enabled=True).first()
     if scan is None:
         return None

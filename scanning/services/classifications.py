@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 
 from accounts import audit, writes
 from accounts.actors import SystemActor, user_or_none
@@ -65,8 +65,6 @@ def classifications_sync_builtin() -> dict[str, int]:
 
 def classifications_sync_after_migrate(sender, using="default", **kwargs) -> None:
     """post_migrate handler: seed the built-ins once scanning (the last app they need) is migrated."""
-    from django.db import connections
-
     if sender.label != "scanning":
         return
     if Classification._meta.db_table not in connections[using].introspection.table_names():

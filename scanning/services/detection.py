@@ -223,6 +223,7 @@ def tables_to_sample(*, data_source_id: int, changed: set[int]) -> list[int]:
 
 
 def _enqueue(run_id: int, table_ids: list[int]) -> None:
+    # Lazy: scanning.tasks imports the services it calls (this module among them), a cycle.
     from scanning.tasks import detection_run_task
 
     detection_run_task.delay(run_id, table_ids)

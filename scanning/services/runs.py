@@ -49,6 +49,7 @@ class RunNotCancellable(Exception):
 
 def _task(*, detection: bool):
     """A run's task: a scan's on the ``scans`` queue, a detection's on the ``detection`` queue (config.celery)."""
+    # Lazy: scanning.tasks imports the services it calls (this module among them), a cycle.
     from scanning.tasks import detection_on_demand_task, scan_run_execute_task
 
     return detection_on_demand_task if detection else scan_run_execute_task

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any, ClassVar
+from urllib.parse import unquote
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .errors import ConnectorConfigError, ConnectorError, ProtectedDatabase
 from .filters import Filters
@@ -96,9 +100,6 @@ def check_sqlalchemy_url(url: str) -> None:
     """Refuse a URL whose query parameters are outside ``URL_QUERY_OPTIONS``, whose driver is not in
     ``URL_DRIVERS`` for its dialect, or that names no host (a local socket, which the host policy never sees).
     SQLite has no host; its file is checked by the services."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -181,7 +182,6 @@ class ConnectionSettings:
         match = _URL_PASSWORD.search(self.options.get("url", ""))
         if match:
             found.append(match.group(2))
-            from urllib.parse import unquote
             found.append(unquote(match.group(2)))
         return tuple(s for s in found if s)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from faker import Faker
 
 from accounts import services as accounts_services
 from accounts.actors import SYSTEM
@@ -129,8 +130,6 @@ def _money(value: float) -> str:
 
 def build_demo_database(path: Path, *, seed: int = SEED) -> dict[str, int]:
     """Write the shop into a new SQLite file at ``path`` (replacing it atomically); returns rows per table."""
-    from faker import Faker
-
     fake = Faker(LOCALES)
     fake.seed_instance(seed)
     rng = random.Random(seed)
