@@ -30,7 +30,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.db.models import Q
-from django.http import Http404
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
@@ -308,10 +307,3 @@ def workspace_of(obj):
             return None
     return current
 
-
-def get_restricted_object_or_404(queryset, user, action: str = "view", **lookup):
-    """One object the user may ``action``, else 404 (never revealing whether it exists)."""
-    try:
-        return restrict(queryset, user, action).get(**lookup)
-    except queryset.model.DoesNotExist:
-        raise Http404 from None
