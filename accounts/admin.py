@@ -11,16 +11,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 
 from accounts import audit, services
+from accounts.authentication import api_token_revoke
 from accounts.models import ApiToken, AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
-from accounts.permissions import has_any_grant, has_perm, restrict
-from accounts.selectors import workspaces_allowing
+from accounts.permissions import has_any_grant, has_perm
+from accounts.selectors import visible, workspaces_allowing
 
 
 class RestrictedAdminMixin:
-    """Scopes a ModelAdmin with restrict(): changelists list only allowed rows; object pages answer as the API."""
+    """Scopes a ModelAdmin with the ``visible`` selector: changelists list only allowed rows; object pages answer
+    as the API. Related-field choices come from selectors too (``formfield_for_foreignkey``)."""
 
     def get_queryset(self, request):
-        return restrict(super().get_queryset(request), request.user, "view")
+        return visible(super().get_queryset(request), user=request.user)
 
     def _allowed(self, request, action, obj=None):
         if obj is None:  # changelist and index: "any grant at all?"
@@ -114,12 +116,23 @@ class ContributedAdminMixin:
     """A page that higher apps add actions and list columns to. Imports point down, so the page's own app cannot
     name what a higher app does with its objects (scan a source, detect an asset again); the higher app's admin
     module calls ``contribute`` instead. Actions are admin action functions (``modeladmin, request, queryset``),
-    columns are list_display callables (``obj``)."""
+    columns are list_display callables (``obj``), and ``annotate`` functions (``queryset`` → queryset) add to the
+    page's queryset what those columns read, so that a column costs no query per row."""
+
+    contributed_annotations: list[Callable] = []
 
     @classmethod
-    def contribute(cls, *, actions: tuple[Callable, ...] = (), columns: tuple[Callable, ...] = ()) -> None:
+    def contribute(cls, *, actions: tuple[Callable, ...] = (), columns: tuple[Callable, ...] = (),
+                   annotate: tuple[Callable, ...] = ()) -> None:
         cls.actions = [*(cls.actions or ()), *actions]
         cls.list_display = [*cls.list_display, *columns]
+        cls.contributed_annotations = [*cls.contributed_annotations, *annotate]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        for annotate in self.contributed_annotations:
+            queryset = annotate(queryset)
+        return queryset
 
 
 def _permission_labels(permissions) -> list[str]:
@@ -334,6 +347,7 @@ class ObjectGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Direct grants are created by approved requests; here superusers review and revoke them."""
 
     list_display = ["user", "permission", "content_type", "object_id", "expires_at", "revoked_at", "granted_by"]
+    list_select_related = ["user", "permission__content_type", "content_type", "granted_by"]
     list_filter = ["content_type"]
     search_fields = ["user__username", "object_id", "reason"]
     readonly_fields = ["user", "content_type", "object_id", "permission", "expires_at", "granted_by", "reason",
@@ -388,7 +402,5 @@ class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens", permissions=["view"])
     def revoke_selected(self, request, queryset):
-        from accounts.authentication import api_token_revoke
-
         for api_token in queryset.select_related("user"):
             api_token_revoke(api_token=api_token, acting_user=request.user, request=request)

@@ -1,5 +1,9 @@
 """Racine's admin site: django-otp's OTPAdminSite, so no admin page opens without a verified second factor.
 
+The index is the steward's home: the panels each app contributes (``accounts.home``), then the admin's pages,
+with the internal models (second-factor devices, beat's schedules, permission groups, the event outbox) gathered
+under "System", which only those granted them (administrators) see.
+
 Login is two steps: the password on the admin's login page, then the second factor on Racine's own page
 (``accounts:mfa-verify``), or the enrolment page (``accounts:mfa-enrol``) for staff without a device yet, such
 as the administrator ``manage.py bootstrap`` creates. Every admin view sends an unverified staff session to one
@@ -11,6 +15,7 @@ from functools import update_wrapper
 from urllib.parse import urlencode
 
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -19,16 +24,43 @@ from django_otp.admin import OTPAdminSite
 
 # Importing the login-protection module here connects its login signal receivers in every process: the admin
 # site is loaded at start-up by RacineAdminConfig.
-from accounts import lockout, mfa
+from accounts import home, lockout, mfa
 
 
-class RacineAdminLoginForm(AdminAuthenticationForm):
-    """The password step. A locked name or address gets the same message whether or not the account exists."""
+class LockoutMessageMixin:
+    """A password form that says when a lockout refused the attempt; a locked name or address gets the same
+    message whether or not the account exists."""
 
     def get_invalid_login_error(self):
         if lockout.is_locked(request=self.request, username=self.cleaned_data.get("username")):
             return ValidationError(lockout.LOCKED_MESSAGE, code="locked_out")
         return super().get_invalid_login_error()
+
+
+class RacineAdminLoginForm(LockoutMessageMixin, AdminAuthenticationForm):
+    """The admin's password step (staff only)."""
+
+
+class RacineLoginForm(LockoutMessageMixin, AuthenticationForm):
+    """The browsable API's password step: any active user."""
+
+
+# The internal apps whose models the index gathers under "System", with the names an administrator knows them by.
+SYSTEM_APPS = frozenset({"auth", "core", "django_celery_beat", "otp_static", "otp_totp"})
+SYSTEM_MODEL_NAMES = {
+    "auth.group": "Permission groups",
+    "core.event": "Domain events (outbox)",
+    "django_celery_beat.periodictask": "Scheduled jobs",
+    "django_celery_beat.crontabschedule": "Schedules: crontab",
+    "django_celery_beat.intervalschedule": "Schedules: intervals",
+    "django_celery_beat.clockedschedule": "Schedules: one-off (clocked)",
+    "django_celery_beat.solarschedule": "Schedules: solar events",
+    "otp_static.staticdevice": "Second factor: backup codes",
+    "otp_totp.totpdevice": "Second factor: authenticator apps",
+}
+# The steward's order of the sections (a source is registered, scanned, then its catalog reviewed); any other app
+# follows, then System.
+SECTION_ORDER = ("sources", "scanning", "catalog", "compliance", "governance", "accounts")
 
 
 def second_factor_url(user, next_url: str) -> str:
@@ -39,7 +71,7 @@ def second_factor_url(user, next_url: str) -> str:
 class RacineAdminSite(OTPAdminSite):
     site_header = "Racine"
     site_title = "Racine"
-    index_title = "Data governance"
+    index_title = "Home"
     login_form = RacineAdminLoginForm
     # Django's own login template (branded through site_header), not django-otp's: the code is asked for on
     # the next page, where a user without a device can enrol instead.
@@ -71,3 +103,27 @@ class RacineAdminSite(OTPAdminSite):
             next_url = request.GET.get("next") or reverse("admin:index", current_app=self.name)
             return HttpResponseRedirect(second_factor_url(request.user, next_url))
         return super().login(request, extra_context)
+
+    def index(self, request, extra_context=None):
+        return super().index(request, {"home_panels": home.panels_for(request), **(extra_context or {})})
+
+    def get_app_list(self, request, app_label=None):
+        app_list = super().get_app_list(request, app_label)
+        if app_label is not None:  # an app's own page (/admin/otp_totp/) lists it as it is
+            return app_list
+        system = [{**model, "name": SYSTEM_MODEL_NAMES.get(model["model"]._meta.label_lower, model["name"])}
+                  for app in app_list if app["app_label"] in SYSTEM_APPS for model in app["models"]]
+        sections = sorted((app for app in app_list if app["app_label"] not in SYSTEM_APPS), key=self._section_rank)
+        if system:
+            sections.append({"name": "System", "app_label": "system",
+                             # No page of its own: its heading leads to it on the home. The templates mark the
+                             # section whose URL is part of the path as current: "/admin/#system" is in no path.
+                             "app_url": reverse("admin:index", current_app=self.name) + "#system",
+                             "has_module_perms": True,
+                             "models": sorted(system, key=lambda model: model["name"])})
+        return sections
+
+    @staticmethod
+    def _section_rank(app) -> tuple[int, str]:
+        label = app["app_label"]
+        return (SECTION_ORDER.index(label) if label in SECTION_ORDER else len(SECTION_ORDER), app["name"].lower())

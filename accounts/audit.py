@@ -18,13 +18,16 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from accounts.actors import SYSTEM, SYSTEM_LABEL
+from accounts.models import AuditEvent, Workspace
 from accounts.permissions import workspace_of
 from config.request_id import current_request_id
 
 REDACTED = "***"
-SYSTEM_ACTOR_LABEL = "system"
+SYSTEM_ACTOR_LABEL = SYSTEM_LABEL
 _SECRET_NAME = re.compile(r"password|secret|token|key", re.IGNORECASE)
 _MAX_USER_AGENT = 512
 
@@ -126,7 +129,7 @@ def client_ip(request) -> str | None:
 
 
 def _actor_label(actor) -> str:
-    if actor is None:
+    if actor is None or actor is SYSTEM:
         return SYSTEM_ACTOR_LABEL
     if not getattr(actor, "is_authenticated", False):
         return "anonymous"
@@ -137,18 +140,16 @@ def record(*, event: str, actor=None, obj=None, workspace=None, changes: dict | 
            extra: dict | None = None):
     """Append one event to the trail and return it.
 
-    ``actor`` defaults to the request's authenticated user; ``workspace`` to the object's own workspace.
-    Call it inside the service's transaction so the event and the change commit (or roll back) together.
+    ``actor`` defaults to the request's authenticated user, else the system; ``SYSTEM`` is stored as before
+    accounts.actors existed: no actor row, the label ``"system"``. ``workspace`` defaults to the object's own
+    workspace. Call it inside the service's transaction so the event and the change commit (or roll back)
+    together.
     """
-    from django.contrib.contenttypes.models import ContentType
-
-    from accounts.models import AuditEvent, Workspace
-
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     label = _actor_label(actor)
     if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None  # AnonymousUser has no row to point at; the label says who it was
+        actor = None  # SYSTEM and AnonymousUser have no row to point at; the label says who it was
     if workspace is None and obj is not None:
         workspace = workspace_of(obj)
     if workspace is not None and not isinstance(workspace, Workspace):

@@ -18,7 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from accounts.lockout import client_ip
 from config.cache_guard import guarded
 from config.collectors import LOGIN_THROTTLE_SCOPE, THROTTLED_REQUESTS, shared_counter_inc
-from config.problems import is_api_request, json_problem_response
+from config.problems import is_api_request, problem_response
 
 LOGIN_URL_NAMES = ("admin:login", "rest_framework:login")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
@@ -71,7 +71,7 @@ class LoginThrottleMiddleware:
     @staticmethod
     def _too_many(request, wait: int) -> HttpResponse:
         if is_api_request(request):
-            response = json_problem_response(request, 429, "throttled", "Too many login attempts; slow down.")
+            response = problem_response(request, 429, "throttled", "Too many login attempts; slow down.")
         else:
             response = HttpResponse("Too many login attempts; wait a minute and try again.", status=429,
                                     content_type="text/plain; charset=utf-8")

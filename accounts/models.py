@@ -10,12 +10,12 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.fields import DESCRIPTION_MAX_LENGTH, NOTE_MAX_LENGTH, BoundedTextField
-from accounts.permissions import GovernedModel, GovernedQuerySet
+from accounts.governed import GovernedModel
 from accounts.roles import Role
 
 
-class GovernedUserManager(UserManager.from_queryset(GovernedQuerySet)):
-    pass
+class GovernedUserManager(UserManager):
+    """Django's UserManager; named here because migration 0002 names it."""
 
 
 class User(AbstractUser):
@@ -191,7 +191,7 @@ class AppendOnlyError(RuntimeError):
     """Raised on any attempt to change or delete an audit event."""
 
 
-class AuditEventQuerySet(GovernedQuerySet):
+class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise AppendOnlyError("Audit events are append-only.")
 

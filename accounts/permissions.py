@@ -1,6 +1,7 @@
 """The one place that computes what a user may see or do.
 
-Every selector, API view, admin page and export goes through ``restrict()`` / ``has_perm()``. Rules:
+Selectors (``<app>/selectors.py``) read through ``restrict()``, or ``visible_sql()`` for raw SQL; everything else
+checks with ``has_perm()`` / ``has_any_grant()``. Rules:
 
 - Deny by default: anonymous or inactive users get nothing.
 - A superuser, or a user holding the *model-level* permission (the organization-wide auditor), gets every row.
@@ -27,10 +28,13 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.db.models import Q
-from django.http import Http404
 from django.utils import timezone
+from guardian.models import GroupObjectPermission, UserObjectPermission
+
+from accounts.actors import SYSTEM, require_actor
+from accounts.models import ObjectGrant, User, Workspace
 
 logger = logging.getLogger("racine.permissions")
 
@@ -80,10 +84,6 @@ def clear_cache(user) -> None:
 
 def _grants_sql() -> str:
     """One statement for every permission a user holds, in every form; see ``_held``."""
-    from guardian.models import GroupObjectPermission, UserObjectPermission
-
-    from accounts.models import ObjectGrant, User
-
     tables = {
         "uop": UserObjectPermission._meta.db_table,
         "gop": GroupObjectPermission._meta.db_table,
@@ -143,10 +143,6 @@ def _held(user) -> _Holdings:
     from that request's next request on. The model-level part also fills Django's ModelBackend caches (the same
     sets it would read with two more queries), which the admin's unscoped pages ask through ``user.has_perm``.
     """
-    from django.db import connection
-
-    from accounts.models import Workspace
-
     # getattr/setattr, not __dict__: they reach through request.user's lazy wrapper to the User itself, where
     # ModelBackend looks for its caches.
     holdings = getattr(user, _CACHE_ATTR, None)
@@ -178,8 +174,6 @@ def grants(user, perm: str, model) -> Grants:
     Derived from ``_held``: one hand-written statement per request rather than ORM queries per permission,
     because this runs on every API request and admin page (bench/permissions/run.py).
     """
-    from accounts.models import Workspace
-
     if not _active(user):
         return NO_GRANTS
     key = _split(perm)
@@ -202,7 +196,7 @@ def _workspace_path(model) -> str | None:
     except AttributeError:
         raise ImproperlyConfigured(
             f"{model._meta.label} has no workspace_path: governed models must say how they reach their "
-            "workspace (see accounts.permissions)") from None
+            "workspace (see accounts.governed)") from None
 
 
 def _is_multi_valued(model, path: str) -> bool:
@@ -247,10 +241,30 @@ def restrict(queryset: models.QuerySet, user, action: str = "view") -> models.Qu
     return queryset.filter(condition)
 
 
+def visible_sql(user, model, action: str = "view", *, using: str = DEFAULT_DB_ALIAS) -> tuple[str, tuple]:
+    """``restrict()`` as SQL, for raw and recursive queries (lineage walks, full-text search): a SELECT of one
+    column, the primary keys of the ``model`` rows ``user`` may ``action``, and its parameters, to use as a CTE or
+    an ``IN`` subquery::
+
+        sql, params = visible_sql(user, Asset)
+        cursor.execute(f"WITH visible_assets (id) AS ({sql}) SELECT … JOIN visible_assets …", [*params, …])
+
+    It is ``restrict()``'s own filter compiled for the connection ``using``, so the two forms cannot drift apart:
+    the same grants (read once per request), ``workspace_path``, expiry of ObjectGrants and deny by default (then
+    a statement that selects nothing). Every value is a bound parameter; only table and column names, quoted by
+    the connection, are in the text."""
+    queryset = restrict(model._default_manager.using(using).order_by(), user, action).values_list("pk")
+    # elide_empty=False: a scope that allows nothing compiles to a predicate that is always false (rather than
+    # raising EmptyResultSet), which is still a statement the caller can embed.
+    return queryset.query.get_compiler(using=using, elide_empty=False).as_sql()
+
+
 def authorize(acting_user, allowed: Callable[[], bool]) -> None:
-    """The authorisation step of every service. ``acting_user=None`` is the system (tasks, commands), which is not
-    checked; a user must pass ``allowed()`` (evaluated only for users), else Django's PermissionDenied."""
-    if acting_user is not None and not allowed():
+    """The authorisation step of every service. ``accounts.actors.SYSTEM`` (tasks, commands, the reaper,
+    bootstrap) is not checked; a user must pass ``allowed()`` (evaluated only for users), else Django's
+    PermissionDenied. ``None`` raises TypeError: a forgotten actor must not pass as the system."""
+    require_actor(acting_user)
+    if acting_user is not SYSTEM and not allowed():
         raise PermissionDenied("You do not have permission to perform this action.")
 
 
@@ -273,8 +287,6 @@ def workspace_allows(user, perm: str, workspace) -> bool:
     which guardian cannot check on an object that does not exist yet."""
     if not _active(user) or workspace is None:
         return False
-    from accounts.models import Workspace
-
     if user.is_superuser:
         return True
     held = grants(user, perm, Workspace)
@@ -283,8 +295,6 @@ def workspace_allows(user, perm: str, workspace) -> bool:
 
 def workspace_of(obj):
     """The Workspace an instance of a governed model belongs to (None for organization-wide rows)."""
-    from accounts.models import Workspace
-
     if isinstance(obj, Workspace):
         return obj
     path = getattr(type(obj), "workspace_path", None)
@@ -297,25 +307,3 @@ def workspace_of(obj):
             return None
     return current
 
-
-class GovernedQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view") -> models.QuerySet:
-        return restrict(self, user, action)
-
-
-class GovernedModel(models.Model):
-    """Base of every model whose rows belong to a workspace. Subclasses set ``workspace_path``."""
-
-    workspace_path: str | None = "workspace"
-    objects = GovernedQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-
-def get_restricted_object_or_404(queryset, user, action: str = "view", **lookup):
-    """One object the user may ``action``, else 404 (never revealing whether it exists)."""
-    try:
-        return restrict(queryset, user, action).get(**lookup)
-    except queryset.model.DoesNotExist:
-        raise Http404 from None

@@ -14,8 +14,10 @@ roles build on one another is decided here:
 - the workspace admin has everything a data steward has, plus ``Role.WORKSPACE_ADMIN``'s;
 - the auditor reads (``view``) every model declared for ``MEMBERS`` or for ``Role.AUDITOR``, and nothing else.
 
-A declared permission whose app is not migrated yet does not exist until it is: the grant code skips it (with a
-log line) and ``services.roles_sync()`` — run after every ``migrate`` — applies it once it exists. Custom actions
+A permission may be declared ahead of its model (glossary terms, lineage, compliance and requests are planned):
+the grant code skips it quietly, and ``services.roles_sync()`` — run after every ``migrate`` — applies it once the
+model exists. A missing permission of a model that does exist is logged as a warning (a custom action left out of
+``Meta.permissions``). Custom actions
 follow ``<verb>_<model>`` codenames (``classify`` on ``catalog.asset`` → ``catalog.classify_asset``), declared in
 that model's ``Meta.permissions``.
 """

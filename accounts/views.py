@@ -1,10 +1,13 @@
-"""The second-factor pages: enrol, verify, backup codes, disable. They look like the admin and work for staff
-who are logged in but not yet verified (the admin itself sends them here)."""
+"""The second-factor pages: enrol, verify, backup codes, disable. They look like the admin and work for users who
+are logged in but not yet verified (the admin's login and the browsable API's send them here).
+
+Also the browsable API's login, which hands over to the same second-factor pages as the admin's."""
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -13,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import mfa
+from accounts.admin_site import RacineLoginForm, second_factor_url
 
 
 class CodeForm(forms.Form):
@@ -164,3 +168,33 @@ def disable(request):
             return HttpResponseRedirect(reverse("accounts:mfa-status"))
     return _render(request, "accounts/mfa_disable.html", "Turn off two-factor authentication", form=form,
                    fresh=mfa.recently_verified(request))
+
+
+class ApiLoginView(LoginView):
+    """The browsable API's login (``/api-auth/login/``): the password here, then, like the admin's login, the
+    second-factor page (verify, or enrol for a user whose role requires a factor they do not have yet), then
+    ``next``. Without that step every API page of a user the organization requires MFA of answers
+    ``mfa_required``."""
+
+    template_name = "rest_framework/login.html"
+    authentication_form = RacineLoginForm
+
+    def get(self, request, *args, **kwargs):
+        if request.user.is_authenticated and _needs_second_factor(request.user):
+            return HttpResponseRedirect(second_factor_url(request.user, self.get_success_url()))
+        return super().get(request, *args, **kwargs)
+
+    def get_default_redirect_url(self):
+        return reverse("api:api-root")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if _needs_second_factor(form.get_user()):
+            return HttpResponseRedirect(second_factor_url(form.get_user(), self.get_success_url()))
+        return response
+
+
+def _needs_second_factor(user) -> bool:
+    """A user the organization requires MFA of, or who has a device (a verified session can do more, such as
+    creating tokens), and whose session is not verified yet."""
+    return (mfa.mfa_required_for(user) or mfa.has_device(user)) and not mfa.is_verified(user)

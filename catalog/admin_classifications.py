@@ -8,6 +8,7 @@ from accounts.admin import ServiceAdminMixin, admin_error_text
 from accounts.permissions import has_any_grant, has_perm
 from catalog import services
 from catalog.models import AssetClassification, Classification
+from catalog.selectors import active_classification_list
 from config.pagination import EstimatedCountPaginator
 
 
@@ -68,7 +69,7 @@ class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "classification":
-            kwargs["queryset"] = Classification.objects.filter(is_active=True)
+            kwargs["queryset"] = active_classification_list(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, **kwargs):

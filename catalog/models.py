@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.fields import DESCRIPTION_MAX_LENGTH, NOTE_MAX_LENGTH, BoundedTextField
-from accounts.permissions import GovernedModel
+from accounts.governed import GovernedModel
 from sources.models import DataSource
 
 

@@ -1,15 +1,58 @@
-"""Reads of the catalog, always scoped to what ``user`` may see (accounts.permissions.restrict)."""
+"""Reads of the catalog, always scoped to what ``user`` may see (see accounts.selectors)."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from accounts.models import User
 from accounts.permissions import restrict
-from catalog.models import Asset
+from catalog.models import Asset, AssetClassification, Classification
 
 
-def asset_list(*, user: User | None, filters: dict | None = None) -> QuerySet[Asset]:
-    from catalog.api.filters import AssetFilterSet
+def asset_list(*, user: User | None, action: str = "view", present_only: bool = False) -> QuerySet[Asset]:
+    """Assets ``user`` may ``action``; with ``present_only``, only those still in their source (not removed)."""
+    queryset = Asset.objects.select_related("data_source")
+    if present_only:
+        queryset = queryset.filter(removed_at__isnull=True)
+    return restrict(queryset, user, action)
 
-    queryset = restrict(Asset.objects.select_related("data_source"), user, "view")
-    return AssetFilterSet(filters, queryset).qs if filters else queryset
+
+def active_classification_list(*, user: User | None) -> QuerySet[Classification]:
+    """The classifications in use (not switched off) that ``user`` may see: the choices of a classification by hand
+    or of a custom rule."""
+    return restrict(Classification.objects.filter(is_active=True), user, "view")
+
+
+def asset_classification_list(*, user: User | None, action: str = "view") -> QuerySet[AssetClassification]:
+    return restrict(AssetClassification.objects.select_related("asset", "classification"), user, action)
+
+
+# --- the steward's home (catalog.home) ----------------------------------------------------------------------------
+
+
+def sensitive_column_counts(*, user: User | None) -> list[dict]:
+    """The present columns with a sensitivity, counted by data source and sensitivity: ``data_source_id``,
+    ``data_source__name``, ``sensitivity``, ``count`` — what the column list shows filtered by the three."""
+    columns = Asset.objects.filter(type=Asset.Type.COLUMN, removed_at__isnull=True).exclude(sensitivity="")
+    return list(restrict(columns, user, "view").order_by()
+                .values("data_source_id", "data_source__name", "sensitivity").annotate(count=Count("pk")))
+
+
+def classification_counts(*, user: User | None) -> list[dict]:
+    """The suggested and confirmed classifications of assets, counted by classification and status:
+    ``classification_id``, ``classification__name``, ``status``, ``count`` (rejected ones no longer count)."""
+    applied = AssetClassification.objects.filter(
+        status__in=[AssetClassification.Status.SUGGESTED, AssetClassification.Status.CONFIRMED])
+    return list(restrict(applied, user, "view").order_by()
+                .values("classification_id", "classification__name", "status").annotate(count=Count("pk")))
+
+
+def review_queue_summary(*, user: User | None) -> tuple[int, AssetClassification | None]:
+    """How many suggestions wait for a steward's decision, and the one waiting longest."""
+    queue = restrict(AssetClassification.objects.filter(status=AssetClassification.Status.SUGGESTED), user, "view")
+    # One pass over the visible queue for both figures; the oldest is then found by its time alone (a few rows),
+    # not by sorting the queue again.
+    summary = queue.aggregate(count=Count("pk"), since=Min("created_at"))
+    if not summary["count"]:
+        return 0, None
+    oldest = queue.filter(created_at=summary["since"]).select_related("asset", "classification").order_by("pk")
+    return summary["count"], oldest.first()

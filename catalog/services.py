@@ -1,7 +1,8 @@
 """Writes to the catalog. Keyword-only arguments, a transaction each, an audit event in that transaction.
 
-``acting_user=None`` means the system (tasks, commands); otherwise the service checks the user's grant through
-``accounts.permissions`` before it changes anything, so the API, the admin and commands share one rule.
+``acting_user`` is required: ``accounts.actors.SYSTEM`` for tasks and commands, which is not checked; a user's
+grant is checked through ``accounts.permissions`` before anything changes, so the API, the admin and commands share
+one rule.
 """
 from __future__ import annotations
 
@@ -15,18 +16,20 @@ from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, writes
+from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
 from accounts.fields import check_text
 from accounts.models import User
-from accounts.permissions import authorize, has_any_grant, has_perm, restrict
+from accounts.permissions import authorize, has_any_grant, has_perm
 from catalog.models import Asset, AssetClassification, Classification
+from catalog.selectors import asset_classification_list
 from core.events import record_event
 
 ASSET_EDITABLE_FIELDS = ("description",)
 
 
 @transaction.atomic
-def asset_update(*, asset: Asset, acting_user: User | None, **fields) -> Asset:
+def asset_update(*, asset: Asset, acting_user: User | SystemActor, **fields) -> Asset:
     """Stewards' edits of an asset (its description); scanned fields belong to scans."""
     authorize(acting_user, lambda: has_perm(acting_user, "change", asset))
     unknown = set(fields) - set(ASSET_EDITABLE_FIELDS)
@@ -62,21 +65,18 @@ class AlreadyClassified(Exception):
 
 
 @transaction.atomic
-def classification_create(*, acting_user: User | None, **fields) -> Classification:
+def classification_create(*, acting_user: User | SystemActor, **fields) -> Classification:
     """A steward's own classification (``HR.EMPLOYEE_NUMBER``) for custom rules and manual classification."""
-    authorize(acting_user, lambda: has_any_grant(acting_user, Classification, "add"))
-    unknown = set(fields) - set(CLASSIFICATION_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown classification fields: {', '.join(sorted(unknown))}")
-    classification = Classification(is_builtin=False, **fields)
-    classification.full_clean()
-    classification.save()
-    audit.record_created(event="classification.created", actor=acting_user, obj=classification)
+    with writes.creating(Classification, acting_user=acting_user, event="classification.created",
+                         allowed=lambda: has_any_grant(acting_user, Classification, "add"),
+                         values={"is_builtin": False}, fields=fields,
+                         editable=CLASSIFICATION_FIELDS) as classification:
+        classification.full_clean()
     return classification
 
 
 @transaction.atomic
-def classification_update(*, classification: Classification, acting_user: User | None,
+def classification_update(*, classification: Classification, acting_user: User | SystemActor,
                           **fields) -> Classification:
     authorize(acting_user, lambda: has_perm(acting_user, "change", classification))
     unknown = set(fields) - set(CLASSIFICATION_FIELDS)
@@ -103,7 +103,7 @@ def classification_update(*, classification: Classification, acting_user: User |
 
 
 @transaction.atomic
-def classification_delete(*, classification: Classification, acting_user: User | None) -> None:
+def classification_delete(*, classification: Classification, acting_user: User | SystemActor) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", classification))
     if classification.is_builtin:
         raise ValidationError("Built-in classifications cannot be deleted; switch them off instead.")
@@ -132,13 +132,13 @@ def classification_evidence_fingerprint(*, classification: str, evidence: dict) 
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _decide(row: AssetClassification, *, status: str, acting_user: User | None, note: str) -> bool:
+def _decide(row: AssetClassification, *, status: str, acting_user: User | SystemActor, note: str) -> bool:
     """Apply one decision with its audit row; False when the row already had that status (a no-op)."""
     if row.status == status:
         return False
     before = row.status
     row.status = status
-    row.decided_by = acting_user
+    row.decided_by = user_or_none(acting_user)
     row.decided_at = timezone.now()
     row.decision_note = note
     row.evidence_fingerprint = classification_evidence_fingerprint(classification=row.classification.name,
@@ -170,19 +170,20 @@ def _check_decision(decision: str) -> str:
 
 
 @transaction.atomic
-def asset_classifications_decide(*, asset_classifications, decision: str, acting_user: User | None,
+def asset_classifications_decide(*, asset_classifications, decision: str, acting_user: User | SystemActor,
                                  note: str = "") -> list[AssetClassification]:
     """Confirm or reject classifications, all or none: a user lacking ``confirm`` on any of them changes
     nothing. Each decision that changes a status is audited; the sensitivity of the assets involved (and their
     tables, schemas and databases) is recomputed once."""
+    require_actor(acting_user)
     _check_decision(decision)
     check_text(AssetClassification, "decision_note", note, as_field="note")
     rows = list(AssetClassification.objects.select_for_update(of=("self",))
                 .filter(pk__in=[row.pk for row in asset_classifications])
                 .select_related("classification", "asset__data_source"))
-    if acting_user is not None:
-        allowed = set(restrict(AssetClassification.objects.filter(pk__in=[row.pk for row in rows]), acting_user,
-                               "confirm").values_list("pk", flat=True))
+    if acting_user is not SYSTEM:
+        allowed = set(asset_classification_list(user=acting_user, action="confirm")
+                      .filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
         if len(allowed) != len(rows):
             raise PermissionDenied("You do not have permission to perform this action.")
     changed = [row for row in rows if _decide(row, status=decision, acting_user=acting_user, note=note)]
@@ -191,20 +192,20 @@ def asset_classifications_decide(*, asset_classifications, decision: str, acting
     return rows
 
 
-def asset_classification_confirm(*, asset_classification: AssetClassification, acting_user: User | None,
+def asset_classification_confirm(*, asset_classification: AssetClassification, acting_user: User | SystemActor,
                                  note: str = "") -> AssetClassification:
     return asset_classifications_decide(asset_classifications=[asset_classification], acting_user=acting_user,
                                         decision=AssetClassification.Status.CONFIRMED, note=note)[0]
 
 
-def asset_classification_reject(*, asset_classification: AssetClassification, acting_user: User | None,
+def asset_classification_reject(*, asset_classification: AssetClassification, acting_user: User | SystemActor,
                                 note: str = "") -> AssetClassification:
     return asset_classifications_decide(asset_classifications=[asset_classification], acting_user=acting_user,
                                         decision=AssetClassification.Status.REJECTED, note=note)[0]
 
 
 @transaction.atomic
-def asset_classification_create(*, asset: Asset, classification: Classification, acting_user: User | None,
+def asset_classification_create(*, asset: Asset, classification: Classification, acting_user: User | SystemActor,
                                  note: str = "") -> AssetClassification:
     """A steward classifies an asset by hand: a confirmed, manual classification."""
     authorize(acting_user, lambda: has_perm(acting_user, "classify", asset))
@@ -218,7 +219,7 @@ def asset_classification_create(*, asset: Asset, classification: Classification,
     row = AssetClassification.objects.create(
         asset=asset, classification=classification, status=AssetClassification.Status.CONFIRMED,
         source=AssetClassification.Source.MANUAL, confidence=1.0, evidence={"reasons": ["classified by hand"]},
-        decided_by=acting_user, decided_at=now, decision_note=note,
+        decided_by=user_or_none(acting_user), decided_at=now, decision_note=note,
         evidence_fingerprint=classification_evidence_fingerprint(classification=classification.name, evidence={}))
     audit.record(event="asset_classification.created", actor=acting_user, obj=row,
                  changes={"status": [None, row.status]},

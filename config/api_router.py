@@ -1,5 +1,5 @@
 """The v1 API router: every app registers its viewsets here, so guard tests can walk one registry."""
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from accounts.api.auth_urls import register as register_accounts_auth
 from accounts.api.urls import register as register_accounts
@@ -9,7 +9,36 @@ from scanning.api.rules import register as register_classification_rules
 from scanning.api.urls import register as register_scanning
 from sources.api.urls import register as register_sources
 
-router = DefaultRouter()
+
+class RacineApiRootView(APIRootView):
+    """Racine's API: data sources and their connection tests; scans, their runs and the changes (drift) they
+    found; the catalog of assets; classifications with their evidence and review; classification rules, scan rule
+    sets and detection on demand; workspaces, members, audit events, API tokens and your second factor.
+    Each link below lists one kind of resource.
+
+    In a browser, log in (your password, then your second factor); other clients send an API token:
+    Authorization: Bearer rac_…  (create one from a verified session at /api/v1/tokens/, or with
+    manage.py create_token). Every operation is described at /api/v1/docs/; errors are RFC 9457 problem details.
+    """
+
+    name = "Racine API, version 1"
+
+
+class RacineRouter(DefaultRouter):
+    APIRootView = RacineApiRootView
+
+    def get_api_root_view(self, api_urls=None):
+        # Two apps register under one prefix (sources' data sources, scanning's scan actions on them): DRF's
+        # root keeps the last, which has no list, and silently drops the prefix. The first registration, the
+        # one that lists, names it.
+        api_root_dict = {}
+        list_name = self.routes[0].name
+        for prefix, _viewset, basename in self.registry:
+            api_root_dict.setdefault(prefix, list_name.format(basename=basename))
+        return self.APIRootView.as_view(api_root_dict=api_root_dict)
+
+
+router = RacineRouter()
 for register in (register_accounts, register_accounts_auth, register_sources, register_catalog, register_scanning,
                  register_classifications, register_classification_rules):
     register(router)

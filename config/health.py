@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from config.celery import app
 from config.metrics import is_operator_request
 
 READY_DEADLINE_S = 1.5
@@ -117,8 +118,6 @@ def check_broker() -> Results:
 
 
 def _broker_connect() -> None:
-    from config.celery import app
-
     timeouts = {"socket_connect_timeout": PROBE_TIMEOUT_S, "socket_timeout": PROBE_TIMEOUT_S}
     with app.connection_for_write(connect_timeout=PROBE_TIMEOUT_S, transport_options=timeouts) as connection:
         connection.ensure_connection(max_retries=0, timeout=PROBE_TIMEOUT_S)

@@ -8,7 +8,7 @@ import ipaddress
 from django.conf import settings
 from django_prometheus.exports import ExportToDjangoView
 
-from config.problems import json_problem_response
+from config.problems import problem_response
 
 # Headers by which a reverse proxy names the client it relays for. Proxies differ in which they set (nginx's
 # common recipe sets only X-Real-IP; RFC 7239's Forwarded; Racine's contract asks for X-Forwarded-For and -Proto),
@@ -44,7 +44,7 @@ def is_operator_request(request) -> bool:
 
 def metrics(request):
     if not is_operator_request(request):
-        return json_problem_response(request, 403, "permission_denied",
-                                     "Metrics are served to loopback callers or with the metrics token.")
+        return problem_response(request, 403, "permission_denied",
+                                "Metrics are served to loopback callers or with the metrics token.")
     return ExportToDjangoView(request)
 

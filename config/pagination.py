@@ -22,6 +22,7 @@ from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import F, Func, Q, Value
 from django.db.models.lookups import GreaterThan, LessThan
+from django.template import loader
 from django.utils.functional import cached_property
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination, PageNumberPagination
@@ -218,8 +219,6 @@ class KeysetPagination(BasePagination):
         return {"previous_url": None, "next_url": self.get_next_link()}  # forward only
 
     def to_html(self):
-        from django.template import loader
-
         return loader.get_template(self.template).render(self.get_html_context())
 
     def get_schema_operation_parameters(self, view):

@@ -3,8 +3,13 @@
 Every error an API client can receive — validation, authentication, permission, not found, method, conflict,
 a body over the size limit, throttling and unexpected failures — is rendered here as ``application/problem+json``
 with ``type``, ``title``, ``status``, ``detail``, ``code``, field ``errors`` where there are some, ``instance`` and
-the ``request_id`` that finds the server's log lines (in a browser, the browsable API shows the same problem in its
-HTML page). A traceback never reaches the client; it goes to the log.
+the ``request_id`` that finds the server's log lines. A traceback never reaches the client; it goes to the log.
+
+Browsers get the same problem as HTML, by content negotiation on ``Accept``: the browsable API shows it in its own
+page, and every other view under /api/ (the documentation, the schema, an unknown address) answers an HTML error
+page that says what to do next (log in, verify the second factor). A client that asks for JSON or for anything
+(``*/*``, what curl and HTTP libraries send) gets ``application/problem+json``, whatever the view renders when it
+succeeds.
 
 Django's own exceptions that are the client's fault become their 4xx here, once, for every view: a body over
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``RequestDataTooBig``) is 413, other ``SuspiciousOperation``s (too many fields, …)
@@ -21,12 +26,15 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.request_id import current_request_id
@@ -35,6 +43,11 @@ logger = logging.getLogger("racine.errors")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
+# What a problem can be answered as, in the order that wins a tie: an Accept of */* gets JSON.
+PROBLEM_MEDIA_TYPES = [PROBLEM_CONTENT_TYPE, "application/json", "text/html", "application/xhtml+xml"]
+HTML_MEDIA_TYPES = {"text/html", "application/xhtml+xml"}
+HTML_FORMATS = {"api", "html"}
+PROBLEM_PAGE_TEMPLATE = "rest_framework/problem.html"
 
 TITLES = {
     400: "Invalid request",
@@ -173,21 +186,68 @@ def api_exception_handler(exc, context):
                        extra=getattr(exc, "extra", None))
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             body["retry_after"] = int(exc.wait)
-    return Response(body, status=response.status_code, headers=dict(response.items()),
-                    content_type=_problem_content_type(request))
+    headers = dict(response.items())
+    if _renders_browsable_api(request):
+        # The browsable API shows the problem inside its HTML page, which keeps its own type (not problem+json,
+        # or a browser would print the page's source as text).
+        return Response(body, status=response.status_code, headers=headers)
+    if request is not None and wants_html(request):
+        return problem_page(request, body, headers=headers)
+    if _renders_json(request):
+        return Response(body, status=response.status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    # A view that renders something else when it succeeds (the docs' HTML, the schema's YAML), or one whose
+    # content negotiation failed: the problem is still JSON.
+    return problem_json_response(body, headers=headers)
 
 
-def _problem_content_type(request) -> str | None:
-    """``application/problem+json`` for API clients. The browsable API renders the problem inside its HTML page,
-    which must keep its own type (None: the renderer's), or a browser shows the page's source as plain text."""
-    if isinstance(getattr(request, "accepted_renderer", None), BrowsableAPIRenderer):
-        return None
-    return PROBLEM_CONTENT_TYPE
+def _renders_browsable_api(request) -> bool:
+    return isinstance(getattr(request, "accepted_renderer", None), BrowsableAPIRenderer)
 
 
-def json_problem_response(request, status_code: int, code: str, detail: str) -> JsonResponse:
-    return JsonResponse(problem(status_code, code=code, detail=detail, instance=request.path),
-                        status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+def _renders_json(request) -> bool:
+    media_type = getattr(getattr(request, "accepted_renderer", None), "media_type", "")
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def wants_html(request) -> bool:
+    """Whether the client prefers HTML to JSON: a browser's ``Accept`` (``text/html,…,*/*;q=0.8``), or the
+    ``?format=api`` DRF offers. ``*/*`` alone, or no ``Accept`` at all, prefers JSON."""
+    http_request = getattr(request, "_request", request)
+    url_format = http_request.GET.get(api_settings.URL_FORMAT_OVERRIDE) if api_settings.URL_FORMAT_OVERRIDE else None
+    if url_format:
+        return url_format in HTML_FORMATS
+    return http_request.get_preferred_type(PROBLEM_MEDIA_TYPES) in HTML_MEDIA_TYPES
+
+
+def problem_page(request, body: dict, *, headers: dict | None = None) -> HttpResponse:
+    """The problem as an HTML page for a browser, with the way out (log in, verify the second factor) where there
+    is one (rest_framework/next_step.html)."""
+    http_request = getattr(request, "_request", request)
+    response = render(http_request, PROBLEM_PAGE_TEMPLATE, {"problem": body, "name": body["title"]},
+                      status=body["status"])
+    for header, value in (headers or {}).items():
+        if header.lower() != "content-type":
+            response[header] = value
+    patch_vary_headers(response, ["Accept"])
+    return response
+
+
+def problem_json_response(body: dict, *, headers: dict | None = None) -> JsonResponse:
+    response = JsonResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE, encoder=JSONEncoder)
+    for header, value in (headers or {}).items():
+        if header.lower() != "content-type":
+            response[header] = value
+    patch_vary_headers(response, ["Accept"])
+    return response
+
+
+def problem_response(request, status_code: int, code: str, detail: str) -> HttpResponse:
+    """A problem answered outside DRF's views (middleware, URL catch-all, Django's handlers), negotiated the same
+    way: an HTML page for a browser, ``application/problem+json`` otherwise."""
+    body = problem(status_code, code=code, detail=detail, instance=request.path)
+    if wants_html(request):
+        return problem_page(request, body)
+    return problem_json_response(body)
 
 
 def is_api_request(request) -> bool:
@@ -209,13 +269,13 @@ class ApiExceptionMiddleware:
         if isinstance(exception, SuspiciousOperation):
             return bad_request(request, exception)  # the client's fault (e.g. a body over the limit), in DEBUG too
         logger.exception("unhandled error on %s %s", request.method, request.path)
-        return json_problem_response(request, 500, "server_error",
-                                     "An unexpected error occurred. Quote the request id when reporting it.")
+        return problem_response(request, 500, "server_error",
+                                "An unexpected error occurred. Quote the request id when reporting it.")
 
 
 @csrf_exempt  # it changes nothing; without this a token client's POST to a wrong address got an HTML 403
 def api_not_found(request, *args, **kwargs):
-    return json_problem_response(request, 404, "not_found", "No API endpoint at this address.")
+    return problem_response(request, 404, "not_found", "No API endpoint at this address.")
 
 
 def bad_request(request, exception=None):
@@ -224,8 +284,8 @@ def bad_request(request, exception=None):
     too_large = isinstance(exception, RequestDataTooBig)
     if is_api_request(request):
         if too_large:
-            return json_problem_response(request, 413, "content_too_large", _too_large_detail())
-        return json_problem_response(request, 400, "bad_request", BadRequest.default_detail)
+            return problem_response(request, 413, "content_too_large", _too_large_detail())
+        return problem_response(request, 400, "bad_request", BadRequest.default_detail)
     if too_large:
         return HttpResponse(_too_large_detail(), status=413, content_type="text/plain; charset=utf-8")
     return defaults.bad_request(request, exception)

@@ -67,6 +67,22 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
+class TextLogFormatter(logging.Formatter):
+    """One line a person reads (``RACINE_LOG_FORMAT=text``, the default with DEBUG): time, level, logger, message,
+    then the request's duration and id when there is a request. Tracebacks follow on their own lines."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)-8s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        line = super().formatMessage(record)
+        duration = getattr(record, "duration_ms", None)
+        if duration is not None:
+            line += f" in {duration} ms"
+        request_id = getattr(record, "request_id", None)
+        return f"{line}  [request {request_id}]" if request_id else line
+
+
 @signals.before_task_publish.connect
 def _add_request_id_header(headers=None, **kwargs):
     request_id = _current.get()

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 
 from config.env import ConfigurationError, env_bool, env_int, env_list, env_secret, env_str
 
@@ -139,6 +140,10 @@ else:
                 "max_size": env_int("RACINE_DB_POOL_MAX_SIZE", 10, minimum=1),
                 "timeout": env_int("RACINE_DB_POOL_TIMEOUT", 10, minimum=1),
             }
+        else:
+            # Without the pool, a connection per request would cost each request a connect and an authentication.
+            DATABASES["default"]["CONN_MAX_AGE"] = env_int("RACINE_DB_CONN_MAX_AGE", 300, minimum=0)
+            DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -263,7 +268,9 @@ REST_FRAMEWORK = {
     # syntax (booleans as "0", thousands of multipart fields) that no client needs. Nesting is bounded
     # (config/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "config.renderers.BrowsableAPIRenderer"],
     "DEFAULT_METADATA_CLASS": "config.metadata.Metadata",
+    "VIEW_NAME_FUNCTION": "config.naming.view_name",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
     "PAGE_SIZE": 50,
     # Strict: a parameter no backend reads, an ordering field not offered or an unreadable value is a 400.
@@ -286,7 +293,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Racine API",
-    "DESCRIPTION": "Data governance: sources, scans, catalog, classifications, compliance and workflows.",
+    # What exists today; the README lists what is planned (glossary, lineage, compliance, workflows).
+    "DESCRIPTION": "Racine's data governance API: data sources and connection tests; scans, their runs and the "
+                   "drift they find; the catalog of assets; sensitive-data classifications with their evidence "
+                   "and review; classification rules and detection on demand; workspaces, members, audit events, "
+                   "API tokens and the second factor. Authenticate with an API token (Authorize: bearerToken) or "
+                   "a session verified by its second factor. Errors are RFC 9457 problem details.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The same gate as the API itself: an unverified staff session must not read the docs either.
@@ -307,7 +319,8 @@ RACINE_METRICS_TOKEN = env_secret("RACINE_METRICS_TOKEN")
 # Racine's own metrics are aggregates read from the database: each process computes them at most this often.
 RACINE_METRICS_CACHE_SECONDS = env_int("RACINE_METRICS_CACHE_SECONDS", 10, minimum=0)
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOG_FORMAT = env_str("RACINE_LOG_FORMAT", "json")
+# Production logs are read by machines (one JSON object per line); a developer's console by people.
+LOG_FORMAT = env_str("RACINE_LOG_FORMAT", "text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ConfigurationError(f"RACINE_LOG_FORMAT={LOG_FORMAT!r}: use json or text")
 LOGGING = {
@@ -318,7 +331,7 @@ LOGGING = {
         "json": {"()": "pythonjsonlogger.json.JsonFormatter",
                  "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                  "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}},
-        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "text": {"()": "config.request_id.TextLogFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
                              "formatter": LOG_FORMAT}},
@@ -347,8 +360,6 @@ def _encryption_keys() -> list[str]:
     # Development only, like the secret key: generated once per checkout, never committed.
     key_file = VAR_DIR / "encryption_key"
     if not key_file.exists():
-        from cryptography.fernet import Fernet
-
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         key_file.write_text(Fernet.generate_key().decode())
         key_file.chmod(0o600)

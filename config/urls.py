@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from accounts.views import ApiLoginView
 from config import health, metrics
 from config.api_router import router
 from config.problems import api_not_found
@@ -24,7 +26,9 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include((router.urls, "api"), namespace="api")),
-    path("api-auth/", include("rest_framework.urls")),
+    # DRF's login and logout pages, under the names its templates use; the login goes through the second factor.
+    path("api-auth/", include(([path("login/", ApiLoginView.as_view(), name="login"),
+                                path("logout/", LogoutView.as_view(), name="logout")], "rest_framework"))),
     # Anything else under /api/ answers in the API's error format, in DEBUG too (never Django's HTML 404).
     re_path(r"^api/", api_not_found),
 ]

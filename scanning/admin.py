@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin, ServiceValidatedForm
-from accounts.permissions import restrict
-from accounts.selectors import workspaces_allowing
+from accounts.selectors import visible, workspaces_allowing
 from catalog.admin import AssetAdmin
 from catalog.models import Asset
 from config.pagination import EstimatedCountPaginator
 from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+from scanning.selectors import rule_set_list
 from scanning.services.detection import MAX_DETECT_ASSETS
 from sources.admin import DataSourceAdmin, VisibleDataSourceFilter
 from sources.models import DataSource
+from sources.selectors import datasource_list
 
 
 class ServiceAdmin(ServiceAdminMixin, admin.ModelAdmin):
@@ -45,13 +47,19 @@ def _queue_run(modeladmin, request, label, scan_of) -> None:
 # --- scanning's actions on data sources and assets (their pages are sources' and catalog's) ------------------
 
 
+def with_last_run(queryset):
+    """Each source's latest run (its id and status), read by ``last_run`` in the same query as the page."""
+    latest = ScanRun.objects.filter(data_source=OuterRef("pk")).order_by("-queued_at")
+    return queryset.annotate(last_run_id=Subquery(latest.values("pk")[:1]),
+                             last_run_status=Subquery(latest.values("status")[:1]))
+
+
 @admin.display(description="last run")
 def last_run(source):
-    run = source.scan_runs.order_by("-queued_at").first()
-    if run is None:
+    if source.last_run_id is None:
         return "—"
-    return format_html('<a href="{}">#{} {}</a>', reverse("admin:scanning_scanrun_change", args=[run.pk]),
-                       run.pk, run.get_status_display())
+    return format_html('<a href="{}">#{} {}</a>', reverse("admin:scanning_scanrun_change", args=[source.last_run_id]),
+                       source.last_run_id, ScanRun.Status(source.last_run_status).label)
 
 
 @admin.action(description="Scan now", permissions=["view"])
@@ -127,9 +135,9 @@ class ScanAdmin(ServiceAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "data_source":
-            kwargs["queryset"] = restrict(DataSource.objects.select_related("workspace"), request.user, "view")
+            kwargs["queryset"] = datasource_list(user=request.user)
         if db_field.name == "rule_set":
-            kwargs["queryset"] = restrict(ScanRuleSet.objects.all(), request.user, "view")
+            kwargs["queryset"] = rule_set_list(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -173,7 +181,7 @@ class AssetChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     def get_queryset(self, request):
         # The inline's queryset cannot be sliced (the formset filters it by run afterwards), so it stays whole;
         # get_formset caps what is rendered.
-        return restrict(super().get_queryset(request), request.user, "view").select_related("asset")
+        return visible(super().get_queryset(request), user=request.user).select_related("asset")
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -275,7 +283,7 @@ class AssetChangeAdmin(ReadOnlyAdmin):
     list_display = ["id", "run", "kind", "asset", "created_at"]
     list_filter = [RunFilter, "kind"]
     search_fields = ["asset__qualified_name"]
-    list_select_related = ["run", "asset"]
+    list_select_related = ["run__scan", "run__data_source", "asset"]  # a run is named by its scan or its source
     show_full_result_count = False
     paginator = EstimatedCountPaginator  # drift rows grow with every scan
     fields = ["run", "asset", "kind", "changes", "created_at"]
@@ -307,7 +315,7 @@ def detect_again(modeladmin, request, queryset):
                 reverse("admin:scanning_scanrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
 
 
-DataSourceAdmin.contribute(actions=[scan_now], columns=[last_run])
+DataSourceAdmin.contribute(actions=[scan_now], columns=[last_run], annotate=[with_last_run])
 AssetAdmin.contribute(actions=[detect_again])
 
 from scanning import admin_rules  # noqa: E402,F401  (registers the classification rule admin)

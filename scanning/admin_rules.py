@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.admin import ServiceAdminMixin
 from accounts.selectors import workspaces_allowing
-from catalog.models import Classification
+from catalog.selectors import active_classification_list
 from scanning.detection import VALIDATORS
 from scanning.models import ClassificationRule
 from scanning.services import classifications as services
@@ -54,7 +54,7 @@ class ClassificationRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
         if db_field.name == "workspace":
             kwargs["queryset"] = workspaces_allowing(user=request.user, perm="scanning.add_classificationrule")
         if db_field.name == "classification":
-            kwargs["queryset"] = Classification.objects.filter(is_active=True)
+            kwargs["queryset"] = active_classification_list(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from celery.schedules import crontab
 from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum, Value, When
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -107,8 +108,6 @@ def run_families(rows: list[dict], now: datetime):
 def schedule_max_gap_seconds(expression: str) -> float | None:
     """The longest wait between two consecutive firings of a cron ``expression`` (as celery beat reads it: the
     day of month and the day of week must both match); None when it fires less than twice in two years."""
-    from celery.schedules import crontab
-
     schedule = crontab(**parse_cron(expression))
     times_of_day = sorted(hour * 60 + minute for hour in schedule.hour for minute in schedule.minute)
     start = timezone.now().date()

@@ -10,11 +10,13 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from accounts.fields import DESCRIPTION_MAX_LENGTH, BoundedTextField
+from accounts.governed import GovernedModel
 from accounts.models import Workspace
-from accounts.permissions import GovernedModel
 from catalog.models import Asset
 from core.models import Run
+from scanning.detection import VALIDATORS, CustomRule
 from sources.models import DataSource
+from sources.safe_regex import InvalidPattern, compile_pattern
 
 
 class ScanRuleSet(GovernedModel):
@@ -131,9 +133,16 @@ class ScanRun(Run, GovernedModel):
         ]
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
 
+    # How a run started, as the end of its title ("shop: run #3 of scan “Nightly”, on schedule (succeeded)").
+    TRIGGER_WORDS = {Trigger.SCHEDULE: "on schedule", Trigger.MANUAL: "started by hand",
+                     Trigger.API: "started through the API"}
+
     def __str__(self) -> str:
-        what = self.scan if self.scan_id is not None else f"Detection on {self.data_source}"
-        return f"{what} #{self.pk} ({self.status})"
+        status = self.get_status_display().lower()
+        if self.scan_id is None:
+            return f"{self.data_source}: detection on demand #{self.pk} ({status})"
+        return (f"{self.data_source}: run #{self.pk} of scan “{self.scan}”, "
+                f"{self.TRIGGER_WORDS.get(self.trigger, self.get_trigger_display())} ({status})")
 
     @property
     def is_detection(self) -> bool:
@@ -234,9 +243,6 @@ class ClassificationRule(GovernedModel):
     def clean(self) -> None:
         # The engine validates the same things when the rule is converted; doing it here puts the message on the
         # field in the admin form instead of failing a scan later.
-        from scanning.detection import VALIDATORS
-        from sources.safe_regex import InvalidPattern, compile_pattern
-
         errors: dict[str, list[str]] = {}
         if not (self.column_name_regex or self.value_regex or self.validator):
             errors["__all__"] = ["Give a column-name pattern, a value pattern or a validator."]
@@ -254,8 +260,6 @@ class ClassificationRule(GovernedModel):
 
     def to_custom_rule(self, name: str | None = None):
         """The engine's form of this rule (``scanning.detection.CustomRule``); ``name`` for an unsaved preview."""
-        from scanning.detection import CustomRule
-
         return CustomRule(name=name or self.classification.name, column_name_regex=self.column_name_regex or None,
                           value_regex=self.value_regex or None, validator=self.validator or None,
                           min_match_share=self.min_match_share, min_distinct=max(self.min_distinct, 1))

@@ -1,50 +1,22 @@
-"""Thin Celery tasks: ids in, one service call, the retry policy. Routed to the ``scans`` queue; ``detection_*``
-tasks to the ``detection`` queue (config.celery)."""
+"""Thin Celery tasks: ids in, one service call, and for a run's task the retry policy of ``RunTask``. Routed to the
+``scans`` queue; ``detection_*`` tasks to the ``detection`` queue (config.celery)."""
 import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
+from accounts.actors import SYSTEM
 from scanning import services
-from scanning.models import ScanRun
+from scanning.models import Scan, ScanRun
 from scanning.services import detection
 from sources.connectors import SourceUnavailable
 
 MAX_RETRIES = 5
 logger = logging.getLogger("racine.scanning")
-
-
-@shared_task(bind=True, max_retries=MAX_RETRIES)
-def scan_run_execute_task(self, scan_run_id: int) -> None:
-    # In-process (eager) mode there is no one to retry later: the first failure is final.
-    final = self.request.is_eager or self.request.retries >= MAX_RETRIES
-    countdown = _backoff(self.request.retries)  # the run records when the retry is due
-    try:
-        services.scan_run_execute(scan_run_id=scan_run_id, final_attempt=final, retry_in=countdown)
-    except SourceUnavailable as exc:
-        raise self.retry(exc=exc, countdown=countdown) from None
-
-
-@shared_task
-def scan_scheduled_task(scan_id: int) -> int | None:
-    """Beat's entry point for a scan's schedule. A tick while the source is being scanned is skipped."""
-    from scanning.models import Scan
-
-    scan = Scan.objects.select_related("data_source").filter(pk=scan_id, enabled=True).first()
-    if scan is None:
-        return None
-    try:
-        return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.SCHEDULE, acting_user=None).pk
-    except services.ScanAlreadyRunning as busy:
-        logger.info("scheduled scan skipped: its source has a run queued or running",
-                    extra={"scan": scan_id, "scan_run": busy.run.pk if busy.run else None})
-        return None
-
-
-@shared_task
-def scan_runs_reap_task() -> dict:
-    return services.scan_runs_reap()
 
 
 def _backoff(retries: int, *, within: float | None = None) -> float:
@@ -56,22 +28,66 @@ def _backoff(retries: int, *, within: float | None = None) -> float:
     return min(60 * 2 ** retries, ceiling) * random.uniform(0.75, 1.25)
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
+@dataclass(frozen=True)
+class Attempt:
+    final: bool
+    retry_in: float
+
+
+class RunTask(Task):
+    """A run's task that reads a data source: an unreachable source is retried with a growing backoff, up to
+    ``MAX_RETRIES`` times; every other outcome is the run's to record (the services end it)."""
+
+    max_retries = MAX_RETRIES
+
+    @contextmanager
+    def attempt(self, *, within: float | None = None) -> Iterator[Attempt]:
+        """This delivery's attempt: whether it is the final one (in-process, eager mode there is no one to retry
+        later, so the first failure is final) and the countdown of the retry, which the service records on the
+        run as when it is due. ``within``: see ``_backoff``. A SourceUnavailable raised in the block schedules
+        the retry."""
+        final = self.request.is_eager or self.request.retries >= self.max_retries
+        countdown = _backoff(self.request.retries, within=within)
+        try:
+            yield Attempt(final=final, retry_in=countdown)
+        except SourceUnavailable as exc:
+            raise self.retry(exc=exc, countdown=countdown) from None
+
+
+@shared_task(bind=True, base=RunTask)
+def scan_run_execute_task(self, scan_run_id: int) -> None:
+    with self.attempt() as attempt:
+        services.scan_run_execute(scan_run_id=scan_run_id, final_attempt=attempt.final, retry_in=attempt.retry_in)
+
+
+@shared_task
+def scan_scheduled_task(scan_id: int) -> int | None:
+    """Beat's entry point for a scan's schedule. A tick while the source is being scanned is skipped."""
+    scan = Scan.objects.select_related("data_source").filter(pk=scan_id, enabled=True).first()
+    if scan is None:
+        return None
+    try:
+        return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.SCHEDULE, acting_user=SYSTEM).pk
+    except services.ScanAlreadyRunning as busy:
+        logger.info("scheduled scan skipped: its source has a run queued or running",
+                    extra={"scan": scan_id, "scan_run": busy.run.pk if busy.run else None})
+        return None
+
+
+@shared_task
+def scan_runs_reap_task() -> dict:
+    return services.scan_runs_reap()
+
+
+@shared_task(bind=True, base=RunTask)
 def detection_run_task(self, scan_run_id: int, table_ids: list[int]) -> None:
-    final = self.request.is_eager or self.request.retries >= MAX_RETRIES
-    try:
-        detection.detection_run(scan_run_id=scan_run_id, table_ids=table_ids, final_attempt=final)
-    except SourceUnavailable as exc:
-        # The scan's run stays RUNNING while this waits: come back before the reaper takes it for dead.
-        countdown = _backoff(self.request.retries, within=settings.RACINE_SCAN_HEARTBEAT_TIMEOUT)
-        raise self.retry(exc=exc, countdown=countdown) from None
+    # The scan's run stays RUNNING while its retry waits: come back before the reaper takes it for dead.
+    with self.attempt(within=settings.RACINE_SCAN_HEARTBEAT_TIMEOUT) as attempt:
+        detection.detection_run(scan_run_id=scan_run_id, table_ids=table_ids, final_attempt=attempt.final)
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
+@shared_task(bind=True, base=RunTask)
 def detection_on_demand_task(self, scan_run_id: int) -> None:
-    final = self.request.is_eager or self.request.retries >= MAX_RETRIES
-    countdown = _backoff(self.request.retries)
-    try:
-        detection.detection_on_demand(scan_run_id=scan_run_id, final_attempt=final, retry_in=countdown)
-    except SourceUnavailable as exc:
-        raise self.retry(exc=exc, countdown=countdown) from None
+    with self.attempt() as attempt:
+        detection.detection_on_demand(scan_run_id=scan_run_id, final_attempt=attempt.final,
+                                      retry_in=attempt.retry_in)

@@ -9,11 +9,10 @@ from django.core.exceptions import PermissionDenied
 from django.utils.text import get_text_list
 
 from accounts.admin import ContributedAdminMixin, ServiceAdminMixin, ServiceValidatedForm
-from accounts.models import User
-from accounts.permissions import restrict
-from accounts.selectors import workspace_list, workspaces_allowing
+from accounts.selectors import workspaces_allowing
 from sources import services
 from sources.models import DataSource
+from sources.selectors import datasource_list, datasource_owner_choices
 
 
 class VisibleDataSourceFilter(admin.SimpleListFilter):
@@ -25,7 +24,7 @@ class VisibleDataSourceFilter(admin.SimpleListFilter):
     source_field = "data_source_id"
 
     def lookups(self, request, model_admin):
-        sources = restrict(DataSource.objects.select_related("workspace"), request.user, "view")
+        sources = datasource_list(user=request.user)
         return [(str(source.pk), f"{source.name} ({source.workspace.name})") for source in sources]
 
     def queryset(self, request, queryset):
@@ -75,8 +74,7 @@ class DataSourceAdmin(ContributedAdminMixin, ServiceAdminMixin, admin.ModelAdmin
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "owners":  # members of the caller's workspaces; the service checks the source's own
-            kwargs["queryset"] = User.objects.filter(
-                is_active=True, memberships__workspace__in=workspace_list(user=request.user)).distinct()
+            kwargs["queryset"] = datasource_owner_choices(user=request.user)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(boolean=True, description="secret")
@@ -142,5 +140,5 @@ class DataSourceAdmin(ContributedAdminMixin, ServiceAdminMixin, admin.ModelAdmin
                 self.message_user(request, f"{source}: not tested. {exc}", messages.ERROR)
             else:
                 read_only = "read-only session" if info.read_only else "WARNING: the session accepts writes"
-                self.message_user(request, f"{source}: connected to {info.server_version} as "
+                self.message_user(request, f"{source}: connected to {info.server} as "
                                            f"{info.current_user or '—'} ({read_only}).", messages.SUCCESS)

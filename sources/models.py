@@ -7,8 +7,8 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.fields import DESCRIPTION_MAX_LENGTH, BoundedTextField
+from accounts.governed import GovernedModel
 from accounts.models import Workspace
-from accounts.permissions import GovernedModel
 
 
 class DataSource(GovernedModel):

@@ -1,24 +1,24 @@
-"""Reads of data sources, always scoped to what ``user`` may see (accounts.permissions.restrict), except the
-operators' look-up by name."""
+"""Reads of data sources, always scoped to what ``user`` may see (see accounts.selectors), except the operators'
+look-up by name."""
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
 from accounts.models import User
-from accounts.permissions import get_restricted_object_or_404, restrict
+from accounts.permissions import restrict
+from accounts.selectors import workspace_list
 from sources.models import DataSource
 
 
-def datasource_list(*, user: User | None, action: str = "view", filters: dict | None = None) -> QuerySet[DataSource]:
-    from sources.api.filters import DataSourceFilterSet
-
-    queryset = restrict(DataSource.objects.select_related("workspace", "created_by"), user, action)
-    return DataSourceFilterSet(filters, queryset).qs if filters else queryset
+def datasource_list(*, user: User | None, action: str = "view") -> QuerySet[DataSource]:
+    return restrict(DataSource.objects.select_related("workspace"), user, action)
 
 
-def datasource_get(*, user: User | None, pk: int, action: str = "view") -> DataSource:
-    """One data source the user may ``action``; Http404 otherwise (whether it exists or not)."""
-    return get_restricted_object_or_404(DataSource.objects.select_related("workspace"), user, action, pk=pk)
+def datasource_owner_choices(*, user: User | None, data_source: DataSource | None = None) -> QuerySet[User]:
+    """Who may own a data source: the active members of its workspace, or for a source not created yet, of the
+    workspaces ``user`` may see (the service checks the chosen workspace's own members)."""
+    workspaces = [data_source.workspace_id] if data_source is not None else workspace_list(user=user)
+    return User.objects.filter(is_active=True, memberships__workspace__in=workspaces).distinct()
 
 
 def datasource_by_name_or_id(reference: str) -> DataSource:

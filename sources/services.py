@@ -1,8 +1,9 @@
 """Data sources: creation and changes (validated by the connectors' rules), connection settings, connection tests,
 and their secrets (every read audited, rotation to the newest key).
 
-``acting_user=None`` means the system (tasks, commands); otherwise the service checks the user's grant through
-``accounts.permissions`` before it changes anything, so the API, the admin and commands share one rule.
+``acting_user`` is required: ``accounts.actors.SYSTEM`` for tasks and commands, which is not checked; a user's
+grant is checked through ``accounts.permissions`` before anything changes, so the API, the admin and commands share
+one rule.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from django.db import DatabaseError, connections, transaction
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from accounts import audit
+from accounts import audit, writes
+from accounts.actors import SYSTEM, SystemActor, user_or_none
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from config.cache_guard import guarded
@@ -239,25 +241,22 @@ def _check_owners(workspace: Workspace, owners) -> None:
 
 
 @transaction.atomic
-def datasource_create(*, workspace: Workspace, acting_user: User | None, password: str = "", owners=(),
+def datasource_create(*, workspace: Workspace, acting_user: User | SystemActor, password: str = "", owners=(),
                       **fields) -> DataSource:
-    authorize(acting_user, lambda: workspace_allows(acting_user, "sources.add_datasource", workspace))
-    unknown = set(fields) - set(DATASOURCE_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
-    source = DataSource(workspace=workspace, created_by=acting_user, **fields)
-    source.encrypted_secret = crypto.encrypt(password)
-    validate_settings(source)
-    _check_owners(workspace, owners)
-    source.save()
+    with writes.creating(DataSource, acting_user=acting_user, event="datasource.created",
+                         allowed=lambda: workspace_allows(acting_user, "sources.add_datasource", workspace),
+                         values={"workspace": workspace, "created_by": user_or_none(acting_user)},
+                         fields=fields, editable=DATASOURCE_FIELDS) as source:
+        source.encrypted_secret = crypto.encrypt(password)
+        validate_settings(source)
+        _check_owners(workspace, owners)
     if owners:
         source.owners.set(owners)
-    audit.record_created(event="datasource.created", actor=acting_user, obj=source)
     return source
 
 
-def _may_keep_secret(data_source: DataSource, acting_user: User | None) -> bool:
-    return acting_user is None or has_perm(acting_user, "view_secret", data_source)  # None: the system
+def _may_keep_secret(data_source: DataSource, acting_user: User | SystemActor) -> bool:
+    return acting_user is SYSTEM or has_perm(acting_user, "view_secret", data_source)
 
 
 def secret_target_changes(data_source: DataSource, fields: dict) -> list[str]:
@@ -267,29 +266,24 @@ def secret_target_changes(data_source: DataSource, fields: dict) -> list[str]:
 
 
 @transaction.atomic
-def datasource_update(*, data_source: DataSource, acting_user: User | None, password: str | None = None,
+def datasource_update(*, data_source: DataSource, acting_user: User | SystemActor, password: str | None = None,
                       owners=None, **fields) -> DataSource:
     """Change a source; ``password=None`` keeps the stored secret, ``""`` clears it.
 
     A change of where the secret goes (``SECRET_TARGET_FIELDS``) drops the stored secret unless the caller may
     read it or enters a password in the same change: otherwise a steward could point the source at a server of
     theirs and have the next connection test hand it the password."""
-    authorize(acting_user, lambda: has_perm(acting_user, "change", data_source))
-    unknown = set(fields) - set(DATASOURCE_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown data source fields: {', '.join(sorted(unknown))}")
-    retargeted = secret_target_changes(data_source, fields)
-    drop_secret = (password is None and bool(retargeted) and data_source.has_secret
-                   and not _may_keep_secret(data_source, acting_user))
-    with audit.record_changes(event="datasource.changed", actor=acting_user, obj=data_source):
-        for name, value in fields.items():
-            setattr(data_source, name, value)
+    retargeted = secret_target_changes(data_source, fields)  # against the stored values: before they change
+    with writes.changing(data_source, acting_user=acting_user, event="datasource.changed",
+                         allowed=lambda: has_perm(acting_user, "change", data_source),
+                         fields=fields, editable=DATASOURCE_FIELDS):
+        drop_secret = (password is None and bool(retargeted) and data_source.has_secret
+                       and not _may_keep_secret(data_source, acting_user))
         if password is not None:
             data_source.encrypted_secret = crypto.encrypt(password)
         elif drop_secret:
             data_source.encrypted_secret = ""
         validate_settings(data_source)
-        data_source.save()
     if drop_secret:
         audit.record(event="datasource.secret_dropped", actor=acting_user, obj=data_source,
                      extra={"changed": retargeted})
@@ -300,13 +294,13 @@ def datasource_update(*, data_source: DataSource, acting_user: User | None, pass
 
 
 @transaction.atomic
-def datasource_delete(*, data_source: DataSource, acting_user: User | None) -> None:
+def datasource_delete(*, data_source: DataSource, acting_user: User | SystemActor) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", data_source))
     audit.record_deleted(event="datasource.deleted", actor=acting_user, obj=data_source)
     data_source.delete()
 
 
-def datasource_secret_read(*, data_source: DataSource, acting_user: User | None, purpose: str) -> str:
+def datasource_secret_read(*, data_source: DataSource, acting_user: User | SystemActor, purpose: str) -> str:
     """The decrypted secret, for a connector. Every read is in the audit trail, with its purpose."""
     authorize(acting_user, lambda: has_perm(acting_user, "view_secret", data_source)
              or has_perm(acting_user, "test_connection", data_source))
@@ -342,7 +336,8 @@ def datasource_secrets_unreadable() -> tuple[int, list[DataSource]]:
     return stored, unreadable
 
 
-def open_connector(data_source: DataSource, *, acting_user: User | None, purpose: str, batch_size: int | None = None):
+def open_connector(data_source: DataSource, *, acting_user: User | SystemActor, purpose: str,
+                   batch_size: int | None = None):
     """A connector for the source, its secret read (and audited) for ``purpose``. Nothing connects yet."""
     password = datasource_secret_read(data_source=data_source, acting_user=acting_user, purpose=purpose)
     return connector_for(connection_settings(data_source, password=password), policy=host_policy(),
@@ -384,13 +379,13 @@ def connection_test_slot_seconds() -> int:
 
 
 @contextmanager
-def connection_test_slot(user: User | None) -> Iterator[None]:
+def connection_test_slot(user: User | SystemActor) -> Iterator[None]:
     """At most one connection test in flight per user: each holds a web worker and a socket for up to the connect
     and statement timeouts, so a user with many parallel requests pointed at silent hosts could otherwise take
     every worker. The slot is a cache key with an expiry (``cache.add`` is atomic on Redis). Without the cache the
     test runs, like the API throttles (``config.cache_guard``, logged and counted): a slot is a speed bump, and
     refusing every test while Redis is down would take away the tool that diagnoses the outage's effects."""
-    if user is None:  # the system (management command)
+    if user is SYSTEM:  # a management command
         yield
         return
     key, token, timeout = f"racine:connection-test:{user.pk}", secrets.token_hex(16), connection_test_slot_seconds()
@@ -404,7 +399,7 @@ def connection_test_slot(user: User | None) -> Iterator[None]:
         guarded("connection_test_slot", lambda: cache.get(key) == token and cache.delete(key), fallback=False)
 
 
-def datasource_test_connection(*, data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
+def datasource_test_connection(*, data_source: DataSource, acting_user: User | SystemActor) -> ConnectionInfo:
     """Connect, confirm the session is read-only, and report the server. Authorised before any connection; one
     test per user at a time (:func:`connection_test_slot`, else :class:`ConnectionTestBusy`)."""
     authorize(acting_user, lambda: has_perm(acting_user, "test_connection", data_source))
@@ -417,7 +412,7 @@ def failure_answer_floor_s() -> float:
     return max(2, math.ceil(settings.RACINE_CONNECT_TIMEOUT)) + FAILURE_ANSWER_SLACK_S
 
 
-def _test_connection(data_source: DataSource, acting_user: User | None) -> ConnectionInfo:
+def _test_connection(data_source: DataSource, acting_user: User | SystemActor) -> ConnectionInfo:
     started = time.monotonic()
     try:
         with open_connector(data_source, acting_user=acting_user, purpose="connection test") as connector:

@@ -1,10 +1,15 @@
-"""The API's side of the one choke point: every viewset is scoped by ``accounts.permissions.restrict`` without
-opt-in, and checks the action's permission before anything else runs."""
+"""The API's side of the one choke point: every viewset's queryset goes through the ``visible`` selector without
+opt-in, every relation input accepts only what the caller may see, and the action's permission is checked before
+anything else runs."""
+from collections.abc import Callable
+
+from django.db.models import QuerySet
 from rest_framework import exceptions, viewsets
 from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
 
-from accounts.permissions import has_any_grant, has_perm, restrict
+from accounts.permissions import has_any_grant, has_perm
+from accounts.selectors import visible
 from config.rows import RowListModelMixin
 
 HTTP_ACTIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view",
@@ -20,7 +25,8 @@ class ModelActionPermission(BasePermission):
 
 
 class RestrictedViewSetMixin:
-    """Scopes every queryset with ``restrict()``; there is no way for a subclass to forget it.
+    """Scopes every queryset with the ``visible`` selector; there is no way for a subclass to forget it: a subclass
+    declares the ``queryset`` it lists (its shape: joins, annotations) and never scopes it itself.
 
     - ``action_permissions`` maps custom @action names to a permission action (``{"run": "run"}`` checks
       ``scanning.run_scan``); an action missing there falls back to the HTTP method.
@@ -45,7 +51,7 @@ class RestrictedViewSetMixin:
 
     def get_queryset(self):
         action = "view" if self.detail_lookup_phase() else self.permission_action()
-        return restrict(super().get_queryset(), self.request.user, action)
+        return visible(super().get_queryset(), user=self.request.user, action=action)
 
     def detail_lookup_phase(self) -> bool:
         return getattr(self, "_looking_up_object", False)
@@ -69,3 +75,24 @@ class RestrictedModelViewSet(RestrictedViewSetMixin, RowListModelMixin, viewsets
 
 class RestrictedReadOnlyModelViewSet(RestrictedViewSetMixin, RowListModelMixin, viewsets.ReadOnlyModelViewSet):
     pass
+
+
+class ScopedRelationsMixin:
+    """For serializers: relation inputs accept only the objects their selector gives the caller, so an id outside
+    the caller's scope is refused exactly like one that does not exist (400 ``does_not_exist``).
+
+    ``scoped_relations`` maps a field name to a selector called with ``user=`` (the request's; None without a
+    request, e.g. schema generation, where no id is valid). A field that is read-only (an update serializer's
+    ``workspace``) or absent is left alone; a many-relation scopes its items.
+    """
+
+    scoped_relations: dict[str, Callable[..., QuerySet]] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        for name, selector in self.scoped_relations.items():
+            field = self.fields.get(name)
+            if field is not None and not field.read_only:
+                getattr(field, "child_relation", field).queryset = selector(user=user)

@@ -3,6 +3,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from accounts.models import AuditEvent, Membership, User, Workspace
 from accounts.roles import Role
+from accounts.selectors import workspace_list
 from config.filters import DateTimeFromToRangeFilter
 
 
@@ -32,8 +33,6 @@ class UserFilterSet(django_filters.FilterSet):
     def filter_workspace(self, queryset, name, value):
         # Only among workspaces the caller can see: otherwise ?workspace=<unseen id> told a workspace admin which
         # of their own members also belong to that other workspace.
-        from accounts.selectors import workspace_list
-
         visible = workspace_list(user=getattr(self.request, "user", None)).filter(pk=value)
         return queryset.filter(pk__in=Membership.objects.filter(workspace__in=visible).values("user_id"))
 

@@ -1,7 +1,9 @@
 from rest_framework import serializers
 
+from accounts.api.base import ScopedRelationsMixin
 from accounts.models import AuditEvent, Membership, User, Workspace
 from accounts.roles import Role
+from accounts.selectors import membership_user_choices, workspace_list
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -33,9 +35,11 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     """Input and output of a membership. ``workspace`` accepts only workspaces the caller can see, so an id
     outside their scope is refused exactly like one that does not exist."""
+
+    scoped_relations = {"workspace": workspace_list, "user": membership_user_choices}
 
     username = serializers.CharField(source="user.username", read_only=True)
     role = serializers.ChoiceField(choices=Role.choices)
@@ -46,15 +50,6 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "username", "created_at", "updated_at"]
         # Uniqueness is the service's rule (with a clearer message); DRF's validator would run a query first.
         validators = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None and "workspace" in self.fields:
-            from accounts.selectors import workspace_list
-
-            self.fields["workspace"].queryset = workspace_list(user=request.user)
-            self.fields["user"].queryset = User.objects.filter(is_active=True)
 
 
 class MembershipUpdateSerializer(MembershipSerializer):

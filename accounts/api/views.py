@@ -6,6 +6,7 @@ accounts.services, which authorise against the parent workspace and write the au
 from __future__ import annotations
 
 import csv
+import json
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -163,8 +164,6 @@ class AuditEventViewSet(RestrictedReadOnlyModelViewSet):
 
 
 def _csv_cell(value):
-    import json
-
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
     if value is None:

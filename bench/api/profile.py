@@ -20,7 +20,8 @@ import pstats
 import statistics
 import time
 
-from bench.api.run import build, production_environment, recreate_database
+from accounts.actors import SYSTEM
+from bench.api.run import build, detail_asset, production_environment, recreate_database
 
 
 def timed(client, url: str, headers: dict, requests: int) -> tuple[float, float]:
@@ -93,14 +94,11 @@ def rebuild_token() -> dict:
 
     from accounts.authentication import api_token_create
     from accounts.models import ApiToken, User
-    from catalog.models import Asset
 
     analyst = User.objects.get(username="bench-analyst")
     _, token = api_token_create(user=analyst, name="profile", scope=ApiToken.Scope.READ,
-                                expires_at=timezone.now() + timedelta(days=1), acting_user=None)
-    source_id = Asset.objects.order_by("data_source_id").values_list("data_source_id", flat=True).distinct()[1]
-    detail = Asset.objects.filter(data_source_id=source_id, type=Asset.Type.COLUMN).order_by("pk")[1000]
-    return {"token": token, "detail_id": detail.pk}
+                                expires_at=timezone.now() + timedelta(days=1), acting_user=SYSTEM)
+    return {"token": token, "detail_id": detail_asset().pk}
 
 
 if __name__ == "__main__":

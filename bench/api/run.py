@@ -18,8 +18,14 @@ request like a sync worker serves them):
   detail     GET /api/v1/assets/{id}/
 
 and prints per case the median rate, its spread over the rounds (min–max), the share of health's rate in the
-same round, and p50/p99 latency over every request of every round. Last, the server time (in process, median of
-``--admin-pages`` requests) of the stewards' admin changelists of columns and of classifications.
+same round, and p50/p99 latency over every request of every round. Then where each case's time goes: the CPU
+time per request (over every round) of the gunicorn processes, of the PostgreSQL backends serving the benchmark's
+database and of this load generator, read from ``/proc`` — on a machine whose cores are all busy, a case's rate
+is the cores' time divided by the sum of these. Last, the server time (in process, median of ``--admin-pages``
+requests) of the stewards' admin changelists of columns and of classifications.
+
+``--keep-database`` reuses a database an earlier run built (same ``--assets``) instead of rebuilding it, e.g.
+to compare two checkouts against the same rows.
 
 Where one request's time goes, in process: ``bench.api.profile``.
 """
@@ -73,25 +79,40 @@ def production_environment(port: int) -> dict[str, str]:
     return env
 
 
+def database_name(url: str) -> str:
+    return urlparse(url).path.lstrip("/")
+
+
+def admin_url(url: str) -> str:
+    """The maintenance database of the server ``url`` names."""
+    return urlparse(url)._replace(path="/postgres", scheme="postgresql").geturl()
+
+
 def recreate_database(url: str) -> None:
     import psycopg
     from psycopg import sql
 
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin_url = parsed._replace(path="/postgres", scheme="postgresql").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(admin_url(url), autocommit=True) as admin:
+        name = sql.Identifier(database_name(url))
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 # --- the catalog ---------------------------------------------------------------------------------------------
 
 
+def tables_per_schema(assets: int) -> int:
+    per_source = assets // len(SOURCES)
+    return max(1, (per_source - 1 - len(SCHEMAS)) // (len(SCHEMAS) * (1 + len(COLUMN_NAMES))))
+
+
+def assets_written(assets: int) -> int:
+    """How many assets ``build(assets)`` writes (whole tables of columns: a few fewer than asked)."""
+    return len(SOURCES) * (1 + len(SCHEMAS) * (1 + tables_per_schema(assets) * (1 + len(COLUMN_NAMES))))
+
+
 def asset_rows(source_ids: list[int], assets: int):
     """(id, values) of every asset, parents before children, ids assigned here (the table is empty)."""
-    per_source = assets // len(source_ids)
-    tables_per_schema = max(1, (per_source - 1 - len(SCHEMAS)) // (len(SCHEMAS) * (1 + len(COLUMN_NAMES))))
     next_id = 0
 
     def row(**values):
@@ -106,7 +127,7 @@ def asset_rows(source_ids: list[int], assets: int):
             schema = row(data_source_id=source_id, type="schema", parent_id=database["id"],
                          qualified_name=f"db.{schema_name}", name=schema_name)
             yield schema
-            for t in range(tables_per_schema):
+            for t in range(tables_per_schema(assets)):
                 table_name = f"t{t:05d}"
                 table = row(data_source_id=source_id, type="table", parent_id=schema["id"],
                             qualified_name=f"{schema['qualified_name']}.{table_name}", name=table_name,
@@ -149,6 +170,7 @@ def build(assets: int) -> dict:
     from django.utils import timezone
 
     from accounts import services
+    from accounts.actors import SYSTEM
     from accounts.authentication import api_token_create
     from accounts.models import ApiToken
     from accounts.roles import Role
@@ -182,16 +204,44 @@ def build(assets: int) -> dict:
         cursor.execute("ANALYZE")
 
     analyst = UserFactory(username="bench-analyst")
-    services.membership_create(user=analyst, workspace=workspaces["A"], role=Role.ANALYST, acting_user=None)
+    services.membership_create(user=analyst, workspace=workspaces["A"], role=Role.ANALYST, acting_user=SYSTEM)
     steward = UserFactory(username="bench-steward", is_staff=True)
-    services.membership_create(user=steward, workspace=workspaces["A"], role=Role.DATA_STEWARD, acting_user=None)
+    services.membership_create(user=steward, workspace=workspaces["A"], role=Role.DATA_STEWARD, acting_user=SYSTEM)
     _, token = api_token_create(user=analyst, name="bench", scope=ApiToken.Scope.READ,
-                                expires_at=now + timedelta(days=1), acting_user=None)
-    detail = Asset.objects.filter(data_source_id=source_ids[1], type=Asset.Type.COLUMN).order_by("pk")[1000]
+                                expires_at=now + timedelta(days=1), acting_user=SYSTEM)
+    detail = detail_asset()
     visible = Asset.objects.filter(data_source__workspace=workspaces["A"]).count()
     print(f"built {written:,} assets ({visible:,} visible to the analyst), "
           f"{AssetClassification.objects.count():,} classifications in {time.perf_counter() - started:.0f}s")
     return {"token": token, "detail_id": detail.pk, "steward": steward}
+
+
+def reuse(assets: int) -> dict:
+    """What ``build`` returns, for the catalog an earlier ``build(assets)`` wrote: a new token for its analyst."""
+    from django.utils import timezone
+
+    from accounts.actors import SYSTEM
+    from accounts.authentication import api_token_create
+    from accounts.models import ApiToken, User
+    from catalog.models import Asset
+
+    written = Asset.objects.count()
+    if written != assets_written(assets):
+        raise SystemExit(f"--keep-database: the database holds {written:,} assets, not the "
+                         f"{assets_written(assets):,} of --assets {assets:,}")
+    _, token = api_token_create(user=User.objects.get(username="bench-analyst"), name="bench",
+                                scope=ApiToken.Scope.READ, expires_at=timezone.now() + timedelta(days=1),
+                                acting_user=SYSTEM)
+    return {"token": token, "detail_id": detail_asset().pk, "steward": User.objects.get(username="bench-steward")}
+
+
+def detail_asset():
+    """The asset the detail case reads: a column of the second source (the analyst's workspace)."""
+    from catalog.models import Asset
+    from sources.models import DataSource
+
+    second_source = DataSource.objects.order_by("pk").values_list("pk", flat=True)[1]
+    return Asset.objects.filter(data_source_id=second_source, type=Asset.Type.COLUMN).order_by("pk")[1000]
 
 
 # --- the load ------------------------------------------------------------------------------------------------
@@ -211,10 +261,73 @@ def wait_until_up(base: str, timeout: float = 60.0) -> None:
     raise SystemExit("gunicorn did not come up")
 
 
-def hammer(url: str, headers: dict, clients: int, seconds: float) -> tuple[float, list[float], int]:
-    """``clients`` threads requesting ``url`` for ``seconds``: (rate, latencies in s, errors)."""
-    import httpx
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (0 once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds spent by the server (gunicorn's master and workers), the PostgreSQL backends connected to the
+    benchmark's database, and this process (the load generator), between ``start()`` and ``stop()``."""
+
+    PARTS = ("server", "postgresql", "client")
+
+    def __init__(self, server_pid: int, database: str):
+        import psycopg
+
+        self.server_pid, self.database = server_pid, database
+        self.admin = psycopg.connect(admin_url(os.environ["DATABASE_URL"]), autocommit=True)
+
+    def _pids(self) -> dict[str, list[int]]:
+        workers = subprocess.run(["pgrep", "-P", str(self.server_pid)], capture_output=True, text=True).stdout
+        backends = self.admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                                      "pg_backend_pid()", [self.database]).fetchall()
+        return {"server": [self.server_pid, *map(int, workers.split())], "postgresql": [pid for pid, in backends]}
+
+    def start(self) -> None:
+        self.began = {part: {pid: process_cpu_seconds(pid) for pid in pids} for part, pids in self._pids().items()}
+        self.began_client = time.process_time()
+
+    def stop(self) -> dict[str, float]:
+        spent = {"client": time.process_time() - self.began_client}
+        for part, pids in self._pids().items():
+            began = self.began[part]
+            # A process that started meanwhile counts from 0; one that ended meanwhile is lost (pools keep theirs).
+            spent[part] = sum(process_cpu_seconds(pid) - began.get(pid, 0.0) for pid in {*pids, *began})
+        return spent
+
+
+def raw_get(request: bytes, address: tuple[str, int], timeout: float = 30.0) -> bool:
+    """Send ``request`` on a new connection and read the response to its end (the sync worker closes each
+    connection after its response): True when the status is 200. A plain socket, not an HTTP client library: the
+    load generator shares the server's cores, and httpx's parsing, with 20 threads taking turns on one
+    interpreter lock, cost this process more CPU per request than gunicorn spent serving it (docs/benchmarks.md,
+    "Third round")."""
+    with socket.create_connection(address, timeout=timeout) as connection:
+        connection.sendall(request)
+        first = connection.recv(65536)
+        while connection.recv(65536):
+            pass
+    return first.startswith((b"HTTP/1.1 200 ", b"HTTP/1.0 200 "))
+
+
+def hammer(url: str, headers: dict, clients: int, seconds: float) -> tuple[float, list[float], int]:
+    """``clients`` threads requesting ``url`` for ``seconds``, one connection per request: (rate, latencies in
+    s, errors). A request counts when its whole response has arrived."""
+    parsed = urlparse(url)
+    target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+    lines = [f"GET {target} HTTP/1.1", f"Host: {parsed.netloc}", "Connection: close",
+             *(f"{name}: {value}" for name, value in headers.items())]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    address = (parsed.hostname, parsed.port)
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -223,17 +336,16 @@ def hammer(url: str, headers: dict, clients: int, seconds: float) -> tuple[float
     def client() -> None:
         nonlocal errors
         mine, failed = [], 0
-        with httpx.Client(headers=headers, timeout=30) as http:
-            while time.perf_counter() < stop_at:
-                started = time.perf_counter()
-                try:
-                    ok = http.get(url).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                if ok:
-                    mine.append(time.perf_counter() - started)
-                else:
-                    failed += 1
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            try:
+                ok = raw_get(request, address)
+            except OSError:
+                ok = False
+            if ok:
+                mine.append(time.perf_counter() - started)
+            else:
+                failed += 1
         with lock:
             latencies.extend(mine)
             errors += failed
@@ -261,7 +373,7 @@ def fifth_page_url(base: str, headers: dict) -> str:
     return url
 
 
-def measure_api(base: str, built: dict, *, clients: int, seconds: float, rounds: int) -> None:
+def measure_api(base: str, built: dict, meter: CpuMeter, *, clients: int, seconds: float, rounds: int) -> None:
     headers = {"Authorization": f"Bearer {built['token']}"}
     cases = {
         "health": f"{base}/health/live",
@@ -275,9 +387,13 @@ def measure_api(base: str, built: dict, *, clients: int, seconds: float, rounds:
     shares = {name: [] for name in cases}
     latencies = {name: [] for name in cases}
     errors = dict.fromkeys(cases, 0)
+    cpu = {name: dict.fromkeys(CpuMeter.PARTS, 0.0) for name in cases}
     for _ in range(rounds):
         for name, url in cases.items():
+            meter.start()
             rate, times, failed = hammer(url, headers, clients, seconds)
+            for part, spent in meter.stop().items():
+                cpu[name][part] += spent
             rates[name].append(rate)
             latencies[name].extend(times)
             errors[name] += failed
@@ -291,6 +407,17 @@ def measure_api(base: str, built: dict, *, clients: int, seconds: float, rounds:
         print(f"  {name:<24}{statistics.median(rates[name]):8.1f}  {spread:>13}  "
               f"{statistics.median(shares[name]):6.0%}  {percentile(latencies[name], 0.5) * 1000:7.1f}  "
               f"{percentile(latencies[name], 0.99) * 1000:7.1f}  {errors[name]}")
+    print("\nCPU time per request (ms, all rounds): gunicorn (master and workers), PostgreSQL backends of this "
+          "database, this load generator; share = health's total over the case's")
+    print(f"  {'case':<24}{'server':>8}{'postgres':>10}{'client':>8}{'total':>8}  {'share':>6}")
+    per_request = {name: {part: spent * 1000 / max(1, len(latencies[name])) for part, spent in cpu[name].items()}
+                   for name in cases}
+    health_total = sum(per_request["health"].values())
+    for name in cases:
+        parts = per_request[name]
+        total = sum(parts.values())
+        print(f"  {name:<24}{parts['server']:8.2f}{parts['postgresql']:10.2f}{parts['client']:8.2f}{total:8.2f}  "
+              f"{health_total / total:6.0%}")
 
 
 def measure_admin(steward, pages: int) -> None:
@@ -334,6 +461,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--admin-pages", type=int, default=20)
+    parser.add_argument("--keep-database", action="store_true",
+                        help="reuse the catalog an earlier run built in this database")
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
@@ -342,7 +471,8 @@ def main() -> None:
     port = free_port()
     env = production_environment(port)
     os.environ.update(env)
-    recreate_database(url)
+    if not args.keep_database:
+        recreate_database(url)
 
     import django
 
@@ -350,7 +480,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    built = build(args.assets)
+    built = reuse(args.assets) if args.keep_database else build(args.assets)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", str(args.workers), "--worker-class", "sync", "--access-logfile", "/dev/null"],
@@ -360,7 +490,8 @@ def main() -> None:
         wait_until_up(base)
         print(f"gunicorn: {args.workers} sync workers; machine: {os.cpu_count()} CPUs, "
               f"load average {os.getloadavg()[0]:.2f} at start")
-        measure_api(base, built, clients=args.clients, seconds=args.seconds, rounds=args.rounds)
+        measure_api(base, built, CpuMeter(server.pid, database_name(url)), clients=args.clients,
+                    seconds=args.seconds, rounds=args.rounds)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -73,6 +73,7 @@ def run(*, rows: int, seconds: float, rounds: int) -> None:
     from guardian.shortcuts import get_objects_for_user
 
     from accounts import services
+    from accounts.actors import SYSTEM
     from accounts.api.serializers import AuditEventSerializer
     from accounts.models import AuditEvent, User
     from accounts.permissions import restrict
@@ -91,9 +92,9 @@ def run(*, rows: int, seconds: float, rounds: int) -> None:
              for i in range(rows)], batch_size=2000)
     superuser = UserFactory(username="bench-superuser", is_staff=True, is_superuser=True)
     admin = UserFactory(username="bench-admin")
-    services.membership_create(user=admin, workspace=workspace_a, role=Role.WORKSPACE_ADMIN, acting_user=None)
+    services.membership_create(user=admin, workspace=workspace_a, role=Role.WORKSPACE_ADMIN, acting_user=SYSTEM)
     granted = UserFactory(username="bench-granted")
-    services.membership_create(user=granted, workspace=workspace_a, role=Role.WORKSPACE_ADMIN, acting_user=None)
+    services.membership_create(user=granted, workspace=workspace_a, role=Role.WORKSPACE_ADMIN, acting_user=SYSTEM)
     view = services._permissions_for(["accounts.view_auditevent"])[0][0]
     event_ct = ContentType.objects.get_for_model(AuditEvent)
     b_ids = list(AuditEvent.objects.filter(workspace=workspace_b).values_list("pk", flat=True))
@@ -130,8 +131,10 @@ def run(*, rows: int, seconds: float, rounds: int) -> None:
         return go
 
     def unrestricted():
-        with mock.patch("accounts.permissions.restrict", lambda queryset, user, action="view": queryset), \
-                mock.patch("accounts.permissions.has_any_grant", lambda user, model, action: True):
+        # Patched where the API base looks them up (it imports them by name): patching accounts.permissions left
+        # the scoping on.
+        with mock.patch("accounts.api.base.visible", lambda queryset, user, action="view": queryset), \
+                mock.patch("accounts.api.base.has_any_grant", lambda user, model, action: True):
             http("admin")()
 
     cases = [

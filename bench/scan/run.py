@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from accounts.actors import SYSTEM
 from bench.scan.build_db import DATABASE
 
 DEFAULT_URL = os.environ.get("RACINE_BENCH_POSTGRES_URL", f"postgresql://postgres@127.0.0.1:5432/{DATABASE}")
@@ -223,13 +224,13 @@ def _bench_source(ctx: Context):
     workspace, _ = workspace_ensure(organization=organization, name="Bench")
     source = DataSource.objects.filter(workspace=workspace, name="bench").first()
     if source is None:
-        source = source_services.datasource_create(workspace=workspace, acting_user=None, name="bench",
+        source = source_services.datasource_create(workspace=workspace, acting_user=SYSTEM, name="bench",
                                             engine="postgresql", host=s.host, port=s.port, database=s.database,
                                             username=s.username, password=s.password)
         # The schema scan alone: sampling and detection on 2,000 tables are another workload (bench/detection).
-        rule_set = services.rule_set_create(workspace=workspace, acting_user=None, name="bench: schema only",
+        rule_set = services.rule_set_create(workspace=workspace, acting_user=SYSTEM, name="bench: schema only",
                                             detection_enabled=False)
-        services.scan_create(data_source=source, acting_user=None, name="bench", rule_set=rule_set)
+        services.scan_create(data_source=source, acting_user=SYSTEM, name="bench", rule_set=rule_set)
     return source, source.scans.get(name="bench")
 
 
@@ -245,7 +246,7 @@ def _scan(scan) -> dict:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(count):  # the application database's statements (COPY streams excepted)
-        run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+        run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
     run.refresh_from_db()  # eager Celery: the run executed on commit, inside scan_run_request
     if run.status != ScanRun.Status.SUCCEEDED:
         raise SystemExit(f"scan run {run.pk} ended {run.status}: {run.error}")

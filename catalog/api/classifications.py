@@ -6,16 +6,18 @@ Views are thin: shape in, one catalog service, shape out. Re-running detection i
 """
 from __future__ import annotations
 
+from functools import partial
+
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api.base import RestrictedModelViewSet, RestrictedViewSetMixin
-from accounts.permissions import restrict
+from accounts.api.base import RestrictedModelViewSet, RestrictedViewSetMixin, ScopedRelationsMixin
 from catalog import services
 from catalog.models import Asset, AssetClassification, Classification
+from catalog.selectors import active_classification_list, asset_classification_list, asset_list
 from config.problems import Conflict
 from config.rows import RowListModelMixin
 from config.serializers import ModelSerializer
@@ -50,18 +52,13 @@ class AssetClassificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AssetClassificationCreateSerializer(serializers.Serializer):
+class AssetClassificationCreateSerializer(ScopedRelationsMixin, serializers.Serializer):
     """Classify an asset by hand. ``asset`` accepts only assets the caller can see (others read as missing)."""
 
     asset = serializers.PrimaryKeyRelatedField(queryset=Asset.objects.none())
-    classification = serializers.PrimaryKeyRelatedField(queryset=Classification.objects.filter(is_active=True))
+    classification = serializers.PrimaryKeyRelatedField(queryset=Classification.objects.none())
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["asset"].queryset = restrict(Asset.objects.filter(removed_at__isnull=True), request.user)
+    scoped_relations = {"asset": partial(asset_list, present_only=True), "classification": active_classification_list}
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -185,7 +182,7 @@ class AssetClassificationViewSet(RestrictedViewSetMixin, RowListModelMixin, mixi
         data = BulkDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         ids = set(data.validated_data["ids"])
-        rows = list(restrict(AssetClassification.objects.filter(pk__in=ids), request.user, "view"))
+        rows = list(asset_classification_list(user=request.user).filter(pk__in=ids))
         if len(rows) != len(ids):
             raise exceptions.NotFound("One or more of these classifications do not exist.")
         services.asset_classifications_decide(asset_classifications=rows,

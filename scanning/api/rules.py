@@ -7,8 +7,9 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api.base import RestrictedModelViewSet
-from catalog.models import Classification
+from accounts.api.base import RestrictedModelViewSet, ScopedRelationsMixin
+from accounts.selectors import workspace_list
+from catalog.selectors import active_classification_list
 from config.serializers import ModelSerializer
 from scanning.detection import VALIDATORS
 from scanning.models import ClassificationRule
@@ -17,10 +18,11 @@ from scanning.services import classifications as services
 MAX_PREVIEW_VALUE_LENGTH = 4096
 
 
-class ClassificationRuleSerializer(ModelSerializer):
+class ClassificationRuleSerializer(ScopedRelationsMixin, ModelSerializer):
     validator = serializers.ChoiceField(choices=sorted(VALIDATORS), required=False, allow_blank=True,
                                         help_text="A built-in validator the values must pass.")
     classification_name = serializers.CharField(source="classification.name", read_only=True)
+    scoped_relations = {"workspace": workspace_list, "classification": active_classification_list}
 
     class Meta:
         model = ClassificationRule
@@ -28,15 +30,6 @@ class ClassificationRuleSerializer(ModelSerializer):
                   "value_regex", "validator", "min_match_share", "min_distinct", "enabled", "created_by",
                   "created_at", "updated_at"]
         read_only_fields = ["id", "created_by", "created_at", "updated_at"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["classification"].queryset = Classification.objects.filter(is_active=True)
-        request = self.context.get("request")
-        if request is not None and not self.fields["workspace"].read_only:
-            from accounts.selectors import workspace_list
-
-            self.fields["workspace"].queryset = workspace_list(user=request.user)
 
 
 class ClassificationRuleUpdateSerializer(ClassificationRuleSerializer):

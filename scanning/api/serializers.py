@@ -2,10 +2,12 @@
 so an id outside their scope is refused exactly like one that does not exist."""
 from rest_framework import serializers
 
-from accounts.permissions import restrict
+from accounts.api.base import ScopedRelationsMixin
+from accounts.selectors import workspace_list
 from config.serializers import ModelSerializer
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
-from sources.models import DataSource
+from scanning.selectors import rule_set_list
+from sources.selectors import datasource_list
 
 
 def _strings(help_text: str):
@@ -13,7 +15,7 @@ def _strings(help_text: str):
                                  help_text=help_text)
 
 
-class ScanRuleSetSerializer(ModelSerializer):
+class ScanRuleSetSerializer(ScopedRelationsMixin, ModelSerializer):
     include_schemas = _strings("Globs, or regular expressions (RE2 syntax) prefixed with 're:'.")
     exclude_schemas = _strings("Globs, or regular expressions (RE2 syntax) prefixed with 're:'.")
     include_tables = _strings("Match the table name or 'schema.table'.")
@@ -21,6 +23,7 @@ class ScanRuleSetSerializer(ModelSerializer):
     include_columns = _strings("Match the column name.")
     exclude_columns = _strings("Match the column name.")
     classifications = _strings("Names of the classifications to detect; empty means all active ones.")
+    scoped_relations = {"workspace": workspace_list}
 
     class Meta:
         model = ScanRuleSet
@@ -30,21 +33,13 @@ class ScanRuleSetSerializer(ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
         validators = []  # uniqueness is checked by the service (full_clean), with the same 400
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None and not self.fields["workspace"].read_only:
-            from accounts.selectors import workspace_list
-
-            self.fields["workspace"].queryset = workspace_list(user=request.user)
-
 
 class ScanRuleSetUpdateSerializer(ScanRuleSetSerializer):
     class Meta(ScanRuleSetSerializer.Meta):
         read_only_fields = [*ScanRuleSetSerializer.Meta.read_only_fields, "workspace"]
 
 
-class ScanSerializer(ModelSerializer):
+class ScanSerializer(ScopedRelationsMixin, ModelSerializer):
     rule_set = serializers.PrimaryKeyRelatedField(
         queryset=ScanRuleSet.objects.none(), required=False,
         help_text="Defaults to the workspace's 'Default' rule set (everything).")
@@ -53,6 +48,7 @@ class ScanSerializer(ModelSerializer):
         help_text="Cron expression (minute hour day-of-month month day-of-week), e.g. '0 2 * * *'; empty for "
                   "manual runs only.")
     last_run = serializers.SerializerMethodField()
+    scoped_relations = {"data_source": datasource_list, "rule_set": rule_set_list}
 
     class Meta:
         model = Scan
@@ -60,14 +56,6 @@ class ScanSerializer(ModelSerializer):
                   "created_at", "updated_at"]
         read_only_fields = ["id", "last_run", "created_by", "created_at", "updated_at"]
         validators = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            if not self.fields["data_source"].read_only:
-                self.fields["data_source"].queryset = restrict(DataSource.objects.all(), request.user, "view")
-            self.fields["rule_set"].queryset = restrict(ScanRuleSet.objects.all(), request.user, "view")
 
     def get_last_run(self, scan) -> int | None:
         if hasattr(scan, "last_run_id"):  # annotated by the viewset's queryset: no query per row

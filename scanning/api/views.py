@@ -15,12 +15,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet, RestrictedViewSetMixin
-from accounts.permissions import restrict
 from catalog.models import Asset
+from catalog.selectors import asset_list
 from config.problems import Conflict
 from scanning import services
 from scanning.api import filters, serializers
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
+from scanning.selectors import asset_change_list
 from scanning.services.detection import MAX_DETECT_ASSETS
 from sources.models import DataSource
 
@@ -165,9 +166,8 @@ class ScanRunViewSet(RestrictedReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def changes(self, request, pk=None):
         run = self.get_object()
-        queryset = restrict(AssetChange.objects.filter(run=run).select_related("asset").order_by("id"),
-                            request.user, "view")
-        filterset = filters.AssetChangeFilterSet(request.query_params, queryset=queryset, request=request)
+        filterset = filters.AssetChangeFilterSet(request.query_params, request=request,
+                                                 queryset=asset_change_list(user=request.user, run=run))
         if not filterset.is_valid():
             raise exceptions.ValidationError(filterset.errors)
         page = self.paginate_queryset(filterset.qs)
@@ -206,7 +206,7 @@ class DetectionViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
         data = DetectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         wanted = set(data.validated_data["assets"])
-        assets = list(restrict(self.queryset, request.user, "view").filter(pk__in=wanted))
+        assets = list(asset_list(user=request.user).select_related("parent").filter(pk__in=wanted))
         if len(assets) != len(wanted):
             raise exceptions.NotFound("No such asset.")
         try:

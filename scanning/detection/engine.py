@@ -327,7 +327,7 @@ def detect_column(
     for rule in custom_rules:
         if rule.name in exclude or rule.name in settings.disabled:
             continue
-        found = evaluate_rule(rule, sample.column_name, col, settings)
+        found = evaluate_rule(rule, sample.column_name, col.non_null, col.items)
         if found is not None:
             share, examples, reasons = found
             confidence = rule.confidence - (0.1 * (1.0 - share) if share is not None else 0.0)

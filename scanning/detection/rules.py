@@ -10,15 +10,12 @@ Steward regexes run on RE2 (``sources.safe_regex``: linear time, whatever the pa
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sources.safe_regex import UserPattern, compile_pattern
 
 from .validators import MAX_VALUE_LENGTH, VALIDATORS
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import DetectionSettings, _Column
 
 
 @dataclass(frozen=True)
@@ -58,8 +55,9 @@ def _has_value_condition(rule: CustomRule) -> bool:
     return rule.value_regex is not None or rule.validator is not None
 
 
-def evaluate_rule(rule: CustomRule, column_name: str, col: _Column, settings: DetectionSettings):
-    """(share or None, matching examples, reasons) when the rule matches the column, else None."""
+def evaluate_rule(rule: CustomRule, column_name: str, non_null: int, items: Iterable[tuple[str, int]]):
+    """(share or None, matching examples, reasons) when the rule matches the column, else None. ``items`` are
+    the column's distinct non-null sampled values with their counts, of which there are ``non_null``."""
     reasons = [f"custom rule {rule.name}"]
     if rule.column_name_regex is not None:
         if not _compile(rule.column_name_regex).search(column_name or ""):
@@ -67,18 +65,18 @@ def evaluate_rule(rule: CustomRule, column_name: str, col: _Column, settings: De
         reasons.append("column name matches the rule's pattern")
     if not _has_value_condition(rule):
         return None, [], reasons
-    if col.non_null == 0:
+    if non_null == 0:
         return None  # a value condition with nothing to check: no evidence either way
     matched = 0
     distinct = 0
     examples: list[str] = []
-    for text, count in col.items:
+    for text, count in items:
         if _value_matches(rule, text):
             matched += count
             distinct += 1
             if len(examples) < 3:
                 examples.append(text)
-    share = matched / col.non_null
+    share = matched / non_null
     if share < rule.min_match_share or distinct < rule.min_distinct:
         return None
     reasons.append(f"{share:.0%} of values match the rule")

@@ -15,7 +15,7 @@ from datetime import date, datetime
 import phonenumbers
 from stdnum import bic as std_bic
 from stdnum import iban as std_iban
-from stdnum import luhn
+from stdnum import luhn, vatin
 from stdnum.br import cpf as br_cpf
 from stdnum.ca import sin as ca_sin
 from stdnum.ch import ssn as ch_ssn
@@ -192,8 +192,6 @@ def is_vat(value: str) -> bool:
 
 
 def _is_non_eu_vat(value: str) -> bool:
-    from stdnum import vatin
-
     return value[:2].upper() in ("GB", "CH", "NO") and vatin.is_valid(value)
 
 

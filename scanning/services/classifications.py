@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 
-from accounts import audit
+from accounts import audit, writes
+from accounts.actors import SystemActor, user_or_none
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.models import Classification
@@ -64,8 +65,6 @@ def classifications_sync_builtin() -> dict[str, int]:
 
 def classifications_sync_after_migrate(sender, using="default", **kwargs) -> None:
     """post_migrate handler: seed the built-ins once scanning (the last app they need) is migrated."""
-    from django.db import connections
-
     if sender.label != "scanning":
         return
     if Classification._meta.db_table not in connections[using].introspection.table_names():
@@ -87,35 +86,27 @@ def _validate_rule(rule: ClassificationRule) -> None:
 
 
 @transaction.atomic
-def classification_rule_create(*, workspace: Workspace, acting_user: User | None, **fields) -> ClassificationRule:
-    authorize(acting_user, lambda: workspace_allows(acting_user, "scanning.add_classificationrule", workspace))
-    unknown = set(fields) - set(RULE_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown rule fields: {', '.join(sorted(unknown))}")
-    rule = ClassificationRule(workspace=workspace, created_by=acting_user, **fields)
-    _validate_rule(rule)
-    rule.save()
-    audit.record_created(event="classification_rule.created", actor=acting_user, obj=rule)
-    return rule
-
-
-@transaction.atomic
-def classification_rule_update(*, rule: ClassificationRule, acting_user: User | None,
+def classification_rule_create(*, workspace: Workspace, acting_user: User | SystemActor,
                                **fields) -> ClassificationRule:
-    authorize(acting_user, lambda: has_perm(acting_user, "change", rule))
-    unknown = set(fields) - set(RULE_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown rule fields: {', '.join(sorted(unknown))}")
-    with audit.record_changes(event="classification_rule.changed", actor=acting_user, obj=rule):
-        for name, value in fields.items():
-            setattr(rule, name, value)
+    with writes.creating(ClassificationRule, acting_user=acting_user, event="classification_rule.created",
+                         allowed=lambda: workspace_allows(acting_user, "scanning.add_classificationrule", workspace),
+                         values={"workspace": workspace, "created_by": user_or_none(acting_user)},
+                         fields=fields, editable=RULE_FIELDS) as rule:
         _validate_rule(rule)
-        rule.save()
     return rule
 
 
 @transaction.atomic
-def classification_rule_delete(*, rule: ClassificationRule, acting_user: User | None) -> None:
+def classification_rule_update(*, rule: ClassificationRule, acting_user: User | SystemActor,
+                               **fields) -> ClassificationRule:
+    with writes.changing(rule, acting_user=acting_user, event="classification_rule.changed",
+                         allowed=lambda: has_perm(acting_user, "change", rule), fields=fields, editable=RULE_FIELDS):
+        _validate_rule(rule)
+    return rule
+
+
+@transaction.atomic
+def classification_rule_delete(*, rule: ClassificationRule, acting_user: User | SystemActor) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", rule))
     audit.record_deleted(event="classification_rule.deleted", actor=acting_user, obj=rule)
     rule.delete()

@@ -31,9 +31,11 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.actors import SYSTEM, SystemActor
 from accounts.models import User
-from accounts.permissions import authorize, restrict
+from accounts.permissions import authorize
 from catalog.models import Asset, AssetClassification, Classification
+from catalog.selectors import asset_list
 from catalog.services import (
     DetectedClassification,
     asset_classifications_record_scan,
@@ -221,6 +223,7 @@ def tables_to_sample(*, data_source_id: int, changed: set[int]) -> list[int]:
 
 
 def _enqueue(run_id: int, table_ids: list[int]) -> None:
+    # Lazy: scanning.tasks imports the services it calls (this module among them), a cycle.
     from scanning.tasks import detection_run_task
 
     detection_run_task.delay(run_id, table_ids)
@@ -282,7 +285,7 @@ def _detect_plan(run: ScanRun, plan: list[tuple[Asset, list[int] | None]], ctx: 
     sampled (a retry that kept its progress) — then recompute the source's sensitivities and end the run."""
     done = set(TableSample.objects.filter(run=run, asset_id__in=[table.pk for table, _ in plan])
                .values_list("asset_id", flat=True)) if resume else set()
-    with open_connector(run.data_source, acting_user=None, purpose=f"detection, run {run.pk}") as connector:
+    with open_connector(run.data_source, acting_user=SYSTEM, purpose=f"detection, run {run.pk}") as connector:
         secrets.extend(connector.settings.secrets)
         for table, column_ids in plan:
             if column_ids is None and table.pk in done:
@@ -358,10 +361,11 @@ def detection_plan(assets) -> list[tuple[Asset, list[int] | None]]:
 def may_classify_all(user, asset_ids) -> bool:
     """May ``user`` classify every one of these assets? One query, whatever their number."""
     wanted = set(asset_ids)
-    return bool(wanted) and restrict(Asset.objects.filter(pk__in=wanted), user, "classify").count() == len(wanted)
+    return bool(wanted) and asset_list(user=user, action="classify").filter(pk__in=wanted).count() == len(wanted)
 
 
-def check_detection_targets(assets: list[Asset], acting_user: User | None) -> list[tuple[Asset, list[int] | None]]:
+def check_detection_targets(assets: list[Asset],
+                            acting_user: User | SystemActor) -> list[tuple[Asset, list[int] | None]]:
     """Authorise (``classify`` on every asset, before anything connects) and validate a request for detection on
     demand; returns its plan."""
     if not assets:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts import audit
+from accounts.actors import SYSTEM, SystemActor, user_or_none
 from accounts.models import User
 from accounts.permissions import authorize, has_perm
 from catalog.models import Asset
@@ -48,6 +49,7 @@ class RunNotCancellable(Exception):
 
 def _task(*, detection: bool):
     """A run's task: a scan's on the ``scans`` queue, a detection's on the ``detection`` queue (config.celery)."""
+    # Lazy: scanning.tasks imports the services it calls (this module among them), a cycle.
     from scanning.tasks import detection_on_demand_task, scan_run_execute_task
 
     return detection_on_demand_task if detection else scan_run_execute_task
@@ -62,7 +64,7 @@ def active_run(data_source_id: int) -> ScanRun | None:
     return ScanRun.objects.filter(data_source_id=data_source_id, status__in=ScanRun.ACTIVE).first()
 
 
-def scan_run_request(*, scan: Scan, trigger: str, acting_user: User | None) -> ScanRun:
+def scan_run_request(*, scan: Scan, trigger: str, acting_user: User | SystemActor) -> ScanRun:
     """Queue a run of ``scan``; raises ScanAlreadyRunning when its source has one queued or running.
 
     The partial unique constraint decides, not a check in Python: two simultaneous requests cannot both insert.
@@ -73,7 +75,7 @@ def scan_run_request(*, scan: Scan, trigger: str, acting_user: User | None) -> S
     try:
         with transaction.atomic():
             run = ScanRun.objects.create(scan=scan, data_source_id=scan.data_source_id, trigger=trigger,
-                                         requested_by=acting_user, progress_total=previous)
+                                         requested_by=user_or_none(acting_user), progress_total=previous)
             audit.record(event="scan_run.requested", actor=acting_user, obj=run,
                          extra={"scan": scan.pk, "trigger": trigger})
             transaction.on_commit(lambda: _enqueue(run.pk, detection=False))
@@ -82,7 +84,7 @@ def scan_run_request(*, scan: Scan, trigger: str, acting_user: User | None) -> S
     return run
 
 
-def detection_run_request(*, assets: list[Asset], acting_user: User | None) -> ScanRun:
+def detection_run_request(*, assets: list[Asset], acting_user: User | SystemActor) -> ScanRun:
     """Queue a detection on ``assets`` (columns, tables or views, schemas, a database: one source), read with the
     rule set of the source's first scan. Authorised (``classify`` on every asset) before anything is written;
     raises ScanAlreadyRunning when the source has a run queued or running."""
@@ -91,8 +93,8 @@ def detection_run_request(*, assets: list[Asset], acting_user: User | None) -> S
     try:
         with transaction.atomic():
             run = ScanRun.objects.create(scan=None, data_source_id=data_source_id, trigger=ScanRun.Trigger.DETECTION,
-                                         requested_by=acting_user, targets=sorted(asset.pk for asset in assets),
-                                         progress_total=len(plan))
+                                         requested_by=user_or_none(acting_user),
+                                         targets=sorted(asset.pk for asset in assets), progress_total=len(plan))
             audit.record(event="detection.requested", actor=acting_user, obj=run,
                          extra={"assets": run.targets, "tables": len(plan)})
             transaction.on_commit(lambda: _enqueue(run.pk, detection=True))
@@ -134,7 +136,7 @@ def scan_run_execute(*, scan_run_id: int, final_attempt: bool = True, retry_in: 
     run = ScanRun.objects.select_related("scan__rule_set", "data_source__workspace").get(pk=scan_run_id)
     secrets: tuple[str, ...] = ()
     try:
-        with open_connector(run.data_source, acting_user=None, purpose=f"scan run {run.pk}",
+        with open_connector(run.data_source, acting_user=SYSTEM, purpose=f"scan run {run.pk}",
                             batch_size=settings.RACINE_SCAN_BATCH_SIZE) as connector:
             secrets = connector.settings.secrets
             with _young_garbage_collections():
@@ -177,7 +179,7 @@ def may_cancel(user, run: ScanRun) -> bool:
     return may_classify_all(user, run.targets)
 
 
-def scan_run_cancel(*, run: ScanRun, acting_user: User | None) -> ScanRun:
+def scan_run_cancel(*, run: ScanRun, acting_user: User | SystemActor) -> ScanRun:
     """Cancel a queued run at once; ask a running one to stop after its current batch (or table)."""
     authorize(acting_user, lambda: may_cancel(acting_user, run))
     with transaction.atomic():

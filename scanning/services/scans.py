@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from accounts import audit
+from accounts import audit, writes
+from accounts.actors import SystemActor, user_or_none
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.models import Asset, AssetClassification
@@ -26,12 +27,6 @@ SCHEDULED_TASK = "scanning.tasks.scan_scheduled_task"
 CRON_FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
 # A scan that adds this many assets refreshes the catalog's planner statistics itself.
 ANALYZE_AFTER_ADDED = 10_000
-
-
-def _check_fields(fields: dict, allowed: tuple[str, ...]) -> None:
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
 
 
 # --- rule sets -------------------------------------------------------------------------------------------------
@@ -72,30 +67,25 @@ def validate_rule_set(rule_set: ScanRuleSet) -> None:
 
 
 @transaction.atomic
-def rule_set_create(*, workspace: Workspace, acting_user: User | None, **fields) -> ScanRuleSet:
-    authorize(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scanruleset", workspace))
-    _check_fields(fields, RULE_SET_FIELDS)
-    rule_set = ScanRuleSet(workspace=workspace, **fields)
-    validate_rule_set(rule_set)
-    rule_set.save()
-    audit.record_created(event="scan_rule_set.created", actor=acting_user, obj=rule_set)
-    return rule_set
-
-
-@transaction.atomic
-def rule_set_update(*, rule_set: ScanRuleSet, acting_user: User | None, **fields) -> ScanRuleSet:
-    authorize(acting_user, lambda: has_perm(acting_user, "change", rule_set))
-    _check_fields(fields, RULE_SET_FIELDS)
-    with audit.record_changes(event="scan_rule_set.changed", actor=acting_user, obj=rule_set):
-        for name, value in fields.items():
-            setattr(rule_set, name, value)
+def rule_set_create(*, workspace: Workspace, acting_user: User | SystemActor, **fields) -> ScanRuleSet:
+    with writes.creating(ScanRuleSet, acting_user=acting_user, event="scan_rule_set.created",
+                         allowed=lambda: workspace_allows(acting_user, "scanning.add_scanruleset", workspace),
+                         values={"workspace": workspace}, fields=fields, editable=RULE_SET_FIELDS) as rule_set:
         validate_rule_set(rule_set)
-        rule_set.save()
     return rule_set
 
 
 @transaction.atomic
-def rule_set_delete(*, rule_set: ScanRuleSet, acting_user: User | None) -> None:
+def rule_set_update(*, rule_set: ScanRuleSet, acting_user: User | SystemActor, **fields) -> ScanRuleSet:
+    with writes.changing(rule_set, acting_user=acting_user, event="scan_rule_set.changed",
+                         allowed=lambda: has_perm(acting_user, "change", rule_set),
+                         fields=fields, editable=RULE_SET_FIELDS):
+        validate_rule_set(rule_set)
+    return rule_set
+
+
+@transaction.atomic
+def rule_set_delete(*, rule_set: ScanRuleSet, acting_user: User | SystemActor) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", rule_set))
     if rule_set.scans.exists():
         raise ValidationError("This rule set is used by scans; change or delete them first.")
@@ -152,35 +142,30 @@ def validate_scan(scan: Scan) -> None:
 
 
 @transaction.atomic
-def scan_create(*, data_source: DataSource, acting_user: User | None, rule_set: ScanRuleSet | None = None,
+def scan_create(*, data_source: DataSource, acting_user: User | SystemActor, rule_set: ScanRuleSet | None = None,
                 **fields) -> Scan:
-    authorize(acting_user, lambda: workspace_allows(acting_user, "scanning.add_scan", data_source.workspace)
-             and has_perm(acting_user, "view", data_source))
-    _check_fields(fields, SCAN_FIELDS)
-    scan = Scan(data_source=data_source, created_by=acting_user,
-                rule_set=rule_set or rule_set_default(workspace=data_source.workspace), **fields)
-    validate_scan(scan)
-    scan.save()
-    _sync_periodic_task(scan)
-    audit.record_created(event="scan.created", actor=acting_user, obj=scan)
-    return scan
-
-
-@transaction.atomic
-def scan_update(*, scan: Scan, acting_user: User | None, **fields) -> Scan:
-    authorize(acting_user, lambda: has_perm(acting_user, "change", scan))
-    _check_fields(fields, SCAN_FIELDS)
-    with audit.record_changes(event="scan.changed", actor=acting_user, obj=scan):
-        for name, value in fields.items():
-            setattr(scan, name, value)
+    with writes.creating(Scan, acting_user=acting_user, event="scan.created",
+                         allowed=lambda: workspace_allows(acting_user, "scanning.add_scan", data_source.workspace)
+                         and has_perm(acting_user, "view", data_source),
+                         values={"data_source": data_source, "created_by": user_or_none(acting_user)},
+                         fields=fields, editable=SCAN_FIELDS) as scan:
+        scan.rule_set = rule_set or rule_set_default(workspace=data_source.workspace)
         validate_scan(scan)
-        scan.save()
     _sync_periodic_task(scan)
     return scan
 
 
 @transaction.atomic
-def scan_delete(*, scan: Scan, acting_user: User | None) -> None:
+def scan_update(*, scan: Scan, acting_user: User | SystemActor, **fields) -> Scan:
+    with writes.changing(scan, acting_user=acting_user, event="scan.changed",
+                         allowed=lambda: has_perm(acting_user, "change", scan), fields=fields, editable=SCAN_FIELDS):
+        validate_scan(scan)
+    _sync_periodic_task(scan)
+    return scan
+
+
+@transaction.atomic
+def scan_delete(*, scan: Scan, acting_user: User | SystemActor) -> None:
     authorize(acting_user, lambda: has_perm(acting_user, "delete", scan))
     audit.record(event="scan.deleted", actor=acting_user, obj=scan)
     scan.delete()
@@ -194,7 +179,7 @@ def scan_schedule_drop(sender, instance: Scan, **kwargs) -> None:
         PeriodicTask.objects.filter(pk=instance.periodic_task_id).delete()
 
 
-def scan_default(*, data_source: DataSource, acting_user: User | None = None,
+def scan_default(*, data_source: DataSource, acting_user: User | SystemActor,
                  rule_set: ScanRuleSet | None = None) -> Scan:
     """The scan that "scan now" runs: the source's first scan (with ``rule_set``: its first scan using that rule
     set), created on first use as a manual scan.
@@ -217,7 +202,7 @@ def scan_default(*, data_source: DataSource, acting_user: User | None = None,
         scan, created = Scan.objects.get_or_create(
             data_source=data_source, name=name,
             defaults={"rule_set": rule_set or rule_set_default(workspace=data_source.workspace),
-                      "created_by": acting_user})
+                      "created_by": user_or_none(acting_user)})
         if created:
             audit.record_created(event="scan.created", actor=acting_user, obj=scan)
     return scan

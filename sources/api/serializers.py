@@ -2,12 +2,13 @@
 comes out."""
 from rest_framework import serializers
 
-from accounts.models import User, Workspace
+from accounts.api.base import ScopedRelationsMixin
 from accounts.selectors import workspace_list
 from sources.models import DataSource
+from sources.selectors import datasource_owner_choices
 
 
-class DataSourceSerializer(serializers.ModelSerializer):
+class DataSourceSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     """Input and output of a data source. ``workspace`` accepts only workspaces the caller can see, so an id
     outside their scope is refused exactly like one that does not exist; whether they may add a source there is
     the service's rule (403)."""
@@ -21,6 +22,9 @@ class DataSourceSerializer(serializers.ModelSerializer):
     has_secret = serializers.BooleanField(read_only=True)
     options = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
                                     help_text="Driver options from the engine's allowed list.")
+    # Owners are members of the source's workspace: anyone else reads as an id that does not exist. A new source's
+    # workspace is known only once validated: the caller's workspaces' members here, validate() narrows them.
+    scoped_relations = {"workspace": workspace_list, "owners": datasource_owner_choices}
 
     class Meta:
         model = DataSource
@@ -32,18 +36,9 @@ class DataSourceSerializer(serializers.ModelSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        visible = Workspace.objects.none()  # without a request (schema generation) no id is valid
-        if request is not None:
-            visible = workspace_list(user=request.user)
-            if "workspace" in self.fields and not self.fields["workspace"].read_only:
-                self.fields["workspace"].queryset = visible
-        if "owners" in self.fields:
-            # Owners are members of the source's workspace: anyone else reads as an id that does not exist. A new
-            # source's workspace is known only once validated: validate() narrows the caller's workspaces to it.
-            workspaces = [self.instance.workspace_id] if isinstance(self.instance, DataSource) else visible
-            self.fields["owners"].child_relation.queryset = User.objects.filter(
-                is_active=True, memberships__workspace__in=workspaces).distinct()
+        if isinstance(self.instance, DataSource) and "owners" in self.fields:
+            self.fields["owners"].child_relation.queryset = datasource_owner_choices(
+                user=getattr(self.context.get("request"), "user", None), data_source=self.instance)
 
     def validate(self, attrs):
         workspace = attrs.get("workspace")

@@ -22,8 +22,12 @@ from .errors import (
     TargetNotAllowed,
 )
 from .filters import Filters
+from .generic import SQLAlchemyConnector
+from .mysql import MySQLConnector
 from .names import parse_qualified_name, qualified_name
 from .network import HostPolicy, check_target_host, is_local, resolve
+from .postgresql import PostgresConnector
+from .sqlite import SQLiteConnector
 
 __all__ = [
     "ALLOWED_OPTIONS", "AuthenticationFailed", "ConnectionInfo", "ConnectionSettings", "Connector",
@@ -32,18 +36,19 @@ __all__ = [
     "is_local", "parse_qualified_name", "qualified_name", "resolve",
 ]
 
+_CONNECTORS: dict[str, type[Connector]] = {
+    "postgresql": PostgresConnector,
+    "mysql": MySQLConnector,
+    "sqlite": SQLiteConnector,
+    "sqlalchemy": SQLAlchemyConnector,
+}
+
 
 def connector_for(settings: ConnectionSettings, *, policy: HostPolicy | None = None,
                   batch_size: int | None = None) -> Connector:
     """The connector for ``settings.engine``. Nothing connects until the first call that needs the source."""
-    if settings.engine == "postgresql":
-        from .postgresql import PostgresConnector as cls
-    elif settings.engine == "mysql":
-        from .mysql import MySQLConnector as cls
-    elif settings.engine == "sqlite":
-        from .sqlite import SQLiteConnector as cls
-    elif settings.engine == "sqlalchemy":
-        from .generic import SQLAlchemyConnector as cls
-    else:  # ConnectionSettings already refuses unknown engines
-        raise ConnectorConfigError(f"unknown engine {settings.engine!r}")
-    return cls(settings, policy=policy, batch_size=batch_size)
+    try:
+        connector = _CONNECTORS[settings.engine]
+    except KeyError:  # ConnectionSettings already refuses unknown engines
+        raise ConnectorConfigError(f"unknown engine {settings.engine!r}") from None
+    return connector(settings, policy=policy, batch_size=batch_size)

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any, ClassVar
+from urllib.parse import unquote
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .errors import ConnectorConfigError, ConnectorError, ProtectedDatabase
 from .filters import Filters
@@ -96,9 +100,6 @@ def check_sqlalchemy_url(url: str) -> None:
     """Refuse a URL whose query parameters are outside ``URL_QUERY_OPTIONS``, whose driver is not in
     ``URL_DRIVERS`` for its dialect, or that names no host (a local socket, which the host policy never sees).
     SQLite has no host; its file is checked by the services."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -186,7 +187,6 @@ class ConnectionSettings:
         match = _URL_PASSWORD.search(self.options.get("url", ""))
         if match:
             found.append(match.group(2))
-            from urllib.parse import unquote
             found.append(unquote(match.group(2)))
         return tuple(s for s in found if s)
 
@@ -276,6 +276,19 @@ class ConnectionInfo:
     database: str
     read_only: bool  # the session refuses writes (confirmed by asking the server, not assumed)
     statement_timeout_s: float | None  # as the server reports it for this session, None if not enforceable
+
+    @property
+    def server(self) -> str:
+        """The product and its version, for people: "PostgreSQL 15.20 (Debian 15.20-0+deb12u1)", not the bare
+        version string the server reports."""
+        if self.engine == "mysql" and "mariadb" in self.server_version.lower():
+            product = "MariaDB"
+        else:
+            product = SERVER_PRODUCTS.get(self.engine, self.engine.removeprefix("sqlalchemy+"))
+        return f"{product} {self.server_version}".strip()
+
+
+SERVER_PRODUCTS = {"postgresql": "PostgreSQL", "mysql": "MySQL", "sqlite": "SQLite"}
 
 
 def batched(objects: Iterable[SchemaObject], size: int) -> Iterator[list[SchemaObject]]:

@@ -41,6 +41,7 @@ from .errors import (
 from .filters import NO_FILTERS, Filters
 from .mysql import CLEARTEXT_REFUSED, MARIADB_IDENTITY_SQL, MYSQL_IDENTITY_SQL
 from .postgresql import IDENTITY_SQL, bounded_connect, fixed_params, identity_or_refuse
+from .sqlite import open_read_only
 
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys", "temp"}
 
@@ -79,8 +80,6 @@ class SQLAlchemyConnector(Connector):
         timeout_ms = max(1, int(s.statement_timeout_s * 1000))
         addresses: list[str] = []
         if self.dialect_name == "sqlite":
-            from .sqlite import open_read_only
-
             def creator():
                 conn = open_read_only(url.database, s.connect_timeout_s)
                 conn.set_progress_handler(lambda: 1 if time.monotonic() > self._deadline else 0, 10_000)

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from accounts.authentication import api_token_create, api_token_revoke
 from accounts.models import ApiToken, AuditEvent, Organization, User
 
@@ -121,9 +122,9 @@ def test_organization_policy_change_in_the_admin_is_audited(world):
 
 
 def test_revoked_token_cannot_be_revived_in_the_admin(world):
-    api_token, _ = api_token_create(user=world.user("analyst"), name="ci", scope="write", acting_user=None,
+    api_token, _ = api_token_create(user=world.user("analyst"), name="ci", scope="write", acting_user=SYSTEM,
                                     expires_at=timezone.now() + timedelta(days=1))
-    api_token_revoke(api_token=api_token, acting_user=None)
+    api_token_revoke(api_token=api_token, acting_user=SYSTEM)
     url = reverse("admin:accounts_apitoken_change", args=[api_token.pk])
 
     response = world.client("superuser").post(url, {"revoked_at_0": "", "revoked_at_1": ""}, format="multipart")
@@ -133,7 +134,7 @@ def test_revoked_token_cannot_be_revived_in_the_admin(world):
 
 
 def test_token_revoked_from_the_admin_action_is_audited_and_not_deleted(world):
-    api_token, _ = api_token_create(user=world.user("analyst"), name="ci", scope="write", acting_user=None,
+    api_token, _ = api_token_create(user=world.user("analyst"), name="ci", scope="write", acting_user=SYSTEM,
                                     expires_at=timezone.now() + timedelta(days=1))
     url = reverse("admin:accounts_apitoken_changelist")
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import audit, services
+from accounts.actors import SYSTEM
 from accounts.models import AppendOnlyError, AuditEvent, Workspace
 from config.request_id import _current
 from tests.support.factories import AuditEventFactory, OrganizationFactory, UserFactory, WorkspaceFactory
@@ -117,8 +118,8 @@ def test_deleting_actor_and_workspace_keeps_their_events():
     workspace = WorkspaceFactory()
     event = audit.record(event="workspace.changed", actor=user, obj=workspace)
     user_pk, workspace_pk = user.pk, workspace.pk
-    services.user_delete(user=user, acting_user=None)
-    services.workspace_delete(workspace=workspace, acting_user=None)
+    services.user_delete(user=user, acting_user=SYSTEM)
+    services.workspace_delete(workspace=workspace, acting_user=SYSTEM)
     event = AuditEvent.objects.get(pk=event.pk)
     assert (event.actor_id, event.actor_label, event.workspace_id) == (user_pk, "leaver", workspace_pk)
 

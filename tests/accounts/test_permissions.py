@@ -12,6 +12,7 @@ from guardian.models import GroupObjectPermission
 from guardian.shortcuts import assign_perm
 
 from accounts import permissions, services
+from accounts.actors import SYSTEM
 from accounts.models import AuditEvent, Membership, ObjectGrant, User, Workspace
 from accounts.permissions import has_any_grant, has_perm, perm_name, restrict, workspace_allows
 from accounts.roles import Role, permission_names, role_grants
@@ -43,8 +44,8 @@ def test_anonymous_and_inactive_users_get_nothing(world):
 def test_superuser_and_auditor_see_every_workspace(world):
     both = {world.workspace_a, world.workspace_b}
     assert set(restrict(Workspace.objects.all(), world.user("superuser"), "view")) == both
-    assert set(Workspace.objects.restrict(world.user("auditor"), "view")) == both
-    assert not Workspace.objects.restrict(world.user("auditor"), "change").exists()
+    assert set(restrict(Workspace.objects.all(), world.user("auditor"), "view")) == both
+    assert not restrict(Workspace.objects.all(), world.user("auditor"), "change").exists()
 
 
 def test_model_level_user_permission_means_every_row(world):
@@ -52,14 +53,14 @@ def test_model_level_user_permission_means_every_row(world):
 
     outsider = world.user("outsider")
     outsider.user_permissions.add(Permission.objects.get(codename="view_membership"))
-    assert Membership.objects.restrict(fresh(outsider)).count() == Membership.objects.count()
-    assert not Workspace.objects.restrict(fresh(outsider)).exists()
+    assert restrict(Membership.objects.all(), fresh(outsider)).count() == Membership.objects.count()
+    assert not restrict(Workspace.objects.all(), fresh(outsider)).exists()
 
 
 def test_member_sees_only_their_workspaces_rows(world):
     steward = world.user("steward")
-    assert list(Workspace.objects.restrict(steward)) == [world.workspace_a]
-    visible = set(Membership.objects.restrict(steward).values_list("workspace", flat=True))
+    assert list(restrict(Workspace.objects.all(), steward)) == [world.workspace_a]
+    visible = set(restrict(Membership.objects.all(), steward).values_list("workspace", flat=True))
     assert visible == {world.workspace_a.pk}
 
 
@@ -67,7 +68,7 @@ def test_multi_valued_path_does_not_duplicate_rows(world):
     admin = world.user("workspace_admin")
     membership(world.user("analyst"), world.workspace_b, Role.ANALYST)
     membership(admin, world.workspace_b, Role.WORKSPACE_ADMIN)
-    usernames = list(User.objects.restrict(fresh(admin)).values_list("username", flat=True))
+    usernames = list(restrict(User.objects.all(), fresh(admin)).values_list("username", flat=True))
     assert len(usernames) == len(set(usernames))
     assert "other_workspace_user" in usernames
 
@@ -91,7 +92,7 @@ def test_group_held_workspace_grant_counts():
     permission = services._permissions_for(["accounts.view_workspace"])[0][0]
     GroupObjectPermission.objects.create(group=group, permission=permission, object_pk=str(workspace.pk),
                                          content_type=ContentType.objects.get_for_model(Workspace))
-    assert list(Workspace.objects.restrict(fresh(user))) == [workspace]
+    assert list(restrict(Workspace.objects.all(), fresh(user))) == [workspace]
 
 
 def test_governed_model_without_workspace_path_is_a_configuration_error():
@@ -112,7 +113,7 @@ def test_object_grant_gives_access_to_that_object_only(world):
                                  expires_at=timezone.now() + timedelta(days=1), acting_user=world.user("superuser"),
                                  reason="access request #1")
     outsider = fresh(outsider)
-    assert list(Workspace.objects.restrict(outsider)) == [world.workspace_b]
+    assert list(restrict(Workspace.objects.all(), outsider)) == [world.workspace_b]
     assert has_any_grant(outsider, Workspace, "view")
     event = AuditEvent.objects.get(event="grant.created")
     assert (event.actor_label, event.workspace_id) == ("superuser", world.workspace_b.pk)
@@ -122,9 +123,9 @@ def test_object_grant_gives_access_to_that_object_only(world):
 def test_expired_grant_stops_counting_before_the_expiry_task_runs(world):
     outsider = world.user("outsider")
     grant = services.object_grant_create(user=outsider, obj=world.workspace_b, action="view",
-                                         expires_at=timezone.now() + timedelta(hours=1), acting_user=None)
+                                         expires_at=timezone.now() + timedelta(hours=1), acting_user=SYSTEM)
     ObjectGrant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert not Workspace.objects.restrict(fresh(outsider)).exists()
+    assert not restrict(Workspace.objects.all(), fresh(outsider)).exists()
 
 
 def test_expiry_task_revokes_and_audits_only_expired_grants(world):
@@ -132,9 +133,9 @@ def test_expiry_task_revokes_and_audits_only_expired_grants(world):
 
     outsider = world.user("outsider")
     expiring = services.object_grant_create(user=outsider, obj=world.workspace_b, action="view",
-                                            expires_at=timezone.now() + timedelta(hours=1), acting_user=None)
+                                            expires_at=timezone.now() + timedelta(hours=1), acting_user=SYSTEM)
     lasting = services.object_grant_create(user=outsider, obj=world.workspace_a, action="view",
-                                           expires_at=timezone.now() + timedelta(days=9), acting_user=None)
+                                           expires_at=timezone.now() + timedelta(days=9), acting_user=SYSTEM)
     ObjectGrant.objects.filter(pk=expiring.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert object_grants_expire_task.delay().get() == 1
     assert object_grants_expire_task.delay().get() == 0  # idempotent
@@ -149,9 +150,9 @@ def test_expiry_task_revokes_and_audits_only_expired_grants(world):
 def test_revoking_a_grant_keeps_permissions_the_role_gives(world):
     analyst = world.user("analyst")
     grant = services.object_grant_create(user=analyst, obj=world.workspace_a, action="view",
-                                         expires_at=timezone.now() + timedelta(hours=1), acting_user=None)
-    services.object_grant_revoke(grant=grant, acting_user=None)
-    assert list(Workspace.objects.restrict(fresh(analyst))) == [world.workspace_a]
+                                         expires_at=timezone.now() + timedelta(hours=1), acting_user=SYSTEM)
+    services.object_grant_revoke(grant=grant, acting_user=SYSTEM)
+    assert list(restrict(Workspace.objects.all(), fresh(analyst))) == [world.workspace_a]
 
 
 def test_grant_with_past_expiry_is_refused(world):
@@ -159,13 +160,13 @@ def test_grant_with_past_expiry_is_refused(world):
 
     with pytest.raises(ValidationError):
         services.object_grant_create(user=world.user("outsider"), obj=world.workspace_a, action="view",
-                                     expires_at=timezone.now() - timedelta(seconds=1), acting_user=None)
+                                     expires_at=timezone.now() - timedelta(seconds=1), acting_user=SYSTEM)
 
 
 def test_plain_guardian_object_permission_counts_as_direct_grant(world):
     outsider = world.user("outsider")
     assign_perm("accounts.view_workspace", outsider, world.workspace_a)
-    assert list(Workspace.objects.restrict(fresh(outsider))) == [world.workspace_a]
+    assert list(restrict(Workspace.objects.all(), fresh(outsider))) == [world.workspace_a]
 
 
 # --- roles ---------------------------------------------------------------------------------------------------
@@ -188,8 +189,8 @@ def test_roles_sync_reapplies_missing_grants_and_auditors_group(world):
     UserObjectPermission.objects.filter(user=world.user("steward")).delete()
     world.user("auditor").groups.clear()
     assert services.roles_sync() == len(world.memberships)
-    assert Workspace.objects.restrict(fresh(world.user("steward"))).exists()
-    assert set(Workspace.objects.restrict(fresh(world.user("auditor")))) == {world.workspace_a,
+    assert restrict(Workspace.objects.all(), fresh(world.user("steward"))).exists()
+    assert set(restrict(Workspace.objects.all(), fresh(world.user("auditor")))) == {world.workspace_a,
                                                                                world.workspace_b}
 
 
@@ -200,16 +201,16 @@ def test_roles_sync_runs_after_migrate_for_the_last_app(world):
     UserObjectPermission.objects.filter(user=world.user("steward")).delete()
     last = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
     services.roles_sync_after_migrate(sender=apps.get_app_config("accounts"))
-    assert not Workspace.objects.restrict(fresh(world.user("steward"))).exists()
+    assert not restrict(Workspace.objects.all(), fresh(world.user("steward"))).exists()
     services.roles_sync_after_migrate(sender=last)
-    assert Workspace.objects.restrict(fresh(world.user("steward"))).exists()
+    assert restrict(Workspace.objects.all(), fresh(world.user("steward"))).exists()
 
 
 def test_auditor_group_is_left_when_last_auditor_membership_goes(world):
     auditor = world.user("auditor")
-    services.membership_delete(membership=world.memberships["auditor"], acting_user=None)
+    services.membership_delete(membership=world.memberships["auditor"], acting_user=SYSTEM)
     assert not fresh(auditor).groups.exists()
-    assert not Workspace.objects.restrict(fresh(auditor)).exists()
+    assert not restrict(Workspace.objects.all(), fresh(auditor)).exists()
 
 
 # --- cost ----------------------------------------------------------------------------------------------------
@@ -242,20 +243,20 @@ def test_restricted_list_costs_the_same_queries_for_20_and_200_rows(world):
 def test_restrict_is_one_query_per_user_and_permission(world):
     steward = fresh(world.user("steward"))
     with CaptureQueriesContext(connection) as first:
-        list(Membership.objects.restrict(steward))
+        list(restrict(Membership.objects.all(), steward))
     with CaptureQueriesContext(connection) as second:
-        list(Membership.objects.restrict(steward))
+        list(restrict(Membership.objects.all(), steward))
         assert has_any_grant(steward, Membership, "view")
     assert len(second) == 1  # the list itself; the grants are cached on the user
     assert len(first) == 2   # one statement for every kind of grant, then the list
     permissions.clear_cache(steward)
     with CaptureQueriesContext(connection) as third:
-        list(Membership.objects.restrict(steward))
+        list(restrict(Membership.objects.all(), steward))
     assert len(third) == len(first)
 
 
 def test_list_sql_has_no_guardian_join(world):
-    sql = str(Membership.objects.restrict(fresh(world.user("steward"))).query).lower()
+    sql = str(restrict(Membership.objects.all(), fresh(world.user("steward"))).query).lower()
     assert "guardian" not in sql
 
 
@@ -264,7 +265,7 @@ def test_grant_role_command_creates_then_changes_membership(world, capsys):
 
     outsider = world.user("outsider")
     call_command("grant_role", "outsider", "workspace-b", "analyst")
-    assert list(Workspace.objects.restrict(fresh(outsider))) == [world.workspace_b]
+    assert list(restrict(Workspace.objects.all(), fresh(outsider))) == [world.workspace_b]
     call_command("grant_role", "outsider", "workspace-b", "workspace_admin")
     assert Membership.objects.get(user=outsider).role == "workspace_admin"
     assert AuditEvent.objects.filter(event="membership.changed", actor_label="system").exists()

@@ -8,10 +8,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.authentication import api_token_create, api_token_revoke
+from accounts.authentication import api_token_create, api_token_revoke, token_with_user
 from accounts.models import ApiToken, AuditEvent
 from tests.support.factories import OrganizationFactory, UserFactory
 
@@ -144,3 +145,22 @@ def test_create_token_command_unknown_user_fails():
     with pytest.raises(CommandError, match="No user"):
         call_command("create_token", "--user", "nobody", "--name", "x", "--scope", "read", "--days", "1",
                      stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_token_look_up_reads_what_select_related_reads_in_one_statement():
+    user = UserFactory()
+    api_token, _ = make_token(user)
+    expected = ApiToken.objects.select_related("user").get(prefix=api_token.prefix)
+    with CaptureQueriesContext(connection) as queries:
+        found = token_with_user(api_token.prefix)
+        assert found.user.username == user.username  # the user comes with the token, no second statement
+    assert len(queries) == 1
+    fields = ApiToken._meta.concrete_fields
+    assert {f.attname: getattr(found, f.attname) for f in fields} == {f.attname: getattr(expected, f.attname)
+                                                                      for f in fields}
+    user_fields = type(user)._meta.concrete_fields
+    assert {f.attname: getattr(found.user, f.attname) for f in user_fields} == {
+        f.attname: getattr(expected.user, f.attname) for f in user_fields}
+    assert not found._state.adding and found.user._state.db == expected.user._state.db
+    assert token_with_user("0" * 10) is None

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 
+from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
 from catalog import services
 from catalog.models import Asset, AssetClassification, Classification
@@ -36,7 +37,7 @@ def test_builtins_are_seeded_after_migrate_with_engine_values():
 
 
 def test_builtin_sync_is_idempotent_and_keeps_stewards_sensitivity():
-    services.classification_update(classification=builtin("PII.CITY"), acting_user=None, sensitivity="restricted")
+    services.classification_update(classification=builtin("PII.CITY"), acting_user=SYSTEM, sensitivity="restricted")
     assert classifications_sync_builtin() == {"created": 0, "updated": 0, "retired": 0}
     assert builtin("PII.CITY").sensitivity == "restricted"
 
@@ -86,7 +87,7 @@ def test_bulk_decision_is_all_or_none():
 def test_unknown_decision_is_refused():
     with pytest.raises(ValidationError):
         services.asset_classifications_decide(asset_classifications=[AssetClassificationFactory()],
-                                              decision="suggested", acting_user=None)
+                                              decision="suggested", acting_user=SYSTEM)
 
 
 @pytest.mark.parametrize(("before", "after", "same"), [
@@ -136,7 +137,7 @@ def test_sensitivity_ignores_rejected_and_switched_off_classifications():
     services.asset_sensitivity_recompute(data_source_id=table.data_source_id)
     table.refresh_from_db()
     assert table.sensitivity == "restricted" and rejected.status == "rejected"
-    services.classification_update(classification=custom, acting_user=None, is_active=False)
+    services.classification_update(classification=custom, acting_user=SYSTEM, is_active=False)
     for asset in (table, schema, database):
         asset.refresh_from_db()
         assert asset.sensitivity == "internal", asset

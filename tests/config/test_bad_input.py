@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ParseError
 
 from accounts import services as account_services
+from accounts.actors import SYSTEM
 from accounts.fields import DESCRIPTION_MAX_LENGTH, NOTE_MAX_LENGTH
 from accounts.models import AuditEvent, ObjectGrant, Workspace
 from catalog import services as catalog_services
@@ -164,12 +165,12 @@ def test_rule_set_pattern_lists_are_bounded(world):
 def test_services_refuse_oversize_notes_and_reasons(world):
     row = AssetClassificationFactory()
     with pytest.raises(ValidationError) as info:
-        catalog_services.asset_classification_confirm(asset_classification=row, acting_user=None,
+        catalog_services.asset_classification_confirm(asset_classification=row, acting_user=SYSTEM,
                                                       note="x" * (NOTE_MAX_LENGTH + 1))
     assert list(info.value.message_dict) == ["note"]
     with pytest.raises(ValidationError) as info:
         account_services.object_grant_create(user=world.user("outsider"), obj=world.workspace_b, action="view",
-                                             expires_at=timezone.now() + timedelta(days=1), acting_user=None,
+                                             expires_at=timezone.now() + timedelta(days=1), acting_user=SYSTEM,
                                              reason="x" * (NOTE_MAX_LENGTH + 1))
     assert list(info.value.message_dict) == ["reason"]
     assert not ObjectGrant.objects.exists()

@@ -87,3 +87,16 @@ def test_embedded_default_runs_with_no_variable_at_all(tmp_path):
     result = manage("check", env={}, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "racine.sqlite3").exists() or (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(("pool", "expected"), [
+    ({}, "0 True"),  # psycopg's pool keeps the connections (Django requires CONN_MAX_AGE=0 with it)
+    ({"RACINE_DB_POOL": "false"}, "300 False"),  # without it, connections persist: one per request was the default
+    ({"RACINE_DB_POOL": "false", "RACINE_DB_CONN_MAX_AGE": "0"}, "0 False"),
+])
+def test_postgresql_connections_are_reused_with_or_without_the_pool(tmp_path, pool, expected):
+    code = ("from django.conf import settings; db = settings.DATABASES['default']; "
+            "print(db['CONN_MAX_AGE'], 'pool' in db.get('OPTIONS', {}))")
+    result = manage("shell", "-c", code, env={**PRODUCTION, **pool}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected  # after the shell's own start-up lines

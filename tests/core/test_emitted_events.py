@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from accounts.actors import SYSTEM
 from catalog import services as catalog_services
 from catalog.models import AssetClassification
 from core.models import Event
@@ -28,7 +29,7 @@ def shop(tmp_path, settings):
     with sqlite3.connect(path) as conn:
         conn.executescript("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT);")
     workspace = scan_workspace()
-    source = source_services.datasource_create(workspace=workspace, acting_user=None, name="shop", engine="sqlite",
+    source = source_services.datasource_create(workspace=workspace, acting_user=SYSTEM, name="shop", engine="sqlite",
                                         database=str(path))
     return path, source, schema_only_rule_set(workspace)
 
@@ -65,9 +66,9 @@ def test_a_failed_scan_records_scan_failed(shop):
 
 def test_a_cancel_of_a_queued_run_records_scan_cancelled(shop, django_capture_on_commit_callbacks):
     _, source, rule_set = shop
-    scan = services.scan_default(data_source=source, rule_set=rule_set)
-    run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)  # not executed
-    services.scan_run_cancel(run=run, acting_user=None)
+    scan = services.scan_default(data_source=source, rule_set=rule_set, acting_user=SYSTEM)
+    run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)  # not executed
+    services.scan_run_cancel(run=run, acting_user=SYSTEM)
     assert names() == ["scan.cancelled"]
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from core import events
 from core.events import record_event, subscribe
 from core.models import Delivery, Event
@@ -182,8 +183,8 @@ def test_a_retried_dead_letter_gets_a_fresh_budget_and_is_audited(subscribers, s
     with transaction.atomic():
         event = record_event("thing.happened", source, {})
     Event.objects.filter(pk=event.pk).update(status=Event.Status.DEAD, attempts=events.MAX_ATTEMPTS)
-    assert events.dead_letters_retry(events=[event], acting_user=None) == 1
-    assert events.dead_letters_retry(events=[event], acting_user=None) == 0  # no longer a dead letter
+    assert events.dead_letters_retry(events=[event], acting_user=SYSTEM) == 1
+    assert events.dead_letters_retry(events=[event], acting_user=SYSTEM) == 0  # no longer a dead letter
     event.refresh_from_db()
     assert (event.status, event.attempts) == (Event.Status.PENDING, 0)
     assert AuditEvent.objects.filter(event="event.retried", object_id=str(event.pk)).count() == 1

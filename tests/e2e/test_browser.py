@@ -58,3 +58,43 @@ def test_api_docs_render_from_this_server_alone(page, live_server):
     assert re.search(r"Racine API", page.page.inner_text(".swagger-ui .info"))
     assert page.external == []
     assert [error for error in page.console_errors if "favicon" not in error and "404" not in error] == []
+
+
+def test_the_steward_home_shows_their_counts_and_fits_1400_pixels(page, live_server, tmp_path):
+    from django.conf import settings
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.support.home_data import WORKSPACE_A, WORKSPACE_B, build_workspace
+    from tests.support.personas import build_world
+
+    world = build_world()
+    expected = build_workspace(world.workspace_a, WORKSPACE_A).expected()
+    build_workspace(world.workspace_b, WORKSPACE_B)  # another workspace's: must not show
+    steward = world.user("steward")
+    steward.is_staff = True
+    steward.save(update_fields=["is_staff"])
+    device = TOTPDevice.objects.create(user=steward, name="phone", confirmed=True)
+
+    page.page.set_viewport_size({"width": 1400, "height": 900})
+    sign_in(page, live_server, steward.username)
+    assert "/accounts/mfa/verify/" in page.page.url
+    page.page.fill("input[name=code]", f"{totp(device.bin_key):06d}")
+    page.page.click("input[type=submit]")
+    page.page.wait_for_load_state("networkidle")
+    assert page.page.url.endswith("/admin/")
+
+    shown = {element.get_attribute("data-count"): int(element.inner_text())
+             for element in page.page.locator("[data-count]").all()}
+    assert {name: shown[name] for name in expected} == expected
+    assert "CRM" not in page.page.inner_text("#content")  # workspace B's source
+    assert page.page.locator(".home-chart svg rect").count() > 0
+    assert page.page.locator(".app-system").count() == 0  # a steward has no internal models to see
+    assert page.page.evaluate("document.documentElement.scrollWidth") <= 1400
+    screenshots = settings.BASE_DIR / "var" / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    page.page.screenshot(path=str(screenshots / "home-steward.png"), full_page=True)
+
+    page.page.click("[data-count=review]")
+    page.page.wait_for_load_state("networkidle")
+    assert f"{expected['review']} asset classification" in page.page.inner_text("#changelist-form")
+    assert page.external == []

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 from psycopg import sql
 
+from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
 from scanning.models import ScanRun
 from sources import crypto
@@ -94,7 +95,7 @@ def populate(maria) -> list[tuple]:
     """A source whose password MariaDB checks, scanned once; returns the audit trail as rows."""
     schema, user, url = maria
     workspace = scan_workspace()
-    source = source_services.datasource_create(workspace=workspace, acting_user=None, name=SOURCE, engine="mysql",
+    source = source_services.datasource_create(workspace=workspace, acting_user=SYSTEM, name=SOURCE, engine="mysql",
                                         host=url.hostname, port=url.port or 3306, database=schema, username=user,
                                         password=PASSWORD)
     assert run_scan(source, rule_set=schema_only_rule_set(workspace)).status == ScanRun.Status.SUCCEEDED

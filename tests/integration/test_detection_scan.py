@@ -16,6 +16,7 @@ from django.db import connection
 from stdnum import iban, luhn
 from stdnum.fr import nir
 
+from accounts.actors import SYSTEM
 from catalog.models import Asset, AssetClassification
 from scanning.models import ScanRun
 from scanning.services import runs
@@ -195,7 +196,7 @@ def _scan(name, params, django_capture_on_commit_callbacks) -> ScanRun:
         encrypted_secret=crypto.encrypt(params["password"] or ""))
     scan = ScanFactory(data_source=source)
     with django_capture_on_commit_callbacks(execute=True):
-        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
     run.refresh_from_db()
     return run
 
@@ -249,17 +250,17 @@ def test_rescan_keeps_decisions_and_reads_nothing_unchanged(personal_database, s
     run = _scan(name, params, django_capture_on_commit_callbacks)
     rows = {_table_column(r.asset.qualified_name): r
             for r in AssetClassification.objects.select_related("asset", "classification")}
-    catalog_services.asset_classification_confirm(asset_classification=rows["customers.email"], acting_user=None)
-    catalog_services.asset_classification_reject(asset_classification=rows["customers.ssn"], acting_user=None)
+    catalog_services.asset_classification_confirm(asset_classification=rows["customers.email"], acting_user=SYSTEM)
+    catalog_services.asset_classification_reject(asset_classification=rows["customers.ssn"], acting_user=SYSTEM)
     sampled.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        second = runs.scan_run_request(scan=run.scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+        second = runs.scan_run_request(scan=run.scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
     second.refresh_from_db()
     assert second.status == ScanRun.Status.SUCCEEDED and sampled == []  # nothing changed, all tables sampled
     # On-demand detection of the whole source resamples every table, as a run of its own; decisions hold.
     database = Asset.objects.get(data_source_id=run.data_source_id, type=Asset.Type.DATABASE)
     with django_capture_on_commit_callbacks(execute=True):
-        third = runs.detection_run_request(assets=[database], acting_user=None)
+        third = runs.detection_run_request(assets=[database], acting_user=SYSTEM)
     third.refresh_from_db()
     assert third.status == ScanRun.Status.SUCCEEDED and third.progress_done == third.progress_total > 0
     assert sampled

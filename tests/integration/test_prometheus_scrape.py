@@ -17,6 +17,7 @@ from urllib.request import urlopen
 import pytest
 import yaml
 
+from accounts.actors import SYSTEM
 from scanning import services
 from scanning.models import ScanRun
 from sources import services as source_services
@@ -124,10 +125,10 @@ def firing(base: str, alert: str) -> list[dict]:
 
 def scan_of(name: str, **connection) -> ScanRun:
     workspace = scan_workspace()
-    source = source_services.datasource_create(workspace=workspace, acting_user=None, name=name, engine="postgresql",
+    source = source_services.datasource_create(workspace=workspace, acting_user=SYSTEM, name=name, engine="postgresql",
                                         **connection)
-    scan = services.scan_default(data_source=source, rule_set=schema_only_rule_set(workspace))
-    return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+    scan = services.scan_default(data_source=source, rule_set=schema_only_rule_set(workspace), acting_user=SYSTEM)
+    return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
 
 
 def finished(run: ScanRun, timeout: float) -> ScanRun:

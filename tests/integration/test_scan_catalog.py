@@ -10,6 +10,7 @@ import sqlite3
 
 import pytest
 
+from accounts.actors import SYSTEM
 from catalog.models import Asset
 from scanning.models import AssetChange, ScanRun
 from sources import services
@@ -51,7 +52,7 @@ def pg_target():
 
 def pg_source(pg_target, **fields):
     name, url = pg_target
-    return services.datasource_create(workspace=scan_workspace(), acting_user=None, name=fields.pop("name", name),
+    return services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name=fields.pop("name", name),
                                       engine="postgresql", host=url.hostname, port=url.port or 5432, database=name,
                                       username=url.username or "postgres", **fields)
 
@@ -137,7 +138,7 @@ def mysql_target():
 
 def test_mariadb_source_scanned_through_services_gives_exact_catalog(mysql_target):
     schema, user, url = mysql_target
-    source = services.datasource_create(workspace=scan_workspace(), acting_user=None, name="maria",
+    source = services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="maria",
                                         engine="mysql", host=url.hostname, port=url.port or 3306, database=schema,
                                         username=user, password=PASSWORD)
     run = run_scan(source)
@@ -197,7 +198,7 @@ def make_sqlite(path):
 def test_sqlite_source_scanned_through_services_gives_exact_catalog(tmp_path, settings):
     settings.RACINE_SQLITE_ALLOWED_DIRS = [str(tmp_path)]
     path = make_sqlite(tmp_path / "shop.db")
-    source = services.datasource_create(workspace=scan_workspace(), acting_user=None, name="lite",
+    source = services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="lite",
                                         engine="sqlite", database=str(path))
     run = run_scan(source)
     assert run.status == ScanRun.Status.SUCCEEDED, run.error
@@ -234,5 +235,5 @@ def test_sqlite_source_outside_allowed_folders_is_refused(tmp_path, settings):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        services.datasource_create(workspace=scan_workspace(), acting_user=None, name="outside", engine="sqlite",
+        services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="outside", engine="sqlite",
                                    database=str(path))

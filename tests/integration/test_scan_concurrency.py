@@ -14,6 +14,7 @@ import pytest
 from django.db import connection, connections
 from django.urls import reverse
 
+from accounts.actors import SYSTEM
 from accounts.roles import Role
 from scanning import services
 from scanning.models import Scan, ScanRun
@@ -48,8 +49,8 @@ def source(tmp_path, settings):
     path = tmp_path / "shop.db"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)")
-    return source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="shop", engine="sqlite",
-                                      database=str(path))
+    return source_services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="shop",
+                                             engine="sqlite", database=str(path))
 
 
 def at_once(*calls):
@@ -99,7 +100,7 @@ def test_two_simultaneous_scan_requests_give_one_run_and_one_409(source, enqueue
 
 
 def test_two_simultaneous_run_requests_on_one_scan_give_one_run_and_one_409(source, enqueued):
-    scan = services.scan_default(data_source=source)
+    scan = services.scan_default(data_source=source, acting_user=SYSTEM)
     clients = steward_clients(source, 2)
     url = reverse("api:scan-run", args=[scan.pk])
     responses = at_once(*(lambda c=c: c.post(url) for c in clients))
@@ -110,10 +111,10 @@ def test_two_simultaneous_run_requests_on_one_scan_give_one_run_and_one_409(sour
 
 
 def test_simultaneous_service_requests_let_exactly_one_run_in(source, enqueued):
-    scan = services.scan_default(data_source=source)
+    scan = services.scan_default(data_source=source, acting_user=SYSTEM)
     for _ in range(ROUNDS):
         results = at_once(*(lambda: services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.SCHEDULE,
-                                                              acting_user=None) for _ in range(3)))
+                                                              acting_user=SYSTEM) for _ in range(3)))
         runs = [r for r in results if isinstance(r, ScanRun)]
         refused = [r for r in results if isinstance(r, services.ScanAlreadyRunning)]
         assert len(runs) == 1 and len(refused) == 2, results

@@ -13,6 +13,7 @@ import pytest
 import redis
 from django.urls import reverse
 
+from accounts.actors import SYSTEM
 from accounts.roles import Role
 from scanning import services
 from scanning.models import ScanRun
@@ -39,10 +40,11 @@ def source_database():
 @pytest.fixture
 def scan(source_database):
     name, url = source_database
-    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="lost messages",
+    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="lost messages",
                                         engine="postgresql", host=url.hostname, port=url.port or 5432,
                                         database=name, username=url.username or "postgres")
-    return services.scan_default(data_source=source, rule_set=schema_only_rule_set(source.workspace))
+    return services.scan_default(data_source=source, rule_set=schema_only_rule_set(source.workspace),
+                                 acting_user=SYSTEM)
 
 
 @pytest.fixture
@@ -74,7 +76,7 @@ def finished(run: ScanRun) -> ScanRun:
 
 
 def test_a_lost_message_is_sent_again_and_the_run_completes(scan, workers, settings):
-    run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+    run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
     # No worker yet: the message waits on its queue. However long that lasts, it is not lost.
     assert services.scan_runs_reap(now=past_timeout(run, settings, 3600))["requeued"] == 0
 

@@ -16,6 +16,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from accounts.actors import SYSTEM
 from accounts.roles import Role
 from bench.scan.build_db import SCHEMAS, ddl
 from catalog.models import Asset
@@ -69,8 +70,9 @@ def celery_via_redis(tmp_path):
 
 
 def request_run(source) -> ScanRun:
-    scan = services.scan_default(data_source=source, rule_set=schema_only_rule_set(source.workspace))
-    return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+    scan = services.scan_default(data_source=source, rule_set=schema_only_rule_set(source.workspace),
+                                 acting_user=SYSTEM)
+    return services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
 
 
 def kill_mid_scan(worker, run: ScanRun, *, until) -> ScanRun:
@@ -112,7 +114,7 @@ def assert_consistent(source, run: ScanRun, total: int) -> None:
 def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_completes(big_source,
                                                                                        celery_via_redis):
     name, url, target = big_source
-    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="big",
+    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="big",
                                         engine="postgresql", host=url.hostname, port=url.port or 5432,
                                         database=name, username=url.username or "postgres", password=SECRET)
     expected = source_objects(name, url)
@@ -180,10 +182,10 @@ def test_cancel_through_the_api_stops_a_worker_scan_after_its_batch(big_source, 
     nothing it committed, marks the run cancelled and stays up for the next run."""
     name, url, _ = big_source
     workspace = scan_workspace()
-    source = source_services.datasource_create(workspace=workspace, acting_user=None, name="big, cancelled",
+    source = source_services.datasource_create(workspace=workspace, acting_user=SYSTEM, name="big, cancelled",
                                         engine="postgresql", host=url.hostname, port=url.port or 5432,
                                         database=name, username=url.username or "postgres")
-    scan = services.scan_default(data_source=source, rule_set=schema_only_rule_set(workspace))
+    scan = services.scan_default(data_source=source, rule_set=schema_only_rule_set(workspace), acting_user=SYSTEM)
     steward = UserFactory()
     membership(steward, workspace, Role.DATA_STEWARD)
     client = verified_client(steward)

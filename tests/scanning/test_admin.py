@@ -1,5 +1,7 @@
 """The stewards' back office for data sources, scans, runs and assets: scoped like the API, secret write-only,
 every change through a service."""
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
@@ -59,6 +61,22 @@ def test_steward_changelists_show_only_their_workspace(world, sources):
     assert "alpha_customers" in pages["catalog_tableasset"].content.decode()
     response = client.get(reverse("admin:sources_datasource_change", args=[theirs.pk]))
     assert response.status_code == 302  # Django's admin answers "does not exist" by redirecting to the index
+
+
+def test_source_page_links_each_source_to_its_latest_run(world, sources):
+    """The last-run column is read with the page (an annotation), not with one query per source."""
+    mine, _ = sources
+    quiet = DataSourceFactory(workspace=world.workspace_a, name="Quiet shop")
+    older = ScanRunFactory(scan__data_source=mine, status=ScanRun.Status.FAILED)
+    latest = ScanRunFactory(scan=older.scan, status=ScanRun.Status.SUCCEEDED)
+    ScanRun.objects.filter(pk=older.pk).update(queued_at=latest.queued_at - timedelta(hours=1))
+    response = staff(world, "steward").get(reverse("admin:sources_datasource_changelist"))
+    rows = {source.pk: source for source in response.context_data["cl"].result_list}
+    assert (rows[mine.pk].last_run_id, rows[mine.pk].last_run_status) == (latest.pk, ScanRun.Status.SUCCEEDED)
+    assert rows[quiet.pk].last_run_id is None
+    html = response.content.decode()
+    assert f'<a href="{reverse("admin:scanning_scanrun_change", args=[latest.pk])}">#{latest.pk} Succeeded</a>' in html
+    assert f"#{older.pk} Failed" not in html
 
 
 def test_secret_never_renders_in_change_form(world, sources):

@@ -3,6 +3,7 @@ import pytest
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
+from accounts.actors import SYSTEM
 from scanning import services
 from scanning.models import Scan, ScanRun
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
@@ -82,7 +83,7 @@ def test_scan_now_in_embedded_mode_scans_the_source(world, sources_dir, django_c
 
 def test_delete_removes_beat_entries_of_its_scans(world):
     source = DataSourceFactory(workspace=world.workspace_a)
-    services.scan_create(data_source=source, acting_user=None, name="Nightly", schedule="0 2 * * *")
+    services.scan_create(data_source=source, acting_user=SYSTEM, name="Nightly", schedule="0 2 * * *")
     assert PeriodicTask.objects.filter(name__startswith="racine: scan").count() == 1
     assert world.client("workspace_admin").delete(_url(source)).status_code == 204
     assert not PeriodicTask.objects.filter(name__startswith="racine: scan").exists()

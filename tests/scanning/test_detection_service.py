@@ -11,6 +11,7 @@ import logging
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
 from catalog import services as catalog_services
 from catalog.models import Asset, AssetClassification
@@ -131,7 +132,7 @@ def test_confirmed_classification_survives_rescans(fake):
     connector = fake(FakeConnector(_data()))
     _scan(table.data_source, connector, [table])
     row = AssetClassification.objects.get(asset=cols["email"])
-    catalog_services.asset_classification_confirm(asset_classification=row, acting_user=None)
+    catalog_services.asset_classification_confirm(asset_classification=row, acting_user=SYSTEM)
     connector.tables = {"customers": {"email": ["n/a"] * 40}}  # the values no longer say email at all
     _scan(table.data_source, connector, [table])
     _scan(table.data_source, connector, [table])
@@ -144,7 +145,7 @@ def test_rejected_with_unchanged_evidence_stays_rejected_across_rescans(fake):
     connector = fake(FakeConnector(_data()))
     _scan(table.data_source, connector, [table])
     row = AssetClassification.objects.get(asset=cols["email"])
-    catalog_services.asset_classification_reject(asset_classification=row, acting_user=None, note="test data")
+    catalog_services.asset_classification_reject(asset_classification=row, acting_user=SYSTEM, note="test data")
     # Another random sample of the same data: same share bucket, same order of magnitude of distinct values.
     connector.tables = _data(emails=list(reversed(EMAILS))[:35])
     for _ in range(2):
@@ -161,7 +162,7 @@ def test_rejected_then_evidence_changes_comes_back_as_suggested_with_note(fake):
     _scan(table.data_source, connector, [table])
     row = AssetClassification.objects.get(asset=cols["email"])
     assert row.evidence["match_share"] == 0.7
-    catalog_services.asset_classification_reject(asset_classification=row, acting_user=None)
+    catalog_services.asset_classification_reject(asset_classification=row, acting_user=SYSTEM)
     connector.tables = _data()  # now every value is an email: the evidence changed materially
     _scan(table.data_source, connector, [table])
     row.refresh_from_db()
@@ -177,7 +178,7 @@ def test_suggestion_no_longer_detected_is_removed_but_decided_ones_stay(fake):
     connector = fake(FakeConnector(_data()))
     _scan(table.data_source, connector, [table])
     card = AssetClassification.objects.get(asset=cols["card_number"])
-    catalog_services.asset_classification_confirm(asset_classification=card, acting_user=None)
+    catalog_services.asset_classification_confirm(asset_classification=card, acting_user=SYSTEM)
     connector.tables = {"customers": {"email": ["none"] * 40, "card_number": ["none"] * 40}}
     _scan(table.data_source, connector, [table])
     assert _status(cols["email"]) == {}
@@ -203,7 +204,7 @@ def test_sensitivity_is_the_highest_of_columns_up_to_the_database(fake):
     cols["email"].refresh_from_db()
     assert cols["email"].sensitivity == Asset.Sensitivity.CONFIDENTIAL
     card = AssetClassification.objects.get(asset=cols["card_number"])
-    catalog_services.asset_classification_reject(asset_classification=card, acting_user=None)
+    catalog_services.asset_classification_reject(asset_classification=card, acting_user=SYSTEM)
     table.refresh_from_db()
     database.refresh_from_db()
     assert table.sensitivity == database.sensitivity == Asset.Sensitivity.CONFIDENTIAL
@@ -231,7 +232,7 @@ def test_rule_set_classification_filter_limits_what_is_suggested(fake):
 
 def test_switched_off_classification_is_not_suggested(fake):
     _, _, table, cols = _customers()
-    catalog_services.classification_update(classification=builtin("PII.EMAIL"), acting_user=None,
+    catalog_services.classification_update(classification=builtin("PII.EMAIL"), acting_user=SYSTEM,
                                            is_active=False)
     _scan(table.data_source, fake(FakeConnector(_data())), [table])
     assert _status(cols["email"]) == {}
@@ -290,14 +291,14 @@ def test_scan_run_with_detection_enabled_runs_detection_then_succeeds(fake, djan
     schema = _schema(source, {"customers": {"email": "text", "card_number": "text"}})
     connector = fake(FakeConnector(_data(), schema=schema))
     with django_capture_on_commit_callbacks(execute=True):
-        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
     run.refresh_from_db()
     assert run.status == ScanRun.Status.SUCCEEDED, run.error
     assert run.columns_classified == 2 and run.progress_done == run.progress_total == 1
     assert len(connector.calls) == 1
     # Nothing changed and every table was sampled: the second run reads no values at all.
     with django_capture_on_commit_callbacks(execute=True):
-        second = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+        second = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
     second.refresh_from_db()
     assert second.status == ScanRun.Status.SUCCEEDED and len(connector.calls) == 1
 
@@ -319,7 +320,7 @@ def test_scan_with_detection_disabled_reads_no_values(fake, django_capture_on_co
     scan.rule_set.save()
     connector = fake(FakeConnector(_data(), schema=_schema(source, {"customers": {"email": "text"}})))
     with django_capture_on_commit_callbacks(execute=True):
-        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
     run.refresh_from_db()
     assert run.status == ScanRun.Status.SUCCEEDED and connector.calls == []
 
@@ -370,7 +371,7 @@ def test_on_demand_source_detection_reads_every_table_and_counts_them(fake, djan
     database, _, first, _ = asset_tree(source, table="customers", columns={"email": "text"})
     asset_tree(source, table="staff", columns={"email": "text"})
     connector = fake(FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}}))
-    run = _detect([database], None, django_capture_on_commit_callbacks)
+    run = _detect([database], SYSTEM, django_capture_on_commit_callbacks)
     assert sorted(call[0][-1] for call in connector.calls) == ["customers", "staff"]
     assert (run.status, run.progress_done, run.progress_total) == (ScanRun.Status.SUCCEEDED, 2, 2)
     assert TableSample.objects.filter(run=run).count() == 2
@@ -381,7 +382,7 @@ def test_on_demand_source_detection_reads_every_table_and_counts_them(fake, djan
 def test_a_table_asked_for_whole_absorbs_its_columns_asked_for_too(fake, django_capture_on_commit_callbacks):
     _, _, table, cols = _customers()
     connector = fake(FakeConnector(_data()))
-    run = _detect([cols["email"], table, cols["notes"]], None, django_capture_on_commit_callbacks)
+    run = _detect([cols["email"], table, cols["notes"]], SYSTEM, django_capture_on_commit_callbacks)
     assert run.status == ScanRun.Status.SUCCEEDED and run.progress_total == 1
     assert len(connector.calls) == 1 and sorted(connector.calls[0][1]) == ["card_number", "email", "notes"]
 
@@ -389,7 +390,7 @@ def test_a_table_asked_for_whole_absorbs_its_columns_asked_for_too(fake, django_
 def test_two_columns_of_one_table_are_read_in_one_query(fake, django_capture_on_commit_callbacks):
     _, _, table, cols = _customers()
     connector = fake(FakeConnector(_data()))
-    _detect([cols["card_number"], cols["email"]], None, django_capture_on_commit_callbacks)
+    _detect([cols["card_number"], cols["email"]], SYSTEM, django_capture_on_commit_callbacks)
     assert len(connector.calls) == 1 and sorted(connector.calls[0][1]) == ["card_number", "email"]
 
 
@@ -398,17 +399,17 @@ def test_on_demand_detection_waits_for_no_one_but_refuses_while_the_source_has_a
     active = ScanRunFactory(scan=ScanFactory(data_source=table.data_source), status=ScanRun.Status.RUNNING,
                             finished_at=None)
     with pytest.raises(runs.ScanAlreadyRunning) as refused:
-        runs.detection_run_request(assets=[table], acting_user=None)
+        runs.detection_run_request(assets=[table], acting_user=SYSTEM)
     assert refused.value.run == active
     assert ScanRun.objects.filter(trigger=ScanRun.Trigger.DETECTION).count() == 0
 
 
 def test_a_queued_detection_holds_off_the_scheduled_scan(fake):
     _, _, table, _ = _customers()
-    runs.detection_run_request(assets=[table], acting_user=None)  # queued: no commit callbacks run here
+    runs.detection_run_request(assets=[table], acting_user=SYSTEM)  # queued: no commit callbacks run here
     scan = ScanFactory(data_source=table.data_source)
     with pytest.raises(runs.ScanAlreadyRunning):
-        runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.SCHEDULE, acting_user=None)
+        runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.SCHEDULE, acting_user=SYSTEM)
 
 
 @pytest.mark.parametrize("problem, message", [
@@ -435,7 +436,7 @@ def test_on_demand_detection_explains_what_it_cannot_do(fake, problem, message):
         Asset.objects.filter(parent__parent=database, type=Asset.Type.TABLE).update(type=Asset.Type.COLUMN)
         assets = [database]
     with pytest.raises(ValidationError) as refused:
-        runs.detection_run_request(assets=assets, acting_user=None)
+        runs.detection_run_request(assets=assets, acting_user=SYSTEM)
     assert message in " ".join(refused.value.messages)
     assert not ScanRun.objects.exists()
 
@@ -444,7 +445,7 @@ def test_unreachable_source_hands_the_detection_back_then_fails_it_on_the_last_a
     from sources.connectors import SourceUnavailable
 
     _, _, table, _ = _customers()
-    run = runs.detection_run_request(assets=[table], acting_user=None)
+    run = runs.detection_run_request(assets=[table], acting_user=SYSTEM)
     fake(FakeConnector(_data(), fail_with=SourceUnavailable("host db.internal refused; password fake-password")))
     with pytest.raises(SourceUnavailable):
         detection.detection_on_demand(scan_run_id=run.pk, final_attempt=False)
@@ -458,7 +459,7 @@ def test_unreachable_source_hands_the_detection_back_then_fails_it_on_the_last_a
 
 def test_a_failing_detection_is_failed_with_a_message_and_never_left_running(fake, caplog):
     _, _, table, _ = _customers()
-    run = runs.detection_run_request(assets=[table], acting_user=None)
+    run = runs.detection_run_request(assets=[table], acting_user=SYSTEM)
     fake(FakeConnector(_data(), fail_with=ValueError(f"bad value {EMAILS[3]}")))
     with caplog.at_level(logging.ERROR, logger="racine.scanning"):
         detection.detection_on_demand(scan_run_id=run.pk)
@@ -471,13 +472,13 @@ def test_cancelling_a_running_detection_stops_it_before_the_next_table(fake):
     source = DataSourceFactory()
     database, _, _, _ = asset_tree(source, table="customers", columns={"email": "text"})
     asset_tree(source, table="staff", columns={"email": "text"})
-    run = runs.detection_run_request(assets=[database], acting_user=None)
+    run = runs.detection_run_request(assets=[database], acting_user=SYSTEM)
     connector = FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}})
     original = connector.sample_table
 
     def cancel_after_first(table_path, columns, limit):
         if connector.calls:
-            runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=None)
+            runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=SYSTEM)
         return original(table_path, columns, limit)
 
     connector.sample_table = cancel_after_first
@@ -500,7 +501,7 @@ def test_who_may_cancel_a_detection_is_who_may_classify_what_it_was_asked_for(fa
 
 def test_a_detection_claimed_twice_runs_once_and_a_scan_task_never_takes_it(fake):
     _, _, table, _ = _customers()
-    run = runs.detection_run_request(assets=[table], acting_user=None)
+    run = runs.detection_run_request(assets=[table], acting_user=SYSTEM)
     connector = fake(FakeConnector(_data()))
     runs.scan_run_execute(scan_run_id=run.pk)  # a scan's task handed a detection's id: not its kind, not claimed
     assert ScanRun.objects.get(pk=run.pk).status == ScanRun.Status.QUEUED and connector.calls == []
@@ -515,7 +516,7 @@ def test_the_reaper_sends_a_lost_detection_to_the_detection_task(fake, monkeypat
     from django.utils import timezone
 
     _, _, table, _ = _customers()
-    run = runs.detection_run_request(assets=[table], acting_user=None)
+    run = runs.detection_run_request(assets=[table], acting_user=SYSTEM)
     scan_run = ScanRunFactory(scan=ScanFactory(data_source=_customers()[2].data_source),
                               status=ScanRun.Status.QUEUED, finished_at=None)
     long_ago = timezone.now() - timedelta(seconds=settings.RACINE_RUN_QUEUED_TIMEOUT + 60)
@@ -534,7 +535,7 @@ def test_profiling_without_detection_profiles_columns_and_classifies_nothing(fak
     connector = fake(FakeConnector(_data(), schema=_schema(source, {"customers": {"email": "text",
                                                                                  "notes": "text"}})))
     with django_capture_on_commit_callbacks(execute=True):
-        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+        run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
     run.refresh_from_db()
     assert run.status == ScanRun.Status.SUCCEEDED, run.error
     assert len(connector.calls) == 1 and not AssetClassification.objects.exists()
@@ -567,7 +568,7 @@ def test_a_retry_starts_over_and_counts_each_table_once(fake):
     from sources.connectors import SourceUnavailable
 
     _, first, second = _two_tables()
-    run = runs.detection_run_request(assets=[first, second], acting_user=None)
+    run = runs.detection_run_request(assets=[first, second], acting_user=SYSTEM)
     connector = FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}})
     original = connector.sample_table
 
@@ -591,11 +592,11 @@ def test_a_cancel_asked_while_the_source_drops_ends_the_detection_cancelled(fake
     from sources.connectors import SourceUnavailable
 
     database, _, _ = _two_tables()
-    run = runs.detection_run_request(assets=[database], acting_user=None)
+    run = runs.detection_run_request(assets=[database], acting_user=SYSTEM)
     connector = FakeConnector({})
 
     def cancel_then_drop(path, columns, limit):
-        runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=None)
+        runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=SYSTEM)
         raise SourceUnavailable("connection lost")
 
     connector.sample_table = cancel_then_drop
@@ -614,7 +615,7 @@ def test_a_cancel_asked_while_the_source_drops_ends_the_scan_cancelled(fake, mon
 
     class Dropping(FakeConnector):
         def iter_schema(self, include=None):
-            runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=None)
+            runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=SYSTEM)
             raise SourceUnavailable("connection lost")
 
     fake(Dropping({}))
@@ -640,14 +641,14 @@ def test_too_many_assets_at_once_are_refused(fake, monkeypatch):
     _, first, second = _two_tables()
     monkeypatch.setattr(detection, "MAX_DETECT_ASSETS", 1)
     with pytest.raises(ValidationError, match="At most 1 assets"):
-        runs.detection_run_request(assets=[first, second], acting_user=None)
+        runs.detection_run_request(assets=[first, second], acting_user=SYSTEM)
 
 
 def test_a_detection_whose_targets_vanished_fails_plainly_without_connecting(fake):
     from django.utils import timezone
 
     _, _, table, _ = _customers()
-    run = runs.detection_run_request(assets=[table], acting_user=None)
+    run = runs.detection_run_request(assets=[table], acting_user=SYSTEM)
     Asset.objects.filter(pk=table.pk).update(removed_at=timezone.now())
     connector = fake(FakeConnector(_data()))
     detection.detection_on_demand(scan_run_id=run.pk)
@@ -660,7 +661,7 @@ def test_a_settings_error_is_shown_on_the_run_as_written(fake, monkeypatch):
     from sources.connectors import ConnectorConfigError
 
     _, _, table, _ = _customers()
-    run = runs.detection_run_request(assets=[table], acting_user=None)
+    run = runs.detection_run_request(assets=[table], acting_user=SYSTEM)
 
     def refuse(*args, **kwargs):
         raise ConnectorConfigError("option 'sslrootcert': CA files may only be read from RACINE_TLS_CA_DIRS")
@@ -686,7 +687,7 @@ def test_one_stale_column_target_does_not_stop_the_others_from_being_read(fake):
     source = DataSourceFactory()
     _, _, customers, _ = asset_tree(source, table="customers", columns={"email": "text"})
     _, _, staff, staff_columns = asset_tree(source, table="staff", columns={"email": "text"})
-    run = runs.detection_run_request(assets=[customers, staff_columns["email"]], acting_user=None)
+    run = runs.detection_run_request(assets=[customers, staff_columns["email"]], acting_user=SYSTEM)
     Asset.objects.filter(pk=staff.pk).update(type=Asset.Type.SCHEMA)  # its table is no longer one
     connector = fake(FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}}))
     detection.detection_on_demand(scan_run_id=run.pk)

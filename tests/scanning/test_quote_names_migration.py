@@ -11,6 +11,7 @@ from django.apps import apps
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
+from accounts.actors import SYSTEM
 from catalog.models import Asset, AssetClassification
 from scanning.models import AssetChange, ScanRun
 from sources import services
@@ -40,7 +41,7 @@ def scanned(tmp_path, settings):
     with sqlite3.connect(path) as conn:
         conn.executescript(AWKWARD)
     workspace = scan_workspace()
-    source = services.datasource_create(workspace=workspace, acting_user=None, name="awkward", engine="sqlite",
+    source = services.datasource_create(workspace=workspace, acting_user=SYSTEM, name="awkward", engine="sqlite",
                                         database=str(path))
     rule_set = schema_only_rule_set(workspace)
     assert run_scan(source, rule_set=rule_set).status == ScanRun.Status.SUCCEEDED

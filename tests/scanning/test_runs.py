@@ -11,6 +11,7 @@ import pytest
 from celery.exceptions import Retry
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from core.runs import claim, fail_lost, hand_back, mark_resent
 from scanning import services
 from scanning.models import ScanRun
@@ -29,10 +30,10 @@ SECRET = "unreachable-Secret-77"
 
 @pytest.fixture
 def unreachable_run():
-    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="down",
+    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="down",
                                         engine="postgresql", host="127.0.0.1", port=closed_port(), database="shop",
                                         username="scanner", password=SECRET)
-    scan = services.scan_default(data_source=source)
+    scan = services.scan_default(data_source=source, acting_user=SYSTEM)
     return ScanRunFactory(scan=scan, status=ScanRun.Status.QUEUED, started_at=None, finished_at=None)
 
 
@@ -163,7 +164,7 @@ def test_a_lost_message_is_sent_again_once_then_the_run_fails_and_frees_its_sour
     assert run.error.startswith("The run's task message was lost by the broker: not picked up 300 s after")
     assert services.scan_runs_reap(now=at(3600)) == NOTHING_REAPED
     # The source takes a new run again.
-    again = services.scan_run_request(scan=run.scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+    again = services.scan_run_request(scan=run.scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
     assert again.status == ScanRun.Status.QUEUED
 
 
@@ -262,11 +263,11 @@ def test_a_failed_run_records_no_port_scan(engine, settings, caplog):
     errors = []
     with black_hole() as silent:
         for port in (closed_port(), silent, listener.getsockname()[1]):
-            source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None,
+            source = source_services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM,
                                                 name=f"{engine} {port}", engine=engine, host="127.0.0.1", port=port,
                                                 database="shop", username="scanner", password=SECRET)
-            run = ScanRunFactory(scan=services.scan_default(data_source=source), status=ScanRun.Status.QUEUED,
-                                 started_at=None, finished_at=None)
+            run = ScanRunFactory(scan=services.scan_default(data_source=source, acting_user=SYSTEM),
+                                 status=ScanRun.Status.QUEUED, started_at=None, finished_at=None)
             services.scan_run_execute(scan_run_id=run.pk, final_attempt=True)
             run.refresh_from_db()
             errors.append(run.error)
@@ -277,11 +278,11 @@ def test_a_failed_run_records_no_port_scan(engine, settings, caplog):
 def test_a_run_refused_by_the_network_policy_does_not_record_what_the_host_resolved_to(settings, caplog):
     """The policy's refusal names the resolved addresses and the deny entries; every reader of the run saw them."""
     settings.RACINE_TARGET_DENY = ["10.0.0.0/8"]
-    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=None, name="internal",
+    source = source_services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="internal",
                                                engine="postgresql", host="10.1.2.3", port=5432, database="shop",
                                                username="scanner", password=SECRET)
-    run = ScanRunFactory(scan=services.scan_default(data_source=source), status=ScanRun.Status.QUEUED,
-                         started_at=None, finished_at=None)
+    run = ScanRunFactory(scan=services.scan_default(data_source=source, acting_user=SYSTEM),
+                         status=ScanRun.Status.QUEUED, started_at=None, finished_at=None)
     services.scan_run_execute(scan_run_id=run.pk, final_attempt=True)
     run.refresh_from_db()
     assert run.status == ScanRun.Status.FAILED

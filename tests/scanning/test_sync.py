@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.actors import SYSTEM
 from accounts.roles import Role
 from catalog.models import Asset
 from scanning import sync as sync_module
@@ -50,7 +51,7 @@ def shop(tmp_path, settings):
     with sqlite3.connect(path) as conn:
         conn.executescript(SHOP)
     workspace = scan_workspace()
-    source = services.datasource_create(workspace=workspace, acting_user=None, name="shop", engine="sqlite",
+    source = services.datasource_create(workspace=workspace, acting_user=SYSTEM, name="shop", engine="sqlite",
                                         database=str(path))
     return path, source, schema_only_rule_set(workspace)
 

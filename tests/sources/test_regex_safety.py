@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from accounts.actors import SYSTEM
 from scanning.detection import ColumnSample, CustomRule, detect_column, preview_rule
 from scanning.services import classifications as rule_services
 from scanning.services import scans as scan_services
@@ -120,7 +121,7 @@ def test_supported_patterns_keep_their_meaning():
 @pytest.mark.django_db
 def test_custom_rule_with_unsupported_pattern_is_refused_on_save():
     with pytest.raises(ValidationError) as info:
-        rule_services.classification_rule_create(workspace=WorkspaceFactory(), acting_user=None,
+        rule_services.classification_rule_create(workspace=WorkspaceFactory(), acting_user=SYSTEM,
                                                  classification=builtin("PII.EMAIL"), value_regex=r"(a)\1")
     assert "backreferences" in info.value.message_dict["value_regex"][0]
 
@@ -152,6 +153,6 @@ def test_rule_set_with_unsupported_re_filter_is_400_naming_the_field(world):
 
 @pytest.mark.django_db
 def test_rule_set_with_hostile_but_supported_re_filter_is_saved():
-    rule_set = scan_services.rule_set_create(workspace=WorkspaceFactory(), acting_user=None, name="fine now",
+    rule_set = scan_services.rule_set_create(workspace=WorkspaceFactory(), acting_user=SYSTEM, name="fine now",
                                              include_tables=[r"re:.*.*.*.*.*X"])
     assert scan_services.rule_set_filters(rule_set).table_ok("s", "a" * 511 + "X")

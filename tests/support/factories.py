@@ -8,6 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from accounts import services
+from accounts.actors import SYSTEM
 from accounts.models import AuditEvent, Membership, Organization, User, Workspace
 from accounts.roles import Role
 
@@ -52,7 +53,7 @@ class WorkspaceFactory(factory.django.DjangoModelFactory):
 
 def membership(user: User, workspace: Workspace, role: str = Role.ANALYST) -> Membership:
     """A membership with its guardian grants, as the system would create it."""
-    return services.membership_create(user=user, workspace=workspace, role=role, acting_user=None)
+    return services.membership_create(user=user, workspace=workspace, role=role, acting_user=SYSTEM)
 
 
 class AuditEventFactory(factory.django.DjangoModelFactory):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import ParseResult, urlparse
 
+from accounts.actors import SYSTEM
 from tests.support.services import require_mysql, require_postgres
 
 
@@ -103,7 +104,7 @@ def scan_workspace(name: str = "Scan tests"):
     return workspace_ensure(organization=organization, name=name)[0]
 
 
-def run_scan(source, *, rule_set=None, acting_user=None):
+def run_scan(source, *, rule_set=None, acting_user=SYSTEM):
     """Request a run of the source's default scan and let eager Celery execute it (on commit, as in production);
     returns the run, reloaded."""
     from django.test import TestCase
@@ -126,7 +127,7 @@ def schema_only_rule_set(workspace):
     from scanning.models import ScanRuleSet
 
     existing = ScanRuleSet.objects.filter(workspace=workspace, name="schema only").first()
-    return existing or services.rule_set_create(workspace=workspace, acting_user=None, name="schema only",
+    return existing or services.rule_set_create(workspace=workspace, acting_user=SYSTEM, name="schema only",
                                                 detection_enabled=False)
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from accounts.authentication import api_token_create
 from accounts.models import ApiToken, User
 
@@ -29,8 +30,8 @@ class Command(BaseCommand):
         if days < 1:
             raise CommandError("--days must be at least 1.")
         try:
-            # acting_user=None: the audit trail records the system as the actor (an operator at the console).
-            api_token, secret = api_token_create(user=owner, name=name, scope=scope, acting_user=None,
+            # acting_user=SYSTEM: the audit trail records the system as the actor (an operator at the console).
+            api_token, secret = api_token_create(user=owner, name=name, scope=scope, acting_user=SYSTEM,
                                                  expires_at=timezone.now() + timedelta(days=days))
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
+from accounts.actors import SYSTEM
 from accounts.models import Membership, User, Workspace
 from accounts.roles import Role
 
@@ -30,9 +31,9 @@ class Command(BaseCommand):
         existing = Membership.objects.filter(user=user, workspace=target).first()
         try:
             if existing is None:
-                services.membership_create(user=user, workspace=target, role=role, acting_user=None)
+                services.membership_create(user=user, workspace=target, role=role, acting_user=SYSTEM)
             else:
-                services.membership_change_role(membership=existing, role=role, acting_user=None)
+                services.membership_change_role(membership=existing, role=role, acting_user=SYSTEM)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         self.stdout.write(self.style.SUCCESS(f"{username} is {Role(role).label} in {target.name}."))

@@ -3,6 +3,7 @@ service as the admin action."""
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
+from accounts.actors import SYSTEM
 from accounts.models import User
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
         user = User.objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"no user {username!r}")
-        outcome = services.mfa_reset(user=user, acting_user=None)
+        outcome = services.mfa_reset(user=user, acting_user=SYSTEM)
         self.stdout.write(self.style.SUCCESS(
             f"Second factor of {username} reset: {len(outcome['devices'])} device(s) removed, "
             f"{outcome['sessions_ended']} session(s) ended."))

@@ -6,6 +6,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.actors import SYSTEM
 from scanning import services
 from scanning.management.commands._common import progress_bar, run_summary
 from scanning.models import ScanRuleSet, ScanRun
@@ -33,8 +34,8 @@ class Command(BaseCommand):
             if chosen is None:
                 raise CommandError(f"No rule set named {rule_set!r} in workspace {data_source.workspace}.")
         try:
-            scan = services.scan_default(data_source=data_source, rule_set=chosen, acting_user=None)
-            run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=None)
+            scan = services.scan_default(data_source=data_source, rule_set=chosen, acting_user=SYSTEM)
+            run = services.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
         except services.ScanAlreadyRunning as exc:
             active = f" (run #{exc.run.pk}; `manage.py scan_status` shows it)" if exc.run else ""
             raise CommandError(f"{data_source} is already being scanned{active}.") from None

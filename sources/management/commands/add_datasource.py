@@ -8,6 +8,7 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.actors import SYSTEM
 from accounts.models import Workspace
 from sources import services
 from sources.models import DataSource
@@ -66,11 +67,11 @@ class Command(BaseCommand):
         password = self._password(password_env=password_env, interactive=interactive, existing=existing is not None)
         try:
             if existing is None:
-                source = services.datasource_create(workspace=target, name=name, acting_user=None,
+                source = services.datasource_create(workspace=target, name=name, acting_user=SYSTEM,
                                                     password=password or "", **fields)
                 self.stdout.write(self.style.SUCCESS(f"Data source {source.name!r} created (id {source.pk})."))
             else:
-                source = services.datasource_update(data_source=existing, acting_user=None, password=password,
+                source = services.datasource_update(data_source=existing, acting_user=SYSTEM, password=password,
                                                     **fields)
                 self.stdout.write(self.style.SUCCESS(f"Data source {source.name!r} updated (id {source.pk})."))
         except ValidationError as exc:
