@@ -2,7 +2,7 @@
 a sensitivity (source, qualified name, data type, classifications with their status, sensitivity, owners, when
 the source was last scanned), as CSV or JSON.
 
-Read through the asset list's selector with the asset list's filters, so an export shows exactly the columns the
+Read through the asset selector with the asset list's filter set, so an export shows exactly the columns the
 same user would page through in ``/api/v1/assets/?type=column`` with the same filters. Streamed: rows are read
 in chunks (one query for the chunk's classifications, one for its sources' owners), whatever the catalog's size.
 """
@@ -47,8 +47,9 @@ def sensitive_columns(*, user: User | None, filters) -> QuerySet[Asset]:
     """The columns with a sensitivity among the assets the asset list shows ``user`` for ``filters`` (query
     parameters: its filters and their defaults, so removed columns only when asked for). Raises the API's
     ValidationError (a 400 naming the filter) for a value the list would refuse."""
-    check_filters(AssetFilterSet(filters, Asset.objects.none()))
-    return of_columns(asset_list(user=user, filters=AssetFilterSet.with_defaults(filters)))
+    filterset = AssetFilterSet(filters, asset_list(user=user))
+    check_filters(filterset)
+    return of_columns(filterset.qs)
 
 
 def of_columns(assets: QuerySet[Asset]) -> QuerySet[Asset]:
