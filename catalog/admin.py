@@ -2,11 +2,13 @@
 steward reads them and edits the description, through catalog.services (audit row included)."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 
 from accounts.admin import ContributedAdminMixin, RestrictedAdminMixin
 from accounts.permissions import has_any_grant
-from catalog import services
+from catalog import inventory, services
 from catalog.models import Asset, ColumnAsset, DatabaseAsset, SchemaAsset, TableAsset, ViewAsset
+from catalog.selectors import asset_list
 from config.pagination import EstimatedCountPaginator
 from sources.admin import VisibleDataSourceFilter
 
@@ -26,6 +28,20 @@ class RemovedFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _inventory_action(fmt: str):
+    @admin.action(description=f"Export the sensitive data of the selected columns and tables ({fmt.upper()})",
+                  permissions=["view"])
+    def export(modeladmin, request, queryset):
+        """The inventory (catalog.inventory) of the selected columns and of the columns of selected tables and
+        views, read through the asset selector like the API's export."""
+        selected = queryset.values("pk")
+        columns = asset_list(user=request.user).filter(Q(pk__in=selected) | Q(parent__in=selected))
+        return inventory.streaming_response(inventory.of_columns(columns), fmt)
+
+    export.__name__ = f"export_inventory_{fmt}"
+    return export
+
+
 class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     """Scanning contributes its "detect again" action (see ``ContributedAdminMixin``)."""
 
@@ -42,7 +58,7 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
               "ordinal", "source_description", "description", "sensitivity", "row_count", "properties", "profile",
               "first_seen_at", "changed_at", "removed_at"]
     readonly_fields = [name for name in fields if name not in services.ASSET_EDITABLE_FIELDS]
-    actions = []
+    actions = [_inventory_action(fmt) for fmt in inventory.FORMATS]
 
     def has_add_permission(self, request):
         return False  # scans create assets

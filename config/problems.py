@@ -21,8 +21,8 @@ import logging
 from collections import Counter
 
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.http import Http404, HttpResponse, JsonResponse
@@ -103,7 +103,11 @@ def _blocked_by(exc: ProtectedError) -> dict[str, int]:
 def _as_api_exception(exc):
     """Django's exceptions that are the client's fault, as the API exceptions DRF renders; others unchanged."""
     if isinstance(exc, DjangoValidationError):
-        return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        if not hasattr(exc, "error_dict"):
+            return exceptions.ValidationError(exc.messages)
+        # Django's key for errors of no one field ("__all__") reads as DRF's: a problem's ``field`` is null.
+        return exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field:
+                                           messages for field, messages in exc.message_dict.items()})
     if isinstance(exc, RequestDataTooBig):
         return ContentTooLarge(_too_large_detail())
     if isinstance(exc, SuspiciousOperation):

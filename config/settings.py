@@ -273,10 +273,12 @@ REST_FRAMEWORK = {
     "VIEW_NAME_FUNCTION": "config.naming.view_name",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
     "PAGE_SIZE": 50,
+    # Strict: a parameter no backend reads, an ordering field not offered or an unreadable value is a 400.
     "DEFAULT_FILTER_BACKENDS": [
+        "config.filters.KnownParametersOnly",
         "config.filters.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "config.filters.SearchFilter",
+        "config.filters.OrderingFilter",
     ],
     # DRF's throttles, failing open (logged, counted) when the cache is unreachable.
     "DEFAULT_THROTTLE_CLASSES": ["config.throttling.AnonRateThrottle", "config.throttling.UserRateThrottle"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from accounts.permissions import restrict
@@ -76,3 +76,12 @@ def drift_by_run(*, user: User | None, since: datetime, limit: int) -> list[dict
     changes = restrict(AssetChange.objects.filter(created_at__gte=since), user, "view")
     return list(changes.order_by().values("run_id", "run__data_source__name", "run__queued_at")
                 .annotate(count=Count("pk")).order_by("-run__queued_at", "-run_id")[:limit])
+
+
+def last_scanned(data_source_ids: set[int]) -> dict[int, datetime]:
+    """When each data source's last successful scan ended (a detection on demand reads only some columns, so it
+    does not count); sources never scanned are left out. For the catalog's inventory, whose rows the caller has
+    already restricted: no user here."""
+    return dict(ScanRun.objects.filter(data_source_id__in=data_source_ids, status=ScanRun.Status.SUCCEEDED)
+                .exclude(trigger=ScanRun.Trigger.DETECTION).order_by()
+                .values("data_source_id").annotate(last=Max("finished_at")).values_list("data_source_id", "last"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -57,6 +58,18 @@ class DataSource(GovernedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def validate_constraints(self, exclude=None) -> None:
+        """A name already used in the workspace is an error on ``name``: Django reports a constraint over several
+        fields under ``__all__``, which a form or an API client cannot put next to the field."""
+        try:
+            super().validate_constraints(exclude)
+        except ValidationError as exc:
+            errors: dict[str, list[ValidationError]] = {}
+            for field, field_errors in exc.error_dict.items():
+                for error in field_errors:
+                    errors.setdefault("name" if error.code == "unique_together" else field, []).append(error)
+            raise ValidationError(errors) from None
 
     @property
     def has_secret(self) -> bool:

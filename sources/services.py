@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, connections, transaction
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -152,7 +152,7 @@ def _check_ca_files(options) -> None:
         value = options.get(key)
         if value and (key, value) != _SYSTEM_CA and _resolved_below(value, settings.RACINE_TLS_CA_DIRS) is None:
             raise ConnectorConfigError(
-                f"option {key!r}: CA files may only be read from the folders in RACINE_TLS_CA_DIRS")
+                f"option {key!r}: CA files may only be read from the folders in RACINE_TLS_CA_DIRS", field="options")
 
 
 def _addresses(host: str) -> set[str]:
@@ -201,9 +201,9 @@ def connection_settings(data_source: DataSource, *, password: str) -> Connection
         try:
             url = make_url(options["url"])
         except ArgumentError:
-            raise ConnectorConfigError("options['url'] is not a valid SQLAlchemy URL") from None
+            raise ConnectorConfigError("options['url'] is not a valid SQLAlchemy URL", field="options") from None
         if url.password:
-            raise ConnectorConfigError("put the password in the password field, not in the URL")
+            raise ConnectorConfigError("put the password in the password field, not in the URL", field="options")
         if url.get_backend_name() == "sqlite":
             sqlite_path = url.database or ""
         elif _is_racine_database(url.get_backend_name(), url.host or "", url.port, url.database or ""):
@@ -211,7 +211,8 @@ def connection_settings(data_source: DataSource, *, password: str) -> Connection
     _check_ca_files(config.options)
     if sqlite_path is not None and not _sqlite_file_allowed(sqlite_path):
         raise ConnectorConfigError(
-            "SQLite files may only be registered from the folders in RACINE_SQLITE_ALLOWED_DIRS")
+            "SQLite files may only be registered from the folders in RACINE_SQLITE_ALLOWED_DIRS",
+            field="database" if config.engine == "sqlite" else "options")
     if _is_racine_database(config.engine, config.host, config.port, config.database):
         raise ConnectorConfigError("this is Racine's own database; it cannot be registered as a source")
     return config
@@ -224,7 +225,7 @@ def validate_settings(source: DataSource) -> None:
     try:
         connection_settings(source, password="")
     except ConnectorConfigError as exc:
-        raise ValidationError({"options" if "option" in str(exc) else "__all__": [str(exc)]}) from None
+        raise ValidationError({exc.field or NON_FIELD_ERRORS: [str(exc)]}) from None
 
 
 def _check_owners(workspace: Workspace, owners) -> None:

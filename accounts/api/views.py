@@ -144,9 +144,9 @@ class AuditEventViewSet(RestrictedReadOnlyModelViewSet):
     ordering_fields = ["created_at", "event"]
     action_permissions = {"export": "view"}
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)}, filters=True,
                    description="The same events as the list (same filters and scope), as a streamed CSV file.")
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)
     def export(self, request):
         queryset = self.filter_queryset(self.get_queryset()).order_by("created_at", "id")
         writer = csv.writer(_Echo())

@@ -1,24 +1,63 @@
 """List filters of catalog endpoints.
 
 Relations are filtered by id with NumberFilter, not ModelChoiceFilter: a choice filter answers 400 for an id
-that does not exist and 200 for one that does, which would reveal other workspaces' objects.
+that does not exist and 200 for one that does, which would reveal other workspaces' objects. Classifications are
+organization-wide reference data every member reads, so ``classification`` names them and refuses unknown names.
 """
 import django_filters
+from django.db.models import Exists, OuterRef
 
-from catalog.models import Asset
+from catalog.models import Asset, AssetClassification, Classification
+from catalog.services import COUNTING_STATUSES
+from config.filters import FilterSet
+
+# Both describe one classification row of the asset (PII.EMAIL *and* confirmed), so they are applied together.
+CLASSIFICATION_FILTERS = ("classification", "classification_status")
 
 
-class AssetFilterSet(django_filters.FilterSet):
+class AssetFilterSet(FilterSet):
     data_source = django_filters.NumberFilter(field_name="data_source_id")
     # distinct=False: the filter is on the asset's own column, so it cannot duplicate rows, and the default
     # SELECT DISTINCT over every column would sort the whole visible catalog.
     type = django_filters.MultipleChoiceFilter(choices=Asset.Type.choices, distinct=False)
     parent = django_filters.NumberFilter(field_name="parent_id")
     qualified_name = django_filters.CharFilter(lookup_expr="icontains")
+    sensitivity = django_filters.MultipleChoiceFilter(
+        choices=Asset.Sensitivity.choices, distinct=False,
+        help_text="The asset's sensitivity (the highest of its classifications or of those below it); repeat for "
+                  "any of several.")
+    classification = django_filters.ModelMultipleChoiceFilter(
+        field_name="classifications__classification", to_field_name="name", queryset=Classification.objects.all(),
+        help_text="Assets carrying this classification (its name, e.g. PII.EMAIL), suggested or confirmed unless "
+                  "classification_status says otherwise; repeat for any of several.")
+    classification_status = django_filters.MultipleChoiceFilter(
+        field_name="classifications__status", choices=AssetClassification.Status.choices,
+        help_text="Assets with a classification in this status (with classification: that classification in this "
+                  "status); repeat for any of several.")
     removed = django_filters.BooleanFilter(field_name="removed_at", lookup_expr="isnull", exclude=True,
-                                           help_text="true: only assets a scan no longer found; false: only "
-                                                     "present ones.")
+                                           initial="false",
+                                           help_text="false (the default): only assets present at the last scan; "
+                                                     "true: only assets a scan no longer found.")
 
     class Meta:
         model = Asset
-        fields = ["data_source", "type", "parent", "qualified_name", "removed"]
+        fields = ["data_source", "type", "parent", "qualified_name", "sensitivity", "classification",
+                  "classification_status", "removed"]
+
+    def filter_queryset(self, queryset):
+        values = self.form.cleaned_data
+        for name, value in values.items():
+            if name not in CLASSIFICATION_FILTERS:
+                queryset = self.filters[name].filter(queryset, value)
+        return classified(queryset, classifications=values.get("classification"),
+                          statuses=values.get("classification_status"))
+
+
+def classified(queryset, *, classifications, statuses):
+    """Assets with one classification row matching both conditions; an EXISTS, so no asset is listed twice."""
+    if not classifications and not statuses:
+        return queryset
+    rows = AssetClassification.objects.filter(asset=OuterRef("pk"), status__in=statuses or COUNTING_STATUSES)
+    if classifications:
+        rows = rows.filter(classification__in=classifications)
+    return queryset.filter(Exists(rows))

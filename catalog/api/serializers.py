@@ -29,3 +29,22 @@ class AssetSerializer(ModelSerializer):
                   "is_nullable", "default", "source_description", "description", "ordinal", "row_count",
                   "properties", "profile", "sensitivity", "first_seen_at", "changed_at", "removed_at"]
         read_only_fields = [name for name in fields if name != "description"]
+
+
+class InventoryClassificationSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.CharField(help_text="suggested or confirmed (rejected ones are not listed).")
+
+
+class InventoryRowSerializer(serializers.Serializer):
+    """A row of the inventory of sensitive data (catalog.inventory): a column and what makes it sensitive."""
+
+    id = serializers.IntegerField(help_text="The column's asset id.")
+    data_source = serializers.CharField(help_text="The data source's name.")
+    qualified_name = serializers.CharField()
+    data_type = serializers.CharField()
+    classifications = InventoryClassificationSerializer(many=True, help_text="Suggested and confirmed ones.")
+    sensitivity = serializers.ChoiceField(choices=Asset.Sensitivity.choices)
+    owners = serializers.ListField(child=serializers.CharField(), help_text="Usernames of the data source's owners.")
+    last_scanned = serializers.DateTimeField(allow_null=True, help_text="When the data source's last successful "
+                                                                        "scan ended.")

@@ -103,26 +103,28 @@ def check_sqlalchemy_url(url: str) -> None:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConnectorConfigError("options['url'] is not a valid SQLAlchemy URL") from None
+        raise ConnectorConfigError("options['url'] is not a valid SQLAlchemy URL", field="options") from None
     backend = parsed.get_backend_name()
     drivers = URL_DRIVERS.get(backend)
     if drivers is not None and parsed.get_driver_name() not in drivers:
         raise ConnectorConfigError(
             f"options['url']: driver {parsed.get_driver_name()!r} is not allowed for dialect {backend!r}"
-            f" (allowed: {', '.join(sorted(drivers))})")
+            f" (allowed: {', '.join(sorted(drivers))})", field="options")
     allowed = URL_QUERY_OPTIONS.get(backend, {})
     for key, value in parsed.query.items():
         if key not in allowed:
             raise ConnectorConfigError(
                 f"options['url']: parameter {key!r} is not allowed for dialect {backend!r}"
-                f" (allowed: {', '.join(sorted(allowed)) or 'none'})")
+                f" (allowed: {', '.join(sorted(allowed)) or 'none'})", field="options")
         if not isinstance(value, str) or not allowed[key](value):
-            raise ConnectorConfigError(f"options['url']: invalid value for parameter {key!r}")
+            raise ConnectorConfigError(f"options['url']: invalid value for parameter {key!r}", field="options")
     for name in ("host", "database", "username"):
         if _CONTROL_CHARACTERS.search(getattr(parsed, name) or ""):
-            raise ConnectorConfigError(f"options['url']: the {name} may not contain control characters")
+            raise ConnectorConfigError(f"options['url']: the {name} may not contain control characters",
+                                       field="options")
     if backend != "sqlite" and not parsed.host:
-        raise ConnectorConfigError("options['url'] must name a host (local sockets are not scanned)")
+        raise ConnectorConfigError("options['url'] must name a host (local sockets are not scanned)",
+                                   field="options")
 
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
@@ -146,30 +148,33 @@ class ConnectionSettings:
 
     def __post_init__(self):
         if self.engine not in ENGINES:
-            raise ConnectorConfigError(f"unknown engine {self.engine!r}; expected one of {', '.join(ENGINES)}")
+            raise ConnectorConfigError(f"unknown engine {self.engine!r}; expected one of {', '.join(ENGINES)}",
+                                       field="engine")
         allowed = ALLOWED_OPTIONS[self.engine]
         options = dict(self.options or {})
         for key, value in options.items():
             if key not in allowed:
                 raise ConnectorConfigError(
                     f"option {key!r} is not allowed for engine {self.engine!r}"
-                    f" (allowed: {', '.join(sorted(allowed)) or 'none'})")
+                    f" (allowed: {', '.join(sorted(allowed)) or 'none'})", field="options")
             if not isinstance(value, str) or not allowed[key](value):
-                raise ConnectorConfigError(f"invalid value for option {key!r} of engine {self.engine!r}")
+                raise ConnectorConfigError(f"invalid value for option {key!r} of engine {self.engine!r}",
+                                           field="options")
         object.__setattr__(self, "options", MappingProxyType(options))
         if self.engine == "sqlalchemy":
             if "url" not in options:
-                raise ConnectorConfigError("engine 'sqlalchemy' needs options['url']")
+                raise ConnectorConfigError("engine 'sqlalchemy' needs options['url']", field="options")
             check_sqlalchemy_url(options["url"])
         for name in ("host", "database", "username"):
             if _CONTROL_CHARACTERS.search(getattr(self, name) or ""):
-                raise ConnectorConfigError(f"{name} may not contain control characters (line breaks, tabs, NUL)")
+                raise ConnectorConfigError(f"{name} may not contain control characters (line breaks, tabs, NUL)",
+                                           field=name)
         if self.engine in ("postgresql", "mysql") and not self.host:
-            raise ConnectorConfigError(f"engine {self.engine!r} needs a host")
+            raise ConnectorConfigError(f"engine {self.engine!r} needs a host", field="host")
         if self.engine == "sqlite" and not self.database:
-            raise ConnectorConfigError("engine 'sqlite' needs database (the file path)")
+            raise ConnectorConfigError("engine 'sqlite' needs database (the file path)", field="database")
         if self.port is not None and not (isinstance(self.port, int) and 0 < self.port < 65536):
-            raise ConnectorConfigError("port must be an integer between 1 and 65535")
+            raise ConnectorConfigError("port must be an integer between 1 and 65535", field="port")
         for name in ("statement_timeout_s", "connect_timeout_s"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value <= 86400:

@@ -11,7 +11,12 @@ class ConnectorError(Exception):
 
 
 class ConnectorConfigError(ConnectorError):
-    """The settings are invalid (unknown engine or option, missing field). Fix the data source, do not retry."""
+    """The settings are invalid (unknown engine or option, missing field). Fix the data source, do not retry.
+    ``field`` names the data source's field at fault, when one is (a form or the API shows the message there)."""
+
+    def __init__(self, message: str = "", *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class TargetNotAllowed(ConnectorConfigError):

@@ -11,6 +11,7 @@ from accounts.models import AuditEvent
 from accounts.roles import Role
 from sources import crypto
 from sources.models import DataSource
+from tests.catalog.classification_factories import ClassificationFactory
 from tests.catalog.factories import DataSourceFactory
 from tests.support.dead_services import black_hole, closed_port
 from tests.support.factories import UserFactory, membership
@@ -118,20 +119,55 @@ def test_secret_of_invalid_create_never_echoed_in_errors(world):
 
 
 @pytest.mark.parametrize(("payload", "field"), [
-    ({"engine": "postgresql"}, None),  # no host
+    ({"engine": "postgresql"}, "host"),  # no host
     ({"engine": "postgresql", "host": "h.example.test", "options": {"sslmode": "sometimes"}}, "options"),
     ({"engine": "mongodb", "host": "h.example.test"}, "engine"),
     # a line break would be a command for a line-based service on the target port
-    ({"engine": "postgresql", "host": "h.example.test", "username": "x\r\nset pwned 0 0 1\r\nx"}, None),
+    ({"engine": "postgresql", "host": "h.example.test", "username": "x\r\nset pwned 0 0 1\r\nx"}, "username"),
     ({"engine": "mysql", "host": "h.example.test", "options": {"charset": "gbk"}}, "options"),
     ({"engine": "sqlalchemy", "options": {"url": "postgresql+psycopg2://u@h.example.test/x"}}, "options"),
+    # The connectors' rules, which used to be reported under "__all__" (issue 11)
+    ({"engine": "postgresql", "host": "h.example.test", "port": 70000}, "port"),
+    ({"engine": "postgresql", "host": "h.example.test", "port": 0}, "port"),
+    ({"engine": "postgresql", "host": "h.example.test", "port": -1}, "port"),
+    ({"engine": "sqlite", "database": "/etc/passwd"}, "database"),
+    ({"engine": "sqlite"}, "database"),
+    ({"engine": "postgresql", "host": "h.example.test", "options": {"sslrootcert": "/etc/ssl/x.pem"}}, "options"),
 ])
-def test_invalid_connection_settings_are_400_with_field_errors(world, payload, field):
+def test_invalid_connection_settings_are_400_naming_the_field(world, payload, field):
     response = world.client("steward").post(
         _url(), {"workspace": world.workspace_a.pk, "name": "Bad", **payload}, format="json")
     assert response.status_code == 400, response.content
-    errors = response.json()["errors"]
-    assert errors and (field is None or field in {error["field"] for error in errors})
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+def test_a_name_used_in_the_workspace_is_an_error_on_name(world):
+    DataSourceFactory(workspace=world.workspace_a, name="Warehouse")
+    response = world.client("steward").post(_url(), {
+        "workspace": world.workspace_a.pk, "name": "Warehouse", "engine": "postgresql", "host": "h.example.test"},
+        format="json")
+    assert response.status_code == 400
+    assert [(error["field"], error["code"]) for error in response.json()["errors"]] == [("name", "invalid")]
+    assert world.client("steward").post(_url(), {
+        "workspace": world.workspace_a.pk, "name": "Warehouse 2", "engine": "postgresql", "host": "h.example.test"},
+        format="json").status_code == 201
+
+
+def test_a_rule_about_no_one_field_has_a_null_field(world):
+    """Django's ``__all__`` key reads as DRF's non-field errors: ``field`` null, never "__all__"."""
+    response = world.client("steward").post(reverse("api:classificationrule-list"), {
+        "workspace": world.workspace_a.pk, "classification": ClassificationFactory().pk}, format="json")
+    assert response.status_code == 400, response.content
+    assert [error["field"] for error in response.json()["errors"]] == [None]
+
+
+def test_the_admin_form_shows_a_connector_rule_on_its_field(world):
+    from sources.admin import DataSourceForm
+
+    form = DataSourceForm(data={"workspace": world.workspace_a.pk, "name": "Bad", "engine": "postgresql",
+                                "host": "h.example.test", "port": 70000, "options": "{}"})
+    assert not form.is_valid()
+    assert form.errors == {"port": ["port must be an integer between 1 and 65535"]}
 
 
 def test_create_in_workspace_where_user_only_reads_is_403(world):
