@@ -19,6 +19,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import StreamingHttpResponse
 
 from accounts.models import User
+from accounts.spreadsheets import spreadsheet_cell
 from catalog.api.filters import AssetFilterSet
 from catalog.models import Asset, AssetClassification
 from catalog.selectors import asset_list
@@ -28,10 +29,6 @@ from config.filters import check_filters
 FIELDS = ("id", "data_source", "qualified_name", "data_type", "classifications", "sensitivity", "owners",
           "last_scanned")
 CHUNK_SIZE = 1000
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): such a cell is prefixed with
-# an apostrophe, which the spreadsheet shows as text. Column names and comments come from scanned databases.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
 # When each data source was last scanned: scanning knows, and it sits above the catalog, so it registers the
 # reader here (scanning.apps). Without one the column stays empty.
 LastScannedReader = Callable[[set[int]], dict[int, datetime]]
@@ -94,7 +91,7 @@ def csv_lines(records: Iterable[dict]) -> Iterator[str]:
     def line(values) -> str:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([safe_cell(value) for value in values])
+        writer.writerow([spreadsheet_cell(value) for value in values])
         return buffer.getvalue()
 
     yield line(FIELDS)
@@ -108,11 +105,6 @@ def _flat(record: dict) -> dict:
             "classifications": "; ".join(f"{row['name']} ({row['status']})" for row in record["classifications"]),
             "owners": "; ".join(record["owners"]),
             "last_scanned": last_scanned.isoformat() if last_scanned else ""}
-
-
-def safe_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def json_chunks(records: Iterable[dict]) -> Iterator[str]:

@@ -20,6 +20,7 @@ from accounts.api import filters, serializers
 from accounts.api.base import RestrictedModelViewSet, RestrictedReadOnlyModelViewSet
 from accounts.authentication import require_verified_session
 from accounts.models import AuditEvent, Membership, User, Workspace
+from accounts.spreadsheets import spreadsheet_cell
 from config.schema import SingleObjectSchema
 
 
@@ -166,8 +167,4 @@ class AuditEventViewSet(RestrictedReadOnlyModelViewSet):
 def _csv_cell(value):
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
-    if value is None:
-        return ""
-    text = str(value)
-    # Spreadsheet formula injection: a cell starting with = + - @ would be evaluated when opened.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheet_cell(value)

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.spreadsheets import spreadsheet_cell
 from catalog import inventory
 from catalog.models import Asset, AssetClassification
 from scanning.models import ScanRun
@@ -182,7 +183,7 @@ def test_the_rows_are_read_in_chunks(world, catalog, monkeypatch):
     ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("plain=1", "plain=1"), ("", ""), (None, ""),
 ])
 def test_a_cell_a_spreadsheet_would_run_is_escaped(value, cell):
-    assert inventory.safe_cell(value) == cell
+    assert spreadsheet_cell(value) == cell
 
 
 def test_scanned_names_cannot_inject_a_formula_into_the_csv(world):
