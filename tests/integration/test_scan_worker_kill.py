@@ -153,6 +153,9 @@ def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_com
     # 1. The baseline scan, killed after its first batches.
     worker = celery_via_redis.start()
     first = kill_mid_scan(worker, request_run(source), until=lambda run: run.progress_done > 0)
+    # The next worker starts up while the reaper waits; the killed run's message (never acknowledged) is not
+    # delivered again before the broker's visibility timeout, and a run that is not queued is not claimed.
+    worker = celery_via_redis.start()
     reap(first)
     assert_consistent(source, first, len(expected))
     assert first.added == Asset.objects.filter(data_source=source).count()  # a baseline: added = rows written
@@ -161,7 +164,6 @@ def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_com
     # 2. The next run completes the catalog, and reports as added exactly what the killed run had not written
     # (the catalog already showed the rest).
     written_by_first = set(Asset.objects.filter(data_source=source).values_list("qualified_name", flat=True))
-    worker = celery_via_redis.start()
     second = request_run(source)
     wait_for(lambda: ScanRun.objects.filter(pk=second.pk).exclude(status__in=ScanRun.ACTIVE).exists(), 180,
              "the rescan to finish")
@@ -183,6 +185,7 @@ def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_com
     new_columns = grown - expected
     assert len(new_columns) == TABLES
     third = kill_mid_scan(worker, request_run(source), until=lambda run: run.added > 0)
+    celery_via_redis.start()
     reap(third)
     assert_consistent(source, third, len(grown))
     added_by_third = set(AssetChange.objects.filter(run=third).values_list("asset__qualified_name", flat=True))
@@ -190,7 +193,6 @@ def test_worker_killed_mid_scan_leaves_a_consistent_catalog_and_the_next_run_com
     assert not AssetChange.objects.filter(run=third).exclude(kind=AssetChange.Kind.ADDED).exists()
 
     # 4. The last run completes: the whole catalog, and exactly the drift the killed run had not recorded.
-    celery_via_redis.start()
     fourth = request_run(source)
     wait_for(lambda: ScanRun.objects.filter(pk=fourth.pk).exclude(status__in=ScanRun.ACTIVE).exists(), 180,
              "the last rescan to finish")

@@ -47,8 +47,9 @@ def app_database_env() -> dict[str, str]:
 
     skip_unless_postgresql_app_database()
     db = connection.settings_dict
+    # The application name tells a worker's sessions from the test process's (tests/conftest.py, at the end).
     return {"DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-                            f"/{db['NAME']}",
+                            f"/{db['NAME']}?application_name=racine-test-celery-worker",
             "RACINE_ENCRYPTION_KEYS": ",".join(settings.RACINE_ENCRYPTION_KEYS)}
 
 
