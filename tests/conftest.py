@@ -128,6 +128,24 @@ def django_db_modify_db_settings_xdist_suffix():
         database.setdefault("TEST", {})["NAME"] = f"{test_name}_{XDIST_WORKER}"
 
 
+# The test running now, for the application name of the database sessions this process opens.
+running_test = ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    global running_test
+    running_test = item.nodeid
+    return (yield)
+
+
+def _name_session_after_running_test(sender, connection, **kwargs):
+    """A session left open at the end (:func:`django_db_setup`) then names the test that opened it."""
+    if connection.vendor == "postgresql" and running_test:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('application_name', %s, false)", [running_test[-63:]])
+
+
 # How long the test database's other sessions get to end by themselves at the end of the run: a SIGKILLed worker's
 # session ends when its server process next reads from the closed socket.
 OTHER_SESSIONS_GRACE_S = 10
@@ -141,9 +159,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
     by other users"), and then the next run of this worker finds it still there. This process's own connections
     are closed first, the pool's included (Django closes only its idle ones); any other session still there after
     :data:`OTHER_SESSIONS_GRACE_S` — a Celery worker a test left running, a connection a thread never gave back —
-    is terminated so the drop succeeds, and the run fails naming it.
+    is terminated so the drop succeeds, and the run fails naming it: by its application name, the test during
+    which this process opened it, or ``racine-test-celery-worker``.
     """
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_name_session_after_running_test)
     yield
+    connection_created.disconnect(_name_session_after_running_test)
     with django_db_blocker.unblock():
         leftovers = _end_other_sessions_on_test_database()
     if leftovers:
