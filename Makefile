@@ -31,11 +31,12 @@ run: install
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Run the test suite (SQLite by default; PostgreSQL when DATABASE_URL is set) in TEST_WORKERS parallel processes
-## (pytest-xdist, each on a test database of its own; a test class or module stays on one process). TEST_WORKERS=0
-## runs it in this process (for --pdb).
+## (pytest-xdist, each on a test database of its own; a test class or module stays on one process; the long-running
+## integration and browser tests are handed out first, tests/conftest.py). TEST_WORKERS=0 runs it in this process
+## (for --pdb).
 TEST_WORKERS ?= 2
 test: install-dev
-	DEBUG=true $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+	DEBUG=true $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## Lint (ruff, configured in ruff.toml); CI runs it before the tests
 lint: install-dev

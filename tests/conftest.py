@@ -1,10 +1,25 @@
 import os
+import warnings
 
 import pytest
 
 REDIS_CACHE_BACKEND = "django.core.cache.backends.redis.RedisCache"
 # Set in each worker process by pytest-xdist (`make test` runs the suite in parallel); absent in a plain run.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+# The tests that run real services (worker processes, a browser, other servers) are the suite's longest, each from
+# tens of seconds to a minute; most are alone in their module, a unit of pytest-xdist's --dist loadscope.
+LONG_RUNNING_MARKERS = ("integration", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Long-running tests first, the rest in file order.
+
+    Started last, as xdist's default order (modules by decreasing number of tests) started them, one of them
+    was the tail of the run: the other process had finished and waited. The Makefile keeps this order
+    (``--no-loadscope-reorder``)."""
+    items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in LONG_RUNNING_MARKERS))
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -112,3 +127,75 @@ def django_db_modify_db_settings_xdist_suffix():
                 continue
             test_name = f"test_{database['NAME']}"
         database.setdefault("TEST", {})["NAME"] = f"{test_name}_{XDIST_WORKER}"
+
+
+# The test running now, for the application name of the database sessions this process opens.
+running_test = ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    global running_test
+    running_test = item.nodeid
+    return (yield)
+
+
+def _name_session_after_running_test(sender, connection, **kwargs):
+    """A session left open at the end (:func:`django_db_setup`) then names the test that opened it."""
+    if connection.vendor == "postgresql" and running_test:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('application_name', %s, false)", [running_test[-63:]])
+
+
+# How long the test database's other sessions get to end by themselves at the end of the run: a SIGKILLed worker's
+# session ends when its server process next reads from the closed socket.
+OTHER_SESSIONS_GRACE_S = 10
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, and before it drops the test database: nothing else may still be connected to it.
+
+    The PostgreSQL test database cannot be dropped while another session is connected ("database is being accessed
+    by other users"), and then the next run of this worker finds it still there. This process's own connections
+    are closed first, the pool's included (Django closes only its idle ones); any other session still there after
+    :data:`OTHER_SESSIONS_GRACE_S` — a Celery worker a test left running, a connection a thread never gave back —
+    is terminated so the drop succeeds, and a warning names it: by its application name, the test during which
+    this process opened it, or ``racine-test-celery-worker``.
+    """
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_name_session_after_running_test)
+    yield
+    connection_created.disconnect(_name_session_after_running_test)
+    with django_db_blocker.unblock():
+        leftovers = _end_other_sessions_on_test_database()
+    if leftovers:
+        warnings.warn("sessions still connected to the test database at the end of the run (terminated): "
+                      + "; ".join(leftovers), stacklevel=1)
+
+
+def _end_other_sessions_on_test_database() -> list[str]:
+    import time
+
+    from django.db import connections
+
+    database = connections["default"]
+    if database.vendor != "postgresql":
+        return []
+    name = database.settings_dict["NAME"]
+    connections.close_all()
+    database.close_pool()
+    with database._nodb_cursor() as cursor:  # on the maintenance database, as Django's own drop
+        deadline = time.monotonic() + OTHER_SESSIONS_GRACE_S
+        while True:
+            cursor.execute("SELECT pid, application_name, backend_start, state, left(query, 120) "
+                           "FROM pg_stat_activity WHERE datname = %s", [name])
+            sessions = cursor.fetchall()
+            if not sessions or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        for pid, *_ in sessions:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    return [f"pid {pid} application {application or '(none)'} since {started:%H:%M:%S} {state}: {query}"
+            for pid, application, started, state, query in sessions]

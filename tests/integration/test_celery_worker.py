@@ -62,3 +62,17 @@ def test_worker_runs_task_enqueued_by_request_with_its_request_id(redis_celery, 
         time.sleep(0.2)
     assert [line["request_id"] for line in task_lines] == [request_id]
     assert task_lines[0]["message"] == "worker ping answered"
+
+
+def test_after_the_workers_the_app_reads_the_django_settings_again(tmp_path, settings):
+    """Regression: the configuration in force when the workers came up was written back at the end, pinning a
+    test's CELERY_TASK_ALWAYS_EAGER=False (and the broker) for every later test of the process, whose scans then
+    stayed queued."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with redis_workers(tmp_path):
+        assert app.conf.task_always_eager is False
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_BROKER_URL = "memory://regression/"
+    assert app.conf.task_always_eager is True
+    assert app.conf.broker_url == "memory://regression/"
+    assert app.conf.task_default_queue == "default"

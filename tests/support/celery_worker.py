@@ -47,8 +47,9 @@ def app_database_env() -> dict[str, str]:
 
     skip_unless_postgresql_app_database()
     db = connection.settings_dict
+    # The application name tells a worker's sessions from the test process's (tests/conftest.py, at the end).
     return {"DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-                            f"/{db['NAME']}",
+                            f"/{db['NAME']}?application_name=racine-test-celery-worker",
             "RACINE_ENCRYPTION_KEYS": ",".join(settings.RACINE_ENCRYPTION_KEYS)}
 
 
@@ -105,7 +106,10 @@ def redis_workers(tmp_path: Path, *, env: dict[str, str] | None = None, without:
     """
     redis_url = require_redis()
     queue = f"racine-test-{uuid.uuid4().hex[:8]}"
-    saved = {key: app.conf[key] for key in _SAVED_KEYS}
+    # What the app's own configuration set (the rest it reads from Django's settings, live, and must go on reading:
+    # writing the values in force back would pin them, e.g. a test's CELERY_TASK_ALWAYS_EAGER=False for every
+    # later test of the process).
+    saved = {key: app.conf.changes[key] for key in _SAVED_KEYS if key in app.conf.changes}
     app.conf.update(broker_url=redis_url, result_backend=redis_url if results else None, task_always_eager=False,
                     task_default_queue=queue, task_routes={})
     forget_connections()
@@ -124,5 +128,7 @@ def redis_workers(tmp_path: Path, *, env: dict[str, str] | None = None, without:
         # A killed worker's message was never acknowledged: drop it with the queue.
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)
+        for key in _SAVED_KEYS:
+            app.conf.changes.pop(key, None)
         app.conf.update(saved)
         forget_connections()
