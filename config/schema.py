@@ -72,6 +72,11 @@ class RacineAutoSchema(AutoSchema):
                 problem = OpenApiResponse(ProblemSerializer, description=declared.get("description", ""))
                 responses[str(status)] = self._get_response_for_code(problem, str(status),
                                                                      [PROBLEM_CONTENT_TYPE], direction)
+        if any(parameter.get("in") == "query" for parameter in self._get_parameters()):
+            # The HTTP server refuses a request line past its limit (gunicorn: 4,094 bytes) before Racine sees
+            # the request, so this answer has no problem body.
+            responses["414"] = {"description": "Request line too long (the query string is past the HTTP "
+                                               "server's limit)"}
         return responses
 
 

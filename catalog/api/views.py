@@ -45,11 +45,13 @@ class AssetViewSet(RestrictedViewSetMixin, RowListModelMixin, mixins.RetrieveMod
     ordering_fields = ["qualified_name", "name", "type", "changed_at", "first_seen_at", "row_count"]
 
     def perform_content_negotiation(self, request, force=False):
-        """A format this route does not offer is a 400 naming ``format`` (DRF answers 404, as for a missing
-        object)."""
+        """A format the export does not offer is a 400 naming ``format`` (DRF answers 404, as for a missing
+        object). Elsewhere the 404 stays: ``/assets/0.5/`` is asset 0 in format 5, which is no such page."""
         try:
             return super().perform_content_negotiation(request, force)
         except Http404:
+            if self.action != "export":
+                raise
             offered = ", ".join(renderer.format for renderer in self.get_renderers())
             raise ValidationError({api_settings.URL_FORMAT_OVERRIDE: f"Choose one of: {offered}."},
                                   code="invalid") from None

@@ -151,6 +151,13 @@ def test_an_unknown_format_is_a_400_naming_format(world, catalog):
                                           "detail": "Choose one of: csv, json."}]
 
 
+def test_a_format_suffix_on_an_asset_address_is_still_a_404(world, catalog):
+    """Regression (the CI fuzz): ``/assets/0.5/`` is asset 0 in format 5; the export's 400 for an unknown format
+    had spread to every route of the viewset, where the schema documents a 404."""
+    response = world.client("analyst").get(f"/api/v1/assets/{catalog['table'].pk}.xlsx/")
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+
+
 def _queries(client, query="") -> int:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(f"{EXPORT}?{query}")
