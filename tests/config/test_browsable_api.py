@@ -55,3 +55,12 @@ def test_log_out_works_without_inline_script(browser):
     assert logout == "/api-auth/logout/?next=/api/v1/"
     assert browser.post(logout).status_code == 302
     assert browser.get("/api/v1/me/", HTTP_ACCEPT=BROWSER).status_code == 401
+
+
+def test_a_description_shows_code_as_code_not_as_backticks(browser):
+    # Regression: the data source page read "write-only (``password`` in, ``has_secret`` out)", backticks and the
+    # docstring's line breaks as typed.
+    page = browser.get("/api/v1/data-sources/", HTTP_ACCEPT=BROWSER).content.decode()
+    description = re.search(r'<div class="pull-left">(.*?)</div>', page, re.S).group(1)
+    assert "``" not in description and "<br" not in description
+    assert "write-only (<code>password</code> in, <code>has_secret</code> out). Creating a source needs" in description
