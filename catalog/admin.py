@@ -29,13 +29,18 @@ class RemovedFilter(admin.SimpleListFilter):
 
 
 def _inventory_action(fmt: str):
-    @admin.action(description=f"Export the sensitive data of the selected columns and tables ({fmt.upper()})",
+    @admin.action(description=f"Export the sensitive columns of the selected assets ({fmt.upper()})",
                   permissions=["view"])
     def export(modeladmin, request, queryset):
-        """The inventory (catalog.inventory) of the selected columns and of the columns of selected tables and
-        views, read through the asset selector like the API's export."""
+        """The inventory (catalog.inventory) of the selected columns and of the columns under the selected
+        tables, views, schemas and databases, read through the asset selector like the API's export. A column
+        sits at most three levels under what was selected (database, schema, table); the action is offered on
+        every asset page, so a selected database must not export an empty file."""
         selected = queryset.values("pk")
-        columns = asset_list(user=request.user).filter(Q(pk__in=selected) | Q(parent__in=selected))
+        children = Asset.objects.filter(parent__in=selected).values("pk")
+        grandchildren = Asset.objects.filter(parent__in=children).values("pk")
+        columns = asset_list(user=request.user).filter(
+            Q(pk__in=selected) | Q(parent__in=selected) | Q(parent__in=children) | Q(parent__in=grandchildren))
         return inventory.streaming_response(inventory.of_columns(columns), fmt)
 
     export.__name__ = f"export_inventory_{fmt}"

@@ -271,6 +271,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "config.renderers.BrowsableAPIRenderer"],
     "DEFAULT_METADATA_CLASS": "config.metadata.Metadata",
     "VIEW_NAME_FUNCTION": "config.naming.view_name",
+    "VIEW_DESCRIPTION_FUNCTION": "config.naming.view_description",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
     "PAGE_SIZE": 50,
     # Strict: a parameter no backend reads, an ordering field not offered or an unreadable value is a 400.

@@ -249,8 +249,14 @@ class ScanRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="drift")
     def drift_link(self, run):
+        count = run.changes.count()
+        if not count and run.added:
+            # Only a baseline adds assets without recording them (scanning.sync): "Added: 58" beside "All 0
+            # changes" read as lost drift.
+            return ("None recorded: this was the source's first scan (its baseline), which adds every asset "
+                    "without listing it as a change.")
         url = reverse("admin:scanning_assetchange_changelist") + f"?run__id__exact={run.pk}"
-        return format_html('<a href="{}">All {} changes of this run</a>', url, run.changes.count())
+        return format_html('<a href="{}">All {} changes of this run</a>', url, count)
 
     @admin.action(description="Cancel the selected runs", permissions=["view"])
     def cancel_runs(self, request, queryset):

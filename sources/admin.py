@@ -120,6 +120,14 @@ class DataSourceAdmin(ContributedAdminMixin, ServiceAdminMixin, admin.ModelAdmin
     def delete_model(self, request, obj):
         self.run_service(request, services.datasource_delete, data_source=obj, acting_user=request.user)
 
+    def get_deleted_objects(self, objs, request):
+        # Django refuses the deletion unless the user may delete every kind of object it cascades to; scan runs
+        # and classifications are history with no delete of their own here, so a scanned source could not be
+        # deleted by anyone, superusers included. Deleting the source is what the service authorises (and audits),
+        # with everything under it.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     @admin.action(description="Test connection", permissions=["view"])
     def test_connection(self, request, queryset):
         # One request tests the sources one after another, each for up to the connect timeout (and a failure seen

@@ -222,3 +222,25 @@ def test_the_admin_exports_the_selected_columns_and_those_of_selected_tables(wor
                            {"action": "export_inventory_json", "index": 0, "_selected_action": [table.pk]},
                            format="multipart")
     assert [row["id"] for row in _json(response)] == [catalog["iban"].pk]
+
+
+def test_the_admin_exports_the_columns_under_a_selected_database_or_schema(world, catalog):
+    # Regression: the export is offered on the databases and schemas pages too, but read only the selected assets
+    # and their children, so a selected database (whose columns sit three levels down) exported an empty file.
+    steward = world.user("steward")
+    steward.is_staff = True
+    steward.save(update_fields=["is_staff"])
+    client = verified_client(steward)
+    source = catalog["email"].data_source
+    database = AssetFactory(data_source=source, type=Asset.Type.DATABASE)
+    schema = AssetFactory(data_source=source, type=Asset.Type.SCHEMA, parent=database)
+    table = AssetFactory(data_source=source, type=Asset.Type.TABLE, parent=schema)
+    for column in (catalog["email"], catalog["iban"]):
+        column.parent = table
+        column.save(update_fields=["parent"])
+    for changelist, selected in (("admin:catalog_databaseasset_changelist", database),
+                                 ("admin:catalog_schemaasset_changelist", schema)):
+        response = client.post(reverse(changelist),
+                               {"action": "export_inventory_csv", "index": 0, "_selected_action": [selected.pk]},
+                               format="multipart")
+        assert {int(row["id"]) for row in _csv(response)} == {catalog["email"].pk, catalog["iban"].pk}

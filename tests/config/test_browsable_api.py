@@ -43,3 +43,24 @@ def test_the_scan_action_page_in_a_browser_is_a_405_not_a_500(browser):
     response = browser.get(f"/api/v1/data-sources/{source.pk}/scan/", HTTP_ACCEPT=BROWSER)
     assert response.status_code == 405 and response["Content-Type"].startswith("text/html")
     assert title(response) == "Scan – Racine API"
+
+
+def test_log_out_works_without_inline_script(browser):
+    # Regression: DRF's log-out link submitted its form from an inline onclick, which the Content-Security-Policy
+    # (script-src 'self') blocks, so clicking "Log out" did nothing. The page carries no inline event handler and
+    # logs out with a plain form.
+    page = browser.get("/api/v1/", HTTP_ACCEPT=BROWSER).content.decode()
+    assert not re.search(r"\son[a-z]+=", page)
+    logout = re.search(r'<form class="api-logout" method="post" action="([^"]+)"', page).group(1)
+    assert logout == "/api-auth/logout/?next=/api/v1/"
+    assert browser.post(logout).status_code == 302
+    assert browser.get("/api/v1/me/", HTTP_ACCEPT=BROWSER).status_code == 401
+
+
+def test_a_description_shows_code_as_code_not_as_backticks(browser):
+    # Regression: the data source page read "write-only (``password`` in, ``has_secret`` out)", backticks and the
+    # docstring's line breaks as typed.
+    page = browser.get("/api/v1/data-sources/", HTTP_ACCEPT=BROWSER).content.decode()
+    description = re.search(r'<div class="pull-left">(.*?)</div>', page, re.S).group(1)
+    assert "``" not in description and "<br" not in description
+    assert "write-only (<code>password</code> in, <code>has_secret</code> out). Creating a source needs" in description

@@ -104,3 +104,13 @@ def test_api_root_lists_every_prefix_including_one_two_apps_register():
     root = verified_client(UserFactory()).get("/api/v1/", HTTP_ACCEPT="application/json").json()
     assert root["data-sources"].endswith("/api/v1/data-sources/")
     assert {"assets", "scans", "scan-runs", "classifications", "tokens"} <= root.keys()
+
+
+def test_html_problem_page_lists_the_invalid_fields():
+    # Regression: a 400 from a view with no browsable page of its own (the export) said "see errors" in a browser
+    # and showed none; the page lists each field with what is wrong with it.
+    client = verified_client(UserFactory(is_staff=True, is_superuser=True))
+    unknown = assert_html(get(client, "/api/v1/assets/export/?colour=blue", BROWSER), 400)
+    assert "<code>colour</code>: Unknown query parameter." in unknown
+    invalid = assert_html(get(client, "/api/v1/assets/export/?sensitivity=bogus", BROWSER), 400)
+    assert "<code>sensitivity</code>: Select a valid choice. bogus is not one of the available choices." in invalid

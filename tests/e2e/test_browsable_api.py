@@ -53,6 +53,12 @@ def test_anonymous_visitor_logs_in_with_password_and_totp_then_uses_api_and_docs
     assert "data-sources" in tab.inner_text(".response-info")
     assert "Each link below lists one kind of resource." in tab.inner_text(".content-main")
     shoot(page, "6-root-verified")
+
+    tab.click("a.dropdown-toggle")  # the user menu: "Log out" must work under the page's CSP (no inline script)
+    tab.click(".api-logout button")
+    tab.wait_for_load_state("networkidle")
+    assert tab.goto(f"{live_server.url}/api/v1/me/").status == 401
+    assert not [error for error in page.console_errors if "Content Security Policy" in error]
     assert page.external == []
 
 

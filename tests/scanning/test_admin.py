@@ -375,3 +375,12 @@ def test_no_dropped_secret_warning_when_the_secret_stays(world, sources):
     mine.refresh_from_db()
     assert mine.has_secret
     assert not any("removed" in str(message) for message in response.context["messages"])
+
+
+def test_run_page_says_a_baseline_records_no_drift(world, sources):
+    # Regression: a source's first scan (its baseline) adds every asset without recording changes; its page said
+    # "Added: 58" beside "All 0 changes of this run", which read as drift gone missing.
+    run = ScanRunFactory(scan__data_source=sources[0], added=58)
+    text = staff(world, "steward").get(reverse("admin:scanning_scanrun_change", args=[run.pk])).content.decode()
+    assert "this was the source&#x27;s first scan (its baseline)" in text
+    assert "All 0 changes of this run" not in text
