@@ -1,7 +1,7 @@
 """No admin page shows a workspace-scoped steward or workspace admin the name of anything in a workspace they are
-not a member of: every page of every ModelAdmin on the site (derived from its registry) — the add pages with ids
-of workspace B's rows in the query (Django's add pages take initial values from it), the changelists, unfiltered
-and filtered by B's data source, and the change page of every row.
+not a member of: the home, and every page of every ModelAdmin on the site (derived from its registry) — the add
+pages with ids of workspace B's rows in the query (Django's add pages take initial values from it), the
+changelists, unfiltered and filtered by B's data source, and the change page of every row.
 
 It found the manual classification page naming any id's column through its raw-id input (?asset=<id>):
 tests/catalog/test_classification_admin.py has that case's own test."""
@@ -32,7 +32,8 @@ def _rows(workspace, label: str) -> dict:
     source = DataSourceFactory(workspace=workspace, name=f"{label} source")
     rule_set = ScanRuleSetFactory(workspace=workspace, name=f"{label} rules")
     scan = ScanFactory(data_source=source, rule_set=rule_set, name=f"{label} scan")
-    column = AssetFactory(data_source=source, type=Asset.Type.COLUMN, name="c", qualified_name=f"{label}.column")
+    column = AssetFactory(data_source=source, type=Asset.Type.COLUMN, name="c", qualified_name=f"{label}.column",
+                          sensitivity=Asset.Sensitivity.CONFIDENTIAL)
     AssetClassificationFactory(asset=column, classification=builtin("PII.EMAIL"))
     ClassificationRuleFactory(workspace=workspace, description=f"{label} rule")
     run = ScanRunFactory(scan=scan)
@@ -43,7 +44,7 @@ def _rows(workspace, label: str) -> dict:
 
 def _pages(theirs: dict) -> list[str]:
     query = "&".join(f"{name}={pk}" for name, pk in theirs.items())
-    pages = []
+    pages = [reverse("admin:index")]  # the steward's home: counts and charts by source and classification
     for model in admin.site._registry:
         opts = model._meta
         try:
@@ -66,6 +67,7 @@ def test_no_admin_page_names_a_row_of_another_workspace(world, persona, monkeypa
     client = verified_client(user)
     _rows(world.workspace_a, "Ours")
     theirs = _rows(world.workspace_b, MARK)
+    assert b"Ours source" in client.get(reverse("admin:index")).content  # the home draws the steward's own
     shown = []
     for page in _pages(theirs):
         response = client.get(page)
