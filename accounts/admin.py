@@ -49,6 +49,7 @@ class RestrictedAdminMixin:
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if formfield is not None and type(formfield.widget) is widgets.ForeignKeyRawIdWidget:
+            # A raw-id input takes any id typed in: only rows in scope are valid, and only they are named.
             if issubclass(db_field.related_model, GovernedModel):
                 formfield.queryset = visible(formfield.queryset, user=request.user)
             formfield.widget = ScopedRawIdWidget(db_field.remote_field, self.admin_site, formfield.queryset,
