@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,6 +13,7 @@ from django.db import models, transaction
 
 from accounts import audit, services
 from accounts.authentication import api_token_revoke
+from accounts.governed import GovernedModel
 from accounts.models import ApiToken, AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
 from accounts.permissions import has_any_grant, has_perm
 from accounts.selectors import visible, workspaces_allowing
@@ -43,6 +45,33 @@ class RestrictedAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self._allowed(request, "delete", obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and type(formfield.widget) is widgets.ForeignKeyRawIdWidget:
+            # A raw-id input takes any id typed in: only rows in scope are valid, and only they are named.
+            if issubclass(db_field.related_model, GovernedModel):
+                formfield.queryset = visible(formfield.queryset, user=request.user)
+            formfield.widget = ScopedRawIdWidget(db_field.remote_field, self.admin_site, formfield.queryset,
+                                                 using=formfield.widget.db)
+        return formfield
+
+
+class ScopedRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    """A raw-id input that names the chosen row only when it is in ``scope`` (the form field's queryset).
+    Django's looks the id up in the whole table, so an id in the add page's URL (``?asset=<id>``) or in a refused
+    form showed the name of a row of another workspace."""
+
+    def __init__(self, rel, admin_site, scope, **kwargs):
+        super().__init__(rel, admin_site, **kwargs)
+        self.scope = scope  # not ``choices``: a ModelChoiceField sets that on its widget
+
+    def label_and_url_for_value(self, value):
+        try:
+            chosen = self.scope.filter(**{self.rel.get_related_field().name: value}).exists()
+        except (ValueError, TypeError, ValidationError):
+            chosen = False
+        return super().label_and_url_for_value(value) if chosen else ("", "")
 
 
 def admin_error_text(exc: Exception) -> str:

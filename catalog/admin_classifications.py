@@ -8,7 +8,7 @@ from accounts.admin import ServiceAdminMixin, admin_error_text
 from accounts.permissions import has_any_grant, has_perm
 from catalog import services
 from catalog.models import AssetClassification, Classification
-from catalog.selectors import active_classification_list
+from catalog.selectors import active_classification_list, asset_list
 from config.pagination import EstimatedCountPaginator
 
 
@@ -70,6 +70,8 @@ class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "classification":
             kwargs["queryset"] = active_classification_list(user=request.user)
+        elif db_field.name == "asset":  # as the API's manual classification: assets still in their source
+            kwargs["queryset"] = asset_list(user=request.user, present_only=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, **kwargs):

@@ -73,3 +73,26 @@ def test_rule_preview_page_shows_results_by_line_and_stores_nothing(world):
     assert AuditEvent.objects.count() == events and ClassificationRule.objects.count() == 1
     other = ClassificationRuleFactory(workspace=world.workspace_b)
     assert client.get(reverse("admin:scanning_classificationrule_preview", args=[other.pk])).status_code == 404
+
+
+def test_the_manual_classification_form_names_no_asset_of_another_workspace(world):
+    """The asset's raw-id input named any id's asset (Django looks it up in the whole table): the add page with
+    ``?asset=<id>`` showed the qualified name of another workspace's column, and the form refused it with a
+    message of its own (an oracle of which ids exist). Now it names only assets in scope, and refuses one out of
+    scope exactly like one that does not exist."""
+    _, client = _staff(world, "steward")
+    *_, ours = asset_tree(DataSourceFactory(workspace=world.workspace_a), columns={"email": "text"})
+    *_, theirs = asset_tree(DataSourceFactory(workspace=world.workspace_b), table="payroll",
+                            columns={"national_insurance_no": "text"})
+    url = reverse("admin:catalog_assetclassification_add")
+    assert ours["email"].qualified_name.encode() in client.get(f"{url}?asset={ours['email'].pk}").content
+    page = client.get(f"{url}?asset={theirs['national_insurance_no'].pk}")
+    assert page.status_code == 200 and b"national_insurance_no" not in page.content
+
+    def refusal(asset_id):
+        response = client.post(url, {"asset": asset_id, "classification": builtin("PII.EMAIL").pk})
+        assert response.status_code == 200 and b"national_insurance_no" not in response.content
+        return response.context["adminform"].form.errors["asset"]
+
+    assert refusal(theirs["national_insurance_no"].pk) == refusal(10**9)
+    assert not AssetClassification.objects.exists()
