@@ -164,6 +164,26 @@ def copy_rows(model, rows, *, with_ids: bool = False) -> int:
     return count
 
 
+def catalog_world(assets: int):
+    """An organization with workspaces A and B, the data sources of ``SOURCES`` and ``assets`` assets under them
+    (written by COPY); returns the workspaces by label, the data sources and the number of assets written."""
+    from django.db import connection
+
+    from catalog.models import Asset
+    from sources.models import DataSource
+    from tests.support.factories import OrganizationFactory, WorkspaceFactory
+
+    organization = OrganizationFactory()
+    workspaces = {label: WorkspaceFactory(organization=organization, name=label, slug=label.lower())
+                  for label in ("A", "B")}
+    sources = [DataSource.objects.create(workspace=workspaces[label], name=name, engine=DataSource.Engine.POSTGRESQL,
+                                         host="db.example.org", database=name) for label, name in SOURCES]
+    written = copy_rows(Asset, asset_rows([source.pk for source in sources], assets), with_ids=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [Asset._meta.db_table, written])
+    return workspaces, sources, written
+
+
 def build(assets: int) -> dict:
     """The organization, two workspaces, the personas and the catalog; returns what the measurements need."""
     from django.db import connection
@@ -175,19 +195,10 @@ def build(assets: int) -> dict:
     from accounts.models import ApiToken
     from accounts.roles import Role
     from catalog.models import Asset, AssetClassification, Classification
-    from sources.models import DataSource
-    from tests.support.factories import OrganizationFactory, UserFactory, WorkspaceFactory
+    from tests.support.factories import UserFactory
 
     started = time.perf_counter()
-    organization = OrganizationFactory()
-    workspaces = {label: WorkspaceFactory(organization=organization, name=label, slug=label.lower())
-                  for label in ("A", "B")}
-    sources = [DataSource.objects.create(workspace=workspaces[label], name=name, engine=DataSource.Engine.POSTGRESQL,
-                                         host="db.example.org", database=name) for label, name in SOURCES]
-    source_ids = [source.pk for source in sources]
-    written = copy_rows(Asset, asset_rows(source_ids, assets), with_ids=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [Asset._meta.db_table, written])
+    workspaces, sources, written = catalog_world(assets)
 
     classifications = {}
     for name in CLASSIFIED_COLUMNS.values():

@@ -32,7 +32,7 @@ from bench.api.run import (  # noqa: E402  (after the path is set, as the other 
     COLUMN_NAMES,
     SCHEMAS,
     SOURCES,
-    asset_rows,
+    catalog_world,
     copy_rows,
     production_environment,
     recreate_database,
@@ -62,18 +62,10 @@ def build(columns: int, runs_per_source: int) -> dict:
     from accounts.roles import Role
     from catalog.models import Asset, AssetClassification, Classification
     from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
-    from sources.models import DataSource
-    from tests.support.factories import OrganizationFactory, UserFactory, WorkspaceFactory
+    from tests.support.factories import UserFactory
 
     started = time.perf_counter()
-    organization = OrganizationFactory()
-    workspaces = {label: WorkspaceFactory(organization=organization, name=label, slug=label.lower())
-                  for label in ("A", "B")}
-    sources = [DataSource.objects.create(workspace=workspaces[label], name=name, engine=DataSource.Engine.POSTGRESQL,
-                                         host="db.example.org", database=name) for label, name in SOURCES]
-    written = copy_rows(Asset, asset_rows([source.pk for source in sources], assets_for(columns)), with_ids=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [Asset._meta.db_table, written])
+    workspaces, sources, written = catalog_world(assets_for(columns))
     for name, (_, sensitivity) in FOUND.items():
         Asset.objects.filter(type=Asset.Type.COLUMN, name=name).update(sensitivity=sensitivity)
 
