@@ -24,7 +24,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm
 
 from accounts import audit, lockout, mfa, writes
-from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
+from accounts.actors import SYSTEM, SystemActor, user_or_none
 from accounts.fields import check_text
 from accounts.models import AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
 from accounts.permissions import authorize, clear_cache, perm_name, workspace_allows
@@ -382,8 +382,10 @@ def roles_sync() -> int:
 @transaction.atomic
 def object_grant_create(*, user: User, obj, action: str, expires_at: datetime, acting_user: User | SystemActor,
                         reason: str = "") -> ObjectGrant:
-    """Let ``user`` ``action`` this one object until ``expires_at`` (e.g. an approved access request)."""
-    require_actor(acting_user)
+    """Let ``user`` ``action`` this one object until ``expires_at`` (e.g. an approved access request). Only a
+    superuser (or ``SYSTEM``) may: a grant reaches past every workspace's roles, and no role decides who may
+    hand them out until access requests have their approvers."""
+    authorize(acting_user, lambda: acting_user.is_superuser)
     if expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     check_text(ObjectGrant, "reason", reason)
@@ -431,9 +433,8 @@ def _grant_target(grant: ObjectGrant):
 @transaction.atomic
 def object_grant_revoke(*, grant: ObjectGrant, acting_user: User | SystemActor, reason: str = "",
                         event: str = "grant.revoked") -> ObjectGrant:
-    """End ``grant`` and record who did. Who may is decided by the caller: the grants' admin page (superusers
-    only) and the expiry task (``SYSTEM``)."""
-    require_actor(acting_user)
+    """End ``grant`` and record who did: a superuser (the grants' admin page) or ``SYSTEM`` (the expiry task)."""
+    authorize(acting_user, lambda: acting_user.is_superuser)
     grant = ObjectGrant.objects.select_for_update().select_related("content_type", "permission", "user").get(
         pk=grant.pk)
     if grant.revoked_at is not None:

@@ -196,8 +196,7 @@ def test_a_service_called_without_an_actor_raises(workspace, service):
 
 @pytest.mark.django_db
 def test_a_service_without_an_authorisation_step_still_refuses_none(workspace):
-    """object_grant_create and the classification decisions authorise elsewhere or by restrict(); None is refused
-    all the same."""
+    """The classification decisions authorise by restrict(); None is refused all the same."""
     with pytest.raises(TypeError, match="SYSTEM"):
         _calls(workspace)["object_grant_create"](acting_user=None)
     with pytest.raises(TypeError, match="SYSTEM"):
@@ -223,3 +222,19 @@ def test_a_user_without_the_right_is_refused(workspace):
     membership(analyst, workspace, Role.ANALYST)
     with pytest.raises(PermissionDenied):
         _calls(workspace)["rule_set_create"](acting_user=analyst)
+
+
+@pytest.mark.django_db
+def test_only_a_superuser_hands_out_or_ends_an_object_grant(workspace):
+    """Regression (session 18's attack): object_grant_create checked no permission, so a future caller passing
+    request.user would have let anyone grant themselves anything."""
+    staff = UserFactory(is_staff=True)
+    with pytest.raises(PermissionDenied):
+        _calls(workspace)["object_grant_create"](acting_user=staff)
+    assert not ObjectGrant.objects.exists()
+    grant = _calls(workspace)["object_grant_create"](acting_user=UserFactory(is_superuser=True))
+    with pytest.raises(PermissionDenied):
+        account_services.object_grant_revoke(grant=grant, acting_user=staff)
+    grant.refresh_from_db()
+    assert grant.revoked_at is None
+    assert account_services.object_grant_revoke(grant=grant, acting_user=SYSTEM).revoked_at is not None
