@@ -17,6 +17,7 @@ from accounts.governed import GovernedModel
 from accounts.models import ApiToken, AuditEvent, Membership, ObjectGrant, Organization, User, Workspace
 from accounts.permissions import has_any_grant, has_perm
 from accounts.selectors import visible, workspaces_allowing
+from accounts.wording import counted
 
 
 class RestrictedAdminMixin:
@@ -229,8 +230,8 @@ class RacineUserAdmin(AuditedM2MAdminMixin, RestrictedAdminMixin, UserAdmin):
         except (PermissionDenied, ValidationError) as exc:
             self.message_user(request, admin_error_text(exc), messages.ERROR)
             return
-        self.message_user(request, f"Second factor reset for {queryset.count()} user(s); they enrol again at their "
-                                   "next login.", messages.SUCCESS)
+        self.message_user(request, f"Second factor reset for {counted(queryset.count(), 'user')}; they enrol again "
+                                   "at their next login.", messages.SUCCESS)
 
     @admin.action(description="Unlock login: forget failed login attempts (lockout)", permissions=["change"])
     def unlock_login(self, request, queryset):
@@ -241,8 +242,8 @@ class RacineUserAdmin(AuditedM2MAdminMixin, RestrictedAdminMixin, UserAdmin):
         except PermissionDenied as exc:
             self.message_user(request, admin_error_text(exc), messages.ERROR)
             return
-        self.message_user(request, f"Login unlocked for {queryset.count()} user(s); {forgotten} failed attempt(s) "
-                                   "forgotten.", messages.SUCCESS)
+        self.message_user(request, f"Login unlocked for {counted(queryset.count(), 'user')}; "
+                                   f"{counted(forgotten, 'failed attempt')} forgotten.", messages.SUCCESS)
 
     def user_change_password(self, request, id, form_url=""):
         # The admin's set-password page saves outside changeform_view: audit the fact (never the value) here.

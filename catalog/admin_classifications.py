@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.admin import ServiceAdminMixin, admin_error_text
 from accounts.permissions import has_any_grant, has_perm
+from accounts.wording import counted
 from catalog import services
 from catalog.models import AssetClassification, Classification
 from catalog.selectors import active_classification_list, asset_list
@@ -112,7 +113,7 @@ class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
             self.message_user(request, admin_error_text(exc) + " Nothing was changed.",
                               messages.ERROR)
             return
-        self.message_user(request, f"{len(rows)} classification(s) {decision}.", messages.SUCCESS)
+        self.message_user(request, f"{counted(len(rows), 'classification')} {decision}.", messages.SUCCESS)
 
     @admin.action(description="Confirm the selected classifications", permissions=["confirm"])
     def confirm_selected(self, request, queryset):

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
 from accounts.admin import ReadOnlyAdminMixin
+from accounts.wording import counted
 from core import events
 from core.models import Delivery, Event
 
@@ -48,6 +49,8 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, "You may not retry events.", messages.ERROR)
             return
         skipped = queryset.count() - sent
-        self.message_user(request, f"{sent} dead letter(s) sent again."
-                          + (f" {skipped} selected event(s) were not dead letters and were left as they are."
-                             if skipped else ""), messages.SUCCESS if sent else messages.WARNING)
+        left_alone = ("was not a dead letter and was left as it is" if skipped == 1
+                      else "were not dead letters and were left as they are")
+        left = f" {counted(skipped, 'selected event')} {left_alone}." if skipped else ""
+        self.message_user(request, f"{counted(sent, 'dead letter')} sent again.{left}",
+                          messages.SUCCESS if sent else messages.WARNING)

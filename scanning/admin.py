@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin, ServiceValidatedForm
 from accounts.selectors import visible, workspaces_allowing
+from accounts.wording import counted
 from catalog.admin import AssetAdmin
 from catalog.models import Asset
 from config.pagination import EstimatedCountPaginator
@@ -317,7 +318,7 @@ def detect_again(modeladmin, request, queryset):
             modeladmin.message_user(request, _busy(source, exc), messages.WARNING)
         else:
             modeladmin.message_user(request, format_html(
-                '{}: detection queued on {} asset(s) — <a href="{}">run #{}</a>.', source, len(assets),
+                '{}: detection queued on {} — <a href="{}">run #{}</a>.', source, counted(len(assets), "asset"),
                 reverse("admin:scanning_scanrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
 
 

@@ -236,7 +236,7 @@ def test_reset_mfa_command_resets_as_the_system(victim, client):
 
     call_command("reset_mfa", "victim", stdout=out)
 
-    assert "2 device(s) removed, 1 session(s) ended" in out.getvalue()
+    assert "2 devices removed, 1 session ended" in out.getvalue()
     assert_reset(victim, client, "system")
 
 

@@ -278,7 +278,7 @@ def test_detect_again_action_queues_one_detection_run_per_source(world, sources,
     run = ScanRun.objects.get(data_source=sources[0])
     assert (run.trigger, run.scan, sorted(run.targets)) == ("detection", None, sorted([cols["email"].pk,
                                                                                          cols["phone"].pk]))
-    assert "detection queued on 2 asset(s)" in response.content.decode()
+    assert "detection queued on 2 assets" in response.content.decode()
     assert f"run #{run.pk}" in response.content.decode()
     response = client.post(reverse("admin:catalog_tableasset_changelist"),
                            {"action": "detect_again", "_selected_action": [table.pk, other_table.pk]}, follow=True)

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts import services
 from accounts.actors import SYSTEM
 from accounts.models import User
+from accounts.wording import counted
 
 
 class Command(BaseCommand):
@@ -20,5 +21,5 @@ class Command(BaseCommand):
             raise CommandError(f"no user {username!r}")
         outcome = services.mfa_reset(user=user, acting_user=SYSTEM)
         self.stdout.write(self.style.SUCCESS(
-            f"Second factor of {username} reset: {len(outcome['devices'])} device(s) removed, "
-            f"{outcome['sessions_ended']} session(s) ended."))
+            f"Second factor of {username} reset: {counted(len(outcome['devices']), 'device')} removed, "
+            f"{counted(outcome['sessions_ended'], 'session')} ended."))
