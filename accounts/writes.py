@@ -61,3 +61,14 @@ def changing(instance: models.Model, *, acting_user, allowed: Callable[[], bool]
             setattr(instance, name, value)
         yield instance
         instance.save()
+
+
+def delete(instance: models.Model, *, acting_user, allowed: Callable[[], bool], event: str,
+             check: Callable[[], None] | None = None) -> None:
+    """Authorise, let ``check`` refuse (a row still in use: ValidationError), then audit ``instance``'s audited
+    fields as ``event`` and delete it."""
+    authorize(acting_user, allowed)
+    if check is not None:
+        check()
+    audit.record_deleted(event=event, actor=acting_user, obj=instance)
+    instance.delete()

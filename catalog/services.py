@@ -104,13 +104,15 @@ def classification_update(*, classification: Classification, acting_user: User |
 
 @transaction.atomic
 def classification_delete(*, classification: Classification, acting_user: User | SystemActor) -> None:
-    authorize(acting_user, lambda: has_perm(acting_user, "delete", classification))
-    if classification.is_builtin:
-        raise ValidationError("Built-in classifications cannot be deleted; switch them off instead.")
-    if classification.applications.exists() or classification.custom_rules.exists():
-        raise ValidationError("This classification is in use by assets or custom rules; switch it off instead.")
-    audit.record_deleted(event="classification.deleted", actor=acting_user, obj=classification)
-    classification.delete()
+    def refuse_if_needed():
+        if classification.is_builtin:
+            raise ValidationError("Built-in classifications cannot be deleted; switch them off instead.")
+        if classification.applications.exists() or classification.custom_rules.exists():
+            raise ValidationError("This classification is in use by assets or custom rules; switch it off "
+                                  "instead.")
+
+    writes.delete(classification, acting_user=acting_user, event="classification.deleted",
+                  allowed=lambda: has_perm(acting_user, "delete", classification), check=refuse_if_needed)
 
 
 def classification_evidence_fingerprint(*, classification: str, evidence: dict) -> str:

@@ -295,9 +295,8 @@ def datasource_update(*, data_source: DataSource, acting_user: User | SystemActo
 
 @transaction.atomic
 def datasource_delete(*, data_source: DataSource, acting_user: User | SystemActor) -> None:
-    authorize(acting_user, lambda: has_perm(acting_user, "delete", data_source))
-    audit.record_deleted(event="datasource.deleted", actor=acting_user, obj=data_source)
-    data_source.delete()
+    writes.delete(data_source, acting_user=acting_user, event="datasource.deleted",
+                  allowed=lambda: has_perm(acting_user, "delete", data_source))
 
 
 def datasource_secret_read(*, data_source: DataSource, acting_user: User | SystemActor, purpose: str) -> str:

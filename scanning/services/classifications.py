@@ -14,7 +14,7 @@ from django.db import connections, transaction
 from accounts import audit, writes
 from accounts.actors import SystemActor, user_or_none
 from accounts.models import User, Workspace
-from accounts.permissions import authorize, has_perm, workspace_allows
+from accounts.permissions import has_perm, workspace_allows
 from catalog.models import Classification
 from scanning.detection import BUILTIN_CLASSIFICATIONS, CustomRule, preview_rule
 from scanning.models import ClassificationRule
@@ -107,9 +107,8 @@ def classification_rule_update(*, rule: ClassificationRule, acting_user: User | 
 
 @transaction.atomic
 def classification_rule_delete(*, rule: ClassificationRule, acting_user: User | SystemActor) -> None:
-    authorize(acting_user, lambda: has_perm(acting_user, "delete", rule))
-    audit.record_deleted(event="classification_rule.deleted", actor=acting_user, obj=rule)
-    rule.delete()
+    writes.delete(rule, acting_user=acting_user, event="classification_rule.deleted",
+                  allowed=lambda: has_perm(acting_user, "delete", rule))
 
 
 def classification_rule_preview(*, rule: ClassificationRule, values: list[str], column_name: str = "") -> dict:
