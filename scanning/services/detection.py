@@ -2,8 +2,11 @@
 
 How a table is read and judged:
 
-- one ``sample_table`` call per table (all its columns at once, ``rule_set.sample_size`` values each); binary
-  columns are not read at all (the engine never classifies them, and blobs are heavy);
+- one row sample per table (all its columns at once, ``rule_set.sample_size`` rows), plus one query for each of
+  its sparsest columns (at most ``MAX_TOPPED_UP_COLUMNS``) so that a mostly-NULL column is judged on
+  ``sample_size`` values too (``Connector.sample_values``); the same data gives the same sample, so two identical
+  scans give the same classifications; binary columns are not read at all (the engine never classifies them,
+  and blobs are heavy);
 - each column goes through the engine (``scanning.detection.detect_column``) with the run's settings, the
   workspace's custom rules and the rule set's classification filter;
 - the stewards' decisions are respected before anything is written: a rejected classification whose evidence
@@ -52,6 +55,7 @@ from sources.connectors import (
     AuthenticationFailed,
     ConnectorConfigError,
     ConnectorError,
+    SampledValues,
     SourceUnavailable,
     parse_qualified_name,
 )
@@ -159,8 +163,8 @@ def detect_table(*, connector, table: Asset, ctx: Context, run: ScanRun | None =
     columns = list(columns.order_by("ordinal", "pk").only("pk", "qualified_name", "data_type"))
     names = {column.pk: parse_qualified_name(column.qualified_name)[-1] for column in columns}
     to_read = [names[c.pk] for c in columns if type_family(c.data_type) not in _UNREAD_FAMILIES]
-    values = (connector.sample_table(parse_qualified_name(table.qualified_name), to_read, limit=ctx.sample_size)
-              if to_read else {})
+    sample = (connector.sample_values(parse_qualified_name(table.qualified_name), to_read, limit=ctx.sample_size)
+              if to_read else SampledValues(rows={}, values={}))
     rejected: dict[int, dict[str, str]] = {}
     for asset_id, name, fingerprint in AssetClassification.objects.filter(
             asset_id__in=list(names), status=AssetClassification.Status.REJECTED).values_list(
@@ -169,19 +173,20 @@ def detect_table(*, connector, table: Asset, ctx: Context, run: ScanRun | None =
     results: dict[int, DetectedClassification | None] = {}
     profiles: list[Asset] = []
     for column in columns:
-        column_values = values.get(names[column.pk], ())
-        if ctx.profile and names[column.pk] in values:
-            column.profile = profile_column(column_values, rows=table.row_count)
+        name = names[column.pk]
+        column_values = sample.values.get(name, ())
+        if ctx.profile and name in sample.rows:
+            column.profile = profile_column(sample.rows[name], rows=table.row_count)
             profiles.append(column)
         if not ctx.detect:
             continue
-        found = _best(ColumnSample(names[column.pk], table.name, column.data_type, column_values), ctx,
+        found = _best(ColumnSample(name, table.name, column.data_type, column_values), ctx,
                       rejected.get(column.pk, {}))
         if found is not None:
             found = DetectedClassification(found.classification_id, found.confidence,
                                            _scrub(found.evidence, _raw_texts(column_values)), found.resuggest)
         results[column.pk] = found
-    del values  # the sampled values end here
+    del sample  # the sampled values end here
     classified = sum(1 for found in results.values() if found is not None)
     with transaction.atomic():
         if ctx.detect:

@@ -18,7 +18,7 @@ from catalog.models import Asset, AssetClassification
 from catalog.services import RESUGGESTED_NOTE
 from scanning.models import ScanRun, TableSample
 from scanning.services import detection, runs
-from sources.connectors import SchemaObject, parse_qualified_name
+from sources.connectors import Connector, SchemaObject, parse_qualified_name
 from sources.services import RUN_CANNOT_CONNECT
 from tests.catalog.classification_factories import ClassificationFactory, ClassificationRuleFactory, asset_tree, builtin
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
@@ -50,11 +50,16 @@ class FakeConnector:
     def iter_schema(self, include=None):
         yield self.schema
 
-    def sample_table(self, table_path, columns, limit):
+    _table_hints: dict = {}
+    sample_values = Connector.sample_values  # the real top-up logic over this fake's sample_table
+
+    def sample_table(self, table_path, columns, limit, *, not_null=None, share=1.0):
         self.calls.append((tuple(table_path), list(columns), limit))
         if self.fail_with is not None:
             raise self.fail_with
         data = self.tables[table_path[-1]]
+        if not_null is not None:
+            return {not_null: [value for value in data.get(not_null, []) if value is not None][:limit]}
         return {column: list(data.get(column, []))[:limit] for column in columns}
 
 
@@ -256,9 +261,9 @@ def test_cancel_requested_stops_run_before_next_table(fake):
     run = _run(source)
 
     class Cancelling(FakeConnector):
-        def sample_table(self, table_path, columns, limit):
+        def sample_table(self, table_path, columns, limit, **kwargs):
             ScanRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-            return super().sample_table(table_path, columns, limit)
+            return super().sample_table(table_path, columns, limit, **kwargs)
 
     connector = fake(Cancelling({"a_first": {"email": EMAILS}, "b_second": {"email": EMAILS}}))
     detection.detection_run(scan_run_id=run.pk, table_ids=[first.pk, second.pk])
@@ -476,10 +481,10 @@ def test_cancelling_a_running_detection_stops_it_before_the_next_table(fake):
     connector = FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}})
     original = connector.sample_table
 
-    def cancel_after_first(table_path, columns, limit):
+    def cancel_after_first(table_path, columns, limit, **kwargs):
         if connector.calls:
             runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=SYSTEM)
-        return original(table_path, columns, limit)
+        return original(table_path, columns, limit, **kwargs)
 
     connector.sample_table = cancel_after_first
     fake(connector)
