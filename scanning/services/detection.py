@@ -21,12 +21,15 @@ How a table is read and judged:
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
@@ -46,7 +49,7 @@ from catalog.services import (
     classification_evidence_fingerprint,
 )
 from core import runs
-from scanning.detection import ColumnSample, DetectionSettings, detect_column, type_family
+from scanning.detection import ENGINE_REVISION, ColumnSample, DetectionSettings, detect_column, type_family
 from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
 from scanning.profiling import profile_column
 from scanning.services.classifications import custom_rules_for
@@ -82,6 +85,16 @@ class Context:
     sample_size: int
     detect: bool = True
     profile: bool = False
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What a table's verdicts depend on besides its data, as a hash stored with its sample
+        (``TableSample.judged_with``): a rule created, edited or switched off changes it, and so does a new
+        engine revision."""
+        judged_with = [ENGINE_REVISION, self.sample_size, self.detect, self.profile,
+                       sorted(self.classification_ids), sorted(self.settings.disabled),
+                       [dataclasses.astuple(rule) for rule in self.custom_rules]]
+        return hashlib.sha256(json.dumps(judged_with, default=str).encode()).hexdigest()
 
 
 def detection_context(*, workspace_id: int, rule_set: ScanRuleSet | None, detect: bool = True) -> Context:
@@ -195,7 +208,8 @@ def detect_table(*, connector, table: Asset, ctx: Context, run: ScanRun | None =
             Asset.objects.bulk_update(profiles, ["profile"], batch_size=500)
         if column_ids is None:
             TableSample.objects.update_or_create(asset=table, defaults={
-                "run": run, "sampled_at": timezone.now(), "columns_sampled": len(to_read)})
+                "run": run, "sampled_at": timezone.now(), "columns_sampled": len(to_read),
+                "judged_with": ctx.fingerprint})
         if run is not None and not runs.heartbeat(ScanRun, run.pk, progress_done=F("progress_done") + 1,
                                                   columns_classified=F("columns_classified") + classified):
             raise RunStopped()  # rolls this table back with the transaction
@@ -217,14 +231,12 @@ def _redact(message: str, secrets: tuple[str, ...]) -> str:
 
 # --- scan runs ---------------------------------------------------------------------------------------------------
 
-def tables_to_sample(*, data_source_id: int, changed: set[int]) -> list[int]:
-    """The run's tables to read: those whose columns are new or changed, and those never sampled."""
-    live = set(Asset.objects.filter(data_source_id=data_source_id, type__in=SCANNED_TABLE_TYPES,
-                                    removed_at__isnull=True).values_list("pk", flat=True))
-    never = set(Asset.objects.filter(data_source_id=data_source_id, type__in=SCANNED_TABLE_TYPES,
-                                     removed_at__isnull=True, detection_sample__isnull=True)
-                .values_list("pk", flat=True))
-    return sorted((set(changed) & live) | never)
+def tables_to_sample(*, data_source_id: int, changed: set[int], judged_with: str) -> list[int]:
+    """The run's tables to read: those whose columns are new or changed, and those never sampled or last judged
+    with something else than ``judged_with`` (a custom rule created or edited since, another engine revision)."""
+    live = Asset.objects.filter(data_source_id=data_source_id, type__in=SCANNED_TABLE_TYPES, removed_at__isnull=True)
+    unjudged = set(live.exclude(detection_sample__judged_with=judged_with).values_list("pk", flat=True))
+    return sorted((set(changed) & set(live.values_list("pk", flat=True))) | unjudged)
 
 
 def _enqueue(run_id: int, table_ids: list[int]) -> None:
@@ -237,8 +249,12 @@ def _enqueue(run_id: int, table_ids: list[int]) -> None:
 def after_schema(*, run: ScanRun, sync, connector) -> None:
     """The schema is in the catalog. With detection on, hand the run to the ``detection`` queue; else end it."""
     rule_set = run.scan.rule_set
-    table_ids = (tables_to_sample(data_source_id=run.data_source_id, changed=sync.tables_to_sample)
-                 if rule_set.detection_enabled or rule_set.profiling_enabled else [])
+    table_ids = []
+    if rule_set.detection_enabled or rule_set.profiling_enabled:
+        ctx = detection_context(workspace_id=run.data_source.workspace_id, rule_set=rule_set,
+                                detect=rule_set.detection_enabled)
+        table_ids = tables_to_sample(data_source_id=run.data_source_id, changed=sync.tables_to_sample,
+                                     judged_with=ctx.fingerprint)
     if not table_ids:
         runs.finish(ScanRun, run.pk, ScanRun.Status.SUCCEEDED)
         return

@@ -406,6 +406,7 @@ class MySQLConnector(Connector):
                 raise ConnectorError(f"no table {schema}.{table}")
             table_type, rows = found[0]
             hint = ("view" if table_type == "VIEW" else "table", int(rows) if rows is not None else None)
+            self._table_hints[(schema, table)] = hint  # a sparse column's own sample needs it again
         kind, estimate = hint
         select = ", ".join(quote_identifier(c) for c in columns)
         target = f"{quote_identifier(schema)}.{quote_identifier(table)}"

@@ -416,6 +416,7 @@ class PostgresConnector(Connector):
                 raise ConnectorError(f"no table {schema}.{table}")
             relkind, reltuples = found[0]
             hint = (relkind, reltuples if reltuples is not None and reltuples >= 0 else None)
+            self._table_hints[(schema, table)] = hint  # a sparse column's own sample needs it again
         relkind, estimate = hint
         target = sql.Identifier(schema, table)
         if relkind == "p" and estimate is None:

@@ -17,6 +17,7 @@ from catalog import services as catalog_services
 from catalog.models import Asset, AssetClassification
 from catalog.services import RESUGGESTED_NOTE
 from scanning.models import ScanRun, TableSample
+from scanning.services import classifications as rule_services
 from scanning.services import detection, runs
 from sources.connectors import Connector, SchemaObject, parse_qualified_name
 from sources.services import RUN_CANNOT_CONNECT
@@ -308,14 +309,46 @@ def test_scan_run_with_detection_enabled_runs_detection_then_succeeds(fake, djan
     assert second.status == ScanRun.Status.SUCCEEDED and len(connector.calls) == 1
 
 
-def test_tables_never_sampled_are_read_even_when_unchanged(fake):
+def test_tables_never_sampled_or_judged_otherwise_are_read_even_when_unchanged(fake):
     source = DataSourceFactory()
     _, _, sampled, _ = asset_tree(source, table="sampled", columns={"email": "text"})
     _, _, never, _ = asset_tree(source, table="never", columns={"email": "text"})
-    TableSample.objects.create(asset=sampled)
-    assert detection.tables_to_sample(data_source_id=source.pk, changed=set()) == [never.pk]
-    assert detection.tables_to_sample(data_source_id=source.pk, changed={sampled.pk}) == sorted(
-        [sampled.pk, never.pk])
+    _, _, other_rules, _ = asset_tree(source, table="other_rules", columns={"email": "text"})
+    TableSample.objects.create(asset=sampled, judged_with="now")
+    TableSample.objects.create(asset=other_rules, judged_with="before")
+    unchanged = detection.tables_to_sample(data_source_id=source.pk, changed=set(), judged_with="now")
+    assert unchanged == sorted([never.pk, other_rules.pk])
+    assert detection.tables_to_sample(data_source_id=source.pk, changed={sampled.pk}, judged_with="now") == sorted(
+        [sampled.pk, never.pk, other_rules.pk])
+
+
+def test_a_custom_rule_created_or_edited_after_a_scan_is_applied_by_the_next_scan(
+        fake, django_capture_on_commit_callbacks):
+    source = DataSourceFactory()
+    scan = ScanFactory(data_source=source)
+    codes = [f"K-{i:05d}" for i in range(40)]
+    data = {"customers": {"email": EMAILS, "ref": codes}}
+    connector = fake(FakeConnector(data, schema=_schema(source, {"customers": {"email": "text", "ref": "text"}})))
+
+    def scan_now() -> dict[str, str]:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
+        run.refresh_from_db()
+        assert run.status == ScanRun.Status.SUCCEEDED, run.error
+        return {row.asset.name: row.classification.name
+                for row in AssetClassification.objects.filter(asset__data_source=source)
+                .select_related("asset", "classification")}
+
+    assert scan_now() == {"email": "PII.EMAIL"} and len(connector.calls) == 1
+    loyalty = ClassificationFactory(name="CUSTOM.LOYALTY_CARD")
+    rule = rule_services.classification_rule_create(
+        workspace=source.workspace, acting_user=SYSTEM, classification=loyalty, column_name_regex="",
+        value_regex=r"K-\d{5}", min_match_share=0.9)
+    assert scan_now() == {"email": "PII.EMAIL", "ref": "CUSTOM.LOYALTY_CARD"}  # nothing changed but the rules
+    assert len(connector.calls) == 2
+    assert scan_now() == {"email": "PII.EMAIL", "ref": "CUSTOM.LOYALTY_CARD"} and len(connector.calls) == 2
+    rule_services.classification_rule_update(rule=rule, acting_user=SYSTEM, enabled=False)
+    assert scan_now() == {"email": "PII.EMAIL"} and len(connector.calls) == 3  # switched off: judged again
 
 
 def test_scan_with_detection_disabled_reads_no_values(fake, django_capture_on_commit_callbacks):
