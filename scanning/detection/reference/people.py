@@ -219,9 +219,11 @@ def _is_last(k: str) -> bool:
 
 
 def _first_leaning(k: str) -> bool:
-    """A known given name that is not mostly a surname (Thomas yes, Smith no)."""
+    """A known given name that is not mostly a surname (Thomas yes, Smith no): not a surname, or also a given name
+    in the US, or a common given name elsewhere that is a rare US surname (Giorgio, Maurizio)."""
     ref = reference()
-    return k in ref.first and (k not in ref.last or ref.first_ratio.get(k, 1.0) > 0.0)
+    return k in ref.first and (k not in ref.last or ref.first_ratio.get(k, 1.0) > 0.0
+                               or (ref.first[k] >= 6 and ref.last[k] > 5000))
 
 
 def _parts(value: str) -> list[str]:
@@ -414,18 +416,20 @@ def company_column(items: Items) -> bool:
 
 def job_title_column(items: Items) -> bool:
     """Most values occupational by the vocabulary, few of them people's names, varied."""
-    if not _varied(items, 0.2):
+    if not _varied(items, 0.3):
         return False
     people = _share(items, lambda t: (ps := _parts(t)) != [] and _first_leaning(ps[0]))
     return people < 0.3 and _share(items, is_job_title_value) >= 0.75
 
 
 def username_column(items: Items) -> bool:
-    """Login handles: nearly all distinct, mostly lower case, most of them built from a known name."""
+    """Login handles: nearly all distinct, also without their digits (``quick-123``, ``quick-456`` are model
+    codes), mostly lower case, most of them built from a known name."""
     if not _varied(items, 0.8):
         return False
+    stems = {re.sub(r"[^a-z]", "", text.lower()) for text, _ in items}
     lower = _share(items, lambda t: t == t.lower())
-    return lower >= 0.7 and _share(items, _handle_has_name) >= 0.6
+    return len(stems) >= 0.7 * len(items) and lower >= 0.7 and _share(items, _handle_has_name) >= 0.6
 
 
 def gender_letter_column(items: Items) -> bool:
