@@ -196,12 +196,14 @@ def _core(tokens: list[str]) -> list[str]:
             and not (t.endswith(".") and _ABBREVIATION.fullmatch(t))]
 
 
+@lru_cache(maxsize=65536)
 def is_name_word(value: str) -> bool:
     """One name, possibly compound or with particles ("Jean-Pierre", "van der Berg", "O'Neil")."""
     tokens = _name_tokens(value)
     return tokens is not None and len(_core(tokens)) == 1
 
 
+@lru_cache(maxsize=65536)
 def is_full_name_shape(value: str) -> bool:
     """Two to four names after honorifics, with no conjunction ("Dr. Anna Maria Rossi", not "Smith and Sons")."""
     tokens = _name_tokens(value)
@@ -226,11 +228,13 @@ def _first_leaning(k: str) -> bool:
                                or (ref.first[k] >= 6 and ref.last[k] > 5000))
 
 
-def _parts(value: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _parts(value: str) -> tuple[str, ...]:
     tokens = _name_tokens(value) or []
-    return [key(p) for t in _core(tokens) for p in re.split(r"[-'’]", t) if key(p)]
+    return tuple(key(p) for t in _core(tokens) for p in re.split(r"[-'’]", t) if key(p))
 
 
+@lru_cache(maxsize=65536)
 def has_legal_form(value: str) -> bool:
     """A company legal form after the first word ("Müller GmbH", "Rossi S.p.A.", "Smith & Co."), in the lookup
     form that cleanco's terms take; multi-word forms (``sp. z o.o.``) are matched as one run of letters."""
@@ -249,6 +253,7 @@ _AGENT_ENDINGS = ("eur", "euse", "ien", "ienne", "iste", "ier", "iere", "aire", 
                   "aria", "mann", "frau", "meister", "loge", "ologe", "ician", "ado", "ada")
 
 
+@lru_cache(maxsize=65536)
 def is_job_title_value(value: str) -> bool:
     """A title from the vocabulary, or a phrase whose head (first or last word before a comma) is a known
     occupational noun, shares its stem, or ends like an agent noun in a European language."""
@@ -281,6 +286,7 @@ def is_handle(value: str) -> bool:
     return letters >= 3 and not all(ch in "0123456789abcdefABCDEF" for ch in value)
 
 
+@lru_cache(maxsize=65536)
 def _handle_has_name(value: str) -> bool:
     """A piece of the handle is a known name, or one after an initial ("jsmith" → "smith"), or has one at its start
     (" dupontjulie" → "dupont")."""
@@ -313,6 +319,12 @@ def is_gender_letter(value: str) -> bool:
 _MIN_DISTINCT = 5
 
 
+def _probe(items: Items, shape) -> bool:
+    """The first distinct values have the shape: the engine's cheap look, before any column statistics."""
+    head = items[:_MIN_DISTINCT]
+    return sum(1 for text, _ in head if shape(text)) * 2 >= len(head)
+
+
 def _varied(items: Items, at_least: float = 0.5) -> bool:
     """Names repeat little: with enough values, at least ``at_least`` of them are distinct."""
     total = sum(n for _, n in items)
@@ -340,20 +352,20 @@ def _place_like(value: str) -> bool:
 
 def first_name_column(items: Items) -> bool:
     """Most values known given names that are not mainly surnames, and varied."""
-    if not _personal(items, 0.5):
+    if not _probe(items, is_name_word) or not _personal(items, 0.5):
         return False
-    known = _share(items, lambda t: (ps := _parts(t)) != [] and all(_is_first(p) for p in ps))
-    leaning = _share(items, lambda t: (ps := _parts(t)) != [] and _first_leaning(ps[0]))
+    known = _share(items, lambda t: (ps := _parts(t)) and all(_is_first(p) for p in ps))
+    leaning = _share(items, lambda t: (ps := _parts(t)) and _first_leaning(ps[0]))
     return known >= 0.8 and leaning >= 0.65
 
 
 def last_name_column(items: Items) -> bool:
     """Many values known surnames, few of them rather given names, and nearly all distinct: surnames have a long
     tail, so a sample barely repeats — unlike cities, which a customer table repeats, or labels."""
-    if not _personal(items, 0.7):
+    if not _probe(items, is_name_word) or not _personal(items, 0.7):
         return False
-    known = _share(items, lambda t: (ps := _parts(t)) != [] and _is_last(ps[-1]))
-    leaning = _share(items, lambda t: (ps := _parts(t)) != [] and _first_leaning(ps[0]))
+    known = _share(items, lambda t: (ps := _parts(t)) and _is_last(ps[-1]))
+    leaning = _share(items, lambda t: (ps := _parts(t)) and _first_leaning(ps[0]))
     return (known >= 0.5 and leaning < 0.55 and _share(items, _place_like) < 0.1
             and not job_title_column(items))
 
@@ -361,7 +373,7 @@ def last_name_column(items: Items) -> bool:
 def person_name_column(items: Items) -> bool:
     """Full names: most start with a known given name or end with a known surname, half with a known given name
     or a quarter with both (surnames of every language are not all in the census), no legal forms, varied."""
-    if not _personal(items, 0.7):
+    if not _probe(items, is_full_name_shape) or not _personal(items, 0.7):
         return False
 
     def fits(text: str) -> bool:
@@ -400,7 +412,7 @@ def company_column(items: Items) -> bool:
     """Legal forms on a good part of the values (a person never has one), or on some of them with most of the
     rest read as corporations by the CRF while carrying a known name ("Smith, Johnson and Brown", "Dupont et
     Fils") — products, labels and titles carry neither."""
-    if not _varied(items):
+    if not _probe(items, is_company_shape) or not _varied(items):
         return False
     legal = _share(items, has_legal_form)
     if legal >= 0.3:
@@ -416,16 +428,16 @@ def company_column(items: Items) -> bool:
 
 def job_title_column(items: Items) -> bool:
     """Most values occupational by the vocabulary, few of them people's names, varied."""
-    if not _varied(items, 0.3):
+    if not _probe(items, is_job_title_value) or not _varied(items, 0.3):
         return False
-    people = _share(items, lambda t: (ps := _parts(t)) != [] and _first_leaning(ps[0]))
+    people = _share(items, lambda t: (ps := _parts(t)) and _first_leaning(ps[0]))
     return people < 0.3 and _share(items, is_job_title_value) >= 0.75
 
 
 def username_column(items: Items) -> bool:
     """Login handles: nearly all distinct, also without their digits (``quick-123``, ``quick-456`` are model
     codes), mostly lower case, most of them built from a known name."""
-    if not _varied(items, 0.8):
+    if not _probe(items, is_handle) or not _varied(items, 0.8):
         return False
     stems = {re.sub(r"[^a-z]", "", text.lower()) for text, _ in items}
     lower = _share(items, lambda t: t == t.lower())
