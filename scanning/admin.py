@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin, ServiceValidatedForm
+from accounts.permissions import has_perm, workspace_allows
 from accounts.selectors import visible, workspaces_allowing
 from accounts.wording import counted
 from catalog.admin import AssetAdmin
@@ -19,7 +20,7 @@ from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 from scanning.selectors import rule_set_list
 from scanning.services.detection import MAX_DETECT_ASSETS
-from sources.admin import DataSourceAdmin, VisibleDataSourceFilter
+from sources.admin import DataSourceAdmin, ObjectButton, VisibleDataSourceFilter
 from sources.models import DataSource
 from sources.selectors import datasource_list
 
@@ -33,8 +34,67 @@ def _busy(label, exc: services.ScanAlreadyRunning) -> str:
             f"{f' (run #{exc.run.pk})' if exc.run else ''}.")
 
 
+# How a run started, as the first words of its title ("Manual scan of hr-postgres #6").
+RUN_KINDS = {ScanRun.Trigger.SCHEDULE: "Scheduled scan", ScanRun.Trigger.MANUAL: "Manual scan",
+             ScanRun.Trigger.API: "API scan", ScanRun.Trigger.DETECTION: "Detection on demand"}
+
+
+def run_title(run: ScanRun) -> str:
+    """A run named by how it started and its source: "Manual scan of hr-postgres #6", with its scan's name when
+    the source has scans of its own ("Scheduled scan of hr-postgres #7 (Nightly)")."""
+    kind = RUN_KINDS.get(run.trigger, run.get_trigger_display())
+    title = f"{kind} of {run.data_source} #{run.pk}"
+    if run.scan_id is not None and run.scan.name != "Manual":  # scan_default's scan: its name says nothing more
+        title += f" ({run.scan})"
+    return title
+
+
+def run_link(run: ScanRun):
+    return format_html('<a href="{}">{}</a>', reverse("admin:scanning_scanrun_change", args=[run.pk]), run_title(run))
+
+
+def run_outcome(run: ScanRun) -> str:
+    """What a finished run did, in words: "32 objects added" for a first scan, else its drift and detection."""
+    if run.is_detection:
+        return f"{counted(run.columns_classified, 'column')} classified"
+    if not (run.changed or run.removed or run.unchanged):
+        found = f"{counted(run.added, 'object')} added to the catalog"
+    else:
+        found = f"{run.added} added, {run.changed} changed, {run.removed} removed, {run.unchanged} unchanged"
+    return f"{found}, {counted(run.columns_classified, 'column')} classified"
+
+
+def say_run(modeladmin, request, label, run: ScanRun) -> None:
+    """Say what became of a run just requested. In the embedded default (eager Celery) the run has already
+    ended when the request returns, so its outcome is told; with a worker, that it is queued. Either way with a
+    link to the run's page."""
+    run.refresh_from_db()
+    link, what = run_link(run), "Detection" if run.is_detection else "Scan"
+    if run.status == ScanRun.Status.SUCCEEDED:
+        modeladmin.message_user(request, format_html("{}: {} finished: {}. {}", label, what.lower(),
+                                                     run_outcome(run), link), messages.SUCCESS)
+    elif run.status == ScanRun.Status.FAILED:
+        modeladmin.message_user(request, format_html("{}: {} failed: {}. {}", label, what.lower(),
+                                                     run.error.rstrip(".") or "no reason recorded", link),
+                                messages.ERROR)
+    elif run.status == ScanRun.Status.CANCELLED:
+        modeladmin.message_user(request, format_html("{}: {} cancelled. {}", label, what.lower(), link),
+                                messages.WARNING)
+    else:  # queued, or running at a worker
+        modeladmin.message_user(request, format_html("{}: {} {}; its page shows its progress: {}", label,
+                                                     what.lower(), run.get_status_display().lower(), link),
+                                messages.SUCCESS)
+
+
+def _busy(label, exc: services.ScanAlreadyRunning):
+    if exc.run is None:
+        return f"{label}: a scan or detection of its source is already queued or running."
+    return format_html("{}: a scan or detection of its source is already queued or running: {}.", label,
+                       run_link(exc.run))
+
+
 def _queue_run(modeladmin, request, label, scan_of) -> None:
-    """Queue a run from an admin action (``scan_of()`` gives the scan) and say how it went."""
+    """Request a run from the admin (``scan_of()`` gives the scan) and say how it went."""
     try:
         run = services.scan_run_request(scan=scan_of(), trigger=ScanRun.Trigger.MANUAL, acting_user=request.user)
     except PermissionDenied:
@@ -42,7 +102,7 @@ def _queue_run(modeladmin, request, label, scan_of) -> None:
     except services.ScanAlreadyRunning as exc:
         modeladmin.message_user(request, _busy(label, exc), messages.WARNING)
     else:
-        modeladmin.message_user(request, f"{label}: scan queued (run #{run.pk}).", messages.SUCCESS)
+        say_run(modeladmin, request, label, run)
 
 
 # --- scanning's actions on data sources and assets (their pages are sources' and catalog's) ------------------
@@ -63,11 +123,27 @@ def last_run(source):
                        source.last_run_id, ScanRun.Status(source.last_run_status).label)
 
 
+def _scan_source(modeladmin, request, source) -> None:
+    _queue_run(modeladmin, request, source,
+               lambda: services.scan_default(data_source=source, acting_user=request.user))
+
+
 @admin.action(description="Scan now", permissions=["view"])
 def scan_now(modeladmin, request, queryset):
     for source in queryset:
-        _queue_run(modeladmin, request, source,
-                   lambda source=source: services.scan_default(data_source=source, acting_user=request.user))
+        _scan_source(modeladmin, request, source)
+
+
+def may_scan(user, source) -> bool:
+    """Whether "Scan now" is offered: the right to run the scan it runs (``scan_default``'s), or to create it in
+    the source's workspace when the source has none yet. The services check again when it is pressed."""
+    scan = source.scans.order_by("pk").first()
+    if scan is not None:
+        return has_perm(user, "run", scan)
+    return workspace_allows(user, "scanning.run_scan", source.workspace)
+
+
+SCAN_NOW = ObjectButton(name="scan-now", label="Scan now", shown=may_scan, act=_scan_source)
 
 
 # --- rule sets and scans ------------------------------------------------------------------------------------------
@@ -317,12 +393,11 @@ def detect_again(modeladmin, request, queryset):
         except services.ScanAlreadyRunning as exc:
             modeladmin.message_user(request, _busy(source, exc), messages.WARNING)
         else:
-            modeladmin.message_user(request, format_html(
-                '{}: detection queued on {} — <a href="{}">run #{}</a>.', source, counted(len(assets), "asset"),
-                reverse("admin:scanning_scanrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
+            say_run(modeladmin, request, f"{source} ({counted(len(assets), 'asset')})", run)
 
 
 DataSourceAdmin.contribute(actions=[scan_now], columns=[last_run], annotate=[with_last_run])
+DataSourceAdmin.contribute_buttons(SCAN_NOW)
 AssetAdmin.contribute(actions=[detect_again])
 
 from scanning import admin_rules  # noqa: E402,F401  (registers the classification rule admin)
