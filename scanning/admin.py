@@ -4,6 +4,7 @@ action goes through scanning.services, so the audit trail and the beat schedule 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
@@ -243,16 +244,53 @@ class ReadOnlyAdmin(ReadOnlyAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     """Runs and drift are written by scans only."""
 
 
+# The scanned fields of an asset (catalog.bulk.SCANNED_FIELDS) as a steward reads them in a change.
+CHANGE_FIELD_LABELS = {"type": "type", "data_type": "data type", "is_nullable": "nullable", "default": "default",
+                       "source_description": "comment in the source", "ordinal": "position",
+                       "properties": "properties"}
+
+
+def readable_value(value) -> str:
+    if value is None or value == "" or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {readable_value(inner)}" for key, inner in sorted(value.items()))
+    if isinstance(value, list):
+        return ", ".join(readable_value(inner) for inner in value)
+    return str(value)
+
+
+def changes_table(change: AssetChange):
+    """A change's fields as rows of a table (field, before, after); an added or removed asset has none."""
+    if not change.changes:
+        return {AssetChange.Kind.ADDED: "new in the source", AssetChange.Kind.REMOVED: "gone from the source"}.get(
+            change.kind, "—")
+    rows = format_html_join("", "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td></tr>", (
+        (CHANGE_FIELD_LABELS.get(field, field.replace("_", " ")), readable_value(values[0]),
+         readable_value(values[1]))
+        for field, values in sorted(change.changes.items())))
+    return format_html('<table class="drift-table"><thead><tr><th scope="col">field</th><th scope="col">before</th>'
+                       '<th scope="col">after</th></tr></thead><tbody>{}</tbody></table>', rows)
+
+
+def asset_link(asset: Asset):
+    return format_html('<a href="{}">{}</a>', reverse(f"admin:catalog_{asset.type}asset_change", args=[asset.pk]),
+                       asset.qualified_name)
+
+
 class AssetChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The first changes of a run; the full list is on the drift page, linked from the run."""
 
     model = AssetChange
-    fields = ["kind", "asset", "changes"]
+    fields = ["kind", "asset_display", "changes_display"]
     readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = False
+    verbose_name_plural = "changes seen by this run (the first 50)"
     LIMIT = 50
 
     def get_queryset(self, request):
@@ -272,30 +310,75 @@ class AssetChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
 
         return Capped
 
-
     def has_view_permission(self, request, obj=None):
         return True  # the run page is already scoped; the queryset is restricted as well
+
+    @admin.display(description="asset")
+    def asset_display(self, change):
+        return asset_link(change.asset)
+
+    @admin.display(description="what changed")
+    def changes_display(self, change):
+        return changes_table(change)
+
+
+def short_error(error: str, limit: int = 90) -> str:
+    """A run's error for a list: its first line, cut at a word."""
+    first = error.strip().splitlines()[0] if error.strip() else ""
+    if len(first) <= limit:
+        return first or "—"
+    return first[:limit].rsplit(" ", 1)[0] + " …"
 
 
 @admin.register(ScanRun)
 class ScanRunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "what", "data_source", "status", "trigger", "requested_by", "progress", "added", "changed",
-                    "removed", "unchanged", "columns_classified", "duration_display", "queued_at"]
+    list_display = ["run_display", "status", "error_display", "requested_by", "progress", "drift_display",
+                    "columns_classified", "duration_display", "queued_at"]
+    list_display_links = ["run_display"]
     list_filter = ["status", "trigger", VisibleDataSourceFilter]
     search_fields = ["scan__name", "data_source__name", "error"]
     list_select_related = ["scan", "data_source", "requested_by"]
     date_hierarchy = "queued_at"
-    fields = ["scan", "data_source", "status", "trigger", "requested_by", "targets_display", "phase", "progress",
-              "objects_seen", "added", "changed", "removed", "unchanged", "columns_classified", "queued_at",
-              "started_at", "heartbeat_at", "finished_at", "duration_display", "cancel_requested", "attempts",
-              "error", "drift_link"]
-    readonly_fields = fields
+    fieldsets = [
+        (None, {"fields": ["data_source_display", "scan_display", "trigger", "requested_by", "status", "error",
+                           "targets_display"]}),
+        ("Progress and drift", {"fields": ["phase", "progress", "objects_seen", "added", "changed", "removed",
+                                           "unchanged", "columns_classified", "drift_link"]}),
+        ("Timing", {"fields": ["queued_at", "started_at", "heartbeat_at", "finished_at", "duration_display",
+                               "attempts", "cancel_requested"]}),
+    ]
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
     inlines = [AssetChangeInline]
     actions = ["cancel_runs"]
 
-    @admin.display(description="scan", ordering="scan__name")
-    def what(self, run):
-        return run.scan if run.scan_id is not None else "Detection on demand"
+    class Media:
+        css = {"all": ["racine/scanning.css"]}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, unquote(object_id))
+        if run is not None:  # named by its source and trigger, not by the model ("View scan run")
+            extra_context = {**(extra_context or {}), "title": run_title(run), "subtitle": None}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="run", ordering="queued_at")
+    def run_display(self, run):
+        return run_title(run)
+
+    @admin.display(description="error")
+    def error_display(self, run):
+        return short_error(run.error)
+
+    @admin.display(description="data source")
+    def data_source_display(self, run):
+        return format_html('<a href="{}">{}</a>', reverse("admin:sources_datasource_change",
+                                                          args=[run.data_source_id]), run.data_source)
+
+    @admin.display(description="scan")
+    def scan_display(self, run):
+        if run.scan_id is None:
+            return "Detection on demand (no scan)"
+        return format_html('<a href="{}">{}</a>', reverse("admin:scanning_scan_change", args=[run.scan_id]),
+                           run.scan)
 
     @admin.display(description="assets asked for")
     def targets_display(self, run):
@@ -312,40 +395,54 @@ class ScanRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="progress")
     def progress(self, run):
-        if run.progress_total:
-            share = min(100, round(100 * run.progress_done / run.progress_total))
-            if run.counts_tables:
-                return f"{run.progress_done} / {run.progress_total} tables ({share} %)"
-            return f"{run.progress_done} / ~{run.progress_total} ({share} %)"
-        return f"{run.progress_done}"
+        """What the progress counts: tables sampled (detection, exact), else schema objects read against the
+        source's size at its last successful scan (an estimate)."""
+        done, total = run.progress_done, run.progress_total
+        if run.counts_tables:
+            return f"tables sampled {done} of {total}" if total is not None else f"tables sampled {done}"
+        if total:
+            return f"schema objects read {done} of about {total}"
+        return f"schema objects read {done}"
+
+    @admin.display(description="drift")
+    def drift_display(self, run):
+        if run.is_detection:
+            return "—"
+        if not (run.changed or run.removed or run.unchanged):
+            return counted(run.added, "object") + " added" if run.added else "—"
+        return f"{run.added} added, {run.changed} changed, {run.removed} removed"
 
     @admin.display(description="duration")
     def duration_display(self, run):
         duration = run.duration
         return f"{duration.total_seconds():.1f} s" if duration is not None else "—"
 
-    @admin.display(description="drift")
+    @admin.display(description="changes")
     def drift_link(self, run):
         count = run.changes.count()
         if not count and run.added:
             # Only a baseline adds assets without recording them (scanning.sync): "Added: 58" beside "All 0
             # changes" read as lost drift.
-            return ("None recorded: this was the source's first scan (its baseline), which adds every asset "
-                    "without listing it as a change.")
+            return (f"This was the source's first scan: it added {counted(run.added, 'object')} to the catalog. "
+                    "A first scan is the baseline later scans are compared with, so it lists no changes.")
+        if not count:
+            return "None: the source was as the previous scan saw it." if run.status == ScanRun.Status.SUCCEEDED \
+                else "None recorded."
         url = reverse("admin:scanning_assetchange_changelist") + f"?run__id__exact={run.pk}"
-        return format_html('<a href="{}">All {} changes of this run</a>', url, count)
+        below = "listed below" if count <= AssetChangeInline.LIMIT else f"the first {AssetChangeInline.LIMIT} below"
+        return format_html('<a href="{}">All {} of this run</a> ({})', url, counted(count, "change"), below)
 
     @admin.action(description="Cancel the selected runs", permissions=["view"])
     def cancel_runs(self, request, queryset):
-        for run in queryset.select_related("scan"):
+        for run in queryset.select_related("scan", "data_source"):
             try:
                 services.scan_run_cancel(run=run, acting_user=request.user)
             except PermissionDenied:
-                self.message_user(request, f"Run #{run.pk}: you may not cancel it.", messages.ERROR)
+                self.message_user(request, f"{run_title(run)}: you may not cancel it.", messages.ERROR)
             except services.RunNotCancellable:
-                self.message_user(request, f"Run #{run.pk} has already finished.", messages.WARNING)
+                self.message_user(request, f"{run_title(run)} has already finished.", messages.WARNING)
             else:
-                self.message_user(request, f"Run #{run.pk}: cancelled.", messages.SUCCESS)
+                self.message_user(request, f"{run_title(run)}: cancelled.", messages.SUCCESS)
 
 
 class RunFilter(admin.SimpleListFilter):
@@ -363,15 +460,29 @@ class RunFilter(admin.SimpleListFilter):
 
 @admin.register(AssetChange)
 class AssetChangeAdmin(ReadOnlyAdmin):
-    list_display = ["id", "run", "kind", "asset", "created_at"]
+    list_display = ["id", "run_display", "kind", "asset_display", "changes_display", "created_at"]
     list_filter = [RunFilter, "kind"]
     search_fields = ["asset__qualified_name"]
     list_select_related = ["run__scan", "run__data_source", "asset"]  # a run is named by its scan or its source
     show_full_result_count = False
     paginator = EstimatedCountPaginator  # drift rows grow with every scan
-    fields = ["run", "asset", "kind", "changes", "created_at"]
+    fields = ["run_display", "asset_display", "kind", "changes_display", "created_at"]
     readonly_fields = fields
 
+    class Media:
+        css = {"all": ["racine/scanning.css"]}
+
+    @admin.display(description="run")
+    def run_display(self, change):
+        return run_link(change.run)
+
+    @admin.display(description="asset")
+    def asset_display(self, change):
+        return asset_link(change.asset)
+
+    @admin.display(description="what changed")
+    def changes_display(self, change):
+        return changes_table(change)
 
 
 @admin.action(description="Detect sensitive data again (one run per data source)", permissions=["classify"])
