@@ -322,18 +322,32 @@ class AssetChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
         return changes_table(change)
 
 
+def counts_tables(run: ScanRun) -> bool:
+    """Whether the run's progress counts tables sampled. While it runs, its phase says; an ended run has no phase
+    (core.runs.finish clears it). The schema phase sets progress to the objects read at each checkpoint
+    (scanning.sync), and detection restarts it at 0 of the tables to sample, which are always fewer than the
+    objects read (each table comes with its schema and its columns): an ended scan whose progress is not its
+    objects read went on to detection."""
+    if run.counts_tables:
+        return True
+    return not run.is_active and run.progress_done != run.objects_seen
+
+
 def short_error(error: str, limit: int = 90) -> str:
-    """A run's error for a list: its first line, cut at a word."""
+    """A run's error for a list: its first line, cut at a word (within a long word, such as a host name)."""
     first = error.strip().splitlines()[0] if error.strip() else ""
     if len(first) <= limit:
         return first or "—"
-    return first[:limit].rsplit(" ", 1)[0] + " …"
+    cut = first[:limit]
+    at_word = cut.rsplit(" ", 1)[0]
+    return (at_word if len(at_word) > limit * 2 // 3 else cut) + " …"
 
 
 @admin.register(ScanRun)
 class ScanRunAdmin(ReadOnlyAdmin):
-    list_display = ["run_display", "status", "error_display", "requested_by", "progress", "drift_display",
-                    "columns_classified", "duration_display", "queued_at"]
+    # Few columns: at 1400 px the list shares the window with the navigation and the filters. Who asked, the
+    # duration and the detail of progress are on the run's page.
+    list_display = ["run_display", "status", "error_display", "drift_display", "queued_at"]
     list_display_links = ["run_display"]
     list_filter = ["status", "trigger", VisibleDataSourceFilter]
     search_fields = ["scan__name", "data_source__name", "error"]
@@ -398,19 +412,24 @@ class ScanRunAdmin(ReadOnlyAdmin):
         """What the progress counts: tables sampled (detection, exact), else schema objects read against the
         source's size at its last successful scan (an estimate)."""
         done, total = run.progress_done, run.progress_total
-        if run.counts_tables:
-            return f"tables sampled {done} of {total}" if total is not None else f"tables sampled {done}"
+        if counts_tables(run):
+            sampled = f"tables sampled {done} of {total}" if total is not None else f"tables sampled {done}"
+            return sampled if run.is_detection else f"{sampled}, after reading {run.objects_seen} schema objects"
         if total:
             return f"schema objects read {done} of about {total}"
         return f"schema objects read {done}"
 
-    @admin.display(description="drift")
+    @admin.display(description="found")
     def drift_display(self, run):
-        if run.is_detection:
-            return "—"
-        if not (run.changed or run.removed or run.unchanged):
-            return counted(run.added, "object") + " added" if run.added else "—"
-        return f"{run.added} added, {run.changed} changed, {run.removed} removed"
+        """What the run found: its drift (a first scan: the objects it added) and the columns it classified."""
+        found = []
+        if not run.is_detection and (run.changed or run.removed or run.unchanged):
+            found.append(f"{run.added} added, {run.changed} changed, {run.removed} removed")
+        elif run.added:
+            found.append(f"{counted(run.added, 'object')} added")
+        if run.columns_classified:
+            found.append(f"{counted(run.columns_classified, 'column')} classified")
+        return "; ".join(found) or "—"
 
     @admin.display(description="duration")
     def duration_display(self, run):

@@ -224,7 +224,7 @@ def test_invalid_schedule_is_a_form_error(world, sources):
 
 
 def test_run_page_is_read_only_with_progress_and_drift(world, sources):
-    run = ScanRunFactory(scan__data_source=sources[0], progress_done=40, progress_total=80, added=1,
+    run = ScanRunFactory(scan__data_source=sources[0], objects_seen=40, progress_done=40, progress_total=80, added=1,
                          error="Connection refused")
     AssetChangeFactory(run=run, asset__name="alpha_orders")
     client = staff(world, "steward")

@@ -44,13 +44,25 @@ def test_a_short_error_is_its_first_line_cut_at_a_word():
 
 
 def test_a_run_page_is_titled_by_its_source_and_trigger_and_says_what_progress_counts(world, source):
-    run = ScanRunFactory(scan__data_source=source, scan__name="Manual", phase=DETECTION_PHASE, progress_done=4,
-                         progress_total=4)
+    run = ScanRunFactory(scan__data_source=source, scan__name="Manual", status=ScanRun.Status.RUNNING,
+                         phase=DETECTION_PHASE, objects_seen=12, progress_done=4, progress_total=4)
     response = staff(world, "steward").get(reverse("admin:scanning_scanrun_change", args=[run.pk]))
     html = response.content.decode()
     assert f"<h1>Manual scan of hr-postgres #{run.pk}</h1>" in html
     assert f"<title>Manual scan of hr-postgres #{run.pk} | Racine</title>" in html
-    assert "tables sampled 4 of 4" in html
+    assert "tables sampled 4 of 4, after reading 12 schema objects" in html
+
+
+def test_an_ended_scan_says_it_sampled_tables_after_reading_the_schema(world, source):
+    # An ended run has no phase: its progress counted tables when it is not the objects it read.
+    sampled = ScanRunFactory(scan__data_source=source, phase="", objects_seen=10, progress_done=2, progress_total=2)
+    schema_only = ScanRunFactory(scan__data_source=source, phase="", objects_seen=10, progress_done=10,
+                                 progress_total=9)
+    client = staff(world, "steward")
+    assert "tables sampled 2 of 2, after reading 10 schema objects" in client.get(
+        reverse("admin:scanning_scanrun_change", args=[sampled.pk])).content.decode()
+    assert "schema objects read 10 of about 9" in client.get(
+        reverse("admin:scanning_scanrun_change", args=[schema_only.pk])).content.decode()
 
 
 def test_schema_progress_says_it_is_an_estimate(world, source):
