@@ -21,11 +21,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, writes
 from accounts.actors import SYSTEM, SystemActor, user_or_none
 from accounts.fields import check_text
-from accounts.models import Membership, User
-from accounts.permissions import authorize, has_perm
+from accounts.models import Membership, User, Workspace
+from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.models import Asset, AssetCertification, AssetOwner, AssetTag, Tag
 from catalog.selectors import asset_owned_by
 
@@ -101,6 +101,33 @@ def asset_owners_set(*, asset: Asset, owners: list[dict], acting_user: User | Sy
 
 
 # --- tags --------------------------------------------------------------------------------------------------------
+
+TAG_FIELDS = ("name", "description")
+
+
+@transaction.atomic
+def tag_create(*, workspace: Workspace, acting_user: User | SystemActor, **fields) -> Tag:
+    with writes.creating(Tag, acting_user=acting_user, event="tag.created",
+                         allowed=lambda: workspace_allows(acting_user, "catalog.add_tag", workspace),
+                         values={"workspace": workspace}, fields=fields, editable=TAG_FIELDS) as tag:
+        tag.full_clean()
+    return tag
+
+
+@transaction.atomic
+def tag_update(*, tag: Tag, acting_user: User | SystemActor, **fields) -> Tag:
+    with writes.changing(tag, acting_user=acting_user, event="tag.changed", fields=fields, editable=TAG_FIELDS,
+                         allowed=lambda: has_perm(acting_user, "change", tag)):
+        tag.full_clean()
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, tag: Tag, acting_user: User | SystemActor) -> None:
+    """Delete a tag, which takes it off its assets."""
+    writes.delete(tag, acting_user=acting_user, event="tag.deleted",
+                  allowed=lambda: has_perm(acting_user, "delete", tag))
+
 
 def _check_same_workspace(asset: Asset, other, field: str) -> None:
     if other.workspace_id != asset.data_source.workspace_id:
