@@ -9,6 +9,7 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from accounts.permissions import restrict
+from catalog.models import Asset
 from scanning.models import AssetChange, ScanRuleSet, ScanRun
 from sources.models import DataSource
 
@@ -20,6 +21,16 @@ def rule_set_list(*, user: User | None, action: str = "view") -> QuerySet[ScanRu
 def asset_change_list(*, user: User | None, run: ScanRun) -> QuerySet[AssetChange]:
     """The drift ``run`` recorded that ``user`` may see, in the order it was recorded."""
     return restrict(AssetChange.objects.filter(run=run).select_related("asset").order_by("id"), user, "view")
+
+
+def asset_change_history(*, user: User | None, asset: Asset, limit: int) -> tuple[list[AssetChange], bool]:
+    """The ``limit`` latest changes scans saw of ``asset`` and of the assets directly in it (a table's columns),
+    newest first, that ``user`` may see; and whether there are more."""
+    around = Q(asset_id=asset.pk) | Q(asset_id__in=Asset.objects.filter(parent_id=asset.pk).values("pk"))
+    changes = restrict(AssetChange.objects.filter(around), user, "view")
+    latest = list(changes.select_related("asset", "run__scan", "run__data_source")
+                  .order_by("-created_at", "-id")[:limit + 1])
+    return latest[:limit], len(latest) > limit
 
 
 def run_list(*, user: User | None) -> QuerySet[ScanRun]:
