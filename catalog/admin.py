@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 
 from accounts.admin import ContributedAdminMixin, RestrictedAdminMixin
 from accounts.permissions import has_any_grant
@@ -77,7 +78,7 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     change_form_template = "admin/catalog/asset/change_form.html"
     # The JSON fields are shown through catalog.admin_readable (``properties_shown``, ``profile_shown``).
-    fields = ["qualified_name", "name", "type", "data_source", "parent", "data_type", "is_nullable", "default",
+    fields = ["qualified_name", "name", "type", "data_source", "parent_shown", "data_type", "is_nullable", "default",
               "ordinal", "source_description", "description", "sensitivity", "row_count", "properties_shown",
               "profile_shown", "first_seen_at", "changed_at", "removed_at"]
     readonly_fields = [name for name in fields if name not in services.ASSET_EDITABLE_FIELDS]
@@ -91,6 +92,13 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
             return self.fields
         hidden = self.NOT_COLUMN if obj.type == Asset.Type.COLUMN else self.COLUMN_ONLY
         return [name for name in self.fields if name not in hidden and (name != "removed_at" or obj.removed_at)]
+
+    @admin.display(description="in")
+    def parent_shown(self, obj):
+        # The breadcrumbs read the parent (catalog.admin_assets.breadcrumbs): no query of its own.
+        if obj.parent_id is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', admin_assets.asset_url(obj.parent), obj.parent.qualified_name)
 
     @admin.display(description="properties")
     def properties_shown(self, obj):

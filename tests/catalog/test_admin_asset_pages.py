@@ -59,7 +59,7 @@ def _page(client, asset, query=""):
 
 
 def _crumbs(html: str) -> list[tuple[str, str]]:
-    nav = re.search(r'<nav class="breadcrumbs asset-crumbs".*?</nav>', html, re.S).group(0)
+    nav = re.search(r'<div class="breadcrumbs asset-crumbs">.*?</div>', html, re.S).group(0)
     return re.findall(r'<a href="([^"]+)" data-crumb="(\w+)"', nav)
 
 
