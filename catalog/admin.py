@@ -2,6 +2,7 @@
 steward reads them and edits the description, through catalog.services (audit row included). An asset's page says
 where it sits and what it holds (catalog.admin_assets)."""
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -113,6 +114,13 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
             context.update(asset_crumbs=admin_assets.breadcrumbs(request, obj),
                            asset_sections=admin_assets.sections_for(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def action_checkbox(self, obj):
+        # Django's renders a form widget through the template engine, once a row: a third of the column list's
+        # time on a page of 100 columns. The same input, written directly.
+        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" '
+                           'aria-label="Select this object for an action - {}">',
+                           helpers.ACTION_CHECKBOX_NAME, obj.pk, obj)
 
     def has_add_permission(self, request):
         return False  # scans create assets

@@ -17,7 +17,7 @@ from functools import cache
 from urllib.parse import urlencode
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Case, IntegerField, Prefetch, Value, When
+from django.db.models import Case, IntegerField, Model, Prefetch, Value, When
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.module_loading import autodiscover_modules
@@ -85,6 +85,25 @@ def asset_url(asset: Asset) -> str:
     return reverse(f"admin:catalog_{asset.type}asset_change", args=[asset.pk])
 
 
+def change_urls(url_name: Callable[[Model], str]) -> Callable[[Model], str]:
+    """The change page's URL of the many rows of one page, for the URL name ``url_name(row)`` gives: each name is
+    reversed once, not once a row (200 reversals were a fifth of a table page's time)."""
+    patterns: dict[str, str] = {}
+    placeholder = str(2**62)  # an id no table reaches: only the id's place in the URL is wanted
+
+    def url(row: Model) -> str:
+        name = url_name(row)
+        if name not in patterns:
+            patterns[name] = reverse(name, args=[placeholder])
+        return patterns[name].replace(placeholder, str(row.pk), 1)
+
+    return url
+
+
+def asset_urls() -> Callable[[Asset], str]:
+    return change_urls(lambda asset: f"admin:catalog_{asset.type}asset_change")
+
+
 def asset_list_url(asset_type: str, **filters) -> str:
     url = reverse(f"admin:catalog_{asset_type}asset_changelist")
     return f"{url}?{urlencode(filters)}" if filters else url
@@ -136,8 +155,14 @@ def _classifications(user, **filters):
 class ColumnRow:
     column: Asset
     url: str
+    nullable: str
     classifications: list[AssetClassification]
     profile: str
+
+
+_NULLABLE = {None: "—", True: "yes", False: "no"}
+# What a table's list of columns shows of each (the rest of a column is on its own page).
+_COLUMN_FIELDS = ("type", "name", "data_type", "is_nullable", "ordinal", "sensitivity", "profile", "removed_at")
 
 
 @section(key="columns", title="Columns", template="admin/catalog/asset/columns.html", order=10)
@@ -147,14 +172,16 @@ def columns_section(request, asset):
     if asset.type not in (Asset.Type.TABLE, Asset.Type.VIEW):
         return None
     user = request.user
-    columns = list(asset_list(user=user).filter(parent=asset, type=Asset.Type.COLUMN)
-                   .order_by("ordinal", "name")
-                   .prefetch_related(Prefetch("classifications", to_attr="shown_classifications",
-                                              queryset=_classifications(user).select_related(None)
-                                              .select_related("classification"))))
+    found = _classifications(user).select_related(None).select_related("classification").only(
+        "asset_id", "status", "confidence", "classification__name")
+    columns = list(asset_list(user=user).select_related(None).only(*_COLUMN_FIELDS)
+                   .filter(parent=asset, type=Asset.Type.COLUMN).order_by("ordinal", "name")
+                   .prefetch_related(Prefetch("classifications", queryset=found, to_attr="shown_classifications")))
     show_removed = request.GET.get(SHOW_REMOVED) == "yes"
     removed = sum(column.removed_at is not None for column in columns)
-    rows = [ColumnRow(column, asset_url(column), column.shown_classifications, profile_summary(column.profile))
+    url = asset_urls()
+    rows = [ColumnRow(column, url(column), _NULLABLE[column.is_nullable], column.shown_classifications,
+                      profile_summary(column.profile))
             for column in columns if show_removed or column.removed_at is None]
     return {"rows": rows, "removed": removed, "show_removed": show_removed,
             "toggle_url": f"?{SHOW_REMOVED}=yes" if not show_removed else "?",
@@ -173,7 +200,8 @@ def contents_section(request, asset):
         return None
     children = list(asset_list(user=request.user, present_only=True).filter(parent=asset, type__in=kinds)
                     .order_by("qualified_name")[:CONTENTS_SHOWN + 1])
-    return {"rows": [(child, asset_url(child)) for child in children[:CONTENTS_SHOWN]],
+    url = asset_urls()
+    return {"rows": [(child, url(child)) for child in children[:CONTENTS_SHOWN]],
             "more": len(children) > CONTENTS_SHOWN,
             "lists": [(Asset.Type(kind).label, asset_list_url(kind, parent__id__exact=asset.pk)) for kind in kinds]}
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from accounts.permissions import has_any_grant
-from catalog.admin_assets import asset_url, section
+from catalog.admin_assets import asset_urls, change_urls, section
 from catalog.admin_readable import Difference, differences
 from scanning.models import AssetChange
 from scanning.selectors import asset_change_history
@@ -31,7 +31,8 @@ def drift_section(request, asset):
     if not has_any_grant(request.user, AssetChange, "view"):
         return None
     changes, more = asset_change_history(user=request.user, asset=asset, limit=DRIFT_SHOWN)
-    rows = [DriftRow(change, asset_url(change.asset), reverse("admin:scanning_scanrun_change", args=[change.run_id]),
+    url, run_url = asset_urls(), change_urls(lambda run: "admin:scanning_scanrun_change")
+    rows = [DriftRow(change, url(change.asset), run_url(change.run),
                      differences(change.changes), change.asset_id == asset.pk) for change in changes]
     return {"rows": rows, "more": more,
             "list_url": reverse("admin:scanning_assetchange_changelist") + "?" + urlencode({"q": asset.qualified_name})}
