@@ -239,3 +239,21 @@ def test_a_removed_asset_says_so_on_its_page(world):
     Asset.objects.filter(pk=table.pk).update(removed_at=timezone.now() - timedelta(days=1))
     html = _page(_staff(world, "steward"), table)
     assert "Removed from its source" in html
+
+
+def test_every_link_of_an_asset_page_opens(world):
+    """The crumbs, the rows and the "all of them" links lead to pages that answer (a list filtered by parent is a
+    lookup the admin must allow)."""
+    _, database, schema, table, cols = _table(world.workspace_a, columns=2)
+    client = _staff(world, "steward")
+    links = set()
+    for asset in (database, schema, table, cols["email"]):
+        html = _page(client, asset)
+        content = html[html.index('<div class="breadcrumbs'):]
+        links |= {href.replace("&amp;", "&") for href in re.findall(r'href="(/admin/[^"]+)"', content)}
+    assert any("parent__id__exact" in link for link in links)
+    assert any(link.startswith(reverse("admin:scanning_scanrun_changelist")) for link in links)
+    for link in sorted(links):
+        if "logout" in link or "password_change" in link:
+            continue
+        assert client.get(link).status_code == 200, link
