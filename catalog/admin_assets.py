@@ -128,6 +128,7 @@ def breadcrumbs(request: HttpRequest, asset: Asset) -> list[Crumb]:
                   .filter(pk=asset.parent_id).first())
         if parent is not None:
             asset.parent = parent  # the page's "parent" field reads it from here
+            asset.data_source = parent.data_source  # and the source came with it
         while parent is not None:  # each level came with the query above
             ancestors.insert(0, parent)
             parent = parent.parent if parent.parent_id is not None else None
