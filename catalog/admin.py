@@ -88,6 +88,14 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     COLUMN_ONLY = {"data_type", "is_nullable", "default", "ordinal", "profile_shown"}
     NOT_COLUMN = {"row_count"}
 
+    def get_list_display(self, request):
+        # Each type's list shows what that type has (a column no row count, a table no data type), and the
+        # removal time only when removed assets are listed: the lists fit a 1400 px window.
+        hidden = self.NOT_COLUMN if self.model is ColumnAsset else {"data_type"}
+        if request.GET.get(RemovedFilter.parameter_name) not in (RemovedFilter.REMOVED, RemovedFilter.ALL):
+            hidden = {*hidden, "removed_at"}
+        return [name for name in super().get_list_display(request) if name not in hidden]
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return self.fields

@@ -257,3 +257,17 @@ def test_every_link_of_an_asset_page_opens(world):
         if "logout" in link or "password_change" in link:
             continue
         assert client.get(link).status_code == 200, link
+
+
+def test_each_asset_list_shows_what_its_type_has(world):
+    _table(world.workspace_a, columns=1)
+    client = _staff(world, "steward")
+
+    def headers(changelist, query=""):
+        html = client.get(reverse(f"admin:catalog_{changelist}_changelist") + query).content.decode()
+        return set(re.findall(r'<th scope="col" class="[^"]*column-(\w+)', html))
+
+    assert {"data_type", "sensitivity"} <= headers("columnasset")
+    assert not {"row_count", "removed_at"} & headers("columnasset")
+    assert "row_count" in headers("tableasset") and "data_type" not in headers("tableasset")
+    assert "removed_at" in headers("columnasset", "?removed=all")
