@@ -231,6 +231,8 @@ def test_database_and_schema_pages_list_what_they_hold(world, asset_type):
     html = _page(_staff(world, "steward"), asset)
     section = re.search(r'id="asset-contents".*?</section>', html, re.S).group(0)
     assert f'href="{reverse(f"admin:catalog_{child.type}asset_change", args=[child.pk])}">{child.name}</a>' in section
+    # "All of them, removed ones too": the list's own default would leave the removed out.
+    assert f"?parent__id__exact={asset.pk}&amp;removed=all" in section
     _no_json(html)
 
 
