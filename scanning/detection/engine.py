@@ -4,8 +4,23 @@ Precision first. The rules that keep false positives out:
 
 * a column's type family decides which classifications are possible at all (integers are never emails,
   binary, boolean, JSON and UUID columns are never classified by the built-ins);
+* a name signal and a value signal combine, and neither is required: a name confirmed by its values scores
+  highest, values strong enough alone come next (a weak name that agrees with them adds to them), a strong name
+  on an all-null sample gives a low-confidence suggestion (evidence ``name_only``: the catalog counts it as
+  internal at most) unless a word after the matched phrase says the column is about something else
+  (``…_count``, ``…_type``, ``…_id``, ``…_approval_code``: ``names.NAME_ONLY_VETO``);
 * a name signal must be *confirmed* by the sampled values when there are any: values that do not match
-  contradict the name and nothing is suggested for it (``phone`` holding ``"n/a"``, integer ``email_verified``);
+  contradict the name and nothing is suggested for it (``phone`` holding ``"n/a"``, integer ``email_verified``).
+  One exception keeps test and synthetic data from hiding a column: under a *strong* name, values that keep the
+  class's shape but fail its real check (``Recognizer.test_data``: e-mails without a dotted domain or without a
+  domain, issuer-range card numbers failing Luhn, unissued SSNs, unassigned phone numbers) still suggest the
+  class, at lower confidence, with evidence ``test_data`` and the reason — provided they vary (five distinct
+  values at least) and are not placeholders (``n/a``, ``none``, ``TBD``);
+* names are read as words: glued names are split (``shiptocountrycode``), a person's role names a person
+  (``consignee_name``; ``approver`` alone only when it holds full names), a bare ``name`` is read by the table's
+  head noun (``suppliers.name`` a company, ``nation.name`` a country, ``positions.name`` a job title,
+  ``customers.name`` a person), and for classes whose values cannot contradict a name (cities, job titles),
+  ``…_type``, ``…_count`` or ``…_category`` after the phrase stops it (``job_type``);
 * without a name signal only classifications whose validator is strong enough (check digits, vendor prefixes,
   unambiguous shapes) may be suggested, and only when most of the values match (``min_match_share``); values
   that are ambiguous on their own (bare hex digests) need an opaque column name *and* a table that settles
