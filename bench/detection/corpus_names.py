@@ -2,7 +2,8 @@
 no verdict from a name alone where the name says the column is about something else.
 
 * test and synthetic data under a strong name (e-mails without a domain, card numbers that fail Luhn, unissued
-  SSNs, fictitious 555 phone numbers) — still the class — and placeholders under the same names, which are not;
+  SSNs, fictitious 555 phone numbers) — still the class; with the names hidden, values alone must not flag the
+  first three (``needs_name``) — and placeholders under the same names, which are not the class;
 * glued names of three or more words, person roles (``consignee_name``, ``account_manager``, ``approver``), and a
   bare ``name`` whose table says what it names (suppliers, merchants, nations, positions, customers) — with the
   confounders: an application's roles, warehouses, logins under a role's name, a job's type;
@@ -28,8 +29,9 @@ def columns(seed: int) -> list:
     g = _Gen(seed + _OFFSET)
     cols: list[LabelledColumn] = []
 
-    def add(name, table, dtype, expected, make, null_rate=0.05, note=""):
-        cols.append(LabelledColumn(ColumnSample(name, table, dtype, _with_nulls(g, make, null_rate)), expected, note))
+    def add(name, table, dtype, expected, make, null_rate=0.05, note="", needs_name=False):
+        cols.append(LabelledColumn(ColumnSample(name, table, dtype, _with_nulls(g, make, null_rate)), expected, note,
+                                   needs_name))
 
     def test_card():
         prefix = g.rnd.choice(["4", "51", "52", "55"])
@@ -41,11 +43,11 @@ def columns(seed: int) -> list:
 
     # --- item 2: test data under a strong name, and placeholders that are not -----------------------------
     add("email", "test_users", "varchar(100)", "PII.EMAIL", g.f("en_GB").user_name,
-        note="local parts only (an export that dropped the domain)")
+        note="local parts only (an export that dropped the domain)", needs_name=True)
     add("card_number", "test_payments", "varchar(19)", "FINANCIAL.PAYMENT_CARD", test_card,
-        note="issuer-range test cards that fail Luhn")
+        note="issuer-range test cards that fail Luhn", needs_name=True)
     add("ssn", "demo_employees", "char(11)", "NATIONAL_ID.US_SSN",
-        lambda: f"9{g.digits(2, string.digits)}-{g.digits(2)}-{g.digits(4)}", note="unissued 9xx SSNs")
+        lambda: f"9{g.digits(2, string.digits)}-{g.digits(2)}-{g.digits(4)}", note="unissued 9xx SSNs", needs_name=True)
     add("phone_number", "demo_contacts", "varchar(20)", "PII.PHONE",
         lambda: f"({g.digits(3, '2345678')}) 555-01{g.digits(2, string.digits)}", note="fictitious 555 numbers")
     add("phone", "contacts_import", "varchar(20)", None,

@@ -329,8 +329,8 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        veto=ID_VETO + " gift loyalty membership member library sim id business score report type brand expiry"
             " exp expiration month year holder token last bin hash masked fingerprint count",
        validator="payment_card", value_only="payment_card", value_only_min_share=0.8,
-       test_data="payment_card_test_data", test_data_reason="numbers of a card issuer's range and length that"
-                                                            " fail the Luhn check (test cards)"),
+       test_data="payment_card_test_data", test_data_reason="numbers written like card numbers that fail the"
+                                                            " Luhn or issuer-range check (test cards)"),
     _r("FINANCIAL.CARD_SECURITY_CODE", "FINANCIAL", RESTRICTED, "Card verification value (CVV/CVC).",
        families=NUMERIC_ID,
        names="cvv, cvc, csc, cvn, card security code, card verification value, card verification code,"

@@ -311,7 +311,7 @@ def _evaluate(r: Recognizer, col: _Column, n: _Names, s: DetectionSettings) -> _
                 reasons.append(f"values alone would show it ({r.value_only})")
             return _Candidate(r.name, confidence, share, signal.phrase, r.validator, examples, reasons)
         if signal.strong and r.test_data is not None:
-            found = _by_test_data(r, col, signal, s)
+            found = _by_test_data(r, col, signal, n, s)
             if found is not None:
                 return found
         # The values contradict the name; fall through: the values may still speak for themselves.
@@ -339,11 +339,15 @@ def _by_name_only(r: Recognizer, signal: _Signal | None, s: DetectionSettings) -
                       flags={"name_only": True})
 
 
-def _by_test_data(r: Recognizer, col: _Column, signal: _Signal, s: DetectionSettings) -> _Candidate | None:
+def _by_test_data(r: Recognizer, col: _Column, signal: _Signal, n: _Names,
+                  s: DetectionSettings) -> _Candidate | None:
     """A strong name whose values keep the class's shape but fail its real check — fictitious, test or exported
     data (555 numbers, hand-typed test cards, ``ann@localhost``): still the class, at lower confidence. Values
     must vary (at least five distinct ones, or all of a smaller sample): a handful of repeated words is a
-    placeholder, not data."""
+    placeholder, not data. The class's vetoes apply to the table too: a Luhn-failing ``card_number`` of
+    ``gift_cards`` is a gift card, one in ``orders`` as likely an order reference."""
+    if r.veto.any_token(n.table_tokens):
+        return None
     need = s.min_match_share_with_name
     share, examples = col.share(r.test_data, need)
     if share < need or len(col.matched_texts(r.test_data)) < min(5, col.non_null):

@@ -194,12 +194,10 @@ def is_payment_card(value: str) -> bool:
 
 
 def is_payment_card_test_data(value: str) -> bool:
-    """A card number of an issuer's range and length, whether or not its Luhn digit is right (test cards typed by
-    hand, generated fixtures)."""
+    """12..19 digits written like a card number, whatever its issuer range or Luhn digit (test cards typed by
+    hand, generated fixtures), and not one digit repeated."""
     digits = card_digits(value)
-    if digits is None or not 12 <= len(digits) <= 19:
-        return False
-    return any(len(digits) in lengths and prefix.match(digits) for prefix, lengths in _CARD_IIN)
+    return digits is not None and 12 <= len(digits) <= 19 and digits.count(digits[0]) < len(digits)
 
 
 _IBAN_SHAPE = re.compile(r"[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{1,4}){3,9}")

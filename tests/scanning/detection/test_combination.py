@@ -27,6 +27,8 @@ TEST_DATA = {
     "cards failing Luhn": ("card_number", [_not_luhn("4", i) for i in range(40)], "FINANCIAL.PAYMENT_CARD"),
     "mastercard test numbers": ("credit_card", [_not_luhn("51", i * 7) for i in range(40)],
                                 "FINANCIAL.PAYMENT_CARD"),
+    "issuer-less 14-digit fakes": ("CardNumber", [f"{d * 4}{i:010d}" for d in "1357" for i in range(10)],
+                                   "FINANCIAL.PAYMENT_CARD"),
     "unissued SSNs": ("ssn", [f"9{i:02d}-12-{1000 + i}" for i in range(40)], "NATIONAL_ID.US_SSN"),
     "unassigned phone numbers": ("phone", [f"000{i:07d}" for i in range(40)], "PII.PHONE"),
 }
@@ -55,11 +57,19 @@ def test_real_values_under_the_same_name_are_confirmed_at_full_confidence():
     ("email", ["missing", "invalid", "TODO"] * 30),
     ("email", ["noreply", "none", "unknown", "test"] * 25),  # local-part shaped, but four repeated words
     ("email", ["n/a", "none", "null", "test", "sample", "dummy", "example"] * 10),  # placeholders, however many
-    ("card_number", ["7" + f"{i:015d}" for i in range(40)]),  # gift cards: outside every issuer's range
     ("ssn", ["pending"] * 100),
 ])
 def test_placeholders_and_other_numbers_under_a_strong_name_stay_unflagged(name, values):
     assert detect_column(sample(name, values)) is None
+
+
+@pytest.mark.parametrize("table", ["gift_cards", "loyalty_card", "orders", "library_members"])
+def test_test_data_is_not_read_in_a_table_the_class_vetoes(table):
+    # A Luhn-failing number under "card_number" is a gift or loyalty card there, or an order reference.
+    values = ["7" + f"{i * 7919:015d}" for i in range(40)]
+    assert detect_column(sample("card_number", values, table=table)) is None
+    assert detect_column(sample("card_number", values, table="credit_cards")).classification == \
+        "FINANCIAL.PAYMENT_CARD"
 
 
 def test_integer_and_boolean_flags_named_after_a_class_stay_unflagged():
