@@ -13,9 +13,10 @@ Precision first. The rules that keep false positives out:
   contradict the name and nothing is suggested for it (``phone`` holding ``"n/a"``, integer ``email_verified``).
   One exception keeps test and synthetic data from hiding a column: under a *strong* name, values that keep the
   class's shape but fail its real check (``Recognizer.test_data``: e-mails without a dotted domain or without a
-  domain, issuer-range card numbers failing Luhn, unissued SSNs, unassigned phone numbers) still suggest the
-  class, at lower confidence, with evidence ``test_data`` and the reason — provided they vary (five distinct
-  values at least) and are not placeholders (``n/a``, ``none``, ``TBD``);
+  domain, card numbers failing Luhn or outside every issuer's range, unissued SSNs, unassigned phone numbers)
+  still suggest the class, at lower confidence, with evidence ``test_data`` and the reason — provided they vary
+  (five distinct values at least), are not placeholders (``n/a``, ``none``, ``TBD``) and the table is not one the
+  class vetoes (a ``card_number`` in ``gift_cards``);
 * names are read as words: glued names are split (``shiptocountrycode``), a person's role names a person
   (``consignee_name``; ``approver`` alone only when it holds full names), a bare ``name`` is read by the table's
   head noun (``suppliers.name`` a company, ``nation.name`` a country, ``positions.name`` a job title,

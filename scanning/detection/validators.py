@@ -132,9 +132,11 @@ def _phone_formatted(value: str) -> bool:
 
 
 def is_phone_test_data(value: str) -> bool:
-    """A phone number, or 7..15 digits written like one that no numbering plan assigns (fictitious 555-01xx
-    numbers, "0000000000", demo data)."""
-    return _phone_shape(value) is not None
+    """7..15 digits written like a phone number, whether or not a numbering plan assigns it (fictitious 555-01xx
+    numbers, demo data): with separators or a prefix, or a run of at least 9 digits (7 or 8 bare digits are as
+    likely an id)."""
+    core = _phone_shape(value)
+    return core is not None and (_phone_formatted(value) or sum(ch.isdigit() for ch in core) >= 9)
 
 
 def looks_like_phone_number(value: str) -> bool:
