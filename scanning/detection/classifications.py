@@ -213,7 +213,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " pays naissance, iso country, country iso, country of residence, residence country,"
              " country of citizenship, citizenship",
        weak="nation", veto="count", validator="word_text", kind="plausible",
-       name_tables="country nation pays pais paese land"),
+       name_tables="country nation pays pais paese"),
     _r("PII.DATE_OF_BIRTH", "PII", CONFIDENTIAL, "Date of birth.",
        families={tf.DATE, tf.DATETIME, tf.TEXT, tf.OTHER, tf.INTEGER},
        names="dob, date of birth, dateofbirth, birth date, birthdate, birthday, date birth, birth dt, born,"

@@ -403,8 +403,10 @@ def _plausible_column(r: Recognizer, col: _Column, signal: _Signal) -> bool:
     if r.name == "CREDENTIALS.PASSWORD":
         return not any(v.is_password_hash(t) for t, _ in col.items[:_PROBE])
     if signal.full_names:
-        # "approver", "account_manager": a person when the values are full names, else logins or codes.
-        return _share_where(col, lambda t: " " in t) >= 0.6
+        # "approver", "account_manager": a person when the values are full names, else logins or codes; and not
+        # when they name the role itself ("Loan Officer", "Senior Officer": kinds of officer, not people).
+        role = signal.phrase.split()[-1]
+        return len(col.items) >= 3 and _share_where(col, lambda t: " " in t and role not in t.lower()) >= 0.6
     if signal.by_table and r.name == "PII.JOB_TITLE":
         # A "roles" table of an application holds "admin", "read_only", "ROLE_USER"; job titles are written for
         # people to read ("Sales Manager", "Nurse").

@@ -214,10 +214,9 @@ def phrases(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
-# The roles a person plays in a record: "consignee_name", "approver_name" name a person, and so does a column
-# named only by the role ("approver", "account_manager") when it holds full names. Only words that nearly always
-# mean a person: "driver", "agent", "host", "client", "parent" or "owner" are also software, companies or tree
-# nodes, and "user" or "login" name accounts (their "name" is a username).
+# The roles a person plays in a record: "consignee_name", "approver_name", "guest_name" name a person. Only words
+# that nearly always mean a person: "driver", "agent", "host", "client", "parent" or "owner" are also software,
+# companies or tree nodes, and "user" or "login" name accounts (their "name" is a username).
 PERSON_ROLES = PhraseMatcher(phrases("""
 approver, reviewer, assignee, assigner, reporter, requester, requestor, submitter, author, editor, supervisor,
 manager, account manager, sales rep, sales representative, salesperson, salesman, saleswoman, representative,
@@ -229,11 +228,21 @@ candidate, employee, customer, patient, student, passenger, traveler, traveller,
 volunteer, buyer, seller, cardholder, policyholder, insured, claimant, plaintiff, defendant, victim, officer,
 inspector, auditor, technician, contact person, member
 """))
+# The roles that name a person even as the whole column name ("approver", "account_manager" holding full names):
+# those a record assigns to one person. Not the record's own subject ("customer", "guest", "visitor", "member"):
+# such a column as often holds a category ("Returning Visitor", "Gold Member") or a company.
+BARE_ROLES = PhraseMatcher(phrases("""
+approver, reviewer, assignee, assigner, reporter, requester, requestor, submitter, author, editor, supervisor,
+manager, account manager, sales rep, sales representative, salesperson, salesman, saleswoman, recruiter,
+interviewer, consignee, signatory, witness, guardian, next of kin, emergency contact, spouse, landlord, physician,
+doctor, nurse, instructor, teacher, tutor, coach, mentor, advisor, adviser, counsellor, counselor, officer,
+inspector, auditor, technician, contact person
+"""))
 
 
 def person_role(tokens: tuple[str, ...]) -> str | None:
     """The role when the whole column name is one (``approver``, ``account_manager``, ``sales_reps``), else None."""
-    found = PERSON_ROLES.locate(tokens)
+    found = BARE_ROLES.locate(tokens)
     return found[0] if found is not None and found[1] == 0 and found[2] == len(tokens) else None
 
 

@@ -63,6 +63,9 @@ def test_a_column_named_by_a_persons_role_holding_full_names_is_a_persons_name(n
     ("approver", ["Yes", "No", "Pending"] * 10),
     ("manager_id", FULL_NAMES),  # the role is not the whole name
     ("account_manager", [f"E{i:05d}" for i in range(40)]),
+    ("visitor", ["Returning Visitor", "New Visitor"] * 20),  # the record's subject: as often a category
+    ("officer", ["Loan Officer", "Senior Loan Officer", "Credit Officer", "Branch Officer"] * 10),  # kinds of it
+    ("customer", ["Northwind Traders", "Contoso Pharmaceuticals", "Fabrikam"] * 10),
 ])
 def test_a_role_alone_needs_full_names(name, values):
     assert detect(name, values, table="requests") is None
