@@ -27,6 +27,7 @@ from stdnum.gb import nhs
 from stdnum.in_ import aadhaar
 
 from bench.detection import corpus_names
+from bench.detection.corpus_people import add_people
 from scanning.detection.engine import ColumnSample
 
 SEED = 20240611
@@ -521,6 +522,7 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     add("hashkey", "cache", "char(32)", None, g.f("en_US").md5, note="cache keys, md5 hex")
     add("value", "user_preferences", "char(32)", None, lambda: g.f("en_US").uuid4().replace("-", ""),
         note="dashless UUIDs in a key-value table about users")
+    add_people(g, add, product)
     cols += corpus_names.columns(seed)
     return cols
 
