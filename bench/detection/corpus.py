@@ -35,14 +35,17 @@ VALUES_PER_COLUMN = 100
 LOCALES = ("en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "it_IT", "nl_NL", "en_IN")
 
 
+SAME = "same as with names"  # LabelledColumn.hidden_expected's default
+
+
 @dataclass(frozen=True)
 class LabelledColumn:
     sample: ColumnSample
     expected: str | None
     note: str = ""
-    # Only the name can tell (test data that fails every check): once the names are hidden, values alone must not
-    # flag it, so the names-hidden run expects None.
-    needs_name: bool = False
+    # What the names-hidden run expects, when only the name can tell (test data that fails every check: values
+    # alone must not make it that class).
+    hidden_expected: str | None = SAME
 
 
 class _Gen:
@@ -529,5 +532,6 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
 
 def hide_names(columns: list[LabelledColumn]) -> list[LabelledColumn]:
     """The same columns with meaningless names (c1, c2, …): only the values can speak."""
-    return [replace(c, sample=replace(c.sample, column_name=f"c{i + 1}"), expected=None if c.needs_name else c.expected)
+    return [replace(c, sample=replace(c.sample, column_name=f"c{i + 1}"),
+                    expected=c.expected if c.hidden_expected == SAME else c.hidden_expected)
             for i, c in enumerate(columns)]

@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 
 from . import types as tf
 from . import validators as v
@@ -222,7 +222,7 @@ class _Candidate:
     flags: dict = field(default_factory=dict)  # added to the evidence: {"name_only": True}, {"test_data": True}
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Names:
     """What the column's and the table's names say, read once per column."""
 
@@ -244,6 +244,22 @@ class _Names:
             if target is None and PERSON_TABLES.any_token(table_tokens):
                 target = "PII.PERSON_NAME"
         return cls(tokens, table_name, table_tokens, head, target)
+
+    @cached_property
+    def about_a_class(self) -> bool:
+        """The name says the column is *about* some class, not that class: its strong phrase with a word its
+        vetoes or ``TRAILING_VETO`` name ("email_domain", "phone_model", "supplier_category"). Values that only a
+        distribution can judge (names, handles, companies) then do not speak alone: "smith.com" under
+        ``email_domain`` is a domain, not a login."""
+        for r in RECOGNIZERS:
+            found = r.names.locate(self.tokens)
+            if found is None:
+                continue
+            phrase, _, end = found
+            rest = tuple(t for t in self.tokens if t not in set(phrase.split()))
+            if (rest and r.veto.vocabulary and r.veto.any_token(rest)) or TRAILING_VETO.intersection(self.tokens[end:]):
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -318,6 +334,8 @@ def _evaluate(r: Recognizer, col: _Column, n: _Names, s: DetectionSettings) -> _
         # The values contradict the name; fall through: the values may still speak for themselves.
     if not s.allow_value_only or _VALUE_ONLY_VETO.any_token(n.tokens):
         return None
+    if r.kind == "plausible" and n.about_a_class:
+        return None
     return _by_values(r, col, s) or _by_table_context(r, col, n, s)
 
 
@@ -353,7 +371,9 @@ def _by_test_data(r: Recognizer, col: _Column, signal: _Signal, n: _Names,
     share, examples = col.share(r.test_data, need)
     if share < need or len(col.matched_texts(r.test_data)) < min(5, col.non_null):
         return None
-    return _Candidate(r.name, 0.55 + 0.1 * share, share, signal.phrase, r.test_data, examples,
+    # Below a confirmed name (0.8 and up), above the value-only guesses of distribution-judged classes (a local
+    # part also looks like a login: under "email" it is an address without its domain).
+    return _Candidate(r.name, 0.6 + 0.15 * share, share, signal.phrase, r.test_data, examples,
                       [f"column name '{signal.phrase}'", f"{share:.0%} of values are {r.test_data_reason}",
                        "lower confidence: the values look like test or synthetic data"],
                       flags={"test_data": True})
