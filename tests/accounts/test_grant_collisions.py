@@ -159,6 +159,20 @@ def test_membership_admin_after_an_object_grant(colliding):
     _holds_both(user, workspace, asset, neighbour)
 
 
+def test_adding_a_member_twice_is_a_400_not_a_500(world):
+    """The unique constraint decides (no check before the insert for a concurrent add to slip past): a second
+    membership of the same user in the same workspace is refused as bad input, and the first is untouched."""
+    analyst = world.user("analyst")
+    response = world.client("superuser").post(
+        reverse("api:membership-list"), {"user": analyst.pk, "workspace": world.workspace_a.pk,
+                                         "role": Role.DATA_OWNER}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["field"] == "user"
+    assert "already a member" in response.json()["errors"][0]["detail"]
+    assert Membership.objects.get(user=analyst, workspace=world.workspace_a).role == Role.ANALYST
+    assert not workspace_allows(fresh(analyst), CHANGE_ASSET, world.workspace_a)
+
+
 # --- groups ---------------------------------------------------------------------------------------------------
 
 
