@@ -26,11 +26,12 @@ from guardian.shortcuts import assign_perm
 from accounts import services
 from accounts.actors import SYSTEM
 from accounts.models import Membership, ObjectGrant, User, Workspace
-from accounts.permissions import clear_cache, has_perm, restrict, workspace_allows
+from accounts.permissions import has_perm, restrict, workspace_allows
 from accounts.roles import Role
 from catalog.models import Asset
 from tests.catalog.factories import AssetFactory, DataSourceFactory
 from tests.support.factories import UserFactory, WorkspaceFactory, membership
+from tests.support.personas import verified_client
 
 CHANGE_ASSET = "catalog.change_asset"
 
@@ -132,8 +133,6 @@ def test_membership_api_after_an_object_grant(colliding):
     user = UserFactory(username="newcomer")
     _grant(user, asset)
     superuser = UserFactory(username="root", is_superuser=True, is_staff=True)
-    from tests.support.personas import verified_client
-
     client = verified_client(superuser)
     response = client.post(reverse("api:membership-list"),
                            {"user": user.pk, "workspace": workspace.pk, "role": Role.ANALYST}, format="json")
@@ -148,8 +147,6 @@ def test_membership_admin_after_an_object_grant(colliding):
     workspace, asset, neighbour = colliding
     user = UserFactory(username="newcomer")
     _grant(user, asset)
-    from tests.support.personas import verified_client
-
     client = verified_client(UserFactory(username="root", is_superuser=True, is_staff=True))
     response = client.post(reverse("admin:accounts_membership_add"),
                            {"user": user.pk, "workspace": workspace.pk, "role": Role.DATA_STEWARD},
@@ -198,7 +195,6 @@ def test_group_rows_on_the_workspace_and_on_the_asset_of_the_same_id(colliding, 
         assign_perm(CHANGE_ASSET, group, asset)
         _group_role_row(group, workspace)
     assert GroupObjectPermission.objects.filter(group=group, object_pk=str(asset.pk)).count() == 2
-    clear_cache(user)
     assert workspace_allows(fresh(user), CHANGE_ASSET, workspace)
     assert has_perm(fresh(user), "change", neighbour)
     assert ObjectPermissionChecker(group).has_perm("change_asset", asset)
@@ -222,7 +218,6 @@ def test_the_unique_key_includes_the_content_type(model, holder):
         frozenset({holder, "permission_id", "content_type_id", "object_pk"})}
 
 
-@pytest.mark.django_db
 def test_the_whole_key_is_still_unique(colliding):
     _, asset, _ = colliding
     user = UserFactory(username="twice")
