@@ -44,6 +44,10 @@ ORDERINGS = {
 }
 ORDER_LABELS = {"table": "By table", "-confidence": "Highest confidence first",
                 "confidence": "Lowest confidence first"}
+SHOWN_FIELDS = ("status", "source", "confidence", "evidence", "created_at", "classification__name",
+                *(f"asset__{name}" for name in ("name", "type", "data_type", "qualified_name", "data_source_id",
+                                                "parent_id", "data_source__name", "parent__name", "parent__type",
+                                                "parent__qualified_name")))
 DECISIONS = {"confirm": AssetClassification.Status.CONFIRMED, "reject": AssetClassification.Status.REJECTED}
 SELECTED = "selected"
 
@@ -166,9 +170,13 @@ def queue_view(request, model_admin):
     if chosen["classification"] is not None:
         queue = queue.filter(classification=chosen["classification"])
     order = chosen["o"] or "table"
-    queue = queue.select_related("classification", "asset__data_source", "asset__parent").order_by(*ORDERINGS[order])
-    page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("p"))
-    rows = list(page.object_list)
+    # The sort reads every visible suggestion before it keeps fifty: it reads their ids alone, then the page's rows
+    # are fetched by id with what they show (evidence, names); sorting the wide rows was four times slower.
+    page = Paginator(queue.order_by(*ORDERINGS[order]).values_list("pk", flat=True), PAGE_SIZE).get_page(
+        request.GET.get("p"))
+    ids = list(page.object_list)
+    shown = AssetClassification.objects.select_related("classification", "asset__data_source", "asset__parent")
+    rows = sorted(shown.only(*SHOWN_FIELDS).filter(pk__in=ids), key=lambda row: ids.index(row.pk))
     for row in rows:
         row.readable = ReadableEvidence.of(row.evidence)
         row.asset_url = _location(row.asset)
