@@ -2,6 +2,7 @@
 changes one to another classification, each in one click, at 1400 px wide without horizontal scrolling."""
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -96,4 +97,34 @@ def test_a_steward_confirms_rejects_and_changes_suggestions_in_the_review_queue(
     assert AssetClassification.objects.get(asset=change.asset, classification=builtin("PII.PHONE")).status == (
         "confirmed")
     assert [url for url in failed if not url.endswith("/favicon.ico")] == []
+    assert page.external == []
+
+
+def test_a_steward_classifies_a_column_by_hand_picking_it_by_its_qualified_name(page, live_server):
+    world = build_world()
+    *_, ours = asset_tree(DataSourceFactory(workspace=world.workspace_a, name="HR database"), table="employees",
+                          columns={"national_insurance_no": "text"})
+    asset_tree(DataSourceFactory(workspace=world.workspace_b, name="Partner CRM"), table="payroll",
+               columns={"national_insurance_no": "text"})  # another workspace's: never offered
+    steward = world.user("steward")
+    steward.is_staff = True
+    steward.save(update_fields=["is_staff"])
+    device = TOTPDevice.objects.create(user=steward, name="phone", confirmed=True)
+
+    page.page.set_viewport_size({"width": 1400, "height": 900})
+    sign_in(page, live_server, steward.username, path="/admin/catalog/assetclassification/add/")
+    page.page.fill("input[name=code]", f"{totp(device.bin_key):06d}")
+    page.page.click("input[type=submit]")
+    page.page.wait_for_load_state("networkidle")
+    page.page.click(".field-asset .select2-selection")
+    page.page.fill(".select2-search__field", "national_ins")
+    offered = page.page.locator(".select2-results__option")
+    expect(offered).to_have_text([ours["national_insurance_no"].qualified_name])  # waits for the search's answer
+    offered.click()
+    page.page.select_option("select[name=classification]", label="NATIONAL_ID.GB_NINO")
+    page.page.click("input[name=_save]")
+    page.page.wait_for_load_state("networkidle")
+    assert "was added successfully" in page.page.inner_text("ul.messagelist")
+    row = AssetClassification.objects.get(asset=ours["national_insurance_no"])
+    assert (row.classification.name, row.status, row.source) == ("NATIONAL_ID.GB_NINO", "confirmed", "manual")
     assert page.external == []
