@@ -2,9 +2,9 @@
 changes one to another classification, each in one click, at 1400 px wide without horizontal scrolling."""
 import pytest
 from django.conf import settings
-from playwright.sync_api import expect
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from catalog.models import AssetClassification
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
