@@ -96,6 +96,7 @@ class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
         if obj is not None:  # the evidence in words and the review queue's decision buttons, for this one
             context.update(admin_review.decision_context(request),
                            readable_evidence=admin_review.ReadableEvidence.of(obj.evidence))
+            context["may_decide"] = has_perm(request.user, "confirm", obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):

@@ -177,7 +177,12 @@ def queue_view(request, model_admin):
     ids = list(page.object_list)
     shown = AssetClassification.objects.select_related("classification", "asset__data_source", "asset__parent")
     rows = sorted(shown.only(*SHOWN_FIELDS).filter(pk__in=ids), key=lambda row: ids.index(row.pk))
+    decisions = decision_context(request)
+    # A user may decide in one workspace and only read another: buttons on the rows they may decide.
+    decidable = set(visible(AssetClassification.objects.filter(pk__in=ids), user=user, action="confirm")
+                    .values_list("pk", flat=True)) if decisions["may_decide"] else set()
     for row in rows:
+        row.may_decide = row.pk in decidable
         row.readable = ReadableEvidence.of(row.evidence)
         row.asset_url = _location(row.asset)
         row.change_url = reverse("admin:catalog_assetclassification_change", args=[row.pk])
@@ -189,7 +194,7 @@ def queue_view(request, model_admin):
     query.pop("p", None)
     context = {
         **model_admin.admin_site.each_context(request),
-        **decision_context(request),
+        **decisions,
         "opts": model_admin.model._meta,
         "title": "Review queue",
         "filters": params,

@@ -13,6 +13,7 @@ from accounts.models import AuditEvent
 from catalog.models import AssetClassification
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import DataSourceFactory
+from tests.support.factories import membership
 from tests.support.personas import verified_client
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +166,22 @@ def test_an_analyst_can_read_the_queue_but_not_decide(world):
     assert 'name="decide"' not in page.content.decode()
     assert _decide(client, f"confirm:{row.pk}").status_code == 403
     assert _status(row) == "suggested" and not AuditEvent.objects.filter(event__startswith="asset_classification")
+
+
+def test_the_queue_is_closed_to_a_user_with_no_grant_on_classifications(world):
+    assert staff(world, "outsider").get(QUEUE).status_code == 403
+
+
+def test_buttons_show_only_on_the_rows_the_user_may_decide(world):
+    membership(world.user("steward"), world.workspace_b, "analyst")  # reads B, decides in A
+    client = staff(world, "steward")
+    (ours,) = suggestions(world.workspace_a, columns=("email",))
+    (theirs,) = suggestions(world.workspace_b, columns=("email",))
+    page = client.get(QUEUE).content.decode()
+    assert f'id="suggestion-{theirs.pk}"' in page and f'value="confirm:{theirs.pk}"' not in page
+    assert f'value="confirm:{ours.pk}"' in page and f'name="selected" value="{ours.pk}"' in page
+    change_page = client.get(reverse("admin:catalog_assetclassification_change", args=[theirs.pk]))
+    assert f'value="confirm:{theirs.pk}"' not in change_page.content.decode()
 
 
 def test_a_steward_of_another_workspace_cannot_decide(world):
