@@ -54,8 +54,9 @@ def test_the_queue_groups_a_stewards_suggestions_by_source_and_table_with_eviden
     groups = response.context["groups"]
     assert [(group.source, group.table.name, len(group.rows)) for group in groups] == [
         ("HR database", "employees", 2), ("HR database", "payslips", 1)]
-    assert "97% of 180 non-empty sampled values passed, 41 distinct, 200 sampled" in page
-    assert "validator email, column name “email”" in page and "j***@e***.com" in page
+    assert "97% of the non-empty sampled values passed the “email” check." in page
+    assert "200 values sampled, 180 not empty, 41 distinct." in page
+    assert "The column&#x27;s name says “email”." in page and "j***@e***.com" in page
     assert "PII.USERNAME (41%)" in page
     assert "{&quot;" not in page and '{"' not in page  # no evidence as JSON
     assert f'id="suggestion-{theirs[0].pk}"' not in page and world.workspace_b.name not in page
@@ -215,7 +216,7 @@ def test_a_classifications_page_shows_its_evidence_in_words_and_the_decision_but
     client = staff(world, "steward")
     (row,) = suggestions(world.workspace_a, columns=("email",))
     page = client.get(reverse("admin:catalog_assetclassification_change", args=[row.pk])).content.decode()
-    assert "97% of 180 non-empty sampled values passed" in page and '{"' not in page
+    assert "97% of the non-empty sampled values passed the “email” check." in page and '{"' not in page
     assert f'value="change:{row.pk}"' in page and 'id="decision-form"' in page
     # The decision form is not nested in the change form (a browser would drop it).
     change_form = re.search(r'<form[^>]*id="assetclassification_form".*?</form>', page, flags=re.S).group(0)
@@ -257,3 +258,21 @@ def test_a_manual_classification_is_saved_from_the_typeahead_choice(world):
     assert response.status_code == 302
     row = AssetClassification.objects.get(asset=ours["iban"])
     assert (row.status, row.source) == ("confirmed", "manual")
+
+
+def test_a_columns_page_has_the_decision_buttons_and_a_decision_comes_back_to_it(world):
+    client = staff(world, "steward")
+    (row,) = suggestions(world.workspace_a, columns=("email",))
+    column_page = reverse("admin:catalog_columnasset_change", args=[row.asset_id])
+    page = client.get(column_page).content.decode()
+    assert f'value="confirm:{row.pk}"' in page and f'name="to_{row.pk}"' in page
+    # The decision form is not nested in the asset's change form (a browser would drop it).
+    change_form = re.search(r'<form[^>]*id="columnasset_form".*?</form>', page, flags=re.S).group(0)
+    assert 'id="decision-form"' not in change_form and 'id="decision-form"' in page
+    response = client.post(DECIDE, {"decide": f"change:{row.pk}", f"to_{row.pk}": builtin("PII.PHONE").pk,
+                                    "next": column_page}, format="multipart")
+    assert response["Location"] == column_page
+    assert _status(row) == "rejected"
+    assert 'data-classification="PII.PHONE" data-status="confirmed"' in client.get(column_page).content.decode()
+    analyst_page = staff(world, "analyst").get(column_page).content.decode()
+    assert 'name="decide"' not in analyst_page and 'id="decision-form"' not in analyst_page
