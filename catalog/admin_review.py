@@ -15,7 +15,8 @@ from itertools import groupby
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Window
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -92,11 +93,7 @@ def queue_view(request, model_admin):
     if chosen["classification"] is not None:
         queue = queue.filter(classification=chosen["classification"])
     order = chosen["o"] or "table"
-    # The sort reads every visible suggestion before it keeps fifty: it reads their ids alone, then the page's rows
-    # are fetched by id with what they show (evidence, names); sorting the wide rows was four times slower.
-    page = Paginator(queue.order_by(*ORDERINGS[order]).values_list("pk", flat=True), PAGE_SIZE).get_page(
-        request.GET.get("p"))
-    ids = list(page.object_list)
+    page, ids = _page_of_ids(queue.order_by(*ORDERINGS[order]), request.GET.get("p"))
     shown = AssetClassification.objects.select_related("classification", "asset__data_source", "asset__parent")
     rows = sorted(shown.only(*SHOWN_FIELDS).filter(pk__in=ids), key=lambda row: ids.index(row.pk))
     decisions = decision_context(request)
@@ -129,6 +126,23 @@ def queue_view(request, model_admin):
         "changelist_url": reverse("admin:catalog_assetclassification_changelist") + "?status__exact=suggested",
     }
     return TemplateResponse(request, "admin/catalog/review/queue.html", context)
+
+
+def _page_of_ids(ordered, number) -> tuple[Page, list[int]]:
+    """The page ``number`` of ``ordered``'s ids, and the page (for its links) over their total.
+
+    The sort reads every visible suggestion before it keeps fifty: it reads their ids alone, and the page's rows
+    are fetched by id afterwards with what they show (sorting the wide rows, evidence and names, was 2.6 times
+    slower). The total comes with the ids (a window count) instead of a second pass over the same rows; a number
+    past the end, or not a number, is answered with the last or the first page, as Paginator.get_page does."""
+    number = int(number) if str(number).isdigit() and int(number) > 0 else 1
+    counted = ordered.annotate(total=Window(Count("pk"))).values_list("pk", "total")
+    window = list(counted[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
+    total = window[0][1] if window else ordered.count()
+    page = Paginator(range(total), PAGE_SIZE).get_page(number)
+    if not window and total:  # past the end: the last page
+        window = list(counted[page.start_index() - 1:page.end_index()])
+    return page, [pk for pk, _ in window]
 
 
 def _with(query, **values) -> str:

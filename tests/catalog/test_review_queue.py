@@ -276,3 +276,18 @@ def test_a_columns_page_has_the_decision_buttons_and_a_decision_comes_back_to_it
     assert 'data-classification="PII.PHONE" data-status="confirmed"' in client.get(column_page).content.decode()
     analyst_page = staff(world, "analyst").get(column_page).content.decode()
     assert 'name="decide"' not in analyst_page and 'id="decision-form"' not in analyst_page
+
+
+def test_pages_of_the_queue_and_a_page_past_the_end(world, monkeypatch):
+    monkeypatch.setattr("catalog.admin_review.PAGE_SIZE", 2)
+    client = staff(world, "steward")
+    rows = suggestions(world.workspace_a, columns=("a", "b", "c", "d", "e"))  # confidence falls a to e
+
+    def shown(page):
+        response = client.get(QUEUE, {"p": page})
+        return response.context["count"], [row.pk for group in response.context["groups"] for row in group.rows]
+
+    assert shown(1) == (5, [rows[0].pk, rows[1].pk])
+    assert shown(3) == (5, [rows[4].pk])
+    assert shown(99) == shown(3) and shown("x") == shown(1)
+    assert 'p=2">Next' in client.get(QUEUE).content.decode()
