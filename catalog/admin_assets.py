@@ -3,25 +3,23 @@ and the sections below its fields — a table's columns, a schema's tables, a co
 evidence and history, and what higher apps contribute (scanning's drift).
 
 Imports point down, so this page cannot name what scanning records about an asset. Each app registers its
-sections with :func:`section` in its own ``admin_assets`` module, which the page reads from every installed app
-the first time it is drawn (as the steward's home reads ``home`` modules, accounts.home). A section's builder
-receives the request and the asset and returns its template's context, or None when it has nothing to show or
-the user may see none of it; it reads through its app's selectors and costs the same few queries whatever the
-asset holds (a table of 200 columns costs what a table of 2 does).
+sections with :func:`section` in its own ``admin_assets`` module (an ``accounts.contributions.Registry``, as the
+steward's home's panels). A section's builder receives the request and the asset; it reads through its app's
+selectors and costs the same few queries whatever the asset holds (a table of 200 columns costs what a table of 2
+does).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from urllib.parse import urlencode
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Case, IntegerField, Model, Prefetch, Value, When
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.module_loading import autodiscover_modules
 
+from accounts.contributions import Registry, ShownPart
 from accounts.models import AuditEvent
 from accounts.selectors import visible
 from catalog.admin_decisions import decision_context
@@ -35,50 +33,14 @@ HISTORY_SHOWN = 50
 SHOW_REMOVED = "removed"
 
 
-@dataclass(frozen=True)
-class Section:
-    key: str  # the section's HTML id (``asset-<key>``), stable for links and tests
-    title: str
-    template: str
-    order: int
-    build: Callable[[HttpRequest, Asset], dict | None]
+SECTIONS = Registry("admin_assets", "asset page sections")
+# Register the decorated ``build(request, asset) -> dict | None`` as a section of the asset pages (its HTML id is
+# ``asset-<key>``).
+section = SECTIONS.register
 
 
-@dataclass(frozen=True)
-class ShownSection:
-    section: Section
-    data: dict
-
-
-_sections: dict[str, Section] = {}
-
-
-def section(*, key: str, title: str, template: str, order: int):
-    """Register the decorated ``build(request, asset) -> dict | None`` as a section of the asset pages; ``order``
-    places it (lower first: the catalog's own use tens, so later apps fit theirs between)."""
-
-    def register(build: Callable[[HttpRequest, Asset], dict | None]):
-        if key in _sections and _sections[key].build is not build:
-            raise ValueError(f"two asset page sections named {key!r}")
-        _sections[key] = Section(key, title, template, order, build)
-        return build
-
-    return register
-
-
-@cache
-def _discover() -> None:
-    autodiscover_modules("admin_assets")
-
-
-def sections_for(request: HttpRequest, asset: Asset) -> list[ShownSection]:
-    _discover()
-    shown = []
-    for registered in sorted(_sections.values(), key=lambda item: (item.order, item.key)):
-        data = registered.build(request, asset)
-        if data is not None:
-            shown.append(ShownSection(registered, data))
-    return shown
+def sections_for(request: HttpRequest, asset: Asset) -> list[ShownPart]:
+    return SECTIONS.shown(request, asset)
 
 
 def asset_url(asset: Asset) -> str:
