@@ -517,6 +517,8 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     add("hashkey", "cache", "char(32)", None, g.f("en_US").md5, note="cache keys, md5 hex")
     add("value", "user_preferences", "char(32)", None, lambda: g.f("en_US").uuid4().replace("-", ""),
         note="dashless UUIDs in a key-value table about users")
+    from bench.detection.corpus_places import place_columns  # noqa: PLC0415 - it imports this module
+    cols.extend(place_columns(seed))
     return cols
 
 

@@ -184,7 +184,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        names="address, street, street address, address line, addr, addr line, home address, mailing address,"
              " billing address, shipping address, postal address, residential address, adresse, rue, voie,"
              " adresse postale, direccion, calle, domicilio, strasse, anschrift, adresse zeile, indirizzo,"
-             " via, straat, adres, huisadres, street name, strassenname",
+             " via, straat, adres, huisadres, street name, strassenname, endereco, logradouro, morada",
        weak="line", veto=CONTACT_VETO + " email mail e ip mac web url wallet id hash btc eth crypto memory"
             " bitcoin ethereum contract server host",
        validator="street_address", kind="plausible", value_judge=street_column),
@@ -197,7 +197,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     _r("PII.POSTAL_CODE", "PII", INTERNAL, "Postal or ZIP code.", families=NUMERIC_ID,
        names="zip, zipcode, zip code, postal code, postalcode, postcode, post code, code postal,"
              " codepostal, plz, postleitzahl, codigo postal, cod postal, codice postale, postal, pincode, pin code,"
-             " eircode",
+             " eircode, postnummer, postnr, kod pocztowy, cep",
        weak="cp, cap, zip4", veto="id count radius", validator="postal_code", kind="plausible",
        value_judge=postal_column),
     _r("PII.COUNTRY", "PII", INTERNAL, "Country name or code.",

@@ -4,8 +4,9 @@ A date is a date; what makes a column of them birth dates is the whole column, r
 
 * nearly every value a calendar date (ISO, ``dd/mm/yyyy`` or ``mm/dd/yyyy``, date or timestamp), none with a time
   of day (birth dates are days; orders, logins and events carry times);
-* ages between 0 and 110 for nearly all, and mostly adults: at most a few under 16 (a hire, order or event
-  date column reaches into the last few years, which a birth-date column of customers or staff does not);
+* ages between 0 and 110 for nearly all, and mostly adults: at most a fifth under 16 and hardly any under 2 (a
+  hire, sign-up, order or event date column reaches into the last few years, which a birth-date column of
+  customers, patients or staff does not);
 * spread over decades (the 10th to the 90th percentile at least 15 years apart), with many distinct days;
 * the table is about people (``users``, ``patients``, ``kunden``…: ``names.PERSON_TABLES``).
 
@@ -69,8 +70,9 @@ def birth_date_column(items: Items, non_null: int, table_tokens: tuple[str, ...]
     ages.sort()
     human = sum(1 for a in ages if 0 <= a <= 110) / len(ages)
     children = sum(1 for a in ages if a < 16) / len(ages)
+    infants = sum(1 for a in ages if a < 2) / len(ages)
     spread = _percentile(ages, 0.9) - _percentile(ages, 0.1)
-    if human < 0.95 or children > 0.05 or spread < 15:
+    if human < 0.95 or children > 0.2 or infants > 0.02 or spread < 15:
         return None
     share = parsed / non_null
     median = _percentile(ages, 0.5)

@@ -123,15 +123,18 @@ def city_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> V
         if ref.country_of_name(text):
             country += count
         tier = ref.place_tier(text)
-        if tier == 2 or key in subdivision_names:
+        if tier == 2:
             major += count
+        elif key in subdivision_names:
+            region += count  # a province or state that is not also a city
         elif toponymy.shaped(key):
             shaped += count
         elif tier == 1:
             minor += count
-    if country * 2 >= non_null or region * 5 >= non_null or words > 3 * non_null:
+    # Mostly countries, or many states, provinces and continents: a column of regions, not of cities.
+    if country * 2 >= non_null or region * 3 >= non_null or words > 3 * non_null:
         return None
-    share = (major + minor + shaped) / non_null
+    share = (major + minor + shaped + region) / non_null
     if share < 0.8 or major + shaped < minor:
         return None
     reasons = (f"{major / non_null:.0%} of values are major places (GeoNames, any language), {minor / non_null:.0%}"
@@ -223,12 +226,12 @@ def street_parts(value: str) -> tuple[str, ...] | None:
     for n in numbers:
         if any(f in _UNIT_WORDS for f in folded[max(0, n - 1):n]):
             continue  # "Apt. 915" is a unit, not the house number
-        for t in typed:
+        for t in reversed(typed):  # the last street word is the type ("8693 Pine Court"), earlier ones names
             if n < t:
                 stretch = folded[n + 1:t] or folded[t + 1:t + 5]
             else:
                 stretch = folded[t + 1:n] or ([folded[t]] if folded[t] not in words else [])
-            name = tuple(f for f in stretch if f not in words and f not in _UNIT_WORDS and _WORD.search(f))
+            name = tuple(f for f in stretch if f not in _UNIT_WORDS and _WORD.search(f))
             if name and len(stretch) <= 6:
                 return name
     return None
@@ -266,7 +269,7 @@ def street_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) ->
             names.add(parts)
     share = matched / non_null
     # Many different street names: a catalogue of "Boulevard Chair No. 14" repeats one name.
-    if share < 0.7 or len(names) < 0.5 * len(fitting):
+    if share < 0.7 or len(names) < 0.4 * len(fitting):
         return None
     number_first = [t for t in fitting if t[:1].isdigit()]
     if len(number_first) * 2 >= len(fitting) and not _crf_confirms(number_first):

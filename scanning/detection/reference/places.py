@@ -302,7 +302,9 @@ urbanizacion pasaje rambla poligono carrera alameda
 via viale piazza piazzale corso vicolo largo contrada borgo strada lungomare salita rotonda stretto localita
 frazione traversa
 straat laan weg plein gracht kade dijk singel steeg pad hof markt park boulevard
-rua avenida travessa praca largo estrada alameda beco rodovia ladeira
+rua avenida travessa praca largo estrada alameda beco rodovia ladeira vila viela viaduto vereda residencial
+recanto quadra parque conjunto condominio chacara patio trecho setor colonia sitio fazenda jardim loteamento
+close crescent mews parade rise walk row grange gardens
 ulica ul aleja al plac osiedle os
 gatan gata vagen vag gade vej veien gate tie katu
 """.split()
