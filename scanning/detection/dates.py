@@ -72,7 +72,7 @@ def birth_date_column(items: Items, non_null: int, table_tokens: tuple[str, ...]
     children = sum(1 for a in ages if a < 16) / len(ages)
     infants = sum(1 for a in ages if a < 2) / len(ages)
     spread = _percentile(ages, 0.9) - _percentile(ages, 0.1)
-    if human < 0.95 or children > 0.2 or infants > 0.02 or spread < 15:
+    if human < 0.95 or children > 0.2 or infants > 0.04 or spread < 15:
         return None
     share = parsed / non_null
     median = _percentile(ages, 0.5)

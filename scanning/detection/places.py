@@ -101,15 +101,20 @@ def country_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -
 
 # --- cities ------------------------------------------------------------------------------------------------
 
+_CITY_MIN_DISTINCT = 8
+
+
 def city_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> Verdict | None:
-    """Known places and place-shaped names; major places (or place-shaped names) must outweigh minor ones, which
-    a column of English surnames also matches (most are the name of some small town)."""
-    if len(items) < 5 or not non_null:
+    """Known places and place-shaped names. Major places (or place-shaped names) must outweigh minor ones, which
+    a column of English surnames also matches (most are the name of some small town); and without big cities the
+    suggestion stays weak, so that a recognizer of person names, when it is sure, outranks it. A handful of
+    distinct values says too little ("Arthur", "Ashley", "Michelle" are towns and first names)."""
+    if len(items) < _CITY_MIN_DISTINCT or not non_null:
         return None
     subdivision_names, _ = ref.subdivisions()
     continents = ref.continents()
     toponymy = ref.toponymy()
-    major = minor = shaped = country = region = words = 0
+    big = major = minor = shaped = country = region = words = 0
     for text, count in items:
         if len(text) > 60 or any(ch.isdigit() or ch in "@/:" for ch in text):
             continue
@@ -123,8 +128,9 @@ def city_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> V
         if ref.country_of_name(text):
             country += count
         tier = ref.place_tier(text)
-        if tier == 2:
+        if tier >= 2:
             major += count
+            big += count if tier == 3 else 0
         elif key in subdivision_names:
             region += count  # a province or state that is not also a city
         elif toponymy.shaped(key):
@@ -137,10 +143,11 @@ def city_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> V
     share = (major + minor + shaped + region) / non_null
     if share < 0.8 or major + shaped < minor:
         return None
-    reasons = (f"{major / non_null:.0%} of values are major places (GeoNames, any language), {minor / non_null:.0%}"
-               f" smaller ones", f"{shaped / non_null:.0%} are built like place names", "no column-name signal")
-    return Verdict(share, 0.55 + 0.3 * (major + minor) / non_null + 0.1 * shaped / non_null,
-                   _examples(items, lambda t: ref.place_tier(t) > 0), reasons)
+    reasons = (f"{major / non_null:.0%} of values are places of 15,000 or more (GeoNames, any language),"
+               f" {big / non_null:.0%} of 100,000 or more, {minor / non_null:.0%} smaller ones",
+               f"{shaped / non_null:.0%} are built like place names", "no column-name signal")
+    confidence = 0.5 + 0.15 * (major + minor) / non_null + 0.25 * big / non_null + 0.05 * shaped / non_null
+    return Verdict(share, confidence, _examples(items, lambda t: ref.place_tier(t) > 0), reasons)
 
 
 # --- postal codes ------------------------------------------------------------------------------------------

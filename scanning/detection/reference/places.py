@@ -225,15 +225,22 @@ def _toponymy(names: list[str]) -> Toponymy:
     def frequent(counter: Counter) -> frozenset[str]:
         return frozenset(w for w, n in counter.items() if n >= _AFFIX_MIN_PLACES and len(w) >= 3)
 
-    return Toponymy(frequent(first), frequent(last), frequent(endings))
+    # English "-ing" ends many places (Reading, Ealing, Kettering) and every gerund: statuses and activities
+    # ("Pending", "Billing", "Cycling") must not read as towns.
+    return Toponymy(frequent(first), frequent(last), frozenset(e for e in frequent(endings) if not e.endswith("ing")))
+
+
+_BIG = 100_000
 
 
 @dataclass(frozen=True)
 class Cities:
     """``major``: places of 15,000 inhabitants or more under every name GeoNames knows (``Munich``, ``Monaco di
-    Baviera``, ``Мюнхен``); ``minor``: places of 1,000 or more under their own name. Many small places share a
-    name with a surname (Jones, Garza, Simmons), so a column of minor places alone is weaker evidence."""
+    Baviera``, ``Мюнхен``), ``big`` those of 100,000 or more; ``minor``: places of 1,000 or more under their own
+    name. Many towns share a name with a surname (Jackson, Allen, Davis), so a column that holds no big city is
+    weaker evidence."""
 
+    big: _Gazetteer
     major: _Gazetteer
     minor: _Gazetteer
     toponymy: Toponymy
@@ -248,10 +255,17 @@ def cities() -> Cities:
     toponymy = _toponymy(minor_names)
     minor = _Gazetteer(name for name in minor_names if len(name) >= 2)
     del minor_names
-    major_names = {fold(name) for name in _json_values(data / "cities15000.json", '"name": ')}
-    for alternates in _json_values(data / "cities15000.json", '"alternatenames": '):
-        major_names.update(map(fold, alternates))
-    return Cities(_Gazetteer(name for name in major_names if len(name) >= 2), minor, toponymy)
+    path = data / "cities15000.json"
+    major_names: set[str] = set()
+    big_names: set[str] = set()
+    for name, alternates, population in zip(_json_values(path, '"name": '), _json_values(path, '"alternatenames": '),
+                                            _json_values(path, '"population": '), strict=True):
+        names = {fold(name), *map(fold, alternates)}
+        major_names |= names
+        if population >= _BIG:
+            big_names |= names
+    return Cities(_Gazetteer(n for n in big_names if len(n) >= 2), _Gazetteer(n for n in major_names if len(n) >= 2),
+                  minor, toponymy)
 
 
 def toponymy() -> Toponymy:
@@ -259,12 +273,14 @@ def toponymy() -> Toponymy:
 
 
 def place_tier(value: str) -> int:
-    """2: a major place (any language), 1: a minor place, 0: unknown."""
+    """3: a big city, 2: a major place (any language), 1: a minor place, 0: unknown."""
     key = norm(value)
     if len(key) < 2:
         return 0
     known = cities()
-    return 2 if key in known.major else 1 if key in known.minor else 0
+    if key in known.major:
+        return 3 if key in known.big else 2
+    return 1 if key in known.minor else 0
 
 
 # --- postal codes ------------------------------------------------------------------------------------------
@@ -310,7 +326,7 @@ gatan gata vagen vag gade vej veien gate tie katu
 """.split()
 STREET_SUFFIXES = tuple("""
 strasse str weg platz allee gasse ring damm ufer chaussee steig pfad markt
-straat laan weg plein gracht kade dijk singel steeg pad hof
+straat laan weg plein gracht kade dijk singel steeg pad hof boulevard
 gatan gata vagen gade vej veien gate tie katu
 """.split())
 
