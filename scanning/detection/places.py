@@ -114,19 +114,20 @@ def city_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> V
     subdivision_names, _ = ref.subdivisions()
     continents = ref.continents()
     toponymy = ref.toponymy()
-    big = major = minor = shaped = country = region = words = 0
+    big = major = minor = shaped = country = region = words = misses = 0
     for text, count in items:
-        if len(text) > 60 or any(ch.isdigit() or ch in "@/:" for ch in text):
-            continue
-        key = ref.norm(text)
+        key = "" if len(text) > 60 or any(ch.isdigit() or ch in "@/:" for ch in text) else ref.norm(text)
         if not key:
+            misses += count
+            if misses > 0.2 * non_null:
+                return None
             continue
         words += count * len(key.split())
         if key in continents:
             region += count
             continue
-        if ref.country_of_name(text):
-            country += count
+        is_country = ref.country_of_name(text) is not None
+        country += count if is_country else 0
         tier = ref.place_tier(text)
         if tier >= 2:
             major += count
@@ -137,6 +138,10 @@ def city_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> V
             shaped += count
         elif tier == 1:
             minor += count
+        elif not is_country:
+            misses += count
+            if misses > 0.2 * non_null:
+                return None
     # Mostly countries, or many states, provinces and continents: a column of regions, not of cities.
     if country * 2 >= non_null or region * 3 >= non_null or words > 3 * non_null:
         return None
@@ -155,7 +160,7 @@ def city_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> V
 @lru_cache(maxsize=8192)
 def _postal_fit(text: str) -> tuple[bool, bool]:
     """(fits some country's pattern, is shaped: letters or separators, not bare digits)."""
-    fits = bool(ref.postal_countries(text))
+    fits = len(text) <= 12 and any(ch.isdigit() for ch in text) and ref.postal_pattern().fullmatch(text) is not None
     return fits, fits and not text.isdigit()
 
 
@@ -173,11 +178,13 @@ def _spread_like_codes(items: Items) -> bool:
 def postal_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> Verdict | None:
     if len(items) < 5 or not non_null:
         return None
-    fits = shaped = 0
+    fits = shaped = misses = 0
     for text, count in items:
-        if len(text) > 12:
-            continue
         fit, with_shape = _postal_fit(text)
+        if not fit:
+            misses += count
+            if misses > 0.1 * non_null:
+                return None
         fits += count if fit else 0
         shaped += count if with_shape else 0
     share = fits / non_null
@@ -266,11 +273,15 @@ def street_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) ->
     if len(items) < 5 or not non_null:
         return None
     fitting: list[str] = []
-    matched = 0
+    matched = misses = 0
     names: set[tuple[str, ...]] = set()
     for text, count in items:
         parts = street_parts(text)
-        if parts is not None:
+        if parts is None:
+            misses += count
+            if misses > 0.3 * non_null:
+                return None
+        else:
             matched += count
             fitting.append(text)
             names.add(parts)
