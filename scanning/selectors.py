@@ -9,6 +9,8 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from accounts.permissions import restrict
+from catalog.models import Asset
+from catalog.selectors import asset_list
 from scanning.models import AssetChange, ScanRuleSet, ScanRun
 from sources.models import DataSource
 
@@ -20,6 +22,13 @@ def rule_set_list(*, user: User | None, action: str = "view") -> QuerySet[ScanRu
 def asset_change_list(*, user: User | None, run: ScanRun) -> QuerySet[AssetChange]:
     """The drift ``run`` recorded that ``user`` may see, in the order it was recorded."""
     return restrict(AssetChange.objects.filter(run=run).select_related("asset").order_by("id"), user, "view")
+
+
+def sampleable_column_list(*, user: User | None) -> QuerySet[Asset]:
+    """Columns ``user`` may have sampled for a rule preview: still in their source, and classifiable by ``user``
+    (reading a column's values is a steward's right, like detection on demand)."""
+    return asset_list(user=user, action="classify", present_only=True).filter(
+        type=Asset.Type.COLUMN, parent__type__in=(Asset.Type.TABLE, Asset.Type.VIEW)).select_related("parent")
 
 
 def run_list(*, user: User | None) -> QuerySet[ScanRun]:

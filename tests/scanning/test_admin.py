@@ -1,5 +1,6 @@
 """The stewards' back office for data sources, scans, runs and assets: scoped like the API, secret write-only,
 every change through a service."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts.models import AuditEvent
 from catalog.models import Asset
-from scanning.models import Scan, ScanRun
+from scanning.models import Scan, ScanRuleSet, ScanRun
 from sources import crypto
 from sources import services as datasources
 from sources.models import DataSource
@@ -90,7 +91,7 @@ def test_secret_never_renders_in_change_form(world, sources):
 
 def _form(source, **changes):
     data = {"name": source.name, "engine": source.engine, "host": source.host, "port": source.port or "",
-            "database": source.database, "username": source.username, "options": "{}", "description": "",
+            "database": source.database, "username": source.username, "description": "",
             "password": ""}
     data.update(changes)
     return data
@@ -120,10 +121,13 @@ def test_new_password_replaces_secret_and_is_redacted_in_audit(world, sources):
 def test_invalid_option_is_a_form_error_not_a_server_error(world, sources):
     mine, _ = sources
     response = staff(world, "steward").post(reverse("admin:sources_datasource_change", args=[mine.pk]),
-                                            _form(mine, options='{"sslmode": "sometimes"}', password=SECRET))
+                                            _form(mine, postgresql_sslrootcert="/etc/passwd-not-a-ca",
+                                                  password=SECRET))
     assert response.status_code == 200
-    text = response.content.decode()
-    assert "invalid value for option" in text and SECRET not in text
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["postgresql_sslrootcert"]  # on the field, not above the form
+    assert "CA files may only be read from the folders in RACINE_TLS_CA_DIRS" in errors["postgresql_sslrootcert"][0]
+    assert SECRET not in response.content.decode()
     assert not AuditEvent.objects.filter(event="datasource.changed").exists()
 
 
@@ -133,7 +137,7 @@ def test_add_offers_only_workspaces_where_user_may_add(world):
     assert "Workspace A" in html and "Workspace B" not in html
     response = client.post(reverse("admin:sources_datasource_add"), {
         "workspace": world.workspace_a.pk, "name": "New source", "engine": "postgresql",
-        "host": "db.example.test", "port": "5432", "database": "shop", "username": "scanner", "options": "{}",
+        "host": "db.example.test", "port": "5432", "database": "shop", "username": "scanner",
         "description": "", "password": SECRET})
     assert response.status_code == 302, response.content.decode()[:2000]
     created = DataSource.objects.get(name="New source")
@@ -148,9 +152,11 @@ def test_scan_now_action_queues_a_run_and_reports_conflicts(world, sources):
     response = client.post(url, {"action": "scan_now", "_selected_action": [mine.pk]}, follow=True)
     run = ScanRun.objects.get(data_source=mine)
     assert run.trigger == ScanRun.Trigger.MANUAL and run.requested_by == world.user("steward")
-    assert f"scan queued (run #{run.pk})" in response.content.decode()
+    url_of_run = reverse("admin:scanning_scanrun_change", args=[run.pk])
+    link = f'<a href="{url_of_run}">Manual scan of Alpha shop #{run.pk}</a>'
+    assert f"Alpha shop: scan queued; its page shows its progress: {link}" in response.content.decode()
     response = client.post(url, {"action": "scan_now", "_selected_action": [mine.pk]}, follow=True)
-    assert f"already queued or running (run #{run.pk})" in response.content.decode()
+    assert f"already queued or running: {link}." in response.content.decode()
     assert ScanRun.objects.filter(data_source=mine).count() == 1
 
 
@@ -219,15 +225,15 @@ def test_invalid_schedule_is_a_form_error(world, sources):
 
 
 def test_run_page_is_read_only_with_progress_and_drift(world, sources):
-    run = ScanRunFactory(scan__data_source=sources[0], progress_done=40, progress_total=80, added=1,
+    run = ScanRunFactory(scan__data_source=sources[0], objects_seen=40, progress_done=40, progress_total=80, added=1,
                          error="Connection refused")
     AssetChangeFactory(run=run, asset__name="alpha_orders")
     client = staff(world, "steward")
     response = client.get(reverse("admin:scanning_scanrun_change", args=[run.pk]))
     assert response.status_code == 200
     text = response.content.decode()
-    assert "40 / ~80 (50 %)" in text and "alpha_orders" in text and "Connection refused" in text
-    assert "All 1 changes of this run" in text
+    assert "schema objects read 40 of about 80" in text and "alpha_orders" in text and "Connection refused" in text
+    assert "All 1 change of this run</a> (listed below)" in text
     assert client.post(reverse("admin:scanning_scanrun_change", args=[run.pk]), {}).status_code == 403
     drift = client.get(reverse("admin:scanning_assetchange_changelist") + f"?run__id__exact={run.pk}")
     assert drift.status_code == 200 and "alpha_orders" in drift.content.decode()
@@ -278,12 +284,13 @@ def test_detect_again_action_queues_one_detection_run_per_source(world, sources,
     run = ScanRun.objects.get(data_source=sources[0])
     assert (run.trigger, run.scan, sorted(run.targets)) == ("detection", None, sorted([cols["email"].pk,
                                                                                          cols["phone"].pk]))
-    assert "detection queued on 2 assets" in response.content.decode()
-    assert f"run #{run.pk}" in response.content.decode()
+    assert "Alpha shop (2 assets): detection queued; its page shows its progress" in response.content.decode()
+    assert f"Detection on demand of Alpha shop #{run.pk}</a>" in response.content.decode()
     response = client.post(reverse("admin:catalog_tableasset_changelist"),
                            {"action": "detect_again", "_selected_action": [table.pk, other_table.pk]}, follow=True)
     text = response.content.decode()
-    assert f"already queued or running (run #{run.pk})" in text  # Alpha still has its run
+    assert f"already queued or running: <a href=\"{reverse('admin:scanning_scanrun_change', args=[run.pk])}\">" \
+           f"Detection on demand of Alpha shop #{run.pk}</a>" in text  # Alpha still has its run
     assert ScanRun.objects.filter(data_source=other_source, trigger="detection").count() == 1
     assert ScanRun.objects.filter(data_source=sources[0]).count() == 1
 
@@ -310,7 +317,7 @@ def test_detection_run_page_shows_its_assets_as_links_and_exact_table_progress(w
     run = ScanRunFactory(scan=None, data_source=sources[0], trigger=ScanRun.Trigger.DETECTION,
                          targets=[table.pk, cols["email"].pk], progress_done=1, progress_total=3)
     text = staff(world, "steward").get(reverse("admin:scanning_scanrun_change", args=[run.pk])).content.decode()
-    assert "1 / 3 tables (33 %)" in text and "Detection on demand" in text
+    assert "tables sampled 1 of 3" in text and "Detection on demand" in text
     assert f"?id__in={cols['email'].pk}\">1 column</a>" in text and f"?id__in={table.pk}\">1 table</a>" in text
     assert "customers.email" not in text  # names only on the asset pages, which apply the viewer's permissions
     columns_page = reverse("admin:catalog_columnasset_changelist")
@@ -343,16 +350,31 @@ def test_add_pages_open_for_superuser(world, name):
 
 def test_rule_set_added_in_admin_goes_through_service(world):
     response = staff(world, "steward").post(reverse("admin:scanning_scanruleset_add"), {
-        "workspace": world.workspace_a.pk, "name": "Sales", "description": "", "include_schemas": '["sales"]',
-        "exclude_schemas": "[]", "include_tables": "[]", "exclude_tables": "[]", "include_columns": "[]",
-        "exclude_columns": "[]", "sample_size": "0", "detection_enabled": "on", "classifications": "[]"})
+        "workspace": world.workspace_a.pk, "name": "Sales", "description": "", "include_schemas": "sales",
+        "sample_size": "0", "detection_enabled": "on"})
     assert response.status_code == 200 and "Sample between 1 and 10,000" in response.content.decode()
     response = staff(world, "steward").post(reverse("admin:scanning_scanruleset_add"), {
-        "workspace": world.workspace_a.pk, "name": "Sales", "description": "", "include_schemas": '["sales"]',
-        "exclude_schemas": "[]", "include_tables": "[]", "exclude_tables": "[]", "include_columns": "[]",
-        "exclude_columns": "[]", "sample_size": "50", "detection_enabled": "on", "classifications": "[]"})
+        "workspace": world.workspace_a.pk, "name": "Sales", "description": "", "include_schemas": "sales\r\n  \r\nhr_*",
+        "exclude_tables": "re:^tmp_", "sample_size": "50", "detection_enabled": "on"})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert AuditEvent.objects.filter(event="scan_rule_set.created").exists()
+    rule_set = ScanRuleSet.objects.get(name="Sales")
+    assert (rule_set.include_schemas, rule_set.exclude_tables, rule_set.classifications) == (
+        ["sales", "hr_*"], ["re:^tmp_"], [])
+
+
+def test_rule_set_patterns_are_lines_with_help_not_json(world):
+    rule_set = ScanRuleSetFactory(workspace=world.workspace_a, include_schemas=["sales", "hr_*"])
+    client = staff(world, "steward")
+    response = client.get(reverse("admin:scanning_scanruleset_change", args=[rule_set.pk]))
+    html = response.content.decode()
+    assert re.search(r'<textarea name="include_schemas"[^>]*>\s*sales\nhr_\*</textarea>', html), html
+    assert "Schemas to read, one pattern per line: a glob" in html and "[&quot;" not in html
+    response = client.post(reverse("admin:scanning_scanruleset_change", args=[rule_set.pk]), {
+        "name": rule_set.name, "description": "", "include_schemas": "sales\nhr_*", "exclude_columns": "re:(a",
+        "sample_size": "100", "detection_enabled": "on"})
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["exclude_columns"]
 
 
 def test_steward_is_told_when_a_retarget_drops_the_secret(world, sources):
@@ -382,5 +404,5 @@ def test_run_page_says_a_baseline_records_no_drift(world, sources):
     # "Added: 58" beside "All 0 changes of this run", which read as drift gone missing.
     run = ScanRunFactory(scan__data_source=sources[0], added=58)
     text = staff(world, "steward").get(reverse("admin:scanning_scanrun_change", args=[run.pk])).content.decode()
-    assert "this was the source&#x27;s first scan (its baseline)" in text
-    assert "All 0 changes of this run" not in text
+    assert "This was the source&#x27;s first scan: it added 58 objects to the catalog." in text
+    assert "All 0 changes" not in text
