@@ -527,6 +527,8 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
         note="dashless UUIDs in a key-value table about users")
     add_people(g, add, product)
     cols += corpus_names.columns(seed)
+    from bench.detection.corpus_places import place_columns  # noqa: PLC0415 - it imports this module
+    cols.extend(place_columns(seed))
     return cols
 
 

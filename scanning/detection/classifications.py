@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from . import types as tf
 from . import validators as v
+from .dates import birth_date_column
 from .names import ACCOUNT_TABLES, DERIVED_MODIFIERS, PERSON_ROLES, PERSON_TABLES, PhraseMatcher, Segmenter, phrases
+from .places import Verdict, city_column, country_column, postal_column, street_column
 from .reference import people
 
 PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = "public", "internal", "confidential", "restricted"
@@ -80,6 +82,9 @@ class Recognizer:
     # the VALIDATORS key that accepts them, and why they still count.
     test_data: str | None = None
     test_data_reason: str = ""
+    # Whole-column judge for classes no single value proves (cities, birth dates): (distinct values with counts,
+    # non-null count, table tokens) → places.Verdict or None. Used when the name gives no signal.
+    value_judge: Callable[..., Verdict | None] | None = None
 
     @property
     def name(self) -> str:
@@ -201,35 +206,38 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        names="address, street, street address, address line, addr, addr line, home address, mailing address,"
              " billing address, shipping address, postal address, residential address, adresse, rue, voie,"
              " adresse postale, direccion, calle, domicilio, strasse, anschrift, adresse zeile, indirizzo,"
-             " via, straat, adres, huisadres, street name, strassenname",
+             " via, straat, adres, huisadres, street name, strassenname, endereco, logradouro, morada",
        weak="line", veto=CONTACT_VETO + " email mail e ip mac web url wallet id hash btc eth crypto memory"
             " bitcoin ethereum contract server host",
-       validator="street_address", kind="plausible"),
+       validator="street_address", kind="plausible", value_judge=street_column),
     _r("PII.CITY", "PII", INTERNAL, "City, town or municipality.",
        names="city, town, city name, ville, ciudad, stadt, citta, localidad, municipio, municipality,"
              " locality, commune, woonplaats, plaats, gemeente, birth city, birthplace, lieu naissance,"
              " place of birth, wohnort, poblacion, comune",
        weak="ort, place", veto="id code count population size", validator="word_text", kind="plausible",
-       name_tables="city town municipality locality ville stadt ciudad citta gemeente commune comune municipio"),
+       name_tables="city town municipality locality ville stadt ciudad citta gemeente commune comune municipio",
+       value_judge=city_column),
     _r("PII.POSTAL_CODE", "PII", INTERNAL, "Postal or ZIP code.", families=NUMERIC_ID,
        names="zip, zipcode, zip code, postal code, postalcode, postcode, post code, code postal,"
              " codepostal, plz, postleitzahl, codigo postal, cod postal, codice postale, postal, pincode, pin code,"
-             " eircode",
-       weak="cp, cap, zip4", veto="id count radius", validator="postal_code", kind="plausible"),
+             " eircode, postnummer, postnr, kod pocztowy, cep",
+       weak="cp, cap, zip4", veto="id count radius", validator="postal_code", kind="plausible",
+       value_judge=postal_column),
     _r("PII.COUNTRY", "PII", INTERNAL, "Country name or code.",
        names="country, country name, country code, countrycode, pays, pais, paese, land, nationality,"
              " nationalite, nacionalidad, nazionalita, staatsangehoerigkeit, nationaliteit, country of birth,"
              " pays naissance, iso country, country iso, country of residence, residence country,"
              " country of citizenship, citizenship",
        weak="nation", veto="count", validator="word_text", kind="plausible",
-       name_tables="country nation pays pais paese"),
+       name_tables="country nation pays pais paese", value_judge=country_column),
     _r("PII.DATE_OF_BIRTH", "PII", CONFIDENTIAL, "Date of birth.",
        families={tf.DATE, tf.DATETIME, tf.TEXT, tf.OTHER, tf.INTEGER},
        names="dob, date of birth, dateofbirth, birth date, birthdate, birthday, date birth, birth dt, born,"
              " born on, naissance, date naissance, date de naissance, datenaissance, ddn, geburtsdatum,"
              " geburtstag, geb datum, gebdat, fecha nacimiento, fecha de nacimiento, nacimiento, fec nac,"
              " data nascita, data di nascita, geboortedatum, birth",
-       veto="place city country lieu ort", validator="birth_date", kind="plausible"),
+       veto="place city country lieu ort", validator="birth_date", kind="plausible",
+       value_judge=birth_date_column),
     _r("PII.GENDER", "PII", CONFIDENTIAL, "Gender or sex.", families=NUMERIC_ID,
        names="gender, sex, sexe, genre, geschlecht, genero, sexo, sesso, geslacht, gender identity",
        veto="id count ratio", validator="gender", kind="plausible",

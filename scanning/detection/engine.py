@@ -58,6 +58,7 @@ from .rules import CustomRule, evaluate_rule
 
 _BINARY_TYPES = (bytes, bytearray, memoryview)
 _NEVER_CLASSIFIED = frozenset({tf.BINARY, tf.BOOLEAN, tf.JSON, tf.UUID, tf.TIME})
+_JUDGED = frozenset({tf.TEXT, tf.OTHER, tf.DATE, tf.DATETIME})  # value judges read words and dates, not numbers
 _VALUE_ONLY_VETO = PhraseMatcher(ID_VETO.split())
 # A bare generic word ("name", "nom", …) names a person only in a table of people.
 _BARE_NAMES = {"name": "PII.PERSON_NAME", "nom": "PII.LAST_NAME", "nombre": "PII.FIRST_NAME",
@@ -322,7 +323,7 @@ def _evaluate(r: Recognizer, col: _Column, n: _Names, s: DetectionSettings) -> _
                 confidence = (0.8 + 0.15 * share) if signal.strong else (0.65 + 0.2 * share)
             reasons = [_said_by(signal),
                        f"{share:.0%} of values {'plausible' if r.kind == 'plausible' else 'valid'} ({r.validator})"]
-            if not signal.strong and _by_values(r, col, s) is not None:
+            if not signal.strong and _by_values(r, col, s, n.table_tokens) is not None:
                 # A weak name ("national id") fits several classes: the one whose values need no name wins.
                 confidence += 0.1
                 reasons.append(f"values alone would show it ({r.value_only})")
@@ -336,7 +337,7 @@ def _evaluate(r: Recognizer, col: _Column, n: _Names, s: DetectionSettings) -> _
         return None
     if r.kind == "plausible" and n.about_a_class:
         return None
-    return _by_values(r, col, s) or _by_table_context(r, col, n, s)
+    return _by_values(r, col, s, n.table_tokens) or _by_table_context(r, col, n, s)
 
 
 def _said_by(signal: _Signal) -> str:
@@ -379,8 +380,13 @@ def _by_test_data(r: Recognizer, col: _Column, signal: _Signal, n: _Names,
                       flags={"test_data": True})
 
 
-def _by_values(r: Recognizer, col: _Column, s: DetectionSettings) -> _Candidate | None:
+def _by_values(r: Recognizer, col: _Column, s: DetectionSettings, table_tokens=()) -> _Candidate | None:
     """Values strong enough to decide without any name."""
+    if r.value_judge is not None and col.family in _JUDGED:
+        verdict = r.value_judge(col.items, col.non_null, table_tokens)
+        if verdict is not None:
+            return _Candidate(r.name, verdict.confidence, verdict.share, None, r.value_judge.__name__,
+                              list(verdict.examples), list(verdict.reasons))
     if r.value_only is None:
         return None
     if r.column_precheck is not None and not r.column_precheck(col.items):

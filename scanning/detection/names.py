@@ -162,7 +162,7 @@ personne utilisateur salarie employe adherent abonne eleve etudiant patient bene
 kunde kunden mitarbeiter benutzer person personen nutzer mitglied schueler patienten
 cliente usuario empleado paciente persona socio alumno estudiante
 utente dipendente persona socio studente paziente
-klant medewerker gebruiker persoon lid leerling
+klant klanten medewerker medewerkers gebruiker gebruikers persoon personen lid leden leerling leerlingen
 """.split())
 
 # Tables whose rows are people or their sign-in accounts: where a credential column would live.
