@@ -5,7 +5,8 @@ PostgreSQL allows, scanned, reviewed, changed and scanned again (so runs, drift,
 what scans and services write), plus a failed run with a long error and a row of every other registered model.
 Each persona opens every changelist (filters open), the change page of its first row and the add page, in
 Chromium at 1400 × 900; the test lists every page whose document is wider than the window, and every field or cell
-that shows a JSON object or list as text. Screenshots of the steward's pages go to var/screenshots/layout/.
+that shows a JSON object or list as text (outside the System section, whose internal models administrators read
+as stored). Screenshots of the steward's pages go to var/screenshots/layout/.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actors import SYSTEM
+from accounts.admin_site import SYSTEM_APPS
 from catalog import services as catalog_services
 from catalog.models import AssetClassification
 from scanning.models import ScanRun
@@ -51,17 +53,18 @@ LONG_ERROR = ("could not connect to server: Connection refused. Is the server ru
 OVERFLOW = """() => {
   const found = [];
   const page = document.documentElement.scrollWidth;
-  if (page > %d) found.push(`page (${page} px)`);
+  if (page > WIDTH) found.push(`page (${page} px)`);
   for (const box of document.querySelectorAll('#container *')) {
     const style = getComputedStyle(box);
-    if (!['auto', 'scroll'].includes(style.overflowX) || box.tagName === 'TEXTAREA') continue;
+    // A list box (the permissions' two-list picker) scrolling its long option names is the widget's own.
+    if (!['auto', 'scroll'].includes(style.overflowX) || ['TEXTAREA', 'SELECT'].includes(box.tagName)) continue;
     if (box.scrollWidth > box.clientWidth + 1) {
       const name = box.id ? `#${box.id}` : `${box.tagName.toLowerCase()}.${[...box.classList].join('.')}`;
       found.push(`${name} (${box.scrollWidth}/${box.clientWidth} px)`);
     }
   }
   return found;
-}""" % WIDTH
+}""".replace("WIDTH", str(WIDTH))
 
 # Shows any readonly field or list cell whose whole text is a JSON object or list with something in it.
 RAW_JSON = """() => {
@@ -109,7 +112,7 @@ def _pages(tab, base_url, persona) -> tuple[list[str], list[str]]:
     """(pages wider than the window, pages showing raw JSON) among every admin page ``persona`` can open."""
     wide, raw = [], []
 
-    def visit(url: str, name: str) -> bool:
+    def visit(url: str, name: str, internal: bool) -> bool:
         response = tab.goto(f"{base_url}{url}")
         if response.status != 200:
             assert response.status in (403, 404), f"{persona}: {url} answered {response.status}"
@@ -118,27 +121,29 @@ def _pages(tab, base_url, persona) -> tuple[list[str], list[str]]:
         tab.evaluate("() => document.querySelectorAll('#changelist-filter details').forEach(d => d.open = true)")
         overflows = tab.evaluate(OVERFLOW)
         wide.extend(f"{url}: {where}" for where in overflows)
-        raw.extend(f"{url}: {text}" for text in tab.evaluate(RAW_JSON))
+        if not internal:  # the System section's models (the event outbox's payloads) are kept as stored
+            raw.extend(f"{url}: {text}" for text in tab.evaluate(RAW_JSON))
         if persona == "steward" or overflows:
             tab.screenshot(path=str(SCREENSHOTS / f"{persona}-{name}.png"), full_page=True)
         return True
 
     for model in admin.site._registry:
         label = f"{model._meta.app_label}_{model._meta.model_name}"
-        if not visit(reverse(f"admin:{label}_changelist"), f"{label}-list"):
+        internal = model._meta.app_label in SYSTEM_APPS
+        if not visit(reverse(f"admin:{label}_changelist"), f"{label}-list", internal):
             continue
         first = tab.locator("#result_list tbody tr").first.locator("th a, td a").first
         change = first.get_attribute("href") if first.count() else None
         if change:
-            visit(change, f"{label}-change")
+            visit(change, f"{label}-change", internal)
         if tab.locator("a.addlink").count() or persona == "superuser":
-            visit(reverse(f"admin:{label}_add"), f"{label}-add")
+            visit(reverse(f"admin:{label}_add"), f"{label}-add", internal)
     return wide, raw
 
 
 def test_no_admin_page_overflows_1400_pixels_or_shows_raw_json(browser, live_server):
     world = build_world()
-    for label, make in ROWS.items():
+    for make in ROWS.values():
         make(world, world.user("superuser"))
     with hr_database(LONG_SQL) as (url, database, conn):
         source = _catalog(world, url, database)
