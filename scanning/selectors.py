@@ -9,6 +9,7 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from accounts.permissions import restrict
+from catalog.models import Asset
 from scanning.models import AssetChange, ScanRuleSet, ScanRun
 from sources.models import DataSource
 
@@ -20,6 +21,20 @@ def rule_set_list(*, user: User | None, action: str = "view") -> QuerySet[ScanRu
 def asset_change_list(*, user: User | None, run: ScanRun) -> QuerySet[AssetChange]:
     """The drift ``run`` recorded that ``user`` may see, in the order it was recorded."""
     return restrict(AssetChange.objects.filter(run=run).select_related("asset").order_by("id"), user, "view")
+
+
+def asset_change_history(*, user: User | None, asset: Asset, limit: int) -> tuple[list[AssetChange], bool]:
+    """The ``limit`` latest changes scans saw of ``asset`` and of the assets directly in it (a table's columns),
+    newest first, that ``user`` may see; and whether there are more. With the changed assets' names and types
+    and the runs' scans, for an asset's page."""
+    # One IN over the asset and its children: the planner reaches the drift through its asset index, where an
+    # OR of the asset and a subquery of its children read every change of every scan.
+    around = Asset.objects.filter(Q(pk=asset.pk) | Q(parent_id=asset.pk)).values("pk")
+    changes = restrict(AssetChange.objects.filter(asset_id__in=around), user, "view")
+    latest = list(changes.select_related("asset", "run__scan")
+                  .only("kind", "changes", "created_at", "asset__name", "asset__type", "run__scan__name")
+                  .order_by("-created_at", "-id")[:limit + 1])
+    return latest[:limit], len(latest) > limit
 
 
 def run_list(*, user: User | None) -> QuerySet[ScanRun]:
