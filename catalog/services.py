@@ -22,7 +22,7 @@ from accounts.fields import check_text
 from accounts.models import User
 from accounts.permissions import authorize, has_any_grant, has_perm
 from catalog.models import Asset, AssetClassification, Classification
-from catalog.selectors import asset_classification_list
+from catalog.selectors import asset_classification_list, asset_list
 from core.events import record_event
 
 ASSET_EDITABLE_FIELDS = ("description",)
@@ -230,6 +230,58 @@ def asset_classification_create(*, asset: Asset, classification: Classification,
     _record_decision_event(row, before=None)
     asset_sensitivity_recompute(asset_ids=[asset.pk])
     return row
+
+
+@transaction.atomic
+def asset_classifications_change(*, asset_classifications, classification: Classification,
+                                 acting_user: User | SystemActor, note: str = "") -> list[AssetClassification]:
+    """A steward says the assets of these classifications carry ``classification`` instead ("change to…"): each
+    row is rejected (remembered with its evidence fingerprint, so a rescan does not suggest it again) and the
+    asset gets ``classification`` confirmed — its existing row with that classification is confirmed, or a manual
+    one created. A row that already carries ``classification`` is confirmed. All or none: a user lacking
+    ``confirm`` on any row or ``classify`` on any asset changes nothing. Audited per row as
+    ``asset_classification.changed`` beside the rejection and the confirmation; returns the rows that now carry
+    ``classification``, one per asset."""
+    require_actor(acting_user)
+    if not classification.is_active:
+        raise ValidationError({"classification": ["This classification is switched off."]})
+    check_text(AssetClassification, "decision_note", note, as_field="note")
+    rows = list(AssetClassification.objects.select_for_update(of=("self",))
+                .filter(pk__in=[row.pk for row in asset_classifications])
+                .select_related("classification", "asset__data_source").order_by("pk"))
+    if acting_user is not SYSTEM:
+        pks, asset_ids = [row.pk for row in rows], {row.asset_id for row in rows}
+        may_decide = asset_classification_list(user=acting_user, action="confirm").filter(pk__in=pks).count()
+        may_classify = asset_list(user=acting_user, action="classify").filter(pk__in=asset_ids).count()
+        if (may_decide, may_classify) != (len(rows), len(asset_ids)):
+            raise PermissionDenied("You do not have permission to perform this action.")
+    changed_to: dict[int, AssetClassification] = {}
+    for row in rows:
+        if row.classification_id != classification.pk:
+            _decide(row, status=AssetClassification.Status.REJECTED, acting_user=acting_user,
+                    note=note or f"changed to {classification.name}")
+            audit.record(event="asset_classification.changed", actor=acting_user, obj=row,
+                         changes={"classification": [row.classification.name, classification.name]},
+                         extra={"asset": row.asset_id, **({"note": note} if note else {})})
+        if row.asset_id in changed_to:
+            continue
+        target = (AssetClassification.objects.select_for_update(of=("self",)).select_related("classification",
+                                                                                             "asset__data_source")
+                  .filter(asset_id=row.asset_id, classification=classification).first())
+        if target is None:
+            target = asset_classification_create(asset=row.asset, classification=classification,
+                                                 acting_user=acting_user, note=note)
+        else:
+            _decide(target, status=AssetClassification.Status.CONFIRMED, acting_user=acting_user, note=note)
+        changed_to[row.asset_id] = target
+    asset_sensitivity_recompute(asset_ids=set(changed_to))
+    return list(changed_to.values())
+
+
+def asset_classification_change(*, asset_classification: AssetClassification, classification: Classification,
+                                acting_user: User | SystemActor, note: str = "") -> AssetClassification:
+    return asset_classifications_change(asset_classifications=[asset_classification], classification=classification,
+                                        acting_user=acting_user, note=note)[0]
 
 
 @dataclass(frozen=True)
