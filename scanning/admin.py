@@ -4,12 +4,14 @@ action goes through scanning.services, so the audit trail and the beat schedule 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin, ServiceValidatedForm
+from accounts.permissions import has_perm, workspace_allows
 from accounts.selectors import visible, workspaces_allowing
 from accounts.wording import counted
 from catalog.admin import AssetAdmin
@@ -19,7 +21,7 @@ from scanning import services
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 from scanning.selectors import rule_set_list
 from scanning.services.detection import MAX_DETECT_ASSETS
-from sources.admin import DataSourceAdmin, VisibleDataSourceFilter
+from sources.admin import DataSourceAdmin, ObjectButton, VisibleDataSourceFilter
 from sources.models import DataSource
 from sources.selectors import datasource_list
 
@@ -33,8 +35,67 @@ def _busy(label, exc: services.ScanAlreadyRunning) -> str:
             f"{f' (run #{exc.run.pk})' if exc.run else ''}.")
 
 
+# How a run started, as the first words of its title ("Manual scan of hr-postgres #6").
+RUN_KINDS = {ScanRun.Trigger.SCHEDULE: "Scheduled scan", ScanRun.Trigger.MANUAL: "Manual scan",
+             ScanRun.Trigger.API: "API scan", ScanRun.Trigger.DETECTION: "Detection on demand"}
+
+
+def run_title(run: ScanRun) -> str:
+    """A run named by how it started and its source: "Manual scan of hr-postgres #6", with its scan's name when
+    the source has scans of its own ("Scheduled scan of hr-postgres #7 (Nightly)")."""
+    kind = RUN_KINDS.get(run.trigger, run.get_trigger_display())
+    title = f"{kind} of {run.data_source} #{run.pk}"
+    if run.scan_id is not None and run.scan.name != "Manual":  # scan_default's scan: its name says nothing more
+        title += f" ({run.scan})"
+    return title
+
+
+def run_link(run: ScanRun):
+    return format_html('<a href="{}">{}</a>', reverse("admin:scanning_scanrun_change", args=[run.pk]), run_title(run))
+
+
+def run_outcome(run: ScanRun) -> str:
+    """What a finished run did, in words: "32 objects added" for a first scan, else its drift and detection."""
+    if run.is_detection:
+        return f"{counted(run.columns_classified, 'column')} classified"
+    if not (run.changed or run.removed or run.unchanged):
+        found = f"{counted(run.added, 'object')} added to the catalog"
+    else:
+        found = f"{run.added} added, {run.changed} changed, {run.removed} removed, {run.unchanged} unchanged"
+    return f"{found}, {counted(run.columns_classified, 'column')} classified"
+
+
+def say_run(modeladmin, request, label, run: ScanRun) -> None:
+    """Say what became of a run just requested. In the embedded default (eager Celery) the run has already
+    ended when the request returns, so its outcome is told; with a worker, that it is queued. Either way with a
+    link to the run's page."""
+    run.refresh_from_db()
+    link, what = run_link(run), "Detection" if run.is_detection else "Scan"
+    if run.status == ScanRun.Status.SUCCEEDED:
+        modeladmin.message_user(request, format_html("{}: {} finished: {}. {}", label, what.lower(),
+                                                     run_outcome(run), link), messages.SUCCESS)
+    elif run.status == ScanRun.Status.FAILED:
+        modeladmin.message_user(request, format_html("{}: {} failed: {}. {}", label, what.lower(),
+                                                     run.error.rstrip(".") or "no reason recorded", link),
+                                messages.ERROR)
+    elif run.status == ScanRun.Status.CANCELLED:
+        modeladmin.message_user(request, format_html("{}: {} cancelled. {}", label, what.lower(), link),
+                                messages.WARNING)
+    else:  # queued, or running at a worker
+        modeladmin.message_user(request, format_html("{}: {} {}; its page shows its progress: {}", label,
+                                                     what.lower(), run.get_status_display().lower(), link),
+                                messages.SUCCESS)
+
+
+def _busy(label, exc: services.ScanAlreadyRunning):
+    if exc.run is None:
+        return f"{label}: a scan or detection of its source is already queued or running."
+    return format_html("{}: a scan or detection of its source is already queued or running: {}.", label,
+                       run_link(exc.run))
+
+
 def _queue_run(modeladmin, request, label, scan_of) -> None:
-    """Queue a run from an admin action (``scan_of()`` gives the scan) and say how it went."""
+    """Request a run from the admin (``scan_of()`` gives the scan) and say how it went."""
     try:
         run = services.scan_run_request(scan=scan_of(), trigger=ScanRun.Trigger.MANUAL, acting_user=request.user)
     except PermissionDenied:
@@ -42,7 +103,7 @@ def _queue_run(modeladmin, request, label, scan_of) -> None:
     except services.ScanAlreadyRunning as exc:
         modeladmin.message_user(request, _busy(label, exc), messages.WARNING)
     else:
-        modeladmin.message_user(request, f"{label}: scan queued (run #{run.pk}).", messages.SUCCESS)
+        say_run(modeladmin, request, label, run)
 
 
 # --- scanning's actions on data sources and assets (their pages are sources' and catalog's) ------------------
@@ -63,11 +124,27 @@ def last_run(source):
                        source.last_run_id, ScanRun.Status(source.last_run_status).label)
 
 
+def _scan_source(modeladmin, request, source) -> None:
+    _queue_run(modeladmin, request, source,
+               lambda: services.scan_default(data_source=source, acting_user=request.user))
+
+
 @admin.action(description="Scan now", permissions=["view"])
 def scan_now(modeladmin, request, queryset):
     for source in queryset:
-        _queue_run(modeladmin, request, source,
-                   lambda source=source: services.scan_default(data_source=source, acting_user=request.user))
+        _scan_source(modeladmin, request, source)
+
+
+def may_scan(user, source) -> bool:
+    """Whether "Scan now" is offered: the right to run the scan it runs (``scan_default``'s), or to create it in
+    the source's workspace when the source has none yet. The services check again when it is pressed."""
+    scan = source.scans.order_by("pk").first()
+    if scan is not None:
+        return has_perm(user, "run", scan)
+    return workspace_allows(user, "scanning.run_scan", source.workspace)
+
+
+SCAN_NOW = ObjectButton(name="scan-now", label="Scan now", shown=may_scan, act=_scan_source)
 
 
 # --- rule sets and scans ------------------------------------------------------------------------------------------
@@ -167,16 +244,53 @@ class ReadOnlyAdmin(ReadOnlyAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     """Runs and drift are written by scans only."""
 
 
+# The scanned fields of an asset (catalog.bulk.SCANNED_FIELDS) as a steward reads them in a change.
+CHANGE_FIELD_LABELS = {"type": "type", "data_type": "data type", "is_nullable": "nullable", "default": "default",
+                       "source_description": "comment in the source", "ordinal": "position",
+                       "properties": "properties"}
+
+
+def readable_value(value) -> str:
+    if value is None or value == "" or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {readable_value(inner)}" for key, inner in sorted(value.items()))
+    if isinstance(value, list):
+        return ", ".join(readable_value(inner) for inner in value)
+    return str(value)
+
+
+def changes_table(change: AssetChange):
+    """A change's fields as rows of a table (field, before, after); an added or removed asset has none."""
+    if not change.changes:
+        return {AssetChange.Kind.ADDED: "new in the source", AssetChange.Kind.REMOVED: "gone from the source"}.get(
+            change.kind, "—")
+    rows = format_html_join("", "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td></tr>", (
+        (CHANGE_FIELD_LABELS.get(field, field.replace("_", " ")), readable_value(values[0]),
+         readable_value(values[1]))
+        for field, values in sorted(change.changes.items())))
+    return format_html('<table class="drift-table"><thead><tr><th scope="col">field</th><th scope="col">before</th>'
+                       '<th scope="col">after</th></tr></thead><tbody>{}</tbody></table>', rows)
+
+
+def asset_link(asset: Asset):
+    return format_html('<a href="{}">{}</a>', reverse(f"admin:catalog_{asset.type}asset_change", args=[asset.pk]),
+                       asset.qualified_name)
+
+
 class AssetChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The first changes of a run; the full list is on the drift page, linked from the run."""
 
     model = AssetChange
-    fields = ["kind", "asset", "changes"]
+    fields = ["kind", "asset_display", "changes_display"]
     readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = False
+    verbose_name_plural = "changes seen by this run (the first 50)"
     LIMIT = 50
 
     def get_queryset(self, request):
@@ -196,30 +310,89 @@ class AssetChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
 
         return Capped
 
-
     def has_view_permission(self, request, obj=None):
         return True  # the run page is already scoped; the queryset is restricted as well
+
+    @admin.display(description="asset")
+    def asset_display(self, change):
+        return asset_link(change.asset)
+
+    @admin.display(description="what changed")
+    def changes_display(self, change):
+        return changes_table(change)
+
+
+def counts_tables(run: ScanRun) -> bool:
+    """Whether the run's progress counts tables sampled. While it runs, its phase says; an ended run has no phase
+    (core.runs.finish clears it). The schema phase sets progress to the objects read at each checkpoint
+    (scanning.sync), and detection restarts it at 0 of the tables to sample, which are always fewer than the
+    objects read (each table comes with its schema and its columns): an ended scan whose progress is not its
+    objects read went on to detection."""
+    if run.counts_tables:
+        return True
+    return not run.is_active and run.progress_done != run.objects_seen
+
+
+def short_error(error: str, limit: int = 90) -> str:
+    """A run's error for a list: its first line, cut at a word (within a long word, such as a host name)."""
+    first = error.strip().splitlines()[0] if error.strip() else ""
+    if len(first) <= limit:
+        return first or "—"
+    cut = first[:limit]
+    at_word = cut.rsplit(" ", 1)[0]
+    return (at_word if len(at_word) > limit * 2 // 3 else cut) + " …"
 
 
 @admin.register(ScanRun)
 class ScanRunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "what", "data_source", "status", "trigger", "requested_by", "progress", "added", "changed",
-                    "removed", "unchanged", "columns_classified", "duration_display", "queued_at"]
+    # Few columns: at 1400 px the list shares the window with the navigation and the filters. Who asked, the
+    # duration and the detail of progress are on the run's page.
+    list_display = ["run_display", "status", "error_display", "drift_display", "queued_at"]
+    list_display_links = ["run_display"]
     list_filter = ["status", "trigger", VisibleDataSourceFilter]
     search_fields = ["scan__name", "data_source__name", "error"]
     list_select_related = ["scan", "data_source", "requested_by"]
     date_hierarchy = "queued_at"
-    fields = ["scan", "data_source", "status", "trigger", "requested_by", "targets_display", "phase", "progress",
-              "objects_seen", "added", "changed", "removed", "unchanged", "columns_classified", "queued_at",
-              "started_at", "heartbeat_at", "finished_at", "duration_display", "cancel_requested", "attempts",
-              "error", "drift_link"]
-    readonly_fields = fields
+    fieldsets = [
+        (None, {"fields": ["data_source_display", "scan_display", "trigger", "requested_by", "status", "error",
+                           "targets_display"]}),
+        ("Progress and drift", {"fields": ["phase", "progress", "objects_seen", "added", "changed", "removed",
+                                           "unchanged", "columns_classified", "drift_link"]}),
+        ("Timing", {"fields": ["queued_at", "started_at", "heartbeat_at", "finished_at", "duration_display",
+                               "attempts", "cancel_requested"]}),
+    ]
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
     inlines = [AssetChangeInline]
     actions = ["cancel_runs"]
 
-    @admin.display(description="scan", ordering="scan__name")
-    def what(self, run):
-        return run.scan if run.scan_id is not None else "Detection on demand"
+    class Media:
+        css = {"all": ["racine/scanning.css"]}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, unquote(object_id))
+        if run is not None:  # named by its source and trigger, not by the model ("View scan run")
+            extra_context = {**(extra_context or {}), "title": run_title(run), "subtitle": None}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="run", ordering="queued_at")
+    def run_display(self, run):
+        return run_title(run)
+
+    @admin.display(description="error")
+    def error_display(self, run):
+        return short_error(run.error)
+
+    @admin.display(description="data source")
+    def data_source_display(self, run):
+        return format_html('<a href="{}">{}</a>', reverse("admin:sources_datasource_change",
+                                                          args=[run.data_source_id]), run.data_source)
+
+    @admin.display(description="scan")
+    def scan_display(self, run):
+        if run.scan_id is None:
+            return "Detection on demand (no scan)"
+        return format_html('<a href="{}">{}</a>', reverse("admin:scanning_scan_change", args=[run.scan_id]),
+                           run.scan)
 
     @admin.display(description="assets asked for")
     def targets_display(self, run):
@@ -236,40 +409,59 @@ class ScanRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="progress")
     def progress(self, run):
-        if run.progress_total:
-            share = min(100, round(100 * run.progress_done / run.progress_total))
-            if run.counts_tables:
-                return f"{run.progress_done} / {run.progress_total} tables ({share} %)"
-            return f"{run.progress_done} / ~{run.progress_total} ({share} %)"
-        return f"{run.progress_done}"
+        """What the progress counts: tables sampled (detection, exact), else schema objects read against the
+        source's size at its last successful scan (an estimate)."""
+        done, total = run.progress_done, run.progress_total
+        if counts_tables(run):
+            sampled = f"tables sampled {done} of {total}" if total is not None else f"tables sampled {done}"
+            return sampled if run.is_detection else f"{sampled}, after reading {run.objects_seen} schema objects"
+        if total:
+            return f"schema objects read {done} of about {total}"
+        return f"schema objects read {done}"
+
+    @admin.display(description="found")
+    def drift_display(self, run):
+        """What the run found: its drift (a first scan: the objects it added) and the columns it classified."""
+        found = []
+        if not run.is_detection and (run.changed or run.removed or run.unchanged):
+            found.append(f"{run.added} added, {run.changed} changed, {run.removed} removed")
+        elif run.added:
+            found.append(f"{counted(run.added, 'object')} added")
+        if run.columns_classified:
+            found.append(f"{counted(run.columns_classified, 'column')} classified")
+        return "; ".join(found) or "—"
 
     @admin.display(description="duration")
     def duration_display(self, run):
         duration = run.duration
         return f"{duration.total_seconds():.1f} s" if duration is not None else "—"
 
-    @admin.display(description="drift")
+    @admin.display(description="changes")
     def drift_link(self, run):
         count = run.changes.count()
         if not count and run.added:
             # Only a baseline adds assets without recording them (scanning.sync): "Added: 58" beside "All 0
             # changes" read as lost drift.
-            return ("None recorded: this was the source's first scan (its baseline), which adds every asset "
-                    "without listing it as a change.")
+            return (f"This was the source's first scan: it added {counted(run.added, 'object')} to the catalog. "
+                    "A first scan is the baseline later scans are compared with, so it lists no changes.")
+        if not count:
+            return "None: the source was as the previous scan saw it." if run.status == ScanRun.Status.SUCCEEDED \
+                else "None recorded."
         url = reverse("admin:scanning_assetchange_changelist") + f"?run__id__exact={run.pk}"
-        return format_html('<a href="{}">All {} changes of this run</a>', url, count)
+        below = "listed below" if count <= AssetChangeInline.LIMIT else f"the first {AssetChangeInline.LIMIT} below"
+        return format_html('<a href="{}">All {} of this run</a> ({})', url, counted(count, "change"), below)
 
     @admin.action(description="Cancel the selected runs", permissions=["view"])
     def cancel_runs(self, request, queryset):
-        for run in queryset.select_related("scan"):
+        for run in queryset.select_related("scan", "data_source"):
             try:
                 services.scan_run_cancel(run=run, acting_user=request.user)
             except PermissionDenied:
-                self.message_user(request, f"Run #{run.pk}: you may not cancel it.", messages.ERROR)
+                self.message_user(request, f"{run_title(run)}: you may not cancel it.", messages.ERROR)
             except services.RunNotCancellable:
-                self.message_user(request, f"Run #{run.pk} has already finished.", messages.WARNING)
+                self.message_user(request, f"{run_title(run)} has already finished.", messages.WARNING)
             else:
-                self.message_user(request, f"Run #{run.pk}: cancelled.", messages.SUCCESS)
+                self.message_user(request, f"{run_title(run)}: cancelled.", messages.SUCCESS)
 
 
 class RunFilter(admin.SimpleListFilter):
@@ -287,15 +479,29 @@ class RunFilter(admin.SimpleListFilter):
 
 @admin.register(AssetChange)
 class AssetChangeAdmin(ReadOnlyAdmin):
-    list_display = ["id", "run", "kind", "asset", "created_at"]
+    list_display = ["id", "run_display", "kind", "asset_display", "changes_display", "created_at"]
     list_filter = [RunFilter, "kind"]
     search_fields = ["asset__qualified_name"]
     list_select_related = ["run__scan", "run__data_source", "asset"]  # a run is named by its scan or its source
     show_full_result_count = False
     paginator = EstimatedCountPaginator  # drift rows grow with every scan
-    fields = ["run", "asset", "kind", "changes", "created_at"]
+    fields = ["run_display", "asset_display", "kind", "changes_display", "created_at"]
     readonly_fields = fields
 
+    class Media:
+        css = {"all": ["racine/scanning.css"]}
+
+    @admin.display(description="run")
+    def run_display(self, change):
+        return run_link(change.run)
+
+    @admin.display(description="asset")
+    def asset_display(self, change):
+        return asset_link(change.asset)
+
+    @admin.display(description="what changed")
+    def changes_display(self, change):
+        return changes_table(change)
 
 
 @admin.action(description="Detect sensitive data again (one run per data source)", permissions=["classify"])
@@ -317,12 +523,11 @@ def detect_again(modeladmin, request, queryset):
         except services.ScanAlreadyRunning as exc:
             modeladmin.message_user(request, _busy(source, exc), messages.WARNING)
         else:
-            modeladmin.message_user(request, format_html(
-                '{}: detection queued on {} — <a href="{}">run #{}</a>.', source, counted(len(assets), "asset"),
-                reverse("admin:scanning_scanrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
+            say_run(modeladmin, request, f"{source} ({counted(len(assets), 'asset')})", run)
 
 
 DataSourceAdmin.contribute(actions=[scan_now], columns=[last_run], annotate=[with_last_run])
+DataSourceAdmin.contribute_buttons(SCAN_NOW)
 AssetAdmin.contribute(actions=[detect_again])
 
 from scanning import admin_rules  # noqa: E402,F401  (registers the classification rule admin)

@@ -1,16 +1,30 @@
 """Data sources in the stewards' back office. Scoped like the API (RestrictedAdminMixin); every change and every
 action goes through sources.services, so the audit trail stays complete. A source's secret is write-only here too:
-the form has a password field that never renders a value."""
+the form has a password field that never renders a value.
+
+A source's page has buttons (Test connection here; Scan now from scanning, see ``ObjectButtonsMixin``) that post
+to the admin, call the service and come back to the page with what happened."""
 from __future__ import annotations
 
-from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.utils.text import get_text_list
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from accounts.admin import ContributedAdminMixin, ServiceAdminMixin, ServiceValidatedForm
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html_join
+from django.utils.text import get_text_list
+from django.views.decorators.http import require_POST
+
+from accounts.admin import ContributedAdminMixin, ServiceAdminMixin
+from accounts.permissions import has_perm
 from accounts.selectors import workspaces_allowing
 from sources import services
+from sources.forms import DRIVER_OPTIONS, ENGINE_LABELS, DataSourceForm, option_fieldsets
 from sources.models import DataSource
 from sources.selectors import datasource_list, datasource_owner_choices
 
@@ -34,42 +48,120 @@ class VisibleDataSourceFilter(admin.SimpleListFilter):
         return queryset
 
 
-class DataSourceForm(ServiceValidatedForm):
-    password = forms.CharField(
-        required=False, strip=False, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Write-only. Leave blank to keep the stored secret; it is dropped when engine, host, port, "
-                  "database, username or options change and you may not read it.")
-    clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret.")
-
-    class Meta:
-        model = DataSource
-        fields = ["workspace", "name", "engine", "host", "port", "database", "username", "options", "description",
-                  "owners"]
-
-    validate = staticmethod(services.validate_settings)
-
-
 MAX_CONNECTION_TESTS_PER_ACTION = 3
 
 
+@dataclass(frozen=True)
+class ObjectButton:
+    """A button on an object's change page. ``shown(user, obj)`` decides whether it is offered (and a post from
+    a user it is not offered to is a 403); ``act(modeladmin, request, obj)`` calls the service, which authorises
+    and audits, and says what happened with ``message_user``."""
+
+    name: str  # in the URL: <object id>/do/<name>/
+    label: str
+    shown: Callable[..., bool]
+    act: Callable[..., None]
+
+
+class ObjectButtonsMixin:
+    """Buttons on the change page, each a form that posts (with its CSRF token) to ``<object id>/do/<name>/``;
+    the answer is the same page, with the message the button left. A higher app adds its own with
+    ``contribute_buttons`` from its admin module, as it adds actions (``ContributedAdminMixin``)."""
+
+    object_buttons: tuple[ObjectButton, ...] = ()
+
+    @classmethod
+    def contribute_buttons(cls, *buttons: ObjectButton) -> None:
+        cls.object_buttons = (*cls.object_buttons, *buttons)
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_button"
+        return [path("<path:object_id>/do/<slug:button>/", self.admin_site.admin_view(self.object_button_view),
+                     name=name), *super().get_urls()]
+
+    def buttons_for(self, request, obj) -> list[tuple[ObjectButton, str]]:
+        name = f"admin:{self.opts.app_label}_{self.opts.model_name}_button"
+        return [(button, reverse(name, args=[obj.pk, button.name])) for button in self.object_buttons
+                if button.shown(request.user, obj)]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        if obj is not None:
+            extra_context = {**(extra_context or {}), "object_buttons": self.buttons_for(request, obj)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @method_decorator(require_POST)
+    def object_button_view(self, request, object_id, button):
+        chosen = next((each for each in self.object_buttons if each.name == button), None)
+        obj = self.get_object(request, unquote(object_id))  # the admin's queryset: only rows in the user's scope
+        if chosen is None or obj is None or not self.has_view_permission(request, obj):
+            raise Http404
+        if not chosen.shown(request.user, obj):
+            raise PermissionDenied
+        chosen.act(self, request, obj)
+        return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]))
+
+
+def say_connection_test(modeladmin, request, source: DataSource, *, prefix: str = "") -> None:
+    """Test ``source``'s connection and say how it went: the server and the session, or the precise error (as
+    precise as the caller may read: see ``services.connection_failure_message``)."""
+    try:
+        info = services.datasource_test_connection(data_source=source, acting_user=request.user)
+    except PermissionDenied:
+        modeladmin.message_user(request, f"{prefix}you may not test this connection.", messages.ERROR)
+    except services.ConnectionTestFailed as exc:
+        modeladmin.message_user(request, f"{prefix}connection failed: {exc}", messages.ERROR)
+    except services.ConnectionTestBusy as exc:
+        modeladmin.message_user(request, f"{prefix}not tested. {exc}", messages.ERROR)
+    else:
+        read_only = "read-only session" if info.read_only else "WARNING: the session accepts writes"
+        modeladmin.message_user(request, f"{prefix}connected to {info.server} as {info.current_user or '—'} "
+                                         f"({read_only}).", messages.SUCCESS if info.read_only else messages.WARNING)
+
+
+TEST_CONNECTION = ObjectButton(
+    name="test-connection", label="Test connection",
+    shown=lambda user, source: has_perm(user, "test_connection", source),
+    act=lambda modeladmin, request, source: say_connection_test(modeladmin, request, source, prefix="Test: "))
+
+
 @admin.register(DataSource)
-class DataSourceAdmin(ContributedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
-    """Scanning contributes its "scan now" action and a last-run column (see ``ContributedAdminMixin``)."""
+class DataSourceAdmin(ObjectButtonsMixin, ContributedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+    """Scanning contributes its "scan now" action and button and a last-run column (see ``ContributedAdminMixin``,
+    ``ObjectButtonsMixin``)."""
 
     form = DataSourceForm
-    list_display = ["name", "workspace", "engine", "host", "database", "has_secret", "created_at"]
+    object_buttons = (TEST_CONNECTION,)
+    # Few and narrow columns: scanning adds the last run, and at 1400 px the list shares the window with the
+    # navigation and the filters.
+    list_display = ["name", "workspace", "engine", "location", "has_secret"]
     list_filter = ["engine"]  # a workspace filter would list every workspace's name, including unseen ones
     search_fields = ["name", "host", "database", "description"]
     list_select_related = ["workspace"]
     filter_horizontal = ["owners"]
     actions = ["test_connection"]
 
+    class Media:
+        css = {"all": ["racine/sources.css"]}
+        js = ["racine/datasource_form.js"]
+
+    def get_fieldsets(self, request, obj=None):
+        connection = ["workspace", "name", "engine", "host", "port", "database", "username"]
+        about = (None, {"fields": ["description", "owners"]})
+        if obj is not None and not self.has_change_permission(request, obj):  # a viewer: nothing to write
+            return [(None, {"fields": [*connection, "options_display", "has_secret"]}), about]
+        return [(None, {"fields": [*connection, "password", "clear_secret"]}), *option_fieldsets(), about]
+
     def get_readonly_fields(self, request, obj=None):
         return ["workspace"] if obj is not None else []
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "workspace":
-            kwargs["queryset"] = workspaces_allowing(user=request.user, perm="sources.add_datasource")
+            workspaces = workspaces_allowing(user=request.user, perm="sources.add_datasource")
+            kwargs["queryset"] = workspaces
+            only = list(workspaces[:2])
+            if len(only) == 1:  # the one workspace the user may add to: nothing to choose
+                kwargs["initial"] = only[0].pk
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
@@ -80,6 +172,22 @@ class DataSourceAdmin(ContributedAdminMixin, ServiceAdminMixin, admin.ModelAdmin
     @admin.display(boolean=True, description="secret")
     def has_secret(self, obj):
         return obj.has_secret
+
+    @admin.display(description="where", ordering="host")
+    def location(self, obj):
+        if obj.engine == DataSource.Engine.SQLITE:
+            return obj.database
+        if obj.engine == DataSource.Engine.SQLALCHEMY:
+            return (obj.options or {}).get("url") or "—"  # never with a password: the services refuse one
+        return f"{obj.host}{f':{obj.port}' if obj.port else ''}/{obj.database}"
+
+    @admin.display(description="driver options")
+    def options_display(self, obj):
+        labels = {option.key: option.field.label for option in DRIVER_OPTIONS if option.engine == obj.engine}
+        if not obj.options:
+            return f"none (the {ENGINE_LABELS.get(obj.engine, obj.engine)} driver's defaults)"
+        return format_html_join("", "<div>{}: {}</div>", ((labels.get(key, key), value)
+                                                          for key, value in sorted(obj.options.items())))
 
     def _fields(self, form):
         names = [name for name in services.DATASOURCE_FIELDS if name in form.cleaned_data]
@@ -138,15 +246,4 @@ class DataSourceAdmin(ContributedAdminMixin, ServiceAdminMixin, admin.ModelAdmin
                               messages.ERROR)
             return
         for source in queryset:
-            try:
-                info = services.datasource_test_connection(data_source=source, acting_user=request.user)
-            except PermissionDenied:
-                self.message_user(request, f"{source}: you may not test this connection.", messages.ERROR)
-            except services.ConnectionTestFailed as exc:
-                self.message_user(request, f"{source}: connection failed: {exc}", messages.ERROR)
-            except services.ConnectionTestBusy as exc:
-                self.message_user(request, f"{source}: not tested. {exc}", messages.ERROR)
-            else:
-                read_only = "read-only session" if info.read_only else "WARNING: the session accepts writes"
-                self.message_user(request, f"{source}: connected to {info.server} as "
-                                           f"{info.current_user or '—'} ({read_only}).", messages.SUCCESS)
+            say_connection_test(self, request, source, prefix=f"{source}: ")

@@ -90,7 +90,7 @@ def test_secret_never_renders_in_change_form(world, sources):
 
 def _form(source, **changes):
     data = {"name": source.name, "engine": source.engine, "host": source.host, "port": source.port or "",
-            "database": source.database, "username": source.username, "options": "{}", "description": "",
+            "database": source.database, "username": source.username, "description": "",
             "password": ""}
     data.update(changes)
     return data
@@ -120,10 +120,13 @@ def test_new_password_replaces_secret_and_is_redacted_in_audit(world, sources):
 def test_invalid_option_is_a_form_error_not_a_server_error(world, sources):
     mine, _ = sources
     response = staff(world, "steward").post(reverse("admin:sources_datasource_change", args=[mine.pk]),
-                                            _form(mine, options='{"sslmode": "sometimes"}', password=SECRET))
+                                            _form(mine, postgresql_sslrootcert="/etc/passwd-not-a-ca",
+                                                  password=SECRET))
     assert response.status_code == 200
-    text = response.content.decode()
-    assert "invalid value for option" in text and SECRET not in text
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["postgresql_sslrootcert"]  # on the field, not above the form
+    assert "CA files may only be read from the folders in RACINE_TLS_CA_DIRS" in errors["postgresql_sslrootcert"][0]
+    assert SECRET not in response.content.decode()
     assert not AuditEvent.objects.filter(event="datasource.changed").exists()
 
 
@@ -133,7 +136,7 @@ def test_add_offers_only_workspaces_where_user_may_add(world):
     assert "Workspace A" in html and "Workspace B" not in html
     response = client.post(reverse("admin:sources_datasource_add"), {
         "workspace": world.workspace_a.pk, "name": "New source", "engine": "postgresql",
-        "host": "db.example.test", "port": "5432", "database": "shop", "username": "scanner", "options": "{}",
+        "host": "db.example.test", "port": "5432", "database": "shop", "username": "scanner",
         "description": "", "password": SECRET})
     assert response.status_code == 302, response.content.decode()[:2000]
     created = DataSource.objects.get(name="New source")
@@ -148,9 +151,11 @@ def test_scan_now_action_queues_a_run_and_reports_conflicts(world, sources):
     response = client.post(url, {"action": "scan_now", "_selected_action": [mine.pk]}, follow=True)
     run = ScanRun.objects.get(data_source=mine)
     assert run.trigger == ScanRun.Trigger.MANUAL and run.requested_by == world.user("steward")
-    assert f"scan queued (run #{run.pk})" in response.content.decode()
+    url_of_run = reverse("admin:scanning_scanrun_change", args=[run.pk])
+    link = f'<a href="{url_of_run}">Manual scan of Alpha shop #{run.pk}</a>'
+    assert f"Alpha shop: scan queued; its page shows its progress: {link}" in response.content.decode()
     response = client.post(url, {"action": "scan_now", "_selected_action": [mine.pk]}, follow=True)
-    assert f"already queued or running (run #{run.pk})" in response.content.decode()
+    assert f"already queued or running: {link}." in response.content.decode()
     assert ScanRun.objects.filter(data_source=mine).count() == 1
 
 
@@ -219,15 +224,15 @@ def test_invalid_schedule_is_a_form_error(world, sources):
 
 
 def test_run_page_is_read_only_with_progress_and_drift(world, sources):
-    run = ScanRunFactory(scan__data_source=sources[0], progress_done=40, progress_total=80, added=1,
+    run = ScanRunFactory(scan__data_source=sources[0], objects_seen=40, progress_done=40, progress_total=80, added=1,
                          error="Connection refused")
     AssetChangeFactory(run=run, asset__name="alpha_orders")
     client = staff(world, "steward")
     response = client.get(reverse("admin:scanning_scanrun_change", args=[run.pk]))
     assert response.status_code == 200
     text = response.content.decode()
-    assert "40 / ~80 (50 %)" in text and "alpha_orders" in text and "Connection refused" in text
-    assert "All 1 changes of this run" in text
+    assert "schema objects read 40 of about 80" in text and "alpha_orders" in text and "Connection refused" in text
+    assert "All 1 change of this run</a> (listed below)" in text
     assert client.post(reverse("admin:scanning_scanrun_change", args=[run.pk]), {}).status_code == 403
     drift = client.get(reverse("admin:scanning_assetchange_changelist") + f"?run__id__exact={run.pk}")
     assert drift.status_code == 200 and "alpha_orders" in drift.content.decode()
@@ -278,12 +283,13 @@ def test_detect_again_action_queues_one_detection_run_per_source(world, sources,
     run = ScanRun.objects.get(data_source=sources[0])
     assert (run.trigger, run.scan, sorted(run.targets)) == ("detection", None, sorted([cols["email"].pk,
                                                                                          cols["phone"].pk]))
-    assert "detection queued on 2 assets" in response.content.decode()
-    assert f"run #{run.pk}" in response.content.decode()
+    assert "Alpha shop (2 assets): detection queued; its page shows its progress" in response.content.decode()
+    assert f"Detection on demand of Alpha shop #{run.pk}</a>" in response.content.decode()
     response = client.post(reverse("admin:catalog_tableasset_changelist"),
                            {"action": "detect_again", "_selected_action": [table.pk, other_table.pk]}, follow=True)
     text = response.content.decode()
-    assert f"already queued or running (run #{run.pk})" in text  # Alpha still has its run
+    assert f"already queued or running: <a href=\"{reverse('admin:scanning_scanrun_change', args=[run.pk])}\">" \
+           f"Detection on demand of Alpha shop #{run.pk}</a>" in text  # Alpha still has its run
     assert ScanRun.objects.filter(data_source=other_source, trigger="detection").count() == 1
     assert ScanRun.objects.filter(data_source=sources[0]).count() == 1
 
@@ -310,7 +316,7 @@ def test_detection_run_page_shows_its_assets_as_links_and_exact_table_progress(w
     run = ScanRunFactory(scan=None, data_source=sources[0], trigger=ScanRun.Trigger.DETECTION,
                          targets=[table.pk, cols["email"].pk], progress_done=1, progress_total=3)
     text = staff(world, "steward").get(reverse("admin:scanning_scanrun_change", args=[run.pk])).content.decode()
-    assert "1 / 3 tables (33 %)" in text and "Detection on demand" in text
+    assert "tables sampled 1 of 3" in text and "Detection on demand" in text
     assert f"?id__in={cols['email'].pk}\">1 column</a>" in text and f"?id__in={table.pk}\">1 table</a>" in text
     assert "customers.email" not in text  # names only on the asset pages, which apply the viewer's permissions
     columns_page = reverse("admin:catalog_columnasset_changelist")
@@ -382,5 +388,5 @@ def test_run_page_says_a_baseline_records_no_drift(world, sources):
     # "Added: 58" beside "All 0 changes of this run", which read as drift gone missing.
     run = ScanRunFactory(scan__data_source=sources[0], added=58)
     text = staff(world, "steward").get(reverse("admin:scanning_scanrun_change", args=[run.pk])).content.decode()
-    assert "this was the source&#x27;s first scan (its baseline)" in text
-    assert "All 0 changes of this run" not in text
+    assert "This was the source&#x27;s first scan: it added 58 objects to the catalog." in text
+    assert "All 0 changes" not in text
