@@ -217,7 +217,8 @@ def test_a_stewards_day(page, live_server, source_database, settings):
     rescan = ScanRun.objects.filter(data_source=source).latest("queued_at")
     assert rescan.pk != run.pk and rescan.status == ScanRun.Status.SUCCEEDED, rescan.error
     day.submit(day.page.locator("ul.messagelist a", has_text=f"Manual scan of HR and customers #{rescan.pk}"))
-    assert "backup_email" in day.content() and "city" in day.content()
+    assert re.search(r"Added\s+\S+\.customers\.backup_email\s+new in the source", day.content()), day.content()
+    assert re.search(r"Removed\s+\S+\.customers\.city\s+gone from the source", day.content())
     assert '"data_type"' not in day.page.content()
     day.shot("rescan")
 
