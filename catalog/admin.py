@@ -78,6 +78,10 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     change_form_template = "admin/catalog/asset/change_form.html"
+
+    class Media:
+        css = {"all": ["racine/assets.css"]}  # the lists' and the pages' (long names wrap)
+
     # The JSON fields are shown through catalog.admin_readable (``properties_shown``, ``profile_shown``).
     fields = ["qualified_name", "name", "type", "data_source", "parent_shown", "data_type", "is_nullable", "default",
               "ordinal", "source_description", "description", "sensitivity", "row_count", "properties_shown",

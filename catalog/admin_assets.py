@@ -204,7 +204,8 @@ def contents_section(request, asset):
     url = asset_urls()
     return {"rows": [(child, url(child)) for child in children[:CONTENTS_SHOWN]],
             "more": len(children) > CONTENTS_SHOWN,
-            "lists": [(Asset.Type(kind).label, asset_list_url(kind, parent__id__exact=asset.pk)) for kind in kinds]}
+            "lists": [(Asset.Type(kind).label, asset_list_url(kind, parent__id__exact=asset.pk, removed="all"))
+                      for kind in kinds]}
 
 
 @dataclass(frozen=True)

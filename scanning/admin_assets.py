@@ -14,7 +14,7 @@ from catalog.admin_readable import Difference, differences
 from scanning.models import AssetChange
 from scanning.selectors import asset_change_history
 
-DRIFT_SHOWN = 50
+DRIFT_SHOWN = 20  # the latest; the drift list has the rest (50 rows cost a table page 19 ms of CPU)
 
 
 @dataclass(frozen=True)

@@ -266,13 +266,17 @@ class ClassificationRule(GovernedModel):
 
 
 class TableSample(models.Model):
-    """When detection last sampled a table (or view), and in which run: tables never sampled are sampled by the
-    next run with detection, whatever changed. Holds no values."""
+    """When detection last sampled a table (or view), in which run and judged with what: tables never sampled, or
+    judged with other rules, are sampled by the next run with detection, whatever changed. Holds no values."""
 
     asset = models.OneToOneField(Asset, on_delete=models.CASCADE, related_name="detection_sample")
     run = models.ForeignKey(ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     sampled_at = models.DateTimeField(default=timezone.now)
     columns_sampled = models.PositiveIntegerField(default=0)
+    judged_with = models.CharField(
+        max_length=64, blank=True, default="",
+        help_text="Fingerprint of what the table was judged with (engine revision, custom rules, classifications "
+                  "switched on, sample size): a scan judging otherwise reads the table again, changed or not.")
 
     def __str__(self) -> str:
         return f"{self.asset} sampled at {self.sampled_at:%Y-%m-%d %H:%M}"

@@ -10,6 +10,7 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from accounts.models import User
 from accounts.permissions import restrict
 from catalog.models import Asset
+from catalog.selectors import asset_list
 from scanning.models import AssetChange, ScanRuleSet, ScanRun
 from sources.models import DataSource
 
@@ -35,6 +36,13 @@ def asset_change_history(*, user: User | None, asset: Asset, limit: int) -> tupl
                   .only("kind", "changes", "created_at", "asset__name", "asset__type", "run__scan__name")
                   .order_by("-created_at", "-id")[:limit + 1])
     return latest[:limit], len(latest) > limit
+
+
+def sampleable_column_list(*, user: User | None) -> QuerySet[Asset]:
+    """Columns ``user`` may have sampled for a rule preview: still in their source, and classifiable by ``user``
+    (reading a column's values is a steward's right, like detection on demand)."""
+    return asset_list(user=user, action="classify", present_only=True).filter(
+        type=Asset.Type.COLUMN, parent__type__in=(Asset.Type.TABLE, Asset.Type.VIEW)).select_related("parent")
 
 
 def run_list(*, user: User | None) -> QuerySet[ScanRun]:

@@ -26,6 +26,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.gb import nhs
 from stdnum.in_ import aadhaar
 
+from bench.detection.corpus_people import add_people
 from scanning.detection.engine import ColumnSample
 
 SEED = 20240611
@@ -517,6 +518,7 @@ def build_corpus(seed: int = SEED) -> list[LabelledColumn]:
     add("hashkey", "cache", "char(32)", None, g.f("en_US").md5, note="cache keys, md5 hex")
     add("value", "user_preferences", "char(32)", None, lambda: g.f("en_US").uuid4().replace("-", ""),
         note="dashless UUIDs in a key-value table about users")
+    add_people(g, add, product)
     return cols
 
 

@@ -1,4 +1,5 @@
-"""Custom classification rules (``/classification-rules/``, with a ``preview`` on pasted values)."""
+"""Custom classification rules (``/classification-rules/``, with a ``preview`` on pasted values or a real
+column)."""
 from __future__ import annotations
 
 import django_filters
@@ -9,10 +10,12 @@ from rest_framework.response import Response
 
 from accounts.api.base import RestrictedModelViewSet, ScopedRelationsMixin
 from accounts.selectors import workspace_list
+from catalog.models import Asset
 from catalog.selectors import active_classification_list
 from config.serializers import ModelSerializer
 from scanning.detection import VALIDATORS
 from scanning.models import ClassificationRule
+from scanning.selectors import sampleable_column_list
 from scanning.services import classifications as services
 
 MAX_PREVIEW_VALUE_LENGTH = 4096
@@ -37,8 +40,9 @@ class ClassificationRuleUpdateSerializer(ClassificationRuleSerializer):
         read_only_fields = [*ClassificationRuleSerializer.Meta.read_only_fields, "workspace"]
 
 
-class RulePreviewSerializer(serializers.Serializer):
-    """A rule (saved or not) and values pasted by the steward. The values are neither stored nor echoed back."""
+class RulePreviewSerializer(ScopedRelationsMixin, serializers.Serializer):
+    """A rule (saved or not), and either values pasted by the steward (neither stored nor echoed back) or a column
+    of a source to sample now (its values answered masked)."""
 
     column_name_regex = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     value_regex = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
@@ -49,18 +53,33 @@ class RulePreviewSerializer(serializers.Serializer):
                                         help_text="A column name to check the rule's column-name pattern against.")
     values = serializers.ListField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=MAX_PREVIEW_VALUE_LENGTH),
-        max_length=services.MAX_PREVIEW_VALUES)
+        max_length=services.MAX_PREVIEW_VALUES, required=False,
+        help_text="Values to judge; give these or ``column``.")
+    column = serializers.PrimaryKeyRelatedField(
+        queryset=Asset.objects.none(), required=False,
+        help_text=f"A column (asset id) to sample now, {services.PREVIEW_SAMPLE_SIZE} values as a scan reads them, "
+                  "instead of pasted values; needs the right to classify it. Its name is the column name checked.")
+    scoped_relations = {"column": sampleable_column_list}
+
+    def validate(self, attrs):
+        if ("values" in attrs) == ("column" in attrs):
+            raise serializers.ValidationError("Give either values or a column, not both.")
+        if "column" in attrs and attrs.get("column_name"):
+            raise serializers.ValidationError({"column_name": ["A sampled column is checked by its own name."]})
+        return attrs
 
 
 class PreviewResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     matched = serializers.BooleanField(allow_null=True)
     reason = serializers.CharField()
+    masked = serializers.CharField(required=False, help_text="The sampled value, masked (column previews only).")
 
 
 class RulePreviewOutputSerializer(serializers.Serializer):
     per_value = PreviewResultSerializer(many=True, source="results",
-                                        help_text="One entry per pasted value, by index; the value is not repeated.")
+                                        help_text="One entry per value, by index: a pasted value is not "
+                                                  "repeated, a sampled one is masked.")
     matched = serializers.IntegerField()
     non_null = serializers.IntegerField()
     match_share = serializers.FloatField()
@@ -109,17 +128,22 @@ class ClassificationRuleViewSet(RestrictedModelViewSet):
         services.classification_rule_delete(rule=instance, acting_user=self.request.user)
 
     @extend_schema(request=RulePreviewSerializer, responses=RulePreviewOutputSerializer,
-                   description="Run a rule on pasted values and say, per value (by index), whether it matches, and "
-                               "whether the rule would classify a column of such values. Nothing is stored, logged "
-                               "or echoed back.")
+                   description="Run a rule (saved or not) on pasted values, or on a column of a source sampled now, "
+                               "and say, per value (by index), whether it matches, and whether the rule would "
+                               "classify such a column. Nothing is stored or logged; pasted values are not echoed "
+                               "back, sampled values only masked.")
     @action(detail=False, methods=["post"])
     def preview(self, request):
-        data = RulePreviewSerializer(data=request.data)
+        data = RulePreviewSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        values, column_name = fields.pop("values"), fields.pop("column_name")
-        report = services.classification_rule_preview(rule=ClassificationRule(**fields), values=values,
-                                                      column_name=column_name)
+        values, column, column_name = fields.pop("values", None), fields.pop("column", None), fields.pop("column_name")
+        if column is not None:
+            report = services.classification_rule_preview_column(rule=ClassificationRule(**fields), column=column,
+                                                                 acting_user=request.user)
+        else:
+            report = services.classification_rule_preview(rule=ClassificationRule(**fields), values=values,
+                                                          column_name=column_name)
         return Response(RulePreviewOutputSerializer(report).data)
 
 

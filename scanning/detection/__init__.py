@@ -14,8 +14,14 @@ from .rules import CustomRule, preview_rule
 from .types import FAMILIES, type_family
 from .validators import VALIDATORS
 
+# Raise it when a release changes what the engine concludes from the same sample (new recognizers, other
+# thresholds): the next scan then reads every table again instead of only the changed ones
+# (``scanning.services.detection.tables_to_sample``).
+ENGINE_REVISION = 2
+
 __all__ = [
     "BUILTIN_CLASSIFICATIONS", "ClassificationSpec", "ColumnSample", "CustomRule", "DEFAULT", "Detection",
+    "ENGINE_REVISION",
     "DetectionSettings", "FAMILIES", "SENSITIVITIES", "VALIDATORS", "detect_column", "mask_value", "preview_rule",
     "tokenize", "type_family",
 ]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from . import types as tf
 from . import validators as v
 from .names import ACCOUNT_TABLES, DERIVED_MODIFIERS, PhraseMatcher, Segmenter
+from .reference import people
 
 PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = "public", "internal", "confidential", "restricted"
 SENSITIVITIES = (PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED)
@@ -134,7 +135,8 @@ def _dotted_icd(values: list[str]) -> bool:
 
 
 def _gender_words(values: list[str]) -> bool:
-    return sum(v.is_gender_word(x) for x in values) >= 0.8 * len(values)
+    # Two of three distinct words suffice: männlich, weiblich and the ambiguous "divers".
+    return sum(v.is_gender_word(x) for x in values) >= 2 / 3 * len(values)
 
 
 RECOGNIZERS: tuple[Recognizer, ...] = (
@@ -165,16 +167,22 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        weak="display name, name, nom, nombre, nome, naam",
        veto="product company org organization file host table column schema"
             " category brand item street city country bank db server model app project team plan tag",
-       validator="person_name", kind="plausible"),
+       validator="person_name", kind="plausible",
+       value_only="full_name_shape", value_only_min_distinct=5, value_only_strength=0.75,
+       column_precheck=people.person_name_column),
     _r("PII.FIRST_NAME", "PII", CONFIDENTIAL, "A person's given name.",
        names="first name, firstname, fname, given name, givenname, forename, middle name, prenom, vorname,"
              " rufname, voornaam, primer nombre, nombre de pila, christian name",
-       veto="company product", validator="person_name", kind="plausible"),
+       veto="company product", validator="person_name", kind="plausible",
+       value_only="name_word", value_only_min_distinct=5, value_only_strength=0.75,
+       column_precheck=people.first_name_column),
     _r("PII.LAST_NAME", "PII", CONFIDENTIAL, "A person's family name.",
        names="last name, lastname, lname, surname, family name, familyname, maiden name, nom de famille,"
              " nom famille, nom naissance, nom usage, nachname, familienname, geburtsname, apellido, apellidos,"
              " primer apellido, segundo apellido, cognome, achternaam, familienaam",
-       veto="company product login modified updated", validator="person_name", kind="plausible"),
+       veto="company product login modified updated", validator="person_name", kind="plausible",
+       value_only="name_word", value_only_min_distinct=5, value_only_strength=0.75,
+       column_precheck=people.last_name_column),
     _r("PII.STREET_ADDRESS", "PII", CONFIDENTIAL, "Street address (street, house number).",
        names="address, street, street address, address line, addr, addr line, home address, mailing address,"
              " billing address, shipping address, postal address, residential address, adresse, rue, voie,"
@@ -209,7 +217,8 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        names="gender, sex, sexe, genre, geschlecht, genero, sexo, sesso, geslacht, gender identity",
        veto="id count ratio", validator="gender", kind="plausible",
        value_only="gender", value_only_min_share=0.95, value_only_min_distinct=2, value_only_strength=0.7,
-       column_check=_gender_words),
+       column_check=lambda xs: _gender_words(xs) or people.gender_letters(xs),
+       column_precheck=people.gender_column),
     _r("PII.USERNAME", "PII", CONFIDENTIAL, "Login name or user handle.",
        names="username, user name, login, user login, login name, screen name, screenname, handle, nickname,"
              " nick, uname, benutzername, nom utilisateur, pseudo, nombre usuario, nombre de usuario, usuario,"
@@ -217,13 +226,15 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " loginid",
        weak="user, identifiant, account name", veto="id count attempts attempt at date time failed",
        # "login id" names the login itself (adventure-works\ken0), unlike "user id", a foreign key.
-       validator="username", kind="plausible"),
+       validator="username", kind="plausible", value_only="handle", value_only_min_distinct=5,
+       value_only_strength=0.72, column_precheck=people.username_column),
     _r("PII.JOB_TITLE", "PII", INTERNAL, "Job title or occupation.",
        names="job title, jobtitle, job, occupation, profession, job position, poste, metier, intitule poste,"
              " beruf, berufsbezeichnung, stellenbezeichnung, puesto, ocupacion, profesion, professione,"
              " mansione, beroep, functie, functietitel, job role, contact title",
        weak="position, designation, fonction, title", veto="id count code level courtesy",
-       validator="job_title", kind="plausible", needs_person_table=True),
+       validator="job_title", kind="plausible", needs_person_table=True, value_only="job_title_value",
+       value_only_min_distinct=5, value_only_strength=0.72, column_precheck=people.job_title_column),
     _r("PII.PASSPORT_NUMBER", "PII", RESTRICTED, "Passport number.",
        names="passport, passport number, passport no, passport num, passport id, passeport, numero passeport,"
              " reisepass, reisepassnummer, passnummer, pasaporte, numero pasaporte, passaporto, paspoort,"
@@ -244,7 +255,9 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " entreprise, raison sociale, nom entreprise, nom societe, firma, firmenname, unternehmen,"
              " arbeitgeber, empresa, compania, nombre empresa, razon social, azienda, ragione sociale,"
              " bedrijf, bedrijfsnaam, werkgever, vendor name, supplier name, customer company",
-       weak="vendor, supplier, org", veto="id count size type code", validator="word_text", kind="plausible"),
+       weak="vendor, supplier, org", veto="id count size type code", validator="word_text", kind="plausible",
+       value_only="company_shape", value_only_min_distinct=5, value_only_strength=0.75,
+       column_precheck=people.company_column),
     # --- national identifiers ------------------------------------------------------------------------------
     _r("NATIONAL_ID.US_SSN", "NATIONAL_ID", RESTRICTED, "United States Social Security Number.",
        families=NUMERIC_ID,

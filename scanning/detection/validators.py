@@ -32,6 +32,8 @@ from stdnum.nl import bsn as nl_bsn
 from stdnum.pl import pesel as pl_pesel
 from stdnum.us import ssn as us_ssn
 
+from .reference import people
+
 MAX_VALUE_LENGTH = 512
 
 _SEP = re.compile(r"[\s.\-/]")
@@ -712,4 +714,5 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "geo_coordinate": is_coordinate,
     "word_text": is_word_text,
     "job_title": is_job_title,
+    **people.VALIDATORS,
 }

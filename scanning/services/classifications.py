@@ -14,16 +14,20 @@ from django.db import connections, transaction
 from accounts import audit, writes
 from accounts.actors import SystemActor, user_or_none
 from accounts.models import User, Workspace
-from accounts.permissions import has_perm, workspace_allows
-from catalog.models import Classification
-from scanning.detection import BUILTIN_CLASSIFICATIONS, CustomRule, preview_rule
-from scanning.models import ClassificationRule
+from accounts.permissions import authorize, has_perm, workspace_allows
+from catalog.models import Asset, Classification
+from scanning.detection import BUILTIN_CLASSIFICATIONS, CustomRule, mask_value, preview_rule
+from scanning.models import ClassificationRule, ScanRuleSet
+from sources.connectors import ConnectorError, parse_qualified_name
+from sources.crypto import SecretUnreadable
+from sources.services import connection_failure_message, open_connector
 
 logger = logging.getLogger("racine.scanning")
 
 RULE_FIELDS = ("classification", "description", "column_name_regex", "value_regex", "validator",
                "min_match_share", "min_distinct", "enabled")
 MAX_PREVIEW_VALUES = 1000
+PREVIEW_SAMPLE_SIZE = ScanRuleSet._meta.get_field("sample_size").default  # what a default scan reads
 
 
 # --- built-in classifications ----------------------------------------------------------------------------------
@@ -111,6 +115,40 @@ def classification_rule_delete(*, rule: ClassificationRule, acting_user: User | 
                   allowed=lambda: has_perm(acting_user, "delete", rule))
 
 
+def classification_rule_preview_column(*, rule: ClassificationRule, column: Asset,
+                                       acting_user: User | SystemActor) -> dict:
+    """What ``rule`` (saved or not) says about a real column, sampled now as a scan samples it
+    (``PREVIEW_SAMPLE_SIZE`` values, ``Connector.sample_values``): the same report as for pasted values, each
+    entry with the value masked. Nothing is stored; reading the source's secret is audited with its purpose."""
+    authorize(acting_user, lambda: has_perm(acting_user, "classify", column))
+    if column.type != Asset.Type.COLUMN or column.removed_at is not None or column.parent is None:
+        raise ValidationError({"column": ["Choose a column that is still in its source."]})
+    rule.clean()
+    table_path = parse_qualified_name(column.parent.qualified_name)
+    name = parse_qualified_name(column.qualified_name)[-1]
+    try:
+        with open_connector(column.data_source, acting_user=acting_user,
+                            purpose=f"rule preview on column {column.pk}") as connector:
+            values = connector.sample_values(table_path, [name], PREVIEW_SAMPLE_SIZE).values[name]
+    except (ConnectorError, SecretUnreadable) as exc:
+        logger.info("rule preview could not sample column %s: %s", column.pk, type(exc).__name__)
+        raise ValidationError({"column": [
+            f"The column could not be sampled: {connection_failure_message(exc, detailed=False)}."]}) from None
+    classification = rule.classification.name if rule.classification_id else "PREVIEW"
+    report = _preview(rule, values, column_name=name)
+    for result, value in zip(report["results"], values, strict=True):
+        result["masked"] = mask_value(value, classification)
+    return report
+
+
+def _preview(rule: ClassificationRule, values: list, column_name: str) -> dict:
+    name = rule.classification.name if rule.classification_id else "PREVIEW"
+    report = preview_rule(rule.to_custom_rule(name), [str(v) if v is not None else None for v in values],
+                          column_name=column_name or None)
+    report["name_only"] = not (rule.value_regex or rule.validator)
+    return report
+
+
 def classification_rule_preview(*, rule: ClassificationRule, values: list[str], column_name: str = "") -> dict:
     """What ``rule`` (saved or not) says about pasted values, and about ``column_name`` when one is given.
     Nothing is stored, logged or echoed back: the answer has one entry per value by index, with whether it
@@ -118,11 +156,7 @@ def classification_rule_preview(*, rule: ClassificationRule, values: list[str], 
     if len(values) > MAX_PREVIEW_VALUES:
         raise ValidationError({"values": [f"Paste at most {MAX_PREVIEW_VALUES} values."]})
     rule.clean()
-    name = rule.classification.name if rule.classification_id else "PREVIEW"
-    report = preview_rule(rule.to_custom_rule(name), [str(v) if v is not None else None for v in values],
-                          column_name=column_name or None)
-    report["name_only"] = not (rule.value_regex or rule.validator)
-    return report
+    return _preview(rule, values, column_name)
 
 
 def custom_rules_for(workspace_id: int) -> list[CustomRule]:

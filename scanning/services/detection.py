@@ -2,8 +2,11 @@
 
 How a table is read and judged:
 
-- one ``sample_table`` call per table (all its columns at once, ``rule_set.sample_size`` values each); binary
-  columns are not read at all (the engine never classifies them, and blobs are heavy);
+- one row sample per table (all its columns at once, ``rule_set.sample_size`` rows), plus one query for each of
+  its sparsest columns (at most ``MAX_TOPPED_UP_COLUMNS``) so that a mostly-NULL column is judged on
+  ``sample_size`` values too (``Connector.sample_values``); the same data gives the same sample, so two identical
+  scans give the same classifications; binary columns are not read at all (the engine never classifies them,
+  and blobs are heavy);
 - each column goes through the engine (``scanning.detection.detect_column``) with the run's settings, the
   workspace's custom rules and the rule set's classification filter;
 - the stewards' decisions are respected before anything is written: a rejected classification whose evidence
@@ -18,12 +21,15 @@ How a table is read and judged:
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
@@ -43,7 +49,7 @@ from catalog.services import (
     classification_evidence_fingerprint,
 )
 from core import runs
-from scanning.detection import ColumnSample, DetectionSettings, detect_column, type_family
+from scanning.detection import ENGINE_REVISION, ColumnSample, DetectionSettings, detect_column, type_family
 from scanning.models import DETECTION_PHASE, ScanRuleSet, ScanRun, TableSample
 from scanning.profiling import profile_column
 from scanning.services.classifications import custom_rules_for
@@ -52,6 +58,7 @@ from sources.connectors import (
     AuthenticationFailed,
     ConnectorConfigError,
     ConnectorError,
+    SampledValues,
     SourceUnavailable,
     parse_qualified_name,
 )
@@ -78,6 +85,16 @@ class Context:
     sample_size: int
     detect: bool = True
     profile: bool = False
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What a table's verdicts depend on besides its data, as a hash stored with its sample
+        (``TableSample.judged_with``): a rule created, edited or switched off changes it, and so does a new
+        engine revision."""
+        judged_with = [ENGINE_REVISION, self.sample_size, self.detect, self.profile,
+                       sorted(self.classification_ids), sorted(self.settings.disabled),
+                       [dataclasses.astuple(rule) for rule in self.custom_rules]]
+        return hashlib.sha256(json.dumps(judged_with, default=str).encode()).hexdigest()
 
 
 def detection_context(*, workspace_id: int, rule_set: ScanRuleSet | None, detect: bool = True) -> Context:
@@ -159,8 +176,8 @@ def detect_table(*, connector, table: Asset, ctx: Context, run: ScanRun | None =
     columns = list(columns.order_by("ordinal", "pk").only("pk", "qualified_name", "data_type"))
     names = {column.pk: parse_qualified_name(column.qualified_name)[-1] for column in columns}
     to_read = [names[c.pk] for c in columns if type_family(c.data_type) not in _UNREAD_FAMILIES]
-    values = (connector.sample_table(parse_qualified_name(table.qualified_name), to_read, limit=ctx.sample_size)
-              if to_read else {})
+    sample = (connector.sample_values(parse_qualified_name(table.qualified_name), to_read, limit=ctx.sample_size)
+              if to_read else SampledValues(rows={}, values={}))
     rejected: dict[int, dict[str, str]] = {}
     for asset_id, name, fingerprint in AssetClassification.objects.filter(
             asset_id__in=list(names), status=AssetClassification.Status.REJECTED).values_list(
@@ -169,19 +186,20 @@ def detect_table(*, connector, table: Asset, ctx: Context, run: ScanRun | None =
     results: dict[int, DetectedClassification | None] = {}
     profiles: list[Asset] = []
     for column in columns:
-        column_values = values.get(names[column.pk], ())
-        if ctx.profile and names[column.pk] in values:
-            column.profile = profile_column(column_values, rows=table.row_count)
+        name = names[column.pk]
+        column_values = sample.values.get(name, ())
+        if ctx.profile and name in sample.rows:
+            column.profile = profile_column(sample.rows[name], rows=table.row_count)
             profiles.append(column)
         if not ctx.detect:
             continue
-        found = _best(ColumnSample(names[column.pk], table.name, column.data_type, column_values), ctx,
+        found = _best(ColumnSample(name, table.name, column.data_type, column_values), ctx,
                       rejected.get(column.pk, {}))
         if found is not None:
             found = DetectedClassification(found.classification_id, found.confidence,
                                            _scrub(found.evidence, _raw_texts(column_values)), found.resuggest)
         results[column.pk] = found
-    del values  # the sampled values end here
+    del sample  # the sampled values end here
     classified = sum(1 for found in results.values() if found is not None)
     with transaction.atomic():
         if ctx.detect:
@@ -190,7 +208,8 @@ def detect_table(*, connector, table: Asset, ctx: Context, run: ScanRun | None =
             Asset.objects.bulk_update(profiles, ["profile"], batch_size=500)
         if column_ids is None:
             TableSample.objects.update_or_create(asset=table, defaults={
-                "run": run, "sampled_at": timezone.now(), "columns_sampled": len(to_read)})
+                "run": run, "sampled_at": timezone.now(), "columns_sampled": len(to_read),
+                "judged_with": ctx.fingerprint})
         if run is not None and not runs.heartbeat(ScanRun, run.pk, progress_done=F("progress_done") + 1,
                                                   columns_classified=F("columns_classified") + classified):
             raise RunStopped()  # rolls this table back with the transaction
@@ -212,14 +231,12 @@ def _redact(message: str, secrets: tuple[str, ...]) -> str:
 
 # --- scan runs ---------------------------------------------------------------------------------------------------
 
-def tables_to_sample(*, data_source_id: int, changed: set[int]) -> list[int]:
-    """The run's tables to read: those whose columns are new or changed, and those never sampled."""
-    live = set(Asset.objects.filter(data_source_id=data_source_id, type__in=SCANNED_TABLE_TYPES,
-                                    removed_at__isnull=True).values_list("pk", flat=True))
-    never = set(Asset.objects.filter(data_source_id=data_source_id, type__in=SCANNED_TABLE_TYPES,
-                                     removed_at__isnull=True, detection_sample__isnull=True)
-                .values_list("pk", flat=True))
-    return sorted((set(changed) & live) | never)
+def tables_to_sample(*, data_source_id: int, changed: set[int], judged_with: str) -> list[int]:
+    """The run's tables to read: those whose columns are new or changed, and those never sampled or last judged
+    with something else than ``judged_with`` (a custom rule created or edited since, another engine revision)."""
+    live = Asset.objects.filter(data_source_id=data_source_id, type__in=SCANNED_TABLE_TYPES, removed_at__isnull=True)
+    unjudged = set(live.exclude(detection_sample__judged_with=judged_with).values_list("pk", flat=True))
+    return sorted((set(changed) & set(live.values_list("pk", flat=True))) | unjudged)
 
 
 def _enqueue(run_id: int, table_ids: list[int]) -> None:
@@ -232,8 +249,12 @@ def _enqueue(run_id: int, table_ids: list[int]) -> None:
 def after_schema(*, run: ScanRun, sync, connector) -> None:
     """The schema is in the catalog. With detection on, hand the run to the ``detection`` queue; else end it."""
     rule_set = run.scan.rule_set
-    table_ids = (tables_to_sample(data_source_id=run.data_source_id, changed=sync.tables_to_sample)
-                 if rule_set.detection_enabled or rule_set.profiling_enabled else [])
+    table_ids = []
+    if rule_set.detection_enabled or rule_set.profiling_enabled:
+        ctx = detection_context(workspace_id=run.data_source.workspace_id, rule_set=rule_set,
+                                detect=rule_set.detection_enabled)
+        table_ids = tables_to_sample(data_source_id=run.data_source_id, changed=sync.tables_to_sample,
+                                     judged_with=ctx.fingerprint)
     if not table_ids:
         runs.finish(ScanRun, run.pk, ScanRun.Status.SUCCEEDED)
         return

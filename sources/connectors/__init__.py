@@ -7,11 +7,19 @@ Pure Python (no Django). One class per engine behind :class:`Connector`; :func:`
         connector.test_connection()
         for batch in connector.iter_schema(include=Filters(exclude_schemas=("tmp_*",))):
             ...
-        values = connector.sample_table(("shop", "public", "orders"), ["email"], limit=100)
+        sample = connector.sample_values(("shop", "public", "orders"), ["email"], limit=100)
 """
 from __future__ import annotations
 
-from .base import ALLOWED_OPTIONS, ConnectionInfo, ConnectionSettings, Connector, DatabaseIdentity, SchemaObject
+from .base import (
+    ALLOWED_OPTIONS,
+    ConnectionInfo,
+    ConnectionSettings,
+    Connector,
+    DatabaseIdentity,
+    SampledValues,
+    SchemaObject,
+)
 from .errors import (
     AuthenticationFailed,
     ConnectorConfigError,
@@ -32,8 +40,8 @@ from .sqlite import SQLiteConnector
 __all__ = [
     "ALLOWED_OPTIONS", "AuthenticationFailed", "ConnectionInfo", "ConnectionSettings", "Connector",
     "ConnectorConfigError", "ConnectorError", "DatabaseIdentity", "Filters", "HostPolicy", "PermissionDenied",
-    "QueryTimeout", "SchemaObject", "SourceUnavailable", "TargetNotAllowed", "check_target_host", "connector_for",
-    "is_local", "parse_qualified_name", "qualified_name", "resolve",
+    "QueryTimeout", "SampledValues", "SchemaObject", "SourceUnavailable", "TargetNotAllowed", "check_target_host",
+    "connector_for", "is_local", "parse_qualified_name", "qualified_name", "resolve",
 ]
 
 _CONNECTORS: dict[str, type[Connector]] = {

@@ -302,6 +302,30 @@ def batched(objects: Iterable[SchemaObject], size: int) -> Iterator[list[SchemaO
         yield batch
 
 
+# Sampling: at most this many sparse columns of one table get a query of their own for non-null values.
+MAX_TOPPED_UP_COLUMNS = 16
+# The seed of every engine's seeded sampling (TABLESAMPLE … REPEATABLE, RAND(seed)): the same data, the same sample.
+SAMPLE_SEED = 1729
+
+
+def sample_key(*values) -> int:
+    """A stable pseudo-random sort key for a row's values (SQLite's ``racine_sample_key``): the order depends on the
+    data only, not on where rows are stored or on the process (``hash()`` is salted per process)."""
+    digest = hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"), digest_size=8,
+                             salt=SAMPLE_SEED.to_bytes(8, "big"))
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+@dataclass(frozen=True)
+class SampledValues:
+    """``rows``: one row sample, values per column aligned by row, None included (what a profile measures).
+    ``values``: per column, what detection judges: the row sample's values, or for a sparse column the non-null
+    values read for it alone."""
+
+    rows: dict[str, list]
+    values: dict[str, list]
+
+
 def split_table_path(path: Sequence[str], database: str) -> tuple[str, str]:
     """``(schema, table)`` from a ``(database, schema, table)`` or ``(schema, table)`` path."""
     path = tuple(path)
@@ -360,8 +384,34 @@ class Connector(ABC):
         """Batches of catalog objects; a parent is always yielded before its children."""
 
     @abstractmethod
-    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int) -> dict[str, list]:
-        """At most ``limit`` values per column, read by one query; random where the engine allows it."""
+    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int, *,
+                     not_null: str | None = None, share: float = 1.0) -> dict[str, list]:
+        """At most ``limit`` rows' values per column, read by one query, in a pseudo-random order that is the same
+        on every call against the same data (see ``sample_values``). With ``not_null`` (one of ``columns``) only
+        rows where that column holds a value; ``share`` is the part of the rows expected to hold one, so that a
+        bounded sample of a large table still finds ``limit`` of them."""
+
+    def sample_values(self, table_path: Sequence[str], columns: Sequence[str], limit: int) -> SampledValues:
+        """A table's sample for detection and profiling: one row sample (``sample_table``) and, for up to
+        ``MAX_TOPPED_UP_COLUMNS`` sparse columns (fewer than half of the sampled rows hold a value) of a table
+        that has more rows than were sampled, one more query each for ``limit`` non-null values, so that a column
+        that is 95% NULL is judged on ``limit`` values too. The sparsest columns are topped up first."""
+        columns = list(columns)
+        rows = self.sample_table(table_path, columns, limit)
+        values = dict(rows)
+        sampled = len(rows[columns[0]]) if columns else 0
+        hint = self._table_hints.get(tuple(table_path)[-2:])
+        more_rows = sampled >= limit or (hint is not None and hint[1] is not None and hint[1] > sampled)
+        if sampled and more_rows:
+            present = {column: sum(value is not None for value in rows[column]) for column in columns}
+            sparse = sorted((column for column in columns if present[column] < min(limit, sampled) / 2),
+                            key=lambda column: present[column])
+            for column in sparse[:MAX_TOPPED_UP_COLUMNS]:
+                share = max(present[column], 0.5) / sampled  # none seen: assume half a row in the sample had one
+                found = self.sample_table(table_path, [column], limit, not_null=column, share=share)[column]
+                if len(found) > present[column]:
+                    values[column] = found
+        return SampledValues(rows=rows, values=values)
 
     @abstractmethod
     def close(self) -> None: ...

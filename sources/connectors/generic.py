@@ -28,7 +28,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .base import ConnectionInfo, Connector, DatabaseIdentity, SchemaObject, batched, logger, split_table_path
+from .base import (
+    SAMPLE_SEED,
+    ConnectionInfo,
+    Connector,
+    DatabaseIdentity,
+    SchemaObject,
+    batched,
+    logger,
+    split_table_path,
+)
 from .errors import (
     AuthenticationFailed,
     ConnectorConfigError,
@@ -41,12 +50,14 @@ from .errors import (
 from .filters import NO_FILTERS, Filters
 from .mysql import CLEARTEXT_REFUSED, MARIADB_IDENTITY_SQL, MYSQL_IDENTITY_SQL
 from .postgresql import IDENTITY_SQL, bounded_connect, fixed_params, identity_or_refuse
-from .sqlite import open_read_only
+from .sqlite import SAMPLE_KEY_FUNCTION, open_read_only
 
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys", "temp"}
 
-RANDOM = {"sqlite": "random()", "postgresql": "random()", "mysql": "rand()", "mariadb": "rand()",
-          "mssql": "newid()", "oracle": "dbms_random.value"}
+# A reproducible pseudo-random order per dialect (the same data, the same sample: see the native connectors);
+# other dialects read the first rows, which is reproducible too but not spread over the table.
+SAMPLE_ORDER = {"postgresql": "md5(CAST(s AS text))", "mysql": f"rand({SAMPLE_SEED})",
+                "mariadb": f"rand({SAMPLE_SEED})"}
 
 
 class SQLAlchemyConnector(Connector):
@@ -293,7 +304,8 @@ class SQLAlchemyConnector(Connector):
                                    is_nullable=col.get("nullable"), default=None if default is None else str(default),
                                    description=col.get("comment") or "", ordinal=ordinal, properties=properties)
 
-    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int) -> dict[str, list]:
+    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int, *,
+                     not_null: str | None = None, share: float = 1.0) -> dict[str, list]:
         columns = list(columns)
         if not columns or limit <= 0:
             return {c: [] for c in columns}
@@ -302,8 +314,12 @@ class SQLAlchemyConnector(Connector):
         # qualified through an alias: SQLite would read an unknown bare "name" as the string 'name'
         target = sa.table(table, *(sa.column(c) for c in columns), schema=schema).alias("s")
         query = sa.select(*(target.c[c] for c in columns)).limit(int(limit))
-        if self.dialect_name in RANDOM:
-            query = query.order_by(sa.text(RANDOM[self.dialect_name]))
+        if not_null is not None:
+            query = query.where(target.c[not_null].is_not(None))
+        if self.dialect_name == "sqlite":
+            query = query.order_by(getattr(sa.func, SAMPLE_KEY_FUNCTION)(*(target.c[c] for c in columns)))
+        elif self.dialect_name in SAMPLE_ORDER:
+            query = query.order_by(sa.text(SAMPLE_ORDER[self.dialect_name]))
         with self._errors():
             rows = conn.execute(query).fetchall()
         result: dict[str, list] = {c: [] for c in columns}

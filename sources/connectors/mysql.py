@@ -23,9 +23,13 @@ so a source with ``ssl_ca`` should also set ``ssl_verify_cert``.
 Racine's own database is recognised after connecting, before any catalog query: ``@@server_uuid``
 (MariaDB has none: its host name, port and data folder) and the schema.
 
-Sampling: tables estimated at most ``SMALL_TABLE_ROWS`` rows use ``ORDER BY RAND() LIMIT n``. Larger ones use
-``WHERE RAND() < p LIMIT n`` with ``p`` about three times ``n / estimate``: a Bernoulli sample with no sort and no
-temporary table, whose scan stops as soon as ``n`` rows are found.
+Sampling is reproducible: ``RAND(seed)`` with a constant seed gives the same sequence over the same rows read in
+the same order (InnoDB reads a table in primary-key order). Tables estimated at most ``SMALL_TABLE_ROWS`` rows use
+``ORDER BY RAND(seed) LIMIT n``. Larger ones use ``WHERE RAND(seed) < p LIMIT n`` with ``p`` about three times
+``n / estimate``: a Bernoulli sample with no sort and no temporary table, whose scan stops as soon as ``n`` rows are
+found, after reading about a third of the table. MySQL has no TABLESAMPLE: to bound that read on very large tables
+``p`` is at least three times ``n / MAX_SAMPLED_ROWS``, so at most about ``MAX_SAMPLED_ROWS / 3`` rows are read —
+then from the start of the table in key order, a bias the README states.
 """
 from __future__ import annotations
 
@@ -38,7 +42,16 @@ import pymysql.cursors
 from pymysql import _auth
 from sqlalchemy.dialects.mysql.base import MySQLDialect
 
-from .base import ConnectionInfo, Connector, DatabaseIdentity, SchemaObject, batched, logger, split_table_path
+from .base import (
+    SAMPLE_SEED,
+    ConnectionInfo,
+    Connector,
+    DatabaseIdentity,
+    SchemaObject,
+    batched,
+    logger,
+    split_table_path,
+)
 from .errors import (
     AuthenticationFailed,
     ConnectorError,
@@ -100,6 +113,7 @@ TIMEOUT_ERRORS = {1317, 1969, 3024, 1205}  # interrupted, MariaDB/MySQL statemen
 DENIED_ERRORS = {1044, 1142, 1143, 1227, 1792, 1290}  # 1792: write in a READ ONLY transaction
 
 SMALL_TABLE_ROWS = 100_000
+MAX_SAMPLED_ROWS = 2_000_000
 OVERSAMPLE = 3.0
 
 MYSQL_IDENTITY_SQL = "SELECT @@server_uuid"
@@ -379,7 +393,8 @@ class MySQLConnector(Connector):
                                        is_nullable=nullable == "YES", default=default, description=comment or "",
                                        ordinal=int(ordinal), properties=properties)
 
-    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int) -> dict[str, list]:
+    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int, *,
+                     not_null: str | None = None, share: float = 1.0) -> dict[str, list]:
         columns = list(columns)
         if not columns or limit <= 0:
             return {c: [] for c in columns}
@@ -391,16 +406,21 @@ class MySQLConnector(Connector):
                 raise ConnectorError(f"no table {schema}.{table}")
             table_type, rows = found[0]
             hint = ("view" if table_type == "VIEW" else "table", int(rows) if rows is not None else None)
+            self._table_hints[(schema, table)] = hint  # a sparse column's own sample needs it again
         kind, estimate = hint
         select = ", ".join(quote_identifier(c) for c in columns)
         target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        conditions = [f"{quote_identifier(not_null)} IS NOT NULL"] if not_null is not None else []
         limit = int(limit)
-        if kind == "table" and estimate is not None and estimate > SMALL_TABLE_ROWS:
-            probability = min(1.0, OVERSAMPLE * limit / estimate)
-            query = f"SELECT {select} FROM {target} WHERE RAND() < {probability:.9f} LIMIT {limit}"
+        if kind == "table" and estimate is not None and estimate * share > SMALL_TABLE_ROWS:
+            probability = min(1.0, max(OVERSAMPLE * limit / (estimate * share), OVERSAMPLE * limit / MAX_SAMPLED_ROWS))
+            conditions.append(f"RAND({SAMPLE_SEED}) < {probability:.9f}")
+            order = ""
         else:
-            query = f"SELECT {select} FROM {target} ORDER BY RAND() LIMIT {limit}"
-        rows = self._fetchall(query)  # no parameters: PyMySQL leaves the text alone (a '%' in a name is safe)
+            order = f" ORDER BY RAND({SAMPLE_SEED})"
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        # no parameters: PyMySQL leaves the text alone (a '%' in a name is safe)
+        rows = self._fetchall(f"SELECT {select} FROM {target}{where}{order} LIMIT {limit}")
         result: dict[str, list] = {c: [] for c in columns}
         for row in rows:
             for column, value in zip(columns, row, strict=True):

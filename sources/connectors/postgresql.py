@@ -37,6 +37,7 @@ import psycopg
 from psycopg import sql
 
 from .base import (
+    SAMPLE_SEED,
     ConnectionInfo,
     ConnectionSettings,
     Connector,
@@ -189,14 +190,24 @@ SELECT c.relkind, c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.o
 WHERE n.nspname = %s AND c.relname = %s
 """
 
+# A partitioned table has no rows of its own (reltuples -1): its estimate is the sum of its leaf partitions'.
+PARTITIONED_ROWS_SQL = """
+SELECT sum(greatest(p.reltuples, 0))::bigint FROM pg_partition_tree(%s::regclass) t JOIN pg_class p ON p.oid = t.relid
+WHERE t.isleaf
+"""
+
 RELKINDS = {"r": ("table", {}), "p": ("table", {"partitioned": True}), "f": ("table", {"foreign": True}),
             "v": ("view", {"materialized": False}), "m": ("view", {"materialized": True})}
 
-# Sampling: below this estimate a full ``ORDER BY random()`` is cheap (a top-N heap sort); above it TABLESAMPLE
-# reads a fraction of the table: BERNOULLI (row-level, every page) up to SYSTEM_FROM rows, SYSTEM (page-level,
-# reads only the sampled pages, values clustered by page) beyond.
+# Sampling, reproducible: the same data gives the same sample. Below ``SMALL_TABLE_ROWS`` (rows holding a value,
+# when sampling one sparse column) the whole table is ordered by a hash of each row's address (a top-N heap sort);
+# above it ``TABLESAMPLE … REPEATABLE (seed)`` reads a fraction of the table, then the same hash orders what it
+# read: BERNOULLI (row-level, every page) up to ``SYSTEM_FROM_ROWS`` rows, SYSTEM (page-level, reads only the
+# sampled pages) beyond, and for a sparse column's own sample. The fraction never exceeds ``MAX_SAMPLED_ROWS`` rows'
+# worth of the table, so a billion-row table is never read whole.
 SMALL_TABLE_ROWS = 100_000
 SYSTEM_FROM_ROWS = 10_000_000
+MAX_SAMPLED_ROWS = 2_000_000
 OVERSAMPLE = 3.0
 
 FETCH_ROWS = 5000
@@ -392,7 +403,8 @@ class PostgresConnector(Connector):
                                        is_nullable=nullable, default=default, description=comment or "",
                                        ordinal=attnum, properties=properties)
 
-    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int) -> dict[str, list]:
+    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int, *,
+                     not_null: str | None = None, share: float = 1.0) -> dict[str, list]:
         columns = list(columns)
         if not columns or limit <= 0:
             return {c: [] for c in columns}
@@ -404,21 +416,31 @@ class PostgresConnector(Connector):
                 raise ConnectorError(f"no table {schema}.{table}")
             relkind, reltuples = found[0]
             hint = (relkind, reltuples if reltuples is not None and reltuples >= 0 else None)
+            self._table_hints[(schema, table)] = hint  # a sparse column's own sample needs it again
         relkind, estimate = hint
         target = sql.Identifier(schema, table)
-        select = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        if relkind == "p" and estimate is None:
+            estimate = self._fetchall(PARTITIONED_ROWS_SQL, (target.as_string(self._connect()),))[0][0]
+            self._table_hints[(schema, table)] = (relkind, estimate)
+        select = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns)
+        where = (sql.SQL(" WHERE s.{} IS NOT NULL").format(sql.Identifier(not_null)) if not_null is not None
+                 else sql.SQL(""))
         limit = int(limit)
+        stored = relkind in ("r", "p", "m")
+        # A stable order: the row's address (no detoasting) for stored relations, its text for a view.
+        order = sql.SQL(" ORDER BY md5(s.tableoid::text || s.ctid::text)" if stored else " ORDER BY md5(s::text)")
+        sample = sql.SQL("")
         if relkind == "f":
-            # a foreign table: TABLESAMPLE depends on the wrapper and random() would pull everything: first rows
-            query = sql.SQL("SELECT {} FROM {} LIMIT {}").format(select, target, sql.Literal(limit))
-        elif relkind in ("r", "p", "m") and estimate is not None and estimate > SMALL_TABLE_ROWS:
-            method = sql.SQL("SYSTEM" if estimate > SYSTEM_FROM_ROWS else "BERNOULLI")
-            percent = min(100.0, 100.0 * OVERSAMPLE * limit / estimate)
-            query = sql.SQL("SELECT {} FROM {} TABLESAMPLE {} ({}) LIMIT {}").format(
-                select, target, method, sql.Literal(round(percent, 6)), sql.Literal(limit))
-        else:
-            query = sql.SQL("SELECT {} FROM {} ORDER BY random() LIMIT {}").format(
-                select, target, sql.Literal(limit))
+            # a foreign table: TABLESAMPLE depends on the wrapper and sorting would pull everything: first rows
+            order = sql.SQL("")
+        elif stored and estimate is not None and estimate * share > SMALL_TABLE_ROWS:
+            percent = min(100.0, 100.0 * OVERSAMPLE * limit / (estimate * share),
+                          100.0 * MAX_SAMPLED_ROWS / estimate)
+            method = "SYSTEM" if estimate > SYSTEM_FROM_ROWS or not_null is not None else "BERNOULLI"
+            sample = sql.SQL(" TABLESAMPLE {} ({}) REPEATABLE ({})").format(
+                sql.SQL(method), sql.Literal(round(percent, 6)), sql.Literal(SAMPLE_SEED))
+        query = sql.SQL("SELECT {} FROM {} AS s{}{}{} LIMIT {}").format(
+            select, target, sample, where, order, sql.Literal(limit))
         rows = self._fetchall(query)
         result: dict[str, list] = {c: [] for c in columns}
         for row in rows:

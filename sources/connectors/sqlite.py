@@ -4,7 +4,8 @@ Four catalog statements in all: objects from ``sqlite_master``, then primary key
 one query joining ``sqlite_master`` to the table-valued pragma functions (``pragma_table_xinfo``,
 ``pragma_foreign_key_list``). The schema is ``main``; the database is named after the file (``shop.db`` →
 ``shop``). The statement timeout is enforced with a progress handler that interrupts a statement past its
-deadline. Sampling is ``ORDER BY random() LIMIT n``.
+deadline. Sampling orders the rows by a hash of the values read (``racine_sample_key``, registered on the
+connection): the same data gives the same sample, wherever its rows are stored; ``random()`` would not.
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from urllib.parse import quote
 
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 
-from .base import ConnectionInfo, Connector, SchemaObject, batched, logger, split_table_path
+from .base import ConnectionInfo, Connector, SchemaObject, batched, logger, sample_key, split_table_path
 from .errors import ConnectorError, PermissionDenied, QueryTimeout, SourceUnavailable, describe
 from .filters import NO_FILTERS, Filters
 
 SCHEMA = "main"
+SAMPLE_KEY_FUNCTION = "racine_sample_key"
 
 OBJECTS_SQL = r"""
 SELECT type, name, sql FROM main.sqlite_master
@@ -57,10 +59,11 @@ def quote_identifier(name: str) -> str:
 
 
 def open_read_only(path: str, timeout_s: float) -> sqlite3.Connection:
-    """A read-only connection to the file at ``path`` (never creates it)."""
+    """A read-only connection to the file at ``path`` (never creates it), with the sampling order function."""
     uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
     conn = sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False)
     conn.execute("PRAGMA query_only = ON")
+    conn.create_function(SAMPLE_KEY_FUNCTION, -1, sample_key, deterministic=True)
     return conn
 
 
@@ -171,15 +174,17 @@ class SQLiteConnector(Connector):
                                        is_nullable=not notnull, default=default, ordinal=cid + 1,
                                        properties={"primary_key": pk > 0})
 
-    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int) -> dict[str, list]:
+    def sample_table(self, table_path: Sequence[str], columns: Sequence[str], limit: int, *,
+                     not_null: str | None = None, share: float = 1.0) -> dict[str, list]:
         columns = list(columns)
         if not columns or limit <= 0:
             return {c: [] for c in columns}
         schema, table = split_table_path(table_path, self.database_name)
         # columns are qualified by an alias: SQLite reads an unknown bare "name" as the string 'name'
         select = ", ".join(f"s.{quote_identifier(c)}" for c in columns)
-        query = (f"SELECT {select} FROM {quote_identifier(schema)}.{quote_identifier(table)} AS s"
-                 f" ORDER BY random() LIMIT {int(limit)}")
+        where = f" WHERE s.{quote_identifier(not_null)} IS NOT NULL" if not_null is not None else ""
+        query = (f"SELECT {select} FROM {quote_identifier(schema)}.{quote_identifier(table)} AS s{where}"
+                 f" ORDER BY {SAMPLE_KEY_FUNCTION}({select}) LIMIT {int(limit)}")
         rows = self._fetchall(query)
         result: dict[str, list] = {c: [] for c in columns}
         for row in rows:

@@ -231,6 +231,8 @@ def test_database_and_schema_pages_list_what_they_hold(world, asset_type):
     html = _page(_staff(world, "steward"), asset)
     section = re.search(r'id="asset-contents".*?</section>', html, re.S).group(0)
     assert f'href="{reverse(f"admin:catalog_{child.type}asset_change", args=[child.pk])}">{child.name}</a>' in section
+    # "All of them, removed ones too": the list's own default would leave the removed out.
+    assert f"?parent__id__exact={asset.pk}&amp;removed=all" in section
     _no_json(html)
 
 
@@ -271,3 +273,16 @@ def test_each_asset_list_shows_what_its_type_has(world):
     assert not {"row_count", "removed_at"} & headers("columnasset")
     assert "row_count" in headers("tableasset") and "data_type" not in headers("tableasset")
     assert "removed_at" in headers("columnasset", "?removed=all")
+
+
+def test_an_asset_page_shows_the_latest_drift_and_links_to_the_rest(world):
+    from scanning.admin_assets import DRIFT_SHOWN
+
+    *_, table, _ = _table(world.workspace_a, columns=DRIFT_SHOWN + 5)
+    client = _staff(world, "steward")
+    section = re.search(r'id="asset-drift".*?</section>', _page(client, table), re.S).group(0)
+    assert section.count('<tr data-kind="changed">') == DRIFT_SHOWN
+    link = re.search(r'<a href="([^"]+)">Every change of it in the drift list</a>', section).group(1)
+    listed = client.get(link.replace("&amp;", "&"))
+    assert listed.status_code == 200
+    assert re.findall(r"(\d+) asset changes?", listed.content.decode())[:1] == [str(DRIFT_SHOWN + 5)]

@@ -106,4 +106,11 @@ def test_a_steward_walks_from_a_table_to_a_column_and_back_through_the_breadcrum
     _open(page, page.page.url)
     assert page.page.locator("#asset-contents tbody tr").count() == 1
     _open(page, live_server.url + reverse("admin:catalog_columnasset_changelist"))
+    # Django's list scrolls sideways inside its box rather than widen the page: every column must fit in it (on
+    # failure, the first row's cells and their widths).
+    fits = page.page.evaluate("document.querySelector('.results').scrollWidth "
+                              "<= document.querySelector('.results').clientWidth")
+    assert fits, page.page.evaluate("""[...document.querySelectorAll('#result_list tbody tr:first-child > *')]
+        .map(e => `${e.className} ${Math.round(e.getBoundingClientRect().width)}`)""")
+    assert page.page.locator("#result_list th.column-sensitivity").is_visible()
     assert page.external == []

@@ -148,8 +148,8 @@ def sampled(monkeypatch):
     seen: list = []
     original = PostgresConnector.sample_table
 
-    def recording(self, table_path, columns, limit):
-        result = original(self, table_path, columns, limit)
+    def recording(self, table_path, columns, limit, **kwargs):
+        result = original(self, table_path, columns, limit, **kwargs)
         for values in result.values():
             seen.extend(values)
         return result

@@ -4,13 +4,22 @@ values (nothing stored, nothing echoed). Stewards manage their workspace's rules
 import html
 import json
 import re
+import sqlite3
 
+import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from catalog.models import Asset
 from scanning.models import ClassificationRule
-from tests.catalog.classification_factories import ClassificationFactory, ClassificationRuleFactory, builtin
+from tests.catalog.classification_factories import (
+    ClassificationFactory,
+    ClassificationRuleFactory,
+    builtin,
+)
+from tests.catalog.factories import DataSourceFactory
 from tests.support.permission_matrix import PermissionMatrix, table
+from tests.support.target_dbs import run_scan, schema_only_rule_set
 
 COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b "
            "destroy_a destroy_b preview")
@@ -117,3 +126,49 @@ def test_browsable_api_form_starts_from_the_model_defaults(world):
     prefilled = json.loads(html.unescape(textarea))
     assert prefilled["enabled"] is True
     assert prefilled["min_match_share"] == 0.8
+
+
+@pytest.fixture
+def employees_column(world, tmp_path, settings):
+    """A real SQLite source of workspace A with an ``emp_no`` column of 60 employee numbers and 5 other values,
+    in the catalog by a scan that read its schema only."""
+    settings.RACINE_SQLITE_ALLOWED_DIRS = [str(tmp_path)]
+    path = tmp_path / "hr.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE employees (id INTEGER PRIMARY KEY, emp_no TEXT)")
+        db.executemany("INSERT INTO employees VALUES (?, ?)",
+                       [(i, f"E{100000 + i * 7}" if i <= 60 else "pending") for i in range(1, 66)])
+    db.close()
+    source = DataSourceFactory(workspace=world.workspace_a, engine="sqlite", host="", port=None, database=str(path),
+                               username="", encrypted_secret="")
+    assert run_scan(source, rule_set=schema_only_rule_set(world.workspace_a)).status == "succeeded"
+    return Asset.objects.get(data_source=source, name="emp_no")
+
+
+def test_preview_on_a_real_column_samples_it_and_answers_masked_values(world, employees_column):
+    client = world.client("steward")
+    response = client.post(reverse("api:classificationrule-preview"),
+                           {"value_regex": r"E\d{6}", "min_match_share": 0.9, "column": employees_column.pk},
+                           format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert len(body["per_value"]) == 65 and body["non_null"] == 65 and body["matched"] == 60
+    assert body["column_name_matches"] is True  # no column-name pattern: any name passes
+    assert body["would_match"] is True  # 60 / 65 = 92% ≥ 90%
+    assert all(entry["masked"] and "*" in entry["masked"] for entry in body["per_value"])
+    assert "E100007" not in response.content.decode() and "pending" not in response.content.decode()
+    assert not ClassificationRule.objects.exists()
+
+
+def test_preview_on_a_column_needs_the_right_to_classify_it_and_either_values_or_a_column(world, employees_column):
+    url = reverse("api:classificationrule-preview")
+    rule = {"value_regex": r"E\d{6}", "column": employees_column.pk}
+    for persona in ("analyst", "auditor", "other_workspace_user"):  # may read the catalog, may not sample it
+        refused = world.client(persona).post(url, rule, format="json")
+        assert refused.status_code == 400, (persona, refused.content)
+        assert [error["field"] for error in refused.json()["errors"]] == ["column"]
+    steward = world.client("steward")
+    both = steward.post(url, {**rule, "values": ["E123456"]}, format="json")
+    neither = steward.post(url, {"value_regex": r"E\d{6}"}, format="json")
+    named = steward.post(url, {**rule, "column_name": "x"}, format="json")
+    assert both.status_code == neither.status_code == named.status_code == 400

@@ -17,8 +17,9 @@ from catalog import services as catalog_services
 from catalog.models import Asset, AssetClassification
 from catalog.services import RESUGGESTED_NOTE
 from scanning.models import ScanRun, TableSample
+from scanning.services import classifications as rule_services
 from scanning.services import detection, runs
-from sources.connectors import SchemaObject, parse_qualified_name
+from sources.connectors import Connector, SchemaObject, parse_qualified_name
 from sources.services import RUN_CANNOT_CONNECT
 from tests.catalog.classification_factories import ClassificationFactory, ClassificationRuleFactory, asset_tree, builtin
 from tests.catalog.factories import DataSourceFactory, ScanFactory, ScanRunFactory
@@ -50,11 +51,16 @@ class FakeConnector:
     def iter_schema(self, include=None):
         yield self.schema
 
-    def sample_table(self, table_path, columns, limit):
+    _table_hints: dict = {}
+    sample_values = Connector.sample_values  # the real top-up logic over this fake's sample_table
+
+    def sample_table(self, table_path, columns, limit, *, not_null=None, share=1.0):
         self.calls.append((tuple(table_path), list(columns), limit))
         if self.fail_with is not None:
             raise self.fail_with
         data = self.tables[table_path[-1]]
+        if not_null is not None:
+            return {not_null: [value for value in data.get(not_null, []) if value is not None][:limit]}
         return {column: list(data.get(column, []))[:limit] for column in columns}
 
 
@@ -256,9 +262,9 @@ def test_cancel_requested_stops_run_before_next_table(fake):
     run = _run(source)
 
     class Cancelling(FakeConnector):
-        def sample_table(self, table_path, columns, limit):
+        def sample_table(self, table_path, columns, limit, **kwargs):
             ScanRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-            return super().sample_table(table_path, columns, limit)
+            return super().sample_table(table_path, columns, limit, **kwargs)
 
     connector = fake(Cancelling({"a_first": {"email": EMAILS}, "b_second": {"email": EMAILS}}))
     detection.detection_run(scan_run_id=run.pk, table_ids=[first.pk, second.pk])
@@ -303,14 +309,46 @@ def test_scan_run_with_detection_enabled_runs_detection_then_succeeds(fake, djan
     assert second.status == ScanRun.Status.SUCCEEDED and len(connector.calls) == 1
 
 
-def test_tables_never_sampled_are_read_even_when_unchanged(fake):
+def test_tables_never_sampled_or_judged_otherwise_are_read_even_when_unchanged(fake):
     source = DataSourceFactory()
     _, _, sampled, _ = asset_tree(source, table="sampled", columns={"email": "text"})
     _, _, never, _ = asset_tree(source, table="never", columns={"email": "text"})
-    TableSample.objects.create(asset=sampled)
-    assert detection.tables_to_sample(data_source_id=source.pk, changed=set()) == [never.pk]
-    assert detection.tables_to_sample(data_source_id=source.pk, changed={sampled.pk}) == sorted(
-        [sampled.pk, never.pk])
+    _, _, other_rules, _ = asset_tree(source, table="other_rules", columns={"email": "text"})
+    TableSample.objects.create(asset=sampled, judged_with="now")
+    TableSample.objects.create(asset=other_rules, judged_with="before")
+    unchanged = detection.tables_to_sample(data_source_id=source.pk, changed=set(), judged_with="now")
+    assert unchanged == sorted([never.pk, other_rules.pk])
+    assert detection.tables_to_sample(data_source_id=source.pk, changed={sampled.pk}, judged_with="now") == sorted(
+        [sampled.pk, never.pk, other_rules.pk])
+
+
+def test_a_custom_rule_created_or_edited_after_a_scan_is_applied_by_the_next_scan(
+        fake, django_capture_on_commit_callbacks):
+    source = DataSourceFactory()
+    scan = ScanFactory(data_source=source)
+    codes = [f"K-{i:05d}" for i in range(40)]
+    data = {"customers": {"email": EMAILS, "ref": codes}}
+    connector = fake(FakeConnector(data, schema=_schema(source, {"customers": {"email": "text", "ref": "text"}})))
+
+    def scan_now() -> dict[str, str]:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = runs.scan_run_request(scan=scan, trigger=ScanRun.Trigger.MANUAL, acting_user=SYSTEM)
+        run.refresh_from_db()
+        assert run.status == ScanRun.Status.SUCCEEDED, run.error
+        return {row.asset.name: row.classification.name
+                for row in AssetClassification.objects.filter(asset__data_source=source)
+                .select_related("asset", "classification")}
+
+    assert scan_now() == {"email": "PII.EMAIL"} and len(connector.calls) == 1
+    loyalty = ClassificationFactory(name="CUSTOM.LOYALTY_CARD")
+    rule = rule_services.classification_rule_create(
+        workspace=source.workspace, acting_user=SYSTEM, classification=loyalty, column_name_regex="",
+        value_regex=r"K-\d{5}", min_match_share=0.9)
+    assert scan_now() == {"email": "PII.EMAIL", "ref": "CUSTOM.LOYALTY_CARD"}  # nothing changed but the rules
+    assert len(connector.calls) == 2
+    assert scan_now() == {"email": "PII.EMAIL", "ref": "CUSTOM.LOYALTY_CARD"} and len(connector.calls) == 2
+    rule_services.classification_rule_update(rule=rule, acting_user=SYSTEM, enabled=False)
+    assert scan_now() == {"email": "PII.EMAIL"} and len(connector.calls) == 3  # switched off: judged again
 
 
 def test_scan_with_detection_disabled_reads_no_values(fake, django_capture_on_commit_callbacks):
@@ -476,10 +514,10 @@ def test_cancelling_a_running_detection_stops_it_before_the_next_table(fake):
     connector = FakeConnector({"customers": {"email": EMAILS}, "staff": {"email": EMAILS}})
     original = connector.sample_table
 
-    def cancel_after_first(table_path, columns, limit):
+    def cancel_after_first(table_path, columns, limit, **kwargs):
         if connector.calls:
             runs.scan_run_cancel(run=ScanRun.objects.get(pk=run.pk), acting_user=SYSTEM)
-        return original(table_path, columns, limit)
+        return original(table_path, columns, limit, **kwargs)
 
     connector.sample_table = cancel_after_first
     fake(connector)

@@ -189,7 +189,29 @@ def test_sampling_large_tables_uses_bernoulli(my, monkeypatch):
         monkeypatch.setattr(connector, "_count", lambda query: executed.append(query))
         values = connector.sample_table((s, "customers"), ["email"], 5)
     assert len(values["email"]) <= 5
-    assert "WHERE RAND() <" in executed[-1] and "ORDER BY" not in executed[-1]
+    assert "WHERE RAND(1729) <" in executed[-1] and "ORDER BY" not in executed[-1]
+
+
+def test_sampling_is_reproducible_and_tops_up_sparse_columns(my, mysql_server):
+    s, admin = my[0], mysql_server[1]
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE TABLE {q(s)}.sparse (id INT PRIMARY KEY, note VARCHAR(20), code VARCHAR(20))")
+        cur.execute(f"INSERT INTO {q(s)}.sparse VALUES " + ", ".join(
+            f"({i}, {repr(f'note {i}') if i % 25 == 0 else 'NULL'}, 'c{i}')" for i in range(1, 1001)))
+    try:
+        with connector_for(settings_for(my)) as first, connector_for(settings_for(my)) as second:
+            path = (s, "sparse")
+            rows = first.sample_table(path, ["id", "note", "code"], 50)
+            assert rows == second.sample_table(path, ["id", "note", "code"], 50)
+            assert sorted(rows["id"]) != list(range(1, 51))  # spread over the table, not its first rows
+            sample = first.sample_values(path, ["note", "code"], 50)
+            assert sample.rows["note"] == rows["note"] and sum(v is not None for v in rows["note"]) < 10
+            assert len(sample.values["note"]) == 40 and None not in sample.values["note"]  # all 40 it has
+            assert sample.values["code"] == sample.rows["code"]  # dense: the row sample, no query of its own
+            assert second.sample_values(path, ["note", "code"], 50) == sample
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP TABLE {q(s)}.sparse")
 
 
 def test_session_is_read_only_and_time_boxed(my):

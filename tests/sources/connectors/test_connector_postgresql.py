@@ -221,12 +221,34 @@ def test_sampling_uses_tablesample_for_large_estimates(pg, monkeypatch):
         scan(connector, include=Filters(include_schemas=("shop",)))
         values = connector.sample_table((db, "shop", "customers"), ["id"], 20)
         assert len(values["id"]) <= 20
-        assert "TABLESAMPLE BERNOULLI" in executed[-1]
+        assert "TABLESAMPLE BERNOULLI" in executed[-1] and "REPEATABLE" in executed[-1]
+        assert connector.sample_table((db, "shop", "customers"), ["id"], 20) == values  # seeded: the same rows
         monkeypatch.setattr(pg_module, "SYSTEM_FROM_ROWS", 20)
         values = connector.sample_table((db, "shop", "customers"), ["id"], 5)
         assert len(values["id"]) <= 5 and "TABLESAMPLE SYSTEM" in executed[-1]
         connector.sample_table((db, "shop", "v_emails"), ["email"], 5)  # views: never TABLESAMPLE
-        assert "ORDER BY random()" in executed[-1]
+        assert "TABLESAMPLE" not in executed[-1] and "md5(s::text)" in executed[-1]
+
+
+def test_sampling_is_reproducible_and_tops_up_sparse_columns(pg):
+    db, conn, _ = pg
+    conn.execute("CREATE TABLE shop.sparse (id integer PRIMARY KEY, note text, code text)")
+    conn.execute("INSERT INTO shop.sparse SELECT i, CASE WHEN i % 25 = 0 THEN 'note ' || i END, 'c' || i "
+                 "FROM generate_series(1, 1000) AS i")
+    conn.execute("ANALYZE shop.sparse")
+    try:
+        with connector_for(settings_for(pg)) as first, connector_for(settings_for(pg)) as second:
+            path = (db, "shop", "sparse")
+            rows = first.sample_table(path, ["id", "note", "code"], 50)
+            assert rows == second.sample_table(path, ["id", "note", "code"], 50)
+            assert sorted(rows["id"]) != list(range(1, 51))  # spread over the table, not its first rows
+            sample = first.sample_values(path, ["note", "code"], 50)
+            assert sample.rows["note"] == rows["note"] and sum(v is not None for v in rows["note"]) < 10
+            assert len(sample.values["note"]) == 40 and None not in sample.values["note"]  # all 40 it has
+            assert sample.values["code"] == sample.rows["code"]  # dense: the row sample, no query of its own
+            assert second.sample_values(path, ["note", "code"], 50) == sample
+    finally:
+        conn.execute("DROP TABLE shop.sparse")
 
 
 def test_session_is_read_only(pg):
