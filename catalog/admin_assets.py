@@ -24,6 +24,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from accounts.models import AuditEvent
 from accounts.selectors import visible
+from catalog.admin_decisions import decision_context
 from catalog.admin_readable import evidence_of, profile_summary
 from catalog.models import Asset, AssetClassification
 from catalog.selectors import asset_classification_list, asset_list
@@ -275,4 +276,5 @@ def classifications_section(request, asset):
     rows = list(_classifications(request.user, asset=asset))
     if not rows and asset.type != Asset.Type.COLUMN:
         return None
-    return {"classifications": classification_views(request, rows)}
+    # The review queue's decision buttons on each row the user may decide (catalog.admin_review).
+    return {"classifications": classification_views(request, rows), **decision_context(request)}

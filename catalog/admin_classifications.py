@@ -10,6 +10,8 @@ from accounts.admin import RestrictedAdminMixin, ServiceAdminMixin, admin_error_
 from accounts.permissions import has_any_grant, has_perm
 from accounts.wording import counted
 from catalog import admin_review, services
+from catalog.admin_decisions import decision_context
+from catalog.admin_readable import evidence_of
 from catalog.models import Asset, AssetClassification, Classification
 from catalog.selectors import active_classification_list, asset_list
 from config.pagination import EstimatedCountPaginator
@@ -94,8 +96,8 @@ class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:  # the evidence in words and the review queue's decision buttons, for this one
-            context.update(admin_review.decision_context(request),
-                           readable_evidence=admin_review.ReadableEvidence.of(obj.evidence))
+            context.update(decision_context(request), readable_evidence=evidence_of(obj.evidence))
+            context["may_decide"] = has_perm(request.user, "confirm", obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):

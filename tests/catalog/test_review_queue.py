@@ -13,6 +13,7 @@ from accounts.models import AuditEvent
 from catalog.models import AssetClassification
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import DataSourceFactory
+from tests.support.factories import membership
 from tests.support.personas import verified_client
 
 pytestmark = pytest.mark.django_db
@@ -53,8 +54,9 @@ def test_the_queue_groups_a_stewards_suggestions_by_source_and_table_with_eviden
     groups = response.context["groups"]
     assert [(group.source, group.table.name, len(group.rows)) for group in groups] == [
         ("HR database", "employees", 2), ("HR database", "payslips", 1)]
-    assert "97% of 180 non-empty sampled values passed, 41 distinct, 200 sampled" in page
-    assert "validator email, column name “email”" in page and "j***@e***.com" in page
+    assert "97% of the non-empty sampled values passed the “email” check." in page
+    assert "200 values sampled, 180 not empty, 41 distinct." in page
+    assert "The column&#x27;s name says “email”." in page and "j***@e***.com" in page
     assert "PII.USERNAME (41%)" in page
     assert "{&quot;" not in page and '{"' not in page  # no evidence as JSON
     assert f'id="suggestion-{theirs[0].pk}"' not in page and world.workspace_b.name not in page
@@ -167,6 +169,22 @@ def test_an_analyst_can_read_the_queue_but_not_decide(world):
     assert _status(row) == "suggested" and not AuditEvent.objects.filter(event__startswith="asset_classification")
 
 
+def test_the_queue_is_closed_to_a_user_with_no_grant_on_classifications(world):
+    assert staff(world, "outsider").get(QUEUE).status_code == 403
+
+
+def test_buttons_show_only_on_the_rows_the_user_may_decide(world):
+    membership(world.user("steward"), world.workspace_b, "analyst")  # reads B, decides in A
+    client = staff(world, "steward")
+    (ours,) = suggestions(world.workspace_a, columns=("email",))
+    (theirs,) = suggestions(world.workspace_b, columns=("email",))
+    page = client.get(QUEUE).content.decode()
+    assert f'id="suggestion-{theirs.pk}"' in page and f'value="confirm:{theirs.pk}"' not in page
+    assert f'value="confirm:{ours.pk}"' in page and f'name="selected" value="{ours.pk}"' in page
+    change_page = client.get(reverse("admin:catalog_assetclassification_change", args=[theirs.pk]))
+    assert f'value="confirm:{theirs.pk}"' not in change_page.content.decode()
+
+
 def test_a_steward_of_another_workspace_cannot_decide(world):
     client = staff(world, "other_workspace_user")
     (row,) = suggestions(world.workspace_a, columns=("email",))
@@ -198,7 +216,7 @@ def test_a_classifications_page_shows_its_evidence_in_words_and_the_decision_but
     client = staff(world, "steward")
     (row,) = suggestions(world.workspace_a, columns=("email",))
     page = client.get(reverse("admin:catalog_assetclassification_change", args=[row.pk])).content.decode()
-    assert "97% of 180 non-empty sampled values passed" in page and '{"' not in page
+    assert "97% of the non-empty sampled values passed the “email” check." in page and '{"' not in page
     assert f'value="change:{row.pk}"' in page and 'id="decision-form"' in page
     # The decision form is not nested in the change form (a browser would drop it).
     change_form = re.search(r'<form[^>]*id="assetclassification_form".*?</form>', page, flags=re.S).group(0)
@@ -240,3 +258,36 @@ def test_a_manual_classification_is_saved_from_the_typeahead_choice(world):
     assert response.status_code == 302
     row = AssetClassification.objects.get(asset=ours["iban"])
     assert (row.status, row.source) == ("confirmed", "manual")
+
+
+def test_a_columns_page_has_the_decision_buttons_and_a_decision_comes_back_to_it(world):
+    client = staff(world, "steward")
+    (row,) = suggestions(world.workspace_a, columns=("email",))
+    column_page = reverse("admin:catalog_columnasset_change", args=[row.asset_id])
+    page = client.get(column_page).content.decode()
+    assert f'value="confirm:{row.pk}"' in page and f'name="to_{row.pk}"' in page
+    # The decision form is not nested in the asset's change form (a browser would drop it).
+    change_form = re.search(r'<form[^>]*id="columnasset_form".*?</form>', page, flags=re.S).group(0)
+    assert 'id="decision-form"' not in change_form and 'id="decision-form"' in page
+    response = client.post(DECIDE, {"decide": f"change:{row.pk}", f"to_{row.pk}": builtin("PII.PHONE").pk,
+                                    "next": column_page}, format="multipart")
+    assert response["Location"] == column_page
+    assert _status(row) == "rejected"
+    assert 'data-classification="PII.PHONE" data-status="confirmed"' in client.get(column_page).content.decode()
+    analyst_page = staff(world, "analyst").get(column_page).content.decode()
+    assert 'name="decide"' not in analyst_page and 'id="decision-form"' not in analyst_page
+
+
+def test_pages_of_the_queue_and_a_page_past_the_end(world, monkeypatch):
+    monkeypatch.setattr("catalog.admin_review.PAGE_SIZE", 2)
+    client = staff(world, "steward")
+    rows = suggestions(world.workspace_a, columns=("a", "b", "c", "d", "e"))  # confidence falls a to e
+
+    def shown(page):
+        response = client.get(QUEUE, {"p": page})
+        return response.context["count"], [row.pk for group in response.context["groups"] for row in group.rows]
+
+    assert shown(1) == (5, [rows[0].pk, rows[1].pk])
+    assert shown(3) == (5, [rows[4].pk])
+    assert shown(99) == shown(3) and shown("x") == shown(1)
+    assert 'p=2">Next' in client.get(QUEUE).content.decode()
