@@ -3,6 +3,7 @@ and asset pages ("scan now", "detect again"). Scoped like the API (RestrictedAdm
 action goes through scanning.services, so the audit trail and the beat schedule stay in step."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -150,8 +151,37 @@ SCAN_NOW = ObjectButton(name="scan-now", label="Scan now", shown=may_scan, act=_
 # --- rule sets and scans ------------------------------------------------------------------------------------------
 
 
+class LinesField(forms.Field):
+    """A list of strings (a rule set's patterns, classification names) as a text box with one entry per line."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        if isinstance(value, list):
+            return value
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+_PATTERNS = "one pattern per line: a glob (sales_*, tmp_?) or re: and a regular expression (re:^(dim|fact)_.*)"
+
+
+def _lines(help_text: str) -> LinesField:
+    return LinesField(required=False, help_text=help_text)
+
+
 class ScanRuleSetForm(ServiceValidatedForm):
     validate = staticmethod(services.scans.validate_rule_set)
+    include_schemas = _lines(f"Schemas to read, {_PATTERNS}. Empty: every schema.")
+    exclude_schemas = _lines(f"Schemas to skip, {_PATTERNS}.")
+    include_tables = _lines(f"Tables and views to read, {_PATTERNS}; a pattern matches the table's name or "
+                            "schema.table. Empty: every table.")
+    exclude_tables = _lines(f"Tables and views to skip, {_PATTERNS}; matched as above.")
+    include_columns = _lines(f"Columns to read, {_PATTERNS}. Empty: every column.")
+    exclude_columns = _lines(f"Columns to skip, {_PATTERNS}.")
+    classifications = _lines("The classifications to detect, one name per line. Empty: every active one.")
 
     class Meta:
         model = ScanRuleSet

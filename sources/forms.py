@@ -1,7 +1,8 @@
 """The data source form of the admin: connection settings, a write-only password, and the driver options as one
 form field each, with help, instead of the model's JSON. The options a connector accepts and their validators are
-``sources.connectors.base.ALLOWED_OPTIONS``; each field here is one of them, and a field the connectors do not
-know is refused by the guard test below the table (``test_every_allowed_option_has_a_form_field``)."""
+``sources.connectors.base.ALLOWED_OPTIONS``; ``DRIVER_OPTIONS`` gives each of them a field, and
+``tests/sources/test_admin_source_page.py::test_every_allowed_option_has_a_form_field`` fails when the two differ
+(an option added to a connector without a field, or a field for an option no connector takes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """The stewards' back office for data sources, scans, runs and assets: scoped like the API, secret write-only,
 every change through a service."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts.models import AuditEvent
 from catalog.models import Asset
-from scanning.models import Scan, ScanRun
+from scanning.models import Scan, ScanRuleSet, ScanRun
 from sources import crypto
 from sources import services as datasources
 from sources.models import DataSource
@@ -349,16 +350,31 @@ def test_add_pages_open_for_superuser(world, name):
 
 def test_rule_set_added_in_admin_goes_through_service(world):
     response = staff(world, "steward").post(reverse("admin:scanning_scanruleset_add"), {
-        "workspace": world.workspace_a.pk, "name": "Sales", "description": "", "include_schemas": '["sales"]',
-        "exclude_schemas": "[]", "include_tables": "[]", "exclude_tables": "[]", "include_columns": "[]",
-        "exclude_columns": "[]", "sample_size": "0", "detection_enabled": "on", "classifications": "[]"})
+        "workspace": world.workspace_a.pk, "name": "Sales", "description": "", "include_schemas": "sales",
+        "sample_size": "0", "detection_enabled": "on"})
     assert response.status_code == 200 and "Sample between 1 and 10,000" in response.content.decode()
     response = staff(world, "steward").post(reverse("admin:scanning_scanruleset_add"), {
-        "workspace": world.workspace_a.pk, "name": "Sales", "description": "", "include_schemas": '["sales"]',
-        "exclude_schemas": "[]", "include_tables": "[]", "exclude_tables": "[]", "include_columns": "[]",
-        "exclude_columns": "[]", "sample_size": "50", "detection_enabled": "on", "classifications": "[]"})
+        "workspace": world.workspace_a.pk, "name": "Sales", "description": "", "include_schemas": "sales\r\n  \r\nhr_*",
+        "exclude_tables": "re:^tmp_", "sample_size": "50", "detection_enabled": "on"})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert AuditEvent.objects.filter(event="scan_rule_set.created").exists()
+    rule_set = ScanRuleSet.objects.get(name="Sales")
+    assert (rule_set.include_schemas, rule_set.exclude_tables, rule_set.classifications) == (
+        ["sales", "hr_*"], ["re:^tmp_"], [])
+
+
+def test_rule_set_patterns_are_lines_with_help_not_json(world):
+    rule_set = ScanRuleSetFactory(workspace=world.workspace_a, include_schemas=["sales", "hr_*"])
+    client = staff(world, "steward")
+    response = client.get(reverse("admin:scanning_scanruleset_change", args=[rule_set.pk]))
+    html = response.content.decode()
+    assert re.search(r'<textarea name="include_schemas"[^>]*>\s*sales\nhr_\*</textarea>', html), html
+    assert "Schemas to read, one pattern per line: a glob" in html and "[&quot;" not in html
+    response = client.post(reverse("admin:scanning_scanruleset_change", args=[rule_set.pk]), {
+        "name": rule_set.name, "description": "", "include_schemas": "sales\nhr_*", "exclude_columns": "re:(a",
+        "sample_size": "100", "detection_enabled": "on"})
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["exclude_columns"]
 
 
 def test_steward_is_told_when_a_retarget_drops_the_secret(world, sources):

@@ -50,6 +50,7 @@ def test_a_run_page_is_titled_by_its_source_and_trigger_and_says_what_progress_c
     html = response.content.decode()
     assert f"<h1>Manual scan of hr-postgres #{run.pk}</h1>" in html
     assert f"<title>Manual scan of hr-postgres #{run.pk} | Racine</title>" in html
+    assert re.search(rf"&rsaquo; Manual scan of hr-postgres #{run.pk}\s*</div>", html)  # the breadcrumbs
     assert "tables sampled 4 of 4, after reading 12 schema objects" in html
 
 
