@@ -193,3 +193,177 @@ class ColumnAsset(Asset):
     class Meta:
         proxy = True
         verbose_name = "column"
+
+
+# --- curation: what stewards say about assets (catalog.curation) ------------------------------------------------
+# Tags and glossary terms belong to a workspace, like the data sources whose assets they describe: the permission
+# model scopes every write by workspace, so an organization-wide glossary would let any workspace's steward rewrite
+# every term, and a tag's or term's name can itself say something confidential ("Project Falcon acquisition").
+
+
+class Tag(GovernedModel):
+    """A label stewards put on assets of their workspace."""
+
+    workspace_path = "workspace"
+    audit_fields = ["name", "description"]
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=100)
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
+    assets = models.ManyToManyField(Asset, through="AssetTag", related_name="tags", blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace_id", "name"]  # the unique constraint's index
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="tag_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssetTag(GovernedModel):
+    """A tag on an asset, with who put it there."""
+
+    workspace_path = "asset__data_source__workspace"
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="asset_links")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["asset_id", "tag_id"]
+        constraints = [models.UniqueConstraint(fields=["asset", "tag"], name="assettag_unique")]
+        indexes = [models.Index(fields=["tag"], name="assettag_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.tag} on {self.asset}"
+
+
+class AssetOwner(GovernedModel):
+    """Who answers for an asset, and in which capacity: a user or a group (exactly one), as its technical or
+    business owner or its steward. An owner may curate the asset (catalog.curation grants it ``change`` on it)."""
+
+    class OwnerType(models.TextChoices):
+        TECHNICAL = "technical", "Technical owner"
+        BUSINESS = "business", "Business owner"
+        STEWARD = "steward", "Steward"
+
+    workspace_path = "asset__data_source__workspace"
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="owners")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="owned_assets")
+    group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="owned_assets")
+    owner_type = models.CharField(max_length=10, choices=OwnerType.choices)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["asset_id", "owner_type", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(user__isnull=False, group__isnull=True)
+                                   | Q(user__isnull=True, group__isnull=False), name="assetowner_user_or_group"),
+            models.UniqueConstraint(fields=["asset", "user", "owner_type"], condition=Q(user__isnull=False),
+                                    name="assetowner_unique_user"),
+            models.UniqueConstraint(fields=["asset", "group", "owner_type"], condition=Q(group__isnull=False),
+                                    name="assetowner_unique_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.group} ({self.get_owner_type_display()}) of {self.asset}"
+
+    @property
+    def principal(self):
+        return self.user or self.group
+
+
+class AssetCertification(GovernedModel):
+    """A steward's word on whether an asset is the one to use (certified) or not any more (deprecated), with who
+    said it, when, and until when. At most one per asset; the expiry task ends it once ``expires_at`` passes."""
+
+    class Status(models.TextChoices):
+        CERTIFIED = "certified", "Certified"
+        DEPRECATED = "deprecated", "Deprecated"
+
+    workspace_path = "asset__data_source__workspace"
+    audit_fields = ["status", "note", "expires_at"]
+
+    asset = models.OneToOneField(Asset, on_delete=models.CASCADE, related_name="certification")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    note = BoundedTextField(blank=True, max_length=NOTE_MAX_LENGTH)
+    certified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    certified_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["asset_id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()}: {self.asset}"
+
+
+class GlossaryTerm(GovernedModel):
+    """What a business word means in a workspace, where it sits among other terms, and which assets it describes.
+
+    A term may imply a classification ("Customer e-mail" → PII.EMAIL): linking it to a column also confirms that
+    classification on the column (catalog.glossary)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        APPROVED = "approved", "Approved"
+        DEPRECATED = "deprecated", "Deprecated"
+
+    workspace_path = "workspace"
+    audit_fields = ["name", "definition", "synonyms", "abbreviations", "parent", "status", "classification"]
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="glossary_terms")
+    name = models.CharField(max_length=200)
+    definition = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
+    synonyms = models.JSONField(default=list, blank=True)
+    abbreviations = models.JSONField(default=list, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    related_terms = models.ManyToManyField("self", blank=True, symmetrical=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    stewards = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="glossary_terms")
+    classification = models.ForeignKey(Classification, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="glossary_terms",
+                                       help_text="The classification a column linked to this term carries.")
+    assets = models.ManyToManyField(Asset, through="GlossaryTermAsset", related_name="glossary_terms", blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace_id", "name"]  # the unique constraint's index
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="glossaryterm_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GlossaryTermAsset(GovernedModel):
+    """A glossary term linked to an asset, with who linked it. ``asset_classification`` is the classification the
+    link confirmed (the term's, on a column), kept so that the link says what it did."""
+
+    workspace_path = "asset__data_source__workspace"
+
+    term = models.ForeignKey(GlossaryTerm, on_delete=models.CASCADE, related_name="asset_links")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="term_links")
+    asset_classification = models.ForeignKey(AssetClassification, null=True, blank=True,
+                                             on_delete=models.SET_NULL, related_name="+")
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    linked_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["asset_id", "term_id"]
+        constraints = [models.UniqueConstraint(fields=["term", "asset"], name="glossarytermasset_unique")]
+        indexes = [models.Index(fields=["asset"], name="glossarytermasset_asset")]
+
+    def __str__(self) -> str:
+        return f"{self.term} on {self.asset}"

@@ -1,11 +1,11 @@
 """Reads of the catalog, always scoped to what ``user`` may see (see accounts.selectors)."""
 from __future__ import annotations
 
-from django.db.models import Case, Count, IntegerField, Min, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Min, Prefetch, Q, QuerySet, Value, When
 
 from accounts.models import User
 from accounts.permissions import restrict
-from catalog.models import Asset, AssetClassification, Classification
+from catalog.models import Asset, AssetClassification, AssetOwner, Classification, GlossaryTerm, Tag
 
 
 def asset_list(*, user: User | None, action: str = "view", present_only: bool = False) -> QuerySet[Asset]:
@@ -67,3 +67,46 @@ def review_queue_summary(*, user: User | None) -> tuple[int, AssetClassification
         return 0, None
     oldest = queue.filter(created_at=summary["since"]).select_related("asset", "classification").order_by("pk")
     return summary["count"], oldest.first()
+
+
+# --- curation and glossary ----------------------------------------------------------------------------------------
+
+
+def tag_list(*, user: User | None, action: str = "view") -> QuerySet[Tag]:
+    return restrict(Tag.objects.all(), user, action)
+
+
+def glossary_term_list(*, user: User | None, action: str = "view") -> QuerySet[GlossaryTerm]:
+    """Terms with what their rows show (parent, classification, related terms, stewards) read in a fixed number
+    of queries, whatever the number of terms."""
+    return restrict(GlossaryTerm.objects.select_related("parent", "classification")
+                    .prefetch_related("related_terms", "stewards"), user, action)
+
+
+def asset_curation_list(*, user: User | None, action: str = "view") -> QuerySet[Asset]:
+    """Assets with their curation (owners, tags, terms, certification) read in a fixed number of queries."""
+    return asset_list(user=user, action=action).select_related("certification__certified_by").prefetch_related(
+        Prefetch("owners", queryset=AssetOwner.objects.select_related("user", "group")),
+        "tags", "glossary_terms")
+
+
+def _owned_asset_ids(user) -> QuerySet:
+    return (AssetOwner.objects.filter(Q(user_id=user.pk) | Q(group__in=user.groups.values("pk")))
+            .values("asset_id"))
+
+
+def asset_owned_by(*, user: User | None, asset: Asset) -> bool:
+    """Is ``user`` an owner of ``asset``, named or through one of their groups (the owners' part of the curation
+    rule, catalog.curation.may_curate)?"""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return _owned_asset_ids(user).filter(asset_id=asset.pk).exists()
+
+
+def asset_curatable_list(*, user: User | None) -> QuerySet[Asset]:
+    """The assets ``user`` sees and may curate: those they may change, and those they own."""
+    visible_assets = asset_curation_list(user=user)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return visible_assets
+    changeable = asset_list(user=user, action="change").values("pk")
+    return visible_assets.filter(Q(pk__in=changeable) | Q(pk__in=_owned_asset_ids(user)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from accounts import audit, writes
@@ -367,6 +367,18 @@ def _rank_of(field: str) -> Case:
                 default=Value(0), output_field=IntegerField())
 
 
+# A scan suggestion made from the column's name alone (every sampled value null: the engine's ``name_only``
+# evidence) says what the column is meant to hold, not that it holds anything: until a steward confirms it, it
+# counts as internal at most. An empty ``ssn`` column is worth a look, not a "restricted" badge on its database.
+NAME_ONLY_CAP = SENSITIVITY_RANK[Asset.Sensitivity.INTERNAL]
+
+
+def _counted_rank() -> Case:
+    rank = _rank_of("classification__sensitivity")
+    return Case(When(status=AssetClassification.Status.SUGGESTED, evidence__name_only=True,
+                     then=Least(rank, Value(NAME_ONLY_CAP))), default=rank, output_field=IntegerField())
+
+
 _LEVELS = ((Asset.Type.COLUMN,), (Asset.Type.TABLE, Asset.Type.VIEW), (Asset.Type.SCHEMA,),
            (Asset.Type.DATABASE,))
 
@@ -374,7 +386,8 @@ _LEVELS = ((Asset.Type.COLUMN,), (Asset.Type.TABLE, Asset.Type.VIEW), (Asset.Typ
 def asset_sensitivity_recompute(*, asset_ids=None, data_source_id: int | None = None) -> int:
     """Set ``Asset.sensitivity`` to the highest sensitivity of the suggested or confirmed classifications on the
     asset or anywhere below it (a table is as sensitive as its most sensitive column, a database as its most
-    sensitive table). Covers ``asset_ids`` and their ancestors, or a whole data source.
+    sensitive table), a name-only suggestion counting as internal at most (``NAME_ONLY_CAP``). Covers
+    ``asset_ids`` and their ancestors, or a whole data source.
 
     Set-based, bottom-up per level: one read and at most one bulk write per level, whatever the number of
     assets. Derived, so not audited itself: the classification events it follows from are.
@@ -395,7 +408,7 @@ def asset_sensitivity_recompute(*, asset_ids=None, data_source_id: int | None = 
         targets = Asset.objects.filter(pk__in=ids)
     own = (AssetClassification.objects
            .filter(asset=OuterRef("pk"), status__in=COUNTING_STATUSES, classification__is_active=True)
-           .annotate(rank=_rank_of("classification__sensitivity")).order_by("-rank").values("rank")[:1])
+           .annotate(rank=_counted_rank()).order_by("-rank").values("rank")[:1])
     below = (Asset.objects.filter(parent=OuterRef("pk"), removed_at__isnull=True)
              .annotate(rank=_rank_of("sensitivity")).order_by("-rank").values("rank")[:1])
     changed = 0

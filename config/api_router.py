@@ -4,6 +4,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from accounts.api.auth_urls import register as register_accounts_auth
 from accounts.api.urls import register as register_accounts
 from catalog.api.classifications import register as register_classifications
+from catalog.api.glossary import register as register_glossary
 from catalog.api.urls import register as register_catalog
 from scanning.api.rules import register as register_classification_rules
 from scanning.api.urls import register as register_scanning
@@ -40,5 +41,5 @@ class RacineRouter(DefaultRouter):
 
 router = RacineRouter()
 for register in (register_accounts, register_accounts_auth, register_sources, register_catalog, register_scanning,
-                 register_classifications, register_classification_rules):
+                 register_classifications, register_classification_rules, register_glossary):
     register(router)

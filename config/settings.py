@@ -309,7 +309,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Glossary terms have a status of their own (draft / approved / deprecated) beside runs' and classifications'.
+    "ENUM_NAME_OVERRIDES": {"GlossaryTermStatusEnum": "catalog.models.GlossaryTerm.Status"},
 }
 
 # Login form posts per client address (admin and browsable-API logins), on top of the lockout (accounts.lockout).

@@ -38,6 +38,8 @@ def jobs() -> list[Job]:
             f"Delete domain events delivered more than {DELIVERED_RETENTION_DAYS} days ago (dead letters stay)."),
         Job("racine: expire object grants", "accounts.tasks.object_grants_expire_task", 5 * 60,
             "Revoke direct object grants (approved access requests) past their expiry."),
+        Job("racine: expire certifications", "catalog.tasks.asset_certifications_expire_task", 15 * 60,
+            "End the certifications and deprecations of assets past their expiry (audited)."),
         Job("racine: prune audit events", "accounts.tasks.audit_events_prune_task", 24 * 3600,
             "Delete audit events older than the organization's retention."),
     ]

@@ -21,6 +21,7 @@ from tests.catalog.classification_factories import (
     ClassificationFactory,
     ClassificationRuleFactory,
 )
+from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
 from tests.catalog.factories import (
     AssetChangeFactory,
     AssetFactory,
@@ -54,6 +55,8 @@ FACTORIES = {
     "assetclassification": lambda ws: AssetClassificationFactory(
         asset=AssetFactory(data_source=DataSourceFactory(workspace=ws))),
     "classificationrule": lambda ws: ClassificationRuleFactory(workspace=ws),
+    "tag": lambda ws: TagFactory(workspace=ws),
+    "glossaryterm": lambda ws: GlossaryTermFactory(workspace=ws),
 }
 
 

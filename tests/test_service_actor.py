@@ -34,9 +34,9 @@ from tests.support.factories import UserFactory, WorkspaceFactory, membership
 ROOT = Path(__file__).resolve().parents[1]
 
 # Services modules that are not named services: token life cycle, the outbox's dead-letter retry.
-EXTRA_SERVICE_MODULES = ("accounts.authentication", "core.events")
+EXTRA_SERVICE_MODULES = ("accounts.authentication", "core.events", "catalog.curation", "catalog.glossary")
 EXTRA_SERVICES = {"accounts.authentication": {"api_token_create", "api_token_revoke"},
-                  "core.events": {"dead_letters_retry"}}
+                  "core.events": {"dead_letters_retry"}}  # the others: every public function
 
 # Public functions of services modules that take no actor.
 SYSTEM_ONLY = {
@@ -48,6 +48,7 @@ SYSTEM_ONLY = {
     "sources.services": {"datasource_secrets_rotate"},  # `manage.py rotate_secrets`
     # What a scan writes, on behalf of the run that a user (or the schedule) was authorised to request.
     "catalog.services": {"asset_classifications_record_scan", "asset_sensitivity_recompute"},
+    "catalog.curation": {"asset_certifications_expire"},  # the periodic expiry
     "scanning.services.classifications": {"classifications_sync_builtin", "classifications_sync_after_migrate"},
     "scanning.services.detection": {"detect_table", "after_schema", "detection_run", "detection_on_demand"},
     "scanning.services.runs": {"scan_run_execute", "scan_runs_reap"},
@@ -60,6 +61,8 @@ NO_WRITE = {  # reads, checks and pure helpers
                          "run_failure_message", "connection_test_slot_seconds", "connection_test_slot",
                          "failure_answer_floor_s", "connection_info_dict"},
     "catalog.services": {"classification_evidence_fingerprint"},
+    "catalog.curation": {"may_curate"},
+    "catalog.glossary": {"check_hierarchy", "parse_csv", "parse_json", "glossary_rows", "glossary_export"},
     "scanning.services.classifications": {"classification_rule_preview", "custom_rules_for"},
     "scanning.services.detection": {"detection_context", "tables_to_sample", "detection_plan", "may_classify_all"},
     "scanning.services.runs": {"active_run", "may_cancel"},
@@ -92,7 +95,7 @@ def _services():
     found = {module.__name__: _public_functions(module) for module in _services_modules()}
     for name in EXTRA_SERVICE_MODULES:
         functions = _public_functions(importlib.import_module(name))
-        found[name] = {key: functions[key] for key in EXTRA_SERVICES[name]}
+        found[name] = {key: functions[key] for key in EXTRA_SERVICES.get(name, functions)}
     return found
 
 

@@ -125,6 +125,7 @@ def _name_vocabulary() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 
 def _legal_forms() -> frozenset[str]:
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     from cleanco.termdata import terms_by_country, terms_by_type
 
     forms = {form for terms in (*terms_by_type.values(), *terms_by_country.values()) for form in terms}
@@ -396,6 +397,7 @@ def is_company_shape(value: str) -> bool:
 
 
 def _crf_corporation(value: str) -> bool:
+    # Lazy: the CRF model loads (seconds) on first use, so a process that never detects never pays for it.
     import probablepeople
     from probableparsing import RepeatedLabelError
 
