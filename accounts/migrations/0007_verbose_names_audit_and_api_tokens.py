@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_free_text_max_lengths'),
+        ('accounts', '0006_guardian_keys_include_content_type'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]
 
