@@ -87,7 +87,7 @@ class BarChart:
     height: float
 
     WIDTH = 600
-    LABEL_WIDTH = 190
+    LABEL_WIDTH = 220  # a label of 26 characters (truncatechars in bar_chart.html) in capitals at 13 units
     VALUE_WIDTH = 60
     ROW = 24
     BAR = 16
