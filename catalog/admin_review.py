@@ -9,6 +9,7 @@ change form must not be nested — show the same buttons with ``catalog.admin_de
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -52,6 +53,14 @@ SHOWN_FIELDS = ("status", "source", "confidence", "evidence", "created_at", "cla
                                                 "parent__qualified_name")))
 DECISIONS = {"confirm": AssetClassification.Status.CONFIRMED, "reject": AssetClassification.Status.REJECTED}
 SELECTED = "selected"
+# A row or classification id as posted: ASCII digits ("²" passes str.isdigit but not int()) that fit a bigint.
+ROW_ID = re.compile(r"[0-9]{1,18}")
+# A page number: one whose rows' offset still fits the database's bigint.
+PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
+
+
+def _row_id(text: str) -> int | None:
+    return int(text) if ROW_ID.fullmatch(text) else None
 
 
 # --- the queue ---------------------------------------------------------------------------------------------------
@@ -135,7 +144,7 @@ def _page_of_ids(ordered, number) -> tuple[Page, list[int]]:
     are fetched by id afterwards with what they show (sorting the wide rows, evidence and names, was 2.6 times
     slower). The total comes with the ids (a window count) instead of a second pass over the same rows; a number
     past the end, or not a number, is answered with the last or the first page, as Paginator.get_page does."""
-    number = int(number) if str(number).isdigit() and int(number) > 0 else 1
+    number = int(number) if PAGE_NUMBER.fullmatch(str(number)) else 1
     counted = ordered.annotate(total=Window(Count("pk"))).values_list("pk", "total")
     window = list(counted[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
     total = window[0][1] if window else ordered.count()
@@ -160,7 +169,7 @@ class DecisionForm(forms.Form):
     decision takes the ticked rows (``selected``); a change takes its classification from ``to_<row id>`` or
     ``to_selected``."""
 
-    decide = forms.RegexField(regex=r"^(confirm|reject|change):(\d{1,18}|selected)$")
+    decide = forms.RegexField(regex=rf"^(confirm|reject|change):({ROW_ID.pattern}|selected)$")
     selected = forms.TypedMultipleChoiceField(coerce=int, required=False)
     note = forms.CharField(required=False, strip=True)
     next = forms.CharField(required=False)
@@ -168,7 +177,8 @@ class DecisionForm(forms.Form):
     def __init__(self, data, *, user):
         super().__init__(data)
         self.user = user
-        self.fields["selected"].choices = [(value, value) for value in data.getlist("selected") if value.isdigit()]
+        self.fields["selected"].choices = [(value, value) for value in data.getlist("selected")
+                                           if _row_id(value) is not None]
         self.fields["selected"].error_messages["invalid_choice"] = "A ticked row is not a row id."
 
     def clean(self):
@@ -181,9 +191,9 @@ class DecisionForm(forms.Form):
         if not cleaned["ids"]:
             raise ValidationError("Tick the suggestions to decide first.", code="nothing_selected")
         if verb == "change":
-            chosen = self.data.get(f"to_{target}", "")
+            chosen = _row_id(self.data.get(f"to_{target}", ""))
             classification = (active_classification_list(user=self.user).filter(pk=chosen).first()
-                              if chosen.isdigit() else None)
+                              if chosen is not None else None)
             if classification is None:
                 raise ValidationError("Pick the classification to change to.", code="no_classification")
             cleaned["classification"] = classification
