@@ -18,6 +18,7 @@ The reference data is loaded on first use (``reference.places``).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -115,6 +116,7 @@ def city_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> V
     continents = ref.continents()
     toponymy = ref.toponymy()
     big = major = minor = shaped = country = region = words = misses = 0
+    last_words: Counter[str] = Counter()
     for text, count in items:
         key = "" if len(text) > 60 or any(ch.isdigit() or ch in "@/:" for ch in text) else ref.norm(text)
         if not key:
@@ -123,6 +125,8 @@ def city_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> V
                 return None
             continue
         words += count * len(key.split())
+        if " " in key:
+            last_words[key.rsplit(" ", 1)[1]] += count
         if key in continents:
             region += count
             continue
@@ -144,6 +148,10 @@ def city_column(items: Items, non_null: int, table_tokens: tuple[str, ...]) -> V
                 return None
     # Mostly countries, or many states, provinces and continents: a column of regions, not of cities.
     if country * 2 >= non_null or region * 3 >= non_null or words > 3 * non_null:
+        return None
+    # Half the values ending in one word are names of one kind of thing ("North Widgets Depot", "Main Street
+    # Store"): the names of a column of cities do not share a last word ("Kansas City" is one of many).
+    if last_words and last_words.most_common(1)[0][1] * 2 >= non_null:
         return None
     share = (major + minor + shaped + region) / non_null
     if share < 0.8 or major + shaped < minor:

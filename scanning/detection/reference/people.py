@@ -286,10 +286,14 @@ _HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{2,31}")
 _HANDLE_PIECES = re.compile(r"[a-z]+")
 
 
+# The last label of a domain name ("smith.com", "acme.de"): generic top-level domains, or two letters (a country's).
+_DOMAIN_TAIL = re.compile(r".+\.(?:com|org|net|edu|gov|mil|int|info|biz|io|co|[a-z]{2})", re.IGNORECASE)
+
+
 def is_handle(value: str) -> bool:
     """Login-shaped: 3..32 letters, digits, dots, underscores and hyphens, with at least three letters, at most one
-    dot (two make a host name) and not a bare hex string."""
-    if _HANDLE.fullmatch(value) is None or value.count(".") > 1:
+    dot (two make a host name), not a domain name and not a bare hex string."""
+    if _HANDLE.fullmatch(value) is None or value.count(".") > 1 or _DOMAIN_TAIL.fullmatch(value):
         return False
     letters = sum(ch.isalpha() for ch in value)
     return letters >= 3 and not all(ch in "0123456789abcdefABCDEF" for ch in value)

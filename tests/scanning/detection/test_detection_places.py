@@ -228,3 +228,16 @@ def test_street_confounders(values):
 def test_street_column_through_the_engine():
     values = STREETS["fr"] * 4 + [None] * 3
     assert hidden(values, table="clients") == "PII.STREET_ADDRESS"
+
+
+def test_names_of_one_kind_of_thing_are_not_cities():
+    """Regression: 'North Widgets Depot', 'West Gadgets Depot'… (a warehouses table) passed as cities, the
+    directions making them place-shaped; half the values sharing their last word says they name depots."""
+    rnd = random.Random(3)
+    values = [f"{rnd.choice(['North', 'South', 'East', 'West', 'Central'])} "
+              f"{rnd.choice(['Widgets', 'Gadgets', 'Parts', 'Tools', 'Supplies', 'Spares'])} Depot" for _ in range(100)]
+    assert detect_column(ColumnSample("c3", "warehouses", "varchar(60)", values)) is None
+    cities = ["Kansas City", "Mexico City", "Salt Lake City", "Quebec City", "Paris", "Lyon", "Berlin", "Madrid",
+              "Rome", "Vienna", "Prague", "Lisbon", "Dublin", "Oslo", "Warsaw", "Athens"] * 6
+    found = detect_column(ColumnSample("c3", "customers", "varchar(60)", cities))
+    assert found is not None and found.classification == "PII.CITY"  # a few sharing "City" is still a city column

@@ -100,3 +100,9 @@ def test_name_shapes():
     assert people.is_name_word("van der Berg")
     assert not people.is_name_word("rock")  # names are capitalised
     assert people.has_legal_form("Rossi S.p.A.") and not people.has_legal_form("AB de Villiers")
+
+
+def test_domain_names_are_not_logins():
+    """Regression: an ``email_domain`` column ('smith.com', 'acme.de') passed as usernames once names were hidden."""
+    assert not people.is_handle("smith.com") and not people.is_handle("acme.de")
+    assert people.is_handle("john.smith") and people.is_handle("jdoe_42")
