@@ -34,7 +34,8 @@ from tests.support.factories import UserFactory, WorkspaceFactory, membership
 ROOT = Path(__file__).resolve().parents[1]
 
 # Services modules that are not named services: token life cycle, the outbox's dead-letter retry.
-EXTRA_SERVICE_MODULES = ("accounts.authentication", "core.events", "catalog.curation", "catalog.glossary")
+EXTRA_SERVICE_MODULES = ("accounts.authentication", "core.events", "catalog.curation", "catalog.glossary",
+                         "catalog.asset_curation")
 EXTRA_SERVICES = {"accounts.authentication": {"api_token_create", "api_token_revoke"},
                   "core.events": {"dead_letters_retry"}}  # the others: every public function
 
