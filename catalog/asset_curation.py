@@ -28,6 +28,11 @@ UNCHANGED = object()  # "leave the certification as it is" (None ends it)
 OPERATIONS = ("set", "add", "remove")
 
 
+class CurationRefused(PermissionDenied):
+    """Some of the selected assets may not be curated by the caller; the message says how many. Safe to show:
+    the selection is made among the assets the caller sees."""
+
+
 @transaction.atomic
 def asset_curation_set(*, asset: Asset, acting_user: User | SystemActor, description: str | None = None,
                        owners: list[dict] | None = None, tags=None, terms=None, certification=UNCHANGED) -> Asset:
@@ -105,7 +110,7 @@ def _check_may_curate_all(acting_user, asset_ids: list[int]) -> None:
         return
     allowed = asset_curatable_list(user=acting_user).filter(pk__in=asset_ids).count()
     if allowed < len(asset_ids):
-        raise PermissionDenied(f"You may not curate {len(asset_ids) - allowed} of the {len(asset_ids)} selected "
+        raise CurationRefused(f"You may not curate {len(asset_ids) - allowed} of the {len(asset_ids)} selected "
                                "assets: nothing was changed.")
 
 
@@ -130,7 +135,7 @@ def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, o
     for name, operation in (("owners", owners), ("tags", tags), ("terms", terms)):
         _check_operation(name, operation)
     if owners is None and tags is None and terms is None and certification is UNCHANGED:
-        raise ValidationError({"non_field_errors": ["Name what to change: owners, tags, terms or certification."]})
+        raise ValidationError("Name what to change: owners, tags, terms or certification.")
     count = assets.count()
     if count > MAX_BULK_ASSETS:
         raise ValidationError({"assets": [f"At most {MAX_BULK_ASSETS:,} assets per bulk operation; this selection "

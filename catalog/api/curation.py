@@ -73,16 +73,18 @@ class CertificationFields(serializers.Serializer):
         help_text="When it ends by itself (a periodic task ends it); null: never.")
 
 
-def _scope(serializer: serializers.Serializer, user) -> None:
-    """Give every relation input of ``serializer`` (nested ones included) the choices ``user`` may name."""
+def _scope(serializer: serializers.Serializer, user, choices=None) -> None:
+    """Give every relation input of ``serializer`` (nested ones included) the choices ``user`` may name: by the
+    field's name, or by the name of the operation it is part of (``tags.add``)."""
     for name, field in serializer.fields.items():
         if field.read_only:
             continue
         target = getattr(field, "child", None) or getattr(field, "child_relation", None) or field
+        selector = CHOICES.get(name) or CHOICES.get(field.source) or choices
         if isinstance(target, serializers.Serializer):
-            _scope(target, user)
-        elif name in CHOICES or field.source in CHOICES:
-            target.queryset = CHOICES[name if name in CHOICES else field.source](user=user)
+            _scope(target, user, CHOICES.get(name))
+        elif selector is not None:
+            target.queryset = selector(user=user)
 
 
 class ScopedSerializer(serializers.Serializer):
@@ -277,8 +279,13 @@ class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
         data = serializer.validated_data
         assets = selected_assets(request.user, data)
         selection = {"assets": data["assets"]} if "assets" in data else {"filters": data["filters"]}
-        count = asset_curation.assets_curate(assets=assets, acting_user=request.user, selection=selection,
-                                             **_curation_arguments(data))
+        try:
+            count = asset_curation.assets_curate(assets=assets, acting_user=request.user, selection=selection,
+                                                 **_curation_arguments(data))
+        except asset_curation.CurationRefused as refused:
+            # The problem handler words every refusal alike (a service's may name what the caller cannot see);
+            # this one names only how many of the caller's own selection, so it is shown.
+            raise PermissionDenied(str(refused)) from None
         return Response({"assets": count})
 
 
