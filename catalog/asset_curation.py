@@ -5,32 +5,27 @@ builds on catalog.curation, and this builds on both.)
 
 Bulk curation writes the same audit rows as curating each asset by hand — one per change, on the asset, so that
 an asset's history shows it — and one ``asset.bulk_curated`` row per workspace touched, saying what was asked of
-how many assets and which; the rows of one request share its ``request_id``.
+how many assets and which; the rows of one request share its ``request_id``. Owners, tags and certification are
+written by catalog.curation's ``assets_*`` services in a fixed number of statements; terms asset by asset.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
 from accounts import audit
-from accounts.actors import SYSTEM, SystemActor, require_actor
+from accounts.actors import SystemActor
 from accounts.models import User, Workspace
 from catalog import curation, glossary
-from catalog.models import Asset, AssetOwner
-from catalog.selectors import asset_curatable_list
+from catalog.models import Asset
 
 # Beyond this, one request would hold its transaction (and the locks of every row it writes) for minutes.
 MAX_BULK_ASSETS = 5_000
 UNCHANGED = object()  # "leave the certification as it is" (None ends it)
 OPERATIONS = ("set", "add", "remove")
-
-
-class CurationRefused(PermissionDenied):
-    """Some of the selected assets may not be curated by the caller; the message says how many. Safe to show:
-    the selection is made among the assets the caller sees."""
 
 
 @transaction.atomic
@@ -63,35 +58,6 @@ def _check_operation(name: str, operation: dict | None) -> None:
         raise ValidationError({name: ["set replaces the whole list: it does not go with add or remove."]})
 
 
-def _owner_key(owner: AssetOwner | dict) -> tuple:
-    if isinstance(owner, AssetOwner):
-        return owner.user_id, owner.group_id, owner.owner_type
-    return (getattr(owner.get("user"), "pk", None), getattr(owner.get("group"), "pk", None), owner["owner_type"])
-
-
-def _curate_owners(asset: Asset, operation: dict, acting_user) -> None:
-    if "set" in operation:
-        curation.asset_owners_set(asset=asset, owners=operation["set"], acting_user=acting_user)
-        return
-    removed = {_owner_key(owner) for owner in operation.get("remove", [])}
-    for owner in asset.owners.all():
-        if _owner_key(owner) in removed:
-            curation.asset_owner_remove(owner=owner, acting_user=acting_user)
-    for owner in operation.get("add", []):
-        curation.asset_owner_add(asset=asset, acting_user=acting_user, user=owner.get("user"),
-                                 group=owner.get("group"), owner_type=owner["owner_type"])
-
-
-def _curate_tags(asset: Asset, operation: dict, acting_user) -> None:
-    if "set" in operation:
-        curation.asset_tags_set(asset=asset, tags=operation["set"], acting_user=acting_user)
-        return
-    for tag in operation.get("remove", []):
-        curation.asset_tag_remove(asset=asset, tag=tag, acting_user=acting_user)
-    for tag in operation.get("add", []):
-        curation.asset_tag_add(asset=asset, tag=tag, acting_user=acting_user)
-
-
 def _curate_terms(asset: Asset, operation: dict, acting_user) -> None:
     if "set" in operation:
         glossary.asset_terms_set(asset=asset, terms=operation["set"], acting_user=acting_user)
@@ -102,23 +68,11 @@ def _curate_terms(asset: Asset, operation: dict, acting_user) -> None:
         glossary.glossary_term_link(term=term, asset=asset, acting_user=acting_user)
 
 
-def _check_may_curate_all(acting_user, asset_ids: list[int]) -> None:
-    """403 naming how many of the selected assets the caller may not curate (as detection on demand refuses a
-    request unless every asset may be classified): all or nothing, so none is changed."""
-    require_actor(acting_user)
-    if acting_user is SYSTEM:
-        return
-    allowed = asset_curatable_list(user=acting_user).filter(pk__in=asset_ids).count()
-    if allowed < len(asset_ids):
-        raise CurationRefused(f"You may not curate {len(asset_ids) - allowed} of the {len(asset_ids)} selected "
-                               "assets: nothing was changed.")
-
-
 def _described(operation: dict | None) -> dict | None:
     """An operation as the bulk audit row records it: ids and owner keys, not objects."""
     if operation is None:
         return None
-    return {name: [list(_owner_key(item)) if isinstance(item, dict) else item.pk for item in items]
+    return {name: [list(curation.owner_key(item)) if isinstance(item, dict) else item.pk for item in items]
             for name, items in operation.items()}
 
 
@@ -142,29 +96,32 @@ def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, o
                                           f"has {count:,}: narrow it."]})
     if not count:
         raise ValidationError({"assets": ["No asset matches this selection."]})
-    selected = list(assets.select_related("data_source").prefetch_related("owners").order_by("pk"))
-    _check_may_curate_all(acting_user, [asset.pk for asset in selected])
-    for asset in selected:
-        if owners is not None:
-            _curate_owners(asset, owners, acting_user)
-        if tags is not None:
-            _curate_tags(asset, tags, acting_user)
-        if terms is not None:
+    selected = list(assets.select_related("data_source__workspace").order_by("pk"))
+    curation.curation_authorize_all(asset_ids=[asset.pk for asset in selected], acting_user=acting_user)
+    # Owners, tags and certification in a fixed number of statements; terms asset by asset, as linking one may
+    # classify a column (catalog.glossary).
+    if owners is not None:
+        curation.assets_owners_change(assets=selected, acting_user=acting_user, add=owners.get("add", []),
+                                      remove=owners.get("remove", []), exact=owners.get("set"))
+    if tags is not None:
+        curation.assets_tags_change(assets=selected, acting_user=acting_user, add=tags.get("add", []),
+                                    remove=tags.get("remove", []), exact=tags.get("set"))
+    if terms is not None:
+        for asset in selected:
             _curate_terms(asset, terms, acting_user)
-        if certification is None:
-            curation.asset_certification_end(asset=asset, acting_user=acting_user)
-        elif certification is not UNCHANGED:
-            curation.asset_certify(asset=asset, acting_user=acting_user, **certification)
-    by_workspace: dict[int, list[int]] = defaultdict(list)
+    if certification is None:
+        curation.assets_certification_end(assets=selected, acting_user=acting_user)
+    elif certification is not UNCHANGED:
+        curation.assets_certify(assets=selected, acting_user=acting_user, **certification)
+    by_workspace: dict[Workspace, list[int]] = defaultdict(list)
     for asset in selected:
-        by_workspace[asset.data_source.workspace_id].append(asset.pk)
+        by_workspace[asset.data_source.workspace].append(asset.pk)
     asked = {name: described for name, described in (("owners", _described(owners)), ("tags", _described(tags)),
                                                     ("terms", _described(terms))) if described is not None}
     if certification is not UNCHANGED:
         asked["certification"] = certification
-    workspaces = Workspace.objects.in_bulk(list(by_workspace))
-    audit.record_many(audit.build(event="asset.bulk_curated", actor=acting_user, workspace=workspaces[pk],
+    audit.record_many(audit.build(event="asset.bulk_curated", actor=acting_user, workspace=workspace,
                                   extra={"assets": len(ids), "asset_ids": ids, "operation": asked,
                                          "selection": selection or {}})
-                      for pk, ids in sorted(by_workspace.items()))
+                      for workspace, ids in sorted(by_workspace.items(), key=lambda item: item[0].pk))
     return count

@@ -473,9 +473,11 @@ def _apply(plan: ImportPlan, wanted: list[dict], existing: dict[str, GlossaryTer
     # changed ones then in one UPDATE of their fields (a parent included).
     for level in _new_terms_by_depth(changed, before):
         GlossaryTerm.objects.bulk_create([terms[item["name"]] for item in level])
+    # Only the fields some term changes: each is a CASE over every row in the statement Django builds.
+    fields = sorted({name for item in changed if item["name"] in before for name in actions[item["name"]]["fields"]}
+                    & set(GlossaryTerm.audit_fields))
     GlossaryTerm.objects.bulk_update([terms[item["name"]] for item in changed if item["name"] in before],
-                                     ["definition", "status", "synonyms", "abbreviations", "classification",
-                                      "parent", "updated_at"], batch_size=500)
+                                     [*fields, "updated_at"], batch_size=500)
     _write_relations(changed, terms, before, members)
     events = []
     for item in changed:

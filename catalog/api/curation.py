@@ -282,7 +282,7 @@ class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
         try:
             count = asset_curation.assets_curate(assets=assets, acting_user=request.user, selection=selection,
                                                  **_curation_arguments(data))
-        except asset_curation.CurationRefused as refused:
+        except curation.CurationRefused as refused:
             # The problem handler words every refusal alike (a service's may name what the caller cannot see);
             # this one names only how many of the caller's own selection, so it is shown.
             raise PermissionDenied(str(refused)) from None

@@ -3,6 +3,8 @@ nothing operation, selected by ids or by the asset list's filters, with a cap. T
 change on its asset (as by hand), and one asset.bulk_curated per workspace, all of one request_id."""
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.actors import SYSTEM
@@ -166,3 +168,26 @@ def test_bad_requests_are_400s_naming_the_field(world, columns, body, field):
     assert field in {error["field"] and error["field"].split(".")[0] for error in response.json()["errors"]}, (
         response.json())
     assert not AuditEvent.objects.filter(event__startswith="asset.").exists()
+
+
+def test_owners_tags_and_certification_cost_the_same_statements_for_3_or_30_assets(world):
+    steward, analyst = world.user("steward"), world.user("analyst")
+    source = DataSourceFactory(workspace=world.workspace_a)
+    tag, old = TagFactory(workspace=world.workspace_a), TagFactory(workspace=world.workspace_a)
+
+    def statements(count):
+        assets = [AssetFactory(data_source=source) for _ in range(count)]
+        for asset in assets:
+            curation.asset_tag_add(asset=asset, tag=old, acting_user=SYSTEM)
+            curation.asset_certify(asset=asset, status="deprecated", acting_user=SYSTEM)
+        with CaptureQueriesContext(connection) as queries:
+            asset_curation.assets_curate(
+                assets=Asset.objects.filter(pk__in=[asset.pk for asset in assets]), acting_user=steward,
+                tags={"add": [tag], "remove": [old]}, owners={"set": [{"user": analyst, "owner_type": "business"}]},
+                certification={"status": "certified"})
+        assert AuditEvent.objects.filter(event="asset.certified", object_id__in=[str(a.pk) for a in assets]).count(
+        ) == count
+        return len(queries)
+
+    statements(2)  # warm the caches (content types, the steward's grants)
+    assert statements(3) == statements(30)
