@@ -34,6 +34,7 @@ from catalog.selectors import (
     tag_list,
     with_curation,
 )
+from config.filters import KnownParametersOnly, refuse_unknown_parameters
 
 # Where each relation input finds its choices: what the caller sees (an id from elsewhere is "does not exist").
 CHOICES = {"user": owner_user_choices, "group": owner_group_choices, "tags": tag_list, "terms": glossary_term_list}
@@ -227,6 +228,8 @@ class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
     action_permissions = {"curation": "view", "curation_update": "view", "curation_partial_update": "view",
                           "bulk": "view"}
     pagination_class = None
+    # Nothing is filtered by query parameters here (bulk's filters are in its body); bulk refuses any but format.
+    filter_backends = [KnownParametersOnly]
 
     def _curatable(self) -> Asset:
         asset = self.get_object()
@@ -274,6 +277,7 @@ class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
                     "which assets.")
     @action(detail=False, methods=["post"])
     def bulk(self, request):
+        refuse_unknown_parameters(request, self, Asset.objects.none())
         serializer = BulkCurationSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

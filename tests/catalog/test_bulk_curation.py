@@ -141,6 +141,13 @@ def test_assets_of_two_workspaces_get_a_bulk_row_each(world, columns):
     assert rows == {world.workspace_a.pk: [columns[0].pk], world.workspace_b.pk: [theirs.pk]}
 
 
+def test_filters_go_in_the_body_not_the_query_string(world, columns):
+    response = world.client("steward").post(URL + "?type=column", {"assets": [columns[0].pk],
+                                                                  "certification": "certified"}, format="json")
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == ["type"]
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"certification": "certified"}, "assets"),  # no selection
     ({"assets": ["mine"], "filters": {"type": "column"}, "certification": "certified"}, "assets"),  # both
