@@ -33,10 +33,12 @@ run: install
 ## Run the test suite (SQLite by default; PostgreSQL when DATABASE_URL is set) in TEST_WORKERS parallel processes
 ## (pytest-xdist, each on a test database of its own; a test class or module stays on one process; the long-running
 ## integration and browser tests are handed out first, tests/conftest.py). TEST_WORKERS=0 runs it in this process
-## (for --pdb).
+## (for --pdb). Bytecode is written even where PYTHONDONTWRITEBYTECODE is set (into the ignored __pycache__ folders):
+## without it every process (each worker, each manage.py and Celery worker a test starts) compiled the project again
+## and pytest rewrote the asserts of every test module again, about 5 s of CPU per worker.
 TEST_WORKERS ?= 2
 test: install-dev
-	DEBUG=true $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
+	DEBUG=true PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## Lint (ruff, configured in ruff.toml); CI runs it before the tests
 lint: install-dev

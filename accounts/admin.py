@@ -10,6 +10,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils.html import format_html, format_html_join
 
 from accounts import audit, services
 from accounts.authentication import api_token_revoke
@@ -397,23 +398,81 @@ class ObjectGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             services.object_grant_revoke(grant=grant, acting_user=request.user, reason="revoked in the admin")
 
 
+def readable_value(value) -> str:
+    """A value of the audit trail's JSON as a person reads it: lists joined, mappings as "key: value", nothing
+    said as such."""
+    if value is None:
+        return "—"
+    if value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(readable_value(item) for item in value) or "(none)"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {readable_value(item)}" for key, item in value.items()) or "(none)"
+    return str(value)
+
+
+def _label(name) -> str:
+    return str(name).replace("_", " ")
+
+
+def changes_table(changes: dict):
+    """A ``{field: [before, after]}`` diff (accounts.audit.diff) as a table of field, before and after; a value
+    of another shape (written by hand) spans both columns."""
+    if not changes:
+        return "—"
+    rows = format_html_join("", "{}", (
+        (format_html("<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td></tr>", _label(name),
+                     readable_value(value[0]), readable_value(value[1]))
+         if isinstance(value, (list, tuple)) and len(value) == 2 else
+         format_html("<tr><th scope=\"row\">{}</th><td colspan=\"2\">{}</td></tr>", _label(name),
+                     readable_value(value)),)
+        for name, value in changes.items()))
+    return format_html('<table class="racine-changes"><thead><tr><th scope="col">Field</th><th scope="col">Before'
+                       '</th><th scope="col">After</th></tr></thead><tbody>{}</tbody></table>', rows)
+
+
+def details_table(details: dict):
+    """A mapping as a table of one row per key."""
+    if not details:
+        return "—"
+    rows = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>',
+                            ((_label(name), readable_value(value)) for name, value in details.items()))
+    return format_html('<table class="racine-details"><tbody>{}</tbody></table>', rows)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
-    """Read-only: nobody adds, changes or deletes audit events here (nor anywhere else)."""
+    """Read-only: nobody adds, changes or deletes audit events here (nor anywhere else). What changed and the
+    event's details are shown as tables, not as the JSON they are stored as."""
 
-    list_display = ["created_at", "event", "actor_label", "workspace_id", "object_repr", "request_id"]
+    list_display = ["created_at", "event", "actor_label", "workspace", "object_repr", "changed_fields"]
     list_filter = ["event"]
     search_fields = ["event", "actor_label", "object_repr", "request_id"]
     date_hierarchy = "created_at"
-    list_select_related = ["content_type"]
-    readonly_fields = ["created_at", "event", "actor_id", "actor_label", "workspace_id", "content_type",
-                       "object_id", "object_repr", "changes", "extra", "request_id", "ip", "user_agent"]
+    list_select_related = ["workspace"]
+    readonly_fields = ["created_at", "event", "actor_label", "workspace", "content_type", "object_id",
+                       "object_repr", "changes_display", "details_display", "request_id", "ip", "user_agent"]
     fields = readonly_fields
     actions = None
 
 
     def has_view_permission(self, request, obj=None):
         return self._allowed(request, "view", obj)
+
+    @admin.display(description="changed")
+    def changed_fields(self, event):
+        return ", ".join(_label(name) for name in event.changes) or "—"
+
+    @admin.display(description="changes")
+    def changes_display(self, event):
+        return changes_table(event.changes)
+
+    @admin.display(description="details")
+    def details_display(self, event):
+        return details_table(event.extra)
 
 
 @admin.register(ApiToken)

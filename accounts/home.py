@@ -1,75 +1,30 @@
-"""The steward's home (the admin index): panels contributed by each app from its own ``home.py``.
-
-Imports point down, so the admin site (in accounts) cannot name what catalog or scanning have to say. Each app
-registers its panels with :func:`panel` in its ``home`` module, which the registry reads from every installed app
-the first time the home is drawn (as ``accounts.roles`` reads ``roles``). A panel's builder receives the request
-and returns its template's context, or None when the user may see nothing of it: a panel reads only through its
-app's selectors, so each shows what the user's role allows and no more.
+"""The steward's home (the admin index): panels contributed by each app from its own ``home.py`` with
+:func:`panel` (an ``accounts.contributions.Registry``: a panel's builder receives the request and returns its
+template's context, or None when the user may see nothing of it).
 
 Charts are drawn here as SVG by the server (:func:`bar_chart`): no script, nothing fetched from another origin,
 readable without JavaScript and by the browser suite, and the numbers they show are the panel's own.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from urllib.parse import urlencode
 
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.module_loading import autodiscover_modules
+
+from accounts.contributions import Registry, ShownPart
+
+PANELS = Registry("home", "home panels")
+# Register the decorated ``build(request) -> dict | None`` as a panel of the home (its HTML id is
+# ``panel-<key>``).
+panel = PANELS.register
 
 
-@dataclass(frozen=True)
-class Panel:
-    key: str  # the section's HTML id (``panel-<key>``), stable for links and tests
-    title: str
-    template: str
-    order: int
-    build: Callable[[HttpRequest], dict | None]
-
-
-@dataclass(frozen=True)
-class ShownPanel:
-    panel: Panel
-    data: dict
-
-
-_panels: dict[str, Panel] = {}
-
-
-def panel(*, key: str, title: str, template: str, order: int):
-    """Register the decorated ``build(request) -> dict | None`` as a panel of the home; ``order`` places it
-    (lower first; catalog and scanning use tens, so later apps can fit theirs between)."""
-
-    def register(build: Callable[[HttpRequest], dict | None]):
-        if key in _panels and _panels[key].build is not build:
-            raise ValueError(f"two home panels named {key!r}")
-        _panels[key] = Panel(key, title, template, order, build)
-        return build
-
-    return register
-
-
-@cache
-def _discover() -> None:
-    autodiscover_modules("home")
-
-
-def registered() -> list[Panel]:
-    _discover()
-    return sorted(_panels.values(), key=lambda registered_panel: (registered_panel.order, registered_panel.key))
-
-
-def panels_for(request: HttpRequest) -> list[ShownPanel]:
+def panels_for(request: HttpRequest) -> list[ShownPart]:
     """The panels this request's user may see, in order, with their data."""
-    shown = []
-    for registered_panel in registered():
-        data = registered_panel.build(request)
-        if data is not None:
-            shown.append(ShownPanel(registered_panel, data))
-    return shown
+    return PANELS.shown(request)
 
 
 def changelist_url(model_label: str, **filters) -> str:
@@ -132,7 +87,7 @@ class BarChart:
     height: float
 
     WIDTH = 600
-    LABEL_WIDTH = 190
+    LABEL_WIDTH = 220  # a label of 26 characters (truncatechars in bar_chart.html) in capitals at 13 units
     VALUE_WIDTH = 60
     ROW = 24
     BAR = 16

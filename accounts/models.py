@@ -130,6 +130,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -220,19 +222,20 @@ class AuditEvent(GovernedModel):
     event = models.CharField(max_length=64, db_index=True)
     actor = models.ForeignKey(User, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
                               related_name="+")
-    actor_label = models.CharField(max_length=150, blank=True)
+    actor_label = models.CharField("actor", max_length=150, blank=True,
+                                   help_text='Who did it, as named then ("system" for jobs and commands).')
     workspace = models.ForeignKey(Workspace, on_delete=models.DO_NOTHING, db_constraint=False, null=True,
                                   blank=True, related_name="+")
     content_type = models.ForeignKey(ContentType, on_delete=models.DO_NOTHING, db_constraint=False, null=True,
-                                     blank=True, related_name="+")
-    object_id = models.CharField(max_length=64, blank=True)
-    object_repr = models.CharField(max_length=200, blank=True)
+                                     blank=True, related_name="+", verbose_name="object type")
+    object_id = models.CharField("object ID", max_length=64, blank=True)
+    object_repr = models.CharField("object", max_length=200, blank=True)
     changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
-    extra = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
-    request_id = models.CharField(max_length=128, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    extra = models.JSONField("details", default=dict, blank=True, encoder=DjangoJSONEncoder)
+    request_id = models.CharField("request ID", max_length=128, blank=True)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    user_agent = models.CharField("browser or client", max_length=512, blank=True)
+    created_at = models.DateTimeField("when", default=timezone.now, db_index=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -17,7 +17,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from guardian.models import GroupObjectPermission, UserObjectPermission
@@ -314,9 +314,15 @@ def membership_create(*, user: User, workspace: Workspace, role: str, acting_use
     if role not in role_grants():
         raise ValidationError({"role": f"Unknown role {role!r}."})
     _check_role_change(acting_user=acting_user, workspace=workspace, perm="accounts.add_membership", roles={role})
-    if Membership.objects.filter(user=user, workspace=workspace).exists():
-        raise ValidationError({"user": "This user is already a member of the workspace; change their role."})
-    membership = Membership.objects.create(user=user, workspace=workspace, role=role)
+    try:
+        # The unique constraint decides, in a savepoint: a check before the insert let two concurrent adds both
+        # pass it, and the second became a 500.
+        with transaction.atomic():
+            membership = Membership.objects.create(user=user, workspace=workspace, role=role)
+    except IntegrityError:
+        if not Membership.objects.filter(user=user, workspace=workspace).exists():
+            raise
+        raise ValidationError({"user": "This user is already a member of the workspace; change their role."}) from None
     _sync_workspace_grants(user=user, workspace=workspace, role=role)
     if role in ORGANIZATION_WIDE_ROLES:
         _sync_auditor(user)

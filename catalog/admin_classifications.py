@@ -1,14 +1,18 @@
 """Classifications in the stewards' back office: the list of kinds of data, and their applications to assets
-with the stewards' decisions (confirm / reject one or many through actions). Every write goes through
+with the stewards' decisions (confirm / reject / change to another one, through the review queue of
+catalog.admin_review, the buttons on a classification's page, or actions). Every write goes through
 catalog.services, so the audit trail and the sensitivity roll-up are the same as through the API."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import path, reverse
 
-from accounts.admin import ServiceAdminMixin, admin_error_text
+from accounts.admin import RestrictedAdminMixin, ServiceAdminMixin, admin_error_text
 from accounts.permissions import has_any_grant, has_perm
 from accounts.wording import counted
-from catalog import services
-from catalog.models import AssetClassification, Classification
+from catalog import admin_review, services
+from catalog.admin_decisions import decision_context
+from catalog.admin_readable import evidence_of
+from catalog.models import Asset, AssetClassification, Classification
 from catalog.selectors import active_classification_list, asset_list
 from config.pagination import EstimatedCountPaginator
 
@@ -50,12 +54,15 @@ class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "source", "classification__category"]
     search_fields = ["asset__qualified_name", "classification__name"]
     list_select_related = ["asset", "classification", "decided_by"]
-    raw_id_fields = ["asset"]
+    # Typeahead on the qualified name (AssetLookupAdmin below answers it, in the user's classify scope).
+    autocomplete_fields = ["asset"]
+    change_form_template = "admin/catalog/review/change_form.html"
+    change_list_template = "admin/catalog/review/change_list.html"
     show_full_result_count = False
     paginator = EstimatedCountPaginator  # one suggestion per sensitive column: grows with the catalog
     actions = ["confirm_selected", "reject_selected"]
-    readonly_fields = ["status", "source", "confidence", "evidence", "evidence_fingerprint", "decided_by",
-                       "decided_at", "created_at", "updated_at"]
+    # The evidence is shown in words above the fields (review/change_form.html), not as JSON.
+    readonly_fields = ["status", "source", "confidence", "decided_by", "decided_at", "created_at", "updated_at"]
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -74,6 +81,34 @@ class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
         elif db_field.name == "asset":  # as the API's manual classification: assets still in their source
             kwargs["queryset"] = asset_list(user=request.user, present_only=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_urls(self):
+        def wrap(view):
+            return self.admin_site.admin_view(lambda request: view(request, self))
+
+        return [path("review/", wrap(admin_review.queue_view), name="catalog_assetclassification_review"),
+                path("review/decide/", wrap(admin_review.decide_view), name="catalog_assetclassification_decide"),
+                *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"review_url": reverse(admin_review.REVIEW_URL),
+                                                 **(extra_context or {})})
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:  # the evidence in words and the review queue's decision buttons, for this one
+            context.update(decision_context(request), readable_evidence=evidence_of(obj.evidence))
+            context["may_decide"] = has_perm(request.user, "confirm", obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "asset" and formfield is not None:
+            # No add/change/view links beside the typeahead: the asset admin behind it has no pages (each asset
+            # type has its own) and scans create assets.
+            widget = formfield.widget
+            widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
+            widget.can_view_related = False
+        return formfield
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
@@ -122,3 +157,34 @@ class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.action(description="Reject the selected classifications", permissions=["confirm"])
     def reject_selected(self, request, queryset):
         self._decide(request, queryset, AssetClassification.Status.REJECTED)
+
+
+@admin.register(Asset)
+class AssetLookupAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    """Answers the manual classification's typeahead (Django's autocomplete view asks the admin of the related
+    model): the assets the user may classify and that are still in their source, found by qualified name. It has
+    no pages of its own — each asset type has its own (catalog.admin) — and no entry on the home."""
+
+    search_fields = ["qualified_name"]
+
+    def get_urls(self):
+        return []
+
+    def get_model_perms(self, request):
+        return {}  # not listed on the home or in the sidebar
+
+    def get_queryset(self, request):
+        # asset_list scopes to the classify grant, as the service that will receive the choice.
+        return asset_list(user=request.user, action="classify", present_only=True)
+
+    def has_view_permission(self, request, obj=None):
+        return has_any_grant(request.user, Asset, "classify")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -3,6 +3,8 @@ sensitivity, by source and by classification, drawn as charts beside the numbers
 list that shows the same rows."""
 from __future__ import annotations
 
+from django.urls import reverse
+
 from accounts.home import Bar, Segment, bar_chart, change_url, changelist_url, panel
 from accounts.permissions import has_any_grant
 from catalog.models import Asset, AssetClassification
@@ -26,6 +28,7 @@ def review_panel(request):
     count, oldest = review_queue_summary(user=user)
     return {"count": count,
             "url": changelist_url(CLASSIFICATION_LIST, status__exact=AssetClassification.Status.SUGGESTED),
+            "queue_url": reverse("admin:catalog_assetclassification_review"),  # catalog.admin_review
             "oldest": oldest, "oldest_url": change_url(oldest) if oldest is not None else None,
             "may_decide": has_any_grant(user, AssetClassification, "confirm")}
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Min, Prefetch, Q, QuerySet, Value, When
 
 from accounts.models import User
 from accounts.permissions import restrict
@@ -16,6 +16,17 @@ def asset_list(*, user: User | None, action: str = "view", present_only: bool = 
     if present_only:
         queryset = queryset.filter(removed_at__isnull=True)
     return restrict(queryset, user, action)
+
+
+def asset_search(*, user: User | None, text: str) -> QuerySet[Asset]:
+    """The present assets ``user`` may see whose name or qualified name contains ``text`` (any case): the
+    assets named ``text`` first, then those whose name starts with it, then the rest, each by qualified name. The
+    admin's header search reads it; full-text search will take its place here."""
+    matches = asset_list(user=user, present_only=True).filter(
+        Q(name__icontains=text) | Q(qualified_name__icontains=text))
+    rank = Case(When(name__iexact=text, then=Value(0)), When(name__istartswith=text, then=Value(1)),
+                default=Value(2), output_field=IntegerField())
+    return matches.annotate(rank=rank).order_by("rank", "qualified_name", "pk")
 
 
 def active_classification_list(*, user: User | None) -> QuerySet[Classification]:

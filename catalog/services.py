@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from accounts import audit, writes
@@ -22,7 +22,7 @@ from accounts.fields import check_text
 from accounts.models import User
 from accounts.permissions import authorize, has_any_grant, has_perm
 from catalog.models import Asset, AssetClassification, Classification
-from catalog.selectors import asset_classification_list
+from catalog.selectors import asset_classification_list, asset_list
 from core.events import record_event
 
 ASSET_EDITABLE_FIELDS = ("description",)
@@ -232,6 +232,58 @@ def asset_classification_create(*, asset: Asset, classification: Classification,
     return row
 
 
+@transaction.atomic
+def asset_classifications_change(*, asset_classifications, classification: Classification,
+                                 acting_user: User | SystemActor, note: str = "") -> list[AssetClassification]:
+    """A steward says the assets of these classifications carry ``classification`` instead ("change to…"): each
+    row is rejected (remembered with its evidence fingerprint, so a rescan does not suggest it again) and the
+    asset gets ``classification`` confirmed — its existing row with that classification is confirmed, or a manual
+    one created. A row that already carries ``classification`` is confirmed. All or none: a user lacking
+    ``confirm`` on any row or ``classify`` on any asset changes nothing. Audited per row as
+    ``asset_classification.changed`` beside the rejection and the confirmation; returns the rows that now carry
+    ``classification``, one per asset."""
+    require_actor(acting_user)
+    if not classification.is_active:
+        raise ValidationError({"classification": ["This classification is switched off."]})
+    check_text(AssetClassification, "decision_note", note, as_field="note")
+    rows = list(AssetClassification.objects.select_for_update(of=("self",))
+                .filter(pk__in=[row.pk for row in asset_classifications])
+                .select_related("classification", "asset__data_source").order_by("pk"))
+    if acting_user is not SYSTEM:
+        pks, asset_ids = [row.pk for row in rows], {row.asset_id for row in rows}
+        may_decide = asset_classification_list(user=acting_user, action="confirm").filter(pk__in=pks).count()
+        may_classify = asset_list(user=acting_user, action="classify").filter(pk__in=asset_ids).count()
+        if (may_decide, may_classify) != (len(rows), len(asset_ids)):
+            raise PermissionDenied("You do not have permission to perform this action.")
+    changed_to: dict[int, AssetClassification] = {}
+    for row in rows:
+        if row.classification_id != classification.pk:
+            _decide(row, status=AssetClassification.Status.REJECTED, acting_user=acting_user,
+                    note=note or f"changed to {classification.name}")
+            audit.record(event="asset_classification.changed", actor=acting_user, obj=row,
+                         changes={"classification": [row.classification.name, classification.name]},
+                         extra={"asset": row.asset_id, **({"note": note} if note else {})})
+        if row.asset_id in changed_to:
+            continue
+        target = (AssetClassification.objects.select_for_update(of=("self",)).select_related("classification",
+                                                                                             "asset__data_source")
+                  .filter(asset_id=row.asset_id, classification=classification).first())
+        if target is None:
+            target = asset_classification_create(asset=row.asset, classification=classification,
+                                                 acting_user=acting_user, note=note)
+        else:
+            _decide(target, status=AssetClassification.Status.CONFIRMED, acting_user=acting_user, note=note)
+        changed_to[row.asset_id] = target
+    asset_sensitivity_recompute(asset_ids=set(changed_to))
+    return list(changed_to.values())
+
+
+def asset_classification_change(*, asset_classification: AssetClassification, classification: Classification,
+                                acting_user: User | SystemActor, note: str = "") -> AssetClassification:
+    return asset_classifications_change(asset_classifications=[asset_classification], classification=classification,
+                                        acting_user=acting_user, note=note)[0]
+
+
 @dataclass(frozen=True)
 class DetectedClassification:
     """One column's detection result, as scanning hands it to the catalog (evidence already masked)."""
@@ -315,6 +367,18 @@ def _rank_of(field: str) -> Case:
                 default=Value(0), output_field=IntegerField())
 
 
+# A scan suggestion made from the column's name alone (every sampled value null: the engine's ``name_only``
+# evidence) says what the column is meant to hold, not that it holds anything: until a steward confirms it, it
+# counts as internal at most. An empty ``ssn`` column is worth a look, not a "restricted" badge on its database.
+NAME_ONLY_CAP = SENSITIVITY_RANK[Asset.Sensitivity.INTERNAL]
+
+
+def _counted_rank() -> Case:
+    rank = _rank_of("classification__sensitivity")
+    return Case(When(status=AssetClassification.Status.SUGGESTED, evidence__name_only=True,
+                     then=Least(rank, Value(NAME_ONLY_CAP))), default=rank, output_field=IntegerField())
+
+
 _LEVELS = ((Asset.Type.COLUMN,), (Asset.Type.TABLE, Asset.Type.VIEW), (Asset.Type.SCHEMA,),
            (Asset.Type.DATABASE,))
 
@@ -322,7 +386,8 @@ _LEVELS = ((Asset.Type.COLUMN,), (Asset.Type.TABLE, Asset.Type.VIEW), (Asset.Typ
 def asset_sensitivity_recompute(*, asset_ids=None, data_source_id: int | None = None) -> int:
     """Set ``Asset.sensitivity`` to the highest sensitivity of the suggested or confirmed classifications on the
     asset or anywhere below it (a table is as sensitive as its most sensitive column, a database as its most
-    sensitive table). Covers ``asset_ids`` and their ancestors, or a whole data source.
+    sensitive table), a name-only suggestion counting as internal at most (``NAME_ONLY_CAP``). Covers
+    ``asset_ids`` and their ancestors, or a whole data source.
 
     Set-based, bottom-up per level: one read and at most one bulk write per level, whatever the number of
     assets. Derived, so not audited itself: the classification events it follows from are.
@@ -343,7 +408,7 @@ def asset_sensitivity_recompute(*, asset_ids=None, data_source_id: int | None = 
         targets = Asset.objects.filter(pk__in=ids)
     own = (AssetClassification.objects
            .filter(asset=OuterRef("pk"), status__in=COUNTING_STATUSES, classification__is_active=True)
-           .annotate(rank=_rank_of("classification__sensitivity")).order_by("-rank").values("rank")[:1])
+           .annotate(rank=_counted_rank()).order_by("-rank").values("rank")[:1])
     below = (Asset.objects.filter(parent=OuterRef("pk"), removed_at__isnull=True)
              .annotate(rank=_rank_of("sensitivity")).order_by("-rank").values("rank")[:1])
     changed = 0

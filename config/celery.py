@@ -31,4 +31,5 @@ app.conf.update(
 
 app.autodiscover_tasks()
 
+
 QUEUES = ("default", "scans", "detection", "compliance")

@@ -394,3 +394,6 @@ RACINE_RUN_QUEUED_TIMEOUT = env_int("RACINE_RUN_QUEUED_TIMEOUT", 300, minimum=1)
 # Longer than the slowest subscriber takes, or a slow delivery is made twice.
 RACINE_EVENT_CLAIM_TIMEOUT = env_int("RACINE_EVENT_CLAIM_TIMEOUT", 300, minimum=1)
 RACINE_SCAN_BATCH_SIZE = env_int("RACINE_SCAN_BATCH_SIZE", 2000, minimum=1)
+# RACINE_REFERENCE_CACHE_DIR: where the detection engine keeps its built reference tables (default
+# ~/.cache/racine/reference, "off" for none). The engine is a library without Django and reads it itself
+# (scanning/detection/reference/cache.py): the folder must be owned by the process's user and writable by no one else.

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from accounts.views import ApiLoginView
+from catalog.admin_search import asset_search_view
 from config import health, metrics
 from config.api_router import router
 from config.problems import api_not_found
@@ -20,6 +21,8 @@ urlpatterns = [
     # Data sources moved from catalog to the sources app: bookmarks of their admin pages keep working.
     re_path(r"^admin/catalog/datasource/(?P<rest>.*)$",
             RedirectView.as_view(url="/admin/sources/datasource/%(rest)s", permanent=True, query_string=True)),
+    # The admin header's search box (before the admin's own URLs, whose catch-all would take it for an app).
+    path("admin/search/", admin.site.admin_view(asset_search_view), name="asset-search"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),

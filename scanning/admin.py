@@ -384,7 +384,7 @@ class ScanRunAdmin(ReadOnlyAdmin):
     list_select_related = ["scan", "data_source", "requested_by"]
     date_hierarchy = "queued_at"
     fieldsets = [
-        (None, {"fields": ["data_source_display", "scan_display", "trigger", "requested_by", "status", "error",
+        (None, {"fields": ["datasource_display", "scan_display", "trigger", "requested_by", "status", "error",
                            "targets_display"]}),
         ("Progress and drift", {"fields": ["phase", "progress", "objects_seen", "added", "changed", "removed",
                                            "unchanged", "columns_classified", "drift_link"]}),
@@ -413,7 +413,7 @@ class ScanRunAdmin(ReadOnlyAdmin):
         return short_error(run.error)
 
     @admin.display(description="data source")
-    def data_source_display(self, run):
+    def datasource_display(self, run):
         return format_html('<a href="{}">{}</a>', reverse("admin:sources_datasource_change",
                                                           args=[run.data_source_id]), run.data_source)
 

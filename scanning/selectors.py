@@ -24,6 +24,20 @@ def asset_change_list(*, user: User | None, run: ScanRun) -> QuerySet[AssetChang
     return restrict(AssetChange.objects.filter(run=run).select_related("asset").order_by("id"), user, "view")
 
 
+def asset_change_history(*, user: User | None, asset: Asset, limit: int) -> tuple[list[AssetChange], bool]:
+    """The ``limit`` latest changes scans saw of ``asset`` and of the assets directly in it (a table's columns),
+    newest first, that ``user`` may see; and whether there are more. With the changed assets' names and types
+    and the runs' scans, for an asset's page."""
+    # One IN over the asset and its children: the planner reaches the drift through its asset index, where an
+    # OR of the asset and a subquery of its children read every change of every scan.
+    around = Asset.objects.filter(Q(pk=asset.pk) | Q(parent_id=asset.pk)).values("pk")
+    changes = restrict(AssetChange.objects.filter(asset_id__in=around), user, "view")
+    latest = list(changes.select_related("asset", "run__scan")
+                  .only("kind", "changes", "created_at", "asset__name", "asset__type", "run__scan__name")
+                  .order_by("-created_at", "-id")[:limit + 1])
+    return latest[:limit], len(latest) > limit
+
+
 def sampleable_column_list(*, user: User | None) -> QuerySet[Asset]:
     """Columns ``user`` may have sampled for a rule preview: still in their source, and classifiable by ``user``
     (reading a column's values is a steward's right, like detection on demand)."""

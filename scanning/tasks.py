@@ -1,5 +1,6 @@
 """Thin Celery tasks: ids in, one service call, and for a run's task the retry policy of ``RunTask``. Routed to the
 ``scans`` queue; ``detection_*`` tasks to the ``detection`` queue (config.celery)."""
+import gc
 import logging
 import random
 from collections.abc import Iterator
@@ -7,16 +8,29 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from celery import Task, shared_task
+from celery.signals import worker_init
 from django.conf import settings
 
 from accounts.actors import SYSTEM
 from scanning import services
+from scanning.detection import reference
 from scanning.models import Scan, ScanRun
 from scanning.services import detection
 from sources.connectors import SourceUnavailable
 
 MAX_RETRIES = 5
 logger = logging.getLogger("racine.scanning")
+
+
+@worker_init.connect
+def preload_reference(**kwargs):
+    """The detection engine's reference data, read from its cache (or built) in the worker's parent before the
+    pool forks its children: they share it copy-on-write, and a child's first detection does not wait for it.
+    ``gc.freeze()`` keeps the children's collector from writing to these objects' headers, which would copy
+    their pages into each child. (The worker imports the task modules before it sends ``worker_init``.)"""
+    reference.load_all()
+    gc.freeze()
+    logger.info("detection reference data preloaded before forking")
 
 
 def _backoff(retries: int, *, within: float | None = None) -> float:

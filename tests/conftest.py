@@ -129,6 +129,17 @@ def django_db_modify_db_settings_xdist_suffix():
         database.setdefault("TEST", {})["NAME"] = f"{test_name}_{XDIST_WORKER}"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings, request):
+    """pytest-django's, and then each test database is created from a snapshot of the migrated schema when one
+    exists for these migrations (tests.support.migrated_snapshot; pytest's cache folder holds SQLite's)."""
+    from tests.support.migrated_snapshot import test_databases_from_snapshots
+
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    with test_databases_from_snapshots(cache.mkdir("racine-migrated-schema") if cache else None):
+        yield
+
+
 # The test running now, for the application name of the database sessions this process opens.
 running_test = ""
 

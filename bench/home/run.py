@@ -130,41 +130,51 @@ def reference_ms(repeat: int) -> float:
     return statistics.median(times) * 1000
 
 
-def measure(personas: dict, requests: int) -> None:
+def serve_static_from_the_checkout() -> None:
+    """Production serves the admin's static files from collectstatic's manifest, which a checkout has not built."""
     from django.conf import settings
+
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
+def server_times(personas: dict, path: str, requests: int) -> None:
+    """Ask for ``path`` ``requests`` times per persona after one warm-up request, in process (Django's test
+    client), and print the median server time, its spread (min–max), the median CPU time of this process (Django's
+    part, without PostgreSQL's: steadier than the wall time on a shared machine) and the number of queries."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from tests.support.personas import verified_client
 
-    # Production serves the admin's static files from collectstatic's manifest, which a checkout has not built.
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-    print(f"\nGET /admin/ (the steward's home), server time in process over {requests} requests; "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
-    print(f"  {'persona':<22}{'median ms':>10}{'min–max':>16}{'queries':>9}")
-    print(f"  {'(reference: a count of every asset)':<48}{reference_ms(requests):8.1f} ms")
+    print(f"  {'persona':<22}{'median ms':>10}{'min–max':>16}{'CPU ms':>8}{'queries':>9}")
     for label, user in personas.items():
         client = verified_client(user)
-        assert client.get("/admin/").status_code == 200, label
-        times = []
+        assert client.get(path).status_code == 200, label
+        times, cpu = [], []
         for _ in range(requests):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             with CaptureQueriesContext(connection) as queries:
-                response = client.get("/admin/")
+                response = client.get(path)
             times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
             assert response.status_code == 200, label
         spread = f"{min(times) * 1000:.1f}–{max(times) * 1000:.1f}"
-        print(f"  {label:<22}{statistics.median(times) * 1000:10.1f}{spread:>16}{len(queries):>9}")
+        print(f"  {label:<22}{statistics.median(times) * 1000:10.1f}{spread:>16}{statistics.median(cpu) * 1000:8.1f}"
+              f"{len(queries):>9}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--columns", type=int, default=50_000)
-    parser.add_argument("--runs", type=int, default=200, help="runs per source")
-    parser.add_argument("--requests", type=int, default=30)
-    args = parser.parse_args()
+def measure(personas: dict, requests: int) -> None:
+    serve_static_from_the_checkout()
+    print(f"\nGET /admin/ (the steward's home), server time in process over {requests} requests; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    print(f"  {'(reference: a count of every asset)':<48}{reference_ms(requests):8.1f} ms")
+    server_times(personas, "/admin/", requests)
 
+
+def fresh_database() -> None:
+    """Drop and recreate the PostgreSQL database of ``DATABASE_URL``, set Django up with production settings and
+    migrate it."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("set DATABASE_URL to a PostgreSQL database the benchmark may drop and recreate")
@@ -177,6 +187,16 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--columns", type=int, default=50_000)
+    parser.add_argument("--runs", type=int, default=200, help="runs per source")
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+
+    fresh_database()
     measure(build(args.columns, args.runs), args.requests)
 
 

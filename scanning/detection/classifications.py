@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from . import types as tf
 from . import validators as v
-from .names import ACCOUNT_TABLES, DERIVED_MODIFIERS, PhraseMatcher, Segmenter
+from .dates import birth_date_column
+from .names import ACCOUNT_TABLES, DERIVED_MODIFIERS, PERSON_ROLES, PERSON_TABLES, PhraseMatcher, Segmenter, phrases
+from .places import Verdict, city_column, country_column, postal_column, street_column
 from .reference import people
 
 PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = "public", "internal", "confidential", "restricted"
@@ -72,8 +74,17 @@ class Recognizer:
     value_only_strength: float = 0.85  # confidence at share 1.0 without name signal
     column_check: Callable[[list[str]], bool] | None = None  # extra whole-column test for value-only mode
     column_precheck: Callable[[list[tuple[str, int]]], bool] | None = None  # cheap test before any validator
-    needs_person_table: bool = False
+    needs_person_table: bool = False  # weak names only count in a table of people (or of ``name_tables``)
     table_context: TableContext | None = None
+    # Tables (by head noun) whose bare "name" column holds this class: "suppliers.name" is a company.
+    name_tables: PhraseMatcher = PhraseMatcher(())
+    # Under a strong name, values that keep the class's shape but fail its real check (test or synthetic data):
+    # the VALIDATORS key that accepts them, and why they still count.
+    test_data: str | None = None
+    test_data_reason: str = ""
+    # Whole-column judge for classes no single value proves (cities, birth dates): (distinct values with counts,
+    # non-null count, table tokens) → places.Verdict or None. Used when the name gives no signal.
+    value_judge: Callable[..., Verdict | None] | None = None
 
     @property
     def name(self) -> str:
@@ -105,15 +116,18 @@ ANY_NATIONAL_ID = ("national id, national id number, national identification num
 
 
 def _r(name: str, category: str, sensitivity: str, description: str, *, families=TEXTISH, names="",
-       weak="", veto="", **kw) -> Recognizer:
-    split = lambda s: [p.strip() for p in s.split(",") if p.strip()]  # noqa: E731 - phrases are comma-separated
+       weak="", veto="", name_tables="", **kw) -> Recognizer:
     if category == "NATIONAL_ID":
         weak = f"{weak}, {ANY_NATIONAL_ID}"
     return Recognizer(
         spec=ClassificationSpec(name, category, sensitivity, description),
-        families=frozenset(families), names=PhraseMatcher(split(names)), weak_names=PhraseMatcher(split(weak)),
-        veto=PhraseMatcher(veto.split()), **kw,
+        families=frozenset(families), names=PhraseMatcher(phrases(names)), weak_names=PhraseMatcher(phrases(weak)),
+        veto=PhraseMatcher(veto.split()), name_tables=PhraseMatcher(name_tables.split()), **kw,
     )
+
+
+# "<role> name" for every role a person plays: "consignee name", "approver name", "emergency contact name".
+_ROLE_NAMES = ", ".join(f"{role} name, {role} full name" for role in PERSON_ROLES.phrases)
 
 
 def _share_of(check, items: list[tuple[str, int]]) -> float:
@@ -146,7 +160,9 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " adresse electronique, correo, correo electronico, email adresse, mailadresse, posta elettronica,"
              " indirizzo email, eml, emails",
        weak="mail, mel, contact", veto=CONTACT_VETO + " id hash hashed md5 sha",
-       validator="email", value_only="email", value_only_strength=0.9),
+       validator="email", value_only="email", value_only_strength=0.9,
+       test_data="email_test_data", test_data_reason="addresses without a dotted domain or without a domain"
+                                                     " (test, demo or exported data)"),
     _r("PII.PHONE", "PII", CONFIDENTIAL, "Telephone or fax number.", families={tf.TEXT, tf.OTHER, tf.INTEGER},
        names="phone, phone number, phonenumber, telephone, telephone number, tel, tel no, mobile, mobile number,"
              " mobile phone, cell, cellphone, cell phone, fax, msisdn, contact number, portable, numero telephone,"
@@ -154,7 +170,9 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " numero telefono, telefoonnummer, gsm, landline, phone no, ph no",
        weak="contact", veto=CONTACT_VETO + " id model brand os app imei",
        validator="phone", value_only="phone", value_only_min_share=0.9, value_only_strength=0.82,
-       column_precheck=lambda items: _share_of(v.looks_like_phone_number, items) >= 0.3),
+       column_precheck=lambda items: _share_of(v.looks_like_phone_number, items) >= 0.3,
+       test_data="phone_test_data", test_data_reason="numbers written like phone numbers that no numbering plan"
+                                                     " assigns (fictitious 555 numbers, test data)"),
     # --- people --------------------------------------------------------------------------------------------
     _r("PII.PERSON_NAME", "PII", CONFIDENTIAL, "A person's full name.",
        names="full name, fullname, person name, customer name, client name, contact name, employee name,"
@@ -163,13 +181,14 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " applicant name, beneficiary name, recipient name, sender name, owner name, author name,"
              " manager name, spouse name, parent name, nom complet, nom prenom, prenom nom, nombre completo,"
              " nombre y apellidos, nome completo, vollstaendiger name, voller name, volledige naam,"
-             " legal name, real name",
+             " legal name, real name, " + _ROLE_NAMES,
        weak="display name, name, nom, nombre, nome, naam",
        veto="product company org organization file host table column schema"
             " category brand item street city country bank db server model app project team plan tag",
        validator="person_name", kind="plausible",
        value_only="full_name_shape", value_only_min_distinct=5, value_only_strength=0.75,
-       column_precheck=people.person_name_column),
+       column_precheck=people.person_name_column,
+       name_tables=" ".join(PERSON_TABLES.phrases)),
     _r("PII.FIRST_NAME", "PII", CONFIDENTIAL, "A person's given name.",
        names="first name, firstname, fname, given name, givenname, forename, middle name, prenom, vorname,"
              " rufname, voornaam, primer nombre, nombre de pila, christian name",
@@ -187,32 +206,38 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        names="address, street, street address, address line, addr, addr line, home address, mailing address,"
              " billing address, shipping address, postal address, residential address, adresse, rue, voie,"
              " adresse postale, direccion, calle, domicilio, strasse, anschrift, adresse zeile, indirizzo,"
-             " via, straat, adres, huisadres, street name, strassenname",
+             " via, straat, adres, huisadres, street name, strassenname, endereco, logradouro, morada",
        weak="line", veto=CONTACT_VETO + " email mail e ip mac web url wallet id hash btc eth crypto memory"
             " bitcoin ethereum contract server host",
-       validator="street_address", kind="plausible"),
+       validator="street_address", kind="plausible", value_judge=street_column),
     _r("PII.CITY", "PII", INTERNAL, "City, town or municipality.",
        names="city, town, city name, ville, ciudad, stadt, citta, localidad, municipio, municipality,"
              " locality, commune, woonplaats, plaats, gemeente, birth city, birthplace, lieu naissance,"
              " place of birth, wohnort, poblacion, comune",
-       weak="ort, place", veto="id code count population size", validator="word_text", kind="plausible"),
+       weak="ort, place", veto="id code count population size", validator="word_text", kind="plausible",
+       name_tables="city town municipality locality ville stadt ciudad citta gemeente commune comune municipio",
+       value_judge=city_column),
     _r("PII.POSTAL_CODE", "PII", INTERNAL, "Postal or ZIP code.", families=NUMERIC_ID,
        names="zip, zipcode, zip code, postal code, postalcode, postcode, post code, code postal,"
              " codepostal, plz, postleitzahl, codigo postal, cod postal, codice postale, postal, pincode, pin code,"
-             " eircode",
-       weak="cp, cap, zip4", veto="id count radius", validator="postal_code", kind="plausible"),
+             " eircode, postnummer, postnr, kod pocztowy, cep",
+       weak="cp, cap, zip4", veto="id count radius", validator="postal_code", kind="plausible",
+       value_judge=postal_column),
     _r("PII.COUNTRY", "PII", INTERNAL, "Country name or code.",
        names="country, country name, country code, countrycode, pays, pais, paese, land, nationality,"
              " nationalite, nacionalidad, nazionalita, staatsangehoerigkeit, nationaliteit, country of birth,"
-             " pays naissance, iso country, country iso",
-       weak="nation", veto="count", validator="word_text", kind="plausible"),
+             " pays naissance, iso country, country iso, country of residence, residence country,"
+             " country of citizenship, citizenship",
+       weak="nation", veto="count", validator="word_text", kind="plausible",
+       name_tables="country nation pays pais paese", value_judge=country_column),
     _r("PII.DATE_OF_BIRTH", "PII", CONFIDENTIAL, "Date of birth.",
        families={tf.DATE, tf.DATETIME, tf.TEXT, tf.OTHER, tf.INTEGER},
        names="dob, date of birth, dateofbirth, birth date, birthdate, birthday, date birth, birth dt, born,"
              " born on, naissance, date naissance, date de naissance, datenaissance, ddn, geburtsdatum,"
              " geburtstag, geb datum, gebdat, fecha nacimiento, fecha de nacimiento, nacimiento, fec nac,"
              " data nascita, data di nascita, geboortedatum, birth",
-       veto="place city country lieu ort", validator="birth_date", kind="plausible"),
+       veto="place city country lieu ort", validator="birth_date", kind="plausible",
+       value_judge=birth_date_column),
     _r("PII.GENDER", "PII", CONFIDENTIAL, "Gender or sex.", families=NUMERIC_ID,
        names="gender, sex, sexe, genre, geschlecht, genero, sexo, sesso, geslacht, gender identity",
        veto="id count ratio", validator="gender", kind="plausible",
@@ -234,7 +259,9 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " mansione, beroep, functie, functietitel, job role, contact title",
        weak="position, designation, fonction, title", veto="id count code level courtesy",
        validator="job_title", kind="plausible", needs_person_table=True, value_only="job_title_value",
-       value_only_min_distinct=5, value_only_strength=0.72, column_precheck=people.job_title_column),
+       value_only_min_distinct=5, value_only_strength=0.72, column_precheck=people.job_title_column,
+       name_tables="position role job occupation profession designation poste metier beruf puesto ocupacion"
+                   " professione beroep functie"),
     _r("PII.PASSPORT_NUMBER", "PII", RESTRICTED, "Passport number.",
        names="passport, passport number, passport no, passport num, passport id, passeport, numero passeport,"
              " reisepass, reisepassnummer, passnummer, pasaporte, numero pasaporte, passaporto, paspoort,"
@@ -257,13 +284,19 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
              " bedrijf, bedrijfsnaam, werkgever, vendor name, supplier name, customer company",
        weak="vendor, supplier, org", veto="id count size type code", validator="word_text", kind="plausible",
        value_only="company_shape", value_only_min_distinct=5, value_only_strength=0.75,
-       column_precheck=people.company_column),
+       column_precheck=people.company_column,
+       name_tables="company supplier vendor merchant manufacturer distributor wholesaler retailer shipper carrier"
+                   " publisher bank insurer organisation organization firm business enterprise employer agency"
+                   " societe entreprise fournisseur fabricant firma unternehmen lieferant hersteller empresa"
+                   " proveedor fabricante compania azienda fornitore produttore bedrijf leverancier fabrikant"),
     # --- national identifiers ------------------------------------------------------------------------------
     _r("NATIONAL_ID.US_SSN", "NATIONAL_ID", RESTRICTED, "United States Social Security Number.",
        families=NUMERIC_ID,
        names="ssn, social security number, social security no, social security, soc sec no, ss number,"
              " soc sec num, social sec no", weak="ss no", veto="last four",
-       validator="us_ssn", value_only="us_ssn_formatted", value_only_min_share=0.9),
+       validator="us_ssn", value_only="us_ssn_formatted", value_only_min_share=0.9,
+       test_data="us_ssn_test_data", test_data_reason="nine digits written like SSNs outside the issued ranges"
+                                                      " (test data)"),
     _r("NATIONAL_ID.GB_NINO", "NATIONAL_ID", RESTRICTED, "UK National Insurance number (no check digit).",
        names="nino, ni number, ni no, national insurance number, national insurance no, national insurance,"
              " nat ins no, nin", weak="insurance number",
@@ -317,7 +350,9 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
        weak="card, cc, pan",
        veto=ID_VETO + " gift loyalty membership member library sim id business score report type brand expiry"
             " exp expiration month year holder token last bin hash masked fingerprint count",
-       validator="payment_card", value_only="payment_card", value_only_min_share=0.8),
+       validator="payment_card", value_only="payment_card", value_only_min_share=0.8,
+       test_data="payment_card_test_data", test_data_reason="numbers written like card numbers that fail the"
+                                                            " Luhn or issuer-range check (test cards)"),
     _r("FINANCIAL.CARD_SECURITY_CODE", "FINANCIAL", RESTRICTED, "Card verification value (CVV/CVC).",
        families=NUMERIC_ID,
        names="cvv, cvc, csc, cvn, card security code, card verification value, card verification code,"
@@ -435,7 +470,7 @@ GLUED_NAMES = Segmenter(
     name billing bill ship shipping delivery deliver mailing postal contact line home work mobile main primary
     secondary alternate other customer employee user client person company business office personal private
     legal current previous first last middle full display preferred given family maiden nick from
-    """.split()),
-    short=_SHORT_GLUED | {word for phrase in _MULTI_WORD for word in phrase.split() if len(word) == 3}
+    """.split()) | PERSON_ROLES.vocabulary,
+    short=_SHORT_GLUED | {word for phrase in _MULTI_WORD for word in phrase.split() if 2 <= len(word) <= 3}
     | {"alt", "new", "old"},
     explains=_GLUED_PHRASES.any_token)

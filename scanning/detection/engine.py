@@ -4,8 +4,24 @@ Precision first. The rules that keep false positives out:
 
 * a column's type family decides which classifications are possible at all (integers are never emails,
   binary, boolean, JSON and UUID columns are never classified by the built-ins);
+* a name signal and a value signal combine, and neither is required: a name confirmed by its values scores
+  highest, values strong enough alone come next (a weak name that agrees with them adds to them), a strong name
+  on an all-null sample gives a low-confidence suggestion (evidence ``name_only``: the catalog counts it as
+  internal at most) unless a word after the matched phrase says the column is about something else
+  (``…_count``, ``…_type``, ``…_id``, ``…_approval_code``: ``names.NAME_ONLY_VETO``);
 * a name signal must be *confirmed* by the sampled values when there are any: values that do not match
-  contradict the name and nothing is suggested for it (``phone`` holding ``"n/a"``, integer ``email_verified``);
+  contradict the name and nothing is suggested for it (``phone`` holding ``"n/a"``, integer ``email_verified``).
+  One exception keeps test and synthetic data from hiding a column: under a *strong* name, values that keep the
+  class's shape but fail its real check (``Recognizer.test_data``: e-mails without a dotted domain or without a
+  domain, card numbers failing Luhn or outside every issuer's range, unissued SSNs, unassigned phone numbers)
+  still suggest the class, at lower confidence, with evidence ``test_data`` and the reason — provided they vary
+  (five distinct values at least), are not placeholders (``n/a``, ``none``, ``TBD``) and the table is not one the
+  class vetoes (a ``card_number`` in ``gift_cards``);
+* names are read as words: glued names are split (``shiptocountrycode``), a person's role names a person
+  (``consignee_name``; ``approver`` alone only when it holds full names), a bare ``name`` is read by the table's
+  head noun (``suppliers.name`` a company, ``nation.name`` a country, ``positions.name`` a job title,
+  ``customers.name`` a person), and for classes whose values cannot contradict a name (cities, job titles),
+  ``…_type``, ``…_count`` or ``…_category`` after the phrase stops it (``job_type``);
 * without a name signal only classifications whose validator is strong enough (check digits, vendor prefixes,
   unambiguous shapes) may be suggested, and only when most of the values match (``min_match_share``); values
   that are ambiguous on their own (bare hex digests) need an opaque column name *and* a table that settles
@@ -21,22 +37,36 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 
 from . import types as tf
 from . import validators as v
 from .classifications import GLUED_NAMES, ID_VETO, RECOGNIZERS, Recognizer
 from .masking import mask_value
-from .names import PERSON_TABLES, PhraseMatcher, head_noun, is_opaque_name, tokenize
+from .names import (
+    NAME_ONLY_VETO,
+    PERSON_TABLES,
+    TRAILING_VETO,
+    PhraseMatcher,
+    head_noun,
+    is_bare_name,
+    is_opaque_name,
+    person_role,
+    tokenize,
+)
 from .rules import CustomRule, evaluate_rule
 
 _BINARY_TYPES = (bytes, bytearray, memoryview)
 _NEVER_CLASSIFIED = frozenset({tf.BINARY, tf.BOOLEAN, tf.JSON, tf.UUID, tf.TIME})
+_JUDGED = frozenset({tf.TEXT, tf.OTHER, tf.DATE, tf.DATETIME})  # value judges read words and dates, not numbers
 _VALUE_ONLY_VETO = PhraseMatcher(ID_VETO.split())
 # A bare generic word ("name", "nom", …) names a person only in a table of people.
 _BARE_NAMES = {"name": "PII.PERSON_NAME", "nom": "PII.LAST_NAME", "nombre": "PII.FIRST_NAME",
                "nome": "PII.FIRST_NAME", "naam": "PII.PERSON_NAME", "display name": "PII.PERSON_NAME"}
 _PROBE = 5
+# Classes a bare "name" column holds by its table's noun, people last (a table of suppliers' contacts holds people,
+# "customers.name" a person; "suppliers.name" a company).
+_NAMED_BY_TABLE = tuple(r for r in RECOGNIZERS if r.name_tables.phrases and r.name != "PII.PERSON_NAME")
 
 
 @dataclass(frozen=True)
@@ -190,62 +220,173 @@ class _Candidate:
     examples: list[str]
     reasons: list[str] = field(default_factory=list)
     custom: bool = False
+    flags: dict = field(default_factory=dict)  # added to the evidence: {"name_only": True}, {"test_data": True}
 
 
-def _name_signal(r: Recognizer, tokens: tuple[str, ...], table_tokens: tuple[str, ...]) -> tuple[str, bool] | None:
-    """(matched phrase, strong?) or None. Vetoed names give no signal."""
-    phrase = r.names.search(tokens)
-    strong = phrase is not None
-    if phrase is None:
-        phrase = r.weak_names.search(tokens)
-    if phrase is None:
-        return None
+@dataclass
+class _Names:
+    """What the column's and the table's names say, read once per column."""
+
+    tokens: tuple[str, ...]
+    table_name: str
+    table_tokens: tuple[str, ...]
+    head: tuple[str, ...]  # the table's head noun
+    bare_target: str | None  # the class a bare "name" column holds in this table, if any
+
+    @classmethod
+    def read(cls, column_name: str, table_name: str) -> _Names:
+        tokens = GLUED_NAMES.tokens(tokenize(column_name))
+        table_tokens = tokenize(table_name)
+        head = head_noun(table_tokens)
+        target = None
+        if is_bare_name(tokens, table_tokens):
+            # The table's head noun first: "supplier_contacts.name" is a person, "customer_companies.name" not.
+            target = next((r.name for r in _NAMED_BY_TABLE if r.name_tables.any_token(head)), None)
+            if target is None and PERSON_TABLES.any_token(table_tokens):
+                target = "PII.PERSON_NAME"
+        return cls(tokens, table_name, table_tokens, head, target)
+
+    @cached_property
+    def about_a_class(self) -> bool:
+        """The name says the column is *about* some class, not that class: its strong phrase with a word its
+        vetoes or ``TRAILING_VETO`` name ("email_domain", "phone_model", "supplier_category"). Values that only a
+        distribution can judge (names, handles, companies) then do not speak alone: "smith.com" under
+        ``email_domain`` is a domain, not a login."""
+        for r in RECOGNIZERS:
+            found = r.names.locate(self.tokens)
+            if found is None:
+                continue
+            phrase, _, end = found
+            rest = tuple(t for t in self.tokens if t not in set(phrase.split()))
+            if (rest and r.veto.vocabulary and r.veto.any_token(rest)) or TRAILING_VETO.intersection(self.tokens[end:]):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class _Signal:
+    phrase: str
+    strong: bool
+    trailing: tuple[str, ...] = ()  # the column-name tokens after the phrase ("approval", "code")
+    full_names: bool = False  # named by a person's role only: full names confirm it, single words do not
+    by_table: bool = False  # a bare "name" read through its table
+
+
+def _name_signal(r: Recognizer, n: _Names) -> _Signal | None:
+    """The column name's signal for ``r``, or None. Vetoed names give no signal."""
+    found = r.names.locate(n.tokens)
+    strong = found is not None
+    if found is None:
+        found = r.weak_names.locate(n.tokens)
+    if found is None:
+        if n.bare_target == r.name:
+            return _Signal("name", False, by_table=True)
+        role = person_role(n.tokens) if r.name == "PII.PERSON_NAME" else None
+        return _Signal(role, False, full_names=True) if role else None
+    phrase, _, end = found
     if r.veto.vocabulary:
         phrase_tokens = set(phrase.split())
-        rest = tuple(t for t in tokens if t not in phrase_tokens)
+        rest = tuple(t for t in n.tokens if t not in phrase_tokens)
         if rest and r.veto.any_token(rest):
             return None
-    if not strong and (phrase in _BARE_NAMES or r.needs_person_table):
-        # "name", "nom", "title": only a bare column in a table of people ("users.name", "employee.title").
-        if not PERSON_TABLES.any_token(table_tokens):
+    trailing = n.tokens[end:]
+    if r.kind == "plausible" and TRAILING_VETO.intersection(trailing):
+        return None  # "job_type", "city_category": about the thing, and values cannot say otherwise
+    if phrase in _BARE_NAMES:
+        # "name", "nom": only a bare column, in a table whose rows are people ("users.name", "customers.nom").
+        if n.bare_target is not None:
+            return _Signal(phrase, False, by_table=True) if n.bare_target == r.name else None
+        if not PERSON_TABLES.any_token(n.table_tokens):
             return None
-        if len(tokens) > 1 and not (len(tokens) == 2 and tokens[0] in table_tokens):
+        if len(n.tokens) > 1 and not (len(n.tokens) == 2 and n.tokens[0] in n.table_tokens):
             return None
-    return phrase, strong
+    elif not strong and r.needs_person_table:
+        # "title", "position": a job title in a table of people or of jobs ("employee.title", "positions.title").
+        if not (PERSON_TABLES.any_token(n.table_tokens) or r.name_tables.any_token(n.head)):
+            return None
+        if len(n.tokens) > 1 and not (len(n.tokens) == 2 and n.tokens[0] in n.table_tokens):
+            return None
+    return _Signal(phrase, strong, trailing)
 
 
-def _evaluate(r: Recognizer, col: _Column, tokens, table_name: str, table_tokens,
-              s: DetectionSettings) -> _Candidate | None:
-    signal = _name_signal(r, tokens, table_tokens)
+def _evaluate(r: Recognizer, col: _Column, n: _Names, s: DetectionSettings) -> _Candidate | None:
+    signal = _name_signal(r, n)
     if col.non_null == 0:
-        if signal and signal[1] and s.allow_name_only:
-            return _Candidate(r.name, s.name_only_confidence, None, signal[0], None, [],
-                              [f"column name '{signal[0]}'", "no non-null sampled values to confirm it"])
-        return None
+        return _by_name_only(r, signal, s)
     if signal:
-        phrase, strong = signal
         need = s.min_plausible_share if r.kind == "plausible" else s.min_match_share_with_name
         share, examples = col.share(r.validator, need)
-        if share >= need and _plausible_column(r, col):
+        if share >= need and _plausible_column(r, col, signal):
             if r.kind == "plausible":
-                confidence = (0.6 + 0.3 * share) if strong else (0.5 + 0.15 * share)
+                confidence = (0.6 + 0.3 * share) if signal.strong else (0.5 + 0.15 * share)
             else:
-                confidence = (0.8 + 0.15 * share) if strong else (0.65 + 0.2 * share)
-            reasons = [f"column name '{phrase}'" + ("" if strong else " (weak)"),
+                confidence = (0.8 + 0.15 * share) if signal.strong else (0.65 + 0.2 * share)
+            reasons = [_said_by(signal),
                        f"{share:.0%} of values {'plausible' if r.kind == 'plausible' else 'valid'} ({r.validator})"]
-            if not strong and _by_values(r, col, s) is not None:
+            if not signal.strong and _by_values(r, col, s, n.table_tokens) is not None:
                 # A weak name ("national id") fits several classes: the one whose values need no name wins.
                 confidence += 0.1
                 reasons.append(f"values alone would show it ({r.value_only})")
-            return _Candidate(r.name, confidence, share, phrase, r.validator, examples, reasons)
+            return _Candidate(r.name, confidence, share, signal.phrase, r.validator, examples, reasons)
+        if signal.strong and r.test_data is not None:
+            found = _by_test_data(r, col, signal, n, s)
+            if found is not None:
+                return found
         # The values contradict the name; fall through: the values may still speak for themselves.
-    if not s.allow_value_only or _VALUE_ONLY_VETO.any_token(tokens):
+    if not s.allow_value_only or _VALUE_ONLY_VETO.any_token(n.tokens):
         return None
-    return _by_values(r, col, s) or _by_table_context(r, col, tokens, table_name, table_tokens, s)
+    if r.kind == "plausible" and n.about_a_class:
+        return None
+    return _by_values(r, col, s, n.table_tokens) or _by_table_context(r, col, n, s)
 
 
-def _by_values(r: Recognizer, col: _Column, s: DetectionSettings) -> _Candidate | None:
+def _said_by(signal: _Signal) -> str:
+    if signal.by_table:
+        return f"bare column name '{signal.phrase}' read by its table"
+    if signal.full_names:
+        return f"column named by a person's role '{signal.phrase}', holding full names"
+    return f"column name '{signal.phrase}'" + ("" if signal.strong else " (weak)")
+
+
+def _by_name_only(r: Recognizer, signal: _Signal | None, s: DetectionSettings) -> _Candidate | None:
+    """Every sampled value is null: a strong name may still suggest the class, at low confidence, and the
+    catalog does not let such a suggestion raise the column's sensitivity above internal (``name_only``)."""
+    if signal is None or not signal.strong or not s.allow_name_only or NAME_ONLY_VETO.intersection(signal.trailing):
+        return None
+    return _Candidate(r.name, s.name_only_confidence, None, signal.phrase, None, [],
+                      [f"column name '{signal.phrase}'", "no non-null sampled values to confirm it",
+                       "suggested from the name alone: counts as internal at most until a steward confirms it"],
+                      flags={"name_only": True})
+
+
+def _by_test_data(r: Recognizer, col: _Column, signal: _Signal, n: _Names,
+                  s: DetectionSettings) -> _Candidate | None:
+    """A strong name whose values keep the class's shape but fail its real check — fictitious, test or exported
+    data (555 numbers, hand-typed test cards, ``ann@localhost``): still the class, at lower confidence. Values
+    must vary (at least five distinct ones, or all of a smaller sample): a handful of repeated words is a
+    placeholder, not data. The class's vetoes apply to the table too: a Luhn-failing ``card_number`` of
+    ``gift_cards`` is a gift card, one in ``orders`` as likely an order reference."""
+    if r.veto.any_token(n.table_tokens):
+        return None
+    need = s.min_match_share_with_name
+    share, examples = col.share(r.test_data, need)
+    if share < need or len(col.matched_texts(r.test_data)) < min(5, col.non_null):
+        return None
+    # Below a confirmed name (0.8 and up), above the value-only guesses of distribution-judged classes (a local
+    # part also looks like a login: under "email" it is an address without its domain).
+    return _Candidate(r.name, 0.6 + 0.15 * share, share, signal.phrase, r.test_data, examples,
+                      [f"column name '{signal.phrase}'", f"{share:.0%} of values are {r.test_data_reason}",
+                       "lower confidence: the values look like test or synthetic data"],
+                      flags={"test_data": True})
+
+
+def _by_values(r: Recognizer, col: _Column, s: DetectionSettings, table_tokens=()) -> _Candidate | None:
     """Values strong enough to decide without any name."""
+    if r.value_judge is not None and col.family in _JUDGED:
+        verdict = r.value_judge(col.items, col.non_null, table_tokens)
+        if verdict is not None:
+            return _Candidate(r.name, verdict.confidence, verdict.share, None, r.value_judge.__name__,
+                              list(verdict.examples), list(verdict.reasons))
     if r.value_only is None:
         return None
     if r.column_precheck is not None and not r.column_precheck(col.items):
@@ -254,16 +395,15 @@ def _by_values(r: Recognizer, col: _Column, s: DetectionSettings) -> _Candidate 
                          r.value_only_min_distinct, r.column_check, r.value_only_strength, ["no column-name signal"])
 
 
-def _by_table_context(r: Recognizer, col: _Column, tokens, table_name: str, table_tokens,
-                      s: DetectionSettings) -> _Candidate | None:
+def _by_table_context(r: Recognizer, col: _Column, n: _Names, s: DetectionSettings) -> _Candidate | None:
     """Ambiguous values settled by the table, when the column name is opaque (see ``TableContext``)."""
     context = r.table_context
     # The table's head noun: "legacy_users" and "users_old" hold users, "user_preferences" holds preferences.
-    if context is None or not is_opaque_name(tokens) or not context.tables.any_token(head_noun(table_tokens)):
+    if context is None or not is_opaque_name(n.tokens) or not context.tables.any_token(n.head):
         return None
     return _without_name(r, col, context.validator, max(s.min_match_share, context.min_share), context.min_distinct,
                          context.column_check, context.strength,
-                         ["column name says nothing", f"table '{table_name}' holds people or accounts"])
+                         ["column name says nothing", f"table '{n.table_name}' holds people or accounts"])
 
 
 def _without_name(r: Recognizer, col: _Column, key: str, need: float, min_distinct: int, column_check,
@@ -282,16 +422,26 @@ def _without_name(r: Recognizer, col: _Column, key: str, need: float, min_distin
                       [f"{share:.0%} of values valid ({key})", *reasons])
 
 
-def _plausible_column(r: Recognizer, col: _Column) -> bool:
+def _plausible_column(r: Recognizer, col: _Column, signal: _Signal) -> bool:
     """Whole-column sanity for name-driven classes, where one value at a time says too little."""
     if r.name == "PII.STREET_ADDRESS":
-        with_digit = sum(c for t, c in col.items if any(ch.isdigit() for ch in t))
-        return with_digit * 2 >= col.non_null
+        return _share_where(col, lambda t: any(ch.isdigit() for ch in t)) >= 0.5
     if r.name == "CREDENTIALS.PASSWORD":
         return not any(v.is_password_hash(t) for t, _ in col.items[:_PROBE])
-    if r.name in ("PII.GENDER", "PII.COUNTRY", "FINANCIAL.CARD_SECURITY_CODE"):
-        return True
+    if signal.full_names:
+        # "approver", "account_manager": a person when the values are full names, else logins or codes; and not
+        # when they name the role itself ("Loan Officer", "Senior Officer": kinds of officer, not people).
+        role = signal.phrase.split()[-1]
+        return len(col.items) >= 3 and _share_where(col, lambda t: " " in t and role not in t.lower()) >= 0.6
+    if signal.by_table and r.name == "PII.JOB_TITLE":
+        # A "roles" table of an application holds "admin", "read_only", "ROLE_USER"; job titles are written for
+        # people to read ("Sales Manager", "Nurse").
+        return _share_where(col, lambda t: "_" not in t and (" " in t or t[:1].isupper())) >= 0.6
     return True
+
+
+def _share_where(col: _Column, test) -> float:
+    return sum(c for t, c in col.items if test(t)) / col.non_null if col.non_null else 0.0
 
 
 def _refine_bare_name(best: _Candidate, col: _Column) -> _Candidate:
@@ -320,8 +470,7 @@ def detect_column(
     all candidates compete on confidence (custom rules win ties).
     """
     col = _Column(sample, settings)
-    tokens = GLUED_NAMES.tokens(tokenize(sample.column_name))
-    table_tokens = tokenize(sample.table_name)
+    names = _Names.read(sample.column_name, sample.table_name)
 
     candidates: list[_Candidate] = []
     for rule in custom_rules:
@@ -338,7 +487,7 @@ def detect_column(
         for r in RECOGNIZERS:
             if col.family not in r.families or r.name in exclude or r.name in settings.disabled:
                 continue
-            found = _evaluate(r, col, tokens, sample.table_name, table_tokens, settings)
+            found = _evaluate(r, col, names, settings)
             if found is not None:
                 candidates.append(found)
     candidates = [c for c in candidates if c.confidence >= settings.min_confidence]
@@ -363,5 +512,6 @@ def detect_column(
         "reasons": best.reasons,
         "custom_rule": best.custom,
         "alternatives": [{"classification": c.name, "confidence": round(c.confidence, 3)} for c in runner_up],
+        **best.flags,
     }
     return Detection(best.name, round(min(best.confidence, 0.99), 3), evidence)

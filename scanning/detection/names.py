@@ -137,6 +137,18 @@ class PhraseMatcher:
     def any_token(self, tokens: tuple[str, ...]) -> bool:
         return self.search(tokens) is not None
 
+    def locate(self, tokens: tuple[str, ...]) -> tuple[str, int, int] | None:
+        """(phrase, first token, one past its last token) of the leftmost longest match, or None."""
+        if self._regex is None or not tokens:
+            return None
+        joined = "_" + "_".join(_stem(t, self.vocabulary) for t in tokens) + "_"
+        m = self._regex.search(joined)
+        if m is None:
+            return None
+        phrase = m.group(1).replace("_", " ")
+        start = joined.count("_", 0, m.start(1)) - 1
+        return phrase, start, start + len(phrase.split())
+
 
 # Tables whose rows are people: a bare ``name`` column there is a person's name. Elsewhere (products, cities,
 # categories, …) it is not, so the bare word never suggests a person on its own.
@@ -150,7 +162,7 @@ personne utilisateur salarie employe adherent abonne eleve etudiant patient bene
 kunde kunden mitarbeiter benutzer person personen nutzer mitglied schueler patienten
 cliente usuario empleado paciente persona socio alumno estudiante
 utente dipendente persona socio studente paziente
-klant medewerker gebruiker persoon lid leerling
+klant klanten medewerker medewerkers gebruiker gebruikers persoon personen lid leden leerling leerlingen
 """.split())
 
 # Tables whose rows are people or their sign-in accounts: where a credential column would live.
@@ -160,9 +172,11 @@ compte identifiant connexion konto anmeldung zugang zugangsdaten cuenta acceso c
 credenziali inlog
 """.split()))
 
-# Words after a table's noun that say which copy it is, not what it holds: users_old, accounts_archive, members_v2.
+# Words after a table's noun that say which copy or view of it this is, not what it holds: users_old,
+# accounts_archive, members_v2, supplier_master, customer_details.
 _TABLE_QUALIFIERS = re.compile(r"old|new|bak|backup|tmp|temp|archive|archived|hist|history|legacy|copy|staging"
-                               r"|stage|prev|previous|orig|original|snapshot|import|export|v\d*")
+                               r"|stage|prev|previous|orig|original|snapshot|import|export|v\d*"
+                               r"|master|info|details?|data|list|lookup|lkp|ref|dim|tbl|table")
 
 
 def head_noun(table_tokens: tuple[str, ...]) -> tuple[str, ...]:
@@ -192,3 +206,73 @@ num_of type status optin opt consent sent bounce bounced domain template format 
 time updated changed created frequency preference pref notification notify subscribed unsubscribed allowed
 visible public hidden required mandatory exists present provided missing changed_at last_changed
 """.split())
+
+
+
+def phrases(text: str) -> list[str]:
+    """Comma-separated phrases: ``"next of kin, approver"`` → ``["next of kin", "approver"]``."""
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+# The roles a person plays in a record: "consignee_name", "approver_name", "guest_name" name a person. Only words
+# that nearly always mean a person: "driver", "agent", "host", "client", "parent" or "owner" are also software,
+# companies or tree nodes, and "user" or "login" name accounts (their "name" is a username).
+PERSON_ROLES = PhraseMatcher(phrases("""
+approver, reviewer, assignee, assigner, reporter, requester, requestor, submitter, author, editor, supervisor,
+manager, account manager, sales rep, sales representative, salesperson, salesman, saleswoman, representative,
+recruiter, interviewer, interviewee, consignee, consignor, addressee, recipient, sender, beneficiary, guarantor,
+cosigner, signatory, witness, guardian, next of kin, emergency contact, spouse, mother, father, landlord, tenant,
+caller, physician, doctor, nurse, dentist, surgeon, therapist, pharmacist, caregiver, carer, instructor, teacher,
+tutor, trainer, coach, mentor, advisor, adviser, counsellor, counselor, attendee, participant, applicant,
+candidate, employee, customer, patient, student, passenger, traveler, traveller, guest, visitor, subscriber, donor,
+volunteer, buyer, seller, cardholder, policyholder, insured, claimant, plaintiff, defendant, victim, officer,
+inspector, auditor, technician, contact person, member
+"""))
+# The roles that name a person even as the whole column name ("approver", "account_manager" holding full names):
+# those a record assigns to one person. Not the record's own subject ("customer", "guest", "visitor", "member"):
+# such a column as often holds a category ("Returning Visitor", "Gold Member") or a company.
+BARE_ROLES = PhraseMatcher(phrases("""
+approver, reviewer, assignee, assigner, reporter, requester, requestor, submitter, author, editor, supervisor,
+manager, account manager, sales rep, sales representative, salesperson, salesman, saleswoman, recruiter,
+interviewer, consignee, signatory, witness, guardian, next of kin, emergency contact, spouse, landlord, physician,
+doctor, nurse, instructor, teacher, tutor, coach, mentor, advisor, adviser, counsellor, counselor, officer,
+inspector, auditor, technician, contact person
+"""))
+
+
+def person_role(tokens: tuple[str, ...]) -> str | None:
+    """The role when the whole column name is one (``approver``, ``account_manager``, ``sales_reps``), else None."""
+    found = BARE_ROLES.locate(tokens)
+    return found[0] if found is not None and found[1] == 0 and found[2] == len(tokens) else None
+
+
+# A bare generic word for "name": what it names depends on the table ("suppliers.name" is a company).
+BARE_NAME_WORDS = frozenset("name nom nombre nome naam".split())
+
+
+def is_bare_name(tokens: tuple[str, ...], table_tokens: tuple[str, ...]) -> bool:
+    """``name``, or ``name`` qualified only by its own table: ``supplier_name`` in ``suppliers``, ``cust_name`` in
+    ``customers``, ``s_name`` in ``supplier`` (a column prefixed with its table's abbreviation says no more)."""
+    if not tokens or tokens[-1] not in BARE_NAME_WORDS or len(tokens) > 2:
+        return False
+    if len(tokens) == 1:
+        return True
+    qualifier, head = tokens[0], head_noun(table_tokens)
+    if not head:
+        return False
+    noun = head[0]
+    return (qualifier == noun or qualifier == noun.rstrip("s") or noun.startswith(qualifier)
+            and len(qualifier) <= 4)
+
+
+# Words that, following the matched phrase, say what the column is instead: a count, a type, an approval or the
+# key of a lookup ("phone_count", "address_type", "credit_card_approval_code", "country_id"). Not "code" or
+# "number": "cvv_code" and "phone_number" are the thing itself. With values, the values
+# decide (a "country_id" of ISO codes holds countries); from the name alone these stop the suggestion.
+NAME_ONLY_VETO = frozenset("""
+id ids key fk pk ref count cnt type types kind category class status state flag approval level format template
+length len mask pattern policy rule rules setting settings option options
+""".split())
+# The ones that stop a name even with values, for classes whose values cannot contradict it (a "job_type" of
+# "full time", a "city_category" of "urban").
+TRAILING_VETO = frozenset("count cnt type types kind category class status flag level format".split())

@@ -56,6 +56,31 @@ def is_email(value: str) -> bool:
     return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
 
 
+# Test, demo and exported data keeps the shape of an address and loses what makes it deliverable: hosts without a
+# dot ("ann@localhost", "bob@example"), or only the local part ("ann.lee"). Worth a look only under a strong name.
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{0,63}")
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# What people type where they have no value: never test data, whatever the column is called.
+PLACEHOLDERS = frozenset("""
+n/a na n.a. none null nil nan unknown unk missing invalid todo tbd tba test testing example sample dummy fake
+xxx xx x - -- ? ?? empty blank default nobody noone no yes
+""".split())
+
+
+def is_placeholder(value: str) -> bool:
+    return value.lower() in PLACEHOLDERS
+
+
+def is_email_test_data(value: str) -> bool:
+    """An address, one whose host has no dot, or a bare local part with a letter in it (not a placeholder)."""
+    if is_email(value):
+        return True
+    local, at, host = value.partition("@")
+    if _EMAIL_LOCAL.fullmatch(local) is None or not any(ch.isalpha() for ch in local) or is_placeholder(local):
+        return False
+    return not at or _HOST_LABEL.fullmatch(host) is not None
+
+
 # Digits with the usual phone punctuation and an optional extension; 7..15 digits checked below.
 _PHONE_SHAPE = re.compile(r"(?:\+|00)?[\d ().\-/]{6,22}\d(?:\s{0,2}(?:x|ext\.?|#)\s{0,2}\d{1,6})?", re.I)
 _PHONE_EXT = re.compile(r"\s{0,2}(?:x|ext\.?|#)\s{0,2}\d{1,6}$", re.I)
@@ -106,6 +131,14 @@ _PHONE_FORMATTED = re.compile(r"^(?:\+|00|\(0?\d{1,4}\)|\d{1,5}[ .\-/])")
 def _phone_formatted(value: str) -> bool:
     """Written the way people write phone numbers (international prefix, area code in brackets, groups)."""
     return _PHONE_FORMATTED.match(value) is not None
+
+
+def is_phone_test_data(value: str) -> bool:
+    """7..15 digits written like a phone number, whether or not a numbering plan assigns it (fictitious 555-01xx
+    numbers, demo data): with separators or a prefix, or a run of at least 9 digits (7 or 8 bare digits are as
+    likely an id)."""
+    core = _phone_shape(value)
+    return core is not None and (_phone_formatted(value) or sum(ch.isdigit() for ch in core) >= 9)
 
 
 def looks_like_phone_number(value: str) -> bool:
@@ -162,6 +195,13 @@ def is_payment_card(value: str) -> bool:
         if len(digits) in lengths and prefix.match(digits):
             return luhn.is_valid(digits)
     return False
+
+
+def is_payment_card_test_data(value: str) -> bool:
+    """12..19 digits written like a card number, whatever its issuer range or Luhn digit (test cards typed by
+    hand, generated fixtures), and not one digit repeated."""
+    digits = card_digits(value)
+    return digits is not None and 12 <= len(digits) <= 19 and digits.count(digits[0]) < len(digits)
 
 
 _IBAN_SHAPE = re.compile(r"[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{1,4}){3,9}")
@@ -228,6 +268,11 @@ def is_us_ssn(value: str) -> bool:
 
 def is_us_ssn_formatted(value: str) -> bool:
     return _SSN_DASHED.fullmatch(value) is not None and us_ssn.is_valid(value)
+
+
+def is_us_ssn_test_data(value: str) -> bool:
+    """Nine digits written like an SSN, issued or not (000-, 666- and 9xx- areas are what test data uses)."""
+    return _SSN_PLAIN.fullmatch(value) is not None
 
 
 # UK National Insurance number: two prefix letters (D, F, I, Q, U, V never; O not second; some pairs unused),
@@ -662,6 +707,10 @@ def is_luhn(value: str) -> bool:
 
 VALIDATORS: dict[str, Callable[[str], bool]] = {
     "email": is_email,
+    "email_test_data": is_email_test_data,
+    "phone_test_data": is_phone_test_data,
+    "payment_card_test_data": is_payment_card_test_data,
+    "us_ssn_test_data": is_us_ssn_test_data,
     "phone": is_phone,
     "phone_formatted": is_phone_formatted,
     "luhn": is_luhn,

@@ -109,7 +109,7 @@ def test_per_source_figures_add_up_to_the_totals(world, catalog):
 
 def test_the_review_panel_names_the_suggestion_waiting_longest(world, catalog):
     response = staff_client(world, "steward").get(reverse("admin:index"))
-    (review,) = [shown for shown in response.context["home_panels"] if shown.panel.key == "review"]
+    (review,) = [shown for shown in response.context["home_panels"] if shown.part.key == "review"]
     oldest = review.data["oldest"]
     assert oldest.asset.data_source.workspace == world.workspace_a
     assert review.data["oldest_url"] in response.content.decode()
@@ -170,19 +170,19 @@ def test_queries_do_not_grow_with_the_catalog(world, catalog):
 
 
 def test_a_later_app_adds_its_panel_through_the_registry(world, catalog, monkeypatch):
-    monkeypatch.setattr(home, "_panels", dict(home._panels))
+    monkeypatch.setattr(home.PANELS, "_parts", dict(home.PANELS._parts))
 
     @home.panel(key="lineage", title="Lineage", template="admin/home/review.html", order=35)
     def lineage(request):
         return {"count": 7, "url": "/admin/", "oldest": None, "may_decide": False}
 
     response = staff_client(world, "steward").get(reverse("admin:index"))
-    keys = [shown.panel.key for shown in response.context["home_panels"]]
+    keys = [shown.part.key for shown in response.context["home_panels"]]
     assert keys == ["sources", "runs", "review", "lineage", "drift", "sensitive"]
     assert 'id="panel-lineage"' in response.content.decode()
 
 
 def test_two_panels_cannot_share_a_key():
-    home.registered()
+    home.PANELS.registered()
     with pytest.raises(ValueError, match="two home panels named 'review'"):
         home.panel(key="review", title="Another", template="x.html", order=1)(lambda request: None)

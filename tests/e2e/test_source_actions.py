@@ -126,13 +126,13 @@ def test_register_test_scan_and_read_the_runs(page, live_server, hr_database, se
     assert f"This was the source's first scan: it added {run.added} objects to the catalog." in content
     assert f"tables sampled 2 of 2, after reading {run.objects_seen} schema objects" in content
     assert run.progress_done == run.progress_total == 2  # employees and departments
-    assert tab.locator(".field-data_source_display a").inner_text() == "hr-postgres"
+    assert tab.locator(".field-datasource_display a").inner_text() == "hr-postgres"
     assert_fits(tab, "run-first-scan")
 
     # The source changes; a second scan shows its drift as rows of before and after.
     target.execute("ALTER TABLE employees ALTER COLUMN salary TYPE bigint; ALTER TABLE employees ALTER COLUMN "
                    "full_name SET NOT NULL; ALTER TABLE employees ADD COLUMN phone text")
-    tab.click(".field-data_source_display a")
+    tab.click(".field-datasource_display a")
     tab.wait_for_load_state("networkidle")
     press(tab, "scan-now")
     second = ScanRun.objects.filter(data_source=source).order_by("-pk").first()

@@ -39,9 +39,11 @@ UNSUPPORTED = [
 
 
 def _seconds(call) -> float:
-    start = time.perf_counter()
+    """CPU seconds of this process: a catastrophic pattern burns CPU for seconds to years, while a machine busy with
+    other work only stretches the wall clock (a wall-clock bound failed at load 10 on 2 cores)."""
+    start = time.process_time()
     call()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 @pytest.mark.parametrize("pattern", CATASTROPHIC)
@@ -62,6 +64,8 @@ def test_catastrophic_pattern_runs_in_milliseconds_in_rule_preview(world, patter
         nonlocal response
         response = client.post(url, body, format="json")
 
+    # Untimed first: a process's first request pays for imports and caches, not for the pattern.
+    assert client.post(url, {"value_regex": "a", "values": ["a"]}, format="json").status_code == 200
     assert _seconds(call) < 1.0
     assert response.status_code == 200, response.json()
     assert len(response.json()["per_value"]) == len(HOSTILE_VALUES)

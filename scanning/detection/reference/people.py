@@ -1,7 +1,8 @@
 """Value-only recognisers for people and organisations: full, first and last names, companies, job titles,
 usernames and single-letter gender codes, judged on a whole column's sampled values.
 
-Built on reference data that installed packages ship (loaded lazily, once per process, by ``reference()``):
+Built on reference data that installed packages ship (loaded lazily, once per process, by ``reference()``, and
+kept built in the persistent cache of ``cache.py``, so later processes read it back instead of parsing it):
 
 * first names — ``gender-guesser``'s ``nam_dict.txt`` (Jörg Michael's dictionary: ~44,000 given names with a
   frequency class in each of 55 countries, Europe, the Americas, the Middle East and Asia) and the US census
@@ -34,7 +35,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .. import names as names_module
 from ..names import fold
+from . import cache as reference_cache
 
 Items = list[tuple[str, int]]  # distinct value, count — as the engine hands a column to a precheck
 
@@ -125,6 +128,7 @@ def _name_vocabulary() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 
 def _legal_forms() -> frozenset[str]:
+    # Lazy: reference data is loaded on first use, so a process that never detects never pays for it.
     from cleanco.termdata import terms_by_country, terms_by_type
 
     forms = {form for terms in (*terms_by_type.values(), *terms_by_country.values()) for form in terms}
@@ -149,9 +153,14 @@ def _job_titles() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return frozenset(titles), strong, frozenset(word[:6] for word in strong if len(word) >= 6)
 
 
-@lru_cache(maxsize=1)
+# What the lists are built from: a new version of any of these, or an edit of this module or of the ``fold`` its
+# keys go through, rebuilds the cache.
+@reference_cache.table("people", sources=[__file__, names_module.__file__],
+                       packages=["gender-guesser", "names", "probablepeople", "nameparser", "cleanco",
+                                 "find-job-titles"])
 def reference() -> Reference:
-    """Every list above, parsed once per process on first use (about 1.5 s and 50 MB; see docs/benchmarks.md)."""
+    """Every list above, parsed on first use (about 2 s and 60–80 MB; see docs/operations.md), or read back from
+    the cache."""
     first: dict[str, int] = {}
     _given_names(first)
     last, ratio = _surnames()
@@ -396,6 +405,7 @@ def is_company_shape(value: str) -> bool:
 
 
 def _crf_corporation(value: str) -> bool:
+    # Lazy: the CRF model loads (seconds) on first use, so a process that never detects never pays for it.
     import probablepeople
     from probableparsing import RepeatedLabelError
 

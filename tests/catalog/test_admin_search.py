@@ -1,0 +1,102 @@
+"""The admin header's search: assets by name or qualified name, only in the user's scope, removed ones left out,
+paginated, in a constant number of queries, and a short or missing query answered with a hint, not an error."""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.admin_search import PAGE_SIZE
+from catalog.models import Asset
+from tests.catalog.classification_factories import asset_tree
+from tests.catalog.factories import DataSourceFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("asset-search")
+
+
+@pytest.fixture
+def steward(world):
+    steward = world.user("steward")
+    steward.is_staff = True
+    steward.save(update_fields=["is_staff"])
+    return world.client("steward")
+
+
+def _found(response) -> list[str]:
+    return [row["asset"].qualified_name for row in response.context["results"]]
+
+
+def test_finds_by_name_and_qualified_name_in_the_users_scope_only(world, steward):
+    hr = DataSourceFactory(workspace=world.workspace_a, name="HR", database="hr")
+    _, _, employees, columns = asset_tree(hr, table="employees", columns={"email": "text", "salary": "numeric"})
+    columns["salary"].sensitivity = Asset.Sensitivity.CONFIDENTIAL
+    columns["salary"].save(update_fields=["sensitivity"])
+    crm = DataSourceFactory(workspace=world.workspace_b, name="CRM", database="crm")
+    asset_tree(crm, table="employees", columns={"email": "text"})  # another workspace's: never found
+
+    response = steward.get(URL, {"q": "EMPLOYEES"})
+    assert response.status_code == 200
+    assert _found(response) == ["hr.public.employees", "hr.public.employees.email", "hr.public.employees.salary"]
+    page = response.content.decode()
+    assert f'href="{reverse("admin:catalog_tableasset_change", args=[employees.pk])}"' in page
+    assert "CRM" not in page and "crm." not in page
+
+    found = steward.get(URL, {"q": "salary"})
+    assert _found(found) == ["hr.public.employees.salary"]
+    row = found.content.decode().split('id="search-results"')[1]
+    assert "Column" in row and "HR" in row and "Confidential" in row
+
+
+def test_exact_names_come_first_and_removed_assets_are_left_out(world, steward):
+    source = DataSourceFactory(workspace=world.workspace_a, database="shop")
+    asset_tree(source, table="email_log", columns={"sent_at": "timestamp"})
+    _, _, _, columns = asset_tree(source, table="customers", columns={"email": "text", "old_email": "text"})
+    columns["old_email"].removed_at = timezone.now()
+    columns["old_email"].save(update_fields=["removed_at"])
+    assert _found(steward.get(URL, {"q": "email"})) == [
+        "shop.public.customers.email", "shop.public.email_log", "shop.public.email_log.sent_at"]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "e"])
+def test_an_empty_or_short_query_asks_for_more(steward, query):
+    response = steward.get(URL, {"q": query})
+    assert response.status_code == 200
+    assert response.context["page"] is None
+    text = response.content.decode()
+    assert ("Type at least 2 characters" in text) == bool(query.strip())
+    assert "at least 2 characters" in text
+
+
+def test_an_over_long_query_is_refused_with_a_message(steward):
+    response = steward.get(URL, {"q": "x" * 201})
+    assert response.status_code == 200 and response.context["page"] is None
+    assert "at most 200 characters" in response.content.decode()
+
+
+def test_pages_in_constant_queries(world, steward):
+    source = DataSourceFactory(workspace=world.workspace_a, database="wide")
+    asset_tree(source, table="people", columns={f"name_{index}": "text" for index in range(3)})
+    steward.get(URL, {"q": "name"})  # warm the per-process caches (content types, grants)
+    with CaptureQueriesContext(connection) as few:
+        assert len(_found(steward.get(URL, {"q": "name"}))) == 3
+    asset_tree(source, table="people", columns={f"name_{index}": "text" for index in range(PAGE_SIZE + 10)})
+    with CaptureQueriesContext(connection) as many:
+        response = steward.get(URL, {"q": "name"})
+    assert len(_found(response)) == PAGE_SIZE
+    assert len(many) == len(few)
+    assert _found(steward.get(URL, {"q": "name", "page": "2"})) == [
+        f"wide.public.people.name_{index}" for index in sorted(range(PAGE_SIZE + 10), key=str)][PAGE_SIZE:]
+    assert steward.get(URL, {"q": "name", "page": "bogus"}).status_code == 200  # the first page
+
+
+def test_only_for_verified_staff(world):
+    assert world.client("anonymous").get(URL, {"q": "email"}).status_code == 302  # to the login
+    unverified = world.client("staff_unverified").get(URL, {"q": "email"})
+    assert unverified.status_code == 302 and "/accounts/mfa/" in unverified["Location"]
+
+
+def test_the_header_carries_the_search_box(steward):
+    page = steward.get(reverse("admin:index")).content.decode()
+    assert f'action="{URL}"' in page and 'name="q"' in page
