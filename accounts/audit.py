@@ -136,15 +136,10 @@ def _actor_label(actor) -> str:
     return actor.get_username()[:150]
 
 
-def record(*, event: str, actor=None, obj=None, workspace=None, changes: dict | None = None, request=None,
-           extra: dict | None = None):
-    """Append one event to the trail and return it.
-
-    ``actor`` defaults to the request's authenticated user, else the system; ``SYSTEM`` is stored as before
-    accounts.actors existed: no actor row, the label ``"system"``. ``workspace`` defaults to the object's own
-    workspace. Call it inside the service's transaction so the event and the change commit (or roll back)
-    together.
-    """
+def build(*, event: str, actor=None, obj=None, workspace=None, changes: dict | None = None, request=None,
+          extra: dict | None = None) -> AuditEvent:
+    """The event ``record`` appends, not saved yet: a service that writes many rows at once builds one per row
+    and appends them together with ``record_many`` (one INSERT, not one round trip per row)."""
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     label = _actor_label(actor)
@@ -156,7 +151,7 @@ def record(*, event: str, actor=None, obj=None, workspace=None, changes: dict | 
         raise TypeError("workspace must be a Workspace")
     redact = getattr(type(obj), "audit_redact", ()) if obj is not None else ()
     request_id = current_request_id() or getattr(request, "request_id", None) or ""
-    return AuditEvent.objects.create(
+    return AuditEvent(
         event=event,
         actor=actor,
         actor_label=label,
@@ -171,3 +166,23 @@ def record(*, event: str, actor=None, obj=None, workspace=None, changes: dict | 
         user_agent=(getattr(request, "META", {}).get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT]
                     if request is not None else ""),
     )
+
+
+def record(*, event: str, actor=None, obj=None, workspace=None, changes: dict | None = None, request=None,
+           extra: dict | None = None) -> AuditEvent:
+    """Append one event to the trail and return it.
+
+    ``actor`` defaults to the request's authenticated user, else the system; ``SYSTEM`` is stored as before
+    accounts.actors existed: no actor row, the label ``"system"``. ``workspace`` defaults to the object's own
+    workspace. Call it inside the service's transaction so the event and the change commit (or roll back)
+    together.
+    """
+    audit_event = build(event=event, actor=actor, obj=obj, workspace=workspace, changes=changes, request=request,
+                        extra=extra)
+    audit_event.save()
+    return audit_event
+
+
+def record_many(events: Iterable[AuditEvent]) -> None:
+    """Append events made by ``build``, in the caller's transaction, a thousand rows per statement."""
+    AuditEvent.objects.bulk_create(list(events), batch_size=1000)

@@ -17,17 +17,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit, writes
-from accounts.actors import SYSTEM, SystemActor, user_or_none
+from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
 from accounts.fields import check_text
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.models import Asset, AssetCertification, AssetOwner, AssetTag, Tag
-from catalog.selectors import asset_owned_by
+from catalog.selectors import asset_curatable_list, asset_owned_by
 
 
 def may_curate(user, asset: Asset) -> bool:
@@ -40,17 +40,43 @@ def _authorize_curation(acting_user, asset: Asset) -> None:
     authorize(acting_user, lambda: may_curate(acting_user, asset))
 
 
+# --- description -----------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def asset_describe(*, asset: Asset, description: str, acting_user: User | SystemActor) -> Asset:
+    """Write the stewards' description (Markdown) as a curator: the asset's owners too, where
+    ``catalog.services.asset_update`` (the asset's own edit) asks for ``change`` on it. Audited the same way, as
+    ``asset.changed``; the same text again writes nothing."""
+    _authorize_curation(acting_user, asset)
+    with audit.record_changes(event="asset.changed", actor=acting_user, obj=asset, fields=["description"]):
+        asset.description = description
+        asset.clean_fields(exclude=[field.name for field in Asset._meta.fields if field.name != "description"])
+        asset.save(update_fields=["description"])
+    return asset
+
+
 # --- owners ------------------------------------------------------------------------------------------------------
 
 def _owner_label(owner: AssetOwner) -> str:
     return f"user:{owner.user.get_username()}" if owner.user_id else f"group:{owner.group.name}"
 
 
-def _check_owner(asset: Asset, *, user: User | None, group: Group | None, owner_type: str) -> None:
+def _owner_event(owner: AssetOwner, acting_user, *, added: bool):
+    label = f"{_owner_label(owner)} ({owner.owner_type})"
+    return audit.build(event="asset.owner_added" if added else "asset.owner_removed", actor=acting_user,
+                       obj=owner.asset, changes={"owners": [None, label] if added else [label, None]},
+                       extra={"owner_type": owner.owner_type, "user": owner.user_id, "group": owner.group_id})
+
+
+def _check_owner_shape(*, user: User | None, group: Group | None, owner_type: str) -> None:
     if (user is None) == (group is None):
         raise ValidationError({"owner": ["Name a user or a group, not both."]})
     if owner_type not in AssetOwner.OwnerType.values:
         raise ValidationError({"owner_type": [f"Choose one of: {', '.join(AssetOwner.OwnerType.values)}."]})
+
+
+def _check_owner(asset: Asset, *, user: User | None, group: Group | None, owner_type: str) -> None:
+    _check_owner_shape(user=user, group=group, owner_type=owner_type)
     # Owning grants curation of the asset: only people already in its workspace may be given it, so that naming
     # an owner cannot open a workspace to someone outside it.
     if user is not None and not (user.is_active and Membership.objects.filter(
@@ -68,22 +94,16 @@ def asset_owner_add(*, asset: Asset, owner_type: str, acting_user: User | System
     owner, created = AssetOwner.objects.get_or_create(asset=asset, user=user, group=group, owner_type=owner_type,
                                                       defaults={"added_by": user_or_none(acting_user)})
     if created:
-        audit.record(event="asset.owner_added", actor=acting_user, obj=asset,
-                     changes={"owners": [None, f"{_owner_label(owner)} ({owner_type})"]},
-                     extra={"owner_type": owner_type, "user": owner.user_id, "group": owner.group_id})
+        _owner_event(owner, acting_user, added=True).save()
     return owner
 
 
 @transaction.atomic
 def asset_owner_remove(*, owner: AssetOwner, acting_user: User | SystemActor) -> None:
-    asset = owner.asset
-    _authorize_curation(acting_user, asset)
-    label = f"{_owner_label(owner)} ({owner.owner_type})"
-    user, group = owner.user, owner.group
+    _authorize_curation(acting_user, owner.asset)
+    event = _owner_event(owner, acting_user, added=False)
     owner.delete()
-    audit.record(event="asset.owner_removed", actor=acting_user, obj=asset, changes={"owners": [label, None]},
-                 extra={"owner_type": owner.owner_type, "user": getattr(user, "pk", None),
-                        "group": getattr(group, "pk", None)})
+    event.save()
 
 
 @transaction.atomic
@@ -134,6 +154,12 @@ def _check_same_workspace(asset: Asset, other, field: str) -> None:
         raise ValidationError({field: [f"{other} belongs to another workspace than the asset."]})
 
 
+def _tag_event(asset: Asset, tag: Tag, acting_user, *, added: bool):
+    names = [None, tag.name] if added else [tag.name, None]
+    return audit.build(event="asset.tag_added" if added else "asset.tag_removed", actor=acting_user, obj=asset,
+                       changes={"tags": names}, extra={"tag": tag.pk})
+
+
 @transaction.atomic
 def asset_tag_add(*, asset: Asset, tag: Tag, acting_user: User | SystemActor) -> AssetTag:
     _authorize_curation(acting_user, asset)
@@ -141,8 +167,7 @@ def asset_tag_add(*, asset: Asset, tag: Tag, acting_user: User | SystemActor) ->
     link, created = AssetTag.objects.get_or_create(asset=asset, tag=tag,
                                                    defaults={"added_by": user_or_none(acting_user)})
     if created:
-        audit.record(event="asset.tag_added", actor=acting_user, obj=asset, changes={"tags": [None, tag.name]},
-                     extra={"tag": tag.pk})
+        _tag_event(asset, tag, acting_user, added=True).save()
     return link
 
 
@@ -151,8 +176,7 @@ def asset_tag_remove(*, asset: Asset, tag: Tag, acting_user: User | SystemActor)
     _authorize_curation(acting_user, asset)
     deleted, _ = AssetTag.objects.filter(asset=asset, tag=tag).delete()
     if deleted:
-        audit.record(event="asset.tag_removed", actor=acting_user, obj=asset, changes={"tags": [tag.name, None]},
-                     extra={"tag": tag.pk})
+        _tag_event(asset, tag, acting_user, added=False).save()
 
 
 @transaction.atomic
@@ -167,16 +191,20 @@ def asset_tags_set(*, asset: Asset, tags, acting_user: User | SystemActor) -> No
 
 # --- certification -----------------------------------------------------------------------------------------------
 
-@transaction.atomic
-def asset_certify(*, asset: Asset, status: str, acting_user: User | SystemActor, note: str = "",
-                  expires_at: datetime | None = None) -> AssetCertification:
-    """Certify or deprecate ``asset``, replacing its earlier certification; by whom and when are recorded."""
-    _authorize_curation(acting_user, asset)
+def _check_certification(status: str, note: str, expires_at: datetime | None) -> None:
     if status not in AssetCertification.Status.values:
         raise ValidationError({"status": [f"Choose one of: {', '.join(AssetCertification.Status.values)}."]})
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": ["The expiry must be in the future."]})
     check_text(AssetCertification, "note", note)
+
+
+@transaction.atomic
+def asset_certify(*, asset: Asset, status: str, acting_user: User | SystemActor, note: str = "",
+                  expires_at: datetime | None = None) -> AssetCertification:
+    """Certify or deprecate ``asset``, replacing its earlier certification; by whom and when are recorded."""
+    _authorize_curation(acting_user, asset)
+    _check_certification(status, note, expires_at)
     certification = AssetCertification.objects.select_for_update().filter(asset=asset).first()
     if certification is None:
         certification = AssetCertification(asset=asset)
@@ -193,11 +221,16 @@ def asset_certify(*, asset: Asset, status: str, acting_user: User | SystemActor,
     return certification
 
 
+def _end_event(certification: AssetCertification, *, acting_user, event: str, reason: str):
+    return audit.build(event=event, actor=acting_user, obj=certification.asset,
+                       changes={"certification_status": [certification.status, None]},
+                       extra={"certified_by": certification.certified_by_id,
+                              "certified_at": certification.certified_at, "expires_at": certification.expires_at,
+                              **({"reason": reason} if reason else {})})
+
+
 def _end_certification(certification: AssetCertification, *, acting_user, event: str, reason: str) -> None:
-    audit.record(event=event, actor=acting_user, obj=certification.asset,
-                 changes={"certification_status": [certification.status, None]},
-                 extra={"certified_by": certification.certified_by_id, "certified_at": certification.certified_at,
-                        "expires_at": certification.expires_at, **({"reason": reason} if reason else {})})
+    _end_event(certification, acting_user=acting_user, event=event, reason=reason).save()
     certification.delete()
 
 
@@ -228,3 +261,136 @@ def asset_certifications_expire(*, now: datetime | None = None) -> int:
                                    reason="expired")
                 ended += 1
     return ended
+
+
+# --- many assets at once (catalog.asset_curation.assets_curate) ------------------------------------------------
+# The same rules and audit rows as the functions above, in a fixed number of statements whatever the number of
+# assets: the links read once, removed in one DELETE, added in one INSERT, the audit rows appended together. The
+# assets come with ``data_source__workspace`` (the audit rows' workspace) read.
+
+
+class CurationRefused(PermissionDenied):
+    """Some of the assets may not be curated by the caller; the message says how many. Safe to show: the
+    selection is made among the assets the caller sees."""
+
+
+def curation_authorize_all(*, asset_ids: list[int], acting_user: User | SystemActor) -> None:
+    """Refuse (``CurationRefused``, naming how many) unless ``acting_user`` may curate every one of the assets —
+    one query, as detection on demand's ``may_classify_all``."""
+    require_actor(acting_user)
+    if acting_user is SYSTEM:
+        return
+    allowed = asset_curatable_list(user=acting_user).filter(pk__in=asset_ids).count()
+    if allowed < len(set(asset_ids)):
+        raise CurationRefused(f"You may not curate {len(set(asset_ids)) - allowed} of the {len(set(asset_ids))} "
+                              "selected assets: nothing was changed.")
+
+
+def owner_key(owner) -> tuple:
+    """An owner row's or an owner request's identity: (user id, group id, owner type)."""
+    if isinstance(owner, AssetOwner):
+        return owner.user_id, owner.group_id, owner.owner_type
+    return getattr(owner.get("user"), "pk", None), getattr(owner.get("group"), "pk", None), owner["owner_type"]
+
+
+@transaction.atomic
+def assets_owners_change(*, assets: list[Asset], acting_user: User | SystemActor, add=(), remove=(),
+                         exact=None) -> None:
+    """Add and remove owners (each ``{"owner_type", "user" | "group"}``) on every asset, or with ``exact`` make
+    their owners exactly those."""
+    curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
+    wanted = list(exact if exact is not None else add)
+    workspaces = {asset.data_source.workspace_id for asset in assets}
+    for owner in wanted:
+        _check_owner_shape(user=owner.get("user"), group=owner.get("group"), owner_type=owner["owner_type"])
+        user = owner.get("user")
+        if user is not None:
+            member_of = set(Membership.objects.filter(user=user, workspace_id__in=workspaces)
+                            .values_list("workspace_id", flat=True)) if user.is_active else set()
+            if member_of != workspaces:
+                raise ValidationError({"user": ["Owners must be active members of the asset's workspace."]})
+    by_id = {asset.pk: asset for asset in assets}
+    current = list(AssetOwner.objects.filter(asset_id__in=by_id).select_related("user", "group"))
+    kept_keys = {owner_key(owner) for owner in wanted}
+    dropped_keys = {owner_key(owner) for owner in remove}
+    dropped = [owner for owner in current if (owner_key(owner) not in kept_keys if exact is not None
+                                              else owner_key(owner) in dropped_keys)]
+    have = {(owner.asset_id, owner_key(owner)) for owner in current} - {
+        (owner.asset_id, owner_key(owner)) for owner in dropped}
+    added_by = user_or_none(acting_user)
+    new = [AssetOwner(asset=asset, user=owner.get("user"), group=owner.get("group"), owner_type=owner["owner_type"],
+                      added_by=added_by)
+           for asset in assets for owner in wanted if (asset.pk, owner_key(owner)) not in have]
+    for owner in dropped:
+        owner.asset = by_id[owner.asset_id]
+    events = [_owner_event(owner, acting_user, added=False) for owner in dropped]
+    AssetOwner.objects.filter(pk__in=[owner.pk for owner in dropped]).delete()
+    AssetOwner.objects.bulk_create(new, batch_size=1000)
+    audit.record_many([*events, *(_owner_event(owner, acting_user, added=True) for owner in new)])
+
+
+@transaction.atomic
+def assets_tags_change(*, assets: list[Asset], acting_user: User | SystemActor, add=(), remove=(),
+                       exact=None) -> None:
+    """Add and remove tags on every asset, or with ``exact`` make their tags exactly those."""
+    curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
+    wanted = list(exact if exact is not None else add)
+    for tag in wanted:
+        for asset in assets:
+            _check_same_workspace(asset, tag, "tags")
+    by_id = {asset.pk: asset for asset in assets}
+    current = list(AssetTag.objects.filter(asset_id__in=by_id).select_related("tag"))
+    kept, dropped_ids = {tag.pk for tag in wanted}, {tag.pk for tag in remove}
+    dropped = [link for link in current if (link.tag_id not in kept if exact is not None
+                                            else link.tag_id in dropped_ids)]
+    have = {(link.asset_id, link.tag_id) for link in current} - {(link.asset_id, link.tag_id) for link in dropped}
+    added_by = user_or_none(acting_user)
+    new = [AssetTag(asset=asset, tag=tag, added_by=added_by) for asset in assets for tag in wanted
+           if (asset.pk, tag.pk) not in have]
+    events = [_tag_event(by_id[link.asset_id], link.tag, acting_user, added=False) for link in dropped]
+    AssetTag.objects.filter(pk__in=[link.pk for link in dropped]).delete()
+    AssetTag.objects.bulk_create(new, batch_size=1000)
+    audit.record_many([*events, *(_tag_event(link.asset, link.tag, acting_user, added=True) for link in new)])
+
+
+@transaction.atomic
+def assets_certify(*, assets: list[Asset], status: str, acting_user: User | SystemActor, note: str = "",
+                   expires_at: datetime | None = None) -> None:
+    """Certify or deprecate every asset (``asset_certify`` on each): one whose certification says the same
+    already is left as it is, unaudited."""
+    curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
+    _check_certification(status, note, expires_at)
+    existing = {certification.asset_id: certification for certification in
+                AssetCertification.objects.select_for_update().filter(asset__in=assets)}
+    wanted = {"status": status, "note": note, "expires_at": expires_at}
+    now, by = timezone.now(), user_or_none(acting_user)
+    changed, new, events = [], [], []
+    for asset in assets:
+        certification = existing.get(asset.pk)
+        before = audit.snapshot(certification, AssetCertification.audit_fields) if certification else {}
+        changes = audit.diff(before, wanted)
+        if not changes:
+            continue
+        if certification is None:
+            new.append(AssetCertification(asset=asset, certified_by=by, certified_at=now, **wanted))
+        else:
+            changed.append(certification.pk)
+        events.append(audit.build(event=f"asset.{status}", actor=acting_user, obj=asset,
+                                  changes={f"certification_{name}": value for name, value in changes.items()}))
+    AssetCertification.objects.filter(pk__in=changed).update(certified_by=by, certified_at=now, **wanted)
+    AssetCertification.objects.bulk_create(new, batch_size=1000)
+    audit.record_many(events)
+
+
+@transaction.atomic
+def assets_certification_end(*, assets: list[Asset], acting_user: User | SystemActor) -> None:
+    """End the certification (or deprecation) of every asset that has one."""
+    curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
+    by_id = {asset.pk: asset for asset in assets}
+    ended = list(AssetCertification.objects.select_for_update().filter(asset_id__in=by_id))
+    for certification in ended:
+        certification.asset = by_id[certification.asset_id]
+    events = [_end_event(certification, acting_user=acting_user, event="asset.certification_ended", reason="")
+              for certification in ended]
+    AssetCertification.objects.filter(pk__in=[certification.pk for certification in ended]).delete()
+    audit.record_many(events)

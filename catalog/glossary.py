@@ -14,9 +14,13 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from accounts import audit, writes
 from accounts.actors import SystemActor, user_or_none
@@ -24,6 +28,7 @@ from accounts.models import Membership, User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from accounts.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 from catalog import services
+from catalog.bulk import chunks
 from catalog.curation import may_curate
 from catalog.models import Asset, AssetClassification, Classification, GlossaryTerm, GlossaryTermAsset
 
@@ -435,36 +440,108 @@ def glossary_import(*, workspace: Workspace, data: str, fmt: str, acting_user: U
 
 def _apply(plan: ImportPlan, wanted: list[dict], existing: dict[str, GlossaryTerm], members: dict,
            classifications: dict, *, acting_user) -> None:
-    """Write the plan through the term services (each change authorised and audited like a hand-made one): the
-    terms' own fields first, then — once every name exists — parents (cleared, then set, so that a hierarchy
-    being turned around never holds a cycle on the way), related terms and stewards."""
+    """Write the plan in a fixed number of statements, whatever the number of terms: the new terms in one
+    INSERT, their fields and every parent in one UPDATE (all parents at once, so that a hierarchy being turned
+    around never holds a cycle on the way), related terms and stewards as the rows added and removed, and one
+    audit row per term created or changed, appended together.
+
+    ``glossary_import`` authorised the whole file and ``_resolve`` validated it whole (names, statuses, lengths,
+    words, parents and relations among the file's and glossary's terms, no cycle in the hierarchy the import
+    leaves, stewards among the members, active classifications); each term is still checked by its model
+    (``full_clean`` without the queries those checks make redundant). The audit rows say what the term services
+    would: created with its fields, or changed with what changed, related terms and stewards by name."""
     actions = {item["name"]: item for item in plan.items}
+    changed = [item for item in wanted if actions[item["name"]]["action"] != "unchanged"]
+    if not changed:
+        return
     terms = dict(existing)
-    for item in wanted:
-        if actions[item["name"]]["action"] == "unchanged":
-            continue
-        fields = {"definition": item["definition"], "status": item["status"], "synonyms": item["synonyms"],
-                  "abbreviations": item["abbreviations"],
-                  "classification": classifications.get(item["classification"])}
-        if item["name"] in terms:
-            glossary_term_update(term=terms[item["name"]], acting_user=acting_user, **fields)
-        else:
-            terms[item["name"]] = glossary_term_create(workspace=plan.workspace, acting_user=acting_user,
-                                                       name=item["name"], **fields)
-    moving = [item for item in wanted if "parent" in actions[item["name"]].get("fields", ["parent"])
-              and actions[item["name"]]["action"] != "unchanged"]
-    for item in moving:
-        if terms[item["name"]].parent_id is not None:
-            glossary_term_update(term=terms[item["name"]], acting_user=acting_user, parent=None)
-    for item in moving:
-        if item["parent"]:
-            glossary_term_update(term=terms[item["name"]], acting_user=acting_user, parent=terms[item["parent"]])
-    for item in wanted:
-        if actions[item["name"]]["action"] == "unchanged":
-            continue
-        glossary_term_update(term=terms[item["name"]], acting_user=acting_user,
-                             related_terms=[terms[name] for name in item["related_terms"]],
-                             stewards=[members[name] for name in item["stewards"]])
+    before = {item["name"]: (audit.snapshot(terms[item["name"]], GlossaryTerm.audit_fields),
+                             _current(terms[item["name"]])) for item in changed if item["name"] in terms}
+    now = timezone.now()
+    for item in changed:
+        term = terms.get(item["name"]) or GlossaryTerm(workspace=plan.workspace, name=item["name"], created_at=now)
+        term.definition, term.status = item["definition"], item["status"]
+        term.synonyms, term.abbreviations = item["synonyms"], item["abbreviations"]
+        term.classification = classifications.get(item["classification"])
+        term.updated_at = now
+        term.full_clean(exclude=["workspace", "parent", "classification"], validate_unique=False,
+                        validate_constraints=False)
+        terms[item["name"]] = term
+    for item in changed:
+        terms[item["name"]].parent = terms[item["parent"]] if item["parent"] else None
+    # New terms by depth among the new ones, parents first, so that each is inserted with its parent's key; the
+    # changed ones then in one UPDATE of their fields (a parent included).
+    for level in _new_terms_by_depth(changed, before):
+        GlossaryTerm.objects.bulk_create([terms[item["name"]] for item in level])
+    # Only the fields some term changes: each is a CASE over every row in the statement Django builds.
+    fields = sorted({name for item in changed if item["name"] in before for name in actions[item["name"]]["fields"]}
+                    & set(GlossaryTerm.audit_fields))
+    GlossaryTerm.objects.bulk_update([terms[item["name"]] for item in changed if item["name"] in before],
+                                     [*fields, "updated_at"], batch_size=500)
+    _write_relations(changed, terms, before, members)
+    events = []
+    for item in changed:
+        term = terms[item["name"]]
+        old_fields, old = before.get(item["name"], ({}, {"related_terms": [], "stewards": []}))
+        changes = audit.diff(old_fields, audit.snapshot(term, GlossaryTerm.audit_fields))
+        for name in TERM_RELATIONS:
+            if old[name] != item[name]:
+                changes[name] = [old[name], item[name]]
+        if changes:
+            event = "glossary_term.changed" if item["name"] in before else "glossary_term.created"
+            events.append(audit.build(event=event, actor=acting_user, obj=term, workspace=plan.workspace,
+                                      changes=changes))
+    audit.record_many(events)
+
+
+def _new_terms_by_depth(changed: list[dict], before: dict) -> list[list[dict]]:
+    """The new terms in levels: those whose parent is none or an existing term, then their children, and so on
+    (``_resolve`` refused cycles, so every new term has a depth)."""
+    new = {item["name"]: item for item in changed if item["name"] not in before}
+    depths: dict[str, int] = {}
+
+    def depth(name: str) -> int:
+        if name not in depths:
+            parent = new[name]["parent"]
+            depths[name] = depth(parent) + 1 if parent in new else 0
+        return depths[name]
+
+    levels: list[list[dict]] = []
+    for name, item in new.items():
+        at = depth(name)
+        levels.extend([] for _ in range(at + 1 - len(levels)))
+        levels[at].append(item)
+    return levels
+
+
+def _write_relations(changed: list[dict], terms: dict[str, GlossaryTerm], before: dict, members: dict) -> None:
+    """Related terms (both directions: the relation is symmetrical) and stewards of the changed terms, as the
+    rows to remove and the rows to add."""
+    related = GlossaryTerm.related_terms.through
+    stewards = GlossaryTerm.stewards.through
+    unrelate, relate, unassign, assign = set(), set(), set(), set()
+    for item in changed:
+        term, known = terms[item["name"]], item["name"] in before
+        pk = term.pk
+        # The existing terms' relations were read (prefetched) with them by _resolve.
+        had = {other.pk for other in term.related_terms.all()} if known else set()
+        has = {terms[name].pk for name in item["related_terms"]}
+        unrelate |= {pair for other in had - has for pair in ((pk, other), (other, pk))}
+        relate |= {pair for other in has - had for pair in ((pk, other), (other, pk))}
+        had = {user.pk for user in term.stewards.all()} if known else set()
+        has = {members[name].pk for name in item["stewards"]}
+        unassign |= {(pk, user) for user in had - has}
+        assign |= {(pk, user) for user in has - had}
+    for chunk in chunks(sorted(unrelate), 500):
+        related.objects.filter(reduce(or_, (Q(from_glossaryterm_id=a, to_glossaryterm_id=b) for a, b in chunk))
+                               ).delete()
+    related.objects.bulk_create([related(from_glossaryterm_id=a, to_glossaryterm_id=b) for a, b in sorted(relate)],
+                                batch_size=1000, ignore_conflicts=True)
+    for chunk in chunks(sorted(unassign), 500):
+        stewards.objects.filter(reduce(or_, (Q(glossaryterm_id=term, user_id=user) for term, user in chunk))
+                                ).delete()
+    stewards.objects.bulk_create([stewards(glossaryterm_id=term, user_id=user) for term, user in sorted(assign)],
+                                 batch_size=1000, ignore_conflicts=True)
 
 
 def glossary_rows(terms) -> list[dict]:

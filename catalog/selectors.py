@@ -1,10 +1,12 @@
 """Reads of the catalog, always scoped to what ``user`` may see (see accounts.selectors)."""
 from __future__ import annotations
 
+from django.contrib.auth.models import Group
 from django.db.models import Case, Count, IntegerField, Min, Prefetch, Q, QuerySet, Value, When
 
 from accounts.models import User
 from accounts.permissions import restrict
+from accounts.selectors import workspace_list
 from catalog.models import Asset, AssetClassification, AssetOwner, Classification, GlossaryTerm, Tag
 
 
@@ -83,11 +85,16 @@ def glossary_term_list(*, user: User | None, action: str = "view") -> QuerySet[G
                     .prefetch_related("related_terms", "stewards"), user, action)
 
 
-def asset_curation_list(*, user: User | None, action: str = "view") -> QuerySet[Asset]:
-    """Assets with their curation (owners, tags, terms, certification) read in a fixed number of queries."""
-    return asset_list(user=user, action=action).select_related("certification__certified_by").prefetch_related(
+def with_curation(assets: QuerySet[Asset]) -> QuerySet[Asset]:
+    """``assets`` with their curation (owners, tags, terms, certification) read in a fixed number of queries."""
+    return assets.select_related("data_source", "certification__certified_by").prefetch_related(
         Prefetch("owners", queryset=AssetOwner.objects.select_related("user", "group")),
         "tags", "glossary_terms")
+
+
+def asset_curation_list(*, user: User | None, action: str = "view") -> QuerySet[Asset]:
+    """Assets ``user`` may ``action``, with their curation (``with_curation``)."""
+    return with_curation(asset_list(user=user, action=action))
 
 
 def _owned_asset_ids(user) -> QuerySet:
@@ -110,3 +117,17 @@ def asset_curatable_list(*, user: User | None) -> QuerySet[Asset]:
         return visible_assets
     changeable = asset_list(user=user, action="change").values("pk")
     return visible_assets.filter(Q(pk__in=changeable) | Q(pk__in=_owned_asset_ids(user)))
+
+
+def owner_user_choices(*, user: User | None) -> QuerySet[User]:
+    """Whom ``user`` may name as an asset's owner: the active members of the workspaces ``user`` sees (the
+    curation service then asks for a member of the asset's own workspace), so an id from elsewhere reads as no
+    such user."""
+    return User.objects.filter(is_active=True, memberships__workspace__in=workspace_list(user=user)).distinct()
+
+
+def owner_group_choices(*, user: User | None) -> QuerySet[Group]:
+    """Groups are organization-wide, like classifications: any active user may name one an owner."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Group.objects.none()
+    return Group.objects.all()

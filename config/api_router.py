@@ -4,6 +4,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from accounts.api.auth_urls import register as register_accounts_auth
 from accounts.api.urls import register as register_accounts
 from catalog.api.classifications import register as register_classifications
+from catalog.api.curation import register as register_curation
 from catalog.api.glossary import register as register_glossary
 from catalog.api.urls import register as register_catalog
 from scanning.api.rules import register as register_classification_rules
@@ -29,17 +30,19 @@ class RacineRouter(DefaultRouter):
     APIRootView = RacineApiRootView
 
     def get_api_root_view(self, api_urls=None):
-        # Two apps register under one prefix (sources' data sources, scanning's scan actions on them): DRF's
-        # root keeps the last, which has no list, and silently drops the prefix. The first registration, the
-        # one that lists, names it.
+        # Two viewsets register under one prefix (sources' data sources and scanning's scan actions on them; the
+        # catalog's assets and their curation): DRF's root keeps the last, which may have no list, and silently
+        # drops the prefix. The registration that lists names it.
         api_root_dict = {}
         list_name = self.routes[0].name
-        for prefix, _viewset, basename in self.registry:
-            api_root_dict.setdefault(prefix, list_name.format(basename=basename))
+        for prefix, viewset, basename in self.registry:
+            if hasattr(viewset, "list"):
+                api_root_dict.setdefault(prefix, list_name.format(basename=basename))
         return self.APIRootView.as_view(api_root_dict=api_root_dict)
 
 
 router = RacineRouter()
-for register in (register_accounts, register_accounts_auth, register_sources, register_catalog, register_scanning,
-                 register_classifications, register_classification_rules, register_glossary):
+# Curation before the catalog: its /assets/bulk/ must be matched before the asset list's /assets/{id}/.
+for register in (register_accounts, register_accounts_auth, register_sources, register_curation, register_catalog,
+                 register_scanning, register_classifications, register_classification_rules, register_glossary):
     register(router)

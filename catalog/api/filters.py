@@ -5,9 +5,17 @@ that does not exist and 200 for one that does, which would reveal other workspac
 organization-wide reference data every member reads, so ``classification`` names them and refuses unknown names.
 """
 import django_filters
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
-from catalog.models import Asset, AssetClassification, Classification
+from catalog.models import (
+    Asset,
+    AssetCertification,
+    AssetClassification,
+    AssetOwner,
+    AssetTag,
+    Classification,
+    GlossaryTermAsset,
+)
 from catalog.services import COUNTING_STATUSES
 from config.filters import FilterSet
 
@@ -34,6 +42,17 @@ class AssetFilterSet(FilterSet):
         field_name="classifications__status", choices=AssetClassification.Status.choices,
         help_text="Assets with a classification in this status (with classification: that classification in this "
                   "status); repeat for any of several.")
+    # Curation: ids, as for data_source and parent (an id from elsewhere selects nothing, it is not refused); each
+    # an EXISTS, so that an asset is listed once whatever the number of its links.
+    tag = django_filters.NumberFilter(method="filter_tag", help_text="Assets carrying this tag (its id).")
+    term = django_filters.NumberFilter(method="filter_term",
+                                       help_text="Assets linked to this glossary term (its id).")
+    owner = django_filters.NumberFilter(
+        method="filter_owner", help_text="Assets this user (their id) owns, named or through one of their groups, "
+                                         "in any capacity.")
+    certification = django_filters.ChoiceFilter(
+        method="filter_certification", choices=[*AssetCertification.Status.choices, ("none", "None")],
+        help_text="certified or deprecated assets, or none: those with neither.")
     removed = django_filters.BooleanFilter(field_name="removed_at", lookup_expr="isnull", exclude=True,
                                            initial="false",
                                            help_text="false (the default): only assets present at the last scan; "
@@ -42,7 +61,22 @@ class AssetFilterSet(FilterSet):
     class Meta:
         model = Asset
         fields = ["data_source", "type", "parent", "qualified_name", "sensitivity", "classification",
-                  "classification_status", "removed"]
+                  "classification_status", "tag", "term", "owner", "certification", "removed"]
+
+    def filter_tag(self, queryset, name, value):
+        return queryset.filter(Exists(AssetTag.objects.filter(asset=OuterRef("pk"), tag_id=value)))
+
+    def filter_term(self, queryset, name, value):
+        return queryset.filter(Exists(GlossaryTermAsset.objects.filter(asset=OuterRef("pk"), term_id=value)))
+
+    def filter_owner(self, queryset, name, value):
+        owners = AssetOwner.objects.filter(Q(user_id=value) | Q(group__user=value), asset=OuterRef("pk"))
+        return queryset.filter(Exists(owners))
+
+    def filter_certification(self, queryset, name, value):
+        if value == "none":
+            return queryset.exclude(Exists(AssetCertification.objects.filter(asset=OuterRef("pk"))))
+        return queryset.filter(Exists(AssetCertification.objects.filter(asset=OuterRef("pk"), status=value)))
 
     def filter_queryset(self, queryset):
         values = self.form.cleaned_data

@@ -1,0 +1,298 @@
+"""/api/v1/assets/{id}/curation/ and /api/v1/assets/bulk/: the stewards' curation of an asset, and of many at once.
+
+One document per asset (``GET``; ``PUT`` replaces it whole, ``PATCH`` the parts given) rather than nested
+sub-resources (``/assets/{id}/owners/``, ``/tags/``…): what a steward edits on an asset's page is one form, an owner
+or a tag link has no identity a client needs, one request reads it in a fixed number of queries and writes it in one
+transaction, and OpenAPI shows it as one schema. Lists are replaced whole, so a repeated ``PUT`` writes and audits
+nothing. Bulk curation adds and removes, as a selection of thousands of assets rarely shares one wanted state.
+
+Who: members read what they see; the curation rule (catalog.curation.may_curate: the workspace's stewards and data
+owners, and the asset's own owners) writes, a visible asset the caller may not curate answers 403, another
+workspace's 404. The views translate shapes and call catalog.asset_curation; the services authorise, validate and
+audit.
+"""
+from __future__ import annotations
+
+from django.http import QueryDict
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from accounts.api.base import RestrictedViewSetMixin
+from accounts.fields import DESCRIPTION_MAX_LENGTH, NOTE_MAX_LENGTH
+from catalog import asset_curation, curation
+from catalog.api.filters import AssetFilterSet
+from catalog.markdown import render_markdown
+from catalog.models import Asset, AssetCertification, AssetOwner
+from catalog.selectors import (
+    asset_list,
+    glossary_term_list,
+    owner_group_choices,
+    owner_user_choices,
+    tag_list,
+    with_curation,
+)
+from config.filters import KnownParametersOnly, refuse_unknown_parameters
+
+# Where each relation input finds its choices: what the caller sees (an id from elsewhere is "does not exist").
+CHOICES = {"user": owner_user_choices, "group": owner_group_choices, "tags": tag_list, "terms": glossary_term_list}
+
+
+class OwnerSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=owner_user_choices(user=None), allow_null=True,
+                                              required=False, help_text="A member of the asset's workspace; or:")
+    group = serializers.PrimaryKeyRelatedField(queryset=owner_group_choices(user=None), allow_null=True,
+                                               required=False, help_text="A group (exactly one of user and group).")
+    owner_type = serializers.ChoiceField(choices=AssetOwner.OwnerType.choices)
+    name = serializers.SerializerMethodField(help_text="The user's username or the group's name.")
+
+    def get_name(self, owner) -> str:
+        return owner.user.get_username() if owner.user_id else owner.group.name
+
+
+class NoteField(serializers.CharField):
+    """The certification's note: blank when there is none (rather than null, as a note is text)."""
+
+    def get_attribute(self, instance):
+        return super().get_attribute(instance) or ""
+
+
+class CertificationFields(serializers.Serializer):
+    """The certification as flat fields (a nullable nested object is not something every OpenAPI 3.0 client
+    reads): each is read from the asset's certification, null without one, and written as the one
+    ``{"status", "note", "expires_at"}`` the service takes."""
+
+    certification = serializers.ChoiceField(
+        choices=AssetCertification.Status.choices, allow_null=True, source="certification.status",
+        help_text="certified or deprecated; null: neither (writing null ends the one there is).")
+    certification_note = NoteField(allow_blank=True, required=False, max_length=NOTE_MAX_LENGTH,
+                                   source="certification.note")
+    certification_expires_at = serializers.DateTimeField(
+        allow_null=True, required=False, source="certification.expires_at",
+        help_text="When it ends by itself (a periodic task ends it); null: never.")
+
+
+def _scope(serializer: serializers.Serializer, user, choices=None) -> None:
+    """Give every relation input of ``serializer`` (nested ones included) the choices ``user`` may name: by the
+    field's name, or by the name of the operation it is part of (``tags.add``)."""
+    for name, field in serializer.fields.items():
+        if field.read_only:
+            continue
+        target = getattr(field, "child", None) or getattr(field, "child_relation", None) or field
+        selector = CHOICES.get(name) or CHOICES.get(field.source) or choices
+        if isinstance(target, serializers.Serializer):
+            _scope(target, user, CHOICES.get(name))
+        elif selector is not None:
+            target.queryset = selector(user=user)
+
+
+class ScopedSerializer(serializers.Serializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _scope(self, getattr(self.context.get("request"), "user", None))
+
+
+class AssetCurationSerializer(CertificationFields, ScopedSerializer):
+    """What stewards say about an asset. ``PUT`` gives every part; ``PATCH`` the parts it changes."""
+
+    id = serializers.IntegerField(read_only=True, help_text="The asset's id.")
+    description = serializers.CharField(allow_blank=True, max_length=DESCRIPTION_MAX_LENGTH, trim_whitespace=False,
+                                        help_text="The stewards' description, Markdown (the source's own comment "
+                                                  "is the asset's source_description).")
+    description_html = serializers.SerializerMethodField(help_text="The description rendered, sanitised.")
+    owners = OwnerSerializer(many=True, help_text="Each a user or a group, with the capacity they own it in.")
+    tags = serializers.PrimaryKeyRelatedField(many=True, queryset=tag_list(user=None),
+                                              help_text="Tag ids, of the asset's workspace.")
+    terms = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=glossary_term_list(user=None), source="glossary_terms",
+        help_text="Glossary term ids, of the asset's workspace; linking a term that implies a classification to a "
+                  "column also confirms that classification on it.")
+    certified_by = serializers.IntegerField(source="certification.certified_by_id", read_only=True,
+                                            allow_null=True, help_text="The user who certified or deprecated it "
+                                                                       "(null: none, or the system).")
+    certified_at = serializers.DateTimeField(source="certification.certified_at", read_only=True, allow_null=True)
+
+    def get_description_html(self, asset) -> str:
+        return render_markdown(asset.description)
+
+
+class OwnerOperationSerializer(serializers.Serializer):
+    set = OwnerSerializer(many=True, required=False, help_text="The owners each asset ends up with, exactly.")
+    add = OwnerSerializer(many=True, required=False)
+    remove = OwnerSerializer(many=True, required=False, help_text="Owners removed (matched on user or group and "
+                                                                  "owner type).")
+
+
+def _ids_operation(queryset_of, what: str) -> type[serializers.Serializer]:
+    def ids(help_text):
+        return serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=queryset_of(user=None),
+                                                  help_text=help_text)
+
+    return type(f"{what.capitalize()}OperationSerializer", (serializers.Serializer,), {
+        "set": ids(f"The {what} each asset ends up with, exactly (ids)."),
+        "add": ids(f"{what.capitalize()} to add (ids)."), "remove": ids(f"{what.capitalize()} to remove (ids)."),
+        "__module__": __name__})
+
+
+TagOperationSerializer = _ids_operation(tag_list, "tags")
+TermOperationSerializer = _ids_operation(glossary_term_list, "terms")
+
+
+class BulkCurationSerializer(CertificationFields, ScopedSerializer):
+    """Which assets (``assets`` or ``filters``, one of them), and what to change on every one: each of ``owners``,
+    ``tags`` and ``terms`` takes ``set``, or ``add`` and/or ``remove``; ``certification`` sets one (null ends
+    it). Left out: left as it is."""
+
+    certification = serializers.ChoiceField(
+        choices=AssetCertification.Status.choices, allow_null=True, required=False, source="certification.status",
+        help_text="certified or deprecated on every asset; null: end theirs; left out: left as it is.")
+
+    assets = serializers.ListField(
+        child=serializers.IntegerField(), required=False, allow_empty=False,
+        max_length=asset_curation.MAX_BULK_ASSETS,
+        error_messages={"max_length": f"At most {asset_curation.MAX_BULK_ASSETS:,} assets per bulk operation: "
+                                      "narrow the selection."},
+        help_text=f"Asset ids (at most {asset_curation.MAX_BULK_ASSETS:,}).")
+    filters = serializers.DictField(
+        required=False, help_text="The asset list's filters (GET /api/v1/assets/), e.g. {\"type\": [\"column\"], "
+                                  "\"tag\": 4}: every asset they select (removed ones only with \"removed\": "
+                                  f"true), at most {asset_curation.MAX_BULK_ASSETS:,}.")
+    owners = OwnerOperationSerializer(required=False)
+    tags = TagOperationSerializer(required=False)
+    terms = TermOperationSerializer(required=False)
+    def validate(self, attrs):
+        if ("assets" in attrs) == ("filters" in attrs):
+            raise ValidationError({"assets": ["Select the assets by assets (ids) or by filters: one of them."]})
+        return attrs
+
+
+class BulkCurationResultSerializer(serializers.Serializer):
+    assets = serializers.IntegerField(help_text="How many assets were curated (every one selected).")
+
+
+def _filter_data(filters: dict) -> QueryDict:
+    """The body's filters as the query string the asset list reads (a list repeats the parameter)."""
+    data = QueryDict(mutable=True)
+    for name, value in filters.items():
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(item, (str, int, bool)) for item in values):
+            raise ValidationError({"filters": {name: ["Give a value or a list of values."]}})
+        data.setlist(name, [str(item).lower() if isinstance(item, bool) else str(item) for item in values])
+    return data
+
+
+def selected_assets(user, data: dict):
+    """The assets a bulk request selects among those ``user`` sees: by ids (an id not among them is refused,
+    whether it does not exist or is another workspace's), or by the asset list's filters."""
+    visible = asset_list(user=user)
+    if "assets" in data:
+        wanted = set(data["assets"])
+        found = set(visible.filter(pk__in=wanted).values_list("pk", flat=True))
+        if wanted - found:
+            missing = sorted(wanted - found)
+            raise ValidationError({"assets": [f"No asset you can see has the id {', '.join(map(str, missing[:10]))}"
+                                              + (f" (and {len(missing) - 10} more)" if len(missing) > 10 else "")
+                                              + "."]})
+        return visible.filter(pk__in=found)
+    unknown = sorted(set(data["filters"]) - set(AssetFilterSet.base_filters))
+    if unknown:
+        raise ValidationError({"filters": dict.fromkeys(unknown, ["Unknown filter; the filters are those of the "
+                                                                  "asset list."])})
+    filterset = AssetFilterSet(data=_filter_data(data["filters"]), queryset=visible)
+    if not filterset.is_valid():
+        raise ValidationError({"filters": filterset.errors})
+    return filterset.qs
+
+
+def _curation_arguments(data: dict) -> dict:
+    """The validated body as the services' keyword arguments (a part left out stays as it is)."""
+    arguments = {name: data[name] for name in ("owners", "tags") if name in data}
+    if "terms" in data or "glossary_terms" in data:
+        arguments["terms"] = data.get("terms", data.get("glossary_terms"))
+    if "certification" in data:
+        wanted = data["certification"]
+        if "status" not in wanted:
+            raise ValidationError({"certification": ["Give the certification with its note or expiry."]})
+        arguments["certification"] = wanted if wanted["status"] is not None else None
+    return arguments
+
+
+class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
+    """The curation of assets: owners, tags, glossary terms, certification and the stewards' description."""
+
+    queryset = with_curation(Asset.objects.all())
+    serializer_class = AssetCurationSerializer
+    # Members read; whether they may write is the curation rule's (checked per asset, below and in the services).
+    action_permissions = {"curation": "view", "curation_update": "view", "curation_partial_update": "view",
+                          "bulk": "view"}
+    pagination_class = None
+    # Nothing is filtered by query parameters here (bulk's filters are in its body); bulk refuses any but format.
+    filter_backends = [KnownParametersOnly]
+
+    def _curatable(self) -> Asset:
+        asset = self.get_object()
+        if not curation.may_curate(self.request.user, asset):
+            raise PermissionDenied()
+        return asset
+
+    def _write(self, request, *, partial: bool):
+        asset = self._curatable()
+        serializer = self.get_serializer(asset, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        asset_curation.asset_curation_set(asset=asset, acting_user=request.user,
+                                          description=data.get("description"), **_curation_arguments(data))
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(summary="An asset's curation", responses=AssetCurationSerializer)
+    @action(detail=True, methods=["get"])
+    def curation(self, request, pk=None):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(summary="Replace an asset's curation", request=AssetCurationSerializer,
+                   responses=AssetCurationSerializer,
+                   description="Every part given: the owners, tags and terms become exactly those listed, the "
+                               "certification the one given (null: none). Changes are audited per part; a repeated "
+                               "request changes and audits nothing.")
+    @curation.mapping.put
+    def curation_update(self, request, pk=None):
+        return self._write(request, partial=False)
+
+    @extend_schema(summary="Change parts of an asset's curation", request=AssetCurationSerializer,
+                   responses=AssetCurationSerializer,
+                   description="Only the parts given change, each replaced whole (a list is the new list).")
+    @curation.mapping.patch
+    def curation_partial_update(self, request, pk=None):
+        return self._write(request, partial=True)
+
+    @extend_schema(
+        summary="Curate many assets at once", request=BulkCurationSerializer,
+        responses=BulkCurationResultSerializer,
+        description=f"All or nothing, in one transaction: at most {asset_curation.MAX_BULK_ASSETS:,} assets (400 "
+                    "past it, naming the cap and the selection's size); every one must be an asset you may curate "
+                    "(403 naming how many are not, and nothing changes). Each change is audited on its asset as "
+                    "when made by hand, plus one asset.bulk_curated event per workspace saying what was asked of "
+                    "which assets.")
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        refuse_unknown_parameters(request, self, Asset.objects.none())
+        serializer = BulkCurationSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        assets = selected_assets(request.user, data)
+        selection = {"assets": data["assets"]} if "assets" in data else {"filters": data["filters"]}
+        try:
+            count = asset_curation.assets_curate(assets=assets, acting_user=request.user, selection=selection,
+                                                 **_curation_arguments(data))
+        except curation.CurationRefused as refused:
+            # The problem handler words every refusal alike (a service's may name what the caller cannot see);
+            # this one names only how many of the caller's own selection, so it is shown.
+            raise PermissionDenied(str(refused)) from None
+        return Response({"assets": count})
+
+
+def register(router) -> None:
+    # Before the asset viewset's routes: /assets/bulk/ would otherwise read as the asset with the id "bulk".
+    router.register("assets", AssetCurationViewSet, basename="assetcuration")

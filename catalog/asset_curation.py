@@ -1,0 +1,127 @@
+"""The curation of an asset as one document (description, owners, tags, glossary terms, certification), and bulk
+curation of many assets: each one transaction over the services of catalog.curation and catalog.glossary, which
+authorise, validate and audit every change as when it is made alone. (A module of its own: catalog.glossary
+builds on catalog.curation, and this builds on both.)
+
+Bulk curation writes the same audit rows as curating each asset by hand — one per change, on the asset, so that
+an asset's history shows it — and one ``asset.bulk_curated`` row per workspace touched, saying what was asked of
+how many assets and which; the rows of one request share its ``request_id``. Owners, tags and certification are
+written by catalog.curation's ``assets_*`` services in a fixed number of statements; terms asset by asset.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+
+from accounts import audit
+from accounts.actors import SystemActor
+from accounts.models import User, Workspace
+from catalog import curation, glossary
+from catalog.models import Asset
+
+# Beyond this, one request would hold its transaction (and the locks of every row it writes) for minutes.
+MAX_BULK_ASSETS = 5_000
+UNCHANGED = object()  # "leave the certification as it is" (None ends it)
+OPERATIONS = ("set", "add", "remove")
+
+
+@transaction.atomic
+def asset_curation_set(*, asset: Asset, acting_user: User | SystemActor, description: str | None = None,
+                       owners: list[dict] | None = None, tags=None, terms=None, certification=UNCHANGED) -> Asset:
+    """Make the asset's curation what is given; a part given as None (the certification: ``UNCHANGED``) is left
+    as it is, so a partial update names only what it changes. ``owners`` as ``curation.asset_owners_set`` takes
+    them; ``certification`` is ``{"status", "note", "expires_at"}``, or None to end it. All or nothing."""
+    if description is not None:
+        curation.asset_describe(asset=asset, description=description, acting_user=acting_user)
+    if owners is not None:
+        curation.asset_owners_set(asset=asset, owners=owners, acting_user=acting_user)
+    if tags is not None:
+        curation.asset_tags_set(asset=asset, tags=tags, acting_user=acting_user)
+    if terms is not None:
+        glossary.asset_terms_set(asset=asset, terms=terms, acting_user=acting_user)
+    if certification is None:
+        curation.asset_certification_end(asset=asset, acting_user=acting_user)
+    elif certification is not UNCHANGED:
+        curation.asset_certify(asset=asset, acting_user=acting_user, **certification)
+    return asset
+
+
+def _check_operation(name: str, operation: dict | None) -> None:
+    if operation is None:
+        return
+    if not operation or set(operation) - set(OPERATIONS):
+        raise ValidationError({name: ["Give set, or add and/or remove."]})
+    if "set" in operation and len(operation) > 1:
+        raise ValidationError({name: ["set replaces the whole list: it does not go with add or remove."]})
+
+
+def _curate_terms(asset: Asset, operation: dict, acting_user) -> None:
+    if "set" in operation:
+        glossary.asset_terms_set(asset=asset, terms=operation["set"], acting_user=acting_user)
+        return
+    for term in operation.get("remove", []):
+        glossary.glossary_term_unlink(term=term, asset=asset, acting_user=acting_user)
+    for term in operation.get("add", []):
+        glossary.glossary_term_link(term=term, asset=asset, acting_user=acting_user)
+
+
+def _described(operation: dict | None) -> dict | None:
+    """An operation as the bulk audit row records it: ids and owner keys, not objects."""
+    if operation is None:
+        return None
+    return {name: [list(curation.owner_key(item)) if isinstance(item, dict) else item.pk for item in items]
+            for name, items in operation.items()}
+
+
+@transaction.atomic
+def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, owners: dict | None = None,
+                  tags: dict | None = None, terms: dict | None = None, certification=UNCHANGED,
+                  selection: dict | None = None) -> int:
+    """Curate every asset of ``assets`` (a selection the caller sees) in one transaction: ``owners``, ``tags``
+    and ``terms`` are each ``{"set": [...]}`` or ``{"add": [...], "remove": [...]}`` (owners as
+    ``curation.asset_owners_set`` takes them, tags and terms as objects); ``certification`` as in
+    ``asset_curation_set``. At most ``MAX_BULK_ASSETS``; every asset must be one the caller may curate; any
+    refusal on any asset (a tag of another workspace, a deprecated term) changes nothing. ``selection`` (how the
+    assets were chosen) goes into the bulk audit row. Returns how many assets were selected."""
+    for name, operation in (("owners", owners), ("tags", tags), ("terms", terms)):
+        _check_operation(name, operation)
+    if owners is None and tags is None and terms is None and certification is UNCHANGED:
+        raise ValidationError("Name what to change: owners, tags, terms or certification.")
+    count = assets.count()
+    if count > MAX_BULK_ASSETS:
+        raise ValidationError({"assets": [f"At most {MAX_BULK_ASSETS:,} assets per bulk operation; this selection "
+                                          f"has {count:,}: narrow it."]})
+    if not count:
+        raise ValidationError({"assets": ["No asset matches this selection."]})
+    selected = list(assets.select_related("data_source__workspace").order_by("pk"))
+    curation.curation_authorize_all(asset_ids=[asset.pk for asset in selected], acting_user=acting_user)
+    # Owners, tags and certification in a fixed number of statements; terms asset by asset, as linking one may
+    # classify a column (catalog.glossary).
+    if owners is not None:
+        curation.assets_owners_change(assets=selected, acting_user=acting_user, add=owners.get("add", []),
+                                      remove=owners.get("remove", []), exact=owners.get("set"))
+    if tags is not None:
+        curation.assets_tags_change(assets=selected, acting_user=acting_user, add=tags.get("add", []),
+                                    remove=tags.get("remove", []), exact=tags.get("set"))
+    if terms is not None:
+        for asset in selected:
+            _curate_terms(asset, terms, acting_user)
+    if certification is None:
+        curation.assets_certification_end(assets=selected, acting_user=acting_user)
+    elif certification is not UNCHANGED:
+        curation.assets_certify(assets=selected, acting_user=acting_user, **certification)
+    by_workspace: dict[Workspace, list[int]] = defaultdict(list)
+    for asset in selected:
+        by_workspace[asset.data_source.workspace].append(asset.pk)
+    asked = {name: described for name, described in (("owners", _described(owners)), ("tags", _described(tags)),
+                                                    ("terms", _described(terms))) if described is not None}
+    if certification is not UNCHANGED:
+        asked["certification"] = certification
+    audit.record_many(audit.build(event="asset.bulk_curated", actor=acting_user, workspace=workspace,
+                                  extra={"assets": len(ids), "asset_ids": ids, "operation": asked,
+                                         "selection": selection or {}})
+                      for workspace, ids in sorted(by_workspace.items(), key=lambda item: item[0].pk))
+    return count
