@@ -7,7 +7,8 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 
 from accounts.admin import ServiceAdminMixin
@@ -115,6 +116,12 @@ class ClassificationRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 path("<int:object_id>/preview/", preview, name="scanning_classificationrule_preview"),
                 *super().get_urls()]
 
+    def _add_url_with(self, conditions: dict) -> str:
+        """The add form with the tried conditions filled in (the admin reads initial values from the query)."""
+        query = urlencode({name: conditions[name] for name in PREVIEW_CONDITIONS
+                           if conditions.get(name) not in (None, "")})
+        return f"{reverse('admin:scanning_classificationrule_add')}?{query}"
+
     def preview_view(self, request, object_id: int | None = None):
         """Preview a saved rule (``object_id``) or one not saved yet: its conditions as edited on the page."""
         rule = None
@@ -158,5 +165,7 @@ class ClassificationRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
             "form": form,
             "report": report,
             "error": error,
+            "add_url": self._add_url_with(form.cleaned_data) if report and rule is None
+            and self.has_add_permission(request) else None,
         }
         return TemplateResponse(request, "admin/scanning/classificationrule/preview.html", context)
