@@ -11,8 +11,7 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 
-from accounts.admin import ServiceAdminMixin
-from accounts.selectors import workspaces_allowing
+from accounts.admin import ServiceAdminMixin, workspace_field_kwargs
 from catalog.selectors import active_classification_list
 from scanning.detection import VALIDATORS
 from scanning.models import ClassificationRule
@@ -91,7 +90,7 @@ class ClassificationRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "workspace":
-            kwargs["queryset"] = workspaces_allowing(user=request.user, perm="scanning.add_classificationrule")
+            kwargs.update(workspace_field_kwargs(user=request.user, perm="scanning.add_classificationrule"))
         if db_field.name == "classification":
             kwargs["queryset"] = active_classification_list(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -97,5 +97,6 @@ def test_the_preview_is_offered_from_the_rule_list_and_the_add_page_and_leads_to
     assert "any column name will do" in page and "matches the rule's pattern" not in page
     add_url = response.context["add_url"]
     assert add_url.startswith(reverse("admin:scanning_classificationrule_add"))
-    initial = client.get(add_url).context["adminform"].form.initial
-    assert initial["value_regex"] == r"E\d{6}" and initial["min_match_share"] == "0.9"
+    form = client.get(add_url).context["adminform"].form
+    assert form.initial["value_regex"] == r"E\d{6}" and form.initial["min_match_share"] == "0.9"
+    assert form.fields["workspace"].initial == world.workspace_a.pk  # the steward's one workspace, chosen for them
