@@ -76,6 +76,14 @@ class ScopedRawIdWidget(widgets.ForeignKeyRawIdWidget):
         return super().label_and_url_for_value(value) if chosen else ("", "")
 
 
+def workspace_field_kwargs(*, user, perm: str) -> dict:
+    """A workspace select's choices on an add form: the workspaces ``user`` may add to with ``perm``, the only one
+    chosen already when there is nothing to choose."""
+    workspaces = workspaces_allowing(user=user, perm=perm)
+    only = list(workspaces[:2])
+    return {"queryset": workspaces, **({"initial": only[0].pk} if len(only) == 1 else {})}
+
+
 def admin_error_text(exc: Exception) -> str:
     return "; ".join(getattr(exc, "messages", None) or [str(exc)])
 

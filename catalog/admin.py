@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from accounts.admin import ContributedAdminMixin, RestrictedAdminMixin
 from accounts.permissions import has_any_grant
 from catalog import admin_assets, inventory, services
-from catalog.admin_readable import profile_facts, property_facts
+from catalog.admin_readable import NOT_PROFILED, profile_facts, property_facts
 from catalog.models import Asset, ColumnAsset, DatabaseAsset, SchemaAsset, TableAsset, ViewAsset
 from catalog.selectors import asset_list
 from config.pagination import EstimatedCountPaginator
@@ -119,6 +119,8 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="profile of the last sample")
     def profile_shown(self, obj):
+        if not obj.profile:
+            return NOT_PROFILED
         return render_to_string("admin/catalog/asset/facts.html", {"facts": profile_facts(obj.profile)})
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

@@ -23,7 +23,7 @@ from accounts.contributions import Registry, ShownPart
 from accounts.models import AuditEvent
 from accounts.selectors import visible
 from catalog.admin_decisions import decision_context
-from catalog.admin_readable import evidence_of, profile_summary
+from catalog.admin_readable import NOT_PROFILED, evidence_of, profile_summary
 from catalog.models import Asset, AssetClassification
 from catalog.selectors import asset_classification_list, asset_list
 
@@ -147,7 +147,8 @@ def columns_section(request, asset):
     rows = [ColumnRow(column, url(column), _NULLABLE[column.is_nullable], column.shown_classifications,
                       profile_summary(column.profile))
             for column in columns if show_removed or column.removed_at is None]
-    return {"rows": rows, "removed": removed, "show_removed": show_removed,
+    return {"rows": rows, "removed": removed, "show_removed": show_removed, "not_profiled":
+            NOT_PROFILED if rows and not any(row.profile for row in rows) else "",
             "toggle_url": f"?{SHOW_REMOVED}=yes" if not show_removed else "?",
             "list_url": asset_list_url(Asset.Type.COLUMN, parent__id__exact=asset.pk)}
 

@@ -79,6 +79,11 @@ def percent(share) -> str:
     return "—" if share is None else f"{float(share):.0%}"
 
 
+# Why a profile is empty: profiling is a scan rule set's option, off by default (Scan now uses no rule set).
+NOT_PROFILED = ("Not profiled: only a scan whose rule set has “Profiling enabled” records null ratio, distinct "
+                "values and value lengths.")
+
+
 def profile_facts(profile: Mapping | None) -> list[Fact]:
     """A column profile (scanning.profiling.profile_column) as rows; unknown measurements as they are named."""
     profile = dict(profile or {})

@@ -11,9 +11,15 @@ from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.admin import ReadOnlyAdminMixin, RestrictedAdminMixin, ServiceAdminMixin, ServiceValidatedForm
+from accounts.admin import (
+    ReadOnlyAdminMixin,
+    RestrictedAdminMixin,
+    ServiceAdminMixin,
+    ServiceValidatedForm,
+    workspace_field_kwargs,
+)
 from accounts.permissions import has_perm, workspace_allows
-from accounts.selectors import visible, workspaces_allowing
+from accounts.selectors import visible
 from accounts.wording import counted
 from catalog.admin import AssetAdmin
 from catalog.models import Asset
@@ -200,7 +206,7 @@ class ScanRuleSetAdmin(ServiceAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "workspace":
-            kwargs["queryset"] = workspaces_allowing(user=request.user, perm="scanning.add_scanruleset")
+            kwargs.update(workspace_field_kwargs(user=request.user, perm="scanning.add_scanruleset"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

@@ -7,11 +7,11 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 
-from accounts.admin import ServiceAdminMixin
-from accounts.selectors import workspaces_allowing
+from accounts.admin import ServiceAdminMixin, workspace_field_kwargs
 from catalog.selectors import active_classification_list
 from scanning.detection import VALIDATORS
 from scanning.models import ClassificationRule
@@ -90,7 +90,7 @@ class ClassificationRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "workspace":
-            kwargs["queryset"] = workspaces_allowing(user=request.user, perm="scanning.add_classificationrule")
+            kwargs.update(workspace_field_kwargs(user=request.user, perm="scanning.add_classificationrule"))
         if db_field.name == "classification":
             kwargs["queryset"] = active_classification_list(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -114,6 +114,12 @@ class ClassificationRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return [path("preview/", preview, name="scanning_classificationrule_try"),
                 path("<int:object_id>/preview/", preview, name="scanning_classificationrule_preview"),
                 *super().get_urls()]
+
+    def _add_url_with(self, conditions: dict) -> str:
+        """The add form with the tried conditions filled in (the admin reads initial values from the query)."""
+        query = urlencode({name: conditions[name] for name in PREVIEW_CONDITIONS
+                           if conditions.get(name) not in (None, "")})
+        return f"{reverse('admin:scanning_classificationrule_add')}?{query}"
 
     def preview_view(self, request, object_id: int | None = None):
         """Preview a saved rule (``object_id``) or one not saved yet: its conditions as edited on the page."""
@@ -158,5 +164,7 @@ class ClassificationRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
             "form": form,
             "report": report,
             "error": error,
+            "add_url": self._add_url_with(form.cleaned_data) if report and rule is None
+            and self.has_add_permission(request) else None,
         }
         return TemplateResponse(request, "admin/scanning/classificationrule/preview.html", context)

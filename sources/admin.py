@@ -20,9 +20,8 @@ from django.utils.html import format_html_join
 from django.utils.text import get_text_list
 from django.views.decorators.http import require_POST
 
-from accounts.admin import ContributedAdminMixin, ServiceAdminMixin
+from accounts.admin import ContributedAdminMixin, ServiceAdminMixin, workspace_field_kwargs
 from accounts.permissions import has_perm
-from accounts.selectors import workspaces_allowing
 from sources import services
 from sources.forms import DRIVER_OPTIONS, ENGINE_LABELS, DataSourceForm, option_fieldsets
 from sources.models import DataSource
@@ -157,11 +156,7 @@ class DataSourceAdmin(ObjectButtonsMixin, ContributedAdminMixin, ServiceAdminMix
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "workspace":
-            workspaces = workspaces_allowing(user=request.user, perm="sources.add_datasource")
-            kwargs["queryset"] = workspaces
-            only = list(workspaces[:2])
-            if len(only) == 1:  # the one workspace the user may add to: nothing to choose
-                kwargs["initial"] = only[0].pk
+            kwargs.update(workspace_field_kwargs(user=request.user, perm="sources.add_datasource"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):

@@ -17,7 +17,7 @@ from .validators import VALIDATORS
 # Raise it when a release changes what the engine concludes from the same sample (new recognizers, other
 # thresholds): the next scan then reads every table again instead of only the changed ones
 # (``scanning.services.detection.tables_to_sample``).
-ENGINE_REVISION = 3
+ENGINE_REVISION = 4
 
 __all__ = [
     "BUILTIN_CLASSIFICATIONS", "ClassificationSpec", "ColumnSample", "CustomRule", "DEFAULT", "Detection",

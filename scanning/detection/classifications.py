@@ -300,7 +300,9 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     _r("NATIONAL_ID.GB_NINO", "NATIONAL_ID", RESTRICTED, "UK National Insurance number (no check digit).",
        names="nino, ni number, ni no, national insurance number, national insurance no, national insurance,"
              " nat ins no, nin", weak="insurance number",
-       validator="gb_nino", value_only="gb_nino", value_only_min_share=0.9, value_only_min_distinct=3),
+       validator="gb_nino", value_only="gb_nino", value_only_min_share=0.9, value_only_min_distinct=3,
+       test_data="gb_nino_test_data", test_data_reason="written like National Insurance numbers with a dummy (ZZ)"
+                                                       " or unallocated prefix or suffix (test data)"),
     _r("NATIONAL_ID.FR_NIR", "NATIONAL_ID", RESTRICTED, "French social security number (NIR / INSEE).",
        families=NUMERIC_ID,
        names="nir, numero securite sociale, num secu, secu, no secu, numero secu, securite sociale, n ss,"

@@ -284,6 +284,15 @@ def is_gb_nino(value: str) -> bool:
     return _NINO.fullmatch(value.upper()) is not None
 
 
+# The same shape with any two prefix letters and any suffix letter: HMRC's dummy ``ZZ`` (temporary numbers) and
+# what generators write (Faker's en_GB: ``ZZ 458073 T``), unallocated prefixes.
+_NINO_SHAPE = re.compile(r"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Z]")
+
+
+def is_gb_nino_test_data(value: str) -> bool:
+    return _NINO_SHAPE.fullmatch(value.upper()) is not None
+
+
 def _stdnum(module, shape: re.Pattern[str]) -> Callable[[str], bool]:
     def check(value: str) -> bool:
         return shape.fullmatch(value) is not None and bool(module.is_valid(value))
@@ -711,6 +720,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "phone_test_data": is_phone_test_data,
     "payment_card_test_data": is_payment_card_test_data,
     "us_ssn_test_data": is_us_ssn_test_data,
+    "gb_nino_test_data": is_gb_nino_test_data,
     "phone": is_phone,
     "phone_formatted": is_phone_formatted,
     "luhn": is_luhn,

@@ -286,3 +286,13 @@ def test_an_asset_page_shows_the_latest_drift_and_links_to_the_rest(world):
     listed = client.get(link.replace("&amp;", "&"))
     assert listed.status_code == 200
     assert re.findall(r"(\d+) asset changes?", listed.content.decode())[:1] == [str(DRIFT_SHOWN + 5)]
+
+
+def test_a_column_never_profiled_says_why_on_its_page_and_under_its_tables_columns(world):
+    *_, table, cols = _table(world.workspace_a, columns=2)
+    client = _staff(world, "steward")
+    assert "Profiling enabled" not in _page(client, table)  # profiled columns: their figures, no note
+    Asset.objects.filter(parent=table).update(profile={})
+    table_page = _page(client, table)
+    assert 'id="not-profiled"' in table_page and "Profiling enabled" in table_page
+    assert "Not profiled: only a scan whose rule set has" in _page(client, cols["email"])

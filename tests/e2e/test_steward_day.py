@@ -69,6 +69,14 @@ class Day:
     def content(self) -> str:
         return self.page.inner_text("#content")
 
+    def wrapped(self, selector: str) -> list[str]:
+        """The texts of ``selector`` that the page lays out over more than one line (a name broken mid-word)."""
+        return self.page.eval_on_selector_all(selector, """elements => elements.filter(element => {
+            const range = document.createRange();
+            range.selectNodeContents(element);
+            return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size > 1;
+        }).map(element => element.textContent.trim())""")
+
     def messages(self) -> str:
         return self.page.inner_text("ul.messagelist") if self.page.locator("ul.messagelist").count() else ""
 
@@ -120,6 +128,7 @@ def test_a_stewards_day(page, live_server, source_database, settings):
     shown = day.counts()
     assert {name: shown[name] for name in before} == before
     assert "CRM" not in day.page.inner_text("#content")
+    assert day.wrapped(".home-table thead th") == []
     day.shot("home-before")
 
     # 3. Register the source through the admin's form: the steward's one workspace is chosen for them.
@@ -210,6 +219,7 @@ def test_a_stewards_day(page, live_server, source_database, settings):
     assert (f"FINANCIAL.IBAN on {changed.asset.qualified_name}: changed to FINANCIAL.BANK_ACCOUNT."
             in day.messages()), day.messages()
     assert int(day.page.inner_text("[data-count=queue]")) == waiting - 2
+    assert day.wrapped(".review-row td:nth-child(3) a") == []  # each classification's name on one line
     day.shot("review-queue")
 
     # 9. The source changes (a column added, one dropped); the steward scans again from the source's page.

@@ -83,3 +83,20 @@ def test_a_saved_rule_is_previewed_with_its_conditions_and_columns_out_of_reach_
     assert refused.status_code == 200 and "would classify" not in refused.content.decode()
     assert "No column of this source that you may classify" in refused.content.decode()
     assert not AuditEvent.objects.filter(event="datasource.secret_accessed", actor=world.user("analyst")).exists()
+
+
+def test_the_preview_is_offered_from_the_rule_list_and_the_add_page_and_leads_to_the_add_form(world, employees):
+    source, column = employees
+    client = _staff_client(world, "steward")
+    try_url = reverse("admin:scanning_classificationrule_try")
+    for page in ("admin:scanning_classificationrule_changelist", "admin:scanning_classificationrule_add"):
+        assert f'href="{try_url}"' in client.get(reverse(page)).content.decode(), page
+    response = client.post(try_url, {"value_regex": r"E\d{6}", "min_match_share": "0.9", "min_distinct": "1",
+                                     "source": source.pk, "column": column.qualified_name})
+    page = response.content.decode()
+    assert "any column name will do" in page and "matches the rule's pattern" not in page
+    add_url = response.context["add_url"]
+    assert add_url.startswith(reverse("admin:scanning_classificationrule_add"))
+    form = client.get(add_url).context["adminform"].form
+    assert form.initial["value_regex"] == r"E\d{6}" and form.initial["min_match_share"] == "0.9"
+    assert form.fields["workspace"].initial == world.workspace_a.pk  # the steward's one workspace, chosen for them

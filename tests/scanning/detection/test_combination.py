@@ -30,6 +30,8 @@ TEST_DATA = {
     "issuer-less 14-digit fakes": ("CardNumber", [f"{d * 4}{i:010d}" for d in "1357" for i in range(10)],
                                    "FINANCIAL.PAYMENT_CARD"),
     "unissued SSNs": ("ssn", [f"9{i:02d}-12-{1000 + i}" for i in range(40)], "NATIONAL_ID.US_SSN"),
+    "dummy-prefix NINOs": ("national_insurance", [f"ZZ {i:02d} {i + 10:02d} {i + 20:02d} {'ABCT'[i % 4]}"
+                                                  for i in range(40)], "NATIONAL_ID.GB_NINO"),
     "unassigned phone numbers": ("phone", [f"000{i:07d}" for i in range(40)], "PII.PHONE"),
 }
 
