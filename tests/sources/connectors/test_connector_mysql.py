@@ -17,6 +17,7 @@ from sources.connectors import (
 from sources.connectors import mysql as mysql_module
 
 from .conftest import PASSWORD, unique
+from .sampling_checks import assert_reproducible_and_topped_up, sparse_rows
 
 pytestmark = pytest.mark.integration
 
@@ -196,19 +197,10 @@ def test_sampling_is_reproducible_and_tops_up_sparse_columns(my, mysql_server):
     s, admin = my[0], mysql_server[1]
     with admin.cursor() as cur:
         cur.execute(f"CREATE TABLE {q(s)}.sparse (id INT PRIMARY KEY, note VARCHAR(20), code VARCHAR(20))")
-        cur.execute(f"INSERT INTO {q(s)}.sparse VALUES " + ", ".join(
-            f"({i}, {repr(f'note {i}') if i % 25 == 0 else 'NULL'}, 'c{i}')" for i in range(1, 1001)))
+        cur.executemany(f"INSERT INTO {q(s)}.sparse VALUES (%s, %s, %s)", sparse_rows())
     try:
         with connector_for(settings_for(my)) as first, connector_for(settings_for(my)) as second:
-            path = (s, "sparse")
-            rows = first.sample_table(path, ["id", "note", "code"], 50)
-            assert rows == second.sample_table(path, ["id", "note", "code"], 50)
-            assert sorted(rows["id"]) != list(range(1, 51))  # spread over the table, not its first rows
-            sample = first.sample_values(path, ["note", "code"], 50)
-            assert sample.rows["note"] == rows["note"] and sum(v is not None for v in rows["note"]) < 10
-            assert len(sample.values["note"]) == 40 and None not in sample.values["note"]  # all 40 it has
-            assert sample.values["code"] == sample.rows["code"]  # dense: the row sample, no query of its own
-            assert second.sample_values(path, ["note", "code"], 50) == sample
+            assert_reproducible_and_topped_up(first, second, (s, "sparse"))
     finally:
         with admin.cursor() as cur:
             cur.execute(f"DROP TABLE {q(s)}.sparse")

@@ -18,6 +18,7 @@ from sources.connectors import (
 from sources.connectors import postgresql as pg_module
 
 from .conftest import PASSWORD
+from .sampling_checks import assert_reproducible_and_topped_up, sparse_rows
 
 pytestmark = pytest.mark.integration
 
@@ -233,20 +234,12 @@ def test_sampling_uses_tablesample_for_large_estimates(pg, monkeypatch):
 def test_sampling_is_reproducible_and_tops_up_sparse_columns(pg):
     db, conn, _ = pg
     conn.execute("CREATE TABLE shop.sparse (id integer PRIMARY KEY, note text, code text)")
-    conn.execute("INSERT INTO shop.sparse SELECT i, CASE WHEN i % 25 = 0 THEN 'note ' || i END, 'c' || i "
-                 "FROM generate_series(1, 1000) AS i")
+    with conn.cursor() as cursor:
+        cursor.executemany("INSERT INTO shop.sparse VALUES (%s, %s, %s)", sparse_rows())
     conn.execute("ANALYZE shop.sparse")
     try:
         with connector_for(settings_for(pg)) as first, connector_for(settings_for(pg)) as second:
-            path = (db, "shop", "sparse")
-            rows = first.sample_table(path, ["id", "note", "code"], 50)
-            assert rows == second.sample_table(path, ["id", "note", "code"], 50)
-            assert sorted(rows["id"]) != list(range(1, 51))  # spread over the table, not its first rows
-            sample = first.sample_values(path, ["note", "code"], 50)
-            assert sample.rows["note"] == rows["note"] and sum(v is not None for v in rows["note"]) < 10
-            assert len(sample.values["note"]) == 40 and None not in sample.values["note"]  # all 40 it has
-            assert sample.values["code"] == sample.rows["code"]  # dense: the row sample, no query of its own
-            assert second.sample_values(path, ["note", "code"], 50) == sample
+            assert_reproducible_and_topped_up(first, second, (db, "shop", "sparse"))
     finally:
         conn.execute("DROP TABLE shop.sparse")
 

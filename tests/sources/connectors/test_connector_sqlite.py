@@ -16,6 +16,8 @@ from sources.connectors import (
     connector_for,
 )
 
+from .sampling_checks import assert_reproducible_and_topped_up, sparse_rows
+
 HOSTILE = 'x"; DROP TABLE t; --'
 
 SCHEMA = f"""
@@ -125,19 +127,9 @@ def test_sampling_both_paths(shop):
 def test_sampling_is_reproducible_the_same_on_both_paths_and_tops_up_sparse_columns(shop):
     with sqlite3.connect(shop) as conn:
         conn.execute("CREATE TABLE sparse (id INTEGER PRIMARY KEY, note TEXT, code TEXT)")
-        conn.executemany("INSERT INTO sparse VALUES (?, ?, ?)",
-                         [(i, f"note {i}" if i % 25 == 0 else None, f"c{i}") for i in range(1, 1001)])
-    samples = []
-    for make in (native, native, generic):
-        with make(shop) as connector:
-            rows = connector.sample_table(("main", "sparse"), ["id", "note", "code"], 50)
-            samples.append((rows, connector.sample_values(("main", "sparse"), ["note", "code"], 50)))
-    assert samples[0] == samples[1] == samples[2]  # a new connection, another engine path: the same sample
-    rows, sample = samples[0]
-    assert sorted(rows["id"]) != list(range(1, 51))  # spread over the table, not its first rows
-    assert sum(v is not None for v in sample.rows["note"]) < 10
-    assert len(sample.values["note"]) == 40 and None not in sample.values["note"]
-    assert sample.values["code"] == sample.rows["code"]
+        conn.executemany("INSERT INTO sparse VALUES (?, ?, ?)", sparse_rows())
+    with native(shop) as first, generic(shop) as second:  # another connection, the other engine path
+        assert_reproducible_and_topped_up(first, second, ("main", "sparse"))
 
 
 def test_read_only_and_timeout(shop):
