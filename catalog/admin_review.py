@@ -243,7 +243,8 @@ def decide_view(request, model_admin):
     except (PermissionDenied, ValidationError) as exc:
         model_admin.message_user(request, admin_error_text(exc) + " Nothing was changed.", messages.ERROR)
         return _back(request, fallback)
-    what = (f"{rows[0].classification.name} on {rows[0].asset.qualified_name}" if len(rows) == 1
-            else counted(len(rows), "classification"))
-    model_admin.message_user(request, f"{what[0].upper()}{what[1:]}: {done}.", messages.SUCCESS)
+    # One row: "PII.EMAIL on shop.public.customers.email: confirmed."; several: "9 classifications confirmed."
+    said = (f"{rows[0].classification.name} on {rows[0].asset.qualified_name}: {done}" if len(rows) == 1
+            else f"{counted(len(rows), 'classification')} {done}")
+    model_admin.message_user(request, f"{said[0].upper()}{said[1:]}.", messages.SUCCESS)
     return _back(request, fallback)

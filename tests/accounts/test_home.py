@@ -186,3 +186,26 @@ def test_two_panels_cannot_share_a_key():
     home.PANELS.registered()
     with pytest.raises(ValueError, match="two home panels named 'review'"):
         home.panel(key="review", title="Another", template="x.html", order=1)(lambda request: None)
+
+
+def test_a_moment_under_a_minute_old_reads_just_now():
+    """Regression: a run queued seconds ago read "0 minutes ago" on the home."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.templatetags.racine import ago
+
+    now = timezone.now()
+    assert ago(now - timedelta(seconds=5)) == "just now"
+    assert ago(now - timedelta(hours=3, minutes=2)) == "3\xa0hours, 2\xa0minutes ago"
+    assert ago(None) == ""
+
+
+def test_admin_pages_name_their_icon(client):
+    """Regression: browsers asked for /favicon.ico, a 404 logged as a console error on every admin page."""
+    from django.contrib.staticfiles import finders
+
+    page = client.get(reverse("admin:login")).content.decode()
+    assert '<link rel="icon" href="/static/racine/favicon.svg"' in page
+    assert finders.find("racine/favicon.svg")

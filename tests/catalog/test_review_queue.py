@@ -136,7 +136,9 @@ def test_a_steward_confirms_rejects_and_changes_one_suggestion_each_audited(worl
 def test_bulk_decisions_take_the_ticked_rows(world):
     client = staff(world, "steward")
     rows = suggestions(world.workspace_a, columns=("a", "b", "c", "d"))
-    _decide(client, "confirm:selected", selected=[rows[0].pk, rows[1].pk], note="checked with HR")
+    response = client.post(DECIDE, {"decide": "confirm:selected", "next": QUEUE, "selected": [rows[0].pk, rows[1].pk],
+                                    "note": "checked with HR"}, format="multipart", follow=True)
+    assert "2 classifications confirmed." in response.content.decode()  # not "2 classifications: confirmed."
     assert [_status(row) for row in rows] == ["confirmed", "confirmed", "suggested", "suggested"]
     assert AuditEvent.objects.filter(event="asset_classification.confirmed").count() == 2
     _decide(client, "change:selected", selected=[rows[2].pk, rows[3].pk], to_selected=builtin("PII.PHONE").pk)
