@@ -29,9 +29,15 @@ class RestrictedAdminMixin:
         return visible(super().get_queryset(request), user=request.user)
 
     def _allowed(self, request, action, obj=None):
-        if obj is None:  # changelist and index: "any grant at all?"
+        if obj is None:  # changelist and index: "any grant at all?" (grants are read once per request)
             return has_any_grant(request.user, self.model, action)
-        return has_perm(request.user, action, obj)
+        # Django asks an object page the same questions several times (view, change, delete, the submit row):
+        # one query per question and object in a request, not one per asking.
+        asked = request.__dict__.setdefault("_racine_object_permissions", {})
+        key = (type(obj)._meta.label, obj.pk, action)
+        if key not in asked:
+            asked[key] = has_perm(request.user, action, obj)
+        return asked[key]
 
     def has_module_permission(self, request):
         return self._allowed(request, "view")

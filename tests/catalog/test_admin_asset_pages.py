@@ -145,6 +145,21 @@ def test_table_page_costs_the_same_queries_for_two_columns_as_for_forty(world):
     assert few == many
 
 
+def test_an_asset_page_asks_each_permission_question_once(world):
+    """Regression: Django asks an object page whether the user may view, change and delete it several times; each
+    asking was a query (8 identical ones on a table's page)."""
+    client = _staff(world, "steward")
+    table = _table(world.workspace_a, columns=2, name="small")[3]
+    _page(client, table)
+    with CaptureQueriesContext(connection) as captured:
+        _page(client, table)
+    statements = [query["sql"] for query in captured.captured_queries]
+    # The questions (view, change, delete) may compile to one statement for a role that holds all three in the
+    # workspace: at most once per question, never once per asking.
+    repeated = {sql: statements.count(sql) for sql in statements if statements.count(sql) > 1}
+    assert max(repeated.values(), default=1) <= len(("view", "change", "delete")), repeated
+
+
 def test_column_page_shows_each_classification_with_readable_evidence_and_history(world):
     *_, cols = _table(world.workspace_a, columns=1)
     row = AssetClassification.objects.get(asset=cols["email"])
