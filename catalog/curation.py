@@ -28,6 +28,7 @@ from accounts.models import Membership, User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.models import Asset, AssetCertification, AssetOwner, AssetTag, Tag
 from catalog.selectors import asset_curatable_list, asset_owned_by
+from catalog.services import asset_described_record
 
 
 def may_curate(user, asset: Asset) -> bool:
@@ -48,10 +49,13 @@ def asset_describe(*, asset: Asset, description: str, acting_user: User | System
     ``catalog.services.asset_update`` (the asset's own edit) asks for ``change`` on it. Audited the same way, as
     ``asset.changed``; the same text again writes nothing."""
     _authorize_curation(acting_user, asset)
+    described = asset.description
     with audit.record_changes(event="asset.changed", actor=acting_user, obj=asset, fields=["description"]):
         asset.description = description
         asset.clean_fields(exclude=[field.name for field in Asset._meta.fields if field.name != "description"])
         asset.save(update_fields=["description"])
+    if asset.description != described:
+        asset_described_record(asset=asset, acting_user=acting_user)
     return asset
 
 

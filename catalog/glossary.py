@@ -31,6 +31,7 @@ from catalog import services
 from catalog.bulk import chunks
 from catalog.curation import may_curate
 from catalog.models import Asset, AssetClassification, Classification, GlossaryTerm, GlossaryTermAsset
+from core.events import record_event
 
 TERM_FIELDS = ("name", "definition", "synonyms", "abbreviations", "parent", "status", "classification")
 TERM_RELATIONS = ("related_terms", "stewards")
@@ -172,6 +173,9 @@ def glossary_term_link(*, term: GlossaryTerm, asset: Asset, acting_user: User | 
                                             linked_by=user_or_none(acting_user))
     audit.record(event="asset.term_linked", actor=acting_user, obj=asset, changes={"terms": [None, term.name]},
                  extra={"term": term.pk, **({"classification": term.classification.name} if applied else {})})
+    # For the subscribers (catalog.subscribers: the term suggested to the asset's look-alikes), after the commit.
+    record_event("asset.term_linked", asset, {"asset": asset.pk, "data_source": asset.data_source_id,
+                                              "term": term.pk, "linked_by": link.linked_by_id})
     return link
 
 

@@ -66,7 +66,10 @@ class Asset(GovernedModel):
         ordering = ["data_source_id", "qualified_name"]
         constraints = [models.UniqueConstraint(fields=["data_source", "qualified_name"],
                                                name="asset_unique_qualified_name")]
-        indexes = [models.Index(fields=["data_source", "type"]), models.Index(fields=["parent"])]
+        indexes = [models.Index(fields=["data_source", "type"]), models.Index(fields=["parent"]),
+                   # A column's look-alikes in its source (catalog.suggestions): one index probe per column.
+                   models.Index(fields=["data_source", "name", "data_type"], condition=Q(type="column"),
+                                name="asset_column_lookalike")]
         permissions = [("classify_asset", "Can classify an asset")]
 
     def __str__(self) -> str:
@@ -367,3 +370,58 @@ class GlossaryTermAsset(GovernedModel):
 
     def __str__(self) -> str:
         return f"{self.term} on {self.asset}"
+
+
+class Suggestion(GovernedModel):
+    """What the data suggests a steward say about an asset — link a glossary term, or take a description — made by
+    catalog.suggestions from what stewards already said elsewhere, and applied only when a curator accepts it.
+
+    ``fingerprint`` is what is suggested (the term, or the description's text): an asset gets each suggestion once,
+    so a redelivered event adds nothing, and a dismissed one is not made again (the row stays, dismissed)."""
+
+    class Kind(models.TextChoices):
+        TERM = "term", "Link a glossary term"
+        DESCRIPTION = "description", "Use a description"
+
+    class Rule(models.TextChoices):
+        IMPLIED_CLASSIFICATION = "implied_classification", "Term implied by a confirmed classification"
+        LOOKALIKE = "lookalike", "Same name and type as a curated column"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        DISMISSED = "dismissed", "Dismissed"
+
+    workspace_path = "asset__data_source__workspace"
+    audit_fields = ["status"]
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="suggestions")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    rule = models.CharField(max_length=24, choices=Rule.choices)
+    term = models.ForeignKey(GlossaryTerm, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="suggestions", help_text="The term to link (a term suggestion).")
+    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH,
+                                   help_text="The description to take (a description suggestion), Markdown.")
+    fingerprint = models.CharField(max_length=64, help_text="What is suggested, as a digest: the term or the text.")
+    reason = models.CharField(max_length=1000, help_text="The evidence, in words.")
+    source_asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                     help_text="The curated column the suggestion copies, if any.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["asset_id", "fingerprint"]  # the unique constraint's index
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "fingerprint"], name="suggestion_unique"),
+            models.CheckConstraint(condition=Q(kind="term", term__isnull=False)
+                                   | Q(kind="description", term__isnull=True), name="suggestion_term_or_text"),
+        ]
+        indexes = [models.Index(fields=["status"], condition=Q(status="open"), name="suggestion_open"),
+                   models.Index(fields=["source_asset"], name="suggestion_source_asset")]
+
+    def __str__(self) -> str:
+        what = f"term “{self.term}”" if self.kind == self.Kind.TERM else "a description"
+        return f"{what} for {self.asset}"

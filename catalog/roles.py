@@ -10,6 +10,8 @@ declare({
         "catalog.glossaryterm": VIEW,
         "catalog.tag": VIEW,
         "catalog.lineageedge": VIEW,
+        # Deciding a suggestion is curating its asset (catalog.curation.may_curate), checked by the services.
+        "catalog.suggestion": VIEW,
     },
     Role.DATA_STEWARD: {
         "catalog.asset": READ_WRITE | {"classify"},

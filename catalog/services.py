@@ -35,12 +35,25 @@ def asset_update(*, asset: Asset, acting_user: User | SystemActor, **fields) -> 
     unknown = set(fields) - set(ASSET_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: ["This field is set by scans."] for name in unknown})
+    described = asset.description
     with audit.record_changes(event="asset.changed", actor=acting_user, obj=asset, fields=ASSET_EDITABLE_FIELDS):
         for name, value in fields.items():
             setattr(asset, name, value)
         asset.full_clean()
         asset.save()
+    if asset.description != described:
+        asset_described_record(asset=asset, acting_user=acting_user)
     return asset
+
+
+def asset_described_record(*, asset: Asset, acting_user: User | SystemActor) -> None:
+    """``asset.described``: the stewards' description of ``asset`` changed (set, rewritten or cleared), in the
+    transaction of the change; its subscribers (catalog.subscribers: suggestions to the asset's look-alikes) run
+    after the commit. Called by the services that write the description, which authorised the change."""
+    author = user_or_none(acting_user)
+    record_event("asset.described", asset, {
+        "asset": asset.pk, "data_source": asset.data_source_id, "described": bool(asset.description),
+        "described_by": author.pk if author is not None else None})
 
 
 # --- classifications -------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ class ScanningConfig(AppConfig):
     def ready(self) -> None:
         from catalog.inventory import register_last_scanned
         from config.collectors import register_collector
-        from scanning import metrics, selectors
+        from scanning import metrics, selectors, subscribers  # noqa: F401  (subscribers register themselves)
         from scanning.models import Scan
         from scanning.services.classifications import classifications_sync_after_migrate
         from scanning.services.scans import scan_schedule_drop

@@ -1,0 +1,41 @@
+"""The catalog's subscribers to domain events (core.events): suggestions from the data (catalog.suggestions).
+
+Each is called at least once per event, after the commit of the change it reports, as the system; the services
+they call are idempotent (an asset gets each suggestion once), so a redelivery adds nothing. The row the event
+names is read again: what happened since (a decision undone, a description rewritten) is what counts.
+"""
+from __future__ import annotations
+
+from accounts.actors import SYSTEM
+from catalog import suggestions
+from catalog.models import Asset, AssetClassification
+from core.events import subscribe
+from core.models import Event
+
+
+@subscribe("classification.confirmed")
+def suggest_implied_terms(event: Event) -> None:
+    """A column confirmed as a classification is offered the terms that imply it."""
+    row = (AssetClassification.objects.select_related("asset__data_source", "classification")
+           .filter(pk=event.payload["asset_classification"]).first())
+    if row is not None:
+        suggestions.suggestions_make_for_classification(asset_classification=row, acting_user=SYSTEM)
+
+
+def _after_curation(event: Event) -> None:
+    asset = Asset.objects.select_related("data_source").filter(pk=event.payload["asset"]).first()
+    if asset is not None:
+        suggestions.suggestions_after_curation(asset=asset, acting_user=SYSTEM)
+
+
+@subscribe("asset.described")
+def suggest_description_to_lookalikes(event: Event) -> None:
+    """A column described by a steward offers its description to its look-alikes (and its own open description
+    suggestions are withdrawn)."""
+    _after_curation(event)
+
+
+@subscribe("asset.term_linked")
+def suggest_term_to_lookalikes(event: Event) -> None:
+    """A term linked to a column is offered to its look-alikes (and the same open suggestion on it withdrawn)."""
+    _after_curation(event)

@@ -1,0 +1,23 @@
+"""Scanning's subscribers to domain events (core.events).
+
+The catalog cannot read which columns a run added (its drift is scanning's ``AssetChange``), so scanning hands
+them to the catalog's suggestions: a scan's new or changed columns are offered what their curated look-alikes of
+the same source say (catalog.suggestions), in a fixed number of queries whatever the number of columns.
+"""
+from __future__ import annotations
+
+from accounts.actors import SYSTEM
+from catalog.models import Asset
+from catalog.suggestions import suggestions_make_for_lookalikes
+from core.events import subscribe
+from core.models import Event
+from scanning.models import AssetChange
+
+
+@subscribe("asset.changed")
+def suggest_for_new_columns(event: Event) -> None:
+    """The columns the run added, and those it changed (a new data type may make a look-alike), as a subquery."""
+    drift = AssetChange.objects.filter(run_id=event.payload["run"], kind__in=[AssetChange.Kind.ADDED,
+                                                                              AssetChange.Kind.CHANGED])
+    columns = Asset.objects.filter(pk__in=drift.values("asset_id"), type=Asset.Type.COLUMN)
+    suggestions_make_for_lookalikes(columns=columns, acting_user=SYSTEM)
