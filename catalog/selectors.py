@@ -7,7 +7,7 @@ from django.db.models import Case, Count, IntegerField, Min, Prefetch, Q, QueryS
 from accounts.models import User
 from accounts.permissions import restrict
 from accounts.selectors import workspace_list
-from catalog.models import Asset, AssetClassification, AssetOwner, Classification, GlossaryTerm, Tag
+from catalog.models import Asset, AssetClassification, AssetOwner, Classification, GlossaryTerm, Suggestion, Tag
 
 
 def asset_list(*, user: User | None, action: str = "view", present_only: bool = False) -> QuerySet[Asset]:
@@ -131,3 +131,16 @@ def owner_group_choices(*, user: User | None) -> QuerySet[Group]:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Group.objects.none()
     return Group.objects.all()
+
+
+# --- suggestions (catalog.suggestions) ------------------------------------------------------------------------------
+
+
+def suggestion_list(*, user: User | None, action: str = "view") -> QuerySet[Suggestion]:
+    """Suggestions for the assets ``user`` sees, with what their rows show (asset, term, source asset)."""
+    return restrict(Suggestion.objects.select_related("asset", "term", "source_asset"), user, action)
+
+
+def open_suggestion_count(*, user: User | None) -> int:
+    """How many suggestions wait for a curator's decision among those ``user`` sees."""
+    return restrict(Suggestion.objects.filter(status=Suggestion.Status.OPEN), user, "view").count()

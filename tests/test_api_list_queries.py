@@ -22,6 +22,7 @@ from tests.catalog.classification_factories import (
     ClassificationRuleFactory,
 )
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
+from tests.catalog.suggestion_factories import suggestion_in
 from tests.catalog.factories import (
     AssetChangeFactory,
     AssetFactory,
@@ -57,6 +58,7 @@ FACTORIES = {
     "classificationrule": lambda ws: ClassificationRuleFactory(workspace=ws),
     "tag": lambda ws: TagFactory(workspace=ws),
     "glossaryterm": lambda ws: GlossaryTermFactory(workspace=ws),
+    "suggestion": lambda ws: suggestion_in(ws),
 }
 
 
