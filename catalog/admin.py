@@ -162,4 +162,5 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
 for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
     admin.site.register(proxy, AssetAdmin)
 
-from catalog import admin_classifications  # noqa: E402,F401  (registers the classification admins)
+# Their admins, and the suggestions' section of the asset pages, register themselves.
+from catalog import admin_classifications, admin_suggestions  # noqa: E402,F401

@@ -7,8 +7,13 @@ from django.urls import reverse
 
 from accounts.home import Bar, Segment, bar_chart, change_url, changelist_url, panel
 from accounts.permissions import has_any_grant
-from catalog.models import Asset, AssetClassification
-from catalog.selectors import classification_counts, review_queue_summary, sensitive_column_counts
+from catalog.models import Asset, AssetClassification, Suggestion
+from catalog.selectors import (
+    classification_counts,
+    open_suggestion_count,
+    review_queue_summary,
+    sensitive_column_counts,
+)
 
 # Highest first: the order of the tables, the bars' segments and the legends.
 LEVELS = [Asset.Sensitivity.RESTRICTED, Asset.Sensitivity.CONFIDENTIAL, Asset.Sensitivity.INTERNAL,
@@ -94,3 +99,13 @@ def _by_classification(user) -> dict:
                 for cell in entry["cells"]))
             for entry in shown], [(f"status-{status}", status.label) for status in STATUSES]),
     }
+
+
+@panel(key="suggestions", title="Suggestions from the data", template="admin/home/suggestions.html", order=35)
+def suggestions_panel(request):
+    """How many suggestions (terms, descriptions; catalog.suggestions) wait for a curator, linking their list."""
+    user = request.user
+    if not has_any_grant(user, Suggestion, "view"):
+        return None
+    return {"count": open_suggestion_count(user=user),
+            "url": changelist_url("catalog.suggestion", status=Suggestion.Status.OPEN)}

@@ -22,7 +22,6 @@ from tests.catalog.classification_factories import (
     ClassificationRuleFactory,
 )
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
-from tests.catalog.suggestion_factories import suggestion_in
 from tests.catalog.factories import (
     AssetChangeFactory,
     AssetFactory,
@@ -31,6 +30,7 @@ from tests.catalog.factories import (
     ScanRuleSetFactory,
     ScanRunFactory,
 )
+from tests.catalog.suggestion_factories import suggestion_in
 from tests.support.factories import AuditEventFactory, UserFactory, WorkspaceFactory, membership
 
 

@@ -105,7 +105,8 @@ class SuggestionViewSet(RestrictedViewSetMixin, RowListModelMixin, mixins.Retrie
     def dismiss(self, request, pk=None):
         return self._decide(request, suggestions.suggestion_dismiss)
 
-    @extend_schema(request=SuggestionBulkDecisionSerializer, responses={200: SuggestionBulkResultSerializer, 409: DECIDED},
+    @extend_schema(request=SuggestionBulkDecisionSerializer,
+                   responses={200: SuggestionBulkResultSerializer, 409: DECIDED},
                    description=f"Accept or dismiss up to {MAX_BULK} suggestions at once, all or none: 404 when one "
                                "is not visible, 403 when the caller may not curate one's asset, 409 when one was "
                                "decided already.")

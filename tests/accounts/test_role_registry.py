@@ -11,7 +11,8 @@ from accounts.roles import Role, permission_names, role_grants
 SNAPSHOT = {
     "analyst": """
         accounts.view_membership accounts.view_workspace catalog.view_asset catalog.view_assetclassification
-        catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge catalog.view_suggestion catalog.view_tag
+        catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge
+        catalog.view_suggestion catalog.view_tag
         compliance.view_compliancerule compliance.view_finding compliance.view_framework
         compliance.view_score governance.add_request governance.view_request scanning.view_assetchange
         scanning.view_classificationrule scanning.view_scan scanning.view_scanruleset scanning.view_scanrun
@@ -22,7 +23,8 @@ SNAPSHOT = {
         catalog.add_glossaryterm catalog.change_asset catalog.change_assetclassification
         catalog.change_glossaryterm catalog.classify_asset catalog.confirm_assetclassification
         catalog.view_asset catalog.view_assetclassification catalog.view_classification
-        catalog.view_glossaryterm catalog.view_lineageedge catalog.view_suggestion catalog.view_tag compliance.acknowledge_finding
+        catalog.view_glossaryterm catalog.view_lineageedge
+        catalog.view_suggestion catalog.view_tag compliance.acknowledge_finding
         compliance.add_finding compliance.change_finding compliance.view_compliancerule
         compliance.view_finding compliance.view_framework compliance.view_score governance.add_request
         governance.approve_request governance.change_request governance.view_request
@@ -36,7 +38,8 @@ SNAPSHOT = {
         catalog.change_glossaryterm catalog.change_lineageedge catalog.change_tag catalog.classify_asset
         catalog.confirm_assetclassification catalog.delete_assetclassification catalog.delete_glossaryterm
         catalog.delete_lineageedge catalog.delete_tag catalog.view_asset catalog.view_assetclassification
-        catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge catalog.view_suggestion catalog.view_tag
+        catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge
+        catalog.view_suggestion catalog.view_tag
         compliance.acknowledge_finding compliance.add_finding compliance.change_finding
         compliance.view_compliancerule compliance.view_finding compliance.view_framework
         compliance.view_score governance.add_request governance.change_request governance.view_request
@@ -56,7 +59,8 @@ SNAPSHOT = {
         catalog.change_lineageedge catalog.change_tag catalog.classify_asset
         catalog.confirm_assetclassification catalog.delete_assetclassification catalog.delete_glossaryterm
         catalog.delete_lineageedge catalog.delete_tag catalog.view_asset catalog.view_assetclassification
-        catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge catalog.view_suggestion catalog.view_tag
+        catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge
+        catalog.view_suggestion catalog.view_tag
         compliance.acknowledge_finding compliance.add_compliancerule compliance.add_finding
         compliance.add_framework compliance.change_compliancerule compliance.change_finding
         compliance.change_framework compliance.delete_compliancerule compliance.view_compliancerule
@@ -73,7 +77,8 @@ SNAPSHOT = {
     "auditor": """
         accounts.view_auditevent accounts.view_membership accounts.view_user accounts.view_workspace
         catalog.view_asset catalog.view_assetclassification catalog.view_classification
-        catalog.view_glossaryterm catalog.view_lineageedge catalog.view_suggestion catalog.view_tag compliance.view_compliancerule
+        catalog.view_glossaryterm catalog.view_lineageedge
+        catalog.view_suggestion catalog.view_tag compliance.view_compliancerule
         compliance.view_finding compliance.view_framework compliance.view_score governance.view_request
         scanning.view_assetchange scanning.view_classificationrule scanning.view_scan
         scanning.view_scanruleset scanning.view_scanrun sources.view_datasource

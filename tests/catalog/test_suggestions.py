@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
-from catalog import curation, glossary, services, suggestions, subscribers
+from catalog import curation, glossary, services, subscribers, suggestions
 from catalog.models import Asset, AssetClassification, GlossaryTerm, GlossaryTermAsset, Suggestion
 from core.models import Event
 from sources import services as source_services
