@@ -101,7 +101,8 @@ def _by_classification(user) -> dict:
     }
 
 
-@panel(key="suggestions", title="Suggestions from the data", template="admin/home/suggestions.html", order=35)
+@panel(key="suggestions", title="Suggestions from the data", template="admin/home/suggestions.html",
+       order=32)
 def suggestions_panel(request):
     """How many suggestions (terms, descriptions; catalog.suggestions) wait for a curator, linking their list."""
     user = request.user

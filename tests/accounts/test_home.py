@@ -178,7 +178,7 @@ def test_a_later_app_adds_its_panel_through_the_registry(world, catalog, monkeyp
 
     response = staff_client(world, "steward").get(reverse("admin:index"))
     keys = [shown.part.key for shown in response.context["home_panels"]]
-    assert keys == ["sources", "runs", "review", "lineage", "drift", "sensitive"]
+    assert keys == ["sources", "runs", "review", "suggestions", "lineage", "drift", "sensitive"]
     assert 'id="panel-lineage"' in response.content.decode()
 
 
