@@ -35,6 +35,11 @@ VERBS = {"accept": Suggestion.Status.ACCEPTED, "dismiss": Suggestion.Status.DISM
 SUGGESTED_SHOWN = 160  # characters of a description in a list row; the asset's section shows it whole
 
 
+def _refusal(exc: Exception) -> str:
+    text = admin_error_text(exc)
+    return text if "nothing was changed" in text.lower() else f"{text} Nothing was changed."
+
+
 def suggested_text(row: Suggestion) -> str:
     if row.kind == Suggestion.Kind.TERM:
         return f"Link the term “{row.term.name}”"
@@ -113,7 +118,7 @@ class SuggestionAdmin(ReadOnlyAdminMixin, RestrictedAdminMixin, admin.ModelAdmin
             rows = suggestions.suggestions_decide(suggestions=list(queryset), decision=decision,
                                                   acting_user=request.user)
         except (PermissionDenied, ValidationError, suggestions.AlreadyDecided) as exc:
-            self.message_user(request, f"{admin_error_text(exc)} Nothing was changed.", messages.ERROR)
+            self.message_user(request, _refusal(exc), messages.ERROR)
             return
         self.message_user(request, f"{counted(len(rows), 'suggestion')} {decision}.", messages.SUCCESS)
 
@@ -149,7 +154,7 @@ def decide_view(request, model_admin):
     try:
         suggestions.suggestions_decide(suggestions=[row], decision=VERBS[verb], acting_user=request.user)
     except (PermissionDenied, ValidationError, suggestions.AlreadyDecided) as exc:
-        model_admin.message_user(request, f"{admin_error_text(exc)} Nothing was changed.", messages.ERROR)
+        model_admin.message_user(request, _refusal(exc), messages.ERROR)
         return _back(request)
     model_admin.message_user(request, f"{suggested_text(row)} on {row.asset.qualified_name}: {VERBS[verb]}.",
                              messages.SUCCESS)

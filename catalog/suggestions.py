@@ -184,7 +184,9 @@ def suggestions_make_for_lookalikes(*, columns: QuerySet[Asset], acting_user: Us
         return 0
     links = Prefetch("term_links", queryset=GlossaryTermAsset.objects.select_related("term", "linked_by")
                      .exclude(term__status=GlossaryTerm.Status.DEPRECATED).order_by("term__name"))
-    sources = list(curated.filter(Exists(_same_column_as_outer(targets_qs)))
+    # Among the targets' sources only, so that the index on (data_source, type) bounds the read.
+    sources = list(curated.filter(data_source_id__in=targets_qs.values("data_source_id"))
+                   .filter(Exists(_same_column_as_outer(targets_qs)))
                    .only("pk", "data_source_id", "name", "data_type", "qualified_name", "description")
                    .prefetch_related(links))
     by_key: dict[tuple, list[Asset]] = defaultdict(list)

@@ -49,7 +49,7 @@ def test_a_button_refuses_what_it_did_not_send_and_who_may_not_curate(world):
     assert _staff(world, "steward").post(url, {"decide": "maybe:1"}, format="multipart").status_code == 400
     refused = _staff(world, "analyst").post(url, {"decide": f"dismiss:{row.pk}"}, format="multipart",
                                                 follow=True).content.decode()
-    assert "Nothing was changed" in refused
+    assert "You may not curate 1 of the 1 selected assets: nothing was changed." in refused
     row.refresh_from_db()
     assert row.status == Suggestion.Status.OPEN
 
