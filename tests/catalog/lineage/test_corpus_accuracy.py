@@ -59,7 +59,7 @@ def _sqlglot_problem(case: CorpusCase) -> str | None:
         statements = sqlglot.parse(case.sql, read=case.dialect, error_level=ErrorLevel.RAISE)
     except sqlglot.errors.ParseError as error:
         return f"parse error: {str(error).splitlines()[0]}"
-    fallbacks = [statement for statement in statements if isinstance(statement, exp.Command)]
+    fallbacks = [command for statement in statements if statement for command in statement.find_all(exp.Command)]
     if fallbacks:
         return f"kept as a generic command: {fallbacks[0].sql()[:80]!r}"
     return None
