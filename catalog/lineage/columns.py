@@ -87,6 +87,7 @@ class Scope:
     ctes: dict[str, Relation]
     relations: dict[str, Relation] = field(default_factory=dict)
     aliases: dict[str, Sources] = field(default_factory=dict)  # earlier projections, referable by name
+    windows: dict[str, exp.Window] = field(default_factory=dict)  # WINDOW w AS (…), referred to by OVER w
 
 
 class ColumnResolver:
@@ -120,10 +121,25 @@ class ColumnResolver:
                     if i < width:
                         merge_into(columns[i][1], self.expression(value, scope), direct=False)
             return Relation(columns=columns)
+        if isinstance(node, exp.Insert | exp.Update | exp.Delete) and node.args.get("returning"):
+            return self._returning(node, parent, ctes)
         if isinstance(node, exp.Table):  # PostgreSQL's TABLE t, or a CTE/table read whole
             scope = Scope(parent, ctes)
             return self.from_item(node, scope)[1]
         return Relation(columns=[])
+
+    def _returning(self, node: exp.Expression, parent: Scope | None, ctes: dict[str, Relation]) -> Relation:
+        """A data-modifying CTE (PostgreSQL): its RETURNING list read over the table it changes."""
+        scope = Scope(parent, ctes)
+        table = node.this.this if isinstance(node.this, exp.Schema) else node.this
+        if isinstance(table, exp.Table):
+            self._add(table, scope)
+        self.add_from(node, scope)
+        select = exp.Select(expressions=node.args["returning"].expressions)
+        columns: list[tuple[str, Sources]] = []
+        open_to: list[Relation] = []
+        self._project(select, scope, columns, open_to)
+        return Relation(columns=columns, open_to=open_to)
 
     @staticmethod
     def _union(left: Relation, right: Relation) -> Relation:
@@ -171,8 +187,14 @@ class ColumnResolver:
         ctes = self.with_clause(select.args.get("with_"), parent, ctes)
         scope = Scope(parent, ctes)
         self.add_from(select, scope)
+        for window in select.args.get("windows") or []:
+            scope.windows[self.namer.column(window.this)] = window
         columns: list[tuple[str, Sources]] = []
         open_to: list[Relation] = []
+        self._project(select, scope, columns, open_to)
+        return Relation(columns=columns, open_to=open_to)
+
+    def _project(self, select: exp.Select, scope: Scope, columns: list, open_to: list) -> None:
         for position, projection in enumerate(select.expressions):
             star = projection if isinstance(projection, exp.Star) else (
                 projection if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star) else None)
@@ -185,7 +207,6 @@ class ColumnResolver:
             sources = self.expression(projection.unalias(), scope)
             columns.append((name, sources))
             scope.aliases.setdefault(name, sources)
-        return Relation(columns=columns, open_to=open_to)
 
     def _expand_star(self, star: exp.Expression, scope: Scope, columns: list, open_to: list) -> None:
         qualifier = self.namer.identifier(star.args.get("table")) if isinstance(star, exp.Column) else None
@@ -198,6 +219,9 @@ class ColumnResolver:
                                                    or [])}
         replaced = {self.namer.column(r.args["alias"]): r.this for r in (modifiers.args.get("replace") or [])
                     if isinstance(r, exp.Alias)}
+        renamed = {self.namer.column(r.this.this if isinstance(r.this, exp.Column) else r.this):
+                   self.namer.column(r.args["alias"]) for r in (modifiers.args.get("rename") or [])
+                   if isinstance(r, exp.Alias)}
         for relation in relations:
             if relation.columns is None:
                 open_to.append(relation)
@@ -207,7 +231,7 @@ class ColumnResolver:
                     continue
                 if name in replaced:
                     sources = self.expression(replaced[name], scope)
-                columns.append((name, sources))
+                columns.append((renamed.get(name, name), sources))
             open_to.extend(relation.open_to)
 
     # --- FROM items ----------------------------------------------------------------------------------------
@@ -290,10 +314,23 @@ class ColumnResolver:
                 for _, sources in relation.columns or []:
                     merge_into(found, sources, direct=False)
             else:
+                if isinstance(current, exp.Window) and isinstance(current.args.get("alias"), exp.Identifier):
+                    named = self._named_window(self.namer.column(current.args["alias"]), scope)
+                    if named is not None:
+                        stack.extend(named.iter_expressions())
                 if isinstance(current, exp.Lambda):
                     lambda_variables.update(self.namer.column(v) for v in current.expressions)
                 stack.extend(current.iter_expressions())
         return {column: False for column in found}
+
+    @staticmethod
+    def _named_window(name: str, scope: Scope) -> exp.Window | None:
+        current: Scope | None = scope
+        while current is not None:
+            if name in current.windows:
+                return current.windows[name]
+            current = current.parent
+        return None
 
     def column(self, column: exp.Column, scope: Scope) -> Sources | None:
         name = self.namer.column(column.this)

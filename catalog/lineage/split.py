@@ -204,7 +204,7 @@ def _declares_temporary_table(tokens: list[Token], i: int) -> bool:
 
 def _starts_routine(tokens: list[Token], i: int) -> bool:
     first = word(tokens[i])
-    if first == "DO":
+    if first == "DO" or _executes_immediate(tokens, i):
         return True
     if first not in ("CREATE", "ALTER") or (first == "ALTER" and word(tokens[min(i + 1, len(tokens) - 1)]) != "PROCEDURE"):
         return False
@@ -215,6 +215,12 @@ def _starts_routine(tokens: list[Token], i: int) -> bool:
         if spelled in NOT_A_ROUTINE or token.token_type == TokenType.L_PAREN:
             return False
     return False
+
+
+def _executes_immediate(tokens: list[Token], i: int) -> bool:
+    """Snowflake's EXECUTE IMMEDIATE $$ … $$ (the tokenizer keeps everything after EXECUTE as one string)."""
+    return (word(tokens[i]) == "EXECUTE" and i + 1 < len(tokens) and tokens[i + 1].token_type in STRINGS
+            and tokens[i + 1].text.upper().startswith("IMMEDIATE"))
 
 
 def _opens_block(tokens: list[Token], i: int) -> bool:
@@ -283,7 +289,7 @@ def _continues(tokens: list[Token], j: int) -> bool:
 def _dml_end(tokens: list[Token], i: int, tsql: bool) -> int:
     """Index after a DML statement: its ``;``, or before END/ELSE of the enclosing block, or (T-SQL) the next
     statement's first keyword."""
-    parens, cases, froms = 0, 0, False
+    parens, cases, froms, branches = 0, 0, False, False
     leading = word(tokens[i])
     for j in range(i, len(tokens)):
         token = tokens[j]
@@ -302,7 +308,9 @@ def _dml_end(tokens: list[Token], i: int, tsql: bool) -> int:
             cases += 1
         elif spelled == "END" and cases > 0:
             cases -= 1
-        elif cases == 0 and j > i and spelled in DML_ENDS:
+        elif spelled == "WHEN":
+            branches = True  # INSERT ALL/FIRST WHEN … THEN INTO … ELSE INTO …: its ELSE is its own
+        elif cases == 0 and j > i and spelled in DML_ENDS and not (branches and spelled == "ELSE"):
             return j
         elif spelled == "FROM":
             froms = True
@@ -360,6 +368,15 @@ def routine_body(piece: Piece, dialect) -> RoutineBody | None:
     for j, token in enumerate(tokens):
         if word(token) == "LANGUAGE" and j + 1 < len(tokens) and word(tokens[j + 1]) in NON_SQL_LANGUAGES:
             return None
+    if _executes_immediate(tokens, 0):
+        quoted = tokens[1].text[len("IMMEDIATE"):]
+        inner = quoted.strip()
+        for quote in ("$$", "'"):
+            if inner.startswith(quote) and inner.endswith(quote) and len(inner) >= 2 * len(quote):
+                inner = inner[len(quote):-len(quote)]
+                break
+        position = piece.text.find(inner, tokens[1].start)
+        return RoutineBody(inner, piece.offset + max(position, 0))
     # A quoted body: AS $$ … $$ (PostgreSQL, Snowflake), AS '…', DO $$ … $$.
     for j, token in enumerate(tokens):
         if token.token_type in STRINGS and j > 0 and word(tokens[j - 1]) in ("AS", "DO", "BEGIN"):

@@ -38,6 +38,8 @@ DIALECT_ALIASES = {"mariadb": "mysql", "postgresql": "postgres", "sqlserver": "t
 INTO_IS_A_TABLE_IN_ROUTINES = frozenset({"tsql", "fabric"})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _TOKEN_REPR = re.compile(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>")
+_TRIGGER_TABLE = re.compile(r"^\s*CREATE\s+(?:OR\s+\w+\s+)?(?:DEFINER\s*=\s*\S+\s+)?TRIGGER\s+.*?\bON\s+"
+                            r"([\w.\"`\[\]]+)", re.IGNORECASE | re.DOTALL)
 _DECLARED_TEMPORARY = re.compile(r"^\s*DECLARE\s+GLOBAL\s+TEMPORARY\s+TABLE\s+([\w.\"`\[\]]+)", re.IGNORECASE)
 
 TableEdges = set[tuple[str, str]]
@@ -121,7 +123,7 @@ def collapse(writes: list[Write]) -> tuple[TableEdges, ColumnEdges]:
             resolved_tables.setdefault(target, set()).update(upstream)
         resolved_columns: dict[str, Sources] = {}
         for (source, target), direct in write.column_edges.items():
-            upstream = column_sources.get(source) if _table_of(source) in table_sources else None
+            upstream = column_sources.get(source, {}) if _table_of(source) in table_sources else None
             collected = resolved_columns.setdefault(target, {})
             for column, upstream_direct in (upstream.items() if upstream is not None else [(source, True)]):
                 collected[column] = collected.get(column, False) or (direct and upstream_direct)
@@ -154,6 +156,9 @@ class _Analyser:
         self.namer = namer
         self.schema = schema
         self.resolver = ColumnResolver(namer, schema)
+        # Inside a trigger: NEW and OLD are rows of the trigger's table.
+        self.row_scope: Scope | None = None
+        self.trigger_table: str | None = None
 
     # --- pieces --------------------------------------------------------------------------------------------
 
@@ -184,23 +189,40 @@ class _Analyser:
         if body is None:
             return write
         inner = []
+        self.trigger_table = self._trigger_table(piece)
+        if self.trigger_table is not None:
+            row = stored_table(self.trigger_table, self.schema.columns(self.trigger_table))
+            self.row_scope = Scope(None, {}, relations={"new": row, "old": row})
         for inner_piece in body_pieces(body.text, body.offset, sql, self.dialect, self.name):
             analysed = self.piece(inner_piece, sql, in_routine=True)
             if analysed.error:
                 write.inner_errors.append((inner_piece.line, analysed.error))
             write.inner_errors.extend(analysed.inner_errors)
             inner.append(analysed)
+        self.row_scope = self.trigger_table = None
         write.table_edges, write.column_edges = collapse(inner)
         temporary = set().union(*(w.temporary for w in inner)) if inner else set()
         write.targets = sorted({target for w in inner for target in w.targets if target not in temporary
                                 and not target.startswith("#")})
         return write
 
+    def _trigger_table(self, piece: Piece) -> str | None:
+        """The table of CREATE TRIGGER … {BEFORE|AFTER|INSTEAD OF} … ON table."""
+        match = _TRIGGER_TABLE.match(piece.text)
+        if match is None:
+            return None
+        try:
+            return self.namer.table(exp.to_table(match.group(1), dialect=self.dialect))
+        except (ParseError, TokenError):
+            return None
+
     # --- statements ----------------------------------------------------------------------------------------
 
     def statement(self, tree: exp.Expression, *, in_routine: bool) -> Write:
         if isinstance(tree, exp.Insert):
             return self.insert(tree)
+        if isinstance(tree, exp.MultitableInserts):
+            return self.multitable_insert(tree)
         if isinstance(tree, exp.Create):
             return self.create(tree)
         if isinstance(tree, exp.Merge):
@@ -222,9 +244,52 @@ class _Analyser:
                     self.schema.forget(table)
                 return Write("drop", dropped=dropped)
             return Write("drop")
+        if isinstance(tree, exp.Command) and tree.name.upper() == "REPLACE" and self.name in ("mysql", "doris",
+                                                                                               "starrocks"):
+            # MySQL's REPLACE INTO is an INSERT that deletes conflicting rows first: the same lineage.
+            return self.piece_text("INSERT" + tree.sql(dialect=self.dialect)[len("REPLACE"):], in_routine)
         if isinstance(tree, exp.Command) and tree.name.upper() in ("INSERT", "UPDATE", "MERGE", "DELETE", "CREATE"):
             return Write("other", error=f"{tree.name.upper()} statement in a form the parser does not support")
         return Write("other")
+
+    def piece_text(self, text: str, in_routine: bool) -> Write:
+        try:
+            tree = sqlglot.parse_one(text, dialect=self.dialect)
+        except (ParseError, TokenError) as error:
+            return Write("other", error=_reason(error))
+        return self.statement(tree, in_routine=in_routine)
+
+    def multitable_insert(self, tree: exp.MultitableInserts) -> Write:
+        """Snowflake/Oracle INSERT ALL/FIRST: each INTO takes values from the one source query."""
+        relation = self.resolver.query(tree.args["source"], None, {})
+        scope = Scope(None, {})
+        scope.relations["_source"] = relation
+        reads = self._reads(tree.args["source"], set())
+        write = Write("insert")
+        for branch in tree.expressions:
+            insert = branch.this if isinstance(branch, exp.ConditionalInsert) else branch
+            if not isinstance(insert, exp.Insert):
+                continue
+            target_node, names = insert.this, None
+            if isinstance(target_node, exp.Schema):
+                names = [self.namer.column(c) for c in target_node.expressions]
+                target_node = target_node.this
+            target = self.namer.table(target_node)
+            if target not in write.targets:
+                write.targets.append(target)
+            write.table_edges |= {(read, target) for read in reads}
+            values = insert.expression
+            if isinstance(values, exp.Values) and values.expressions:
+                row = values.expressions[0]
+                expressions = row.expressions if isinstance(row, exp.Tuple) else [row]
+                names = names or self.schema.columns(target) or []
+                for name, value in zip(names, expressions):
+                    self._assign(write.column_edges, target, name, self.resolver.expression(value, scope))
+            else:
+                for key, direct in self._positional(target, names or self.schema.columns(target), relation,
+                                                    by_name=False).items():
+                    write.column_edges[key] = write.column_edges.get(key, False) or direct
+        return write
 
     def insert(self, tree: exp.Insert) -> Write:
         target_node = tree.this
@@ -239,8 +304,8 @@ class _Analyser:
         source = tree.expression
         if source is None:
             return write
-        ctes = self.resolver.with_clause(tree.args.get("with_"), None, {})
-        relation = self.resolver.query(source, None, ctes)
+        ctes = self.resolver.with_clause(tree.args.get("with_"), self.row_scope, {})
+        relation = self.resolver.query(source, self.row_scope, ctes)
         if names is None and not tree.args.get("by_name"):
             names = self.schema.columns(target)
         write.column_edges = self._positional(target, names, relation, by_name=bool(tree.args.get("by_name")))
@@ -304,7 +369,7 @@ class _Analyser:
         target = self.namer.table(target_node)
         target_columns = self.schema.columns(target)
         write = Write("merge", targets=[target])
-        scope = Scope(None, self.resolver.with_clause(tree.args.get("with_"), None, {}))
+        scope = Scope(self.row_scope, self.resolver.with_clause(tree.args.get("with_"), self.row_scope, {}))
         target_alias = self.namer.identifier(target_node.args["alias"].this) if target_node.args.get("alias") \
             else self.namer.identifier(target_node.this)
         scope.relations[target_alias] = stored_table(target, target_columns, is_target=True)
@@ -340,7 +405,7 @@ class _Analyser:
         target_node = tree.this
         if not isinstance(target_node, exp.Table):
             return Write("update")
-        scope = Scope(None, self.resolver.with_clause(tree.args.get("with_"), None, {}))
+        scope = Scope(self.row_scope, self.resolver.with_clause(tree.args.get("with_"), self.row_scope, {}))
         target_alias = self.namer.identifier(target_node.args["alias"].this) if target_node.args.get("alias") \
             else self.namer.identifier(target_node.this)
         excluded = {id(target_node)}
@@ -409,6 +474,9 @@ class _Analyser:
             if table.find_ancestor(exp.Into, exp.Reference) is not None:
                 continue
             reads.add(self.namer.table(table))
+        if self.trigger_table is not None and any(
+                self.namer.identifier(column.args.get("table")) in ("new", "old") for column in tree.find_all(exp.Column)):
+            reads.add(self.trigger_table)
         return reads
 
 
