@@ -88,6 +88,9 @@ class Scope:
     relations: dict[str, Relation] = field(default_factory=dict)
     aliases: dict[str, Sources] = field(default_factory=dict)  # earlier projections, referable by name
     windows: dict[str, exp.Window] = field(default_factory=dict)  # WINDOW w AS (…), referred to by OVER w
+    # Which relation a bare column belongs to when no schema says: UPDATE t SET n = n + 1 FROM s reads t's n,
+    # while MERGE's INSERT VALUES (x) can only read the source (the target row does not exist yet).
+    bare_columns_of_target: bool = False
 
 
 class ColumnResolver:
@@ -360,8 +363,8 @@ class ColumnResolver:
                 return current.aliases[name]
             unknown = [relation for relation in relations if relation.knows(name) is None]
             if len(unknown) > 1:
-                # Ambiguous without a schema; the table an UPDATE/MERGE writes is the least likely source.
-                unknown = [relation for relation in unknown if not relation.is_target] or unknown
+                unknown = [relation for relation in unknown
+                           if relation.is_target == current.bare_columns_of_target] or unknown
             if len(unknown) == 1:
                 return unknown[0].sources(name)
             if unknown:

@@ -141,10 +141,27 @@ def body_pieces(body: str, offset: int, sql: str, dialect, dialect_name: str) ->
 
 
 def _tokenize(dialect, text: str) -> list[Token] | None:
+    """The dialect's tokens of ``text``, None when it does not tokenize (an unterminated string or comment).
+
+    After a command keyword (BigQuery's BEGIN, PostgreSQL's DECLARE, …) some tokenizers keep the rest of the
+    statement as one unquoted string token; that text is tokenized again so the statements inside are seen.
+    """
     try:
-        return dialect.tokenize(text)
+        tokens = dialect.tokenize(text)
     except TokenError:
         return None
+    spliced: list[Token] = []
+    for token in tokens:
+        if token.token_type == TokenType.STRING and spliced and token.text.strip():
+            # The swallowed text starts right after the command keyword, unquoted (its start offset is not kept).
+            position = len(text) - len(text[spliced[-1].end + 1:].lstrip())
+            inner = _tokenize(dialect, token.text) if text.startswith(token.text, position) else None
+            if inner:
+                spliced.extend(Token(t.token_type, t.text, t.line, t.col, t.start + position, t.end + position,
+                                     t.comments) for t in inner)
+                continue
+        spliced.append(token)
+    return spliced
 
 
 def _cut(sql: str, start: int, end: int, dialect, dialect_name: str, lines: _Lines, *, top_level: bool,
@@ -199,7 +216,7 @@ def _skip_labels(tokens: list[Token], i: int) -> int:
 
 
 def _declares_temporary_table(tokens: list[Token], i: int) -> bool:
-    return (word(tokens[i]) == "DECLARE" and i + 1 < len(tokens) and word(tokens[i + 1]) == "GLOBAL")
+    return word(tokens[i]) == "DECLARE" and i + 1 < len(tokens) and word(tokens[i + 1]) == "GLOBAL"
 
 
 def _starts_routine(tokens: list[Token], i: int) -> bool:
@@ -218,9 +235,9 @@ def _starts_routine(tokens: list[Token], i: int) -> bool:
 
 
 def _executes_immediate(tokens: list[Token], i: int) -> bool:
-    """Snowflake's EXECUTE IMMEDIATE $$ … $$ (the tokenizer keeps everything after EXECUTE as one string)."""
-    return (word(tokens[i]) == "EXECUTE" and i + 1 < len(tokens) and tokens[i + 1].token_type in STRINGS
-            and tokens[i + 1].text.upper().startswith("IMMEDIATE"))
+    """Snowflake's EXECUTE IMMEDIATE $$ … $$: an anonymous block."""
+    return (word(tokens[i]) == "EXECUTE" and i + 2 < len(tokens) and word(tokens[i + 1]) == "IMMEDIATE"
+            and tokens[i + 2].token_type in STRINGS)
 
 
 def _opens_block(tokens: list[Token], i: int) -> bool:
@@ -368,18 +385,9 @@ def routine_body(piece: Piece, dialect) -> RoutineBody | None:
     for j, token in enumerate(tokens):
         if word(token) == "LANGUAGE" and j + 1 < len(tokens) and word(tokens[j + 1]) in NON_SQL_LANGUAGES:
             return None
-    if _executes_immediate(tokens, 0):
-        quoted = tokens[1].text[len("IMMEDIATE"):]
-        inner = quoted.strip()
-        for quote in ("$$", "'"):
-            if inner.startswith(quote) and inner.endswith(quote) and len(inner) >= 2 * len(quote):
-                inner = inner[len(quote):-len(quote)]
-                break
-        position = piece.text.find(inner, tokens[1].start)
-        return RoutineBody(inner, piece.offset + max(position, 0))
     # A quoted body: AS $$ … $$ (PostgreSQL, Snowflake), AS '…', DO $$ … $$.
     for j, token in enumerate(tokens):
-        if token.token_type in STRINGS and j > 0 and word(tokens[j - 1]) in ("AS", "DO", "BEGIN"):
+        if token.token_type in STRINGS and j > 0 and word(tokens[j - 1]) in ("AS", "DO", "BEGIN", "IMMEDIATE"):
             raw = piece.text[token.start:token.end + 1]
             inner = raw.find(token.text)
             offset = piece.offset + token.start + max(inner, 0)

@@ -7,6 +7,7 @@ Pure Python over sqlglot; no Django. Conventions (docs/architecture.md, "SQL lin
 - A column edge S → T when S's value contributes to T's value: every column of the expression computing T
   (functions, CASE, aggregates, window arguments and their PARTITION BY/ORDER BY), not the columns used only to
   filter, join, group or sort. ``direct`` when T is S unchanged (a bare reference or a rename).
+- Without a schema, a bare column of UPDATE … FROM is the target's, and one of MERGE the source's.
 - UPDATE and MERGE change their target in place: the target reading itself makes no table edge and a column
   assigned from itself (``SET n = n + 1``) no column edge; ``SET total = price * qty`` on the same table does.
 - INSERT without a column list takes the target's columns from the known schema by position, else the names the
@@ -408,6 +409,7 @@ class _Analyser:
         scope = Scope(self.row_scope, self.resolver.with_clause(tree.args.get("with_"), self.row_scope, {}))
         target_alias = self.namer.identifier(target_node.args["alias"].this) if target_node.args.get("alias") \
             else self.namer.identifier(target_node.this)
+        scope.bare_columns_of_target = True
         excluded = {id(target_node)}
         target = self.namer.table(target_node)
         # T-SQL: UPDATE a SET … FROM orders a JOIN …: the target is named by its alias in FROM.
