@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from sqlglot.errors import TokenError
@@ -34,6 +34,10 @@ class Piece:
     text: str
     line: int  # 1-based line of its first token in the whole script
     offset: int  # character offset of the text in the whole script
+    # The dialect's tokens of the statement and the text their offsets point into: the parser takes them as they
+    # are, so a statement is tokenized once (tokenizing is a third of the cost).
+    tokens: list[Token] | None = field(default=None, repr=False, compare=False)
+    source: str = field(default="", repr=False, compare=False)
 
 
 # Keywords that start a statement moving data (or defining a table whose columns later statements need).
@@ -172,7 +176,7 @@ def _cut(sql: str, start: int, end: int, dialect, dialect_name: str, lines: _Lin
     tokens = _tokenize(dialect, chunk)
     if tokens is None:  # an unterminated string or comment: hand the whole batch to the parser to report
         stripped = len(chunk) - len(chunk.lstrip())
-        return [Piece(PieceKind.DML, chunk.strip(), lines.of(start + stripped), start + stripped)]
+        return [Piece(PieceKind.DML, chunk.strip(), lines.of(start + stripped), start + stripped, None, chunk)]
     tsql = dialect_name in ("tsql", "fabric")
     whole_batch = dialect_name in ("tsql", "fabric", "oracle")
     pieces, i = [], 0
@@ -196,7 +200,7 @@ def _cut(sql: str, start: int, end: int, dialect, dialect_name: str, lines: _Lin
         if stop > i:
             first_char, last_char = tokens[i].start, tokens[stop - 1].end + 1
             pieces.append(Piece(kind, chunk[first_char:last_char], lines.of(start + first_char),
-                                start + first_char))
+                                start + first_char, tokens[i:stop], chunk))
         i = max(stop, i + 1)
     return pieces
 

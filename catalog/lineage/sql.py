@@ -171,7 +171,11 @@ class _Analyser:
             table = self.namer.table(exp.to_table(declared.group(1), dialect=self.dialect))
             return Write("create_table", created={table}, temporary={table})
         try:
-            trees = [tree for tree in sqlglot.parse(piece.text, dialect=self.dialect) if tree is not None]
+            if piece.tokens is None:
+                trees = self.dialect.parse(piece.text)
+            else:
+                trees = self.dialect.parser().parse(piece.tokens, piece.source)
+            trees = [tree for tree in trees if tree is not None]
         except (ParseError, TokenError) as error:
             return Write("other", error=_reason(error))
         if not trees:
