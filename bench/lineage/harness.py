@@ -31,8 +31,7 @@ def _sqllineage(sql: str, dialect: str) -> object:
 
     peer_dialect = {"spark": "sparksql", "databricks": "databricks", "tsql": "tsql"}.get(dialect, dialect)
     runner = LineageRunner(sql, dialect=peer_dialect, silent_mode=True)
-    runner.source_tables  # table level
-    return runner.get_column_lineage()  # column level, as Racine's engine computes both
+    return runner.source_tables, runner.get_column_lineage()  # table and column level, as Racine's engine gives
 
 
 if __name__ == "__main__":  # the peer's side: python harness.py STATEMENTS.json REPETITIONS

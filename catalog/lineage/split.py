@@ -48,7 +48,7 @@ CONTROL_STARTS = frozenset({"IF", "ELSIF", "ELSEIF", "WHILE", "FOR", "FOREACH", 
                             "END", "BEGIN", "WHEN", "EXCEPTION", "DECLARE", "RETURN", "RETURNS", "RAISE", "PERFORM",
                             "OPEN", "FETCH", "CLOSE", "LEAVE", "ITERATE", "CONTINUE", "EXIT", "GOTO", "PRINT",
                             "THROW", "SIGNAL", "RESIGNAL", "GET", "NULL", "CASE", "ASSERT", "BREAK", "DEALLOCATE",
-                            "LET", "AS", "IS"})
+                            "LET", "AS", "IS", "PROCEDURE", "FUNCTION", "CURSOR", "PRAGMA", "TYPE", "SUBTYPE"})
 # A control piece ends after one of these (IF … THEN, WHILE … LOOP/DO, … BEGIN, ELSE).
 CONTROL_ENDS = frozenset({"THEN", "LOOP", "DO", "BEGIN", "ELSE"})
 # A DML piece ends before one of these when not inside parentheses or a CASE expression.
@@ -227,7 +227,8 @@ def _starts_routine(tokens: list[Token], i: int) -> bool:
     first = word(tokens[i])
     if first == "DO" or _executes_immediate(tokens, i):
         return True
-    if first not in ("CREATE", "ALTER") or (first == "ALTER" and word(tokens[min(i + 1, len(tokens) - 1)]) != "PROCEDURE"):
+    following = word(tokens[i + 1]) if i + 1 < len(tokens) else None
+    if first not in ("CREATE", "ALTER") or (first == "ALTER" and following not in ("PROCEDURE", "PROC")):
         return False
     for token in tokens[i + 1:i + 10]:
         spelled = word(token)
@@ -350,11 +351,8 @@ def _tsql_breaks(tokens: list[Token], j: int, leading: str | None, froms: bool) 
     if spelled == "SELECT":
         return froms and before not in {"UNION", "ALL", "EXCEPT", "INTERSECT", "DISTINCT", "AS", "(", "EXISTS",
                                         "IN"}
-    if spelled == "INSERT" and leading == "WITH":
-        return False
-    if spelled in ("UPDATE", "DELETE", "INSERT") and leading == "WITH" and not froms:
-        return False
-    return True
+    return not (spelled in ("UPDATE", "DELETE", "INSERT", "MERGE") and leading == "WITH"
+                and (spelled != "SELECT" and not froms or spelled in ("INSERT", "MERGE")))
 
 
 def _other_end(tokens: list[Token], i: int, tsql: bool) -> int:
