@@ -336,6 +336,8 @@ def _dml_end(tokens: list[Token], i: int, tsql: bool) -> int:
             return j
         elif spelled == "FROM":
             froms = True
+        elif tsql and leading == "WITH" and spelled in ("SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"):
+            leading = spelled  # the statement the CTEs belong to
         elif tsql and j > i and _tsql_breaks(tokens, j, leading, froms):
             return j
     return len(tokens)
@@ -351,8 +353,7 @@ def _tsql_breaks(tokens: list[Token], j: int, leading: str | None, froms: bool) 
     if spelled == "SELECT":
         return froms and before not in {"UNION", "ALL", "EXCEPT", "INTERSECT", "DISTINCT", "AS", "(", "EXISTS",
                                         "IN"}
-    return not (spelled in ("UPDATE", "DELETE", "INSERT", "MERGE") and leading == "WITH"
-                and (spelled != "SELECT" and not froms or spelled in ("INSERT", "MERGE")))
+    return True
 
 
 def _other_end(tokens: list[Token], i: int, tsql: bool) -> int:

@@ -1,6 +1,6 @@
 """SQL lineage: which tables and columns a script's statements read to write which (issue 14 items 2 and 3).
 
-Pure Python over sqlglot; no Django. Conventions (docs/architecture.md, "SQL lineage"):
+Pure Python over sqlglot; no Django. Conventions (docs/architecture.md, "SQL lineage engine"):
 
 - A table edge (source, target) for every stored table a statement reads while writing the target, wherever it is
   read: FROM, JOIN, a subquery in WHERE or in the projection, MERGE's USING. CTE names are not tables.
@@ -12,8 +12,9 @@ Pure Python over sqlglot; no Django. Conventions (docs/architecture.md, "SQL lin
   assigned from itself (``SET n = n + 1``) no column edge; ``SET total = price * qty`` on the same table does.
 - INSERT without a column list takes the target's columns from the known schema by position, else the names the
   query outputs.
-- Temporary tables (CREATE TEMP/TEMPORARY, T-SQL #t and @t, Spark's CACHE TABLE, DECLARE GLOBAL TEMPORARY, and tables a script creates and
-  later drops) are collapsed in the script's end-to-end edges: A → #t → B becomes A → B.
+- Temporary tables (CREATE TEMP/TEMPORARY, T-SQL #t and @t, Spark's CACHE TABLE, DECLARE GLOBAL TEMPORARY,
+  and tables a script creates and later drops) are collapsed in the script's end-to-end edges: A → #t → B
+  becomes A → B.
 """
 from __future__ import annotations
 
@@ -409,6 +410,9 @@ class _Analyser:
                                      self.resolver.expression(assignment.expression, scope))
             elif isinstance(action, exp.Insert):
                 values = action.expression
+                if not isinstance(values, exp.Expression) and _bare_values(action.this) is not None:
+                    values = exp.Tuple(expressions=_bare_values(action.this))  # Redshift: INSERT VALUES (…)
+                    action = exp.Insert(expression=values)
                 if isinstance(values, exp.Star) or values is None:  # Databricks INSERT *
                     self._by_name(edges, target, target_columns or using.names or [], using)
                     continue
@@ -459,7 +463,7 @@ class _Analyser:
                 if isinstance(value, exp.Query | exp.Subquery):
                     relation = self.resolver.query(value, scope, scope.ctes)
                     for name, (_, sources) in zip(names, relation.columns or [], strict=False):
-                        self._assign(write.column_edges, target, name, {s: False for s in sources})
+                        self._assign(write.column_edges, target, name, dict.fromkeys(sources, False))
                 elif isinstance(value, exp.Tuple):
                     for name, item in zip(names, value.expressions, strict=False):
                         self._assign(write.column_edges, target, name, self.resolver.expression(item, scope))
@@ -513,6 +517,15 @@ class _Analyser:
                                                   for column in tree.find_all(exp.Column)):
             reads.add(self.trigger_table)
         return reads
+
+
+def _bare_values(node: exp.Expression | None) -> list[exp.Expression] | None:
+    """The values of a MERGE INSERT without a column list when the parser read ``VALUES (…)`` as a function."""
+    if isinstance(node, exp.Tuple) and len(node.expressions) == 1:
+        node = node.expressions[0]
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "VALUES":
+        return list(node.expressions)
+    return None
 
 
 def _absorb(combined: Write, write: Write) -> None:
