@@ -15,6 +15,10 @@ from catalog.lineage.names import KnownSchema, Namer
 
 Sources = dict[str, bool]
 
+# Values that read like columns but are not: Oracle's hierarchy and row pseudo-columns, sequences' NEXTVAL.
+PSEUDO_COLUMNS = frozenset({"level", "rownum", "rowid", "sysdate", "systimestamp", "connect_by_isleaf",
+                            "connect_by_iscycle", "nextval", "currval"})
+
 
 def merge_into(target: Sources, sources: Sources | None, direct: bool = True) -> None:
     """Add ``sources`` to ``target``; a pair is direct if any path is (one branch of a UNION copying is enough)."""
@@ -35,7 +39,7 @@ class Relation:
     is_target: bool = False  # the table an UPDATE/MERGE writes
 
     def __post_init__(self):
-        self._by_name = {name: sources for name, sources in reversed(self.columns or [])}
+        self._by_name = dict(reversed(self.columns or []))
 
     @property
     def complete(self) -> bool:
@@ -70,7 +74,7 @@ class Relation:
         """The relation seen through a column alias list: ``AS x(a, b)``, ``WITH c(a, b) AS``."""
         if self.columns is None:
             return Relation(columns=[(name, self.sources(name) or {}) for name in names])
-        columns = [(name, sources) for name, (_, sources) in zip(names, self.columns)]
+        columns = [(name, sources) for name, (_, sources) in zip(names, self.columns, strict=False)]
         return Relation(columns=columns + self.columns[len(names):])
 
 
@@ -260,8 +264,9 @@ class ColumnResolver:
             table_alias, exp.TableAlias) else []
         alias = self.namer.identifier(table_alias.this) if isinstance(table_alias, exp.TableAlias) and \
             table_alias.this else None
-        if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
-            name = self.namer.identifier(item.this)
+        if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier | exp.Parameter):
+            name = self.namer.identifier(item.this) if isinstance(item.this, exp.Identifier) else \
+                self.namer.table(item)
             if not item.args.get("db") and name in scope.ctes:
                 relation = scope.ctes[name]
             else:
@@ -274,7 +279,7 @@ class ColumnResolver:
             relation = self.query(item, scope, scope.ctes)
         else:  # a table function: UNNEST, LATERAL VIEW explode, FLATTEN, generate_series, …
             function = item.this if isinstance(item, exp.Table | exp.Lateral) else item
-            sources = {column: False for column in self.expression(function, scope)}
+            sources = dict.fromkeys(self.expression(function, scope), False)
             relation = Relation(feeds_every_column=sources,
                                 columns=[(name, sources) for name in alias_columns] if alias_columns else None)
             alias_columns = []
@@ -324,7 +329,7 @@ class ColumnResolver:
                 if isinstance(current, exp.Lambda):
                     lambda_variables.update(self.namer.column(v) for v in current.expressions)
                 stack.extend(current.iter_expressions())
-        return {column: False for column in found}
+        return dict.fromkeys(found, False)
 
     @staticmethod
     def _named_window(name: str, scope: Scope) -> exp.Window | None:
@@ -338,6 +343,8 @@ class ColumnResolver:
     def column(self, column: exp.Column, scope: Scope) -> Sources | None:
         name = self.namer.column(column.this)
         qualifier = self.namer.identifier(column.args.get("table"))
+        if name in PSEUDO_COLUMNS and not any(relation.knows(name) for relation in scope.relations.values()):
+            return None
         if qualifier is not None:
             current: Scope | None = scope
             while current is not None:

@@ -46,6 +46,8 @@ class Namer:
         return self.text(node.name)
 
     def table(self, table: exp.Table) -> str:
+        if isinstance(table.this, exp.Parameter):  # T-SQL table variable @t: temporary, like #t
+            return "@" + self.text(table.this.name)
         name = self.identifier(table.this)
         if name.startswith("#"):
             return name

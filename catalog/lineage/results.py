@@ -24,7 +24,8 @@ class StatementError(NamedTuple):
 class StatementLineage:
     index: int
     line: int
-    kind: str  # insert, create_table_as, create_view, create_table, merge, update, delete, select, procedure, drop, other
+    # insert, create_table_as, create_view, create_table, merge, update, delete, select, procedure, drop, other
+    kind: str
     target: tuple[str, ...]
     table_edges: frozenset[tuple[str, str]]
     column_edges: frozenset[ColumnEdge]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from sqlglot.errors import TokenError
@@ -34,6 +34,10 @@ class Piece:
     text: str
     line: int  # 1-based line of its first token in the whole script
     offset: int  # character offset of the text in the whole script
+    # The dialect's tokens of the statement and the text their offsets point into: the parser takes them as they
+    # are, so a statement is tokenized once (tokenizing is a third of the cost).
+    tokens: list[Token] | None = field(default=None, repr=False, compare=False)
+    source: str = field(default="", repr=False, compare=False)
 
 
 # Keywords that start a statement moving data (or defining a table whose columns later statements need).
@@ -44,7 +48,7 @@ CONTROL_STARTS = frozenset({"IF", "ELSIF", "ELSEIF", "WHILE", "FOR", "FOREACH", 
                             "END", "BEGIN", "WHEN", "EXCEPTION", "DECLARE", "RETURN", "RETURNS", "RAISE", "PERFORM",
                             "OPEN", "FETCH", "CLOSE", "LEAVE", "ITERATE", "CONTINUE", "EXIT", "GOTO", "PRINT",
                             "THROW", "SIGNAL", "RESIGNAL", "GET", "NULL", "CASE", "ASSERT", "BREAK", "DEALLOCATE",
-                            "LET", "AS", "IS"})
+                            "LET", "AS", "IS", "PROCEDURE", "FUNCTION", "CURSOR", "PRAGMA", "TYPE", "SUBTYPE"})
 # A control piece ends after one of these (IF … THEN, WHILE … LOOP/DO, … BEGIN, ELSE).
 CONTROL_ENDS = frozenset({"THEN", "LOOP", "DO", "BEGIN", "ELSE"})
 # A DML piece ends before one of these when not inside parentheses or a CASE expression.
@@ -172,7 +176,7 @@ def _cut(sql: str, start: int, end: int, dialect, dialect_name: str, lines: _Lin
     tokens = _tokenize(dialect, chunk)
     if tokens is None:  # an unterminated string or comment: hand the whole batch to the parser to report
         stripped = len(chunk) - len(chunk.lstrip())
-        return [Piece(PieceKind.DML, chunk.strip(), lines.of(start + stripped), start + stripped)]
+        return [Piece(PieceKind.DML, chunk.strip(), lines.of(start + stripped), start + stripped, None, chunk)]
     tsql = dialect_name in ("tsql", "fabric")
     whole_batch = dialect_name in ("tsql", "fabric", "oracle")
     pieces, i = [], 0
@@ -196,7 +200,7 @@ def _cut(sql: str, start: int, end: int, dialect, dialect_name: str, lines: _Lin
         if stop > i:
             first_char, last_char = tokens[i].start, tokens[stop - 1].end + 1
             pieces.append(Piece(kind, chunk[first_char:last_char], lines.of(start + first_char),
-                                start + first_char))
+                                start + first_char, tokens[i:stop], chunk))
         i = max(stop, i + 1)
     return pieces
 
@@ -223,7 +227,8 @@ def _starts_routine(tokens: list[Token], i: int) -> bool:
     first = word(tokens[i])
     if first == "DO" or _executes_immediate(tokens, i):
         return True
-    if first not in ("CREATE", "ALTER") or (first == "ALTER" and word(tokens[min(i + 1, len(tokens) - 1)]) != "PROCEDURE"):
+    following = word(tokens[i + 1]) if i + 1 < len(tokens) else None
+    if first not in ("CREATE", "ALTER") or (first == "ALTER" and following not in ("PROCEDURE", "PROC")):
         return False
     for token in tokens[i + 1:i + 10]:
         spelled = word(token)
@@ -331,6 +336,8 @@ def _dml_end(tokens: list[Token], i: int, tsql: bool) -> int:
             return j
         elif spelled == "FROM":
             froms = True
+        elif tsql and leading == "WITH" and spelled in ("SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"):
+            leading = spelled  # the statement the CTEs belong to
         elif tsql and j > i and _tsql_breaks(tokens, j, leading, froms):
             return j
     return len(tokens)
@@ -346,10 +353,6 @@ def _tsql_breaks(tokens: list[Token], j: int, leading: str | None, froms: bool) 
     if spelled == "SELECT":
         return froms and before not in {"UNION", "ALL", "EXCEPT", "INTERSECT", "DISTINCT", "AS", "(", "EXISTS",
                                         "IN"}
-    if spelled == "INSERT" and leading == "WITH":
-        return False
-    if spelled in ("UPDATE", "DELETE", "INSERT") and leading == "WITH" and not froms:
-        return False
     return True
 
 

@@ -1,6 +1,6 @@
 """SQL lineage: which tables and columns a script's statements read to write which (issue 14 items 2 and 3).
 
-Pure Python over sqlglot; no Django. Conventions (docs/architecture.md, "SQL lineage"):
+Pure Python over sqlglot; no Django. Conventions (docs/architecture.md, "SQL lineage engine"):
 
 - A table edge (source, target) for every stored table a statement reads while writing the target, wherever it is
   read: FROM, JOIN, a subquery in WHERE or in the projection, MERGE's USING. CTE names are not tables.
@@ -12,8 +12,9 @@ Pure Python over sqlglot; no Django. Conventions (docs/architecture.md, "SQL lin
   assigned from itself (``SET n = n + 1``) no column edge; ``SET total = price * qty`` on the same table does.
 - INSERT without a column list takes the target's columns from the known schema by position, else the names the
   query outputs.
-- Temporary tables (CREATE TEMP/TEMPORARY, T-SQL #t, DECLARE GLOBAL TEMPORARY, and tables a script creates and
-  later drops) are collapsed in the script's end-to-end edges: A → #t → B becomes A → B.
+- Temporary tables (CREATE TEMP/TEMPORARY, T-SQL #t and @t, Spark's CACHE TABLE, DECLARE GLOBAL TEMPORARY,
+  and tables a script creates and later drops) are collapsed in the script's end-to-end edges: A → #t → B
+  becomes A → B.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _TOKEN_REPR = re.compile(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>")
 _TRIGGER_TABLE = re.compile(r"^\s*CREATE\s+(?:OR\s+\w+\s+)?(?:DEFINER\s*=\s*\S+\s+)?TRIGGER\s+.*?\bON\s+"
                             r"([\w.\"`\[\]]+)", re.IGNORECASE | re.DOTALL)
+_REPLACE_INTO = re.compile(r"^\s*REPLACE\s+INTO\b", re.IGNORECASE)
 _DECLARED_TEMPORARY = re.compile(r"^\s*DECLARE\s+GLOBAL\s+TEMPORARY\s+TABLE\s+([\w.\"`\[\]]+)", re.IGNORECASE)
 
 TableEdges = set[tuple[str, str]]
@@ -108,6 +110,7 @@ def _table_of(column: str) -> str:
 def collapse(writes: list[Write]) -> tuple[TableEdges, ColumnEdges]:
     """End-to-end edges of a sequence of statements, temporary tables replaced by what they were filled from."""
     temporary: set[str] = set().union(*(write.temporary for write in writes)) if writes else set()
+    temporary.update(target for write in writes for target in write.targets if target[:1] in ("#", "@"))
     created_at: dict[str, int] = {}
     for position, write in enumerate(writes):
         for table in write.created:
@@ -170,13 +173,23 @@ class _Analyser:
         if declared:
             table = self.namer.table(exp.to_table(declared.group(1), dialect=self.dialect))
             return Write("create_table", created={table}, temporary={table})
+        if self.name in ("mysql", "doris", "starrocks") and _REPLACE_INTO.match(piece.text):
+            # MySQL's REPLACE INTO is an INSERT that deletes conflicting rows first: the same lineage.
+            return self.piece_text(_REPLACE_INTO.sub("INSERT INTO", piece.text, count=1), in_routine)
         try:
-            trees = [tree for tree in sqlglot.parse(piece.text, dialect=self.dialect) if tree is not None]
+            if piece.tokens is None:
+                trees = self.dialect.parse(piece.text)
+            else:
+                trees = self.dialect.parser().parse(piece.tokens, piece.source)
+            trees = [tree for tree in trees if tree is not None]
         except (ParseError, TokenError) as error:
             return Write("other", error=_reason(error))
         if not trees:
             return Write("other")
-        writes = [self.statement(tree, in_routine=in_routine) for tree in trees]
+        try:
+            writes = [self.statement(tree, in_routine=in_routine) for tree in trees]
+        except Exception as error:  # a shape the analysis does not know must not fail the rest of the script
+            return Write("other", error=f"not analysed: {type(error).__name__}: {error}")
         if len(writes) == 1:
             return writes[0]
         combined = Write(writes[0].kind)
@@ -204,7 +217,7 @@ class _Analyser:
         write.table_edges, write.column_edges = collapse(inner)
         temporary = set().union(*(w.temporary for w in inner)) if inner else set()
         write.targets = sorted({target for w in inner for target in w.targets if target not in temporary
-                                and not target.startswith("#")})
+                                and target[:1] not in ("#", "@")})
         return write
 
     def _trigger_table(self, piece: Piece) -> str | None:
@@ -222,6 +235,13 @@ class _Analyser:
     def statement(self, tree: exp.Expression, *, in_routine: bool) -> Write:
         if isinstance(tree, exp.Insert):
             return self.insert(tree)
+        if isinstance(tree, exp.Cache) and isinstance(tree.expression, exp.Query):
+            # Spark's CACHE TABLE t AS SELECT: a session-scoped table, temporary.
+            write = self.create(exp.Create(this=tree.this, kind="TABLE", expression=tree.expression))
+            write.temporary = set(write.targets)
+            return write
+        if isinstance(tree, exp.Uncache):
+            return Write("drop")
         if isinstance(tree, exp.MultitableInserts):
             return self.multitable_insert(tree)
         if isinstance(tree, exp.Create):
@@ -231,7 +251,10 @@ class _Analyser:
         if isinstance(tree, exp.Update):
             return self.update(tree)
         if isinstance(tree, exp.Query):
-            into = tree.args.get("into")
+            leftmost = tree
+            while isinstance(leftmost, exp.SetOperation):
+                leftmost = leftmost.left
+            into = tree.args.get("into") or leftmost.args.get("into")
             if into is not None and (not in_routine or self.name in INTO_IS_A_TABLE_IN_ROUTINES):
                 return self.select_into(tree, into)
             return Write("select")
@@ -245,10 +268,6 @@ class _Analyser:
                     self.schema.forget(table)
                 return Write("drop", dropped=dropped)
             return Write("drop")
-        if isinstance(tree, exp.Command) and tree.name.upper() == "REPLACE" and self.name in ("mysql", "doris",
-                                                                                               "starrocks"):
-            # MySQL's REPLACE INTO is an INSERT that deletes conflicting rows first: the same lineage.
-            return self.piece_text("INSERT" + tree.sql(dialect=self.dialect)[len("REPLACE"):], in_routine)
         if isinstance(tree, exp.Command) and tree.name.upper() in ("INSERT", "UPDATE", "MERGE", "DELETE", "CREATE"):
             return Write("other", error=f"{tree.name.upper()} statement in a form the parser does not support")
         return Write("other")
@@ -284,7 +303,7 @@ class _Analyser:
                 row = values.expressions[0]
                 expressions = row.expressions if isinstance(row, exp.Tuple) else [row]
                 names = names or self.schema.columns(target) or []
-                for name, value in zip(names, expressions):
+                for name, value in zip(names, expressions, strict=False):
                     self._assign(write.column_edges, target, name, self.resolver.expression(value, scope))
             else:
                 for key, direct in self._positional(target, names or self.schema.columns(target), relation,
@@ -353,6 +372,8 @@ class _Analyser:
         target = self.namer.table(target_node)
         query = tree.copy()
         query.set("into", None)
+        for select in query.find_all(exp.Select):
+            select.set("into", None)
         relation = self.resolver.query(query, None, {})
         temporary = target.startswith("#") or bool(into.args.get("temporary"))
         write = Write("create_table_as", targets=[target], replaces=True, created={target},
@@ -389,14 +410,18 @@ class _Analyser:
                                      self.resolver.expression(assignment.expression, scope))
             elif isinstance(action, exp.Insert):
                 values = action.expression
+                if not isinstance(values, exp.Expression) and _bare_values(action.this) is not None:
+                    values = exp.Tuple(expressions=_bare_values(action.this))  # Redshift: INSERT VALUES (…)
+                    action = exp.Insert(expression=values)
                 if isinstance(values, exp.Star) or values is None:  # Databricks INSERT *
                     self._by_name(edges, target, target_columns or using.names or [], using)
                     continue
                 columns = [self.namer.column(c.this if isinstance(c, exp.Column) else c)
                            for c in (action.this.expressions if isinstance(action.this, exp.Tuple) else
-                                     [action.this] if action.this is not None else [])] or target_columns or []
+                                     [action.this] if isinstance(action.this, exp.Expression) else [])]
+                columns = columns or target_columns or []
                 expressions = values.expressions if isinstance(values, exp.Tuple) else [values]
-                for name, value in zip(columns, expressions):
+                for name, value in zip(columns, expressions, strict=False):
                     self._assign(edges, target, name, self.resolver.expression(value, scope))
         write.column_edges = edges
         write.table_edges = {(read, target) for read in self._reads(tree, {id(target_node)}) if read != target}
@@ -431,6 +456,18 @@ class _Analyser:
                     self.resolver._add(item, scope)
         write = Write("update", targets=[target])
         for assignment in tree.expressions:
+            if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Tuple):
+                # SET (a, b) = (SELECT x, y …): by position.
+                names = [self.namer.column(c.this) for c in assignment.this.expressions if isinstance(c, exp.Column)]
+                value = assignment.expression
+                if isinstance(value, exp.Query | exp.Subquery):
+                    relation = self.resolver.query(value, scope, scope.ctes)
+                    for name, (_, sources) in zip(names, relation.columns or [], strict=False):
+                        self._assign(write.column_edges, target, name, dict.fromkeys(sources, False))
+                elif isinstance(value, exp.Tuple):
+                    for name, item in zip(names, value.expressions, strict=False):
+                        self._assign(write.column_edges, target, name, self.resolver.expression(item, scope))
+                continue
             if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
                 self._assign(write.column_edges, target, self.namer.column(assignment.this.this),
                              self.resolver.expression(assignment.expression, scope))
@@ -460,7 +497,7 @@ class _Analyser:
             return edges
         if not relation.complete:
             return edges
-        for name, (_, sources) in zip(names, relation.columns):
+        for name, (_, sources) in zip(names, relation.columns, strict=False):
             self._assign(edges, target, name, sources)
         return edges
 
@@ -469,17 +506,26 @@ class _Analyser:
         cte_names = {self.namer.identifier(cte.args["alias"].this) for cte in tree.find_all(exp.CTE)}
         reads = set()
         for table in tree.find_all(exp.Table):
-            if id(table) in excluded or not isinstance(table.this, exp.Identifier):
+            if id(table) in excluded or not isinstance(table.this, exp.Identifier | exp.Parameter):
                 continue
             if not table.args.get("db") and self.namer.identifier(table.this) in cte_names:
                 continue
-            if table.find_ancestor(exp.Into, exp.Reference) is not None:
+            if table.find_ancestor(exp.Into, exp.Reference, exp.Hint) is not None:
                 continue
             reads.add(self.namer.table(table))
-        if self.trigger_table is not None and any(
-                self.namer.identifier(column.args.get("table")) in ("new", "old") for column in tree.find_all(exp.Column)):
+        if self.trigger_table is not None and any(self.namer.identifier(column.args.get("table")) in ("new", "old")
+                                                  for column in tree.find_all(exp.Column)):
             reads.add(self.trigger_table)
         return reads
+
+
+def _bare_values(node: exp.Expression | None) -> list[exp.Expression] | None:
+    """The values of a MERGE INSERT without a column list when the parser read ``VALUES (…)`` as a function."""
+    if isinstance(node, exp.Tuple) and len(node.expressions) == 1:
+        node = node.expressions[0]
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "VALUES":
+        return list(node.expressions)
+    return None
 
 
 def _absorb(combined: Write, write: Write) -> None:

@@ -323,3 +323,26 @@ def test_an_error_inside_a_procedure_body_is_reported_with_its_line():
                          dialect="mysql")
     assert result.table_edges == {("s", "t")}
     assert [(e.index, e.line) for e in result.errors] == [(0, 4)]
+
+
+def test_tsql_table_variable_collapses_like_a_temp_table():
+    result = sql_lineage("DECLARE @top TABLE (id INT);\nINSERT INTO @top (id) SELECT id FROM dbo.s;\n"
+                         "INSERT INTO dbo.t (id) SELECT id FROM @top;", dialect="tsql")
+    assert result.table_edges == {("dbo.s", "dbo.t")}
+
+
+def test_mysql_replace_into_is_an_insert():
+    result = sql_lineage("REPLACE INTO t (a) SELECT x FROM s", dialect="mysql")
+    assert columns(result) == {("s.x", "t.a")}
+
+
+def test_merge_insert_values_without_column_list_takes_the_known_target_columns():
+    result = sql_lineage("MERGE INTO t USING s ON t.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.v)",
+                         dialect="redshift", schema={"t": ["id", "value"]})
+    assert columns(result) == {("s.id", "t.id"), ("s.v", "t.value")}
+
+
+def test_spark_cache_table_is_temporary():
+    result = sql_lineage("CACHE TABLE c AS SELECT a FROM s;\nINSERT INTO t SELECT a FROM c;\nUNCACHE TABLE c;",
+                         dialect="spark")
+    assert result.table_edges == {("s", "t")}
