@@ -1,0 +1,333 @@
+"""Which source columns feed each output column of a query.
+
+A single pass over sqlglot's tree, scope by scope (FROM items, CTEs, subqueries, lateral joins, set operations),
+instead of sqlglot's ``optimizer.qualify`` + ``lineage``: those rebuild the scopes once per output column and cost
+far more than the parse. A column's sources map ``table.column`` to ``direct``: True while every step from the
+source is a bare reference or a rename.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from catalog.lineage.names import KnownSchema, Namer
+
+Sources = dict[str, bool]
+
+
+def merge_into(target: Sources, sources: Sources | None, direct: bool = True) -> None:
+    """Add ``sources`` to ``target``; a pair is direct if any path is (one branch of a UNION copying is enough)."""
+    if not sources:
+        return
+    for column, is_direct in sources.items():
+        target[column] = target.get(column, False) or (is_direct and direct)
+
+
+@dataclass
+class Relation:
+    """Something a FROM clause reads: a table, a CTE, a derived table, a table function."""
+
+    table: str | None = None  # qualified name of a stored table
+    columns: list[tuple[str, Sources]] | None = None  # ordered outputs, None when not known
+    open_to: list[Relation] = field(default_factory=list)  # relations selected with a * we could not expand
+    feeds_every_column: Sources | None = None  # a table function: each of its columns comes from its arguments
+    is_target: bool = False  # the table an UPDATE/MERGE writes
+
+    def __post_init__(self):
+        self._by_name = {name: sources for name, sources in reversed(self.columns or [])}
+
+    @property
+    def complete(self) -> bool:
+        return self.columns is not None and not self.open_to
+
+    @property
+    def names(self) -> list[str] | None:
+        return [name for name, _ in self.columns] if self.complete else None
+
+    def knows(self, name: str) -> bool | None:
+        """True if the relation has the column, False if it surely has not, None when we cannot tell."""
+        if name in self._by_name:
+            return True
+        if self.columns is None or any(relation.knows(name) is not False for relation in self.open_to):
+            return None
+        return False
+
+    def sources(self, name: str) -> Sources | None:
+        if name in self._by_name:
+            return self._by_name[name]
+        if self.feeds_every_column is not None:
+            return self.feeds_every_column
+        if self.table is not None and self.columns is None:
+            return {f"{self.table}.{name}": True}
+        for relation in self.open_to:
+            found = relation.sources(name)
+            if found is not None:
+                return found
+        return None
+
+    def renamed(self, names: list[str]) -> Relation:
+        """The relation seen through a column alias list: ``AS x(a, b)``, ``WITH c(a, b) AS``."""
+        if self.columns is None:
+            return Relation(columns=[(name, self.sources(name) or {}) for name in names])
+        columns = [(name, sources) for name, (_, sources) in zip(names, self.columns)]
+        return Relation(columns=columns + self.columns[len(names):])
+
+
+def stored_table(name: str, columns: list[str] | None, *, is_target: bool = False) -> Relation:
+    if columns is None:
+        return Relation(table=name, is_target=is_target)
+    return Relation(table=name, columns=[(column, {f"{name}.{column}": True}) for column in columns],
+                    is_target=is_target)
+
+
+@dataclass
+class Scope:
+    parent: Scope | None
+    ctes: dict[str, Relation]
+    relations: dict[str, Relation] = field(default_factory=dict)
+    aliases: dict[str, Sources] = field(default_factory=dict)  # earlier projections, referable by name
+
+
+class ColumnResolver:
+    def __init__(self, namer: Namer, schema: KnownSchema):
+        self.namer = namer
+        self.schema = schema
+
+    # --- queries -------------------------------------------------------------------------------------------
+
+    def query(self, node: exp.Expression, parent: Scope | None, ctes: dict[str, Relation]) -> Relation:
+        """The relation a query produces (SELECT, set operation, parenthesised query, VALUES)."""
+        if isinstance(node, exp.Subquery):
+            ctes = self.with_clause(node.args.get("with_"), parent, ctes)
+            return self.query(node.this, parent, ctes)
+        if isinstance(node, exp.SetOperation):
+            ctes = self.with_clause(node.args.get("with_"), parent, ctes)
+            left = self.query(node.left, parent, ctes)
+            right = self.query(node.right, parent, ctes)
+            if node.args.get("by_name"):  # DuckDB UNION BY NAME
+                return self._union_by_name(left, right)
+            return self._union(left, right)
+        if isinstance(node, exp.Select):
+            return self.select(node, parent, ctes)
+        if isinstance(node, exp.Values):
+            width = len(node.expressions[0].expressions) if node.expressions and isinstance(
+                node.expressions[0], exp.Tuple) else 1
+            scope = Scope(parent, ctes)
+            columns = [(f"_col_{i}", {}) for i in range(width)]
+            for row in node.expressions:
+                for i, value in enumerate(row.expressions if isinstance(row, exp.Tuple) else [row]):
+                    if i < width:
+                        merge_into(columns[i][1], self.expression(value, scope), direct=False)
+            return Relation(columns=columns)
+        if isinstance(node, exp.Table):  # PostgreSQL's TABLE t, or a CTE/table read whole
+            scope = Scope(parent, ctes)
+            return self.from_item(node, scope)[1]
+        return Relation(columns=[])
+
+    @staticmethod
+    def _union(left: Relation, right: Relation) -> Relation:
+        if left.columns is None:
+            return left
+        columns = []
+        for i, (name, sources) in enumerate(left.columns):
+            merged = dict(sources)
+            if right.columns is not None and i < len(right.columns):
+                merge_into(merged, right.columns[i][1])
+            columns.append((name, merged))
+        return Relation(columns=columns, open_to=left.open_to + right.open_to)
+
+    @staticmethod
+    def _union_by_name(left: Relation, right: Relation) -> Relation:
+        columns = {name: dict(sources) for name, sources in (left.columns or [])}
+        for name, sources in right.columns or []:
+            merge_into(columns.setdefault(name, {}), sources)
+        return Relation(columns=list(columns.items()), open_to=left.open_to + right.open_to)
+
+    def with_clause(self, with_: exp.With | None, parent: Scope | None,
+                    ctes: dict[str, Relation]) -> dict[str, Relation]:
+        if with_ is None:
+            return ctes
+        ctes = dict(ctes)
+        for cte in with_.expressions:
+            name = self.namer.identifier(cte.args["alias"].this)
+            body = cte.this
+            alias_columns = [self.namer.column(c) for c in cte.args["alias"].columns]
+            if isinstance(body, exp.SetOperation) and self._refers_to(body.right, name):
+                # Recursive CTE: the anchor gives the columns, the recursive branch adds its sources to them.
+                anchor = self.query(body.left, parent, ctes)
+                ctes[name] = anchor.renamed(alias_columns) if alias_columns else anchor
+                relation = self._union(anchor, self.query(body.right, parent, ctes))
+            else:
+                relation = self.query(body, parent, ctes)
+            ctes[name] = relation.renamed(alias_columns) if alias_columns else relation
+        return ctes
+
+    def _refers_to(self, node: exp.Expression, cte_name: str) -> bool:
+        return any(not table.args.get("db") and self.namer.identifier(table.this) == cte_name
+                   for table in node.find_all(exp.Table) if isinstance(table.this, exp.Identifier))
+
+    def select(self, select: exp.Select, parent: Scope | None, ctes: dict[str, Relation]) -> Relation:
+        ctes = self.with_clause(select.args.get("with_"), parent, ctes)
+        scope = Scope(parent, ctes)
+        self.add_from(select, scope)
+        columns: list[tuple[str, Sources]] = []
+        open_to: list[Relation] = []
+        for position, projection in enumerate(select.expressions):
+            star = projection if isinstance(projection, exp.Star) else (
+                projection if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star) else None)
+            if star is not None:
+                self._expand_star(star, scope, columns, open_to)
+                continue
+            name = self.namer.column(projection.args["alias"]) if isinstance(projection, exp.Alias) \
+                else (self.namer.column(projection.this) if isinstance(projection, exp.Column)
+                      else f"_col_{position}")
+            sources = self.expression(projection.unalias(), scope)
+            columns.append((name, sources))
+            scope.aliases.setdefault(name, sources)
+        return Relation(columns=columns, open_to=open_to)
+
+    def _expand_star(self, star: exp.Expression, scope: Scope, columns: list, open_to: list) -> None:
+        qualifier = self.namer.identifier(star.args.get("table")) if isinstance(star, exp.Column) else None
+        if qualifier is not None:
+            relations = [relation for relation in [self._relation_named(qualifier, scope)] if relation]
+        else:
+            relations = [relation for relation in scope.relations.values() if not relation.is_target]
+        modifiers = star.this if isinstance(star, exp.Column) else star
+        excluded = {self.namer.column(c) for c in (modifiers.args.get("except_") or modifiers.args.get("except")
+                                                   or [])}
+        replaced = {self.namer.column(r.args["alias"]): r.this for r in (modifiers.args.get("replace") or [])
+                    if isinstance(r, exp.Alias)}
+        for relation in relations:
+            if relation.columns is None:
+                open_to.append(relation)
+                continue
+            for name, sources in relation.columns:
+                if name in excluded:
+                    continue
+                if name in replaced:
+                    sources = self.expression(replaced[name], scope)
+                columns.append((name, sources))
+            open_to.extend(relation.open_to)
+
+    # --- FROM items ----------------------------------------------------------------------------------------
+
+    def add_from(self, node: exp.Expression, scope: Scope) -> None:
+        from_ = node.args.get("from_")
+        if from_ is not None:
+            self._add(from_.this, scope)
+        for join in node.args.get("joins") or []:
+            self._add(join.this, scope)
+        for lateral in node.args.get("laterals") or []:
+            self._add(lateral, scope)
+
+    def _add(self, item: exp.Expression, scope: Scope) -> None:
+        alias, relation = self.from_item(item, scope)
+        scope.relations[alias if alias not in scope.relations else f"{alias}#{len(scope.relations)}"] = relation
+        for join in item.args.get("joins") or []:  # a parenthesised join, or MySQL's UPDATE a JOIN b
+            self._add(join.this, scope)
+
+    def from_item(self, item: exp.Expression, scope: Scope) -> tuple[str, Relation]:
+        table_alias = item.args.get("alias")
+        alias_columns = [self.namer.column(c) for c in table_alias.columns] if isinstance(
+            table_alias, exp.TableAlias) else []
+        alias = self.namer.identifier(table_alias.this) if isinstance(table_alias, exp.TableAlias) and \
+            table_alias.this else None
+        if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
+            name = self.namer.identifier(item.this)
+            if not item.args.get("db") and name in scope.ctes:
+                relation = scope.ctes[name]
+            else:
+                qualified = self.namer.table(item)
+                relation = stored_table(qualified, self.schema.columns(qualified))
+            alias = alias or name
+        elif isinstance(item, (exp.Subquery, exp.Lateral)) and isinstance(item.this, exp.Query | exp.Subquery):
+            relation = self.query(item.this, scope, scope.ctes)
+        elif isinstance(item, exp.Values):
+            relation = self.query(item, scope, scope.ctes)
+        else:  # a table function: UNNEST, LATERAL VIEW explode, FLATTEN, generate_series, …
+            function = item.this if isinstance(item, exp.Table | exp.Lateral) else item
+            sources = {column: False for column in self.expression(function, scope)}
+            relation = Relation(feeds_every_column=sources,
+                                columns=[(name, sources) for name in alias_columns] if alias_columns else None)
+            alias_columns = []
+            if alias is None and isinstance(item, exp.Unnest) and relation.columns:
+                alias = relation.columns[0][0]
+        if alias_columns:
+            relation = relation.renamed(alias_columns)
+        return alias or f"_{id(item)}", relation
+
+    def _relation_named(self, qualifier: str, scope: Scope) -> Relation | None:
+        found = scope.relations.get(qualifier)
+        if found is not None:
+            return found
+        for relation in scope.relations.values():  # t.col where t was given an alias, or schema.t.col
+            if relation.table is not None and relation.table.rsplit(".", 1)[-1] == qualifier:
+                return relation
+        return None
+
+    # --- expressions ---------------------------------------------------------------------------------------
+
+    def expression(self, node: exp.Expression, scope: Scope) -> Sources:
+        """Sources of an expression; direct only when it is a bare column reference."""
+        if isinstance(node, exp.Paren):
+            return self.expression(node.this, scope)
+        if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
+            return dict(self.column(node, scope) or {})
+        found: Sources = {}
+        lambda_variables: set[str] = set()
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, exp.Column):
+                if isinstance(current.this, exp.Star):
+                    continue
+                if not current.args.get("table") and self.namer.column(current.this) in lambda_variables:
+                    continue
+                merge_into(found, self.column(current, scope), direct=False)
+            elif isinstance(current, exp.Query | exp.Subquery):
+                relation = self.query(current, scope, scope.ctes)
+                for _, sources in relation.columns or []:
+                    merge_into(found, sources, direct=False)
+            else:
+                if isinstance(current, exp.Lambda):
+                    lambda_variables.update(self.namer.column(v) for v in current.expressions)
+                stack.extend(current.iter_expressions())
+        return {column: False for column in found}
+
+    def column(self, column: exp.Column, scope: Scope) -> Sources | None:
+        name = self.namer.column(column.this)
+        qualifier = self.namer.identifier(column.args.get("table"))
+        if qualifier is not None:
+            current: Scope | None = scope
+            while current is not None:
+                relation = self._relation_named(qualifier, current)
+                if relation is not None:
+                    found = relation.sources(name)
+                    if found is None and relation.table is not None:
+                        return {f"{relation.table}.{name}": True}  # the schema we were given is incomplete
+                    return found
+                current = current.parent
+            # Not a table: a struct field (BigQuery, Snowflake, Spark: address.city), read from its column.
+            return self._unqualified(qualifier, scope)
+        return self._unqualified(name, scope)
+
+    def _unqualified(self, name: str, scope: Scope) -> Sources | None:
+        current: Scope | None = scope
+        while current is not None:
+            relations = list(current.relations.values())
+            for relation in relations:
+                if relation.knows(name):
+                    return relation.sources(name)
+            if name in current.aliases:
+                return current.aliases[name]
+            unknown = [relation for relation in relations if relation.knows(name) is None]
+            if len(unknown) > 1:
+                # Ambiguous without a schema; the table an UPDATE/MERGE writes is the least likely source.
+                unknown = [relation for relation in unknown if not relation.is_target] or unknown
+            if len(unknown) == 1:
+                return unknown[0].sources(name)
+            if unknown:
+                return None
+            current = current.parent
+        return None

@@ -1,0 +1,433 @@
+"""SQL lineage: which tables and columns a script's statements read to write which (issue 14 items 2 and 3).
+
+Pure Python over sqlglot; no Django. Conventions (docs/architecture.md, "SQL lineage"):
+
+- A table edge (source, target) for every stored table a statement reads while writing the target, wherever it is
+  read: FROM, JOIN, a subquery in WHERE or in the projection, MERGE's USING. CTE names are not tables.
+- A column edge S → T when S's value contributes to T's value: every column of the expression computing T
+  (functions, CASE, aggregates, window arguments and their PARTITION BY/ORDER BY), not the columns used only to
+  filter, join, group or sort. ``direct`` when T is S unchanged (a bare reference or a rename).
+- UPDATE and MERGE change their target in place: the target reading itself makes no table edge and a column
+  assigned from itself (``SET n = n + 1``) no column edge; ``SET total = price * qty`` on the same table does.
+- INSERT without a column list takes the target's columns from the known schema by position, else the names the
+  query outputs.
+- Temporary tables (CREATE TEMP/TEMPORARY, T-SQL #t, DECLARE GLOBAL TEMPORARY, and tables a script creates and
+  later drops) are collapsed in the script's end-to-end edges: A → #t → B becomes A → B.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+
+from catalog.lineage.columns import ColumnResolver, Relation, Scope, Sources, stored_table
+from catalog.lineage.names import KnownSchema, Namer
+from catalog.lineage.results import ColumnEdge, ScriptLineage, StatementError, StatementLineage
+from catalog.lineage.split import Piece, PieceKind, body_pieces, routine_body, script_pieces
+
+DIALECTS = ("athena", "bigquery", "clickhouse", "databricks", "doris", "drill", "duckdb", "exasol", "fabric",
+            "hive", "materialize", "mysql", "oracle", "postgres", "presto", "redshift", "risingwave", "snowflake",
+            "spark", "spark2", "sqlite", "starrocks", "teradata", "trino", "tsql")
+DIALECT_ALIASES = {"mariadb": "mysql", "postgresql": "postgres", "sqlserver": "tsql", "mssql": "tsql"}
+# Where SELECT … INTO x inside a routine assigns variables instead of creating a table.
+INTO_IS_A_TABLE_IN_ROUTINES = frozenset({"tsql", "fabric"})
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_TOKEN_REPR = re.compile(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>")
+_DECLARED_TEMPORARY = re.compile(r"^\s*DECLARE\s+GLOBAL\s+TEMPORARY\s+TABLE\s+([\w.\"`\[\]]+)", re.IGNORECASE)
+
+TableEdges = set[tuple[str, str]]
+ColumnEdges = dict[tuple[str, str], bool]
+
+
+def accepted_dialect(dialect: str) -> str:
+    name = DIALECT_ALIASES.get(dialect.lower(), dialect.lower()) if isinstance(dialect, str) else dialect
+    if name not in DIALECTS:
+        raise ValueError(f"unknown SQL dialect {dialect!r}; accepted: {', '.join(DIALECTS + tuple(DIALECT_ALIASES))}")
+    return name
+
+
+def sql_lineage(sql: str, *, dialect: str, default_database: str | None = None, default_schema: str | None = None,
+                schema: Mapping[str, Sequence[str]] | None = None) -> ScriptLineage:
+    """Table and column lineage of every statement of ``sql``, and of the script end to end.
+
+    ``schema`` maps known tables (``db.schema.table``, ``schema.table`` or ``table``, completed with the
+    defaults) to their column names in order: it expands ``SELECT *`` and attributes unqualified columns.
+    A statement that does not parse is reported in ``errors`` and the others are still analysed.
+    """
+    name = accepted_dialect(dialect)
+    namer = Namer(name, default_database, default_schema)
+    analyser = _Analyser(Dialect.get_or_raise(name), name, namer, KnownSchema(namer, schema))
+    statements, errors, writes = [], [], []
+    for index, piece in enumerate(script_pieces(sql, analyser.dialect, name)):
+        write = analyser.piece(piece, sql, in_routine=False)
+        writes.append(write)
+        statements.append(StatementLineage(
+            index=index, line=piece.line, kind=write.kind, target=tuple(write.targets),
+            table_edges=frozenset(write.table_edges), column_edges=_column_edges(write.column_edges),
+            error=write.error))
+        if write.error:
+            errors.append(StatementError(index, piece.line, write.error))
+        errors.extend(StatementError(index, line, reason) for line, reason in write.inner_errors)
+    table_edges, column_edges = collapse(writes)
+    return ScriptLineage(statements=statements, table_edges=frozenset(table_edges),
+                         column_edges=_column_edges(column_edges), errors=errors)
+
+
+def _column_edges(edges: ColumnEdges) -> frozenset[ColumnEdge]:
+    return frozenset(ColumnEdge(source, target, direct) for (source, target), direct in edges.items())
+
+
+@dataclass
+class Write:
+    """What one statement does to the tables of the script."""
+
+    kind: str
+    targets: list[str] = field(default_factory=list)
+    table_edges: TableEdges = field(default_factory=set)
+    column_edges: ColumnEdges = field(default_factory=dict)
+    replaces: bool = False  # CREATE … AS, SELECT INTO: the target holds only what this statement wrote
+    created: set[str] = field(default_factory=set)
+    dropped: set[str] = field(default_factory=set)
+    temporary: set[str] = field(default_factory=set)
+    error: str | None = None
+    inner_errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) inside a routine body
+
+
+def _table_of(column: str) -> str:
+    return column.rsplit(".", 1)[0]
+
+
+def collapse(writes: list[Write]) -> tuple[TableEdges, ColumnEdges]:
+    """End-to-end edges of a sequence of statements, temporary tables replaced by what they were filled from."""
+    temporary: set[str] = set().union(*(write.temporary for write in writes)) if writes else set()
+    created_at: dict[str, int] = {}
+    for position, write in enumerate(writes):
+        for table in write.created:
+            created_at.setdefault(table, position)
+        temporary.update(table for table in write.dropped if created_at.get(table, position) < position)
+    table_sources: dict[str, set[str]] = {}  # temporary table -> the persistent tables it holds data from
+    column_sources: dict[str, Sources] = {}  # temporary column -> persistent columns
+    tables: TableEdges = set()
+    columns: ColumnEdges = {}
+    for write in writes:
+        resolved_tables: dict[str, set[str]] = {}
+        for source, target in write.table_edges:
+            upstream = table_sources.get(source, {source}) if source in temporary else {source}
+            resolved_tables.setdefault(target, set()).update(upstream)
+        resolved_columns: dict[str, Sources] = {}
+        for (source, target), direct in write.column_edges.items():
+            upstream = column_sources.get(source) if _table_of(source) in table_sources else None
+            collected = resolved_columns.setdefault(target, {})
+            for column, upstream_direct in (upstream.items() if upstream is not None else [(source, True)]):
+                collected[column] = collected.get(column, False) or (direct and upstream_direct)
+        for target in write.targets:
+            if target in temporary:
+                if write.replaces or target not in table_sources:
+                    table_sources[target] = set()
+                    for column in [c for c in column_sources if _table_of(c) == target]:
+                        del column_sources[column]
+                table_sources[target].update(resolved_tables.get(target, ()))
+            else:
+                tables.update((source, target) for source in resolved_tables.get(target, ()))
+        for target_column, sources in resolved_columns.items():
+            bucket = column_sources.setdefault(target_column, {}) if _table_of(target_column) in temporary else None
+            for source, direct in sources.items():
+                if bucket is not None:
+                    bucket[source] = bucket.get(source, False) or direct
+                else:
+                    columns[(source, target_column)] = columns.get((source, target_column), False) or direct
+        for table in write.dropped:
+            if table in temporary:
+                table_sources.pop(table, None)
+    return tables, columns
+
+
+class _Analyser:
+    def __init__(self, dialect: Dialect, name: str, namer: Namer, schema: KnownSchema):
+        self.dialect = dialect
+        self.name = name
+        self.namer = namer
+        self.schema = schema
+        self.resolver = ColumnResolver(namer, schema)
+
+    # --- pieces --------------------------------------------------------------------------------------------
+
+    def piece(self, piece: Piece, sql: str, *, in_routine: bool) -> Write:
+        if piece.kind is PieceKind.PROCEDURE:
+            return self.routine(piece, sql)
+        declared = _DECLARED_TEMPORARY.match(piece.text)
+        if declared:
+            table = self.namer.table(exp.to_table(declared.group(1), dialect=self.dialect))
+            return Write("create_table", created={table}, temporary={table})
+        try:
+            trees = [tree for tree in sqlglot.parse(piece.text, dialect=self.dialect) if tree is not None]
+        except (ParseError, TokenError) as error:
+            return Write("other", error=_reason(error))
+        if not trees:
+            return Write("other")
+        writes = [self.statement(tree, in_routine=in_routine) for tree in trees]
+        if len(writes) == 1:
+            return writes[0]
+        combined = Write(writes[0].kind)
+        for write in writes:
+            _absorb(combined, write)
+        return combined
+
+    def routine(self, piece: Piece, sql: str) -> Write:
+        body = routine_body(piece, self.dialect)
+        write = Write("procedure")
+        if body is None:
+            return write
+        inner = []
+        for inner_piece in body_pieces(body.text, body.offset, sql, self.dialect, self.name):
+            analysed = self.piece(inner_piece, sql, in_routine=True)
+            if analysed.error:
+                write.inner_errors.append((inner_piece.line, analysed.error))
+            write.inner_errors.extend(analysed.inner_errors)
+            inner.append(analysed)
+        write.table_edges, write.column_edges = collapse(inner)
+        temporary = set().union(*(w.temporary for w in inner)) if inner else set()
+        write.targets = sorted({target for w in inner for target in w.targets if target not in temporary
+                                and not target.startswith("#")})
+        return write
+
+    # --- statements ----------------------------------------------------------------------------------------
+
+    def statement(self, tree: exp.Expression, *, in_routine: bool) -> Write:
+        if isinstance(tree, exp.Insert):
+            return self.insert(tree)
+        if isinstance(tree, exp.Create):
+            return self.create(tree)
+        if isinstance(tree, exp.Merge):
+            return self.merge(tree)
+        if isinstance(tree, exp.Update):
+            return self.update(tree)
+        if isinstance(tree, exp.Query):
+            into = tree.args.get("into")
+            if into is not None and (not in_routine or self.name in INTO_IS_A_TABLE_IN_ROUTINES):
+                return self.select_into(tree, into)
+            return Write("select")
+        if isinstance(tree, exp.Delete):
+            return Write("delete")
+        if isinstance(tree, exp.Drop):
+            if (tree.args.get("kind") or "").upper() in ("TABLE", "VIEW"):
+                tables = tree.args.get("tables") or [tree.this]
+                dropped = {self.namer.table(t) for t in tables if isinstance(t, exp.Table)}
+                for table in dropped:
+                    self.schema.forget(table)
+                return Write("drop", dropped=dropped)
+            return Write("drop")
+        if isinstance(tree, exp.Command) and tree.name.upper() in ("INSERT", "UPDATE", "MERGE", "DELETE", "CREATE"):
+            return Write("other", error=f"{tree.name.upper()} statement in a form the parser does not support")
+        return Write("other")
+
+    def insert(self, tree: exp.Insert) -> Write:
+        target_node = tree.this
+        names = None
+        if isinstance(target_node, exp.Schema):
+            names = [self.namer.column(c) for c in target_node.expressions]
+            target_node = target_node.this
+        if not isinstance(target_node, exp.Table):
+            return Write("insert")
+        target = self.namer.table(target_node)
+        write = Write("insert", targets=[target])
+        source = tree.expression
+        if source is None:
+            return write
+        ctes = self.resolver.with_clause(tree.args.get("with_"), None, {})
+        relation = self.resolver.query(source, None, ctes)
+        if names is None and not tree.args.get("by_name"):
+            names = self.schema.columns(target)
+        write.column_edges = self._positional(target, names, relation, by_name=bool(tree.args.get("by_name")))
+        write.table_edges = {(read, target) for read in self._reads(tree, {id(target_node)})}
+        return write
+
+    def create(self, tree: exp.Create) -> Write:
+        kind = (tree.args.get("kind") or "").upper()
+        if kind not in ("TABLE", "VIEW"):
+            return Write("procedure" if kind in ("FUNCTION", "PROCEDURE") else "other")
+        target_node, names = tree.this, None
+        if isinstance(target_node, exp.Schema):
+            names = [self.namer.column(c.this if isinstance(c, exp.ColumnDef) else c)
+                     for c in target_node.expressions if isinstance(c, exp.ColumnDef | exp.Identifier | exp.Column)]
+            target_node = target_node.this
+        if not isinstance(target_node, exp.Table):
+            return Write("other")
+        target = self.namer.table(target_node)
+        properties = tree.args.get("properties")
+        temporary = target.startswith("#") or bool(
+            properties and any(isinstance(p, exp.TemporaryProperty) for p in properties.expressions))
+        query = tree.expression
+        write = Write("create_view" if kind == "VIEW" else "create_table", targets=[target], created={target},
+                      temporary={target} if temporary else set())
+        if not isinstance(query, exp.Query):
+            if names:
+                self.schema.define(target, names)
+            return write
+        if kind == "TABLE":
+            write.kind = "create_table_as"
+        write.replaces = True
+        relation = self.resolver.query(query, None, {})
+        write.column_edges = self._positional(target, names or None, relation, by_name=False)
+        output_names = names or relation.names
+        if output_names:
+            self.schema.define(target, output_names)
+        write.table_edges = {(read, target) for read in self._reads(query, set())}
+        return write
+
+    def select_into(self, tree: exp.Query, into: exp.Into) -> Write:
+        target_node = into.this
+        if not isinstance(target_node, exp.Table):
+            return Write("select")
+        target = self.namer.table(target_node)
+        query = tree.copy()
+        query.set("into", None)
+        relation = self.resolver.query(query, None, {})
+        temporary = target.startswith("#") or bool(into.args.get("temporary"))
+        write = Write("create_table_as", targets=[target], replaces=True, created={target},
+                      temporary={target} if temporary else set())
+        write.column_edges = self._positional(target, None, relation, by_name=False)
+        if relation.names:
+            self.schema.define(target, relation.names)
+        write.table_edges = {(read, target) for read in self._reads(query, set())}
+        return write
+
+    def merge(self, tree: exp.Merge) -> Write:
+        target_node = tree.this
+        if not isinstance(target_node, exp.Table):
+            return Write("merge")
+        target = self.namer.table(target_node)
+        target_columns = self.schema.columns(target)
+        write = Write("merge", targets=[target])
+        scope = Scope(None, self.resolver.with_clause(tree.args.get("with_"), None, {}))
+        target_alias = self.namer.identifier(target_node.args["alias"].this) if target_node.args.get("alias") \
+            else self.namer.identifier(target_node.this)
+        scope.relations[target_alias] = stored_table(target, target_columns, is_target=True)
+        using_alias, using = self.resolver.from_item(tree.args["using"], scope)
+        scope.relations[using_alias] = using
+        edges: ColumnEdges = {}
+        whens = tree.args.get("whens")
+        for when in (whens.expressions if whens else []):
+            action = when.args.get("then")
+            if isinstance(action, exp.Update):
+                if any(isinstance(e, exp.Star) for e in action.expressions) or not action.expressions:
+                    self._by_name(edges, target, target_columns or using.names or [], using)
+                for assignment in action.expressions:
+                    if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
+                        self._assign(edges, target, self.namer.column(assignment.this.this),
+                                     self.resolver.expression(assignment.expression, scope))
+            elif isinstance(action, exp.Insert):
+                values = action.expression
+                if isinstance(values, exp.Star) or values is None:  # Databricks INSERT *
+                    self._by_name(edges, target, target_columns or using.names or [], using)
+                    continue
+                columns = [self.namer.column(c.this if isinstance(c, exp.Column) else c)
+                           for c in (action.this.expressions if isinstance(action.this, exp.Tuple) else
+                                     [action.this] if action.this is not None else [])] or target_columns or []
+                expressions = values.expressions if isinstance(values, exp.Tuple) else [values]
+                for name, value in zip(columns, expressions):
+                    self._assign(edges, target, name, self.resolver.expression(value, scope))
+        write.column_edges = edges
+        write.table_edges = {(read, target) for read in self._reads(tree, {id(target_node)}) if read != target}
+        return write
+
+    def update(self, tree: exp.Update) -> Write:
+        target_node = tree.this
+        if not isinstance(target_node, exp.Table):
+            return Write("update")
+        scope = Scope(None, self.resolver.with_clause(tree.args.get("with_"), None, {}))
+        target_alias = self.namer.identifier(target_node.args["alias"].this) if target_node.args.get("alias") \
+            else self.namer.identifier(target_node.this)
+        excluded = {id(target_node)}
+        target = self.namer.table(target_node)
+        # T-SQL: UPDATE a SET … FROM orders a JOIN …: the target is named by its alias in FROM.
+        from_ = tree.args.get("from_")
+        if not target_node.args.get("db"):
+            for item in ([from_.this] if from_ else []) + [j.this for j in tree.args.get("joins") or []]:
+                alias = item.args.get("alias")
+                if isinstance(item, exp.Table) and alias is not None and \
+                        self.namer.identifier(alias.this) == target_alias:
+                    target_node = item
+                    target = self.namer.table(item)
+                    excluded.add(id(item))
+        scope.relations[target_alias] = stored_table(target, self.schema.columns(target), is_target=True)
+        for join in target_node.args.get("joins") or []:
+            self.resolver._add(join.this, scope)
+        if from_ is not None:
+            for item in [from_.this] + [j.this for j in tree.args.get("joins") or []]:
+                if id(item) not in excluded:
+                    self.resolver._add(item, scope)
+        write = Write("update", targets=[target])
+        for assignment in tree.expressions:
+            if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
+                self._assign(write.column_edges, target, self.namer.column(assignment.this.this),
+                             self.resolver.expression(assignment.expression, scope))
+        write.table_edges = {(read, target) for read in self._reads(tree, excluded) if read != target}
+        return write
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _assign(edges: ColumnEdges, target: str, column: str, sources: Sources) -> None:
+        target_column = f"{target}.{column}"
+        for source, direct in sources.items():
+            if source != target_column:
+                edges[(source, target_column)] = edges.get((source, target_column), False) or direct
+
+    def _by_name(self, edges: ColumnEdges, target: str, names: list[str], relation: Relation) -> None:
+        for name in names:
+            self._assign(edges, target, name, relation.sources(name) or {})
+
+    def _positional(self, target: str, names: list[str] | None, relation: Relation, *, by_name: bool) -> ColumnEdges:
+        edges: ColumnEdges = {}
+        if by_name or names is None:
+            # No target column list: the query's output names are the target's columns.
+            for name, sources in relation.columns or []:
+                if not name.startswith("_col_"):
+                    self._assign(edges, target, name, sources)
+            return edges
+        if not relation.complete:
+            return edges
+        for name, (_, sources) in zip(names, relation.columns):
+            self._assign(edges, target, name, sources)
+        return edges
+
+    def _reads(self, tree: exp.Expression, excluded: set[int]) -> set[str]:
+        """Stored tables a statement reads anywhere (FROM, JOIN, subqueries, USING), CTE names left out."""
+        cte_names = {self.namer.identifier(cte.args["alias"].this) for cte in tree.find_all(exp.CTE)}
+        reads = set()
+        for table in tree.find_all(exp.Table):
+            if id(table) in excluded or not isinstance(table.this, exp.Identifier):
+                continue
+            if not table.args.get("db") and self.namer.identifier(table.this) in cte_names:
+                continue
+            if table.find_ancestor(exp.Into, exp.Reference) is not None:
+                continue
+            reads.add(self.namer.table(table))
+        return reads
+
+
+def _absorb(combined: Write, write: Write) -> None:
+    combined.targets += [t for t in write.targets if t not in combined.targets]
+    combined.table_edges |= write.table_edges
+    for key, direct in write.column_edges.items():
+        combined.column_edges[key] = combined.column_edges.get(key, False) or direct
+    combined.created |= write.created
+    combined.dropped |= write.dropped
+    combined.temporary |= write.temporary
+    combined.replaces = combined.replaces or write.replaces
+    combined.error = combined.error or write.error
+
+
+def _reason(error: Exception) -> str:
+    errors = getattr(error, "errors", None)
+    if errors:
+        first = errors[0]
+        description = _TOKEN_REPR.sub(r"\1", first.get("description") or "syntax error")
+        return f"{description} near {_ANSI.sub('', first.get('highlight') or '')!r}"
+    return _ANSI.sub("", str(error)).splitlines()[0] if str(error) else type(error).__name__
