@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -70,10 +71,10 @@ class SqlInputSerializer(ScopedRelationsMixin, serializers.Serializer):
     dry_run = serializers.BooleanField(default=False, help_text="Parse and report; record nothing.")
 
     def validate_dialect(self, value: str) -> str:
-        dialect = value.strip().lower()
-        if dialect not in services.SQL_DIALECTS:
-            raise ValidationError(f"Unknown dialect {value!r}; use one of: {', '.join(services.SQL_DIALECTS)}.")
-        return dialect
+        try:
+            return services.sql_dialect(value)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict["dialect"]) from None
 
     def validate_sql(self, value: str) -> str:
         if len(value) > services.MAX_SQL_CHARS:

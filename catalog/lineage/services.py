@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -31,7 +32,7 @@ from accounts import audit
 from accounts.actors import SystemActor
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
-from catalog.lineage.sql import sql_lineage
+from catalog.lineage.sql import DIALECT_ALIASES, DIALECTS, accepted_dialect, sql_lineage
 from catalog.models import Asset, ExternalAsset, LineageEdge, LineageOrigin, LineageRecord
 from sources.connectors import parse_qualified_name
 from sources.models import DataSource
@@ -39,9 +40,8 @@ from sources.models import DataSource
 # What one POST (or one file of the command) may hold: a large dbt model is about 100 kB, a day of a query log
 # is cut into files by the caller.
 MAX_SQL_CHARS = 1_000_000
-# The dialects SQL may be submitted in (sqlglot's names): at least those of the issue, and the engines Racine scans.
-SQL_DIALECTS = ("bigquery", "databricks", "duckdb", "hive", "mysql", "oracle", "postgres", "redshift", "snowflake",
-                "spark", "sqlite", "trino", "tsql")
+# The dialects SQL may be submitted in: the parser's, and the other names people give them (postgresql, mssql).
+SQL_DIALECTS = DIALECTS + tuple(DIALECT_ALIASES)
 TABLE_TYPES = (Asset.Type.TABLE, Asset.Type.VIEW)
 
 
@@ -251,6 +251,16 @@ class SqlRecording:
     result: MergeResult = field(default_factory=MergeResult)
 
 
+def sql_dialect(name: str) -> str:
+    """The parser's name of dialect ``name`` (``postgresql`` → ``postgres``); a ValidationError naming the accepted
+    ones for another."""
+    try:
+        return accepted_dialect(name)
+    except ValueError:
+        raise ValidationError({"dialect": f"Unknown dialect {name!r}; use one of: {', '.join(SQL_DIALECTS)}."}) \
+            from None
+
+
 def sql_origin_key(*, data_source: DataSource, text: str, dialect: str, default_database: str | None,
                    default_schema: str | None) -> str:
     """The key of submitted SQL: the data source, and a hash of what decides its edges (the text, the dialect, the
@@ -269,13 +279,12 @@ def lineage_sql_record(*, data_source: DataSource, sql: str, dialect: str, defau
     source and the right to record lineage in its workspace."""
     authorize(acting_user, lambda: has_perm(acting_user, "view", data_source))
     _may_record(acting_user, data_source.workspace)
-    if dialect not in SQL_DIALECTS:
-        raise ValidationError({"dialect": f"Unknown dialect {dialect!r}; use one of: {', '.join(SQL_DIALECTS)}."})
+    dialect = sql_dialect(dialect)
     if len(sql) > MAX_SQL_CHARS:
         raise ValidationError({"sql": f"The SQL is {len(sql):,} characters long; at most {MAX_SQL_CHARS:,} are read "
                                       "at once."})
     script = sql_lineage(sql, dialect=dialect, default_database=default_database, default_schema=default_schema,
-                         schema=_known_schema(data_source, sql))
+                         schema=_known_schema(data_source, sql, default_schema=default_schema))
     resolver = _Resolver(data_source)
     flows = resolver.flows(script)
     recording = SqlRecording(
@@ -327,21 +336,33 @@ def _name_parts(name: str) -> tuple[str, ...]:
 _WORDS = re.compile(r'"([^"]+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
 
 
-def _known_schema(data_source: DataSource, sql: str) -> dict[str, list[str]]:
-    """The columns of the source's tables and views that ``sql`` may name (``{"db.schema.table": [columns]}``),
-    for the parser to resolve ``SELECT *`` and unqualified columns: two queries, for the tables whose name is a
-    word of the text and for their columns, rather than the whole catalog of the source."""
+def _known_schema(data_source: DataSource, sql: str, *, default_schema: str | None) -> dict[str, list[str]]:
+    """The columns of the source's tables and views that ``sql`` may name, for the parser to resolve ``SELECT *``
+    and unqualified columns: two queries, for the tables whose name is a word of the text and for their columns,
+    rather than the whole catalog of the source.
+
+    Each table is given under the names a script may call it by — ``db.schema.table``, ``schema.table``, and
+    ``table`` when no default schema is given and no other schema has a table of that name — as the parser
+    completes a name with the defaults before looking it up."""
     words = {next(group for group in match.groups() if group).lower() for match in _WORDS.finditer(sql)}
     if not words:
         return {}
-    tables = dict(Asset.objects.filter(data_source=data_source, type__in=TABLE_TYPES, removed_at__isnull=True)
-                  .annotate(lower_name=Lower("name")).filter(lower_name__in=words)
-                  .values_list("pk", "qualified_name"))
-    schema: dict[str, list[str]] = {".".join(parse_qualified_name(name)): [] for name in tables.values()}
+    tables = {pk: parse_qualified_name(name) for pk, name in (
+        Asset.objects.filter(data_source=data_source, type__in=TABLE_TYPES, removed_at__isnull=True)
+        .annotate(lower_name=Lower("name")).filter(lower_name__in=words).values_list("pk", "qualified_name"))}
+    columns: dict[int, list[str]] = {pk: [] for pk in tables}
     for parent_id, column in (Asset.objects.filter(type=Asset.Type.COLUMN, parent_id__in=tables,
                                                    removed_at__isnull=True)
                               .order_by("parent_id", "ordinal", "pk").values_list("parent_id", "name")):
-        schema[".".join(parse_qualified_name(tables[parent_id]))].append(column)
+        columns[parent_id].append(column)
+    bare_names = Counter(path[-1].lower() for path in tables.values())
+    schema: dict[str, list[str]] = {}
+    for pk, path in tables.items():
+        names = [path[i:] for i in range(len(path) - 1)]
+        if default_schema is None and bare_names[path[-1].lower()] == 1:
+            names.append(path[-1:])
+        for name in names:
+            schema[".".join(name)] = columns[pk]
     return schema
 
 
