@@ -27,6 +27,7 @@ from catalog.lineage import selectors, services
 from catalog.models import LineageEdge
 from catalog.selectors import asset_list
 from config.problems import ContentTooLarge
+from config.schema import SingleObjectSchema
 from sources.selectors import datasource_list
 
 # --- input ---------------------------------------------------------------------------------------------------
@@ -131,11 +132,6 @@ class ImpactSerializer(serializers.Serializer):
     hidden_nodes = serializers.IntegerField()
 
 
-class StatementErrorSerializer(serializers.Serializer):
-    line = serializers.IntegerField()
-    reason = serializers.CharField()
-
-
 class StatementSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     line = serializers.IntegerField()
@@ -145,7 +141,8 @@ class StatementSerializer(serializers.Serializer):
                                         help_text="The script's end-to-end edges into this statement's targets "
                                                   "(temporary tables collapsed), as {source, target} names.")
     column_edges = serializers.IntegerField(help_text="Column-level edges into its targets.")
-    error = StatementErrorSerializer(allow_null=True, help_text="Why it could not be read; null when it was.")
+    error = serializers.CharField(allow_null=True, help_text="Why it could not be read; null when it was.")
+    error_line = serializers.IntegerField(allow_null=True, help_text="The line of the script the error is on.")
 
 
 class RecordedSerializer(serializers.Serializer):
@@ -185,9 +182,13 @@ IMPACT_CSV_FIELDS = ("key", "id", "external", "type", "qualified_name", "data_so
                      "owners")
 
 
+NOT_VISIBLE = OpenApiResponse(description="No such asset, or not one you may see.")
+
+
 class LineageViewSet(RestrictedViewSetMixin, viewsets.ViewSet):
     """The lineage of the assets you may see: upstream and downstream, at table and column level."""
 
+    schema = SingleObjectSchema()  # the graph is one object, not a list
     queryset = LineageEdge.objects.all()  # whose permissions decide (view to read, add to record)
     action_permissions = {"list": "view", "impact": "view", "sql": "add"}
 
@@ -206,7 +207,7 @@ class LineageViewSet(RestrictedViewSetMixin, viewsets.ViewSet):
             raise NotFound("No such asset.")
         return asset
 
-    @extend_schema(parameters=[GraphQuerySerializer], responses=GraphSerializer,
+    @extend_schema(parameters=[GraphQuerySerializer], responses={200: GraphSerializer, 404: NOT_VISIBLE},
                    description="The lineage around an asset: its nodes (assets and external assets) and edges up "
                                "to `depth` hops upstream, downstream or both. Nodes you may not see are counted "
                                "in `hidden_nodes` and never named; a path through them shows as one edge "
@@ -225,7 +226,8 @@ class LineageViewSet(RestrictedViewSetMixin, viewsets.ViewSet):
         parameters=[ImpactQuerySerializer,
                     OpenApiParameter("format", enum=["json", "csv"], default="json",
                                      description="json (the default) or csv; or ask with the Accept header.")],
-        responses={(200, "application/json"): ImpactSerializer, (200, "text/csv"): OpenApiTypes.STR},
+        responses={(200, "application/json"): ImpactSerializer, (200, "text/csv"): OpenApiTypes.STR,
+                   404: NOT_VISIBLE},
         description="Impact analysis: everything downstream of an asset (at column level too), nearest first, "
                     "with its sensitivity and owners. Nodes you may not see are counted in `hidden_nodes` (in "
                     "CSV, the `Racine-Hidden-Nodes` header), never listed.")

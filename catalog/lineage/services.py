@@ -237,7 +237,8 @@ class StatementOutcome:
     targets: list[str]
     table_edges: list[dict] = field(default_factory=list)
     column_edges: int = 0
-    error: dict | None = None
+    error: str | None = None
+    error_line: int | None = None
 
 
 @dataclass
@@ -313,7 +314,7 @@ def _outcomes(script) -> list[StatementOutcome]:
         targets = list(statement.target)
         outcome = StatementOutcome(index=statement.index, line=statement.line, kind=statement.kind, targets=targets)
         if statement.error:
-            outcome.error = {"line": statement.line, "reason": statement.error}
+            outcome.error, outcome.error_line = statement.error, statement.line
         else:
             outcome.table_edges = [edge for target in targets for edge in into.get(target, [])]
             outcome.column_edges = sum(columns_into.get(target, 0) for target in targets)

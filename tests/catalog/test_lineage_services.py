@@ -170,7 +170,7 @@ def test_each_statement_is_reported_and_a_broken_one_does_not_stop_the_others(wo
     assert {edge["source"] for edge in insert.table_edges} == {"public.customers", "public.orders"}
     assert insert.column_edges >= 2
     broken = by_index[3]
-    assert broken.error["line"] == 6 and broken.error["reason"]
+    assert broken.error_line == 6 and broken.error
     assert LineageEdge.objects.filter(target_asset=shop["report"]).exists()
 
 
