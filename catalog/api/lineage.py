@@ -116,14 +116,14 @@ class GraphSerializer(serializers.Serializer):
     hidden_nodes = serializers.IntegerField(help_text="Nodes reached that you may not see: counted, not named.")
 
 
-class OwnerSerializer(serializers.Serializer):
+class ImpactOwnerSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=["user", "group"])
     owner_type = serializers.CharField()
 
 
 class ImpactNodeSerializer(NodeSerializer):
-    owners = OwnerSerializer(many=True)
+    owners = ImpactOwnerSerializer(many=True)
 
 
 class ImpactSerializer(serializers.Serializer):
