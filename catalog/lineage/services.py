@@ -214,12 +214,13 @@ def _ensure_externals(workspace, names: set[ExternalName], *, parents: dict) -> 
 
 
 def _external_lookup(workspace, by_key: dict[tuple, ExternalName]) -> dict[tuple, int]:
-    """The ids of the external assets named by ``by_key``'s keys that exist: read by name (an index range), the
-    exact (namespace, name, field) matched here — an OR of thousands of conditions is too deep for SQLite."""
-    rows = ExternalAsset.objects.filter(workspace=workspace, name__in={name for _ns, name, _f in by_key}).values_list(
-        "namespace", "name", "field", "pk")
-    found = ((namespace, name, field_name, pk) for namespace, name, field_name, pk in rows)
-    return {(namespace, name, field_name): pk for namespace, name, field_name, pk in found
+    """The ids of the external assets named by ``by_key``'s keys that exist: read by namespaces and names (the
+    unique index's range), the exact (namespace, name, field) matched here — an OR of thousands of conditions is
+    too deep for SQLite."""
+    rows = ExternalAsset.objects.filter(
+        workspace=workspace, namespace__in={key[0] for key in by_key}, name__in={key[1] for key in by_key},
+    ).values_list("namespace", "name", "field", "pk")
+    return {(namespace, name, field_name): pk for namespace, name, field_name, pk in rows
             if (namespace, name, field_name) in by_key}
 
 
