@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
 from accounts.roles import Role
-from catalog import asset_curation, curation, glossary
+from catalog import asset_curation, curation
 from catalog.models import Asset, AssetCertification, AssetOwner, GlossaryTerm
 from tests.catalog.classification_factories import asset_tree, builtin
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
@@ -36,7 +36,7 @@ def _staff(world, persona):
 def _shop(workspace, name="Shop", columns=("email", "phone", "city")):
     source = DataSourceFactory(workspace=workspace, name=f"{name} {workspace.slug}")
     database, schema, table, cols = asset_tree(source, table="customers",
-                                               columns={column: "text" for column in columns})
+                                               columns=dict.fromkeys(columns, "text"))
     return table, cols
 
 
@@ -220,8 +220,8 @@ def test_a_refusal_of_the_service_shows_on_the_form_and_changes_nothing(world):
     table, _ = _shop(world.workspace_a)
     deprecated = GlossaryTermFactory(workspace=world.workspace_a, status=GlossaryTerm.Status.DEPRECATED)
     client = _staff(world, "steward")
-    response = client.post(_edit_url(table), format="multipart", data=_form(table, description="New.", certification="certified",
-                                                    certification_expires_at="2001-01-01T00:00"))
+    response = client.post(_edit_url(table), format="multipart", data=_form(
+        table, description="New.", certification="certified", certification_expires_at="2001-01-01T00:00"))
     assert response.status_code == 200
     assert "The expiry must be in the future." in response.content.decode()
     table.refresh_from_db()
