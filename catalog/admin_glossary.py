@@ -140,6 +140,16 @@ class GlossaryTermForm(forms.ModelForm):
         widgets = {"definition": forms.Textarea(attrs={"rows": 8, "cols": 80})}
         help_texts = {"definition": "Markdown. Raw HTML is shown as text; links keep http, https and mailto."}
 
+    def _post_clean(self):
+        super()._post_clean()
+        # The service's hierarchy rule (same workspace, no cycle), so that a refusal is a form error, not a failed
+        # save.
+        if "parent" in self.cleaned_data and self.instance.workspace_id is not None:
+            try:
+                glossary.check_hierarchy(self.instance, self.cleaned_data["parent"])
+            except ValidationError as exc:
+                add_service_errors(self, exc)
+
 
 def _export_action(fmt: str):
     @admin.action(description=f"Export the selected terms ({fmt.upper()})", permissions=["view"])
