@@ -38,8 +38,8 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
     *_, table, columns = asset_tree(source, schema="sales", table="customers_with_a_long_reporting_name",
                                     columns={"primary_email_address": "text", "secondary_email_address": "text",
                                              "city": "text"})
-    term = GlossaryTermFactory(workspace=world.workspace_a, name="Customer e-mail",
-                               classification=builtin("PII.EMAIL"), synonyms=["mail"])
+    GlossaryTermFactory(workspace=world.workspace_a, name="Customer e-mail", classification=builtin("PII.EMAIL"),
+                        synonyms=["mail"])
     GlossaryTermFactory(workspace=world.workspace_b, name="Partner e-mail")  # another workspace's: never offered
     steward = world.user("steward")
     steward.is_staff = True
