@@ -1,16 +1,17 @@
 """The catalog in the stewards' back office: assets, one page per type (proxy models). Scans write assets; here a
-steward reads them and edits the description, through catalog.services (audit row included). An asset's page says
-where it sits and what it holds (catalog.admin_assets)."""
-from django.contrib import admin, messages
+steward reads them and curates them (catalog.admin_curation: description, owners, tags, terms, certification, one asset
+or the selected ones, through catalog.asset_curation, audit rows included). An asset's page says where it sits and
+what it holds (catalog.admin_assets)."""
+from django.contrib import admin
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 
 from accounts.admin import ContributedAdminMixin, RestrictedAdminMixin
 from accounts.permissions import has_any_grant
-from catalog import admin_assets, inventory, services
+from catalog import admin_assets, inventory
+from catalog.admin_curation import CurationAdminMixin, curate_selected
 from catalog.admin_readable import NOT_PROFILED, profile_facts, property_facts
 from catalog.models import Asset, ColumnAsset, DatabaseAsset, SchemaAsset, TableAsset, ViewAsset
 from catalog.selectors import asset_list
@@ -65,8 +66,9 @@ def _inventory_action(fmt: str):
     return export
 
 
-class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
-    """Scanning contributes its "detect again" action (see ``ContributedAdminMixin``)."""
+class AssetAdmin(CurationAdminMixin, ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
+    """Scanning contributes its "detect again" action (see ``ContributedAdminMixin``). Nothing on the page itself
+    is edited: scans write the fields, stewards curate through the "Edit curation" page (``CurationAdminMixin``)."""
 
     list_display = ["qualified_name", "data_source", "data_type", "sensitivity", "row_count", "changed_at",
                     "removed_at"]
@@ -80,14 +82,15 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/catalog/asset/change_form.html"
 
     class Media:
-        css = {"all": ["racine/assets.css"]}  # the lists' and the pages' (long names wrap)
+        css = {"all": ["racine/assets.css", "racine/curation.css"]}  # the lists' and the pages' (long names wrap)
 
-    # The JSON fields are shown through catalog.admin_readable (``properties_shown``, ``profile_shown``).
+    # The JSON fields are shown through catalog.admin_readable (``properties_shown``, ``profile_shown``); the
+    # description and the source's comment in the curation section (catalog.admin_curation).
     fields = ["qualified_name", "name", "type", "data_source", "parent_shown", "data_type", "is_nullable", "default",
-              "ordinal", "source_description", "description", "sensitivity", "row_count", "properties_shown",
-              "profile_shown", "first_seen_at", "changed_at", "removed_at"]
-    readonly_fields = [name for name in fields if name not in services.ASSET_EDITABLE_FIELDS]
-    actions = [_inventory_action(fmt) for fmt in inventory.FORMATS]
+              "ordinal", "sensitivity", "row_count", "properties_shown", "profile_shown", "first_seen_at",
+              "changed_at", "removed_at"]
+    readonly_fields = fields
+    actions = [curate_selected, *(_inventory_action(fmt) for fmt in inventory.FORMATS)]
     # What a column has and a table, schema or database has not (and the reverse).
     COLUMN_ONLY = {"data_type", "is_nullable", "default", "ordinal", "profile_shown"}
     NOT_COLUMN = {"row_count"}
@@ -126,7 +129,9 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(asset_crumbs=admin_assets.breadcrumbs(request, obj),
-                           asset_sections=admin_assets.sections_for(request, obj))
+                           asset_sections=admin_assets.sections_for(request, obj),
+                           # Every field is read-only: a Save button would save nothing.
+                           show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def action_checkbox(self, obj):
@@ -145,22 +150,10 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     def has_classify_permission(self, request):
         return has_any_grant(request.user, Asset, "classify")
 
-    def save_model(self, request, obj, form, change):
-        try:
-            # The form has already applied its values to obj: the service gets the stored row, so it sees (and
-            # audits) the difference.
-            stored = Asset.objects.get(pk=obj.pk)
-            services.asset_update(asset=stored, acting_user=request.user,
-                                  **{name: form.cleaned_data[name] for name in form.changed_data
-                                     if name in services.ASSET_EDITABLE_FIELDS})
-        except (PermissionDenied, ValidationError) as exc:
-            self.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
-            raise
-
 
 # One page per asset type.
 for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
     admin.site.register(proxy, AssetAdmin)
 
 # Their admins, and the suggestions' section of the asset pages, register themselves.
-from catalog import admin_classifications, admin_suggestions  # noqa: E402,F401
+from catalog import admin_classifications, admin_glossary, admin_suggestions  # noqa: E402,F401

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
-from django.db.models import Case, Count, IntegerField, Min, Prefetch, Q, QuerySet, Value, When
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Case, Count, Exists, IntegerField, Min, Prefetch, Q, QuerySet, Value, When
 
-from accounts.models import User
+from accounts.models import AuditEvent, User
 from accounts.permissions import restrict
 from accounts.selectors import workspace_list
 from catalog.models import Asset, AssetClassification, AssetOwner, Classification, GlossaryTerm, Suggestion, Tag
@@ -144,3 +145,14 @@ def suggestion_list(*, user: User | None, action: str = "view") -> QuerySet[Sugg
 def open_suggestion_count(*, user: User | None) -> int:
     """How many suggestions wait for a curator's decision among those ``user`` sees."""
     return restrict(Suggestion.objects.filter(status=Suggestion.Status.OPEN), user, "view").count()
+
+
+def asset_curation_history(*, user: User | None, asset: Asset, limit: int) -> list[AuditEvent]:
+    """The audit rows written on ``asset`` (its description, owners, tags, terms, certification), newest first, at
+    most ``limit``, for a user who may see the asset: they describe the curation its page already shows, so they
+    are the asset's history, not the audit trail at large (which stays the workspace admins' and auditors'). One
+    query: the asset's visibility is a condition of the same statement."""
+    content_type = ContentType.objects.get_for_model(Asset)
+    return list(AuditEvent.objects.filter(Exists(asset_list(user=user).filter(pk=asset.pk)),
+                                          content_type=content_type, object_id=str(asset.pk))
+                .order_by("-created_at", "-id")[:limit])

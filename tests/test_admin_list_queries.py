@@ -29,7 +29,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.authentication import api_token_create
 from accounts.models import ObjectGrant
-from catalog.models import Asset
+from catalog.models import Asset, GlossaryTerm
 from core.models import Event
 from sources.models import DataSource
 from tests.catalog.classification_factories import (
@@ -37,6 +37,7 @@ from tests.catalog.classification_factories import (
     ClassificationFactory,
     ClassificationRuleFactory,
 )
+from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
 from tests.catalog.factories import (
     AssetChangeFactory,
     AssetFactory,
@@ -83,6 +84,17 @@ def _asset(asset_type):
                                             data_source=DataSourceFactory(workspace=world.workspace_a))
 
 
+def _glossary_term(world, user):
+    """A narrower term with related terms, stewards and linked assets: what its row and filters read (one row a
+    call: the parent is made once)."""
+    parent = (GlossaryTerm.objects.filter(workspace=world.workspace_a, parent=None).first()
+              or GlossaryTermFactory(workspace=world.workspace_a))
+    term = GlossaryTermFactory(workspace=world.workspace_a, parent=parent, synonyms=["client"])
+    term.related_terms.add(parent)
+    term.stewards.add(membership(UserFactory(), world.workspace_a).user)
+    term.assets.add(AssetFactory(data_source=DataSourceFactory(workspace=world.workspace_a)))
+
+
 def _source_with_a_run(world, user):
     ScanRunFactory(scan__data_source__workspace=world.workspace_a)
 
@@ -123,6 +135,8 @@ ROWS = {
     "catalog.AssetClassification": lambda world, user: AssetClassificationFactory(
         asset=AssetFactory(type=Asset.Type.COLUMN, data_source=DataSourceFactory(workspace=world.workspace_a))),
     "catalog.Suggestion": lambda world, user: suggestion_in(world.workspace_a),
+    "catalog.Tag": lambda world, user: TagFactory(workspace=world.workspace_a),
+    "catalog.GlossaryTerm": _glossary_term,
     "scanning.ScanRuleSet": lambda world, user: ScanRuleSetFactory(workspace=world.workspace_a),
     "scanning.Scan": lambda world, user: ScanFactory(data_source=DataSourceFactory(workspace=world.workspace_a)),
     "scanning.ScanRun": lambda world, user: ScanRunFactory(scan__data_source__workspace=world.workspace_a),

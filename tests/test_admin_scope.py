@@ -7,12 +7,17 @@ It found the manual classification page naming any id's column through its raw-i
 tests/catalog/test_classification_admin.py has that case's own test."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
+from accounts.actors import SYSTEM
+from catalog import asset_curation
 from catalog.models import Asset
 from tests.catalog.classification_factories import AssetClassificationFactory, ClassificationRuleFactory, builtin
+from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
 from tests.catalog.factories import (
     AssetChangeFactory,
     AssetFactory,
@@ -21,6 +26,7 @@ from tests.catalog.factories import (
     ScanRuleSetFactory,
     ScanRunFactory,
 )
+from tests.support.factories import UserFactory, membership
 from tests.support.personas import verified_client
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +41,15 @@ def _rows(workspace, label: str) -> dict:
     column = AssetFactory(data_source=source, type=Asset.Type.COLUMN, name="c", qualified_name=f"{label}.column",
                           sensitivity=Asset.Sensitivity.CONFIDENTIAL)
     AssetClassificationFactory(asset=column, classification=builtin("PII.EMAIL"))
+    # Curated: an owner, a tag and a term of its workspace (the asset page's curation section and its forms).
+    # (Users are the organization's: a workspace admin's membership form lists them all, so no MARK in the name.)
+    owner = membership(UserFactory(username=f"owner-{workspace.slug}"), workspace).user
+    parent = GlossaryTermFactory(workspace=workspace, name=f"{label} parent term")
+    asset_curation.asset_curation_set(asset=column, acting_user=SYSTEM, description=f"{label} description",
+                                      owners=[{"owner_type": "business", "user": owner}],
+                                      tags=[TagFactory(workspace=workspace, name=f"{label} tag")],
+                                      terms=[GlossaryTermFactory(workspace=workspace, name=f"{label} term",
+                                                                 parent=parent)])
     ClassificationRuleFactory(workspace=workspace, description=f"{label} rule")
     run = ScanRunFactory(scan=scan)
     AssetChangeFactory(run=run, asset=column)
@@ -53,9 +68,11 @@ def _pages(theirs: dict) -> list[str]:
             continue
         pages += [changelist, f"{changelist}?data_source__id__exact={theirs['data_source']}",
                   f"{reverse(f'admin:{opts.app_label}_{opts.model_name}_add')}?{query}"]
-        pages += [reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
-                  for pk in model._default_manager.values_list("pk", flat=True)]
-    return pages
+        for pk in model._default_manager.values_list("pk", flat=True):
+            pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk]))
+            with contextlib.suppress(NoReverseMatch):  # an asset's curation page (catalog.admin_curation)
+                pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_curation", args=[pk]))
+    return [*pages, reverse("admin:catalog_glossaryterm_import")]
 
 
 @pytest.mark.parametrize("persona", ["steward", "workspace_admin"])

@@ -130,9 +130,11 @@ def _pages(tab, base_url, persona, shot: set[str]) -> tuple[list[str], list[str]
             tab.screenshot(path=str(SCREENSHOTS / f"{persona}-{name}.png"), full_page=True)
         return True
 
-    # The pages that are no model's changelist: the home, the review queue, the header search's results.
+    # The pages that are no model's changelist: the home, the review queue, the header search's results, the
+    # glossary's import.
     for name, url in (("home", reverse("admin:index")), ("review", reverse("admin:catalog_assetclassification_review")),
-                      ("search", f"{reverse('asset-search')}?q=customer")):
+                      ("search", f"{reverse('asset-search')}?q=customer"),
+                      ("glossary-import", reverse("admin:catalog_glossaryterm_import"))):
         visit(url, name, False)
     for model in admin.site._registry:
         label = f"{model._meta.app_label}_{model._meta.model_name}"
@@ -147,6 +149,9 @@ def _pages(tab, base_url, persona, shot: set[str]) -> tuple[list[str], list[str]
         change = first.get_attribute("href") if first.count() else None
         if change:
             visit(change, f"{label}-change", internal)
+            curation = tab.locator("#edit-curation")  # an asset's "Edit curation" page (catalog.admin_curation)
+            if curation.count():
+                visit(curation.get_attribute("href"), f"{label}-curation", internal)
         if tab.locator("a.addlink").count() or persona == "superuser":
             visit(reverse(f"admin:{label}_add"), f"{label}-add", internal)
     return wide, raw
