@@ -9,6 +9,7 @@ declare({
         "catalog.assetclassification": VIEW,
         "catalog.glossaryterm": VIEW,
         "catalog.tag": VIEW,
+        "catalog.propertydefinition": VIEW,
         "catalog.lineageedge": VIEW,
     },
     Role.DATA_STEWARD: {
@@ -17,6 +18,7 @@ declare({
         "catalog.assetclassification": FULL | {"confirm"},
         "catalog.glossaryterm": FULL,
         "catalog.tag": FULL,
+        "catalog.propertydefinition": FULL,
         "catalog.lineageedge": FULL,
     },
     Role.DATA_OWNER: {

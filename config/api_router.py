@@ -6,6 +6,7 @@ from accounts.api.urls import register as register_accounts
 from catalog.api.classifications import register as register_classifications
 from catalog.api.curation import register as register_curation
 from catalog.api.glossary import register as register_glossary
+from catalog.api.properties import register as register_properties
 from catalog.api.urls import register as register_catalog
 from scanning.api.rules import register as register_classification_rules
 from scanning.api.urls import register as register_scanning
@@ -44,5 +45,6 @@ class RacineRouter(DefaultRouter):
 router = RacineRouter()
 # Curation before the catalog: its /assets/bulk/ must be matched before the asset list's /assets/{id}/.
 for register in (register_accounts, register_accounts_auth, register_sources, register_curation, register_catalog,
-                 register_scanning, register_classifications, register_classification_rules, register_glossary):
+                 register_scanning, register_classifications, register_classification_rules, register_glossary,
+                 register_properties):
     register(router)
