@@ -377,7 +377,7 @@ class GlossaryTermAsset(GovernedModel):
 
 
 class PropertyDefinition(GovernedModel):
-    """A property a workspace's assets may carry: its stable key (the name API clients and filters use), how it is
+    """A property a workspace's assets may carry: its stable name (the one API clients and filters use), how it is
     shown, its type, the values a choice allows, and the asset types it applies to (none: all).
 
     A definition that assets carry a value of cannot be deleted (the values protect it, and catalog.properties
@@ -396,11 +396,12 @@ class PropertyDefinition(GovernedModel):
     CHOICE_TYPES = (Type.CHOICE, Type.MULTI_CHOICE)
 
     workspace_path = "workspace"
-    audit_fields = ["key", "label", "help_text", "type", "allowed_values", "applies_to"]
+    audit_fields = ["name", "label", "help_text", "type", "allowed_values", "applies_to"]
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="property_definitions")
-    key = models.CharField(
-        max_length=64, help_text="The property's name in the API and in filters (?property=key:value): lower-case "
+    # "name", not "key": the audit trail takes a field whose name says key for a secret and hides its value.
+    name = models.CharField(
+        max_length=64, help_text="The property's name in the API and in filters (?property=name:value): lower-case "
                                  "letters, digits and underscores, starting with a letter. It cannot change.")
     label = models.CharField(max_length=200, help_text="How the property is shown to people.")
     help_text = BoundedTextField(blank=True, max_length=NOTE_MAX_LENGTH,
@@ -415,11 +416,11 @@ class PropertyDefinition(GovernedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["workspace_id", "key"]  # the unique constraint's index
-        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="propertydefinition_unique_key")]
+        ordering = ["workspace_id", "name"]  # the unique constraint's index
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="propertydefinition_unique_name")]
 
     def __str__(self) -> str:
-        return self.label or self.key
+        return self.label or self.name
 
 
 class AssetPropertyValue(GovernedModel):
@@ -444,4 +445,4 @@ class AssetPropertyValue(GovernedModel):
         verbose_name = "property value"
 
     def __str__(self) -> str:
-        return f"{self.definition.key} of {self.asset}"
+        return f"{self.definition.name} of {self.asset}"

@@ -39,10 +39,10 @@ from catalog import curation
 from catalog.models import Asset, AssetPropertyValue, PropertyDefinition
 
 Type = PropertyDefinition.Type
-DEFINITION_FIELDS = ("key", "label", "help_text", "type", "allowed_values", "applies_to")
-# The key is what API clients, filters and the audit trail name the property by: it does not change.
-CHANGEABLE_FIELDS = tuple(name for name in DEFINITION_FIELDS if name != "key")
-KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+DEFINITION_FIELDS = ("name", "label", "help_text", "type", "allowed_values", "applies_to")
+# The name is what API clients, filters and the audit trail know the property by: it does not change.
+CHANGEABLE_FIELDS = tuple(field for field in DEFINITION_FIELDS if field != "name")
+NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 TEXT_MAX_LENGTH = NOTE_MAX_LENGTH
 URL_MAX_LENGTH = 2_000
 MAX_CHOICES = 200
@@ -52,7 +52,7 @@ _URL = URLValidator(schemes=["http", "https"])
 
 def _named(definition: PropertyDefinition, message: str) -> ValidationError:
     """An error on ``properties.<key>`` that names the property as people know it."""
-    return ValidationError({f"properties.{definition.key}": [f"{definition.label or definition.key}: {message}"]})
+    return ValidationError({f"properties.{definition.name}": [f"{definition.label or definition.name}: {message}"]})
 
 
 # --- definitions -----------------------------------------------------------------------------------------------
@@ -92,17 +92,17 @@ def _check_applies_to(definition: PropertyDefinition) -> None:
 
 
 def _validate_definition(definition: PropertyDefinition) -> None:
-    if not KEY.fullmatch(definition.key or ""):
-        raise ValidationError({"key": ["Lower-case letters, digits and underscores, starting with a letter (at "
+    if not NAME.fullmatch(definition.name or ""):
+        raise ValidationError({"name": ["Lower-case letters, digits and underscores, starting with a letter (at "
                                        "most 64)."]})
     if definition.type not in Type.values:
         raise ValidationError({"type": [f"Choose one of: {', '.join(Type.values)}."]})
     _check_choices(definition)
     _check_applies_to(definition)
     definition.full_clean(exclude=["workspace", "allowed_values", "applies_to"], validate_unique=False)
-    taken = PropertyDefinition.objects.filter(workspace_id=definition.workspace_id, key=definition.key)
+    taken = PropertyDefinition.objects.filter(workspace_id=definition.workspace_id, name=definition.name)
     if taken.exclude(pk=definition.pk).exists():
-        raise ValidationError({"key": ["The workspace has a property with this key already."]})
+        raise ValidationError({"name": ["The workspace has a property of this name already."]})
 
 
 def carrying(definition: PropertyDefinition, value) -> Q:
@@ -277,18 +277,25 @@ def _same(before, after) -> bool:
     return type(before) is type(after) and before == after
 
 
+def _one(definition: PropertyDefinition, value) -> dict | None:
+    # The trail's change is {"properties": [before, after]}, each {name: value}: under a field named after the
+    # property, a name containing "key" (primary_key) would read as a secret and be hidden (accounts.audit).
+    return None if value is None else {definition.name: value}
+
+
 def _value_event(asset: Asset, definition: PropertyDefinition, before, after, acting_user):
     """``asset.property_set`` (a value given or changed, with the one before) or ``asset.property_cleared``."""
     return audit.build(event="asset.property_set" if after is not None else "asset.property_cleared",
-                       actor=acting_user, obj=asset, changes={f"properties.{definition.key}": [before, after]},
+                       actor=acting_user, obj=asset,
+                       changes={"properties": [_one(definition, before), _one(definition, after)]},
                        extra={"property": definition.pk, "label": definition.label})
 
 
 def _definitions_by_key(*, workspace_ids: Iterable[int],
                         keys: Iterable[str]) -> dict[tuple[int, str], PropertyDefinition]:
     """The definitions named ``keys`` in the workspaces, by (workspace id, key): one query."""
-    found = PropertyDefinition.objects.filter(workspace_id__in=set(workspace_ids), key__in=set(keys))
-    return {(definition.workspace_id, definition.key): definition for definition in found}
+    found = PropertyDefinition.objects.filter(workspace_id__in=set(workspace_ids), name__in=set(keys))
+    return {(definition.workspace_id, definition.name): definition for definition in found}
 
 
 def _unknown_key(key: str) -> ValidationError:

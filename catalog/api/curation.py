@@ -96,7 +96,7 @@ class PropertiesField(serializers.DictField):
         super().__init__(child=serializers.JSONField(allow_null=True), **kwargs)
 
     def get_attribute(self, instance):
-        return {row.definition.key: row.value for row in instance.property_values.all()}
+        return {row.definition.name: row.value for row in instance.property_values.all()}
 
 
 class ScopedSerializer(serializers.Serializer):

@@ -58,8 +58,8 @@ class AssetFilterSet(FilterSet):
         help_text="certified or deprecated assets, or none: those with neither.")
     property = django_filters.CharFilter(
         method="filter_property",
-        help_text="Assets carrying a custom property: key:value (a property of several choices: one of them), or "
-                  "key alone for any value. Numbers, yes/no (true or false) and dates (YYYY-MM-DD) are read by the "
+        help_text="Assets carrying a custom property: name:value (a property of several choices: one of them), or "
+                  "its name alone for any value. Numbers, yes/no (true or false) and dates (YYYY-MM-DD) are read by the "
                   "property's type.")
     removed = django_filters.BooleanFilter(field_name="removed_at", lookup_expr="isnull", exclude=True,
                                            initial="false",
@@ -87,12 +87,12 @@ class AssetFilterSet(FilterSet):
         return queryset.filter(Exists(AssetCertification.objects.filter(asset=OuterRef("pk"), status=value)))
 
     def filter_property(self, queryset, name, value):
-        # Keys are per workspace: each workspace's definition of the key reads the value by its own type, and one
-        # that cannot read it matches nothing (no 400, which would tell that another workspace has the key).
+        # Names are per workspace: each workspace's definition of the name reads the value by its own type, and one
+        # that cannot read it matches nothing (no 400, which would tell that another workspace has the name).
         key, colon, wanted = value.partition(":")
-        rows = AssetPropertyValue.objects.filter(definition__key=key.strip())
+        rows = AssetPropertyValue.objects.filter(definition__name=key.strip())
         if colon:
-            definitions = PropertyDefinition.objects.filter(key=key.strip())
+            definitions = PropertyDefinition.objects.filter(name=key.strip())
             cleaned = [(definition, value_from_query_text(definition, wanted)) for definition in definitions]
             rows = rows.filter(any_of(carrying(definition, found) for definition, found in cleaned
                                       if found is not None))

@@ -1,4 +1,4 @@
-"""/api/v1/property-definitions/: each workspace's custom properties (key, label, type, allowed values, the asset
+"""/api/v1/property-definitions/: each workspace's custom properties (name, label, type, allowed values, the asset
 types they apply to). Members read; stewards write. Their values on assets are part of an asset's curation
 (``properties`` in /api/v1/assets/{id}/curation/ and in bulk curation, catalog.api.curation). Views are thin:
 shape in, one catalog.properties service, shape out."""
@@ -17,8 +17,8 @@ from config.serializers import ModelSerializer
 
 
 class PropertyDefinitionSerializer(ScopedRelationsMixin, ModelSerializer):
-    """A custom property of a workspace's assets. ``key`` names it in curation documents and in the asset list's
-    ``?property=key:value`` filter, and does not change. ``allowed_values`` are a choice's values (choice and
+    """A custom property of a workspace's assets. ``name`` is its key in curation documents and in the asset
+    list's ``?property=name:value`` filter, and does not change. ``allowed_values`` are a choice's values (choice and
     multi_choice only); ``applies_to`` the asset types that may carry it (empty: all)."""
 
     allowed_values = serializers.ListField(
@@ -33,24 +33,24 @@ class PropertyDefinitionSerializer(ScopedRelationsMixin, ModelSerializer):
 
     class Meta:
         model = PropertyDefinition
-        fields = ["id", "workspace", "key", "label", "help_text", "type", "allowed_values", "applies_to",
+        fields = ["id", "workspace", "name", "label", "help_text", "type", "allowed_values", "applies_to",
                   "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
 class PropertyDefinitionUpdateSerializer(PropertyDefinitionSerializer):
     class Meta(PropertyDefinitionSerializer.Meta):
-        read_only_fields = [*PropertyDefinitionSerializer.Meta.read_only_fields, "workspace", "key"]
+        read_only_fields = [*PropertyDefinitionSerializer.Meta.read_only_fields, "workspace", "name"]
 
 
 class PropertyDefinitionFilterSet(FilterSet):
     workspace = django_filters.NumberFilter(field_name="workspace_id")
-    key = django_filters.CharFilter()
+    name = django_filters.CharFilter()
     type = django_filters.MultipleChoiceFilter(choices=PropertyDefinition.Type.choices, distinct=False)
 
     class Meta:
         model = PropertyDefinition
-        fields = ["workspace", "key", "type"]
+        fields = ["workspace", "name", "type"]
 
 
 class PropertyDefinitionViewSet(RestrictedModelViewSet):
@@ -59,8 +59,8 @@ class PropertyDefinitionViewSet(RestrictedModelViewSet):
 
     queryset = PropertyDefinition.objects.all()
     filterset_class = PropertyDefinitionFilterSet
-    search_fields = ["key", "label", "help_text"]
-    ordering_fields = ["key", "label", "created_at"]
+    search_fields = ["name", "label", "help_text"]
+    ordering_fields = ["name", "label", "created_at"]
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
@@ -77,7 +77,7 @@ class PropertyDefinitionViewSet(RestrictedModelViewSet):
 
     @extend_schema(responses={204: None, 409: OpenApiResponse(
         description="Problem details: assets still carry a value of the property (clear them first, e.g. by "
-                    "bulk curation with filters {\"property\": \"<key>\"}); `blocked_by` counts them.")})
+                    "bulk curation with filters {\"property\": \"<name>\"}); `blocked_by` counts them.")})
     def destroy(self, request, *args, **kwargs):
         return super().destroy(request, *args, **kwargs)
 
