@@ -30,6 +30,7 @@ from tests.catalog.factories import (
     ScanRuleSetFactory,
     ScanRunFactory,
 )
+from tests.catalog.property_factories import PropertyDefinitionFactory
 from tests.support.factories import AuditEventFactory, UserFactory, WorkspaceFactory, membership
 
 
@@ -57,6 +58,7 @@ FACTORIES = {
     "classificationrule": lambda ws: ClassificationRuleFactory(workspace=ws),
     "tag": lambda ws: TagFactory(workspace=ws),
     "glossaryterm": lambda ws: GlossaryTermFactory(workspace=ws),
+    "propertydefinition": lambda ws: PropertyDefinitionFactory(workspace=ws),
 }
 
 

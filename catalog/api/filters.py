@@ -59,8 +59,8 @@ class AssetFilterSet(FilterSet):
     property = django_filters.CharFilter(
         method="filter_property",
         help_text="Assets carrying a custom property: name:value (a property of several choices: one of them), or "
-                  "its name alone for any value. Numbers, yes/no (true or false) and dates (YYYY-MM-DD) are read by the "
-                  "property's type.")
+                  "its name alone for any value. Numbers, yes/no (true or false) and dates (YYYY-MM-DD) are read by "
+                  "the property's type.")
     removed = django_filters.BooleanFilter(field_name="removed_at", lookup_expr="isnull", exclude=True,
                                            initial="false",
                                            help_text="false (the default): only assets present at the last scan; "

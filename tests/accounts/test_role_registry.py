@@ -12,6 +12,7 @@ SNAPSHOT = {
     "analyst": """
         accounts.view_membership accounts.view_workspace catalog.view_asset catalog.view_assetclassification
         catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge catalog.view_tag
+        catalog.view_propertydefinition
         compliance.view_compliancerule compliance.view_finding compliance.view_framework
         compliance.view_score governance.add_request governance.view_request scanning.view_assetchange
         scanning.view_classificationrule scanning.view_scan scanning.view_scanruleset scanning.view_scanrun
@@ -23,6 +24,7 @@ SNAPSHOT = {
         catalog.change_glossaryterm catalog.classify_asset catalog.confirm_assetclassification
         catalog.view_asset catalog.view_assetclassification catalog.view_classification
         catalog.view_glossaryterm catalog.view_lineageedge catalog.view_tag compliance.acknowledge_finding
+        catalog.view_propertydefinition
         compliance.add_finding compliance.change_finding compliance.view_compliancerule
         compliance.view_finding compliance.view_framework compliance.view_score governance.add_request
         governance.approve_request governance.change_request governance.view_request
@@ -36,7 +38,9 @@ SNAPSHOT = {
         catalog.change_glossaryterm catalog.change_lineageedge catalog.change_tag catalog.classify_asset
         catalog.confirm_assetclassification catalog.delete_assetclassification catalog.delete_glossaryterm
         catalog.delete_lineageedge catalog.delete_tag catalog.view_asset catalog.view_assetclassification
+        catalog.add_propertydefinition catalog.change_propertydefinition catalog.delete_propertydefinition
         catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge catalog.view_tag
+        catalog.view_propertydefinition
         compliance.acknowledge_finding compliance.add_finding compliance.change_finding
         compliance.view_compliancerule compliance.view_finding compliance.view_framework
         compliance.view_score governance.add_request governance.change_request governance.view_request
@@ -56,7 +60,9 @@ SNAPSHOT = {
         catalog.change_lineageedge catalog.change_tag catalog.classify_asset
         catalog.confirm_assetclassification catalog.delete_assetclassification catalog.delete_glossaryterm
         catalog.delete_lineageedge catalog.delete_tag catalog.view_asset catalog.view_assetclassification
+        catalog.add_propertydefinition catalog.change_propertydefinition catalog.delete_propertydefinition
         catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge catalog.view_tag
+        catalog.view_propertydefinition
         compliance.acknowledge_finding compliance.add_compliancerule compliance.add_finding
         compliance.add_framework compliance.change_compliancerule compliance.change_finding
         compliance.change_framework compliance.delete_compliancerule compliance.view_compliancerule
@@ -74,6 +80,7 @@ SNAPSHOT = {
         accounts.view_auditevent accounts.view_membership accounts.view_user accounts.view_workspace
         catalog.view_asset catalog.view_assetclassification catalog.view_classification
         catalog.view_glossaryterm catalog.view_lineageedge catalog.view_tag compliance.view_compliancerule
+        catalog.view_propertydefinition
         compliance.view_finding compliance.view_framework compliance.view_score governance.view_request
         scanning.view_assetchange scanning.view_classificationrule scanning.view_scan
         scanning.view_scanruleset scanning.view_scanrun sources.view_datasource
