@@ -91,6 +91,14 @@ def _check_applies_to(definition: PropertyDefinition) -> None:
     definition.applies_to = [name for name in Asset.Type.values if name in types]  # one order, to compare
 
 
+def property_definition_check(definition: PropertyDefinition) -> None:
+    """Validate a definition about to be saved (the admin's form runs it too): its own fields, and for one stored
+    already that the change leaves no value it no longer allows."""
+    _validate_definition(definition)
+    if definition.pk is not None:
+        _check_values_still_allowed(definition, PropertyDefinition.objects.get(pk=definition.pk))
+
+
 def _validate_definition(definition: PropertyDefinition) -> None:
     if not NAME.fullmatch(definition.name or ""):
         raise ValidationError({"name": ["Lower-case letters, digits and underscores, starting with a letter (at "
@@ -115,23 +123,23 @@ def carrying(definition: PropertyDefinition, value) -> Q:
     return Q(definition=definition, value__icontains=json.dumps(value))
 
 
-def _check_values_still_allowed(definition: PropertyDefinition, before: dict) -> None:
+def _check_values_still_allowed(definition: PropertyDefinition, before: PropertyDefinition) -> None:
     """Refuse a change that would leave values the definition no longer allows, naming how many."""
     values = AssetPropertyValue.objects.filter(definition=definition)
-    if definition.type != before["type"]:
+    if definition.type != before.type:
         carried = values.count()
         if carried:
             raise ValidationError({"type": [f"The property has a value on {counted(carried, 'asset')}: clear "
                                             "those before changing its type."]})
         return
-    dropped = [choice for choice in before["allowed_values"] if choice not in definition.allowed_values]
+    dropped = [choice for choice in before.allowed_values if choice not in definition.allowed_values]
     if dropped:
         carried = values.filter(any_of(carrying(definition, choice) for choice in dropped)).count()
         if carried:
             raise ValidationError({"allowed_values": [
                 f"{counted(carried, 'asset')} {'has' if carried == 1 else 'have'} {', '.join(dropped)}, which "
                 "this change no longer offers: change or clear those values first."]})
-    if definition.applies_to and definition.applies_to != before["applies_to"]:
+    if definition.applies_to and definition.applies_to != before.applies_to:
         carried = values.exclude(asset__type__in=definition.applies_to).count()
         if carried:
             raise ValidationError({"applies_to": [f"The property has a value on {counted(carried, 'asset')} of a "
@@ -151,7 +159,7 @@ def property_definition_create(*, workspace: Workspace, acting_user: User | Syst
     with writes.creating(PropertyDefinition, acting_user=acting_user, event="property_definition.created",
                          allowed=lambda: workspace_allows(acting_user, "catalog.add_propertydefinition", workspace),
                          values={"workspace": workspace}, fields=fields, editable=DEFINITION_FIELDS) as definition:
-        _validate_definition(definition)
+        property_definition_check(definition)
     return definition
 
 
@@ -160,11 +168,9 @@ def property_definition_update(*, definition: PropertyDefinition, acting_user: U
                                **fields) -> PropertyDefinition:
     """Change a definition's label, help, type, choices or asset types (not its key); refused while it would
     leave values it no longer allows."""
-    before = audit.snapshot(definition, ["type", "allowed_values", "applies_to"])
     with writes.changing(definition, acting_user=acting_user, event="property_definition.changed", fields=fields,
                          editable=CHANGEABLE_FIELDS, allowed=lambda: has_perm(acting_user, "change", definition)):
-        _validate_definition(definition)
-        _check_values_still_allowed(definition, before)
+        property_definition_check(definition)
     return definition
 
 

@@ -98,6 +98,12 @@ def property_definition_list(*, user: User | None, action: str = "view") -> Quer
     return restrict(PropertyDefinition.objects.all(), user, action)
 
 
+def asset_property_value_list(*, user: User | None, asset: Asset) -> QuerySet[AssetPropertyValue]:
+    """The custom property values of ``asset``, if ``user`` may see it, with their definitions and setters."""
+    return (AssetPropertyValue.objects.filter(asset_id__in=asset_list(user=user).filter(pk=asset.pk).values("pk"))
+            .select_related("definition", "set_by"))
+
+
 def with_curation(assets: QuerySet[Asset]) -> QuerySet[Asset]:
     """``assets`` with their curation (owners, tags, terms, certification, properties) read in a fixed number of
     queries."""

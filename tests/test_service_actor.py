@@ -64,7 +64,7 @@ NO_WRITE = {  # reads, checks and pure helpers
     "catalog.services": {"classification_evidence_fingerprint"},
     "catalog.curation": {"may_curate", "owner_key"},
     "catalog.glossary": {"check_hierarchy", "parse_csv", "parse_json", "glossary_rows", "glossary_export"},
-    "catalog.properties": {"property_value_clean", "value_from_query_text", "carrying", "any_of"},
+    "catalog.properties": {"property_definition_check", "property_value_clean", "value_from_query_text", "carrying", "any_of"},
     "scanning.services.classifications": {"classification_rule_preview", "custom_rules_for"},
     "scanning.services.detection": {"detection_context", "tables_to_sample", "detection_plan", "may_classify_all"},
     "scanning.services.runs": {"active_run", "may_cancel"},

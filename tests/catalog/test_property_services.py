@@ -223,6 +223,7 @@ def test_type_and_asset_types_do_not_change_under_values(world, table_a):
     with pytest.raises(ValidationError) as refused:
         properties.property_definition_update(definition=definition, acting_user=SYSTEM, type=Type.NUMBER)
     assert "1 asset" in refused.value.message_dict["type"][0]
+    definition.refresh_from_db()  # the refused change stays on the instance given
     with pytest.raises(ValidationError) as refused:
         properties.property_definition_update(definition=definition, acting_user=SYSTEM, applies_to=["column"])
     assert "1 asset" in refused.value.message_dict["applies_to"][0]
