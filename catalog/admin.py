@@ -162,4 +162,5 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
 for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
     admin.site.register(proxy, AssetAdmin)
 
-from catalog import admin_classifications  # noqa: E402,F401  (registers the classification admins)
+# Register the classification admins, the property definitions' and the asset pages' Properties section.
+from catalog import admin_classifications, admin_properties  # noqa: E402,F401
