@@ -161,18 +161,27 @@ def _initial(definition: PropertyDefinition, value):
 
 
 class AssetPropertiesForm(forms.Form):
-    """One field per property, typed by its definition (``property_<name>``); an empty field clears it."""
+    """One field per property, typed by its definition (``property_<name>``); an empty field clears it. ``shown``
+    names the properties the page showed: only those are written, so a post without them (or a property defined
+    since the page was drawn) clears nothing."""
+
+    shown = forms.MultipleChoiceField(widget=forms.MultipleHiddenInput,
+                                      error_messages={"required": "Nothing was posted: open the page again."})
 
     def __init__(self, *args, definitions: list[PropertyDefinition], values: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.definitions = definitions
+        self.fields["shown"].choices = [(definition.name, definition.label) for definition in definitions]
+        self.initial["shown"] = [definition.name for definition in definitions]
         for definition in definitions:
             name = f"property_{definition.name}"
             self.fields[name] = _form_field(definition)
             self.initial[name] = _initial(definition, (values or {}).get(definition.pk))
 
     def values(self) -> dict:
-        return {definition.name: self.cleaned_data[f"property_{definition.name}"] for definition in self.definitions}
+        shown = set(self.cleaned_data["shown"])
+        return {definition.name: self.cleaned_data[f"property_{definition.name}"] for definition in self.definitions
+                if definition.name in shown}
 
 
 @dataclass(frozen=True)

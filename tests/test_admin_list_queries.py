@@ -45,6 +45,7 @@ from tests.catalog.factories import (
     ScanRuleSetFactory,
     ScanRunFactory,
 )
+from tests.catalog.property_factories import PropertyDefinitionFactory
 from tests.support.factories import (
     AuditEventFactory,
     OrganizationFactory,
@@ -121,6 +122,7 @@ ROWS = {
     "catalog.Classification": lambda world, user: ClassificationFactory(),
     "catalog.AssetClassification": lambda world, user: AssetClassificationFactory(
         asset=AssetFactory(type=Asset.Type.COLUMN, data_source=DataSourceFactory(workspace=world.workspace_a))),
+    "catalog.PropertyDefinition": lambda world, user: PropertyDefinitionFactory(workspace=world.workspace_a),
     "scanning.ScanRuleSet": lambda world, user: ScanRuleSetFactory(workspace=world.workspace_a),
     "scanning.Scan": lambda world, user: ScanFactory(data_source=DataSourceFactory(workspace=world.workspace_a)),
     "scanning.ScanRun": lambda world, user: ScanRunFactory(scan__data_source__workspace=world.workspace_a),
