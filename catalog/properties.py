@@ -48,6 +48,7 @@ URL_MAX_LENGTH = 2_000
 MAX_CHOICES = 200
 CHOICE_MAX_LENGTH = 200
 _URL = URLValidator(schemes=["http", "https"])
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def _named(definition: PropertyDefinition, message: str) -> ValidationError:
@@ -222,6 +223,9 @@ def _date(definition: PropertyDefinition, value) -> str:
 def _text(definition: PropertyDefinition, value, max_length: int) -> str:
     if not isinstance(value, str):
         raise _named(definition, "give text.")
+    # Neither can be stored (PostgreSQL's text and jsonb refuse NUL; a lone surrogate is no character at all).
+    if _UNSTORABLE.search(value):
+        raise _named(definition, "the text holds a NUL or an invalid character.")
     value = value.strip()
     if len(value) > max_length:
         raise _named(definition, f"at most {max_length:,} characters.")
@@ -308,12 +312,20 @@ def _unknown_key(key: str) -> ValidationError:
     return ValidationError({f"properties.{key}": [f"The asset's workspace has no property {key!r}."]})
 
 
+def _check_names(names: Iterable[str]) -> None:
+    """A property name no definition can have is unknown before any query (and a NUL in it never reaches one)."""
+    for name in names:
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise ValidationError({"properties": [f"No property is named {str(name)[:64]!r}."]})
+
+
 @transaction.atomic
 def asset_properties_set(*, asset: Asset, values: Mapping[str, object], acting_user: User | SystemActor,
                          exact: bool = False) -> None:
     """Set the properties ``values`` names (by key; None clears) on ``asset``; with ``exact``, clear every other.
     A value equal to the stored one writes and audits nothing. All or nothing."""
     authorize(acting_user, lambda: curation.may_curate(acting_user, asset))
+    _check_names(values)
     workspace_id = asset.data_source.workspace_id
     definitions = _definitions_by_key(workspace_ids=[workspace_id], keys=values)
     wanted = {}
@@ -380,6 +392,7 @@ def assets_properties_change(*, assets: list[Asset], acting_user: User | SystemA
     if both:
         raise ValidationError({f"properties.{sorted(both)[0]}": ["Set or clear a property, not both."]})
     curation.curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
+    _check_names([*set_values, *clear])
     wanted = _wanted_per_workspace(assets, set_values, clear)
     for asset in assets:
         for definition, value in wanted[asset.data_source.workspace_id].items():

@@ -132,7 +132,8 @@ def test_bad_property_value_is_a_400_naming_the_property(world, table_a, value, 
 def test_unknown_or_other_workspace_property_is_a_400(world, table_a):
     PropertyDefinitionFactory(workspace=world.workspace_b, name="theirs")
     client = world.client("steward")
-    for body in ({"properties": {"theirs": "x"}}, {"properties": {"nothing": 1}}, {"properties": ["tier"]}):
+    for body in ({"properties": {"theirs": "x"}}, {"properties": {"nothing": 1}}, {"properties": ["tier"]},
+                 {"properties": {"nul\u0000name": 1}}, {"properties": {"": None}}):
         response = client.patch(_curation(table_a), body, format="json")
         assert response.status_code == 400, body
 

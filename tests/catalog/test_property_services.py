@@ -107,6 +107,8 @@ def test_value_of_each_type_is_stored_as_its_json(world, table_a, type_, given, 
 @pytest.mark.parametrize(("type_", "given"), [
     (Type.TEXT, 7),
     (Type.TEXT, "x" * 2001),
+    (Type.TEXT, "nul\x00inside"),
+    (Type.TEXT, "lone \ud800 surrogate"),
     (Type.NUMBER, "7"),
     (Type.NUMBER, True),
     (Type.NUMBER, float("nan")),
