@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
-from catalog import properties
+from catalog import curation, properties
 from catalog.models import Asset, AssetPropertyValue, PropertyDefinition
 from tests.catalog.factories import AssetFactory, DataSourceFactory
 from tests.catalog.property_factories import PropertyDefinitionFactory
@@ -145,6 +145,16 @@ def test_analyst_reads_properties_but_may_not_set_them(world, table_a):
     assert analyst.get(_curation(table_a)).json()["properties"] == {"tier": "gold"}
     assert world.client("auditor").get(_curation(table_a)).json()["properties"] == {"tier": "gold"}
     assert analyst.patch(_curation(table_a), {"properties": {"tier": "x"}}, format="json").status_code == 403
+
+
+def test_an_owner_sets_the_properties_of_what_they_own_only(world, table_a):
+    define(world, "tier", Type.TEXT)
+    other = AssetFactory(data_source=table_a.data_source, type=Asset.Type.TABLE)
+    curation.asset_owner_add(asset=table_a, user=world.user("analyst"), owner_type="business", acting_user=SYSTEM)
+    analyst = world.client("analyst")
+    response = analyst.patch(_curation(table_a), {"properties": {"tier": "gold"}}, format="json")
+    assert response.status_code == 200 and response.json()["properties"] == {"tier": "gold"}
+    assert analyst.patch(_curation(other), {"properties": {"tier": "gold"}}, format="json").status_code == 403
 
 
 # --- bulk curation and the list filter ----------------------------------------------------------------------------
