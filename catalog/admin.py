@@ -155,5 +155,5 @@ class AssetAdmin(CurationAdminMixin, ContributedAdminMixin, RestrictedAdminMixin
 for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
     admin.site.register(proxy, AssetAdmin)
 
-# Their admins, and the suggestions' section of the asset pages, register themselves.
-from catalog import admin_classifications, admin_glossary, admin_suggestions  # noqa: E402,F401
+# Their admins, and the suggestions' and properties' sections of the asset pages, register themselves.
+from catalog import admin_classifications, admin_glossary, admin_properties, admin_suggestions  # noqa: E402,F401

@@ -1,12 +1,13 @@
-"""The curation of an asset as one document (description, owners, tags, glossary terms, certification), and bulk
-curation of many assets: each one transaction over the services of catalog.curation and catalog.glossary, which
-authorise, validate and audit every change as when it is made alone. (A module of its own: catalog.glossary
-builds on catalog.curation, and this builds on both.)
+"""The curation of an asset as one document (description, owners, tags, glossary terms, certification, custom
+properties), and bulk curation of many assets: each one transaction over the services of catalog.curation,
+catalog.glossary and catalog.properties, which authorise, validate and audit every change as when it is made
+alone. (A module of its own: catalog.glossary and catalog.properties build on catalog.curation, and this builds on
+all three.)
 
 Bulk curation writes the same audit rows as curating each asset by hand — one per change, on the asset, so that
 an asset's history shows it — and one ``asset.bulk_curated`` row per workspace touched, saying what was asked of
-how many assets and which; the rows of one request share its ``request_id``. Owners, tags and certification are
-written by catalog.curation's ``assets_*`` services in a fixed number of statements; terms asset by asset.
+how many assets and which; the rows of one request share its ``request_id``. Owners, tags, certification and
+properties are written by the ``assets_*`` services in a fixed number of statements; terms asset by asset.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.db.models import QuerySet
 from accounts import audit
 from accounts.actors import SystemActor
 from accounts.models import User, Workspace
-from catalog import curation, glossary
+from catalog import curation, glossary, properties
 from catalog.models import Asset
 
 # Beyond this, one request would hold its transaction (and the locks of every row it writes) for minutes.
@@ -30,10 +31,12 @@ OPERATIONS = ("set", "add", "remove")
 
 @transaction.atomic
 def asset_curation_set(*, asset: Asset, acting_user: User | SystemActor, description: str | None = None,
-                       owners: list[dict] | None = None, tags=None, terms=None, certification=UNCHANGED) -> Asset:
+                       owners: list[dict] | None = None, tags=None, terms=None, certification=UNCHANGED,
+                       property_values: dict | None = None, properties_exact: bool = False) -> Asset:
     """Make the asset's curation what is given; a part given as None (the certification: ``UNCHANGED``) is left
     as it is, so a partial update names only what it changes. ``owners`` as ``curation.asset_owners_set`` takes
-    them; ``certification`` is ``{"status", "note", "expires_at"}``, or None to end it. All or nothing."""
+    them; ``certification`` is ``{"status", "note", "expires_at"}``, or None to end it; ``property_values`` is
+    ``{key: value}`` (None clears), the asset's only ones with ``properties_exact``. All or nothing."""
     if description is not None:
         curation.asset_describe(asset=asset, description=description, acting_user=acting_user)
     if owners is not None:
@@ -46,6 +49,9 @@ def asset_curation_set(*, asset: Asset, acting_user: User | SystemActor, descrip
         curation.asset_certification_end(asset=asset, acting_user=acting_user)
     elif certification is not UNCHANGED:
         curation.asset_certify(asset=asset, acting_user=acting_user, **certification)
+    if property_values is not None:
+        properties.asset_properties_set(asset=asset, values=property_values, acting_user=acting_user,
+                                        exact=properties_exact)
     return asset
 
 
@@ -56,6 +62,13 @@ def _check_operation(name: str, operation: dict | None) -> None:
         raise ValidationError({name: ["Give set, or add and/or remove."]})
     if "set" in operation and len(operation) > 1:
         raise ValidationError({name: ["set replaces the whole list: it does not go with add or remove."]})
+
+
+def _check_properties_operation(operation: dict | None) -> None:
+    if operation is None:
+        return
+    if not operation or set(operation) - {"set", "clear"}:
+        raise ValidationError({"properties": ["Give set ({key: value}) and/or clear ([keys])."]})
 
 
 def _curate_terms(asset: Asset, operation: dict, acting_user) -> None:
@@ -79,17 +92,19 @@ def _described(operation: dict | None) -> dict | None:
 @transaction.atomic
 def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, owners: dict | None = None,
                   tags: dict | None = None, terms: dict | None = None, certification=UNCHANGED,
-                  selection: dict | None = None) -> int:
+                  property_values: dict | None = None, selection: dict | None = None) -> int:
     """Curate every asset of ``assets`` (a selection the caller sees) in one transaction: ``owners``, ``tags``
     and ``terms`` are each ``{"set": [...]}`` or ``{"add": [...], "remove": [...]}`` (owners as
     ``curation.asset_owners_set`` takes them, tags and terms as objects); ``certification`` as in
-    ``asset_curation_set``. At most ``MAX_BULK_ASSETS``; every asset must be one the caller may curate; any
-    refusal on any asset (a tag of another workspace, a deprecated term) changes nothing. ``selection`` (how the
-    assets were chosen) goes into the bulk audit row. Returns how many assets were selected."""
+    ``asset_curation_set``; ``property_values`` is ``{"set": {key: value}, "clear": [keys]}`` (either part). At
+    most ``MAX_BULK_ASSETS``; every asset must be one the caller may curate; any refusal on any asset (a tag of
+    another workspace, a deprecated term, a value a property does not allow) changes nothing. ``selection`` (how
+    the assets were chosen) goes into the bulk audit row. Returns how many assets were selected."""
     for name, operation in (("owners", owners), ("tags", tags), ("terms", terms)):
         _check_operation(name, operation)
-    if owners is None and tags is None and terms is None and certification is UNCHANGED:
-        raise ValidationError("Name what to change: owners, tags, terms or certification.")
+    _check_properties_operation(property_values)
+    if owners is None and tags is None and terms is None and certification is UNCHANGED and property_values is None:
+        raise ValidationError("Name what to change: owners, tags, terms, certification or properties.")
     count = assets.count()
     if count > MAX_BULK_ASSETS:
         raise ValidationError({"assets": [f"At most {MAX_BULK_ASSETS:,} assets per bulk operation; this selection "
@@ -113,6 +128,10 @@ def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, o
         curation.assets_certification_end(assets=selected, acting_user=acting_user)
     elif certification is not UNCHANGED:
         curation.assets_certify(assets=selected, acting_user=acting_user, **certification)
+    if property_values is not None:
+        properties.assets_properties_change(assets=selected, acting_user=acting_user,
+                                            set_values=property_values.get("set"),
+                                            clear=property_values.get("clear", ()))
     by_workspace: dict[Workspace, list[int]] = defaultdict(list)
     for asset in selected:
         by_workspace[asset.data_source.workspace].append(asset.pk)
@@ -120,6 +139,8 @@ def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, o
                                                     ("terms", _described(terms))) if described is not None}
     if certification is not UNCHANGED:
         asked["certification"] = certification
+    if property_values is not None:
+        asked["properties"] = property_values
     audit.record_many(audit.build(event="asset.bulk_curated", actor=acting_user, workspace=workspace,
                                   extra={"assets": len(ids), "asset_ids": ids, "operation": asked,
                                          "selection": selection or {}})

@@ -576,3 +576,80 @@ class LineageEdge(GovernedModel):
         source = self.source_asset_id or f"external {self.source_external_id}"
         target = self.target_asset_id or f"external {self.target_external_id}"
         return f"{self.get_origin_display()}: {source} → {target}"
+# --- custom properties (catalog.properties) ----------------------------------------------------------------------
+# What a workspace wants said of its assets beyond the built-in curation (a retention period, a cost centre, a
+# review date): each workspace defines its own, as its tags, and its stewards set them on its assets. A value is
+# one row per asset and property, holding the typed value as JSON (catalog.properties validates it against its
+# definition); a separate row, not a key of Asset.properties, which holds what scans read from the source.
+
+
+class PropertyDefinition(GovernedModel):
+    """A property a workspace's assets may carry: its stable name (the one API clients and filters use), how it is
+    shown, its type, the values a choice allows, and the asset types it applies to (none: all).
+
+    A definition that assets carry a value of cannot be deleted (the values protect it, and catalog.properties
+    refuses naming how many): deleting it would silently erase what stewards wrote on every one of those assets;
+    clearing them first (bulk curation) leaves each erasure in the asset's history."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        BOOLEAN = "boolean", "Yes / no"
+        DATE = "date", "Date"
+        URL = "url", "Link"
+        CHOICE = "choice", "Choice"
+        MULTI_CHOICE = "multi_choice", "Choices (several)"
+
+    CHOICE_TYPES = (Type.CHOICE, Type.MULTI_CHOICE)
+
+    workspace_path = "workspace"
+    audit_fields = ["name", "label", "help_text", "type", "allowed_values", "applies_to"]
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="property_definitions")
+    # "name", not "key": the audit trail takes a field whose name says key for a secret and hides its value.
+    name = models.CharField(
+        max_length=64, help_text="The property's name in the API and in filters (?property=name:value): lower-case "
+                                 "letters, digits and underscores, starting with a letter. It cannot change.")
+    label = models.CharField(max_length=200, help_text="How the property is shown to people.")
+    help_text = BoundedTextField(blank=True, max_length=NOTE_MAX_LENGTH,
+                                 help_text="What the property means and how to fill it in.")
+    type = models.CharField(max_length=12, choices=Type.choices)
+    allowed_values = models.JSONField(default=list, blank=True,
+                                      help_text="The values a choice offers, in the order shown (choice types only).")
+    applies_to = models.JSONField(default=list, blank=True,
+                                  help_text="The asset types that may carry it (database, schema, table, view, "
+                                            "column); empty: every type.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace_id", "name"]  # the unique constraint's index
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="propertydefinition_unique_name")]
+
+    def __str__(self) -> str:
+        return self.label or self.name
+
+
+class AssetPropertyValue(GovernedModel):
+    """The value of a workspace's property on one of its assets, as JSON of the definition's type (text, URL,
+    choice and date as a string — a date as YYYY-MM-DD —, number, boolean, and a list of strings for several
+    choices), with who set it and when."""
+
+    workspace_path = "asset__data_source__workspace"
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="property_values")
+    definition = models.ForeignKey(PropertyDefinition, on_delete=models.PROTECT, related_name="values")
+    value = models.JSONField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    set_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["asset_id", "definition_id"]  # the unique constraint's index
+        constraints = [models.UniqueConstraint(fields=["asset", "definition"], name="assetpropertyvalue_unique")]
+        # How many assets carry a definition (its deletion, a change of its choices) and ?property= filters.
+        indexes = [models.Index(fields=["definition"], name="assetpropertyvalue_definition")]
+        verbose_name = "property value"
+
+    def __str__(self) -> str:
+        return f"{self.definition.name} of {self.asset}"

@@ -9,6 +9,7 @@ declare({
         "catalog.assetclassification": VIEW,
         "catalog.glossaryterm": VIEW,
         "catalog.tag": VIEW,
+        "catalog.propertydefinition": VIEW,
         "catalog.lineageedge": VIEW,
         # Deciding a suggestion is curating its asset (catalog.curation.may_curate), checked by the services.
         "catalog.suggestion": VIEW,
@@ -20,6 +21,7 @@ declare({
         "catalog.assetclassification": FULL | {"confirm"},
         "catalog.glossaryterm": FULL,
         "catalog.tag": FULL,
+        "catalog.propertydefinition": FULL,
         "catalog.lineageedge": FULL,
         "catalog.externalasset": FULL,
         # The texts lineage was read from: query logs hold literal values, so not for every member.

@@ -8,7 +8,17 @@ from django.db.models import Case, Count, Exists, IntegerField, Min, Prefetch, Q
 from accounts.models import AuditEvent, User
 from accounts.permissions import restrict
 from accounts.selectors import workspace_list
-from catalog.models import Asset, AssetClassification, AssetOwner, Classification, GlossaryTerm, Suggestion, Tag
+from catalog.models import (
+    Asset,
+    AssetClassification,
+    AssetOwner,
+    AssetPropertyValue,
+    Classification,
+    GlossaryTerm,
+    PropertyDefinition,
+    Suggestion,
+    Tag,
+)
 
 
 def asset_list(*, user: User | None, action: str = "view", present_only: bool = False) -> QuerySet[Asset]:
@@ -86,11 +96,23 @@ def glossary_term_list(*, user: User | None, action: str = "view") -> QuerySet[G
                     .prefetch_related("related_terms", "stewards"), user, action)
 
 
+def property_definition_list(*, user: User | None, action: str = "view") -> QuerySet[PropertyDefinition]:
+    return restrict(PropertyDefinition.objects.all(), user, action)
+
+
+def asset_property_value_list(*, user: User | None, asset: Asset) -> QuerySet[AssetPropertyValue]:
+    """The custom property values of ``asset``, if ``user`` may see it, with their definitions and setters."""
+    return (AssetPropertyValue.objects.filter(asset_id__in=asset_list(user=user).filter(pk=asset.pk).values("pk"))
+            .select_related("definition", "set_by"))
+
+
 def with_curation(assets: QuerySet[Asset]) -> QuerySet[Asset]:
-    """``assets`` with their curation (owners, tags, terms, certification) read in a fixed number of queries."""
+    """``assets`` with their curation (owners, tags, terms, certification, properties) read in a fixed number of
+    queries."""
     return assets.select_related("data_source", "certification__certified_by").prefetch_related(
         Prefetch("owners", queryset=AssetOwner.objects.select_related("user", "group")),
-        "tags", "glossary_terms")
+        "tags", "glossary_terms",
+        Prefetch("property_values", queryset=AssetPropertyValue.objects.select_related("definition")))
 
 
 def asset_curation_list(*, user: User | None, action: str = "view") -> QuerySet[Asset]:

@@ -7,6 +7,7 @@ from catalog.api.classifications import register as register_classifications
 from catalog.api.curation import register as register_curation
 from catalog.api.glossary import register as register_glossary
 from catalog.api.lineage import register as register_lineage
+from catalog.api.properties import register as register_properties
 from catalog.api.suggestions import register as register_suggestions
 from catalog.api.urls import register as register_catalog
 from scanning.api.rules import register as register_classification_rules
@@ -49,5 +50,5 @@ router = RacineRouter()
 # Curation before the catalog: its /assets/bulk/ must be matched before the asset list's /assets/{id}/.
 for register in (register_accounts, register_accounts_auth, register_sources, register_curation, register_catalog,
                  register_scanning, register_classifications, register_classification_rules, register_glossary,
-                 register_suggestions, register_lineage):
+                 register_suggestions, register_lineage, register_properties):
     register(router)

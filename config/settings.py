@@ -310,7 +310,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # Glossary terms have a status of their own (draft / approved / deprecated) beside runs' and classifications'.
-    "ENUM_NAME_OVERRIDES": {"GlossaryTermStatusEnum": "catalog.models.GlossaryTerm.Status"},
+    # An asset's type keeps the name it had before property definitions brought a second "type" field.
+    "ENUM_NAME_OVERRIDES": {"GlossaryTermStatusEnum": "catalog.models.GlossaryTerm.Status",
+                            "TypeEnum": "catalog.models.Asset.Type",
+                            "PropertyTypeEnum": "catalog.models.PropertyDefinition.Type"},
 }
 
 # Login form posts per client address (admin and browsable-API logins), on top of the lockout (accounts.lockout).

@@ -46,6 +46,7 @@ from tests.catalog.factories import (
     ScanRuleSetFactory,
     ScanRunFactory,
 )
+from tests.catalog.property_factories import PropertyDefinitionFactory
 from tests.catalog.suggestion_factories import suggestion_in
 from tests.support.factories import (
     AuditEventFactory,
@@ -137,6 +138,7 @@ ROWS = {
     "catalog.Suggestion": lambda world, user: suggestion_in(world.workspace_a),
     "catalog.Tag": lambda world, user: TagFactory(workspace=world.workspace_a),
     "catalog.GlossaryTerm": _glossary_term,
+    "catalog.PropertyDefinition": lambda world, user: PropertyDefinitionFactory(workspace=world.workspace_a),
     "scanning.ScanRuleSet": lambda world, user: ScanRuleSetFactory(workspace=world.workspace_a),
     "scanning.Scan": lambda world, user: ScanFactory(data_source=DataSourceFactory(workspace=world.workspace_a)),
     "scanning.ScanRun": lambda world, user: ScanRunFactory(scan__data_source__workspace=world.workspace_a),

@@ -30,6 +30,7 @@ from tests.catalog.factories import (
     ScanRuleSetFactory,
     ScanRunFactory,
 )
+from tests.catalog.property_factories import PropertyDefinitionFactory
 from tests.catalog.suggestion_factories import suggestion_in
 from tests.support.factories import AuditEventFactory, UserFactory, WorkspaceFactory, membership
 
@@ -59,6 +60,7 @@ FACTORIES = {
     "tag": lambda ws: TagFactory(workspace=ws),
     "glossaryterm": lambda ws: GlossaryTermFactory(workspace=ws),
     "suggestion": lambda ws: suggestion_in(ws),
+    "propertydefinition": lambda ws: PropertyDefinitionFactory(workspace=ws),
 }
 
 

@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Services modules that are not named services: token life cycle, the outbox's dead-letter retry.
 EXTRA_SERVICE_MODULES = ("accounts.authentication", "core.events", "catalog.curation", "catalog.glossary",
-                         "catalog.asset_curation", "catalog.suggestions", "catalog.lineage.services")
+                         "catalog.asset_curation", "catalog.suggestions", "catalog.lineage.services",
+                         "catalog.properties")
 EXTRA_SERVICES = {"accounts.authentication": {"api_token_create", "api_token_revoke"},
                   "core.events": {"dead_letters_retry"}}  # the others: every public function
 
@@ -66,6 +67,8 @@ NO_WRITE = {  # reads, checks and pure helpers
     "catalog.curation": {"may_curate", "owner_key"},
     "catalog.glossary": {"check_hierarchy", "parse_csv", "parse_json", "glossary_rows", "glossary_export"},
     "catalog.suggestions": {"term_fingerprint", "description_fingerprint", "asset_lookalikes"},
+    "catalog.properties": {"property_definition_check", "property_value_clean", "value_from_query_text", "carrying",
+                           "any_of"},
     "scanning.services.classifications": {"classification_rule_preview", "custom_rules_for"},
     "scanning.services.detection": {"detection_context", "tables_to_sample", "detection_plan", "may_classify_all"},
     "scanning.services.runs": {"active_run", "may_cancel"},

@@ -88,6 +88,17 @@ def _scope(serializer: serializers.Serializer, user, choices=None) -> None:
             target.queryset = selector(user=user)
 
 
+class PropertiesField(serializers.DictField):
+    """The asset's custom properties as ``{key: value}``, read from its prefetched values (catalog.selectors
+    .with_curation); written as given, each value checked by catalog.properties against its definition."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.JSONField(allow_null=True), **kwargs)
+
+    def get_attribute(self, instance):
+        return {row.definition.name: row.value for row in instance.property_values.all()}
+
+
 class ScopedSerializer(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -113,6 +124,12 @@ class AssetCurationSerializer(CertificationFields, ScopedSerializer):
                                             allow_null=True, help_text="The user who certified or deprecated it "
                                                                        "(null: none, or the system).")
     certified_at = serializers.DateTimeField(source="certification.certified_at", read_only=True, allow_null=True)
+    properties = PropertiesField(
+        required=False,
+        help_text="Custom properties of the asset's workspace (/api/v1/property-definitions/) by key: text, url, "
+                  "choice and date (YYYY-MM-DD) as strings, numbers, true/false, a list for several choices; null "
+                  "clears one. PUT: the asset's properties become exactly those given (left out: unchanged); PATCH: "
+                  "those given change, the others stay.")
 
     def get_description_html(self, asset) -> str:
         return render_markdown(asset.description)
@@ -136,6 +153,14 @@ def _ids_operation(queryset_of, what: str) -> type[serializers.Serializer]:
         "__module__": __name__})
 
 
+class PropertiesOperationSerializer(serializers.Serializer):
+    set = serializers.DictField(child=serializers.JSONField(allow_null=True), required=False,
+                                help_text="Properties set on every asset, by key (null clears one); every selected "
+                                          "asset's workspace must define each key.")
+    clear = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
+                                  help_text="Keys of the properties cleared on every asset.")
+
+
 TagOperationSerializer = _ids_operation(tag_list, "tags")
 TermOperationSerializer = _ids_operation(glossary_term_list, "terms")
 
@@ -143,7 +168,7 @@ TermOperationSerializer = _ids_operation(glossary_term_list, "terms")
 class BulkCurationSerializer(CertificationFields, ScopedSerializer):
     """Which assets (``assets`` or ``filters``, one of them), and what to change on every one: each of ``owners``,
     ``tags`` and ``terms`` takes ``set``, or ``add`` and/or ``remove``; ``certification`` sets one (null ends
-    it). Left out: left as it is."""
+    it); ``properties`` takes ``set`` (``{key: value}``) and/or ``clear`` (keys). Left out: left as it is."""
 
     certification = serializers.ChoiceField(
         choices=AssetCertification.Status.choices, allow_null=True, required=False, source="certification.status",
@@ -162,6 +187,8 @@ class BulkCurationSerializer(CertificationFields, ScopedSerializer):
     owners = OwnerOperationSerializer(required=False)
     tags = TagOperationSerializer(required=False)
     terms = TermOperationSerializer(required=False)
+    properties = PropertiesOperationSerializer(required=False)
+
     def validate(self, attrs):
         if ("assets" in attrs) == ("filters" in attrs):
             raise ValidationError({"assets": ["Select the assets by assets (ids) or by filters: one of them."]})
@@ -243,7 +270,8 @@ class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         asset_curation.asset_curation_set(asset=asset, acting_user=request.user,
-                                          description=data.get("description"), **_curation_arguments(data))
+                                          description=data.get("description"), property_values=data.get("properties"),
+                                          properties_exact=not partial, **_curation_arguments(data))
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(summary="An asset's curation", responses=AssetCurationSerializer)
@@ -285,6 +313,7 @@ class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
         selection = {"assets": data["assets"]} if "assets" in data else {"filters": data["filters"]}
         try:
             count = asset_curation.assets_curate(assets=assets, acting_user=request.user, selection=selection,
+                                                 property_values=data.get("properties"),
                                                  **_curation_arguments(data))
         except curation.CurationRefused as refused:
             # The problem handler words every refusal alike (a service's may name what the caller cannot see);

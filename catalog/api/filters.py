@@ -12,10 +12,13 @@ from catalog.models import (
     AssetCertification,
     AssetClassification,
     AssetOwner,
+    AssetPropertyValue,
     AssetTag,
     Classification,
     GlossaryTermAsset,
+    PropertyDefinition,
 )
+from catalog.properties import any_of, carrying, value_from_query_text
 from catalog.services import COUNTING_STATUSES
 from config.filters import FilterSet
 
@@ -53,6 +56,11 @@ class AssetFilterSet(FilterSet):
     certification = django_filters.ChoiceFilter(
         method="filter_certification", choices=[*AssetCertification.Status.choices, ("none", "None")],
         help_text="certified or deprecated assets, or none: those with neither.")
+    property = django_filters.CharFilter(
+        method="filter_property",
+        help_text="Assets carrying a custom property: name:value (a property of several choices: one of them), or "
+                  "its name alone for any value. Numbers, yes/no (true or false) and dates (YYYY-MM-DD) are read by "
+                  "the property's type.")
     removed = django_filters.BooleanFilter(field_name="removed_at", lookup_expr="isnull", exclude=True,
                                            initial="false",
                                            help_text="false (the default): only assets present at the last scan; "
@@ -61,7 +69,7 @@ class AssetFilterSet(FilterSet):
     class Meta:
         model = Asset
         fields = ["data_source", "type", "parent", "qualified_name", "sensitivity", "classification",
-                  "classification_status", "tag", "term", "owner", "certification", "removed"]
+                  "classification_status", "tag", "term", "owner", "certification", "property", "removed"]
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(Exists(AssetTag.objects.filter(asset=OuterRef("pk"), tag_id=value)))
@@ -77,6 +85,18 @@ class AssetFilterSet(FilterSet):
         if value == "none":
             return queryset.exclude(Exists(AssetCertification.objects.filter(asset=OuterRef("pk"))))
         return queryset.filter(Exists(AssetCertification.objects.filter(asset=OuterRef("pk"), status=value)))
+
+    def filter_property(self, queryset, name, value):
+        # Names are per workspace: each workspace's definition of the name reads the value by its own type, and one
+        # that cannot read it matches nothing (no 400, which would tell that another workspace has the name).
+        key, colon, wanted = value.partition(":")
+        rows = AssetPropertyValue.objects.filter(definition__name=key.strip())
+        if colon:
+            definitions = PropertyDefinition.objects.filter(name=key.strip())
+            cleaned = [(definition, value_from_query_text(definition, wanted)) for definition in definitions]
+            rows = rows.filter(any_of(carrying(definition, found) for definition, found in cleaned
+                                      if found is not None))
+        return queryset.filter(Exists(rows.filter(asset=OuterRef("pk"))))
 
     def filter_queryset(self, queryset):
         values = self.form.cleaned_data

@@ -14,6 +14,7 @@ SNAPSHOT = {
         accounts.view_membership accounts.view_workspace catalog.view_asset catalog.view_assetclassification
         catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge
         catalog.view_suggestion catalog.view_tag
+        catalog.view_propertydefinition
         compliance.view_compliancerule compliance.view_finding compliance.view_framework
         compliance.view_score governance.add_request governance.view_request scanning.view_assetchange
         scanning.view_classificationrule scanning.view_scan scanning.view_scanruleset scanning.view_scanrun
@@ -27,6 +28,7 @@ SNAPSHOT = {
         catalog.view_asset catalog.view_assetclassification catalog.view_classification
         catalog.view_glossaryterm catalog.view_lineageedge
         catalog.view_suggestion catalog.view_tag compliance.acknowledge_finding
+        catalog.view_propertydefinition
         compliance.add_finding compliance.change_finding compliance.view_compliancerule
         compliance.view_finding compliance.view_framework compliance.view_score governance.add_request
         governance.approve_request governance.change_request governance.view_request
@@ -43,6 +45,8 @@ SNAPSHOT = {
         catalog.delete_lineageedge catalog.delete_tag catalog.view_asset catalog.view_assetclassification
         catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge
         catalog.view_suggestion catalog.view_tag
+        catalog.add_propertydefinition catalog.change_propertydefinition
+        catalog.delete_propertydefinition catalog.view_propertydefinition
         compliance.acknowledge_finding compliance.add_finding compliance.change_finding
         compliance.view_compliancerule compliance.view_finding compliance.view_framework
         compliance.view_score governance.add_request governance.change_request governance.view_request
@@ -66,6 +70,8 @@ SNAPSHOT = {
         catalog.delete_lineageedge catalog.delete_tag catalog.view_asset catalog.view_assetclassification
         catalog.view_classification catalog.view_glossaryterm catalog.view_lineageedge
         catalog.view_suggestion catalog.view_tag
+        catalog.add_propertydefinition catalog.change_propertydefinition
+        catalog.delete_propertydefinition catalog.view_propertydefinition
         compliance.acknowledge_finding compliance.add_compliancerule compliance.add_finding
         compliance.add_framework compliance.change_compliancerule compliance.change_finding
         compliance.change_framework compliance.delete_compliancerule compliance.view_compliancerule
@@ -86,6 +92,7 @@ SNAPSHOT = {
         catalog.view_asset catalog.view_assetclassification catalog.view_classification
         catalog.view_glossaryterm catalog.view_lineageedge
         catalog.view_suggestion catalog.view_tag compliance.view_compliancerule
+        catalog.view_propertydefinition
         compliance.view_finding compliance.view_framework compliance.view_score governance.view_request
         scanning.view_assetchange scanning.view_classificationrule scanning.view_scan
         scanning.view_scanruleset scanning.view_scanrun sources.view_datasource
