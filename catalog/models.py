@@ -392,7 +392,7 @@ class AssetSearchDocument(models.Model):
 
 class SearchWord(models.Model):
     """A word of the catalog's names, terms and labels: where a misspelt query word looks for its corrections.
-    Only ever added to (a stale word corrects to nothing); ``search_reindex --vocabulary`` rebuilds it."""
+    Only ever added to (a stale word corrects to nothing); ``manage.py search_reindex`` rebuilds it."""
 
     word = models.CharField(max_length=64, primary_key=True)
 

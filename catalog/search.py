@@ -153,11 +153,12 @@ def _vocabulary(texts: Iterable[str]) -> list[str]:
                    if WORD_MIN_LENGTH <= len(word) <= WORD_MAX_LENGTH and not word.isdigit()})
 
 
-def _refresh_postgresql(ids: Sequence[int]) -> None:
+def _refresh_postgresql(ids: Sequence[int], *, new: bool) -> None:
     document, word = _table(AssetSearchDocument), _table(SearchWord)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {document} d USING {_table(Asset)} a WHERE d.asset_id = a.id "
-                       f"AND {_ids_in('a.id')} AND a.removed_at IS NOT NULL", [list(ids)])
+        if not new:
+            cursor.execute(f"DELETE FROM {document} d USING {_table(Asset)} a WHERE d.asset_id = a.id "
+                           f"AND {_ids_in('a.id')} AND a.removed_at IS NOT NULL", [list(ids)])
         # One statement writes the documents and the new vocabulary; words are inserted in order, so that two
         # scans adding the same words wait for one another instead of deadlocking.
         cursor.execute(f"""
@@ -181,12 +182,13 @@ def _refresh_postgresql(ids: Sequence[int]) -> None:
             ON CONFLICT (word) DO NOTHING""", [list(ids)])
 
 
-def _refresh_sqlite(ids: Sequence[int]) -> None:
+def _refresh_sqlite(ids: Sequence[int], *, new: bool) -> None:
     document, word = _table(AssetSearchDocument), _table(SearchWord)
     param = json.dumps(list(ids))
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {document} WHERE {_ids_in('asset_id')}", [param])
-        cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE {_ids_in('rowid')}", [param])
+        if not new:
+            cursor.execute(f"DELETE FROM {document} WHERE {_ids_in('asset_id')}", [param])
+            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE {_ids_in('rowid')}", [param])
         cursor.execute(f"SELECT * FROM ({_texts_sql()})", [param])
         rows = cursor.fetchall()
         cursor.executemany(f"INSERT INTO {document} (asset_id, schema_id, name_words) VALUES (%s, %s, %s)",
@@ -197,15 +199,15 @@ def _refresh_sqlite(ids: Sequence[int]) -> None:
                            [(item,) for item in _vocabulary(text for row in rows for text in row[2:5])])
 
 
-def documents_refresh(*, asset_ids: Iterable[int]) -> None:
+def documents_refresh(*, asset_ids: Iterable[int], new: bool = False) -> None:
     """Rewrite the search documents of ``asset_ids`` from what the catalog holds now (a removed asset loses its
-    document), in a fixed number of statements per ``REFRESH_CHUNK`` assets. Call it inside the transaction of
-    the write it follows, after that write."""
+    document), in a fixed number of statements per ``REFRESH_CHUNK`` assets; ``new``: the assets were just
+    inserted, so none has a document yet. Call it inside the transaction of the write it follows, after that
+    write: the documents commit or roll back with it."""
     ids = sorted(set(asset_ids))
     refresh = _refresh_postgresql if connection.vendor == "postgresql" else _refresh_sqlite
-    with transaction.atomic():
-        for start in range(0, len(ids), REFRESH_CHUNK):
-            refresh(ids[start:start + REFRESH_CHUNK])
+    for start in range(0, len(ids), REFRESH_CHUNK):
+        refresh(ids[start:start + REFRESH_CHUNK], new=new)
 
 
 def documents_remove(*, asset_ids: Iterable[int]) -> None:
@@ -235,11 +237,14 @@ def classification_assets_refresh(*, classification_ids: Iterable[int]) -> None:
 
 
 def documents_rebuild(*, data_source_id: int | None = None, batch: int = 50_000) -> int:
-    """Rebuild every document (of one source, or all), removed assets' dropped; returns how many assets were
-    read. A batch per transaction, so a rebuild of millions holds no lock for long."""
+    """Rebuild every document (of one source, or all, the vocabulary then rebuilt too), removed assets'
+    dropped; returns how many assets were read. A batch per transaction, so a rebuild of millions holds no lock
+    for long."""
     assets = Asset.objects.order_by("pk")
     if data_source_id is not None:
         assets = assets.filter(data_source_id=data_source_id)
+    else:
+        SearchWord.objects.all().delete()  # words no asset uses any more go; the batches add the rest back
     seen, last = 0, 0
     while True:
         ids = list(assets.filter(pk__gt=last).values_list("pk", flat=True)[:batch])
@@ -528,8 +533,11 @@ def search_page(query: Query, visible: tuple[str, Sequence], filters: Filters, *
                 offset: int) -> list[tuple[int, str]]:
     """``(asset id, tier name)`` of one page of results, best first."""
     matched = _matched(query, visible, filters)
+    # Closeness orders the typos only: names starting with the query are ranked by length, the shorter (closer to
+    # what was typed) first, on either database.
     sql = (f"{matched.sql} SELECT asset_id, tier FROM matched "
-           "ORDER BY tier, closeness DESC, length(name_words), qualified_name, asset_id LIMIT %s OFFSET %s")
+           "ORDER BY tier, CASE WHEN tier = 5 THEN closeness ELSE 0 END DESC, length(name_words), qualified_name, "
+           "asset_id LIMIT %s OFFSET %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*matched.params, limit, offset])
         return [(asset_id, TIERS[tier]) for asset_id, tier in cursor.fetchall()]

@@ -6,6 +6,7 @@ from accounts.api.urls import register as register_accounts
 from catalog.api.classifications import register as register_classifications
 from catalog.api.curation import register as register_curation
 from catalog.api.glossary import register as register_glossary
+from catalog.api.search import register as register_search
 from catalog.api.urls import register as register_catalog
 from scanning.api.rules import register as register_classification_rules
 from scanning.api.urls import register as register_scanning
@@ -14,8 +15,8 @@ from sources.api.urls import register as register_sources
 
 class RacineApiRootView(APIRootView):
     """Racine's API: data sources and their connection tests; scans, their runs and the changes (drift) they
-    found; the catalog of assets; classifications with their evidence and review; classification rules, scan rule
-    sets and detection on demand; workspaces, members, audit events, API tokens and your second factor.
+    found; the catalog of assets and its search; classifications with their evidence and review; classification
+    rules, scan rule sets and detection on demand; workspaces, members, audit events, API tokens and your second factor.
     Each link below lists one kind of resource.
 
     In a browser, log in (your password, then your second factor); other clients send an API token:
@@ -44,5 +45,6 @@ class RacineRouter(DefaultRouter):
 router = RacineRouter()
 # Curation before the catalog: its /assets/bulk/ must be matched before the asset list's /assets/{id}/.
 for register in (register_accounts, register_accounts_auth, register_sources, register_curation, register_catalog,
-                 register_scanning, register_classifications, register_classification_rules, register_glossary):
+                 register_scanning, register_classifications, register_classification_rules, register_glossary,
+                 register_search):
     register(router)
