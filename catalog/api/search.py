@@ -3,13 +3,14 @@ and ranks (catalog.search), in what the caller may see; facet counts come from t
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
 from accounts.api.base import ModelActionPermission
 from catalog import search
+from catalog.api.serializers import UnsetAsNullChoiceField
 from catalog.models import Asset
 from catalog.selectors import asset_search, search_filters
 from config.pagination import Pagination
@@ -33,6 +34,8 @@ class SearchResultSerializer(serializers.ModelSerializer):
                                               "words, glossary term or synonym, tag / classification / owner / "
                                               "qualified name, typo, description.")
     data_source_name = serializers.CharField(source="data_source.name", read_only=True)
+    sensitivity = UnsetAsNullChoiceField(choices=Asset.Sensitivity.choices, read_only=True, allow_null=True,
+                                         help_text="null when no classification gives it one.")
 
     class Meta:
         model = Asset
@@ -51,6 +54,7 @@ FacetsSerializer = type("SearchFacetsSerializer", (serializers.Serializer,), {
     name: FacetValueSerializer(many=True, help_text=help_text) for name, help_text in FACET_HELP.items()})
 
 
+@extend_schema_serializer(many=False)  # the page itself, with its facets: not a list of pages
 class SearchPageSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
