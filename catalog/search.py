@@ -543,6 +543,12 @@ def search_page(query: Query, visible: tuple[str, Sequence], filters: Filters, *
         return [(asset_id, TIERS[tier]) for asset_id, tier in cursor.fetchall()]
 
 
+def search_ids(query: Query, visible: tuple[str, Sequence], filters: Filters) -> Statement:
+    """A SELECT of the ids of every asset found, to filter another query by (``pk__in=RawSQL(…)``)."""
+    matched = _matched(query, visible, filters)
+    return Statement(f"{matched.sql} SELECT asset_id FROM matched", matched.params)
+
+
 def search_count(query: Query, visible: tuple[str, Sequence], filters: Filters) -> int:
     matched = _matched(query, visible, filters)
     with connection.cursor() as cursor:
