@@ -6,9 +6,12 @@ The index
     "customer_email" both read "customer email") and, on PostgreSQL, a weighted ``tsvector``: A the name's words,
     B its glossary terms with their synonyms and abbreviations, C its qualified name, tags, classifications
     (suggested or confirmed) and owners, D the stewards' and the source's descriptions. GIN indexes serve the
-    ``tsvector`` and ``pg_trgm`` on ``name_words``. On SQLite an FTS5 table (``catalog_assetsearch_fts``, rowid =
-    asset id, one column per weight) takes the ``tsvector``'s place. ``SearchWord`` is the vocabulary of names,
-    terms and labels, from which a misspelt query word finds its corrections.
+    ``tsvector``. On SQLite an FTS5 table (``catalog_assetsearch_fts``, rowid = asset id, one column per weight)
+    takes the ``tsvector``'s place. ``SearchWord`` is the vocabulary of names, terms and labels, from which a
+    misspelt query word finds its corrections: on PostgreSQL through ``pg_trgm`` (a GIN ``gin_trgm_ops`` index on
+    the words), then an edit distance. Trigrams over whole names were measured and dropped: at 500,000 assets
+    "customer email" is within the default similarity of 21,000 names (customer_id, customer_phone…), a second
+    of work per query, and their GIN index doubled what a scan pays to index (docs/benchmarks.md).
 
 Maintenance
     Service hooks, not database triggers (docs/architecture.md says why): every write path that changes what a
@@ -19,9 +22,8 @@ Maintenance
 
 Ranking
     ``TIERS``: the exact name, then names starting with the query, then names containing its words, then glossary
-    terms and synonyms, then tags, classifications, owners and qualified names, then typos (corrected words, or a
-    name close in trigrams), then descriptions; within a tier the closest, then the shortest name, then by
-    qualified name.
+    terms and synonyms, then tags, classifications, owners and qualified names, then typos (query words corrected
+    from the vocabulary), then descriptions; within a tier the shortest name first, then by qualified name.
 
 Reads are the selectors' (``catalog.selectors.asset_search``): they pass the SQL of what the user may see
 (``accounts.permissions.visible_sql``), which every statement here joins.
@@ -443,8 +445,8 @@ def _filters_sql(filters: Filters) -> tuple[str, list]:
 
 
 def _matched(query: Query, visible: tuple[str, Sequence], filters: Filters) -> Statement:
-    """``WITH visible_assets, matched``: the visible, filtered assets the query matches, each with its tier and
-    closeness (columns ``asset_id, tier, closeness, name_words, schema_id`` and the asset's)."""
+    """``WITH visible_assets, matched``: the visible, filtered assets the query matches, each with its tier
+    (columns ``asset_id, tier, name_words, schema_id`` and the asset's)."""
     visible_sql, visible_params = visible
     filters_sql, filter_params = _filters_sql(filters)
     document, asset = _table(AssetSearchDocument), _table(Asset)
@@ -457,7 +459,7 @@ def _matched(query: Query, visible: tuple[str, Sequence], filters: Filters) -> S
                  WHEN m.document @@ q.name THEN 2
                  WHEN m.document @@ q.term THEN 3
                  WHEN m.document @@ q.label THEN 4
-                 WHEN m.document @@ q.fuzzy OR m.name_words %% %(words)s THEN 5
+                 WHEN m.document @@ q.fuzzy THEN 5
                  ELSE 6 END"""
         sql = f"""
             WITH visible_assets (id) AS ({visible_sql}),
@@ -466,12 +468,10 @@ def _matched(query: Query, visible: tuple[str, Sequence], filters: Filters) -> S
                          to_tsquery('simple', %(fuzzy)s) AS fuzzy),
             candidates AS (
                 SELECT m.asset_id, m.name_words, m.schema_id, m.document FROM {document} m, q
-                WHERE (m.document @@ (q.any || q.fuzzy) OR m.name_words %% %(words)s)
-                  AND m.asset_id IN (SELECT id FROM visible_assets)),
+                WHERE m.document @@ (q.any || q.fuzzy) AND m.asset_id IN (SELECT id FROM visible_assets)),
             matched AS (
                 SELECT m.asset_id, m.name_words, m.schema_id, a.type, a.data_source_id, a.sensitivity,
-                       a.qualified_name, {tiers} AS tier,
-                       similarity(m.name_words, %(words)s) AS closeness
+                       a.qualified_name, {tiers} AS tier
                 FROM candidates m JOIN {asset} a ON a.id = m.asset_id CROSS JOIN q
                 WHERE a.removed_at IS NULL AND {filters_sql})"""
         named = {"words": query.joined, "lowered": lowered, "prefix": query.joined + "%",
@@ -499,7 +499,7 @@ def _matched(query: Query, visible: tuple[str, Sequence], filters: Filters) -> S
         WITH visible_assets (id) AS ({visible_sql}),
         matched AS (
             SELECT m.asset_id, m.name_words, m.schema_id, a.type, a.data_source_id, a.sensitivity, a.qualified_name,
-                   {tiers} AS tier, 0 AS closeness
+                   {tiers} AS tier
             FROM {document} m JOIN {asset} a ON a.id = m.asset_id
             WHERE {matching('any')}
               AND m.asset_id IN (SELECT id FROM visible_assets) AND a.removed_at IS NULL AND {filters_sql})"""
@@ -533,11 +533,9 @@ def search_page(query: Query, visible: tuple[str, Sequence], filters: Filters, *
                 offset: int) -> list[tuple[int, str]]:
     """``(asset id, tier name)`` of one page of results, best first."""
     matched = _matched(query, visible, filters)
-    # Closeness orders the typos only: names starting with the query are ranked by length, the shorter (closer to
-    # what was typed) first, on either database.
+    # Within a tier the shorter name (the closer to what was typed) first.
     sql = (f"{matched.sql} SELECT asset_id, tier FROM matched "
-           "ORDER BY tier, CASE WHEN tier = 5 THEN closeness ELSE 0 END DESC, length(name_words), qualified_name, "
-           "asset_id LIMIT %s OFFSET %s")
+           "ORDER BY tier, length(name_words), qualified_name, asset_id LIMIT %s OFFSET %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*matched.params, limit, offset])
         return [(asset_id, TIERS[tier]) for asset_id, tier in cursor.fetchall()]

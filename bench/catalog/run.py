@@ -100,9 +100,9 @@ def build(sources_total: int, tables: int) -> dict:
     steward = User.objects.create_user(username="steward", password=None)
     membership_create(user=steward, workspace=workspaces[0], role=Role.DATA_STEWARD, acting_user=SYSTEM)
     superuser = User.objects.create_superuser(username="admin", email="admin@example.org", password=None)
-    sources = [DataSource.objects.create(workspace=workspaces[n % 4], name=f"source {n}",
-                                         engine=DataSource.Engine.POSTGRESQL, host="db.example.org",
-                                         database=f"db{n}") for n in range(sources_total)]
+    for n in range(sources_total):
+        DataSource.objects.create(workspace=workspaces[n % 4], name=f"source {n}", engine=DataSource.Engine.POSTGRESQL,
+                                  host="db.example.org", database=f"db{n}")
     nouns, attributes, suffixes = sql_array(NOUNS), sql_array(ATTRIBUTES), sql_array(TABLE_SUFFIXES)
     camel = ("regexp_replace(initcap(replace({0}, '_', ' ')), ' ', '', 'g')")
     started = time.perf_counter()
@@ -125,8 +125,8 @@ def build(sources_total: int, tables: int) -> dict:
                        f"({suffixes})[1 + (t / {len(NOUNS)} + sc.id) % {len(TABLE_SUFFIXES)}]")
         run(f"""INSERT INTO catalog_asset (data_source_id, type, parent_id, qualified_name, name, row_count,
                                            {common})
-                SELECT sc.data_source_id, 'table', sc.id, sc.qualified_name || '.' || n.name || '_' || t, n.name || '_' || t,
-                       1000 + t, {defaults}, '', '', ''
+                SELECT sc.data_source_id, 'table', sc.id, sc.qualified_name || '.' || n.name || '_' || t,
+                       n.name || '_' || t, 1000 + t, {defaults}, '', '', ''
                 FROM catalog_asset sc CROSS JOIN generate_series(1, %s) t
                 CROSS JOIN LATERAL (SELECT CASE WHEN sc.data_source_id % 5 = 0 THEN {camel.format(snake_table)}
                                                 ELSE {snake_table} END AS name) n
@@ -148,7 +148,7 @@ def build(sources_total: int, tables: int) -> dict:
                 WHERE tb.type = 'table'
                 ON CONFLICT (data_source_id, qualified_name) DO NOTHING""")
         for workspace in workspaces:
-            for attribute, (name, first, second, abbreviation) in SYNONYMS.items():
+            for name, first, second, abbreviation in SYNONYMS.values():
                 run("""INSERT INTO catalog_glossaryterm (workspace_id, name, definition, synonyms, abbreviations,
                                                          status, created_at, updated_at)
                        VALUES (%s, %s, '', %s::jsonb, %s::jsonb, 'approved', now(), now())""",
@@ -162,7 +162,7 @@ def build(sources_total: int, tables: int) -> dict:
                    SELECT %s, 'tag ' || n, '', now(), now() FROM generate_series(1, 30) n""", [workspace.pk])
         # A tenth of the columns linked to their attribute's term; 15% tagged.
         for attribute, (name, *_rest) in SYNONYMS.items():
-            run(f"""INSERT INTO catalog_glossarytermasset (term_id, asset_id, linked_at)
+            run("""INSERT INTO catalog_glossarytermasset (term_id, asset_id, linked_at)
                     SELECT g.id, a.id, now() FROM catalog_asset a
                     JOIN catalog_datasource s ON s.id = a.data_source_id
                     JOIN catalog_glossaryterm g ON g.workspace_id = s.workspace_id AND g.name = %s
@@ -206,7 +206,7 @@ def measure_search(personas: dict, rounds: int) -> None:
     for label, user in personas.items():
         searches, facets, counts = [], [], {}
         for round_number in range(rounds + 1):  # the first round warms caches and is not counted
-            for kind, queries in QUERIES.items():
+            for queries in QUERIES.values():
                 for text in queries:
                     fresh = User.objects.get(pk=user.pk)  # a request's user: grants read again, in the time
                     started = time.perf_counter()

@@ -5,9 +5,9 @@ from django.conf import settings
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.catalog.classification_factories import asset_tree
 from accounts.actors import SYSTEM
 from catalog import glossary
+from tests.catalog.classification_factories import asset_tree
 from tests.catalog.curation_factories import GlossaryTermFactory
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.search_support import index_everything
