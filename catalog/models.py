@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
@@ -653,3 +654,31 @@ class AssetPropertyValue(GovernedModel):
 
     def __str__(self) -> str:
         return f"{self.definition.name} of {self.asset}"
+# --- search (catalog.search) ---------------------------------------------------------------------------------------
+# Derived data, rebuilt from the rows above: not governed (reads join them to what the user may see through
+# accounts.permissions.visible_sql), not audited, written only by catalog.search.
+
+
+class AssetSearchDocument(models.Model):
+    """What search matches of one present asset: the words of its name, the schema it sits in (a facet), and on
+    PostgreSQL a weighted ``tsvector`` (A name, B glossary terms and synonyms, C qualified name, tags,
+    classifications and owners, D descriptions). SQLite keeps the weighted text in an FTS5 table instead."""
+
+    asset = models.OneToOneField(Asset, primary_key=True, on_delete=models.CASCADE, related_name="search_document")
+    schema = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                               db_constraint=False, db_index=False)
+    name_words = models.TextField()
+    document = SearchVectorField(null=True)
+
+    def __str__(self) -> str:
+        return self.name_words
+
+
+class SearchWord(models.Model):
+    """A word of the catalog's names, terms and labels: where a misspelt query word looks for its corrections.
+    Only ever added to (a stale word corrects to nothing); ``manage.py search_reindex`` rebuilds it."""
+
+    word = models.CharField(max_length=64, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.word

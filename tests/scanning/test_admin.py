@@ -8,6 +8,7 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from accounts.models import AuditEvent
+from catalog import search
 from catalog.models import Asset
 from scanning.models import Scan, ScanRuleSet, ScanRun
 from sources import crypto
@@ -250,6 +251,7 @@ def test_cancel_action_cancels_queued_run(world, sources):
 def test_asset_pages_per_type_with_description_edit(world, sources):
     column = AssetFactory(data_source=sources[0], type=Asset.Type.COLUMN, name="email",
                           qualified_name="shop.public.customers.email")
+    search.documents_refresh(asset_ids=[column.pk])  # the factory wrote past the services that index
     client = staff(world, "steward")
     assert "shop.public.customers.email" in client.get(
         reverse("admin:catalog_columnasset_changelist") + "?q=customers.email").content.decode()
