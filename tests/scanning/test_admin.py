@@ -257,8 +257,10 @@ def test_asset_pages_per_type_with_description_edit(world, sources):
         reverse("admin:catalog_columnasset_changelist") + "?q=customers.email").content.decode()
     assert "shop.public.customers.email" not in client.get(
         reverse("admin:catalog_tableasset_changelist")).content.decode()
-    response = client.post(reverse("admin:catalog_columnasset_change", args=[column.pk]),
-                           {"description": "Contact address"})
+    # the page's own fields are the scan's; the description is edited on the asset's curation page
+    response = client.post(reverse("admin:catalog_columnasset_curation", args=[column.pk]),
+                           {"description": "Contact address", "certification": "", "certification_note": "",
+                            "certification_expires_at": ""})
     assert response.status_code == 302, response.content.decode()[:2000]
     column.refresh_from_db()
     assert column.description == "Contact address" and column.qualified_name == "shop.public.customers.email"
