@@ -22,6 +22,7 @@ from catalog.lineage import services as lineage_services
 from catalog.lineage.services import Flow
 from catalog.models import Asset, AssetClassification, LineageEdge
 from catalog.propagation import asset_classifications_propagate
+from core.events import record_event
 from core.models import Event
 from sources.models import DataSource
 from tests.catalog.classification_factories import AssetClassificationFactory, builtin
@@ -153,8 +154,7 @@ def test_a_scan_suggestion_travels_when_the_scan_ends(world, source):
     customers, copy = table(source, "customers", columns=("email",)), table(source, "copy", columns=("email",))
     edge(customers.cols["email"], copy.cols["email"], direct=True)
     scan_suggestion(customers.cols["email"])
-    with after_commit():
-        from core.events import record_event
+    with after_commit():  # the end of a run, as scanning records it
         record_event("scan.finished", source, {"data_source": source.pk})
     assert [row.classification.name for row in lineage_rows(copy.cols["email"])] == ["PII.EMAIL"]
 
