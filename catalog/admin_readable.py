@@ -122,7 +122,8 @@ def profile_summary(profile: Mapping | None) -> str:
 
 # Keys rendered by ``evidence_facts`` itself; any other key is listed under its own name.
 _EVIDENCE_KEYS = {"match_share", "values_sampled", "non_null", "distinct", "type_family", "name_signal",
-                  "validator", "masked_examples", "reasons", "custom_rule", "alternatives", "run", "resuggested"}
+                  "validator", "masked_examples", "reasons", "custom_rule", "alternatives", "run", "resuggested",
+                  "lineage"}
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ def evidence_of(evidence: Mapping | None) -> Evidence:
         facts.append("Found by a custom classification rule of the workspace.")
     if evidence.get("run"):
         facts.append(f"Last found by run #{evidence['run']}.")
+    if isinstance(evidence.get("lineage"), Mapping):
+        facts.extend(lineage_facts(evidence["lineage"]))
     if evidence.get("resuggested"):
         facts.append(f"Suggested again: {evidence['resuggested'].removeprefix('re-suggested: ')}.")
     facts.extend(f"{label_of(key)}: {value_text(value)}." for key, value in evidence.items()
@@ -168,6 +171,39 @@ def evidence_of(evidence: Mapping | None) -> Evidence:
     return Evidence(facts=facts, reasons=[str(reason) for reason in evidence.get("reasons") or []],
                     examples=[str(example) for example in evidence.get("masked_examples") or [] if example],
                     alternatives=alternatives)
+
+
+# How a lineage origin's edge was read (catalog.models.LineageOrigin), as a phrase after "through".
+ORIGIN_WORDS = {"view": "a view's definition", "sql": "submitted SQL", "procedure": "a stored procedure",
+                "openlineage": "an OpenLineage event", "manual": "a steward's lineage"}
+
+
+def lineage_facts(lineage: Mapping) -> list[str]:
+    """A suggestion carried along lineage (catalog.propagation): where it comes from, whether it is decided there,
+    and the path, hop by hop with how each copy was read."""
+    origin, path = lineage.get("origin") or {}, [hop for hop in lineage.get("path") or [] if isinstance(hop, Mapping)]
+    name = origin.get("name") or "another column"
+    if origin.get("status") == "confirmed":
+        said = "where a steward confirmed it"
+    else:
+        said = (f"where a {origin.get('source') or 'scan'} suggests it ({percent(origin.get('confidence'))}) but "
+                "no steward has confirmed it yet: decide that column too")
+    hops = max(len(path) - 1, 0)
+    facts = [f"Copied without transformation from {name}, {said}."]
+    if hops:
+        steps = " → ".join(_hop_text(hop) for hop in path)
+        facts.append(f"Lineage, {hops} {'hop' if hops == 1 else 'hops'}: {steps}.")
+    return facts
+
+
+def _hop_text(hop: Mapping) -> str:
+    """``crm.main.v.email (through a view's definition)``; a dataset no scan has seen is said to be one."""
+    text = hop.get("name") or "?"
+    if hop.get("node") == "external":
+        text += " (not in the catalog)"
+    if hop.get("via"):
+        text += f" (through {' and '.join(ORIGIN_WORDS.get(via, via) for via in hop['via'])})"
+    return text
 
 
 # --- drift rows (scanning.models.AssetChange.changes: {field: [before, after]}) ----------------------------------

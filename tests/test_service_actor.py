@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Services modules that are not named services: token life cycle, the outbox's dead-letter retry.
 EXTRA_SERVICE_MODULES = ("accounts.authentication", "core.events", "catalog.curation", "catalog.glossary",
                          "catalog.asset_curation", "catalog.suggestions", "catalog.lineage.services",
-                         "catalog.properties")
+                         "catalog.propagation", "catalog.properties")
 EXTRA_SERVICES = {"accounts.authentication": {"api_token_create", "api_token_revoke"},
                   "core.events": {"dead_letters_retry"}}  # the others: every public function
 
