@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.fields import DESCRIPTION_MAX_LENGTH, NOTE_MAX_LENGTH, BoundedTextField
@@ -425,3 +426,155 @@ class Suggestion(GovernedModel):
     def __str__(self) -> str:
         what = f"term “{self.term}”" if self.kind == self.Kind.TERM else "a description"
         return f"{what} for {self.asset}"
+
+
+# --- lineage: where the data of an asset comes from and goes to (catalog.lineage) --------------------------------
+# Edges join catalog assets, or datasets Racine does not catalog (ExternalAsset), at table and column level. Each
+# edge says where it was read from (its origin and origin key); one origin never touches another's edges, and the
+# edges of one (origin, key) are replaced together (catalog.lineage.services.lineage_edges_replace).
+
+
+class LineageOrigin(models.TextChoices):
+    """Where lineage was read from. Each origin writes and replaces only its own edges."""
+
+    VIEW = "view", "View definition"
+    SQL = "sql", "Submitted SQL"
+    PROCEDURE = "procedure", "Stored procedure"
+    OPENLINEAGE = "openlineage", "OpenLineage"
+    MANUAL = "manual", "Manual"
+
+
+class ExternalAsset(GovernedModel):
+    """A dataset that lineage names but the catalog does not hold — a table no scan has seen in submitted SQL, an
+    OpenLineage dataset of no registered source — or one of its fields (a row each, so that column-level edges
+    reach it like a column). It belongs to the workspace whose lineage named it: whoever may view that workspace's
+    external assets sees it, and nobody else."""
+
+    class Type(models.TextChoices):
+        DATASET = "dataset", "Dataset"
+        FIELD = "field", "Field"
+
+    workspace_path = "workspace"
+    audit_fields = ["namespace", "name", "field"]
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="external_assets")
+    type = models.CharField(max_length=10, choices=Type.choices)
+    namespace = models.CharField(
+        max_length=1024, help_text="Where the dataset lives: an OpenLineage namespace (postgres://db:5432), or "
+                                   "datasource/<id> for a table named by SQL recorded against a data source.")
+    name = models.CharField(max_length=1024, help_text="The dataset's name (for a field, its dataset's).")
+    field = models.CharField(max_length=512, blank=True, help_text="The field's name; blank for the dataset.")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="fields")
+    data_source = models.ForeignKey(DataSource, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="external_assets",
+                                    help_text="The data source whose SQL named it, when one did.")
+    first_seen_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["workspace_id", "namespace", "name", "field"]  # the unique constraint's index
+        constraints = [models.UniqueConstraint(fields=["workspace", "namespace", "name", "field"],
+                                               name="externalasset_unique_name")]
+
+    def __str__(self) -> str:
+        return self.qualified_name
+
+    @property
+    def qualified_name(self) -> str:
+        dataset = f"{self.namespace}/{self.name}"
+        return f"{dataset}.{self.field}" if self.field else dataset
+
+
+class LineageRecord(GovernedModel):
+    """What edges were read from: a SQL script, a view's definition, a procedure's body, an OpenLineage event —
+    its text and hash, once per (origin, origin key, text). Query logs may hold literal values, so the text is
+    read by stewards and auditors only."""
+
+    workspace_path = "workspace"
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="lineage_records")
+    origin = models.CharField(max_length=12, choices=LineageOrigin.choices)
+    origin_key = models.CharField(max_length=255)
+    text_hash = models.CharField(max_length=64, help_text="sha256 of the text.")
+    text = models.TextField()
+    dialect = models.CharField(max_length=20, blank=True)
+    data_source = models.ForeignKey(DataSource, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="lineage_records")
+    first_seen_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["workspace_id", "origin", "origin_key", "text_hash"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "origin", "origin_key", "text_hash"],
+                                               name="lineagerecord_unique_text")]
+
+    def __str__(self) -> str:
+        return f"{self.origin} {self.origin_key}"
+
+
+class LineageEdge(GovernedModel):
+    """Data of ``source`` flows into ``target`` (each an asset or an external asset: exactly one of the two
+    fields), at table level (tables, views, datasets) or column level (columns, fields), as read from one origin.
+
+    Unique per (workspace, origin, origin key, source, target): the same flow read again refreshes
+    ``last_seen_at``; read from another origin it is another edge, so no origin overwrites or deletes another's.
+    ``direct``: the target's values are the source's, untransformed (a copy or a rename, through joins and
+    unions) — what classifications may follow. Readable by whoever may view both ends (catalog.lineage.graph);
+    the workspace is the one whose lineage recorded it, and scopes its writes."""
+
+    Origin = LineageOrigin
+
+    class Level(models.TextChoices):
+        TABLE = "table", "Table"
+        COLUMN = "column", "Column"
+
+    workspace_path = "workspace"
+    audit_fields = ["origin", "origin_key", "level", "source_asset", "source_external", "target_asset",
+                    "target_external", "direct"]
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="lineage_edges")
+    origin = models.CharField(max_length=12, choices=Origin.choices)
+    origin_key = models.CharField(
+        max_length=255, help_text="Which statement or event of the origin: the view's asset id, the submitted "
+                                  "SQL's data source and hash, the OpenLineage job.")
+    level = models.CharField(max_length=6, choices=Level.choices)
+    source_asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    source_external = models.ForeignKey(ExternalAsset, null=True, blank=True, on_delete=models.CASCADE,
+                                        related_name="+")
+    target_asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    target_external = models.ForeignKey(ExternalAsset, null=True, blank=True, on_delete=models.CASCADE,
+                                        related_name="+")
+    direct = models.BooleanField(default=False)
+    record = models.ForeignKey(LineageRecord, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="edges", help_text="The text the edge was last read from.")
+    first_seen_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source_asset__isnull=False, source_external__isnull=True)
+                | Q(source_asset__isnull=True, source_external__isnull=False), name="lineageedge_one_source"),
+            models.CheckConstraint(
+                condition=Q(target_asset__isnull=False, target_external__isnull=True)
+                | Q(target_asset__isnull=True, target_external__isnull=False), name="lineageedge_one_target"),
+            # An edge's ends are one asset or one external asset each: COALESCE makes the absent one 0, so two
+            # NULLs compare equal and the same flow cannot be stored twice.
+            models.UniqueConstraint(
+                "workspace", "origin", "origin_key",
+                Coalesce("source_asset", Value(0)), Coalesce("source_external", Value(0)),
+                Coalesce("target_asset", Value(0)), Coalesce("target_external", Value(0)),
+                name="lineageedge_unique_flow"),
+        ]
+        # The walks follow edges from one end to the other (catalog.lineage.graph), filtered by level.
+        indexes = [
+            models.Index(fields=["source_asset", "level"], name="lineageedge_source_asset"),
+            models.Index(fields=["target_asset", "level"], name="lineageedge_target_asset"),
+            models.Index(fields=["source_external", "level"], name="lineageedge_source_external"),
+            models.Index(fields=["target_external", "level"], name="lineageedge_target_external"),
+        ]
+
+    def __str__(self) -> str:
+        source = self.source_asset_id or f"external {self.source_external_id}"
+        target = self.target_asset_id or f"external {self.target_external_id}"
+        return f"{self.get_origin_display()}: {source} → {target}"

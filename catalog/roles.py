@@ -1,5 +1,5 @@
 """What each role may do in the catalog (see accounts.roles for how roles build on one another). Glossary terms,
-tags and lineage edges are declared ahead of their models: their permissions apply once those are migrated."""
+tags and lineage were declared ahead of their models: a permission applies once its model is migrated."""
 from accounts.roles import FULL, MEMBERS, READ_WRITE, VIEW, Role, declare
 
 declare({
@@ -12,6 +12,7 @@ declare({
         "catalog.lineageedge": VIEW,
         # Deciding a suggestion is curating its asset (catalog.curation.may_curate), checked by the services.
         "catalog.suggestion": VIEW,
+        "catalog.externalasset": VIEW,
     },
     Role.DATA_STEWARD: {
         "catalog.asset": READ_WRITE | {"classify"},
@@ -20,7 +21,11 @@ declare({
         "catalog.glossaryterm": FULL,
         "catalog.tag": FULL,
         "catalog.lineageedge": FULL,
+        "catalog.externalasset": FULL,
+        # The texts lineage was read from: query logs hold literal values, so not for every member.
+        "catalog.lineagerecord": FULL,
     },
+    Role.AUDITOR: {"catalog.lineagerecord": VIEW},
     Role.DATA_OWNER: {
         "catalog.asset": READ_WRITE | {"classify"},
         "catalog.assetclassification": READ_WRITE | {"confirm"},

@@ -1,0 +1,224 @@
+"""Reads of lineage: the graph around an asset and what depends on it, walked by one recursive SQL statement and
+shown only as far as the reader may see.
+
+The walk follows every edge (``WITH RECURSIVE``, on PostgreSQL and SQLite), so what lies beyond a node the reader
+may not see is still found: a steward changing a table learns that a dashboard they can see depends on it, even
+through another team's staging table. What the reader may not see is never named: each node is marked visible by
+``visible_sql`` (assets by their data source's workspace, external assets by theirs) in the same statement, whose
+result carries no name, type or source for a hidden node — only a key the server uses to count hidden nodes and to
+join the visible nodes on either side of them. The answer gives the hidden nodes' count, and for each path that
+passes through hidden nodes one edge between the visible nodes at its ends, marked ``through_hidden`` (no origin,
+no hop named). An edge is shown when both its ends are (catalog.models.LineageEdge).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Prefetch
+
+from accounts.models import User
+from accounts.permissions import visible_sql
+from catalog.models import Asset, AssetOwner, ExternalAsset, LineageEdge
+from catalog.selectors import asset_list
+from sources.models import DataSource
+
+MAX_DEPTH = 10
+DEFAULT_DEPTH = 3
+DIRECTIONS = ("upstream", "downstream", "both")
+
+NodeKey = tuple[str, int]  # ("asset", id) or ("external", id)
+
+
+@dataclass
+class LineageGraph:
+    start: NodeKey
+    nodes: dict[NodeKey, dict] = field(default_factory=dict)  # visible nodes only
+    edges: list[dict] = field(default_factory=list)
+    hidden_count: int = 0
+
+
+def node_key(key: NodeKey) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+def lineage_graph(*, user: User | None, asset: Asset, direction: str = "both", depth: int = DEFAULT_DEPTH,
+                  columns: bool = False) -> LineageGraph:
+    """The lineage around ``asset`` (which the caller has checked ``user`` may view) up to ``depth`` hops
+    ``upstream``, ``downstream`` or ``both``; at table level, or with ``columns`` at column level too (a table's
+    walk then starts from its columns as well; a column's is always at column level)."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}")
+    if not 0 < depth <= MAX_DEPTH:
+        raise ValueError(f"depth must be between 1 and {MAX_DEPTH}")
+    columns = columns or asset.type == Asset.Type.COLUMN
+    rows = _walk(user, asset, direction, depth, columns)
+    return _graph(("asset", asset.pk), rows)
+
+
+def lineage_impact(*, user: User | None, asset: Asset, depth: int = MAX_DEPTH) -> tuple[LineageGraph, list[dict]]:
+    """Everything downstream of ``asset`` (at column level too), and one row per visible node reached (the start
+    left out), nearest first: its sensitivity and, for an asset, its owners the reader may see."""
+    graph = lineage_graph(user=user, asset=asset, direction="downstream", depth=depth, columns=True)
+    reached = [node for key, node in graph.nodes.items() if key != graph.start and not _is_start_column(node, asset)]
+    reached.sort(key=lambda node: (node["depth"], node["qualified_name"]))
+    # Owners are shown with the asset they own, as on its curation page: to whoever sees the asset.
+    asset_ids = [node["id"] for node in reached if not node["external"]]
+    owned = asset_list(user=user).filter(pk__in=asset_ids).prefetch_related(
+        Prefetch("owners", queryset=AssetOwner.objects.select_related("user", "group").order_by("owner_type", "pk")))
+    owners = {asset.pk: [{"name": owner.user.get_username() if owner.user_id else owner.group.name,
+                          "kind": "user" if owner.user_id else "group", "owner_type": owner.owner_type}
+                         for owner in asset.owners.all()] for asset in owned}
+    return graph, [{**node, "owners": owners.get(node["id"], []) if not node["external"] else []}
+                   for node in reached]
+
+
+def _is_start_column(node: dict, asset: Asset) -> bool:
+    return not node["external"] and node["parent_id"] == asset.pk and node["type"] == Asset.Type.COLUMN \
+        and node["depth"] == 0
+
+
+# --- the statement ------------------------------------------------------------------------------------------------
+
+# Columns of every row the statement returns: an edge ('e') or a node ('n').
+_ROW = ("kind", "edge_id", "source_asset", "source_external", "target_asset", "target_external", "origin", "direct",
+        "level", "node_asset", "node_external", "depth", "visible", "type", "qualified_name", "data_source_id",
+        "data_source_name", "sensitivity", "parent_id", "namespace", "name", "field")
+
+
+def _walk(user, asset: Asset, direction: str, depth: int, columns: bool) -> list[dict]:
+    edge, asset_table = LineageEdge._meta.db_table, Asset._meta.db_table
+    external_table, source_table = ExternalAsset._meta.db_table, DataSource._meta.db_table
+    levels = "" if columns else f"AND e.level = '{LineageEdge.Level.TABLE}'"
+    params: list = []
+    starts = "SELECT CAST(%s AS BIGINT) AS asset_id"
+    params.append(asset.pk)
+    if columns and asset.type in (Asset.Type.TABLE, Asset.Type.VIEW):
+        starts += f" UNION ALL SELECT id FROM {asset_table} WHERE parent_id = %s AND type = '{Asset.Type.COLUMN}'"
+        params.append(asset.pk)
+    ctes = [f"starts (asset_id) AS ({starts})"]
+    walks = []
+    # Each walk is (node_asset, node_external, depth): a node is an asset or an external asset, one of the two
+    # NULL, so each step joins edges on either end (an OR that both engines serve from the two indexes).
+    for name, near, far in (("down", "source", "target"), ("up", "target", "source")):
+        if direction not in (f"{name}stream", "both"):
+            continue
+        walks.append(name)
+        ctes.append(
+            f"{name} (node_asset, node_external, depth) AS ("
+            f" SELECT asset_id, CAST(NULL AS BIGINT), 0 FROM starts"
+            f" UNION SELECT e.{far}_asset_id, e.{far}_external_id, w.depth + 1 FROM {name} w"
+            f" JOIN {edge} e ON (e.{near}_asset_id = w.node_asset OR e.{near}_external_id = w.node_external)"
+            f" WHERE w.depth < %s {levels})")
+        params.append(depth)
+    reached = " UNION ALL ".join(f"SELECT node_asset, node_external, depth FROM {name}" for name in walks)
+    ctes.append(f"reached (node_asset, node_external, depth) AS (SELECT node_asset, node_external, MIN(depth)"
+                f" FROM ({reached}) r GROUP BY node_asset, node_external)")
+    # The edges walked: from a node reached before the last hop, in the walk's direction.
+    edge_selects = []
+    for name, near in (("down", "source"), ("up", "target")):
+        if name in walks:
+            edge_selects.append(
+                f"SELECT e.id FROM {name} w JOIN {edge} e ON (e.{near}_asset_id = w.node_asset"
+                f" OR e.{near}_external_id = w.node_external) WHERE w.depth < %s {levels}")
+            params.append(depth)
+    ctes.append(f"walked (id) AS ({' UNION '.join(edge_selects)})")
+    visible_assets, asset_params = visible_sql(user, Asset, "view")
+    visible_externals, external_params = visible_sql(user, ExternalAsset, "view")
+    # First in the statement, as their parameters come first.
+    ctes[:0] = [f"visible_assets (id) AS ({visible_assets})", f"visible_externals (id) AS ({visible_externals})"]
+    params[:0] = [*asset_params, *external_params]
+    shown = "(va.id IS NOT NULL OR vx.id IS NOT NULL)"
+
+    def when_shown(column: str) -> str:  # a hidden node's name, type or source never leaves the database
+        return f"CASE WHEN {shown} THEN {column} END"
+
+    statement = (
+        f"WITH RECURSIVE {', '.join(ctes)} "
+        f"SELECT 'e', e.id, e.source_asset_id, e.source_external_id, e.target_asset_id, e.target_external_id,"
+        f" e.origin, e.direct, e.level, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+        f" NULL FROM walked JOIN {edge} e ON e.id = walked.id "
+        f"UNION ALL "
+        f"SELECT 'n', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, r.node_asset, r.node_external, r.depth,"
+        f" CASE WHEN {shown} THEN 1 ELSE 0 END, {when_shown('COALESCE(a.type, x.type)')},"
+        f" {when_shown('a.qualified_name')}, {when_shown('COALESCE(a.data_source_id, x.data_source_id)')},"
+        f" {when_shown('s.name')}, {when_shown('a.sensitivity')}, {when_shown('a.parent_id')},"
+        f" {when_shown('x.namespace')}, {when_shown('x.name')}, {when_shown('x.field')}"
+        f" FROM reached r"
+        f" LEFT JOIN visible_assets va ON va.id = r.node_asset"
+        f" LEFT JOIN visible_externals vx ON vx.id = r.node_external"
+        f" LEFT JOIN {asset_table} a ON a.id = va.id"
+        f" LEFT JOIN {external_table} x ON x.id = vx.id"
+        f" LEFT JOIN {source_table} s ON s.id = COALESCE(a.data_source_id, x.data_source_id)")
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return [dict(zip(_ROW, row, strict=True)) for row in cursor.fetchall()]
+
+
+# --- from rows to the graph the reader may see ------------------------------------------------------------------
+
+
+def _graph(start: NodeKey, rows: list[dict]) -> LineageGraph:
+    graph = LineageGraph(start=start)
+    hidden: set[NodeKey] = set()
+    for row in rows:
+        if row["kind"] != "n":
+            continue
+        key = ("asset", row["node_asset"]) if row["node_asset"] is not None else ("external", row["node_external"])
+        if not row["visible"]:
+            hidden.add(key)
+            continue
+        graph.nodes[key] = _node(key, row)
+    graph.hidden_count = len(hidden)
+    out: dict[NodeKey, list[NodeKey]] = defaultdict(list)
+    for row in rows:
+        if row["kind"] != "e":
+            continue
+        source = ("asset", row["source_asset"]) if row["source_asset"] else ("external", row["source_external"])
+        target = ("asset", row["target_asset"]) if row["target_asset"] else ("external", row["target_external"])
+        if source in graph.nodes and target in graph.nodes:
+            graph.edges.append({"id": row["edge_id"], "source": node_key(source), "target": node_key(target),
+                                "origin": row["origin"], "direct": bool(row["direct"]), "level": row["level"],
+                                "through_hidden": False})
+        elif (source in graph.nodes or source in hidden) and (target in graph.nodes or target in hidden):
+            out[source].append(target)
+    graph.edges.extend(_through_hidden(graph.nodes, hidden, out))
+    graph.edges.sort(key=lambda edge: (edge["source"], edge["target"], edge["id"] or 0))
+    return graph
+
+
+def _through_hidden(visible: dict, hidden: set[NodeKey], out: dict[NodeKey, list[NodeKey]]) -> list[dict]:
+    """One edge from each visible node to each visible node it reaches through hidden nodes only."""
+    collapsed = []
+    for origin in visible:
+        seen: set[NodeKey] = set()
+        pending = [node for node in out.get(origin, ()) if node in hidden]
+        reached: set[NodeKey] = set()
+        while pending:
+            node = pending.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for nxt in out.get(node, ()):
+                if nxt in hidden:
+                    pending.append(nxt)
+                elif nxt in visible:
+                    reached.add(nxt)
+        for target in sorted(reached):
+            collapsed.append({"id": None, "source": node_key(origin), "target": node_key(target), "origin": None,
+                              "direct": False, "level": None, "through_hidden": True})
+    return collapsed
+
+
+def _node(key: NodeKey, row: dict) -> dict:
+    external = key[0] == "external"
+    if external:
+        dataset = f"{row['namespace']}/{row['name']}"
+        qualified_name = f"{dataset}.{row['field']}" if row["field"] else dataset
+    else:
+        qualified_name = row["qualified_name"]
+    return {"key": node_key(key), "id": key[1], "external": external, "type": row["type"],
+            "qualified_name": qualified_name, "data_source_id": row["data_source_id"],
+            "data_source": row["data_source_name"], "sensitivity": row["sensitivity"] or "",
+            "parent_id": row["parent_id"], "depth": row["depth"]}

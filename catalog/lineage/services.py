@@ -1,0 +1,457 @@
+"""Writes of lineage: edges between assets (or external assets), by origin.
+
+Every origin writes through the same two services, keyed by (workspace, origin, origin key):
+
+- ``lineage_edges_merge`` adds flows and refreshes the ones already there (``last_seen_at``, the record they were
+  last read from): submitted SQL, whose key is the data source and the text's hash, so re-submitting the same SQL
+  creates nothing new.
+- ``lineage_edges_replace`` makes the edges of one key exactly the flows given: a view's definition (key: the
+  view's asset id) or a procedure's body read again, an OpenLineage job's latest run.
+
+Neither ever touches another (origin, key)'s edges. Both are set-based: a fixed number of statements whatever
+the number of flows (external assets created in bulk, edges inserted in bulk, refreshed with one UPDATE).
+
+``lineage_sql_record`` parses SQL (catalog.lineage.sql), maps the names it finds to the data source's assets by
+their qualified names, keeps the names no scan has seen as external assets, and merges the flows.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts import audit
+from accounts.actors import SystemActor
+from accounts.models import User, Workspace
+from accounts.permissions import authorize, has_perm, workspace_allows
+from catalog.lineage.sql import DIALECT_ALIASES, DIALECTS, accepted_dialect, sql_lineage
+from catalog.models import Asset, ExternalAsset, LineageEdge, LineageOrigin, LineageRecord
+from sources.connectors import parse_qualified_name
+from sources.models import DataSource
+
+# What one POST (or one file of the command) may hold: a large dbt model is about 100 kB, a day of a query log
+# is cut into files by the caller.
+MAX_SQL_CHARS = 1_000_000
+# The dialects SQL may be submitted in: the parser's, and the other names people give them (postgresql, mssql).
+SQL_DIALECTS = DIALECTS + tuple(DIALECT_ALIASES)
+TABLE_TYPES = (Asset.Type.TABLE, Asset.Type.VIEW)
+
+
+@dataclass(frozen=True)
+class ExternalName:
+    """A dataset (``field`` blank) or one of its fields that no catalog asset stands for."""
+
+    namespace: str
+    name: str
+    field: str = ""
+    data_source_id: int | None = None
+
+
+# One end of a flow: an asset's id, or an external name.
+End = int | ExternalName
+
+
+@dataclass(frozen=True)
+class Flow:
+    source: End
+    target: End
+    level: str  # LineageEdge.Level
+    direct: bool = False
+
+
+@dataclass
+class MergeResult:
+    created: int = 0
+    refreshed: int = 0
+    removed: int = 0
+    external_created: int = 0
+    record: LineageRecord | None = None
+
+
+# --- the two writes every origin uses -------------------------------------------------------------------------
+
+
+def _may_record(acting_user, workspace: Workspace) -> None:
+    authorize(acting_user, lambda: workspace_allows(acting_user, "catalog.add_lineageedge", workspace)
+              and workspace_allows(acting_user, "catalog.change_lineageedge", workspace))
+
+
+@transaction.atomic
+def lineage_edges_merge(*, workspace: Workspace, origin: str, origin_key: str, flows: Iterable[Flow], text: str = "",
+                        dialect: str = "", data_source: DataSource | None = None,
+                        acting_user: User | SystemActor) -> MergeResult:
+    """Add ``flows`` to the edges of (``origin``, ``origin_key``) in ``workspace``, refreshing those already
+    there; ``text`` (the SQL, the event) is kept once as their record. Audited as ``lineage.recorded`` when it
+    adds an edge (a repeat refreshes ``last_seen_at`` and audits nothing)."""
+    _may_record(acting_user, workspace)
+    return _write(workspace=workspace, origin=origin, origin_key=origin_key, flows=list(flows), text=text,
+                  dialect=dialect, data_source=data_source, replace=False, acting_user=acting_user)
+
+
+@transaction.atomic
+def lineage_edges_replace(*, workspace: Workspace, origin: str, origin_key: str, flows: Iterable[Flow],
+                          text: str = "", dialect: str = "", data_source: DataSource | None = None,
+                          acting_user: User | SystemActor) -> MergeResult:
+    """Make the edges of (``origin``, ``origin_key``) in ``workspace`` exactly ``flows``: those no longer given
+    are deleted, with the records no edge refers to any more. Audited as ``lineage.replaced`` when anything was
+    added or removed."""
+    _may_record(acting_user, workspace)
+    return _write(workspace=workspace, origin=origin, origin_key=origin_key, flows=list(flows), text=text,
+                  dialect=dialect, data_source=data_source, replace=True, acting_user=acting_user)
+
+
+def _write(*, workspace, origin, origin_key, flows, text, dialect, data_source, replace, acting_user) -> MergeResult:
+    if origin not in LineageOrigin.values:
+        raise ValueError(f"unknown lineage origin {origin!r}")
+    now = timezone.now()
+    result = MergeResult()
+    if text:
+        result.record = _record(workspace, origin, origin_key, text, dialect, data_source, now)
+    externals, result.external_created = _external_ids(workspace, flows)
+    wanted = _edge_rows(flows, externals)
+    key = Q(workspace=workspace, origin=origin, origin_key=origin_key)
+    existing = {_ends(row): (row["pk"], row["direct"]) for row in LineageEdge.objects.filter(key).values(
+        "pk", "direct", "source_asset_id", "source_external_id", "target_asset_id", "target_external_id")}
+    new = [LineageEdge(workspace=workspace, origin=origin, origin_key=origin_key, level=level, direct=direct,
+                       record=result.record, first_seen_at=now, last_seen_at=now,
+                       source_asset_id=ends[0], source_external_id=ends[1],
+                       target_asset_id=ends[2], target_external_id=ends[3])
+           for ends, (level, direct) in wanted.items() if ends not in existing]
+    # ignore_conflicts: the same SQL submitted twice at once; the second's edges are the first's.
+    LineageEdge.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    result.created = len(new)
+    seen = [ends for ends in wanted if ends in existing]
+    result.refreshed = len(seen)
+    for direct in (True, False):  # one UPDATE per value of ``direct``, not one per edge
+        ids = [existing[ends][0] for ends in seen if wanted[ends][1] is direct]
+        if ids:
+            refreshed = {"last_seen_at": now, "direct": direct}
+            if result.record is not None:
+                refreshed["record"] = result.record
+            LineageEdge.objects.filter(pk__in=ids).update(**refreshed)
+    if replace:
+        gone = [pk for ends, (pk, _direct) in existing.items() if ends not in wanted]
+        result.removed = LineageEdge.objects.filter(pk__in=gone).delete()[0] if gone else 0
+        LineageRecord.objects.filter(workspace=workspace, origin=origin, origin_key=origin_key,
+                                     edges__isnull=True).delete()
+    if result.created or result.removed:
+        audit.record(event="lineage.replaced" if replace else "lineage.recorded", actor=acting_user,
+                     obj=result.record, workspace=workspace,
+                     extra={"origin": origin, "origin_key": origin_key, "created": result.created,
+                            "removed": result.removed, "refreshed": result.refreshed,
+                            "external_created": result.external_created})
+    return result
+
+
+EdgeEnds = tuple  # (source_asset_id, source_external_id, target_asset_id, target_external_id)
+
+
+def _ends(row: dict) -> EdgeEnds:
+    return (row["source_asset_id"], row["source_external_id"], row["target_asset_id"], row["target_external_id"])
+
+
+def _edge_rows(flows: list[Flow], externals: dict[ExternalName, int]) -> dict[EdgeEnds, tuple[str, bool]]:
+    """``{ends: (level, direct)}``, one per distinct flow: a flow read both as a copy and as a transformation is
+    direct (some of the target's values are the source's)."""
+    rows: dict[EdgeEnds, tuple[str, bool]] = {}
+    for flow in flows:
+        source = (flow.source, None) if isinstance(flow.source, int) else (None, externals[flow.source])
+        target = (flow.target, None) if isinstance(flow.target, int) else (None, externals[flow.target])
+        ends = (*source, *target)
+        if ends[0::2] == ends[1::2]:  # the same node on both ends: UPDATE t SET a = a + 1 reads t into t
+            continue
+        level, direct = rows.get(ends, (flow.level, False))
+        rows[ends] = (level, direct or flow.direct)
+    return rows
+
+
+def _record(workspace, origin, origin_key, text, dialect, data_source, now) -> LineageRecord:
+    text_hash = hashlib.sha256(text.encode()).hexdigest()
+    record, created = LineageRecord.objects.get_or_create(
+        workspace=workspace, origin=origin, origin_key=origin_key, text_hash=text_hash,
+        defaults={"text": text, "dialect": dialect, "data_source": data_source, "first_seen_at": now,
+                  "last_seen_at": now})
+    if not created:
+        LineageRecord.objects.filter(pk=record.pk).update(last_seen_at=now)
+    return record
+
+
+def _external_ids(workspace: Workspace, flows: list[Flow]) -> tuple[dict[ExternalName, int], int]:
+    """The ExternalAsset id of every external end of ``flows``, creating the missing ones (datasets first, then
+    their fields under them), and how many were created. Three statements per kind, whatever their number."""
+    names = {end for flow in flows for end in (flow.source, flow.target) if isinstance(end, ExternalName)}
+    datasets = {ExternalName(n.namespace, n.name, "", n.data_source_id) for n in names}
+    ids, created = _ensure_externals(workspace, datasets, parents={})
+    fields = {n for n in names if n.field}
+    field_ids, created_fields = _ensure_externals(workspace, fields, parents=ids)
+    ids.update(field_ids)
+    return ids, created + created_fields
+
+
+def _ensure_externals(workspace, names: set[ExternalName], *, parents: dict) -> tuple[dict[ExternalName, int], int]:
+    if not names:
+        return {}, 0
+    by_key = {(n.namespace, n.name, n.field): n for n in names}
+    existing = _external_lookup(workspace, by_key)
+    missing = [by_key[key] for key in by_key if key not in existing]
+    ExternalAsset.objects.bulk_create(
+        [ExternalAsset(workspace=workspace, namespace=n.namespace, name=n.name, field=n.field,
+                       type=ExternalAsset.Type.FIELD if n.field else ExternalAsset.Type.DATASET,
+                       data_source_id=n.data_source_id,
+                       parent_id=parents[ExternalName(n.namespace, n.name, "", n.data_source_id)] if n.field else None)
+         for n in missing], batch_size=1000, ignore_conflicts=True)
+    if missing:
+        existing = _external_lookup(workspace, by_key)
+    return {by_key[key]: pk for key, pk in existing.items()}, len(missing)
+
+
+def _external_lookup(workspace, by_key: dict[tuple, ExternalName]) -> dict[tuple, int]:
+    """The ids of the external assets named by ``by_key``'s keys that exist: read by namespaces and names (the
+    unique index's range), the exact (namespace, name, field) matched here — an OR of thousands of conditions is
+    too deep for SQLite."""
+    rows = ExternalAsset.objects.filter(
+        workspace=workspace, namespace__in={key[0] for key in by_key}, name__in={key[1] for key in by_key},
+    ).values_list("namespace", "name", "field", "pk")
+    return {(namespace, name, field_name): pk for namespace, name, field_name, pk in rows
+            if (namespace, name, field_name) in by_key}
+
+
+# --- submitted SQL ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StatementOutcome:
+    """What one statement of a script gave: where it is, what it writes, the script's end-to-end edges into its
+    targets (table level as names, column level counted), or why it could not be read."""
+
+    index: int
+    line: int
+    kind: str
+    targets: list[str]
+    table_edges: list[dict] = field(default_factory=list)
+    column_edges: int = 0
+    error: str | None = None
+    error_line: int | None = None
+
+
+@dataclass
+class SqlRecording:
+    statements: list[StatementOutcome]
+    table_edges: int
+    column_edges: int
+    external_tables: list[str]
+    unresolved_columns: list[str]
+    dry_run: bool
+    result: MergeResult = field(default_factory=MergeResult)
+
+
+def sql_dialect(name: str) -> str:
+    """The parser's name of dialect ``name`` (``postgresql`` → ``postgres``); a ValidationError naming the accepted
+    ones for another."""
+    try:
+        return accepted_dialect(name)
+    except ValueError:
+        raise ValidationError({"dialect": f"Unknown dialect {name!r}; use one of: {', '.join(SQL_DIALECTS)}."}) \
+            from None
+
+
+def sql_origin_key(*, data_source: DataSource, text: str, dialect: str, default_database: str | None,
+                   default_schema: str | None) -> str:
+    """The key of submitted SQL: the data source, and a hash of what decides its edges (the text, the dialect, the
+    defaults), so that the same submission is the same key and adds nothing."""
+    decided_by = "\0".join((dialect, default_database or "", default_schema or "", text))
+    return f"datasource/{data_source.pk}/{hashlib.sha256(decided_by.encode()).hexdigest()}"
+
+
+def lineage_sql_record(*, data_source: DataSource, sql: str, dialect: str, default_database: str | None = None,
+                       default_schema: str | None = None, dry_run: bool = False,
+                       acting_user: User | SystemActor) -> SqlRecording:
+    """Parse ``sql`` (a statement or a script) in ``dialect`` and record the flows it makes in ``data_source``:
+    tables and columns named as the catalog knows them become edges between assets, the others external assets
+    of the source's workspace (namespace ``datasource/<id>``). A statement that cannot be read is reported with
+    its line and reason and the others are recorded. With ``dry_run`` nothing is written. Needs ``view`` on the
+    source and the right to record lineage in its workspace."""
+    authorize(acting_user, lambda: has_perm(acting_user, "view", data_source))
+    _may_record(acting_user, data_source.workspace)
+    dialect = sql_dialect(dialect)
+    if len(sql) > MAX_SQL_CHARS:
+        raise ValidationError({"sql": f"The SQL is {len(sql):,} characters long; at most {MAX_SQL_CHARS:,} are read "
+                                      "at once."})
+    script = sql_lineage(sql, dialect=dialect, default_database=default_database, default_schema=default_schema,
+                         schema=_known_schema(data_source, sql, default_schema=default_schema))
+    resolver = _Resolver(data_source)
+    flows = resolver.flows(script)
+    recording = SqlRecording(
+        statements=_outcomes(script), table_edges=len(script.table_edges), column_edges=len(script.column_edges),
+        external_tables=sorted(resolver.external_tables), unresolved_columns=sorted(resolver.unresolved_columns),
+        dry_run=dry_run)
+    if not dry_run and flows:
+        recording.result = lineage_edges_merge(
+            workspace=data_source.workspace, origin=LineageOrigin.SQL, data_source=data_source, dialect=dialect,
+            origin_key=sql_origin_key(data_source=data_source, text=sql, dialect=dialect,
+                                      default_database=default_database, default_schema=default_schema),
+            flows=flows, text=sql, acting_user=acting_user)
+    return recording
+
+
+def _outcomes(script) -> list[StatementOutcome]:
+    into: dict[str, list] = {}
+    for source, target in sorted(script.table_edges):
+        into.setdefault(target, []).append({"source": source, "target": target})
+    columns_into: dict[str, int] = {}
+    for edge in script.column_edges:
+        table = _split_column(edge.target)[0]
+        columns_into[table] = columns_into.get(table, 0) + 1
+    outcomes = []
+    for statement in script.statements:
+        targets = list(statement.target)
+        outcome = StatementOutcome(index=statement.index, line=statement.line, kind=statement.kind, targets=targets)
+        if statement.error:
+            outcome.error, outcome.error_line = statement.error, statement.line
+        else:
+            outcome.table_edges = [edge for target in targets for edge in into.get(target, [])]
+            outcome.column_edges = sum(columns_into.get(target, 0) for target in targets)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _split_column(name: str) -> tuple[str, str]:
+    """``'db.schema.table.column'`` → (``'db.schema.table'``, ``'column'``)."""
+    table, _, column = name.rpartition(".")
+    return table, column
+
+
+def _name_parts(name: str) -> tuple[str, ...]:
+    """The parts of a name as the parser writes it: plain parts joined with dots, unquoted ones lower-cased."""
+    return tuple(name.split("."))
+
+
+# Words of a SQL text that may name a table: bare identifiers, and the insides of "…", `…` and […] quotes.
+_WORDS = re.compile(r'"([^"]+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
+
+
+def _known_schema(data_source: DataSource, sql: str, *, default_schema: str | None) -> dict[str, list[str]]:
+    """The columns of the source's tables and views that ``sql`` may name, for the parser to resolve ``SELECT *``
+    and unqualified columns: two queries, for the tables whose name is a word of the text and for their columns,
+    rather than the whole catalog of the source.
+
+    Each table is given under the names a script may call it by — ``db.schema.table``, ``schema.table``, and
+    ``table`` when no default schema is given and no other schema has a table of that name — as the parser
+    completes a name with the defaults before looking it up."""
+    words = {next(group for group in match.groups() if group).lower() for match in _WORDS.finditer(sql)}
+    if not words:
+        return {}
+    tables = {pk: parse_qualified_name(name) for pk, name in (
+        Asset.objects.filter(data_source=data_source, type__in=TABLE_TYPES, removed_at__isnull=True)
+        .annotate(lower_name=Lower("name")).filter(lower_name__in=words).values_list("pk", "qualified_name"))}
+    columns: dict[int, list[str]] = {pk: [] for pk in tables}
+    for parent_id, column in (Asset.objects.filter(type=Asset.Type.COLUMN, parent_id__in=tables,
+                                                   removed_at__isnull=True)
+                              .order_by("parent_id", "ordinal", "pk").values_list("parent_id", "name")):
+        columns[parent_id].append(column)
+    bare_names = Counter(path[-1].lower() for path in tables.values())
+    schema: dict[str, list[str]] = {}
+    for pk, path in tables.items():
+        names = [path[i:] for i in range(len(path) - 1)]
+        if default_schema is None and bare_names[path[-1].lower()] == 1:
+            names.append(path[-1:])
+        for name in names:
+            schema[".".join(name)] = columns[pk]
+    return schema
+
+
+class _Resolver:
+    """Maps the parser's names to a data source's assets, set-based: one query for the tables and views whose name
+    could match, one for their columns. A name matches the assets whose qualified name ends with its parts
+    (database, schema, table), the same case first and then any case; a name that matches no asset, or more
+    than one (an unqualified ``orders`` in two schemas), is an external asset of the source."""
+
+    def __init__(self, data_source: DataSource):
+        self.source = data_source
+        self.namespace = f"datasource/{data_source.pk}"
+        self.external_tables: set[str] = set()
+        self.unresolved_columns: set[str] = set()
+
+    def flows(self, script) -> list[Flow]:
+        table_names = {name for edge in script.table_edges for name in edge}
+        column_names = {name for edge in script.column_edges for name in (edge.source, edge.target)}
+        table_names |= {_split_column(name)[0] for name in column_names}
+        tables = self._tables(table_names)
+        columns = self._columns(tables, column_names)
+        flows = [Flow(self._table_end(source, tables), self._table_end(target, tables), LineageEdge.Level.TABLE,
+                      direct=False) for source, target in script.table_edges]
+        for edge in script.column_edges:
+            ends = self._column_end(edge.source, tables, columns), self._column_end(edge.target, tables, columns)
+            if None not in ends:
+                flows.append(Flow(*ends, LineageEdge.Level.COLUMN, direct=bool(edge.direct)))
+        return flows
+
+    def _table_end(self, name: str, tables: dict[str, int]) -> End:
+        if name in tables:
+            return tables[name]
+        self.external_tables.add(name)
+        return ExternalName(self.namespace, name, "", self.source.pk)
+
+    def _column_end(self, name: str, tables: dict[str, int], columns: dict[str, int]) -> End | None:
+        table, column = _split_column(name)
+        if table not in tables:
+            self.external_tables.add(table)
+            return ExternalName(self.namespace, table, column, self.source.pk)
+        if name in columns:
+            return columns[name]
+        # A column the catalog does not hold on a table it does (not scanned since it was added, or named by a
+        # parser that could not resolve it): left out rather than invented.
+        self.unresolved_columns.add(name)
+        return None
+
+    def _tables(self, names: set[str]) -> dict[str, int]:
+        parts = {name: _name_parts(name) for name in names}
+        candidates = Asset.objects.filter(data_source=self.source, type__in=TABLE_TYPES, removed_at__isnull=True)
+        candidates = candidates.annotate(lower_name=Lower("name")).filter(
+            lower_name__in={p[-1].lower() for p in parts.values()}).values_list("pk", "qualified_name")
+        paths = [(pk, parse_qualified_name(qualified_name)) for pk, qualified_name in candidates]
+        found = {}
+        for name, wanted in parts.items():
+            match = _only_match(wanted, paths)
+            if match is not None:
+                found[name] = match
+        return found
+
+    def _columns(self, tables: dict[str, int], names: set[str]) -> dict[str, int]:
+        wanted = {name: _split_column(name) for name in names if _split_column(name)[0] in tables}
+        if not wanted:
+            return {}
+        rows = (Asset.objects.filter(type=Asset.Type.COLUMN, parent_id__in=set(tables.values()))
+                .annotate(lower_name=Lower("name"))
+                .filter(lower_name__in={column.lower() for _table, column in wanted.values()})
+                .values_list("pk", "parent_id", "name"))
+        by_parent: dict[int, list[tuple[int, tuple[str]]]] = {}
+        for pk, parent_id, name in rows:
+            by_parent.setdefault(parent_id, []).append((pk, (name,)))
+        found = {}
+        for name, (table, column) in wanted.items():
+            match = _only_match((column,), by_parent.get(tables[table], []))
+            if match is not None:
+                found[name] = match
+        return found
+
+
+def _only_match(wanted: tuple[str, ...], paths: list[tuple[int, tuple[str, ...]]]) -> int | None:
+    """The one path that ends with ``wanted``, in the same case, or else in any case; None if none or several."""
+    for same in (lambda a, b: a == b, lambda a, b: a.lower() == b.lower()):
+        matches = [pk for pk, path in paths
+                   if len(path) >= len(wanted) and all(same(a, b) for a, b in zip(path[-len(wanted):], wanted,
+                                                                                   strict=True))]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            return None
+    return None
