@@ -286,11 +286,13 @@ class MySQLConnector(Connector):
                 self.is_mariadb = "mariadb" in self.server_version.lower()
                 self._count("SET SESSION TRANSACTION READ ONLY")
                 cur.execute("SET SESSION TRANSACTION READ ONLY")
+                # GROUP_CONCAT stops at group_concat_max_len (1,024 bytes by default): a routine's longer
+                # parameter list (ROUTINES_SQL) would be cut, and its name with it.
                 if self.is_mariadb:
-                    statement = "SET SESSION max_statement_time = %s"
+                    statement = "SET SESSION max_statement_time = %s, group_concat_max_len = 65536"
                     value = float(s.statement_timeout_s)
                 else:
-                    statement = "SET SESSION max_execution_time = %s"
+                    statement = "SET SESSION max_execution_time = %s, group_concat_max_len = 65536"
                     value = int(s.statement_timeout_s * 1000)
                 self._count(statement)
                 cur.execute(statement, (value,))
@@ -398,9 +400,6 @@ class MySQLConnector(Connector):
 
     def _routines(self, params, filters: Filters) -> Iterator[SchemaObject]:
         """Procedures, functions and triggers: one statement each kind, whatever their number."""
-        # GROUP_CONCAT stops at group_concat_max_len (1,024 bytes by default): a longer parameter list would be
-        # cut, and the routine's name with it.
-        self._fetchall("SET SESSION group_concat_max_len = 65536")
         for (schema, name, routine_type, body, definition, returns, comment, definer,
              arguments) in self._fetchall(ROUTINES_SQL, params):
             arguments = arguments or ""
