@@ -12,7 +12,7 @@ from accounts.admin import ContributedAdminMixin, RestrictedAdminMixin
 from accounts.permissions import has_any_grant
 from catalog import admin_assets, inventory, services
 from catalog.admin_readable import NOT_PROFILED, profile_facts, property_facts
-from catalog.models import Asset, ColumnAsset, DatabaseAsset, SchemaAsset, TableAsset, ViewAsset
+from catalog.models import Asset, ColumnAsset, DatabaseAsset, RoutineAsset, SchemaAsset, TableAsset, ViewAsset
 from catalog.selectors import asset_list
 from config.pagination import EstimatedCountPaginator
 from sources.admin import VisibleDataSourceFilter
@@ -159,7 +159,7 @@ class AssetAdmin(ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
 
 
 # One page per asset type.
-for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
+for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, RoutineAsset, ColumnAsset):
     admin.site.register(proxy, AssetAdmin)
 
 # Their admins, and the suggestions' section of the asset pages, register themselves.

@@ -7,7 +7,16 @@ from django.db.models import Case, Count, IntegerField, Min, Prefetch, Q, QueryS
 from accounts.models import User
 from accounts.permissions import restrict
 from accounts.selectors import workspace_list
-from catalog.models import Asset, AssetClassification, AssetOwner, Classification, GlossaryTerm, Suggestion, Tag
+from catalog.models import (
+    Asset,
+    AssetClassification,
+    AssetOwner,
+    Classification,
+    DefinitionLineage,
+    GlossaryTerm,
+    Suggestion,
+    Tag,
+)
 
 
 def asset_list(*, user: User | None, action: str = "view", present_only: bool = False) -> QuerySet[Asset]:
@@ -144,3 +153,8 @@ def suggestion_list(*, user: User | None, action: str = "view") -> QuerySet[Sugg
 def open_suggestion_count(*, user: User | None) -> int:
     """How many suggestions wait for a curator's decision among those ``user`` sees."""
     return restrict(Suggestion.objects.filter(status=Suggestion.Status.OPEN), user, "view").count()
+
+
+def definition_lineage_get(*, user: User | None, asset: Asset) -> DefinitionLineage | None:
+    """What lineage last read from ``asset``'s definition (a view or a routine), if the user may see it."""
+    return restrict(DefinitionLineage.objects.filter(asset=asset), user, "view").first()
