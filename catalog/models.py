@@ -14,8 +14,8 @@ from sources.models import DataSource
 
 class Asset(GovernedModel):
     """A database, schema, table, view, routine (function, procedure, trigger) or column of a data source — one
-    table, so that classifications, tags, owners, terms and lineage attach to any of them. Assets are never deleted by scans: a vanished object gets
-    ``removed_at``."""
+    table, so that classifications, tags, owners, terms and lineage attach to any of them. Assets are never deleted
+    by scans: a vanished object gets ``removed_at``."""
 
     class Type(models.TextChoices):
         DATABASE = "database", "Database"

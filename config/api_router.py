@@ -6,8 +6,8 @@ from accounts.api.urls import register as register_accounts
 from catalog.api.classifications import register as register_classifications
 from catalog.api.curation import register as register_curation
 from catalog.api.glossary import register as register_glossary
-from catalog.api.suggestions import register as register_suggestions
 from catalog.api.lineage import register as register_lineage
+from catalog.api.suggestions import register as register_suggestions
 from catalog.api.urls import register as register_catalog
 from scanning.api.rules import register as register_classification_rules
 from scanning.api.urls import register as register_scanning

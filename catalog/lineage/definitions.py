@@ -28,11 +28,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import sqlglot
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
-import sqlglot
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlglot import exp
