@@ -52,6 +52,9 @@ logger = logging.getLogger("racine.lineage")
 # Part of every definition's hash: raise it when reading changes (a better parser, another resolution), so that
 # the next scan reads every definition again.
 READER_REVISION = "1"
+# Definitions whose edges are written in one transaction: a failed write (the database, not the parser) loses at
+# most these, and the next scan reads them again (their hash was not stored).
+WRITE_BATCH = 100
 ORIGINS = {Asset.Type.VIEW: LineageOrigin.VIEW, Asset.Type.ROUTINE: LineageOrigin.PROCEDURE}
 ENGINE_DIALECTS = {DataSource.Engine.POSTGRESQL: "postgres", DataSource.Engine.MYSQL: "mysql",
                    DataSource.Engine.SQLITE: "sqlite"}
@@ -76,6 +79,15 @@ class DefinitionsOutcome:
     unchanged: int = 0
     dropped: int = 0
     problems: int = 0
+
+
+@dataclass
+class _Reading:
+    """What one definition gave: its flows, and its DefinitionLineage row to store."""
+
+    definition: _Definition
+    flows: list[Flow]
+    row: DefinitionLineage
 
 
 @dataclass
@@ -107,8 +119,9 @@ def definition_dialect(data_source: DataSource) -> str | None:
 
 def definitions_lineage_record(*, data_source: DataSource, acting_user: User | SystemActor) -> DefinitionsOutcome:
     """Read the lineage of ``data_source``'s new and changed view and routine definitions, refresh that of the
-    unchanged ones and drop that of the gone ones (see the module's docstring). Each definition is written in a
-    transaction of its own: one that fails to parse is recorded as a problem and the others are still read."""
+    unchanged ones and drop that of the gone ones (see the module's docstring). Definitions are written
+    ``WRITE_BATCH`` to a transaction; one that fails to parse is recorded as a problem and the others are still
+    read."""
     authorize(acting_user, lambda: has_perm(acting_user, "view", data_source))
     outcome = DefinitionsOutcome()
     dialect = definition_dialect(data_source)
@@ -127,8 +140,10 @@ def definitions_lineage_record(*, data_source: DataSource, acting_user: User | S
         outcome.unchanged = len(unchanged)
     if changed:
         tables = _SourceTables(data_source, " ".join(d.text for d in changed))
-        for definition in changed:
-            outcome.problems += bool(_read(data_source, dialect, definition, tables, now, acting_user))
+        for start in range(0, len(changed), WRITE_BATCH):
+            readings = [_read(dialect, definition, tables, now) for definition in changed[start:start + WRITE_BATCH]]
+            _write(data_source, dialect, readings, acting_user)
+            outcome.problems += sum(bool(reading.row.problem) for reading in readings)
         outcome.read = len(changed)
     logger.info("definition lineage read", extra={"data_source": data_source.pk, **vars(outcome)})
     return outcome
@@ -172,7 +187,7 @@ def _definitions(data_source: DataSource, assets: list[dict], dialect: str | Non
             else:
                 if not _STARTS_WITH_CREATE.match(text):
                     text = f"CREATE VIEW {q(path[-2])}.{q(path[-1])} AS {text}"
-                definition.text = _flat_joins_text(text, dialect)
+                definition.text = text
         else:
             definition.text, definition.problem = _routine_text(properties, path, by_name, q)
         # What decides the edges besides the text: a view's columns are their targets (SQLite keeps SELECT * in
@@ -373,15 +388,15 @@ class _Ends:
 # --- writes -------------------------------------------------------------------------------------------------------
 
 
-def _read(data_source, dialect, definition: _Definition, tables: _SourceTables, now, acting_user) -> str:
-    """Parse one definition and replace its edges; returns its problem ("" if none)."""
+def _read(dialect, definition: _Definition, tables: _SourceTables, now) -> _Reading:
+    """Parse one definition (its joins written flat first) into flows; a failure is its problem."""
     asset = definition.asset
     flows: list[Flow] = []
     problem, external = definition.problem, []
     if definition.text:
         try:
-            script = sql_lineage(definition.text, dialect=dialect,
-                                 schema=tables.schema_for(definition.text, definition.search_path))
+            text = _flat_joins_text(definition.text, dialect)
+            script = sql_lineage(text, dialect=dialect, schema=tables.schema_for(text, definition.search_path))
             ends = _Ends(tables, definition.search_path)
             flows = ends.flows(script)
             external = sorted(ends.external)
@@ -389,19 +404,26 @@ def _read(data_source, dialect, definition: _Definition, tables: _SourceTables, 
         except Exception as exc:  # noqa: BLE001 — the parser's own failure is this definition's problem, not the run's
             logger.exception("definition lineage failed", extra={"asset": asset["pk"]})
             problem = f"The definition could not be read: {type(exc).__name__}: {exc}"
-    with transaction.atomic():
-        result = lineage_edges_replace(
-            workspace=data_source.workspace, origin=ORIGINS[asset["type"]], origin_key=str(asset["pk"]), flows=flows,
-            text=definition.text, dialect=dialect or "", data_source=data_source, acting_user=acting_user)
-        levels = [flow.level for flow in flows]
-        DefinitionLineage.objects.update_or_create(asset_id=asset["pk"], defaults={
-            "text_hash": definition.text_hash, "read_at": now, "seen_at": now, "problem": problem[:10_000],
-            "table_edges": levels.count(LineageEdge.Level.TABLE), "external_tables": external,
-            "column_edges": levels.count(LineageEdge.Level.COLUMN)})
-    if result.created or result.removed:
-        logger.debug("definition lineage replaced", extra={"asset": asset["pk"], "created": result.created,
-                                                           "removed": result.removed})
-    return problem
+    levels = [flow.level for flow in flows]
+    return _Reading(definition, flows, DefinitionLineage(
+        asset_id=asset["pk"], text_hash=definition.text_hash, read_at=now, seen_at=now, problem=problem[:10_000],
+        table_edges=levels.count(LineageEdge.Level.TABLE), column_edges=levels.count(LineageEdge.Level.COLUMN),
+        external_tables=external))
+
+
+@transaction.atomic
+def _write(data_source, dialect, readings: list[_Reading], acting_user) -> None:
+    """Each definition's edges replaced (by its own origin and key), and what was read stored, in one transaction."""
+    for reading in readings:
+        asset = reading.definition.asset
+        lineage_edges_replace(
+            workspace=data_source.workspace, origin=ORIGINS[asset["type"]], origin_key=str(asset["pk"]),
+            flows=reading.flows, text=reading.definition.text, dialect=dialect or "", data_source=data_source,
+            acting_user=acting_user)
+    DefinitionLineage.objects.bulk_create(
+        [reading.row for reading in readings], update_conflicts=True, unique_fields=["asset"],
+        update_fields=["text_hash", "read_at", "seen_at", "problem", "table_edges", "column_edges",
+                       "external_tables"])
 
 
 @transaction.atomic

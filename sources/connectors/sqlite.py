@@ -4,8 +4,9 @@ Four catalog statements in all: objects (tables, views and triggers) from ``sqli
 foreign keys and columns, each one query joining ``sqlite_master`` to the table-valued pragma functions
 (``pragma_table_xinfo``, ``pragma_foreign_key_list``). The schema is ``main``; the database is named after the
 file (``shop.db`` → ``shop``). The statement timeout is enforced with a progress handler that interrupts a
-statement past its deadline. Sampling orders the rows by a hash of the values read (``racine_sample_key``, registered on the
-connection): the same data gives the same sample, wherever its rows are stored; ``random()`` would not.
+statement past its deadline. Sampling orders the rows by a hash of the values read (``racine_sample_key``,
+registered on the connection): the same data gives the same sample, wherever its rows are stored; ``random()``
+would not.
 """
 from __future__ import annotations
 
