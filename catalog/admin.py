@@ -14,7 +14,7 @@ from accounts.permissions import has_any_grant
 from catalog import admin_assets, inventory
 from catalog.admin_curation import CurationAdminMixin, curate_selected
 from catalog.admin_readable import NOT_PROFILED, profile_facts, property_facts
-from catalog.models import Asset, ColumnAsset, DatabaseAsset, SchemaAsset, TableAsset, ViewAsset
+from catalog.models import Asset, ColumnAsset, DatabaseAsset, RoutineAsset, SchemaAsset, TableAsset, ViewAsset
 from catalog.selectors import asset_list, asset_search
 from config.pagination import EstimatedCountPaginator
 from sources.admin import VisibleDataSourceFilter
@@ -165,7 +165,7 @@ class AssetAdmin(CurationAdminMixin, ContributedAdminMixin, RestrictedAdminMixin
 
 
 # One page per asset type.
-for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
+for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, RoutineAsset, ColumnAsset):
     admin.site.register(proxy, AssetAdmin)
 
 # Their admins, and the suggestions' and properties' sections of the asset pages, register themselves.

@@ -16,15 +16,17 @@ PROPERTY_LABELS = {
     "Auto-increment", "identity": "Identity", "generated": "Generated", "materialized": "Materialized",
     "view_definition": "Definition", "owner": "Owner", "engine": "Storage engine", "charset": "Character set",
     "collation": "Collation", "partition": "Partition", "partitioned": "Partitioned", "foreign": "Foreign table",
-    "system_versioned": "System-versioned",
+    "system_versioned": "System-versioned", "kind": "Kind", "language": "Language", "arguments": "Arguments",
+    "returns": "Returns", "definition": "Definition", "definition_hidden": "Body hidden from the scanning account",
+    "table": "On table", "timing": "Fires", "events": "On", "for_each": "For each", "function": "Runs",
 }
 # The asset fields a scan compares (catalog.bulk.SCANNED_FIELDS), for drift rows.
 FIELD_LABELS = {
     "type": "Type", "data_type": "Data type", "is_nullable": "Nullable", "default": "Default",
     "source_description": "Comment in the source", "ordinal": "Position", "properties": "Properties",
 }
-# Long text shown as a block (a view's SQL), not inline.
-BLOCK_PROPERTIES = {"view_definition"}
+# Long text shown as a block (a view's or a routine's SQL), not inline.
+BLOCK_PROPERTIES = {"view_definition", "definition"}
 
 
 def label_of(key: str, labels: Mapping[str, str] = PROPERTY_LABELS) -> str:

@@ -18,6 +18,7 @@ from catalog.models import (
     AssetOwner,
     AssetPropertyValue,
     Classification,
+    DefinitionLineage,
     GlossaryTerm,
     PropertyDefinition,
     Suggestion,
@@ -287,3 +288,8 @@ def asset_curation_history(*, user: User | None, asset: Asset, limit: int) -> li
     return list(AuditEvent.objects.filter(Exists(asset_list(user=user).filter(pk=asset.pk)),
                                           content_type=content_type, object_id=str(asset.pk))
                 .order_by("-created_at", "-id")[:limit])
+
+
+def definition_lineage_get(*, user: User | None, asset: Asset) -> DefinitionLineage | None:
+    """What lineage last read from ``asset``'s definition (a view or a routine), if the user may see it."""
+    return restrict(DefinitionLineage.objects.filter(asset=asset), user, "view").first()
