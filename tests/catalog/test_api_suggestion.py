@@ -87,6 +87,9 @@ def test_bulk_refuses_a_bad_decision_and_hidden_ids(world):
     assert client.post(url(route="bulk"), {"ids": [mine.pk], "decision": "maybe"}, format="json").status_code == 400
     assert client.post(url(route="bulk"), {"ids": [mine.pk, theirs.pk], "decision": "dismissed"},
                        format="json").status_code == 404
+    # An id no database integer holds is a 400 (SQLite raised OverflowError: a 500).
+    assert client.post(url(route="bulk"), {"ids": [10**30], "decision": "dismissed"},
+                       format="json").status_code == 400
 
 
 def test_the_list_filters_by_asset_kind_and_status(world):
