@@ -141,6 +141,16 @@ def test_assets_of_two_workspaces_get_a_bulk_row_each(world, columns):
     assert rows == {world.workspace_a.pk: [columns[0].pk], world.workspace_b.pk: [theirs.pk]}
 
 
+def test_a_selection_holding_a_nul_is_recorded_without_it(world, columns):
+    # A boolean filter reads "\x00" as "not given", so the request is valid; the selection it records went to
+    # the audit row as given, which PostgreSQL's jsonb refuses (a 500 that changed nothing).
+    response = _post(world, "steward", {"filters": {"removed": "\x00", "type": "column"},
+                                        "certification": "certified"})
+    assert response.status_code == 200, response.content
+    bulk = AuditEvent.objects.get(event="asset.bulk_curated")
+    assert bulk.extra["selection"] == {"filters": {"removed": "\ufffd", "type": "column"}}
+
+
 def test_filters_go_in_the_body_not_the_query_string(world, columns):
     response = world.client("steward").post(URL + "?type=column", {"assets": [columns[0].pk],
                                                                   "certification": "certified"}, format="json")
