@@ -22,6 +22,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from accounts.actors import SYSTEM, SYSTEM_LABEL
+from accounts.fields import UNSTORABLE_TEXT
 from accounts.models import AuditEvent, Workspace
 from accounts.permissions import workspace_of
 from config.request_id import current_request_id
@@ -30,7 +31,6 @@ REDACTED = "***"
 SYSTEM_ACTOR_LABEL = SYSTEM_LABEL
 _SECRET_NAME = re.compile(r"password|secret|token|key", re.IGNORECASE)
 _MAX_USER_AGENT = 512
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def is_secret_field(name: str, redact: Iterable[str] = ()) -> bool:
@@ -123,7 +123,7 @@ def _storable(value):
     by U+FFFD: ``extra`` records what a request asked, as given, and an event that cannot be written fails the
     change it records."""
     if isinstance(value, str):
-        return _UNSTORABLE.sub("\ufffd", value)
+        return UNSTORABLE_TEXT.sub("\ufffd", value)
     if isinstance(value, dict):
         return {_storable(name): _storable(item) for name, item in value.items()}
     if isinstance(value, (list, tuple)):
