@@ -34,7 +34,7 @@ from catalog.selectors import (
     tag_list,
     with_curation,
 )
-from config.filters import KnownParametersOnly, refuse_unknown_parameters
+from config.filters import KnownParametersOnly, check_filters, refuse_unknown_parameters
 from config.serializers import IdField
 
 # Where each relation input finds its choices: what the caller sees (an id from elsewhere is "does not exist").
@@ -229,8 +229,10 @@ def selected_assets(user, data: dict):
         raise ValidationError({"filters": dict.fromkeys(unknown, ["Unknown filter; the filters are those of the "
                                                                   "asset list."])})
     filterset = AssetFilterSet(data=_filter_data(data["filters"]), queryset=visible)
-    if not filterset.is_valid():
-        raise ValidationError({"filters": filterset.errors})
+    try:
+        check_filters(filterset)  # as the list checks them: a boolean it cannot read is refused, not ignored
+    except ValidationError as exc:
+        raise ValidationError({"filters": exc.detail}) from None
     return filterset.qs
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
@@ -141,14 +142,18 @@ def test_assets_of_two_workspaces_get_a_bulk_row_each(world, columns):
     assert rows == {world.workspace_a.pk: [columns[0].pk], world.workspace_b.pk: [theirs.pk]}
 
 
-def test_a_selection_holding_a_nul_is_recorded_without_it(world, columns):
-    # A boolean filter reads "\x00" as "not given", so the request is valid; the selection it records went to
-    # the audit row as given, which PostgreSQL's jsonb refuses (a 500 that changed nothing).
-    response = _post(world, "steward", {"filters": {"removed": "\x00", "type": "column"},
+@pytest.mark.parametrize("removed", ["yes", "maybe", "\x00"])
+def test_a_boolean_filter_the_list_refuses_is_refused_in_bulk_too(world, columns, removed):
+    # The list answers 400 for ?removed=yes; bulk read it as "no filter", which also dropped the default that
+    # hides removed assets — curating them too — and recorded the value as given (a NUL: a 500 on PostgreSQL).
+    gone = columns[2]
+    gone.removed_at = timezone.now()
+    gone.save(update_fields=["removed_at"])
+    response = _post(world, "steward", {"filters": {"removed": removed, "type": "column"},
                                         "certification": "certified"})
-    assert response.status_code == 200, response.content
-    bulk = AuditEvent.objects.get(event="asset.bulk_curated")
-    assert bulk.extra["selection"] == {"filters": {"removed": "\ufffd", "type": "column"}}
+    assert response.status_code == 400, response.content
+    assert [error["field"] for error in response.json()["errors"]] == ["filters.removed"]
+    assert not AuditEvent.objects.filter(event="asset.bulk_curated").exists()
 
 
 def test_filters_go_in_the_body_not_the_query_string(world, columns):
