@@ -20,7 +20,7 @@ from catalog.models import Asset, AssetClassification, Classification
 from catalog.selectors import active_classification_list, asset_classification_list, asset_list
 from config.problems import Conflict
 from config.rows import RowListModelMixin
-from config.serializers import ModelSerializer
+from config.serializers import IdField, ModelSerializer
 
 MAX_BULK = 500
 
@@ -66,7 +66,7 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class BulkDecisionSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_BULK)
+    ids = serializers.ListField(child=IdField(), min_length=1, max_length=MAX_BULK)
     decision = serializers.ChoiceField(choices=[AssetClassification.Status.CONFIRMED,
                                                 AssetClassification.Status.REJECTED])
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
