@@ -32,7 +32,7 @@
     autoungrabify: true,
     style: [
       {selector: "node", style: {
-        "shape": "round-rectangle", "width": "data(width)", "height": 34, "label": "data(display)",
+        "shape": "round-rectangle", "width": "data(width)", "height": "data(height)", "label": "data(display)",
         "font-size": 12, "font-family": "system-ui, -apple-system, 'Segoe UI', sans-serif",
         "text-valign": "center", "text-halign": "center", "text-wrap": "wrap",
         "background-color": "#ffffff", "border-width": 1, "border-color": "#79aec8", "color": "#1f2d3d"}},
@@ -48,7 +48,7 @@
       {selector: ":parent", style: {
         "text-valign": "top", "text-halign": "center", "text-margin-y": -4, "padding": 8,
         "background-color": "#f8fbfd", "background-opacity": 1, "shape": "round-rectangle"}},
-      {selector: "node.column", style: {"height": 24, "font-size": 11, "background-color": "#ffffff"}},
+      {selector: "node.column", style: {"font-size": 11, "background-color": "#ffffff"}},
       {selector: "node:selected", style: {"overlay-color": "#417690", "overlay-opacity": 0.15,
                                           "overlay-padding": 4}},
       {selector: "edge", style: {
@@ -97,7 +97,8 @@
         return;
       }
       var text = display(node);
-      var data = Object.assign({id: node.key, display: text, width: widthOf(text) + 24}, node);
+      var data = Object.assign({id: node.key, display: text, width: widthOf(text) + 20,
+                                height: text.indexOf("\n") < 0 ? 26 : 38}, node);
       if (node.parent && cy.getElementById(node.parent).empty()) delete data.parent;
       cy.add({group: "nodes", data: data, classes: classesOf(node)});
       added += 1;
@@ -114,10 +115,11 @@
   }
 
   function layout() {
-    cy.layout({name: "dagre", rankDir: "LR", nodeSep: 10, rankSep: 70, edgeSep: 8, ranker: "network-simplex",
-               fit: true, padding: 16, animate: false}).run();
-    if (cy.zoom() < 0.55) {  // a big graph shrunk to fit would be unreadable: start at the asset, readable
-      cy.zoom(0.55);
+    // Columns put each table's name above its box, where dagre does not reckon it: more room between rows then.
+    cy.layout({name: "dagre", rankDir: "LR", nodeSep: columns ? 28 : 8, rankSep: 70, edgeSep: 8,
+               ranker: "network-simplex", fit: true, padding: 16, animate: false}).run();
+    if (cy.zoom() < 0.6) {  // a big graph shrunk to fit would be unreadable: start at the asset, readable
+      cy.zoom(0.6);
       cy.center(cy.nodes(".start"));
     }
     var columnEdges = cy.edges(".column").length;
