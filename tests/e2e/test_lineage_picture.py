@@ -112,7 +112,8 @@ def test_a_steward_reads_expands_and_opens_the_columns_of_a_fifty_node_lineage(p
     assert {"exports/churn_weekly", "exports/churn_daily"} <= set(after)
     assert "external dataset" in after["exports/churn_weekly"]["label"]
     assert int(_box(tab)["nodes"]) == 51
-    assert tab.locator(".lineage-selected a").inner_text() == leaf_name(orders)  # its page, one click away
+    # Its page, one click away.
+    assert tab.locator(".lineage-selected a").inner_text() == "shop.bi.report_churn_dashboard_0"
     _fits(tab)
     _shoot(tab, "2-expanded")
 
@@ -127,8 +128,12 @@ def test_a_steward_reads_expands_and_opens_the_columns_of_a_fifty_node_lineage(p
     _shoot(tab, "3-columns")
     tab.click(".lineage-zoom[data-zoom=fit]")
     _shoot(tab, "4-columns-fit")
+
+    # A column's page draws its own column-level lineage (no toggle: it is one already), its table around it.
+    tab.goto(live_server.url + reverse("admin:catalog_columnasset_change", args=[orders.cols["amount"].pk]))
+    tab.wait_for_selector(".lineage[data-nodes]")
+    assert tab.locator(".lineage-columns").count() == 0
+    assert int(_box(tab)["columnEdges"]) == 7
+    _fits(tab)
+    _shoot(tab, "5-column-page")
     assert page.external == [] and page.console_errors == []
-
-
-def leaf_name(orders) -> str:
-    return orders.qualified_name.replace("sales.orders", "bi.report_churn_dashboard_0")
