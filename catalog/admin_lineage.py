@@ -114,6 +114,10 @@ def lineage_section(request, asset):
     if asset.type not in DRAWN_TYPES or not may_read_lineage(request):
         return None
     picture = lineage_picture(request, asset, columns=asset.type == Asset.Type.COLUMN)
+    if not picture.edges and not picture.columns:
+        # Some flows are known only between columns (an OpenLineage run with column lineage and no table-level
+        # one): then the picture starts at column level, rather than saying there is none.
+        picture = lineage_picture(request, asset, columns=True)
     by_key = {node["key"]: node for node in picture.nodes}
     rows = [(by_key[edge["source"]], by_key[edge["target"]], edge) for edge in picture.edges[:EDGES_LISTED]]
     return {"picture": picture.as_json(), "rows": rows, "more": len(picture.edges) > EDGES_LISTED,

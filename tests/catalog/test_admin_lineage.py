@@ -147,13 +147,18 @@ def _page(client, asset):
     return response.content.decode()
 
 
+def _carried(page: str) -> dict:
+    """The graph the page carries for its picture."""
+    opening = '<script id="lineage-data" type="application/json">'
+    start = page.index(opening) + len(opening)
+    return json.loads(page[start:page.index("</script>", start)])
+
+
 def test_the_section_carries_the_first_picture_and_a_table_for_readers_without_javascript(world, flow):
     page = _page(_staff(world, "steward"), flow["raw"])
     assert 'id="asset-lineage"' in page and "secret_staging" not in page
     assert "1 asset on these paths is not yours to see" in page
-    start = page.index('<script id="lineage-data" type="application/json">') + len(
-        '<script id="lineage-data" type="application/json">')
-    picture = json.loads(page[start:page.index("</script>", start)])
+    picture = _carried(page)
     assert {node["label"] for node in picture["nodes"]} == {"raw", "report"}  # the dashboard is 3 hops away
     # The table's rows link each end to its page, and say a sensitive one is.
     assert f'<a href="{reverse("admin:catalog_tableasset_change", args=[flow["report"].pk])}">' in page
@@ -167,3 +172,13 @@ def test_an_asset_without_lineage_says_so_and_a_schema_shows_no_section(world):
     client = _staff(world, "analyst")
     assert "No lineage yet" in _page(client, lonely)
     assert 'id="asset-lineage"' not in _page(client, lonely.parent)
+
+
+def test_a_table_whose_flows_are_known_only_between_columns_starts_at_column_level(world):
+    source = DataSourceFactory(workspace=world.workspace_a)
+    orders, report = table(source, "orders", columns=("amount",)), table(source, "report", columns=("amount",))
+    edge(orders.cols["amount"], report.cols["amount"])
+    page = _page(_staff(world, "analyst"), orders)
+    assert "No lineage yet" not in page
+    picture = _carried(page)
+    assert picture["columns"] is True and [edge["level"] for edge in picture["edges"]] == ["column"]

@@ -127,6 +127,15 @@ def test_a_steward_reads_expands_and_opens_the_columns_of_a_fifty_node_lineage(p
     assert "orders" in parents
     _fits(tab)
     _shoot(tab, "3-columns")
+    # A click on a column expands that column, not its table as well.
+    column = next(node for node in tab.evaluate(NODES) if node["key"] == f"asset:{orders.cols['amount'].pk}")
+    fetched = []
+    tab.on("request", lambda request: "/lineage/?" in request.url and fetched.append(request.url))
+    tab.mouse.click(canvas["x"] + column["x"], canvas["y"] + column["y"])
+    tab.wait_for_function("() => document.querySelector('.lineage').dataset.expanded === '1'")
+    tab.wait_for_load_state("networkidle")
+    assert len(fetched) == 1 and f"/{orders.cols['amount'].pk}/lineage/?depth=1&columns=1" in fetched[0]
+    assert tab.locator(".lineage-selected a").inner_text() == orders.cols["amount"].qualified_name
     tab.click(".lineage-zoom[data-zoom=fit]")
     _shoot(tab, "4-columns-fit")
 

@@ -160,7 +160,7 @@
     var node = event.target;
     show(node);
     var data = node.data();
-    if (!data.lineage_url || expanded[data.id] || node.isParent() && !data.reached) return;
+    if (!data.lineage_url || expanded[data.id]) return;
     status.textContent = "Fetching the neighbours of " + data.label + "…";
     fetchGraph(data.lineage_url, 1).then(function (graph) {
       expanded[data.id] = true;
@@ -201,5 +201,6 @@
 
   var first = JSON.parse(carried.textContent);
   columns = first.columns;
+  if (toggle) toggle.checked = columns;
   redraw(first);
 }());
