@@ -114,3 +114,22 @@ def test_a_steward_walks_from_a_table_to_a_column_and_back_through_the_breadcrum
         .map(e => `${e.className} ${Math.round(e.getBoundingClientRect().width)}`)""")
     assert page.page.locator("#result_list th.column-sensitivity").is_visible()
     assert page.external == []
+
+
+def test_the_sections_of_an_asset_page_start_below_its_form(page, live_server):
+    """Django floats the form (#content-main): a section that did not clear it started beside the form, its
+    title's dark band spanning the form's height and showing as an empty bar above the Close button."""
+    world = build_world()
+    steward = world.user("steward")
+    steward.is_staff = True
+    steward.save(update_fields=["is_staff"])
+    source = DataSourceFactory(workspace=world.workspace_a)
+    _, _, table, _ = asset_tree(source, columns={"email": "text"})
+
+    _signed_in(page, live_server, steward)
+    _open(page, live_server.url + reverse("admin:catalog_tableasset_change", args=[table.pk]))
+    form_bottom = page.page.locator("#content-main").bounding_box()
+    for section in page.page.locator("section.asset-section").all():
+        box, title = section.bounding_box(), section.locator("h2").bounding_box()
+        assert box["y"] >= form_bottom["y"] + form_bottom["height"], section.get_attribute("id")
+        assert title["height"] < 60, section.get_attribute("id")
