@@ -10,6 +10,7 @@ from catalog.models import Asset, AssetClassification
 from scanning.models import AssetChange
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import AssetChangeFactory, DataSourceFactory, ScanRunFactory
+from tests.catalog.suggestion_factories import SuggestionFactory, column_in
 from tests.support.personas import build_world, verified_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -133,3 +134,20 @@ def test_the_sections_of_an_asset_page_start_below_its_form(page, live_server):
         box, title = section.bounding_box(), section.locator("h2").bounding_box()
         assert box["y"] >= form_bottom["y"] + form_bottom["height"], section.get_attribute("id")
         assert title["height"] < 60, section.get_attribute("id")
+
+
+def test_the_suggestions_list_keeps_an_assets_qualified_name_readable(page, live_server):
+    """The reason beside it took the width: a qualified name broke every few letters, on six lines."""
+    world = build_world()
+    steward = world.user("steward")
+    steward.is_staff = True
+    steward.save(update_fields=["is_staff"])
+    column = column_in(world.workspace_a)
+    Asset.objects.filter(pk=column.pk).update(qualified_name="demo_shop.main.customer_orders.email")
+    SuggestionFactory(asset=column, reason="Same name and type (TEXT) as demo_shop.main.customers.email, linked "
+                                           "to the term “Customer e-mail” by stella. " * 2)
+
+    _signed_in(page, live_server, steward)
+    _open(page, live_server.url + reverse("admin:catalog_suggestion_changelist"))
+    cell = page.page.locator("#result_list tbody .field-asset_shown").first
+    assert cell.bounding_box()["width"] >= 150, cell.bounding_box()
