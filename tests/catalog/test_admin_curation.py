@@ -376,3 +376,11 @@ def test_history_words_cover_every_curation_event():
     assert said("asset.certification_expired", {"certification_status": ["certified", None]}) == (
         "its certification expired")
     assert said("asset.changed", {"description": ["", "x"]}) == "changed the description"
+    assert said("asset.property_set", {"properties": [None, {"retention": "3 years"}]}, {"label": "Retention"}) == (
+        "set Retention to 3 years")
+    assert said("asset.property_set", {"properties": [{"personal": False}, {"personal": True}]},
+                {"label": "Personal data"}) == "set Personal data to yes (was no)"
+    assert said("asset.property_set", {"properties": [None, {"uses": ["billing", "marketing"]}]}) == (
+        "set uses to billing, marketing")  # a row without the label: the property's name
+    assert said("asset.property_cleared", {"properties": [{"tier": "gold"}, None]}, {"label": "Tier"}) == (
+        "cleared Tier (was gold)")
