@@ -90,10 +90,22 @@ def token_for(user, scope=ApiToken.Scope.WRITE) -> str:
                             acting_user=SYSTEM)[1]
 
 
-def ol_client(live_server, secret: str, endpoint: str = ENDPOINT) -> OpenLineageClient:
-    config = HttpConfig(url=live_server.url, endpoint=endpoint, auth=ApiKeyTokenProvider({"apiKey": secret}),
-                        retry={"total": 0})
-    return OpenLineageClient(transport=HttpTransport(config))
+@pytest.fixture
+def ol_client(live_server):
+    """The official client's HTTP transport pointed at the live server with an API key, as Airflow's would be.
+    ``Connection: close``: a kept-alive connection holds a server thread open past the test, which then closes a
+    database connection the live server has stopped sharing (an unhandled exception in that thread)."""
+    transports = []
+
+    def client_for(secret: str) -> OpenLineageClient:
+        config = HttpConfig(url=live_server.url, endpoint=ENDPOINT, auth=ApiKeyTokenProvider({"apiKey": secret}),
+                            retry={"total": 0}, custom_headers={"Connection": "close"})
+        transports.append(HttpTransport(config))
+        return OpenLineageClient(transport=transports[-1])
+
+    yield client_for
+    for transport in transports:
+        transport.close()
 
 
 def client_event(*, event_type=RunState.COMPLETE, run_id=None, when=None, inputs=None, outputs=None) -> RunEvent:
@@ -124,8 +136,8 @@ def edges(level):
              edge.direct) for edge in LineageEdge.objects.filter(origin="openlineage", level=level)}
 
 
-def test_client_events_record_table_and_column_edges(live_server, shop):
-    client = ol_client(live_server, token_for(shop["steward"]))
+def test_client_events_record_table_and_column_edges(ol_client, shop):
+    client = ol_client(token_for(shop["steward"]))
     response = client.transport.emit(client_event())
     assert response.status_code == 200
     outcome = response.json()["events"][0]
@@ -140,8 +152,8 @@ def test_client_events_record_table_and_column_edges(live_server, shop):
     assert '"eventType":"COMPLETE"' in record.text and record.origin == "openlineage"
 
 
-def test_a_resent_event_records_nothing_new(live_server, shop):
-    client = ol_client(live_server, token_for(shop["steward"]))
+def test_a_resent_event_records_nothing_new(ol_client, shop):
+    client = ol_client(token_for(shop["steward"]))
     event = client_event()
     client.emit(event)
     before = (list(LineageEdge.objects.values_list("pk", flat=True)), LineageRecord.objects.count())
@@ -150,8 +162,8 @@ def test_a_resent_event_records_nothing_new(live_server, shop):
     assert (list(LineageEdge.objects.values_list("pk", flat=True)), LineageRecord.objects.count()) == before
 
 
-def test_a_later_run_replaces_the_jobs_lineage_and_an_older_one_is_stale(live_server, shop):
-    client = ol_client(live_server, token_for(shop["steward"]))
+def test_a_later_run_replaces_the_jobs_lineage_and_an_older_one_is_stale(ol_client, shop):
+    client = ol_client(token_for(shop["steward"]))
     client.emit(client_event(when=datetime(2026, 3, 1, tzinfo=UTC)))
     only_table = client_event(when=datetime(2026, 3, 2, tzinfo=UTC),
                               outputs=[OutputDataset(namespace=NAMESPACE, name="shop.public.report")])
@@ -162,8 +174,8 @@ def test_a_later_run_replaces_the_jobs_lineage_and_an_older_one_is_stale(live_se
     assert late["outcome"] == "stale" and edges("column") == set()
 
 
-def test_start_and_running_without_outputs_record_nothing(live_server, shop):
-    client = ol_client(live_server, token_for(shop["steward"]))
+def test_start_and_running_without_outputs_record_nothing(ol_client, shop):
+    client = ol_client(token_for(shop["steward"]))
     for state in (RunState.START, RunState.FAIL):
         assert client.transport.emit(client_event(event_type=state)).json()["events"][0]["outcome"] == "ignored"
     running = client_event(event_type=RunState.RUNNING, outputs=[])
@@ -173,12 +185,12 @@ def test_start_and_running_without_outputs_record_nothing(live_server, shop):
     assert merged["outcome"] == "recorded" and merged["created"] == 3
 
 
-def test_unknown_datasets_become_external_assets_with_their_schema(live_server, shop):
+def test_unknown_datasets_become_external_assets_with_their_schema(ol_client, shop):
     schema = schema_dataset.SchemaDatasetFacet(fields=[schema_dataset.SchemaDatasetFacetFields(name="email"),
                                                        schema_dataset.SchemaDatasetFacetFields(name="total")])
     event = client_event(outputs=[OutputDataset(namespace="s3://exports", name="/daily/report.parquet",
                                                 facets={"schema": schema})])
-    client = ol_client(live_server, token_for(shop["steward"]))
+    client = ol_client(token_for(shop["steward"]))
     outcome = client.transport.emit(event).json()["events"][0]
     assert outcome["workspace"] == shop["workspace"].pk  # the input's source decides
     dataset = ExternalAsset.objects.get(namespace="s3://exports", field="")
@@ -186,13 +198,13 @@ def test_unknown_datasets_become_external_assets_with_their_schema(live_server, 
     assert edges("table") == {(shop["orders"].pk, dataset.pk, False)}
 
 
-def test_a_malformed_event_is_refused_naming_the_field(live_server, shop):
+def test_a_malformed_event_is_refused_naming_the_field(ol_client, shop):
     lineage = column_lineage_dataset.ColumnLineageDatasetFacet(fields={"email": column_lineage_dataset.Fields(
         inputFields=[column_lineage_dataset.InputField(namespace=NAMESPACE, name="shop.public.orders", field="id"),
                      column_lineage_dataset.InputField(namespace=NAMESPACE, name="shop.public.orders", field=7)])})
     event = client_event(outputs=[OutputDataset(namespace=NAMESPACE, name="shop.public.report",
                                                 facets={"columnLineage": lineage})])
-    client = ol_client(live_server, token_for(shop["steward"]))
+    client = ol_client(token_for(shop["steward"]))
     with pytest.raises(requests.HTTPError) as refused:
         client.transport.emit(event)
     problem = refused.value.response.json()
@@ -202,8 +214,8 @@ def test_a_malformed_event_is_refused_naming_the_field(live_server, shop):
     assert not LineageEdge.objects.exists()
 
 
-def test_a_read_token_is_refused(live_server, shop):
-    client = ol_client(live_server, token_for(shop["steward"], scope=ApiToken.Scope.READ))
+def test_a_read_token_is_refused(ol_client, shop):
+    client = ol_client(token_for(shop["steward"], scope=ApiToken.Scope.READ))
     with pytest.raises(requests.HTTPError) as refused:
         client.transport.emit(client_event())
     assert refused.value.response.status_code == 403
