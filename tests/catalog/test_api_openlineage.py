@@ -262,7 +262,7 @@ def test_a_batch_is_recorded_whole_or_refused_naming_the_event(two_workspaces):
     bad = event_dict()
     del bad["run"]["runId"]
     refused = post(steward, [event_dict(), bad])
-    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "1.run.runId", refused.json()["errors"]
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "1.run.runId"
     assert not LineageEdge.objects.exists()
     batch = [event_dict(job="a"), event_dict(job="b", event_type="START")]
     assert [e["outcome"] for e in post(steward, batch).json()["events"]] == ["recorded", "ignored"]
