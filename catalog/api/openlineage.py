@@ -128,8 +128,8 @@ class RunEventSerializer(serializers.Serializer):
     schemaURL = StrictCharField(max_length=2048)  # noqa: N815
     run = RunSerializer()
     job = JobSerializer()
-    inputs = DatasetSerializer(many=True, required=False, max_length=MAX_DATASETS)
-    outputs = DatasetSerializer(many=True, required=False, max_length=MAX_DATASETS)
+    inputs = DatasetSerializer(many=True, required=False, allow_null=True, max_length=MAX_DATASETS)
+    outputs = DatasetSerializer(many=True, required=False, allow_null=True, max_length=MAX_DATASETS)
 
 
 class OpenLineageQuerySerializer(StrictQuerySerializer):

@@ -98,7 +98,7 @@ def lineage_openlineage_record(*, events: list[dict], workspace: Workspace | Non
                 for event in events]
 
 
-def _records(event: dict) -> str | None:
+def _how_recorded(event: dict) -> str | None:
     """How ``event`` is recorded: ``replace``, ``merge``, or None."""
     if event.get("eventType") == "COMPLETE":
         return "replace"
@@ -111,7 +111,7 @@ def _record_event(event: dict, *, workspace, sources: _Sources, acting_user) -> 
     job = event["job"]
     outcome = EventOutcome(run_id=event["run"]["runId"], event_type=event.get("eventType") or "OTHER",
                            job=f"{job['namespace']}/{job['name']}", outcome="ignored")
-    how = _records(event)
+    how = _how_recorded(event)
     if how is None:
         return outcome
     mapping = _Mapping(event, sources)

@@ -75,3 +75,22 @@ def test_the_admin_form_takes_one_namespace_a_line(world):
     assert form.cleaned_data["openlineage_namespaces"] == ["postgres://h.example.test:5432", "mysql://legacy:3306"]
     refused = DataSourceForm(data={**data, "openlineage_namespaces": "has spaces in it"})
     assert not refused.is_valid() and list(refused.errors) == ["openlineage_namespaces"]
+
+
+@pytest.mark.django_db
+def test_the_admin_page_shows_the_namespaces_in_use_and_saves_declared_ones(world):
+    from tests.scanning.test_admin import staff
+
+    source = DataSourceFactory(workspace=world.workspace_a, host="wh.example.test", port=5432)
+    client = staff(world, "steward")
+    url = reverse("admin:sources_datasource_change", args=[source.pk])
+    html = client.get(url).content.decode()
+    assert "postgres://wh.example.test:5432</div> (from the connection settings)" in html
+    assert 'name="openlineage_namespaces"' in html
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "owners"}
+    data.update({"workspace": world.workspace_a.pk, "openlineage_namespaces": "snowflake://org-acct"})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    source.refresh_from_db()
+    assert source.openlineage_namespaces == ["snowflake://org-acct"]
