@@ -94,12 +94,13 @@ def token_for(user, scope=ApiToken.Scope.WRITE) -> str:
 def ol_client(live_server):
     """The official client's HTTP transport pointed at the live server with an API key, as Airflow's would be.
     ``Connection: close``: a kept-alive connection holds a server thread open past the test, which then closes a
-    database connection the live server has stopped sharing (an unhandled exception in that thread)."""
+    database connection the live server has stopped sharing (an unhandled exception in that thread). The client's
+    own retries stay on: a pooled socket the server has just closed is sent again, as in production."""
     transports = []
 
     def client_for(secret: str) -> OpenLineageClient:
         config = HttpConfig(url=live_server.url, endpoint=ENDPOINT, auth=ApiKeyTokenProvider({"apiKey": secret}),
-                            retry={"total": 0}, custom_headers={"Connection": "close"})
+                            custom_headers={"Connection": "close"})
         transports.append(HttpTransport(config))
         return OpenLineageClient(transport=transports[-1])
 
