@@ -5,7 +5,7 @@ The shape is checked strictly where Racine reads it — the event's type, time, 
 and name, the ``schema`` and ``columnLineage`` facets — and a wrong value is a 400 naming its path
 (``outputs.0.facets.columnLineage.fields.email.inputFields.1.field``); other facets pass unread, as the spec lets
 producers add their own. What is recorded, and where: catalog.lineage.openlineage. Needs ``add`` on lineage edges
-(stewards, workspace admins) and a token that may write.
+(stewards, workspace admins) and a token of scope write or lineage.
 """
 from __future__ import annotations
 
@@ -165,6 +165,7 @@ class OpenLineageViewSet(RestrictedViewSetMixin, viewsets.ViewSet):
     schema = SingleObjectSchema()
     queryset = LineageEdge.objects.all()  # whose add permission decides
     action_permissions = {"create": "add"}
+    accepts_lineage_tokens = True  # a pipeline's token of scope "lineage" may send events, and do nothing else
 
     @extend_schema(
         request=RunEventSerializer, parameters=[OpenLineageQuerySerializer],

@@ -292,3 +292,14 @@ def test_a_body_that_is_not_an_event_is_a_problem(two_workspaces):
     assert post(steward, []).status_code == 400
     assert post(steward, ["text"]).status_code == 400
     assert post(steward, [event_dict()] * 101).status_code == 400
+
+
+def test_a_lineage_token_sends_events_and_does_nothing_else(ol_client, shop, live_server):
+    secret = token_for(shop["steward"], scope=ApiToken.Scope.LINEAGE)
+    assert ol_client(secret).transport.emit(client_event()).json()["events"][0]["outcome"] == "recorded"
+    headers = {"Authorization": f"Bearer {secret}", "Connection": "close"}
+    assets = requests.get(f"{live_server.url}/api/v1/assets/", headers=headers, timeout=10)
+    sql = requests.post(f"{live_server.url}/api/v1/lineage/sql/", headers=headers, timeout=10,
+                        json={"data_source": shop["source"].pk, "dialect": "postgres", "sql": "SELECT 1"})
+    assert (assets.status_code, sql.status_code) == (403, 403)
+    assert "lineage" in assets.json()["detail"]
