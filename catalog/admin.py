@@ -2,8 +2,9 @@
 steward reads them and curates them (catalog.admin_curation: description, owners, tags, terms, certification, one asset
 or the selected ones, through catalog.asset_curation, audit rows included). An asset's page says where it sits and
 what it holds (catalog.admin_assets)."""
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils.html import format_html
@@ -13,8 +14,8 @@ from accounts.permissions import has_any_grant
 from catalog import admin_assets, inventory
 from catalog.admin_curation import CurationAdminMixin, curate_selected
 from catalog.admin_readable import NOT_PROFILED, profile_facts, property_facts
-from catalog.models import Asset, ColumnAsset, DatabaseAsset, SchemaAsset, TableAsset, ViewAsset
-from catalog.selectors import asset_list
+from catalog.models import Asset, ColumnAsset, DatabaseAsset, RoutineAsset, SchemaAsset, TableAsset, ViewAsset
+from catalog.selectors import asset_list, asset_search
 from config.pagination import EstimatedCountPaginator
 from sources.admin import VisibleDataSourceFilter
 
@@ -73,7 +74,7 @@ class AssetAdmin(CurationAdminMixin, ContributedAdminMixin, RestrictedAdminMixin
     list_display = ["qualified_name", "data_source", "data_type", "sensitivity", "row_count", "changed_at",
                     "removed_at"]
     list_filter = [VisibleDataSourceFilter, RemovedFilter, "sensitivity"]
-    search_fields = ["qualified_name", "description"]
+    search_fields = ["qualified_name", "description"]  # shows the search box; the search is get_search_results
     list_select_related = ["data_source"]  # not the parent: the list does not show it (100 rows and a join less)
     # A count(*) over a million columns on every page view is not worth it: no unfiltered total, and the
     # filtered one estimated when large.
@@ -141,6 +142,18 @@ class AssetAdmin(CurationAdminMixin, ContributedAdminMixin, RestrictedAdminMixin
                            'aria-label="Select this object for an action - {}">',
                            helpers.ACTION_CHECKBOX_NAME, obj.pk, obj)
 
+    def get_search_results(self, request, queryset, search_term):
+        """The search box finds what the header's search finds (catalog.search), within the list's filters and
+        in the list's order; a term with nothing searchable in it finds nothing and says why."""
+        if not search_term.strip():
+            return queryset, False
+        try:
+            found = asset_search(user=request.user, text=search_term)
+        except ValidationError as refused:
+            self.message_user(request, "; ".join(refused.messages), messages.WARNING)
+            return queryset.none(), False
+        return queryset.filter(pk__in=found.ids()), False
+
     def has_add_permission(self, request):
         return False  # scans create assets
 
@@ -152,7 +165,7 @@ class AssetAdmin(CurationAdminMixin, ContributedAdminMixin, RestrictedAdminMixin
 
 
 # One page per asset type.
-for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, ColumnAsset):
+for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, RoutineAsset, ColumnAsset):
     admin.site.register(proxy, AssetAdmin)
 
 # Their admins, and the suggestions' and properties' sections of the asset pages, register themselves.

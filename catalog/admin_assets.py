@@ -25,7 +25,7 @@ from accounts.selectors import visible
 from catalog.admin_decisions import decision_context
 from catalog.admin_readable import NOT_PROFILED, evidence_of, profile_summary
 from catalog.models import Asset, AssetClassification
-from catalog.selectors import asset_classification_list, asset_list
+from catalog.selectors import asset_classification_list, asset_list, definition_lineage_get
 
 CONTENTS_SHOWN = 100
 HISTORY_SHOWN = 50
@@ -153,12 +153,13 @@ def columns_section(request, asset):
             "list_url": asset_list_url(Asset.Type.COLUMN, parent__id__exact=asset.pk)}
 
 
-_CONTENTS = {Asset.Type.DATABASE: (Asset.Type.SCHEMA,), Asset.Type.SCHEMA: (Asset.Type.TABLE, Asset.Type.VIEW)}
+_CONTENTS = {Asset.Type.DATABASE: (Asset.Type.SCHEMA,),
+             Asset.Type.SCHEMA: (Asset.Type.TABLE, Asset.Type.VIEW, Asset.Type.ROUTINE)}
 
 
 @section(key="contents", title="Contents", template="admin/catalog/asset/contents.html", order=10)
 def contents_section(request, asset):
-    """A database's schemas, a schema's tables and views: the first ``CONTENTS_SHOWN`` present ones, and links
+    """A database's schemas, a schema's tables, views and routines: the first ``CONTENTS_SHOWN`` present ones, and links
     to the lists of all of them."""
     kinds = _CONTENTS.get(asset.type)
     if kinds is None:
@@ -170,6 +171,17 @@ def contents_section(request, asset):
             "more": len(children) > CONTENTS_SHOWN,
             "lists": [(Asset.Type(kind).label, asset_list_url(kind, parent__id__exact=asset.pk, removed="all"))
                       for kind in kinds]}
+
+
+@section(key="definition-lineage", title="Lineage from the definition",
+         template="admin/catalog/asset/definition_lineage.html", order=15)
+def definition_lineage_section(request, asset):
+    """What lineage read from a view's or routine's definition after the last scan that changed it
+    (catalog.lineage.definitions): how many edges, the tables no scan has seen, or why nothing could be read.
+    One query."""
+    if asset.type not in (Asset.Type.VIEW, Asset.Type.ROUTINE):
+        return None
+    return {"reading": definition_lineage_get(user=request.user, asset=asset)}
 
 
 @dataclass(frozen=True)

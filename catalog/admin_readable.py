@@ -16,15 +16,17 @@ PROPERTY_LABELS = {
     "Auto-increment", "identity": "Identity", "generated": "Generated", "materialized": "Materialized",
     "view_definition": "Definition", "owner": "Owner", "engine": "Storage engine", "charset": "Character set",
     "collation": "Collation", "partition": "Partition", "partitioned": "Partitioned", "foreign": "Foreign table",
-    "system_versioned": "System-versioned",
+    "system_versioned": "System-versioned", "kind": "Kind", "language": "Language", "arguments": "Arguments",
+    "returns": "Returns", "definition": "Definition", "definition_hidden": "Body hidden from the scanning account",
+    "table": "On table", "timing": "Fires", "events": "On", "for_each": "For each", "function": "Runs",
 }
 # The asset fields a scan compares (catalog.bulk.SCANNED_FIELDS), for drift rows.
 FIELD_LABELS = {
     "type": "Type", "data_type": "Data type", "is_nullable": "Nullable", "default": "Default",
     "source_description": "Comment in the source", "ordinal": "Position", "properties": "Properties",
 }
-# Long text shown as a block (a view's SQL), not inline.
-BLOCK_PROPERTIES = {"view_definition"}
+# Long text shown as a block (a view's or a routine's SQL), not inline.
+BLOCK_PROPERTIES = {"view_definition", "definition"}
 
 
 def label_of(key: str, labels: Mapping[str, str] = PROPERTY_LABELS) -> str:
@@ -122,7 +124,8 @@ def profile_summary(profile: Mapping | None) -> str:
 
 # Keys rendered by ``evidence_facts`` itself; any other key is listed under its own name.
 _EVIDENCE_KEYS = {"match_share", "values_sampled", "non_null", "distinct", "type_family", "name_signal",
-                  "validator", "masked_examples", "reasons", "custom_rule", "alternatives", "run", "resuggested"}
+                  "validator", "masked_examples", "reasons", "custom_rule", "alternatives", "run", "resuggested",
+                  "lineage"}
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ def evidence_of(evidence: Mapping | None) -> Evidence:
         facts.append("Found by a custom classification rule of the workspace.")
     if evidence.get("run"):
         facts.append(f"Last found by run #{evidence['run']}.")
+    if isinstance(evidence.get("lineage"), Mapping):
+        facts.extend(lineage_facts(evidence["lineage"]))
     if evidence.get("resuggested"):
         facts.append(f"Suggested again: {evidence['resuggested'].removeprefix('re-suggested: ')}.")
     facts.extend(f"{label_of(key)}: {value_text(value)}." for key, value in evidence.items()
@@ -168,6 +173,39 @@ def evidence_of(evidence: Mapping | None) -> Evidence:
     return Evidence(facts=facts, reasons=[str(reason) for reason in evidence.get("reasons") or []],
                     examples=[str(example) for example in evidence.get("masked_examples") or [] if example],
                     alternatives=alternatives)
+
+
+# How a lineage origin's edge was read (catalog.models.LineageOrigin), as a phrase after "through".
+ORIGIN_WORDS = {"view": "a view's definition", "sql": "submitted SQL", "procedure": "a stored procedure",
+                "openlineage": "an OpenLineage event", "manual": "a steward's lineage"}
+
+
+def lineage_facts(lineage: Mapping) -> list[str]:
+    """A suggestion carried along lineage (catalog.propagation): where it comes from, whether it is decided there,
+    and the path, hop by hop with how each copy was read."""
+    origin, path = lineage.get("origin") or {}, [hop for hop in lineage.get("path") or [] if isinstance(hop, Mapping)]
+    name = origin.get("name") or "another column"
+    if origin.get("status") == "confirmed":
+        said = "where a steward confirmed it"
+    else:
+        said = (f"where a {origin.get('source') or 'scan'} suggests it ({percent(origin.get('confidence'))}) but "
+                "no steward has confirmed it yet: decide that column too")
+    hops = max(len(path) - 1, 0)
+    facts = [f"Copied without transformation from {name}, {said}."]
+    if hops:
+        steps = " → ".join(_hop_text(hop) for hop in path)
+        facts.append(f"Lineage, {hops} {'hop' if hops == 1 else 'hops'}: {steps}.")
+    return facts
+
+
+def _hop_text(hop: Mapping) -> str:
+    """``crm.main.v.email (through a view's definition)``; a dataset no scan has seen is said to be one."""
+    text = hop.get("name") or "?"
+    if hop.get("node") == "external":
+        text += " (not in the catalog)"
+    if hop.get("via"):
+        text += f" (through {' and '.join(ORIGIN_WORDS.get(via, via) for via in hop['via'])})"
+    return text
 
 
 # --- drift rows (scanning.models.AssetChange.changes: {field: [before, after]}) ----------------------------------

@@ -1,11 +1,13 @@
-"""The admin header's search box: assets found by name or qualified name, in the user's scope, a page at a time.
+"""The admin header's search box: the catalog's search (catalog.search: names, terms and synonyms, tags,
+classifications, owners, descriptions; typos forgiven), in the user's scope, a page at a time.
 
-A thin view over ``catalog.selectors.asset_search`` (which full-text search will replace) served by the admin site
-(``config.urls`` wraps it in ``admin_view``: staff with a verified second factor only)."""
+A thin view over ``catalog.selectors.asset_search``, served by the admin site (``config.urls`` wraps it in
+``admin_view``: staff with a verified second factor only)."""
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -14,6 +16,10 @@ from catalog.selectors import asset_search
 
 PAGE_SIZE = 50
 MIN_LENGTH = 2
+# Why a result was found (catalog.search.TIERS), as the results table says it.
+FOUND_BY = {"exact": "its name", "prefix": "the start of its name", "name": "words of its name",
+            "term": "a glossary term", "label": "tag, classification, owner or path", "fuzzy": "a close spelling",
+            "description": "its description"}
 
 
 class AssetSearchForm(forms.Form):
@@ -31,9 +37,14 @@ def asset_search_view(request):
     form = AssetSearchForm(request.GET if request.GET.get("q", "").strip() else None)
     page, results = None, []
     if form.is_valid():
-        found = asset_search(user=request.user, text=form.cleaned_data["q"])
-        page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
-        results = [{"asset": asset, "url": asset_url(asset)} for asset in page.object_list]
+        try:
+            found = asset_search(user=request.user, text=form.cleaned_data["q"])
+            page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+        except ValidationError as refused:  # nothing searchable in it ("!!"): said under the box
+            form.add_error("q", refused.message_dict.get("q", refused.messages))
+        else:
+            results = [{"asset": asset, "url": asset_url(asset), "why": FOUND_BY[asset.search_match]}
+                       for asset in page.object_list]
     query = request.GET.get("q", "").strip()
     context = {
         **admin.site.each_context(request),

@@ -5,7 +5,8 @@ place that reads and writes the asset table in bulk for it. Each call costs a ha
 per asset. On PostgreSQL new rows are streamed with ``COPY`` under primary keys drawn from the table's own sequence
 beforehand (so children know their parent's key without a round trip per tree level), and changed rows are
 written by one ``UPDATE … FROM unnest(…)``; elsewhere the ORM's bulk operations do the same work. Nothing here
-opens a transaction: the caller's batch transaction holds the assets with their drift.
+opens a transaction: the caller's batch transaction holds the assets with their drift — and their search
+documents, which every write here refreshes in the same few statements per batch (catalog.search).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from datetime import datetime
 from django.db import connection, models
 from django.db.models import Count, Q
 
+from catalog import search
 from catalog.models import Asset
 from sources.connectors import SchemaObject
 
@@ -181,7 +183,9 @@ class AssetWriter:
         same order. ``pks`` (name to primary key) holds the parents known already, and gains the new assets."""
         if not new:
             return []
-        return self._insert_copy(new, pks) if self.postgresql else self._insert_orm(new, pks)
+        new_pks = self._insert_copy(new, pks) if self.postgresql else self._insert_orm(new, pks)
+        search.documents_refresh(asset_ids=new_pks, new=True)
+        return new_pks
 
     def _allocate(self, count: int) -> list[int]:
         """``count`` primary keys from the asset table's own sequence, in one round trip."""
@@ -241,10 +245,12 @@ class AssetWriter:
                 _pg_bulk_update(fields, [(pk, *(after[f] for f in SCANNED_FIELDS), obj.fingerprint(),
                                           obj.row_estimate) for pk, after, obj in chunk],
                                 {"removed_at": None, "changed_at": self.now})
-            return
-        assets = [Asset(pk=pk, fingerprint=obj.fingerprint(), removed_at=None, changed_at=self.now,
-                        row_count=obj.row_estimate, **after) for pk, after, obj in rows]
-        Asset.objects.bulk_update(assets, list(UPDATED_FIELDS), batch_size=500)
+        else:
+            assets = [Asset(pk=pk, fingerprint=obj.fingerprint(), removed_at=None, changed_at=self.now,
+                            row_count=obj.row_estimate, **after) for pk, after, obj in rows]
+            Asset.objects.bulk_update(assets, list(UPDATED_FIELDS), batch_size=500)
+        # The source's comment may have changed, or the asset come back: its document follows.
+        search.documents_refresh(asset_ids=[pk for pk, _, _ in rows])
 
     def write_fields(self, fields: Sequence[str], rows: Sequence[tuple]) -> None:
         """Set ``fields`` on the assets of ``rows`` (``(pk, *values)``) without touching ``changed_at``: a new
@@ -263,5 +269,6 @@ class AssetWriter:
             "pk", flat=True).iterator(chunk_size=page)
 
     def mark_removed(self, pks: Collection[int]) -> None:
-        """Assets are never deleted: a vanished one gets ``removed_at``."""
+        """Assets are never deleted: a vanished one gets ``removed_at``, and is no longer searched."""
         Asset.objects.filter(pk__in=list(pks)).update(removed_at=self.now)
+        search.documents_remove(asset_ids=pks)

@@ -26,6 +26,7 @@ from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
 from accounts.fields import check_text
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
+from catalog import search
 from catalog.models import Asset, AssetCertification, AssetOwner, AssetTag, Tag
 from catalog.selectors import asset_curatable_list, asset_owned_by
 from catalog.services import asset_described_record
@@ -56,6 +57,7 @@ def asset_describe(*, asset: Asset, description: str, acting_user: User | System
         asset.save(update_fields=["description"])
     if asset.description != described:
         asset_described_record(asset=asset, acting_user=acting_user)
+    search.documents_refresh(asset_ids=[asset.pk])
     return asset
 
 
@@ -99,15 +101,17 @@ def asset_owner_add(*, asset: Asset, owner_type: str, acting_user: User | System
                                                       defaults={"added_by": user_or_none(acting_user)})
     if created:
         _owner_event(owner, acting_user, added=True).save()
+        search.documents_refresh(asset_ids=[asset.pk])
     return owner
 
 
 @transaction.atomic
 def asset_owner_remove(*, owner: AssetOwner, acting_user: User | SystemActor) -> None:
     _authorize_curation(acting_user, owner.asset)
-    event = _owner_event(owner, acting_user, added=False)
+    event, asset_id = _owner_event(owner, acting_user, added=False), owner.asset_id
     owner.delete()
     event.save()
+    search.documents_refresh(asset_ids=[asset_id])
 
 
 @transaction.atomic
@@ -140,17 +144,22 @@ def tag_create(*, workspace: Workspace, acting_user: User | SystemActor, **field
 
 @transaction.atomic
 def tag_update(*, tag: Tag, acting_user: User | SystemActor, **fields) -> Tag:
+    name = tag.name
     with writes.changing(tag, acting_user=acting_user, event="tag.changed", fields=fields, editable=TAG_FIELDS,
                          allowed=lambda: has_perm(acting_user, "change", tag)):
         tag.full_clean()
+    if tag.name != name:
+        search.tag_assets_refresh(tag_ids=[tag.pk])
     return tag
 
 
 @transaction.atomic
 def tag_delete(*, tag: Tag, acting_user: User | SystemActor) -> None:
     """Delete a tag, which takes it off its assets."""
+    tagged = list(AssetTag.objects.filter(tag=tag).values_list("asset_id", flat=True))
     writes.delete(tag, acting_user=acting_user, event="tag.deleted",
                   allowed=lambda: has_perm(acting_user, "delete", tag))
+    search.documents_refresh(asset_ids=tagged)
 
 
 def _check_same_workspace(asset: Asset, other, field: str) -> None:
@@ -172,6 +181,7 @@ def asset_tag_add(*, asset: Asset, tag: Tag, acting_user: User | SystemActor) ->
                                                    defaults={"added_by": user_or_none(acting_user)})
     if created:
         _tag_event(asset, tag, acting_user, added=True).save()
+        search.documents_refresh(asset_ids=[asset.pk])
     return link
 
 
@@ -181,6 +191,7 @@ def asset_tag_remove(*, asset: Asset, tag: Tag, acting_user: User | SystemActor)
     deleted, _ = AssetTag.objects.filter(asset=asset, tag=tag).delete()
     if deleted:
         _tag_event(asset, tag, acting_user, added=False).save()
+        search.documents_refresh(asset_ids=[asset.pk])
 
 
 @transaction.atomic
@@ -331,6 +342,7 @@ def assets_owners_change(*, assets: list[Asset], acting_user: User | SystemActor
     AssetOwner.objects.filter(pk__in=[owner.pk for owner in dropped]).delete()
     AssetOwner.objects.bulk_create(new, batch_size=1000)
     audit.record_many([*events, *(_owner_event(owner, acting_user, added=True) for owner in new)])
+    search.documents_refresh(asset_ids={owner.asset_id for owner in [*dropped, *new]})
 
 
 @transaction.atomic
@@ -355,6 +367,7 @@ def assets_tags_change(*, assets: list[Asset], acting_user: User | SystemActor, 
     AssetTag.objects.filter(pk__in=[link.pk for link in dropped]).delete()
     AssetTag.objects.bulk_create(new, batch_size=1000)
     audit.record_many([*events, *(_tag_event(link.asset, link.tag, acting_user, added=True) for link in new)])
+    search.documents_refresh(asset_ids={link.asset_id for link in [*dropped, *new]})
 
 
 @transaction.atomic

@@ -27,7 +27,7 @@ from accounts.actors import SystemActor, user_or_none
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from accounts.spreadsheets import FORMULA_STARTS, spreadsheet_cell
-from catalog import services
+from catalog import search, services
 from catalog.bulk import chunks
 from catalog.curation import may_curate
 from catalog.models import Asset, AssetClassification, Classification, GlossaryTerm, GlossaryTermAsset
@@ -114,13 +114,20 @@ def glossary_term_create(*, workspace: Workspace, acting_user: User | SystemActo
     return term
 
 
+# What a term's linked assets are found by (catalog.search): a change of these refreshes their documents.
+SEARCHED_FIELDS = ("name", "synonyms", "abbreviations")
+
+
 @transaction.atomic
 def glossary_term_update(*, term: GlossaryTerm, acting_user: User | SystemActor, related_terms=None,
                          stewards=None, **fields) -> GlossaryTerm:
+    searched = [getattr(term, name) for name in SEARCHED_FIELDS]
     with writes.changing(term, acting_user=acting_user, event="glossary_term.changed",
                          allowed=lambda: has_perm(acting_user, "change", term), fields=fields,
                          editable=TERM_FIELDS):
         _validate_term(term)
+    if [getattr(term, name) for name in SEARCHED_FIELDS] != searched:
+        search.term_assets_refresh(term_ids=[term.pk])
     changes = _set_relations(term, related_terms=related_terms, stewards=stewards)
     if changes:
         audit.record(event="glossary_term.changed", actor=acting_user, obj=term, changes=changes)
@@ -133,8 +140,10 @@ def glossary_term_delete(*, term: GlossaryTerm, acting_user: User | SystemActor)
         if term.children.exists():
             raise ValidationError("This term has narrower terms: move or delete them first.")
 
+    linked = list(GlossaryTermAsset.objects.filter(term=term).values_list("asset_id", flat=True))
     writes.delete(term, acting_user=acting_user, event="glossary_term.deleted",
                   allowed=lambda: has_perm(acting_user, "delete", term), check=refuse_if_needed)
+    search.documents_refresh(asset_ids=linked)
 
 
 # --- links to assets ---------------------------------------------------------------------------------------------
@@ -176,6 +185,7 @@ def glossary_term_link(*, term: GlossaryTerm, asset: Asset, acting_user: User | 
     # For the subscribers (catalog.subscribers: the term suggested to the asset's look-alikes), after the commit.
     record_event("asset.term_linked", asset, {"asset": asset.pk, "data_source": asset.data_source_id,
                                               "term": term.pk, "linked_by": link.linked_by_id})
+    search.documents_refresh(asset_ids=[asset.pk])
     return link
 
 
@@ -190,6 +200,7 @@ def glossary_term_unlink(*, term: GlossaryTerm, asset: Asset, acting_user: User 
     link.delete()
     audit.record(event="asset.term_unlinked", actor=acting_user, obj=asset, changes={"terms": [term.name, None]},
                  extra={"term": term.pk, **({"classification_kept": kept} if kept else {})})
+    search.documents_refresh(asset_ids=[asset.pk])
 
 
 @transaction.atomic
@@ -496,6 +507,9 @@ def _apply(plan: ImportPlan, wanted: list[dict], existing: dict[str, GlossaryTer
             events.append(audit.build(event=event, actor=acting_user, obj=term, workspace=plan.workspace,
                                       changes=changes))
     audit.record_many(events)
+    # New terms have no assets yet; the changed ones' assets are found by their new words.
+    search.term_assets_refresh(term_ids=[terms[item["name"]].pk for item in changed if item["name"] in before
+                                         and set(actions[item["name"]]["fields"]) & {"synonyms", "abbreviations"}])
 
 
 def _new_terms_by_depth(changed: list[dict], before: dict) -> list[list[dict]]:

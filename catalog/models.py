@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
@@ -13,15 +14,16 @@ from sources.models import DataSource
 
 
 class Asset(GovernedModel):
-    """A database, schema, table, view or column of a data source — one table, so that classifications, tags,
-    owners, terms and lineage attach to any of them. Assets are never deleted by scans: a vanished object gets
-    ``removed_at``."""
+    """A database, schema, table, view, routine (function, procedure, trigger) or column of a data source — one
+    table, so that classifications, tags, owners, terms and lineage attach to any of them. Assets are never deleted
+    by scans: a vanished object gets ``removed_at``."""
 
     class Type(models.TextChoices):
         DATABASE = "database", "Database"
         SCHEMA = "schema", "Schema"
         TABLE = "table", "Table"
         VIEW = "view", "View"
+        ROUTINE = "routine", "Routine"
         COLUMN = "column", "Column"
 
     class Sensitivity(models.TextChoices):
@@ -189,6 +191,14 @@ class ViewAsset(Asset):
     class Meta:
         proxy = True
         verbose_name = "view"
+
+
+class RoutineAsset(Asset):
+    objects = AssetTypeManager(Asset.Type.ROUTINE)
+
+    class Meta:
+        proxy = True
+        verbose_name = "routine"
 
 
 class ColumnAsset(Asset):
@@ -426,6 +436,8 @@ class Suggestion(GovernedModel):
     def __str__(self) -> str:
         what = f"term “{self.term}”" if self.kind == self.Kind.TERM else "a description"
         return f"{what} for {self.asset}"
+
+
 # --- lineage: where the data of an asset comes from and goes to (catalog.lineage) --------------------------------
 # Edges join catalog assets, or datasets Racine does not catalog (ExternalAsset), at table and column level. Each
 # edge says where it was read from (its origin and origin key); one origin never touches another's edges, and the
@@ -653,3 +665,56 @@ class AssetPropertyValue(GovernedModel):
 
     def __str__(self) -> str:
         return f"{self.definition.name} of {self.asset}"
+# --- search (catalog.search) ---------------------------------------------------------------------------------------
+# Derived data, rebuilt from the rows above: not governed (reads join them to what the user may see through
+# accounts.permissions.visible_sql), not audited, written only by catalog.search.
+
+
+class AssetSearchDocument(models.Model):
+    """What search matches of one present asset: the words of its name, the schema it sits in (a facet), and on
+    PostgreSQL a weighted ``tsvector`` (A name, B glossary terms and synonyms, C qualified name, tags,
+    classifications and owners, D descriptions). SQLite keeps the weighted text in an FTS5 table instead."""
+
+    asset = models.OneToOneField(Asset, primary_key=True, on_delete=models.CASCADE, related_name="search_document")
+    schema = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                               db_constraint=False, db_index=False)
+    name_words = models.TextField()
+    document = SearchVectorField(null=True)
+
+    def __str__(self) -> str:
+        return self.name_words
+
+
+class SearchWord(models.Model):
+    """A word of the catalog's names, terms and labels: where a misspelt query word looks for its corrections.
+    Only ever added to (a stale word corrects to nothing); ``manage.py search_reindex`` rebuilds it."""
+
+    word = models.CharField(max_length=64, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class DefinitionLineage(GovernedModel):
+    """What lineage last read from a view's or a routine's definition (catalog.lineage.definitions): the hash of
+    the text it read, when, how many edges it found, and the problem that kept it from reading them — so that a
+    rescan reads only what changed, and a steward sees which definitions gave no lineage and why."""
+
+    workspace_path = "asset__data_source__workspace"
+
+    asset = models.OneToOneField(Asset, on_delete=models.CASCADE, related_name="definition_lineage")
+    text_hash = models.CharField(max_length=64, help_text="sha256 of what was read: the text, dialect and names.")
+    read_at = models.DateTimeField(help_text="When the definition was last read.")
+    seen_at = models.DateTimeField(help_text="When a scan last found the definition unchanged.")
+    table_edges = models.PositiveIntegerField(default=0)
+    column_edges = models.PositiveIntegerField(default=0)
+    external_tables = models.JSONField(default=list, blank=True,
+                                       help_text="Tables the definition reads that no scan of the source has seen.")
+    problem = models.TextField(blank=True, help_text="Why no lineage, or only part of it, was read; blank if none.")
+
+    class Meta:
+        ordering = ["asset_id"]
+        indexes = [models.Index(fields=["asset"], condition=~Q(problem=""), name="definitionlineage_problem")]
+
+    def __str__(self) -> str:
+        return f"lineage of {self.asset}"

@@ -14,6 +14,8 @@ declare({
         # Deciding a suggestion is curating its asset (catalog.curation.may_curate), checked by the services.
         "catalog.suggestion": VIEW,
         "catalog.externalasset": VIEW,
+        # What lineage read from a view's or routine's definition, and why it could not (written by the system).
+        "catalog.definitionlineage": VIEW,
     },
     Role.DATA_STEWARD: {
         "catalog.asset": READ_WRITE | {"classify"},

@@ -3,22 +3,28 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Case, Count, Exists, IntegerField, Min, Prefetch, Q, QuerySet, Value, When
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, Min, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from accounts.models import AuditEvent, User
-from accounts.permissions import restrict
+from accounts.permissions import restrict, visible_sql
 from accounts.selectors import workspace_list
+from catalog import search
 from catalog.models import (
     Asset,
+    AssetCertification,
     AssetClassification,
     AssetOwner,
     AssetPropertyValue,
     Classification,
+    DefinitionLineage,
     GlossaryTerm,
     PropertyDefinition,
     Suggestion,
     Tag,
 )
+from sources.selectors import datasource_list
 
 
 def asset_list(*, user: User | None, action: str = "view", present_only: bool = False) -> QuerySet[Asset]:
@@ -29,15 +35,119 @@ def asset_list(*, user: User | None, action: str = "view", present_only: bool = 
     return restrict(queryset, user, action)
 
 
-def asset_search(*, user: User | None, text: str) -> QuerySet[Asset]:
-    """The present assets ``user`` may see whose name or qualified name contains ``text`` (any case): the
-    assets named ``text`` first, then those whose name starts with it, then the rest, each by qualified name. The
-    admin's header search reads it; full-text search will take its place here."""
-    matches = asset_list(user=user, present_only=True).filter(
-        Q(name__icontains=text) | Q(qualified_name__icontains=text))
-    rank = Case(When(name__iexact=text, then=Value(0)), When(name__istartswith=text, then=Value(1)),
-                default=Value(2), output_field=IntegerField())
-    return matches.annotate(rank=rank).order_by("rank", "qualified_name", "pk")
+class SearchResults:
+    """The assets a search finds, best first, read a page at a time: ``count()`` and slices, as Django's and
+    DRF's paginators read them (two statements a page, whatever its size), and ``facets()``. Each asset carries
+    ``search_match``: why it was found (catalog.search.TIERS)."""
+
+    def __init__(self, *, user: User | None, query: search.Query, filters: search.Filters):
+        self.user, self.query, self.filters = user, query, filters
+        self._visible = visible_sql(user, Asset)
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = search.search_count(self.query, self._visible, self.filters)
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window):
+        if not isinstance(window, slice) or window.step is not None:
+            raise TypeError("search results are read in slices")
+        start = window.start or 0
+        stop = window.stop if window.stop is not None else self.count()
+        if stop <= start:
+            return []
+        found = search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start)
+        assets = asset_list(user=self.user).select_related("data_source").in_bulk([pk for pk, _ in found])
+        page = []
+        for pk, tier in found:
+            if pk in assets:  # an asset made invisible between the two statements is left out
+                assets[pk].search_match = tier
+                page.append(assets[pk])
+        return page
+
+    def ids(self) -> RawSQL:
+        """The ids of every asset found, as a subquery: ``queryset.filter(pk__in=results.ids())`` narrows another
+        list (the admin's asset changelists) to them, in its own order."""
+        statement = search.search_ids(self.query, self._visible, self.filters)
+        return RawSQL(statement.sql, statement.params)
+
+    def facets(self) -> dict[str, list[dict]]:
+        facets = search.search_facets(self.query, self._visible, self.filters)
+        labels = {"type": Asset.Type, "sensitivity": Asset.Sensitivity, "certification": AssetCertification.Status}
+        for name, choices in labels.items():
+            for item in facets[name]:
+                if item["value"] in choices.values:
+                    item["label"] = str(choices(item["value"]).label)
+                elif item["value"] == search.NO_CERTIFICATION:
+                    item["label"] = "Not certified"
+        return facets
+
+
+def _ids(name: str, values: list[str]) -> list[int]:
+    if not all(value.isdecimal() for value in values):
+        raise ValidationError({name: ["Give ids (whole numbers)."]})
+    return [int(value) for value in values]
+
+
+def _known(name: str, wanted: list, found) -> None:
+    missing = [str(value) for value in wanted if value not in set(found)]
+    if missing:
+        raise ValidationError({name: [f"Unknown value: {', '.join(missing[:10])}."]})
+
+
+def search_filters(*, user: User | None, values: dict[str, list[str]]) -> search.Filters:
+    """The facet filters of a search (``{facet: [values]}``, as the facets name them), each value checked among
+    what ``user`` sees: an unknown or invisible value is a ValidationError naming the facet."""
+    unknown = set(values) - set(search.FACETS)
+    if unknown:
+        raise ValidationError({name: ["Unknown filter."] for name in sorted(unknown)})
+    chosen: dict[str, tuple] = {}
+    choices = {"type": Asset.Type.values, "sensitivity": Asset.Sensitivity.values,
+               "certification": [*AssetCertification.Status.values, search.NO_CERTIFICATION]}
+    for name, allowed in choices.items():
+        wanted = values.get(name, [])
+        _known(name, wanted, allowed)
+        chosen[name] = tuple(wanted)
+    lookups = {"source": lambda ids: datasource_list(user=user).filter(pk__in=ids),
+               "schema": lambda ids: asset_list(user=user).filter(pk__in=ids, type=Asset.Type.SCHEMA),
+               "tag": lambda ids: tag_list(user=user).filter(pk__in=ids),
+               "term": lambda ids: glossary_term_list(user=user).filter(pk__in=ids)}
+    for name, lookup in lookups.items():
+        ids = _ids(name, values.get(name, []))
+        if ids:
+            _known(name, ids, lookup(ids).values_list("pk", flat=True))
+        chosen[name] = tuple(ids)
+    wanted = values.get("classification", [])
+    if wanted:
+        _known("classification", wanted,
+               restrict(Classification.objects.filter(name__in=wanted), user, "view").values_list("name", flat=True))
+    chosen["classification"] = tuple(wanted)
+    owners: dict[str, list[int]] = {"user": [], "group": []}
+    for value in values.get("owner", []):
+        kind, _, pk = value.partition(":")
+        if kind not in owners or not pk.isdecimal():
+            raise ValidationError({"owner": [f"{value}: give user:<id> or group:<id>."]})
+        owners[kind].append(int(pk))
+    _known("owner", [f"user:{pk}" for pk in owners["user"]],
+           [f"user:{pk}" for pk in owner_user_choices(user=user).filter(pk__in=owners["user"])
+            .values_list("pk", flat=True)])
+    _known("owner", [f"group:{pk}" for pk in owners["group"]],
+           [f"group:{pk}" for pk in owner_group_choices(user=user).filter(pk__in=owners["group"])
+            .values_list("pk", flat=True)])
+    return search.Filters(owner_users=tuple(owners["user"]), owner_groups=tuple(owners["group"]), **chosen)
+
+
+def asset_search(*, user: User | None, text: str, filters: search.Filters | None = None) -> SearchResults:
+    """The present assets ``user`` may see that ``text`` finds (catalog.search: names, qualified names,
+    descriptions, glossary terms and synonyms, tags, classifications, owners; typos forgiven), narrowed by
+    ``filters``, best first. An empty or too long ``text`` is a ValidationError on ``q``."""
+    query = search.Query.parse(text)
+    query.corrections = search.corrections(query.words)
+    return SearchResults(user=user, query=query, filters=filters or search.Filters())
 
 
 def active_classification_list(*, user: User | None) -> QuerySet[Classification]:
@@ -178,3 +288,8 @@ def asset_curation_history(*, user: User | None, asset: Asset, limit: int) -> li
     return list(AuditEvent.objects.filter(Exists(asset_list(user=user).filter(pk=asset.pk)),
                                           content_type=content_type, object_id=str(asset.pk))
                 .order_by("-created_at", "-id")[:limit])
+
+
+def definition_lineage_get(*, user: User | None, asset: Asset) -> DefinitionLineage | None:
+    """What lineage last read from ``asset``'s definition (a view or a routine), if the user may see it."""
+    return restrict(DefinitionLineage.objects.filter(asset=asset), user, "view").first()

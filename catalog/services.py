@@ -21,6 +21,7 @@ from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
 from accounts.fields import check_text
 from accounts.models import User
 from accounts.permissions import authorize, has_any_grant, has_perm
+from catalog import search
 from catalog.models import Asset, AssetClassification, Classification
 from catalog.selectors import asset_classification_list, asset_list
 from core.events import record_event
@@ -43,6 +44,7 @@ def asset_update(*, asset: Asset, acting_user: User | SystemActor, **fields) -> 
         asset.save()
     if asset.description != described:
         asset_described_record(asset=asset, acting_user=acting_user)
+    search.documents_refresh(asset_ids=[asset.pk])
     return asset
 
 
@@ -112,6 +114,8 @@ def classification_update(*, classification: Classification, acting_user: User |
         if {"sensitivity", "is_active"} & set(changes):
             asset_sensitivity_recompute(asset_ids=AssetClassification.objects.filter(
                 classification=classification).values_list("asset_id", flat=True))
+        if "name" in changes:
+            search.classification_assets_refresh(classification_ids=[classification.pk])
     return classification
 
 
@@ -204,6 +208,7 @@ def asset_classifications_decide(*, asset_classifications, decision: str, acting
     changed = [row for row in rows if _decide(row, status=decision, acting_user=acting_user, note=note)]
     if changed:
         asset_sensitivity_recompute(asset_ids={row.asset_id for row in changed})
+        search.documents_refresh(asset_ids={row.asset_id for row in changed})  # a rejected one is not searched
     return rows
 
 
@@ -242,6 +247,7 @@ def asset_classification_create(*, asset: Asset, classification: Classification,
                         **({"note": note} if note else {})})
     _record_decision_event(row, before=None)
     asset_sensitivity_recompute(asset_ids=[asset.pk])
+    search.documents_refresh(asset_ids=[asset.pk])
     return row
 
 
@@ -288,6 +294,7 @@ def asset_classifications_change(*, asset_classifications, classification: Class
             _decide(target, status=AssetClassification.Status.CONFIRMED, acting_user=acting_user, note=note)
         changed_to[row.asset_id] = target
     asset_sensitivity_recompute(asset_ids=set(changed_to))
+    search.documents_refresh(asset_ids=set(changed_to))
     return list(changed_to.values())
 
 
@@ -368,6 +375,10 @@ def asset_classifications_record_scan(*, scope: Asset, results: dict[int, Detect
                       "updated_at"], batch_size=500)
     counts = {"suggested": len(create), "updated": len(update), "resuggested": len(resuggested),
               "removed": len(remove)}
+    if create or resuggested or remove:
+        # What the columns are suggested to be is searched; a new confidence is not.
+        search.documents_refresh(asset_ids=[column_id for column_id, found in results.items()
+                                            if found is not None or existing.get(column_id)])
     if create or resuggested or remove:
         audit.record(event="asset_classification.detected", obj=scope,
                      extra={**counts, "run": run_id,

@@ -1,4 +1,5 @@
-"""The catalog's subscribers to domain events (core.events): suggestions from the data (catalog.suggestions).
+"""The catalog's subscribers to domain events (core.events): suggestions from the data (catalog.suggestions) and
+classifications carried along lineage (catalog.propagation).
 
 Each is called at least once per event, after the commit of the change it reports, as the system; the services
 they call are idempotent (an asset gets each suggestion once), so a redelivery adds nothing. The row the event
@@ -7,7 +8,8 @@ names is read again: what happened since (a decision undone, a description rewri
 from __future__ import annotations
 
 from accounts.actors import SYSTEM
-from catalog import suggestions
+from accounts.models import Workspace
+from catalog import propagation, suggestions
 from catalog.models import Asset, AssetClassification
 from core.events import subscribe
 from core.models import Event
@@ -39,3 +41,25 @@ def suggest_description_to_lookalikes(event: Event) -> None:
 def suggest_term_to_lookalikes(event: Event) -> None:
     """A term linked to a column is offered to its look-alikes (and the same open suggestion on it withdrawn)."""
     _after_curation(event)
+
+
+def _propagate(workspace_id: int | None, *, assets=(), externals=()) -> None:
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is not None:
+        propagation.asset_classifications_propagate(workspace=workspace, assets=assets, externals=externals,
+                                                    acting_user=SYSTEM)
+
+
+@subscribe("classification.confirmed")
+@subscribe("classification.rejected")
+def propagate_decision(event: Event) -> None:
+    """A decision on a column's classification is carried to (or withdrawn from) the columns that copy it."""
+    _propagate(event.workspace_id, assets=[event.payload["asset"]])
+
+
+@subscribe("lineage.changed")
+def propagate_along_new_lineage(event: Event) -> None:
+    """Copies that appeared or disappeared: the columns they feed are suggested (or no longer) what they copy."""
+    targets = event.payload.get("direct_targets") or {}
+    if targets.get("assets") or targets.get("externals"):
+        _propagate(event.payload["workspace"], assets=targets.get("assets", ()), externals=targets.get("externals", ()))

@@ -131,6 +131,7 @@ ROWS = {
     "catalog.SchemaAsset": _asset(Asset.Type.SCHEMA),
     "catalog.TableAsset": _asset(Asset.Type.TABLE),
     "catalog.ViewAsset": _asset(Asset.Type.VIEW),
+    "catalog.RoutineAsset": _asset(Asset.Type.ROUTINE),
     "catalog.ColumnAsset": _asset(Asset.Type.COLUMN),
     "catalog.Classification": lambda world, user: ClassificationFactory(),
     "catalog.AssetClassification": lambda world, user: AssetClassificationFactory(

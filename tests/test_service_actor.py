@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Services modules that are not named services: token life cycle, the outbox's dead-letter retry.
 EXTRA_SERVICE_MODULES = ("accounts.authentication", "core.events", "catalog.curation", "catalog.glossary",
                          "catalog.asset_curation", "catalog.suggestions", "catalog.lineage.services",
-                         "catalog.lineage.openlineage", "catalog.properties")
+                         "catalog.propagation", "catalog.properties",
+                         "catalog.lineage.definitions", "catalog.lineage.openlineage")
 EXTRA_SERVICES = {"accounts.authentication": {"api_token_create", "api_token_revoke"},
                   "core.events": {"dead_letters_retry"}}  # the others: every public function
 
@@ -65,6 +66,7 @@ NO_WRITE = {  # reads, checks and pure helpers
     "catalog.services": {"classification_evidence_fingerprint"},
     "catalog.lineage.services": {"sql_dialect", "sql_origin_key", "tables_matching", "columns_matching"},
     "catalog.lineage.openlineage": {"job_key", "event_text"},
+    "catalog.lineage.definitions": {"definition_dialect"},
     "catalog.curation": {"may_curate", "owner_key"},
     "catalog.glossary": {"check_hierarchy", "parse_csv", "parse_json", "glossary_rows", "glossary_export"},
     "catalog.suggestions": {"term_fingerprint", "description_fingerprint", "asset_lookalikes"},

@@ -2,6 +2,7 @@
 
     python -m bench.scan.build_db [--url postgresql://postgres@127.0.0.1:5432/postgres] [--tables 2000]
     python -m bench.scan.build_db --tables 40000 --database racine_bench_scan_1m   # 1,000,000 columns
+    python -m bench.scan.build_db --view-every 8 --database racine_bench_scan_views  # 500 views (lineage)
 
 Drops and recreates ``racine_bench_scan`` (or ``--database``). Four schemas of ``tables / 4`` tables each; varied
 column types; a primary key on every table, a foreign key on every fourth table (to the previous table), comments
@@ -28,7 +29,7 @@ COLUMNS = 25
 TABLES_PER_TRANSACTION = 500
 
 
-def ddl(tables: int) -> list[str]:
+def ddl(tables: int, view_every: int = 10) -> list[str]:
     """Batches of DDL, each for at most ``TABLES_PER_TRANSACTION`` tables of one schema."""
     batches = []
     per_schema = tables // len(SCHEMAS)
@@ -50,8 +51,13 @@ def ddl(tables: int) -> list[str]:
                 statements.append(f"COMMENT ON TABLE {name} IS 'table {i} of {schema}';")
             for c in range(2, COLUMNS, 7):
                 statements.append(f"COMMENT ON COLUMN {name}.c{c:02d} IS 'column {c} of {name}';")
-            if i % 10 == 0:
+            if i % view_every == 0:
                 statements.append(f"CREATE VIEW {schema}.v{i:04d} AS SELECT id, parent_id, c02, c03 FROM {name};")
+            elif view_every < 10 and i % view_every == view_every // 2:
+                # A join with renames, for the lineage read from definitions (bench.scan.run's definition-lineage)
+                statements.append(
+                    f"CREATE VIEW {schema}.v{i:04d} AS SELECT a.id, a.c02 AS first_value, b.c03 AS parent_value "
+                    f"FROM {name} a LEFT JOIN {schema}.t{max(i - 1, 0):04d} b ON b.id = a.parent_id;")
         batches.append("\n".join(statements))
     return batches
 
@@ -61,16 +67,19 @@ def main(argv=None) -> None:
     parser.add_argument("--url", default=DEFAULT_URL, help="an admin connection (to any database)")
     parser.add_argument("--tables", type=int, default=2000)
     parser.add_argument("--database", default=DATABASE, help="the database to (re)create")
+    parser.add_argument("--view-every", type=int, default=10,
+                        help="a view on every Nth table; below 10, a join view between them too")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     with psycopg.connect(args.url, autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.database)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.database)))
     with psycopg.connect(args.url, dbname=args.database, autocommit=True) as conn:
-        for batch in ddl(args.tables):
+        for batch in ddl(args.tables, args.view_every):
             with conn.transaction():
                 conn.execute(batch)
-    print(f"built {args.database}: {args.tables} tables x {COLUMNS} columns, {args.tables // 10} views"
+    views = args.tables // args.view_every * (2 if args.view_every < 10 else 1)
+    print(f"built {args.database}: {args.tables} tables x {COLUMNS} columns, about {views} views"
           f" in {time.perf_counter() - start:.1f}s")
 
 

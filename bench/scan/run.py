@@ -254,6 +254,43 @@ def _scan(scan) -> dict:
             "note": f"added {run.added}, changed {run.changed}, removed {run.removed}, unchanged {run.unchanged}"}
 
 
+def _definition_lineage(ctx: Context, *, from_scratch: bool) -> dict:
+    source, scan = _bench_source(ctx)
+    from django.db import connection
+
+    from catalog.lineage.definitions import definitions_lineage_record
+    from catalog.models import DefinitionLineage, LineageEdge, LineageRecord
+    _scan(scan)  # untimed; its scan.finished subscriber reads the definitions once, in process (eager Celery)
+    if from_scratch:
+        DefinitionLineage.objects.filter(asset__data_source=source).delete()
+        LineageEdge.objects.filter(workspace=source.workspace).delete()
+        LineageRecord.objects.filter(workspace=source.workspace).delete()
+    counter = {"n": 0}
+
+    def count(execute, sql, params, many, context):
+        counter["n"] += 1
+        return execute(sql, params, many, context)
+
+    ctx.ready()
+    with connection.execute_wrapper(count):
+        outcome = definitions_lineage_record(data_source=source, acting_user=SYSTEM)
+    return {"objects": outcome.read + outcome.unchanged, "queries": counter["n"],
+            "note": f"read {outcome.read}, unchanged {outcome.unchanged}, problems {outcome.problems}, "
+                    f"edges {LineageEdge.objects.filter(workspace=source.workspace).count()}"}
+
+
+@part("definition-lineage-first", "(h) lineage of every view definition read (after a first scan)",
+      groups=("e2e", "lineage"))
+def definition_lineage_first(ctx: Context) -> dict:
+    return _definition_lineage(ctx, from_scratch=True)
+
+
+@part("definition-lineage-unchanged", "(i) lineage after an unchanged rescan: edges refreshed, nothing parsed",
+      groups=("e2e", "lineage"))
+def definition_lineage_unchanged(ctx: Context) -> dict:
+    return _definition_lineage(ctx, from_scratch=False)
+
+
 def _empty_catalog() -> None:
     from django.db import connection
     with connection.cursor() as cur:  # TRUNCATE, not a cascade of Python deletes: setup, not the measurement

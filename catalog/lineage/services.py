@@ -34,6 +34,7 @@ from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.lineage.sql import DIALECT_ALIASES, DIALECTS, accepted_dialect, sql_lineage
 from catalog.models import Asset, ExternalAsset, LineageEdge, LineageOrigin, LineageRecord
+from core.events import record_event
 from sources.connectors import parse_qualified_name
 from sources.models import DataSource
 
@@ -113,6 +114,21 @@ def lineage_edges_replace(*, workspace: Workspace, origin: str, origin_key: str,
                   acting_user=acting_user)
 
 
+@transaction.atomic
+def lineage_edges_refresh(*, workspace: Workspace, origin: str, origin_keys: Iterable[str],
+                          acting_user: User | SystemActor) -> int:
+    """Mark the edges of (``origin``, each of ``origin_keys``) in ``workspace``, and the records they were read
+    from, as seen now: their origin read the same text again (a view's definition unchanged at a rescan). One
+    UPDATE per 5,000 keys; not audited, as nothing was added or removed. Returns the number of edges."""
+    _may_record(acting_user, workspace)
+    keys, now, refreshed = list(origin_keys), timezone.now(), 0
+    for start in range(0, len(keys), 5000):
+        chunk = Q(workspace=workspace, origin=origin, origin_key__in=keys[start:start + 5000])
+        refreshed += LineageEdge.objects.filter(chunk).update(last_seen_at=now)
+        LineageRecord.objects.filter(chunk).update(last_seen_at=now)
+    return refreshed
+
+
 def _write(*, workspace, origin, origin_key, flows, text, dialect, data_source, external_names, replace,
            acting_user) -> MergeResult:
     if origin not in LineageOrigin.values:
@@ -126,6 +142,7 @@ def _write(*, workspace, origin, origin_key, flows, text, dialect, data_source, 
     key = Q(workspace=workspace, origin=origin, origin_key=origin_key)
     existing = {_ends(row): (row["pk"], row["direct"]) for row in LineageEdge.objects.filter(key).values(
         "pk", "direct", "source_asset_id", "source_external_id", "target_asset_id", "target_external_id")}
+    new_ends = [ends for ends in wanted if ends not in existing]
     new = [LineageEdge(workspace=workspace, origin=origin, origin_key=origin_key, level=level, direct=direct,
                        record=result.record, first_seen_at=now, last_seen_at=now,
                        source_asset_id=ends[0], source_external_id=ends[1],
@@ -143,9 +160,10 @@ def _write(*, workspace, origin, origin_key, flows, text, dialect, data_source, 
             if result.record is not None:
                 refreshed["record"] = result.record
             LineageEdge.objects.filter(pk__in=ids).update(**refreshed)
+    gone = [ends for ends in existing if ends not in wanted] if replace else []
+    if gone:
+        result.removed = LineageEdge.objects.filter(pk__in=[existing[ends][0] for ends in gone]).delete()[0]
     if replace:
-        gone = [pk for ends, (pk, _direct) in existing.items() if ends not in wanted]
-        result.removed = LineageEdge.objects.filter(pk__in=gone).delete()[0] if gone else 0
         LineageRecord.objects.filter(workspace=workspace, origin=origin, origin_key=origin_key,
                                      edges__isnull=True).delete()
     if result.created or result.removed:
@@ -154,7 +172,24 @@ def _write(*, workspace, origin, origin_key, flows, text, dialect, data_source, 
                      extra={"origin": origin, "origin_key": origin_key, "created": result.created,
                             "removed": result.removed, "refreshed": result.refreshed,
                             "external_created": result.external_created})
+    _record_changed(workspace, origin, origin_key, result, copies=[
+        ends for ends in [*new_ends, *seen, *gone]
+        if existing.get(ends, (None, False))[1] != (ends in wanted and wanted[ends][1])])
     return result
+
+
+def _record_changed(workspace: Workspace, origin: str, origin_key: str, result: MergeResult,
+                    copies: list[EdgeEnds]) -> None:
+    """``lineage.changed``, in the write's transaction, when flows were added or removed or a flow became or stopped
+    being a copy (``direct``): ``direct_targets`` names the ends (asset ids, external asset ids) into which a copy
+    appeared, disappeared or changed, for the subscribers that follow copies (catalog.propagation)."""
+    if not (result.created or result.removed or copies):
+        return
+    record_event("lineage.changed", workspace, {
+        "workspace": workspace.pk, "origin": origin, "origin_key": origin_key, "created": result.created,
+        "removed": result.removed,
+        "direct_targets": {"assets": sorted({ends[2] for ends in copies if ends[2]}),
+                           "externals": sorted({ends[3] for ends in copies if ends[3]})}})
 
 
 EdgeEnds = tuple  # (source_asset_id, source_external_id, target_asset_id, target_external_id)

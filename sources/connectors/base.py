@@ -206,13 +206,19 @@ def _canonical(value: Any) -> str:
 
 @dataclass(frozen=True)
 class SchemaObject:
-    """One database, schema, table, view or column, as read from the source's catalog.
+    """One database, schema, table, view, routine or column, as read from the source's catalog.
+
+    A routine is a function, a procedure or a trigger, a child of its schema; its name says what it is apart from
+    the tables beside it: ``order_total(p_order integer)`` for a function or procedure (PostgreSQL overloads a name),
+    ``orders_audit on orders`` for a trigger (PostgreSQL names triggers per table). Its properties: ``kind``
+    (function, procedure or trigger), ``language``, ``arguments``, ``returns``, ``definition`` (as the source
+    gives it) and, for a trigger, ``table``, ``timing``, ``events`` and the ``function`` it runs.
 
     ``properties`` is JSON-serialisable; treat it as read-only. ``row_estimate`` is kept out of the fingerprint:
     estimates move without any schema change.
     """
 
-    kind: str  # "database" | "schema" | "table" | "view" | "column"
+    kind: str  # "database" | "schema" | "table" | "view" | "routine" | "column"
     path: tuple[str, ...]
     data_type: str = ""
     is_nullable: bool | None = None
@@ -222,7 +228,7 @@ class SchemaObject:
     row_estimate: int | None = field(default=None, compare=False)
     properties: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
-    KINDS: ClassVar[tuple[str, ...]] = ("database", "schema", "table", "view", "column")
+    KINDS: ClassVar[tuple[str, ...]] = ("database", "schema", "table", "view", "routine", "column")
 
     @property
     def name(self) -> str:
@@ -245,6 +251,16 @@ class SchemaObject:
     def fingerprint(self) -> str:
         """SHA-256 of kind, path, type, nullability, default, description, ordinal and properties."""
         return self._fingerprint
+
+
+def routine_name(name: str, arguments: str) -> str:
+    """The catalog name of a function or procedure: its name and arguments, as the source lists them."""
+    return f"{name}({arguments})"
+
+
+def trigger_name(name: str, table: str) -> str:
+    """The catalog name of a trigger: its name and the table it fires on."""
+    return f"{name} on {table}"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,13 @@ are MySQL databases (``mysql``, ``information_schema``, ``performance_schema`` a
 ``ConnectionSettings.database`` is set only that schema is scanned.
 
 A scan sends a constant number of statements: schemata, tables joined to views, key columns joined to table
-constraints, then every column through an unbuffered cursor (``SSCursor``), so memory stays bounded.
+constraints, routines (procedures and functions, their parameters gathered in the same statement), triggers,
+then every column through an unbuffered cursor (``SSCursor``), so memory stays bounded. ``information_schema``
+shows a routine's body (``ROUTINE_DEFINITION``) only to its definer and to accounts allowed to see every body
+(``SHOW_ROUTINE``, or SELECT on ``mysql.proc`` / ``mysql.routines``), and a trigger only to accounts with the
+TRIGGER privilege on its table: the scan reads what the account may see, and a routine whose body is hidden is
+cataloged with ``definition_hidden`` (no ``SHOW CREATE``, which needs the same privileges, one statement a
+routine).
 
 Session: ``SET SESSION TRANSACTION READ ONLY`` and a server-side statement limit — MariaDB's
 ``max_statement_time`` (seconds, any statement) or MySQL's ``max_execution_time`` (milliseconds, SELECT only),
@@ -50,7 +56,9 @@ from .base import (
     SchemaObject,
     batched,
     logger,
+    routine_name,
     split_table_path,
+    trigger_name,
 )
 from .errors import (
     AuthenticationFailed,
@@ -99,6 +107,28 @@ SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, 
 FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA IN %(schemas)s
 ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION
+"""
+
+ROUTINES_SQL = """
+SELECT r.ROUTINE_SCHEMA, r.ROUTINE_NAME, r.ROUTINE_TYPE, r.ROUTINE_BODY, r.ROUTINE_DEFINITION, r.DTD_IDENTIFIER,
+       r.ROUTINE_COMMENT, r.DEFINER,
+       (SELECT GROUP_CONCAT(CONCAT_WS(' ', IF(r.ROUTINE_TYPE = 'PROCEDURE', p.PARAMETER_MODE, NULL),
+                                      p.PARAMETER_NAME, p.DTD_IDENTIFIER)
+                            ORDER BY p.ORDINAL_POSITION SEPARATOR ', ')
+        FROM information_schema.PARAMETERS p
+        WHERE p.SPECIFIC_SCHEMA = r.ROUTINE_SCHEMA AND p.SPECIFIC_NAME = r.SPECIFIC_NAME
+          AND p.ROUTINE_TYPE = r.ROUTINE_TYPE AND p.ORDINAL_POSITION > 0)
+FROM information_schema.ROUTINES r
+WHERE r.ROUTINE_SCHEMA IN %(schemas)s
+ORDER BY r.ROUTINE_SCHEMA, r.ROUTINE_NAME, r.ROUTINE_TYPE
+"""
+
+TRIGGERS_SQL = """
+SELECT TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORIENTATION,
+       ACTION_STATEMENT, DEFINER
+FROM information_schema.TRIGGERS
+WHERE TRIGGER_SCHEMA IN %(schemas)s
+ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, TRIGGER_NAME
 """
 
 HINT_SQL = """
@@ -256,11 +286,13 @@ class MySQLConnector(Connector):
                 self.is_mariadb = "mariadb" in self.server_version.lower()
                 self._count("SET SESSION TRANSACTION READ ONLY")
                 cur.execute("SET SESSION TRANSACTION READ ONLY")
+                # GROUP_CONCAT stops at group_concat_max_len (1,024 bytes by default): a routine's longer
+                # parameter list (ROUTINES_SQL) would be cut, and its name with it.
                 if self.is_mariadb:
-                    statement = "SET SESSION max_statement_time = %s"
+                    statement = "SET SESSION max_statement_time = %s, group_concat_max_len = 65536"
                     value = float(s.statement_timeout_s)
                 else:
-                    statement = "SET SESSION max_execution_time = %s"
+                    statement = "SET SESSION max_execution_time = %s, group_concat_max_len = 65536"
                     value = int(s.statement_timeout_s * 1000)
                 self._count(statement)
                 cur.execute(statement, (value,))
@@ -361,9 +393,31 @@ class MySQLConnector(Connector):
             yield SchemaObject(kind="table", path=(CATALOG, schema, table), description=comment or "",
                                row_estimate=estimate, properties=properties)
         del tables, foreign, unique
+        yield from self._routines(params, filters)
         pk_columns = {key: set(cols) for key, cols in primary.items()}
         del primary
         yield from self._columns(params, kept, pk_columns, filters)
+
+    def _routines(self, params, filters: Filters) -> Iterator[SchemaObject]:
+        """Procedures, functions and triggers: one statement each kind, whatever their number."""
+        for (schema, name, routine_type, body, definition, returns, comment, definer,
+             arguments) in self._fetchall(ROUTINES_SQL, params):
+            arguments = arguments or ""
+            properties = {"kind": routine_type.lower(), "language": body.lower(), "arguments": arguments,
+                          "definition": definition or "", "owner": definer}
+            if definition is None:
+                properties["definition_hidden"] = True
+            if returns:
+                properties["returns"] = returns
+            yield SchemaObject(kind="routine", path=(CATALOG, schema, routine_name(name, arguments)),
+                               description=comment or "", properties=properties)
+        for schema, table, name, timing, event, orientation, statement, definer in self._fetchall(
+                TRIGGERS_SQL, params):
+            if not filters.table_ok(schema, table):
+                continue
+            yield SchemaObject(kind="routine", path=(CATALOG, schema, trigger_name(name, table)), properties={
+                "kind": "trigger", "language": "sql", "table": table, "timing": timing, "events": [event],
+                "for_each": orientation.lower(), "definition": statement or "", "owner": definer})
 
     def _columns(self, params, kept, pk_columns, filters: Filters) -> Iterator[SchemaObject]:
         conn = self._connect()

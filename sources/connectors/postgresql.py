@@ -1,9 +1,11 @@
 """PostgreSQL through psycopg 3, reading pg_catalog in bulk.
 
-A scan sends five statements whatever the number of tables: database, schemas, relations (tables, views,
+A scan sends seven statements whatever the number of tables: database, schemas, relations (tables, views,
 materialized views, foreign and partitioned tables, with comments, row estimates and view definitions),
-constraints (primary, unique, foreign keys), then every column through a server-side cursor, so memory holds one
-fetch of columns plus the table list, never the whole column catalog. Needs PostgreSQL 12 or later.
+constraints (primary, unique, foreign keys), routines (functions and procedures with ``pg_get_functiondef``; not
+those of an extension, nor C and internal ones, which have no SQL to read), triggers (not the internal ones that
+enforce foreign keys), then every column through a server-side cursor, so memory holds one fetch of columns plus
+the table list, never the whole column catalog. Needs PostgreSQL 12 or later.
 
 The session is read-only and time-boxed from the first statement: the startup packet carries
 ``-c default_transaction_read_only=on -c statement_timeout=… -c lock_timeout=…``.
@@ -45,7 +47,9 @@ from .base import (
     SchemaObject,
     batched,
     logger,
+    routine_name,
     split_table_path,
+    trigger_name,
 )
 from .errors import (
     AuthenticationFailed,
@@ -58,6 +62,7 @@ from .errors import (
     describe,
 )
 from .filters import NO_FILTERS, Filters
+from .names import qualified_name
 
 # Password exchanges the client takes part in: never the cleartext one (see the module's docstring).
 REQUIRE_AUTH = "scram-sha-256,md5,none"
@@ -185,6 +190,31 @@ WHERE c.relnamespace = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'f', 'v', 'm
 ORDER BY a.attrelid, a.attnum
 """
 
+ROUTINES_SQL = """
+SELECT p.pronamespace, p.proname, p.prokind, l.lanname, pg_get_function_identity_arguments(p.oid),
+       CASE WHEN p.prokind = 'f' THEN pg_get_function_result(p.oid) END, pg_get_functiondef(p.oid), d.description,
+       pg_get_userbyid(p.proowner)
+FROM pg_proc p
+JOIN pg_language l ON l.oid = p.prolang
+LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass AND d.objsubid = 0
+WHERE p.pronamespace = ANY(%(schemas)s) AND p.prokind IN ('f', 'p') AND l.lanname NOT IN ('c', 'internal')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e
+                  WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
+ORDER BY p.pronamespace, p.proname, 5
+"""
+
+TRIGGERS_SQL = """
+SELECT c.relnamespace, c.relname, t.tgname, t.tgtype, pg_get_triggerdef(t.oid), fn.nspname, p.proname,
+       pg_get_function_identity_arguments(p.oid), d.description
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_proc p ON p.oid = t.tgfoid
+JOIN pg_namespace fn ON fn.oid = p.pronamespace
+LEFT JOIN pg_description d ON d.objoid = t.oid AND d.classoid = 'pg_trigger'::regclass AND d.objsubid = 0
+WHERE c.relnamespace = ANY(%(schemas)s) AND NOT t.tgisinternal
+ORDER BY c.relnamespace, c.relname, t.tgname
+"""
+
 HINT_SQL = """
 SELECT c.relkind, c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relname = %s
@@ -195,6 +225,11 @@ PARTITIONED_ROWS_SQL = """
 SELECT sum(greatest(p.reltuples, 0))::bigint FROM pg_partition_tree(%s::regclass) t JOIN pg_class p ON p.oid = t.relid
 WHERE t.isleaf
 """
+
+PROKINDS = {"f": "function", "p": "procedure"}
+# pg_trigger.tgtype's bits (PostgreSQL's include/catalog/pg_trigger.h).
+TRIGGER_ROW, TRIGGER_BEFORE, TRIGGER_INSTEAD = 1, 2, 64
+TRIGGER_EVENTS = ((4, "INSERT"), (8, "DELETE"), (16, "UPDATE"), (32, "TRUNCATE"))
 
 RELKINDS = {"r": ("table", {}), "p": ("table", {"partitioned": True}), "f": ("table", {"foreign": True}),
             "v": ("view", {"materialized": False}), "m": ("view", {"materialized": True})}
@@ -373,12 +408,38 @@ class PostgresConnector(Connector):
             yield SchemaObject(kind=kind, path=(database, schema, name), description=comment or "",
                                row_estimate=estimate, properties=properties)
         del relations, foreign, unique
+        yield from self._routines(database, schemas, filters)
         pk_columns = {oid: set(cols) for oid, cols in primary.items()}
         del primary
 
         restrict = list(paths) if filters.filters_tables else None
         column_ok = filters.column_ok if filters.filters_columns else None
         yield from self._columns(schema_oids, restrict, paths, pk_columns, column_ok)
+
+    def _routines(self, database: str, schemas: dict[int, str], filters: Filters) -> Iterator[SchemaObject]:
+        """Functions, procedures and triggers: one statement each kind, whatever their number."""
+        for nsp, name, prokind, language, arguments, returns, definition, comment, owner in self._fetchall(
+                ROUTINES_SQL, {"schemas": list(schemas)}):
+            properties = {"kind": PROKINDS[prokind], "language": language, "arguments": arguments,
+                          "definition": definition, "owner": owner}
+            if returns is not None:
+                properties["returns"] = returns
+            yield SchemaObject(kind="routine", path=(database, schemas[nsp], routine_name(name, arguments)),
+                               description=comment or "", properties=properties)
+        for nsp, table, name, tgtype, definition, function_schema, function, arguments, comment in self._fetchall(
+                TRIGGERS_SQL, {"schemas": list(schemas)}):
+            if not filters.table_ok(schemas[nsp], table):
+                continue
+            timing = ("INSTEAD OF" if tgtype & TRIGGER_INSTEAD else "BEFORE" if tgtype & TRIGGER_BEFORE
+                      else "AFTER")
+            yield SchemaObject(kind="routine", path=(database, schemas[nsp], trigger_name(name, table)),
+                               description=comment or "", properties={
+                                   "kind": "trigger", "table": table, "timing": timing,
+                                   "events": [event for bit, event in TRIGGER_EVENTS if tgtype & bit],
+                                   "for_each": "row" if tgtype & TRIGGER_ROW else "statement",
+                                   "function": qualified_name((database, function_schema,
+                                                               routine_name(function, arguments))),
+                                   "definition": definition})
 
     def _columns(self, schema_oids, restrict, paths, pk_columns, column_ok) -> Iterator[SchemaObject]:
         conn = self._connect()

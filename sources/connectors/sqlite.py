@@ -1,11 +1,12 @@
 """SQLite through the standard library, opened read-only (``file:…?mode=ro`` plus ``PRAGMA query_only``).
 
-Four catalog statements in all: objects from ``sqlite_master``, then primary keys, foreign keys and columns, each
-one query joining ``sqlite_master`` to the table-valued pragma functions (``pragma_table_xinfo``,
-``pragma_foreign_key_list``). The schema is ``main``; the database is named after the file (``shop.db`` →
-``shop``). The statement timeout is enforced with a progress handler that interrupts a statement past its
-deadline. Sampling orders the rows by a hash of the values read (``racine_sample_key``, registered on the
-connection): the same data gives the same sample, wherever its rows are stored; ``random()`` would not.
+Four catalog statements in all: objects (tables, views and triggers) from ``sqlite_master``, then primary keys,
+foreign keys and columns, each one query joining ``sqlite_master`` to the table-valued pragma functions
+(``pragma_table_xinfo``, ``pragma_foreign_key_list``). The schema is ``main``; the database is named after the
+file (``shop.db`` → ``shop``). The statement timeout is enforced with a progress handler that interrupts a
+statement past its deadline. Sampling orders the rows by a hash of the values read (``racine_sample_key``,
+registered on the connection): the same data gives the same sample, wherever its rows are stored; ``random()``
+would not.
 """
 from __future__ import annotations
 
@@ -18,7 +19,16 @@ from urllib.parse import quote
 
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 
-from .base import ConnectionInfo, Connector, SchemaObject, batched, logger, sample_key, split_table_path
+from .base import (
+    ConnectionInfo,
+    Connector,
+    SchemaObject,
+    batched,
+    logger,
+    sample_key,
+    split_table_path,
+    trigger_name,
+)
 from .errors import ConnectorError, PermissionDenied, QueryTimeout, SourceUnavailable, describe
 from .filters import NO_FILTERS, Filters
 
@@ -26,9 +36,9 @@ SCHEMA = "main"
 SAMPLE_KEY_FUNCTION = "racine_sample_key"
 
 OBJECTS_SQL = r"""
-SELECT type, name, sql FROM main.sqlite_master
-WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
-ORDER BY name
+SELECT type, name, tbl_name, sql FROM main.sqlite_master
+WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
+ORDER BY type = 'trigger', name
 """
 
 PRIMARY_KEYS_SQL = r"""
@@ -152,8 +162,12 @@ class SQLiteConnector(Connector):
                     unique_fks.append(fk)
             foreign[table] = dict(enumerate(unique_fks))
         kept: set[str] = set()
-        for kind, name, definition in objects:
-            if not filters.table_ok(SCHEMA, name):
+        for kind, name, table, definition in objects:
+            if not filters.table_ok(SCHEMA, table):  # a trigger goes with the table it fires on
+                continue
+            if kind == "trigger":
+                yield SchemaObject(kind="routine", path=(db, SCHEMA, trigger_name(name, table)), properties={
+                    "kind": "trigger", "language": "sql", "table": table, "definition": definition or ""})
                 continue
             kept.add(name)
             self._table_hints[(SCHEMA, name)] = (kind, None)

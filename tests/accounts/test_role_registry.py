@@ -1,7 +1,7 @@
 """The role registry: each app declares its roles' grants (``<app>/roles.py``) and accounts reads them. The
 permissions each role carries are exactly those of the single table accounts held before the registry (the
 snapshot below, taken from it; data sources' permissions carry their new app label, ``sources``; lineage's external
-assets and records were added with their models), and the registry
+assets, records and definition readings were added with their models), and the registry
 finds every app's declarations without accounts naming any of their models."""
 import ast
 import re
@@ -19,7 +19,7 @@ SNAPSHOT = {
         compliance.view_score governance.add_request governance.view_request scanning.view_assetchange
         scanning.view_classificationrule scanning.view_scan scanning.view_scanruleset scanning.view_scanrun
         sources.view_datasource
-        catalog.view_externalasset
+        catalog.view_externalasset catalog.view_definitionlineage
     """.split(),
     "data_owner": """
         accounts.view_membership accounts.view_workspace catalog.add_asset catalog.add_assetclassification
@@ -34,7 +34,7 @@ SNAPSHOT = {
         governance.approve_request governance.change_request governance.view_request
         scanning.view_assetchange scanning.view_classificationrule scanning.view_scan
         scanning.view_scanruleset scanning.view_scanrun sources.view_datasource
-        catalog.view_externalasset
+        catalog.view_externalasset catalog.view_definitionlineage
     """.split(),
     "data_steward": """
         accounts.view_membership accounts.view_workspace catalog.add_asset catalog.add_assetclassification
@@ -57,6 +57,7 @@ SNAPSHOT = {
         scanning.view_scanruleset scanning.view_scanrun sources.add_datasource sources.change_datasource
         sources.test_connection_datasource sources.view_datasource
         catalog.add_externalasset catalog.change_externalasset catalog.delete_externalasset catalog.view_externalasset
+        catalog.view_definitionlineage
         catalog.add_lineagerecord catalog.change_lineagerecord catalog.delete_lineagerecord catalog.view_lineagerecord
     """.split(),
     "workspace_admin": """
@@ -85,6 +86,7 @@ SNAPSHOT = {
         sources.delete_datasource sources.test_connection_datasource sources.view_datasource
         sources.view_secret_datasource
         catalog.add_externalasset catalog.change_externalasset catalog.delete_externalasset catalog.view_externalasset
+        catalog.view_definitionlineage
         catalog.add_lineagerecord catalog.change_lineagerecord catalog.delete_lineagerecord catalog.view_lineagerecord
     """.split(),
     "auditor": """
@@ -96,7 +98,7 @@ SNAPSHOT = {
         compliance.view_finding compliance.view_framework compliance.view_score governance.view_request
         scanning.view_assetchange scanning.view_classificationrule scanning.view_scan
         scanning.view_scanruleset scanning.view_scanrun sources.view_datasource
-        catalog.view_externalasset catalog.view_lineagerecord
+        catalog.view_externalasset catalog.view_lineagerecord catalog.view_definitionlineage
     """.split(),
 }
 

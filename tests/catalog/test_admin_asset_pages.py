@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from catalog import services
 from catalog.admin_readable import differences, evidence_of, profile_facts, property_facts, value_text
-from catalog.models import Asset, AssetClassification
+from catalog.models import Asset, AssetClassification, DefinitionLineage
 from scanning.models import AssetChange
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import AssetChangeFactory, DataSourceFactory, ScanRunFactory
@@ -311,3 +311,21 @@ def test_a_column_never_profiled_says_why_on_its_page_and_under_its_tables_colum
     table_page = _page(client, table)
     assert 'id="not-profiled"' in table_page and "Profiling enabled" in table_page
     assert "Not profiled: only a scan whose rule set has" in _page(client, cols["email"])
+
+
+def test_a_routine_s_page_shows_its_definition_and_why_its_lineage_could_not_be_read(world):
+    source, _database, schema, _table_asset, _cols = _table(world.workspace_a)
+    routine = Asset.objects.create(
+        data_source=source, parent=schema, type=Asset.Type.ROUTINE, name="archive(p_from integer)",
+        qualified_name=f'{schema.qualified_name}."archive(p_from integer)"',
+        properties={"kind": "procedure", "language": "plpgsql", "arguments": "p_from integer",
+                    "definition": "CREATE OR REPLACE PROCEDURE sales.archive(p_from integer) …"})
+    now = timezone.now()
+    DefinitionLineage.objects.create(asset=routine, text_hash="0" * 64, read_at=now, seen_at=now,
+                                     problem="line 2: Invalid expression / Unexpected token near 'MERGE'")
+    html = _page(_staff(world, "steward"), routine)
+    assert "Lineage from the definition" in html and "Unexpected token near" in html
+    assert "CREATE OR REPLACE PROCEDURE sales.archive" in html and "Arguments" in html
+    _no_json(html)
+    schema_page = _page(_staff(world, "steward"), schema)
+    assert "archive(p_from integer)" in schema_page  # a schema lists its routines with its tables and views

@@ -1,5 +1,7 @@
-"""The admin header's search: assets by name or qualified name, only in the user's scope, removed ones left out,
-paginated, in a constant number of queries, and a short or missing query answered with a hint, not an error."""
+"""The admin header's search (catalog.search, tested in depth by tests/catalog/test_search.py): only in the user's
+scope, removed ones left out, ranked, paginated, in a constant number of queries, and a short or missing query
+answered with a hint, not an error. Factories write past the services that index, so each test indexes what it
+made (``index_everything``)."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -10,6 +12,7 @@ from catalog.admin_search import PAGE_SIZE
 from catalog.models import Asset
 from tests.catalog.classification_factories import asset_tree
 from tests.catalog.factories import DataSourceFactory
+from tests.catalog.search_support import index_everything
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +38,7 @@ def test_finds_by_name_and_qualified_name_in_the_users_scope_only(world, steward
     columns["salary"].save(update_fields=["sensitivity"])
     crm = DataSourceFactory(workspace=world.workspace_b, name="CRM", database="crm")
     asset_tree(crm, table="employees", columns={"email": "text"})  # another workspace's: never found
+    index_everything()
 
     response = steward.get(URL, {"q": "EMPLOYEES"})
     assert response.status_code == 200
@@ -55,6 +59,7 @@ def test_exact_names_come_first_and_removed_assets_are_left_out(world, steward):
     _, _, _, columns = asset_tree(source, table="customers", columns={"email": "text", "old_email": "text"})
     columns["old_email"].removed_at = timezone.now()
     columns["old_email"].save(update_fields=["removed_at"])
+    index_everything()
     assert _found(steward.get(URL, {"q": "email"})) == [
         "shop.public.customers.email", "shop.public.email_log", "shop.public.email_log.sent_at"]
 
@@ -78,16 +83,21 @@ def test_an_over_long_query_is_refused_with_a_message(steward):
 def test_pages_in_constant_queries(world, steward):
     source = DataSourceFactory(workspace=world.workspace_a, database="wide")
     asset_tree(source, table="people", columns={f"name_{index}": "text" for index in range(3)})
+    index_everything()
     steward.get(URL, {"q": "name"})  # warm the per-process caches (content types, grants)
     with CaptureQueriesContext(connection) as few:
         assert len(_found(steward.get(URL, {"q": "name"}))) == 3
     asset_tree(source, table="people", columns={f"name_{index}": "text" for index in range(PAGE_SIZE + 10)})
+    index_everything()
     with CaptureQueriesContext(connection) as many:
         response = steward.get(URL, {"q": "name"})
     assert len(_found(response)) == PAGE_SIZE
     assert len(many) == len(few)
     assert _found(steward.get(URL, {"q": "name", "page": "2"})) == [
-        f"wide.public.people.name_{index}" for index in sorted(range(PAGE_SIZE + 10), key=str)][PAGE_SIZE:]
+        # Names starting with the query, the shorter first, then by qualified name.
+        f"wide.public.people.name_{index}" for index in sorted(range(PAGE_SIZE + 10),
+                                                               key=lambda index: (len(str(index)), str(index)))
+    ][PAGE_SIZE:]
     assert steward.get(URL, {"q": "name", "page": "bogus"}).status_code == 200  # the first page
 
 
@@ -100,3 +110,24 @@ def test_only_for_verified_staff(world):
 def test_the_header_carries_the_search_box(steward):
     page = steward.get(reverse("admin:index")).content.decode()
     assert f'action="{URL}"' in page and 'name="q"' in page
+
+
+def test_finds_by_a_synonym_and_says_why(world, steward):
+    from accounts.actors import SYSTEM
+    from catalog import glossary
+    from tests.catalog.curation_factories import GlossaryTermFactory
+
+    source = DataSourceFactory(workspace=world.workspace_a, database="crm")
+    _, _, _, columns = asset_tree(source, table="contacts", columns={"mail_addr": "text"})
+    index_everything()
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="E-mail address", synonyms=["courriel"])
+    glossary.glossary_term_link(term=term, asset=columns["mail_addr"], acting_user=SYSTEM)
+    response = steward.get(URL, {"q": "courriel"})
+    assert _found(response) == ["crm.public.contacts.mail_addr"]
+    assert "a glossary term" in response.content.decode()
+
+
+def test_a_query_with_nothing_to_search_says_so(steward):
+    response = steward.get(URL, {"q": "!!!"})
+    assert response.status_code == 200 and response.context["page"] is None
+    assert "Type letters or digits" in response.content.decode()

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from accounts.models import AuditEvent
+from catalog import search
 from catalog.models import Asset
 from scanning.models import Scan, ScanRuleSet, ScanRun
 from sources import crypto
@@ -250,13 +251,16 @@ def test_cancel_action_cancels_queued_run(world, sources):
 def test_asset_pages_per_type_with_description_edit(world, sources):
     column = AssetFactory(data_source=sources[0], type=Asset.Type.COLUMN, name="email",
                           qualified_name="shop.public.customers.email")
+    search.documents_refresh(asset_ids=[column.pk])  # the factory wrote past the services that index
     client = staff(world, "steward")
     assert "shop.public.customers.email" in client.get(
         reverse("admin:catalog_columnasset_changelist") + "?q=customers.email").content.decode()
     assert "shop.public.customers.email" not in client.get(
         reverse("admin:catalog_tableasset_changelist")).content.decode()
-    response = client.post(reverse("admin:catalog_columnasset_change", args=[column.pk]),
-                           {"description": "Contact address"})
+    # the page's own fields are the scan's; the description is edited on the asset's curation page
+    response = client.post(reverse("admin:catalog_columnasset_curation", args=[column.pk]),
+                           {"description": "Contact address", "certification": "", "certification_note": "",
+                            "certification_expires_at": ""})
     assert response.status_code == 302, response.content.decode()[:2000]
     column.refresh_from_db()
     assert column.description == "Contact address" and column.qualified_name == "shop.public.customers.email"

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from catalog.models import Asset
+from catalog.models import Asset, DefinitionLineage, LineageEdge, LineageOrigin
 from config.celery import app as celery_app
 from scanning.management.commands.load_demo import _luhn_valid
 from scanning.models import ScanRun
@@ -97,3 +97,18 @@ def test_demo_data_has_real_positives_and_hard_negatives(demo_dir):
     assert cards and all(_luhn_valid(card) for card in cards)
     assert tracking and all(len(number) == 16 and not _luhn_valid(number) for number in tracking)
     assert locales >= 4 and all(email.isascii() and "@" in email for email in emails)
+
+
+@pytest.mark.django_db(transaction=True)  # as `make run` does it: the scan's events are delivered after its commit
+def test_load_demo_view_columns_have_lineage_from_the_customers_table(demo_dir):
+    run("load_demo")
+    source = DataSource.objects.get(name="Demo shop")
+    view_edges = LineageEdge.objects.filter(origin=LineageOrigin.VIEW, level=LineageEdge.Level.COLUMN,
+                                            target_asset__parent__name="customer_orders")
+    copied = {(edge.source_asset.parent.name, edge.source_asset.name, edge.target_asset.name)
+              for edge in view_edges.filter(direct=True).select_related("source_asset__parent", "target_asset")}
+    assert {("customers", name, name) for name in ("email", "first_name", "last_name")} <= copied
+    assert ("customers", "id", "customer_id") in copied
+    view = source.assets.get(type=Asset.Type.VIEW, name="customer_orders")
+    assert {edge.origin_key for edge in view_edges} == {str(view.pk)}
+    assert DefinitionLineage.objects.get(asset=view).problem == ""

@@ -153,7 +153,8 @@ def test_number_of_catalog_queries_is_constant(my):
             objects = scan(connector)
             assert sum(o.kind == "table" for o in objects) == tables
             counts[schema] = connector.queries_executed
-    assert counts[small] == counts[big] == 3 + 4  # session setup + schemata, tables, constraints, columns
+    # session setup + schemata, tables, constraints, routines, triggers, columns
+    assert counts[small] == counts[big] == 3 + 6
 
 
 def test_filters_applied_without_database_setting(my):

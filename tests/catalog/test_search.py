@@ -1,0 +1,266 @@
+"""catalog.search through catalog.selectors.asset_search: relevance (exact name first, prefix, terms and synonyms,
+typos, camelCase and snake_case), facets that count what their filter leaves, and documents kept up to date by the
+services that change what they hold — on SQLite and, with DATABASE_URL, on PostgreSQL."""
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from accounts.actors import SYSTEM
+from catalog import curation, glossary, search, services
+from catalog.bulk import AssetWriter, NewAsset, scanned_values
+from catalog.models import Asset, AssetClassification, AssetSearchDocument
+from catalog.selectors import asset_search, search_filters
+from sources.connectors import SchemaObject, qualified_name
+from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
+from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
+from tests.catalog.factories import DataSourceFactory
+from tests.catalog.search_support import found, index_everything, matches
+
+pytestmark = pytest.mark.django_db
+
+COLUMNS = {"customer_email": "text", "email": "text", "customerEmailVerified": "boolean", "customer_id": "integer",
+           "billing_address": "text", "mail_opt_in": "boolean"}
+
+
+@pytest.fixture
+def shop(world):
+    source = DataSourceFactory(workspace=world.workspace_a, name="Shop", database="shop")
+    database, schema, table, columns = asset_tree(source, table="customers", columns=COLUMNS)
+    index_everything()
+    return {"source": source, "schema": schema, "table": table, **columns}
+
+
+@pytest.fixture
+def steward(world):
+    return world.user("steward")
+
+
+# --- words -------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("customer_email", "customer email"), ("customerEmail", "customer email"), ("CustomerEmail", "customer email"),
+    ("HTTPServer_ID", "http server id"), ("  e-mail  address!", "e mail address"), ("Café_au_lait", "café au lait"),
+    ("address2", "address2"), ("__", ""),
+])
+def test_words_split_snake_and_camel_case_the_same_in_python_and_in_the_database(text, words):
+    assert search.search_words(text) == words
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT racine_search_words(%s)", [text])
+        assert cursor.fetchone()[0] == words
+
+
+def test_the_edit_distance_counts_a_swap_of_neighbours_as_one():
+    assert search.damerau_distance("emial", "email", 2) == 1
+    assert search.damerau_distance("custmer", "customer", 2) == 1
+    assert search.damerau_distance("kitten", "sitting", 1) == 2  # beyond the limit: limit + 1
+
+
+# --- relevance ---------------------------------------------------------------------------------------------------
+
+def test_the_exact_name_ranks_first_then_names_starting_with_it(shop, steward):
+    ranked = matches(steward, "customer_email")
+    assert ranked[0] == ("customer_email", "exact")
+    assert ranked[1] == ("customerEmailVerified", "prefix")
+    assert matches(steward, "email")[0] == ("email", "exact")
+
+
+def test_camel_case_and_snake_case_find_the_same_asset(shop, steward):
+    for text in ("customerEmail", "customer_email", "customer email", "CUSTOMER-EMAIL"):
+        assert matches(steward, text)[0] == ("customer_email", "exact"), text
+    assert matches(steward, "emailVerified")[0] == ("customerEmailVerified", "name")
+
+
+def test_a_one_typo_query_finds_the_asset(shop, steward):
+    assert matches(steward, "custmer_emial")[0] == ("customer_email", "fuzzy")
+    assert ("email", "fuzzy") in matches(steward, "emial")
+    assert matches(steward, "biling_adress")[0] == ("billing_address", "fuzzy")
+
+
+def test_a_synonym_or_abbreviation_of_a_linked_term_finds_the_asset(shop, steward, world):
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="Marketing consent",
+                               synonyms=["newsletter permission"], abbreviations=["MKTC"])
+    glossary.glossary_term_link(term=term, asset=shop["mail_opt_in"], acting_user=SYSTEM)
+    assert matches(steward, "newsletter permission") == [("mail_opt_in", "term")]
+    assert matches(steward, "mktc") == [("mail_opt_in", "term")]
+    assert matches(steward, "Marketing")[0] == ("mail_opt_in", "term")
+
+
+def test_name_matches_come_before_terms_then_labels_then_descriptions(shop, steward, world):
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="Postal address")
+    glossary.glossary_term_link(term=term, asset=shop["mail_opt_in"], acting_user=SYSTEM)
+    services.asset_update(asset=shop["customer_id"], description="The address the invoice goes to",
+                          acting_user=SYSTEM)
+    curation.asset_tag_add(asset=shop["email"], tag=TagFactory(workspace=world.workspace_a, name="address book"),
+                           acting_user=SYSTEM)
+    assert matches(steward, "address") == [("billing_address", "name"), ("mail_opt_in", "term"),
+                                           ("email", "label"), ("customer_id", "description")]
+
+
+def test_classifications_and_owners_are_searched(shop, steward, world):
+    AssetClassificationFactory(asset=shop["customer_email"], classification=builtin("PII.EMAIL"))
+    curation.asset_owner_add(asset=shop["billing_address"], user=world.user("analyst"),
+                             owner_type="business", acting_user=SYSTEM)
+    search.documents_refresh(asset_ids=[shop["customer_email"].pk])  # the factory wrote past the services
+    assert ("customer_email", "label") in matches(steward, "pii email")
+    assert matches(steward, "analyst") == [("billing_address", "label")]
+
+
+def test_a_rejected_classification_is_not_searched(shop, steward):
+    row = AssetClassificationFactory(asset=shop["customer_id"], classification=builtin("PII.EMAIL"))
+    search.documents_refresh(asset_ids=[shop["customer_id"].pk])
+    assert "customer_id" in [name for name, _ in matches(steward, "pii email")]
+    services.asset_classification_reject(asset_classification=row, acting_user=SYSTEM)
+    assert "customer_id" not in [name for name, _ in matches(steward, "pii email")]
+
+
+def test_removed_assets_and_other_workspaces_are_not_found(shop, steward, world):
+    other = DataSourceFactory(workspace=world.workspace_b, database="crm")
+    asset_tree(other, table="customers", columns={"customer_email": "text"})
+    shop["email"].removed_at = timezone.now()
+    shop["email"].save(update_fields=["removed_at"])
+    index_everything()
+    assert found(steward, "email") == ["shop.public.customers.customer_email",
+                                       'shop.public.customers."customerEmailVerified"']
+    assert "crm.public.customers.customer_email" in found(world.user("superuser"), "customer_email")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!!", "x" * (search.QUERY_MAX_LENGTH + 1), "a b c d e f g h i j k"])
+def test_an_empty_or_too_long_query_is_refused(text, steward):
+    with pytest.raises(ValidationError) as refused:
+        asset_search(user=steward, text=text)
+    assert "q" in refused.value.message_dict
+
+
+# --- facets ------------------------------------------------------------------------------------------------------
+
+def test_facet_counts_equal_the_counts_their_filter_leaves(shop, steward, world):
+    tag = TagFactory(workspace=world.workspace_a, name="gdpr")
+    for name in ("customer_email", "email"):
+        curation.asset_tag_add(asset=shop[name], tag=tag, acting_user=SYSTEM)
+    curation.asset_certify(asset=shop["email"], status="certified", acting_user=SYSTEM)
+    curation.asset_owner_add(asset=shop["email"], user=world.user("analyst"), owner_type="technical",
+                             acting_user=SYSTEM)
+    AssetClassificationFactory(asset=shop["customer_email"], classification=builtin("PII.EMAIL"),
+                               status=AssetClassification.Status.CONFIRMED)
+    services.asset_sensitivity_recompute(asset_ids=[shop["customer_email"].pk])
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="Customer")
+    glossary.glossary_term_link(term=term, asset=shop["customer_id"], acting_user=SYSTEM)
+
+    results = asset_search(user=steward, text="customer")
+    facets = results.facets()
+    # Every column of the customers table: their qualified names hold the word.
+    assert facets["type"] == [{"value": "column", "label": "Column", "count": 6},
+                              {"value": "table", "label": "Table", "count": 1}]
+    assert {item["value"] for item in facets["tag"]} == {str(tag.pk)}
+    checked = 0
+    for facet, values in facets.items():
+        for item in values:
+            filters = search_filters(user=steward, values={facet: [item["value"]]})
+            assert asset_search(user=steward, text="customer", filters=filters).count() == item["count"], \
+                (facet, item)
+            checked += 1
+    assert checked >= 10  # every facet had something to count
+    assert sum(item["count"] for item in facets["certification"]) == results.count()
+
+
+def test_filters_narrow_the_results_and_facets_count_within_them(shop, steward, world):
+    tag = TagFactory(workspace=world.workspace_a, name="gdpr")
+    curation.asset_tag_add(asset=shop["customer_email"], tag=tag, acting_user=SYSTEM)
+    narrowed = asset_search(user=steward, text="customer",
+                            filters=search_filters(user=steward, values={"tag": [str(tag.pk)], "type": ["column"]}))
+    assert [asset.name for asset in narrowed[0:10]] == ["customer_email"]
+    assert narrowed.facets()["type"] == [{"value": "column", "label": "Column", "count": 1}]
+    assert found(steward, "customer", type=("table",)) == ["shop.public.customers"]
+    assert found(steward, "customer", schema=(shop["schema"].pk,))[0] == "shop.public.customers"
+
+
+@pytest.mark.parametrize(("values", "field"), [
+    ({"type": ["columns"]}, "type"), ({"sensitivity": ["secret"]}, "sensitivity"),
+    ({"certification": ["maybe"]}, "certification"), ({"tag": ["x"]}, "tag"), ({"tag": ["999999"]}, "tag"),
+    ({"owner": ["someone"]}, "owner"), ({"owner": ["user:999999"]}, "owner"),
+    ({"classification": ["NO.SUCH"]}, "classification"), ({"colour": ["red"]}, "colour"),
+])
+def test_an_unknown_facet_value_is_refused_naming_the_facet(values, field, steward):
+    with pytest.raises(ValidationError) as refused:
+        search_filters(user=steward, values=values)
+    assert field in refused.value.message_dict
+
+
+def test_a_facet_value_of_another_workspace_is_unknown(steward, world):
+    other_tag = TagFactory(workspace=world.workspace_b)
+    with pytest.raises(ValidationError):
+        search_filters(user=steward, values={"tag": [str(other_tag.pk)]})
+
+
+# --- incremental maintenance -------------------------------------------------------------------------------------
+
+def test_a_described_asset_is_found_by_its_new_description_not_its_old_one(shop, steward):
+    curation.asset_describe(asset=shop["customer_id"], description="Loyalty programme member number",
+                            acting_user=SYSTEM)
+    assert matches(steward, "loyalty") == [("customer_id", "description")]
+    curation.asset_describe(asset=shop["customer_id"], description="Account key", acting_user=SYSTEM)
+    assert matches(steward, "loyalty") == []
+    assert matches(steward, "account key") == [("customer_id", "description")]
+
+
+def test_a_changed_synonym_finds_the_linked_assets_by_the_new_word_only(shop, steward, world):
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="Contact point", synonyms=["reachability"])
+    glossary.glossary_term_link(term=term, asset=shop["email"], acting_user=SYSTEM)
+    assert matches(steward, "reachability") == [("email", "term")]
+    glossary.glossary_term_update(term=term, synonyms=["inbox"], acting_user=SYSTEM)
+    assert matches(steward, "reachability") == []
+    assert matches(steward, "inbox") == [("email", "term")]
+    glossary.glossary_term_update(term=term, name="Electronic address", acting_user=SYSTEM)
+    assert matches(steward, "electronic") == [("email", "term")]
+    glossary.glossary_term_unlink(term=term, asset=shop["email"], acting_user=SYSTEM)
+    assert matches(steward, "inbox") == []
+
+
+def test_a_renamed_or_deleted_tag_is_searched_by_what_it_is_now(shop, steward, world):
+    tag = TagFactory(workspace=world.workspace_a, name="quarantine")
+    curation.asset_tag_add(asset=shop["email"], tag=tag, acting_user=SYSTEM)
+    assert matches(steward, "quarantine") == [("email", "label")]
+    curation.tag_update(tag=tag, name="archive", acting_user=SYSTEM)
+    assert matches(steward, "quarantine") == []
+    assert matches(steward, "archive") == [("email", "label")]
+    curation.tag_delete(tag=tag, acting_user=SYSTEM)
+    assert matches(steward, "archive") == []
+
+
+def test_bulk_tagging_reindexes_every_asset(shop, steward, world):
+    tag = TagFactory(workspace=world.workspace_a, name="legacy")
+    assets = [shop["email"], shop["customer_id"]]
+    curation.assets_tags_change(assets=[*Asset.objects.filter(pk__in=[a.pk for a in assets])
+                                        .select_related("data_source__workspace")],
+                                add=[tag], acting_user=SYSTEM)
+    assert sorted(name for name, _ in matches(steward, "legacy")) == ["customer_id", "email"]
+
+
+def test_scans_index_new_assets_drop_removed_ones_and_reindex_changed_ones(world):
+    source = DataSourceFactory(database="erp")
+    writer = AssetWriter(data_source_id=source.pk, now=timezone.now())
+    objects = [SchemaObject("database", ("erp",)), SchemaObject("schema", ("erp", "main")),
+               SchemaObject("table", ("erp", "main", "invoices")),
+               SchemaObject("column", ("erp", "main", "invoices", "vatNumber"), description="Tax id")]
+    pks = {}
+    writer.insert([NewAsset(obj.qualified_name, qualified_name(obj.parent_path) if obj.parent_path else None, obj)
+                   for obj in objects], pks)
+    column = pks[objects[-1].qualified_name]
+    document = AssetSearchDocument.objects.get(asset_id=column)
+    assert (document.name_words, document.schema_id) == ("vat number", pks["erp.main"])
+    superuser = world.user("superuser")
+    assert matches(superuser, "tax") == [("vatNumber", "description")]
+    writer.mark_removed([column])
+    assert not AssetSearchDocument.objects.filter(asset_id=column).exists()
+    back = SchemaObject("column", ("erp", "main", "invoices", "vatNumber"), description="EU VAT identifier")
+    writer.write_changed([(column, scanned_values(back), back)])  # back in the source, with a new comment
+    assert matches(superuser, "identifier") == [("vatNumber", "description")]
+    assert matches(superuser, "tax") == []
+
+
+def test_reindex_rebuilds_documents_and_vocabulary(shop, steward):
+    AssetSearchDocument.objects.all().delete()
+    assert matches(steward, "customer_email") == []
+    search.documents_rebuild(data_source_id=shop["source"].pk)
+    assert matches(steward, "customer_email")[0] == ("customer_email", "exact")
