@@ -356,6 +356,8 @@ class Query:
             raise ValidationError({"q": ["Type something to search for."]})
         if len(text) > QUERY_MAX_LENGTH:
             raise ValidationError({"q": [f"At most {QUERY_MAX_LENGTH} characters."]})
+        if "\x00" in text:  # PostgreSQL refuses it in any text parameter (the whole text is compared to names)
+            raise ValidationError({"q": ["Null characters are not allowed."]})
         words = search_words(text).split()
         if not words:
             raise ValidationError({"q": ["Type letters or digits to search for."]})
