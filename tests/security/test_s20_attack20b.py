@@ -12,6 +12,7 @@ from django.urls import reverse
 from accounts.actors import SYSTEM
 from catalog import search
 from catalog.lineage import definitions
+from catalog.lineage.split import _batches
 from catalog.models import Asset, DefinitionLineage
 from tests.catalog.factories import AssetFactory, DataSourceFactory
 from tests.catalog.search_support import index_everything
@@ -92,3 +93,14 @@ def test_a_deeply_nested_definition_is_its_own_problem_and_the_others_are_read(w
     definitions.definitions_lineage_record(data_source=source, acting_user=SYSTEM)
     assert DefinitionLineage.objects.get(asset=nested).problem
     assert DefinitionLineage.objects.get(asset=fine).table_edges == 1
+
+
+def test_a_go_line_followed_by_blanks_splits_a_tsql_script_in_linear_time():
+    # Three blank runs around GO's optional count and semicolon backtracked cubically: "GO" and 2,000 blanks then
+    # a letter held the request (or the worker) for over a minute.
+    started = time.monotonic()
+    assert len(_batches("SELECT 1\nGO" + " " * 3_000 + "x\nSELECT 2", "tsql")) == 1
+    assert time.monotonic() - started < 1
+    for separator in ("GO", "  go 2 ; ", "GO5;", "GO\t"):
+        text = f"SELECT 1\n{separator}\nSELECT 2"
+        assert [text[start:end].strip() for start, end in _batches(text, "tsql")] == ["SELECT 1", "SELECT 2"]
