@@ -15,7 +15,7 @@ from catalog.lineage import definitions
 from catalog.lineage.split import _batches
 from catalog.models import Asset, DefinitionLineage
 from tests.catalog.factories import AssetFactory, DataSourceFactory
-from tests.catalog.search_support import index_everything
+from tests.catalog.search_support import found, index_everything
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +104,25 @@ def test_a_go_line_followed_by_blanks_splits_a_tsql_script_in_linear_time():
     for separator in ("GO", "  go 2 ; ", "GO5;", "GO\t"):
         text = f"SELECT 1\n{separator}\nSELECT 2"
         assert [text[start:end].strip() for start, end in _batches(text, "tsql")] == ["SELECT 1", "SELECT 2"]
+
+
+# --- search: the shared vocabulary of corrections tells nothing of what the caller cannot see --------------------
+
+
+@pytest.mark.parametrize("hidden_names", [["emial_blob"], ["amial", "bmial", "cmial", "dmial", "eial"]],
+                         ids=["hidden-word-equal-to-the-query", "hidden-words-closer-than-the-visible-one"])
+def test_a_typo_is_corrected_alike_whatever_another_workspace_holds(world, hidden_names):
+    """A steward of A types "emial" for A's "customer_email". Whether B holds a column named "emial_blob" (then the
+    typo was a known word and was not corrected) or five names closer to it than "email" (which then crowded it
+    out of the corrections) decided whether A's column was found: an oracle on the words of B's hidden names."""
+    AssetFactory(data_source__workspace=world.workspace_a, type=Asset.Type.COLUMN, name="customer_email",
+                 qualified_name="shop.public.customers.customer_email")
+    index_everything()
+    alone = found(world.user("steward"), "emial")
+    hidden_source = DataSourceFactory(workspace=world.workspace_b)
+    for name in hidden_names:
+        AssetFactory(data_source=hidden_source, type=Asset.Type.COLUMN, name=name,
+                     qualified_name=f"hr.private.layoffs.{name}")
+    index_everything()
+    assert alone == ["shop.public.customers.customer_email"]
+    assert found(world.user("steward"), "emial") == alone
