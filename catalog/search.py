@@ -285,15 +285,18 @@ def allowed_typos(word: str) -> int:
     return 0 if len(word) < WORD_MIN_LENGTH else 1 if len(word) < 8 else 2
 
 
-def corrections(words: Sequence[str]) -> dict[str, list[str]]:
-    """For each query word the vocabulary does not hold, the vocabulary's words within its typo allowance, the
-    closest first (at most ``CORRECTIONS_PER_WORD``). One statement per word looked up."""
+def corrections(words: Sequence[str], visible: tuple[str, Sequence]) -> dict[str, list[str]]:
+    """For each query word that no name, term or label of the visible assets (``visible``: the SQL of their ids)
+    holds, the words within its typo allowance that these do hold, the closest first (at most
+    ``CORRECTIONS_PER_WORD``). The vocabulary is shared by every workspace: its words are only candidates, kept
+    when a visible document holds them, so that what is corrected, and to what, tells nothing of hidden assets.
+    Two statements per word looked up."""
     found: dict[str, list[str]] = {}
     table = _table(SearchWord)
     with connection.cursor() as cursor:
         for word in dict.fromkeys(words):
             limit = allowed_typos(word)
-            if not limit or SearchWord.objects.filter(word=word).exists():
+            if not limit:
                 continue
             if connection.vendor == "postgresql":
                 # The trigram index finds the candidates under a lower threshold, set for this statement's
@@ -313,11 +316,32 @@ def corrections(words: Sequence[str]) -> dict[str, list[str]]:
                 cursor.execute(f"SELECT word FROM {table} WHERE length(word) BETWEEN %s AND %s",
                                [len(word) - limit, len(word) + limit])
                 candidates = cursor.fetchall()
-            scored = sorted((distance, candidate) for (candidate,) in candidates
-                            if (distance := damerau_distance(word, candidate, limit)) <= limit)
-            if scored:
-                found[word] = [candidate for _, candidate in scored[:CORRECTIONS_PER_WORD]]
+            scored = {candidate: distance for (candidate,) in candidates
+                      if (distance := damerau_distance(word, candidate, limit)) <= limit}
+            held = _held_by_visible(cursor, sorted(scored), visible) if scored else set()
+            if word not in held and held:
+                found[word] = sorted(held, key=lambda candidate: (scored[candidate], candidate))[
+                    :CORRECTIONS_PER_WORD]
     return found
+
+
+def _held_by_visible(cursor, words: list[str], visible: tuple[str, Sequence]) -> set[str]:
+    """Those of the vocabulary's ``words`` that a visible asset's name, terms or labels hold."""
+    visible_sql, visible_params = visible
+    document = _table(AssetSearchDocument)
+    if connection.vendor == "postgresql":
+        cursor.execute(f"""
+            WITH visible_assets (id) AS ({visible_sql})
+            SELECT w FROM unnest(%s::text[]) w WHERE EXISTS (
+                SELECT 1 FROM {document} m WHERE m.document @@ to_tsquery('simple', quote_literal(w) || ':ABC')
+                AND m.asset_id IN (SELECT id FROM visible_assets))""", [*visible_params, words])
+    else:
+        cursor.execute(f"""
+            WITH visible_assets (id) AS ({visible_sql})
+            SELECT w.value FROM json_each(%s) w WHERE EXISTS (
+                SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH '{{name terms labels}} : "' || w.value || '"'
+                AND rowid IN (SELECT id FROM visible_assets))""", [*visible_params, json.dumps(words)])
+    return {word for (word,) in cursor.fetchall()}
 
 
 FACETS = ("type", "source", "schema", "classification", "sensitivity", "tag", "term", "owner", "certification")
@@ -356,6 +380,8 @@ class Query:
             raise ValidationError({"q": ["Type something to search for."]})
         if len(text) > QUERY_MAX_LENGTH:
             raise ValidationError({"q": [f"At most {QUERY_MAX_LENGTH} characters."]})
+        if "\x00" in text:  # PostgreSQL refuses it in any text parameter (the whole text is compared to names)
+            raise ValidationError({"q": ["Null characters are not allowed."]})
         words = search_words(text).split()
         if not words:
             raise ValidationError({"q": ["Type letters or digits to search for."]})

@@ -146,7 +146,7 @@ def asset_search(*, user: User | None, text: str, filters: search.Filters | None
     descriptions, glossary terms and synonyms, tags, classifications, owners; typos forgiven), narrowed by
     ``filters``, best first. An empty or too long ``text`` is a ValidationError on ``q``."""
     query = search.Query.parse(text)
-    query.corrections = search.corrections(query.words)
+    query.corrections = search.corrections(query.words, visible_sql(user, Asset))
     return SearchResults(user=user, query=query, filters=filters or search.Filters())
 
 

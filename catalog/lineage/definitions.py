@@ -41,7 +41,7 @@ from sqlglot.errors import SqlglotError
 from accounts.actors import SystemActor
 from accounts.models import User
 from accounts.permissions import authorize, has_perm
-from catalog.lineage.services import ExternalName, Flow, lineage_edges_refresh, lineage_edges_replace
+from catalog.lineage.services import MAX_SQL_CHARS, ExternalName, Flow, lineage_edges_refresh, lineage_edges_replace
 from catalog.lineage.sql import DIALECT_ALIASES, accepted_dialect, sql_lineage
 from catalog.models import Asset, DefinitionLineage, LineageEdge, LineageOrigin, LineageRecord
 from sources.connectors import parse_qualified_name
@@ -64,8 +64,9 @@ TABLE_TYPES = (Asset.Type.TABLE, Asset.Type.VIEW)
 # A PostgreSQL function's body as pg_get_functiondef writes it: AS $function$ … $function$.
 _DOLLAR_BODY = re.compile(r"\bAS\s+\$(\w*)\$(.*)\$\1\$", re.IGNORECASE | re.DOTALL)
 _EXECUTES = re.compile(r"\bEXECUTE\s+(?:FUNCTION|PROCEDURE)\b.*\Z", re.IGNORECASE | re.DOTALL)
-# FROM ( or JOIN ( opening a parenthesised join rather than a subquery.
-_PARENTHESISED_JOIN = re.compile(r"\b(?:FROM|JOIN)\s*\((?!\s*\(*\s*SELECT\b)", re.IGNORECASE)
+# FROM ( or JOIN ( opening a parenthesised join rather than a subquery. Blanks and parentheses are one class:
+# "\s*\(*\s*" backtracked cubically over a long run of blanks (in a string literal, which definitions keep).
+_PARENTHESISED_JOIN = re.compile(r"\b(?:FROM|JOIN)\s*\((?![\s(]*SELECT\b)", re.IGNORECASE)
 _STARTS_WITH_CREATE = re.compile(r"\A\s*CREATE\b", re.IGNORECASE)
 # Words of a text that may name a table: bare identifiers, and the insides of "…", `…` and […] quotes.
 _WORDS = re.compile(r'"([^"]+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
@@ -190,6 +191,10 @@ def _definitions(data_source: DataSource, assets: list[dict], dialect: str | Non
                 definition.text = text
         else:
             definition.text, definition.problem = _routine_text(properties, path, by_name, q)
+        if len(definition.text) > MAX_SQL_CHARS:  # the bound of submitted SQL: the parser's time grows with it
+            definition.problem = (f"The definition is {len(definition.text):,} characters long; at most "
+                                  f"{MAX_SQL_CHARS:,} are read.")
+            definition.text = ""
         # What decides the edges besides the text: a view's columns are their targets (SQLite keeps SELECT * in
         # its definitions: a new column of the table is a new column of the view, under the same text).
         decided_by = [READER_REVISION, dialect or "", *definition.search_path, definition.text, definition.problem,

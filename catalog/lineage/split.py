@@ -69,7 +69,8 @@ STRINGS = frozenset({TokenType.STRING, TokenType.HEREDOC_STRING, TokenType.RAW_S
 NON_SQL_LANGUAGES = frozenset({"JAVASCRIPT", "PYTHON", "JAVA", "SCALA", "PLPYTHONU", "PLPYTHON3U", "PLPERL", "C",
                                "PLV8", "R", "PLR"})
 
-_GO_LINE = re.compile(r"^[ \t]*GO[ \t]*(\d+)?[ \t]*;?[ \t]*$", re.IGNORECASE | re.MULTILINE)
+# No two blank runs side by side: "GO[ \t]*(\d+)?[ \t]*;?[ \t]*$" backtracked cubically over a line of blanks.
+_GO_LINE = re.compile(r"^[ \t]*GO(?:[ \t]*(\d+))?[ \t]*(?:;[ \t]*)?$", re.IGNORECASE | re.MULTILINE)
 _SLASH_LINE = re.compile(r"^[ \t]*/[ \t]*$", re.MULTILINE)
 _DELIMITER_LINE = re.compile(r"^[ \t]*DELIMITER[ \t]+(\S+)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
