@@ -28,15 +28,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import sqlglot
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from accounts.actors import SystemActor
 from accounts.models import User
@@ -64,8 +61,6 @@ TABLE_TYPES = (Asset.Type.TABLE, Asset.Type.VIEW)
 # A PostgreSQL function's body as pg_get_functiondef writes it: AS $function$ … $function$.
 _DOLLAR_BODY = re.compile(r"\bAS\s+\$(\w*)\$(.*)\$\1\$", re.IGNORECASE | re.DOTALL)
 _EXECUTES = re.compile(r"\bEXECUTE\s+(?:FUNCTION|PROCEDURE)\b.*\Z", re.IGNORECASE | re.DOTALL)
-# FROM ( or JOIN ( opening a parenthesised join rather than a subquery.
-_PARENTHESISED_JOIN = re.compile(r"\b(?:FROM|JOIN)\s*\((?!\s*\(*\s*SELECT\b)", re.IGNORECASE)
 _STARTS_WITH_CREATE = re.compile(r"\A\s*CREATE\b", re.IGNORECASE)
 # Words of a text that may name a table: bare identifiers, and the insides of "…", `…` and […] quotes.
 _WORDS = re.compile(r'"([^"]+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
@@ -239,49 +234,6 @@ def _function_body(function: dict | None) -> str | None:
     return match.group(2) if match else None
 
 
-def _flat_joins_text(text: str, dialect: str) -> str:
-    """``text`` with its parenthesised joins written flat. PostgreSQL's ``pg_get_viewdef`` and MySQL's
-    ``VIEW_DEFINITION`` put every join in parentheses (``FROM (customers c JOIN orders o ON …)``), which the lineage
-    engine takes for one derived table feeding every column into every column; flat, the same joins give the same
-    tables and each column its own sources (which table is joined to which, and with which condition, matters to
-    the rows, not to the lineage). Left as it is when it does not parse: the engine then says why."""
-    if not _PARENTHESISED_JOIN.search(text):
-        return text
-    try:
-        tree = sqlglot.parse_one(text, dialect=dialect)
-    except SqlglotError:
-        return text
-    for select in list(tree.find_all(exp.Select)):
-        start = select.args.get("from_")
-        if start is None:
-            continue
-        table, joins = _flatten(start.this)
-        start.set("this", table)
-        select.set("joins", joins + _flat_joins(select.args.get("joins") or []))
-    return tree.sql(dialect=dialect)
-
-
-def _flatten(node: exp.Expression) -> tuple[exp.Expression, list[exp.Join]]:
-    """A FROM or JOIN item as its first table and the joins that follow it, parentheses removed."""
-    if isinstance(node, exp.Subquery) and not node.alias and isinstance(node.this, exp.Table | exp.Subquery):
-        first, joins = _flatten(node.this)
-        return first, joins + _flat_joins(node.args.get("joins") or [])
-    if isinstance(node, exp.Table) and node.args.get("joins"):
-        joins = node.args["joins"]
-        node.set("joins", None)
-        return node, _flat_joins(joins)
-    return node, []
-
-
-def _flat_joins(joins: list[exp.Join]) -> list[exp.Join]:
-    flat = []
-    for join in joins:
-        first, inner = _flatten(join.this)
-        join.set("this", first)
-        flat += [join, *inner]
-    return flat
-
-
 # --- names to assets ---------------------------------------------------------------------------------------------
 
 
@@ -389,14 +341,14 @@ class _Ends:
 
 
 def _read(dialect, definition: _Definition, tables: _SourceTables, now) -> _Reading:
-    """Parse one definition (its joins written flat first) into flows; a failure is its problem."""
+    """Parse one definition into flows; a failure is its problem."""
     asset = definition.asset
     flows: list[Flow] = []
     problem, external = definition.problem, []
     if definition.text:
         try:
-            text = _flat_joins_text(definition.text, dialect)
-            script = sql_lineage(text, dialect=dialect, schema=tables.schema_for(text, definition.search_path))
+            script = sql_lineage(definition.text, dialect=dialect,
+                                 schema=tables.schema_for(definition.text, definition.search_path))
             ends = _Ends(tables, definition.search_path)
             flows = ends.flows(script)
             external = sorted(ends.external)
