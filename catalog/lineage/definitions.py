@@ -7,8 +7,8 @@ decides its lineage — the definition, the dialect, the search path, a view's o
 trigger, its function's body — and compares that with what it read last time (``DefinitionLineage``):
 
 - new or changed: the definition is parsed (catalog.lineage.sql) in the source's dialect, and its edges replace
-  those it had (``lineage_edges_replace``; origin "view definition" for a view, "stored procedure" for a routine,
-  keyed by the asset's id), so one origin never touches another's edges;
+  those it had (``lineage_edges_replace_many``, a batch of definitions at a time; origin "view definition" for a
+  view, "stored procedure" for a routine, keyed by the asset's id), so one origin never touches another's edges;
 - unchanged: its edges and their records are marked seen (``lineage_edges_refresh``, one UPDATE for all);
 - gone (removed by the scan, or no longer a view or routine): its edges are dropped, by their own origin only.
 
@@ -38,7 +38,13 @@ from sqlalchemy.exc import ArgumentError
 from accounts.actors import SystemActor
 from accounts.models import User
 from accounts.permissions import authorize, has_perm
-from catalog.lineage.services import ExternalName, Flow, lineage_edges_refresh, lineage_edges_replace
+from catalog.lineage.services import (
+    ExternalName,
+    Flow,
+    Replacement,
+    lineage_edges_refresh,
+    lineage_edges_replace_many,
+)
 from catalog.lineage.sql import DIALECT_ALIASES, accepted_dialect, sql_lineage
 from catalog.models import Asset, DefinitionLineage, LineageEdge, LineageOrigin, LineageRecord
 from sources.connectors import parse_qualified_name
@@ -365,13 +371,12 @@ def _read(dialect, definition: _Definition, tables: _SourceTables, now) -> _Read
 
 @transaction.atomic
 def _write(data_source, dialect, readings: list[_Reading], acting_user) -> None:
-    """Each definition's edges replaced (by its own origin and key), and what was read stored, in one transaction."""
-    for reading in readings:
-        asset = reading.definition.asset
-        lineage_edges_replace(
-            workspace=data_source.workspace, origin=ORIGINS[asset["type"]], origin_key=str(asset["pk"]),
-            flows=reading.flows, text=reading.definition.text, dialect=dialect or "", data_source=data_source,
-            acting_user=acting_user)
+    """Each definition's edges replaced (by its own origin and key), and what was read stored, in one transaction:
+    a fixed number of statements for the batch."""
+    lineage_edges_replace_many(
+        workspace=data_source.workspace, dialect=dialect or "", data_source=data_source, acting_user=acting_user,
+        replacements=[Replacement(ORIGINS[reading.definition.asset["type"]], str(reading.definition.asset["pk"]),
+                                  reading.flows, reading.definition.text) for reading in readings])
     DefinitionLineage.objects.bulk_create(
         [reading.row for reading in readings], update_conflicts=True, unique_fields=["asset"],
         update_fields=["text_hash", "read_at", "seen_at", "problem", "table_edges", "column_edges",
@@ -394,9 +399,9 @@ def _drop_gone(data_source: DataSource, live: set[int], acting_user) -> int:
     recorded = set(LineageRecord.objects.filter(data_source=data_source, origin__in=list(ORIGINS.values()))
                    .values_list("origin", "origin_key").distinct())
     gone = sorted((origin, key) for origin, key in recorded if not key.isdigit() or int(key) not in live)
-    for origin, key in gone:
-        lineage_edges_replace(workspace=data_source.workspace, origin=origin, origin_key=key, flows=[],
-                              data_source=data_source, acting_user=acting_user)
+    if gone:
+        lineage_edges_replace_many(workspace=data_source.workspace, data_source=data_source, acting_user=acting_user,
+                                   replacements=[Replacement(origin, key, []) for origin, key in gone])
     DefinitionLineage.objects.filter(asset__data_source=data_source).filter(
         Q(asset__removed_at__isnull=False) | ~Q(asset__type__in=list(ORIGINS))).delete()
     return len(gone)
