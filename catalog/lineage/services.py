@@ -33,7 +33,7 @@ from accounts.actors import SystemActor
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.lineage.sql import DIALECT_ALIASES, DIALECTS, accepted_dialect, sql_lineage
-from catalog.models import Asset, ExternalAsset, LineageEdge, LineageOrigin, LineageRecord
+from catalog.models import Asset, ExternalAsset, LineageEdge, LineageOrigin, LineageRecord, external_qualified_name
 from core.events import record_events
 from sources.connectors import parse_qualified_name
 from sources.models import DataSource
@@ -423,14 +423,20 @@ def lineage_sql_record(*, data_source: DataSource, sql: str, dialect: str, defau
     flows = resolver.flows(script)
     recording = SqlRecording(
         statements=_outcomes(script), table_edges=len(script.table_edges), column_edges=len(script.column_edges),
-        external_tables=sorted(resolver.external_tables), unresolved_columns=sorted(resolver.unresolved_columns),
-        dry_run=dry_run)
+        external_tables=sorted(external_qualified_name(resolver.namespace, name, "", data_source.pk, data_source.name)
+                               for name in resolver.external_tables),
+        unresolved_columns=sorted(resolver.unresolved_columns), dry_run=dry_run)
     if not dry_run and flows:
         recording.result = lineage_edges_merge(
             workspace=data_source.workspace, origin=LineageOrigin.SQL, data_source=data_source, dialect=dialect,
             origin_key=sql_origin_key(data_source=data_source, text=sql, dialect=dialect,
                                       default_database=default_database, default_schema=default_schema),
             flows=flows, text=sql, acting_user=acting_user)
+    ends = resolver.shown_ends()
+    for outcome in recording.statements:
+        outcome.table_edges = [{f"{side}{suffix}": value for side in ("source", "target")
+                                for suffix, value in zip(("", "_id", "_external"), ends[edge[side]], strict=True)}
+                               for edge in outcome.table_edges]
     return recording
 
 
@@ -511,12 +517,14 @@ class _Resolver:
         self.namespace = f"datasource/{data_source.pk}"
         self.external_tables: set[str] = set()
         self.unresolved_columns: set[str] = set()
+        self.tables: dict[str, int] = {}  # parser's table name -> asset id, as mapped
+        self.asset_names: dict[int, str] = {}  # asset id -> qualified name
 
     def flows(self, script) -> list[Flow]:
         table_names = {name for edge in script.table_edges for name in edge}
         column_names = {name for edge in script.column_edges for name in (edge.source, edge.target)}
         table_names |= {_split_column(name)[0] for name in column_names}
-        tables = self._tables(table_names)
+        tables = self.tables = self._tables(table_names)
         columns = self._columns(tables, column_names)
         flows = [Flow(self._table_end(source, tables), self._table_end(target, tables), LineageEdge.Level.TABLE,
                       direct=False) for source, target in script.table_edges]
@@ -531,6 +539,18 @@ class _Resolver:
             return tables[name]
         self.external_tables.add(name)
         return ExternalName(self.namespace, name, "", self.source.pk)
+
+    def shown_ends(self) -> dict[str, tuple[str, int | None, bool]]:
+        """(qualified name, id, external) of each table name the parser gave, as it was mapped: a catalog asset, or
+        an external asset of the source (its id null when a dry run did not create it). One query."""
+        ends = {name: (self.asset_names[pk], pk, False) for name, pk in self.tables.items()}
+        externals = dict(ExternalAsset.objects.filter(
+            workspace_id=self.source.workspace_id, namespace=self.namespace, name__in=self.external_tables,
+            field="").values_list("name", "pk")) if self.external_tables else {}
+        for name in self.external_tables:
+            ends[name] = (external_qualified_name(self.namespace, name, "", self.source.pk, self.source.name),
+                          externals.get(name), True)
+        return ends
 
     def _column_end(self, name: str, tables: dict[str, int], columns: dict[str, int]) -> End | None:
         table, column = _split_column(name)
@@ -549,7 +569,8 @@ class _Resolver:
         candidates = Asset.objects.filter(data_source=self.source, type__in=TABLE_TYPES, removed_at__isnull=True)
         candidates = candidates.annotate(lower_name=Lower("name")).filter(
             lower_name__in={p[-1].lower() for p in parts.values()}).values_list("pk", "qualified_name")
-        paths = [(pk, parse_qualified_name(qualified_name)) for pk, qualified_name in candidates]
+        self.asset_names = dict(candidates)
+        paths = [(pk, parse_qualified_name(qualified_name)) for pk, qualified_name in self.asset_names.items()]
         found = {}
         for name, wanted in parts.items():
             match = _only_match(wanted, paths)

@@ -215,7 +215,7 @@ def test_sql_maps_names_to_the_source_s_assets_and_keeps_unknown_tables_as_exter
     assert (orders, report, False, False) in edges  # through the temporary table, collapsed end to end
     assert (customers, report, False, False) in edges
     assert (customers, None, False, True) in edges  # audit_copy: no scan has seen it
-    assert recording.external_tables == ["public.audit_copy"]
+    assert recording.external_tables == [f"{source.name}/public.audit_copy"]
     external = ExternalAsset.objects.get(field="")
     assert (external.namespace, external.name, external.data_source) == (f"datasource/{source.pk}",
                                                                         "public.audit_copy", source)
@@ -232,7 +232,8 @@ def test_each_statement_is_reported_and_a_broken_one_does_not_stop_the_others(wo
     assert [outcome.line for outcome in recording.statements] == [2, 3, 5, 6]
     insert = by_index[1]
     assert insert.targets == ["public.customer_orders"] and insert.error is None
-    assert {edge["source"] for edge in insert.table_edges} == {"public.customers", "public.orders"}
+    assert {(edge["source"], edge["source_id"]) for edge in insert.table_edges} == {
+        (shop["customers"].qualified_name, shop["customers"].pk), (shop["orders"].qualified_name, shop["orders"].pk)}
     assert insert.column_edges >= 2
     broken = by_index[3]
     assert broken.error_line == 6 and broken.error
