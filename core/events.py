@@ -97,20 +97,6 @@ def record_event(name: str, aggregate: models.Model, payload: dict) -> Event:
     return event
 
 
-def record_events(name: str, aggregate: models.Model, payloads: list[dict]) -> None:
-    """``record_event`` for many facts about one aggregate (one per group a set-based write changed): appended in
-    one INSERT, in the order given."""
-    if not payloads:
-        return
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError(f"record_events({name!r}) must be called inside the transaction that makes the facts true")
-    workspace_id = _workspace_id(aggregate)
-    Event.objects.bulk_create([Event(name=name, aggregate_type=aggregate._meta.label_lower,
-                                     aggregate_id=str(aggregate.pk), payload=payload, workspace_id=workspace_id)
-                               for payload in payloads], batch_size=1000)
-    _dispatch_after_commit()
-
-
 def _send_dispatch() -> None:
     # Lazy: core.tasks imports this module (its task calls dispatch), an import cycle.
     from core.tasks import events_dispatch_task

@@ -34,7 +34,7 @@ from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.lineage.sql import DIALECT_ALIASES, DIALECTS, accepted_dialect, sql_lineage
 from catalog.models import Asset, ExternalAsset, LineageEdge, LineageOrigin, LineageRecord, external_qualified_name
-from core.events import record_events
+from core.events import record_event
 from sources.connectors import parse_qualified_name
 from sources.models import DataSource
 
@@ -140,9 +140,9 @@ def lineage_edges_replace_many(*, workspace: Workspace, replacements: Iterable[R
                                acting_user: User | SystemActor) -> list[MergeResult]:
     """``lineage_edges_replace`` for many (origin, key) groups at once (the definitions a scan read): each group's
     edges made exactly its flows, in a fixed number of statements whatever the number of groups (records, external
-    assets, edges read, inserted, refreshed and deleted for all of them together). Audited and announced per group,
-    as the single replace is (one ``lineage.replaced`` row and one ``lineage.changed`` event for each group that
-    changed, appended together). Returns one result per replacement, in order."""
+    assets, edges read, inserted, refreshed and deleted for all of them together). Audited per group, as the single
+    replace is (one ``lineage.replaced`` row for each group that changed, appended together); one
+    ``lineage.changed`` per origin names the groups that changed. Returns one result per replacement, in order."""
     _may_record(acting_user, workspace)
     return _write(workspace=workspace, replacements=list(replacements), dialect=dialect, data_source=data_source,
                   replace=True, acting_user=acting_user)
@@ -281,16 +281,25 @@ def _delete_unreferenced_records(workspace, keys: list[tuple]) -> None:
 
 
 def _record_changed(workspace: Workspace, results: dict[tuple, MergeResult], copies: dict[tuple, list]) -> None:
-    """``lineage.changed`` per group, in the write's transaction, when flows were added or removed or a flow became
-    or stopped being a copy (``direct``): ``direct_targets`` names the ends (asset ids, external asset ids) into
-    which a copy appeared, disappeared or changed, for the subscribers that follow copies (catalog.propagation)."""
-    record_events("lineage.changed", workspace, [{
-        "workspace": workspace.pk, "origin": origin, "origin_key": origin_key, "created": result.created,
-        "removed": result.removed,
-        "direct_targets": {"assets": sorted({ends[2] for ends in copies[key] if ends[2]}),
-                           "externals": sorted({ends[3] for ends in copies[key] if ends[3]})}}
-        for key, result in results.items() if result.created or result.removed or copies[key]
-        for origin, origin_key in [key]])
+    """``lineage.changed``, in the write's transaction, once per origin whose groups changed — flows added or
+    removed, or a flow that became or stopped being a copy (``direct``): ``origin_keys`` the groups that changed
+    (``origin_key`` too when it is one), ``direct_targets`` the ends (asset ids, external asset ids) into which a copy
+    appeared, disappeared or changed, for the subscribers that follow copies (catalog.propagation). One event for a
+    batch of definitions rather than one per view: the region around them is recomputed once."""
+    changed: dict[str, list[tuple]] = {}
+    for key, result in results.items():
+        if result.created or result.removed or copies[key]:
+            changed.setdefault(key[0], []).append(key)
+    for origin, keys in changed.items():
+        payload = {"workspace": workspace.pk, "origin": origin, "origin_keys": [key[1] for key in keys],
+                   "created": sum(results[key].created for key in keys),
+                   "removed": sum(results[key].removed for key in keys),
+                   "direct_targets": {"assets": sorted({ends[2] for key in keys for ends in copies[key] if ends[2]}),
+                                      "externals": sorted({ends[3] for key in keys for ends in copies[key]
+                                                           if ends[3]})}}
+        if len(keys) == 1:
+            payload["origin_key"] = keys[0][1]
+        record_event("lineage.changed", workspace, payload)
 
 
 EdgeEnds = tuple  # (source_asset_id, source_external_id, target_asset_id, target_external_id)
@@ -518,7 +527,6 @@ class _Resolver:
         self.external_tables: set[str] = set()
         self.unresolved_columns: set[str] = set()
         self.tables: dict[str, int] = {}  # parser's table name -> asset id, as mapped
-        self.asset_names: dict[int, str] = {}  # asset id -> qualified name
 
     def flows(self, script) -> list[Flow]:
         table_names = {name for edge in script.table_edges for name in edge}
@@ -542,8 +550,9 @@ class _Resolver:
 
     def shown_ends(self) -> dict[str, tuple[str, int | None, bool]]:
         """(qualified name, id, external) of each table name the parser gave, as it was mapped: a catalog asset, or
-        an external asset of the source (its id null when a dry run did not create it). One query."""
-        ends = {name: (self.asset_names[pk], pk, False) for name, pk in self.tables.items()}
+        an external asset of the source (its id null when a dry run did not create it). Two queries."""
+        names = dict(Asset.objects.filter(pk__in=set(self.tables.values())).values_list("pk", "qualified_name"))
+        ends = {name: (names[pk], pk, False) for name, pk in self.tables.items()}
         externals = dict(ExternalAsset.objects.filter(
             workspace_id=self.source.workspace_id, namespace=self.namespace, name__in=self.external_tables,
             field="").values_list("name", "pk")) if self.external_tables else {}
@@ -569,8 +578,7 @@ class _Resolver:
         candidates = Asset.objects.filter(data_source=self.source, type__in=TABLE_TYPES, removed_at__isnull=True)
         candidates = candidates.annotate(lower_name=Lower("name")).filter(
             lower_name__in={p[-1].lower() for p in parts.values()}).values_list("pk", "qualified_name")
-        self.asset_names = dict(candidates)
-        paths = [(pk, parse_qualified_name(qualified_name)) for pk, qualified_name in self.asset_names.items()]
+        paths = [(pk, parse_qualified_name(qualified_name)) for pk, qualified_name in candidates]
         found = {}
         for name, wanted in parts.items():
             match = _only_match(wanted, paths)
