@@ -22,6 +22,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from accounts.actors import SYSTEM, SYSTEM_LABEL
+from accounts.fields import UNSTORABLE_TEXT
 from accounts.models import AuditEvent, Workspace
 from accounts.permissions import workspace_of
 from config.request_id import current_request_id
@@ -117,6 +118,19 @@ def redact_changes(changes: dict, redact: Iterable[str] = ()) -> dict:
     return clean
 
 
+def _storable(value):
+    """``value`` with the characters no database text holds (NUL, which PostgreSQL refuses; lone surrogates) replaced
+    by U+FFFD: ``extra`` records what a request asked, as given, and an event that cannot be written fails the
+    change it records."""
+    if isinstance(value, str):
+        return UNSTORABLE_TEXT.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_storable(name): _storable(item) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_storable(item) for item in value)
+    return value
+
+
 def client_ip(request) -> str | None:
     """The caller's address. Behind the proxy Racine is configured for, the last hop it appended."""
     meta = getattr(request, "META", {})
@@ -160,7 +174,7 @@ def build(*, event: str, actor=None, obj=None, workspace=None, changes: dict | N
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
         object_repr=str(obj)[:200] if obj is not None else "",
         changes=redact_changes(changes or {}, redact),
-        extra=redact_changes(extra or {}),
+        extra=redact_changes(_storable(extra or {})),
         request_id=request_id[:128],
         ip=client_ip(request) if request is not None else None,
         user_agent=(getattr(request, "META", {}).get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT]

@@ -105,13 +105,20 @@ def _token_look_up(alias: str) -> _TokenLookUp:
 
 
 class TokenScopeAllows(permissions.BasePermission):
-    """A read-scoped token may only read; sessions and write tokens are limited by the user's grants alone."""
+    """A read-scoped token may only read; a lineage-scoped token may only use the views that say they take lineage
+    (``accepts_lineage_tokens = True``: the OpenLineage endpoint); sessions and write tokens are limited by the
+    user's grants alone."""
 
     message = "This token's scope is read-only."
 
     def has_permission(self, request, view):
-        if isinstance(request.auth, ApiToken) and request.auth.scope == ApiToken.Scope.READ:
+        if not isinstance(request.auth, ApiToken):
+            return True
+        if request.auth.scope == ApiToken.Scope.READ:
             return request.method in permissions.SAFE_METHODS
+        if request.auth.scope == ApiToken.Scope.LINEAGE:
+            self.message = "This token's scope is lineage: it may only send lineage events."
+            return getattr(view, "accepts_lineage_tokens", False)
         return True
 
 

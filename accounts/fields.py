@@ -2,12 +2,17 @@
 refuse the same oversize value with a message on the field."""
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 
 DESCRIPTION_MAX_LENGTH = 10_000
 NOTE_MAX_LENGTH = 2_000
+# Characters no database text holds: NUL (PostgreSQL's text and jsonb refuse it) and lone surrogates (no character
+# at all, which a JSON escape such as "\\ud800" still produces).
+UNSTORABLE_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 
 
 class BoundedTextField(models.TextField):

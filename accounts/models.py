@@ -117,6 +117,9 @@ class ApiToken(models.Model):
     class Scope(models.TextChoices):
         READ = "read", "Read"
         WRITE = "write", "Read and write"
+        # For a pipeline (Airflow, Spark, dbt) that only reports what it ran: such a token sends lineage and does
+        # nothing else its user could, so a leaked scheduler configuration exposes no catalog.
+        LINEAGE = "lineage", "Send lineage events only"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)

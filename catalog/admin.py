@@ -13,6 +13,7 @@ from accounts.admin import ContributedAdminMixin, RestrictedAdminMixin
 from accounts.permissions import has_any_grant
 from catalog import admin_assets, inventory
 from catalog.admin_curation import CurationAdminMixin, curate_selected
+from catalog.admin_lineage import LineageAdminMixin
 from catalog.admin_readable import NOT_PROFILED, profile_facts, property_facts
 from catalog.models import Asset, ColumnAsset, DatabaseAsset, RoutineAsset, SchemaAsset, TableAsset, ViewAsset
 from catalog.selectors import asset_list, asset_search
@@ -67,7 +68,7 @@ def _inventory_action(fmt: str):
     return export
 
 
-class AssetAdmin(CurationAdminMixin, ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
+class AssetAdmin(CurationAdminMixin, LineageAdminMixin, ContributedAdminMixin, RestrictedAdminMixin, admin.ModelAdmin):
     """Scanning contributes its "detect again" action (see ``ContributedAdminMixin``). Nothing on the page itself
     is edited: scans write the fields, stewards curate through the "Edit curation" page (``CurationAdminMixin``)."""
 

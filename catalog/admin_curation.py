@@ -127,6 +127,17 @@ def _pair(changes: dict, field: str) -> tuple:
     return tuple(value) if isinstance(value, (list, tuple)) and len(value) == 2 else (None, value)
 
 
+def _property_words(name: str, changes: dict, extra: dict) -> str:
+    """catalog.properties records ``{"properties": [before, after]}``, each ``{name: value}`` or null, and the
+    definition's label in ``extra``: "set Retention to 3 years (was 1 year)", "cleared Retention"."""
+    before, after = (value if isinstance(value, dict) else {} for value in _pair(changes, "properties"))
+    label = extra.get("label") or next(iter(after or before), "a property")
+    was = f" (was {value_text(next(iter(before.values())))})" if before else ""
+    if name.endswith("cleared"):
+        return f"cleared {label}{was}"
+    return f"set {label} to {value_text(next(iter(after.values()), None))}{was}"
+
+
 def curation_words(event: AuditEvent) -> str:
     """What an audit row of an asset says was done, as a sentence's predicate ("added the tag pii")."""
     changes, name = event.changes or {}, event.event
@@ -147,6 +158,8 @@ def curation_words(event: AuditEvent) -> str:
     if name in ("asset.certified", "asset.deprecated"):
         expires = _pair(changes, "certification_expires_at")[1]
         return name.removeprefix("asset.") + (f" until {_moment(expires)}" if expires else "")
+    if name in ("asset.property_set", "asset.property_cleared"):
+        return _property_words(name, changes, event.extra or {})
     if name in ("asset.certification_ended", "asset.certification_expired"):
         what = "deprecation" if _pair(changes, "certification_status")[0] == "deprecated" else "certification"
         return f"ended its {what}" if name.endswith("ended") else f"its {what} expired"

@@ -75,6 +75,9 @@ def _assets_count(queryset):
 
 @admin.register(Tag)
 class TagAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Tags of the workspaces; a tag's page lists the assets that carry it (tagging is done from the assets' side)."""
+
+    change_form_template = "admin/catalog/curation/glossary_change_form.html"
     list_display = ["name", "workspace", "description", "assets_shown"]
     list_filter = [VisibleWorkspaceFilter]
     search_fields = ["name", "description"]
@@ -97,6 +100,14 @@ class TagAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.display(description="assets", ordering="assets_linked")
     def assets_shown(self, tag):
         return tag.assets_linked
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["linked_assets"], context["more_assets"] = _linked_assets(request.user, tag_links__tag=obj)
+            context.update(linked_id="tag-assets", linked_title="Assets tagged",
+                           linked_empty="No asset carries this tag yet: add it from an asset's curation, or to "
+                                        "several at once with an asset list's action “Curate selected assets…”.")
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in form.changed_data if name in curation.TAG_FIELDS}
@@ -260,7 +271,9 @@ class GlossaryTermAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context["linked_assets"], context["more_assets"] = _linked_assets(request.user, obj)
+            context["linked_assets"], context["more_assets"] = _linked_assets(request.user, term_links__term=obj)
+            context.update(linked_id="term-assets", linked_title="Assets linked",
+                           linked_empty="No asset linked yet: link the term from an asset's curation.")
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
@@ -290,10 +303,10 @@ class GlossaryTermAdmin(ServiceAdminMixin, admin.ModelAdmin):
                                                  else "", **(extra_context or {})})
 
 
-def _linked_assets(user, term) -> tuple[list[tuple[str, Asset]], bool]:
-    """The first assets linked to ``term`` that ``user`` may see, with their pages' URLs (one query), and whether
-    there are more."""
-    assets = list(asset_list(user=user).filter(term_links__term=term).order_by("qualified_name")
+def _linked_assets(user, **carrying) -> tuple[list[tuple[str, Asset]], bool]:
+    """The first assets carrying a term or a tag (``term_links__term=…`` / ``tag_links__tag=…``) that ``user`` may
+    see, with their pages' URLs (one query), and whether there are more."""
+    assets = list(asset_list(user=user).filter(**carrying).order_by("qualified_name")
                   [:LINKED_ASSETS_SHOWN + 1])
     url = asset_urls()
     return [(url(asset), asset) for asset in assets[:LINKED_ASSETS_SHOWN]], len(assets) > LINKED_ASSETS_SHOWN

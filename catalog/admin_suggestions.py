@@ -83,6 +83,9 @@ class SuggestionAdmin(ReadOnlyAdminMixin, RestrictedAdminMixin, admin.ModelAdmin
               "decided_at", "created_at"]
     readonly_fields = fields
 
+    class Media:
+        css = {"all": ["racine/curation.css"]}
+
     @admin.display(description="asset", ordering="asset__qualified_name")
     def asset_shown(self, obj):
         return format_html('<a href="{}">{}</a>', self._asset_url(obj.asset), obj.asset.qualified_name)

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts import audit, writes
 from accounts.actors import SystemActor, user_or_none
+from accounts.fields import UNSTORABLE_TEXT
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from accounts.spreadsheets import FORMULA_STARTS, spreadsheet_cell
@@ -265,16 +266,28 @@ def parse_csv(data: str) -> list[dict]:
         raise ImportRejected([{"row": 0, "column": unknown[0], "message": f"Unknown column; the columns are: "
                                                                           f"{', '.join(COLUMNS)}."}])
     rows = []
-    for record in reader:
-        if None in record:
-            raise ImportRejected([{"row": len(rows) + 1, "column": "", "message": "More cells than the header."}])
-        row = {}
-        for name, value in record.items():
-            value = _unquote((value or "").strip())
-            row[name] = ([part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()]
-                         if name in LIST_COLUMNS else value)
-        rows.append(row)
+    try:
+        for record in reader:
+            if None in record:
+                raise ImportRejected([{"row": len(rows) + 1, "column": "", "message": "More cells than the header."}])
+            row = {}
+            for name, value in record.items():
+                value = _unquote((value or "").strip())
+                row[name] = ([part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()]
+                             if name in LIST_COLUMNS else value)
+            rows.append(_storable_row(len(rows) + 1, row))
+    except csv.Error as exc:  # a cell past the csv module's size limit
+        raise ImportRejected([{"row": len(rows) + 1, "column": "", "message": f"Not readable CSV: {exc}."}]) from None
     return rows
+
+
+def _storable_row(number: int, row: dict) -> dict:
+    """``row``, refused when a cell holds a character no database text holds (it would fail the write)."""
+    for name, value in row.items():
+        if any(UNSTORABLE_TEXT.search(word) for word in (value if isinstance(value, list) else [value])):
+            raise ImportRejected([{"row": number, "column": name,
+                                   "message": "The text holds a NUL or an invalid character."}])
+    return row
 
 
 def parse_json(data: str) -> list[dict]:
@@ -282,6 +295,8 @@ def parse_json(data: str) -> list[dict]:
         document = json.loads(data)
     except ValueError as exc:
         raise ImportRejected([{"row": 0, "column": "", "message": f"Not JSON: {exc}"}]) from None
+    except RecursionError:
+        raise ImportRejected([{"row": 0, "column": "", "message": "Not a glossary: nested too deeply."}]) from None
     terms = document.get("terms") if isinstance(document, dict) else document
     if not isinstance(terms, list):
         raise ImportRejected([{"row": 0, "column": "", "message": 'Expected a list of terms (or {"terms": […]}).'}])
@@ -303,7 +318,7 @@ def parse_json(data: str) -> list[dict]:
             elif not isinstance(value, str):
                 raise ImportRejected([{"row": number, "column": name, "message": "Expected text."}])
             row[name] = value
-        rows.append(row)
+        rows.append(_storable_row(number, row))
     return rows
 
 

@@ -7,6 +7,7 @@ from catalog.api.classifications import register as register_classifications
 from catalog.api.curation import register as register_curation
 from catalog.api.glossary import register as register_glossary
 from catalog.api.lineage import register as register_lineage
+from catalog.api.openlineage import register as register_openlineage
 from catalog.api.properties import register as register_properties
 from catalog.api.search import register as register_search
 from catalog.api.suggestions import register as register_suggestions
@@ -20,8 +21,8 @@ class RacineApiRootView(APIRootView):
     """Racine's API: data sources and their connection tests; scans, their runs and the changes (drift) they
     found; the catalog of assets and its search; classifications with their evidence and review; classification
     rules, scan rule sets and detection on demand; suggestions from the data (terms and descriptions for stewards
-    to accept); lineage (the graph around an asset, impact analysis, SQL to record it from); workspaces, members,
-    audit events, API tokens and your second factor.
+    to accept); lineage (the graph around an asset, impact analysis, SQL and OpenLineage events to record it from);
+    workspaces, members, audit events, API tokens and your second factor.
     Each link below lists one kind of resource.
 
     In a browser, log in (your password, then your second factor); other clients send an API token:
@@ -51,5 +52,6 @@ router = RacineRouter()
 # Curation before the catalog: its /assets/bulk/ must be matched before the asset list's /assets/{id}/.
 for register in (register_accounts, register_accounts_auth, register_sources, register_curation, register_catalog,
                  register_scanning, register_classifications, register_classification_rules, register_glossary,
-                 register_suggestions, register_lineage, register_properties, register_search):
+                 register_suggestions, register_lineage, register_openlineage, register_properties,
+                 register_search):
     register(router)

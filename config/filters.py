@@ -18,6 +18,8 @@ from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
+from config.serializers import MAX_ID
+
 
 class UtcIsoDateTimeField(IsoDateTimeField):
     """An ISO 8601 date-time, converted to UTC. ISO 8601 and Python allow offsets up to ±23:59; PostgreSQL
@@ -54,6 +56,11 @@ class FilterSet(django_filters.FilterSet):
 
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(None if data is None else self.with_defaults(data), *args, **kwargs)
+        for declared in self.filters.values():  # each instance's own copies
+            if isinstance(declared, django_filters.NumberFilter):
+                # Mostly ids: a number no database integer holds is a 400 (SQLite raised OverflowError: a 500).
+                declared.extra.setdefault("max_value", MAX_ID)
+                declared.extra.setdefault("min_value", -MAX_ID)
 
     @classmethod
     def defaults(cls) -> dict[str, str]:

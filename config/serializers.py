@@ -31,3 +31,16 @@ class ModelSerializer(serializers.ModelSerializer):
         if model_field.has_default() and not callable(model_field.default):
             field_kwargs.setdefault("initial", model_field.default)
         return field_class, field_kwargs
+
+
+
+# The largest id a database integer column holds (PostgreSQL's bigint; SQLite raises OverflowError past it).
+MAX_ID = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    """An object's id in a request body: a positive integer a database integer column can hold (a larger one was
+    a 500 on SQLite)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)

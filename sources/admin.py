@@ -16,7 +16,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.text import get_text_list
 from django.views.decorators.http import require_POST
 
@@ -25,6 +25,7 @@ from accounts.permissions import has_perm
 from sources import services
 from sources.forms import DRIVER_OPTIONS, ENGINE_LABELS, DataSourceForm, option_fieldsets
 from sources.models import DataSource
+from sources.openlineage import namespaces_in_use
 from sources.selectors import datasource_list, datasource_owner_choices
 
 
@@ -148,11 +149,15 @@ class DataSourceAdmin(ObjectButtonsMixin, ContributedAdminMixin, ServiceAdminMix
         connection = ["workspace", "name", "engine", "host", "port", "database", "username"]
         about = (None, {"fields": ["description", "owners"]})
         if obj is not None and not self.has_change_permission(request, obj):  # a viewer: nothing to write
-            return [(None, {"fields": [*connection, "options_display", "has_secret"]}), about]
-        return [(None, {"fields": [*connection, "password", "clear_secret"]}), *option_fieldsets(), about]
+            return [(None, {"fields": [*connection, "options_display", "has_secret"]}),
+                    ("OpenLineage", {"fields": ["namespaces_in_use"]}), about]
+        lineage = ("OpenLineage", {"fields": ["openlineage_namespaces", *(["namespaces_in_use"] if obj else [])],
+                                   "description": "OpenLineage events (POST /api/v1/openlineage/) whose datasets "
+                                                  "are in these namespaces are matched to this source's tables."})
+        return [(None, {"fields": [*connection, "password", "clear_secret"]}), *option_fieldsets(), lineage, about]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["workspace"] if obj is not None else []
+        return ["workspace", "namespaces_in_use"] if obj is not None else []
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "workspace":
@@ -175,6 +180,15 @@ class DataSourceAdmin(ObjectButtonsMixin, ContributedAdminMixin, ServiceAdminMix
         if obj.engine == DataSource.Engine.SQLALCHEMY:
             return (obj.options or {}).get("url") or "—"  # never with a password: the services refuse one
         return f"{obj.host}{f':{obj.port}' if obj.port else ''}/{obj.database}"
+
+    @admin.display(description="namespaces in use")
+    def namespaces_in_use(self, obj):
+        in_use = namespaces_in_use(obj)
+        if not in_use:
+            return "none: declare the namespaces OpenLineage events name this source in"
+        derived = "" if obj.openlineage_namespaces else " (from the connection settings)"
+        return format_html("{}{}", format_html_join("", "<div>{}</div>", ((namespace,) for namespace in in_use)),
+                           derived)
 
     @admin.display(description="driver options")
     def options_display(self, obj):

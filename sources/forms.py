@@ -16,6 +16,7 @@ from accounts.admin import ServiceValidatedForm
 from sources import services
 from sources.connectors.base import ALLOWED_OPTIONS, MYSQL_CHARSETS
 from sources.models import DataSource
+from sources.openlineage import namespaces_validated
 
 
 @dataclass(frozen=True)
@@ -112,13 +113,20 @@ class DataSourceForm(ServiceValidatedForm):
         help_text="Write-only. Leave blank to keep the stored secret; it is dropped when engine, host, port, "
                   "database, username or options change and you may not read it.")
     clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret.")
+    openlineage_namespaces = forms.CharField(
+        label="OpenLineage namespaces", required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="One a line, as OpenLineage events name this source's datasets: postgres://db.example.com:5432, "
+                  "mysql://db:3306, snowflake://org-account, bigquery. Blank: the one the connection settings "
+                  "give (PostgreSQL, MySQL / MariaDB), shown below the field once saved.")
 
     class Meta:
         model = DataSource
-        fields = ["workspace", "name", "engine", "host", "port", "database", "username", "description", "owners"]
+        fields = ["workspace", "name", "engine", "host", "port", "database", "username", "openlineage_namespaces",
+                  "description", "owners"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.initial["openlineage_namespaces"] = "\n".join(self.instance.openlineage_namespaces or [])
         stored = self.instance.options or {}
         # The options as this form would store them unchanged ("false" and no value are one to the driver): the
         # options are changed only when they differ from these, or an unrelated save would rewrite them.
@@ -134,6 +142,10 @@ class DataSourceForm(ServiceValidatedForm):
 
     def _engine_options(self, engine: str | None) -> list[DriverOption]:
         return [option for option in DRIVER_OPTIONS if option.engine == engine]
+
+    def clean_openlineage_namespaces(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["openlineage_namespaces"].splitlines()]
+        return namespaces_validated([line for line in lines if line])
 
     def clean(self):
         cleaned = super().clean()

@@ -22,7 +22,7 @@ class DataSource(GovernedModel):
 
     workspace_path = "workspace"
     audit_fields = ["name", "engine", "host", "port", "database", "username", "options", "description",
-                    "encrypted_secret"]
+                    "openlineage_namespaces", "encrypted_secret"]
     audit_redact = ["encrypted_secret"]
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="data_sources")
@@ -38,6 +38,10 @@ class DataSource(GovernedModel):
                                help_text="Driver options from the allowed list (e.g. sslmode); for engine "
                                          "'sqlalchemy', the URL without its password.")
     encrypted_secret = models.TextField(blank=True, editable=False)
+    openlineage_namespaces = models.JSONField(
+        default=list, blank=True, verbose_name="OpenLineage namespaces",
+        help_text="The namespaces OpenLineage events name this source's datasets in (postgres://db.example.com:5432, "
+                  "snowflake://org-account). None: the one its connection settings give, where Racine can tell it.")
     description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_data_sources")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

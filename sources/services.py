@@ -49,10 +49,12 @@ from sources.connectors.mysql import server_identity
 from sources.connectors.postgresql import IDENTITY_SQL
 from sources.crypto import SecretUnreadable
 from sources.models import DataSource
+from sources.openlineage import namespaces_validated
 
 logger = logging.getLogger("racine.sources")
 
-DATASOURCE_FIELDS = ("name", "engine", "host", "port", "database", "username", "options", "description")
+DATASOURCE_FIELDS = ("name", "engine", "host", "port", "database", "username", "options", "description",
+                     "openlineage_namespaces")
 # Where the secret is sent: changing any of these without the right to read the secret drops the secret, or the
 # new target (a server the caller runs) would receive it.
 SECRET_TARGET_FIELDS = ("engine", "host", "port", "database", "username", "options")
@@ -222,6 +224,10 @@ def validate_settings(source: DataSource) -> None:
     """The model's rules and the connectors' (allowed options, host required, SQLite folders), as a Django
     ValidationError; the admin's form runs it before saving."""
     source.full_clean()
+    try:
+        source.openlineage_namespaces = namespaces_validated(source.openlineage_namespaces)
+    except ValidationError as exc:
+        raise ValidationError({"openlineage_namespaces": exc.messages}) from None
     try:
         connection_settings(source, password="")
     except ConnectorConfigError as exc:

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXTRA_SERVICE_MODULES = ("accounts.authentication", "core.events", "catalog.curation", "catalog.glossary",
                          "catalog.asset_curation", "catalog.suggestions", "catalog.lineage.services",
                          "catalog.propagation", "catalog.properties",
-                         "catalog.lineage.definitions")
+                         "catalog.lineage.definitions", "catalog.lineage.openlineage")
 EXTRA_SERVICES = {"accounts.authentication": {"api_token_create", "api_token_revoke"},
                   "core.events": {"dead_letters_retry"}}  # the others: every public function
 
@@ -64,7 +64,8 @@ NO_WRITE = {  # reads, checks and pure helpers
                          "run_failure_message", "connection_test_slot_seconds", "connection_test_slot",
                          "failure_answer_floor_s", "connection_info_dict"},
     "catalog.services": {"classification_evidence_fingerprint"},
-    "catalog.lineage.services": {"sql_dialect", "sql_origin_key"},
+    "catalog.lineage.services": {"sql_dialect", "sql_origin_key", "tables_matching", "columns_matching"},
+    "catalog.lineage.openlineage": {"job_key", "event_text"},
     "catalog.lineage.definitions": {"definition_dialect"},
     "catalog.curation": {"may_curate", "owner_key"},
     "catalog.glossary": {"check_hierarchy", "parse_csv", "parse_json", "glossary_rows", "glossary_export"},

@@ -4,10 +4,10 @@ from django.contrib.contenttypes.models import ContentType
 from accounts.models import AuditEvent, Membership, User, Workspace
 from accounts.roles import Role
 from accounts.selectors import workspace_list
-from config.filters import DateTimeFromToRangeFilter
+from config.filters import DateTimeFromToRangeFilter, FilterSet
 
 
-class WorkspaceFilterSet(django_filters.FilterSet):
+class WorkspaceFilterSet(FilterSet):
     class Meta:
         model = Workspace
         fields = {"name": ["exact", "icontains"], "slug": ["exact"]}
@@ -17,7 +17,7 @@ class WorkspaceFilterSet(django_filters.FilterSet):
 # that does not exist and 200 for one that does, which would reveal other workspaces' objects.
 
 
-class MembershipFilterSet(django_filters.FilterSet):
+class MembershipFilterSet(FilterSet):
     role = django_filters.MultipleChoiceFilter(choices=Role.choices)
     workspace = django_filters.NumberFilter(field_name="workspace_id")
     user = django_filters.NumberFilter(field_name="user_id")
@@ -27,7 +27,7 @@ class MembershipFilterSet(django_filters.FilterSet):
         fields = ["workspace", "user", "role"]
 
 
-class UserFilterSet(django_filters.FilterSet):
+class UserFilterSet(FilterSet):
     workspace = django_filters.NumberFilter(method="filter_workspace")
 
     def filter_workspace(self, queryset, name, value):
@@ -41,7 +41,7 @@ class UserFilterSet(django_filters.FilterSet):
         fields = {"username": ["exact", "icontains"], "email": ["exact", "icontains"], "is_active": ["exact"]}
 
 
-class AuditEventFilterSet(django_filters.FilterSet):
+class AuditEventFilterSet(FilterSet):
     event = django_filters.CharFilter(method="filter_event",
                                       help_text="Exact event, or a prefix ending in '.' (e.g. 'membership.').")
     object_type = django_filters.CharFilter(method="filter_object_type", help_text="'app_label.model', e.g. "

@@ -18,9 +18,10 @@ from accounts.api.base import RestrictedModelViewSet, RestrictedViewSetMixin, Sc
 from catalog import services
 from catalog.models import Asset, AssetClassification, Classification
 from catalog.selectors import active_classification_list, asset_classification_list, asset_list
+from config.filters import FilterSet
 from config.problems import Conflict
 from config.rows import RowListModelMixin
-from config.serializers import ModelSerializer
+from config.serializers import IdField, ModelSerializer
 
 MAX_BULK = 500
 
@@ -66,7 +67,7 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class BulkDecisionSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_BULK)
+    ids = serializers.ListField(child=IdField(), min_length=1, max_length=MAX_BULK)
     decision = serializers.ChoiceField(choices=[AssetClassification.Status.CONFIRMED,
                                                 AssetClassification.Status.REJECTED])
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
@@ -79,7 +80,7 @@ class BulkDecisionResultSerializer(serializers.Serializer):
 
 # --- filters -----------------------------------------------------------------------------------------------------
 
-class ClassificationFilterSet(django_filters.FilterSet):
+class ClassificationFilterSet(FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     category = django_filters.CharFilter()
     sensitivity = django_filters.MultipleChoiceFilter(choices=Asset.Sensitivity.choices)
@@ -89,7 +90,7 @@ class ClassificationFilterSet(django_filters.FilterSet):
         fields = ["name", "category", "sensitivity", "is_builtin", "is_active"]
 
 
-class AssetClassificationFilterSet(django_filters.FilterSet):
+class AssetClassificationFilterSet(FilterSet):
     # Ids through NumberFilter: a choice filter would answer 400 for unknown ids and so reveal hidden ones.
     asset = django_filters.NumberFilter(field_name="asset_id")
     table = django_filters.NumberFilter(field_name="asset__parent_id", help_text="Classifications of the columns "

@@ -34,7 +34,8 @@ from catalog.selectors import (
     tag_list,
     with_curation,
 )
-from config.filters import KnownParametersOnly, refuse_unknown_parameters
+from config.filters import KnownParametersOnly, check_filters, refuse_unknown_parameters
+from config.serializers import IdField
 
 # Where each relation input finds its choices: what the caller sees (an id from elsewhere is "does not exist").
 CHOICES = {"user": owner_user_choices, "group": owner_group_choices, "tags": tag_list, "terms": glossary_term_list}
@@ -175,7 +176,7 @@ class BulkCurationSerializer(CertificationFields, ScopedSerializer):
         help_text="certified or deprecated on every asset; null: end theirs; left out: left as it is.")
 
     assets = serializers.ListField(
-        child=serializers.IntegerField(), required=False, allow_empty=False,
+        child=IdField(), required=False, allow_empty=False,
         max_length=asset_curation.MAX_BULK_ASSETS,
         error_messages={"max_length": f"At most {asset_curation.MAX_BULK_ASSETS:,} assets per bulk operation: "
                                       "narrow the selection."},
@@ -228,8 +229,10 @@ def selected_assets(user, data: dict):
         raise ValidationError({"filters": dict.fromkeys(unknown, ["Unknown filter; the filters are those of the "
                                                                   "asset list."])})
     filterset = AssetFilterSet(data=_filter_data(data["filters"]), queryset=visible)
-    if not filterset.is_valid():
-        raise ValidationError({"filters": filterset.errors})
+    try:
+        check_filters(filterset)  # as the list checks them: a boolean it cannot read is refused, not ignored
+    except ValidationError as exc:
+        raise ValidationError({"filters": exc.detail}) from None
     return filterset.qs
 
 

@@ -21,6 +21,7 @@ from catalog.selectors import suggestion_list
 from config.filters import FilterSet
 from config.problems import Conflict
 from config.rows import RowListModelMixin
+from config.serializers import IdField
 
 MAX_BULK = 500
 DECIDED = OpenApiResponse(description="Already accepted or dismissed (a problem saying by whom): nothing changed.")
@@ -45,7 +46,7 @@ class SuggestionSerializer(serializers.ModelSerializer):
 
 
 class SuggestionBulkDecisionSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_BULK)
+    ids = serializers.ListField(child=IdField(), min_length=1, max_length=MAX_BULK)
     decision = serializers.ChoiceField(choices=list(suggestions.DECISIONS))
 
 

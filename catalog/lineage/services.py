@@ -88,25 +88,30 @@ def _may_record(acting_user, workspace: Workspace) -> None:
 @transaction.atomic
 def lineage_edges_merge(*, workspace: Workspace, origin: str, origin_key: str, flows: Iterable[Flow], text: str = "",
                         dialect: str = "", data_source: DataSource | None = None,
+                        external_names: Iterable[ExternalName] = (),
                         acting_user: User | SystemActor) -> MergeResult:
     """Add ``flows`` to the edges of (``origin``, ``origin_key``) in ``workspace``, refreshing those already
-    there; ``text`` (the SQL, the event) is kept once as their record. Audited as ``lineage.recorded`` when it
-    adds an edge (a repeat refreshes ``last_seen_at`` and audits nothing)."""
+    there; ``text`` (the SQL, the event) is kept once as their record. ``external_names``: external assets to
+    have even where no flow reaches them (the fields an OpenLineage schema lists). Audited as
+    ``lineage.recorded`` when it adds an edge (a repeat refreshes ``last_seen_at`` and audits nothing)."""
     _may_record(acting_user, workspace)
     return _write_one(workspace=workspace, origin=origin, origin_key=origin_key, flows=list(flows), text=text,
-                      dialect=dialect, data_source=data_source, replace=False, acting_user=acting_user)
+                      dialect=dialect, data_source=data_source, external_names=set(external_names), replace=False,
+                      acting_user=acting_user)
 
 
 @transaction.atomic
 def lineage_edges_replace(*, workspace: Workspace, origin: str, origin_key: str, flows: Iterable[Flow],
                           text: str = "", dialect: str = "", data_source: DataSource | None = None,
+                          external_names: Iterable[ExternalName] = (),
                           acting_user: User | SystemActor) -> MergeResult:
     """Make the edges of (``origin``, ``origin_key``) in ``workspace`` exactly ``flows``: those no longer given
-    are deleted, with the records no edge refers to any more. Audited as ``lineage.replaced`` when anything was
-    added or removed."""
+    are deleted, with the records no edge refers to any more (``external_names`` as for the merge). Audited as
+    ``lineage.replaced`` when anything was added or removed."""
     _may_record(acting_user, workspace)
     return _write_one(workspace=workspace, origin=origin, origin_key=origin_key, flows=list(flows), text=text,
-                      dialect=dialect, data_source=data_source, replace=True, acting_user=acting_user)
+                      dialect=dialect, data_source=data_source, external_names=set(external_names), replace=True,
+                      acting_user=acting_user)
 
 
 @transaction.atomic
@@ -148,14 +153,15 @@ def lineage_edges_replace_many(*, workspace: Workspace, replacements: Iterable[R
                   replace=True, acting_user=acting_user)
 
 
-def _write_one(*, workspace, origin, origin_key, flows, text, dialect, data_source, replace,
+def _write_one(*, workspace, origin, origin_key, flows, text, dialect, data_source, external_names, replace,
                acting_user) -> MergeResult:
     return _write(workspace=workspace, replacements=[Replacement(origin, origin_key, flows, text)], dialect=dialect,
-                  data_source=data_source, replace=replace, acting_user=acting_user)[0]
+                  data_source=data_source, external_names=external_names, replace=replace,
+                  acting_user=acting_user)[0]
 
 
-def _write(*, workspace, replacements: list[Replacement], dialect, data_source, replace,
-           acting_user) -> list[MergeResult]:
+def _write(*, workspace, replacements: list[Replacement], dialect, data_source, replace, acting_user,
+           external_names: set[ExternalName] = frozenset()) -> list[MergeResult]:
     keys = [(group.origin, group.origin_key) for group in replacements]
     if unknown := {origin for origin, _key in keys} - set(LineageOrigin.values):
         raise ValueError(f"unknown lineage origin {sorted(unknown)[0]!r}")
@@ -168,7 +174,8 @@ def _write(*, workspace, replacements: list[Replacement], dialect, data_source, 
     records = _records(workspace, replacements, dialect, data_source, now)
     for key, record in records.items():
         results[key].record = record
-    externals, created_externals = _external_ids(workspace, [flow for group in replacements for flow in group.flows])
+    externals, created_externals = _external_ids(
+        workspace, [flow for group in replacements for flow in group.flows], set(external_names))
     wanted = {key: _edge_rows(group.flows, externals) for key, group in zip(keys, replacements, strict=True)}
     existing = _existing_edges(workspace, keys)
     new, seen, gone = [], {key: [] for key in keys}, {key: [] for key in keys}
@@ -189,6 +196,7 @@ def _write(*, workspace, replacements: list[Replacement], dialect, data_source, 
         seen[key] = [ends for ends in rows if ends in before]
         result.refreshed = len(seen[key])
         gone[key] = [ends for ends in before if ends not in rows] if replace else []
+    results[keys[0]].external_created += len(created_externals)  # those only ``external_names`` named
     # ignore_conflicts: the same SQL submitted twice at once; the second's edges are the first's.
     LineageEdge.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
     _refresh_seen(keys, wanted, existing, seen, records, now)
@@ -324,10 +332,11 @@ def _edge_rows(flows: list[Flow], externals: dict[ExternalName, int]) -> dict[Ed
     return rows
 
 
-def _external_ids(workspace: Workspace, flows: list[Flow]) -> tuple[dict[ExternalName, int], set[ExternalName]]:
-    """The ExternalAsset id of every external end of ``flows``, creating the missing ones (datasets first, then
-    their fields under them), and those created. Three statements per kind, whatever their number."""
-    names = {end for flow in flows for end in (flow.source, flow.target) if isinstance(end, ExternalName)}
+def _external_ids(workspace: Workspace, flows: list[Flow],
+                  also: set[ExternalName]) -> tuple[dict[ExternalName, int], set[ExternalName]]:
+    """The ExternalAsset id of every external end of ``flows`` and of ``also``, creating the missing ones (datasets
+    first, then their fields under them), and those created. Three statements per kind, whatever their number."""
+    names = also | {end for flow in flows for end in (flow.source, flow.target) if isinstance(end, ExternalName)}
     datasets = {ExternalName(n.namespace, n.name, "", n.data_source_id) for n in names}
     ids, created = _ensure_externals(workspace, datasets, parents={})
     fields = {n for n in names if n.field}
@@ -574,35 +583,51 @@ class _Resolver:
         return None
 
     def _tables(self, names: set[str]) -> dict[str, int]:
-        parts = {name: _name_parts(name) for name in names}
-        candidates = Asset.objects.filter(data_source=self.source, type__in=TABLE_TYPES, removed_at__isnull=True)
-        candidates = candidates.annotate(lower_name=Lower("name")).filter(
-            lower_name__in={p[-1].lower() for p in parts.values()}).values_list("pk", "qualified_name")
-        paths = [(pk, parse_qualified_name(qualified_name)) for pk, qualified_name in candidates]
-        found = {}
-        for name, wanted in parts.items():
-            match = _only_match(wanted, paths)
-            if match is not None:
-                found[name] = match
-        return found
+        return tables_matching([self.source.pk], {name: _name_parts(name) for name in names})
 
     def _columns(self, tables: dict[str, int], names: set[str]) -> dict[str, int]:
-        wanted = {name: _split_column(name) for name in names if _split_column(name)[0] in tables}
-        if not wanted:
-            return {}
-        rows = (Asset.objects.filter(type=Asset.Type.COLUMN, parent_id__in=set(tables.values()))
-                .annotate(lower_name=Lower("name"))
-                .filter(lower_name__in={column.lower() for _table, column in wanted.values()})
-                .values_list("pk", "parent_id", "name"))
-        by_parent: dict[int, list[tuple[int, tuple[str]]]] = {}
-        for pk, parent_id, name in rows:
-            by_parent.setdefault(parent_id, []).append((pk, (name,)))
-        found = {}
-        for name, (table, column) in wanted.items():
-            match = _only_match((column,), by_parent.get(tables[table], []))
-            if match is not None:
-                found[name] = match
-        return found
+        return columns_matching(tables, {name: _split_column(name) for name in names})
+
+
+def tables_matching(data_source_ids: Iterable[int], names: dict) -> dict:
+    """``{key: table or view id}`` for the ``names`` (``{key: (database, schema, table) parts}``, as many parts as
+    the name gives) that match one table or view of the data sources by the tail of its qualified name, the same
+    case first and then any case (``_only_match``). Two queries at most, whatever the number of names."""
+    if not names:
+        return {}
+    candidates = Asset.objects.filter(data_source_id__in=list(data_source_ids), type__in=TABLE_TYPES,
+                                      removed_at__isnull=True)
+    candidates = candidates.annotate(lower_name=Lower("name")).filter(
+        lower_name__in={parts[-1].lower() for parts in names.values()}).values_list("pk", "qualified_name")
+    paths = [(pk, parse_qualified_name(qualified_name)) for pk, qualified_name in candidates]
+    found = {}
+    for key, wanted in names.items():
+        match = _only_match(tuple(wanted), paths)
+        if match is not None:
+            found[key] = match
+    return found
+
+
+def columns_matching(tables: dict, names: dict) -> dict:
+    """``{key: column id}`` for the ``names`` (``{key: (table key, column name)}``) whose table is one of
+    ``tables`` (``{table key: id}``, as ``tables_matching`` answers) and that name one of its columns, the same case
+    first and then any case. One query."""
+    wanted = {key: (table, column) for key, (table, column) in names.items() if table in tables}
+    if not wanted:
+        return {}
+    rows = (Asset.objects.filter(type=Asset.Type.COLUMN, parent_id__in=set(tables.values()))
+            .annotate(lower_name=Lower("name"))
+            .filter(lower_name__in={column.lower() for _table, column in wanted.values()})
+            .values_list("pk", "parent_id", "name"))
+    by_parent: dict[int, list[tuple[int, tuple[str]]]] = {}
+    for pk, parent_id, name in rows:
+        by_parent.setdefault(parent_id, []).append((pk, (name,)))
+    found = {}
+    for key, (table, column) in wanted.items():
+        match = _only_match((column,), by_parent.get(tables[table], []))
+        if match is not None:
+            found[key] = match
+    return found
 
 
 def _only_match(wanted: tuple[str, ...], paths: list[tuple[int, tuple[str, ...]]]) -> int | None:

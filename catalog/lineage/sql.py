@@ -38,6 +38,8 @@ DIALECTS = ("athena", "bigquery", "clickhouse", "databricks", "doris", "drill", 
 DIALECT_ALIASES = {"mariadb": "mysql", "postgresql": "postgres", "sqlserver": "tsql", "mssql": "tsql"}
 # Where SELECT … INTO x inside a routine assigns variables instead of creating a table.
 INTO_IS_A_TABLE_IN_ROUTINES = frozenset({"tsql", "fabric"})
+# sqlglot parses recursively: a statement nested past the interpreter's recursion limit is reported, not raised.
+TOO_DEEP = "nested too deeply to read (parentheses or subqueries)"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _TOKEN_REPR = re.compile(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>")
 _TRIGGER_TABLE = re.compile(r"^\s*CREATE\s+(?:OR\s+\w+\s+)?(?:DEFINER\s*=\s*\S+\s+)?TRIGGER\s+.*?\bON\s+"
@@ -184,6 +186,8 @@ class _Analyser:
             trees = [tree for tree in trees if tree is not None]
         except (ParseError, TokenError) as error:
             return Write("other", error=_reason(error))
+        except RecursionError:
+            return Write("other", error=TOO_DEEP)
         if not trees:
             return Write("other")
         try:
@@ -277,6 +281,8 @@ class _Analyser:
             tree = sqlglot.parse_one(text, dialect=self.dialect)
         except (ParseError, TokenError) as error:
             return Write("other", error=_reason(error))
+        except RecursionError:
+            return Write("other", error=TOO_DEEP)
         return self.statement(tree, in_routine=in_routine)
 
     def multitable_insert(self, tree: exp.MultitableInserts) -> Write:

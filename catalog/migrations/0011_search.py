@@ -30,6 +30,14 @@ SQLITE_FORWARDS = [
 SQLITE_BACKWARDS = ["DROP TABLE IF EXISTS catalog_assetsearch_fts"]
 
 
+class TrigramExtensionKept(TrigramExtension):
+    """pg_trgm on PostgreSQL, kept when this migration is reversed: Django's backwards step drops it, which other
+    schemas of the database may use, and queries pg_extension on every backend (SQLite has none)."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        pass
+
+
 def _run(statements_by_vendor):
     def run(apps, schema_editor):
         for statement in statements_by_vendor.get(schema_editor.connection.vendor, ()):
@@ -44,7 +52,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),  # PostgreSQL only (the operation does nothing elsewhere)
+        TrigramExtensionKept(),  # PostgreSQL only (the operation does nothing elsewhere)
         migrations.CreateModel(
             name='SearchWord',
             fields=[

@@ -1,11 +1,11 @@
 """List filters of scanning endpoints; relations by id (NumberFilter), see catalog.api.filters for why."""
 import django_filters
 
-from config.filters import DateTimeFromToRangeFilter
+from config.filters import DateTimeFromToRangeFilter, FilterSet
 from scanning.models import AssetChange, Scan, ScanRuleSet, ScanRun
 
 
-class ScanRuleSetFilterSet(django_filters.FilterSet):
+class ScanRuleSetFilterSet(FilterSet):
     workspace = django_filters.NumberFilter(field_name="workspace_id")
     name = django_filters.CharFilter(lookup_expr="icontains")
 
@@ -14,7 +14,7 @@ class ScanRuleSetFilterSet(django_filters.FilterSet):
         fields = ["workspace", "name", "detection_enabled", "profiling_enabled"]
 
 
-class ScanFilterSet(django_filters.FilterSet):
+class ScanFilterSet(FilterSet):
     data_source = django_filters.NumberFilter(field_name="data_source_id")
     rule_set = django_filters.NumberFilter(field_name="rule_set_id")
     name = django_filters.CharFilter(lookup_expr="icontains")
@@ -24,7 +24,7 @@ class ScanFilterSet(django_filters.FilterSet):
         fields = ["data_source", "rule_set", "name", "enabled"]
 
 
-class ScanRunFilterSet(django_filters.FilterSet):
+class ScanRunFilterSet(FilterSet):
     scan = django_filters.NumberFilter(field_name="scan_id")
     data_source = django_filters.NumberFilter(field_name="data_source_id")
     status = django_filters.MultipleChoiceFilter(choices=ScanRun.Status.choices)
@@ -37,7 +37,7 @@ class ScanRunFilterSet(django_filters.FilterSet):
         fields = ["scan", "data_source", "status", "trigger", "queued_at"]
 
 
-class AssetChangeFilterSet(django_filters.FilterSet):
+class AssetChangeFilterSet(FilterSet):
     run = django_filters.NumberFilter(field_name="run_id")
     asset = django_filters.NumberFilter(field_name="asset_id")
     kind = django_filters.MultipleChoiceFilter(choices=AssetChange.Kind.choices)

@@ -12,6 +12,7 @@ from accounts.api.base import RestrictedModelViewSet, ScopedRelationsMixin
 from accounts.selectors import workspace_list
 from catalog.models import Asset
 from catalog.selectors import active_classification_list
+from config.filters import FilterSet
 from config.serializers import ModelSerializer
 from scanning.detection import VALIDATORS
 from scanning.models import ClassificationRule
@@ -91,7 +92,7 @@ class RulePreviewOutputSerializer(serializers.Serializer):
                                                    "name alone, values are not checked.")
 
 
-class ClassificationRuleFilterSet(django_filters.FilterSet):
+class ClassificationRuleFilterSet(FilterSet):
     workspace = django_filters.NumberFilter(field_name="workspace_id")
     classification = django_filters.NumberFilter(field_name="classification_id")
 

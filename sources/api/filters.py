@@ -2,10 +2,11 @@
 catalog.api.filters."""
 import django_filters
 
+from config.filters import FilterSet
 from sources.models import DataSource
 
 
-class DataSourceFilterSet(django_filters.FilterSet):
+class DataSourceFilterSet(FilterSet):
     workspace = django_filters.NumberFilter(field_name="workspace_id")
     engine = django_filters.MultipleChoiceFilter(choices=DataSource.Engine.choices)
     name = django_filters.CharFilter(lookup_expr="icontains")

@@ -1,10 +1,12 @@
 """Shapes of data sources in the API. A source's secret is write-only: ``password`` goes in, only ``has_secret``
 comes out."""
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.base import ScopedRelationsMixin
 from accounts.selectors import workspace_list
 from sources.models import DataSource
+from sources.openlineage import MAX_NAMESPACE_LENGTH, MAX_NAMESPACES, namespaces_in_use
 from sources.selectors import datasource_owner_choices
 
 
@@ -22,6 +24,13 @@ class DataSourceSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     has_secret = serializers.BooleanField(read_only=True)
     options = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
                                     help_text="Driver options from the engine's allowed list.")
+    openlineage_namespaces = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_NAMESPACE_LENGTH), max_length=MAX_NAMESPACES, required=False,
+        help_text="The OpenLineage namespaces this source's datasets are named in (postgres://db.example.com:5432, "
+                  "snowflake://org-account, bigquery). Empty: the one its connection settings give, where Racine "
+                  "can tell it (PostgreSQL, MySQL / MariaDB).")
+    openlineage_namespaces_in_use = serializers.SerializerMethodField(
+        help_text="The namespaces OpenLineage events are matched against: those declared, else the derived one.")
     # Owners are members of the source's workspace: anyone else reads as an id that does not exist. A new source's
     # workspace is known only once validated: the caller's workspaces' members here, validate() narrows them.
     scoped_relations = {"workspace": workspace_list, "owners": datasource_owner_choices}
@@ -29,7 +38,8 @@ class DataSourceSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     class Meta:
         model = DataSource
         fields = ["id", "workspace", "name", "engine", "host", "port", "database", "username", "password",
-                  "has_secret", "options", "description", "owners", "created_by", "created_at", "updated_at"]
+                  "has_secret", "options", "openlineage_namespaces", "openlineage_namespaces_in_use", "description",
+                  "owners", "created_by", "created_at", "updated_at"]
         read_only_fields = ["id", "has_secret", "created_by", "created_at", "updated_at"]
         # Uniqueness is the service's rule (full_clean, same 400); DRF's validator would run a query first.
         validators = []
@@ -39,6 +49,10 @@ class DataSourceSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
         if isinstance(self.instance, DataSource) and "owners" in self.fields:
             self.fields["owners"].child_relation.queryset = datasource_owner_choices(
                 user=getattr(self.context.get("request"), "user", None), data_source=self.instance)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_openlineage_namespaces_in_use(self, source: DataSource) -> list[str]:
+        return namespaces_in_use(source)
 
     def validate(self, attrs):
         workspace = attrs.get("workspace")

@@ -286,6 +286,18 @@ def test_the_bulk_action_shows_a_form_then_curates_the_selected_columns_in_one_a
         + ["asset_classification.created"] * 2)  # the term's classification confirmed on each column
 
 
+def test_the_bulk_action_records_a_query_string_holding_a_nul_without_it(world):
+    # The list's query string is recorded as the selection: ``?o=%00`` (an ordering the list ignores) reached the
+    # audit row as given, which PostgreSQL's jsonb refuses (a 500 that changed nothing).
+    _, cols = _shop(world.workspace_a)
+    client = _staff(world, "steward")
+    data = {"action": "curate_selected", "_selected_action": [cols["email"].pk], "owner_type": "business",
+            "apply": "yes", "certification": "certified"}
+    response = client.post(reverse("admin:catalog_columnasset_changelist") + "?o=%00", data, format="multipart")
+    assert response.status_code == 302
+    assert AuditEvent.objects.get(event="asset.bulk_curated").extra["selection"]["filters"] == {"o": "\ufffd"}
+
+
 def test_the_bulk_action_removes_and_reports_nothing_changed_when_nothing_did(world):
     _, cols = _shop(world.workspace_a)
     tag = TagFactory(workspace=world.workspace_a, name="legacy")
@@ -364,3 +376,11 @@ def test_history_words_cover_every_curation_event():
     assert said("asset.certification_expired", {"certification_status": ["certified", None]}) == (
         "its certification expired")
     assert said("asset.changed", {"description": ["", "x"]}) == "changed the description"
+    assert said("asset.property_set", {"properties": [None, {"retention": "3 years"}]}, {"label": "Retention"}) == (
+        "set Retention to 3 years")
+    assert said("asset.property_set", {"properties": [{"personal": False}, {"personal": True}]},
+                {"label": "Personal data"}) == "set Personal data to yes (was no)"
+    assert said("asset.property_set", {"properties": [None, {"uses": ["billing", "marketing"]}]}) == (
+        "set uses to billing, marketing")  # a row without the label: the property's name
+    assert said("asset.property_cleared", {"properties": [{"tier": "gold"}, None]}, {"label": "Tier"}) == (
+        "cleared Tier (was gold)")

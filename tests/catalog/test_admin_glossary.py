@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
-from catalog import glossary
+from catalog import curation, glossary
 from catalog.models import GlossaryTerm, Tag
 from tests.catalog.classification_factories import asset_tree
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
@@ -134,6 +134,22 @@ def test_a_term_cannot_be_made_its_own_ancestor_in_the_form(world):
     assert "cannot be above itself" in response.content.decode()
     parent.refresh_from_db()
     assert parent.parent_id is None
+
+
+def test_a_tags_page_lists_the_assets_it_is_on_and_says_how_to_tag_when_none(world):
+    """The tag list's count of assets led nowhere: the tag's page now names them, with links."""
+    source = DataSourceFactory(workspace=world.workspace_a)
+    *_, cols = asset_tree(source, columns={"email": "text", "phone": "text"})
+    tag, unused = TagFactory(workspace=world.workspace_a, name="gold"), TagFactory(workspace=world.workspace_a)
+    curation.asset_tag_add(asset=cols["email"], tag=tag, acting_user=SYSTEM)
+    client = _staff(world, "analyst")
+    html = client.get(reverse("admin:catalog_tag_change", args=[tag.pk])).content.decode()
+    assets = re.search(r'id="tag-assets".*?</fieldset>', html, re.S).group(0)
+    column_url = reverse("admin:catalog_columnasset_change", args=[cols["email"].pk])
+    assert "Assets tagged" in assets and f'href="{column_url}">{cols["email"].qualified_name}</a>' in assets
+    assert cols["phone"].qualified_name not in assets
+    html = client.get(reverse("admin:catalog_tag_change", args=[unused.pk])).content.decode()
+    assert "No asset carries this tag yet" in re.search(r'id="tag-assets".*?</fieldset>', html, re.S).group(0)
 
 
 def test_a_steward_adds_and_deletes_a_tag_through_the_service(world):

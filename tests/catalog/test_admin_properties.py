@@ -78,6 +78,8 @@ def test_steward_edits_every_type_of_property_on_the_asset_page_audited(world, t
     assert AuditEvent.objects.filter(event="asset.property_set", object_id=str(table_a.pk)).count() == 7
     html = _page(client, table_a)
     assert "The properties of customers are saved." in html and 'value="7 years"' in html
+    # The asset's curation history says which property became what (it used to say only "property set").
+    assert "set Retention to 7 years" in html and "set Tier to gold" in html
     # Emptied fields clear their properties; the others stay.
     _post(client, table_a, {"property_retention": "7 years", "property_rows_expected": "1200",
                             "property_personal": "unknown", "property_tier": "gold"})

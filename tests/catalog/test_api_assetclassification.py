@@ -94,6 +94,14 @@ def test_bulk_with_unknown_decision_is_400(world):
     assert response.status_code == 400
 
 
+def test_bulk_with_an_id_no_database_integer_holds_is_400(world):
+    # SQLite raised OverflowError on the pk__in lookup: a 500.
+    response = world.client("steward").post(reverse("api:assetclassification-bulk"),
+                                            {"ids": [10**30], "decision": "confirmed"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"].startswith("ids")
+
+
 def test_manual_classification_is_confirmed_and_duplicate_is_409(world):
     row = _classified(world.workspace_a)
     url = reverse("api:assetclassification-list")

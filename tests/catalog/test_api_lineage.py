@@ -199,6 +199,14 @@ def test_sql_dry_run_records_nothing(world, flow):
     assert LineageEdge.objects.count() == before
 
 
+def test_sql_nested_past_the_parser_depth_is_a_statement_error_not_a_500(world, flow):
+    nested = "INSERT INTO report SELECT * FROM " + "(SELECT * FROM " * 300 + "raw" + ") q" * 300
+    response = post_sql(world, flow["source_a"], f"INSERT INTO report SELECT * FROM raw;\n{nested}")
+    assert response.status_code == 200, response.content
+    first, deep = response.json()["statements"]
+    assert first["error"] is None and deep["error_line"] == 2 and "nested too deeply" in deep["error"]
+
+
 def test_an_unknown_dialect_names_the_accepted_ones(world, flow):
     response = post_sql(world, flow["source_a"], "select 1", dialect="cobol")
     assert response.status_code == 400

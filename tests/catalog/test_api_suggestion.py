@@ -87,6 +87,9 @@ def test_bulk_refuses_a_bad_decision_and_hidden_ids(world):
     assert client.post(url(route="bulk"), {"ids": [mine.pk], "decision": "maybe"}, format="json").status_code == 400
     assert client.post(url(route="bulk"), {"ids": [mine.pk, theirs.pk], "decision": "dismissed"},
                        format="json").status_code == 404
+    # An id no database integer holds is a 400 (SQLite raised OverflowError: a 500).
+    assert client.post(url(route="bulk"), {"ids": [10**30], "decision": "dismissed"},
+                       format="json").status_code == 400
 
 
 def test_the_list_filters_by_asset_kind_and_status(world):
@@ -98,3 +101,13 @@ def test_the_list_filters_by_asset_kind_and_status(world):
     assert ids(asset=second.asset_id) == [second.pk]
     assert ids(kind="term") == []
     assert client.get(url(route="list"), {"status": "maybe"}).status_code == 400
+
+
+@pytest.mark.parametrize("query", ["/api/v1/suggestions/?asset=99999999999999999999999",
+                                   "/api/v1/suggestions/?data_source=-99999999999999999999999",
+                                   "/api/v1/property-definitions/?workspace=99999999999999999999999"])
+def test_an_id_filter_past_a_database_integer_is_a_400(world, query):
+    # SQLite raised OverflowError counting the page: a 500.
+    response = world.client("steward").get(query)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == query.split("?")[1].split("=")[0]

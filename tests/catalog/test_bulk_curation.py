@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
@@ -141,6 +142,20 @@ def test_assets_of_two_workspaces_get_a_bulk_row_each(world, columns):
     assert rows == {world.workspace_a.pk: [columns[0].pk], world.workspace_b.pk: [theirs.pk]}
 
 
+@pytest.mark.parametrize("removed", ["yes", "maybe", "\x00"])
+def test_a_boolean_filter_the_list_refuses_is_refused_in_bulk_too(world, columns, removed):
+    # The list answers 400 for ?removed=yes; bulk read it as "no filter", which also dropped the default that
+    # hides removed assets — curating them too — and recorded the value as given (a NUL: a 500 on PostgreSQL).
+    gone = columns[2]
+    gone.removed_at = timezone.now()
+    gone.save(update_fields=["removed_at"])
+    response = _post(world, "steward", {"filters": {"removed": removed, "type": "column"},
+                                        "certification": "certified"})
+    assert response.status_code == 400, response.content
+    assert [error["field"] for error in response.json()["errors"]] == ["filters.removed"]
+    assert not AuditEvent.objects.filter(event="asset.bulk_curated").exists()
+
+
 def test_filters_go_in_the_body_not_the_query_string(world, columns):
     response = world.client("steward").post(URL + "?type=column", {"assets": [columns[0].pk],
                                                                   "certification": "certified"}, format="json")
@@ -162,6 +177,8 @@ def test_filters_go_in_the_body_not_the_query_string(world, columns):
     ({"assets": ["mine"], "terms": {"add": ["theirs_term"]}}, "terms"),
     ({"assets": ["mine"], "certification": "approved"}, "certification"),
     ({"assets": ["mine"], "certification_note": "No certification."}, "certification"),
+    ({"assets": [10**30], "certification": "certified"}, "assets"),  # no database integer (SQLite raised)
+    ({"assets": [-(10**30)], "certification": "certified"}, "assets"),
 ])
 def test_bad_requests_are_400s_naming_the_field(world, columns, body, field):
     names = {"mine": columns[0].pk, "theirs": AssetFactory(data_source__workspace=world.workspace_b).pk,

@@ -208,6 +208,20 @@ def test_invalid_files_are_refused_with_row_and_column(world, rows, where):
     assert (error.value.errors[0]["row"], error.value.errors[0]["column"]) == where
 
 
+@pytest.mark.parametrize(("data", "fmt", "where"), [
+    ("[" * 100_000 + "]" * 100_000, "json", (0, "")),  # json.loads raised RecursionError
+    ("name,definition\nA," + "x" * 200_000 + "\n", "csv", (1, "")),  # csv.Error: past the field size limit
+    ("name,definition\nA,nul\x00here\n", "csv", (1, "definition")),  # PostgreSQL refuses NUL at the write
+    ('[{"name": "A"}, {"name": "B\\u0000"}]', "json", (2, "name")),
+    ('[{"name": "A", "synonyms": ["\\ud800"]}]', "json", (1, "synonyms")),  # a lone surrogate is no text
+])
+def test_files_the_parsers_or_the_database_cannot_read_are_refused_with_row_and_column(world, data, fmt, where):
+    with pytest.raises(glossary.ImportRejected) as error:
+        glossary.glossary_import(workspace=world.workspace_a, data=data, fmt=fmt, acting_user=SYSTEM)
+    assert (error.value.errors[0]["row"], error.value.errors[0]["column"]) == where
+    assert not GlossaryTerm.objects.exists()
+
+
 def test_unknown_csv_column_is_refused(world):
     with pytest.raises(glossary.ImportRejected) as error:
         glossary.glossary_import(workspace=world.workspace_a, data="name,colour\nA,red\n", fmt="csv",

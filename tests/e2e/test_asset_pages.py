@@ -10,6 +10,7 @@ from catalog.models import Asset, AssetClassification
 from scanning.models import AssetChange
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import AssetChangeFactory, DataSourceFactory, ScanRunFactory
+from tests.catalog.suggestion_factories import SuggestionFactory, column_in
 from tests.support.personas import build_world, verified_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -114,3 +115,39 @@ def test_a_steward_walks_from_a_table_to_a_column_and_back_through_the_breadcrum
         .map(e => `${e.className} ${Math.round(e.getBoundingClientRect().width)}`)""")
     assert page.page.locator("#result_list th.column-sensitivity").is_visible()
     assert page.external == []
+
+
+def test_the_sections_of_an_asset_page_start_below_its_form(page, live_server):
+    """Django floats the form (#content-main): a section that did not clear it started beside the form, its
+    title's dark band spanning the form's height and showing as an empty bar above the Close button."""
+    world = build_world()
+    steward = world.user("steward")
+    steward.is_staff = True
+    steward.save(update_fields=["is_staff"])
+    source = DataSourceFactory(workspace=world.workspace_a)
+    _, _, table, _ = asset_tree(source, columns={"email": "text"})
+
+    _signed_in(page, live_server, steward)
+    _open(page, live_server.url + reverse("admin:catalog_tableasset_change", args=[table.pk]))
+    form_bottom = page.page.locator("#content-main").bounding_box()
+    for section in page.page.locator("section.asset-section").all():
+        box, title = section.bounding_box(), section.locator("h2").bounding_box()
+        assert box["y"] >= form_bottom["y"] + form_bottom["height"], section.get_attribute("id")
+        assert title["height"] < 60, section.get_attribute("id")
+
+
+def test_the_suggestions_list_keeps_an_assets_qualified_name_readable(page, live_server):
+    """The reason beside it took the width: a qualified name broke every few letters, on six lines."""
+    world = build_world()
+    steward = world.user("steward")
+    steward.is_staff = True
+    steward.save(update_fields=["is_staff"])
+    column = column_in(world.workspace_a)
+    Asset.objects.filter(pk=column.pk).update(qualified_name="demo_shop.main.customer_orders.email")
+    SuggestionFactory(asset=column, reason="Same name and type (TEXT) as demo_shop.main.customers.email, linked "
+                                           "to the term “Customer e-mail” by stella. " * 2)
+
+    _signed_in(page, live_server, steward)
+    _open(page, live_server.url + reverse("admin:catalog_suggestion_changelist"))
+    cell = page.page.locator("#result_list tbody .field-asset_shown").first
+    assert cell.bounding_box()["width"] >= 150, cell.bounding_box()

@@ -60,6 +60,19 @@ def test_an_unparseable_statement_is_reported_and_the_others_still_analysed():
     assert result.statements[1].error
 
 
+@pytest.mark.parametrize("nested", [
+    "SELECT " + "(" * 3000 + "1" + ")" * 3000,
+    "INSERT INTO deep SELECT * FROM " + "(SELECT * FROM " * 300 + "s" + ") q" * 300,
+])
+def test_a_statement_nested_past_the_parser_depth_is_reported_and_the_others_still_analysed(nested):
+    # sqlglot parses recursively: a deep enough nesting raises RecursionError, which must not fail the script.
+    result = sql_lineage(f"INSERT INTO t SELECT a FROM s;\n{nested};\nINSERT INTO u SELECT b FROM r;",
+                         dialect="postgres")
+    assert result.table_edges == {("s", "t"), ("r", "u")}
+    assert [(error.index, error.line) for error in result.errors] == [(1, 2)]
+    assert "nested too deeply" in result.statements[1].error
+
+
 def test_select_only_statements_make_no_edges():
     result = sql_lineage("SELECT a FROM s JOIN r ON s.id = r.id", dialect="postgres")
     assert not result.table_edges and not result.column_edges
