@@ -490,8 +490,19 @@ class ExternalAsset(GovernedModel):
 
     @property
     def qualified_name(self) -> str:
-        dataset = f"{self.namespace}/{self.name}"
-        return f"{dataset}.{self.field}" if self.field else dataset
+        """Its shown name; a source's external under the source's name when the source was loaded with it."""
+        source_name = self.data_source.name if ExternalAsset.data_source.is_cached(self) and self.data_source else None
+        return external_qualified_name(self.namespace, self.name, self.field, self.data_source_id, source_name)
+
+
+def external_qualified_name(namespace: str, name: str, field: str = "", data_source_id: int | None = None,
+                            data_source_name: str | None = None) -> str:
+    """How an external asset is shown: ``<namespace>/<name>[.<field>]``. A table that SQL or a definition read on a
+    data source names but no scan has seen is keyed by the namespace ``datasource/<id>`` (stable when the source
+    is renamed, unique per source) and shown under the source's name: ``<source name>/<name as written>``."""
+    shown = data_source_name if data_source_name and namespace == f"datasource/{data_source_id}" else namespace
+    dataset = f"{shown}/{name}"
+    return f"{dataset}.{field}" if field else dataset
 
 
 class LineageRecord(GovernedModel):

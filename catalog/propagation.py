@@ -252,7 +252,7 @@ def _with_evidence(workspace_id: int, best: dict[tuple[int, int], _Origin]):
     names = {f"a{pk}": name for pk, name in Asset.objects.filter(pk__in=asset_ids)
              .values_list("pk", "qualified_name")}
     names.update({f"x{external.pk}": external.qualified_name for external in ExternalAsset.objects.filter(
-        pk__in=external_ids).only("namespace", "name", "field")})
+        pk__in=external_ids).select_related("data_source").only("namespace", "name", "field", "data_source__name")})
     via: dict[tuple[str, str], set[str]] = defaultdict(set)
     hops = (LineageEdge.objects.filter(workspace_id=workspace_id, level=LineageEdge.Level.COLUMN, direct=True)
             .filter(Q(source_asset_id__in=asset_ids) | Q(source_external_id__in=external_ids))

@@ -132,14 +132,24 @@ class ImpactSerializer(serializers.Serializer):
     hidden_nodes = serializers.IntegerField()
 
 
+class StatementEdgeSerializer(serializers.Serializer):
+    source = serializers.CharField(help_text="The qualified name of the asset the source table was mapped to, or "
+                                             "of the external asset kept for it (`<source name>/<name as written>`).")
+    source_id = serializers.IntegerField(allow_null=True, help_text="That asset's or external asset's id (null for "
+                                                                    "an external asset a dry run did not create).")
+    source_external = serializers.BooleanField()
+    target = serializers.CharField()
+    target_id = serializers.IntegerField(allow_null=True)
+    target_external = serializers.BooleanField()
+
+
 class StatementSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     line = serializers.IntegerField()
     kind = serializers.CharField()
     targets = serializers.ListField(child=serializers.CharField(), help_text="The tables or views it writes.")
-    table_edges = serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
-                                        help_text="The script's end-to-end edges into this statement's targets "
-                                                  "(temporary tables collapsed), as {source, target} names.")
+    table_edges = StatementEdgeSerializer(many=True, help_text="The script's end-to-end edges into this statement's "
+                                                               "targets (temporary tables collapsed).")
     column_edges = serializers.IntegerField(help_text="Column-level edges into its targets.")
     error = serializers.CharField(allow_null=True, help_text="Why it could not be read; null when it was.")
     error_line = serializers.IntegerField(allow_null=True, help_text="The line of the script the error is on.")
@@ -157,7 +167,8 @@ class SqlOutputSerializer(serializers.Serializer):
     table_edges = serializers.IntegerField()
     column_edges = serializers.IntegerField()
     external_tables = serializers.ListField(child=serializers.CharField(),
-                                            help_text="Names no scan has seen, kept as external assets.")
+                                            help_text="Tables no scan has seen, kept as external assets: "
+                                                      "`<source name>/<name as written>`.")
     unresolved_columns = serializers.ListField(child=serializers.CharField(),
                                                help_text="Columns of known tables the catalog does not hold: "
                                                          "left out.")

@@ -78,6 +78,29 @@ class Relation:
         return Relation(columns=columns + self.columns[len(names):])
 
 
+def parenthesised_join(item: exp.Expression) -> bool:
+    """A FROM or JOIN item in parentheses that is not a query: ``(a JOIN b ON …)``, which PostgreSQL's
+    ``pg_get_viewdef`` and MySQL's stored view definitions write for every join (nested for three tables or more).
+    sqlglot reads it as a Subquery around its first item, that item carrying the joins."""
+    if not isinstance(item, exp.Subquery):
+        return False
+    inner = item.this
+    return isinstance(inner, exp.Table) or bool(inner.args.get("joins")) or parenthesised_join(inner)
+
+
+def _joined(relations: list[Relation]) -> Relation:
+    """The relation of joined relations: their columns side by side; open to those whose columns are unknown."""
+    columns: list[tuple[str, Sources]] = []
+    open_to: list[Relation] = []
+    for relation in relations:
+        if relation.columns is None:
+            open_to.append(relation)
+        else:
+            columns.extend(relation.columns)
+            open_to.extend(relation.open_to)
+    return Relation(columns=columns, open_to=open_to)
+
+
 def stored_table(name: str, columns: list[str] | None, *, is_target: bool = False) -> Relation:
     if columns is None:
         return Relation(table=name, is_target=is_target)
@@ -253,6 +276,12 @@ class ColumnResolver:
             self._add(lateral, scope)
 
     def _add(self, item: exp.Expression, scope: Scope) -> None:
+        if parenthesised_join(item) and not item.args.get("alias"):
+            # (a JOIN b ON …): its tables are named in this scope as if the parentheses were not there.
+            self._add(item.this, scope)
+            for join in item.args.get("joins") or []:
+                self._add(join.this, scope)
+            return
         alias, relation = self.from_item(item, scope)
         scope.relations[alias if alias not in scope.relations else f"{alias}#{len(scope.relations)}"] = relation
         for join in item.args.get("joins") or []:  # a parenthesised join, or MySQL's UPDATE a JOIN b
@@ -273,6 +302,12 @@ class ColumnResolver:
                 qualified = self.namer.table(item)
                 relation = stored_table(qualified, self.schema.columns(qualified))
             alias = alias or name
+        elif parenthesised_join(item):  # (a JOIN b ON …) AS j: one relation, the joined tables' columns in order
+            inner = Scope(scope, scope.ctes)
+            self._add(item.this, inner)
+            for join in item.args.get("joins") or []:
+                self._add(join.this, inner)
+            relation = _joined(list(inner.relations.values()))
         elif isinstance(item, (exp.Subquery, exp.Lateral)) and isinstance(item.this, exp.Query | exp.Subquery):
             relation = self.query(item.this, scope, scope.ctes)
         elif isinstance(item, exp.Values):

@@ -7,8 +7,8 @@ decides its lineage — the definition, the dialect, the search path, a view's o
 trigger, its function's body — and compares that with what it read last time (``DefinitionLineage``):
 
 - new or changed: the definition is parsed (catalog.lineage.sql) in the source's dialect, and its edges replace
-  those it had (``lineage_edges_replace``; origin "view definition" for a view, "stored procedure" for a routine,
-  keyed by the asset's id), so one origin never touches another's edges;
+  those it had (``lineage_edges_replace_many``, a batch of definitions at a time; origin "view definition" for a
+  view, "stored procedure" for a routine, keyed by the asset's id), so one origin never touches another's edges;
 - unchanged: its edges and their records are marked seen (``lineage_edges_refresh``, one UPDATE for all);
 - gone (removed by the scan, or no longer a view or routine): its edges are dropped, by their own origin only.
 
@@ -28,20 +28,24 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import sqlglot
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from accounts.actors import SystemActor
 from accounts.models import User
 from accounts.permissions import authorize, has_perm
-from catalog.lineage.services import MAX_SQL_CHARS, ExternalName, Flow, lineage_edges_refresh, lineage_edges_replace
+from catalog.lineage.services import (
+    MAX_SQL_CHARS,
+    ExternalName,
+    Flow,
+    Replacement,
+    lineage_edges_refresh,
+    lineage_edges_replace_many,
+)
 from catalog.lineage.sql import DIALECT_ALIASES, accepted_dialect, sql_lineage
 from catalog.models import Asset, DefinitionLineage, LineageEdge, LineageOrigin, LineageRecord
 from sources.connectors import parse_qualified_name
@@ -64,9 +68,6 @@ TABLE_TYPES = (Asset.Type.TABLE, Asset.Type.VIEW)
 # A PostgreSQL function's body as pg_get_functiondef writes it: AS $function$ … $function$.
 _DOLLAR_BODY = re.compile(r"\bAS\s+\$(\w*)\$(.*)\$\1\$", re.IGNORECASE | re.DOTALL)
 _EXECUTES = re.compile(r"\bEXECUTE\s+(?:FUNCTION|PROCEDURE)\b.*\Z", re.IGNORECASE | re.DOTALL)
-# FROM ( or JOIN ( opening a parenthesised join rather than a subquery. Blanks and parentheses are one class:
-# "\s*\(*\s*" backtracked cubically over a long run of blanks (in a string literal, which definitions keep).
-_PARENTHESISED_JOIN = re.compile(r"\b(?:FROM|JOIN)\s*\((?![\s(]*SELECT\b)", re.IGNORECASE)
 _STARTS_WITH_CREATE = re.compile(r"\A\s*CREATE\b", re.IGNORECASE)
 # Words of a text that may name a table: bare identifiers, and the insides of "…", `…` and […] quotes.
 _WORDS = re.compile(r'"([^"]+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
@@ -244,49 +245,6 @@ def _function_body(function: dict | None) -> str | None:
     return match.group(2) if match else None
 
 
-def _flat_joins_text(text: str, dialect: str) -> str:
-    """``text`` with its parenthesised joins written flat. PostgreSQL's ``pg_get_viewdef`` and MySQL's
-    ``VIEW_DEFINITION`` put every join in parentheses (``FROM (customers c JOIN orders o ON …)``), which the lineage
-    engine takes for one derived table feeding every column into every column; flat, the same joins give the same
-    tables and each column its own sources (which table is joined to which, and with which condition, matters to
-    the rows, not to the lineage). Left as it is when it does not parse: the engine then says why."""
-    if not _PARENTHESISED_JOIN.search(text):
-        return text
-    try:
-        tree = sqlglot.parse_one(text, dialect=dialect)
-    except SqlglotError:
-        return text
-    for select in list(tree.find_all(exp.Select)):
-        start = select.args.get("from_")
-        if start is None:
-            continue
-        table, joins = _flatten(start.this)
-        start.set("this", table)
-        select.set("joins", joins + _flat_joins(select.args.get("joins") or []))
-    return tree.sql(dialect=dialect)
-
-
-def _flatten(node: exp.Expression) -> tuple[exp.Expression, list[exp.Join]]:
-    """A FROM or JOIN item as its first table and the joins that follow it, parentheses removed."""
-    if isinstance(node, exp.Subquery) and not node.alias and isinstance(node.this, exp.Table | exp.Subquery):
-        first, joins = _flatten(node.this)
-        return first, joins + _flat_joins(node.args.get("joins") or [])
-    if isinstance(node, exp.Table) and node.args.get("joins"):
-        joins = node.args["joins"]
-        node.set("joins", None)
-        return node, _flat_joins(joins)
-    return node, []
-
-
-def _flat_joins(joins: list[exp.Join]) -> list[exp.Join]:
-    flat = []
-    for join in joins:
-        first, inner = _flatten(join.this)
-        join.set("this", first)
-        flat += [join, *inner]
-    return flat
-
-
 # --- names to assets ---------------------------------------------------------------------------------------------
 
 
@@ -394,14 +352,14 @@ class _Ends:
 
 
 def _read(dialect, definition: _Definition, tables: _SourceTables, now) -> _Reading:
-    """Parse one definition (its joins written flat first) into flows; a failure is its problem."""
+    """Parse one definition into flows; a failure is its problem."""
     asset = definition.asset
     flows: list[Flow] = []
     problem, external = definition.problem, []
     if definition.text:
         try:
-            text = _flat_joins_text(definition.text, dialect)
-            script = sql_lineage(text, dialect=dialect, schema=tables.schema_for(text, definition.search_path))
+            script = sql_lineage(definition.text, dialect=dialect,
+                                 schema=tables.schema_for(definition.text, definition.search_path))
             ends = _Ends(tables, definition.search_path)
             flows = ends.flows(script)
             external = sorted(ends.external)
@@ -418,13 +376,12 @@ def _read(dialect, definition: _Definition, tables: _SourceTables, now) -> _Read
 
 @transaction.atomic
 def _write(data_source, dialect, readings: list[_Reading], acting_user) -> None:
-    """Each definition's edges replaced (by its own origin and key), and what was read stored, in one transaction."""
-    for reading in readings:
-        asset = reading.definition.asset
-        lineage_edges_replace(
-            workspace=data_source.workspace, origin=ORIGINS[asset["type"]], origin_key=str(asset["pk"]),
-            flows=reading.flows, text=reading.definition.text, dialect=dialect or "", data_source=data_source,
-            acting_user=acting_user)
+    """Each definition's edges replaced (by its own origin and key), and what was read stored, in one transaction:
+    a fixed number of statements for the batch."""
+    lineage_edges_replace_many(
+        workspace=data_source.workspace, dialect=dialect or "", data_source=data_source, acting_user=acting_user,
+        replacements=[Replacement(ORIGINS[reading.definition.asset["type"]], str(reading.definition.asset["pk"]),
+                                  reading.flows, reading.definition.text) for reading in readings])
     DefinitionLineage.objects.bulk_create(
         [reading.row for reading in readings], update_conflicts=True, unique_fields=["asset"],
         update_fields=["text_hash", "read_at", "seen_at", "problem", "table_edges", "column_edges",
@@ -447,9 +404,9 @@ def _drop_gone(data_source: DataSource, live: set[int], acting_user) -> int:
     recorded = set(LineageRecord.objects.filter(data_source=data_source, origin__in=list(ORIGINS.values()))
                    .values_list("origin", "origin_key").distinct())
     gone = sorted((origin, key) for origin, key in recorded if not key.isdigit() or int(key) not in live)
-    for origin, key in gone:
-        lineage_edges_replace(workspace=data_source.workspace, origin=origin, origin_key=key, flows=[],
-                              data_source=data_source, acting_user=acting_user)
+    if gone:
+        lineage_edges_replace_many(workspace=data_source.workspace, data_source=data_source, acting_user=acting_user,
+                                   replacements=[Replacement(origin, key, []) for origin, key in gone])
     DefinitionLineage.objects.filter(asset__data_source=data_source).filter(
         Q(asset__removed_at__isnull=False) | ~Q(asset__type__in=list(ORIGINS))).delete()
     return len(gone)

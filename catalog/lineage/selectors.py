@@ -20,7 +20,7 @@ from django.db.models import Prefetch
 
 from accounts.models import User
 from accounts.permissions import visible_sql
-from catalog.models import Asset, AssetOwner, ExternalAsset, LineageEdge
+from catalog.models import Asset, AssetOwner, ExternalAsset, LineageEdge, external_qualified_name
 from catalog.selectors import asset_list
 from sources.models import DataSource
 
@@ -214,8 +214,8 @@ def _through_hidden(visible: dict, hidden: set[NodeKey], out: dict[NodeKey, list
 def _node(key: NodeKey, row: dict) -> dict:
     external = key[0] == "external"
     if external:
-        dataset = f"{row['namespace']}/{row['name']}"
-        qualified_name = f"{dataset}.{row['field']}" if row["field"] else dataset
+        qualified_name = external_qualified_name(row["namespace"], row["name"], row["field"], row["data_source_id"],
+                                                 row["data_source_name"])
     else:
         qualified_name = row["qualified_name"]
     return {"key": node_key(key), "id": key[1], "external": external, "type": row["type"],

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -33,7 +33,7 @@ from accounts.actors import SystemActor
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog.lineage.sql import DIALECT_ALIASES, DIALECTS, accepted_dialect, sql_lineage
-from catalog.models import Asset, ExternalAsset, LineageEdge, LineageOrigin, LineageRecord
+from catalog.models import Asset, ExternalAsset, LineageEdge, LineageOrigin, LineageRecord, external_qualified_name
 from core.events import record_event
 from sources.connectors import parse_qualified_name
 from sources.models import DataSource
@@ -95,9 +95,9 @@ def lineage_edges_merge(*, workspace: Workspace, origin: str, origin_key: str, f
     have even where no flow reaches them (the fields an OpenLineage schema lists). Audited as
     ``lineage.recorded`` when it adds an edge (a repeat refreshes ``last_seen_at`` and audits nothing)."""
     _may_record(acting_user, workspace)
-    return _write(workspace=workspace, origin=origin, origin_key=origin_key, flows=list(flows), text=text,
-                  dialect=dialect, data_source=data_source, external_names=set(external_names), replace=False,
-                  acting_user=acting_user)
+    return _write_one(workspace=workspace, origin=origin, origin_key=origin_key, flows=list(flows), text=text,
+                      dialect=dialect, data_source=data_source, external_names=set(external_names), replace=False,
+                      acting_user=acting_user)
 
 
 @transaction.atomic
@@ -109,9 +109,9 @@ def lineage_edges_replace(*, workspace: Workspace, origin: str, origin_key: str,
     are deleted, with the records no edge refers to any more (``external_names`` as for the merge). Audited as
     ``lineage.replaced`` when anything was added or removed."""
     _may_record(acting_user, workspace)
-    return _write(workspace=workspace, origin=origin, origin_key=origin_key, flows=list(flows), text=text,
-                  dialect=dialect, data_source=data_source, external_names=set(external_names), replace=True,
-                  acting_user=acting_user)
+    return _write_one(workspace=workspace, origin=origin, origin_key=origin_key, flows=list(flows), text=text,
+                      dialect=dialect, data_source=data_source, external_names=set(external_names), replace=True,
+                      acting_user=acting_user)
 
 
 @transaction.atomic
@@ -129,67 +129,185 @@ def lineage_edges_refresh(*, workspace: Workspace, origin: str, origin_keys: Ite
     return refreshed
 
 
-def _write(*, workspace, origin, origin_key, flows, text, dialect, data_source, external_names, replace,
-           acting_user) -> MergeResult:
-    if origin not in LineageOrigin.values:
-        raise ValueError(f"unknown lineage origin {origin!r}")
+@dataclass(frozen=True)
+class Replacement:
+    """What the edges of one (origin, key) are to be: the flows, and the text they were read from."""
+
+    origin: str
+    origin_key: str
+    flows: list[Flow]
+    text: str = ""
+
+
+@transaction.atomic
+def lineage_edges_replace_many(*, workspace: Workspace, replacements: Iterable[Replacement], dialect: str = "",
+                               data_source: DataSource | None = None,
+                               acting_user: User | SystemActor) -> list[MergeResult]:
+    """``lineage_edges_replace`` for many (origin, key) groups at once (the definitions a scan read): each group's
+    edges made exactly its flows, in a fixed number of statements whatever the number of groups (records, external
+    assets, edges read, inserted, refreshed and deleted for all of them together). Audited per group, as the single
+    replace is (one ``lineage.replaced`` row for each group that changed, appended together); one
+    ``lineage.changed`` per origin names the groups that changed. Returns one result per replacement, in order."""
+    _may_record(acting_user, workspace)
+    return _write(workspace=workspace, replacements=list(replacements), dialect=dialect, data_source=data_source,
+                  replace=True, acting_user=acting_user)
+
+
+def _write_one(*, workspace, origin, origin_key, flows, text, dialect, data_source, external_names, replace,
+               acting_user) -> MergeResult:
+    return _write(workspace=workspace, replacements=[Replacement(origin, origin_key, flows, text)], dialect=dialect,
+                  data_source=data_source, external_names=external_names, replace=replace,
+                  acting_user=acting_user)[0]
+
+
+def _write(*, workspace, replacements: list[Replacement], dialect, data_source, replace, acting_user,
+           external_names: set[ExternalName] = frozenset()) -> list[MergeResult]:
+    keys = [(group.origin, group.origin_key) for group in replacements]
+    if unknown := {origin for origin, _key in keys} - set(LineageOrigin.values):
+        raise ValueError(f"unknown lineage origin {sorted(unknown)[0]!r}")
+    if len(set(keys)) != len(keys):
+        raise ValueError("each (origin, key) may be given once")
+    if not replacements:
+        return []
     now = timezone.now()
-    result = MergeResult()
-    if text:
-        result.record = _record(workspace, origin, origin_key, text, dialect, data_source, now)
-    externals, result.external_created = _external_ids(workspace, flows, external_names)
-    wanted = _edge_rows(flows, externals)
-    key = Q(workspace=workspace, origin=origin, origin_key=origin_key)
-    existing = {_ends(row): (row["pk"], row["direct"]) for row in LineageEdge.objects.filter(key).values(
-        "pk", "direct", "source_asset_id", "source_external_id", "target_asset_id", "target_external_id")}
-    new_ends = [ends for ends in wanted if ends not in existing]
-    new = [LineageEdge(workspace=workspace, origin=origin, origin_key=origin_key, level=level, direct=direct,
-                       record=result.record, first_seen_at=now, last_seen_at=now,
-                       source_asset_id=ends[0], source_external_id=ends[1],
-                       target_asset_id=ends[2], target_external_id=ends[3])
-           for ends, (level, direct) in wanted.items() if ends not in existing]
+    results = {key: MergeResult() for key in keys}
+    records = _records(workspace, replacements, dialect, data_source, now)
+    for key, record in records.items():
+        results[key].record = record
+    externals, created_externals = _external_ids(
+        workspace, [flow for group in replacements for flow in group.flows], set(external_names))
+    wanted = {key: _edge_rows(group.flows, externals) for key, group in zip(keys, replacements, strict=True)}
+    existing = _existing_edges(workspace, keys)
+    new, seen, gone = [], {key: [] for key in keys}, {key: [] for key in keys}
+    for key, group in zip(keys, replacements, strict=True):
+        origin, origin_key = key
+        result, rows, before = results[key], wanted[key], existing[key]
+        # Each external asset created is counted once, by the first group naming it (a field's dataset too).
+        named = {name for flow in group.flows for end in (flow.source, flow.target) if isinstance(end, ExternalName)
+                 for name in (end, ExternalName(end.namespace, end.name, "", end.data_source_id))}
+        result.external_created = len(named & created_externals)
+        created_externals -= named
+        new += [LineageEdge(workspace=workspace, origin=origin, origin_key=origin_key, level=level, direct=direct,
+                            record=result.record, first_seen_at=now, last_seen_at=now,
+                            source_asset_id=ends[0], source_external_id=ends[1],
+                            target_asset_id=ends[2], target_external_id=ends[3])
+                for ends, (level, direct) in rows.items() if ends not in before]
+        result.created = sum(ends not in before for ends in rows)
+        seen[key] = [ends for ends in rows if ends in before]
+        result.refreshed = len(seen[key])
+        gone[key] = [ends for ends in before if ends not in rows] if replace else []
+    results[keys[0]].external_created += len(created_externals)  # those only ``external_names`` named
     # ignore_conflicts: the same SQL submitted twice at once; the second's edges are the first's.
     LineageEdge.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
-    result.created = len(new)
-    seen = [ends for ends in wanted if ends in existing]
-    result.refreshed = len(seen)
-    for direct in (True, False):  # one UPDATE per value of ``direct``, not one per edge
-        ids = [existing[ends][0] for ends in seen if wanted[ends][1] is direct]
+    _refresh_seen(keys, wanted, existing, seen, records, now)
+    gone_ids = {existing[key][ends][0]: key for key in keys for ends in gone[key]}
+    if gone_ids:
+        LineageEdge.objects.filter(pk__in=list(gone_ids)).delete()
+        for key in gone_ids.values():
+            results[key].removed += 1
+    if replace:
+        _delete_unreferenced_records(workspace, keys)
+    changed = [key for key in keys if results[key].created or results[key].removed]
+    audit.record_many(audit.build(
+        event="lineage.replaced" if replace else "lineage.recorded", actor=acting_user, obj=results[key].record,
+        workspace=workspace, extra={"origin": key[0], "origin_key": key[1], "created": results[key].created,
+                                    "removed": results[key].removed, "refreshed": results[key].refreshed,
+                                    "external_created": results[key].external_created}) for key in changed)
+    _record_changed(workspace, results, {key: [
+        ends for ends in [*(e for e in wanted[key] if e not in existing[key]), *seen[key], *gone[key]]
+        if existing[key].get(ends, (None, False))[1] != (ends in wanted[key] and wanted[key][ends][1])]
+        for key in keys})
+    return [results[key] for key in keys]
+
+
+def _records(workspace, replacements: list[Replacement], dialect, data_source, now) -> dict[tuple, LineageRecord]:
+    """The record of each group given a text, created when that text is new to its key, else marked seen: three
+    statements for all the groups."""
+    hashes = {(g.origin, g.origin_key): hashlib.sha256(g.text.encode()).hexdigest() for g in replacements if g.text}
+    if not hashes:
+        return {}
+
+    def lookup() -> dict[tuple, LineageRecord]:
+        rows = LineageRecord.objects.filter(workspace=workspace, origin__in={key[0] for key in hashes},
+                                            origin_key__in={key[1] for key in hashes},
+                                            text_hash__in=set(hashes.values()))
+        return {(row.origin, row.origin_key): row for row in rows
+                if hashes.get((row.origin, row.origin_key)) == row.text_hash}
+
+    found = lookup()
+    if found:
+        LineageRecord.objects.filter(pk__in=[row.pk for row in found.values()]).update(last_seen_at=now)
+    texts = {(g.origin, g.origin_key): g.text for g in replacements if g.text}
+    missing = [key for key in hashes if key not in found]
+    if missing:
+        LineageRecord.objects.bulk_create(
+            [LineageRecord(workspace=workspace, origin=key[0], origin_key=key[1], text_hash=hashes[key],
+                           text=texts[key], dialect=dialect, data_source=data_source, first_seen_at=now,
+                           last_seen_at=now) for key in missing], batch_size=500, ignore_conflicts=True)
+        found = lookup()
+    return found
+
+
+def _existing_edges(workspace, keys: list[tuple]) -> dict[tuple, dict[EdgeEnds, tuple[int, bool]]]:
+    """Each group's edges as ``{ends: (pk, direct)}``: one query per 5,000 keys."""
+    existing: dict[tuple, dict] = {key: {} for key in keys}
+    origins = {origin for origin, _key in keys}
+    origin_keys = sorted({origin_key for _origin, origin_key in keys})
+    for start in range(0, len(origin_keys), 5000):
+        for row in LineageEdge.objects.filter(
+                workspace=workspace, origin__in=origins, origin_key__in=origin_keys[start:start + 5000]).values(
+                "pk", "direct", "origin", "origin_key", "source_asset_id", "source_external_id", "target_asset_id",
+                "target_external_id"):
+            group = existing.get((row["origin"], row["origin_key"]))
+            if group is not None:
+                group[_ends(row)] = (row["pk"], row["direct"])
+    return existing
+
+
+def _refresh_seen(keys, wanted, existing, seen, records, now) -> None:
+    """The edges given again marked seen, with the value of ``direct`` given now and their group's record: one
+    UPDATE per value of ``direct``, the record chosen by the edge's group."""
+    record_of = Case(*[When(origin=key[0], origin_key=key[1], then=Value(record.pk))
+                       for key, record in records.items()], default=F("record_id"), output_field=BigIntegerField())
+    for direct in (True, False):
+        ids = [existing[key][ends][0] for key in keys for ends in seen[key] if wanted[key][ends][1] is direct]
         if ids:
             refreshed = {"last_seen_at": now, "direct": direct}
-            if result.record is not None:
-                refreshed["record"] = result.record
+            if records:
+                refreshed["record_id"] = record_of
             LineageEdge.objects.filter(pk__in=ids).update(**refreshed)
-    gone = [ends for ends in existing if ends not in wanted] if replace else []
-    if gone:
-        result.removed = LineageEdge.objects.filter(pk__in=[existing[ends][0] for ends in gone]).delete()[0]
-    if replace:
-        LineageRecord.objects.filter(workspace=workspace, origin=origin, origin_key=origin_key,
-                                     edges__isnull=True).delete()
-    if result.created or result.removed:
-        audit.record(event="lineage.replaced" if replace else "lineage.recorded", actor=acting_user,
-                     obj=result.record, workspace=workspace,
-                     extra={"origin": origin, "origin_key": origin_key, "created": result.created,
-                            "removed": result.removed, "refreshed": result.refreshed,
-                            "external_created": result.external_created})
-    _record_changed(workspace, origin, origin_key, result, copies=[
-        ends for ends in [*new_ends, *seen, *gone]
-        if existing.get(ends, (None, False))[1] != (ends in wanted and wanted[ends][1])])
-    return result
 
 
-def _record_changed(workspace: Workspace, origin: str, origin_key: str, result: MergeResult,
-                    copies: list[EdgeEnds]) -> None:
-    """``lineage.changed``, in the write's transaction, when flows were added or removed or a flow became or stopped
-    being a copy (``direct``): ``direct_targets`` names the ends (asset ids, external asset ids) into which a copy
-    appeared, disappeared or changed, for the subscribers that follow copies (catalog.propagation)."""
-    if not (result.created or result.removed or copies):
-        return
-    record_event("lineage.changed", workspace, {
-        "workspace": workspace.pk, "origin": origin, "origin_key": origin_key, "created": result.created,
-        "removed": result.removed,
-        "direct_targets": {"assets": sorted({ends[2] for ends in copies if ends[2]}),
-                           "externals": sorted({ends[3] for ends in copies if ends[3]})}})
+def _delete_unreferenced_records(workspace, keys: list[tuple]) -> None:
+    """The groups' records that no edge refers to any more (a replaced text's)."""
+    wanted = set(keys)
+    unreferenced = [pk for pk, origin, origin_key in LineageRecord.objects.filter(
+        workspace=workspace, origin__in={key[0] for key in keys}, origin_key__in={key[1] for key in keys},
+        edges__isnull=True).values_list("pk", "origin", "origin_key") if (origin, origin_key) in wanted]
+    if unreferenced:
+        LineageRecord.objects.filter(pk__in=unreferenced).delete()
+
+
+def _record_changed(workspace: Workspace, results: dict[tuple, MergeResult], copies: dict[tuple, list]) -> None:
+    """``lineage.changed``, in the write's transaction, once per origin whose groups changed — flows added or
+    removed, or a flow that became or stopped being a copy (``direct``): ``origin_keys`` the groups that changed
+    (``origin_key`` too when it is one), ``direct_targets`` the ends (asset ids, external asset ids) into which a copy
+    appeared, disappeared or changed, for the subscribers that follow copies (catalog.propagation). One event for a
+    batch of definitions rather than one per view: the region around them is recomputed once."""
+    changed: dict[str, list[tuple]] = {}
+    for key, result in results.items():
+        if result.created or result.removed or copies[key]:
+            changed.setdefault(key[0], []).append(key)
+    for origin, keys in changed.items():
+        payload = {"workspace": workspace.pk, "origin": origin, "origin_keys": [key[1] for key in keys],
+                   "created": sum(results[key].created for key in keys),
+                   "removed": sum(results[key].removed for key in keys),
+                   "direct_targets": {"assets": sorted({ends[2] for key in keys for ends in copies[key] if ends[2]}),
+                                      "externals": sorted({ends[3] for key in keys for ends in copies[key]
+                                                           if ends[3]})}}
+        if len(keys) == 1:
+            payload["origin_key"] = keys[0][1]
+        record_event("lineage.changed", workspace, payload)
 
 
 EdgeEnds = tuple  # (source_asset_id, source_external_id, target_asset_id, target_external_id)
@@ -214,34 +332,23 @@ def _edge_rows(flows: list[Flow], externals: dict[ExternalName, int]) -> dict[Ed
     return rows
 
 
-def _record(workspace, origin, origin_key, text, dialect, data_source, now) -> LineageRecord:
-    text_hash = hashlib.sha256(text.encode()).hexdigest()
-    record, created = LineageRecord.objects.get_or_create(
-        workspace=workspace, origin=origin, origin_key=origin_key, text_hash=text_hash,
-        defaults={"text": text, "dialect": dialect, "data_source": data_source, "first_seen_at": now,
-                  "last_seen_at": now})
-    if not created:
-        LineageRecord.objects.filter(pk=record.pk).update(last_seen_at=now)
-    return record
-
-
 def _external_ids(workspace: Workspace, flows: list[Flow],
-                  also: set[ExternalName]) -> tuple[dict[ExternalName, int], int]:
+                  also: set[ExternalName]) -> tuple[dict[ExternalName, int], set[ExternalName]]:
     """The ExternalAsset id of every external end of ``flows`` and of ``also``, creating the missing ones (datasets
-    first, then their fields under them), and how many were created. Three statements per kind, whatever their
-    number."""
+    first, then their fields under them), and those created. Three statements per kind, whatever their number."""
     names = also | {end for flow in flows for end in (flow.source, flow.target) if isinstance(end, ExternalName)}
     datasets = {ExternalName(n.namespace, n.name, "", n.data_source_id) for n in names}
     ids, created = _ensure_externals(workspace, datasets, parents={})
     fields = {n for n in names if n.field}
     field_ids, created_fields = _ensure_externals(workspace, fields, parents=ids)
     ids.update(field_ids)
-    return ids, created + created_fields
+    return ids, created | created_fields
 
 
-def _ensure_externals(workspace, names: set[ExternalName], *, parents: dict) -> tuple[dict[ExternalName, int], int]:
+def _ensure_externals(workspace, names: set[ExternalName], *,
+                      parents: dict) -> tuple[dict[ExternalName, int], set[ExternalName]]:
     if not names:
-        return {}, 0
+        return {}, set()
     by_key = {(n.namespace, n.name, n.field): n for n in names}
     existing = _external_lookup(workspace, by_key)
     missing = [by_key[key] for key in by_key if key not in existing]
@@ -253,7 +360,7 @@ def _ensure_externals(workspace, names: set[ExternalName], *, parents: dict) -> 
          for n in missing], batch_size=1000, ignore_conflicts=True)
     if missing:
         existing = _external_lookup(workspace, by_key)
-    return {by_key[key]: pk for key, pk in existing.items()}, len(missing)
+    return {by_key[key]: pk for key, pk in existing.items()}, set(missing)
 
 
 def _external_lookup(workspace, by_key: dict[tuple, ExternalName]) -> dict[tuple, int]:
@@ -334,14 +441,20 @@ def lineage_sql_record(*, data_source: DataSource, sql: str, dialect: str, defau
     flows = resolver.flows(script)
     recording = SqlRecording(
         statements=_outcomes(script), table_edges=len(script.table_edges), column_edges=len(script.column_edges),
-        external_tables=sorted(resolver.external_tables), unresolved_columns=sorted(resolver.unresolved_columns),
-        dry_run=dry_run)
+        external_tables=sorted(external_qualified_name(resolver.namespace, name, "", data_source.pk, data_source.name)
+                               for name in resolver.external_tables),
+        unresolved_columns=sorted(resolver.unresolved_columns), dry_run=dry_run)
     if not dry_run and flows:
         recording.result = lineage_edges_merge(
             workspace=data_source.workspace, origin=LineageOrigin.SQL, data_source=data_source, dialect=dialect,
             origin_key=sql_origin_key(data_source=data_source, text=sql, dialect=dialect,
                                       default_database=default_database, default_schema=default_schema),
             flows=flows, text=sql, acting_user=acting_user)
+    ends = resolver.shown_ends()
+    for outcome in recording.statements:
+        outcome.table_edges = [{f"{side}{suffix}": value for side in ("source", "target")
+                                for suffix, value in zip(("", "_id", "_external"), ends[edge[side]], strict=True)}
+                               for edge in outcome.table_edges]
     return recording
 
 
@@ -422,12 +535,13 @@ class _Resolver:
         self.namespace = f"datasource/{data_source.pk}"
         self.external_tables: set[str] = set()
         self.unresolved_columns: set[str] = set()
+        self.tables: dict[str, int] = {}  # parser's table name -> asset id, as mapped
 
     def flows(self, script) -> list[Flow]:
         table_names = {name for edge in script.table_edges for name in edge}
         column_names = {name for edge in script.column_edges for name in (edge.source, edge.target)}
         table_names |= {_split_column(name)[0] for name in column_names}
-        tables = self._tables(table_names)
+        tables = self.tables = self._tables(table_names)
         columns = self._columns(tables, column_names)
         flows = [Flow(self._table_end(source, tables), self._table_end(target, tables), LineageEdge.Level.TABLE,
                       direct=False) for source, target in script.table_edges]
@@ -442,6 +556,19 @@ class _Resolver:
             return tables[name]
         self.external_tables.add(name)
         return ExternalName(self.namespace, name, "", self.source.pk)
+
+    def shown_ends(self) -> dict[str, tuple[str, int | None, bool]]:
+        """(qualified name, id, external) of each table name the parser gave, as it was mapped: a catalog asset, or
+        an external asset of the source (its id null when a dry run did not create it). Two queries."""
+        names = dict(Asset.objects.filter(pk__in=set(self.tables.values())).values_list("pk", "qualified_name"))
+        ends = {name: (names[pk], pk, False) for name, pk in self.tables.items()}
+        externals = dict(ExternalAsset.objects.filter(
+            workspace_id=self.source.workspace_id, namespace=self.namespace, name__in=self.external_tables,
+            field="").values_list("name", "pk")) if self.external_tables else {}
+        for name in self.external_tables:
+            ends[name] = (external_qualified_name(self.namespace, name, "", self.source.pk, self.source.name),
+                          externals.get(name), True)
+        return ends
 
     def _column_end(self, name: str, tables: dict[str, int], columns: dict[str, int]) -> End | None:
         table, column = _split_column(name)

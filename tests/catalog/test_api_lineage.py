@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.lineage import services
-from catalog.models import AssetOwner, LineageEdge
+from catalog.models import AssetOwner, ExternalAsset, LineageEdge
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.lineage_factories import edge, external, table
 from tests.support.permission_matrix import PermissionMatrix
@@ -171,10 +171,18 @@ def test_sql_reports_each_statement_and_records_the_readable_ones(world, flow):
     body = response.json()
     first, broken, third = body["statements"]
     assert (first["index"], first["line"], first["kind"], first["targets"]) == (0, 1, "insert", ["public.report"])
-    assert first["table_edges"] == [{"source": "public.raw", "target": "public.report"}]
+    # Edges name what they were mapped to: the catalog's assets by qualified name and id.
+    assert first["table_edges"] == [{"source": flow["raw"].qualified_name, "source_id": flow["raw"].pk,
+                                     "source_external": False, "target": flow["report"].qualified_name,
+                                     "target_id": flow["report"].pk, "target_external": False}]
     assert first["column_edges"] == 1 and first["error"] is None
     assert broken["line"] == broken["error_line"] == 2 and broken["error"]
-    assert third["targets"] == ["public.lake"] and body["external_tables"] == ["public.lake"]
+    # A table no scan has seen: an external asset shown under the source's name, as the SQL wrote it.
+    lake = ExternalAsset.objects.get(name="public.lake", field="")
+    shown = f"{flow['source_a'].name}/public.lake"
+    assert third["targets"] == ["public.lake"] and body["external_tables"] == [shown]
+    assert (third["table_edges"][0]["target"], third["table_edges"][0]["target_id"],
+            third["table_edges"][0]["target_external"]) == (shown, lake.pk, True)
     assert body["recorded"]["created"] >= 3 and not body["dry_run"]
     assert LineageEdge.objects.filter(origin="sql", source_asset=flow["raw"], target_asset=flow["report"]).exists()
     again = post_sql(world, flow["source_a"], sql).json()["recorded"]
@@ -185,6 +193,9 @@ def test_sql_dry_run_records_nothing(world, flow):
     before = LineageEdge.objects.count()
     body = post_sql(world, flow["source_a"], "INSERT INTO report SELECT * FROM raw", dry_run=True).json()
     assert body["dry_run"] and body["table_edges"] == 1 and body["recorded"]["created"] == 0
+    unseen = post_sql(world, flow["source_a"], "INSERT INTO mailing SELECT * FROM raw", dry_run=True,
+                      default_schema=None).json()["statements"][0]["table_edges"]
+    assert (unseen[0]["target"], unseen[0]["target_id"]) == (f"{flow['source_a'].name}/mailing", None)
     assert LineageEdge.objects.count() == before
 
 

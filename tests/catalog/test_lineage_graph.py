@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from catalog.lineage.selectors import lineage_graph, lineage_impact
-from catalog.models import AssetOwner
+from catalog.models import AssetOwner, ExternalAsset
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.lineage_factories import edge, external, table
 
@@ -130,6 +130,18 @@ def test_column_level_on_demand(world):
                                   "s3://lake/exports/mailing.address"}
     node = with_columns.nodes[("external", lake.pk)]
     assert node["external"] and node["type"] == "field"
+
+
+def test_a_table_no_scan_has_seen_is_shown_under_its_source_s_name(world):
+    source = DataSourceFactory(workspace=world.workspace_a, name="Shop DB")
+    customers = table(source, "customers")
+    unseen = external(world.workspace_a, "customer_mailing", namespace=f"datasource/{source.pk}")
+    ExternalAsset.objects.filter(pk=unseen.pk).update(data_source=source)
+    edge(customers, unseen)
+    graph = lineage_graph(user=fresh(world, "superuser"), asset=customers, direction="downstream")
+    assert names(graph) == {"shop.public.customers", "Shop DB/customer_mailing"}
+    assert ExternalAsset.objects.select_related("data_source").get(pk=unseen.pk).qualified_name == \
+        "Shop DB/customer_mailing"
 
 
 def test_queries_do_not_grow_with_the_graph(world):

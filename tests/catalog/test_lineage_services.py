@@ -11,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent, User
 from catalog.lineage import services
-from catalog.lineage.services import ExternalName, Flow
+from catalog.lineage.services import ExternalName, Flow, Replacement
 from catalog.models import ExternalAsset, LineageEdge, LineageRecord
+from core.models import Event
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.lineage_factories import table
 
@@ -114,6 +115,70 @@ def test_merging_costs_the_same_statements_for_many_flows(world, source):
     assert statements(3) == statements(25)
 
 
+def test_replacing_many_groups_at_once_is_each_group_replaced_audited_and_announced(world, shop):
+    customers, orders, report = shop["customers"], shop["orders"], shop["report"]
+    copy = Flow(customers.cols["email"].pk, report.cols["email"].pk, "column", direct=True)
+    replace(world, "1", [Flow(customers.pk, report.pk, TABLE), copy], text="v1")
+    replace(world, "2", [Flow(orders.pk, report.pk, TABLE)], origin="procedure", text="p1")
+    services.lineage_edges_merge(workspace=world.workspace_a, origin="sql", origin_key="1", text="insert …",
+                                 flows=[Flow(orders.pk, report.pk, TABLE)], acting_user=SYSTEM)
+    events, audited = Event.objects.count(), AuditEvent.objects.filter(event="lineage.replaced").count()
+    lake = ExternalName("datasource/1", "lake.orders", "total")
+    results = services.lineage_edges_replace_many(workspace=world.workspace_a, acting_user=SYSTEM, replacements=[
+        Replacement("view", "1", [Flow(customers.pk, report.pk, TABLE)], "v2"),  # the copy is gone
+        Replacement("procedure", "2", [Flow(orders.pk, report.pk, TABLE)], "p1"),  # the same: nothing changes
+        Replacement("view", "3", [Flow(lake, report.cols["total"].pk, "column", direct=True)], "v3"),  # new
+    ])
+    assert [(r.created, r.refreshed, r.removed, r.external_created) for r in results] == [
+        (0, 1, 1, 0), (0, 1, 0, 0), (1, 0, 0, 2)]
+    assert flows_of(world.workspace_a, "view", "1") == {(customers.pk, None, report.pk, None)}
+    assert flows_of(world.workspace_a, "sql", "1") == {(orders.pk, None, report.pk, None)}  # another origin's
+    assert set(LineageRecord.objects.filter(origin="view").values_list("origin_key", "text")) == {("1", "v2"),
+                                                                                                  ("3", "v3")}
+    assert LineageEdge.objects.get(origin="view", origin_key="1").record.text == "v2"
+    assert LineageEdge.objects.get(origin="procedure").record.text == "p1"
+    replaced = AuditEvent.objects.filter(event="lineage.replaced").order_by("pk")[audited:]
+    # One row per group that changed, on its record (the key itself is redacted in the trail, as for one group).
+    assert [(e.extra["origin"], LineageRecord.objects.get(pk=e.object_id).text, e.extra["created"],
+             e.extra["removed"]) for e in replaced] == [("view", "v2", 0, 1), ("view", "v3", 1, 0)]
+    # One event for the origin's groups that changed: the copy gone from view 1, the copy new in view 3.
+    [announced] = [e.payload for e in Event.objects.filter(name="lineage.changed").order_by("pk")[events:]]
+    assert (announced["origin"], announced["origin_keys"], announced["created"], announced["removed"]) == (
+        "view", ["1", "3"], 1, 1)
+    assert announced["direct_targets"] == {"assets": sorted([report.cols["email"].pk, report.cols["total"].pk]),
+                                           "externals": []}
+
+
+def test_replacing_many_groups_costs_the_same_statements_for_3_or_60_groups(world, source):
+    def statements(count: int) -> int:
+        tables = [table(source, f"g{count}_{i}", columns=("a",)) for i in range(count + 1)]
+        replacements = [Replacement("view", f"g{count}/{i}", [
+            Flow(tables[i].pk, tables[i + 1].pk, TABLE),
+            Flow(tables[i].cols["a"].pk, tables[i + 1].cols["a"].pk, "column", direct=True),
+            Flow(ExternalName("ns", f"g{count}_ext_{i}", "c"), tables[i + 1].cols["a"].pk, "column")], f"t{i}")
+            for i in range(count)]
+        services.lineage_edges_replace_many(workspace=world.workspace_a, replacements=replacements,
+                                            acting_user=SYSTEM)
+        for replacement in replacements:  # read again: one flow kept, one changed to a transformation, one gone
+            replacement.flows[1] = Flow(replacement.flows[1].source, replacement.flows[1].target, "column")
+            replacement.flows.pop()
+        with CaptureQueriesContext(connection) as queries:
+            services.lineage_edges_replace_many(workspace=world.workspace_a, replacements=[
+                Replacement(r.origin, r.origin_key, r.flows, r.text + " again") for r in replacements],
+                acting_user=SYSTEM)
+        assert LineageEdge.objects.filter(origin_key__startswith=f"g{count}/").count() == 2 * count
+        return len(queries)
+
+    statements(2)  # content types, cached per process
+    assert statements(3) == statements(20)
+
+
+def test_replacing_many_refuses_a_group_given_twice(world, shop):
+    with pytest.raises(ValueError, match="once"):
+        services.lineage_edges_replace_many(workspace=world.workspace_a, acting_user=SYSTEM, replacements=[
+            Replacement("view", "1", []), Replacement("view", "1", [])])
+
+
 def test_recording_needs_the_right_in_the_workspace(world, shop):
     flows = [Flow(shop["customers"].pk, shop["report"].pk, TABLE)]
     for persona in ("analyst", "auditor", "other_workspace_user", "outsider"):
@@ -150,7 +215,7 @@ def test_sql_maps_names_to_the_source_s_assets_and_keeps_unknown_tables_as_exter
     assert (orders, report, False, False) in edges  # through the temporary table, collapsed end to end
     assert (customers, report, False, False) in edges
     assert (customers, None, False, True) in edges  # audit_copy: no scan has seen it
-    assert recording.external_tables == ["public.audit_copy"]
+    assert recording.external_tables == [f"{source.name}/public.audit_copy"]
     external = ExternalAsset.objects.get(field="")
     assert (external.namespace, external.name, external.data_source) == (f"datasource/{source.pk}",
                                                                         "public.audit_copy", source)
@@ -167,7 +232,8 @@ def test_each_statement_is_reported_and_a_broken_one_does_not_stop_the_others(wo
     assert [outcome.line for outcome in recording.statements] == [2, 3, 5, 6]
     insert = by_index[1]
     assert insert.targets == ["public.customer_orders"] and insert.error is None
-    assert {edge["source"] for edge in insert.table_edges} == {"public.customers", "public.orders"}
+    assert {(edge["source"], edge["source_id"]) for edge in insert.table_edges} == {
+        (shop["customers"].qualified_name, shop["customers"].pk), (shop["orders"].qualified_name, shop["orders"].pk)}
     assert insert.column_edges >= 2
     broken = by_index[3]
     assert broken.error_line == 6 and broken.error

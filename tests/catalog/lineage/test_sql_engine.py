@@ -159,6 +159,62 @@ def test_schema_attributes_unqualified_columns_in_joins():
     assert columns(result) == {("public.s.name", "public.t.a"), ("public.r.amount", "public.t.b")}
 
 
+# PostgreSQL's pg_get_viewdef and MySQL's stored view definitions put every join in parentheses: the tables inside
+# are read as if the parentheses were not there, each output column from its own table.
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql", "tsql", "snowflake", "bigquery", "spark"])
+def test_a_parenthesised_join_of_two_tables_keeps_each_column_to_its_own_table(dialect):
+    result = sql_lineage("CREATE VIEW v AS SELECT c.id, c.name AS customer, o.total "
+                         "FROM (customers c JOIN orders o ON c.id = o.customer_id)", dialect=dialect)
+    assert result.table_edges == {("customers", "v"), ("orders", "v")}
+    assert direct(result) == {("customers.id", "v.id"): True, ("customers.name", "v.customer"): True,
+                              ("orders.total", "v.total"): True}
+
+
+def test_nested_parenthesised_joins_of_three_and_four_tables():
+    result = sql_lineage(
+        "CREATE VIEW v AS SELECT c.id, o.total, p.amount, s.carrier "
+        "FROM (((customers c JOIN orders o ON ((c.id = o.customer_id))) "
+        "LEFT JOIN payments p ON ((p.order_id = o.id))) JOIN shipments s ON ((s.order_id = o.id)))",
+        dialect="postgres")
+    assert columns(result) == {("customers.id", "v.id"), ("orders.total", "v.total"),
+                               ("payments.amount", "v.amount"), ("shipments.carrier", "v.carrier")}
+
+
+def test_a_parenthesised_join_inside_a_join_and_around_a_derived_table():
+    result = sql_lineage("INSERT INTO t (a, b, c) SELECT x.a, u.b, w.c "
+                         "FROM ((SELECT a, id FROM s) x JOIN u ON x.id = u.id) JOIN (w JOIN z ON w.i = z.i) "
+                         "ON w.i = u.id", dialect="postgres")
+    assert columns(result) == {("s.a", "t.a"), ("u.b", "t.b"), ("w.c", "t.c")}
+
+
+def test_a_parenthesised_join_with_an_alias_is_one_relation_of_the_tables_columns():
+    result = sql_lineage("CREATE VIEW v AS SELECT j.name, j.total, * FROM (customers c JOIN orders o "
+                         "ON c.id = o.customer_id) AS j", dialect="postgres",
+                         schema={"customers": ["id", "name"], "orders": ["customer_id", "total"]})
+    assert columns(result) == {("customers.name", "v.name"), ("orders.total", "v.total"),
+                               ("customers.id", "v.id"), ("orders.customer_id", "v.customer_id")}
+
+
+def test_a_parenthesised_join_expands_star_and_attributes_bare_columns_with_a_schema():
+    result = sql_lineage("CREATE VIEW v AS SELECT name, total FROM (customers c JOIN orders o "
+                         "ON c.id = o.customer_id)", dialect="postgres",
+                         schema={"customers": ["id", "name"], "orders": ["customer_id", "total"]})
+    assert columns(result) == {("customers.name", "v.name"), ("orders.total", "v.total")}
+
+
+def test_a_mysql_view_definition_as_mysql_stores_it():
+    result = sql_lineage(
+        "CREATE VIEW `shop`.`v` AS select `c`.`id` AS `id`,`o`.`total` AS `order_total`,`p`.`amount` AS `paid` "
+        "from ((`shop`.`customers` `c` join `shop`.`orders` `o` on((`c`.`id` = `o`.`customer_id`))) "
+        "left join `shop`.`payments` `p` on((`p`.`order_id` = `o`.`id`)))", dialect="mysql")
+    assert result.table_edges == {("shop.customers", "shop.v"), ("shop.orders", "shop.v"),
+                                  ("shop.payments", "shop.v")}
+    assert direct(result) == {("shop.customers.id", "shop.v.id"): True,
+                              ("shop.orders.total", "shop.v.order_total"): True,
+                              ("shop.payments.amount", "shop.v.paid"): True}
+
+
 def test_insert_without_column_list_takes_the_known_target_columns_by_position():
     result = sql_lineage("INSERT INTO t SELECT x, y FROM s", dialect="postgres", schema={"t": ["a", "b"]})
     assert columns(result) == {("s.x", "t.a"), ("s.y", "t.b")}
