@@ -587,10 +587,11 @@ def search_first(query: Query, visible: tuple[str, Sequence] | None, filters: Fi
     matching documents are read once for a count and its first page."""
     matched = _matched(query, visible, filters)
     with connection.cursor() as cursor:
-        # OFFSET 0 keeps the subquery apart: its scan ranks each document as it reads it, so the count's window
-        # holds narrow rows (ids and ranks, not the documents, which would spill past work_mem).
+        # On PostgreSQL OFFSET 0 keeps the subquery apart: its scan ranks each document as it reads it, so the
+        # count's window holds narrow rows (ids and ranks, not the documents, which would spill past work_mem).
+        fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
         cursor.execute(f"{matched.sql} SELECT asset_id, tier, count(*) OVER () FROM (SELECT asset_id, tier, "
-                       f"name_words, qualified_name FROM matched OFFSET 0) ranked {_RANKING} LIMIT %s",
+                       f"name_words, qualified_name FROM matched {fence}) ranked {_RANKING} LIMIT %s",
                        [*matched.params, limit])
         rows = cursor.fetchall()
     return (rows[0][2] if rows else 0), [(asset_id, TIERS[tier]) for asset_id, tier, _ in rows]

@@ -4,13 +4,14 @@ services that change what they hold — on SQLite and, with DATABASE_URL, on Pos
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.actors import SYSTEM
 from catalog import curation, glossary, search, services
 from catalog.bulk import AssetWriter, NewAsset, scanned_values
 from catalog.models import Asset, AssetClassification, AssetSearchDocument
-from catalog.selectors import asset_search, search_filters
+from catalog.selectors import SearchResults, asset_search, search_filters
 from sources.connectors import SchemaObject, qualified_name
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
@@ -279,3 +280,31 @@ def test_reindex_rebuilds_documents_and_vocabulary(shop, steward):
     assert matches(steward, "customer_email") == []
     search.documents_rebuild(data_source_id=shop["source"].pk)
     assert matches(steward, "customer_email")[0] == ("customer_email", "exact")
+
+
+# --- reading the results -----------------------------------------------------------------------------------------
+
+def test_the_count_comes_with_the_first_results_and_later_pages_rank_the_same(shop, steward, world, monkeypatch):
+    everything = [asset.qualified_name for asset in asset_search(user=steward, text="customer")[0:100]]
+    assert len(everything) >= 5
+    # First results of 2: the first page is read with the count, the next ones by a ranked statement each.
+    monkeypatch.setattr(SearchResults, "FIRST_RESULTS", 2)
+    results = asset_search(user=steward, text="customer")
+    with CaptureQueriesContext(connection) as ranked:
+        assert results.count() == len(everything)
+        pages = [asset.qualified_name for start in range(0, len(everything), 2)
+                 for asset in results[start:start + 2]]
+    assert pages == everything
+    statements = [query["sql"] for query in ranked.captured_queries if "tier" in query["sql"]]
+    assert len(statements) == 1 + (len(everything) - 1) // 2  # one with the count, one per later page
+    assert "OVER ()" in statements[0]
+
+
+def test_a_user_who_sees_everything_is_not_checked_asset_by_asset(shop, steward, world):
+    superuser = world.user("superuser")
+    with CaptureQueriesContext(connection) as unchecked:
+        asset_search(user=superuser, text="customer").count()
+    with CaptureQueriesContext(connection) as checked:
+        asset_search(user=steward, text="customer").count()
+    assert not any("visible_assets" in query["sql"] for query in unchecked.captured_queries)
+    assert any("visible_assets" in query["sql"] for query in checked.captured_queries)
