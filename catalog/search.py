@@ -198,7 +198,7 @@ def _vocabulary(documents: Iterable[_Document]) -> list[str]:
 
 
 def _refresh_postgresql(ids: Sequence[int], *, new: bool) -> None:
-    from catalog.bulk import copy_rows  # catalog.bulk calls this module: imported when first used
+    from catalog.bulk import copy_rows  # lazy: breaks the import cycle (catalog.bulk imports this module)
 
     document, word = _table(AssetSearchDocument), _table(SearchWord)
     documents = _documents(ids, new=new)
