@@ -35,7 +35,9 @@ class Asset(GovernedModel):
     workspace_path = "data_source__workspace"
     audit_fields = ["description", "sensitivity"]
 
-    data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="assets")
+    # Indexed with the id (Meta.indexes) rather than alone: the same lookups by source, and a source's asset ids read
+    # from the index alone — what a scoped search's permission check hashes (catalog.search).
+    data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="assets", db_index=False)
     type = models.CharField(max_length=10, choices=Type.choices)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     qualified_name = models.CharField(max_length=2048)
@@ -69,7 +71,8 @@ class Asset(GovernedModel):
         ordering = ["data_source_id", "qualified_name"]
         constraints = [models.UniqueConstraint(fields=["data_source", "qualified_name"],
                                                name="asset_unique_qualified_name")]
-        indexes = [models.Index(fields=["data_source", "type"]), models.Index(fields=["parent"]),
+        indexes = [models.Index(fields=["data_source", "id"], name="asset_source_ids"),
+                   models.Index(fields=["data_source", "type"]), models.Index(fields=["parent"]),
                    # A column's look-alikes in its source (catalog.suggestions): one index probe per column.
                    models.Index(fields=["data_source", "name", "data_type"], condition=Q(type="column"),
                                 name="asset_column_lookalike")]
@@ -682,13 +685,16 @@ class AssetPropertyValue(GovernedModel):
 
 
 class AssetSearchDocument(models.Model):
-    """What search matches of one present asset: the words of its name, the schema it sits in (a facet), and on
+    """What search matches of one present asset: its names and their words, the schema it sits in (a facet), and on
     PostgreSQL a weighted ``tsvector`` (A name, B glossary terms and synonyms, C qualified name, tags,
     classifications and owners, D descriptions). SQLite keeps the weighted text in an FTS5 table instead."""
 
     asset = models.OneToOneField(Asset, primary_key=True, on_delete=models.CASCADE, related_name="search_document")
     schema = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
                                db_constraint=False, db_index=False)
+    # The asset's names, copied: a page is ranked (exact name, then by qualified name) without reading the assets.
+    name = models.TextField(default="")
+    qualified_name = models.TextField(default="")
     name_words = models.TextField()
     document = SearchVectorField(null=True)
 

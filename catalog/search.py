@@ -69,6 +69,8 @@ CORRECTIONS_PER_WORD = 5
 CORRECTION_TRIGRAM_THRESHOLD = 0.15
 # Assets refreshed per statement.
 REFRESH_CHUNK = 10_000
+# PostgreSQL's limits on a tsvector: a lexeme's length in bytes, a position, positions kept per lexeme.
+TSVECTOR_WORD_MAX_BYTES, TSVECTOR_POSITION_MAX, TSVECTOR_POSITIONS_PER_WORD = 2046, 16383, 256
 
 TIERS = ("exact", "prefix", "name", "term", "label", "fuzzy", "description")
 
@@ -79,16 +81,9 @@ _SEPARATORS = re.compile(r"[\W_]+")
 
 def search_words(text: str) -> str:
     """The words of ``text`` as the index stores them: camelCase and snake_case split, lower case, one space
-    between words ("customerEmail", "customer_email" → "customer email"). The same rule as the database function
-    ``racine_search_words`` (catalog/migrations/0008), which tests hold to it."""
+    between words ("customerEmail", "customer_email" → "customer email")."""
     text = _CAMEL_UPPER.sub(r"\1 \2", _CAMEL_LOWER.sub(r"\1 \2", text or ""))
     return " ".join(_SEPARATORS.sub(" ", text.lower()).split())
-
-
-def register_sqlite_functions(sender, connection, **kwargs) -> None:
-    """``racine_search_words`` on every SQLite connection (PostgreSQL has it as a SQL function)."""
-    if connection.vendor == "sqlite":
-        connection.connection.create_function("racine_search_words", 1, search_words, deterministic=True)
 
 
 # --- maintenance -------------------------------------------------------------------------------------------------
@@ -108,9 +103,12 @@ def _ids_in(column: str) -> str:
         f"{column} IN (SELECT value FROM json_each(%s))"
 
 
-def _texts_sql() -> str:
-    """A SELECT of ``(id, schema_id, name_words, term_words, label_words, description_words)`` for the present
-    assets among the ids of its one parameter."""
+def _texts_sql(*, linked: bool = True) -> str:
+    """A SELECT of ``(id, schema_id, name, qualified_name, terms, labels, descriptions)`` — the texts as the
+    catalog holds them, split into words in Python (:func:`search_words`), not in SQL (three regular expressions
+    per text in SQL were half of what a refresh cost) — for the present assets among the ids of its one
+    parameter. Without ``linked`` the assets have no terms, tags, classifications or owners yet (a scan has just
+    inserted them), so the subqueries that read those, most of the statement's cost, are left out."""
     postgresql = connection.vendor == "postgresql"
     agg = (lambda expression: f"string_agg({expression}, ' ')") if postgresql else \
         (lambda expression: f"group_concat({expression}, ' ')")
@@ -133,79 +131,130 @@ def _texts_sql() -> str:
              "WHERE gl.asset_id = a.id)")
     left = "left" if postgresql else "substr"
     start = "" if postgresql else "1, "
-    labels = " || ' ' || ".join(f"COALESCE({part}, '')" for part in ("a.qualified_name", tags, classifications,
-                                                                      owners))
+    if linked:
+        labels = " || ' ' || ".join(f"COALESCE({part}, '')" for part in ("a.qualified_name", tags, classifications,
+                                                                          owners))
+    else:
+        terms, labels = "''", "a.qualified_name"
+    # The schema through a subquery per asset (two primary key probes), not joins: joined, the parents of a scan's
+    # batch (the newest assets) were merged with the whole primary key index up to them — 0.6 s per batch.
     return f"""
         SELECT a.id,
-               CASE WHEN a.type = 'schema' THEN a.id WHEN p.type = 'schema' THEN p.id
-                    WHEN pp.type = 'schema' THEN pp.id END AS schema_id,
-               racine_search_words(a.name) AS name_words,
-               racine_search_words(COALESCE({terms}, '')) AS term_words,
-               racine_search_words({labels}) AS label_words,
-               racine_search_words({left}(a.description, {start}{DESCRIPTION_INDEXED}) || ' ' ||
-                                   {left}(a.source_description, {start}{DESCRIPTION_INDEXED})) AS description_words
+               CASE WHEN a.type = 'schema' THEN a.id ELSE (
+                   SELECT CASE WHEN p.type = 'schema' THEN p.id WHEN pp.type = 'schema' THEN pp.id END
+                   FROM {_table(Asset)} p LEFT JOIN {_table(Asset)} pp ON pp.id = p.parent_id
+                   WHERE p.id = a.parent_id) END AS schema_id,
+               a.name, a.qualified_name, COALESCE({terms}, ''), {labels},
+               {left}(a.description, {start}{DESCRIPTION_INDEXED}) || ' ' ||
+               {left}(a.source_description, {start}{DESCRIPTION_INDEXED})
         FROM {_table(Asset)} a
-        LEFT JOIN {_table(Asset)} p ON p.id = a.parent_id
-        LEFT JOIN {_table(Asset)} pp ON pp.id = p.parent_id
         WHERE {_ids_in('a.id')} AND a.removed_at IS NULL"""
 
 
-def _vocabulary(texts: Iterable[str]) -> list[str]:
-    return sorted({word for text in texts for word in text.split()
+@dataclass(frozen=True, slots=True)
+class _Document:
+    """One asset's document: its names, and its words per weight (A name, B terms, C labels, D descriptions)."""
+
+    asset_id: int
+    schema_id: int | None
+    name: str
+    qualified_name: str
+    name_words: str
+    terms: str
+    labels: str
+    descriptions: str
+
+    @classmethod
+    def from_texts(cls, asset_id, schema_id, name, qualified_name, *texts: str) -> _Document:
+        return cls(asset_id, schema_id, name, qualified_name, *(search_words(text) for text in (name, *texts)))
+
+    def tsvector(self) -> str:
+        """The ``tsvector`` as PostgreSQL's text form, what ``setweight(to_tsvector('simple', name), 'A') || … ||
+        setweight(to_tsvector('simple', descriptions), 'D')`` gives (tests/catalog/test_search.py holds the two
+        equal): the words are already split and lower case, so each is a lexeme, at its position in the four
+        texts read one after the other."""
+        positions: dict[str, list[str]] = {}
+        at = 0
+        for words, weight in ((self.name_words, "A"), (self.terms, "B"), (self.labels, "C"), (self.descriptions, "D")):
+            for word in words.split():
+                at += 1
+                if len(word.encode()) <= TSVECTOR_WORD_MAX_BYTES:
+                    held = positions.setdefault(word, [])
+                    if len(held) < TSVECTOR_POSITIONS_PER_WORD:
+                        held.append(f"{min(at, TSVECTOR_POSITION_MAX)}{weight}")
+        return " ".join(f"'{word}':{','.join(held)}" for word, held in positions.items())
+
+
+def _documents(ids: Sequence[int], *, new: bool) -> list[_Document]:
+    with connection.cursor() as cursor:
+        cursor.execute(_texts_sql(linked=not new), [_ids_param(ids)])
+        return [_Document.from_texts(*row) for row in cursor.fetchall()]
+
+
+def _vocabulary(documents: Iterable[_Document]) -> list[str]:
+    return sorted({word for document in documents for text in (document.name_words, document.terms, document.labels)
+                   for word in text.split()
                    if WORD_MIN_LENGTH <= len(word) <= WORD_MAX_LENGTH and not word.isdigit()})
 
 
 def _refresh_postgresql(ids: Sequence[int], *, new: bool) -> None:
+    from catalog.bulk import copy_rows  # lazy: breaks the import cycle (catalog.bulk imports this module)
+
     document, word = _table(AssetSearchDocument), _table(SearchWord)
+    documents = _documents(ids, new=new)
+    rows = [(item.asset_id, item.schema_id, item.name, item.qualified_name, item.name_words, item.tsvector())
+            for item in documents]
     with connection.cursor() as cursor:
-        if not new:
+        if new:
+            # Just inserted, so no document yet: COPY, the cheapest way in.
+            copy_rows(AssetSearchDocument, ["asset", "schema", "name", "qualified_name", "name_words", "document"],
+                      rows)
+        else:
             cursor.execute(f"DELETE FROM {document} d USING {_table(Asset)} a WHERE d.asset_id = a.id "
                            f"AND {_ids_in('a.id')} AND a.removed_at IS NOT NULL", [list(ids)])
-        # One statement writes the documents and the new vocabulary; words are inserted in order, so that two
-        # scans adding the same words wait for one another instead of deadlocking.
-        cursor.execute(f"""
-            WITH source AS MATERIALIZED ({_texts_sql()}),
-            written AS (
-                INSERT INTO {document} (asset_id, schema_id, name_words, document)
-                SELECT id, schema_id, name_words,
-                       setweight(to_tsvector('simple', name_words), 'A')
-                       || setweight(to_tsvector('simple', term_words), 'B')
-                       || setweight(to_tsvector('simple', label_words), 'C')
-                       || setweight(to_tsvector('simple', description_words), 'D')
-                FROM source
-                ON CONFLICT (asset_id) DO UPDATE SET schema_id = EXCLUDED.schema_id,
-                    name_words = EXCLUDED.name_words, document = EXCLUDED.document
-            )
-            INSERT INTO {word} (word)
-            SELECT DISTINCT w FROM source,
-                unnest(string_to_array(name_words || ' ' || term_words || ' ' || label_words, ' ')) AS w
-            WHERE length(w) BETWEEN {WORD_MIN_LENGTH} AND {WORD_MAX_LENGTH} AND w !~ '^[0-9]+$'
-            ORDER BY w
-            ON CONFLICT (word) DO NOTHING""", [list(ids)])
+            if rows:
+                cursor.execute(f"""
+                    INSERT INTO {document} (asset_id, schema_id, name, qualified_name, name_words, document)
+                    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[],
+                                         %s::tsvector[])
+                    ON CONFLICT (asset_id) DO UPDATE SET schema_id = EXCLUDED.schema_id, name = EXCLUDED.name,
+                        qualified_name = EXCLUDED.qualified_name, name_words = EXCLUDED.name_words,
+                        document = EXCLUDED.document""",
+                               [list(column) for column in zip(*rows, strict=True)])
+        # Only the words the vocabulary lacks are inserted, in order, so that two scans adding the same words wait
+        # for one another instead of deadlocking.
+        words = _vocabulary(documents)
+        if words:
+            cursor.execute(f"INSERT INTO {word} (word) SELECT w FROM unnest(%s::text[]) w WHERE NOT EXISTS "
+                           f"(SELECT 1 FROM {word} k WHERE k.word = w) ORDER BY w ON CONFLICT (word) DO NOTHING",
+                           [words])
 
 
 def _refresh_sqlite(ids: Sequence[int], *, new: bool) -> None:
     document, word = _table(AssetSearchDocument), _table(SearchWord)
     param = json.dumps(list(ids))
+    documents = _documents(ids, new=new)
     with connection.cursor() as cursor:
         if not new:
             cursor.execute(f"DELETE FROM {document} WHERE {_ids_in('asset_id')}", [param])
             cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE {_ids_in('rowid')}", [param])
-        cursor.execute(f"SELECT * FROM ({_texts_sql()})", [param])
-        rows = cursor.fetchall()
-        cursor.executemany(f"INSERT INTO {document} (asset_id, schema_id, name_words) VALUES (%s, %s, %s)",
-                           [row[:3] for row in rows])
+        cursor.executemany(f"INSERT INTO {document} (asset_id, schema_id, name, qualified_name, name_words) "
+                           "VALUES (%s, %s, %s, %s, %s)",
+                           [(item.asset_id, item.schema_id, item.name, item.qualified_name, item.name_words)
+                            for item in documents])
         cursor.executemany(f"INSERT INTO {FTS_TABLE} (rowid, name, terms, labels, descriptions) "
-                           "VALUES (%s, %s, %s, %s, %s)", [(row[0], *row[2:]) for row in rows])
+                           "VALUES (%s, %s, %s, %s, %s)",
+                           [(item.asset_id, item.name_words, item.terms, item.labels, item.descriptions)
+                            for item in documents])
         cursor.executemany(f"INSERT OR IGNORE INTO {word} (word) VALUES (%s)",
-                           [(item,) for item in _vocabulary(text for row in rows for text in row[2:5])])
+                           [(item,) for item in _vocabulary(documents)])
 
 
 def documents_refresh(*, asset_ids: Iterable[int], new: bool = False) -> None:
     """Rewrite the search documents of ``asset_ids`` from what the catalog holds now (a removed asset loses its
     document), in a fixed number of statements per ``REFRESH_CHUNK`` assets; ``new``: the assets were just
-    inserted, so none has a document yet. Call it inside the transaction of the write it follows, after that
-    write: the documents commit or roll back with it."""
+    inserted, so none has a document, nor terms, tags, classifications or owners, yet. Call it inside the
+    transaction of the write it follows, after that write: the documents commit or roll back with it."""
     ids = sorted(set(asset_ids))
     refresh = _refresh_postgresql if connection.vendor == "postgresql" else _refresh_sqlite
     for start in range(0, len(ids), REFRESH_CHUNK):
@@ -429,7 +478,7 @@ def _in_list(column: str, values: Sequence) -> tuple[str, list]:
 
 
 def _filters_sql(filters: Filters) -> tuple[str, list]:
-    """The facet filters as conditions on ``a`` (the asset) and ``m`` (its document)."""
+    """The facet filters as conditions on ``m`` (the document) and, for ``_ASSET_FILTERS``, ``a`` (its asset)."""
     conditions, params = [], []
 
     def add(sql: str, values: list) -> None:
@@ -444,15 +493,16 @@ def _filters_sql(filters: Filters) -> tuple[str, list]:
         sql, values = _in_list("c.name", filters.classification)
         counted = "', '".join((AssetClassification.Status.SUGGESTED, AssetClassification.Status.CONFIRMED))
         add(f"EXISTS (SELECT 1 FROM {_table(AssetClassification)} ac JOIN {_table(Classification)} c ON "
-            f"c.id = ac.classification_id WHERE ac.asset_id = a.id AND ac.status IN ('{counted}') AND {sql})", values)
+            f"c.id = ac.classification_id WHERE ac.asset_id = m.asset_id AND ac.status IN ('{counted}') AND {sql})",
+            values)
     for table, column, values in ((AssetTag, "tag_id", filters.tag), (GlossaryTermAsset, "term_id", filters.term)):
         if values:
             sql, bound = _in_list(f"l.{column}", values)
-            add(f"EXISTS (SELECT 1 FROM {_table(table)} l WHERE l.asset_id = a.id AND {sql})", bound)
+            add(f"EXISTS (SELECT 1 FROM {_table(table)} l WHERE l.asset_id = m.asset_id AND {sql})", bound)
     if filters.owner_users or filters.owner_groups:
         users, user_params = _in_list("o.user_id", filters.owner_users)
         groups, group_params = _in_list("o.group_id", filters.owner_groups)
-        add(f"EXISTS (SELECT 1 FROM {_table(AssetOwner)} o WHERE o.asset_id = a.id AND ({users} OR {groups}))",
+        add(f"EXISTS (SELECT 1 FROM {_table(AssetOwner)} o WHERE o.asset_id = m.asset_id AND ({users} OR {groups}))",
             [*user_params, *group_params])
     if filters.certification:
         statuses = [status for status in filters.certification if status != NO_CERTIFICATION]
@@ -460,79 +510,73 @@ def _filters_sql(filters: Filters) -> tuple[str, list]:
         option_params: list = []
         if statuses:
             sql, bound = _in_list("cert.status", statuses)
-            options.append(f"EXISTS (SELECT 1 FROM {_table(AssetCertification)} cert WHERE cert.asset_id = a.id "
+            options.append(f"EXISTS (SELECT 1 FROM {_table(AssetCertification)} cert WHERE cert.asset_id = m.asset_id "
                            f"AND {sql})")
             option_params += bound
         if NO_CERTIFICATION in filters.certification:
             options.append(f"NOT EXISTS (SELECT 1 FROM {_table(AssetCertification)} cert WHERE "
-                           "cert.asset_id = a.id)")
+                           "cert.asset_id = m.asset_id)")
         add(f"({' OR '.join(options)})", option_params)
     return " AND ".join(conditions) or "1 = 1", params
 
 
-def _matched(query: Query, visible: tuple[str, Sequence], filters: Filters) -> Statement:
-    """``WITH visible_assets, matched``: the visible, filtered assets the query matches, each with its tier
-    (columns ``asset_id, tier, name_words, schema_id`` and the asset's)."""
-    visible_sql, visible_params = visible
+# Filters on the asset's own columns: the statement then joins the assets (the others read the document or the
+# links).
+_ASSET_FILTERS = ("type", "source", "sensitivity")
+
+
+def _matched(query: Query, visible: tuple[str, Sequence] | None, filters: Filters, *, ranked: bool = True,
+             asset_columns: bool = False) -> Statement:
+    """``WITH visible_assets, matched``: the visible, filtered assets the query matches (``visible`` None: the user
+    sees every asset, so none is checked), with ``asset_id, name_words, qualified_name, schema_id``, with
+    ``ranked`` their ``tier``, with ``asset_columns`` the asset's ``type, data_source_id, sensitivity``.
+
+    Documents exist for present assets only (a removed asset loses its document in the write that removes it), so
+    the assets are joined only for their columns, never to find out which are present. On PostgreSQL the tsqueries
+    are constants (rather than a CTE's columns) so that the planner estimates how many documents match from the
+    index's statistics — how it chooses to hash the visible assets, once, rather than to probe them per match —
+    and a typo alternative is searched only when the vocabulary corrected a word: its weights make PostgreSQL
+    recheck each document it matches."""
+    visible_sql, visible_params = visible if visible is not None else ("", ())
     filters_sql, filter_params = _filters_sql(filters)
     document, asset = _table(AssetSearchDocument), _table(Asset)
     lowered = query.text.lower()
-    if connection.vendor == "postgresql":
-        tiers = """
-            CASE WHEN m.name_words = %(words)s OR lower(a.name) = %(lowered)s OR lower(a.qualified_name) = %(lowered)s
-                      THEN 0
-                 WHEN m.name_words LIKE %(prefix)s THEN 1
-                 WHEN m.document @@ q.name THEN 2
-                 WHEN m.document @@ q.term THEN 3
-                 WHEN m.document @@ q.label THEN 4
-                 WHEN m.document @@ q.fuzzy THEN 5
-                 ELSE 6 END"""
-        sql = f"""
-            WITH visible_assets (id) AS ({visible_sql}),
-            q AS (SELECT to_tsquery('simple', %(any)s) AS any, to_tsquery('simple', %(name)s) AS name,
-                         to_tsquery('simple', %(term)s) AS term, to_tsquery('simple', %(label)s) AS label,
-                         to_tsquery('simple', %(fuzzy)s) AS fuzzy),
-            candidates AS (
-                SELECT m.asset_id, m.name_words, m.schema_id, m.document FROM {document} m, q
-                WHERE m.document @@ (q.any || q.fuzzy) AND m.asset_id IN (SELECT id FROM visible_assets)),
-            matched AS (
-                SELECT m.asset_id, m.name_words, m.schema_id, a.type, a.data_source_id, a.sensitivity,
-                       a.qualified_name, {tiers} AS tier
-                FROM candidates m JOIN {asset} a ON a.id = m.asset_id CROSS JOIN q
-                WHERE a.removed_at IS NULL AND {filters_sql})"""
-        named = {"words": query.joined, "lowered": lowered, "prefix": query.joined + "%",
-                 "any": query.tsquery(), "name": query.tsquery("A"), "term": query.tsquery("AB"),
-                 "label": query.tsquery("ABC"), "fuzzy": query.tsquery("ABC", fuzzy=True)}
-        # Named placeholders for the query's own values; the visible and filter SQL bring positional ones, which
-        # are turned into named ones so that one statement mixes both.
-        sql, params = _named(sql, visible_params, filter_params, named)
-        return Statement(sql, params)
-    fts = FTS_TABLE
-
-    def matching(name: str) -> str:
-        return f"m.asset_id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %({name})s)"
-
-    tiers = f"""
-        CASE WHEN m.name_words = %(words)s OR lower(a.name) = %(lowered)s OR lower(a.qualified_name) = %(lowered)s
+    postgresql = connection.vendor == "postgresql"
+    join_assets = asset_columns or not postgresql or any(getattr(filters, name) for name in _ASSET_FILTERS)
+    corrected = any(query.corrections.get(word) for word in query.words)
+    if postgresql:
+        def matching(name: str) -> str:
+            return f"m.document @@ to_tsquery('simple', %({name})s)"
+    else:
+        def matching(name: str) -> str:
+            return f"m.asset_id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %({name})s)"
+    tier = f"""
+        CASE WHEN m.name_words = %(words)s OR lower(m.name) = %(lowered)s OR lower(m.qualified_name) = %(lowered)s
                   THEN 0
              WHEN m.name_words LIKE %(prefix)s THEN 1
              WHEN {matching('name')} THEN 2
              WHEN {matching('term')} THEN 3
              WHEN {matching('label')} THEN 4
              WHEN {matching('fuzzy')} THEN 5
-             ELSE 6 END"""
+             ELSE 6 END AS tier""" if ranked else "NULL AS tier"
+    found = f"({matching('any')} OR {matching('fuzzy')})" if corrected else matching('any')
+    columns = ", a.type, a.data_source_id, a.sensitivity" if asset_columns else ""
     sql = f"""
-        WITH visible_assets (id) AS ({visible_sql}),
+        WITH {f"visible_assets (id) AS ({visible_sql})," if visible is not None else ""}
         matched AS (
-            SELECT m.asset_id, m.name_words, m.schema_id, a.type, a.data_source_id, a.sensitivity, a.qualified_name,
-                   {tiers} AS tier
-            FROM {document} m JOIN {asset} a ON a.id = m.asset_id
-            WHERE {matching('any')}
-              AND m.asset_id IN (SELECT id FROM visible_assets) AND a.removed_at IS NULL AND {filters_sql})"""
-    named = {"words": query.joined, "lowered": lowered, "prefix": query.joined + "%",
-             "any": f"({query.match()}) OR ({query.match(_FTS_COLUMNS['ABC'], fuzzy=True)})",
-             "name": query.match(_FTS_COLUMNS["A"]), "term": query.match(_FTS_COLUMNS["AB"]),
-             "label": query.match(_FTS_COLUMNS["ABC"]), "fuzzy": query.match(_FTS_COLUMNS["ABC"], fuzzy=True)}
+            SELECT m.asset_id, m.name_words, m.qualified_name, m.schema_id{columns}, {tier}
+            FROM {document} m {f"JOIN {asset} a ON a.id = m.asset_id" if join_assets else ""}
+            WHERE {found} {"AND m.asset_id IN (SELECT id FROM visible_assets)" if visible is not None else ""}
+              AND {filters_sql})"""
+    if postgresql:
+        named = {"any": query.tsquery(), "name": query.tsquery("A"), "term": query.tsquery("AB"),
+                 "label": query.tsquery("ABC"), "fuzzy": query.tsquery("ABC", fuzzy=True)}
+    else:
+        named = {"any": query.match(), "name": query.match(_FTS_COLUMNS["A"]), "term": query.match(_FTS_COLUMNS["AB"]),
+                 "label": query.match(_FTS_COLUMNS["ABC"]), "fuzzy": query.match(_FTS_COLUMNS["ABC"], fuzzy=True)}
+    named |= {"words": query.joined, "lowered": lowered, "prefix": query.joined + "%"}
+    # Named placeholders for the query's own values; the visible and filter SQL bring positional ones, which are
+    # turned into named ones so that one statement mixes both.
     sql, params = _named(sql, visible_params, filter_params, named)
     return Statement(sql, params)
 
@@ -555,35 +599,46 @@ def _named(sql: str, visible_params: Sequence, filter_params: Sequence, named: d
     return "".join(out), params
 
 
-def search_page(query: Query, visible: tuple[str, Sequence], filters: Filters, *, limit: int,
+# Within a tier the shorter name (the closer to what was typed) first.
+_RANKING = "ORDER BY tier, length(name_words), qualified_name, asset_id"
+
+
+def search_page(query: Query, visible: tuple[str, Sequence] | None, filters: Filters, *, limit: int,
                 offset: int) -> list[tuple[int, str]]:
     """``(asset id, tier name)`` of one page of results, best first."""
     matched = _matched(query, visible, filters)
-    # Within a tier the shorter name (the closer to what was typed) first.
-    sql = (f"{matched.sql} SELECT asset_id, tier FROM matched "
-           "ORDER BY tier, length(name_words), qualified_name, asset_id LIMIT %s OFFSET %s")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*matched.params, limit, offset])
+        cursor.execute(f"{matched.sql} SELECT asset_id, tier FROM matched {_RANKING} LIMIT %s OFFSET %s",
+                       [*matched.params, limit, offset])
         return [(asset_id, TIERS[tier]) for asset_id, tier in cursor.fetchall()]
 
 
-def search_ids(query: Query, visible: tuple[str, Sequence], filters: Filters) -> Statement:
-    """A SELECT of the ids of every asset found, to filter another query by (``pk__in=RawSQL(…)``)."""
+def search_first(query: Query, visible: tuple[str, Sequence] | None, filters: Filters, *,
+                 limit: int) -> tuple[int, list[tuple[int, str]]]:
+    """How many assets are found, and the ``(asset id, tier name)`` of the best ``limit``: one statement, so the
+    matching documents are read once for a count and its first page."""
     matched = _matched(query, visible, filters)
+    with connection.cursor() as cursor:
+        # On PostgreSQL OFFSET 0 keeps the subquery apart: its scan ranks each document as it reads it, so the
+        # count's window holds narrow rows (ids and ranks, not the documents, which would spill past work_mem).
+        fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
+        cursor.execute(f"{matched.sql} SELECT asset_id, tier, count(*) OVER () FROM (SELECT asset_id, tier, "
+                       f"name_words, qualified_name FROM matched {fence}) ranked {_RANKING} LIMIT %s",
+                       [*matched.params, limit])
+        rows = cursor.fetchall()
+    return (rows[0][2] if rows else 0), [(asset_id, TIERS[tier]) for asset_id, tier, _ in rows]
+
+
+def search_ids(query: Query, visible: tuple[str, Sequence] | None, filters: Filters) -> Statement:
+    """A SELECT of the ids of every asset found, to filter another query by (``pk__in=RawSQL(…)``)."""
+    matched = _matched(query, visible, filters, ranked=False)
     return Statement(f"{matched.sql} SELECT asset_id FROM matched", matched.params)
 
 
-def search_count(query: Query, visible: tuple[str, Sequence], filters: Filters) -> int:
-    matched = _matched(query, visible, filters)
-    with connection.cursor() as cursor:
-        cursor.execute(f"{matched.sql} SELECT count(*) FROM matched", matched.params)
-        return cursor.fetchone()[0]
-
-
-def search_facets(query: Query, visible: tuple[str, Sequence], filters: Filters) -> dict[str, list[dict]]:
+def search_facets(query: Query, visible: tuple[str, Sequence] | None, filters: Filters) -> dict[str, list[dict]]:
     """Per facet, ``{"value", "label", "count"}`` over the whole filtered result (the count a filter on that
     value gives), the largest first. One statement."""
-    matched = _matched(query, visible, filters)
+    matched = _matched(query, visible, filters, ranked=False, asset_columns=True)
     text = "text" if connection.vendor == "postgresql" else "TEXT"
     counted = "', '".join((AssetClassification.Status.SUGGESTED, AssetClassification.Status.CONFIRMED))
     sql = f"""{matched.sql}

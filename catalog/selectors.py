@@ -24,6 +24,7 @@ from catalog.models import (
     Suggestion,
     Tag,
 )
+from config.pagination import MAX_PAGE_SIZE
 from sources.selectors import datasource_list
 
 
@@ -37,17 +38,25 @@ def asset_list(*, user: User | None, action: str = "view", present_only: bool = 
 
 class SearchResults:
     """The assets a search finds, best first, read a page at a time: ``count()`` and slices, as Django's and
-    DRF's paginators read them (two statements a page, whatever its size), and ``facets()``. Each asset carries
-    ``search_match``: why it was found (catalog.search.TIERS)."""
+    DRF's paginators read them, and ``facets()``. Each asset carries ``search_match``: why it was found
+    (catalog.search.TIERS). The count comes with the first ``FIRST_RESULTS`` (the largest page): a page among them
+    is then one statement for the assets, any other page a second statement."""
+
+    FIRST_RESULTS = MAX_PAGE_SIZE
 
     def __init__(self, *, user: User | None, query: search.Query, filters: search.Filters):
         self.user, self.query, self.filters = user, query, filters
-        self._visible = visible_sql(user, Asset)
+        self._first: list[tuple[int, str]] = []
+        # A user who sees every asset (a superuser, a model-wide grant) is not checked asset by asset: a
+        # statement without the permission CTE counts matches from the search index alone.
+        sees_everything = not restrict(Asset.objects.all(), user).query.where
+        self._visible = None if sees_everything else visible_sql(user, Asset)
         self._count: int | None = None
 
     def count(self) -> int:
         if self._count is None:
-            self._count = search.search_count(self.query, self._visible, self.filters)
+            self._count, self._first = search.search_first(self.query, self._visible, self.filters,
+                                                           limit=self.FIRST_RESULTS)
         return self._count
 
     def __len__(self) -> int:
@@ -60,7 +69,11 @@ class SearchResults:
         stop = window.stop if window.stop is not None else self.count()
         if stop <= start:
             return []
-        found = search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start)
+        if stop <= self.FIRST_RESULTS:
+            self.count()
+            found = self._first[start:stop]
+        else:
+            found = search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start)
         assets = asset_list(user=self.user).select_related("data_source").in_bulk([pk for pk, _ in found])
         page = []
         for pk, tier in found:

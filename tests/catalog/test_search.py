@@ -4,13 +4,14 @@ services that change what they hold — on SQLite and, with DATABASE_URL, on Pos
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.actors import SYSTEM
 from catalog import curation, glossary, search, services
 from catalog.bulk import AssetWriter, NewAsset, scanned_values
 from catalog.models import Asset, AssetClassification, AssetSearchDocument
-from catalog.selectors import asset_search, search_filters
+from catalog.selectors import SearchResults, asset_search, search_filters
 from sources.connectors import SchemaObject, qualified_name
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
@@ -43,11 +44,26 @@ def steward(world):
     ("HTTPServer_ID", "http server id"), ("  e-mail  address!", "e mail address"), ("Café_au_lait", "café au lait"),
     ("address2", "address2"), ("__", ""),
 ])
-def test_words_split_snake_and_camel_case_the_same_in_python_and_in_the_database(text, words):
+def test_words_split_snake_and_camel_case(text, words):
     assert search.search_words(text) == words
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's tsvector")
+def test_a_document_built_in_python_is_the_tsvector_postgresql_would_build():
+    # Letters, digits, accents, apostrophes, URLs, repeated words. (Not superscript digits: Python counts "x²" as one
+    # word, PostgreSQL's parser reads "x"; a query "x²" then finds it all the same, as the prefix "x".)
+    texts = {"name": "customerEmail_v2", "qualified_name": 'shop.public."Customers".customerEmail_v2',
+             "terms": "Electronic mail inbox EML", "labels": "shop.public.Customers PII.EMAIL l'été Grüße 12",
+             "descriptions": "It's 100% the e-mail; see https://example.org/a?b=c — mail mail Mail " * 3}
+    document = search._Document.from_texts(1, None, texts["name"], texts["qualified_name"], texts["terms"],
+                                           texts["labels"], texts["descriptions"])
+    weighted = " || ".join(f"setweight(to_tsvector('simple', %s), '{weight}')" for weight in "ABCD")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT racine_search_words(%s)", [text])
-        assert cursor.fetchone()[0] == words
+        cursor.execute(f"SELECT %s::tsvector = ({weighted}), %s::tsvector, {weighted}",
+                       [document.tsvector(), *(search.search_words(texts[key]) for key in
+                                               ("name", "terms", "labels", "descriptions"))] * 2)
+        same, built, expected = cursor.fetchone()
+    assert same, (built, expected)
 
 
 def test_the_edit_distance_counts_a_swap_of_neighbours_as_one():
@@ -264,3 +280,31 @@ def test_reindex_rebuilds_documents_and_vocabulary(shop, steward):
     assert matches(steward, "customer_email") == []
     search.documents_rebuild(data_source_id=shop["source"].pk)
     assert matches(steward, "customer_email")[0] == ("customer_email", "exact")
+
+
+# --- reading the results -----------------------------------------------------------------------------------------
+
+def test_the_count_comes_with_the_first_results_and_later_pages_rank_the_same(shop, steward, world, monkeypatch):
+    everything = [asset.qualified_name for asset in asset_search(user=steward, text="customer")[0:100]]
+    assert len(everything) >= 5
+    # First results of 2: the first page is read with the count, the next ones by a ranked statement each.
+    monkeypatch.setattr(SearchResults, "FIRST_RESULTS", 2)
+    results = asset_search(user=steward, text="customer")
+    with CaptureQueriesContext(connection) as ranked:
+        assert results.count() == len(everything)
+        pages = [asset.qualified_name for start in range(0, len(everything), 2)
+                 for asset in results[start:start + 2]]
+    assert pages == everything
+    statements = [query["sql"] for query in ranked.captured_queries if "tier" in query["sql"]]
+    assert len(statements) == 1 + (len(everything) - 1) // 2  # one with the count, one per later page
+    assert "OVER ()" in statements[0]
+
+
+def test_a_user_who_sees_everything_is_not_checked_asset_by_asset(shop, steward, world):
+    superuser = world.user("superuser")
+    with CaptureQueriesContext(connection) as unchecked:
+        asset_search(user=superuser, text="customer").count()
+    with CaptureQueriesContext(connection) as checked:
+        asset_search(user=steward, text="customer").count()
+    assert not any("visible_assets" in query["sql"] for query in unchecked.captured_queries)
+    assert any("visible_assets" in query["sql"] for query in checked.captured_queries)
