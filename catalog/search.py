@@ -334,9 +334,9 @@ def allowed_typos(word: str) -> int:
     return 0 if len(word) < WORD_MIN_LENGTH else 1 if len(word) < 8 else 2
 
 
-def corrections(words: Sequence[str], visible: tuple[str, Sequence]) -> dict[str, list[str]]:
-    """For each query word that no name, term or label of the visible assets (``visible``: the SQL of their ids)
-    holds, the words within its typo allowance that these do hold, the closest first (at most
+def corrections(words: Sequence[str], visible: tuple[str, Sequence] | None) -> dict[str, list[str]]:
+    """For each query word that no name, term or label of the visible assets (``visible``: the SQL of their ids;
+    None when every asset is) holds, the words within its typo allowance that these do hold, the closest first (at most
     ``CORRECTIONS_PER_WORD``). The vocabulary is shared by every workspace: its words are only candidates, kept
     when a visible document holds them, so that what is corrected, and to what, tells nothing of hidden assets.
     Two statements per word looked up."""
@@ -374,22 +374,26 @@ def corrections(words: Sequence[str], visible: tuple[str, Sequence]) -> dict[str
     return found
 
 
-def _held_by_visible(cursor, words: list[str], visible: tuple[str, Sequence]) -> set[str]:
-    """Those of the vocabulary's ``words`` that a visible asset's name, terms or labels hold."""
-    visible_sql, visible_params = visible
+def _held_by_visible(cursor, words: list[str], visible: tuple[str, Sequence] | None) -> set[str]:
+    """Those of the vocabulary's ``words`` that a visible asset's name, terms or labels hold (any asset's when
+    ``visible`` is None)."""
+    visible_sql, visible_params = visible if visible is not None else ("", ())
+    with_visible = f"WITH visible_assets (id) AS ({visible_sql})" if visible is not None else ""
     document = _table(AssetSearchDocument)
     if connection.vendor == "postgresql":
+        only_visible = "AND m.asset_id IN (SELECT id FROM visible_assets)" if visible is not None else ""
         cursor.execute(f"""
-            WITH visible_assets (id) AS ({visible_sql})
+            {with_visible}
             SELECT w FROM unnest(%s::text[]) w WHERE EXISTS (
                 SELECT 1 FROM {document} m WHERE m.document @@ to_tsquery('simple', quote_literal(w) || ':ABC')
-                AND m.asset_id IN (SELECT id FROM visible_assets))""", [*visible_params, words])
+                {only_visible})""", [*visible_params, words])
     else:
+        only_visible = "AND rowid IN (SELECT id FROM visible_assets)" if visible is not None else ""
         cursor.execute(f"""
-            WITH visible_assets (id) AS ({visible_sql})
+            {with_visible}
             SELECT w.value FROM json_each(%s) w WHERE EXISTS (
                 SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH '{{name terms labels}} : "' || w.value || '"'
-                AND rowid IN (SELECT id FROM visible_assets))""", [*visible_params, json.dumps(words)])
+                {only_visible})""", [*visible_params, json.dumps(words)])
     return {word for (word,) in cursor.fetchall()}
 
 

@@ -44,13 +44,11 @@ class SearchResults:
 
     FIRST_RESULTS = MAX_PAGE_SIZE
 
-    def __init__(self, *, user: User | None, query: search.Query, filters: search.Filters):
+    def __init__(self, *, user: User | None, query: search.Query, filters: search.Filters,
+                 visible: tuple[str, tuple] | None):
         self.user, self.query, self.filters = user, query, filters
         self._first: list[tuple[int, str]] = []
-        # A user who sees every asset (a superuser, a model-wide grant) is not checked asset by asset: a
-        # statement without the permission CTE counts matches from the search index alone.
-        sees_everything = not restrict(Asset.objects.all(), user).query.where
-        self._visible = None if sees_everything else visible_sql(user, Asset)
+        self._visible = visible
         self._count: int | None = None
 
     def count(self) -> int:
@@ -159,8 +157,16 @@ def asset_search(*, user: User | None, text: str, filters: search.Filters | None
     descriptions, glossary terms and synonyms, tags, classifications, owners; typos forgiven), narrowed by
     ``filters``, best first. An empty or too long ``text`` is a ValidationError on ``q``."""
     query = search.Query.parse(text)
-    query.corrections = search.corrections(query.words, visible_sql(user, Asset))
-    return SearchResults(user=user, query=query, filters=filters or search.Filters())
+    visible = _search_visibility(user)
+    query.corrections = search.corrections(query.words, visible)
+    return SearchResults(user=user, query=query, filters=filters or search.Filters(), visible=visible)
+
+
+def _search_visibility(user: User | None) -> tuple[str, tuple] | None:
+    """The SQL of the assets ``user`` may see, for the search's statements; None for a user who sees every asset
+    (a superuser, a model-wide grant): their statements then read the search index alone, not asset by asset."""
+    sees_everything = not restrict(Asset.objects.all(), user).query.where
+    return None if sees_everything else visible_sql(user, Asset)
 
 
 def active_classification_list(*, user: User | None) -> QuerySet[Classification]:
