@@ -329,3 +329,16 @@ def test_a_routine_s_page_shows_its_definition_and_why_its_lineage_could_not_be_
     _no_json(html)
     schema_page = _page(_staff(world, "steward"), schema)
     assert "archive(p_from integer)" in schema_page  # a schema lists its routines with its tables and views
+
+
+def test_a_definition_reading_counts_flows_in_the_words_of_the_lineage_picture(world):
+    source, _database, schema, _table_asset, _cols = _table(world.workspace_a)
+    view = Asset.objects.create(data_source=source, parent=schema, type=Asset.Type.VIEW, name="recent",
+                                qualified_name=f"{schema.qualified_name}.recent",
+                                properties={"definition": "CREATE VIEW recent AS SELECT 1"})
+    now = timezone.now()
+    DefinitionLineage.objects.create(asset=view, text_hash="0" * 64, read_at=now, seen_at=now,
+                                     table_edges=3, column_edges=7)
+    html = _page(_staff(world, "steward"), view)
+    # The picture says "flows"; the reading said "edges", a graph word a steward does not use.
+    assert "3 flows between tables and 7 between columns" in html and "column edge" not in html
