@@ -266,6 +266,8 @@ class LineageViewSet(RestrictedViewSetMixin, viewsets.ViewSet):
                     "nothing new (it refreshes when the edges were last seen).")
     @action(detail=False, methods=["post"])
     def sql(self, request):
+        """Record lineage from SQL that ran on a data source: POST its `data_source`, `dialect` and `sql` (one
+        statement or a script); `dry_run` reports what would be recorded and records nothing."""
         data = SqlInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         recording = services.lineage_sql_record(acting_user=request.user, **data.validated_data)

@@ -227,3 +227,10 @@ def test_sql_over_the_limit_is_a_413(world, flow, monkeypatch):
 def test_malformed_sql_requests_are_a_400(world, flow, body):
     body = {"data_source": flow["source_a"].pk, **body} if "data_source" not in body and body else body
     assert world.client("steward").post(reverse(SQL), body, format="json").status_code == 400
+
+
+def test_the_browsable_sql_page_says_how_to_record_lineage_not_what_the_graph_is(world, flow):
+    # A GET is a 405, and the browsable API's description above it is the only guide to the form below.
+    page = world.client("steward").get(reverse(SQL), HTTP_ACCEPT="text/html").content.decode()
+    assert "Record lineage from SQL that ran on a data source" in page
+    assert "upstream and downstream, at table and column level" not in page
