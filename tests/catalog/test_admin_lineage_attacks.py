@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from catalog.models import ExternalAsset
 from tests.catalog.factories import DataSourceFactory
-from tests.catalog.lineage_factories import edge, table
+from tests.catalog.lineage_factories import edge, external, table
 from tests.catalog.test_admin_lineage import _lineage_url, _page, _staff
 
 
@@ -55,10 +55,19 @@ def test_an_asset_id_python_calls_a_digit_is_404(world, into_b_source):
 HOSTILE = ('<img src=x onerror=alert(1)>', '"><svg onload=alert(2)>')
 
 
-def test_hostile_names_are_text_in_the_page(world):
+def test_hostile_table_and_external_names_are_text_in_the_page(world):
     source = DataSourceFactory(workspace=world.workspace_a)
     first, second = (table(source, name) for name in HOSTILE)
     edge(first, second)
-    page = _page(_staff(world, "steward"), first)
+    edge(second, external(world.workspace_a, HOSTILE[0], namespace=HOSTILE[1]), origin="openlineage", key="job")
+    page = _page(_staff(world, "steward"), second)
     for name in HOSTILE:
         assert name not in page
+    # Shown, as text: the table's name in the rows, the external dataset's namespace and name after it.
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&quot;&gt;&lt;svg onload=alert(2)&gt;/&lt;img" in page
+
+
+def test_an_asset_id_past_any_integer_column_is_404(world, into_b_source):
+    url = reverse("admin:catalog_tableasset_lineage", args=["1" * 30])
+    assert _staff(world, "steward").get(url).status_code == 404

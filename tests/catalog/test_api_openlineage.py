@@ -337,3 +337,8 @@ def test_a_workspace_the_sender_may_only_read_is_refused(two_workspaces):
     response = post(two_workspaces.client("analyst"), event_dict(), workspace=two_workspaces.workspace_a.pk)
     assert response.status_code == 403
     assert not LineageEdge.objects.exists()
+
+
+def test_a_workspace_id_past_any_integer_column_is_a_problem(two_workspaces):
+    response = post(two_workspaces.client("steward"), event_dict(), workspace="1" * 30)
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "workspace"
