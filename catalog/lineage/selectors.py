@@ -126,9 +126,13 @@ def _walk(user, asset: Asset, direction: str, depth: int, columns: bool) -> list
     ctes.append(f"walked (id) AS ({' UNION '.join(edge_selects)})")
     visible_assets, asset_params = visible_sql(user, Asset, "view")
     visible_externals, external_params = visible_sql(user, ExternalAsset, "view")
+    # An external asset of the reader's workspace may have been matched to another workspace's data source (its
+    # namespace answers to it): the source is named only to whoever may see it.
+    visible_sources, source_params = visible_sql(user, DataSource, "view")
     # First in the statement, as their parameters come first.
-    ctes[:0] = [f"visible_assets (id) AS ({visible_assets})", f"visible_externals (id) AS ({visible_externals})"]
-    params[:0] = [*asset_params, *external_params]
+    ctes[:0] = [f"visible_assets (id) AS ({visible_assets})", f"visible_externals (id) AS ({visible_externals})",
+                f"visible_sources (id) AS ({visible_sources})"]
+    params[:0] = [*asset_params, *external_params, *source_params]
     shown = "(va.id IS NOT NULL OR vx.id IS NOT NULL)"
 
     def when_shown(column: str) -> str:  # a hidden node's name, type or source never leaves the database
@@ -150,7 +154,8 @@ def _walk(user, asset: Asset, direction: str, depth: int, columns: bool) -> list
         f" LEFT JOIN visible_externals vx ON vx.id = r.node_external"
         f" LEFT JOIN {asset_table} a ON a.id = va.id"
         f" LEFT JOIN {external_table} x ON x.id = vx.id"
-        f" LEFT JOIN {source_table} s ON s.id = COALESCE(a.data_source_id, x.data_source_id)")
+        f" LEFT JOIN visible_sources vs ON vs.id = COALESCE(a.data_source_id, x.data_source_id)"
+        f" LEFT JOIN {source_table} s ON s.id = vs.id")
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return [dict(zip(_ROW, row, strict=True)) for row in cursor.fetchall()]

@@ -303,3 +303,42 @@ def test_a_lineage_token_sends_events_and_does_nothing_else(ol_client, shop, liv
                         json={"data_source": shop["source"].pk, "dialect": "postgres", "sql": "SELECT 1"})
     assert (assets.status_code, sql.status_code) == (403, 403)
     assert "lineage" in assets.json()["detail"]
+
+
+# --- attacks that once got through: output field names unchecked, a time without offset never stale ----------
+
+
+def _with_output_field(field: str) -> dict:
+    event = event_dict(outputs=(), inputs=())
+    event["outputs"] = [{"namespace": "s3://lake", "name": "out", "facets": {"columnLineage": {"fields": {field: {
+        "inputFields": [{"namespace": "s3://lake", "name": "in", "field": "a"}]}}}}}]
+    return event
+
+
+@pytest.mark.parametrize("field", ["x" * 513, "a\x00b", ""])
+def test_an_output_field_name_is_checked_as_an_input_field_is(two_workspaces, field):
+    response = post(two_workspaces.client("steward"), _with_output_field(field))
+    assert response.status_code == 400, response.content
+    assert any(error["field"].startswith("outputs.0.facets.columnLineage.fields")
+               for error in response.json()["errors"])
+    assert not LineageEdge.objects.exists() and not ExternalAsset.objects.exists()
+
+
+def test_an_event_time_without_offset_is_refused_rather_than_never_stale(two_workspaces):
+    steward = two_workspaces.client("steward")
+    later = event_dict(when=datetime(2026, 6, 1, tzinfo=UTC))
+    assert post(steward, later).json()["events"][0]["outcome"] == "recorded"
+    older = {**event_dict(inputs=()), "eventTime": "2020-01-01T00:00:00"}
+    response = post(steward, older)
+    assert response.status_code == 400 or response.json()["events"][0]["outcome"] == "stale", response.content
+
+
+def test_a_workspace_the_sender_may_only_read_is_refused(two_workspaces):
+    response = post(two_workspaces.client("analyst"), event_dict(), workspace=two_workspaces.workspace_a.pk)
+    assert response.status_code == 403
+    assert not LineageEdge.objects.exists()
+
+
+def test_a_workspace_id_past_any_integer_column_is_a_problem(two_workspaces):
+    response = post(two_workspaces.client("steward"), event_dict(), workspace="1" * 30)
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "workspace"
