@@ -21,7 +21,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from accounts.admin import ServiceAdminMixin, add_service_errors, admin_error_text, workspace_field_kwargs
+from accounts.admin import (
+    ServiceAdminMixin,
+    add_service_errors,
+    admin_error_text,
+    is_id_text,
+    workspace_field_kwargs,
+)
 from accounts.permissions import has_any_grant
 from accounts.selectors import workspace_list, workspaces_allowing
 from accounts.wording import counted
@@ -48,7 +54,7 @@ class VisibleWorkspaceFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        return queryset.filter(workspace_id=int(value)) if value and value.isdigit() else queryset
+        return queryset.filter(workspace_id=int(value)) if is_id_text(value) else queryset
 
 
 class ParentTermFilter(admin.SimpleListFilter):
@@ -64,7 +70,7 @@ class ParentTermFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        return queryset.filter(parent_id=int(value)) if value and value.isdigit() else queryset
+        return queryset.filter(parent_id=int(value)) if is_id_text(value) else queryset
 
 
 def _assets_count(queryset):

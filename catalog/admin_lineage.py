@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
+from accounts.admin import is_id_text
 from accounts.permissions import has_any_grant
 from catalog.admin_assets import change_urls, section
 from catalog.lineage import selectors
@@ -128,22 +129,17 @@ def lineage_section(request, asset):
 
 def _query(request: HttpRequest) -> tuple[int, bool]:
     depth, columns = request.GET.get("depth", str(PICTURE_DEPTH)), request.GET.get("columns", "0")
-    if not _is_number(depth) or not 0 < int(depth) <= selectors.MAX_DEPTH:
+    if not is_id_text(depth) or not 0 < int(depth) <= selectors.MAX_DEPTH:
         raise BadQuery(f"depth: a whole number from 1 to {selectors.MAX_DEPTH}.")
     if columns not in ("0", "1"):
         raise BadQuery("columns: 0 or 1.")
     return int(depth), columns == "1"
 
 
-def _is_number(text: str) -> bool:
-    """Digits 0-9 only: str.isdigit() also takes "²" and other digits int() refuses (a 500)."""
-    return text.isascii() and text.isdigit()
-
-
 def lineage_json_view(request: HttpRequest, object_id: str) -> JsonResponse:
     """``<asset page>/lineage/?depth=&columns=``: the picture's graph around the asset, for expanding a node or
     showing columns. 404 for an asset the reader may not see, 403 for a reader of no lineage at all."""
-    asset = asset_list(user=request.user).filter(pk=object_id).first() if _is_number(object_id) else None
+    asset = asset_list(user=request.user).filter(pk=object_id).first() if is_id_text(object_id) else None
     if asset is None:
         return JsonResponse({"detail": "No such asset, or not one you may see."}, status=404)
     if not may_read_lineage(request):

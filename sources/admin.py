@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import get_text_list
 from django.views.decorators.http import require_POST
 
-from accounts.admin import ContributedAdminMixin, ServiceAdminMixin, workspace_field_kwargs
+from accounts.admin import ContributedAdminMixin, ServiceAdminMixin, is_id_text, workspace_field_kwargs
 from accounts.permissions import has_perm
 from sources import services
 from sources.forms import DRIVER_OPTIONS, ENGINE_LABELS, DataSourceForm, option_fieldsets
@@ -43,7 +43,7 @@ class VisibleDataSourceFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value and value.isdigit():
+        if is_id_text(value):
             return queryset.filter(**{self.source_field: int(value)})
         return queryset
 
