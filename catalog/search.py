@@ -67,6 +67,7 @@ CORRECTIONS_PER_WORD = 5
 # pg_trgm's threshold while looking up corrections in the vocabulary: "emial" shares 2 of 10 trigrams with "email"
 # (0.2), under the default 0.3; the edit distance then decides.
 CORRECTION_TRIGRAM_THRESHOLD = 0.15
+PG_TRGM_DEFAULT_THRESHOLD = 0.3
 # Assets refreshed per statement.
 REFRESH_CHUNK = 10_000
 # PostgreSQL's limits on a tsvector: a lexeme's length in bytes, a position, positions kept per lexeme.
@@ -350,11 +351,12 @@ def corrections(words: Sequence[str], visible: tuple[str, Sequence] | None) -> d
             if connection.vendor == "postgresql":
                 # The trigram index finds the candidates under a lower threshold, set for this statement's
                 # transaction only and put back after (the search's own "%" keeps the default); the edit
-                # distance then picks among them.
+                # distance then picks among them. In a session that has not used pg_trgm yet its setting does
+                # not exist (the library is loaded by the first "%"): missing_ok reads it as pg_trgm's default.
                 with transaction.atomic():
-                    cursor.execute("SELECT current_setting('pg_trgm.similarity_threshold'), "
+                    cursor.execute("SELECT coalesce(current_setting('pg_trgm.similarity_threshold', true), %s), "
                                    "set_config('pg_trgm.similarity_threshold', %s, true)",
-                                   [str(CORRECTION_TRIGRAM_THRESHOLD)])
+                                   [str(PG_TRGM_DEFAULT_THRESHOLD), str(CORRECTION_TRIGRAM_THRESHOLD)])
                     before = cursor.fetchone()[0]
                     cursor.execute(f"SELECT word FROM {table} WHERE word %% %s AND length(word) BETWEEN %s AND %s",
                                    [word, len(word) - limit, len(word) + limit])

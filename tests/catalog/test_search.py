@@ -93,6 +93,18 @@ def test_a_one_typo_query_finds_the_asset(shop, steward):
     assert matches(steward, "biling_adress")[0] == ("billing_address", "fuzzy")
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm's setting")
+@pytest.mark.django_db(transaction=True)
+def test_typos_are_looked_up_on_a_session_that_has_not_loaded_pg_trgm_yet():
+    # Regression: current_setting('pg_trgm.similarity_threshold') failed on a new connection (CI's live server:
+    # "unrecognized configuration parameter"), answering the admin's search with a 500.
+    connection.close()
+    assert search.corrections(["custmer"], None) == {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('pg_trgm.similarity_threshold')")
+        assert float(cursor.fetchone()[0]) == search.PG_TRGM_DEFAULT_THRESHOLD
+
+
 def test_a_synonym_or_abbreviation_of_a_linked_term_finds_the_asset(shop, steward, world):
     term = GlossaryTermFactory(workspace=world.workspace_a, name="Marketing consent",
                                synonyms=["newsletter permission"], abbreviations=["MKTC"])
