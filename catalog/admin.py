@@ -4,8 +4,10 @@ or the selected ones, through catalog.asset_curation, audit rows included). An a
 what it holds (catalog.admin_assets)."""
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 
@@ -15,7 +17,16 @@ from catalog import admin_assets, inventory
 from catalog.admin_curation import CurationAdminMixin, curate_selected
 from catalog.admin_lineage import LineageAdminMixin
 from catalog.admin_readable import NOT_PROFILED, profile_facts, property_facts
-from catalog.models import Asset, ColumnAsset, DatabaseAsset, RoutineAsset, SchemaAsset, TableAsset, ViewAsset
+from catalog.models import (
+    Asset,
+    ColumnAsset,
+    DatabaseAsset,
+    RoutineAsset,
+    SchemaAsset,
+    SourceAsset,
+    TableAsset,
+    ViewAsset,
+)
 from catalog.selectors import asset_list, asset_search
 from config.pagination import EstimatedCountPaginator
 from sources.admin import VisibleDataSourceFilter
@@ -54,14 +65,16 @@ def _inventory_action(fmt: str):
                   permissions=["view"])
     def export(modeladmin, request, queryset):
         """The inventory (catalog.inventory) of the selected columns and of the columns under the selected
-        tables, views, schemas and databases, read through the asset selector like the API's export. A column
-        sits at most three levels under what was selected (database, schema, table); the action is offered on
-        every asset page, so a selected database must not export an empty file."""
-        selected = queryset.values("pk")
-        children = Asset.objects.filter(parent__in=selected).values("pk")
-        grandchildren = Asset.objects.filter(parent__in=children).values("pk")
-        columns = asset_list(user=request.user).filter(
-            Q(pk__in=selected) | Q(parent__in=selected) | Q(parent__in=children) | Q(parent__in=grandchildren))
+        tables, views, schemas, databases and sources, read through the asset selector like the API's export. A
+        column sits at most four levels under what was selected (source, database, schema, table); the action is
+        offered on every asset list, so a selected source or database must not export an empty file."""
+        levels = [queryset.values("pk")]
+        for _ in range(3):
+            levels.append(Asset.objects.filter(parent__in=levels[-1]).values("pk"))
+        within = Q(pk__in=levels[0])
+        for level in levels:
+            within |= Q(parent__in=level)
+        columns = asset_list(user=request.user).filter(within)
         return inventory.streaming_response(inventory.of_columns(columns), fmt)
 
     export.__name__ = f"export_inventory_{fmt}"
@@ -168,6 +181,20 @@ class AssetAdmin(CurationAdminMixin, LineageAdminMixin, ContributedAdminMixin, R
 # One page per asset type.
 for proxy in (DatabaseAsset, SchemaAsset, TableAsset, ViewAsset, RoutineAsset, ColumnAsset):
     admin.site.register(proxy, AssetAdmin)
+
+
+@admin.register(SourceAsset)
+class SourceAssetAdmin(AssetAdmin):
+    """The data sources' own assets (catalog.source_assets): a list to select, curate and export them like any
+    assets; each one's page is its data source's, where its sections are (catalog.admin_sources)."""
+
+    list_display = ["name", "data_source", "sensitivity", "first_seen_at"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        asset = self.get_object(request, unquote(object_id))
+        if asset is None:  # Django's answer for an id outside the user's scope
+            return super().change_view(request, object_id, form_url, extra_context)
+        return redirect(admin_assets.asset_url(asset))
 
 # Their admins, and the suggestions' and properties' sections of the asset pages, register themselves.
 from catalog import admin_classifications, admin_glossary, admin_properties, admin_suggestions  # noqa: E402,F401

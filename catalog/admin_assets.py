@@ -1,6 +1,7 @@
 """An asset's page in the back office: where it sits (source → database → schema → table → column, each a link)
 and the sections below its fields — a table's columns, a schema's tables, a column's classifications with their
-evidence and history, and what higher apps contribute (scanning's drift).
+evidence and history, and what higher apps contribute (scanning's drift). A data source's own asset
+(catalog.source_assets) has its sections on the data source's page (catalog.admin_sources), which is its page.
 
 Imports point down, so this page cannot name what scanning records about an asset. Each app registers its
 sections with :func:`section` in its own ``admin_assets`` module (an ``accounts.contributions.Registry``, as the
@@ -44,8 +45,15 @@ def sections_for(request: HttpRequest, asset: Asset) -> list[ShownPart]:
 
 
 def asset_url(asset: Asset) -> str:
-    """The page of ``asset``: each type has its own (the proxy models of catalog.models)."""
+    """The page of ``asset``: each type has its own (the proxy models of catalog.models), a source's asset its data
+    source's."""
+    if asset.type == Asset.Type.SOURCE:
+        return source_page_url(asset.data_source_id)
     return reverse(f"admin:catalog_{asset.type}asset_change", args=[asset.pk])
+
+
+def source_page_url(data_source_id: int) -> str:
+    return reverse("admin:sources_datasource_change", args=[data_source_id])
 
 
 def change_urls(url_name: Callable[[Model], str]) -> Callable[[Model], str]:
@@ -84,7 +92,8 @@ class Crumb:
 
 def breadcrumbs(request: HttpRequest, asset: Asset) -> list[Crumb]:
     """Source, then each ancestor from the database down, then the asset itself: one query for the ancestors
-    (a column has three), which also serves the page's own "parent" field."""
+    (a column has four, the source's asset the last), which also serves the page's own "parent" field. The
+    source's asset is the source's crumb, not one of its own."""
     ancestors = []
     if asset.parent_id is not None:
         parent = (asset_list(user=request.user).select_related("parent__parent__parent")
@@ -96,8 +105,9 @@ def breadcrumbs(request: HttpRequest, asset: Asset) -> list[Crumb]:
             ancestors.insert(0, parent)
             parent = parent.parent if parent.parent_id is not None else None
     source = asset.data_source
-    crumbs = [Crumb(source.name, reverse("admin:sources_datasource_change", args=[source.pk]), "source")]
-    crumbs += [Crumb(item.name, asset_url(item), item.type) for item in (*ancestors, asset)]
+    crumbs = [Crumb(source.name, source_page_url(source.pk), "source")]
+    crumbs += [Crumb(item.name, asset_url(item), item.type) for item in (*ancestors, asset)
+               if item.type != Asset.Type.SOURCE]
     return crumbs
 
 
@@ -153,14 +163,14 @@ def columns_section(request, asset):
             "list_url": asset_list_url(Asset.Type.COLUMN, parent__id__exact=asset.pk)}
 
 
-_CONTENTS = {Asset.Type.DATABASE: (Asset.Type.SCHEMA,),
+_CONTENTS = {Asset.Type.SOURCE: (Asset.Type.DATABASE,), Asset.Type.DATABASE: (Asset.Type.SCHEMA,),
              Asset.Type.SCHEMA: (Asset.Type.TABLE, Asset.Type.VIEW, Asset.Type.ROUTINE)}
 
 
 @section(key="contents", title="Contents", template="admin/catalog/asset/contents.html", order=10)
 def contents_section(request, asset):
-    """A database's schemas, a schema's tables, views and routines: the first ``CONTENTS_SHOWN`` present ones, and links
-    to the lists of all of them."""
+    """A source's databases, a database's schemas, a schema's tables, views and routines: the first
+    ``CONTENTS_SHOWN`` present ones, and links to the lists of all of them."""
     kinds = _CONTENTS.get(asset.type)
     if kinds is None:
         return None

@@ -21,7 +21,9 @@ from django.db.models import Count, Q
 
 from catalog import search
 from catalog.models import Asset
+from catalog.source_assets import source_asset_ensure
 from sources.connectors import SchemaObject
+from sources.models import DataSource
 
 # The scanned fields of an asset; everything else on it belongs to stewards or to detection.
 SCANNED_FIELDS = ("type", "data_type", "is_nullable", "default", "source_description", "ordinal", "properties")
@@ -111,7 +113,8 @@ def _copy_default_fields() -> list:
 
 @dataclass(frozen=True, slots=True)
 class NewAsset:
-    """An asset to insert: its qualified name, its parent's (None for a database) and what the source said."""
+    """An asset to insert: its qualified name, its parent's (None for a database: its parent is the source's own
+    asset) and what the source said."""
 
     name: str
     parent: str | None
@@ -119,17 +122,33 @@ class NewAsset:
 
 
 class AssetWriter:
-    """Reads and writes one data source's assets in bulk, with ``now`` as the time of every change it writes."""
+    """Reads and writes one data source's scanned assets in bulk, with ``now`` as the time of every change it
+    writes. The source's own asset (catalog.source_assets) is no scanned object: it is the parent of the databases
+    the writer inserts, and never counted, compared or marked removed."""
 
     def __init__(self, *, data_source_id: int, now: datetime):
         self.source_id = data_source_id
         self.now = now
         self.postgresql = connection.vendor == "postgresql"
         self._sequence: str | None = None
+        self._root: int | None = None
+
+    def _scanned(self):
+        return Asset.objects.filter(data_source_id=self.source_id).exclude(type=Asset.Type.SOURCE)
+
+    def root_pk(self) -> int:
+        """The source asset's key, the parent of a new database: ensured once per writer (a first scan may come
+        before the ``datasource.created`` event's delivery; catalog.source_assets)."""
+        if self._root is None:
+            self._root = source_asset_ensure(data_source=DataSource.objects.get(pk=self.source_id)).pk
+        return self._root
+
+    def _parent_pk(self, asset: NewAsset, pks: dict[str, int]) -> int | None:
+        return pks.get(asset.parent) if asset.parent is not None else self.root_pk()
 
     def census(self, *, since: datetime) -> tuple[int, int]:
-        """How many of the source's assets are live, and how many were first seen before ``since``."""
-        counts = Asset.objects.filter(data_source_id=self.source_id).aggregate(
+        """How many of the source's scanned assets are live, and how many were first seen before ``since``."""
+        counts = self._scanned().aggregate(
             live=Count("pk", filter=Q(removed_at__isnull=True)), older=Count("pk", filter=Q(first_seen_at__lt=since)))
         return counts["live"], counts["older"]
 
@@ -207,7 +226,7 @@ class AssetWriter:
         # In stream order, so that a parent new in this batch has its key before its children look for it.
         for pk, asset in zip(new_pks, new, strict=True):
             obj = asset.obj
-            parent_pk = pks.get(asset.parent) if asset.parent is not None else None
+            parent_pk = self._parent_pk(asset, pks)
             # In the order of COPY_FIELDS.
             rows.append((pk, source_id, parent_pk, asset.name, obj.path[-1][:512], obj.kind, obj.data_type[:255],
                          obj.is_nullable, obj.default, obj.description, obj.ordinal, obj.row_estimate,
@@ -225,8 +244,7 @@ class AssetWriter:
         # Parents first, so that children find their parent's new primary key.
         for depth in sorted(by_depth):
             at_depth = by_depth[depth]
-            rows = [Asset(data_source_id=self.source_id,
-                          parent_id=pks.get(new[at].parent) if new[at].parent is not None else None,
+            rows = [Asset(data_source_id=self.source_id, parent_id=self._parent_pk(new[at], pks),
                           qualified_name=new[at].name, name=new[at].obj.name[:512], row_count=new[at].obj.row_estimate,
                           fingerprint=new[at].obj.fingerprint(), first_seen_at=self.now, changed_at=self.now,
                           **scanned_values(new[at].obj))
@@ -263,9 +281,9 @@ class AssetWriter:
                                   list(fields), batch_size=1000)
 
     def live_pks(self, *, page: int) -> Iterator[int]:
-        """The source's live assets, streamed (a server-side cursor on PostgreSQL): a page read per query would be
-        planned on statistics a fresh catalog does not have."""
-        return Asset.objects.filter(data_source_id=self.source_id, removed_at__isnull=True).values_list(
+        """The source's live scanned assets, streamed (a server-side cursor on PostgreSQL): a page read per query
+        would be planned on statistics a fresh catalog does not have."""
+        return self._scanned().filter(removed_at__isnull=True).values_list(
             "pk", flat=True).iterator(chunk_size=page)
 
     def mark_removed(self, pks: Collection[int]) -> None:

@@ -1,6 +1,6 @@
 """The inventory of sensitive data: where personal and other sensitive data lives, one row per column that carries
-a sensitivity (source, qualified name, data type, classifications with their status, sensitivity, owners, when
-the source was last scanned), as CSV or JSON.
+a sensitivity (source, qualified name, data type, classifications with their status, sensitivity, the source's
+owners — those of its own asset, catalog.source_assets —, when the source was last scanned), as CSV or JSON.
 
 Read through the asset selector with the asset list's filter set, so an export shows exactly the columns the
 same user would page through in ``/api/v1/assets/?type=column`` with the same filters. Streamed: rows are read
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from itertools import islice
@@ -21,7 +22,7 @@ from django.http import StreamingHttpResponse
 from accounts.models import User
 from accounts.spreadsheets import spreadsheet_cell
 from catalog.api.filters import AssetFilterSet
-from catalog.models import Asset, AssetClassification
+from catalog.models import Asset, AssetClassification, AssetOwner
 from catalog.selectors import asset_list
 from catalog.services import COUNTING_STATUSES
 from config.filters import check_filters
@@ -55,16 +56,32 @@ def of_columns(assets: QuerySet[Asset]) -> QuerySet[Asset]:
                        .select_related("classification").order_by("classification__name"))
     return (assets.filter(type=Asset.Type.COLUMN).exclude(sensitivity="")
             .select_related("data_source")
-            .prefetch_related(Prefetch("classifications", queryset=classifications), "data_source__owners")
+            .prefetch_related(Prefetch("classifications", queryset=classifications))
             .order_by("data_source_id", "qualified_name"))
+
+
+def source_owners(data_source_ids: set[int]) -> dict[int, list[str]]:
+    """The owners of each source (of its own asset), any capacity: usernames, and groups as ``name (group)``,
+    sorted; one query."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for source_id, username, group in (AssetOwner.objects.filter(asset__data_source_id__in=data_source_ids,
+                                                                 asset__type=Asset.Type.SOURCE)
+                                       .values_list("asset__data_source_id", "user__username", "group__name")):
+        name = username or f"{group} (group)"
+        if name not in found[source_id]:
+            found[source_id].append(name)
+    return {source_id: sorted(found.get(source_id, ())) for source_id in data_source_ids}
 
 
 def rows(columns: QuerySet[Asset]) -> Iterator[dict]:
     """One dict per column (``FIELDS``), read ``CHUNK_SIZE`` at a time."""
     last_scanned: dict[int, datetime] = {}
+    owners: dict[int, list[str]] = {}
     columns = columns.iterator(chunk_size=CHUNK_SIZE)
     while chunk := list(islice(columns, CHUNK_SIZE)):
-        unknown = {column.data_source_id for column in chunk} - set(last_scanned)
+        unknown = {column.data_source_id for column in chunk} - set(owners)
+        if unknown:
+            owners.update(source_owners(unknown))
         if unknown and _last_scanned_reader is not None:
             last_scanned.update(_last_scanned_reader(unknown))
         for column in chunk:
@@ -76,7 +93,7 @@ def rows(columns: QuerySet[Asset]) -> Iterator[dict]:
                 "classifications": [{"name": row.classification.name, "status": row.status}
                                     for row in column.classifications.all()],
                 "sensitivity": column.sensitivity,
-                "owners": sorted(owner.username for owner in column.data_source.owners.all()),
+                "owners": owners[column.data_source_id],
                 "last_scanned": last_scanned.get(column.data_source_id),
             }
 

@@ -14,11 +14,16 @@ from sources.models import DataSource
 
 
 class Asset(GovernedModel):
-    """A database, schema, table, view, routine (function, procedure, trigger) or column of a data source — one
-    table, so that classifications, tags, owners, terms and lineage attach to any of them. Assets are never deleted
-    by scans: a vanished object gets ``removed_at``."""
+    """A data source itself, or a database, schema, table, view, routine (function, procedure, trigger) or column
+    of one — one table, so that classifications, tags, owners, terms and lineage attach to any of them. Assets are
+    never deleted by scans: a vanished object gets ``removed_at``.
+
+    Each data source has one asset of type ``source`` (catalog.source_assets), the root of its tree: the parent of
+    its databases, named after the source, so that the source is curated, searched and filtered as any asset. It
+    is not scanned: it comes and goes with the data source."""
 
     class Type(models.TextChoices):
+        SOURCE = "source", "Data source"
         DATABASE = "database", "Database"
         SCHEMA = "schema", "Schema"
         TABLE = "table", "Table"
@@ -70,7 +75,10 @@ class Asset(GovernedModel):
         # the workspace's names, which no index serves.
         ordering = ["data_source_id", "qualified_name"]
         constraints = [models.UniqueConstraint(fields=["data_source", "qualified_name"],
-                                               name="asset_unique_qualified_name")]
+                                               name="asset_unique_qualified_name"),
+                       # One root per data source (catalog.source_assets), whoever ensures it first.
+                       models.UniqueConstraint(fields=["data_source"], condition=Q(type="source"),
+                                               name="asset_one_source_root")]
         indexes = [models.Index(fields=["data_source", "id"], name="asset_source_ids"),
                    models.Index(fields=["data_source", "type"]), models.Index(fields=["parent"]),
                    # A column's look-alikes in its source (catalog.suggestions): one index probe per column.
@@ -160,8 +168,17 @@ class AssetClassification(GovernedModel):
         return f"{self.classification} on {self.asset}"
 
 
-# One proxy per asset type, so the admin lists databases, schemas, tables, views and columns on their own pages.
-# Permissions stay those of Asset (accounts.permissions works on the concrete model).
+# One proxy per asset type, so the admin lists sources, databases, schemas, tables, views and columns on their own
+# pages. Permissions stay those of Asset (accounts.permissions works on the concrete model).
+
+
+class SourceAsset(Asset):
+    objects = AssetTypeManager(Asset.Type.SOURCE)
+
+    class Meta:
+        proxy = True
+        verbose_name = "source (catalog)"
+        verbose_name_plural = "sources (catalog)"
 
 
 class DatabaseAsset(Asset):
@@ -643,8 +660,8 @@ class PropertyDefinition(GovernedModel):
     allowed_values = models.JSONField(default=list, blank=True,
                                       help_text="The values a choice offers, in the order shown (choice types only).")
     applies_to = models.JSONField(default=list, blank=True,
-                                  help_text="The asset types that may carry it (database, schema, table, view, "
-                                            "column); empty: every type.")
+                                  help_text="The asset types that may carry it (source, database, schema, table, "
+                                            "view, routine, column); empty: every type.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

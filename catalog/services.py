@@ -404,14 +404,14 @@ def _counted_rank() -> Case:
 
 
 _LEVELS = ((Asset.Type.COLUMN,), (Asset.Type.TABLE, Asset.Type.VIEW), (Asset.Type.SCHEMA,),
-           (Asset.Type.DATABASE,))
+           (Asset.Type.DATABASE,), (Asset.Type.SOURCE,))
 
 
 def asset_sensitivity_recompute(*, asset_ids=None, data_source_id: int | None = None) -> int:
     """Set ``Asset.sensitivity`` to the highest sensitivity of the suggested or confirmed classifications on the
     asset or anywhere below it (a table is as sensitive as its most sensitive column, a database as its most
-    sensitive table), a name-only suggestion counting as internal at most (``NAME_ONLY_CAP``). Covers
-    ``asset_ids`` and their ancestors, or a whole data source.
+    sensitive table, a data source's own asset as its most sensitive database), a name-only suggestion counting as
+    internal at most (``NAME_ONLY_CAP``). Covers ``asset_ids`` and their ancestors, or a whole data source.
 
     Set-based, bottom-up per level: one read and at most one bulk write per level, whatever the number of
     assets. Derived, so not audited itself: the classification events it follows from are.

@@ -1,5 +1,5 @@
-"""The catalog's subscribers to domain events (core.events): suggestions from the data (catalog.suggestions) and
-classifications carried along lineage (catalog.propagation).
+"""The catalog's subscribers to domain events (core.events): each data source's own asset (catalog.source_assets),
+suggestions from the data (catalog.suggestions) and classifications carried along lineage (catalog.propagation).
 
 Each is called at least once per event, after the commit of the change it reports, as the system; the services
 they call are idempotent (an asset gets each suggestion once), so a redelivery adds nothing. The row the event
@@ -11,8 +11,21 @@ from accounts.actors import SYSTEM
 from accounts.models import Workspace
 from catalog import propagation, suggestions
 from catalog.models import Asset, AssetClassification
+from catalog.source_assets import source_asset_ensure
 from core.events import subscribe
 from core.models import Event
+from sources.models import DataSource
+from sources.services import CREATED_EVENT, RENAMED_EVENT
+
+
+@subscribe(CREATED_EVENT)
+@subscribe(RENAMED_EVENT)
+def keep_source_asset(event: Event) -> None:
+    """A new data source gets its asset, a renamed one's asset its new name (idempotent: the source as it is now
+    is what counts). A source deleted since has taken its asset with it."""
+    source = DataSource.objects.filter(pk=event.payload["data_source"]).first()
+    if source is not None:
+        source_asset_ensure(data_source=source)
 
 
 @subscribe("classification.confirmed")

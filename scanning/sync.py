@@ -111,6 +111,9 @@ class CatalogSync:
         self.now = timezone.now()
         self.postgresql = connection.vendor == "postgresql"
         self.assets = AssetWriter(data_source_id=self.source_id, now=self.now)
+        # The source's own asset (catalog.source_assets) before anything else: the parent of the databases the run
+        # may add, and in step with the source even if the source's event has not been delivered yet.
+        self.assets.root_pk()
         live, older = self.assets.census(since=run.started_at or self.now)
         self.baseline = not older
         # Assets live when the run started, and how many of them the stream has shown so far: when the two meet,

@@ -3,7 +3,8 @@ action goes through sources.services, so the audit trail stays complete. A sourc
 the form has a password field that never renders a value.
 
 A source's page has buttons (Test connection here; Scan now from scanning, see ``ObjectButtonsMixin``) that post
-to the admin, call the service and come back to the page with what happened."""
+to the admin, call the service and come back to the page with what happened; below its form, the parts higher apps
+contribute (``PAGE_PARTS``): the catalog's curation of the source, its contents and history."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,12 +22,13 @@ from django.utils.text import get_text_list
 from django.views.decorators.http import require_POST
 
 from accounts.admin import ContributedAdminMixin, ServiceAdminMixin, is_id_text, workspace_field_kwargs
+from accounts.contributions import Registry
 from accounts.permissions import has_perm
 from sources import services
 from sources.forms import DRIVER_OPTIONS, ENGINE_LABELS, DataSourceForm, option_fieldsets
 from sources.models import DataSource
 from sources.openlineage import namespaces_in_use
-from sources.selectors import datasource_list, datasource_owner_choices
+from sources.selectors import datasource_list
 
 
 class VisibleDataSourceFilter(admin.SimpleListFilter):
@@ -49,6 +51,11 @@ class VisibleDataSourceFilter(admin.SimpleListFilter):
 
 
 MAX_CONNECTION_TESTS_PER_ACTION = 3
+
+# The parts of a data source's page below its form, contributed by higher apps from a module ``admin_sources``
+# (accounts.contributions): a builder ``build(request, source) -> dict | None`` registered with ``page_part``.
+PAGE_PARTS = Registry("admin_sources", "data source page parts")
+page_part = PAGE_PARTS.register
 
 
 @dataclass(frozen=True)
@@ -136,9 +143,8 @@ class DataSourceAdmin(ObjectButtonsMixin, ContributedAdminMixin, ServiceAdminMix
     # navigation and the filters.
     list_display = ["name", "workspace", "engine", "location", "has_secret"]
     list_filter = ["engine"]  # a workspace filter would list every workspace's name, including unseen ones
-    search_fields = ["name", "host", "database", "description"]
+    search_fields = ["name", "host", "database"]
     list_select_related = ["workspace"]
-    filter_horizontal = ["owners"]
     actions = ["test_connection"]
 
     class Media:
@@ -147,14 +153,18 @@ class DataSourceAdmin(ObjectButtonsMixin, ContributedAdminMixin, ServiceAdminMix
 
     def get_fieldsets(self, request, obj=None):
         connection = ["workspace", "name", "engine", "host", "port", "database", "username"]
-        about = (None, {"fields": ["description", "owners"]})
         if obj is not None and not self.has_change_permission(request, obj):  # a viewer: nothing to write
             return [(None, {"fields": [*connection, "options_display", "has_secret"]}),
-                    ("OpenLineage", {"fields": ["namespaces_in_use"]}), about]
+                    ("OpenLineage", {"fields": ["namespaces_in_use"]})]
         lineage = ("OpenLineage", {"fields": ["openlineage_namespaces", *(["namespaces_in_use"] if obj else [])],
                                    "description": "OpenLineage events (POST /api/v1/openlineage/) whose datasets "
                                                   "are in these namespaces are matched to this source's tables."})
-        return [(None, {"fields": [*connection, "password", "clear_secret"]}), *option_fieldsets(), lineage, about]
+        return [(None, {"fields": [*connection, "password", "clear_secret"]}), *option_fieldsets(), lineage]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["source_parts"] = PAGE_PARTS.shown(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_readonly_fields(self, request, obj=None):
         return ["workspace", "namespaces_in_use"] if obj is not None else []
@@ -163,11 +173,6 @@ class DataSourceAdmin(ObjectButtonsMixin, ContributedAdminMixin, ServiceAdminMix
         if db_field.name == "workspace":
             kwargs.update(workspace_field_kwargs(user=request.user, perm="sources.add_datasource"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "owners":  # members of the caller's workspaces; the service checks the source's own
-            kwargs["queryset"] = datasource_owner_choices(user=request.user)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(boolean=True, description="secret")
     def has_secret(self, obj):
@@ -208,24 +213,19 @@ class DataSourceAdmin(ObjectButtonsMixin, ContributedAdminMixin, ServiceAdminMix
         return form.cleaned_data.get("password") or None  # blank keeps the stored secret
 
     def save_model(self, request, obj, form, change):
-        owners = form.cleaned_data.get("owners")
         if change:
             fields = {name: value for name, value in self._fields(form).items() if name in form.changed_data}
             stored = self.stored(obj)
             had_secret, retargeted = stored.has_secret, services.secret_target_changes(stored, fields)
             updated = self.run_service(request, services.datasource_update, data_source=stored,
-                                       acting_user=request.user, password=self._password(form),
-                                       owners=owners if "owners" in form.changed_data else None, **fields)
+                                       acting_user=request.user, password=self._password(form), **fields)
             if had_secret and not updated.has_secret and self._password(form) is None:
                 self._say_secret_dropped(request, updated, retargeted)
         else:
             created = self.run_service(request, services.datasource_create, workspace=form.cleaned_data["workspace"],
                                        acting_user=request.user, password=self._password(form) or "",
-                                       owners=owners or (), **self._fields(form))
+                                       **self._fields(form))
             obj.pk = created.pk
-
-    def save_related(self, request, form, formsets, change):
-        pass  # owners were saved by the service, with the rest
 
     def _say_secret_dropped(self, request, source, retargeted: list[str]) -> None:
         # The service dropped the secret (the caller changed where it is sent and may not read it): without this

@@ -121,8 +121,7 @@ class DataSourceForm(ServiceValidatedForm):
 
     class Meta:
         model = DataSource
-        fields = ["workspace", "name", "engine", "host", "port", "database", "username", "openlineage_namespaces",
-                  "description", "owners"]
+        fields = ["workspace", "name", "engine", "host", "port", "database", "username", "openlineage_namespaces"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,13 +6,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from accounts.fields import DESCRIPTION_MAX_LENGTH, BoundedTextField
 from accounts.governed import GovernedModel
 from accounts.models import Workspace
 
 
 class DataSource(GovernedModel):
-    """A database Racine scans. Its secret is stored encrypted (``sources.crypto``) and is write-only."""
+    """A database Racine scans. Its secret is stored encrypted (``sources.crypto``) and is write-only.
+
+    What stewards say of it (description, owners, tags, terms, certification, properties) is curation, held on the
+    source's asset in the catalog above (catalog.source_assets), like what they say of its tables."""
 
     class Engine(models.TextChoices):
         POSTGRESQL = "postgresql", "PostgreSQL"
@@ -21,8 +23,8 @@ class DataSource(GovernedModel):
         SQLALCHEMY = "sqlalchemy", "Other (SQLAlchemy URL)"
 
     workspace_path = "workspace"
-    audit_fields = ["name", "engine", "host", "port", "database", "username", "options", "description",
-                    "openlineage_namespaces", "encrypted_secret"]
+    audit_fields = ["name", "engine", "host", "port", "database", "username", "options", "openlineage_namespaces",
+                    "encrypted_secret"]
     audit_redact = ["encrypted_secret"]
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="data_sources")
@@ -42,8 +44,6 @@ class DataSource(GovernedModel):
         default=list, blank=True, verbose_name="OpenLineage namespaces",
         help_text="The namespaces OpenLineage events name this source's datasets in (postgres://db.example.com:5432, "
                   "snowflake://org-account). None: the one its connection settings give, where Racine can tell it.")
-    description = BoundedTextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
-    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_data_sources")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -6,19 +6,11 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.permissions import restrict
-from accounts.selectors import workspace_list
 from sources.models import DataSource
 
 
 def datasource_list(*, user: User | None, action: str = "view") -> QuerySet[DataSource]:
     return restrict(DataSource.objects.select_related("workspace"), user, action)
-
-
-def datasource_owner_choices(*, user: User | None, data_source: DataSource | None = None) -> QuerySet[User]:
-    """Who may own a data source: the active members of its workspace, or for a source not created yet, of the
-    workspaces ``user`` may see (the service checks the chosen workspace's own members)."""
-    workspaces = [data_source.workspace_id] if data_source is not None else workspace_list(user=user)
-    return User.objects.filter(is_active=True, memberships__workspace__in=workspaces).distinct()
 
 
 def datasource_by_name_or_id(reference: str) -> DataSource:

@@ -29,6 +29,7 @@ from accounts.actors import SYSTEM, SystemActor, user_or_none
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from config.cache_guard import guarded
+from core.events import record_event
 from sources import crypto
 from sources.connectors import (
     AuthenticationFailed,
@@ -53,12 +54,10 @@ from sources.openlineage import namespaces_validated
 
 logger = logging.getLogger("racine.sources")
 
-DATASOURCE_FIELDS = ("name", "engine", "host", "port", "database", "username", "options", "description",
-                     "openlineage_namespaces")
+DATASOURCE_FIELDS = ("name", "engine", "host", "port", "database", "username", "options", "openlineage_namespaces")
 # Where the secret is sent: changing any of these without the right to read the secret drops the secret, or the
 # new target (a server the caller runs) would receive it.
 SECRET_TARGET_FIELDS = ("engine", "host", "port", "database", "username", "options")
-OWNER_NOT_FOUND = 'Invalid pk "{pk_value}" - object does not exist.'  # DRF's words for an unknown id
 
 
 class ConnectionTestFailed(Exception):
@@ -234,30 +233,22 @@ def validate_settings(source: DataSource) -> None:
         raise ValidationError({exc.field or NON_FIELD_ERRORS: [str(exc)]}) from None
 
 
-def _check_owners(workspace: Workspace, owners) -> None:
-    """Owners are active members of the source's workspace. Anyone else is answered like an id that does not
-    exist, so the field cannot be used to probe which users exist in other workspaces."""
-    wanted = {user.pk for user in owners}
-    members = set(User.objects.filter(pk__in=wanted, is_active=True, memberships__workspace=workspace)
-                  .values_list("pk", flat=True))
-    outsiders = sorted(wanted - members)
-    if outsiders:
-        raise ValidationError({"owners": [ValidationError(OWNER_NOT_FOUND.format(pk_value=outsiders[0]),
-                                                          code="does_not_exist")]})
+# What the catalog above follows (its asset of the source, catalog.source_assets): recorded in the transaction of the
+# change, delivered through the outbox (core.events).
+CREATED_EVENT, RENAMED_EVENT = "datasource.created", "datasource.renamed"
 
 
 @transaction.atomic
-def datasource_create(*, workspace: Workspace, acting_user: User | SystemActor, password: str = "", owners=(),
+def datasource_create(*, workspace: Workspace, acting_user: User | SystemActor, password: str = "",
                       **fields) -> DataSource:
+    """Register a source. Its description, owners, tags and certification are curation, on its catalog asset."""
     with writes.creating(DataSource, acting_user=acting_user, event="datasource.created",
                          allowed=lambda: workspace_allows(acting_user, "sources.add_datasource", workspace),
                          values={"workspace": workspace, "created_by": user_or_none(acting_user)},
                          fields=fields, editable=DATASOURCE_FIELDS) as source:
         source.encrypted_secret = crypto.encrypt(password)
         validate_settings(source)
-        _check_owners(workspace, owners)
-    if owners:
-        source.owners.set(owners)
+    record_event(CREATED_EVENT, source, {"data_source": source.pk, "name": source.name})
     return source
 
 
@@ -273,13 +264,14 @@ def secret_target_changes(data_source: DataSource, fields: dict) -> list[str]:
 
 @transaction.atomic
 def datasource_update(*, data_source: DataSource, acting_user: User | SystemActor, password: str | None = None,
-                      owners=None, **fields) -> DataSource:
+                      **fields) -> DataSource:
     """Change a source; ``password=None`` keeps the stored secret, ``""`` clears it.
 
     A change of where the secret goes (``SECRET_TARGET_FIELDS``) drops the stored secret unless the caller may
     read it or enters a password in the same change: otherwise a steward could point the source at a server of
     theirs and have the next connection test hand it the password."""
     retargeted = secret_target_changes(data_source, fields)  # against the stored values: before they change
+    name = data_source.name
     with writes.changing(data_source, acting_user=acting_user, event="datasource.changed",
                          allowed=lambda: has_perm(acting_user, "change", data_source),
                          fields=fields, editable=DATASOURCE_FIELDS):
@@ -293,9 +285,8 @@ def datasource_update(*, data_source: DataSource, acting_user: User | SystemActo
     if drop_secret:
         audit.record(event="datasource.secret_dropped", actor=acting_user, obj=data_source,
                      extra={"changed": retargeted})
-    if owners is not None:
-        _check_owners(data_source.workspace, owners)
-        data_source.owners.set(owners)
+    if data_source.name != name:
+        record_event(RENAMED_EVENT, data_source, {"data_source": data_source.pk, "name": [name, data_source.name]})
     return data_source
 
 

@@ -45,6 +45,9 @@ class InventoryRowSerializer(serializers.Serializer):
     data_type = serializers.CharField()
     classifications = InventoryClassificationSerializer(many=True, help_text="Suggested and confirmed ones.")
     sensitivity = serializers.ChoiceField(choices=Asset.Sensitivity.choices)
-    owners = serializers.ListField(child=serializers.CharField(), help_text="Usernames of the data source's owners.")
+    owners = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The data source's owners (of its own asset, in any capacity): usernames, and groups as "
+                  "'name (group)'.")
     last_scanned = serializers.DateTimeField(allow_null=True, help_text="When the data source's last successful "
                                                                         "scan ended.")

@@ -7,13 +7,13 @@ from accounts.api.base import ScopedRelationsMixin
 from accounts.selectors import workspace_list
 from sources.models import DataSource
 from sources.openlineage import MAX_NAMESPACE_LENGTH, MAX_NAMESPACES, namespaces_in_use
-from sources.selectors import datasource_owner_choices
 
 
 class DataSourceSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     """Input and output of a data source. ``workspace`` accepts only workspaces the caller can see, so an id
     outside their scope is refused exactly like one that does not exist; whether they may add a source there is
-    the service's rule (403)."""
+    the service's rule (403). Its description, owners, tags and certification are curation, on its catalog asset
+    (``/api/v1/assets/?type=source``, ``/api/v1/assets/{id}/curation/``)."""
 
     password = serializers.CharField(
         write_only=True, required=False, allow_blank=True, trim_whitespace=False, max_length=4096,
@@ -31,41 +31,20 @@ class DataSourceSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
                   "can tell it (PostgreSQL, MySQL / MariaDB).")
     openlineage_namespaces_in_use = serializers.SerializerMethodField(
         help_text="The namespaces OpenLineage events are matched against: those declared, else the derived one.")
-    # Owners are members of the source's workspace: anyone else reads as an id that does not exist. A new source's
-    # workspace is known only once validated: the caller's workspaces' members here, validate() narrows them.
-    scoped_relations = {"workspace": workspace_list, "owners": datasource_owner_choices}
+    scoped_relations = {"workspace": workspace_list}
 
     class Meta:
         model = DataSource
         fields = ["id", "workspace", "name", "engine", "host", "port", "database", "username", "password",
-                  "has_secret", "options", "openlineage_namespaces", "openlineage_namespaces_in_use", "description",
-                  "owners", "created_by", "created_at", "updated_at"]
+                  "has_secret", "options", "openlineage_namespaces", "openlineage_namespaces_in_use",
+                  "created_by", "created_at", "updated_at"]
         read_only_fields = ["id", "has_secret", "created_by", "created_at", "updated_at"]
         # Uniqueness is the service's rule (full_clean, same 400); DRF's validator would run a query first.
         validators = []
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if isinstance(self.instance, DataSource) and "owners" in self.fields:
-            self.fields["owners"].child_relation.queryset = datasource_owner_choices(
-                user=getattr(self.context.get("request"), "user", None), data_source=self.instance)
-
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_openlineage_namespaces_in_use(self, source: DataSource) -> list[str]:
         return namespaces_in_use(source)
-
-    def validate(self, attrs):
-        workspace = attrs.get("workspace")
-        if workspace is not None:
-            relation = self.fields["owners"].child_relation
-            members = set(workspace.memberships.values_list("user_id", flat=True))
-            for owner in attrs.get("owners", ()):
-                if owner.pk not in members:
-                    try:
-                        relation.fail("does_not_exist", pk_value=owner.pk)
-                    except serializers.ValidationError as exc:
-                        raise serializers.ValidationError({"owners": exc.detail}) from None
-        return attrs
 
 
 class DataSourceUpdateSerializer(DataSourceSerializer):

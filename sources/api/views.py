@@ -18,10 +18,10 @@ class DataSourceViewSet(RestrictedModelViewSet):
     """Databases Racine scans. The secret is write-only (``password`` in, ``has_secret`` out). Creating a source
     needs ``sources.add_datasource`` in the target workspace."""
 
-    queryset = DataSource.objects.select_related("workspace", "created_by").prefetch_related("owners")
+    queryset = DataSource.objects.select_related("workspace", "created_by")
     serializer_class = serializers.DataSourceSerializer
     filterset_class = filters.DataSourceFilterSet
-    search_fields = ["name", "host", "database", "description"]
+    search_fields = ["name", "host", "database"]
     ordering_fields = ["name", "engine", "created_at", "updated_at"]
     action_permissions = {"test_connection": "test_connection"}
 

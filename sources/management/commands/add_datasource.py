@@ -36,7 +36,6 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="")
         parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", dest="options",
                             help="A driver option (repeat for several), e.g. --option sslmode=require.")
-        parser.add_argument("--description", default="")
         parser.add_argument("--password-env", metavar="VAR", help="Read the password from this variable.")
         parser.add_argument("--no-input", action="store_false", dest="interactive",
                             help="Never prompt: no password unless --password-env gives one.")
@@ -51,7 +50,7 @@ class Command(BaseCommand):
             return getpass.getpass(f"Password{hint}: ") or (None if existing else "")
         return None if existing else ""
 
-    def handle(self, *args, workspace, name, engine, host, port, database, username, options, description,
+    def handle(self, *args, workspace, name, engine, host, port, database, username, options,
                password_env, interactive, **kwargs):
         try:
             target = Workspace.objects.get(slug=workspace)
@@ -62,7 +61,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--option {exc.args[0]!r}: use KEY=VALUE") from None
         fields = {"engine": engine, "host": host, "port": port, "database": database, "username": username,
-                  "options": parsed, "description": description}
+                  "options": parsed}
         existing = DataSource.objects.filter(workspace=target, name=name).first()
         password = self._password(password_env=password_env, interactive=interactive, existing=existing is not None)
         try:
