@@ -8,6 +8,13 @@ from accounts.selectors import workspace_list
 from sources.models import DataSource
 from sources.openlineage import MAX_NAMESPACE_LENGTH, MAX_NAMESPACES, namespaces_in_use
 
+# Fields a data source had before its curation moved to its catalog asset: a client still sending them is told
+# where they went (a 400), rather than having them dropped without a word as unknown fields are.
+MOVED_TO_CURATION = ("description", "owners")
+MOVED_MESSAGE = ("A data source's description and owners are curation, on its catalog asset: find it with "
+                 "GET /api/v1/assets/?type=source&data_source={id}, then change it with PATCH "
+                 "/api/v1/assets/{asset id}/curation/.")
+
 
 class DataSourceSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     """Input and output of a data source. ``workspace`` accepts only workspaces the caller can see, so an id
@@ -45,6 +52,13 @@ class DataSourceSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_openlineage_namespaces_in_use(self, source: DataSource) -> list[str]:
         return namespaces_in_use(source)
+
+    def validate(self, attrs):
+        sent = self.initial_data if isinstance(self.initial_data, dict) else {}
+        moved = [name for name in MOVED_TO_CURATION if name in sent]
+        if moved:
+            raise serializers.ValidationError({name: [MOVED_MESSAGE] for name in moved})
+        return attrs
 
 
 class DataSourceUpdateSerializer(DataSourceSerializer):

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.exceptions import ValidationError
 
+from catalog.api.glossary import GlossaryTermSerializer
 from sources.api.serializers import DataSourceSerializer, DataSourceUpdateSerializer
+from tests.catalog.curation_factories import GlossaryTermFactory
 from tests.catalog.factories import DataSourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,19 +28,17 @@ def test_an_id_outside_the_callers_scope_reads_as_missing(world):
     fields = DataSourceSerializer(context={"request": SimpleNamespace(user=world.user("steward"))}).fields
     assert refusal(fields["workspace"], world.workspace_a.pk) is None
     assert refusal(fields["workspace"], world.workspace_b.pk) == refusal(fields["workspace"], 10**9) == "does_not_exist"
-    owners = fields["owners"].child_relation
-    assert refusal(owners, world.user("analyst").pk) is None  # a member of A
-    assert refusal(owners, world.user("other_workspace_user").pk) == "does_not_exist"  # of B only
+    related = GlossaryTermSerializer(context={"request": SimpleNamespace(user=world.user("steward"))}).fields[
+        "related_terms"].child_relation
+    assert refusal(related, GlossaryTermFactory(workspace=world.workspace_a).pk) is None
+    assert refusal(related, GlossaryTermFactory(workspace=world.workspace_b).pk) == "does_not_exist"
 
 
 def test_without_a_request_no_id_is_valid(world):
     assert refusal(DataSourceSerializer().fields["workspace"], world.workspace_a.pk) == "does_not_exist"
 
 
-def test_a_read_only_relation_is_left_alone_and_an_instance_narrows_the_owners(world):
+def test_a_read_only_relation_is_left_alone(world):
     source = DataSourceFactory(workspace=world.workspace_b)
     serializer = DataSourceUpdateSerializer(source, context={"request": SimpleNamespace(user=world.user("auditor"))})
     assert serializer.fields["workspace"].read_only and serializer.fields["workspace"].queryset is None
-    owners = serializer.fields["owners"].child_relation
-    assert refusal(owners, world.user("other_workspace_user").pk) is None  # a member of the source's workspace
-    assert refusal(owners, world.user("analyst").pk) == "does_not_exist"

@@ -21,7 +21,6 @@ from catalog import services as catalog_services
 from catalog.models import Asset, AssetClassification, Classification
 from config.parsers import MAX_JSON_DEPTH, JSONParser
 from scanning.models import ClassificationRule, ScanRuleSet
-from sources.models import DataSource
 from tests.catalog.classification_factories import AssetClassificationFactory, builtin
 from tests.catalog.factories import AssetFactory, DataSourceFactory, ScanRuleSetFactory
 from tests.config.test_problems import assert_problem
@@ -109,7 +108,6 @@ def test_deleting_a_workspace_with_data_is_409_naming_what_blocks_it(world):
 BOUNDED_TEXT = [
     (Workspace, "description", DESCRIPTION_MAX_LENGTH),
     (ObjectGrant, "reason", NOTE_MAX_LENGTH),
-    (DataSource, "description", DESCRIPTION_MAX_LENGTH),
     (Asset, "description", DESCRIPTION_MAX_LENGTH),
     (Classification, "description", DESCRIPTION_MAX_LENGTH),
     (AssetClassification, "decision_note", NOTE_MAX_LENGTH),

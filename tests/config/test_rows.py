@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from catalog.api.serializers import AssetSerializer
-from catalog.models import Asset, AssetClassification, DataSource
+from catalog.models import Asset, AssetClassification, DataSource, GlossaryTerm
 from config import rows
 from config.api_router import router
 from tests.catalog.factories import AssetFactory, DataSourceFactory
@@ -123,8 +123,8 @@ class _WithProperty(serializers.ModelSerializer):
 
 class _WithManyToMany(serializers.ModelSerializer):
     class Meta:
-        model = DataSource
-        fields = ["id", "owners"]
+        model = GlossaryTerm
+        fields = ["id", "related_terms"]
 
 
 class _ThroughNullableRelation(serializers.ModelSerializer):
@@ -153,7 +153,7 @@ class _Nested(serializers.ModelSerializer):
 
 
 @pytest.mark.parametrize(("serializer_class", "model"), [
-    (_WithMethod, DataSource), (_WithProperty, DataSource), (_WithManyToMany, DataSource),
+    (_WithMethod, DataSource), (_WithProperty, DataSource), (_WithManyToMany, GlossaryTerm),
     (_ThroughNullableRelation, AssetClassification), (_WithOwnRepresentation, DataSource), (_Nested, Asset)])
 def test_what_is_not_a_plain_column_is_left_to_the_serializer(serializer_class, model):
     assert _plan(serializer_class, model.objects.all()) is None

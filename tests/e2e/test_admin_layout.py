@@ -85,7 +85,7 @@ RAW_JSON = """() => {
 def _catalog(world, url, database):
     """The HR source registered, scanned, reviewed, changed at the source and scanned again."""
     source = source_services.datasource_create(
-        workspace=world.workspace_a, acting_user=SYSTEM, owners=[world.user("steward")],
+        workspace=world.workspace_a, acting_user=SYSTEM,
         name="Customer relationship management — production replica (read only)", engine="postgresql",
         host=url.hostname, port=url.port or 5432, database=database, username=url.username or "postgres",
         password=url.password or "")

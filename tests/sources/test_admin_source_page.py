@@ -120,7 +120,7 @@ def test_options_are_fields_with_help_not_json(world, source):
 
 def _form(source, **changes):
     data = {"name": source.name, "engine": source.engine, "host": source.host, "port": source.port or "",
-            "database": source.database, "username": source.username, "description": "", "password": ""}
+            "database": source.database, "username": source.username, "password": ""}
     return {**data, **changes}
 
 
@@ -140,11 +140,11 @@ def test_a_save_that_leaves_the_options_keeps_them(world):
     source = DataSourceFactory(workspace=world.workspace_a, engine="mysql", host="db.example.test", port=3306,
                                options={"ssl_verify_cert": "false", "charset": "latin1"})
     response = staff(world, "steward").post(change_url(source), _form(source, mysql_charset="latin1",
-                                                                      description="Orders"))
+                                                                      name="Orders"))
     assert response.status_code == 302, response.content.decode()[:3000]
     source.refresh_from_db()
     assert source.options == {"ssl_verify_cert": "false", "charset": "latin1"}  # "false" kept, not rewritten
-    assert AuditEvent.objects.get(event="datasource.changed").changes == {"description": ["", "Orders"]}
+    assert AuditEvent.objects.get(event="datasource.changed").changes == {"name": [source.name, "Orders"]}
 
 
 def test_a_bad_option_value_is_an_error_on_its_field(world, source):
@@ -157,7 +157,7 @@ def test_a_bad_option_value_is_an_error_on_its_field(world, source):
 def test_a_sqlalchemy_url_error_is_on_the_url_field(world):
     client = staff(world, "steward")
     response = client.post(reverse("admin:sources_datasource_add"), {
-        "workspace": world.workspace_a.pk, "name": "Other", "engine": "sqlalchemy", "description": "",
+        "workspace": world.workspace_a.pk, "name": "Other", "engine": "sqlalchemy",
         "sqlalchemy_url": "postgresql+psycopg2://scanner@db.example.test/shop"})
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
@@ -181,7 +181,7 @@ def test_the_workspace_is_chosen_for_a_user_with_one(world):
 def test_a_source_added_with_options(world):
     response = staff(world, "steward").post(reverse("admin:sources_datasource_add"), {
         "workspace": world.workspace_a.pk, "name": "Shop", "engine": "mysql", "host": "db.example.test",
-        "port": "3306", "database": "shop", "username": "scanner", "description": "", "password": "pw",
+        "port": "3306", "database": "shop", "username": "scanner", "password": "pw",
         "mysql_ssl_verify_cert": "on", "mysql_charset": "utf8mb4"})
     assert response.status_code == 302, response.content.decode()[:3000]
     assert DataSource.objects.get(name="Shop").options == {"ssl_verify_cert": "true", "charset": "utf8mb4"}

@@ -14,7 +14,7 @@ from sources.models import DataSource
 from tests.catalog.classification_factories import ClassificationFactory
 from tests.catalog.factories import DataSourceFactory
 from tests.support.dead_services import black_hole, closed_port
-from tests.support.factories import UserFactory, membership
+from tests.support.factories import membership
 from tests.support.permission_matrix import PermissionMatrix, table
 
 COLUMNS = ("list retrieve_a retrieve_b create update_a update_b partial_update_a partial_update_b destroy_a "
@@ -100,7 +100,7 @@ def test_update_without_password_keeps_secret_and_empty_password_clears_it(world
     source = DataSourceFactory(workspace=world.workspace_a)
     stored = source.encrypted_secret
     client = world.client("steward")
-    response = client.patch(_url(source), {"description": "Orders"}, format="json")
+    response = client.patch(_url(source), {"name": "Orders"}, format="json")
     assert response.status_code == 200 and response.json()["has_secret"] is True
     source.refresh_from_db()
     assert source.encrypted_secret == stored
@@ -275,7 +275,7 @@ def test_the_secret_stays_when_reentered_or_when_the_caller_may_read_it_or_nothi
     assert response.json()["has_secret"] is True
     source.refresh_from_db()
     assert crypto.decrypt(source.encrypted_secret) == SECRET
-    same = client.patch(_url(source), {"host": "elsewhere.example.test", "description": "unchanged target"},
+    same = client.patch(_url(source), {"host": "elsewhere.example.test", "name": "unchanged target"},
                         format="json")
     assert same.json()["has_secret"] is True
     admin = world.client("workspace_admin").patch(_url(source), {"host": "third.example.test"}, format="json")
@@ -283,32 +283,21 @@ def test_the_secret_stays_when_reentered_or_when_the_caller_may_read_it_or_nothi
     assert not AuditEvent.objects.filter(event="datasource.secret_dropped").exists()
 
 
-def _owner_errors(response):
-    assert response.status_code == 400, response.content
-    return [{**error, "detail": error["detail"].replace(str(error["detail"]).split('"')[1], "<pk>")}
-            for error in response.json()["errors"]]
-
-
-def test_owners_outside_the_workspace_answer_like_ids_that_do_not_exist(world):
+@pytest.mark.parametrize("moved", [{"description": "Orders"}, {"owners": [1]}])
+def test_description_and_owners_answer_where_they_moved_and_change_nothing(world, moved):
+    """A source's description and owners are curation on its catalog asset now (catalog.source_assets): a client
+    still sending them gets a 400 saying where, not a silent drop."""
     client = world.client("steward")
-    stranger = world.user("other_workspace_user")  # active, a member of workspace B only
-    payload = {"workspace": world.workspace_a.pk, "engine": "postgresql", "host": "h.example.test"}
-    unknown = client.post(_url(), {**payload, "name": "a", "owners": [987654]}, format="json")
-    outsider = client.post(_url(), {**payload, "name": "b", "owners": [stranger.pk]}, format="json")
-    assert _owner_errors(outsider) == _owner_errors(unknown)
-    visible_elsewhere = UserFactory()  # a member of B, which the steward also sees
-    membership(world.user("steward"), world.workspace_b, Role.ANALYST)
-    membership(visible_elsewhere, world.workspace_b, Role.ANALYST)
-    not_here = client.post(_url(), {**payload, "name": "c", "owners": [visible_elsewhere.pk]}, format="json")
-    assert _owner_errors(not_here) == _owner_errors(unknown)
+    payload = {"workspace": world.workspace_a.pk, "engine": "postgresql", "host": "h.example.test", "name": "a"}
+    created = client.post(_url(), {**payload, **moved}, format="json")
     source = DataSourceFactory(workspace=world.workspace_a)
-    for pk in (987654, stranger.pk, visible_elsewhere.pk):
-        patched = client.patch(_url(source), {"owners": [pk]}, format="json")
-        assert _owner_errors(patched) == _owner_errors(unknown)
-    member = world.user("analyst")
-    accepted = client.patch(_url(source), {"owners": [member.pk]}, format="json")
-    assert accepted.status_code == 200 and accepted.json()["owners"] == [member.pk]
-    assert not DataSource.objects.filter(name__in=["a", "b", "c"]).exists()
+    patched = client.patch(_url(source), {"name": "renamed", **moved}, format="json")
+    for response in (created, patched):
+        assert response.status_code == 400, response.content
+        errors = response.json()["errors"]
+        assert [error["field"] for error in errors] == list(moved)
+        assert "/api/v1/assets/" in errors[0]["detail"] and "curation" in errors[0]["detail"]
+    assert not DataSource.objects.filter(name__in=["a", "renamed"]).exists()
 
 
 def _serve_once(reply: bytes) -> int:
