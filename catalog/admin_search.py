@@ -10,8 +10,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
-from django.urls import reverse
 
+from catalog.admin_assets import asset_url
 from catalog.selectors import asset_search
 
 PAGE_SIZE = 50
@@ -25,11 +25,6 @@ FOUND_BY = {"exact": "its name", "prefix": "the start of its name", "name": "wor
 class AssetSearchForm(forms.Form):
     q = forms.CharField(label="Search assets", min_length=MIN_LENGTH, max_length=200,
                         error_messages={"min_length": f"Type at least {MIN_LENGTH} characters to search."})
-
-
-def asset_url(asset) -> str:
-    """The admin page of ``asset``: each type has its own (catalog.admin registers one proxy per type)."""
-    return reverse(f"admin:catalog_{asset.type}asset_change", args=[asset.pk])
 
 
 def asset_search_view(request):

@@ -64,8 +64,3 @@ def source_asset_ensure(*, data_source: DataSource) -> Asset:
         asset_sensitivity_recompute(asset_ids=[asset.pk])
     return asset
 
-
-def source_asset_id(*, data_source_id: int) -> int | None:
-    """The primary key of a data source's source asset, or None before it exists."""
-    return (Asset.objects.filter(data_source_id=data_source_id, type=Asset.Type.SOURCE)
-            .values_list("pk", flat=True).first())

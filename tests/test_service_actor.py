@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXTRA_SERVICE_MODULES = ("accounts.authentication", "core.events", "catalog.curation", "catalog.glossary",
                          "catalog.asset_curation", "catalog.suggestions", "catalog.lineage.services",
                          "catalog.propagation", "catalog.properties",
-                         "catalog.lineage.definitions", "catalog.lineage.openlineage")
+                         "catalog.lineage.definitions", "catalog.lineage.openlineage", "catalog.source_assets")
 EXTRA_SERVICES = {"accounts.authentication": {"api_token_create", "api_token_revoke"},
                   "core.events": {"dead_letters_retry"}}  # the others: every public function
 
@@ -52,6 +52,8 @@ SYSTEM_ONLY = {
     # What a scan writes, on behalf of the run that a user (or the schedule) was authorised to request.
     "catalog.services": {"asset_classifications_record_scan", "asset_sensitivity_recompute"},
     "catalog.curation": {"asset_certifications_expire"},  # the periodic expiry
+    # A source's own asset follows the source: its events' subscriber, the scan writer, the source's page.
+    "catalog.source_assets": {"source_asset_ensure"},
     "scanning.services.classifications": {"classifications_sync_builtin", "classifications_sync_after_migrate"},
     "scanning.services.detection": {"detect_table", "after_schema", "detection_run", "detection_on_demand"},
     "scanning.services.runs": {"scan_run_execute", "scan_runs_reap"},
@@ -68,6 +70,7 @@ NO_WRITE = {  # reads, checks and pure helpers
     "catalog.lineage.openlineage": {"job_key", "event_text"},
     "catalog.lineage.definitions": {"definition_dialect"},
     "catalog.curation": {"may_curate", "owner_key"},
+    "catalog.source_assets": {"source_qualified_name"},
     "catalog.glossary": {"check_hierarchy", "parse_csv", "parse_json", "glossary_rows", "glossary_export"},
     "catalog.suggestions": {"term_fingerprint", "description_fingerprint", "asset_lookalikes"},
     "catalog.properties": {"property_definition_check", "property_value_clean", "value_from_query_text", "carrying",

@@ -66,6 +66,11 @@ def snapshot(source) -> dict:
         "qualified_name", "pk", "changed_at", "fingerprint", "removed_at", "data_type", "properties", "row_count")}
 
 
+def scanned(source):
+    """The source's scanned assets: all but its own asset, the root of its tree (catalog.source_assets)."""
+    return Asset.objects.filter(data_source=source).exclude(type=Asset.Type.SOURCE)
+
+
 def qn(*parts):
     return qualified_name(("shop", "main", *parts))
 
@@ -74,7 +79,7 @@ def test_first_scan_is_a_baseline_without_drift(shop):
     _, source, rule_set = shop
     run = run_scan(source, rule_set=rule_set)
     assert run.status == ScanRun.Status.SUCCEEDED, run.error
-    assert run.added == Asset.objects.filter(data_source=source).count() == 2 + 3 + 3 + 3 + 2  # db, schema, ...
+    assert run.added == scanned(source).count() == 2 + 3 + 3 + 3 + 2  # db, schema, ...
     assert not AssetChange.objects.exists()
 
 
@@ -193,7 +198,7 @@ def test_same_stream_applied_again_by_a_retried_run_writes_nothing_new(running):
     interrupted = CatalogSync(run)
     interrupted.apply(objects[:4])  # the worker died after one batch; the run is claimed again
     retried = apply_all(run, objects)
-    assert Asset.objects.filter(data_source=run.data_source).count() == len(objects)
+    assert scanned(run.data_source).count() == len(objects)
     assert retried.counts == {"added": len(objects) - 4, "changed": 0, "removed": 0, "unchanged": 4}
     # Still the source's baseline (every asset was first seen by this run): the second half is not drift.
     assert not AssetChange.objects.exists()
@@ -214,16 +219,17 @@ def test_object_repeated_in_one_stream_is_applied_once(running):
     run = running()
     objects = stream()
     sync = apply_all(run, objects + objects[-1:])
-    assert Asset.objects.filter(data_source=run.data_source).count() == len(objects)
+    assert scanned(run.data_source).count() == len(objects)
     assert sync.counts["added"] == len(objects)
 
 
 def test_parent_links_follow_the_tree_across_batches(running):
     run = running()
     apply_all(run, stream(columns=("id", "a", "b", "c")), batch=1)
-    assets = {a.qualified_name: a for a in Asset.objects.filter(data_source=run.data_source).select_related("parent")}
+    assets = {a.qualified_name: a for a in scanned(run.data_source).select_related("parent")}
     assert {name: (a.parent.qualified_name if a.parent else None) for name, a in assets.items()} == {
-        "db": None, "db.s": "db", "db.s.people": "db.s", "db.s.people.id": "db.s.people",
+        "db": f"{run.data_source.name}/",  # the source's own asset (catalog.source_assets)
+        "db.s": "db", "db.s.people": "db.s", "db.s.people.id": "db.s.people",
         "db.s.people.a": "db.s.people", "db.s.people.b": "db.s.people", "db.s.people.c": "db.s.people"}
 
 
@@ -303,7 +309,7 @@ def test_object_repeated_in_a_later_batch_is_applied_once(running):
     run = running()
     objects = stream(columns=("id", "a", "b", "c"))
     sync = apply_all(run, [*objects, objects[3], objects[2]], batch=3)  # the table and a column, batches later
-    assert Asset.objects.filter(data_source=run.data_source).count() == len(objects)
+    assert scanned(run.data_source).count() == len(objects)
     assert sync.counts == {"added": len(objects), "changed": 0, "removed": 0, "unchanged": 0}
 
 
