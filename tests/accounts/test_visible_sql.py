@@ -152,4 +152,4 @@ def test_a_recursive_walk_sees_only_visible_assets(world, populated):
         cursor.execute(walk, params)
         walked = {row[0] for row in cursor.fetchall()}
     a_assets = set(Asset.objects.filter(data_source=populated["a"]["source"]).values_list("pk", flat=True))
-    assert walked == a_assets and len(a_assets) == 4  # database, schema, table, column: none of B's
+    assert walked == a_assets and len(a_assets) == 5  # source, database, schema, table, column: none of B's

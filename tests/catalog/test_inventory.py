@@ -12,9 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from accounts.spreadsheets import spreadsheet_cell
-from catalog import inventory
+from catalog import curation, inventory
 from catalog.models import Asset, AssetClassification
+from catalog.source_assets import source_asset_ensure
 from scanning.models import ScanRun
 from tests.catalog.classification_factories import ClassificationFactory
 from tests.catalog.factories import AssetFactory, DataSourceFactory, ScanRunFactory
@@ -35,6 +37,13 @@ def _column(source, name, sensitivity, classifications=(), **fields):
     return column
 
 
+def _own(source, *users) -> None:
+    """``users`` made owners of ``source`` (of its own asset: catalog.source_assets), as a steward would."""
+    root = source_asset_ensure(data_source=source)
+    for user in users:
+        curation.asset_owner_add(asset=root, user=user, owner_type="technical", acting_user=SYSTEM)
+
+
 @pytest.fixture
 def catalog(world):
     """Two sources in A (one owned, scanned), one in B; sensitive and plain columns, one removed."""
@@ -42,7 +51,7 @@ def catalog(world):
     email = ClassificationFactory(name="TEST.EMAIL", sensitivity=Asset.Sensitivity.CONFIDENTIAL)
     iban = ClassificationFactory(name="TEST.IBAN", sensitivity=Asset.Sensitivity.RESTRICTED)
     shop = DataSourceFactory(workspace=world.workspace_a, name="Shop")
-    shop.owners.set([world.user("steward"), world.user("analyst")])
+    _own(shop, world.user("steward"), world.user("analyst"))
     ScanRunFactory(scan__data_source=shop, finished_at=FINISHED - datetime.timedelta(days=1))
     ScanRunFactory(scan__data_source=shop, finished_at=FINISHED)
     # Neither a failed run nor a detection on demand is a scan of the source.
@@ -172,7 +181,7 @@ def test_the_query_count_does_not_grow_with_the_rows(world, catalog):
     more_sources = [DataSourceFactory(workspace=workspace) for workspace in (world.workspace_a, world.workspace_b)]
     for index in range(30):
         source = more_sources[index % 2]
-        source.owners.add(world.user("steward" if index % 2 == 0 else "other_workspace_user"))
+        _own(source, world.user("steward" if index % 2 == 0 else "other_workspace_user"))
         ScanRunFactory(scan__data_source=source)
         _column(source, f"c{index}", "restricted", [(ClassificationFactory(), status.SUGGESTED)])
     assert _queries(client) == few

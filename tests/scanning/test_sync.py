@@ -62,7 +62,7 @@ def alter(path, script):
 
 
 def snapshot(source) -> dict:
-    return {row[0]: row for row in Asset.objects.filter(data_source=source).values_list(
+    return {row[0]: row for row in scanned(source).values_list(
         "qualified_name", "pk", "changed_at", "fingerprint", "removed_at", "data_type", "properties", "row_count")}
 
 
@@ -240,7 +240,7 @@ def test_hostile_names_get_the_canonical_qualified_name(running):
     objects += [SchemaObject(kind="table", path=("db", "s", name)) for name in odd]
     objects += [SchemaObject(kind="column", path=("db", "s", name, name)) for name in odd]
     apply_all(run, objects, batch=3)
-    assert sorted(Asset.objects.filter(data_source=run.data_source).values_list("qualified_name", flat=True)) == \
+    assert sorted(scanned(run.data_source).values_list("qualified_name", flat=True)) == \
         sorted(qualified_name(obj.path) for obj in objects)
 
 
@@ -264,14 +264,14 @@ def test_fingerprint_that_moved_without_a_field_change_is_refreshed_quietly(runn
     first = running()
     apply_all(first, stream())
     succeed(first)
-    Asset.objects.filter(data_source=first.data_source).update(fingerprint="0" * 64)
-    stamps = dict(Asset.objects.filter(data_source=first.data_source).values_list("pk", "changed_at"))
+    scanned(first.data_source).update(fingerprint="0" * 64)
+    stamps = dict(scanned(first.data_source).values_list("pk", "changed_at"))
     second = running(first.data_source)
     sync = apply_all(second, stream())
     assert not AssetChange.objects.filter(run=second).exists()
     assert sync.counts["unchanged"] == len(stream())
-    assert dict(Asset.objects.filter(data_source=first.data_source).values_list("pk", "changed_at")) == stamps
-    assert set(Asset.objects.filter(data_source=first.data_source).values_list("fingerprint", flat=True)) == \
+    assert dict(scanned(first.data_source).values_list("pk", "changed_at")) == stamps
+    assert set(scanned(first.data_source).values_list("fingerprint", flat=True)) == \
         {obj.fingerprint() for obj in stream()}
 
 
@@ -299,7 +299,7 @@ def test_cancelled_run_rolls_back_its_current_batch(running):
     ScanRun.objects.filter(pk=run.pk).update(cancel_requested=True)
     with pytest.raises(RunStopped):
         sync.apply(objects[3:])
-    assert sorted(Asset.objects.filter(data_source=run.data_source).values_list("qualified_name", flat=True)) == \
+    assert sorted(scanned(run.data_source).values_list("qualified_name", flat=True)) == \
         ["db", "db.s", "db.s.people"]
     run.refresh_from_db()
     assert (run.added, run.objects_seen) == (3, 3)  # the counters of the committed batch only
