@@ -56,8 +56,8 @@ def source_asset_ensure(*, data_source: DataSource) -> Asset:
         asset.name, asset.qualified_name = data_source.name[:512], source_qualified_name(data_source.name)
         asset.save(update_fields=["name", "qualified_name"])
         touched = True
-    adopted = Asset.objects.filter(data_source=data_source, type=Asset.Type.DATABASE,
-                                   parent__isnull=True).update(parent=asset)
+    orphans = Asset.objects.filter(data_source=data_source, type=Asset.Type.DATABASE, parent__isnull=True)
+    adopted = orphans.exists() and orphans.update(parent=asset)  # read first: an unchanged rescan writes nothing
     if touched or not AssetSearchDocument.objects.filter(asset=asset).exists():
         search.documents_refresh(asset_ids=[asset.pk], new=created)
     if adopted:
