@@ -358,14 +358,16 @@ def _targets(asset: Asset) -> tuple[list[Asset], list[int] | None]:
         return [asset.parent], [asset.pk]
     if asset.type in ON_DEMAND_TABLE_TYPES:
         return [asset], None
-    tables = (Asset.objects.filter(Q(parent=asset) | Q(parent__parent=asset), data_source_id=asset.data_source_id,
-                                   type__in=SCANNED_TABLE_TYPES, removed_at__isnull=True)
+    # A schema's tables are its children, a database's two levels down, a data source's (its own asset) three.
+    tables = (Asset.objects.filter(Q(parent=asset) | Q(parent__parent=asset) | Q(parent__parent__parent=asset),
+                                   data_source_id=asset.data_source_id, type__in=SCANNED_TABLE_TYPES,
+                                   removed_at__isnull=True)
               .only("pk", "name", "qualified_name", "data_source_id", "row_count").order_by("qualified_name"))
     return list(tables), None
 
 
 def detection_plan(assets) -> list[tuple[Asset, list[int] | None]]:
-    """The tables to read for ``assets`` (columns, tables or views, schemas, databases) and, per table, the
+    """The tables to read for ``assets`` (columns, tables or views, schemas, databases, sources) and, per table, the
     columns to detect (None: all of them), in qualified-name order. A table asked for whole absorbs any of its
     columns asked for too."""
     wanted: dict[int, tuple[Asset, set[int] | None]] = {}

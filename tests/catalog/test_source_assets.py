@@ -25,6 +25,7 @@ from catalog.source_assets import source_asset_ensure, source_qualified_name
 from core.events import dispatch
 from core.models import Event
 from scanning.models import AssetChange, ScanRun
+from scanning.services.detection import detection_plan
 from sources import services as source_services
 from tests.catalog import test_api_curation
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
@@ -143,6 +144,11 @@ def test_a_scan_puts_its_databases_under_the_source_and_never_removes_the_source
     assert root.removed_at is None
     assert not AssetChange.objects.filter(asset=root).exists()
     assert AssetChange.objects.filter(run=rescan, kind=AssetChange.Kind.REMOVED).exists()
+
+
+def test_detection_on_demand_of_a_source_reads_its_tables(world):
+    _, root, _, table, _ = _shop(world.workspace_a)
+    assert [(planned.pk, columns) for planned, columns in detection_plan([root])] == [(table.pk, None)]
 
 
 # --- curation, as on any asset ----------------------------------------------------------------------------------
