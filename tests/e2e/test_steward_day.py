@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 from django_otp.oath import totp
 
-from catalog.models import Asset, AssetClassification
+from catalog.models import Asset, AssetClassification, AssetOwner
 from scanning.models import ScanRun
 from sources.models import DataSource
 from tests.e2e.hr_source import hr_database
@@ -141,14 +141,20 @@ def test_a_stewards_day(page, live_server, source_database, settings):
     day.page.fill("#id_database", database)
     day.page.fill("#id_username", url.username or "postgres")
     day.page.fill("#id_password", url.password or "not-needed-on-trust")
-    day.page.select_option("#id_owners_from", label=steward.username)  # the owners' two-list picker
-    day.page.click("#id_owners_add")
     day.shot("register-source")
     day.submit(day.page.locator("input[name=_continue]"))
     assert "was added successfully" in day.messages()
     source = DataSource.objects.get(name="HR and customers")
-    assert (source.workspace, source.database, list(source.owners.all())) == (world.workspace_a, database, [steward])
+    assert (source.workspace, source.database) == (world.workspace_a, database)
     assert day.page.url.endswith(f"/admin/sources/datasource/{source.pk}/change/")
+    # Who owns the source is curation, edited from its page as on any asset's: the steward names themself.
+    day.submit(day.page.locator("#edit-curation"))
+    day.page.select_option("select[name=owners_technical_users]", label=steward.username)
+    day.submit(day.page.locator("input[name=_save]"))
+    assert "was saved" in day.messages()
+    assert list(AssetOwner.objects.filter(asset__data_source=source, asset__type=Asset.Type.SOURCE)
+                .values_list("user", flat=True)) == [steward.pk]
+    assert f"/admin/sources/datasource/{source.pk}/change/" in day.page.url
 
     # 4. Test connection, from the source's page.
     day.submit(day.page.locator("button[data-button=test-connection]"))
