@@ -127,6 +127,7 @@ ROWS = {
         name="scan.finished", aggregate_type="scanning.scanrun", aggregate_id=str(next(_serial)),
         workspace=world.workspace_a),
     "sources.DataSource": _source_with_a_run,
+    "catalog.SourceAsset": _asset(Asset.Type.SOURCE),
     "catalog.DatabaseAsset": _asset(Asset.Type.DATABASE),
     "catalog.SchemaAsset": _asset(Asset.Type.SCHEMA),
     "catalog.TableAsset": _asset(Asset.Type.TABLE),
