@@ -24,7 +24,7 @@ from accounts.permissions import authorize, has_any_grant, has_perm
 from catalog import search
 from catalog.models import Asset, AssetClassification, Classification
 from catalog.selectors import asset_classification_list, asset_list
-from core.events import record_event
+from core.events import record_event, record_events
 
 ASSET_EDITABLE_FIELDS = ("description",)
 
@@ -172,13 +172,17 @@ def _decide(row: AssetClassification, *, status: str, acting_user: User | System
     return True
 
 
+def _decision_event(row: AssetClassification, *, before: str | None) -> tuple[str, AssetClassification, dict]:
+    return f"classification.{row.status}", row, {
+        "asset_classification": row.pk, "asset": row.asset_id, "data_source": row.asset.data_source_id,
+        "classification": row.classification.name, "status": row.status, "previous_status": before,
+        "source": row.source, "confidence": row.confidence, "decided_by": row.decided_by_id}
+
+
 def _record_decision_event(row: AssetClassification, *, before: str | None) -> None:
     """``classification.confirmed`` / ``classification.rejected``: a steward's decision, for the subscribers
     (lineage propagation, compliance) of the apps above the catalog."""
-    record_event(f"classification.{row.status}", row, {
-        "asset_classification": row.pk, "asset": row.asset_id, "data_source": row.asset.data_source_id,
-        "classification": row.classification.name, "status": row.status, "previous_status": before,
-        "source": row.source, "confidence": row.confidence, "decided_by": row.decided_by_id})
+    record_event(*_decision_event(row, before=before))
 
 
 def _check_decision(decision: str) -> str:
@@ -235,20 +239,95 @@ def asset_classification_create(*, asset: Asset, classification: Classification,
     existing = AssetClassification.objects.filter(asset=asset, classification=classification).first()
     if existing is not None:
         raise AlreadyClassified(existing)
-    now = timezone.now()
-    row = AssetClassification.objects.create(
-        asset=asset, classification=classification, status=AssetClassification.Status.CONFIRMED,
-        source=AssetClassification.Source.MANUAL, confidence=1.0, evidence={"reasons": ["classified by hand"]},
-        decided_by=user_or_none(acting_user), decided_at=now, decision_note=note,
-        evidence_fingerprint=classification_evidence_fingerprint(classification=classification.name, evidence={}))
-    audit.record(event="asset_classification.created", actor=acting_user, obj=row,
-                 changes={"status": [None, row.status]},
-                 extra={"asset": asset.pk, "classification": classification.name, "source": row.source,
-                        **({"note": note} if note else {})})
+    row = _manual_classification(asset=asset, classification=classification, acting_user=acting_user, note=note,
+                                 now=timezone.now())
+    row.save()
+    _created_audit(row, acting_user=acting_user, note=note).save()
     _record_decision_event(row, before=None)
     asset_sensitivity_recompute(asset_ids=[asset.pk])
     search.documents_refresh(asset_ids=[asset.pk])
     return row
+
+
+def _manual_classification(*, asset: Asset, classification: Classification, acting_user, note: str,
+                           now) -> AssetClassification:
+    """A steward's classification by hand, not saved yet: confirmed, certain, decided now."""
+    return AssetClassification(
+        asset=asset, classification=classification, status=AssetClassification.Status.CONFIRMED,
+        source=AssetClassification.Source.MANUAL, confidence=1.0, evidence={"reasons": ["classified by hand"]},
+        decided_by=user_or_none(acting_user), decided_at=now, decision_note=note,
+        evidence_fingerprint=classification_evidence_fingerprint(classification=classification.name, evidence={}))
+
+
+def _created_audit(row: AssetClassification, *, acting_user, note: str, workspace=None):
+    return audit.build(event="asset_classification.created", actor=acting_user, obj=row, workspace=workspace,
+                       changes={"status": [None, row.status]},
+                       extra={"asset": row.asset_id, "classification": row.classification.name, "source": row.source,
+                              **({"note": note} if note else {})})
+
+
+@transaction.atomic
+def assets_classifications_confirm(*, wanted, acting_user: User | SystemActor,
+                                   ) -> dict[tuple[int, int], AssetClassification]:
+    """Confirm each ``(asset, classification, note)`` of ``wanted``, as ``asset_classification_create`` (the asset
+    has no row with that classification) or ``asset_classification_confirm`` (a suggestion or a rejection) would
+    one at a time; a row confirmed already is left as it is. The same audit rows and ``classification.confirmed``
+    events, written set-based: the rows read at once, the new ones inserted and the decided ones updated in a
+    statement per thousand, the audit rows and the events appended together, the sensitivity and the search
+    documents refreshed once. All or none: a user lacking ``classify`` on an asset to classify or ``confirm`` on a
+    row to confirm changes nothing. The assets come with ``data_source__workspace`` read. Returns the rows that
+    now carry each classification, by ``(asset id, classification id)``."""
+    require_actor(acting_user)
+    wanted = {(asset.pk, classification.pk): (asset, classification, note) for asset, classification, note in wanted}
+    if not wanted:
+        return {}
+    for _asset, _classification, note in wanted.values():
+        check_text(AssetClassification, "decision_note", note, as_field="note")
+    existing = {(row.asset_id, row.classification_id): row for row in
+                AssetClassification.objects.select_for_update(of=("self",))
+                .filter(asset_id__in={key[0] for key in wanted}, classification_id__in={key[1] for key in wanted})
+                if (row.asset_id, row.classification_id) in wanted}
+    create = [key for key in wanted if key not in existing]
+    confirm = [row for row in existing.values() if row.status != AssetClassification.Status.CONFIRMED]
+    if any(not wanted[key][1].is_active for key in create):
+        raise ValidationError({"classification": ["This classification is switched off."]})
+    if acting_user is not SYSTEM:
+        to_classify = {asset_id for asset_id, _ in create}
+        may_classify = asset_list(user=acting_user, action="classify").filter(pk__in=to_classify).count()
+        may_confirm = (asset_classification_list(user=acting_user, action="confirm")
+                       .filter(pk__in=[row.pk for row in confirm]).count())
+        if (may_classify, may_confirm) != (len(to_classify), len(confirm)):
+            raise PermissionDenied("You do not have permission to perform this action.")
+    now, by = timezone.now(), user_or_none(acting_user)
+    new = [_manual_classification(asset=wanted[key][0], classification=wanted[key][1], acting_user=acting_user,
+                                  note=wanted[key][2], now=now) for key in create]
+    AssetClassification.objects.bulk_create(new, batch_size=1000)
+    befores = {}
+    for row in confirm:
+        asset, classification, note = wanted[(row.asset_id, row.classification_id)]
+        row.asset, row.classification, befores[row.pk] = asset, classification, row.status
+        row.status, row.decided_by, row.decided_at, row.decision_note, row.updated_at = (
+            AssetClassification.Status.CONFIRMED, by, now, note, now)
+        row.evidence_fingerprint = classification_evidence_fingerprint(classification=classification.name,
+                                                                       evidence=row.evidence or {})
+    AssetClassification.objects.bulk_update(confirm, ["status", "decided_by", "decided_at", "decision_note",
+                                                      "evidence_fingerprint", "updated_at"], batch_size=1000)
+    workspace = {key: asset.data_source.workspace for key, (asset, _c, _n) in wanted.items()}
+    audit.record_many([
+        *(_created_audit(row, acting_user=acting_user, note=row.decision_note,
+                         workspace=workspace[(row.asset_id, row.classification_id)]) for row in new),
+        *(audit.build(event="asset_classification.confirmed", actor=acting_user, obj=row,
+                      workspace=workspace[(row.asset_id, row.classification_id)],
+                      changes={"status": [befores[row.pk], row.status]},
+                      extra={"asset": row.asset_id, "classification": row.classification.name,
+                             **({"note": row.decision_note} if row.decision_note else {})}) for row in confirm)])
+    record_events([*(_decision_event(row, before=None) for row in new),
+                   *(_decision_event(row, before=befores[row.pk]) for row in confirm)])
+    changed = {row.asset_id for row in [*new, *confirm]}
+    if changed:
+        asset_sensitivity_recompute(asset_ids=changed)
+        search.documents_refresh(asset_ids=changed)
+    return {**existing, **{(row.asset_id, row.classification_id): row for row in new}}
 
 
 @transaction.atomic

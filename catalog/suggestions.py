@@ -7,9 +7,10 @@ Two rules make them (``Suggestion.Rule``):
   workspace that imply ``PII.EMAIL`` ("Customer e-mail"), unless one such term is linked to it already.
 - **Look-alikes.** Columns with the same name and data type as a curated column of the same source (one with the
   stewards' description or linked terms) are offered its description (when they have none) and its terms (those
-  not linked to them yet). Made when the curation happens (the subscribers of ``asset.described`` and
-  ``asset.term_linked``, catalog.subscribers) and when a scan adds or changes columns (``asset.changed``,
-  scanning.subscribers), set-based: a fixed number of queries whatever the number of columns.
+  not linked to them yet). Made when the curation happens (the subscribers of ``asset.described``,
+  ``asset.term_linked`` and, for bulk curation, ``assets.terms_linked``, catalog.subscribers) and when a scan adds
+  or changes columns (``asset.changed``, scanning.subscribers), set-based: a fixed number of queries whatever the
+  number of columns.
 
 An asset is offered each thing once (``Suggestion.fingerprint``: the term, or the description's text), whichever
 rule or curated column brings it: a redelivered event adds nothing, and a dismissed suggestion is not made again.
@@ -221,18 +222,42 @@ def suggestions_after_curation(*, asset: Asset, acting_user: User | SystemActor)
     when it has one now, a term linked to it now) and those copying an earlier description of it, then offer
     what it says to its look-alikes. Returns how many suggestions were new."""
     authorize(acting_user, lambda: may_curate(acting_user, asset))
-    mine = Q(asset=asset, status=Suggestion.Status.OPEN)
-    moot = mine & Q(kind=Suggestion.Kind.TERM, term__in=GlossaryTerm.objects.filter(asset_links__asset=asset))
-    if asset.description:
-        moot |= mine & Q(kind=Suggestion.Kind.DESCRIPTION)
-    stale = (Q(source_asset=asset, kind=Suggestion.Kind.DESCRIPTION, status=Suggestion.Status.OPEN)
-             & ~Q(fingerprint=description_fingerprint(asset.description)))
-    withdrawn = list(Suggestion.objects.filter(moot | stale).values_list("pk", flat=True))
+    return _after_curation({asset.pk: asset}, acting_user=acting_user)
+
+
+@transaction.atomic
+def suggestions_after_curation_many(*, assets: list[Asset], acting_user: User | SystemActor) -> int:
+    """``suggestions_after_curation`` for many assets curated at once (bulk curation), in a fixed number of
+    queries whatever their number."""
+    curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
+    return _after_curation({asset.pk: asset for asset in assets}, acting_user=acting_user)
+
+
+def _after_curation(by_id: dict[int, Asset], *, acting_user) -> int:
+    mine = Q(asset_id__in=by_id, status=Suggestion.Status.OPEN)
+    linked_now = Exists(GlossaryTermAsset.objects.filter(asset_id=OuterRef("asset_id"), term_id=OuterRef("term_id")))
+    described = [pk for pk, asset in by_id.items() if asset.description]
+    moot = Suggestion.objects.filter(mine & (Q(kind=Suggestion.Kind.TERM) & linked_now
+                                             | Q(kind=Suggestion.Kind.DESCRIPTION, asset_id__in=described)))
+    # Each withdrawn suggestion is counted on the curated asset that made it moot, or whose description it copied.
+    withdrawn = dict(moot.values_list("pk", "asset_id"))
+    copies = Suggestion.objects.filter(source_asset_id__in=by_id, kind=Suggestion.Kind.DESCRIPTION,
+                                       status=Suggestion.Status.OPEN).values_list("pk", "source_asset_id",
+                                                                                  "fingerprint")
+    for pk, source_id, fingerprint in copies:
+        if fingerprint != description_fingerprint(by_id[source_id].description):
+            withdrawn.setdefault(pk, source_id)
     if withdrawn:
-        Suggestion.objects.filter(pk__in=withdrawn).delete()
-        audit.record(event="suggestion.withdrawn", actor=acting_user, obj=asset,
-                     extra={"count": len(withdrawn), "reason": "curated since"})
-    return suggestions_make_for_lookalikes(columns=asset_lookalikes(asset), acting_user=acting_user)
+        Suggestion.objects.filter(pk__in=list(withdrawn)).delete()
+        counts: dict[int, int] = defaultdict(int)
+        for asset_id in withdrawn.values():
+            counts[asset_id] += 1
+        audit.record_many(audit.build(event="suggestion.withdrawn", actor=acting_user, obj=by_id[asset_id],
+                                      extra={"count": count, "reason": "curated since"})
+                          for asset_id, count in sorted(counts.items()))
+    columns = [pk for pk, asset in by_id.items() if asset.type == Asset.Type.COLUMN and asset.data_type]
+    lookalikes = _present_columns().filter(Exists(_same_column_as_outer(Asset.objects.filter(pk__in=columns))))
+    return suggestions_make_for_lookalikes(columns=lookalikes, acting_user=acting_user)
 
 
 # --- deciding ----------------------------------------------------------------------------------------------------
