@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts import audit, writes
 from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
 from accounts.fields import check_text
-from accounts.models import User
+from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_any_grant, has_perm
 from catalog import search
 from catalog.models import Asset, AssetClassification, Classification
@@ -172,17 +172,13 @@ def _decide(row: AssetClassification, *, status: str, acting_user: User | System
     return True
 
 
-def _decision_event(row: AssetClassification, *, before: str | None) -> tuple[str, AssetClassification, dict]:
-    return f"classification.{row.status}", row, {
-        "asset_classification": row.pk, "asset": row.asset_id, "data_source": row.asset.data_source_id,
-        "classification": row.classification.name, "status": row.status, "previous_status": before,
-        "source": row.source, "confidence": row.confidence, "decided_by": row.decided_by_id}
-
-
 def _record_decision_event(row: AssetClassification, *, before: str | None) -> None:
     """``classification.confirmed`` / ``classification.rejected``: a steward's decision, for the subscribers
     (lineage propagation, compliance) of the apps above the catalog."""
-    record_event(*_decision_event(row, before=before))
+    record_event(f"classification.{row.status}", row, {
+        "asset_classification": row.pk, "asset": row.asset_id, "data_source": row.asset.data_source_id,
+        "classification": row.classification.name, "status": row.status, "previous_status": before,
+        "source": row.source, "confidence": row.confidence, "decided_by": row.decided_by_id})
 
 
 def _check_decision(decision: str) -> str:
@@ -271,12 +267,13 @@ def assets_classifications_confirm(*, wanted, acting_user: User | SystemActor,
                                    ) -> dict[tuple[int, int], AssetClassification]:
     """Confirm each ``(asset, classification, note)`` of ``wanted``, as ``asset_classification_create`` (the asset
     has no row with that classification) or ``asset_classification_confirm`` (a suggestion or a rejection) would
-    one at a time; a row confirmed already is left as it is. The same audit rows and ``classification.confirmed``
-    events, written set-based: the rows read at once, the new ones inserted and the decided ones updated in a
-    statement per thousand, the audit rows and the events appended together, the sensitivity and the search
-    documents refreshed once. All or none: a user lacking ``classify`` on an asset to classify or ``confirm`` on a
-    row to confirm changes nothing. The assets come with ``data_source__workspace`` read. Returns the rows that
-    now carry each classification, by ``(asset id, classification id)``."""
+    one at a time; a row confirmed already is left as it is. The same audit rows, written set-based: the rows read
+    at once, the new ones inserted in a statement per thousand and the decided ones updated in one per note and
+    evidence bucket, the audit rows appended together, the sensitivity and the search documents refreshed once;
+    one ``classifications.confirmed`` event per workspace naming the rows, where one at a time records a
+    ``classification.confirmed`` each. All or none: a user lacking ``classify`` on an asset to classify or
+    ``confirm`` on a row to confirm changes nothing. The assets come with ``data_source__workspace`` read. Returns
+    the rows that now carry each classification, by ``(asset id, classification id)``."""
     require_actor(acting_user)
     wanted = {(asset.pk, classification.pk): (asset, classification, note) for asset, classification, note in wanted}
     if not wanted:
@@ -302,7 +299,7 @@ def assets_classifications_confirm(*, wanted, acting_user: User | SystemActor,
     new = [_manual_classification(asset=wanted[key][0], classification=wanted[key][1], acting_user=acting_user,
                                   note=wanted[key][2], now=now) for key in create]
     AssetClassification.objects.bulk_create(new, batch_size=1000)
-    befores = {}
+    befores, groups = {}, defaultdict(list)
     for row in confirm:
         asset, classification, note = wanted[(row.asset_id, row.classification_id)]
         row.asset, row.classification, befores[row.pk] = asset, classification, row.status
@@ -310,8 +307,13 @@ def assets_classifications_confirm(*, wanted, acting_user: User | SystemActor,
             AssetClassification.Status.CONFIRMED, by, now, note, now)
         row.evidence_fingerprint = classification_evidence_fingerprint(classification=classification.name,
                                                                        evidence=row.evidence or {})
-    AssetClassification.objects.bulk_update(confirm, ["status", "decided_by", "decided_at", "decision_note",
-                                                      "evidence_fingerprint", "updated_at"], batch_size=1000)
+        groups[(note, row.evidence_fingerprint)].append(row.pk)
+    # One UPDATE per note and evidence bucket (a handful: the fingerprint is coarse), not bulk_update's CASE per
+    # row and field, which Django takes seconds to build for a few thousand rows.
+    for (note, fingerprint), pks in groups.items():
+        AssetClassification.objects.filter(pk__in=pks).update(
+            status=AssetClassification.Status.CONFIRMED, decided_by=by, decided_at=now, decision_note=note,
+            evidence_fingerprint=fingerprint, updated_at=now)
     workspace = {key: asset.data_source.workspace for key, (asset, _c, _n) in wanted.items()}
     audit.record_many([
         *(_created_audit(row, acting_user=acting_user, note=row.decision_note,
@@ -321,8 +323,15 @@ def assets_classifications_confirm(*, wanted, acting_user: User | SystemActor,
                       changes={"status": [befores[row.pk], row.status]},
                       extra={"asset": row.asset_id, "classification": row.classification.name,
                              **({"note": row.decision_note} if row.decision_note else {})}) for row in confirm)])
-    record_events([*(_decision_event(row, before=None) for row in new),
-                   *(_decision_event(row, before=befores[row.pk]) for row in confirm)])
+    # One event per workspace naming the rows, not one per row: its subscribers (catalog.subscribers) propagate
+    # and suggest for all of them at once, where a delivery per row costs the workers minutes per thousand.
+    decided: dict[Workspace, list[AssetClassification]] = defaultdict(list)
+    for row in [*new, *confirm]:
+        decided[row.asset.data_source.workspace].append(row)
+    record_events([("classifications.confirmed", workspace, {
+        "workspace": workspace.pk, "asset_classifications": sorted(row.pk for row in rows),
+        "assets": sorted({row.asset_id for row in rows}), "decided_by": getattr(by, "pk", None)})
+        for workspace, rows in decided.items()])
     changed = {row.asset_id for row in [*new, *confirm]}
     if changed:
         asset_sensitivity_recompute(asset_ids=changed)
@@ -492,8 +501,8 @@ def asset_sensitivity_recompute(*, asset_ids=None, data_source_id: int | None = 
     sensitive table), a name-only suggestion counting as internal at most (``NAME_ONLY_CAP``). Covers
     ``asset_ids`` and their ancestors, or a whole data source.
 
-    Set-based, bottom-up per level: one read and at most one bulk write per level, whatever the number of
-    assets. Derived, so not audited itself: the classification events it follows from are.
+    Set-based, bottom-up per level: one read and at most one write per sensitivity per level, whatever the
+    number of assets. Derived, so not audited itself: the classification events it follows from are.
     """
     if data_source_id is not None:
         targets = Asset.objects.filter(data_source_id=data_source_id)
@@ -521,9 +530,12 @@ def asset_sensitivity_recompute(*, asset_ids=None, data_source_id: int | None = 
                     .annotate(own=Coalesce(Subquery(own, output_field=IntegerField()), 0),
                               below=Coalesce(Subquery(below, output_field=IntegerField()), 0))
                     .values_list("pk", "sensitivity", "own", "below"))
-            dirty = [Asset(pk=pk, sensitivity=_RANK_LABEL[max(own_rank, below_rank)])
-                     for pk, current, own_rank, below_rank in rows
-                     if current != _RANK_LABEL[max(own_rank, below_rank)]]
-            Asset.objects.bulk_update(dirty, ["sensitivity"], batch_size=1000)
-            changed += len(dirty)
+            dirty: dict[str, list[int]] = defaultdict(list)
+            for pk, current, own_rank, below_rank in rows:
+                if current != _RANK_LABEL[max(own_rank, below_rank)]:
+                    dirty[_RANK_LABEL[max(own_rank, below_rank)]].append(pk)
+            # One UPDATE per sensitivity (five at most), not bulk_update's CASE per row, which Django takes
+            # seconds to build for a few thousand rows.
+            for sensitivity, pks in dirty.items():
+                changed += Asset.objects.filter(pk__in=pks).update(sensitivity=sensitivity)
     return changed

@@ -168,6 +168,20 @@ def suggestions_make_for_classification(*, asset_classification: AssetClassifica
 
 
 @transaction.atomic
+def suggestions_make_for_classifications(*, asset_classifications, acting_user: User | SystemActor) -> int:
+    """``suggestions_make_for_classification`` for many confirmed rows (bulk curation's ``classifications.confirmed``):
+    the rows whose column has a term implying the classification linked already — all of them when linking that
+    term confirmed it — are set aside in one query; each other row is offered its terms as one at a time."""
+    rows = [row for row in asset_classifications if row.status == AssetClassification.Status.CONFIRMED]
+    curation_authorize_all(asset_ids=sorted({row.asset_id for row in rows}), acting_user=acting_user)
+    implied = set(GlossaryTermAsset.objects.filter(asset_id__in={row.asset_id for row in rows},
+                                                   term__classification_id__in={row.classification_id for row in rows})
+                  .values_list("asset_id", "term__classification_id"))
+    return sum(suggestions_make_for_classification(asset_classification=row, acting_user=acting_user)
+               for row in rows if (row.asset_id, row.classification_id) not in implied)
+
+
+@transaction.atomic
 def suggestions_make_for_lookalikes(*, columns: QuerySet[Asset], acting_user: User | SystemActor) -> int:
     """Offer each of ``columns`` what its curated look-alikes say (same source, name and data type): their
     description when it has none, their terms not linked to it. Set-based: the columns with a curated look-alike,

@@ -1,7 +1,8 @@
 """Glossary terms in bulk (catalog.glossary.assets_terms_change, behind POST /api/v1/assets/bulk/ and the admin's
 "Curate selected assets…"): the same links, implied classifications and audit rows as linking each asset by hand,
-in a fixed number of statements; the look-alikes' suggestions follow one ``assets.terms_linked`` event per
-workspace naming the assets, delivered in a fixed number of statements too."""
+in a fixed number of statements; their subscribers (look-alikes' suggestions, implied terms, propagation along
+lineage) follow one ``assets.terms_linked`` and one ``classifications.confirmed`` event per workspace naming the
+rows, delivered in a fixed number of statements too."""
 from __future__ import annotations
 
 import pytest
@@ -12,12 +13,14 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
-from catalog import asset_curation, curation, glossary, subscribers
+from catalog import asset_curation, curation, glossary, services, subscribers
 from catalog.models import Asset, AssetClassification, GlossaryTerm, GlossaryTermAsset, Suggestion
+from core.events import dispatch
 from core.models import Event
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.curation_factories import GlossaryTermFactory
 from tests.catalog.factories import DataSourceFactory
+from tests.catalog.lineage_factories import edge, table
 from tests.catalog.test_suggestions import after_commit
 
 pytestmark = pytest.mark.django_db
@@ -81,12 +84,12 @@ def test_a_classifying_term_in_bulk_links_classifies_and_audits_as_by_hand(world
     confirmed = {row.extra["asset"]: row.changes["status"] for row in audited("asset_classification.confirmed")}
     assert confirmed == {shop["orders"].pk: ["suggested", "confirmed"], shop["suppliers"].pk: ["rejected",
                                                                                                 "confirmed"]}
-    # Each decision is a domain event, as by hand; the links one event for the operation, not one per asset.
-    decisions = {event.payload["asset"]: event.payload["previous_status"]
-                 for event in Event.objects.filter(name="classification.confirmed")}
-    assert decisions == {shop["customers"].pk: None, shop["orders"].pk: "suggested",
-                         shop["suppliers"].pk: "rejected"}
-    assert not Event.objects.filter(name="asset.term_linked").exists()
+    # One event for the operation's decisions and one for its links, each naming the rows, not one per row.
+    [decisions] = Event.objects.filter(name="classifications.confirmed")
+    assert decisions.payload["asset_classifications"] == sorted(rows[column.pk].pk for column in columns)
+    assert decisions.payload["assets"] == sorted(column.pk for column in columns)
+    assert (decisions.payload["workspace"], decisions.payload["decided_by"]) == (world.workspace_a.pk, steward.pk)
+    assert not Event.objects.filter(name__in=["asset.term_linked", "classification.confirmed"]).exists()
     [event] = Event.objects.filter(name="assets.terms_linked")
     assert event.payload["assets"] == sorted(asset.pk for asset in selected)
     assert (event.payload["terms"], event.payload["linked_by"], event.payload["workspace"]) == (
@@ -165,6 +168,39 @@ def test_the_bulk_event_offers_the_terms_to_lookalikes_and_withdraws_what_is_moo
     assert [row.asset_id for row in Suggestion.objects.filter(term=term)] == [shop["archive"].pk]
 
 
+def test_the_bulk_decisions_are_carried_along_lineage_once_delivered(world, source_with_copies):
+    """A column classified by a term linked in bulk passes the classification on to its copy (a lineage suggestion
+    for a steward to confirm), as a column confirmed by hand does."""
+    email, copy = source_with_copies
+    term = GlossaryTermFactory(workspace=world.workspace_a, classification=builtin("PII.EMAIL"))
+    with after_commit():
+        curate([email], world.user("steward"), terms={"add": [term]})
+    [carried] = AssetClassification.objects.filter(asset=copy)
+    assert (carried.source, carried.status, carried.classification.name) == (
+        AssetClassification.Source.LINEAGE, AssetClassification.Status.SUGGESTED, "PII.EMAIL")
+    assert carried.evidence["lineage"]["origin"]["asset"] == email.pk
+    assert Event.objects.filter(name="classifications.confirmed", status=Event.Status.DELIVERED).count() == 1
+
+
+def test_columns_confirmed_together_without_the_term_are_offered_it(world, shop):
+    email = builtin("PII.EMAIL")
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="Customer e-mail", classification=email)
+    with after_commit():
+        services.assets_classifications_confirm(wanted=[(shop["customers"], email, ""), (shop["orders"], email, "")],
+                                                acting_user=world.user("steward"))
+    offered = Suggestion.objects.filter(term=term, rule=Suggestion.Rule.IMPLIED_CLASSIFICATION)
+    assert sorted(offered.values_list("asset_id", flat=True)) == sorted([shop["customers"].pk, shop["orders"].pk])
+
+
+@pytest.fixture
+def source_with_copies(world):
+    """customers.email copied as-is into staging.email."""
+    source = DataSourceFactory(workspace=world.workspace_a, database="shop")
+    customers, staging = table(source, "customers", columns=("email",)), table(source, "staging", columns=("email",))
+    edge(customers.cols["email"], staging.cols["email"], direct=True)
+    return customers.cols["email"], staging.cols["email"]
+
+
 def test_terms_in_bulk_and_their_event_cost_the_same_statements_for_3_or_30_columns(world):
     steward = world.user("steward")
     source = DataSourceFactory(workspace=world.workspace_a)
@@ -172,7 +208,7 @@ def test_terms_in_bulk_and_their_event_cost_the_same_statements_for_3_or_30_colu
     term = GlossaryTermFactory(workspace=world.workspace_a, classification=builtin("PII.EMAIL"))
 
     def statements(tables: range) -> tuple[int, int]:
-        """(the operation's statements, the delivery's), each column with a look-alike left out of the
+        """(the operation's statements, its events' delivery's), each column with a look-alike left out of the
         selection, a suggestion of PII.EMAIL to confirm on half of them and the old term to unlink."""
         columns = []
         for number in tables:
@@ -185,9 +221,9 @@ def test_terms_in_bulk_and_their_event_cost_the_same_statements_for_3_or_30_colu
         Event.objects.all().delete()
         with CaptureQueriesContext(connection) as operation:
             curate(columns, steward, terms={"set": [term]})
-        [event] = Event.objects.filter(name="assets.terms_linked")
+        assert Event.objects.count() == 2  # the links', the classifications'
         with CaptureQueriesContext(connection) as delivery:
-            subscribers.suggest_terms_to_lookalikes_in_bulk(event)
+            assert dispatch() == 2
         assert GlossaryTermAsset.objects.filter(term=term, asset__in=columns).count() == len(columns)
         assert Suggestion.objects.filter(term=term, source_asset__in=columns).count() == len(columns)
         return len(operation), len(delivery)
