@@ -13,7 +13,7 @@ rolled back at its end so that every round starts from the same state:
 - ``assets_curate`` adding a tag and an owner and certifying each of ``--assets`` columns (a selection by ids);
 - ``assets_curate`` linking to each of ``--assets`` columns a term that implies PII.EMAIL (so also classifying
   each: half of them carry a scan's suggestion to confirm), then delivering the domain events it recorded (the
-  worker's side: one ``assets.terms_linked``, one ``classification.confirmed`` per column) with
+  workers' side: one ``assets.terms_linked`` and one ``classifications.confirmed``) with
   ``core.events.dispatch``.
 
 Prints the median, the spread (min–max) and the statements of each.
@@ -173,7 +173,7 @@ def main() -> None:
         rounds = max(1, args.rounds // 2)
         report(f"bulk curation, {count:,} assets (a classifying term)",
                *timed(rounds, lambda count=count: ids[:count], link))
-        report(f"  then delivering its {count + 1:,} events",
+        report("  then delivering its events (the workers' part)",
                *timed(rounds, lambda count=count: link(ids[:count]), lambda _: drain()))
 
 
