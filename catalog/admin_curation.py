@@ -163,7 +163,22 @@ def curation_words(event: AuditEvent) -> str:
     if name in ("asset.certification_ended", "asset.certification_expired"):
         what = "deprecation" if _pair(changes, "certification_status")[0] == "deprecated" else "certification"
         return f"ended its {what}" if name.endswith("ended") else f"its {what} expired"
+    extra = event.extra or {}
+    if name == "suggestion.withdrawn":
+        # catalog.suggestions, on the curated asset: its own suggestions made moot, or copies of its old text.
+        return f"withdrew {_count(extra.get('count'), 'open suggestion')} that this curation made moot"
+    if name == "asset_classification.detected":
+        # scanning's detection, on the table (or column) it ran on: what it suggested for the columns.
+        done = [f"{verb} {_count(extra.get(key), 'classification')}" for key, verb in (
+            ("suggested", "suggested"), ("resuggested", "suggested again"), ("removed", "withdrew"))
+            if extra.get(key)]
+        return "detection " + (", ".join(done) if done else "refreshed its suggestions")
     return name.rsplit(".", 1)[-1].replace("_", " ")
+
+
+def _count(number, noun: str) -> str:
+    number = number if isinstance(number, int) else 0
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _note(event: AuditEvent) -> str:

@@ -6,8 +6,8 @@ all three.)
 
 Bulk curation writes the same audit rows as curating each asset by hand — one per change, on the asset, so that
 an asset's history shows it — and one ``asset.bulk_curated`` row per workspace touched, saying what was asked of
-how many assets and which; the rows of one request share its ``request_id``. Owners, tags, certification and
-properties are written by the ``assets_*`` services in a fixed number of statements; terms asset by asset.
+how many assets and which; the rows of one request share its ``request_id``. Owners, tags, terms,
+certification and properties are written by the ``assets_*`` services in a fixed number of statements each.
 """
 from __future__ import annotations
 
@@ -71,16 +71,6 @@ def _check_properties_operation(operation: dict | None) -> None:
         raise ValidationError({"properties": ["Give set ({key: value}) and/or clear ([keys])."]})
 
 
-def _curate_terms(asset: Asset, operation: dict, acting_user) -> None:
-    if "set" in operation:
-        glossary.asset_terms_set(asset=asset, terms=operation["set"], acting_user=acting_user)
-        return
-    for term in operation.get("remove", []):
-        glossary.glossary_term_unlink(term=term, asset=asset, acting_user=acting_user)
-    for term in operation.get("add", []):
-        glossary.glossary_term_link(term=term, asset=asset, acting_user=acting_user)
-
-
 def _described(operation: dict | None) -> dict | None:
     """An operation as the bulk audit row records it: ids and owner keys, not objects."""
     if operation is None:
@@ -113,8 +103,7 @@ def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, o
         raise ValidationError({"assets": ["No asset matches this selection."]})
     selected = list(assets.select_related("data_source__workspace").order_by("pk"))
     curation.curation_authorize_all(asset_ids=[asset.pk for asset in selected], acting_user=acting_user)
-    # Owners, tags and certification in a fixed number of statements; terms asset by asset, as linking one may
-    # classify a column (catalog.glossary).
+    # Each part in a fixed number of statements, whatever the number of assets.
     if owners is not None:
         curation.assets_owners_change(assets=selected, acting_user=acting_user, add=owners.get("add", []),
                                       remove=owners.get("remove", []), exact=owners.get("set"))
@@ -122,8 +111,8 @@ def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, o
         curation.assets_tags_change(assets=selected, acting_user=acting_user, add=tags.get("add", []),
                                     remove=tags.get("remove", []), exact=tags.get("set"))
     if terms is not None:
-        for asset in selected:
-            _curate_terms(asset, terms, acting_user)
+        glossary.assets_terms_change(assets=selected, acting_user=acting_user, add=terms.get("add", []),
+                                     remove=terms.get("remove", []), exact=terms.get("set"))
     if certification is None:
         curation.assets_certification_end(assets=selected, acting_user=acting_user)
     elif certification is not UNCHANGED:

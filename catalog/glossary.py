@@ -30,9 +30,9 @@ from accounts.permissions import authorize, has_perm, workspace_allows
 from accounts.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 from catalog import search, services
 from catalog.bulk import chunks
-from catalog.curation import may_curate
+from catalog.curation import curation_authorize_all, may_curate
 from catalog.models import Asset, AssetClassification, Classification, GlossaryTerm, GlossaryTermAsset
-from core.events import record_event
+from core.events import record_event, record_events
 
 TERM_FIELDS = ("name", "definition", "synonyms", "abbreviations", "parent", "status", "classification")
 TERM_RELATIONS = ("related_terms", "stewards")
@@ -181,8 +181,7 @@ def glossary_term_link(*, term: GlossaryTerm, asset: Asset, acting_user: User | 
     applied = _implied_classification(term, asset, acting_user=acting_user)
     link = GlossaryTermAsset.objects.create(term=term, asset=asset, asset_classification=applied,
                                             linked_by=user_or_none(acting_user))
-    audit.record(event="asset.term_linked", actor=acting_user, obj=asset, changes={"terms": [None, term.name]},
-                 extra={"term": term.pk, **({"classification": term.classification.name} if applied else {})})
+    _link_audit(asset, term, acting_user, classified=applied is not None).save()
     # For the subscribers (catalog.subscribers: the term suggested to the asset's look-alikes), after the commit.
     record_event("asset.term_linked", asset, {"asset": asset.pk, "data_source": asset.data_source_id,
                                               "term": term.pk, "linked_by": link.linked_by_id})
@@ -197,10 +196,10 @@ def glossary_term_unlink(*, term: GlossaryTerm, asset: Asset, acting_user: User 
     link = GlossaryTermAsset.objects.filter(term=term, asset=asset).first()
     if link is None:
         return
-    kept = link.asset_classification_id
+    link.term, link.asset = term, asset
+    event = _unlink_audit(link, acting_user)
     link.delete()
-    audit.record(event="asset.term_unlinked", actor=acting_user, obj=asset, changes={"terms": [term.name, None]},
-                 extra={"term": term.pk, **({"classification_kept": kept} if kept else {})})
+    event.save()
     search.documents_refresh(asset_ids=[asset.pk])
 
 
@@ -212,6 +211,69 @@ def asset_terms_set(*, asset: Asset, terms, acting_user: User | SystemActor) -> 
         glossary_term_unlink(term=term, asset=asset, acting_user=acting_user)
     for term in wanted.values():
         glossary_term_link(term=term, asset=asset, acting_user=acting_user)
+
+
+def _link_audit(asset: Asset, term: GlossaryTerm, acting_user, *, classified: bool):
+    return audit.build(event="asset.term_linked", actor=acting_user, obj=asset, changes={"terms": [None, term.name]},
+                       extra={"term": term.pk, **({"classification": term.classification.name} if classified else {})})
+
+
+def _unlink_audit(link: GlossaryTermAsset, acting_user):
+    kept = link.asset_classification_id
+    return audit.build(event="asset.term_unlinked", actor=acting_user, obj=link.asset,
+                       changes={"terms": [link.term.name, None]},
+                       extra={"term": link.term_id, **({"classification_kept": kept} if kept else {})})
+
+
+@transaction.atomic
+def assets_terms_change(*, assets: list[Asset], acting_user: User | SystemActor, add=(), remove=(),
+                        exact=None) -> None:
+    """Link and unlink terms on every asset, or with ``exact`` make their terms exactly those: what
+    ``glossary_term_link``, ``glossary_term_unlink`` and ``asset_terms_set`` do asset by asset, with the same
+    rules and audit rows, in a fixed number of statements whatever the number of assets — the links read once,
+    removed in one DELETE, added in one INSERT, the classifications the new links imply confirmed together
+    (``services.assets_classifications_confirm``), the audit rows appended together. The look-alikes' suggestions
+    follow one ``assets.terms_linked`` event per workspace naming the assets (catalog.subscribers), not one event
+    per link. The assets come with ``data_source__workspace`` read."""
+    curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
+    wanted = list(exact if exact is not None else add)
+    authorize(acting_user, lambda: all(has_perm(acting_user, "view", term) for term in wanted))
+    for term in wanted:
+        if any(term.workspace_id != asset.data_source.workspace_id for asset in assets):
+            raise ValidationError({"terms": [f"{term} belongs to another workspace than the asset."]})
+    by_id = {asset.pk: asset for asset in assets}
+    current = list(GlossaryTermAsset.objects.filter(asset_id__in=by_id).select_related("term"))
+    kept, dropped_ids = {term.pk for term in wanted}, {term.pk for term in remove}
+    dropped = [link for link in current if (link.term_id not in kept if exact is not None
+                                            else link.term_id in dropped_ids)]
+    have = {(link.asset_id, link.term_id) for link in current} - {(link.asset_id, link.term_id) for link in dropped}
+    new = [(asset, term) for asset in assets for term in wanted if (asset.pk, term.pk) not in have]
+    deprecated = next((term for _, term in new if term.status == GlossaryTerm.Status.DEPRECATED), None)
+    if deprecated is not None:
+        raise ValidationError({"terms": [f"{deprecated} is deprecated: link the term that replaces it."]})
+    applied = services.assets_classifications_confirm(
+        wanted=[(asset, term.classification, f"glossary term {term.name}"[:2000]) for asset, term in new
+                if term.classification_id is not None and asset.type == Asset.Type.COLUMN],
+        acting_user=acting_user)
+    for link in dropped:
+        link.asset = by_id[link.asset_id]
+    events = [_unlink_audit(link, acting_user) for link in dropped]
+    GlossaryTermAsset.objects.filter(pk__in=[link.pk for link in dropped]).delete()
+    linked_by = user_or_none(acting_user)
+    links = [GlossaryTermAsset(term=term, asset=asset, linked_by=linked_by,
+                               asset_classification=applied.get((asset.pk, term.classification_id)))
+             for asset, term in new]
+    GlossaryTermAsset.objects.bulk_create(links, batch_size=1000)
+    audit.record_many([*events, *(_link_audit(link.asset, link.term, acting_user,
+                                              classified=link.asset_classification is not None)
+                                  for link in links)])
+    linked: dict[Workspace, set[int]] = {}
+    for link in links:
+        linked.setdefault(link.asset.data_source.workspace, set()).add(link.asset_id)
+    record_events([("assets.terms_linked", workspace, {
+        "workspace": workspace.pk, "assets": sorted(asset_ids), "terms": sorted({term.pk for term in wanted}),
+        "linked_by": getattr(linked_by, "pk", None)}) for workspace, asset_ids in linked.items()])
+    search.documents_refresh(asset_ids={link.asset_id for link in [*dropped, *links]})
 
 
 # --- import and export -------------------------------------------------------------------------------------------

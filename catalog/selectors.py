@@ -312,3 +312,11 @@ def asset_curation_history(*, user: User | None, asset: Asset, limit: int) -> li
 def definition_lineage_get(*, user: User | None, asset: Asset) -> DefinitionLineage | None:
     """What lineage last read from ``asset``'s definition (a view or a routine), if the user may see it."""
     return restrict(DefinitionLineage.objects.filter(asset=asset), user, "view").first()
+
+
+def assets_unindexed(*, limit: int) -> list[int]:
+    """Up to ``limit`` present assets without a search document, by id: assets that predate the search index, or
+    written by something that bypassed the services (an operator's SQL). Not a user's read: the system's, for
+    ``catalog.search_upgrade``."""
+    return list(Asset.objects.filter(removed_at__isnull=True, search_document__isnull=True).order_by("pk")
+                .values_list("pk", flat=True)[:limit])

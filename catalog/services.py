@@ -19,12 +19,12 @@ from django.utils import timezone
 from accounts import audit, writes
 from accounts.actors import SYSTEM, SystemActor, require_actor, user_or_none
 from accounts.fields import check_text
-from accounts.models import User
+from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_any_grant, has_perm
 from catalog import search
 from catalog.models import Asset, AssetClassification, Classification
 from catalog.selectors import asset_classification_list, asset_list
-from core.events import record_event
+from core.events import record_event, record_events
 
 ASSET_EDITABLE_FIELDS = ("description",)
 
@@ -235,20 +235,108 @@ def asset_classification_create(*, asset: Asset, classification: Classification,
     existing = AssetClassification.objects.filter(asset=asset, classification=classification).first()
     if existing is not None:
         raise AlreadyClassified(existing)
-    now = timezone.now()
-    row = AssetClassification.objects.create(
-        asset=asset, classification=classification, status=AssetClassification.Status.CONFIRMED,
-        source=AssetClassification.Source.MANUAL, confidence=1.0, evidence={"reasons": ["classified by hand"]},
-        decided_by=user_or_none(acting_user), decided_at=now, decision_note=note,
-        evidence_fingerprint=classification_evidence_fingerprint(classification=classification.name, evidence={}))
-    audit.record(event="asset_classification.created", actor=acting_user, obj=row,
-                 changes={"status": [None, row.status]},
-                 extra={"asset": asset.pk, "classification": classification.name, "source": row.source,
-                        **({"note": note} if note else {})})
+    row = _manual_classification(asset=asset, classification=classification, acting_user=acting_user, note=note,
+                                 now=timezone.now())
+    row.save()
+    _created_audit(row, acting_user=acting_user, note=note).save()
     _record_decision_event(row, before=None)
     asset_sensitivity_recompute(asset_ids=[asset.pk])
     search.documents_refresh(asset_ids=[asset.pk])
     return row
+
+
+def _manual_classification(*, asset: Asset, classification: Classification, acting_user, note: str,
+                           now) -> AssetClassification:
+    """A steward's classification by hand, not saved yet: confirmed, certain, decided now."""
+    return AssetClassification(
+        asset=asset, classification=classification, status=AssetClassification.Status.CONFIRMED,
+        source=AssetClassification.Source.MANUAL, confidence=1.0, evidence={"reasons": ["classified by hand"]},
+        decided_by=user_or_none(acting_user), decided_at=now, decision_note=note,
+        evidence_fingerprint=classification_evidence_fingerprint(classification=classification.name, evidence={}))
+
+
+def _created_audit(row: AssetClassification, *, acting_user, note: str, workspace=None):
+    return audit.build(event="asset_classification.created", actor=acting_user, obj=row, workspace=workspace,
+                       changes={"status": [None, row.status]},
+                       extra={"asset": row.asset_id, "classification": row.classification.name, "source": row.source,
+                              **({"note": note} if note else {})})
+
+
+@transaction.atomic
+def assets_classifications_confirm(*, wanted, acting_user: User | SystemActor,
+                                   ) -> dict[tuple[int, int], AssetClassification]:
+    """Confirm each ``(asset, classification, note)`` of ``wanted``, as ``asset_classification_create`` (the asset
+    has no row with that classification) or ``asset_classification_confirm`` (a suggestion or a rejection) would
+    one at a time; a row confirmed already is left as it is. The same audit rows, written set-based: the rows read
+    at once, the new ones inserted in a statement per thousand and the decided ones updated in one per note and
+    evidence bucket, the audit rows appended together, the sensitivity and the search documents refreshed once;
+    one ``classifications.confirmed`` event per workspace naming the rows, where one at a time records a
+    ``classification.confirmed`` each. All or none: a user lacking ``classify`` on an asset to classify or
+    ``confirm`` on a row to confirm changes nothing. The assets come with ``data_source__workspace`` read. Returns
+    the rows that now carry each classification, by ``(asset id, classification id)``."""
+    require_actor(acting_user)
+    wanted = {(asset.pk, classification.pk): (asset, classification, note) for asset, classification, note in wanted}
+    if not wanted:
+        return {}
+    for _asset, _classification, note in wanted.values():
+        check_text(AssetClassification, "decision_note", note, as_field="note")
+    existing = {(row.asset_id, row.classification_id): row for row in
+                AssetClassification.objects.select_for_update(of=("self",))
+                .filter(asset_id__in={key[0] for key in wanted}, classification_id__in={key[1] for key in wanted})
+                if (row.asset_id, row.classification_id) in wanted}
+    create = [key for key in wanted if key not in existing]
+    confirm = [row for row in existing.values() if row.status != AssetClassification.Status.CONFIRMED]
+    if any(not wanted[key][1].is_active for key in create):
+        raise ValidationError({"classification": ["This classification is switched off."]})
+    if acting_user is not SYSTEM:
+        to_classify = {asset_id for asset_id, _ in create}
+        may_classify = asset_list(user=acting_user, action="classify").filter(pk__in=to_classify).count()
+        may_confirm = (asset_classification_list(user=acting_user, action="confirm")
+                       .filter(pk__in=[row.pk for row in confirm]).count())
+        if (may_classify, may_confirm) != (len(to_classify), len(confirm)):
+            raise PermissionDenied("You do not have permission to perform this action.")
+    now, by = timezone.now(), user_or_none(acting_user)
+    new = [_manual_classification(asset=wanted[key][0], classification=wanted[key][1], acting_user=acting_user,
+                                  note=wanted[key][2], now=now) for key in create]
+    AssetClassification.objects.bulk_create(new, batch_size=1000)
+    befores, groups = {}, defaultdict(list)
+    for row in confirm:
+        asset, classification, note = wanted[(row.asset_id, row.classification_id)]
+        row.asset, row.classification, befores[row.pk] = asset, classification, row.status
+        row.status, row.decided_by, row.decided_at, row.decision_note, row.updated_at = (
+            AssetClassification.Status.CONFIRMED, by, now, note, now)
+        row.evidence_fingerprint = classification_evidence_fingerprint(classification=classification.name,
+                                                                       evidence=row.evidence or {})
+        groups[(note, row.evidence_fingerprint)].append(row.pk)
+    # One UPDATE per note and evidence bucket (a handful: the fingerprint is coarse), not bulk_update's CASE per
+    # row and field, which Django takes seconds to build for a few thousand rows.
+    for (note, fingerprint), pks in groups.items():
+        AssetClassification.objects.filter(pk__in=pks).update(
+            status=AssetClassification.Status.CONFIRMED, decided_by=by, decided_at=now, decision_note=note,
+            evidence_fingerprint=fingerprint, updated_at=now)
+    workspace = {key: asset.data_source.workspace for key, (asset, _c, _n) in wanted.items()}
+    audit.record_many([
+        *(_created_audit(row, acting_user=acting_user, note=row.decision_note,
+                         workspace=workspace[(row.asset_id, row.classification_id)]) for row in new),
+        *(audit.build(event="asset_classification.confirmed", actor=acting_user, obj=row,
+                      workspace=workspace[(row.asset_id, row.classification_id)],
+                      changes={"status": [befores[row.pk], row.status]},
+                      extra={"asset": row.asset_id, "classification": row.classification.name,
+                             **({"note": row.decision_note} if row.decision_note else {})}) for row in confirm)])
+    # One event per workspace naming the rows, not one per row: its subscribers (catalog.subscribers) propagate
+    # and suggest for all of them at once, where a delivery per row costs the workers minutes per thousand.
+    decided: dict[Workspace, list[AssetClassification]] = defaultdict(list)
+    for row in [*new, *confirm]:
+        decided[row.asset.data_source.workspace].append(row)
+    record_events([("classifications.confirmed", workspace, {
+        "workspace": workspace.pk, "asset_classifications": sorted(row.pk for row in rows),
+        "assets": sorted({row.asset_id for row in rows}), "decided_by": getattr(by, "pk", None)})
+        for workspace, rows in decided.items()])
+    changed = {row.asset_id for row in [*new, *confirm]}
+    if changed:
+        asset_sensitivity_recompute(asset_ids=changed)
+        search.documents_refresh(asset_ids=changed)
+    return {**existing, **{(row.asset_id, row.classification_id): row for row in new}}
 
 
 @transaction.atomic
@@ -413,8 +501,8 @@ def asset_sensitivity_recompute(*, asset_ids=None, data_source_id: int | None = 
     sensitive table, a data source's own asset as its most sensitive database), a name-only suggestion counting as
     internal at most (``NAME_ONLY_CAP``). Covers ``asset_ids`` and their ancestors, or a whole data source.
 
-    Set-based, bottom-up per level: one read and at most one bulk write per level, whatever the number of
-    assets. Derived, so not audited itself: the classification events it follows from are.
+    Set-based, bottom-up per level: one read and at most one write per sensitivity per level, whatever the
+    number of assets. Derived, so not audited itself: the classification events it follows from are.
     """
     if data_source_id is not None:
         targets = Asset.objects.filter(data_source_id=data_source_id)
@@ -442,9 +530,12 @@ def asset_sensitivity_recompute(*, asset_ids=None, data_source_id: int | None = 
                     .annotate(own=Coalesce(Subquery(own, output_field=IntegerField()), 0),
                               below=Coalesce(Subquery(below, output_field=IntegerField()), 0))
                     .values_list("pk", "sensitivity", "own", "below"))
-            dirty = [Asset(pk=pk, sensitivity=_RANK_LABEL[max(own_rank, below_rank)])
-                     for pk, current, own_rank, below_rank in rows
-                     if current != _RANK_LABEL[max(own_rank, below_rank)]]
-            Asset.objects.bulk_update(dirty, ["sensitivity"], batch_size=1000)
-            changed += len(dirty)
+            dirty: dict[str, list[int]] = defaultdict(list)
+            for pk, current, own_rank, below_rank in rows:
+                if current != _RANK_LABEL[max(own_rank, below_rank)]:
+                    dirty[_RANK_LABEL[max(own_rank, below_rank)]].append(pk)
+            # One UPDATE per sensitivity (five at most), not bulk_update's CASE per row, which Django takes
+            # seconds to build for a few thousand rows.
+            for sensitivity, pks in dirty.items():
+                changed += Asset.objects.filter(pk__in=pks).update(sensitivity=sensitivity)
     return changed

@@ -37,6 +37,15 @@ def suggest_implied_terms(event: Event) -> None:
         suggestions.suggestions_make_for_classification(asset_classification=row, acting_user=SYSTEM)
 
 
+@subscribe("classifications.confirmed")
+def suggest_implied_terms_in_bulk(event: Event) -> None:
+    """Columns confirmed together (bulk curation): the same, rows already served by a linked term set aside at
+    once."""
+    rows = (AssetClassification.objects.select_related("asset__data_source__workspace", "classification")
+            .filter(pk__in=event.payload["asset_classifications"]))
+    suggestions.suggestions_make_for_classifications(asset_classifications=list(rows), acting_user=SYSTEM)
+
+
 def _after_curation(event: Event) -> None:
     asset = Asset.objects.select_related("data_source").filter(pk=event.payload["asset"]).first()
     if asset is not None:
@@ -56,6 +65,15 @@ def suggest_term_to_lookalikes(event: Event) -> None:
     _after_curation(event)
 
 
+@subscribe("assets.terms_linked")
+def suggest_terms_to_lookalikes_in_bulk(event: Event) -> None:
+    """Terms linked to many assets by bulk curation, one event naming them all: the same as ``asset.term_linked``
+    for each, in a fixed number of queries."""
+    assets = list(Asset.objects.select_related("data_source__workspace").filter(pk__in=event.payload["assets"]))
+    if assets:
+        suggestions.suggestions_after_curation_many(assets=assets, acting_user=SYSTEM)
+
+
 def _propagate(workspace_id: int | None, *, assets=(), externals=()) -> None:
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is not None:
@@ -68,6 +86,12 @@ def _propagate(workspace_id: int | None, *, assets=(), externals=()) -> None:
 def propagate_decision(event: Event) -> None:
     """A decision on a column's classification is carried to (or withdrawn from) the columns that copy it."""
     _propagate(event.workspace_id, assets=[event.payload["asset"]])
+
+
+@subscribe("classifications.confirmed")
+def propagate_decisions_in_bulk(event: Event) -> None:
+    """Columns confirmed together: carried to the columns that copy them in one walk."""
+    _propagate(event.payload["workspace"], assets=event.payload["assets"])
 
 
 @subscribe("lineage.changed")

@@ -10,7 +10,11 @@ rolled back at its end so that every round starts from the same state:
 - ``glossary_import`` of a CSV of ``--terms`` new terms (a hierarchy ten wide, each related to the one before,
   a steward each, one in seven implying PII.EMAIL) — the file of tests/catalog/test_glossary_services.py —;
   the same file again (nothing changes); and a file changing every term's definition and parent;
-- ``assets_curate`` adding a tag and an owner and certifying each of ``--assets`` columns (a selection by ids).
+- ``assets_curate`` adding a tag and an owner and certifying each of ``--assets`` columns (a selection by ids);
+- ``assets_curate`` linking to each of ``--assets`` columns a term that implies PII.EMAIL (so also classifying
+  each: half of them carry a scan's suggestion to confirm), then delivering the domain events it recorded (the
+  workers' side: one ``assets.terms_linked`` and one ``classifications.confirmed``) with
+  ``core.events.dispatch``.
 
 Prints the median, the spread (min–max) and the statements of each.
 """
@@ -74,6 +78,16 @@ def timed(rounds: int, prepare, work) -> tuple[list[float], int]:
     return seconds, statements
 
 
+def drain() -> int:
+    """Deliver every pending domain event, as the workers would; how many."""
+    from core.events import dispatch
+
+    delivered = 0
+    while attempted := dispatch(limit=1000):
+        delivered += attempted
+    return delivered
+
+
 def report(label: str, seconds: list[float], statements: int) -> None:
     print(f"{label:<48} median {statistics.median(seconds):7.3f} s  "
           f"({min(seconds):.3f}–{max(seconds):.3f})  {statements} statements", flush=True)
@@ -104,7 +118,7 @@ def main() -> None:
     from accounts.roles import Role
     from accounts.services import membership_create, organization_ensure, workspace_ensure
     from catalog import asset_curation, glossary
-    from catalog.models import Asset, Tag
+    from catalog.models import Asset, AssetClassification, Classification, GlossaryTerm, Tag
     from sources.models import DataSource
 
     organization, _ = organization_ensure()
@@ -131,8 +145,9 @@ def main() -> None:
     source = DataSource.objects.create(workspace=workspace, name="shop", engine="postgresql")
     tag = Tag.objects.create(workspace=workspace, name="gold")
     top = max(args.assets)
-    Asset.objects.bulk_create(Asset(data_source=source, type=Asset.Type.COLUMN, name=f"c{n}",
+    Asset.objects.bulk_create(Asset(data_source=source, type=Asset.Type.COLUMN, name=f"c{n}", data_type="text",
                                     qualified_name=f"shop.public.t.c{n}") for n in range(top))
+    email = Classification.objects.get(name="PII.EMAIL")
     ids = list(Asset.objects.filter(data_source=source).order_by("pk").values_list("pk", flat=True))
     for count in args.assets:
         def curate(selected):
@@ -143,6 +158,23 @@ def main() -> None:
 
         report(f"bulk curation, {count:,} assets (tag, owner, certify)",
                *timed(max(1, args.rounds // 2), lambda count=count: ids[:count], curate))
+
+    term = GlossaryTerm.objects.create(workspace=workspace, name="Customer e-mail", definition="Where we write.",
+                                       status=GlossaryTerm.Status.APPROVED, classification=email)
+    AssetClassification.objects.bulk_create(
+        AssetClassification(asset_id=pk, classification=email, confidence=0.9, evidence={},
+                            status=AssetClassification.Status.SUGGESTED, source=AssetClassification.Source.SCAN)
+        for pk in ids[::2])
+    for count in args.assets:
+        def link(selected):
+            asset_curation.assets_curate(assets=Asset.objects.filter(pk__in=selected), acting_user=steward,
+                                         terms={"add": [term]})
+
+        rounds = max(1, args.rounds // 2)
+        report(f"bulk curation, {count:,} assets (a classifying term)",
+               *timed(rounds, lambda count=count: ids[:count], link))
+        report("  then delivering its events (the workers' part)",
+               *timed(rounds, lambda count=count: link(ids[:count]), lambda _: drain()))
 
 
 if __name__ == "__main__":

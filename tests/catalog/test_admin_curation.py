@@ -15,11 +15,14 @@ from django.utils import timezone
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
 from accounts.roles import Role
-from catalog import asset_curation, curation
-from catalog.models import Asset, AssetCertification, AssetOwner, GlossaryTerm
+from catalog import asset_curation, curation, services
+from catalog.models import Asset, AssetCertification, AssetOwner, GlossaryTerm, Suggestion
+from catalog.services import DetectedClassification
+from catalog.suggestions import term_fingerprint
 from tests.catalog.classification_factories import asset_tree, builtin
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
 from tests.catalog.factories import DataSourceFactory
+from tests.catalog.test_suggestions import after_commit
 from tests.support.factories import UserFactory, membership
 from tests.support.personas import verified_client
 
@@ -357,6 +360,33 @@ def test_the_bulk_form_offers_only_what_the_selection_s_workspace_holds(world):
     assert "Zq9theirs" not in html and "other_workspace_user" not in html
 
 
+def test_the_history_reads_in_words_after_bulk_curation_detection_and_withdrawn_suggestions(world):
+    """No event name, field name or JSON on the page: each row of an asset's history is a sentence."""
+    table, cols = _shop(world.workspace_a)
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="Contact", classification=builtin("PII.EMAIL"))
+    Suggestion.objects.create(asset=cols["email"], kind="term", rule="lookalike", term=term,
+                              fingerprint=term_fingerprint(term.pk), reason="Same name and type.")
+    client = _staff(world, "steward")
+    with after_commit():
+        _bulk(client, [cols["email"], cols["phone"]], apply="yes", terms_add=[term.pk], certification="certified",
+              certification_note="Reviewed.")
+    services.asset_classifications_record_scan(scope=table, results={cols["city"].pk: DetectedClassification(
+        classification_id=builtin("PII.PHONE").pk, confidence=0.9, evidence={"reasons": ["pattern"]})})
+
+    def history(asset) -> list[str]:
+        rows = re.findall(r"<tr><td.*?</tr>", _section(_page(client, asset), "curation-history"), re.S)
+        return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+
+    email = history(cols["email"])
+    assert sorted(row.split(" steward ", 1)[-1] for row in email if " steward " in row) == [
+        "certified — Reviewed.", "linked the term Contact, which confirmed PII.EMAIL on it"]
+    assert [row.split(" system ", 1)[-1] for row in email if " system " in row] == [
+        "withdrew 1 open suggestion that this curation made moot — curated since"]
+    assert [row.split(" system ", 1)[-1] for row in history(table)] == ["detection suggested 1 classification"]
+    for row in [*email, *history(table)]:
+        assert not re.search(r"[{}\[\]_]|asset\.|suggestion\.|classification\.", row), row
+
+
 def test_history_words_cover_every_curation_event():
     from catalog.admin_curation import curation_words
 
@@ -384,3 +414,9 @@ def test_history_words_cover_every_curation_event():
         "set uses to billing, marketing")  # a row without the label: the property's name
     assert said("asset.property_cleared", {"properties": [{"tier": "gold"}, None]}, {"label": "Tier"}) == (
         "cleared Tier (was gold)")
+    assert said("suggestion.withdrawn", extra={"count": 2, "reason": "curated since"}) == (
+        "withdrew 2 open suggestions that this curation made moot")
+    assert said("asset_classification.detected", extra={"suggested": 3, "updated": 4, "resuggested": 1,
+                                                        "removed": 0}) == (
+        "detection suggested 3 classifications, suggested again 1 classification")
+    assert said("asset_classification.detected", extra={"updated": 4}) == "detection refreshed its suggestions"

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
-from catalog import properties
+from catalog import curation, properties
 from catalog.models import Asset, AssetPropertyValue, PropertyDefinition
 from tests.catalog.factories import AssetFactory, DataSourceFactory
 from tests.catalog.property_factories import PropertyDefinitionFactory
@@ -113,6 +113,23 @@ def test_analyst_reads_the_values_without_a_form_and_another_workspace_cannot_po
     assert _post(_staff(world, "analyst"), table_a, {"property_tier": "silver"}).status_code == 302
     assert AssetPropertyValue.objects.get(definition__name="tier").value == "gold"  # refused by the service
     assert _post(_staff(world, "other_workspace_user"), table_a, {"property_tier": "silver"}).status_code == 404
+
+
+def test_an_analyst_who_owns_the_asset_edits_its_properties_audited(world, table_a):
+    """Owners curate what they own: the analyst gets the form on their asset's page, and their change is theirs."""
+    _define_all(world)
+    analyst = world.user("analyst")
+    curation.asset_owner_add(asset=table_a, user=analyst, owner_type="business", acting_user=SYSTEM)
+    client = _staff(world, "analyst")
+    assert "asset-properties-form" in _page(client, table_a)
+    assert _post(client, table_a, {"property_tier": "silver"}).status_code == 302
+    assert AssetPropertyValue.objects.get(definition__name="tier").value == "silver"
+    event = AuditEvent.objects.get(event="asset.property_set")
+    assert (event.actor, event.object_id, event.changes) == (analyst, str(table_a.pk),
+                                                             {"properties": [None, {"tier": "silver"}]})
+    other = AssetFactory(data_source=table_a.data_source, type=Asset.Type.TABLE, name="orders",
+                         qualified_name="shop.public.orders")
+    assert "asset-properties-form" not in _page(client, other)
 
 
 def test_properties_section_costs_the_same_queries_for_two_properties_as_for_eight(world, table_a):

@@ -4,8 +4,10 @@ everything; a decided suggestion answers 409, never 500."""
 import pytest
 from django.urls import reverse
 
+from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
-from catalog.models import Asset, GlossaryTerm, Suggestion
+from catalog import curation
+from catalog.models import Asset, GlossaryTerm, GlossaryTermAsset, Suggestion
 from catalog.suggestions import term_fingerprint
 from tests.catalog.curation_factories import GlossaryTermFactory
 from tests.catalog.suggestion_factories import column_in, suggestion_in
@@ -54,6 +56,33 @@ def test_accepting_a_description_writes_it_and_deciding_again_is_a_409(world):
     assert again.status_code == 409
     problem = again.json()
     assert problem["code"] == "already_decided" and "already accepted by steward" in problem["detail"]
+
+
+def test_an_owner_decides_on_what_they_own_and_each_decision_is_audited(world):
+    """The analyst reads suggestions, and decides those of an asset they own (as its curator); the decision is an
+    audit row of its own, beside the change accepting made."""
+    owned, other = suggestion_in(world.workspace_a), suggestion_in(world.workspace_a)
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="Contact address")
+    linked = Suggestion.objects.create(asset=owned.asset, kind="term", rule="lookalike", term=term,
+                                       fingerprint=term_fingerprint(term.pk), reason="Same name and type.")
+    analyst = world.user("analyst")
+    curation.asset_owner_add(asset=owned.asset, user=analyst, owner_type="business", acting_user=SYSTEM)
+    client = world.client("analyst")
+    assert client.post(url(other, "dismiss")).status_code == 403
+    assert client.post(url(owned, "accept")).status_code == 200
+    assert client.post(url(linked, "accept")).status_code == 200
+    assert list(GlossaryTermAsset.objects.filter(asset=owned.asset).values_list("term", "linked_by")) == [
+        (term.pk, analyst.pk)]
+    accepted = {row.extra["kind"]: row for row in AuditEvent.objects.filter(event="suggestion.accepted")}
+    assert {row.actor for row in accepted.values()} == {analyst}
+    assert accepted["term"].extra["term"] == "Contact address" and accepted["term"].extra["asset"] == owned.asset_id
+    assert accepted["description"].changes == {"status": ["open", "accepted"]}
+    assert AuditEvent.objects.filter(event="asset.term_linked", object_id=str(owned.asset_id), actor=analyst).exists()
+    assert world.client("steward").post(url(other, "dismiss")).status_code == 200
+    dismissed = AuditEvent.objects.get(event="suggestion.dismissed")
+    assert (dismissed.actor, dismissed.extra["asset"], dismissed.changes) == (
+        world.user("steward"), other.asset_id, {"status": ["open", "dismissed"]})
+    assert Asset.objects.get(pk=other.asset_id).description == ""  # dismissing writes nothing on the asset
 
 
 def test_accepting_a_term_deprecated_since_is_a_400(world):

@@ -1,12 +1,16 @@
 """Curation of assets (catalog.curation): owners, tags, certification and its expiry, the description's Markdown —
 each change audited, under the permission rules: stewards curate their workspace's assets, owners what they own,
 analysts and auditors read."""
+import json
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent, User
@@ -15,6 +19,7 @@ from catalog import curation, selectors, services
 from catalog.markdown import render_markdown
 from catalog.models import Asset, AssetCertification, AssetOwner
 from catalog.tasks import asset_certifications_expire_task
+from config.celery import app as celery_app
 from tests.catalog.curation_factories import TagFactory
 from tests.catalog.factories import AssetFactory, DataSourceFactory
 from tests.support.factories import UserFactory
@@ -144,6 +149,23 @@ def test_expired_certifications_end_by_the_task_audited_once(world, asset_a):
     assert event.changes == {"certification_status": ["certified", None]}
     assert AssetCertification.objects.filter(asset=lasting).exists()
     assert asset_certifications_expire_task.apply().get() == 0
+
+
+def test_beat_runs_the_expiry_that_setup_periodic_tasks_installs(world, asset_a):
+    """The job the product installs in django-celery-beat's tables names a registered task that ends an expired
+    certification, audited as the system."""
+    call_command("setup_periodic_tasks", stdout=StringIO())
+    entry = PeriodicTask.objects.get(task="catalog.tasks.asset_certifications_expire_task")
+    assert entry.enabled and (entry.interval.every, entry.interval.period) == (15 * 60, "seconds")
+    curation.asset_certify(asset=asset_a, status="deprecated", acting_user=world.user("steward"),
+                           expires_at=timezone.now() + timedelta(hours=1))
+    AssetCertification.objects.update(expires_at=timezone.now() - timedelta(seconds=1))  # an hour later
+    celery_app.loader.import_default_modules()
+    ended = celery_app.tasks[entry.task].apply(args=json.loads(entry.args), kwargs=json.loads(entry.kwargs)).get()
+    assert ended == 1 and not AssetCertification.objects.exists()
+    [event] = events(asset_a, "asset.certification_expired")
+    assert (event.actor_label, event.extra["reason"]) == ("system", "expired")
+    assert event.changes == {"certification_status": ["deprecated", None]}
 
 
 def test_description_is_the_stewards_and_source_comment_stays(world, asset_a):

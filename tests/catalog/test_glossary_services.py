@@ -150,6 +150,25 @@ def test_a_thousand_term_csv_imports_in_one_transaction(world):
     assert AuditEvent.objects.count() == before + 1  # glossary.imported only
 
 
+def test_a_failure_after_the_thousandth_term_is_written_imports_none(world, monkeypatch):
+    """One transaction: the import's last write (its ``glossary.imported`` row) failing takes back the 1,000
+    terms, their links and their audit rows written before it."""
+    record = glossary.audit.record
+
+    def failing(**kwargs):
+        if kwargs["event"] == "glossary.imported":
+            assert GlossaryTerm.objects.filter(workspace=world.workspace_a).count() == 1000  # written by then
+            raise RuntimeError("the database went away")
+        return record(**kwargs)
+
+    monkeypatch.setattr(glossary.audit, "record", failing)
+    with pytest.raises(RuntimeError):
+        glossary.glossary_import(workspace=world.workspace_a, data=_thousand_terms(), fmt="csv",
+                                 acting_user=world.user("steward"))
+    assert not GlossaryTerm.objects.exists() and not GlossaryTerm.related_terms.through.objects.exists()
+    assert not AuditEvent.objects.filter(event__startswith="glossary").exists()
+
+
 def _queries_of_import(workspace, data, acting_user) -> int:
     with CaptureQueriesContext(connection) as queries:
         glossary.glossary_import(workspace=workspace, data=data, fmt="csv", acting_user=acting_user)

@@ -3,7 +3,9 @@ the evidence for everyone who sees it), the list of open suggestions with bulk d
 import pytest
 from django.urls import reverse
 
+from accounts.actors import SYSTEM
 from accounts.models import AuditEvent
+from catalog import curation
 from catalog.admin_assets import asset_url
 from catalog.models import Asset, Suggestion
 from tests.catalog.suggestion_factories import suggestion_in
@@ -52,6 +54,22 @@ def test_a_button_refuses_what_it_did_not_send_and_who_may_not_curate(world):
     assert "You may not curate 1 of the 1 selected assets: nothing was changed." in refused
     row.refresh_from_db()
     assert row.status == Suggestion.Status.OPEN
+
+
+def test_an_analyst_who_owns_the_asset_decides_its_suggestions_audited(world):
+    row, other = suggestion_in(world.workspace_a), suggestion_in(world.workspace_a)
+    analyst = world.user("analyst")
+    curation.asset_owner_add(asset=row.asset, user=analyst, owner_type="business", acting_user=SYSTEM)
+    client = _staff(world, "analyst")
+    assert f'value="dismiss:{row.pk}"' in client.get(asset_url(row.asset)).content.decode()
+    assert f'value="dismiss:{other.pk}"' not in client.get(asset_url(other.asset)).content.decode()
+    response = client.post(reverse("admin:catalog_suggestion_decide"), {"decide": f"dismiss:{row.pk}"},
+                           format="multipart")
+    assert response.status_code == 302
+    dismissed = AuditEvent.objects.get(event="suggestion.dismissed")
+    assert (dismissed.actor, dismissed.extra["asset"], dismissed.changes) == (
+        analyst, row.asset_id, {"status": ["open", "dismissed"]})
+    assert Suggestion.objects.get(pk=row.pk).status == Suggestion.Status.DISMISSED
 
 
 def test_the_list_shows_open_suggestions_and_decides_in_bulk(world):

@@ -169,6 +169,24 @@ def test_a_dispatcher_whose_claim_was_taken_over_neither_repeats_nor_overwrites(
     assert called("recorder") == [event.pk] and called("flaky") == [event.pk, event.pk]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_many_events_are_recorded_together_only_inside_a_transaction_and_delivered_each(subscribers, source,
+                                                                                     monkeypatch):
+    other = DataSourceFactory()
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        events.record_events([("thing.happened", source, {})])
+    sent = []
+    monkeypatch.setattr(events, "_send_dispatch", lambda: sent.append(1))
+    with transaction.atomic():
+        recorded = events.record_events([("thing.happened", source, {"n": 1}), ("thing.happened", other, {"n": 2})])
+        assert events.record_events([]) == []
+    assert sent == [1]  # one dispatch for the transaction
+    assert [(event.aggregate_id, event.workspace_id, event.payload) for event in Event.objects.order_by("pk")] == [
+        (str(source.pk), source.workspace_id, {"n": 1}), (str(other.pk), other.workspace_id, {"n": 2})]
+    events.dispatch()
+    assert called("recorder") == [event.pk for event in recorded]
+
+
 def test_an_event_without_subscribers_is_delivered_at_once(source):
     with transaction.atomic():
         event = record_event("nobody.listens", source, {})

@@ -1,7 +1,8 @@
 """In a real browser (issue 13, item 6): a steward sets an owner and a glossary term on several columns at once from
-the column list, certifies a table from its page and writes its description in Markdown — a ``<script>`` in it
-shows as text and never runs — then reads on the pages what was done and by whom, at 1400 px without horizontal
-scrolling. Screenshots of each step go to var/screenshots/curation/."""
+the column list, finds them by a synonym of that term in the header's search box, certifies a table from its page
+and writes its description in Markdown — a ``<script>`` in it shows as text and never runs — then reads on the
+pages what was done and by whom, at 1400 px without horizontal scrolling. Screenshots of each step go to
+var/screenshots/curation/."""
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -12,6 +13,7 @@ from catalog.models import AssetCertification, AssetClassification
 from tests.catalog.classification_factories import asset_tree, builtin
 from tests.catalog.curation_factories import GlossaryTermFactory
 from tests.catalog.factories import DataSourceFactory
+from tests.catalog.search_support import index_everything
 from tests.e2e.test_browser import sign_in
 from tests.support.personas import build_world
 
@@ -38,8 +40,9 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
     *_, table, columns = asset_tree(source, schema="sales", table="customers_with_a_long_reporting_name",
                                     columns={"primary_email_address": "text", "secondary_email_address": "text",
                                              "city": "text"})
+    index_everything()
     GlossaryTermFactory(workspace=world.workspace_a, name="Customer e-mail", classification=builtin("PII.EMAIL"),
-                        synonyms=["mail"])
+                        synonyms=["contact point"])
     GlossaryTermFactory(workspace=world.workspace_b, name="Partner e-mail")  # another workspace's: never offered
     steward = world.user("steward")
     steward.is_staff = True
@@ -71,6 +74,17 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
     tab.wait_for_load_state("networkidle")
     assert tab.inner_text("ul.messagelist") == "2 assets curated: 2 owners added, 2 terms linked."
     _screenshot(tab, "2-bulk-done.png")
+
+    # The header's search box finds both columns by a synonym of the term just linked to them, and says so.
+    tab.get_by_role("searchbox", name="Search assets").fill("contact point")
+    tab.keyboard.press("Enter")
+    tab.wait_for_url("**/admin/search/?q=contact+point")
+    results = tab.locator("#search-results tbody tr")
+    assert sorted(row.split("\t")[0] for row in results.all_inner_texts()) == sorted(
+        column.qualified_name for column in chosen)
+    assert {row.split("\t")[-1] for row in results.all_inner_texts()} == {"a glossary term"}
+    _fits(tab)
+    _screenshot(tab, "2b-search-by-synonym.png")
 
     # 2. The table's page: certify it and describe it.
     tab.goto(f"{live_server.url}{reverse('admin:catalog_tableasset_change', args=[table.pk])}")
