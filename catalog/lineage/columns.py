@@ -388,6 +388,8 @@ class ColumnResolver:
                 if not current.args.get("table") and self.namer.column(current.this) in lambda_variables:
                     continue
                 merge_into(found, self.column(current, scope), direct=False)
+            elif isinstance(current, exp.Where):  # an aggregate's FILTER (WHERE …) only picks the rows it reads
+                continue
             elif isinstance(current, exp.Query | exp.Subquery):
                 relation = self.query(current, scope, scope.ctes)
                 for _, sources in relation.columns or []:
