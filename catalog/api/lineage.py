@@ -63,7 +63,8 @@ class SqlInputSerializer(ScopedRelationsMixin, serializers.Serializer):
     data_source = serializers.PrimaryKeyRelatedField(
         queryset=datasource_list(user=None), help_text="The source the SQL ran on: its names are looked up there.")
     sql = serializers.CharField(trim_whitespace=False, help_text=f"One statement or a script, at most "
-                                                                 f"{services.MAX_SQL_CHARS:,} characters.")
+                                                                 f"{services.MAX_SQL_CHARS:,} characters and "
+                                                                 f"{services.MAX_SQL_STATEMENTS:,} statements.")
     dialect = serializers.CharField(help_text="One of: " + ", ".join(services.SQL_DIALECTS) + ".")
     default_database = serializers.CharField(required=False, allow_null=True, max_length=512,
                                              help_text="The database of names that give none.")
@@ -257,20 +258,31 @@ class LineageViewSet(RestrictedViewSetMixin, viewsets.ViewSet):
         return Response({"asset": asset.pk, "downstream": downstream, "hidden_nodes": graph.hidden_count})
 
     @extend_schema(request=SqlInputSerializer, responses={200: SqlOutputSerializer, 413: OpenApiResponse(
-        description="The SQL is longer than the limit.")},
+        description=f"The SQL is longer than {services.MAX_SQL_CHARS:,} characters or holds more than "
+                    f"{services.MAX_SQL_STATEMENTS:,} statements.")},
         description="Record lineage from SQL that ran on a data source: one statement or a script (a query log, "
                     "dbt's compiled models). Each statement is reported with its line, kind and target, and the "
                     "edges recorded into it; a statement that cannot be read gives its line and reason and the "
                     "others are still recorded. Tables and columns are matched to the source's assets by name; "
                     "names no scan has seen become external assets. Submitting the same SQL again records "
-                    "nothing new (it refreshes when the edges were last seen).")
+                    "nothing new (it refreshes when the edges were last seen). A statement read for more than "
+                    f"{services.STATEMENT_SECONDS:g} s is reported as taking too long and the others are read; "
+                    f"after {services.SCRIPT_SECONDS:g} s for the whole script the statements left are reported "
+                    "unread.")
     @action(detail=False, methods=["post"])
     def sql(self, request):
         """Record lineage from SQL that ran on a data source: POST its `data_source`, `dialect` and `sql` (one
         statement or a script); `dry_run` reports what would be recorded and records nothing."""
         data = SqlInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        recording = services.lineage_sql_record(acting_user=request.user, **data.validated_data)
+        try:
+            recording = services.lineage_sql_record(acting_user=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            too_large = [error for error in getattr(exc, "error_dict", {}).get("sql", [])
+                         if error.code == services.TOO_LARGE]
+            if too_large:
+                raise ContentTooLarge(too_large[0].messages[0]) from None
+            raise
         return Response(SqlOutputSerializer({
             "dry_run": recording.dry_run, "statements": recording.statements, "table_edges": recording.table_edges,
             "column_edges": recording.column_edges, "external_tables": recording.external_tables,

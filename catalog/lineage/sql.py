@@ -19,6 +19,7 @@ Pure Python over sqlglot; no Django. Conventions (docs/architecture.md, "SQL lin
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
+from catalog.lineage.budget import TookTooLong, time_budget
 from catalog.lineage.columns import ColumnResolver, Relation, Scope, Sources, stored_table
 from catalog.lineage.dialects import lineage_dialect
 from catalog.lineage.names import KnownSchema, Namer
@@ -61,20 +63,45 @@ def accepted_dialect(dialect: str) -> str:
     return name
 
 
+class TooManyStatements(ValueError):
+    """The script holds more statements than the caller reads at once."""
+
+    def __init__(self, found: int, limit: int):
+        super().__init__(f"The SQL holds {found:,} statements; at most {limit:,} are read at once.")
+        self.found, self.limit = found, limit
+
+
 def sql_lineage(sql: str, *, dialect: str, default_database: str | None = None, default_schema: str | None = None,
-                schema: Mapping[str, Sequence[str]] | None = None) -> ScriptLineage:
+                schema: Mapping[str, Sequence[str]] | None = None, max_statements: int | None = None,
+                statement_seconds: float | None = None, script_seconds: float | None = None) -> ScriptLineage:
     """Table and column lineage of every statement of ``sql``, and of the script end to end.
 
     ``schema`` maps known tables (``db.schema.table``, ``schema.table`` or ``table``, completed with the
     defaults) to their column names in order: it expands ``SELECT *`` and attributes unqualified columns.
     A statement that does not parse is reported in ``errors`` and the others are still analysed.
+
+    Limits (None: none): more than ``max_statements`` top-level statements raise `TooManyStatements` before any
+    is read; a statement read for longer than ``statement_seconds`` is given up and reported in ``errors``; once
+    the script has been read for ``script_seconds``, the statements left are reported unread.
     """
     name = accepted_dialect(dialect)
     namer = Namer(name, default_database, default_schema)
     analyser = _Analyser(lineage_dialect(name), name, namer, KnownSchema(namer, schema))
+    try:
+        with time_budget(script_seconds):
+            pieces = script_pieces(sql, analyser.dialect, name)
+    except TookTooLong:
+        reason = f"not read: cutting the script into statements took over {script_seconds:g} s"
+        whole = StatementLineage(index=0, line=1, kind="other", target=(), table_edges=frozenset(),
+                                 column_edges=frozenset(), error=reason)
+        return ScriptLineage(statements=[whole], table_edges=frozenset(), column_edges=frozenset(),
+                             errors=[StatementError(0, 1, reason)])
+    if max_statements is not None and len(pieces) > max_statements:
+        raise TooManyStatements(len(pieces), max_statements)
+    deadline = None if script_seconds is None else time.monotonic() + script_seconds
     statements, errors, writes = [], [], []
-    for index, piece in enumerate(script_pieces(sql, analyser.dialect, name)):
-        write = analyser.piece(piece, sql, in_routine=False)
+    for index, piece in enumerate(pieces):
+        write = analyser.within_budget(piece, sql, statement_seconds, deadline, script_seconds)
         writes.append(write)
         statements.append(StatementLineage(
             index=index, line=piece.line, kind=write.kind, target=tuple(write.targets),
@@ -170,6 +197,23 @@ class _Analyser:
         self.trigger_table: str | None = None
 
     # --- pieces --------------------------------------------------------------------------------------------
+
+    def within_budget(self, piece: Piece, sql: str, statement_seconds: float | None, deadline: float | None,
+                      script_seconds: float | None) -> Write:
+        """A top-level piece read within its time budget: the statement's, or what is left of the script's."""
+        budget = statement_seconds
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return Write("other", error=f"not read: the script's {script_seconds:g} s were spent on the "
+                                            "statements before it")
+            budget = left if budget is None else min(budget, left)
+        try:
+            with time_budget(budget):
+                return self.piece(piece, sql, in_routine=False)
+        except TookTooLong:
+            self.row_scope = self.trigger_table = None  # a routine given up half-way leaves no trigger scope behind
+            return Write("other", error=f"took too long to read (over {budget:.3g} s); given up, the rest read on")
 
     def piece(self, piece: Piece, sql: str, *, in_routine: bool) -> Write:
         if piece.kind is PieceKind.PROCEDURE:

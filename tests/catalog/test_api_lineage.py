@@ -234,3 +234,22 @@ def test_the_browsable_sql_page_says_how_to_record_lineage_not_what_the_graph_is
     page = world.client("steward").get(reverse(SQL), HTTP_ACCEPT="text/html").content.decode()
     assert "Record lineage from SQL that ran on a data source" in page
     assert "upstream and downstream, at table and column level" not in page
+
+
+def test_sql_with_more_statements_than_the_cap_is_a_413_naming_it(world, flow, monkeypatch):
+    monkeypatch.setattr(services, "MAX_SQL_STATEMENTS", 2)
+    before = LineageEdge.objects.count()
+    response = post_sql(world, flow["source_a"], "INSERT INTO report SELECT * FROM raw;\n" * 3)
+    assert response.status_code == 413
+    assert "holds 3 statements; at most 2 are read at once" in response.json()["detail"]
+    assert LineageEdge.objects.count() == before
+
+
+def test_a_statement_over_the_time_budget_is_reported_and_the_others_recorded(world, flow, monkeypatch):
+    monkeypatch.setattr(services, "STATEMENT_SECONDS", 0.5)
+    slow = "INSERT INTO report SELECT * FROM raw WHERE " + " OR ".join(f"(id = {i} AND n = {i})" for i in range(6000))
+    response = post_sql(world, flow["source_a"], f"{slow};\nINSERT INTO report (email) SELECT email FROM raw;")
+    assert response.status_code == 200, response.content
+    took_long, read = response.json()["statements"]
+    assert took_long["error_line"] == 1 and "took too long to read (over 0.5 s)" in took_long["error"]
+    assert read["error"] is None and read["column_edges"] == 1

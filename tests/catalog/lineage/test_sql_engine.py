@@ -478,3 +478,52 @@ def test_postgres_returning_into_a_variable_is_no_table():
                          "INSERT INTO t (a) SELECT x FROM s RETURNING a INTO v; END $$ LANGUAGE plpgsql;",
                          dialect="postgres")
     assert result.table_edges == {("s", "t")}
+
+
+# --- limits ----------------------------------------------------------------------------------------------------
+
+SLOW = "INSERT INTO slow (a) SELECT x FROM s WHERE " + " OR ".join(f"(a = {i} AND b = {i})" for i in range(6000))
+
+
+def test_more_statements_than_the_cap_are_refused_before_any_is_read():
+    from catalog.lineage.sql import TooManyStatements
+
+    with pytest.raises(TooManyStatements, match="holds 3 statements; at most 2"):
+        sql_lineage("INSERT INTO t SELECT 1; INSERT INTO t SELECT 2; INSERT INTO t SELECT 3;", dialect="postgres",
+                    max_statements=2)
+    assert sql_lineage("INSERT INTO t SELECT x FROM s;", dialect="postgres", max_statements=1).table_edges
+
+
+def test_a_statement_over_its_time_budget_is_reported_and_the_rest_are_read():
+    result = sql_lineage(f"INSERT INTO a (x) SELECT x FROM s;\n{SLOW};\nINSERT INTO b (y) SELECT y FROM r;",
+                         dialect="postgres", statement_seconds=0.5)
+    assert result.table_edges == {("s", "a"), ("r", "b")}
+    assert [(error.index, error.line) for error in result.errors] == [(1, 2)]
+    assert "took too long to read (over 0.5 s)" in result.errors[0].reason
+    assert result.statements[1].error == result.errors[0].reason
+
+
+def test_the_script_budget_leaves_the_statements_after_it_unread(monkeypatch):
+    from catalog.lineage import sql as engine
+    from catalog.lineage.dialects import lineage_dialect
+
+    script = f"{SLOW};\nINSERT INTO b (y) SELECT y FROM r;"
+    # Cut beforehand: the budget is then all the statements' (cutting a long script takes long on a busy machine).
+    pieces = engine.script_pieces(script, lineage_dialect("postgres"), "postgres")
+    monkeypatch.setattr(engine, "script_pieces", lambda *args: pieces)
+    result = sql_lineage(script, dialect="postgres", script_seconds=0.5)
+    assert result.table_edges == frozenset()
+    assert "took too long" in result.errors[0].reason
+    assert "the script's 0.5 s were spent" in result.errors[1].reason
+
+
+def test_a_budget_that_did_not_run_out_leaves_nothing_behind():
+    import time
+
+    from catalog.lineage.budget import time_budget
+
+    for _ in range(50):
+        sql_lineage("INSERT INTO t (a) SELECT x FROM s", dialect="postgres", statement_seconds=0.05)
+    time.sleep(0.2)  # a late exception would land here
+    with time_budget(5):
+        assert sql_lineage("INSERT INTO t (a) SELECT x FROM s", dialect="tsql").table_edges == {("s", "t")}
