@@ -26,6 +26,7 @@ from accounts.spreadsheets import spreadsheet_cell
 from catalog.lineage import selectors, services
 from catalog.models import LineageEdge
 from catalog.selectors import asset_list
+from config.browsable import PostFormPageMixin
 from config.problems import ContentTooLarge
 from config.schema import SingleObjectSchema
 from sources.selectors import datasource_list
@@ -197,12 +198,25 @@ IMPACT_CSV_FIELDS = ("key", "id", "external", "type", "qualified_name", "data_so
 NOT_VISIBLE = OpenApiResponse(description="No such asset, or not one you may see.")
 
 
-class LineageViewSet(RestrictedViewSetMixin, viewsets.ViewSet):
+class LineageViewSet(PostFormPageMixin, RestrictedViewSetMixin, viewsets.ViewSet):
     """The lineage of the assets you may see: upstream and downstream, at table and column level."""
 
     schema = SingleObjectSchema()  # the graph is one object, not a list
     queryset = LineageEdge.objects.all()  # whose permissions decide (view to read, add to record)
     action_permissions = {"list": "view", "impact": "view", "sql": "add"}
+
+    def get_serializer(self, *args, **kwargs):
+        """What POST /lineage/sql/ takes, for the browsable API's form and OPTIONS (the only action with a body;
+        the graph and impact analysis read query parameters)."""
+        return SqlInputSerializer(*args, context={"request": self.request}, **kwargs)
+
+    def post_form_page(self, action: str) -> dict:
+        return {**super().post_form_page(action), "example": {
+            "data_source": 1, "dialect": "postgres", "default_schema": "public", "dry_run": True,
+            "sql": "INSERT INTO report (email) SELECT email FROM customers;"},
+            "limits": {"characters": services.MAX_SQL_CHARS, "statements": services.MAX_SQL_STATEMENTS,
+                       "seconds_per_statement": services.STATEMENT_SECONDS,
+                       "seconds_per_script": services.SCRIPT_SECONDS}}
 
     def perform_content_negotiation(self, request, force=False):
         """A format impact analysis does not offer is a 400 naming ``format`` (DRF answers 404)."""

@@ -230,10 +230,26 @@ def test_malformed_sql_requests_are_a_400(world, flow, body):
 
 
 def test_the_browsable_sql_page_says_how_to_record_lineage_not_what_the_graph_is(world, flow):
-    # A GET is a 405, and the browsable API's description above it is the only guide to the form below.
-    page = world.client("steward").get(reverse(SQL), HTTP_ACCEPT="text/html").content.decode()
+    response = world.client("steward").get(reverse(SQL), HTTP_ACCEPT="text/html")
+    page = response.content.decode()
     assert "Record lineage from SQL that ran on a data source" in page
     assert "upstream and downstream, at table and column level" not in page
+    # The page opens on how to use it and its limits, not on a 405, with a form of the fields to POST.
+    assert response.status_code == 200 and "405" not in page and "not allowed" not in page
+    assert "seconds_per_statement" in page and f"{services.MAX_SQL_STATEMENTS}" in page
+    form = page[page.index('<form action="/api/v1/lineage/sql/" method="POST"'):]
+    for field in ("data_source", "dialect", "sql", "default_schema", "dry_run"):  # the API reads JSON: its raw form
+        assert f"&quot;{field}&quot;" in form
+
+
+def test_only_the_browsable_api_gets_the_sql_page_other_clients_a_405(world, flow):
+    assert world.client("steward").get(reverse(SQL), HTTP_ACCEPT="application/json").status_code == 405
+    assert world.client("analyst").get(reverse(SQL), HTTP_ACCEPT="text/html").status_code == 200
+    # No form for who may not record: the page only says what the endpoint takes.
+    page = world.client("analyst").get(reverse(SQL), HTTP_ACCEPT="text/html").content.decode()
+    assert '<form action="/api/v1/lineage/sql/" method="POST"' not in page
+    options = world.client("steward").options(reverse(SQL)).json()
+    assert set(options["actions"]["POST"]) >= {"data_source", "dialect", "sql", "dry_run"}
 
 
 def test_sql_with_more_statements_than_the_cap_is_a_413_naming_it(world, flow, monkeypatch):
