@@ -91,8 +91,10 @@ def lineage_picture(request: HttpRequest, asset: Asset, *, depth: int = PICTURE_
     return Picture(list(nodes.values()), edges, graph.hidden_count, columns or asset.type == Asset.Type.COLUMN)
 
 
-# An external dataset's name without its namespace's scheme and host (``s3://lake/``), or the ``datasource/<id>/``
-# that SQL gives names no scan has seen (catalog.lineage.services): the label is what a reader tells it by.
+# An external dataset's label: its name without its namespace's scheme and host (``s3://lake/``). A table that SQL
+# or a definition names but no scan has seen comes as ``<source name>/<name>`` (catalog.models.
+# external_qualified_name) and keeps its source's name, which tells it apart; only a reader who may not see that
+# source gets the namespace key ``datasource/<id>/`` instead, which tells them nothing and is dropped.
 _NAMESPACE_PREFIX = re.compile(r"^(?:[\w+.-]+://[^/]*/|datasource/\d+/)")
 
 
