@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import Prefetch
 
 from accounts.models import User
-from accounts.permissions import visible_sql
+from accounts.permissions import restrict, visible_sql
 from catalog.models import Asset, AssetOwner, ExternalAsset, LineageEdge, external_qualified_name
 from catalog.selectors import asset_list
 from sources.models import DataSource
@@ -227,3 +227,12 @@ def _node(key: NodeKey, row: dict) -> dict:
             "qualified_name": qualified_name, "data_source_id": row["data_source_id"],
             "data_source": row["data_source_name"], "sensitivity": row["sensitivity"] or "",
             "parent_id": row["parent_id"], "depth": row["depth"]}
+
+
+def visible_lineage_nodes(*, user: User | None, asset_ids: set[int],
+                          external_ids: set[int]) -> tuple[set[int], set[int]]:
+    """Of the given assets and external assets, the ids ``user`` may see: two queries at most."""
+    assets = set(asset_list(user=user).filter(pk__in=asset_ids).values_list("pk", flat=True)) if asset_ids else set()
+    externals = set(restrict(ExternalAsset.objects.filter(pk__in=external_ids), user, "view")
+                    .values_list("pk", flat=True)) if external_ids else set()
+    return assets, externals
