@@ -147,7 +147,7 @@ def _walk(user, asset: Asset, direction: str, depth: int, columns: bool) -> list
         f"SELECT 'n', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, r.node_asset, r.node_external, r.depth,"
         f" CASE WHEN {shown} THEN 1 ELSE 0 END, {when_shown('COALESCE(a.type, x.type)')},"
         f" {when_shown('a.qualified_name')}, {when_shown('COALESCE(a.data_source_id, x.data_source_id)')},"
-        f" {when_shown('s.name')}, {when_shown('a.sensitivity')}, {when_shown('a.parent_id')},"
+        f" {when_shown('s.name')}, {when_shown('a.sensitivity')}, {when_shown('COALESCE(a.parent_id, x.parent_id)')},"
         f" {when_shown('x.namespace')}, {when_shown('x.name')}, {when_shown('x.field')}"
         f" FROM reached r"
         f" LEFT JOIN visible_assets va ON va.id = r.node_asset"
