@@ -26,6 +26,7 @@ from accounts.selectors import visible
 from catalog.admin_decisions import decision_context
 from catalog.admin_readable import NOT_PROFILED, evidence_of, profile_summary
 from catalog.models import Asset, AssetClassification
+from catalog.propagation import evidences_seen_by
 from catalog.selectors import asset_classification_list, asset_list, definition_lineage_get
 
 CONTENTS_SHOWN = 100
@@ -249,8 +250,9 @@ def classification_views(request, rows: list[AssetClassification]) -> list[Class
     # One query for all the rows (has_perm would read each row's workspace in turn).
     decidable = set(asset_classification_list(user=request.user, action="confirm")
                     .filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True)) if rows else set()
-    return [ClassificationView(row, evidence_of(row.evidence), history[row.pk], row.pk in decidable)
-            for row in rows]
+    seen = evidences_seen_by([row.evidence for row in rows], user=request.user)
+    return [ClassificationView(row, evidence_of(evidence), history[row.pk], row.pk in decidable)
+            for row, evidence in zip(rows, seen, strict=True)]
 
 
 @section(key="classifications", title="Classifications", template="admin/catalog/asset/classifications.html",

@@ -13,6 +13,7 @@ from catalog import admin_review, services
 from catalog.admin_decisions import decision_context
 from catalog.admin_readable import evidence_of
 from catalog.models import Asset, AssetClassification, Classification
+from catalog.propagation import evidences_seen_by
 from catalog.selectors import active_classification_list, asset_list
 from config.pagination import EstimatedCountPaginator
 
@@ -96,7 +97,8 @@ class AssetClassificationAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:  # the evidence in words and the review queue's decision buttons, for this one
-            context.update(decision_context(request), readable_evidence=evidence_of(obj.evidence))
+            context.update(decision_context(request), readable_evidence=evidence_of(
+                evidences_seen_by([obj.evidence], user=request.user)[0]))
             context["may_decide"] = has_perm(request.user, "confirm", obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 

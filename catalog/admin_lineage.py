@@ -21,7 +21,7 @@ from accounts.admin import is_id_text
 from accounts.permissions import has_any_grant
 from catalog.admin_assets import change_urls, section
 from catalog.lineage import selectors
-from catalog.models import Asset, LineageEdge
+from catalog.models import Asset, ExternalAsset, LineageEdge
 from catalog.selectors import asset_list
 
 # Two hops each way: a table's feeds and their feeds, its consumers and theirs — about the most a first picture
@@ -53,8 +53,8 @@ class Picture:
 def lineage_picture(request: HttpRequest, asset: Asset, *, depth: int = PICTURE_DEPTH,
                     columns: bool = False) -> Picture:
     """The lineage around ``asset`` both ways as the picture draws it: each node with its short name, what it is
-    in, whether it is sensitive and its page; each column in its table (the table added when the walk did not
-    reach it itself, so a column never floats alone)."""
+    in, whether it is sensitive and its page; each column in its table and each external field in its dataset
+    (the table or dataset added when the walk did not reach it itself, so a column never floats alone)."""
     graph = selectors.lineage_graph(user=request.user, asset=asset, direction="both", depth=depth, columns=columns)
     reached = [node for node in graph.nodes.values() if not node["external"]]
     tables = {node["parent_id"] for node in reached if node["type"] == Asset.Type.COLUMN}
@@ -72,18 +72,29 @@ def lineage_picture(request: HttpRequest, asset: Asset, *, depth: int = PICTURE_
                 "parent": parent, "start": row.pk == asset.pk, "reached": node is not None,
                 "source": node["data_source"] if node else ""}
 
-    nodes = {}
+    def external_node(key: str, qualified_name: str, kind: str, source: str | None, *, reached: bool) -> dict:
+        return {"key": key, "label": _external_label(qualified_name), "qualified_name": qualified_name,
+                "type": kind, "external": True, "sensitivity": "", "sensitive": False, "url": "", "lineage_url": "",
+                "parent": None, "start": False, "reached": reached, "source": source}
+
+    nodes, datasets = {}, {}
     for node in graph.nodes.values():
         if node["external"]:
-            nodes[node["key"]] = {"key": node["key"], "label": _external_label(node["qualified_name"]),
-                                  "qualified_name": node["qualified_name"], "type": node["type"], "external": True,
-                                  "sensitivity": "", "sensitive": False, "url": "", "lineage_url": "",
-                                  "parent": None, "start": False, "reached": True, "source": node["data_source"]}
+            nodes[node["key"]] = external_node(node["key"], node["qualified_name"], node["type"], node["data_source"],
+                                               reached=True)
+            if node["type"] == ExternalAsset.Type.FIELD and node["parent_id"] is not None:
+                # A field sits in its dataset's box, as a column in its table's: the dataset added if not reached.
+                dataset = f"external:{node['parent_id']}"
+                nodes[node["key"]]["parent"] = dataset
+                datasets.setdefault(dataset, (node["qualified_name"].rsplit(".", 1)[0], node["data_source"]))
         elif node["id"] in named:
             nodes[node["key"]] = asset_node(named[node["id"]], node)
     for table_id in tables:
         if f"asset:{table_id}" not in nodes and table_id in named:
             nodes[f"asset:{table_id}"] = asset_node(named[table_id], None)
+    for key, (qualified_name, source) in datasets.items():
+        if key not in nodes:
+            nodes[key] = external_node(key, qualified_name, ExternalAsset.Type.DATASET, source, reached=False)
     edges = [{"key": f"{edge['source']}>{edge['target']}", "source": edge["source"], "target": edge["target"],
               "level": edge["level"] or "", "origin": ORIGINS.get(edge["origin"], ""),
               "through_hidden": edge["through_hidden"]}
@@ -91,8 +102,10 @@ def lineage_picture(request: HttpRequest, asset: Asset, *, depth: int = PICTURE_
     return Picture(list(nodes.values()), edges, graph.hidden_count, columns or asset.type == Asset.Type.COLUMN)
 
 
-# An external dataset's name without its namespace's scheme and host (``s3://lake/``), or the ``datasource/<id>/``
-# that SQL gives names no scan has seen (catalog.lineage.services): the label is what a reader tells it by.
+# An external dataset's label: its name without its namespace's scheme and host (``s3://lake/``). A table that SQL
+# or a definition names but no scan has seen comes as ``<source name>/<name>`` (catalog.models.
+# external_qualified_name) and keeps its source's name, which tells it apart; only a reader who may not see that
+# source gets the namespace key ``datasource/<id>/`` instead, which tells them nothing and is dropped.
 _NAMESPACE_PREFIX = re.compile(r"^(?:[\w+.-]+://[^/]*/|datasource/\d+/)")
 
 

@@ -7,6 +7,7 @@ Each function returns plain text or ``(label, text)`` pairs; templates escape th
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -144,10 +145,10 @@ def evidence_of(evidence: Mapping | None) -> Evidence:
     facts = []
     share, validator = evidence.get("match_share"), evidence.get("validator")
     if share is not None:
-        check = f" the “{validator}” check" if validator else " the rule's value condition"
+        check = " the check of what such values look like" if validator else " the rule's value condition"
         facts.append(f"{percent(share)} of the non-empty sampled values passed{check}.")
     elif validator:
-        facts.append(f"Values checked with “{validator}”.")
+        facts.append("Values checked one by one against what such values look like.")
     if evidence.get("values_sampled") is not None:
         facts.append(f"{value_text(evidence['values_sampled'])} values sampled, "
                      f"{value_text(evidence.get('non_null'))} not empty, "
@@ -170,9 +171,15 @@ def evidence_of(evidence: Mapping | None) -> Evidence:
                  if key not in _EVIDENCE_KEYS)
     alternatives = [f"{item.get('classification', '?')} ({percent(item.get('confidence'))})"
                     for item in evidence.get("alternatives") or [] if isinstance(item, Mapping)]
-    return Evidence(facts=facts, reasons=[str(reason) for reason in evidence.get("reasons") or []],
+    reasons = [_CHECK_NAME.sub("", str(reason)) for reason in evidence.get("reasons") or []]
+    return Evidence(facts=facts, reasons=reasons,
                     examples=[str(example) for example in evidence.get("masked_examples") or [] if example],
                     alternatives=alternatives)
+
+
+# The detection engine's reasons end with the internal name of the check that passed (``… plausible (word_text)``):
+# words for a program, not for a steward; the sentence says the same without it.
+_CHECK_NAME = re.compile(r"\s*\([a-z][a-z0-9]*(?:_[a-z0-9]+)+\)")
 
 
 # How a lineage origin's edge was read (catalog.models.LineageOrigin), as a phrase after "through".
@@ -184,13 +191,13 @@ def lineage_facts(lineage: Mapping) -> list[str]:
     """A suggestion carried along lineage (catalog.propagation): where it comes from, whether it is decided there,
     and the path, hop by hop with how each copy was read."""
     origin, path = lineage.get("origin") or {}, [hop for hop in lineage.get("path") or [] if isinstance(hop, Mapping)]
-    name = origin.get("name") or "another column"
+    name = "a column you may not see" if origin.get("hidden") else origin.get("name") or "another column"
     if origin.get("status") == "confirmed":
         said = "where a steward confirmed it"
     else:
         said = (f"where a {origin.get('source') or 'scan'} suggests it ({percent(origin.get('confidence'))}) but "
                 "no steward has confirmed it yet: decide that column too")
-    hops = max(len(path) - 1, 0)
+    hops = max(sum(hop.get("count", 1) if hop.get("node") == "hidden" else 1 for hop in path) - 1, 0)
     facts = [f"Copied without transformation from {name}, {said}."]
     if hops:
         steps = " → ".join(_hop_text(hop) for hop in path)
@@ -200,6 +207,9 @@ def lineage_facts(lineage: Mapping) -> list[str]:
 
 def _hop_text(hop: Mapping) -> str:
     """``crm.main.v.email (through a view's definition)``; a dataset no scan has seen is said to be one."""
+    if hop.get("node") == "hidden":  # catalog.propagation.evidences_seen_by: columns the reader may not see
+        count = hop.get("count", 1)
+        return f"{count} {'column' if count == 1 else 'columns'} you may not see"
     text = hop.get("name") or "?"
     if hop.get("node") == "external":
         text += " (not in the catalog)"

@@ -33,6 +33,7 @@ from catalog.admin_assets import asset_urls, change_urls
 from catalog.admin_decisions import decision_context
 from catalog.admin_readable import evidence_of
 from catalog.models import Asset, AssetClassification
+from catalog.propagation import evidences_seen_by
 from catalog.selectors import active_classification_list
 from sources.selectors import datasource_list
 
@@ -110,9 +111,10 @@ def queue_view(request, model_admin):
     decidable = set(visible(AssetClassification.objects.filter(pk__in=ids), user=user, action="confirm")
                     .values_list("pk", flat=True)) if decisions["may_decide"] else set()
     asset_url, change_url = asset_urls(), change_urls(lambda row: "admin:catalog_assetclassification_change")
-    for row in rows:
+    seen = evidences_seen_by([row.evidence for row in rows], user=user)
+    for row, evidence in zip(rows, seen, strict=True):
         row.may_decide = row.pk in decidable
-        row.readable = evidence_of(row.evidence)
+        row.readable = evidence_of(evidence)
         row.asset_url = asset_url(row.asset)
         row.change_url = change_url(row)
     groups = [Group(source=rows_of[0].asset.data_source.name, table=rows_of[0].asset.parent,

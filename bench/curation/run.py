@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import statistics
 import sys
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.api.run import production_environment, recreate_database  # noqa: E402  (after the path is set)
+from bench.setup import fresh_django_on_postgres, workspace_with_members  # noqa: E402  (after the path is set)
 
 
 class Rollback(Exception):
@@ -100,33 +99,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set DATABASE_URL to a PostgreSQL database the benchmark may drop and recreate")
-    os.environ.update(production_environment(port=0))
-    recreate_database(url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-    from accounts.actors import SYSTEM
+    fresh_django_on_postgres()
     from accounts.models import User
     from accounts.roles import Role
-    from accounts.services import membership_create, organization_ensure, workspace_ensure
     from catalog import asset_curation, glossary
     from catalog.models import Asset, AssetClassification, Classification, GlossaryTerm, Tag
     from sources.models import DataSource
 
-    organization, _ = organization_ensure()
-    workspace, _ = workspace_ensure(organization=organization, name="Bench")
-    steward = User.objects.create_user(username="steward", password=None)
-    analyst = User.objects.create_user(username="analyst", password=None)
-    for user, role in ((steward, Role.DATA_STEWARD), (analyst, Role.ANALYST)):
-        membership_create(user=user, workspace=workspace, role=role, acting_user=SYSTEM)
+    workspace, members = workspace_with_members("Bench", {"steward": Role.DATA_STEWARD, "analyst": Role.ANALYST})
+    steward, analyst = members["steward"], members["analyst"]
     steward = User.objects.get(pk=steward.pk)
     print(f"uptime: {Path('/proc/loadavg').read_text().split()[:3]}", flush=True)
 

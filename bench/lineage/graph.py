@@ -18,7 +18,6 @@ all the walks, the nodes and edges an answer holds, and the statements a walk co
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.api.run import production_environment, recreate_database  # noqa: E402  (after the path is set)
+from bench.setup import fresh_django_on_postgres, workspace_with_members  # noqa: E402  (after the path is set)
 
 OFFSETS = (0, 3, 7, 12, 18)
 
@@ -82,34 +81,20 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=5)
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set DATABASE_URL to a PostgreSQL database the benchmark may drop and recreate")
-    os.environ.update(production_environment(port=0))
-    recreate_database(url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    fresh_django_on_postgres()
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
-
-    from accounts.actors import SYSTEM
     from accounts.models import User
     from accounts.roles import Role
-    from accounts.services import membership_create, organization_ensure, workspace_ensure
+    from accounts.services import organization_ensure, workspace_ensure
     from catalog.lineage.selectors import lineage_graph
     from catalog.models import Asset
     from sources.models import DataSource
 
-    organization, _ = organization_ensure()
-    workspace, _ = workspace_ensure(organization=organization, name="Bench")
-    other, _ = workspace_ensure(organization=organization, name="Other team")
-    steward = User.objects.create_user(username="steward", password=None)
+    workspace, members = workspace_with_members("Bench", {"steward": Role.DATA_STEWARD})
+    steward = members["steward"]
+    other, _ = workspace_ensure(organization=organization_ensure()[0], name="Other team")
     superuser = User.objects.create_superuser(username="root", password=None)
-    membership_create(user=steward, workspace=workspace, role=Role.DATA_STEWARD, acting_user=SYSTEM)
     sources = (DataSource.objects.create(workspace=workspace, name="warehouse", engine="postgresql"),
                DataSource.objects.create(workspace=other, name="staging", engine="postgresql"))
     started = time.perf_counter()

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from accounts.api.base import RestrictedModelViewSet, RestrictedViewSetMixin, ScopedRelationsMixin
 from catalog import services
 from catalog.models import Asset, AssetClassification, Classification
+from catalog.propagation import evidences_seen_by
 from catalog.selectors import active_classification_list, asset_classification_list, asset_list
 from config.filters import FilterSet
 from config.problems import Conflict
@@ -36,14 +37,26 @@ class ClassificationSerializer(ModelSerializer):
         read_only_fields = ["id", "is_builtin", "created_at", "updated_at"]
 
 
+class SeenEvidenceField(serializers.DictField):
+    """Evidence as the caller may read it (catalog.propagation.evidences_seen_by): a lineage path's columns outside
+    the caller's scope are counted, never named."""
+
+    def to_representation(self, value):
+        request = self.context.get("request")
+        value = evidences_seen_by([value], user=getattr(request, "user", None))[0]
+        return super().to_representation(value)
+
+
 class AssetClassificationSerializer(serializers.ModelSerializer):
     """A classification on an asset. Evidence holds measurements and masked examples only."""
 
     classification_name = serializers.CharField(source="classification.name", read_only=True)
     sensitivity = serializers.CharField(source="classification.sensitivity", read_only=True)
     asset_qualified_name = serializers.CharField(source="asset.qualified_name", read_only=True)
-    evidence = serializers.DictField(read_only=True, help_text="Why: the detection's measurements (match share, "
-                                                               "masked examples, reasons) or a manual decision.")
+    evidence = SeenEvidenceField(read_only=True, help_text="Why: the detection's measurements (match share, "
+                                                           "masked examples, reasons), a manual decision, or the "
+                                                           "lineage path a copy was found along (columns you may "
+                                                           "not see counted, not named).")
 
     class Meta:
         model = AssetClassification

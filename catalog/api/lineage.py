@@ -26,6 +26,7 @@ from accounts.spreadsheets import spreadsheet_cell
 from catalog.lineage import selectors, services
 from catalog.models import LineageEdge
 from catalog.selectors import asset_list
+from config.browsable import PostFormPageMixin
 from config.problems import ContentTooLarge
 from config.schema import SingleObjectSchema
 from sources.selectors import datasource_list
@@ -63,7 +64,8 @@ class SqlInputSerializer(ScopedRelationsMixin, serializers.Serializer):
     data_source = serializers.PrimaryKeyRelatedField(
         queryset=datasource_list(user=None), help_text="The source the SQL ran on: its names are looked up there.")
     sql = serializers.CharField(trim_whitespace=False, help_text=f"One statement or a script, at most "
-                                                                 f"{services.MAX_SQL_CHARS:,} characters.")
+                                                                 f"{services.MAX_SQL_CHARS:,} characters and "
+                                                                 f"{services.MAX_SQL_STATEMENTS:,} statements.")
     dialect = serializers.CharField(help_text="One of: " + ", ".join(services.SQL_DIALECTS) + ".")
     default_database = serializers.CharField(required=False, allow_null=True, max_length=512,
                                              help_text="The database of names that give none.")
@@ -196,12 +198,25 @@ IMPACT_CSV_FIELDS = ("key", "id", "external", "type", "qualified_name", "data_so
 NOT_VISIBLE = OpenApiResponse(description="No such asset, or not one you may see.")
 
 
-class LineageViewSet(RestrictedViewSetMixin, viewsets.ViewSet):
+class LineageViewSet(PostFormPageMixin, RestrictedViewSetMixin, viewsets.ViewSet):
     """The lineage of the assets you may see: upstream and downstream, at table and column level."""
 
     schema = SingleObjectSchema()  # the graph is one object, not a list
     queryset = LineageEdge.objects.all()  # whose permissions decide (view to read, add to record)
     action_permissions = {"list": "view", "impact": "view", "sql": "add"}
+
+    def get_serializer(self, *args, **kwargs):
+        """What POST /lineage/sql/ takes, for the browsable API's form and OPTIONS (the only action with a body;
+        the graph and impact analysis read query parameters)."""
+        return SqlInputSerializer(*args, context={"request": self.request}, **kwargs)
+
+    def post_form_page(self, action: str) -> dict:
+        return {**super().post_form_page(action), "example": {
+            "data_source": 1, "dialect": "postgres", "default_schema": "public", "dry_run": True,
+            "sql": "INSERT INTO report (email) SELECT email FROM customers;"},
+            "limits": {"characters": services.MAX_SQL_CHARS, "statements": services.MAX_SQL_STATEMENTS,
+                       "seconds_per_statement": services.STATEMENT_SECONDS,
+                       "seconds_per_script": services.SCRIPT_SECONDS}}
 
     def perform_content_negotiation(self, request, force=False):
         """A format impact analysis does not offer is a 400 naming ``format`` (DRF answers 404)."""
@@ -257,20 +272,31 @@ class LineageViewSet(RestrictedViewSetMixin, viewsets.ViewSet):
         return Response({"asset": asset.pk, "downstream": downstream, "hidden_nodes": graph.hidden_count})
 
     @extend_schema(request=SqlInputSerializer, responses={200: SqlOutputSerializer, 413: OpenApiResponse(
-        description="The SQL is longer than the limit.")},
+        description=f"The SQL is longer than {services.MAX_SQL_CHARS:,} characters or holds more than "
+                    f"{services.MAX_SQL_STATEMENTS:,} statements.")},
         description="Record lineage from SQL that ran on a data source: one statement or a script (a query log, "
                     "dbt's compiled models). Each statement is reported with its line, kind and target, and the "
                     "edges recorded into it; a statement that cannot be read gives its line and reason and the "
                     "others are still recorded. Tables and columns are matched to the source's assets by name; "
                     "names no scan has seen become external assets. Submitting the same SQL again records "
-                    "nothing new (it refreshes when the edges were last seen).")
+                    "nothing new (it refreshes when the edges were last seen). A statement read for more than "
+                    f"{services.STATEMENT_SECONDS:g} s is reported as taking too long and the others are read; "
+                    f"after {services.SCRIPT_SECONDS:g} s for the whole script the statements left are reported "
+                    "unread.")
     @action(detail=False, methods=["post"])
     def sql(self, request):
         """Record lineage from SQL that ran on a data source: POST its `data_source`, `dialect` and `sql` (one
         statement or a script); `dry_run` reports what would be recorded and records nothing."""
         data = SqlInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        recording = services.lineage_sql_record(acting_user=request.user, **data.validated_data)
+        try:
+            recording = services.lineage_sql_record(acting_user=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            too_large = [error for error in getattr(exc, "error_dict", {}).get("sql", [])
+                         if error.code == services.TOO_LARGE]
+            if too_large:
+                raise ContentTooLarge(too_large[0].messages[0]) from None
+            raise
         return Response(SqlOutputSerializer({
             "dry_run": recording.dry_run, "statements": recording.statements, "table_edges": recording.table_edges,
             "column_edges": recording.column_edges, "external_tables": recording.external_tables,

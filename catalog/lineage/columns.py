@@ -7,6 +7,7 @@ source is a bare reference or a rename.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -85,6 +86,8 @@ def parenthesised_join(item: exp.Expression) -> bool:
     if not isinstance(item, exp.Subquery):
         return False
     inner = item.this
+    if isinstance(inner, exp.Query) and not isinstance(inner, exp.Subquery):  # (SELECT … JOIN …) s: its own joins
+        return False
     return isinstance(inner, exp.Table) or bool(inner.args.get("joins")) or parenthesised_join(inner)
 
 
@@ -231,12 +234,45 @@ class ColumnResolver:
             if star is not None:
                 self._expand_star(star, scope, columns, open_to)
                 continue
+            selector = projection.find(exp.Columns)
+            if selector is not None and self._expand_columns(projection, selector, scope, columns):
+                continue
             name = self.namer.column(projection.args["alias"]) if isinstance(projection, exp.Alias) \
                 else (self.namer.column(projection.this) if isinstance(projection, exp.Column)
                       else f"_col_{position}")
             sources = self.expression(projection.unalias(), scope)
             columns.append((name, sources))
             scope.aliases.setdefault(name, sources)
+
+    def _expand_columns(self, projection: exp.Expression, selector: exp.Columns, scope: Scope,
+                        columns: list) -> bool:
+        """DuckDB's ``COLUMNS('regex')`` / ``COLUMNS(*)``: one output per matching column of the FROM relations,
+        the expression around it applied to each. False when the selector is a lambda or the columns are unknown."""
+        pattern = selector.this
+        if isinstance(pattern, exp.Star):
+            matches = lambda name: True  # noqa: E731
+        elif isinstance(pattern, exp.Literal) and pattern.is_string:
+            try:
+                regex = re.compile(pattern.this)
+            except re.error:
+                return False
+            matches = lambda name: regex.search(name) is not None  # noqa: E731
+        else:
+            return False
+        relations = [relation for relation in scope.relations.values() if not relation.is_target]
+        if not relations or any(relation.columns is None for relation in relations):
+            return False
+        bare = projection.unalias() is selector
+        rest = projection.unalias().copy()
+        rest.find(exp.Columns).replace(exp.null())
+        around = {} if bare else self.expression(rest, scope)
+        for relation in relations:
+            for name, sources in relation.columns:
+                if matches(name):
+                    found = dict(around)
+                    merge_into(found, sources, direct=bare)
+                    columns.append((name if bare else f"_col_{len(columns)}", found))
+        return True
 
     def _expand_star(self, star: exp.Expression, scope: Scope, columns: list, open_to: list) -> None:
         qualifier = self.namer.identifier(star.args.get("table")) if isinstance(star, exp.Column) else None
@@ -352,6 +388,8 @@ class ColumnResolver:
                 if not current.args.get("table") and self.namer.column(current.this) in lambda_variables:
                     continue
                 merge_into(found, self.column(current, scope), direct=False)
+            elif isinstance(current, exp.Where):  # an aggregate's FILTER (WHERE …) only picks the rows it reads
+                continue
             elif isinstance(current, exp.Query | exp.Subquery):
                 relation = self.query(current, scope, scope.ctes)
                 for _, sources in relation.columns or []:
@@ -381,18 +419,32 @@ class ColumnResolver:
         if name in PSEUDO_COLUMNS and not any(relation.knows(name) for relation in scope.relations.values()):
             return None
         if qualifier is not None:
-            current: Scope | None = scope
-            while current is not None:
-                relation = self._relation_named(qualifier, current)
-                if relation is not None:
-                    found = relation.sources(name)
-                    if found is None and relation.table is not None:
-                        return {f"{relation.table}.{name}": True}  # the schema we were given is incomplete
-                    return found
-                current = current.parent
-            # Not a table: a struct field (BigQuery, Snowflake, Spark: address.city), read from its column.
-            return self._unqualified(qualifier, scope)
+            relation = self._visible_relation(qualifier, scope)
+            if relation is not None:
+                found = relation.sources(name)
+                if found is None and relation.table is not None:
+                    return {f"{relation.table}.{name}": True}  # the schema we were given is incomplete
+                return found
+            # Not a table: a struct field path (BigQuery, Snowflake, Spark, DuckDB), read from the column it starts
+            # at: alias.struct.field.sub reads alias's struct, struct.field.sub reads struct.
+            parts = [self.namer.identifier(part) for part in (column.args.get("catalog"), column.args.get("db"))
+                     if part is not None] + [qualifier]
+            relation = self._visible_relation(parts[0], scope) if len(parts) > 1 else None
+            if relation is not None:
+                return relation.sources(parts[1]) or ({f"{relation.table}.{parts[1]}": True}
+                                                      if relation.table is not None else None)
+            return self._unqualified(parts[0], scope)
         return self._unqualified(name, scope)
+
+    def _visible_relation(self, qualifier: str, scope: Scope) -> Relation | None:
+        """The relation ``qualifier`` names in this scope or an enclosing one (a correlated reference)."""
+        current: Scope | None = scope
+        while current is not None:
+            relation = self._relation_named(qualifier, current)
+            if relation is not None:
+                return relation
+            current = current.parent
+        return None
 
     def _unqualified(self, name: str, scope: Scope) -> Sources | None:
         current: Scope | None = scope

@@ -40,6 +40,8 @@ from accounts.models import User
 from accounts.permissions import authorize, has_perm
 from catalog.lineage.services import (
     MAX_SQL_CHARS,
+    SCRIPT_SECONDS,
+    STATEMENT_SECONDS,
     ExternalName,
     Flow,
     Replacement,
@@ -55,7 +57,7 @@ logger = logging.getLogger("racine.lineage")
 
 # Part of every definition's hash: raise it when reading changes (a better parser, another resolution), so that
 # the next scan reads every definition again.
-READER_REVISION = "1"
+READER_REVISION = "2"
 # Definitions whose edges are written in one transaction: a failed write (the database, not the parser) loses at
 # most these, and the next scan reads them again (their hash was not stored).
 WRITE_BATCH = 100
@@ -359,7 +361,8 @@ def _read(dialect, definition: _Definition, tables: _SourceTables, now) -> _Read
     if definition.text:
         try:
             script = sql_lineage(definition.text, dialect=dialect,
-                                 schema=tables.schema_for(definition.text, definition.search_path))
+                                 schema=tables.schema_for(definition.text, definition.search_path),
+                                 statement_seconds=STATEMENT_SECONDS, script_seconds=SCRIPT_SECONDS)
             ends = _Ends(tables, definition.search_path)
             flows = ends.flows(script)
             external = sorted(ends.external)

@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import Prefetch
 
 from accounts.models import User
-from accounts.permissions import visible_sql
+from accounts.permissions import restrict, visible_sql
 from catalog.models import Asset, AssetOwner, ExternalAsset, LineageEdge, external_qualified_name
 from catalog.selectors import asset_list
 from sources.models import DataSource
@@ -147,7 +147,7 @@ def _walk(user, asset: Asset, direction: str, depth: int, columns: bool) -> list
         f"SELECT 'n', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, r.node_asset, r.node_external, r.depth,"
         f" CASE WHEN {shown} THEN 1 ELSE 0 END, {when_shown('COALESCE(a.type, x.type)')},"
         f" {when_shown('a.qualified_name')}, {when_shown('COALESCE(a.data_source_id, x.data_source_id)')},"
-        f" {when_shown('s.name')}, {when_shown('a.sensitivity')}, {when_shown('a.parent_id')},"
+        f" {when_shown('s.name')}, {when_shown('a.sensitivity')}, {when_shown('COALESCE(a.parent_id, x.parent_id)')},"
         f" {when_shown('x.namespace')}, {when_shown('x.name')}, {when_shown('x.field')}"
         f" FROM reached r"
         f" LEFT JOIN visible_assets va ON va.id = r.node_asset"
@@ -227,3 +227,12 @@ def _node(key: NodeKey, row: dict) -> dict:
             "qualified_name": qualified_name, "data_source_id": row["data_source_id"],
             "data_source": row["data_source_name"], "sensitivity": row["sensitivity"] or "",
             "parent_id": row["parent_id"], "depth": row["depth"]}
+
+
+def visible_lineage_nodes(*, user: User | None, asset_ids: set[int],
+                          external_ids: set[int]) -> tuple[set[int], set[int]]:
+    """Of the given assets and external assets, the ids ``user`` may see: two queries at most."""
+    assets = set(asset_list(user=user).filter(pk__in=asset_ids).values_list("pk", flat=True)) if asset_ids else set()
+    externals = set(restrict(ExternalAsset.objects.filter(pk__in=external_ids), user, "view")
+                    .values_list("pk", flat=True)) if external_ids else set()
+    return assets, externals

@@ -32,7 +32,7 @@ from accounts import audit
 from accounts.actors import SystemActor
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
-from catalog.lineage.sql import DIALECT_ALIASES, DIALECTS, accepted_dialect, sql_lineage
+from catalog.lineage.sql import DIALECT_ALIASES, DIALECTS, TooManyStatements, accepted_dialect, sql_lineage
 from catalog.models import Asset, ExternalAsset, LineageEdge, LineageOrigin, LineageRecord, external_qualified_name
 from core.events import record_event
 from sources.connectors import parse_qualified_name
@@ -41,6 +41,15 @@ from sources.models import DataSource
 # What one POST (or one file of the command) may hold: a large dbt model is about 100 kB, a day of a query log
 # is cut into files by the caller.
 MAX_SQL_CHARS = 1_000_000
+# Reading SQL happens inside the request (or the command), so it is bounded three ways beside the length: the
+# statements of one script (a query log of more is cut into several requests or files), the time one statement may
+# take (sqlglot on a pathological statement can run for minutes; a large dbt model reads in well under a second),
+# and the time the whole script may take (under the 30 s a proxy usually waits), after which the statements left are
+# reported unread. Scans reading view and routine definitions use the same two time budgets per definition.
+MAX_SQL_STATEMENTS = 2_000
+STATEMENT_SECONDS = 5.0
+SCRIPT_SECONDS = 25.0
+TOO_LARGE = "too_large"  # the code of a ValidationError for SQL over a limit: the API answers 413
 # The dialects SQL may be submitted in: the parser's, and the other names people give them (postgresql, mssql).
 SQL_DIALECTS = DIALECTS + tuple(DIALECT_ALIASES)
 TABLE_TYPES = (Asset.Type.TABLE, Asset.Type.VIEW)
@@ -433,10 +442,16 @@ def lineage_sql_record(*, data_source: DataSource, sql: str, dialect: str, defau
     _may_record(acting_user, data_source.workspace)
     dialect = sql_dialect(dialect)
     if len(sql) > MAX_SQL_CHARS:
-        raise ValidationError({"sql": f"The SQL is {len(sql):,} characters long; at most {MAX_SQL_CHARS:,} are read "
-                                      "at once."})
-    script = sql_lineage(sql, dialect=dialect, default_database=default_database, default_schema=default_schema,
-                         schema=_known_schema(data_source, sql, default_schema=default_schema))
+        raise ValidationError({"sql": ValidationError(f"The SQL is {len(sql):,} characters long; at most "
+                                                      f"{MAX_SQL_CHARS:,} are read at once.", code=TOO_LARGE)})
+    try:
+        script = sql_lineage(sql, dialect=dialect, default_database=default_database, default_schema=default_schema,
+                             schema=_known_schema(data_source, sql, default_schema=default_schema),
+                             max_statements=MAX_SQL_STATEMENTS, statement_seconds=STATEMENT_SECONDS,
+                             script_seconds=SCRIPT_SECONDS)
+    except TooManyStatements as exc:
+        raise ValidationError({"sql": ValidationError(f"{exc} Cut the script into several requests or files.",
+                                                      code=TOO_LARGE)}) from None
     resolver = _Resolver(data_source)
     flows = resolver.flows(script)
     recording = SqlRecording(

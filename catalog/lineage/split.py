@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -277,8 +278,8 @@ def _routine_end(tokens: list[Token], i: int) -> int:
     return len(tokens)
 
 
-def _control_end(tokens: list[Token], i: int) -> int:
-    """Index after a control-flow piece: after its ``;``/THEN/LOOP/DO/BEGIN/ELSE, or at the statement it guards."""
+def _outside_parentheses(tokens: list[Token], i: int) -> Iterator[tuple[int, Token]]:
+    """(index, token) of the tokens from ``i`` on that are not inside parentheses (nor are parentheses)."""
     parens = 0
     for j in range(i, len(tokens)):
         token = tokens[j]
@@ -287,13 +288,19 @@ def _control_end(tokens: list[Token], i: int) -> int:
         elif token.token_type == TokenType.R_PAREN:
             parens -= 1
         elif parens <= 0:
-            if token.token_type == TokenType.SEMICOLON:
-                return j + 1
-            spelled = word(token)
-            if spelled in CONTROL_ENDS and (j > i or spelled in ("BEGIN", "ELSE", "LOOP")):
-                return j + 1
-            if j > i and spelled in GUARDED_STARTS and not _continues(tokens, j):
-                return j
+            yield j, token
+
+
+def _control_end(tokens: list[Token], i: int) -> int:
+    """Index after a control-flow piece: after its ``;``/THEN/LOOP/DO/BEGIN/ELSE, or at the statement it guards."""
+    for j, token in _outside_parentheses(tokens, i):
+        if token.token_type == TokenType.SEMICOLON:
+            return j + 1
+        spelled = word(token)
+        if spelled in CONTROL_ENDS and (j > i or spelled in ("BEGIN", "ELSE", "LOOP")):
+            return j + 1
+        if j > i and spelled in GUARDED_STARTS and not _continues(tokens, j):
+            return j
     return len(tokens)
 
 
@@ -312,18 +319,9 @@ def _continues(tokens: list[Token], j: int) -> bool:
 def _dml_end(tokens: list[Token], i: int, tsql: bool) -> int:
     """Index after a DML statement: its ``;``, or before END/ELSE of the enclosing block, or (T-SQL) the next
     statement's first keyword."""
-    parens, cases, froms, branches = 0, 0, False, False
+    cases, froms, branches = 0, False, False
     leading = word(tokens[i])
-    for j in range(i, len(tokens)):
-        token = tokens[j]
-        if token.token_type == TokenType.L_PAREN:
-            parens += 1
-            continue
-        if token.token_type == TokenType.R_PAREN:
-            parens -= 1
-            continue
-        if parens > 0:
-            continue
+    for j, token in _outside_parentheses(tokens, i):
         if token.token_type == TokenType.SEMICOLON:
             return j + 1
         spelled = word(token)
@@ -358,20 +356,13 @@ def _tsql_breaks(tokens: list[Token], j: int, leading: str | None, froms: bool) 
 
 
 def _other_end(tokens: list[Token], i: int, tsql: bool) -> int:
-    parens = 0
-    for j in range(i, len(tokens)):
-        token = tokens[j]
-        if token.token_type == TokenType.L_PAREN:
-            parens += 1
-        elif token.token_type == TokenType.R_PAREN:
-            parens -= 1
-        elif parens <= 0:
-            if token.token_type == TokenType.SEMICOLON:
-                return j + 1
-            spelled = word(token)
-            if j > i and (spelled in DML_ENDS or (tsql and spelled in TSQL_STARTS and not _continues(tokens, j))
-                          or spelled in GUARDED_STARTS and not _continues(tokens, j) and tsql):
-                return j
+    for j, token in _outside_parentheses(tokens, i):
+        if token.token_type == TokenType.SEMICOLON:
+            return j + 1
+        spelled = word(token)
+        if j > i and (spelled in DML_ENDS or (tsql and spelled in TSQL_STARTS and not _continues(tokens, j))
+                      or spelled in GUARDED_STARTS and not _continues(tokens, j) and tsql):
+            return j
     return len(tokens)
 
 

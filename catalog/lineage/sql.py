@@ -19,6 +19,7 @@ Pure Python over sqlglot; no Django. Conventions (docs/architecture.md, "SQL lin
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,7 +28,9 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
+from catalog.lineage.budget import TookTooLong, time_budget
 from catalog.lineage.columns import ColumnResolver, Relation, Scope, Sources, stored_table
+from catalog.lineage.dialects import lineage_dialect
 from catalog.lineage.names import KnownSchema, Namer
 from catalog.lineage.results import ColumnEdge, ScriptLineage, StatementError, StatementLineage
 from catalog.lineage.split import Piece, PieceKind, body_pieces, routine_body, script_pieces
@@ -38,6 +41,8 @@ DIALECTS = ("athena", "bigquery", "clickhouse", "databricks", "doris", "drill", 
 DIALECT_ALIASES = {"mariadb": "mysql", "postgresql": "postgres", "sqlserver": "tsql", "mssql": "tsql"}
 # Where SELECT … INTO x inside a routine assigns variables instead of creating a table.
 INTO_IS_A_TABLE_IN_ROUTINES = frozenset({"tsql", "fabric"})
+# Where OUTPUT … INTO names a table (T-SQL); elsewhere RETURNING … INTO assigns variables (PL/pgSQL, PL/SQL).
+OUTPUT_INTO_A_TABLE = frozenset({"tsql", "fabric"})
 # sqlglot parses recursively: a statement nested past the interpreter's recursion limit is reported, not raised.
 TOO_DEEP = "nested too deeply to read (parentheses or subqueries)"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -58,20 +63,45 @@ def accepted_dialect(dialect: str) -> str:
     return name
 
 
+class TooManyStatements(ValueError):
+    """The script holds more statements than the caller reads at once."""
+
+    def __init__(self, found: int, limit: int):
+        super().__init__(f"The SQL holds {found:,} statements; at most {limit:,} are read at once.")
+        self.found, self.limit = found, limit
+
+
 def sql_lineage(sql: str, *, dialect: str, default_database: str | None = None, default_schema: str | None = None,
-                schema: Mapping[str, Sequence[str]] | None = None) -> ScriptLineage:
+                schema: Mapping[str, Sequence[str]] | None = None, max_statements: int | None = None,
+                statement_seconds: float | None = None, script_seconds: float | None = None) -> ScriptLineage:
     """Table and column lineage of every statement of ``sql``, and of the script end to end.
 
     ``schema`` maps known tables (``db.schema.table``, ``schema.table`` or ``table``, completed with the
     defaults) to their column names in order: it expands ``SELECT *`` and attributes unqualified columns.
     A statement that does not parse is reported in ``errors`` and the others are still analysed.
+
+    Limits (None: none): more than ``max_statements`` top-level statements raise `TooManyStatements` before any
+    is read; a statement read for longer than ``statement_seconds`` is given up and reported in ``errors``; once
+    the script has been read for ``script_seconds``, the statements left are reported unread.
     """
     name = accepted_dialect(dialect)
     namer = Namer(name, default_database, default_schema)
-    analyser = _Analyser(Dialect.get_or_raise(name), name, namer, KnownSchema(namer, schema))
+    analyser = _Analyser(lineage_dialect(name), name, namer, KnownSchema(namer, schema))
+    try:
+        with time_budget(script_seconds):
+            pieces = script_pieces(sql, analyser.dialect, name)
+    except TookTooLong:
+        reason = f"not read: cutting the script into statements took over {script_seconds:g} s"
+        whole = StatementLineage(index=0, line=1, kind="other", target=(), table_edges=frozenset(),
+                                 column_edges=frozenset(), error=reason)
+        return ScriptLineage(statements=[whole], table_edges=frozenset(), column_edges=frozenset(),
+                             errors=[StatementError(0, 1, reason)])
+    if max_statements is not None and len(pieces) > max_statements:
+        raise TooManyStatements(len(pieces), max_statements)
+    deadline = None if script_seconds is None else time.monotonic() + script_seconds
     statements, errors, writes = [], [], []
-    for index, piece in enumerate(script_pieces(sql, analyser.dialect, name)):
-        write = analyser.piece(piece, sql, in_routine=False)
+    for index, piece in enumerate(pieces):
+        write = analyser.within_budget(piece, sql, statement_seconds, deadline, script_seconds)
         writes.append(write)
         statements.append(StatementLineage(
             index=index, line=piece.line, kind=write.kind, target=tuple(write.targets),
@@ -168,6 +198,23 @@ class _Analyser:
 
     # --- pieces --------------------------------------------------------------------------------------------
 
+    def within_budget(self, piece: Piece, sql: str, statement_seconds: float | None, deadline: float | None,
+                      script_seconds: float | None) -> Write:
+        """A top-level piece read within its time budget: the statement's, or what is left of the script's."""
+        budget = statement_seconds
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return Write("other", error=f"not read: the script's {script_seconds:g} s were spent on the "
+                                            "statements before it")
+            budget = left if budget is None else min(budget, left)
+        try:
+            with time_budget(budget):
+                return self.piece(piece, sql, in_routine=False)
+        except TookTooLong:
+            self.row_scope = self.trigger_table = None  # a routine given up half-way leaves no trigger scope behind
+            return Write("other", error=f"took too long to read (over {budget:.3g} s); given up, the rest read on")
+
     def piece(self, piece: Piece, sql: str, *, in_routine: bool) -> Write:
         if piece.kind is PieceKind.PROCEDURE:
             return self.routine(piece, sql)
@@ -237,6 +284,14 @@ class _Analyser:
     # --- statements ----------------------------------------------------------------------------------------
 
     def statement(self, tree: exp.Expression, *, in_routine: bool) -> Write:
+        write = self._statement(tree, in_routine=in_routine)
+        returning = tree.args.get("returning")
+        if self.name in OUTPUT_INTO_A_TABLE and isinstance(tree, exp.Insert | exp.Update | exp.Delete | exp.Merge) \
+                and isinstance(returning, exp.Returning) and returning.args.get("into") is not None:
+            _absorb(write, self.output_into(tree, write, returning))
+        return write
+
+    def _statement(self, tree: exp.Expression, *, in_routine: bool) -> Write:
         if isinstance(tree, exp.Insert):
             return self.insert(tree)
         if isinstance(tree, exp.Cache) and isinstance(tree.expression, exp.Query):
@@ -287,10 +342,15 @@ class _Analyser:
 
     def multitable_insert(self, tree: exp.MultitableInserts) -> Write:
         """Snowflake/Oracle INSERT ALL/FIRST: each INTO takes values from the one source query."""
-        relation = self.resolver.query(tree.args["source"], None, {})
+        source = tree.args["source"]
         scope = Scope(None, {})
-        scope.relations["_source"] = relation
-        reads = self._reads(tree.args["source"], set())
+        if isinstance(source, exp.Query) and not source.args.get("alias"):
+            relation = self.resolver.query(source, None, {})
+            scope.relations["_source"] = relation
+        else:  # Hive/Spark FROM-first: FROM t [alias] INSERT … SELECT …, each SELECT reads t by its alias
+            alias, relation = self.resolver.from_item(source, scope)
+            scope.relations[alias] = relation
+        reads = self._reads(source, set())
         write = Write("insert")
         for branch in tree.expressions:
             insert = branch.this if isinstance(branch, exp.ConditionalInsert) else branch
@@ -305,7 +365,13 @@ class _Analyser:
                 write.targets.append(target)
             write.table_edges |= {(read, target) for read in reads}
             values = insert.expression
-            if isinstance(values, exp.Values) and values.expressions:
+            if isinstance(values, exp.Query) and not isinstance(values, exp.Values):
+                branch_relation = self.resolver.query(values, scope, {})
+                write.table_edges |= {(read, target) for read in self._reads(values, set())}
+                target_names = names or self._insertable_columns(target, target_node)
+                for key, direct in self._positional(target, target_names, branch_relation, by_name=False).items():
+                    write.column_edges[key] = write.column_edges.get(key, False) or direct
+            elif isinstance(values, exp.Values) and values.expressions:
                 row = values.expressions[0]
                 expressions = row.expressions if isinstance(row, exp.Tuple) else [row]
                 names = names or self.schema.columns(target) or []
@@ -333,7 +399,7 @@ class _Analyser:
         ctes = self.resolver.with_clause(tree.args.get("with_"), self.row_scope, {})
         relation = self.resolver.query(source, self.row_scope, ctes)
         if names is None and not tree.args.get("by_name"):
-            names = self.schema.columns(target)
+            names = self._insertable_columns(target, target_node)
         write.column_edges = self._positional(target, names, relation, by_name=bool(tree.args.get("by_name")))
         write.table_edges = {(read, target) for read in self._reads(tree, {id(target_node)})}
         return write
@@ -343,14 +409,21 @@ class _Analyser:
         if kind not in ("TABLE", "VIEW"):
             return Write("procedure" if kind in ("FUNCTION", "PROCEDURE") else "other")
         target_node, names = tree.this, None
+        properties = tree.args.get("properties")
         if isinstance(target_node, exp.Schema):
-            names = [self.namer.column(c.this if isinstance(c, exp.ColumnDef) else c)
-                     for c in target_node.expressions if isinstance(c, exp.ColumnDef | exp.Identifier | exp.Column)]
+            names = []
+            for item in target_node.expressions:
+                if isinstance(item, exp.ColumnDef | exp.Identifier | exp.Column):
+                    names.append(self.namer.column(item.this if isinstance(item, exp.ColumnDef) else item))
+                elif isinstance(item, exp.LikeProperty):  # PostgreSQL: CREATE TABLE t (LIKE s, extra int)
+                    names.extend(self._like_columns(item))
             target_node = target_node.this
+        elif properties is not None:  # MySQL, Snowflake, Spark: CREATE TABLE t LIKE s
+            names = [name for like in properties.expressions if isinstance(like, exp.LikeProperty)
+                     for name in self._like_columns(like)] or None
         if not isinstance(target_node, exp.Table):
             return Write("other")
         target = self.namer.table(target_node)
-        properties = tree.args.get("properties")
         temporary = target.startswith("#") or bool(
             properties and any(isinstance(p, exp.TemporaryProperty) for p in properties.expressions))
         query = tree.expression
@@ -370,6 +443,78 @@ class _Analyser:
             self.schema.define(target, output_names)
         write.table_edges = {(read, target) for read in self._reads(query, set())}
         return write
+
+    def output_into(self, tree: exp.Expression, write: Write, returning: exp.Returning) -> Write:
+        """T-SQL ``OUTPUT … INTO t``: the rows a statement changed, copied into ``t``. ``deleted.c`` is the row's
+        value before the statement, ``inserted.c`` after it (what the statement assigned, else the value it had)."""
+        target = write.targets[0] if write.targets else self._deleted_from(tree)
+        into = returning.args["into"]
+        into_node = into.this if isinstance(into, exp.Schema) else into
+        if target is None or not isinstance(into_node, exp.Table):
+            return Write(write.kind)
+        copy = self.namer.table(into_node)
+        assigned: dict[str, Sources] = {}
+        for (source, target_column), direct in write.column_edges.items():
+            if _table_of(target_column) == target:
+                assigned.setdefault(target_column.rsplit(".", 1)[1], {})[source] = direct
+        scope = Scope(self.row_scope, {})
+        if isinstance(tree, exp.Update | exp.Delete):
+            self.resolver.add_from(tree, scope)
+            if isinstance(tree, exp.Delete) and isinstance(tree.this, exp.Table):
+                self.resolver._add(tree.this, scope)
+        scope.relations["deleted"] = stored_table(target, None)
+        scope.relations["inserted"] = Relation(columns=list(assigned.items()), open_to=[stored_table(target, None)])
+        names = [self.namer.column(c) for c in into.expressions] if isinstance(into, exp.Schema) else \
+            self.schema.columns(copy)
+        output = Write(write.kind, targets=[copy])
+        reads: set[str] = set()
+        for position, expression in enumerate(returning.expressions):
+            if names is not None:
+                if position >= len(names):
+                    break
+                name = names[position]
+            elif expression.alias_or_name:
+                name = self.namer.text(expression.alias_or_name)
+            else:
+                continue
+            sources = self.resolver.expression(expression.unalias(), scope)
+            reads.update(_table_of(source) for source in sources)
+            self._assign(output.column_edges, copy, name, sources)
+        output.table_edges = {(read, copy) for read in (reads or {target}) if read != copy}
+        return output
+
+    def _deleted_from(self, tree: exp.Expression) -> str | None:
+        """The table a T-SQL DELETE removes rows from: ``DELETE [FROM] t``, or ``DELETE a FROM t a JOIN …``."""
+        if not isinstance(tree, exp.Delete):
+            return None
+        named = (tree.args.get("tables") or [None])[0]
+        candidates = [tree.this] + [join.this for join in (tree.this.args.get("joins") or [])] \
+            if isinstance(tree.this, exp.Table) else []
+        if named is None:
+            return self.namer.table(tree.this) if isinstance(tree.this, exp.Table) else None
+        wanted = self.namer.identifier(named.this)
+        for candidate in candidates:
+            alias = candidate.args.get("alias")
+            if isinstance(candidate, exp.Table) and not named.args.get("db") and alias is not None \
+                    and self.namer.identifier(alias.this) == wanted:
+                return self.namer.table(candidate)
+        return self.namer.table(named)
+
+    def _insertable_columns(self, target: str, target_node: exp.Table) -> list[str] | None:
+        """The target's known columns a query fills by position: Hive/Spark's static partition columns
+        (``PARTITION (country = 'FR', day)``) take their value from the clause, so the query skips them."""
+        columns = self.schema.columns(target)
+        partition = target_node.args.get("partition")
+        if columns is None or not isinstance(partition, exp.Partition):
+            return columns
+        static = {self.namer.column(item.this.this) for item in partition.expressions
+                  if isinstance(item, exp.EQ) and isinstance(item.this, exp.Column)}
+        return [column for column in columns if column not in static]
+
+    def _like_columns(self, like: exp.LikeProperty) -> list[str]:
+        """The columns CREATE TABLE … LIKE copies: structure only, so they name the target's columns, no edge."""
+        source = like.this
+        return list(self.schema.columns(self.namer.table(source)) or []) if isinstance(source, exp.Table) else []
 
     def select_into(self, tree: exp.Query, into: exp.Into) -> Write:
         target_node = into.this
@@ -516,7 +661,7 @@ class _Analyser:
                 continue
             if not table.args.get("db") and self.namer.identifier(table.this) in cte_names:
                 continue
-            if table.find_ancestor(exp.Into, exp.Reference, exp.Hint) is not None:
+            if table.find_ancestor(exp.Into, exp.Reference, exp.Hint, exp.Returning) is not None:  # written, not read
                 continue
             reads.add(self.namer.table(table))
         if self.trigger_table is not None and any(self.namer.identifier(column.args.get("table")) in ("new", "old")

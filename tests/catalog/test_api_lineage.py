@@ -230,7 +230,42 @@ def test_malformed_sql_requests_are_a_400(world, flow, body):
 
 
 def test_the_browsable_sql_page_says_how_to_record_lineage_not_what_the_graph_is(world, flow):
-    # A GET is a 405, and the browsable API's description above it is the only guide to the form below.
-    page = world.client("steward").get(reverse(SQL), HTTP_ACCEPT="text/html").content.decode()
+    response = world.client("steward").get(reverse(SQL), HTTP_ACCEPT="text/html")
+    page = response.content.decode()
     assert "Record lineage from SQL that ran on a data source" in page
     assert "upstream and downstream, at table and column level" not in page
+    # The page opens on how to use it and its limits, not on a 405, with a form of the fields to POST.
+    assert response.status_code == 200 and "405" not in page and "not allowed" not in page
+    assert "seconds_per_statement" in page and f"{services.MAX_SQL_STATEMENTS}" in page
+    form = page[page.index('<form action="/api/v1/lineage/sql/" method="POST"'):]
+    for field in ("data_source", "dialect", "sql", "default_schema", "dry_run"):  # the API reads JSON: its raw form
+        assert f"&quot;{field}&quot;" in form
+
+
+def test_only_the_browsable_api_gets_the_sql_page_other_clients_a_405(world, flow):
+    assert world.client("steward").get(reverse(SQL), HTTP_ACCEPT="application/json").status_code == 405
+    assert world.client("analyst").get(reverse(SQL), HTTP_ACCEPT="text/html").status_code == 200
+    # No form for who may not record: the page only says what the endpoint takes.
+    page = world.client("analyst").get(reverse(SQL), HTTP_ACCEPT="text/html").content.decode()
+    assert '<form action="/api/v1/lineage/sql/" method="POST"' not in page
+    options = world.client("steward").options(reverse(SQL)).json()
+    assert set(options["actions"]["POST"]) >= {"data_source", "dialect", "sql", "dry_run"}
+
+
+def test_sql_with_more_statements_than_the_cap_is_a_413_naming_it(world, flow, monkeypatch):
+    monkeypatch.setattr(services, "MAX_SQL_STATEMENTS", 2)
+    before = LineageEdge.objects.count()
+    response = post_sql(world, flow["source_a"], "INSERT INTO report SELECT * FROM raw;\n" * 3)
+    assert response.status_code == 413
+    assert "holds 3 statements; at most 2 are read at once" in response.json()["detail"]
+    assert LineageEdge.objects.count() == before
+
+
+def test_a_statement_over_the_time_budget_is_reported_and_the_others_recorded(world, flow, monkeypatch):
+    monkeypatch.setattr(services, "STATEMENT_SECONDS", 0.5)
+    slow = "INSERT INTO report SELECT * FROM raw WHERE " + " OR ".join(f"(id = {i} AND n = {i})" for i in range(6000))
+    response = post_sql(world, flow["source_a"], f"{slow};\nINSERT INTO report (email) SELECT email FROM raw;")
+    assert response.status_code == 200, response.content
+    took_long, read = response.json()["statements"]
+    assert took_long["error_line"] == 1 and "took too long to read (over 0.5 s)" in took_long["error"]
+    assert read["error"] is None and read["column_edges"] == 1

@@ -61,3 +61,13 @@ def test_bad_arguments_are_refused(shop, tmp_path):
         run(str(tmp_path / "a.sql"), "--source", "Shop", "--dialect", "cobol")
     with pytest.raises(CommandError, match="No data source"):
         run(str(tmp_path / "a.sql"), "--source", "Nope", "--dialect", "postgres")
+
+
+def test_a_file_over_the_statement_cap_is_refused_naming_the_cap(shop, tmp_path, monkeypatch):
+    from catalog.lineage import services
+
+    monkeypatch.setattr(services, "MAX_SQL_STATEMENTS", 2)
+    log = tmp_path / "day.sql"
+    log.write_text("insert into daily select total from orders;\n" * 3)
+    with pytest.raises(CommandError, match="holds 3 statements; at most 2 are read at once"):
+        run(str(log), "--source", "Shop", "--dialect", "postgres")

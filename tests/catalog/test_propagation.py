@@ -317,3 +317,65 @@ def test_the_demo_views_columns_carry_their_inputs_classifications(tmp_path, set
                for row in carried.values())
     view.refresh_from_db()
     assert view.sensitivity == Asset.Sensitivity.CONFIDENTIAL
+
+
+# --- what a reader sees of the evidence -----------------------------------------------------------------------------
+
+def _granted(world, persona, *objects):
+    """``persona`` with a view grant on each of ``objects`` and nothing else of the workspace (a scoped reader)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts import services as account_services
+
+    user = world.user(persona)
+    for obj in objects:
+        account_services.object_grant_create(user=user, obj=obj, action="view", acting_user=SYSTEM,
+                                             expires_at=timezone.now() + timedelta(days=1))
+    return type(user).objects.get(pk=user.pk)
+
+
+def test_the_evidence_names_only_the_columns_its_reader_may_see(world, chain):
+    from catalog.propagation import evidences_seen_by
+
+    decide(scan_suggestion(chain["email"]), "confirmed", steward(world))
+    [suggestion] = lineage_rows(chain["contact"])
+    # A reader granted the report's column and its suggestion, not the columns it was copied from.
+    reader = _granted(world, "outsider", chain["contact"], suggestion)
+    [seen] = evidences_seen_by([suggestion.evidence], user=reader)
+    assert seen["lineage"]["origin"]["hidden"] and "name" not in seen["lineage"]["origin"]
+    assert [hop["node"] for hop in seen["lineage"]["path"]] == ["hidden", "asset"]
+    assert seen["lineage"]["path"][0] == {"node": "hidden", "count": 2}
+    words = " ".join(evidence_of(seen).facts)
+    assert "customers" not in words and "staging" not in words and str(chain["staging"].pk) not in str(seen)
+    assert "from a column you may not see" in words and "2 columns you may not see → " in words
+    assert "2 hops" in words
+    # The workspace's steward sees every column of the path.
+    [full] = evidences_seen_by([suggestion.evidence], user=steward(world))
+    assert full == suggestion.evidence
+    assert "staging" in " ".join(evidence_of(full).facts)
+
+
+def test_the_api_gives_a_scoped_reader_the_evidence_with_hidden_columns_counted(world, chain):
+    from django.urls import reverse
+
+    from tests.support.personas import verified_client
+
+    decide(scan_suggestion(chain["email"]), "confirmed", steward(world))
+    [suggestion] = lineage_rows(chain["contact"])
+    reader = _granted(world, "outsider", chain["contact"], suggestion)
+    response = verified_client(reader).get(reverse("api:assetclassification-detail", args=[suggestion.pk]))
+    assert response.status_code == 200, response.content
+    body = response.content.decode()
+    assert "staging" not in body and "customers" not in body
+    assert response.json()["evidence"]["lineage"]["path"][0] == {"node": "hidden", "count": 2}
+    listed = verified_client(reader).get(reverse("api:assetclassification-list")).content.decode()
+    assert "staging" not in listed and "customers" not in listed
+
+
+def test_evidence_in_words_names_no_internal_check():
+    words = evidence_of({"match_share": 0.93, "validator": "word_text",
+                         "reasons": ["column name says 'city'", "93% of values plausible (word_text)"]})
+    text = " ".join(words.facts + words.reasons)
+    assert "word_text" not in text and "93% of values plausible" in text

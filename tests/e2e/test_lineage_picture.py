@@ -23,7 +23,13 @@ COLUMNS = ("id", "customer_email", "amount")
 # The Cytoscape instance of the picture (Cytoscape keeps it on its container), to find where a node is drawn.
 NODES = """() => document.querySelector('.lineage-canvas')._cyreg.cy.nodes().map(node => ({
     key: node.id(), label: node.data('display'), parent: node.isParent(), classes: node.classes(),
-    x: node.renderedPosition('x'), y: node.renderedPosition('y')}))"""
+    x: node.renderedPosition('x'), y: node.renderedPosition('y'),
+    within: node.parent().nonempty() ? node.parent().id() : null, box: node.renderedBoundingBox()}))"""
+# The flows drawn between two tables (not hidden) whose columns also have a flow drawn between them.
+DOUBLED = """() => { const cy = document.querySelector('.lineage-canvas')._cyreg.cy;
+    return cy.edges('.column').filter(e => e.source().parent().nonempty() && e.target().parent().nonempty()
+        && cy.edges().not('.column').some(t => t.visible() && t.source().same(e.source().parent())
+                                                && t.target().same(e.target().parent()))).length; }"""
 
 
 def _flow(world):
@@ -52,6 +58,9 @@ def _flow(world):
         edge(orders.cols["amount"], report.cols["amount"])
         for index in range(3):
             edge(report, table(source, f"{report.name}_dashboard_{index}", schema="bi"))
+    # An external dataset (a CRM no scan reads) fed by orders, its field by orders' column.
+    edge(orders, external(world.workspace_a, "crm/contacts"))
+    edge(orders.cols["customer_email"], external(world.workspace_a, "crm/contacts", field="email"))
     leaf = Asset.objects.get(data_source=source, name="report_churn_dashboard_0")
     for name in ("exports/churn_weekly", "exports/churn_daily"):
         edge(leaf, external(world.workspace_a, name))
@@ -85,8 +94,9 @@ def test_a_steward_reads_expands_and_opens_the_columns_of_a_fifty_node_lineage(p
     tab.wait_for_selector(".lineage[data-nodes]")
     _fits(tab)
     shown = _box(tab)
-    # orders, 5 feeds and their 15 landings, 7 reports and their 21 dashboards' tables; not the hidden table.
-    assert int(shown["nodes"]) == 49 and int(shown["sensitive"]) == 1
+    # orders, 5 feeds and their 15 landings, 7 reports and their 21 dashboards' tables, the CRM dataset; not the
+    # hidden table.
+    assert int(shown["nodes"]) == 50 and int(shown["sensitive"]) == 1
     nodes = tab.evaluate(NODES)
     assert "team_b_staging" not in tab.content()
     assert "1 asset on these paths is not yours to see" in tab.inner_text("#asset-lineage")
@@ -112,7 +122,7 @@ def test_a_steward_reads_expands_and_opens_the_columns_of_a_fifty_node_lineage(p
     after = {node["label"].split("\n")[0]: node for node in tab.evaluate(NODES)}
     assert {"exports/churn_weekly", "exports/churn_daily"} <= set(after)
     assert "external dataset" in after["exports/churn_weekly"]["label"]
-    assert int(_box(tab)["nodes"]) == 51
+    assert int(_box(tab)["nodes"]) == 52
     # Its page, one click away.
     assert tab.locator(".lineage-selected a").inner_text() == "shop.bi.report_churn_dashboard_0"
     _fits(tab)
@@ -122,9 +132,21 @@ def test_a_steward_reads_expands_and_opens_the_columns_of_a_fifty_node_lineage(p
     tab.check(".lineage-columns")
     tab.wait_for_function("() => Number(document.querySelector('.lineage').dataset.columnEdges) > 0")
     shown = _box(tab)
-    assert int(shown["columnEdges"]) == 5 + 7  # customer_email from each feed, amount to each report
-    parents = {node["label"] for node in tab.evaluate(NODES) if node["parent"]}
-    assert "orders" in parents
+    # customer_email from each feed, amount to each report, customer_email to the CRM's email
+    assert int(shown["columnEdges"]) == 5 + 7 + 1
+    drawn = {node["key"]: node for node in tab.evaluate(NODES)}
+    parents = {node["label"].split("\n")[0] for node in drawn.values() if node["parent"]}
+    assert {"orders", "crm/contacts"} <= parents
+    # Every column and field is drawn inside its table's or dataset's box.
+    for node in drawn.values():
+        if node["within"]:
+            outer, inner = drawn[node["within"]]["box"], node["box"]
+            assert outer["x1"] <= inner["x1"] and inner["x2"] <= outer["x2"], node["label"]
+            assert outer["y1"] <= inner["y1"] and inner["y2"] <= outer["y2"], node["label"]
+    email = next(node for node in drawn.values() if node["label"].startswith("crm/contacts.email"))
+    assert drawn[email["within"]]["label"].startswith("crm/contacts")
+    # No table-level arrow beside the column rows: a flow between tables whose columns' flows are drawn is hidden.
+    assert tab.evaluate(DOUBLED) == 0 and int(shown["covered"]) >= 5 + 7 + 1
     _fits(tab)
     _shoot(tab, "3-columns")
     # A click on a column expands that column, not its table as well.

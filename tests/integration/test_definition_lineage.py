@@ -13,6 +13,7 @@ import sqlite3
 import pytest
 
 from accounts.actors import SYSTEM
+from catalog.lineage import definitions
 from catalog.lineage.definitions import definitions_lineage_record
 from catalog.lineage.services import Flow, lineage_edges_merge
 from catalog.models import Asset, DefinitionLineage, LineageEdge, LineageOrigin
@@ -187,11 +188,16 @@ def mysql_target():
             yield schema, url
 
 
+def mysql_source(url, schema: str, name: str, **account):
+    """A MariaDB data source on ``schema``, as the server's admin unless ``username``/``password`` are given."""
+    account.setdefault("username", url.username or "root")
+    return services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name=name, engine="mysql",
+                                      host=url.hostname, port=url.port or 3306, database=schema, **account)
+
+
 def test_mariadb_views_procedures_and_triggers_become_lineage(mysql_target):
     schema, url = mysql_target
-    source = services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="maria",
-                                        engine="mysql", host=url.hostname, port=url.port or 3306, database=schema,
-                                        username=url.username or "root")
+    source = mysql_source(url, schema, "maria")
     scanned(source)
     routines = {a.name: a.properties for a in Asset.objects.filter(data_source=source, type=Asset.Type.ROUTINE)}
     assert set(routines) == {"copy_orders(IN p_min decimal(10,2))", "twice(x int(11))", "orders_log on orders"}
@@ -219,9 +225,7 @@ def test_mariadb_routine_bodies_hidden_from_the_account_are_a_problem_not_a_fail
               *(f"GRANT EXECUTE ON {q(schema)}.* TO '{user}'@'{host}'" for host in ("%", "localhost"))]
     with target_dbs.mysql_server() as (_url, admin), target_dbs.mysql_schemas(admin, grants, schemas=[],
                                                                               users=[user]):
-        source = services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="maria reader",
-                                            engine="mysql", host=url.hostname, port=url.port or 3306,
-                                            database=schema, username=user, password=password)
+        source = mysql_source(url, schema, "maria reader", username=user, password=password)
         scanned(source)
     procedure = Asset.objects.get(data_source=source, type=Asset.Type.ROUTINE, name__startswith="copy_orders")
     assert procedure.properties["definition_hidden"] is True
@@ -244,7 +248,9 @@ END;
 """
 
 
-def test_sqlite_views_and_triggers_become_lineage_and_select_star_follows_the_columns(tmp_path, settings):
+@pytest.fixture
+def sqlite_source(tmp_path, settings):
+    """A scanned SQLite data source holding SQLITE_SETUP."""
     settings.RACINE_SQLITE_ALLOWED_DIRS = [str(tmp_path)]
     path = tmp_path / "shop.db"
     with sqlite3.connect(path) as conn:
@@ -252,6 +258,11 @@ def test_sqlite_views_and_triggers_become_lineage_and_select_star_follows_the_co
     source = services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="lite",
                                         engine="sqlite", database=str(path))
     scanned(source)
+    return source
+
+
+def test_sqlite_views_and_triggers_become_lineage_and_select_star_follows_the_columns(sqlite_source):
+    source, path = sqlite_source, sqlite_source.database
     assert edges(source, LineageOrigin.VIEW) == {
         ("customer_orders", "customers.email", "customer_orders.contact"),
         ("customer_orders", "customers.first_name", "customer_orders.given_name"),
@@ -271,19 +282,31 @@ def test_sqlite_views_and_triggers_become_lineage_and_select_star_follows_the_co
     assert ("all_orders", "orders.status", "all_orders.status") in edges(source, LineageOrigin.VIEW)
 
 
-def test_an_unreadable_definition_is_a_problem_on_its_asset_and_the_others_are_read(tmp_path, settings):
-    settings.RACINE_SQLITE_ALLOWED_DIRS = [str(tmp_path)]
-    path = tmp_path / "odd.db"
-    with sqlite3.connect(path) as conn:
-        conn.executescript(SQLITE_SETUP)
-    source = services.datasource_create(workspace=scan_workspace(), acting_user=SYSTEM, name="odd",
-                                        engine="sqlite", database=str(path))
-    scanned(source)
+def broken_view(source, definition: str) -> Asset:
+    """The view all_orders, its definition replaced by ``definition`` as if the scan had read that."""
     view = Asset.objects.get(data_source=source, name="all_orders")
-    Asset.objects.filter(pk=view.pk).update(properties={"view_definition": "CREATE VIEW all_orders AS SELEKT ?? FROM"})
+    Asset.objects.filter(pk=view.pk).update(properties={"view_definition": definition})
+    return view
+
+
+def test_an_unreadable_definition_is_a_problem_on_its_asset_and_the_others_are_read(sqlite_source):
+    source = sqlite_source
+    view = broken_view(source, "CREATE VIEW all_orders AS SELEKT ?? FROM")
     outcome = definitions_lineage_record(data_source=source, acting_user=SYSTEM)
     assert (outcome.read, outcome.problems) == (1, 1)
     assert "line 1" in DefinitionLineage.objects.get(asset=view).problem
     assert {key for key, _source, _target in edges(source, LineageOrigin.VIEW)} == {"customer_orders"}
     again = definitions_lineage_record(data_source=source, acting_user=SYSTEM)
     assert (again.read, again.unchanged) == (0, 3)  # read once: the same broken text is not parsed at every scan
+
+
+def test_a_definition_over_the_time_budget_is_a_problem_on_its_asset_and_the_others_are_read(sqlite_source,
+                                                                                            monkeypatch):
+    monkeypatch.setattr(definitions, "STATEMENT_SECONDS", 0.5)
+    source = sqlite_source
+    slow = " OR ".join(f"(o.id = {i} AND o.total > {i})" for i in range(6_000))
+    view = broken_view(source, f"CREATE VIEW all_orders AS SELECT o.id FROM orders o WHERE {slow}")
+    outcome = definitions_lineage_record(data_source=source, acting_user=SYSTEM)
+    assert (outcome.read, outcome.problems) == (1, 1)
+    assert "took too long to read (over 0.5 s)" in DefinitionLineage.objects.get(asset=view).problem
+    assert {key for key, _source, _target in edges(source, LineageOrigin.VIEW)} == {"customer_orders"}

@@ -2,7 +2,8 @@
  *
  * Draws the graph the page carries (#lineage-data) with Cytoscape.js, laid out left to right by dagre (upstream
  * left, downstream right, one layer a hop). Clicking a node fetches its neighbours from its lineage URL and merges
- * them in; "Show columns" redraws from the column-level graph, each column inside its table. The box zooms and
+ * them in; "Show columns" redraws from the column-level graph, each column inside its table (a field inside its
+ * dataset), and hides a table-level flow that flows between those tables' columns are drawn for. The box zooms and
  * pans inside itself: the page never widens. The counts the tests read are kept on the box (data-nodes, …). */
 (function () {
   "use strict";
@@ -56,7 +57,8 @@
         "curve-style": "bezier", "arrow-scale": 0.9}},
       {selector: "edge.column", style: {"line-color": "#c9a227", "target-arrow-color": "#c9a227", "width": 1.2}},
       {selector: "edge.through-hidden", style: {"line-style": "dashed", "line-color": "#999999",
-                                                "target-arrow-color": "#999999"}}
+                                                "target-arrow-color": "#999999"}},
+      {selector: "edge.covered", style: {"display": "none"}}
     ]
   });
 
@@ -114,21 +116,41 @@
     return added;
   }
 
+  function coverTableFlows() {
+    // With columns shown, a flow between two tables whose columns' flows are drawn says nothing more, and its
+    // arrow ran beside the column rows: hidden, and left out of the layout. A table-level flow without column
+    // lineage (nothing known of which columns) stays.
+    cy.edges().removeClass("covered");
+    if (!columns) return;
+    var between = {};
+    cy.edges(".column").forEach(function (edge) {
+      var from = edge.source().parent(), to = edge.target().parent();
+      if (from.nonempty() && to.nonempty()) between[from.id() + ">" + to.id()] = true;
+    });
+    cy.edges().not(".column").forEach(function (edge) {
+      if (between[edge.source().id() + ">" + edge.target().id()]) edge.addClass("covered");
+    });
+  }
+
   function layout() {
+    coverTableFlows();
     // Columns put each table's name above its box, where dagre does not reckon it: more room between rows then.
-    cy.layout({name: "dagre", rankDir: "LR", nodeSep: columns ? 28 : 8, rankSep: 70, edgeSep: 8,
-               ranker: "network-simplex", fit: true, padding: 16, animate: false}).run();
+    cy.elements().not(".covered").layout({name: "dagre", rankDir: "LR", nodeSep: columns ? 28 : 8, rankSep: 70,
+                                          edgeSep: 8, ranker: "network-simplex", fit: true, padding: 16,
+                                          animate: false}).run();
     if (cy.zoom() < 0.6) {  // a big graph shrunk to fit would be unreadable: start at the asset, readable
       cy.zoom(0.6);
       cy.center(cy.nodes(".start"));
     }
     var columnEdges = cy.edges(".column").length;
     box.dataset.nodes = cy.nodes().length;
-    box.dataset.edges = cy.edges().length;
+    box.dataset.edges = cy.edges().not(".covered").length;
+    box.dataset.covered = cy.edges(".covered").length;
     box.dataset.columnEdges = columnEdges;
     box.dataset.sensitive = cy.nodes(".sensitive").length;
     box.dataset.expanded = Object.keys(expanded).length;
-    status.textContent = cy.nodes().not(":parent").length + " nodes, " + cy.edges().length + " flows" +
+    status.textContent = cy.nodes().not(":parent").length + " nodes, " + cy.edges().not(".covered").length +
+      " flows" +
       (columns ? " (" + columnEdges + " between columns)" : "") +
       (hidden ? "; at least " + hidden + " hidden" : "") + ". Drag to pan, scroll to zoom.";
   }
