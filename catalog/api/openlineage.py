@@ -49,6 +49,12 @@ def _name(**kwargs) -> StrictCharField:
     return StrictCharField(max_length=MAX_NAME, trim_whitespace=False, **kwargs)
 
 
+def _list_or_null(child: serializers.Serializer, **kwargs) -> serializers.ListSerializer:
+    """A list that may be null as a whole but holds no null item: ``many=True, allow_null=True`` hands
+    ``allow_null`` to each item too, and a ``[null]`` then reached the mapping (a 500)."""
+    return serializers.ListSerializer(child=child, allow_null=True, required=False, **kwargs)
+
+
 class FacetsField(serializers.DictField):
     """Facets Racine does not read: any JSON object."""
 
@@ -68,7 +74,7 @@ class InputFieldSerializer(serializers.Serializer):
     namespace = _name()
     name = _name()
     field = StrictCharField(max_length=MAX_FIELD, trim_whitespace=False)
-    transformations = TransformationSerializer(many=True, required=False, allow_null=True)
+    transformations = _list_or_null(TransformationSerializer())
 
 
 class FieldLineageSerializer(serializers.Serializer):
@@ -161,8 +167,8 @@ class RunEventSerializer(serializers.Serializer):
     schemaURL = StrictCharField(max_length=2048)  # noqa: N815
     run = RunSerializer()
     job = JobSerializer()
-    inputs = DatasetSerializer(many=True, required=False, allow_null=True, max_length=MAX_DATASETS)
-    outputs = DatasetSerializer(many=True, required=False, allow_null=True, max_length=MAX_DATASETS)
+    inputs = _list_or_null(DatasetSerializer(), max_length=MAX_DATASETS)
+    outputs = _list_or_null(DatasetSerializer(), max_length=MAX_DATASETS)
 
 
 class OpenLineageQuerySerializer(StrictQuerySerializer):
