@@ -131,3 +131,22 @@ def test_a_file_past_the_row_cap_is_refused_as_it_is_read():
             glossary.PARSERS[fmt](data)
         assert "At most 10,000 terms" in rejected.value.errors[0]["message"]
         assert time.monotonic() - started < 2
+
+
+# --- OpenLineage: an event's inputs times its outputs is bounded -------------------------------------------------
+
+
+def test_an_openlineage_batch_making_too_many_table_edges_is_a_400_and_records_nothing(world):
+    """Every input to every output: a 21 kB event of 300 and 300 datasets made 90,000 edges in the request (a minute
+    and a half), and the 2.5 MB body could hold a thousand times that."""
+    wide = event_dict(inputs=[f"staging.in_{n}" for n in range(101)], outputs=[f"mart.out_{n}" for n in range(100)])
+    response = world.client("steward").post(OPENLINEAGE, wide, format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert "10,100" in response.json()["errors"][0]["detail"]
+    assert not LineageEdge.objects.exists()
+    # A batch counts as a whole; events that record nothing (START) count for nothing.
+    half = event_dict(inputs=[f"staging.in_{n}" for n in range(60)], outputs=[f"mart.out_{n}" for n in range(100)])
+    assert world.client("steward").post(OPENLINEAGE, [half, half], format="json").status_code == 400
+    start = {**wide, "eventType": "START"}
+    assert world.client("steward").post(OPENLINEAGE, [half, start], format="json").status_code == 200
+    assert LineageEdge.objects.filter(level=LineageEdge.Level.TABLE).count() == 6_000
