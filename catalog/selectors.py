@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, Min, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from accounts.fields import UNSTORABLE_TEXT
 from accounts.models import AuditEvent, User
 from accounts.permissions import restrict, visible_sql
 from accounts.selectors import workspace_list
@@ -116,6 +117,10 @@ def search_filters(*, user: User | None, values: dict[str, list[str]]) -> search
     unknown = set(values) - set(search.FACETS)
     if unknown:
         raise ValidationError({name: ["Unknown filter."] for name in sorted(unknown)})
+    # A value no database text holds is no facet's value; PostgreSQL refused the look-up of one (a 500).
+    unstorable = sorted(name for name, given in values.items() if any(UNSTORABLE_TEXT.search(v) for v in given))
+    if unstorable:
+        raise ValidationError({name: ["Unknown value."] for name in unstorable})
     chosen: dict[str, tuple] = {}
     choices = {"type": Asset.Type.values, "sensitivity": Asset.Sensitivity.values,
                "certification": [*AssetCertification.Status.values, search.NO_CERTIFICATION]}

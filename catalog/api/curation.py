@@ -52,6 +52,13 @@ class OwnerSerializer(serializers.Serializer):
     def get_name(self, owner) -> str:
         return owner.user.get_username() if owner.user_id else owner.group.name
 
+    def validate(self, attrs):
+        # A PATCH validates its body partially, nested owners too, so an owner without its type passed (and the
+        # service failed on it: a 500). An owner is whole in every request.
+        if "owner_type" not in attrs:
+            raise ValidationError({"owner_type": [self.fields["owner_type"].error_messages["required"]]})
+        return attrs
+
 
 class NoteField(serializers.CharField):
     """The certification's note: blank when there is none (rather than null, as a note is text)."""

@@ -177,8 +177,8 @@ def _queries_of_import(workspace, data, acting_user) -> int:
 
 def test_import_costs_the_same_queries_for_ten_terms_or_sixty(world):
     """The import writes in bulk: the number of statements does not grow with the terms, created or changed
-    (docs/benchmarks.md times 1,000); new terms are inserted one level of their hierarchy at a time, so the
-    two files below are both four levels deep, and both within one batch of SQLite's 999 parameters."""
+    (docs/benchmarks.md times 1,000), nor with the depth of their hierarchy (three and four levels below; both
+    files within one batch of SQLite's 999 parameters)."""
     steward = world.user("steward")
 
     def rows(count, label, fan_out):
