@@ -2,17 +2,15 @@
 data source (a scoped user's visibility is then a condition on the document) and how curated the asset is (exact
 names rank the curated first); on PostgreSQL its lexemes name the part of the document they come from
 (``a_customer``: the name) instead of carrying weights, and a btree on the names' words finds exact names and
-prefixes, another on the names' length serves the order within a tier. The documents already built are rebuilt in the new form (``catalog.search.documents_rebuild``: about
+prefixes. The documents already built are rebuilt in the new form (``catalog.search.documents_rebuild``: about
 five minutes per 500,000 assets)."""
 import django.db.models.deletion
 from django.db import migrations, models
 
 POSTGRESQL_FORWARDS = [
     "CREATE INDEX catalog_assetsearch_name_words ON catalog_assetsearchdocument (name_words text_pattern_ops)",
-    "CREATE INDEX catalog_assetsearch_rank ON catalog_assetsearchdocument (length(name_words), asset_id)",
 ]
-POSTGRESQL_BACKWARDS = ["DROP INDEX IF EXISTS catalog_assetsearch_rank",
-                        "DROP INDEX IF EXISTS catalog_assetsearch_name_words"]
+POSTGRESQL_BACKWARDS = ["DROP INDEX IF EXISTS catalog_assetsearch_name_words"]
 
 
 def _indexes(statements):
