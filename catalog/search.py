@@ -711,14 +711,15 @@ def _through_indexes(cursor):
             cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [before])
 
 
-def search_page(query: Query, visible: Visibility | None, filters: Filters, *, limit: int,
-                offset: int) -> list[tuple[int, str]]:
+def search_page(query: Query, visible: Visibility | None, filters: Filters, *, limit: int, offset: int,
+                total: int | None = None) -> list[tuple[int, str]]:
     """``(asset id, tier name)`` of one page of results, best first: tier by tier, each a statement, until the page
     is full. A tier excludes the ones before it, so the planner reads each through its own index (the names'
     btree for exact names and prefixes, the document's GIN for the others) and a page of the first tiers never
     reads the many documents that match only a description. Within a tier the order (``_ORDER``) is among the
     first ``COUNT_EXACT_UP_TO`` documents the tier finds, in the table's order: all of them when it holds fewer,
-    which the pages never pass anyway."""
+    which the pages never pass anyway. ``total``: the exact count, when known — once the tiers read hold that
+    many, the later ones hold nothing and are not run."""
     wanted, found = offset + limit, []
     conditions = _tier_conditions(query)
     with connection.cursor() as cursor, _through_indexes(cursor):
@@ -732,7 +733,9 @@ def search_page(query: Query, visible: Visibility | None, filters: Filters, *, l
                            f"{statement.sql} LIMIT %s) m {_ORDER.get(tier, _ORDER_OTHERS)} LIMIT %s",
                            [*statement.params, COUNT_EXACT_UP_TO, wanted - len(found)])
             found += [(asset_id, tier) for (asset_id,) in cursor.fetchall()]
-            if len(found) >= wanted:
+            # Every tier before the last one was read whole (else the page would be full), so once they hold the
+            # count, nothing is left to find.
+            if len(found) >= wanted or (total is not None and len(found) >= total):
                 break
     return found[offset:wanted]
 

@@ -75,7 +75,9 @@ class SearchResults:
         stop = window.stop if window.stop is not None else self.count()
         if stop <= start:
             return []
-        found = search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start)
+        exact = self._count if self._count is not None and self._count <= search.COUNT_EXACT_UP_TO else None
+        found = search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start,
+                                   total=exact)
         assets = asset_list(user=self.user).select_related("data_source").in_bulk([pk for pk, _ in found])
         terms, labels = _search_links([pk for pk, tier in found if tier in ("term", "label", "fuzzy")])
         page = []

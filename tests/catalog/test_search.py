@@ -315,6 +315,14 @@ def test_pages_are_ranked_tier_by_tier_and_later_pages_rank_the_same(shop, stewa
     assert len(tiers) < len(search.TIERS) - 1
 
 
+def test_the_later_tiers_are_not_read_once_the_count_is_found(shop, steward):
+    results = asset_search(user=steward, text="billing_address")
+    assert results.count() == 1
+    with CaptureQueriesContext(connection) as page:
+        assert [asset.name for asset in results[0:50]] == ["billing_address"]
+    assert len([query for query in page.captured_queries if "name_words" in query["sql"]]) == 1
+
+
 def test_the_count_is_exact_up_to_a_bound_then_says_at_least(shop, steward, world, monkeypatch):
     assert asset_search(user=steward, text="customer").count() == 7  # the table and its 6 columns
     monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 3)
