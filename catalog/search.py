@@ -833,19 +833,22 @@ def found_by(query: Query, tier: str, *, name: str, description: str, source_des
         if all(_holds(alternatives, name) for alternatives in spellings):
             return "close spelling of the name"
         words = [fixed for word in words for fixed in query.corrections.get(word, ())]
+    close = "close spelling of " if tier == "fuzzy" else ""
+    candidates = []  # (what to say, its text), in the order they are preferred
     if tier in ("term", "fuzzy"):
-        for name, synonyms, abbreviations in terms:
-            if _holds(words, name):
-                return f'{"close spelling of " if tier == "fuzzy" else ""}term "{name}"'
-            for kind, values in (("synonym", synonyms), ("abbreviation", abbreviations)):
-                for value in values:
-                    if _holds(words, value):
-                        return f'{"close spelling of " if tier == "fuzzy" else ""}{kind} "{value}" of term "{name}"'
+        for term, synonyms, abbreviations in terms:
+            candidates.append((f'term "{term}"', term))
+            candidates += [(f'{kind} "{value}" of term "{term}"', value)
+                           for kind, values in (("synonym", synonyms), ("abbreviation", abbreviations))
+                           for value in values]
     if tier in ("label", "fuzzy"):
-        for kind in ("tag", "classification", "owner"):
-            for value in labels.get(kind, ()):
-                if _holds(words, value):
-                    return f'{"close spelling of " if tier == "fuzzy" else ""}{kind} "{value}"'
+        candidates += [(f'{kind} "{value}"', value) for kind in ("tag", "classification", "owner")
+                       for value in labels.get(kind, ())]
+    # The value that holds every word of the query, else one that holds some.
+    for complete in (True, False):
+        for said, text in candidates:
+            if (all(_holds([word], text) for word in words) if complete else _holds(words, text)):
+                return close + said
     if tier == "fuzzy":
         return "close spelling of the name, qualified name or labels"
     if tier == "description" and not _holds(words, description) and _holds(words, source_description):

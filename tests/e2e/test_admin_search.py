@@ -75,7 +75,7 @@ def test_a_steward_finds_a_column_by_a_synonym_of_its_term(page, live_server):
     results = page.page.locator("#search-results tbody tr")
     assert results.count() == 1
     assert results.first.inner_text().split("\t") == ["payroll.public.staff.iban_enc", "Column", "Payroll", "—",
-                                                      "a glossary term"]
+                                                      'synonym "salary account" of term "Bank account number"']
     results.first.get_by_role("link").click()
     page.page.wait_for_url(f"**/admin/catalog/columnasset/{columns['iban_enc'].pk}/change/")
     assert page.external == []
