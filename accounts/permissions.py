@@ -259,6 +259,24 @@ def visible_sql(user, model, action: str = "view", *, using: str = DEFAULT_DB_AL
     return queryset.query.get_compiler(using=using, elide_empty=False).as_sql()
 
 
+def visible_scope(user, model, action: str = "view") -> Grants | None:
+    """``restrict()``'s rule as data, for an index that applies it itself (the catalog's search documents carry
+    their data source): None when ``user`` may ``action`` every row (a superuser, a model-wide grant), else the
+    workspaces whose rows are allowed and the rows allowed one by one (an empty ``Grants``: none). The same
+    grants as ``restrict()`` (expired ObjectGrants left out); tests/accounts/test_visible_sql.py holds the forms
+    equal for every persona. Only for a model that reaches one workspace per row (``workspace_path`` neither
+    empty, None nor through a many-valued relation): the others' rule is not "workspace or row"."""
+    path = _workspace_path(model)
+    if not path or _is_multi_valued(model, path):
+        raise ValueError(f"{model._meta.label}: visible_scope needs a single-valued workspace_path")
+    if not _active(user) or not action:
+        return NO_GRANTS
+    if user.is_superuser:
+        return None
+    held = grants(user, perm_name(model, action), model)
+    return None if held.model_wide else held
+
+
 def authorize(acting_user, allowed: Callable[[], bool]) -> None:
     """The authorisation step of every service. ``accounts.actors.SYSTEM`` (tasks, commands, the reaper,
     bootstrap) is not checked; a user must pass ``allowed()`` (evaluated only for users), else Django's

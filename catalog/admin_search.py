@@ -16,12 +16,6 @@ from catalog.selectors import asset_search
 
 PAGE_SIZE = 50
 MIN_LENGTH = 2
-# Why a result was found (catalog.search.TIERS), as the results table says it.
-FOUND_BY = {"exact": "its name", "prefix": "the start of its name", "name": "words of its name",
-            "term": "a glossary term", "label": "tag, classification, owner or path", "fuzzy": "a close spelling",
-            "description": "its description"}
-
-
 class AssetSearchForm(forms.Form):
     q = forms.CharField(label="Search assets", min_length=MIN_LENGTH, max_length=200,
                         error_messages={"min_length": f"Type at least {MIN_LENGTH} characters to search."})
@@ -38,7 +32,7 @@ def asset_search_view(request):
         except ValidationError as refused:  # nothing searchable in it ("!!"): said under the box
             form.add_error("q", refused.message_dict.get("q", refused.messages))
         else:
-            results = [{"asset": asset, "url": asset_url(asset), "why": FOUND_BY[asset.search_match]}
+            results = [{"asset": asset, "url": asset_url(asset), "why": asset.search_found_by}
                        for asset in page.object_list]
     query = request.GET.get("q", "").strip()
     context = {
@@ -48,6 +42,7 @@ def asset_search_view(request):
         "search_query": query,
         "page": page,
         "results": results,
+        "count_is_exact": page is None or page.paginator.object_list.count_is_exact,
         "min_length": MIN_LENGTH,
     }
     return TemplateResponse(request, "admin/catalog/asset_search.html", context)

@@ -231,6 +231,7 @@ def asset_certify(*, asset: Asset, status: str, acting_user: User | SystemActor,
     certification.certified_by = user_or_none(acting_user)
     certification.certified_at = timezone.now()
     certification.save()
+    search.documents_refresh(asset_ids=[asset.pk])  # certified assets rank first among exact names
     audit.record(event=f"asset.{status}", actor=acting_user, obj=asset,
                  changes={f"certification_{name}": value for name, value in changes.items()})
     return certification
@@ -247,6 +248,7 @@ def _end_event(certification: AssetCertification, *, acting_user, event: str, re
 def _end_certification(certification: AssetCertification, *, acting_user, event: str, reason: str) -> None:
     _end_event(certification, acting_user=acting_user, event=event, reason=reason).save()
     certification.delete()
+    search.documents_refresh(asset_ids=[certification.asset_id])
 
 
 @transaction.atomic
@@ -396,6 +398,9 @@ def assets_certify(*, assets: list[Asset], status: str, acting_user: User | Syst
                                   changes={f"certification_{name}": value for name, value in changes.items()}))
     AssetCertification.objects.filter(pk__in=changed).update(certified_by=by, certified_at=now, **wanted)
     AssetCertification.objects.bulk_create(new, batch_size=1000)
+    search.documents_refresh(asset_ids=[*(item.asset_id for item in new),
+                                        *AssetCertification.objects.filter(pk__in=changed).values_list("asset_id",
+                                                                                                       flat=True)])
     audit.record_many(events)
 
 
@@ -410,4 +415,5 @@ def assets_certification_end(*, assets: list[Asset], acting_user: User | SystemA
     events = [_end_event(certification, acting_user=acting_user, event="asset.certification_ended", reason="")
               for certification in ended]
     AssetCertification.objects.filter(pk__in=[certification.pk for certification in ended]).delete()
+    search.documents_refresh(asset_ids=[certification.asset_id for certification in ended])
     audit.record_many(events)

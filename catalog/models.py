@@ -709,6 +709,12 @@ class AssetSearchDocument(models.Model):
     asset = models.OneToOneField(Asset, primary_key=True, on_delete=models.CASCADE, related_name="search_document")
     schema = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
                                db_constraint=False, db_index=False)
+    # The asset's source, copied: a scoped user's visibility (their workspaces' sources) is a condition on the
+    # document, which the index applies, rather than a join with every asset they may see.
+    data_source = models.ForeignKey("sources.DataSource", null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="+", db_constraint=False, db_index=False)
+    # How curated the asset is (certified, described by a steward, owned: 0 to 3): within a tier, first.
+    curated = models.PositiveSmallIntegerField(default=0)
     # The asset's names, copied: a page is ranked (exact name, then by qualified name) without reading the assets.
     name = models.TextField(default="")
     qualified_name = models.TextField(default="")

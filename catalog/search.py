@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -70,8 +71,11 @@ CORRECTION_TRIGRAM_THRESHOLD = 0.15
 PG_TRGM_DEFAULT_THRESHOLD = 0.3
 # Assets refreshed per statement.
 REFRESH_CHUNK = 10_000
-# PostgreSQL's limits on a tsvector: a lexeme's length in bytes, a position, positions kept per lexeme.
-TSVECTOR_WORD_MAX_BYTES, TSVECTOR_POSITION_MAX, TSVECTOR_POSITIONS_PER_WORD = 2046, 16383, 256
+# PostgreSQL's limit on a tsvector's lexeme, in bytes.
+TSVECTOR_WORD_MAX_BYTES = 2046
+# The parts of a document that its PostgreSQL lexemes also name as prefixes: the name, glossary terms, labels
+# (descriptions are only searched as "anywhere", the plain words).
+PARTS = "abc"
 
 TIERS = ("exact", "prefix", "name", "term", "label", "fuzzy", "description")
 
@@ -135,12 +139,17 @@ def _texts_sql(*, linked: bool = True) -> str:
     if linked:
         labels = " || ' ' || ".join(f"COALESCE({part}, '')" for part in ("a.qualified_name", tags, classifications,
                                                                           owners))
+        certified = AssetCertification.Status.CERTIFIED
+        curated = (f"CASE WHEN EXISTS (SELECT 1 FROM {_table(AssetCertification)} ce WHERE ce.asset_id = a.id "
+                   f"AND ce.status = '{certified}') THEN 1 ELSE 0 END + "
+                   f"CASE WHEN EXISTS (SELECT 1 FROM {_table(AssetOwner)} ow WHERE ow.asset_id = a.id) THEN 1 ELSE 0 "
+                   "END + CASE WHEN a.description <> '' THEN 1 ELSE 0 END")
     else:
-        terms, labels = "''", "a.qualified_name"
+        terms, labels, curated = "''", "a.qualified_name", "CASE WHEN a.description <> '' THEN 1 ELSE 0 END"
     # The schema through a subquery per asset (two primary key probes), not joins: joined, the parents of a scan's
     # batch (the newest assets) were merged with the whole primary key index up to them — 0.6 s per batch.
     return f"""
-        SELECT a.id,
+        SELECT a.id, a.data_source_id, {curated},
                CASE WHEN a.type = 'schema' THEN a.id ELSE (
                    SELECT CASE WHEN p.type = 'schema' THEN p.id WHEN pp.type = 'schema' THEN pp.id END
                    FROM {_table(Asset)} p LEFT JOIN {_table(Asset)} pp ON pp.id = p.parent_id
@@ -154,9 +163,12 @@ def _texts_sql(*, linked: bool = True) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Document:
-    """One asset's document: its names, and its words per weight (A name, B terms, C labels, D descriptions)."""
+    """One asset's document: its source, how curated it is, its names, and its words per weight (A name, B terms,
+    C labels, D descriptions)."""
 
     asset_id: int
+    data_source_id: int
+    curated: int
     schema_id: int | None
     name: str
     qualified_name: str
@@ -166,24 +178,23 @@ class _Document:
     descriptions: str
 
     @classmethod
-    def from_texts(cls, asset_id, schema_id, name, qualified_name, *texts: str) -> _Document:
-        return cls(asset_id, schema_id, name, qualified_name, *(search_words(text) for text in (name, *texts)))
+    def from_texts(cls, asset_id, data_source_id, curated, schema_id, name, qualified_name, *texts: str) -> _Document:
+        return cls(asset_id, data_source_id, curated, schema_id, name, qualified_name,
+                   *(search_words(text) for text in (name, *texts)))
 
     def tsvector(self) -> str:
-        """The ``tsvector`` as PostgreSQL's text form, what ``setweight(to_tsvector('simple', name), 'A') || … ||
-        setweight(to_tsvector('simple', descriptions), 'D')`` gives (tests/catalog/test_search.py holds the two
-        equal): the words are already split and lower case, so each is a lexeme, at its position in the four
-        texts read one after the other."""
-        positions: dict[str, list[str]] = {}
-        at = 0
-        for words, weight in ((self.name_words, "A"), (self.terms, "B"), (self.labels, "C"), (self.descriptions, "D")):
-            for word in words.split():
-                at += 1
-                if len(word.encode()) <= TSVECTOR_WORD_MAX_BYTES:
-                    held = positions.setdefault(word, [])
-                    if len(held) < TSVECTOR_POSITIONS_PER_WORD:
-                        held.append(f"{min(at, TSVECTOR_POSITION_MAX)}{weight}")
-        return " ".join(f"'{word}':{','.join(held)}" for word, held in positions.items())
+        """The ``tsvector`` as PostgreSQL's text form, without positions: each word of the document once, and
+        each word of its name, terms and labels once more per part that holds it, prefixed with the part's letter
+        (``PARTS``: ``a_customer`` a word of the name, ``b_`` of a term, ``c_`` of a label). Parts as prefixes
+        rather than weights: a weight restriction in a tsquery makes PostgreSQL recheck every document the words
+        match, reading it from the table (70,000 for a word of the descriptions), where a prefixed lexeme is
+        answered by the GIN index alone; the plain words keep "anywhere" one lexeme per query word."""
+        texts = (self.name_words, self.terms, self.labels)
+        lexemes = dict.fromkeys([*(word for text in (*texts, self.descriptions) for word in text.split()),
+                                 *(f"{part}_{word}" for part, text in zip(PARTS, texts, strict=True)
+                                   for word in text.split())])
+        return " ".join("'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes
+                        if len(lexeme.encode()) <= TSVECTOR_WORD_MAX_BYTES)
 
 
 def _documents(ids: Sequence[int], *, new: bool) -> list[_Document]:
@@ -203,22 +214,24 @@ def _refresh_postgresql(ids: Sequence[int], *, new: bool) -> None:
 
     document, word = _table(AssetSearchDocument), _table(SearchWord)
     documents = _documents(ids, new=new)
-    rows = [(item.asset_id, item.schema_id, item.name, item.qualified_name, item.name_words, item.tsvector())
-            for item in documents]
+    rows = [(item.asset_id, item.data_source_id, item.curated, item.schema_id, item.name, item.qualified_name,
+             item.name_words, item.tsvector()) for item in documents]
     with connection.cursor() as cursor:
         if new:
             # Just inserted, so no document yet: COPY, the cheapest way in.
-            copy_rows(AssetSearchDocument, ["asset", "schema", "name", "qualified_name", "name_words", "document"],
-                      rows)
+            copy_rows(AssetSearchDocument, ["asset", "data_source", "curated", "schema", "name", "qualified_name",
+                                             "name_words", "document"], rows)
         else:
             cursor.execute(f"DELETE FROM {document} d USING {_table(Asset)} a WHERE d.asset_id = a.id "
                            f"AND {_ids_in('a.id')} AND a.removed_at IS NOT NULL", [list(ids)])
             if rows:
                 cursor.execute(f"""
-                    INSERT INTO {document} (asset_id, schema_id, name, qualified_name, name_words, document)
-                    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[],
-                                         %s::tsvector[])
-                    ON CONFLICT (asset_id) DO UPDATE SET schema_id = EXCLUDED.schema_id, name = EXCLUDED.name,
+                    INSERT INTO {document} (asset_id, data_source_id, curated, schema_id, name, qualified_name,
+                                            name_words, document)
+                    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::smallint[], %s::bigint[], %s::text[],
+                                         %s::text[], %s::text[], %s::tsvector[])
+                    ON CONFLICT (asset_id) DO UPDATE SET data_source_id = EXCLUDED.data_source_id,
+                        curated = EXCLUDED.curated, schema_id = EXCLUDED.schema_id, name = EXCLUDED.name,
                         qualified_name = EXCLUDED.qualified_name, name_words = EXCLUDED.name_words,
                         document = EXCLUDED.document""",
                                [list(column) for column in zip(*rows, strict=True)])
@@ -239,10 +252,10 @@ def _refresh_sqlite(ids: Sequence[int], *, new: bool) -> None:
         if not new:
             cursor.execute(f"DELETE FROM {document} WHERE {_ids_in('asset_id')}", [param])
             cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE {_ids_in('rowid')}", [param])
-        cursor.executemany(f"INSERT INTO {document} (asset_id, schema_id, name, qualified_name, name_words) "
-                           "VALUES (%s, %s, %s, %s, %s)",
-                           [(item.asset_id, item.schema_id, item.name, item.qualified_name, item.name_words)
-                            for item in documents])
+        cursor.executemany(f"INSERT INTO {document} (asset_id, data_source_id, curated, schema_id, name, "
+                           "qualified_name, name_words) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                           [(item.asset_id, item.data_source_id, item.curated, item.schema_id, item.name,
+                             item.qualified_name, item.name_words) for item in documents])
         cursor.executemany(f"INSERT INTO {FTS_TABLE} (rowid, name, terms, labels, descriptions) "
                            "VALUES (%s, %s, %s, %s, %s)",
                            [(item.asset_id, item.name_words, item.terms, item.labels, item.descriptions)
@@ -335,9 +348,9 @@ def allowed_typos(word: str) -> int:
     return 0 if len(word) < WORD_MIN_LENGTH else 1 if len(word) < 8 else 2
 
 
-def corrections(words: Sequence[str], visible: tuple[str, Sequence] | None) -> dict[str, list[str]]:
-    """For each query word that no name, term or label of the visible assets (``visible``: the SQL of their ids;
-    None when every asset is) holds, the words within its typo allowance that these do hold, the closest first (at most
+def corrections(words: Sequence[str], visible: Visibility | None) -> dict[str, list[str]]:
+    """For each query word that no name, term or label of the visible assets (``visible``; None when every asset
+    is) holds, the words within its typo allowance that these do hold, the closest first (at most
     ``CORRECTIONS_PER_WORD``). The vocabulary is shared by every workspace: its words are only candidates, kept
     when a visible document holds them, so that what is corrected, and to what, tells nothing of hidden assets.
     Two statements per word looked up."""
@@ -376,31 +389,34 @@ def corrections(words: Sequence[str], visible: tuple[str, Sequence] | None) -> d
     return found
 
 
-def _held_by_visible(cursor, words: list[str], visible: tuple[str, Sequence] | None) -> set[str]:
+def _held_by_visible(cursor, words: list[str], visible: Visibility | None) -> set[str]:
     """Those of the vocabulary's ``words`` that a visible asset's name, terms or labels hold (any asset's when
     ``visible`` is None)."""
-    visible_sql, visible_params = visible if visible is not None else ("", ())
-    with_visible = f"WITH visible_assets (id) AS ({visible_sql})" if visible is not None else ""
+    visible_sql, visible_params = visible.sql() if visible is not None else ("1 = 1", [])
     document = _table(AssetSearchDocument)
     if connection.vendor == "postgresql":
-        only_visible = "AND m.asset_id IN (SELECT id FROM visible_assets)" if visible is not None else ""
+        # The word in the name, the terms or the labels: one lexeme per part (_Document.tsvector), each quoted.
         cursor.execute(f"""
-            {with_visible}
             SELECT w FROM unnest(%s::text[]) w WHERE EXISTS (
-                SELECT 1 FROM {document} m WHERE m.document @@ to_tsquery('simple', quote_literal(w) || ':ABC')
-                {only_visible})""", [*visible_params, words])
+                SELECT 1 FROM {document} m
+                WHERE m.document @@ format('%%L | %%L | %%L', 'a_' || w, 'b_' || w, 'c_' || w)::tsquery
+                  AND {visible_sql})""", [words, *visible_params])
     else:
-        only_visible = "AND rowid IN (SELECT id FROM visible_assets)" if visible is not None else ""
         cursor.execute(f"""
-            {with_visible}
             SELECT w.value FROM json_each(%s) w WHERE EXISTS (
                 SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH '{{name terms labels}} : "' || w.value || '"'
-                {only_visible})""", [*visible_params, json.dumps(words)])
+                AND rowid IN (SELECT m.asset_id FROM {document} m WHERE {visible_sql}))""",
+                       [json.dumps(words), *visible_params])
     return {word for (word,) in cursor.fetchall()}
 
 
 FACETS = ("type", "source", "schema", "classification", "sensitivity", "tag", "term", "owner", "certification")
 NO_CERTIFICATION = "none"
+# A search counts its results exactly up to this many, then says "at least this many" (as Elasticsearch's
+# track_total_hits does): an exact count of 70,000 results read every one of them from the table, 300 ms.
+COUNT_EXACT_UP_TO = 1_000
+# Hyphenated tokens give a query's name several spellings ("e mail", "email"): at most this many are compared.
+NAME_VARIANTS = 4
 
 
 @dataclass(frozen=True)
@@ -420,12 +436,43 @@ class Filters:
     certification: tuple[str, ...] = ()
 
 
+def _in_list(column: str, values: Sequence) -> tuple[str, list]:
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What a scoped user may see, as a condition on the documents themselves (each carries its asset's data
+    source), which their indexes apply: the assets of ``source_ids`` (the sources of the workspaces where the user
+    may view assets) and the assets ``asset_ids`` one by one (direct grants). ``catalog.selectors`` builds it from
+    the grants ``restrict()`` reads; a user who sees every asset has none (None)."""
+
+    source_ids: tuple[int, ...] = ()
+    asset_ids: tuple[int, ...] = ()
+
+    def sql(self, alias: str = "m") -> tuple[str, list]:
+        parts, params = [], []
+        for column, values in ((f"{alias}.data_source_id", self.source_ids), (f"{alias}.asset_id", self.asset_ids)):
+            if values:
+                sql, bound = _in_list(column, values)
+                parts.append(sql)
+                params += bound
+        return (f"({' OR '.join(parts)})" if parts else "1 = 0"), params
+
+
+def _tsquery_word(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 @dataclass
 class Query:
-    """A user's text as the statements use it."""
+    """A user's text as the statements use it: its words (``groups``: per whitespace-separated token, its words,
+    and for a hyphenated one, "e-mail", the words joined, "email", which it also finds)."""
 
     text: str
-    words: list[str]
+    groups: list[tuple[list[str], str | None]]
     corrections: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
@@ -437,50 +484,74 @@ class Query:
             raise ValidationError({"q": [f"At most {QUERY_MAX_LENGTH} characters."]})
         if "\x00" in text:  # PostgreSQL refuses it in any text parameter (the whole text is compared to names)
             raise ValidationError({"q": ["Null characters are not allowed."]})
-        words = search_words(text).split()
-        if not words:
+        groups = []
+        for token in text.split():
+            words = search_words(token).split()
+            if words:
+                joined = search_words(token.replace("-", "")) if len(words) > 1 and "-" in token else None
+                groups.append((words, joined if joined and " " not in joined else None))
+        query = cls(text=text, groups=groups)
+        if not query.words:
             raise ValidationError({"q": ["Type letters or digits to search for."]})
-        if len(words) > QUERY_MAX_WORDS:
+        if len(query.words) > QUERY_MAX_WORDS:
             raise ValidationError({"q": [f"At most {QUERY_MAX_WORDS} words."]})
-        return cls(text=text, words=words)
+        return query
+
+    @property
+    def words(self) -> list[str]:
+        return [word for words, _ in self.groups for word in words]
 
     @property
     def joined(self) -> str:
         return " ".join(self.words)
 
-    # PostgreSQL tsqueries: each word a prefix, restricted to weights; the words all required.
-    def tsquery(self, weights: str = "", fuzzy: bool = False) -> str:
-        parts = []
-        for word in self.words:
-            options = [f"{word}:*{weights}"]
-            if fuzzy:
-                options += [f"{fixed}:{weights}" if weights else fixed for fixed in self.corrections.get(word, ())]
-            parts.append(f"({' | '.join(options)})")
-        return " & ".join(parts)
+    def names(self) -> list[str]:
+        """The name words an exact name or a name prefix is compared with: the words, and with each hyphenated
+        token joined ("e mail address" and "email address")."""
+        variants = [[]]
+        for words, joined in self.groups:
+            variants = [*(v + words for v in variants), *((v + [joined]) for v in variants if joined)]
+        return list(dict.fromkeys(" ".join(variant) for variant in variants))[:NAME_VARIANTS]
 
-    # SQLite FTS5 queries: the same, with a column filter for the weights.
-    def match(self, columns: str = "", fuzzy: bool = False) -> str:
+    def _each_group(self, clause, all_of: str, any_of: str) -> str:
         parts = []
-        for word in self.words:
-            options = [f'"{word}"*'] + ([f'"{fixed}"' for fixed in self.corrections.get(word, ())] if fuzzy else [])
-            parts.append(f"({' OR '.join(options)})")
-        body = " AND ".join(parts)
+        for words, joined in self.groups:
+            split = f" {all_of} ".join(clause(word, True) for word in words)
+            parts.append(f"(({split}) {any_of} {clause(joined, False)})" if joined else f"({split})")
+        return f" {all_of} ".join(parts)
+
+    # PostgreSQL tsqueries: each word a prefix of a word of the given parts (_Document.tsvector; none: anywhere),
+    # or with ``fuzzy`` one of its corrections; the words all required.
+    def tsquery(self, parts: str = "", fuzzy: bool = False) -> str:
+        prefixes = [f"{part}_" for part in parts] or [""]
+
+        def clause(word: str, correctable: bool) -> str:
+            options = [f"{_tsquery_word(prefix + word)}:*" for prefix in prefixes]
+            if fuzzy and correctable:
+                options += [_tsquery_word(prefix + fixed) for prefix in prefixes
+                            for fixed in self.corrections.get(word, ())]
+            return f"({' | '.join(options)})"
+        return self._each_group(clause, "&", "|")
+
+    # SQLite FTS5 queries: the same, with a column filter for the parts.
+    def match(self, columns: str = "", fuzzy: bool = False) -> str:
+        def clause(word: str, correctable: bool) -> str:
+            options = [f'"{word}"*'] + ([f'"{fixed}"' for fixed in self.corrections.get(word, ())]
+                                        if fuzzy and correctable else [])
+            return f"({' OR '.join(options)})"
+        body = self._each_group(clause, "AND", "OR")
         return f"{{{columns}}} : ({body})" if columns else body
 
 
-_FTS_COLUMNS = {"A": "name", "AB": "name terms", "ABC": "name terms labels"}
+# The parts each full-text tier looks in: PostgreSQL lexeme prefixes, SQLite FTS5 columns.
+_TIER_PARTS = {"name": ("a", "name"), "term": ("ab", "name terms"), "label": ("abc", "name terms labels"),
+               "fuzzy": ("abc", "name terms labels"), "description": ("", "")}
 
 
 @dataclass(frozen=True)
 class Statement:
     sql: str
     params: list
-
-
-def _in_list(column: str, values: Sequence) -> tuple[str, list]:
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(values)]
-    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]
 
 
 def _filters_sql(filters: Filters) -> tuple[str, list]:
@@ -531,59 +602,70 @@ def _filters_sql(filters: Filters) -> tuple[str, list]:
 _ASSET_FILTERS = ("type", "source", "sensitivity")
 
 
-def _matched(query: Query, visible: tuple[str, Sequence] | None, filters: Filters, *, ranked: bool = True,
-             asset_columns: bool = False) -> Statement:
-    """``WITH visible_assets, matched``: the visible, filtered assets the query matches (``visible`` None: the user
-    sees every asset, so none is checked), with ``asset_id, name_words, qualified_name, schema_id``, with
-    ``ranked`` their ``tier``, with ``asset_columns`` the asset's ``type, data_source_id, sensitivity``.
+def _matching(name: str) -> str:
+    """The condition that the document matches the query of the tier ``name`` (``_named_values``)."""
+    if connection.vendor == "postgresql":
+        return f"m.document @@ CAST(%({name})s AS tsquery)"
+    return f"m.asset_id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %({name})s)"
 
-    Documents exist for present assets only (a removed asset loses its document in the write that removes it), so
-    the assets are joined only for their columns, never to find out which are present. On PostgreSQL the tsqueries
-    are constants (rather than a CTE's columns) so that the planner estimates how many documents match from the
-    index's statistics — how it chooses to hash the visible assets, once, rather than to probe them per match —
-    and a typo alternative is searched only when the vocabulary corrected a word: its weights make PostgreSQL
-    recheck each document it matches."""
-    visible_sql, visible_params = visible if visible is not None else ("", ())
-    filters_sql, filter_params = _filters_sql(filters)
-    document, asset = _table(AssetSearchDocument), _table(Asset)
-    lowered = query.text.lower()
+
+def _named_values(query: Query) -> dict:
     postgresql = connection.vendor == "postgresql"
-    join_assets = asset_columns or not postgresql or any(getattr(filters, name) for name in _ASSET_FILTERS)
+    values = {}
+    for tier, (parts, columns) in _TIER_PARTS.items():
+        fuzzy = tier == "fuzzy"
+        values[tier] = query.tsquery(parts, fuzzy=fuzzy) if postgresql else query.match(columns, fuzzy=fuzzy)
+    names = query.names()
+    # An exact qualified name: the asset's name is what follows one of its dots, so the candidates are the words
+    # after each dot, and the index on the name's words finds them.
+    lowered = query.text.lower()
+    exact = [*names, *(search_words(lowered[at + 1:]) for at, char in enumerate(lowered) if char == ".")]
+    values |= {"names": list(dict.fromkeys(exact)), "words": names, "lowered": lowered}
+    values |= {f"prefix{letter}": f"{name}%" for letter, name in zip("abcd", names, strict=False)}
+    if not postgresql:
+        values |= {key: json.dumps(values[key]) for key in ("names", "words")}
+    return values
+
+
+def _tier_conditions(query: Query) -> list[tuple[str, str]]:
+    """``(tier, condition)`` in ranking order (``TIERS``); a typo tier only when the vocabulary corrected a word."""
+    any_of = (lambda column, name: f"{column} = ANY(%({name})s)") if connection.vendor == "postgresql" else \
+        (lambda column, name: f"{column} IN (SELECT value FROM json_each(%({name})s))")
+    # One LIKE per variant, each a constant prefix: what lets PostgreSQL read the names' index as a range.
+    prefix = " OR ".join(f"m.name_words LIKE %(prefix{letter})s" for letter in "abcd"[:len(query.names())])
+    conditions = [
+        ("exact", f"{any_of('m.name_words', 'names')} AND ({any_of('m.name_words', 'words')} "
+                  "OR lower(m.qualified_name) = %(lowered)s)"),
+        ("prefix", prefix),
+    ]
     corrected = any(query.corrections.get(word) for word in query.words)
-    if postgresql:
-        def matching(name: str) -> str:
-            return f"m.document @@ to_tsquery('simple', %({name})s)"
-    else:
-        def matching(name: str) -> str:
-            return f"m.asset_id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %({name})s)"
-    tier = f"""
-        CASE WHEN m.name_words = %(words)s OR lower(m.name) = %(lowered)s OR lower(m.qualified_name) = %(lowered)s
-                  THEN 0
-             WHEN m.name_words LIKE %(prefix)s THEN 1
-             WHEN {matching('name')} THEN 2
-             WHEN {matching('term')} THEN 3
-             WHEN {matching('label')} THEN 4
-             WHEN {matching('fuzzy')} THEN 5
-             ELSE 6 END AS tier""" if ranked else "NULL AS tier"
-    found = f"({matching('any')} OR {matching('fuzzy')})" if corrected else matching('any')
-    columns = ", a.type, a.data_source_id, a.sensitivity" if asset_columns else ""
-    sql = f"""
-        WITH {f"visible_assets (id) AS ({visible_sql})," if visible is not None else ""}
-        matched AS (
-            SELECT m.asset_id, m.name_words, m.qualified_name, m.schema_id{columns}, {tier}
-            FROM {document} m {f"JOIN {asset} a ON a.id = m.asset_id" if join_assets else ""}
-            WHERE {found} {"AND m.asset_id IN (SELECT id FROM visible_assets)" if visible is not None else ""}
-              AND {filters_sql})"""
-    if postgresql:
-        named = {"any": query.tsquery(), "name": query.tsquery("A"), "term": query.tsquery("AB"),
-                 "label": query.tsquery("ABC"), "fuzzy": query.tsquery("ABC", fuzzy=True)}
-    else:
-        named = {"any": query.match(), "name": query.match(_FTS_COLUMNS["A"]), "term": query.match(_FTS_COLUMNS["AB"]),
-                 "label": query.match(_FTS_COLUMNS["ABC"]), "fuzzy": query.match(_FTS_COLUMNS["ABC"], fuzzy=True)}
-    named |= {"words": query.joined, "lowered": lowered, "prefix": query.joined + "%"}
-    # Named placeholders for the query's own values; the visible and filter SQL bring positional ones, which are
-    # turned into named ones so that one statement mixes both.
-    sql, params = _named(sql, visible_params, filter_params, named)
+    for tier in _TIER_PARTS:
+        if tier != "fuzzy" or corrected:
+            conditions.append((tier, _matching(tier)))
+    return conditions
+
+
+def _found(query: Query) -> str:
+    """What a search finds: every document whose parts hold the words, or one of a word's corrections."""
+    corrected = any(query.corrections.get(word) for word in query.words)
+    return f"({_matching('description')} OR {_matching('fuzzy')})" if corrected else _matching("description")
+
+
+def _statement(query: Query, visible: Visibility | None, filters: Filters, condition: str, *,
+               asset_columns: bool = False) -> Statement:
+    """``FROM … WHERE``: the documents meeting ``condition`` among those ``visible`` (None: every one) and
+    ``filters`` leaves, as ``m``, their assets joined as ``a`` when a filter or ``asset_columns`` needs them.
+
+    Documents exist for present assets only (a removed asset loses its document in the write that removes it),
+    so the assets are never joined to find out which are present. On PostgreSQL the tsqueries are constants, so
+    that the planner estimates from the index's statistics how many documents match."""
+    visible_sql, visible_params = visible.sql() if visible is not None else ("1 = 1", [])
+    filters_sql, filter_params = _filters_sql(filters)
+    join_assets = asset_columns or any(getattr(filters, name) for name in _ASSET_FILTERS)
+    join = f"JOIN {_table(Asset)} a ON a.id = m.asset_id" if join_assets else ""
+    sql = (f"FROM {_table(AssetSearchDocument)} m {join} WHERE ({condition}) AND {visible_sql} "
+           f"AND {filters_sql}")
+    sql, params = _named(sql, visible_params, filter_params, _named_values(query))
     return Statement(sql, params)
 
 
@@ -605,49 +687,82 @@ def _named(sql: str, visible_params: Sequence, filter_params: Sequence, named: d
     return "".join(out), params
 
 
-# Within a tier the shorter name (the closer to what was typed) first.
-_RANKING = "ORDER BY tier, length(name_words), qualified_name, asset_id"
+# Within a tier: exact names the curated first (certified, described, owned), then the shorter qualified name;
+# other tiers the shorter name (the closer to what was typed) first.
+_ORDER = {"exact": "ORDER BY m.curated DESC, length(m.qualified_name), m.qualified_name, m.asset_id"}
+_ORDER_OTHERS = "ORDER BY length(m.name_words), m.qualified_name, m.asset_id"
 
 
-def search_page(query: Query, visible: tuple[str, Sequence] | None, filters: Filters, *, limit: int,
-                offset: int) -> list[tuple[int, str]]:
-    """``(asset id, tier name)`` of one page of results, best first."""
-    matched = _matched(query, visible, filters)
-    with connection.cursor() as cursor:
-        cursor.execute(f"{matched.sql} SELECT asset_id, tier FROM matched {_RANKING} LIMIT %s OFFSET %s",
-                       [*matched.params, limit, offset])
-        return [(asset_id, TIERS[tier]) for asset_id, tier in cursor.fetchall()]
+@contextmanager
+def _through_indexes(cursor):
+    """On PostgreSQL, the search's statements read the documents through their indexes, never by a sequential
+    scan: under a LIMIT (the bounded count, a tier's page) the planner reckons a scan of the table stops after a
+    few pages, and when fewer documents match than it estimated (a typo's 663 against 3,001) it reads all
+    500,000 tsvectors, 1.7 s. Set for the statement's transaction and put back after, as ``corrections`` does."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        cursor.execute("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)")
+        before = cursor.fetchone()[0]
+        try:
+            yield
+        finally:
+            cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [before])
 
 
-def search_first(query: Query, visible: tuple[str, Sequence] | None, filters: Filters, *,
-                 limit: int) -> tuple[int, list[tuple[int, str]]]:
-    """How many assets are found, and the ``(asset id, tier name)`` of the best ``limit``: one statement, so the
-    matching documents are read once for a count and its first page."""
-    matched = _matched(query, visible, filters)
-    with connection.cursor() as cursor:
-        # On PostgreSQL OFFSET 0 keeps the subquery apart: its scan ranks each document as it reads it, so the
-        # count's window holds narrow rows (ids and ranks, not the documents, which would spill past work_mem).
-        fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
-        cursor.execute(f"{matched.sql} SELECT asset_id, tier, count(*) OVER () FROM (SELECT asset_id, tier, "
-                       f"name_words, qualified_name FROM matched {fence}) ranked {_RANKING} LIMIT %s",
-                       [*matched.params, limit])
-        rows = cursor.fetchall()
-    return (rows[0][2] if rows else 0), [(asset_id, TIERS[tier]) for asset_id, tier, _ in rows]
+def search_page(query: Query, visible: Visibility | None, filters: Filters, *, limit: int, offset: int,
+                total: int | None = None) -> list[tuple[int, str]]:
+    """``(asset id, tier name)`` of one page of results, best first: tier by tier, each a statement, until the page
+    is full. A tier excludes the ones before it, so the planner reads each through its own index (the names'
+    btree for exact names and prefixes, the document's GIN for the others) and a page of the first tiers never
+    reads the many documents that match only a description. Within a tier the order (``_ORDER``) is among the
+    first ``COUNT_EXACT_UP_TO`` documents the tier finds, in the table's order: all of them when it holds fewer,
+    which the pages never pass anyway. ``total``: the exact count, when known — once the tiers read hold that
+    many, the later ones hold nothing and are not run."""
+    wanted, found = offset + limit, []
+    conditions = _tier_conditions(query)
+    with connection.cursor() as cursor, _through_indexes(cursor):
+        for at, (tier, condition) in enumerate(conditions):
+            earlier = " OR ".join(f"({sql})" for _, sql in conditions[:at])
+            statement = _statement(query, visible, filters, f"({condition}) AND NOT ({earlier})" if earlier else
+                                   condition)
+            # A tier is ranked among the first COUNT_EXACT_UP_TO documents it finds (as far as pages reach): a
+            # tier of 70,000 (a word of the descriptions) would otherwise read every one of them to sort them.
+            cursor.execute(f"SELECT m.asset_id FROM (SELECT m.asset_id, m.curated, m.name_words, m.qualified_name "
+                           f"{statement.sql} LIMIT %s) m {_ORDER.get(tier, _ORDER_OTHERS)} LIMIT %s",
+                           [*statement.params, COUNT_EXACT_UP_TO, wanted - len(found)])
+            found += [(asset_id, tier) for (asset_id,) in cursor.fetchall()]
+            # Every tier before the last one was read whole (else the page would be full), so once they hold the
+            # count, nothing is left to find.
+            if len(found) >= wanted or (total is not None and len(found) >= total):
+                break
+    return found[offset:wanted]
 
 
-def search_ids(query: Query, visible: tuple[str, Sequence] | None, filters: Filters) -> Statement:
+def search_count(query: Query, visible: Visibility | None, filters: Filters, *, up_to: int) -> int:
+    """How many assets are found, counted up to ``up_to`` + 1 (more than ``up_to`` then reads "at least")."""
+    statement = _statement(query, visible, filters, _found(query))
+    with connection.cursor() as cursor, _through_indexes(cursor):
+        cursor.execute(f"SELECT count(*) FROM (SELECT 1 {statement.sql} LIMIT %s) found",
+                       [*statement.params, up_to + 1])
+        return cursor.fetchone()[0]
+
+
+def search_ids(query: Query, visible: Visibility | None, filters: Filters) -> Statement:
     """A SELECT of the ids of every asset found, to filter another query by (``pk__in=RawSQL(…)``)."""
-    matched = _matched(query, visible, filters, ranked=False)
-    return Statement(f"{matched.sql} SELECT asset_id FROM matched", matched.params)
+    statement = _statement(query, visible, filters, _found(query))
+    return Statement(f"SELECT m.asset_id {statement.sql}", statement.params)
 
 
-def search_facets(query: Query, visible: tuple[str, Sequence] | None, filters: Filters) -> dict[str, list[dict]]:
+def search_facets(query: Query, visible: Visibility | None, filters: Filters) -> dict[str, list[dict]]:
     """Per facet, ``{"value", "label", "count"}`` over the whole filtered result (the count a filter on that
     value gives), the largest first. One statement."""
-    matched = _matched(query, visible, filters, ranked=False, asset_columns=True)
+    statement = _statement(query, visible, filters, _found(query), asset_columns=True)
     text = "text" if connection.vendor == "postgresql" else "TEXT"
     counted = "', '".join((AssetClassification.Status.SUGGESTED, AssetClassification.Status.CONFIRMED))
-    sql = f"""{matched.sql}
+    sql = f"""WITH matched AS (SELECT m.asset_id, m.schema_id, a.type, a.data_source_id, a.sensitivity
+                                {statement.sql})
         SELECT 'type', type, NULL, count(*) FROM matched GROUP BY type
         UNION ALL
         SELECT 'source', CAST(m.data_source_id AS {text}), s.name, count(*) FROM matched m
@@ -683,10 +798,59 @@ def search_facets(query: Query, visible: tuple[str, Sequence] | None, filters: F
             GROUP BY COALESCE(cert.status, '{NO_CERTIFICATION}')"""
     facets: dict[str, list[dict]] = {name: [] for name in FACETS}
     with connection.cursor() as cursor:
-        cursor.execute(sql, matched.params)
+        cursor.execute(sql, statement.params)
         for facet, value, label, count in cursor.fetchall():
             facets[facet].append({"value": str(value), "label": label if label is not None else str(value),
                                   "count": count})
     for values in facets.values():
         values.sort(key=lambda item: (-item["count"], item["label"]))
     return facets
+
+
+# --- why a result was found ----------------------------------------------------------------------------------------
+
+# What each tier says when nothing more precise is found.
+FOUND_BY = {"exact": "name", "prefix": "start of the name", "name": "words of the name", "term": "glossary term",
+            "label": "qualified name", "fuzzy": "close spelling", "description": "description"}
+
+
+def _holds(words: Sequence[str], text: str) -> bool:
+    """Does ``text`` hold a word starting with one of ``words`` (as the search matches a query word)?"""
+    held = search_words(text).split()
+    return any(word.startswith(wanted) for wanted in words for word in held)
+
+
+def found_by(query: Query, tier: str, *, name: str, description: str, source_description: str,
+             labels: dict[str, list[str]], terms: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> str:
+    """Why an asset was found, in the words a reader knows: the field that holds the query's words and, for a
+    curated one, which value: 'term "Electronic mail"', 'synonym "inbox" of term "Electronic mail"',
+    'tag "gdpr"', 'classification "PII.EMAIL"', 'owner "alice"', "description", "source comment" —
+    ``labels``: the asset's ``tag``, ``classification`` and ``owner`` names; ``terms``: its glossary terms'
+    ``(name, synonyms, abbreviations)``."""
+    words = list(query.words)
+    if tier == "fuzzy":
+        spellings = [[word, *query.corrections.get(word, ())] for word in words]
+        if all(_holds(alternatives, name) for alternatives in spellings):
+            return "close spelling of the name"
+        words = [fixed for word in words for fixed in query.corrections.get(word, ())]
+    close = "close spelling of " if tier == "fuzzy" else ""
+    candidates = []  # (what to say, its text), in the order they are preferred
+    if tier in ("term", "fuzzy"):
+        for term, synonyms, abbreviations in terms:
+            candidates.append((f'term "{term}"', term))
+            candidates += [(f'{kind} "{value}" of term "{term}"', value)
+                           for kind, values in (("synonym", synonyms), ("abbreviation", abbreviations))
+                           for value in values]
+    if tier in ("label", "fuzzy"):
+        candidates += [(f'{kind} "{value}"', value) for kind in ("tag", "classification", "owner")
+                       for value in labels.get(kind, ())]
+    # The value that holds every word of the query, else one that holds some.
+    for complete in (True, False):
+        for said, text in candidates:
+            if (all(_holds([word], text) for word in words) if complete else _holds(words, text)):
+                return close + said
+    if tier == "fuzzy":
+        return "close spelling of the name, qualified name or labels"
+    if tier == "description" and not _holds(words, description) and _holds(words, source_description):
+        return "source comment"
+    return FOUND_BY[tier]

@@ -1,15 +1,18 @@
 """Reads of the catalog, always scoped to what ``user`` may see (see accounts.selectors)."""
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, Min, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from accounts.fields import UNSTORABLE_TEXT
 from accounts.models import AuditEvent, User
-from accounts.permissions import restrict, visible_sql
+from accounts.permissions import restrict, visible_scope
 from accounts.selectors import workspace_list
 from catalog import search
 from catalog.models import (
@@ -18,14 +21,16 @@ from catalog.models import (
     AssetClassification,
     AssetOwner,
     AssetPropertyValue,
+    AssetTag,
     Classification,
     DefinitionLineage,
     GlossaryTerm,
+    GlossaryTermAsset,
     PropertyDefinition,
     Suggestion,
     Tag,
 )
-from config.pagination import MAX_PAGE_SIZE
+from sources.models import DataSource
 from sources.selectors import datasource_list
 
 
@@ -40,23 +45,26 @@ def asset_list(*, user: User | None, action: str = "view", present_only: bool = 
 class SearchResults:
     """The assets a search finds, best first, read a page at a time: ``count()`` and slices, as Django's and
     DRF's paginators read them, and ``facets()``. Each asset carries ``search_match``: why it was found
-    (catalog.search.TIERS). The count comes with the first ``FIRST_RESULTS`` (the largest page): a page among them
-    is then one statement for the assets, any other page a second statement."""
-
-    FIRST_RESULTS = MAX_PAGE_SIZE
+    (catalog.search.TIERS). The count is exact up to ``search.COUNT_EXACT_UP_TO``, then that bound with
+    ``count_is_exact`` false (the pages then reach that far); facet counts are bounded the same way, so a facet's
+    count is still the count its filter gives."""
 
     def __init__(self, *, user: User | None, query: search.Query, filters: search.Filters,
-                 visible: tuple[str, tuple] | None):
+                 visible: search.Visibility | None):
         self.user, self.query, self.filters = user, query, filters
-        self._first: list[tuple[int, str]] = []
         self._visible = visible
         self._count: int | None = None
 
     def count(self) -> int:
         if self._count is None:
-            self._count, self._first = search.search_first(self.query, self._visible, self.filters,
-                                                           limit=self.FIRST_RESULTS)
-        return self._count
+            self._count = search.search_count(self.query, self._visible, self.filters,
+                                              up_to=search.COUNT_EXACT_UP_TO)
+        return min(self._count, search.COUNT_EXACT_UP_TO)
+
+    @property
+    def count_is_exact(self) -> bool:
+        self.count()
+        return self._count <= search.COUNT_EXACT_UP_TO
 
     def __len__(self) -> int:
         return self.count()
@@ -68,17 +76,20 @@ class SearchResults:
         stop = window.stop if window.stop is not None else self.count()
         if stop <= start:
             return []
-        if stop <= self.FIRST_RESULTS:
-            self.count()
-            found = self._first[start:stop]
-        else:
-            found = search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start)
+        exact = self._count if self._count is not None and self._count <= search.COUNT_EXACT_UP_TO else None
+        found = search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start,
+                                   total=exact)
         assets = asset_list(user=self.user).select_related("data_source").in_bulk([pk for pk, _ in found])
+        terms, labels = _search_links([pk for pk, tier in found if tier in ("term", "label", "fuzzy")])
         page = []
         for pk, tier in found:
             if pk in assets:  # an asset made invisible between the two statements is left out
-                assets[pk].search_match = tier
-                page.append(assets[pk])
+                asset = assets[pk]
+                asset.search_match = tier
+                asset.search_found_by = search.found_by(
+                    self.query, tier, name=asset.name, description=asset.description,
+                    source_description=asset.source_description, labels=labels[pk], terms=terms[pk])
+                page.append(asset)
         return page
 
     def ids(self) -> RawSQL:
@@ -90,13 +101,39 @@ class SearchResults:
     def facets(self) -> dict[str, list[dict]]:
         facets = search.search_facets(self.query, self._visible, self.filters)
         labels = {"type": Asset.Type, "sensitivity": Asset.Sensitivity, "certification": AssetCertification.Status}
-        for name, choices in labels.items():
-            for item in facets[name]:
-                if item["value"] in choices.values:
-                    item["label"] = str(choices(item["value"]).label)
+        for name, values in facets.items():
+            for item in values:
+                item["count_is_exact"] = item["count"] <= search.COUNT_EXACT_UP_TO
+                item["count"] = min(item["count"], search.COUNT_EXACT_UP_TO)
+                if name not in labels:
+                    continue
+                if item["value"] in labels[name].values:
+                    item["label"] = str(labels[name](item["value"]).label)
                 elif item["value"] == search.NO_CERTIFICATION:
                     item["label"] = "Not certified"
         return facets
+
+
+def _search_links(asset_ids: list[int]) -> tuple[dict, dict]:
+    """The glossary terms (``(name, synonyms, abbreviations)``) and the tag, classification and owner names of
+    these assets (found on a page by them), which say why each was found: four statements, none without ids."""
+    terms: dict[int, list] = defaultdict(list)
+    labels: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    if not asset_ids:
+        return terms, labels
+    for asset_id, *term in (GlossaryTermAsset.objects.filter(asset_id__in=asset_ids).order_by("term__name")
+                            .values_list("asset_id", "term__name", "term__synonyms", "term__abbreviations")):
+        terms[asset_id].append(tuple(term))
+    counted = [AssetClassification.Status.SUGGESTED, AssetClassification.Status.CONFIRMED]
+    for kind, rows in (
+            ("tag", AssetTag.objects.filter(asset_id__in=asset_ids).values_list("asset_id", "tag__name")),
+            ("classification", AssetClassification.objects.filter(asset_id__in=asset_ids, status__in=counted)
+             .values_list("asset_id", "classification__name")),
+            ("owner", AssetOwner.objects.filter(asset_id__in=asset_ids)
+             .values_list("asset_id", Coalesce("user__username", "group__name")))):
+        for asset_id, label in rows.order_by("pk"):  # in the order they were added
+            labels[asset_id][kind].append(label)
+    return terms, labels
 
 
 def _ids(name: str, values: list[str]) -> list[int]:
@@ -167,11 +204,17 @@ def asset_search(*, user: User | None, text: str, filters: search.Filters | None
     return SearchResults(user=user, query=query, filters=filters or search.Filters(), visible=visible)
 
 
-def _search_visibility(user: User | None) -> tuple[str, tuple] | None:
-    """The SQL of the assets ``user`` may see, for the search's statements; None for a user who sees every asset
-    (a superuser, a model-wide grant): their statements then read the search index alone, not asset by asset."""
-    sees_everything = not restrict(Asset.objects.all(), user).query.where
-    return None if sees_everything else visible_sql(user, Asset)
+def _search_visibility(user: User | None) -> search.Visibility | None:
+    """What ``user`` may see, as the search documents answer it: the data sources of the workspaces where they may
+    view assets and the assets granted to them one by one — ``restrict()``'s rule for assets (their workspace is
+    their source's), read from the same grants. None for a user who sees every asset (a superuser, a model-wide
+    grant): their statements then read the search index alone."""
+    scope = visible_scope(user, Asset)
+    if scope is None:
+        return None
+    sources = DataSource.objects.filter(workspace_id__in=scope.workspace_ids).order_by("pk")
+    return search.Visibility(source_ids=tuple(sources.values_list("pk", flat=True)) if scope.workspace_ids else (),
+                             asset_ids=tuple(sorted(scope.object_ids)))
 
 
 def active_classification_list(*, user: User | None) -> QuerySet[Classification]:

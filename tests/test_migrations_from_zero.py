@@ -67,7 +67,9 @@ def schema(database: BaseDatabaseWrapper) -> dict:
             columns = sorted((column.name, column.type_code, column.null_ok)
                              for column in database.introspection.get_table_description(cursor, table))
             constraints = sorted(
-                (tuple(info["columns"] or ()), bool(info["primary_key"]), bool(info["unique"]),
+                # An expression index lists None for its expressions' columns.
+                (tuple(column or "(expression)" for column in info["columns"] or ()), bool(info["primary_key"]),
+                 bool(info["unique"]),
                  tuple(info["foreign_key"] or ()), bool(info["check"]), bool(info["index"]))
                 for info in database.introspection.get_constraints(cursor, table).values())
             tables[table] = {"columns": columns, "constraints": constraints}

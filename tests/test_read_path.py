@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXEMPT_DIRS = {"tests", "bench", ".venv", "var", "node_modules"}
 EXEMPT_FILES = {"accounts/permissions.py"}
 # restrict() and what is built on it to read rows: a look-up that 404s outside scope, the SQL form for raw queries.
-READ_PATH_FUNCTIONS = {"restrict", "visible_sql"}
+READ_PATH_FUNCTIONS = {"restrict", "visible_sql", "visible_scope"}
 
 
 def _product_modules(root: Path):

@@ -33,6 +33,12 @@ class SearchResultSerializer(serializers.ModelSerializer):
                                     help_text="Why it was found, in ranking order: exact name, name prefix, name "
                                               "words, glossary term or synonym, tag / classification / owner / "
                                               "qualified name, typo, description.")
+    found_by = serializers.CharField(source="search_found_by", read_only=True,
+                                     help_text='The field that holds the words, plainly: "name", "start of the name", '
+                                               '"words of the name", \'term "Electronic mail"\', \'synonym "inbox" '
+                                               'of term "Electronic mail"\', \'tag "gdpr"\', \'classification '
+                                               '"PII.EMAIL"\', \'owner "alice"\', "qualified name", "close spelling '
+                                               'of the name", "description", "source comment".')
     data_source_name = serializers.CharField(source="data_source.name", read_only=True)
     sensitivity = UnsetAsNullChoiceField(choices=Asset.Sensitivity.choices, read_only=True, allow_null=True,
                                          help_text="null when no classification gives it one.")
@@ -40,14 +46,17 @@ class SearchResultSerializer(serializers.ModelSerializer):
     class Meta:
         model = Asset
         fields = ["id", "type", "name", "qualified_name", "data_source", "data_source_name", "data_type",
-                  "description", "source_description", "sensitivity", "match"]
+                  "description", "source_description", "sensitivity", "match", "found_by"]
         read_only_fields = fields
 
 
 class FacetValueSerializer(serializers.Serializer):
     value = serializers.CharField(help_text="What to pass as the filter of the same name.")
     label = serializers.CharField()
-    count = serializers.IntegerField(help_text="How many results the filter on this value leaves.")
+    count = serializers.IntegerField(help_text="How many results the filter on this value leaves: exact up to "
+                                               f"{search.COUNT_EXACT_UP_TO:,}, then {search.COUNT_EXACT_UP_TO:,} "
+                                               "with count_is_exact false.")
+    count_is_exact = serializers.BooleanField(help_text="false: there are more than count.")
 
 
 FacetsSerializer = type("SearchFacetsSerializer", (serializers.Serializer,), {
@@ -56,7 +65,10 @@ FacetsSerializer = type("SearchFacetsSerializer", (serializers.Serializer,), {
 
 @extend_schema_serializer(many=False)  # the page itself, with its facets: not a list of pages
 class SearchPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(help_text=f"How many assets are found: exact up to {search.COUNT_EXACT_UP_TO:,}; "
+                                               "past it this bound, with count_is_exact false (the pages reach as "
+                                               "far), as Elasticsearch's track_total_hits does.")
+    count_is_exact = serializers.BooleanField(help_text="false: more than count assets are found.")
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = SearchResultSerializer(many=True)
@@ -112,7 +124,9 @@ class SearchViewSet(viewsets.ViewSet):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(found, request, view=self)
         response = paginator.get_paginated_response(SearchResultSerializer(page, many=True).data)
-        response.data["facets"] = found.facets()
+        page_data = dict(response.data)
+        response.data = {"count": page_data.pop("count"), "count_is_exact": found.count_is_exact, **page_data,
+                         "facets": found.facets()}
         return response
 
 

@@ -153,3 +153,41 @@ def test_a_recursive_walk_sees_only_visible_assets(world, populated):
         walked = {row[0] for row in cursor.fetchall()}
     a_assets = set(Asset.objects.filter(data_source=populated["a"]["source"]).values_list("pk", flat=True))
     assert walked == a_assets and len(a_assets) == 5  # source, database, schema, table, column: none of B's
+
+
+def test_the_search_documents_apply_the_same_visibility_as_the_orm_for_every_persona(world, populated):
+    """The search's form of the rule (catalog.selectors, from visible_scope): each document carries its asset's
+    data source, and a scoped user sees their workspaces' sources and the assets granted to them one by one —
+    a live asset grant and an expired one included."""
+    from catalog import search
+    from catalog.selectors import _search_visibility
+
+    superuser = world.user("superuser")
+    granted = Asset.objects.filter(data_source=populated["b"]["source"], type="column").first()
+    services.object_grant_create(user=world.user("analyst"), obj=granted, action="view",
+                                 expires_at=timezone.now() + timedelta(days=1), acting_user=superuser)
+    search.documents_rebuild()
+    users = {persona: fresh(world.user(persona)) for persona in PERSONAS}
+    users["anonymous (AnonymousUser)"] = AnonymousUser()
+    scoped = 0
+    for persona, user in users.items():
+        expected = orm_pks(user, Asset, "view")
+        visibility = _search_visibility(user)
+        if visibility is None:
+            assert expected == set(Asset.objects.values_list("pk", flat=True)), persona
+            continue
+        sql, params = visibility.sql()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT m.asset_id FROM catalog_assetsearchdocument m WHERE {sql}", params)
+            got = {row[0] for row in cursor.fetchall()}
+        assert got == expected, persona
+        scoped += bool(expected)
+    assert granted.pk in orm_pks(users["analyst"], Asset, "view")
+    assert scoped >= 3
+
+
+def test_visible_scope_refuses_a_model_whose_rule_is_not_workspace_or_row():
+    from accounts.permissions import visible_scope
+
+    with pytest.raises(ValueError):
+        visible_scope(None, Classification)

@@ -2,6 +2,8 @@
 scope, removed ones left out, ranked, paginated, in a constant number of queries, and a short or missing query
 answered with a hint, not an error. Factories write past the services that index, so each test indexes what it
 made (``index_everything``)."""
+import html
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -124,7 +126,7 @@ def test_finds_by_a_synonym_and_says_why(world, steward):
     glossary.glossary_term_link(term=term, asset=columns["mail_addr"], acting_user=SYSTEM)
     response = steward.get(URL, {"q": "courriel"})
     assert _found(response) == ["crm.public.contacts.mail_addr"]
-    assert "a glossary term" in response.content.decode()
+    assert 'synonym "courriel" of term "E-mail address"' in html.unescape(response.content.decode())
 
 
 def test_a_query_with_nothing_to_search_says_so(steward):

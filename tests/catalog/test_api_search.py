@@ -75,6 +75,8 @@ def test_results_and_facet_counts_hold_only_the_callers_scope(persona, world, ca
     expected_sources = {str(catalog[label]["source"].pk) for label in scope}
     assert {row["data_source"] for row in body["results"]} == {int(pk) for pk in expected_sources}
     assert body["count"] == 3 * len(scope)  # the table and its two columns, of each source in scope
+    assert body["count_is_exact"] is True
+    assert list(body)[:2] == ["count", "count_is_exact"]
     facets = body["facets"]
     assert {item["value"] for item in facets["source"]} == expected_sources
     assert {item["value"] for item in facets["tag"]} == {str(catalog[label]["tag"].pk) for label in scope}
@@ -111,7 +113,7 @@ def test_filters_narrow_and_facets_follow(world, catalog):
                             "type": "column"}).json()
     assert sorted(row["qualified_name"] for row in body["results"]) == ["db_a.public.patients.patient_email",
                                                                        "db_b.public.patients.patient_email"]
-    assert body["facets"]["type"] == [{"value": "column", "label": "Column", "count": 2}]
+    assert body["facets"]["type"] == [{"value": "column", "label": "Column", "count": 2, "count_is_exact": True}]
     assert body["results"][0]["match"] == "prefix"
 
 

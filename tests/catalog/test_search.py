@@ -11,7 +11,7 @@ from accounts.actors import SYSTEM
 from catalog import curation, glossary, search, services
 from catalog.bulk import AssetWriter, NewAsset, scanned_values
 from catalog.models import Asset, AssetClassification, AssetSearchDocument
-from catalog.selectors import SearchResults, asset_search, search_filters
+from catalog.selectors import asset_search, search_filters
 from sources.connectors import SchemaObject, qualified_name
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
@@ -55,13 +55,18 @@ def test_a_document_built_in_python_is_the_tsvector_postgresql_would_build():
     texts = {"name": "customerEmail_v2", "qualified_name": 'shop.public."Customers".customerEmail_v2',
              "terms": "Electronic mail inbox EML", "labels": "shop.public.Customers PII.EMAIL l'été Grüße 12",
              "descriptions": "It's 100% the e-mail; see https://example.org/a?b=c — mail mail Mail " * 3}
-    document = search._Document.from_texts(1, None, texts["name"], texts["qualified_name"], texts["terms"],
+    document = search._Document.from_texts(1, 1, 0, None, texts["name"], texts["qualified_name"], texts["terms"],
                                            texts["labels"], texts["descriptions"])
-    weighted = " || ".join(f"setweight(to_tsvector('simple', %s), '{weight}')" for weight in "ABCD")
+    # Every word once, and the name's, terms' and labels' words again under their part's prefix: PostgreSQL's own
+    # parser splits the same texts into the same lexemes.
+    prefixed = " || ".join(f"array_to_tsvector(ARRAY(SELECT '{part}_' || w FROM "
+                           f"unnest(tsvector_to_array(to_tsvector('simple', %s))) w))" for part in search.PARTS)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT %s::tsvector = ({weighted}), %s::tsvector, {weighted}",
-                       [document.tsvector(), *(search.search_words(texts[key]) for key in
-                                               ("name", "terms", "labels", "descriptions"))] * 2)
+        cursor.execute(f"SELECT %s::tsvector = (strip(to_tsvector('simple', %s)) || {prefixed}), %s::tsvector, "
+                       f"strip(to_tsvector('simple', %s)) || {prefixed}",
+                       [document.tsvector(), " ".join(search.search_words(texts[key]) for key in
+                                                 ("name", "terms", "labels", "descriptions")),
+                        *(search.search_words(texts[key]) for key in ("name", "terms", "labels"))] * 2)
         same, built, expected = cursor.fetchone()
     assert same, (built, expected)
 
@@ -178,8 +183,8 @@ def test_facet_counts_equal_the_counts_their_filter_leaves(shop, steward, world)
     results = asset_search(user=steward, text="customer")
     facets = results.facets()
     # Every column of the customers table: their qualified names hold the word.
-    assert facets["type"] == [{"value": "column", "label": "Column", "count": 6},
-                              {"value": "table", "label": "Table", "count": 1}]
+    assert facets["type"] == [{"value": "column", "label": "Column", "count": 6, "count_is_exact": True},
+                              {"value": "table", "label": "Table", "count": 1, "count_is_exact": True}]
     assert {item["value"] for item in facets["tag"]} == {str(tag.pk)}
     checked = 0
     for facet, values in facets.items():
@@ -198,7 +203,7 @@ def test_filters_narrow_the_results_and_facets_count_within_them(shop, steward, 
     narrowed = asset_search(user=steward, text="customer",
                             filters=search_filters(user=steward, values={"tag": [str(tag.pk)], "type": ["column"]}))
     assert [asset.name for asset in narrowed[0:10]] == ["customer_email"]
-    assert narrowed.facets()["type"] == [{"value": "column", "label": "Column", "count": 1}]
+    assert narrowed.facets()["type"] == [{"value": "column", "label": "Column", "count": 1, "count_is_exact": True}]
     assert found(steward, "customer", type=("table",)) == ["shop.public.customers"]
     assert found(steward, "customer", schema=(shop["schema"].pk,))[0] == "shop.public.customers"
 
@@ -296,20 +301,45 @@ def test_reindex_rebuilds_documents_and_vocabulary(shop, steward):
 
 # --- reading the results -----------------------------------------------------------------------------------------
 
-def test_the_count_comes_with_the_first_results_and_later_pages_rank_the_same(shop, steward, world, monkeypatch):
+def test_pages_are_ranked_tier_by_tier_and_later_pages_rank_the_same(shop, steward, world):
     everything = [asset.qualified_name for asset in asset_search(user=steward, text="customer")[0:100]]
     assert len(everything) >= 5
-    # First results of 2: the first page is read with the count, the next ones by a ranked statement each.
-    monkeypatch.setattr(SearchResults, "FIRST_RESULTS", 2)
     results = asset_search(user=steward, text="customer")
-    with CaptureQueriesContext(connection) as ranked:
-        assert results.count() == len(everything)
-        pages = [asset.qualified_name for start in range(0, len(everything), 2)
-                 for asset in results[start:start + 2]]
-    assert pages == everything
-    statements = [query["sql"] for query in ranked.captured_queries if "tier" in query["sql"]]
-    assert len(statements) == 1 + (len(everything) - 1) // 2  # one with the count, one per later page
-    assert "OVER ()" in statements[0]
+    assert [asset.qualified_name for start in range(0, len(everything), 2)
+            for asset in results[start:start + 2]] == everything
+    # The first page of two is full after the first tiers: the later ones (qualified names, descriptions) are
+    # not read.
+    with CaptureQueriesContext(connection) as first_page:
+        results[0:2]
+    tiers = [query["sql"] for query in first_page.captured_queries if "name_words" in query["sql"]]
+    assert len(tiers) < len(search.TIERS) - 1
+
+
+def test_the_later_tiers_are_not_read_once_the_count_is_found(shop, steward):
+    results = asset_search(user=steward, text="billing_address")
+    assert results.count() == 1
+    with CaptureQueriesContext(connection) as page:
+        assert [asset.name for asset in results[0:50]] == ["billing_address"]
+    assert len([query for query in page.captured_queries if "name_words" in query["sql"]]) == 1
+
+
+def test_the_count_is_exact_up_to_a_bound_then_says_at_least(shop, steward, world, monkeypatch):
+    assert asset_search(user=steward, text="customer").count() == 7  # the table and its 6 columns
+    monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 3)
+    results = asset_search(user=steward, text="customer")
+    assert (results.count(), results.count_is_exact) == (3, False)
+    assert len(results[0:3]) == 3
+    exact = asset_search(user=steward, text="billing")
+    assert (exact.count(), exact.count_is_exact) == (1, True)
+    # Facets bounded the same way: a facet's count is still what its filter's count says, exact or not.
+    for facet, values in results.facets().items():
+        for item in values:
+            filtered = asset_search(user=steward, text="customer",
+                                    filters=search_filters(user=steward, values={facet: [item["value"]]}))
+            assert (filtered.count(), filtered.count_is_exact) == (item["count"], item["count_is_exact"]), \
+                (facet, item)
+    assert results.facets()["type"][0] == {"value": "column", "label": "Column", "count": 3,
+                                           "count_is_exact": False}
 
 
 def test_a_user_who_sees_everything_is_not_checked_asset_by_asset(shop, steward, world):
@@ -318,5 +348,66 @@ def test_a_user_who_sees_everything_is_not_checked_asset_by_asset(shop, steward,
         asset_search(user=superuser, text="customer").count()
     with CaptureQueriesContext(connection) as checked:
         asset_search(user=steward, text="customer").count()
-    assert not any("visible_assets" in query["sql"] for query in unchecked.captured_queries)
-    assert any("visible_assets" in query["sql"] for query in checked.captured_queries)
+    # The steward's visibility is a condition on the documents' data source, not a list of the assets they see.
+    assert not any("m.data_source_id" in query["sql"] for query in unchecked.captured_queries)
+    assert any("m.data_source_id" in query["sql"] for query in checked.captured_queries)
+    assert not any("visible_assets" in query["sql"] for query in checked.captured_queries)
+
+
+# --- relevance polish --------------------------------------------------------------------------------------------
+
+def test_a_hyphenated_word_finds_the_joined_word_as_a_word_not_as_a_typo(shop, steward):
+    ranked = matches(steward, "e-mail")
+    assert ranked[0] == ("email", "exact")
+    assert ("customer_email", "name") in ranked
+    assert not [name for name, why in ranked if why == "fuzzy"]
+    # and still the split words: "e mail" is a name's words too
+    assert matches(steward, "mail-opt-in")[0] == ("mail_opt_in", "exact")
+
+
+def test_among_exact_names_the_curated_come_first_then_the_shorter_qualified_name(shop, steward, world):
+    other = DataSourceFactory(workspace=world.workspace_a, name="Archive", database="arc")
+    asset_tree(other, table="customers_2019_backup", columns={"email": "text"})
+    asset_tree(other, schema="s", table="c", columns={"email": "text"})
+    index_everything()
+    shortest = "arc.s.c.email"
+    assert found(steward, "email")[:3] == [
+        shortest, "shop.public.customers.email", "arc.public.customers_2019_backup.email"]
+    backup = Asset.objects.get(qualified_name="arc.public.customers_2019_backup.email")
+    curation.asset_certify(asset=backup, status="certified", acting_user=SYSTEM)
+    assert found(steward, "email")[0] == backup.qualified_name
+    curation.asset_describe(asset=shop["email"], description="The customer's address", acting_user=SYSTEM)
+    curation.asset_owner_add(asset=shop["email"], user=world.user("analyst"), owner_type="technical",
+                             acting_user=SYSTEM)
+    assert found(steward, "email")[:2] == [shop["email"].qualified_name, backup.qualified_name]
+    curation.asset_certification_end(asset=backup, acting_user=SYSTEM)  # the document follows
+    assert found(steward, "email")[:2] == [shop["email"].qualified_name, shortest]
+
+
+def test_found_by_names_the_field_and_the_value_plainly(shop, steward, world):
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="Marketing consent",
+                               synonyms=["newsletter permission"], abbreviations=["MKTC"])
+    glossary.glossary_term_link(term=term, asset=shop["mail_opt_in"], acting_user=SYSTEM)
+    curation.asset_tag_add(asset=shop["email"], tag=TagFactory(workspace=world.workspace_a, name="gdpr"),
+                           acting_user=SYSTEM)
+    curation.asset_owner_add(asset=shop["billing_address"], user=world.user("analyst"), owner_type="business",
+                             acting_user=SYSTEM)
+    AssetClassificationFactory(asset=shop["customer_id"], classification=builtin("PII.EMAIL"))
+    services.asset_update(asset=shop["customer_id"], description="Who placed the order", acting_user=SYSTEM)
+    search.documents_refresh(asset_ids=[shop["customer_id"].pk])  # the factory wrote past the services
+
+    def why(text):
+        return [(asset.name, asset.search_found_by) for asset in asset_search(user=steward, text=text)[0:10]]
+
+    assert why("newsletter") == [("mail_opt_in", 'synonym "newsletter permission" of term "Marketing consent"')]
+    assert why("mktc") == [("mail_opt_in", 'abbreviation "MKTC" of term "Marketing consent"')]
+    assert why("marketing") == [("mail_opt_in", 'term "Marketing consent"')]
+    assert why("gdpr") == [("email", 'tag "gdpr"')]
+    assert why("analyst") == [("billing_address", 'owner "analyst"')]
+    assert why("pii") == [("customer_id", 'classification "PII.EMAIL"')]
+    assert why("placed") == [("customer_id", "description")]
+    assert why("customer_email")[0] == ("customer_email", "name")
+    assert why("custmer_emial")[:2] == [("customer_id", 'close spelling of classification "PII.EMAIL"'),
+                                        ("customer_email", "close spelling of the name")]
+    assert why("shop")[0] == ("shop", "name")
+    assert ("email", "qualified name") in why("shop")
