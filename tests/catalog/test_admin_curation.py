@@ -384,3 +384,16 @@ def test_history_words_cover_every_curation_event():
         "set uses to billing, marketing")  # a row without the label: the property's name
     assert said("asset.property_cleared", {"properties": [{"tier": "gold"}, None]}, {"label": "Tier"}) == (
         "cleared Tier (was gold)")
+
+
+def test_a_past_expiry_is_an_error_beside_the_expiry_field(world):
+    # Regression: the service's refusal named its own argument (expires_at), which no field of the form carries: the
+    # message went to the top of the form, away from the field to correct.
+    table, _ = _shop(world.workspace_a)
+    past = (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = _staff(world, "steward").post(_edit_url(table), format="multipart", data=_form(
+        table, certification="certified", certification_expires_at=past))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors == {"certification_expires_at": ["The expiry must be in the future."]}
+    assert not AssetCertification.objects.filter(asset=table).exists()
