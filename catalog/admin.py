@@ -118,7 +118,8 @@ class AssetAdmin(CurationAdminMixin, LineageAdminMixin, ContributedAdminMixin, R
             return "—"
         return format_html('<a href="{}">{}</a>', admin_assets.asset_url(obj.parent), obj.parent.qualified_name)
 
-    @admin.display(description="properties")
+    # Not "properties": the page's Properties section holds the stewards' custom properties, a different thing.
+    @admin.display(description="read from the source")
     def properties_shown(self, obj):
         return render_to_string("admin/catalog/asset/facts.html", {"facts": property_facts(obj.properties)})
 

@@ -342,3 +342,16 @@ def test_a_definition_reading_counts_flows_in_the_words_of_the_lineage_picture(w
     html = _page(_staff(world, "steward"), view)
     # The picture says "flows"; the reading said "edges", a graph word a steward does not use.
     assert "3 flows between tables and 7 between columns" in html and "column edge" not in html
+
+
+def test_what_scans_read_is_not_called_properties_beside_the_properties_section(world):
+    # Two different things were both titled "Properties" on one page: the keys and definition a scan read, and the
+    # custom properties stewards set (their own section).
+    *_, table, _ = _table(world.workspace_a, columns=1)
+    table.properties = {"primary_key": ["id"]}
+    table.save(update_fields=["properties"])
+    html = _page(_staff(world, "steward"), table)
+    assert re.search(r'<div class="form-row field-properties_shown">.*?<label>Read from the source:</label>', html,
+                     re.S)
+    assert "<label>Properties:</label>" not in html
+    assert 'id="asset-properties"' in html  # the custom properties keep the name
