@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 
 from accounts.admin import ContributedAdminMixin, RestrictedAdminMixin
 from accounts.permissions import has_any_grant
@@ -85,7 +86,7 @@ class AssetAdmin(CurationAdminMixin, LineageAdminMixin, ContributedAdminMixin, R
     """Scanning contributes its "detect again" action (see ``ContributedAdminMixin``). Nothing on the page itself
     is edited: scans write the fields, stewards curate through the "Edit curation" page (``CurationAdminMixin``)."""
 
-    list_display = ["qualified_name", "data_source", "data_type", "sensitivity", "row_count", "changed_at",
+    list_display = ["qualified_name_shown", "data_source", "data_type", "sensitivity", "row_count", "changed_at",
                     "removed_at"]
     list_filter = [VisibleDataSourceFilter, RemovedFilter, "sensitivity"]
     search_fields = ["qualified_name", "description"]  # shows the search box; the search is get_search_results
@@ -124,6 +125,12 @@ class AssetAdmin(CurationAdminMixin, LineageAdminMixin, ContributedAdminMixin, R
         hidden = self.NOT_COLUMN if obj.type == Asset.Type.COLUMN else self.COLUMN_ONLY
         return [name for name in self.fields if name not in hidden and (name != "removed_at" or obj.removed_at)]
 
+    @admin.display(description="qualified name", ordering="qualified_name")
+    def qualified_name_shown(self, obj):
+        # A line-break opportunity after each dot: a name too long for its cell wraps between its parts, not in the
+        # middle of one ("customer_orders.customer_" / "id").
+        return mark_safe(escape(obj.qualified_name).replace(".", ".<wbr>"))  # noqa: S308 — escaped first
+
     @admin.display(description="in")
     def parent_shown(self, obj):
         # The breadcrumbs read the parent (catalog.admin_assets.breadcrumbs): no query of its own.
@@ -131,7 +138,8 @@ class AssetAdmin(CurationAdminMixin, LineageAdminMixin, ContributedAdminMixin, R
             return "—"
         return format_html('<a href="{}">{}</a>', admin_assets.asset_url(obj.parent), obj.parent.qualified_name)
 
-    @admin.display(description="properties")
+    # Not "properties": the page's Properties section holds the stewards' custom properties, a different thing.
+    @admin.display(description="read from the source")
     def properties_shown(self, obj):
         return render_to_string("admin/catalog/asset/facts.html", {"facts": property_facts(obj.properties)})
 

@@ -316,6 +316,11 @@ def curation_view(request, model_admin, object_id):
         "form": form,
         "media": model_admin.media + form.media,
         "cancel_url": asset_url(asset),
+        "workspace": asset.data_source.workspace,
+        # An empty list of choices says why, and where its choices are made, instead of an empty box.
+        "no_choices": {"members": not form.fields[_owner_field(f"{OWNER_TYPES.values[0]}_users")].queryset.exists(),
+                       "tags": not form.fields["tags"].queryset.exists(),
+                       "terms": not form.fields["terms"].queryset.exists()},
     }
     return TemplateResponse(request, "admin/catalog/curation/edit.html", context)
 

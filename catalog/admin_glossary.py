@@ -155,7 +155,10 @@ class GlossaryTermForm(forms.ModelForm):
         fields = ["workspace", "name", "status", "definition", "synonyms", "abbreviations", "parent",
                   "related_terms", "stewards", "classification"]
         widgets = {"definition": forms.Textarea(attrs={"rows": 8, "cols": 80})}
-        help_texts = {"definition": "Markdown. Raw HTML is shown as text; links keep http, https and mailto."}
+        help_texts = {"definition": "Markdown. Raw HTML is shown as text; links keep http, https and mailto.",
+                      # An empty list otherwise leaves a newcomer (a superuser is a member of nothing) guessing.
+                      "stewards": "Members of the term's workspace: a workspace admin gives users a role there "
+                                  "under Memberships."}
 
     def _post_clean(self):
         super()._post_clean()

@@ -12,6 +12,7 @@ certification and properties are written by the ``assets_*`` services in a fixed
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -27,6 +28,21 @@ from catalog.models import Asset
 MAX_BULK_ASSETS = 5_000
 UNCHANGED = object()  # "leave the certification as it is" (None ends it)
 OPERATIONS = ("set", "add", "remove")
+# The certification's parts as the curation document (API and admin forms) names them: a refusal of its expiry is
+# an error on ``certification_expires_at``, the field the caller filled, not on the service's ``expires_at``.
+CERTIFICATION_FIELDS = {"status": "certification", "note": "certification_note",
+                        "expires_at": "certification_expires_at"}
+
+
+@contextmanager
+def _certification_named():
+    try:
+        yield
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError({CERTIFICATION_FIELDS.get(name, name): errors
+                               for name, errors in exc.error_dict.items()}) from None
 
 
 @transaction.atomic
@@ -48,7 +64,8 @@ def asset_curation_set(*, asset: Asset, acting_user: User | SystemActor, descrip
     if certification is None:
         curation.asset_certification_end(asset=asset, acting_user=acting_user)
     elif certification is not UNCHANGED:
-        curation.asset_certify(asset=asset, acting_user=acting_user, **certification)
+        with _certification_named():
+            curation.asset_certify(asset=asset, acting_user=acting_user, **certification)
     if property_values is not None:
         properties.asset_properties_set(asset=asset, values=property_values, acting_user=acting_user,
                                         exact=properties_exact)
@@ -116,7 +133,8 @@ def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, o
     if certification is None:
         curation.assets_certification_end(assets=selected, acting_user=acting_user)
     elif certification is not UNCHANGED:
-        curation.assets_certify(assets=selected, acting_user=acting_user, **certification)
+        with _certification_named():
+            curation.assets_certify(assets=selected, acting_user=acting_user, **certification)
     if property_values is not None:
         properties.assets_properties_change(assets=selected, acting_user=acting_user,
                                             set_values=property_values.get("set"),

@@ -24,6 +24,7 @@ from rest_framework.settings import api_settings
 from accounts.api.base import RestrictedViewSetMixin, ScopedRelationsMixin
 from accounts.spreadsheets import spreadsheet_cell
 from catalog.lineage import selectors, services
+from catalog.lineage.definitions import definition_dialect
 from catalog.models import LineageEdge
 from catalog.selectors import asset_list
 from config.browsable import PostFormPageMixin
@@ -257,8 +258,11 @@ class LineageViewSet(PostFormPageMixin, RestrictedViewSetMixin, viewsets.ViewSet
         description="Impact analysis: everything downstream of an asset (at column level too), nearest first, "
                     "with its sensitivity and owners. Nodes you may not see are counted in `hidden_nodes` (in "
                     "CSV, the `Racine-Hidden-Nodes` header), never listed.")
-    @action(detail=False, methods=["get"], renderer_classes=[renderers.JSONRenderer, ImpactCSVRenderer])
+    # The project's renderers (JSON, and the browsable page a browser asks for) and CSV.
+    @action(detail=False, methods=["get"], renderer_classes=[*api_settings.DEFAULT_RENDERER_CLASSES, ImpactCSVRenderer])
     def impact(self, request):
+        """Impact analysis: everything downstream of `asset` (column level too), nearest first, with its sensitivity
+        and owners. As CSV: `?format=csv` (the GET button's menu: csv), or `Accept: text/csv`."""
         query = ImpactQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         asset = self._asset(query.validated_data["asset"])
@@ -270,6 +274,21 @@ class LineageViewSet(PostFormPageMixin, RestrictedViewSetMixin, viewsets.ViewSet
             response["Racine-Hidden-Nodes"] = str(graph.hidden_count)
             return response
         return Response({"asset": asset.pk, "downstream": downstream, "hidden_nodes": graph.hidden_count})
+
+    def browsable_example(self, method: str) -> dict | None:
+        """The body the browsable API's form on /lineage/sql/ starts with (config.renderers): a dry run on the first
+        source the user sees, in its dialect, reading one of its tables, so that POST shows an answer at once."""
+        # Asked after the form is drawn, when the view's action is again the page's own (a GET: none).
+        if self.action_map.get(method.lower()) != "sql":
+            return None
+        source = datasource_list(user=self.request.user).order_by("pk").first()
+        if source is None:
+            return None
+        table = (asset_list(user=self.request.user).filter(data_source=source, type="table", removed_at__isnull=True)
+                 .order_by("qualified_name").values_list("name", flat=True).first())
+        read = table if table and table.isidentifier() and table.islower() else "orders"
+        return {"data_source": source.pk, "dialect": definition_dialect(source) or "postgres",
+                "sql": f"CREATE TABLE {read}_copy AS SELECT * FROM {read}", "dry_run": True}
 
     @extend_schema(request=SqlInputSerializer, responses={200: SqlOutputSerializer, 413: OpenApiResponse(
         description=f"The SQL is longer than {services.MAX_SQL_CHARS:,} characters or holds more than "

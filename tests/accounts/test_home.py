@@ -114,6 +114,8 @@ def test_the_review_panel_names_the_suggestion_waiting_longest(world, catalog):
     assert oldest.asset.data_source.workspace == world.workspace_a
     assert review.data["oldest_url"] in response.content.decode()
     assert review.data["may_decide"] is True
+    # A percentage, as the queue and the column's page say it (it read "0.90 confidence" here).
+    assert f"(confidence {round(oldest.confidence * 100)}%)" in response.content.decode()
 
 
 def test_charts_are_drawn_by_the_server_without_scripts(world, catalog):

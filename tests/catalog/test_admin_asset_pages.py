@@ -120,7 +120,8 @@ def test_asset_lists_hide_removed_assets_by_default_with_a_filter_to_show_them(w
     def listed(query=""):
         response = client.get(url + query)
         assert response.status_code == 200
-        return {name for name in ("email", "col_1", "col_2") if f"sales.customers.{name}<" in response.content.decode()}
+        page = response.content.decode()
+        return {name for name in ("email", "col_1", "col_2") if f"sales.<wbr>customers.<wbr>{name}<" in page}
 
     assert listed() == {"email", "col_1"}
     assert listed("?removed=no") == {"email", "col_1"}
@@ -342,3 +343,29 @@ def test_a_definition_reading_counts_flows_in_the_words_of_the_lineage_picture(w
     html = _page(_staff(world, "steward"), view)
     # The picture says "flows"; the reading said "edges", a graph word a steward does not use.
     assert "3 flows between tables and 7 between columns" in html and "column edge" not in html
+
+
+def test_what_scans_read_is_not_called_properties_beside_the_properties_section(world):
+    # Two different things were both titled "Properties" on one page: the keys and definition a scan read, and the
+    # custom properties stewards set (their own section).
+    *_, table, _ = _table(world.workspace_a, columns=1)
+    table.properties = {"primary_key": ["id"]}
+    table.save(update_fields=["properties"])
+    html = _page(_staff(world, "steward"), table)
+    assert re.search(r'<div class="form-row field-properties_shown">.*?<label>Read from the source:</label>', html,
+                     re.S)
+    assert "<label>Properties:</label>" not in html
+    assert 'id="asset-properties"' in html  # the custom properties keep the name
+
+
+def test_the_lists_break_a_long_qualified_name_between_its_parts(world):
+    # A name too long for its cell broke in the middle of a part ("customer_orders.customer_" / "id"): each dot is
+    # now a line-break opportunity, and the column still sorts by the qualified name.
+    *_, table, cols = _table(world.workspace_a, columns=1, name="customer_orders")
+    page = _staff(world, "steward").get(reverse("admin:catalog_columnasset_changelist")).content.decode()
+    assert "shop.<wbr>sales.<wbr>customer_orders.<wbr>email</a>" in page
+    assert re.search(r'<th scope="col" class="sortable column-qualified_name_shown sorted ascending">', page)
+    hostile = Asset.objects.filter(pk=cols["email"].pk)
+    hostile.update(qualified_name='shop.sales.customer_orders."<b>x</b>"')
+    page = _staff(world, "steward").get(reverse("admin:catalog_columnasset_changelist")).content.decode()
+    assert "&quot;&lt;b&gt;x&lt;/b&gt;&quot;" in page and "<b>x</b>" not in page

@@ -420,3 +420,41 @@ def test_history_words_cover_every_curation_event():
                                                         "removed": 0}) == (
         "detection suggested 3 classifications, suggested again 1 classification")
     assert said("asset_classification.detected", extra={"updated": 4}) == "detection refreshed its suggestions"
+
+
+def test_a_past_expiry_is_an_error_beside_the_expiry_field(world):
+    # Regression: the service's refusal named its own argument (expires_at), which no field of the form carries: the
+    # message went to the top of the form, away from the field to correct.
+    table, _ = _shop(world.workspace_a)
+    past = (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = _staff(world, "steward").post(_edit_url(table), format="multipart", data=_form(
+        table, certification="certified", certification_expires_at=past))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors == {"certification_expires_at": ["The expiry must be in the future."]}
+    assert not AssetCertification.objects.filter(asset=table).exists()
+
+
+def test_the_edit_page_lays_its_fields_out_as_the_admin_does_and_says_why_a_list_is_empty(world):
+    # Regression: the page did not load the admin's form styles (labels ran into their fields), and an empty list of
+    # users, tags or terms was an empty box: a superuser who is no workspace's member could not tell why.
+    from tests.support.factories import WorkspaceFactory
+
+    empty = WorkspaceFactory(name="Fresh", slug="fresh")
+    table, _ = _shop(empty)
+    admin_user = UserFactory(username="chief", is_staff=True, is_superuser=True)
+    page = verified_client(admin_user).get(_edit_url(table)).content.decode()
+    assert "admin/css/forms.css" in page
+    assert '<div class="flex-container"><label for="id_description">Description:</label>' in page
+    assert 'data-missing="members"' in page and "No user is a member of Fresh yet" in page
+    assert reverse("admin:accounts_membership_changelist") in page
+    assert 'data-missing="tags"' in page and f'{reverse("admin:catalog_tag_add")}?workspace={empty.pk}' in page
+    assert 'data-missing="terms"' in page
+    assert f'{reverse("admin:catalog_glossaryterm_add")}?workspace={empty.pk}' in page
+
+    # Where there are members, tags and terms, nothing is said to be missing.
+    stocked, _ = _shop(world.workspace_a)
+    TagFactory(workspace=world.workspace_a)
+    GlossaryTermFactory(workspace=world.workspace_a)
+    page = _staff(world, "steward").get(_edit_url(stocked)).content.decode()
+    assert "data-missing" not in page and "Users: the members of" in page

@@ -267,3 +267,9 @@ def test_an_admin_filter_given_a_digit_int_cannot_read_or_a_huge_id_lists_unfilt
     # str.isdigit() took "²", which int() refused, and 10**30 overflowed SQLite's integer: both were 500s.
     response = _staff(world, "steward").get(url + value)
     assert response.status_code in (200, 302), response.status_code
+
+
+def test_the_stewards_field_says_whom_it_offers(world):
+    # A superuser who is no workspace's member saw an empty Stewards box and no reason for it.
+    page = _staff(world, "steward").get(reverse("admin:catalog_glossaryterm_add")).content.decode()
+    assert "Members of the term's workspace: a workspace admin gives users a role there under Memberships." in page

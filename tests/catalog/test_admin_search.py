@@ -133,3 +133,55 @@ def test_a_query_with_nothing_to_search_says_so(steward):
     response = steward.get(URL, {"q": "!!!"})
     assert response.status_code == 200 and response.context["page"] is None
     assert "Type letters or digits" in response.content.decode()
+
+
+def _facet(response, name: str) -> dict[str, tuple[int, bool]]:
+    """A facet of the page as ``{label: (count, selected)}``."""
+    facet = next((shown for shown in response.context["facets"] if shown["name"] == name), None)
+    return {} if facet is None else {value["label"]: (value["count"], value["selected"]) for value in facet["values"]}
+
+
+def test_facets_beside_the_results_narrow_them_link_by_link(world, steward):
+    """The API's facets on the admin page: counted among the results, each value a link adding its filter (and the
+    chosen one a link dropping it); a value out of sight is said under the box, not a 500."""
+    from accounts.actors import SYSTEM
+    from catalog import curation
+    from tests.catalog.curation_factories import TagFactory
+
+    source = DataSourceFactory(workspace=world.workspace_a, name="Shop", database="shop")
+    _, _, customers, columns = asset_tree(source, table="customers", columns={"email": "text", "email_ok": "bool"})
+    asset_tree(source, table="email_log", columns={"sent_at": "timestamp"})
+    gdpr = TagFactory(workspace=world.workspace_a, name="gdpr")
+    curation.asset_tag_add(asset=columns["email"], tag=gdpr, acting_user=SYSTEM)
+    index_everything()
+
+    response = steward.get(URL, {"q": "email"})
+    assert sorted(_found(response)) == ["shop.public.customers.email", "shop.public.customers.email_ok",
+                                        "shop.public.email_log", "shop.public.email_log.sent_at"]
+    assert _facet(response, "type") == {"Column": (3, False), "Table": (1, False)}
+    assert _facet(response, "tag") == {"gdpr": (1, False)}
+    page = response.content.decode()
+    assert 'id="search-facets"' in page and "Narrow the results" in page
+    assert "term" not in {shown["name"] for shown in response.context["facets"]}  # a facet without values: not shown
+
+    link = next(value["url"] for shown in response.context["facets"] if shown["name"] == "tag"
+                for value in shown["values"])
+    assert link == f"?q=email&tag={gdpr.pk}"
+    narrowed = steward.get(URL + link)
+    assert _found(narrowed) == ["shop.public.customers.email"]
+    assert _facet(narrowed, "tag") == {"gdpr": (1, True)}
+    text = narrowed.content.decode()
+    assert "✓ gdpr" in text and "Clear the filters" in text and 'href="?q=email"' in text
+    dropped = next(value["url"] for shown in narrowed.context["facets"] if shown["name"] == "tag"
+                   for value in shown["values"])
+    assert dropped == "?q=email"  # clicking the chosen value again drops it
+
+    # Two values of one facet add up; the page links keep the filters (the page number goes).
+    both = steward.get(URL, {"q": "email", "type": ["column", "table"], "page": "1"})
+    assert len(_found(both)) == 4 and both.context["page_query"] == "q=email&type=column&type=table"
+
+    other = TagFactory(workspace=world.workspace_b, name="secret")
+    refused = steward.get(URL, {"q": "email", "tag": str(other.pk)})
+    assert refused.status_code == 200 and refused.context["page"] is None
+    assert f"Tag: Unknown value: {other.pk}." in refused.content.decode()
+    assert "secret" not in refused.content.decode()

@@ -249,3 +249,14 @@ def test_a_bad_curation_filter_is_a_400_naming_it(world, query, parameter):
     response = world.client("analyst").get(reverse("api:asset-list") + query)
     assert response.status_code == 400
     assert [error["field"] for error in response.json()["errors"]] == [parameter]
+
+
+def test_a_past_expiry_names_the_field_the_caller_sent(world, table_a):
+    # Regression: the 400 named "expires_at", a field the curation document does not have; in bulk too.
+    past = {"certification": "certified", "certification_expires_at": "2000-01-01T00:00:00Z"}
+    client = world.client("steward")
+    one = client.patch(_url(table_a), past, format="json")
+    many = client.post(reverse("api:assetcuration-bulk"), {"assets": [table_a.pk], **past}, format="json")
+    for response in (one, many):
+        assert response.status_code == 400, response.content
+        assert [error["field"] for error in response.json()["errors"]] == ["certification_expires_at"]

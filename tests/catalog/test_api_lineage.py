@@ -269,3 +269,24 @@ def test_a_statement_over_the_time_budget_is_reported_and_the_others_recorded(wo
     took_long, read = response.json()["statements"]
     assert took_long["error_line"] == 1 and "took too long to read (over 0.5 s)" in took_long["error"]
     assert read["error"] is None and read["column_edges"] == 1
+
+
+def test_impact_in_a_browser_is_the_browsable_page_saying_what_it_is(world, flow):
+    # Regression: impact offered JSON and CSV only, so a browser got bare JSON without the API's page, its
+    # description or the format menu that leads to the CSV.
+    response = world.client("steward").get(reverse(IMPACT), {"asset": flow["raw"].pk}, HTTP_ACCEPT="text/html")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "Impact analysis: everything downstream of" in page and "shop.public.report.email" in page
+    assert "format=csv" in page  # the GET button's menu
+    assert "upstream and downstream, at table and column level" not in page
+    plain = world.client("steward").get(reverse(IMPACT), {"asset": flow["raw"].pk})
+    assert plain["Content-Type"] == "application/json"  # a client that asks for nothing still gets JSON
+
+
+def test_the_browsable_sql_form_starts_with_a_dry_run_on_a_source_the_user_sees(world, flow):
+    page = world.client("steward").get(reverse(SQL), HTTP_ACCEPT="text/html").content.decode()
+    form = page.split('name="_content"')[1].split("</textarea>")[0]
+    assert f"&quot;data_source&quot;: {flow['source_a'].pk}," in form
+    assert "&quot;dry_run&quot;: true" in form and "&quot;dialect&quot;: &quot;postgres&quot;" in form
+    assert "CREATE TABLE " in form and "_copy AS SELECT * FROM " in form
