@@ -337,7 +337,7 @@ def _granted(world, persona, *objects):
 
 
 def test_the_evidence_names_only_the_columns_its_reader_may_see(world, chain):
-    from catalog.propagation import evidences_seen_by
+    from catalog.lineage.selectors import evidences_seen_by
 
     decide(scan_suggestion(chain["email"]), "confirmed", steward(world))
     [suggestion] = lineage_rows(chain["contact"])
