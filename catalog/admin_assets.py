@@ -25,8 +25,8 @@ from accounts.models import AuditEvent
 from accounts.selectors import visible
 from catalog.admin_decisions import decision_context
 from catalog.admin_readable import NOT_PROFILED, evidence_of, profile_summary
+from catalog.lineage.selectors import evidences_seen_by
 from catalog.models import Asset, AssetClassification
-from catalog.propagation import evidences_seen_by
 from catalog.selectors import asset_classification_list, asset_list, definition_lineage_get
 
 CONTENTS_SHOWN = 100

@@ -12,8 +12,8 @@ from accounts.wording import counted
 from catalog import admin_review, services
 from catalog.admin_decisions import decision_context
 from catalog.admin_readable import evidence_of
+from catalog.lineage.selectors import evidences_seen_by
 from catalog.models import Asset, AssetClassification, Classification
-from catalog.propagation import evidences_seen_by
 from catalog.selectors import active_classification_list, asset_list
 from config.pagination import EstimatedCountPaginator
 

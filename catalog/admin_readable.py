@@ -145,10 +145,10 @@ def evidence_of(evidence: Mapping | None) -> Evidence:
     facts = []
     share, validator = evidence.get("match_share"), evidence.get("validator")
     if share is not None:
-        check = " the check of what such values look like" if validator else " the rule's value condition"
+        check = f" the “{_check_words(validator)}” check" if validator else " the rule's value condition"
         facts.append(f"{percent(share)} of the non-empty sampled values passed{check}.")
     elif validator:
-        facts.append("Values checked one by one against what such values look like.")
+        facts.append(f"Values checked with “{_check_words(validator)}”.")
     if evidence.get("values_sampled") is not None:
         facts.append(f"{value_text(evidence['values_sampled'])} values sampled, "
                      f"{value_text(evidence.get('non_null'))} not empty, "
@@ -171,15 +171,20 @@ def evidence_of(evidence: Mapping | None) -> Evidence:
                  if key not in _EVIDENCE_KEYS)
     alternatives = [f"{item.get('classification', '?')} ({percent(item.get('confidence'))})"
                     for item in evidence.get("alternatives") or [] if isinstance(item, Mapping)]
-    reasons = [_CHECK_NAME.sub("", str(reason)) for reason in evidence.get("reasons") or []]
+    reasons = [_CHECK_NAME.sub(lambda match: f"({_check_words(match.group(1))})", str(reason))
+               for reason in evidence.get("reasons") or []]
     return Evidence(facts=facts, reasons=reasons,
                     examples=[str(example) for example in evidence.get("masked_examples") or [] if example],
                     alternatives=alternatives)
 
 
-# The detection engine's reasons end with the internal name of the check that passed (``… plausible (word_text)``):
-# words for a program, not for a steward; the sentence says the same without it.
-_CHECK_NAME = re.compile(r"\s*\([a-z][a-z0-9]*(?:_[a-z0-9]+)+\)")
+# A check's name in the detection engine (scanning.detection.validators) is an identifier (``word_text``,
+# ``phone_formatted``); the evidence and the engine's reasons (``… plausible (word_text)``) show it in words.
+_CHECK_NAME = re.compile(r"\(([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\)")
+
+
+def _check_words(name: str) -> str:
+    return str(name).replace("_", " ")
 
 
 # How a lineage origin's edge was read (catalog.models.LineageOrigin), as a phrase after "through".

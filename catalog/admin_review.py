@@ -32,8 +32,8 @@ from catalog import services
 from catalog.admin_assets import asset_urls, change_urls
 from catalog.admin_decisions import decision_context
 from catalog.admin_readable import evidence_of
+from catalog.lineage.selectors import evidences_seen_by
 from catalog.models import Asset, AssetClassification
-from catalog.propagation import evidences_seen_by
 from catalog.selectors import active_classification_list
 from sources.selectors import datasource_list
 

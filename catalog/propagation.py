@@ -20,8 +20,9 @@ The rules, in one place:
   the edges (view definition, submitted SQL, …) — rendered in words by catalog.admin_readable. When several origins
   reach a column, the surest (then the nearest) is cited.
 - **Who reads it.** The evidence names every column on the path, and a reader may see only some of them (a
-  steward granted one schema): `evidences_seen_by` gives each reader the evidence with the columns they may not see
-  collapsed into a count, as the lineage graph does — the admin pages and the API show nothing else.
+  steward granted one schema): ``catalog.lineage.selectors.evidences_seen_by`` gives each reader the evidence with
+  the columns they may not see collapsed into a count, as the lineage graph does; the admin pages and the API
+  show nothing else.
 - **What is never touched.** A column's confirmed or rejected decision, and a scan's own suggestion of the same
   classification on it (one row per column and classification; the scan's evidence stands).
 - **Withdrawal.** A lineage suggestion still open whose origin no longer carries — the origin rejected, its scan
@@ -42,7 +43,7 @@ classification counts, a rejected one does not. Lineage raises a view's sensitiv
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -52,7 +53,6 @@ from accounts import audit
 from accounts.actors import SystemActor
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, workspace_allows
-from catalog.lineage.selectors import visible_lineage_nodes
 from catalog.models import Asset, AssetClassification, Classification, ExternalAsset, LineageEdge
 from catalog.services import asset_sensitivity_recompute
 from sources.models import DataSource
@@ -276,49 +276,3 @@ def _with_evidence(workspace_id: int, best: dict[tuple[int, int], _Origin]):
                        "confidence": origin.confidence},
             "path": path}}
         yield key, origin, evidence
-
-
-# --- what a reader sees of it --------------------------------------------------------------------------------------
-
-
-def evidences_seen_by(evidences: list, *, user) -> list:
-    """Each evidence as ``user`` may read it: in a lineage evidence, the origin and the hops on assets or external
-    assets the user may not see lose their names and ids; consecutive hidden hops become one
-    ``{"node": "hidden", "count": n}``. Other evidence is returned as it is. Two queries for all of them."""
-    lineages = [evidence["lineage"] for evidence in evidences
-                if isinstance(evidence, Mapping) and isinstance(evidence.get("lineage"), Mapping)]
-    if not lineages:
-        return list(evidences)
-    wanted: dict[str, set[int]] = {"asset": set(), "external": set()}
-    for lineage in lineages:
-        for hop in _hops(lineage):
-            if hop.get("node") in wanted and isinstance(hop.get("id"), int):
-                wanted[hop["node"]].add(hop["id"])
-        origin = lineage.get("origin")
-        if isinstance(origin, Mapping) and isinstance(origin.get("asset"), int):
-            wanted["asset"].add(origin["asset"])
-    assets, externals = visible_lineage_nodes(user=user, asset_ids=wanted["asset"], external_ids=wanted["external"])
-    seen = {"asset": assets, "external": externals}
-    return [{**evidence, "lineage": _lineage_seen(evidence["lineage"], seen)}
-            if isinstance(evidence, Mapping) and isinstance(evidence.get("lineage"), Mapping) else evidence
-            for evidence in evidences]
-
-
-def _hops(lineage: Mapping) -> list[Mapping]:
-    return [hop for hop in lineage.get("path") or [] if isinstance(hop, Mapping)]
-
-
-def _lineage_seen(lineage: Mapping, seen: dict[str, set[int]]) -> dict:
-    path: list[dict] = []
-    for hop in _hops(lineage):
-        if hop.get("id") in seen.get(hop.get("node"), ()):
-            path.append(dict(hop))
-        elif path and path[-1].get("node") == "hidden":
-            path[-1]["count"] += 1
-        else:
-            path.append({"node": "hidden", "count": 1})
-    origin = dict(lineage.get("origin") or {})
-    if origin.get("asset") not in seen["asset"]:
-        origin = {key: origin[key] for key in ("status", "source", "confidence") if key in origin}
-        origin["hidden"] = True
-    return {**lineage, "origin": origin, "path": path}

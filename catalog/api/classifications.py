@@ -16,8 +16,8 @@ from rest_framework.response import Response
 
 from accounts.api.base import RestrictedModelViewSet, RestrictedViewSetMixin, ScopedRelationsMixin
 from catalog import services
+from catalog.lineage.selectors import evidences_seen_by
 from catalog.models import Asset, AssetClassification, Classification
-from catalog.propagation import evidences_seen_by
 from catalog.selectors import active_classification_list, asset_classification_list, asset_list
 from config.filters import FilterSet
 from config.problems import Conflict

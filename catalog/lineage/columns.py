@@ -124,9 +124,11 @@ class Scope:
 
 
 class ColumnResolver:
-    def __init__(self, namer: Namer, schema: KnownSchema):
+    def __init__(self, namer: Namer, schema: KnownSchema, *, column_selectors: bool = False):
         self.namer = namer
         self.schema = schema
+        # DuckDB's and ClickHouse's COLUMNS(…) select columns by pattern: only there is a projection searched for it.
+        self.column_selectors = column_selectors
 
     # --- queries -------------------------------------------------------------------------------------------
 
@@ -234,7 +236,7 @@ class ColumnResolver:
             if star is not None:
                 self._expand_star(star, scope, columns, open_to)
                 continue
-            selector = projection.find(exp.Columns)
+            selector = projection.find(exp.Columns) if self.column_selectors else None
             if selector is not None and self._expand_columns(projection, selector, scope, columns):
                 continue
             name = self.namer.column(projection.args["alias"]) if isinstance(projection, exp.Alias) \
@@ -388,8 +390,6 @@ class ColumnResolver:
                 if not current.args.get("table") and self.namer.column(current.this) in lambda_variables:
                     continue
                 merge_into(found, self.column(current, scope), direct=False)
-            elif isinstance(current, exp.Where):  # an aggregate's FILTER (WHERE …) only picks the rows it reads
-                continue
             elif isinstance(current, exp.Query | exp.Subquery):
                 relation = self.query(current, scope, scope.ctes)
                 for _, sources in relation.columns or []:

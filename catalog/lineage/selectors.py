@@ -13,6 +13,7 @@ no hop named). An edge is shown when both its ends are (catalog.models.LineageEd
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -236,3 +237,49 @@ def visible_lineage_nodes(*, user: User | None, asset_ids: set[int],
     externals = set(restrict(ExternalAsset.objects.filter(pk__in=external_ids), user, "view")
                     .values_list("pk", flat=True)) if external_ids else set()
     return assets, externals
+
+
+# --- what a reader sees of a classification's lineage evidence (catalog.propagation) ---------------------------------
+
+
+def evidences_seen_by(evidences: list, *, user) -> list:
+    """Each evidence as ``user`` may read it: in a lineage evidence, the origin and the hops on assets or external
+    assets the user may not see lose their names and ids; consecutive hidden hops become one
+    ``{"node": "hidden", "count": n}``. Other evidence is returned as it is. Two queries for all of them."""
+    lineages = [evidence["lineage"] for evidence in evidences
+                if isinstance(evidence, Mapping) and isinstance(evidence.get("lineage"), Mapping)]
+    if not lineages:
+        return list(evidences)
+    wanted: dict[str, set[int]] = {"asset": set(), "external": set()}
+    for lineage in lineages:
+        for hop in _hops(lineage):
+            if hop.get("node") in wanted and isinstance(hop.get("id"), int):
+                wanted[hop["node"]].add(hop["id"])
+        origin = lineage.get("origin")
+        if isinstance(origin, Mapping) and isinstance(origin.get("asset"), int):
+            wanted["asset"].add(origin["asset"])
+    assets, externals = visible_lineage_nodes(user=user, asset_ids=wanted["asset"], external_ids=wanted["external"])
+    seen = {"asset": assets, "external": externals}
+    return [{**evidence, "lineage": _lineage_seen(evidence["lineage"], seen)}
+            if isinstance(evidence, Mapping) and isinstance(evidence.get("lineage"), Mapping) else evidence
+            for evidence in evidences]
+
+
+def _hops(lineage: Mapping) -> list[Mapping]:
+    return [hop for hop in lineage.get("path") or [] if isinstance(hop, Mapping)]
+
+
+def _lineage_seen(lineage: Mapping, seen: dict[str, set[int]]) -> dict:
+    path: list[dict] = []
+    for hop in _hops(lineage):
+        if hop.get("id") in seen.get(hop.get("node"), ()):
+            path.append(dict(hop))
+        elif path and path[-1].get("node") == "hidden":
+            path[-1]["count"] += 1
+        else:
+            path.append({"node": "hidden", "count": 1})
+    origin = dict(lineage.get("origin") or {})
+    if origin.get("asset") not in seen["asset"]:
+        origin = {key: origin[key] for key in ("status", "source", "confidence") if key in origin}
+        origin["hidden"] = True
+    return {**lineage, "origin": origin, "path": path}

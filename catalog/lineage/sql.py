@@ -41,6 +41,8 @@ DIALECTS = ("athena", "bigquery", "clickhouse", "databricks", "doris", "drill", 
 DIALECT_ALIASES = {"mariadb": "mysql", "postgresql": "postgres", "sqlserver": "tsql", "mssql": "tsql"}
 # Where SELECT … INTO x inside a routine assigns variables instead of creating a table.
 INTO_IS_A_TABLE_IN_ROUTINES = frozenset({"tsql", "fabric"})
+# Where COLUMNS('regex') / COLUMNS(*) in a projection stands for the columns it matches.
+COLUMN_SELECTORS = frozenset({"duckdb", "clickhouse"})
 # Where OUTPUT … INTO names a table (T-SQL); elsewhere RETURNING … INTO assigns variables (PL/pgSQL, PL/SQL).
 OUTPUT_INTO_A_TABLE = frozenset({"tsql", "fabric"})
 # sqlglot parses recursively: a statement nested past the interpreter's recursion limit is reported, not raised.
@@ -191,7 +193,7 @@ class _Analyser:
         self.name = name
         self.namer = namer
         self.schema = schema
-        self.resolver = ColumnResolver(namer, schema)
+        self.resolver = ColumnResolver(namer, schema, column_selectors=name in COLUMN_SELECTORS)
         # Inside a trigger: NEW and OLD are rows of the trigger's table.
         self.row_scope: Scope | None = None
         self.trigger_table: str | None = None

@@ -337,7 +337,7 @@ def _granted(world, persona, *objects):
 
 
 def test_the_evidence_names_only_the_columns_its_reader_may_see(world, chain):
-    from catalog.propagation import evidences_seen_by
+    from catalog.lineage.selectors import evidences_seen_by
 
     decide(scan_suggestion(chain["email"]), "confirmed", steward(world))
     [suggestion] = lineage_rows(chain["contact"])
@@ -378,4 +378,5 @@ def test_evidence_in_words_names_no_internal_check():
     words = evidence_of({"match_share": 0.93, "validator": "word_text",
                          "reasons": ["column name says 'city'", "93% of values plausible (word_text)"]})
     text = " ".join(words.facts + words.reasons)
-    assert "word_text" not in text and "93% of values plausible" in text
+    assert "word_text" not in text
+    assert "the “word text” check" in text and "93% of values plausible (word text)" in text

@@ -426,10 +426,11 @@ def test_a_derived_table_with_its_own_join_is_a_query_not_a_parenthesised_join()
     assert direct(result) == {("a.x", "t.p"): True, ("b.y", "t.q"): True}
 
 
-def test_an_aggregate_filter_only_picks_rows():
+def test_an_aggregate_filter_feeds_its_value_as_a_case_inside_it_would():
+    """sum(v) FILTER (WHERE kind = 'y') is sum(CASE WHEN kind = 'y' THEN v END): kind decides the value."""
     result = sql_lineage("INSERT INTO t (id, c, total) SELECT id, count(*) FILTER (WHERE kind = 'x'), "
                          "sum(v) FILTER (WHERE kind = 'y') FROM s GROUP BY id", dialect="postgres")
-    assert columns(result) == {("s.id", "t.id"), ("s.v", "t.total")}
+    assert columns(result) == {("s.id", "t.id"), ("s.kind", "t.c"), ("s.kind", "t.total"), ("s.v", "t.total")}
 
 
 def test_struct_paths_read_the_column_they_start_at():
