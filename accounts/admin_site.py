@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -25,6 +25,7 @@ from django_otp.admin import OTPAdminSite
 # Importing the login-protection module here connects its login signal receivers in every process: the admin
 # site is loaded at start-up by RacineAdminConfig.
 from accounts import home, lockout, mfa
+from accounts.fields import UNSTORABLE_TEXT
 
 
 class LockoutMessageMixin:
@@ -90,6 +91,10 @@ class RacineAdminSite(OTPAdminSite):
         checked = super().admin_view(view, cacheable)
 
         def inner(request, *args, **kwargs):
+            # No database text holds a NUL: the lists' field filters (?status=%00, ?type=…) sent it to PostgreSQL,
+            # which refused it mid-page (a 500). Refused here, once for every admin page.
+            if any(UNSTORABLE_TEXT.search(value) for _name, values in request.GET.lists() for value in values):
+                raise BadRequest("A query parameter holds a character no text may hold.")
             if self._needs_second_factor(request):
                 if request.path == reverse("admin:logout", current_app=self.name):
                     return view(request, *args, **kwargs)  # LogoutView protects itself against CSRF

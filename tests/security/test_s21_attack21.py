@@ -15,6 +15,7 @@ from catalog.models import Asset, GlossaryTerm, LineageEdge
 from tests.catalog.factories import AssetFactory, DataSourceFactory
 from tests.catalog.lineage_factories import table
 from tests.catalog.test_api_openlineage import event_dict
+from tests.catalog.test_review_queue import staff
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +151,18 @@ def test_an_openlineage_batch_making_too_many_table_edges_is_a_400_and_records_n
     start = {**wide, "eventType": "START"}
     assert world.client("steward").post(OPENLINEAGE, [half, start], format="json").status_code == 200
     assert LineageEdge.objects.filter(level=LineageEdge.Level.TABLE).count() == 6_000
+
+
+# --- the admin: a NUL in a list's filter is a 400 ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("list_name", "parameter"), [
+    ("glossaryterm", "status"), ("suggestion", "kind"), ("suggestion", "rule"), ("propertydefinition", "type"),
+    ("tableasset", "sensitivity"), ("columnasset", "type")])
+def test_a_nul_in_an_admin_list_filter_is_a_400(world, list_name, parameter):
+    """Django's field filters sent the value to PostgreSQL as it came; a NUL made the page a 500."""
+    client = staff(world, "steward")
+    client.raise_request_exception = False
+    response = client.get(reverse(f"admin:catalog_{list_name}_changelist"), {parameter: "x\x00"})
+    assert response.status_code == 400
+    assert client.get(reverse(f"admin:catalog_{list_name}_changelist")).status_code == 200
