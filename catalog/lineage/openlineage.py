@@ -27,6 +27,7 @@ column edge, as a column used only in WHERE makes none from SQL.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass
@@ -114,8 +115,11 @@ def _record_event(event: dict, *, workspace, sources: _Sources, acting_user) -> 
     how = _how_recorded(event)
     if how is None:
         return outcome
-    mapping = _Mapping(event, sources)
-    outcome.workspace = workspace or sources.workspace_for(mapping)
+    outcome.workspace = workspace or sources.workspace_for(event)
+    # Only the data sources of the workspace recording the event are matched: a dataset of another workspace's
+    # source, even one the sender may see, is an external node there, not an edge into assets that workspace's
+    # stewards could neither see nor remove.
+    mapping = _Mapping(event, sources.within(outcome.workspace))
     key = job_key(job["namespace"], job["name"])
     if _is_stale(outcome.workspace, key, event["eventTime"]):
         outcome.outcome = "stale"
@@ -172,9 +176,16 @@ class _Sources:
     def answering(self, namespace: str) -> list[DataSource]:
         return self.by_namespace.get(namespace_normalized(namespace), [])
 
-    def workspace_for(self, mapping: _Mapping) -> Workspace:
-        for datasets in (mapping.outputs, mapping.inputs):
-            workspaces = {source.workspace for namespace, _name in datasets for source in self.answering(namespace)}
+    def within(self, workspace: Workspace) -> _Sources:
+        """These sources narrowed to those of ``workspace``."""
+        narrowed = copy.copy(self)
+        narrowed.by_namespace = {namespace: [source for source in sources if source.workspace_id == workspace.pk]
+                                 for namespace, sources in self.by_namespace.items()}
+        return narrowed
+
+    def workspace_for(self, event: dict) -> Workspace:
+        for datasets in (event.get("outputs") or [], event.get("inputs") or []):
+            workspaces = {source.workspace for dataset in datasets for source in self.answering(dataset["namespace"])}
             if len(workspaces) == 1:
                 return workspaces.pop()
             if workspaces:

@@ -333,6 +333,23 @@ def test_an_event_time_without_offset_is_refused_rather_than_never_stale(two_wor
     assert response.status_code == 400 or response.json()["events"][0]["outcome"] == "stale", response.content
 
 
+def test_an_event_recorded_in_one_workspace_never_draws_edges_into_another_workspaces_assets(two_workspaces):
+    # Regression (attack21): the datasets were matched against every source the sender may see, so a steward of A
+    # who reads B recorded, in A, edges from B's tables — which B's stewards could neither see nor remove.
+    hr = DataSourceFactory(workspace=two_workspaces.workspace_b, database="hr")
+    secret = table(hr, "secret")
+    response = post(two_workspaces.client("superuser"), event_dict(inputs=("hr.public.secret",)),
+                    workspace=two_workspaces.workspace_a.pk)
+    assert response.status_code == 200, response.content
+    edges = LineageEdge.objects.filter(level=LineageEdge.Level.TABLE)
+    assert edges.count() == 1
+    edge = edges.get()
+    assert edge.source_asset_id is None and edge.source_external.name == "hr.public.secret"
+    assert edge.source_external.data_source.workspace == two_workspaces.workspace_a  # nor named after B's source
+    assert edge.target_asset.data_source.workspace == two_workspaces.workspace_a
+    assert not LineageEdge.objects.filter(source_asset=secret).exists()
+
+
 def test_a_workspace_the_sender_may_only_read_is_refused(two_workspaces):
     response = post(two_workspaces.client("analyst"), event_dict(), workspace=two_workspaces.workspace_a.pk)
     assert response.status_code == 403
