@@ -19,13 +19,6 @@ from accounts.models import ApiToken, AuditEvent, Membership, ObjectGrant, Organ
 from accounts.permissions import has_any_grant, has_perm
 from accounts.selectors import visible, workspaces_allowing
 from accounts.wording import counted
-from config.serializers import MAX_ID
-
-
-def is_id_text(text: str | None) -> bool:
-    """A query value that is a database id: ASCII digits (``str.isdigit()`` also takes "²", which ``int()``
-    refuses: a 500) of a value a database integer holds (SQLite raised OverflowError past it)."""
-    return bool(text) and text.isascii() and text.isdigit() and int(text) <= MAX_ID
 
 
 class RestrictedAdminMixin:

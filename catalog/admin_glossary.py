@@ -25,7 +25,6 @@ from accounts.admin import (
     ServiceAdminMixin,
     add_service_errors,
     admin_error_text,
-    is_id_text,
     workspace_field_kwargs,
 )
 from accounts.permissions import has_any_grant
@@ -36,6 +35,7 @@ from catalog.admin_assets import asset_urls
 from catalog.markdown import render_markdown
 from catalog.models import Asset, GlossaryTerm, Tag
 from catalog.selectors import active_classification_list, asset_list, glossary_term_list, owner_user_choices
+from config.serializers import is_id_text
 
 LINKED_ASSETS_SHOWN = 50
 IMPORT_SESSION_KEY = "racine_glossary_import"

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
-from accounts.admin import is_id_text
 from accounts.permissions import has_any_grant
 from catalog.admin_assets import change_urls, section
 from catalog.lineage import selectors
 from catalog.models import Asset, ExternalAsset, LineageEdge
 from catalog.selectors import asset_list
+from config.serializers import is_id_text
 
 # Two hops each way: a table's feeds and their feeds, its consumers and theirs — about the most a first picture
 # can show readably; the reader expands from there.

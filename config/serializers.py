@@ -38,6 +38,12 @@ class ModelSerializer(serializers.ModelSerializer):
 MAX_ID = 2**63 - 1
 
 
+def is_id_text(text: str | None) -> bool:
+    """A query value that is a database id: ASCII digits (``str.isdigit()`` also takes "²", which ``int()``
+    refuses: a 500) of a value a database integer holds (SQLite raised OverflowError past it)."""
+    return bool(text) and text.isascii() and text.isdigit() and int(text) <= MAX_ID
+
+
 class IdField(serializers.IntegerField):
     """An object's id in a request body: a positive integer a database integer column can hold (a larger one was
     a 500 on SQLite)."""

@@ -21,9 +21,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import get_text_list
 from django.views.decorators.http import require_POST
 
-from accounts.admin import ContributedAdminMixin, ServiceAdminMixin, is_id_text, workspace_field_kwargs
+from accounts.admin import ContributedAdminMixin, ServiceAdminMixin, workspace_field_kwargs
 from accounts.contributions import Registry
 from accounts.permissions import has_perm
+from config.serializers import is_id_text
 from sources import services
 from sources.forms import DRIVER_OPTIONS, ENGINE_LABELS, DataSourceForm, option_fieldsets
 from sources.models import DataSource
