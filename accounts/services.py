@@ -224,9 +224,12 @@ def _permissions_for(names) -> tuple[list[Permission], list[str]]:
     names = set(names)
     if not names:
         return [], []
-    app_labels = {name.split(".", 1)[0] for name in names}
+    pairs = [name.split(".", 1) for name in names]
+    # By codename as well as app: a role names a few dozen of the apps' hundreds of permissions.
     found = {f"{p.content_type.app_label}.{p.codename}": p
-             for p in Permission.objects.select_related("content_type").filter(content_type__app_label__in=app_labels)}
+             for p in Permission.objects.select_related("content_type").filter(
+                 content_type__app_label__in={app_label for app_label, _ in pairs},
+                 codename__in={codename for _, codename in pairs})}
     existing = [found[name] for name in sorted(names) if name in found]
     return existing, sorted(names - set(found))
 
@@ -263,10 +266,12 @@ def _role_permissions(role: str | None) -> list[Permission]:
     return existing
 
 
-def _sync_workspace_grants(*, user: User, workspace: Workspace, role: str | None) -> None:
-    """Make the user's guardian rows on ``workspace`` exactly those of ``role`` (plus live ObjectGrants)."""
+def _sync_workspace_grants(*, user: User, workspace: Workspace, role: str | None,
+                           permissions: list[Permission] | None = None) -> None:
+    """Make the user's guardian rows on ``workspace`` exactly those of ``role`` (plus live ObjectGrants).
+    ``permissions``: the role's, when the caller has them already (:func:`roles_sync`, for many members)."""
     workspace_ct = ContentType.objects.get_for_model(Workspace)
-    desired = {p.pk: p for p in _role_permissions(role)}
+    desired = {p.pk: p for p in (_role_permissions(role) if permissions is None else permissions)}
     rows = UserObjectPermission.objects.filter(user=user, content_type=workspace_ct, object_pk=str(workspace.pk))
     current = set(rows.values_list("permission_id", flat=True))
     protected = set(ObjectGrant.objects.filter(
@@ -372,8 +377,12 @@ def roles_sync() -> int:
     auditors_group()
     count = 0
     auditor_ids = set()
+    permissions = {}  # per role, looked up once rather than once per membership
     for membership in Membership.objects.select_related("user", "workspace").iterator(chunk_size=500):
-        _sync_workspace_grants(user=membership.user, workspace=membership.workspace, role=membership.role)
+        if membership.role not in permissions:
+            permissions[membership.role] = _role_permissions(membership.role)
+        _sync_workspace_grants(user=membership.user, workspace=membership.workspace, role=membership.role,
+                               permissions=permissions[membership.role])
         if membership.role in ORGANIZATION_WIDE_ROLES:
             auditor_ids.add(membership.user_id)
         count += 1

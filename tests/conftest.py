@@ -105,9 +105,9 @@ def api_client():
 @pytest.fixture
 def world(db):
     """Workspaces A and B with one user per persona (tests.support.personas), each with a logged-in client."""
-    from tests.support.personas import build_world
+    from tests.support.personas import recorded_world
 
-    return build_world()
+    return recorded_world()
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,13 @@ def test_callers_own_resources_are_one_object_not_an_array(world, path, componen
     assert isinstance(world.client("analyst").get(path).json(), dict)
 
 
+def test_the_published_schema_is_valid_openapi():
+    """Checked here once rather than by openapi-core in every test process (tests.support.openapi)."""
+    from openapi_spec_validator import validate
+
+    validate(published_schema_document())
+
+
 def test_json_members_are_typed_as_objects():
     components = published_schema_document()["components"]["schemas"]
     assert components["AssetClassification"]["properties"]["evidence"]["type"] == "object"

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.e2e.pages import COUNT_FETCHES
 from tests.support.services import running_in_ci
 
 CHROMIUM = os.environ.get("RACINE_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -32,6 +33,14 @@ def browser():
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        new_context = browser.new_context
+
+        def new_counting_context(*args, **kwargs):
+            context = new_context(*args, **kwargs)
+            context.add_init_script(COUNT_FETCHES)
+            return context
+
+        browser.new_context = new_counting_context  # every context's pages count their fetches, for settle()
         yield browser
         browser.close()
 

@@ -11,6 +11,7 @@ from tests.catalog.classification_factories import asset_tree
 from tests.catalog.curation_factories import GlossaryTermFactory
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.search_support import index_everything
+from tests.e2e.pages import settle
 from tests.e2e.test_browser import sign_in
 from tests.support.personas import build_world
 
@@ -32,7 +33,7 @@ def test_the_header_search_finds_a_column_and_opens_its_page(page, live_server):
     sign_in(page, live_server, steward.username, path="/admin/sources/datasource/")
     page.page.fill("input[name=code]", f"{totp(device.bin_key):06d}")
     page.page.click("input[type=submit]")
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
 
     page.page.get_by_role("searchbox", name="Search assets").fill("work_em")
     page.page.keyboard.press("Enter")
@@ -67,7 +68,7 @@ def test_a_steward_finds_a_column_by_a_synonym_of_its_term(page, live_server):
     sign_in(page, live_server, steward.username, path="/admin/")
     page.page.fill("input[name=code]", f"{totp(device.bin_key):06d}")
     page.page.click("input[type=submit]")
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
 
     page.page.get_by_role("searchbox", name="Search assets").fill("salary account")
     page.page.keyboard.press("Enter")

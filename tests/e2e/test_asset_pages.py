@@ -11,6 +11,7 @@ from scanning.models import AssetChange
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import AssetChangeFactory, DataSourceFactory, ScanRunFactory
 from tests.catalog.suggestion_factories import SuggestionFactory, column_in
+from tests.e2e.pages import settle
 from tests.support.personas import build_world, verified_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,7 +33,7 @@ def _signed_in(page, live_server, user) -> None:
 
 def _open(page, url: str) -> None:
     page.page.goto(url)
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     # On failure, name the boxes whose content is wider than they are (the page's own boxes come first).
     wide = page.page.evaluate("""[...document.querySelectorAll('*')]
         .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX == 'visible')
@@ -89,7 +90,7 @@ def test_a_steward_walks_from_a_table_to_a_column_and_back_through_the_breadcrum
     assert drift.locator("tr[data-kind=added]").count() == 1
 
     email.locator("th a").click()
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     _open(page, page.page.url)
     article = page.page.locator("article[data-classification='PII.EMAIL']")
     assert article.get_attribute("data-status") == AssetClassification.Status.CONFIRMED
@@ -100,10 +101,10 @@ def test_a_steward_walks_from_a_table_to_a_column_and_back_through_the_breadcrum
     assert "{" not in page.page.inner_text("#content")  # no JSON anywhere a steward reads
 
     page.page.locator(".asset-crumbs a[data-crumb=table]").click()
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     assert page.page.url.endswith(reverse("admin:catalog_tableasset_change", args=[table.pk]))
     page.page.locator(".asset-crumbs a[data-crumb=schema]").click()
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     _open(page, page.page.url)
     assert page.page.locator("#asset-contents tbody tr").count() == 1
     _open(page, live_server.url + reverse("admin:catalog_columnasset_changelist"))

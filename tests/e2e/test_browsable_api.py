@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.authentication import api_token_create
 from tests.accounts.test_mfa import StaffFactory, TOTPDeviceFactory, totp_code
+from tests.e2e.pages import settle
 from tests.support.factories import TEST_PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -39,7 +40,7 @@ def test_anonymous_visitor_logs_in_with_password_and_totp_then_uses_api_and_docs
     tab.fill("#id_password", TEST_PASSWORD)
     shoot(page, "3-login")
     tab.click("input[type=submit]")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     assert "/accounts/mfa/verify/" in tab.url  # the password alone opens nothing
     shoot(page, "4-verify")
 
@@ -56,7 +57,7 @@ def test_anonymous_visitor_logs_in_with_password_and_totp_then_uses_api_and_docs
 
     tab.click("a.dropdown-toggle")  # the user menu: "Log out" must work under the page's CSP (no inline script)
     tab.click(".api-logout button")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     assert tab.goto(f"{live_server.url}/api/v1/me/").status == 401
     assert not [error for error in page.console_errors if "Content Security Policy" in error]
     assert page.external == []
@@ -72,7 +73,7 @@ def test_swagger_ui_authorizes_with_an_api_token(page, live_server):
     tab.fill("#id_username", "engineer")
     tab.fill("#id_password", TEST_PASSWORD)
     tab.click("input[type=submit]")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     tab.fill("input[name=code]", totp_code(device))
     tab.click("input[type=submit]")
     tab.wait_for_selector(".swagger-ui .opblock", timeout=20_000)

@@ -7,6 +7,7 @@ import pytest
 from django_otp.oath import totp
 
 from accounts.models import User
+from tests.e2e.pages import settle
 from tests.support.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -23,7 +24,7 @@ def sign_in(page, live_server, username: str, path: str = "/admin/") -> None:
     page.page.fill("#id_username", username)
     page.page.fill("#id_password", TEST_PASSWORD)
     page.page.click("input[type=submit]")
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
 
 
 def test_first_admin_sign_in_enrols_an_authenticator_then_opens_the_admin(page, live_server):
@@ -38,7 +39,7 @@ def test_first_admin_sign_in_enrols_an_authenticator_then_opens_the_admin(page, 
     secret = page.page.locator("code").first.inner_text()
     page.page.fill("input[name=code]", current_code(secret))
     page.page.click("input[type=submit]")
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     assert "backup" in page.page.content().lower()  # the backup codes, shown once
 
     page.page.goto(f"{live_server.url}/admin/")
@@ -80,7 +81,7 @@ def test_the_steward_home_shows_their_counts_and_fits_1400_pixels(page, live_ser
     assert "/accounts/mfa/verify/" in page.page.url
     page.page.fill("input[name=code]", f"{totp(device.bin_key):06d}")
     page.page.click("input[type=submit]")
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     assert page.page.url.endswith("/admin/")
 
     shown = {element.get_attribute("data-count"): int(element.inner_text())
@@ -95,6 +96,6 @@ def test_the_steward_home_shows_their_counts_and_fits_1400_pixels(page, live_ser
     page.page.screenshot(path=str(screenshots / "home-steward.png"), full_page=True)
 
     page.page.click("[data-count=review]")
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     assert f"{expected['review']} asset classification" in page.page.inner_text("#changelist-form")
     assert page.external == []

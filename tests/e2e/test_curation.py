@@ -14,6 +14,7 @@ from tests.catalog.classification_factories import asset_tree, builtin
 from tests.catalog.curation_factories import GlossaryTermFactory
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.search_support import index_everything
+from tests.e2e.pages import settle
 from tests.e2e.test_browser import sign_in
 from tests.support.personas import build_world
 
@@ -53,7 +54,7 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
     sign_in(page, live_server, steward.username)
     tab.fill("input[name=code]", f"{totp(device.bin_key):06d}")
     tab.click("input[type=submit]")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
 
     # 1. Bulk: an owner and a term on the two e-mail columns, from the table's column list.
     chosen = [columns["primary_email_address"], columns["secondary_email_address"]]
@@ -62,7 +63,7 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
         tab.check(f"input.action-select[value='{column.pk}']")
     tab.select_option("select[name=action]", "curate_selected")
     tab.click("button[name=index]")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     assert tab.title().startswith("Curate 2 columns")
     assert "Partner e-mail" not in tab.inner_text("#content")
     tab.select_option("select[name=owner_users_add]", label="steward")
@@ -71,7 +72,7 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
     _fits(tab)
     _screenshot(tab, "1-bulk-form.png")
     tab.click("#apply-curation")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     assert tab.inner_text("ul.messagelist") == "2 assets curated: 2 owners added, 2 terms linked."
     _screenshot(tab, "2-bulk-done.png")
 
@@ -90,7 +91,7 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
     tab.goto(f"{live_server.url}{reverse('admin:catalog_tableasset_change', args=[table.pk])}")
     assert "neither certified nor deprecated" in tab.inner_text("#asset-curation")
     tab.click("#edit-curation")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     tab.fill("textarea[name=description]", DESCRIPTION)
     tab.select_option("select[name=certification]", "certified")
     tab.fill("input[name=certification_note]", "Reconciled with finance.")
@@ -99,7 +100,7 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
     _fits(tab)
     _screenshot(tab, "3-edit-curation.png")
     tab.click("input[name=_save]")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     assert "was saved" in tab.inner_text("ul.messagelist")
 
     curation = tab.locator("#asset-curation")
@@ -130,7 +131,7 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
     _fits(tab)
     _screenshot(tab, "5-column-page.png")
     curation.locator("[data-curation=terms] a").click()
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     linked = tab.inner_text("#term-assets")
     assert all(column.qualified_name in linked for column in chosen)
     assert columns["city"].qualified_name not in linked

@@ -11,6 +11,7 @@ from django.urls import reverse
 from catalog.models import Asset
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.lineage_factories import edge, external, table
+from tests.e2e.pages import settle
 from tests.e2e.test_admin_layout import OVERFLOW
 from tests.e2e.test_asset_pages import _signed_in
 from tests.support.personas import build_world
@@ -155,7 +156,7 @@ def test_a_steward_reads_expands_and_opens_the_columns_of_a_fifty_node_lineage(p
     tab.on("request", lambda request: "/lineage/?" in request.url and fetched.append(request.url))
     tab.mouse.click(canvas["x"] + column["x"], canvas["y"] + column["y"])
     tab.wait_for_function("() => document.querySelector('.lineage').dataset.expanded === '1'")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     assert len(fetched) == 1 and f"/{orders.cols['amount'].pk}/lineage/?depth=1&columns=1" in fetched[0]
     assert tab.locator(".lineage-selected a").inner_text() == orders.cols["amount"].qualified_name
     tab.click(".lineage-zoom[data-zoom=fit]")

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from catalog.models import AssetClassification
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import DataSourceFactory
+from tests.e2e.pages import settle
 from tests.e2e.test_browser import sign_in
 from tests.support.personas import build_world
 
@@ -38,7 +39,7 @@ def _screenshot(page, name: str) -> None:
 
 def _decide(page, button) -> str:
     button.click()
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     return page.page.inner_text("ul.messagelist")
 
 
@@ -57,9 +58,9 @@ def test_a_steward_confirms_rejects_and_changes_suggestions_in_the_review_queue(
     sign_in(page, live_server, steward.username)
     page.page.fill("input[name=code]", f"{totp(device.bin_key):06d}")
     page.page.click("input[type=submit]")
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     page.page.click("#review-queue-link")
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     assert page.page.title().startswith("Review queue")
 
     assert page.page.inner_text("[data-count=queue]") == "3"
@@ -115,7 +116,7 @@ def test_a_steward_classifies_a_column_by_hand_picking_it_by_its_qualified_name(
     sign_in(page, live_server, steward.username, path="/admin/catalog/assetclassification/add/")
     page.page.fill("input[name=code]", f"{totp(device.bin_key):06d}")
     page.page.click("input[type=submit]")
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     page.page.click(".field-asset .select2-selection")
     page.page.fill(".select2-search__field", "national_ins")
     offered = page.page.locator(".select2-results__option")
@@ -123,7 +124,7 @@ def test_a_steward_classifies_a_column_by_hand_picking_it_by_its_qualified_name(
     offered.click()
     page.page.select_option("select[name=classification]", label="NATIONAL_ID.GB_NINO")
     page.page.click("input[name=_save]")
-    page.page.wait_for_load_state("networkidle")
+    settle(page.page)
     assert "was added successfully" in page.page.inner_text("ul.messagelist")
     row = AssetClassification.objects.get(asset=ours["national_insurance_no"])
     assert (row.classification.name, row.status, row.source) == ("NATIONAL_ID.GB_NINO", "confirmed", "manual")

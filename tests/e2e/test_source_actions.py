@@ -10,6 +10,7 @@ from accounts.wording import counted
 from scanning.models import ScanRun
 from sources.models import DataSource
 from tests.catalog.factories import ScanRunFactory
+from tests.e2e.pages import settle
 from tests.e2e.test_browser import sign_in
 from tests.support import target_dbs
 from tests.support.personas import build_world
@@ -58,7 +59,7 @@ def messages_on(page) -> list[str]:
 
 def press(page, button: str) -> None:
     page.click(f"button[data-button={button}]")
-    page.wait_for_load_state("networkidle")
+    settle(page)
 
 
 def test_register_test_scan_and_read_the_runs(page, live_server, hr_database, settings):
@@ -74,7 +75,7 @@ def test_register_test_scan_and_read_the_runs(page, live_server, hr_database, se
     sign_in(page, live_server, steward.username, path="/admin/sources/datasource/add/")
     tab.fill("input[name=code]", f"{totp(device.bin_key):06d}")
     tab.click("input[type=submit]")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     assert tab.url.endswith("/admin/sources/datasource/add/")
 
     # Register: the steward's one workspace is chosen; the options are fields of the chosen engine only.
@@ -93,7 +94,7 @@ def test_register_test_scan_and_read_the_runs(page, live_server, hr_database, se
     assert "never lengthen it" in tab.inner_text(".field-postgresql_connect_timeout")
     assert_fits(tab, "source-add")
     tab.click("input[name=_continue]")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     source = DataSource.objects.get(name="hr-postgres")
     assert source.options == {"sslmode": "disable", "connect_timeout": "5"}
     assert tab.url.endswith(f"/admin/sources/datasource/{source.pk}/change/")
@@ -119,7 +120,7 @@ def test_register_test_scan_and_read_the_runs(page, live_server, hr_database, se
     assert_fits(tab, "source-scanned")
 
     tab.click(f"ul.messagelist a:text-is('{title}')")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     assert tab.locator("h1").inner_text() == title
     run.refresh_from_db()
     content = tab.inner_text("#content")
@@ -133,12 +134,12 @@ def test_register_test_scan_and_read_the_runs(page, live_server, hr_database, se
     target.execute("ALTER TABLE employees ALTER COLUMN salary TYPE bigint; ALTER TABLE employees ALTER COLUMN "
                    "full_name SET NOT NULL; ALTER TABLE employees ADD COLUMN phone text")
     tab.click(".field-datasource_display a")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     press(tab, "scan-now")
     second = ScanRun.objects.filter(data_source=source).order_by("-pk").first()
     assert second.status == ScanRun.Status.SUCCEEDED, second.error
     tab.click(f"ul.messagelist a:text-is('Manual scan of hr-postgres #{second.pk}')")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     rows = [[cell.strip() for cell in row.locator("th, td").all_inner_texts()]
             for row in tab.locator("table.drift-table tbody tr").all()]
     assert ["data type", "integer", "bigint"] in rows and ["nullable", "yes", "no"] in rows, rows

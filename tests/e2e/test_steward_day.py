@@ -21,6 +21,7 @@ from catalog.models import Asset, AssetClassification, AssetOwner
 from scanning.models import ScanRun
 from sources.models import DataSource
 from tests.e2e.hr_source import hr_database
+from tests.e2e.pages import settle
 from tests.e2e.test_browser import current_code
 from tests.support.factories import TEST_PASSWORD
 from tests.support.home_data import WORKSPACE_A, WORKSPACE_B, build_workspace
@@ -46,10 +47,10 @@ class Day:
 
     def go(self, path: str) -> None:
         self.page.goto(f"{self.base_url}{path}")
-        self.page.wait_for_load_state("networkidle")
+        settle(self.page)
 
     def shot(self, name: str) -> None:
-        self.page.wait_for_load_state("networkidle")
+        settle(self.page)
         assert self.page.evaluate("document.documentElement.scrollWidth") <= 1400, f"{name}: overflows 1400 px"
         self.step += 1
         self.page.screenshot(path=str(SCREENSHOTS / f"{self.step:02d}-{name}.png"), full_page=True)
@@ -64,7 +65,7 @@ class Day:
         """Click what loads another page (a link, a form's button), and wait for that page."""
         with self.page.expect_navigation(timeout=timeout):
             element.click(timeout=timeout)
-        self.page.wait_for_load_state("networkidle")
+        settle(self.page)
 
     def content(self) -> str:
         return self.page.inner_text("#content")

@@ -37,8 +37,10 @@ def published_schema_document() -> dict:
 
 @functools.cache
 def published_schema() -> OpenAPI:
-    # openapi-core parses only application/json by itself; problems are JSON too.
-    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    # openapi-core parses only application/json by itself; problems are JSON too. It would also validate the
+    # document as OpenAPI in every test process (about 1.2 s of CPU each): tests/config/test_openapi_schema.py
+    # does that once.
+    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads}, spec_validator_cls=None)
     return OpenAPI.from_dict(published_schema_document(), config=config)
 
 class _RequestByPath(DjangoOpenAPIRequest):

@@ -37,7 +37,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from tests.support.personas import PERSONAS, build_world
+from tests.support.personas import PERSONAS, recorded_world
 
 STANDARD_DETAIL = ("retrieve", "update", "partial_update", "destroy")
 METHODS = {"list": "get", "create": "post", "retrieve": "get", "update": "put", "partial_update": "patch",
@@ -118,7 +118,7 @@ class SharedWorld:
     def shared_world(cls, request, django_db_setup, django_db_blocker):
         with _transaction_rolled_back_at_exit(django_db_blocker):
             with django_db_blocker.unblock():
-                world = build_world()
+                world = recorded_world()
                 world.log_in_everyone()
                 # The attributes objects() sets on its instance reach every test through ``cell``.
                 builder = request.cls()

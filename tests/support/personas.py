@@ -27,6 +27,7 @@ from rest_framework.test import APIClient
 from accounts.models import Membership, User, Workspace
 from accounts.roles import Role
 from tests.support.factories import OrganizationFactory, UserFactory, WorkspaceFactory, membership
+from tests.support.replay import Recorder
 
 PERSONAS = ("anonymous", "outsider", "analyst", "steward", "workspace_admin", "auditor", "other_workspace_user",
             "staff_unverified", "superuser")
@@ -102,3 +103,20 @@ def build_world() -> World:
     # Reload: the services above cached permissions on these instances.
     users = {name: User.objects.get(pk=user.pk) for name, user in users.items()}
     return World(workspace_a, workspace_b, users, memberships)
+
+
+def _world_keys(world: World) -> tuple:
+    return (world.workspace_a.pk, world.workspace_b.pk, {name: user.pk for name, user in world.users.items()},
+            {name: member.pk for name, member in world.memberships.items()})
+
+
+def _world_from(keys: tuple, instance) -> World:
+    workspace_a, workspace_b, users, memberships = keys
+    return World(instance(Workspace, workspace_a), instance(Workspace, workspace_b),
+                 {name: instance(User, pk) for name, pk in users.items()},
+                 {name: instance(Membership, pk) for name, pk in memberships.items()})
+
+
+# The world of the ``world`` fixture (tests/conftest.py) and of SharedWorld: built through the services once per
+# process, then its rows inserted again for each test (tests.support.replay).
+recorded_world = Recorder(build=build_world, keys=_world_keys, load=_world_from)
