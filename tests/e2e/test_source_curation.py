@@ -14,6 +14,7 @@ from tests.catalog.classification_factories import asset_tree
 from tests.catalog.curation_factories import TagFactory
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.search_support import index_everything
+from tests.e2e.pages import settle
 from tests.e2e.test_browser import sign_in
 from tests.support.personas import build_world
 
@@ -40,13 +41,13 @@ def test_a_steward_certifies_and_tags_a_data_source_then_finds_it_by_the_tag(pag
     sign_in(page, live_server, steward.username, path=source_page)
     tab.fill("input[name=code]", f"{totp(device.bin_key):06d}")
     tab.click("input[type=submit]")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
 
     # 1. The data source's page: its curation, read only until edited.
     assert "neither certified nor deprecated" in tab.inner_text("#asset-curation")
     assert "payroll" in tab.inner_text("#asset-contents")  # its database
     tab.click("#edit-curation")
-    tab.wait_for_load_state("networkidle")
+    settle(tab)
     assert "elsewhere" not in tab.inner_text("#content")
     tab.select_option("select[name=certification]", "certified")
     tab.fill("input[name=certification_note]", "The payroll system of record.")
