@@ -40,7 +40,7 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.api.run import production_environment, recreate_database  # noqa: E402  (after the path is set)
+from bench.setup import fresh_django_on_postgres  # noqa: E402  (after the path is set)
 
 NOUNS = ("customer", "order", "invoice", "payment", "shipment", "product", "supplier", "employee", "account",
          "contract", "ticket", "campaign", "lead", "store", "warehouse", "refund", "subscription", "patient",
@@ -342,18 +342,7 @@ def main() -> None:
     parser.add_argument("--skip-scan", action="store_true", help="only search")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set DATABASE_URL to a PostgreSQL database the benchmark may drop and recreate")
-    os.environ.update(production_environment(port=0))
-    recreate_database(url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    fresh_django_on_postgres()
     print(f"load: {Path('/proc/loadavg').read_text().split()[:3]}, cores: {os.cpu_count()}", flush=True)
     world = build(args.sources, args.tables)
 

@@ -34,9 +34,8 @@ from bench.api.run import (  # noqa: E402  (after the path is set, as the other 
     SOURCES,
     catalog_world,
     copy_rows,
-    production_environment,
-    recreate_database,
 )
+from bench.setup import fresh_django_on_postgres  # noqa: E402
 
 # The columns a scan classifies, with what it found: a fifth of COLUMN_NAMES.
 FOUND = {"customer_email": ("PII.EMAIL", "confidential"), "phone": ("PII.PHONE", "confidential"),
@@ -172,21 +171,6 @@ def measure(personas: dict, requests: int) -> None:
     server_times(personas, "/admin/", requests)
 
 
-def fresh_database() -> None:
-    """Drop and recreate the PostgreSQL database of ``DATABASE_URL``, set Django up with production settings and
-    migrate it."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set DATABASE_URL to a PostgreSQL database the benchmark may drop and recreate")
-    os.environ.update(production_environment(port=0))
-    recreate_database(url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def main() -> None:
@@ -196,7 +180,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     args = parser.parse_args()
 
-    fresh_database()
+    fresh_django_on_postgres()
     measure(build(args.columns, args.runs), args.requests)
 
 
