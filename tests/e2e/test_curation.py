@@ -83,7 +83,8 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
     results = tab.locator("#search-results tbody tr")
     assert sorted(row.split("\t")[0] for row in results.all_inner_texts()) == sorted(
         column.qualified_name for column in chosen)
-    assert {row.split("\t")[-1] for row in results.all_inner_texts()} == {"a glossary term"}
+    assert {row.split("\t")[-1] for row in results.all_inner_texts()} == {
+        'synonym "contact point" of term "Customer e-mail"'}
     _fits(tab)
     _screenshot(tab, "2b-search-by-synonym.png")
 
