@@ -24,7 +24,7 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
         example = getattr(view, "browsable_example", None)
         if form is not None and example is not None:
             content = form.fields["_content"]  # DRF's raw form names its body field so
-            body = None if content.initial else example(method)
+            body = example(method)  # before the serializer's empty fields DRF drew: the example says more
             if body is not None:
                 content.initial = json.dumps(body, indent=4)
         return form

@@ -7,6 +7,8 @@ five minutes per 500,000 assets)."""
 import django.db.models.deletion
 from django.db import migrations, models
 
+from catalog import search
+
 POSTGRESQL_FORWARDS = [
     "CREATE INDEX catalog_assetsearch_name_words ON catalog_assetsearchdocument (name_words text_pattern_ops)",
 ]
@@ -22,9 +24,8 @@ def _indexes(statements):
 
 
 def _rebuild(apps, schema_editor):
-    # The current code's rebuild: the documents' form is what this migration introduces.
-    from catalog import search
-
+    # The current code's rebuild (catalog.search, imported above): the documents' form is what this migration
+    # introduces.
     if apps.get_model("catalog", "AssetSearchDocument").objects.using(schema_editor.connection.alias).exists():
         search.documents_rebuild()
 

@@ -92,7 +92,7 @@ def test_secret_never_renders_in_change_form(world, sources):
 
 def _form(source, **changes):
     data = {"name": source.name, "engine": source.engine, "host": source.host, "port": source.port or "",
-            "database": source.database, "username": source.username, "description": "",
+            "database": source.database, "username": source.username,
             "password": ""}
     data.update(changes)
     return data
@@ -101,12 +101,13 @@ def _form(source, **changes):
 def test_blank_password_keeps_secret_and_change_goes_through_service(world, sources):
     mine, _ = sources
     response = staff(world, "steward").post(reverse("admin:sources_datasource_change", args=[mine.pk]),
-                                            _form(mine, description="Orders and customers"))
+                                            _form(mine, name="Orders and customers"))
     assert response.status_code == 302, response.content.decode()[:2000]
+    before = mine.name
     mine.refresh_from_db()
-    assert mine.description == "Orders and customers" and crypto.decrypt(mine.encrypted_secret) == SECRET
+    assert mine.name == "Orders and customers" and crypto.decrypt(mine.encrypted_secret) == SECRET
     event = AuditEvent.objects.get(event="datasource.changed")
-    assert event.changes == {"description": ["", "Orders and customers"]} and event.actor_label == "steward"
+    assert event.changes == {"name": [before, "Orders and customers"]} and event.actor_label == "steward"
 
 
 def test_new_password_replaces_secret_and_is_redacted_in_audit(world, sources):
