@@ -164,8 +164,9 @@ def scanned_shop(tmp_path, settings):
     with sqlite3.connect(path) as conn:
         conn.executescript("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT);")
     workspace = scan_workspace()
-    source = source_services.datasource_create(workspace=workspace, acting_user=SYSTEM, name="shop",
-                                               engine="sqlite", database=str(path))
+    with after_commit():  # its datasource.created delivered, as a commit would: the source's later events follow it
+        source = source_services.datasource_create(workspace=workspace, acting_user=SYSTEM, name="shop",
+                                                   engine="sqlite", database=str(path))
     return path, source, schema_only_rule_set(workspace)
 
 

@@ -49,7 +49,8 @@ def scanned(tmp_path, settings):
 
 
 def _names(source) -> dict[str, int]:
-    return dict(Asset.objects.filter(data_source=source).values_list("qualified_name", "pk"))
+    # The scanned assets: the source's own asset (catalog.0014) came after this migration and is not a path.
+    return dict(Asset.objects.filter(data_source=source).exclude(type="source").values_list("qualified_name", "pk"))
 
 
 def test_scan_quotes_reserved_upper_case_and_backslash_parts(scanned):

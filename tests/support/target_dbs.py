@@ -137,7 +137,9 @@ def catalog_rows(source) -> list[tuple]:
     from catalog.models import Asset
 
     rows = []
-    for asset in Asset.objects.filter(data_source=source).select_related("parent").order_by("qualified_name"):
+    # What the scan read: the source's own asset (catalog.source_assets), the root its databases hang from, is not.
+    scanned = Asset.objects.filter(data_source=source).exclude(type=Asset.Type.SOURCE)
+    for asset in scanned.select_related("parent").order_by("qualified_name"):
         props = asset.properties
         if asset.type == Asset.Type.TABLE:
             extra = {"pk": props["primary_key"],
@@ -149,7 +151,8 @@ def catalog_rows(source) -> list[tuple]:
             extra = {"pk": props["primary_key"]}
         else:
             extra = {}
-        rows.append((asset.type, asset.qualified_name, asset.parent.qualified_name if asset.parent else None,
+        parent = asset.parent if asset.parent and asset.parent.type != Asset.Type.SOURCE else None
+        rows.append((asset.type, asset.qualified_name, parent.qualified_name if parent else None,
                      asset.data_type, asset.is_nullable, extra))
     return rows
 
