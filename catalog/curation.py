@@ -162,7 +162,18 @@ def tag_delete(*, tag: Tag, acting_user: User | SystemActor) -> None:
     search.documents_refresh(asset_ids=tagged)
 
 
-def _check_same_workspace(asset: Asset, other, field: str) -> None:
+def links_diff(current: list, key: str, *, wanted: list, remove: list, exact: bool) -> tuple[list, set]:
+    """For a bulk change of the assets' links (tags, terms: ``current``, each naming its other end by ``key``):
+    the links to drop — those not ``wanted`` when the set is ``exact``, else those to ``remove`` — and the
+    (asset id, other id) pairs kept."""
+    kept, dropped_ids = {item.pk for item in wanted}, {item.pk for item in remove}
+    dropped = [link for link in current
+               if (getattr(link, key) not in kept if exact else getattr(link, key) in dropped_ids)]
+    pairs = {(link.asset_id, getattr(link, key)) for link in current}
+    return dropped, pairs - {(link.asset_id, getattr(link, key)) for link in dropped}
+
+
+def check_same_workspace(asset: Asset, other, field: str) -> None:
     if other.workspace_id != asset.data_source.workspace_id:
         raise ValidationError({field: [f"{other} belongs to another workspace than the asset."]})
 
@@ -176,7 +187,7 @@ def _tag_event(asset: Asset, tag: Tag, acting_user, *, added: bool):
 @transaction.atomic
 def asset_tag_add(*, asset: Asset, tag: Tag, acting_user: User | SystemActor) -> AssetTag:
     _authorize_curation(acting_user, asset)
-    _check_same_workspace(asset, tag, "tags")
+    check_same_workspace(asset, tag, "tags")
     link, created = AssetTag.objects.get_or_create(asset=asset, tag=tag,
                                                    defaults={"added_by": user_or_none(acting_user)})
     if created:
@@ -355,13 +366,10 @@ def assets_tags_change(*, assets: list[Asset], acting_user: User | SystemActor, 
     wanted = list(exact if exact is not None else add)
     for tag in wanted:
         for asset in assets:
-            _check_same_workspace(asset, tag, "tags")
+            check_same_workspace(asset, tag, "tags")
     by_id = {asset.pk: asset for asset in assets}
     current = list(AssetTag.objects.filter(asset_id__in=by_id).select_related("tag"))
-    kept, dropped_ids = {tag.pk for tag in wanted}, {tag.pk for tag in remove}
-    dropped = [link for link in current if (link.tag_id not in kept if exact is not None
-                                            else link.tag_id in dropped_ids)]
-    have = {(link.asset_id, link.tag_id) for link in current} - {(link.asset_id, link.tag_id) for link in dropped}
+    dropped, have = links_diff(current, "tag_id", wanted=wanted, remove=remove, exact=exact is not None)
     added_by = user_or_none(acting_user)
     new = [AssetTag(asset=asset, tag=tag, added_by=added_by) for asset in assets for tag in wanted
            if (asset.pk, tag.pk) not in have]

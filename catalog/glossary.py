@@ -30,7 +30,7 @@ from accounts.permissions import authorize, has_perm, workspace_allows
 from accounts.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 from catalog import search, services
 from catalog.bulk import chunks
-from catalog.curation import curation_authorize_all, may_curate
+from catalog.curation import check_same_workspace, curation_authorize_all, links_diff, may_curate
 from catalog.models import Asset, AssetClassification, Classification, GlossaryTerm, GlossaryTermAsset
 from core.events import record_event, record_events
 
@@ -239,14 +239,11 @@ def assets_terms_change(*, assets: list[Asset], acting_user: User | SystemActor,
     wanted = list(exact if exact is not None else add)
     authorize(acting_user, lambda: all(has_perm(acting_user, "view", term) for term in wanted))
     for term in wanted:
-        if any(term.workspace_id != asset.data_source.workspace_id for asset in assets):
-            raise ValidationError({"terms": [f"{term} belongs to another workspace than the asset."]})
+        for asset in assets:
+            check_same_workspace(asset, term, "terms")
     by_id = {asset.pk: asset for asset in assets}
     current = list(GlossaryTermAsset.objects.filter(asset_id__in=by_id).select_related("term"))
-    kept, dropped_ids = {term.pk for term in wanted}, {term.pk for term in remove}
-    dropped = [link for link in current if (link.term_id not in kept if exact is not None
-                                            else link.term_id in dropped_ids)]
-    have = {(link.asset_id, link.term_id) for link in current} - {(link.asset_id, link.term_id) for link in dropped}
+    dropped, have = links_diff(current, "term_id", wanted=wanted, remove=remove, exact=exact is not None)
     new = [(asset, term) for asset in assets for term in wanted if (asset.pk, term.pk) not in have]
     deprecated = next((term for _, term in new if term.status == GlossaryTerm.Status.DEPRECATED), None)
     if deprecated is not None:

@@ -69,7 +69,7 @@ NO_WRITE = {  # reads, checks and pure helpers
     "catalog.lineage.services": {"sql_dialect", "sql_origin_key", "tables_matching", "columns_matching"},
     "catalog.lineage.openlineage": {"job_key", "event_text"},
     "catalog.lineage.definitions": {"definition_dialect"},
-    "catalog.curation": {"may_curate", "owner_key"},
+    "catalog.curation": {"may_curate", "owner_key", "links_diff", "check_same_workspace"},
     "catalog.source_assets": {"source_qualified_name"},
     "catalog.glossary": {"check_hierarchy", "parse_csv", "parse_json", "glossary_rows", "glossary_export"},
     "catalog.suggestions": {"term_fingerprint", "description_fingerprint", "asset_lookalikes"},
