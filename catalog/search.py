@@ -366,15 +366,11 @@ def corrections(words: Sequence[str], visible: Visibility | None) -> dict[str, l
                 # transaction only and put back after (the search's own "%" keeps the default); the edit
                 # distance then picks among them. In a session that has not used pg_trgm yet its setting does
                 # not exist (the library is loaded by the first "%"): missing_ok reads it as pg_trgm's default.
-                with transaction.atomic():
-                    cursor.execute("SELECT coalesce(current_setting('pg_trgm.similarity_threshold', true), %s), "
-                                   "set_config('pg_trgm.similarity_threshold', %s, true)",
-                                   [str(PG_TRGM_DEFAULT_THRESHOLD), str(CORRECTION_TRIGRAM_THRESHOLD)])
-                    before = cursor.fetchone()[0]
+                with _set_for_the_transaction(cursor, "pg_trgm.similarity_threshold",
+                                              str(CORRECTION_TRIGRAM_THRESHOLD), str(PG_TRGM_DEFAULT_THRESHOLD)):
                     cursor.execute(f"SELECT word FROM {table} WHERE word %% %s AND length(word) BETWEEN %s AND %s",
                                    [word, len(word) - limit, len(word) + limit])
                     candidates = cursor.fetchall()
-                    cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [before])
             else:
                 # No trigram index: the words of a close length (the vocabulary of a SQLite catalog is small).
                 cursor.execute(f"SELECT word FROM {table} WHERE length(word) BETWEEN %s AND %s",
@@ -702,13 +698,23 @@ def _through_indexes(cursor):
     if connection.vendor != "postgresql":
         yield
         return
+    with _set_for_the_transaction(cursor, "enable_seqscan", "off", "on"):
+        yield
+
+
+@contextmanager
+def _set_for_the_transaction(cursor, name: str, value: str, default: str):
+    """PostgreSQL's setting ``name`` at ``value`` for the statements inside, then put back: ``set_config``'s local
+    form lasts to the end of the outermost transaction, which a savepoint's release does not end. A setting not
+    defined yet in this session (an extension's, before its library loads) reads as ``default``."""
     with transaction.atomic():
-        cursor.execute("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)")
+        cursor.execute("SELECT coalesce(current_setting(%s, true), %s), set_config(%s, %s, true)",
+                       [name, default, name, value])
         before = cursor.fetchone()[0]
         try:
             yield
         finally:
-            cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [before])
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, before])
 
 
 def search_page(query: Query, visible: Visibility | None, filters: Filters, *, limit: int, offset: int,
