@@ -27,6 +27,7 @@ from accounts.fields import check_text
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog import search
+from catalog.markdown import text_with_newlines
 from catalog.models import Asset, AssetCertification, AssetOwner, AssetTag, Tag
 from catalog.selectors import asset_curatable_list, asset_owned_by
 from catalog.services import asset_described_record
@@ -52,7 +53,7 @@ def asset_describe(*, asset: Asset, description: str, acting_user: User | System
     _authorize_curation(acting_user, asset)
     described = asset.description
     with audit.record_changes(event="asset.changed", actor=acting_user, obj=asset, fields=["description"]):
-        asset.description = description
+        asset.description = text_with_newlines(description)
         asset.clean_fields(exclude=[field.name for field in Asset._meta.fields if field.name != "description"])
         asset.save(update_fields=["description"])
     if asset.description != described:
@@ -138,6 +139,7 @@ def tag_create(*, workspace: Workspace, acting_user: User | SystemActor, **field
     with writes.creating(Tag, acting_user=acting_user, event="tag.created",
                          allowed=lambda: workspace_allows(acting_user, "catalog.add_tag", workspace),
                          values={"workspace": workspace}, fields=fields, editable=TAG_FIELDS) as tag:
+        tag.description = text_with_newlines(tag.description)
         tag.full_clean()
     return tag
 
@@ -147,6 +149,7 @@ def tag_update(*, tag: Tag, acting_user: User | SystemActor, **fields) -> Tag:
     name = tag.name
     with writes.changing(tag, acting_user=acting_user, event="tag.changed", fields=fields, editable=TAG_FIELDS,
                          allowed=lambda: has_perm(acting_user, "change", tag)):
+        tag.description = text_with_newlines(tag.description)
         tag.full_clean()
     if tag.name != name:
         search.tag_assets_refresh(tag_ids=[tag.pk])
@@ -230,6 +233,7 @@ def asset_certify(*, asset: Asset, status: str, acting_user: User | SystemActor,
                   expires_at: datetime | None = None) -> AssetCertification:
     """Certify or deprecate ``asset``, replacing its earlier certification; by whom and when are recorded."""
     _authorize_curation(acting_user, asset)
+    note = text_with_newlines(note)
     _check_certification(status, note, expires_at)
     certification = AssetCertification.objects.select_for_update().filter(asset=asset).first()
     if certification is None:
@@ -386,6 +390,7 @@ def assets_certify(*, assets: list[Asset], status: str, acting_user: User | Syst
     """Certify or deprecate every asset (``asset_certify`` on each): one whose certification says the same
     already is left as it is, unaudited."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
+    note = text_with_newlines(note)
     _check_certification(status, note, expires_at)
     existing = {certification.asset_id: certification for certification in
                 AssetCertification.objects.select_for_update().filter(asset__in=assets)}
