@@ -138,7 +138,7 @@ class AssetAdmin(CurationAdminMixin, LineageAdminMixin, ContributedAdminMixin, R
         # The breadcrumbs read the parent (catalog.admin_assets.breadcrumbs): no query of its own.
         if obj.parent_id is None:
             return "—"
-        return format_html('<a href="{}">{}</a>', admin_assets.asset_url(obj.parent), obj.parent.qualified_name)
+        return format_html('<a href="{}">{}</a>', admin_assets.asset_url(obj.parent), obj.parent.title)
 
     # Not "properties": the page's Properties section holds the stewards' custom properties, a different thing.
     @admin.display(description="read from the source")

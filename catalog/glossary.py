@@ -31,7 +31,14 @@ from accounts.permissions import authorize, has_perm, workspace_allows
 from accounts.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 from catalog import search, services
 from catalog.bulk import chunks
-from catalog.curation import check_same_workspace, curation_authorize_all, links_diff, may_curate
+from catalog.curation import (
+    PartDone,
+    check_same_workspace,
+    curation_authorize_all,
+    links_diff,
+    links_done,
+    may_curate,
+)
 from catalog.markdown import text_with_newlines
 from catalog.models import Asset, AssetClassification, Classification, GlossaryTerm, GlossaryTermAsset
 from core.events import record_event, record_events
@@ -230,7 +237,7 @@ def _unlink_audit(link: GlossaryTermAsset, acting_user):
 
 @transaction.atomic
 def assets_terms_change(*, assets: list[Asset], acting_user: User | SystemActor, add=(), remove=(),
-                        exact=None) -> None:
+                        exact=None) -> PartDone:
     """Link and unlink terms on every asset, or with ``exact`` make their terms exactly those: what
     ``glossary_term_link``, ``glossary_term_unlink`` and ``asset_terms_set`` do asset by asset, with the same
     rules and audit rows, in a fixed number of statements whatever the number of assets — the links read once,
@@ -274,6 +281,8 @@ def assets_terms_change(*, assets: list[Asset], acting_user: User | SystemActor,
         "workspace": workspace.pk, "assets": sorted(asset_ids), "terms": sorted({term.pk for term in wanted}),
         "linked_by": getattr(linked_by, "pk", None)}) for workspace, asset_ids in linked.items()])
     search.documents_refresh(asset_ids={link.asset_id for link in [*dropped, *links]})
+    return links_done(assets=assets, wanted=wanted, remove=list(remove), exact=exact is not None,
+                      key=lambda term: term.pk, added=links, dropped=dropped)
 
 
 # --- import and export -------------------------------------------------------------------------------------------
