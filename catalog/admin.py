@@ -16,6 +16,7 @@ from accounts.admin import ContributedAdminMixin, RestrictedAdminMixin
 from accounts.permissions import has_any_grant
 from catalog import admin_assets, inventory
 from catalog.admin_curation import CurationAdminMixin, curate_selected
+from catalog.admin_filters import CURATION_FILTERS
 from catalog.admin_lineage import LineageAdminMixin
 from catalog.admin_readable import NOT_PROFILED, profile_facts, property_facts
 from catalog.models import (
@@ -88,7 +89,8 @@ class AssetAdmin(CurationAdminMixin, LineageAdminMixin, ContributedAdminMixin, R
 
     list_display = ["qualified_name_shown", "data_source", "data_type", "sensitivity", "row_count", "changed_at",
                     "removed_at"]
-    list_filter = [VisibleDataSourceFilter, RemovedFilter, "sensitivity"]
+    # The API's curation filters too (catalog.admin_filters), offering what the user sees.
+    list_filter = [VisibleDataSourceFilter, RemovedFilter, "sensitivity", *CURATION_FILTERS]
     search_fields = ["qualified_name", "description"]  # shows the search box; the search is get_search_results
     list_select_related = ["data_source"]  # not the parent: the list does not show it (100 rows and a join less)
     # A count(*) over a million columns on every page view is not worth it: no unfiltered total, and the
@@ -136,7 +138,7 @@ class AssetAdmin(CurationAdminMixin, LineageAdminMixin, ContributedAdminMixin, R
         # The breadcrumbs read the parent (catalog.admin_assets.breadcrumbs): no query of its own.
         if obj.parent_id is None:
             return "—"
-        return format_html('<a href="{}">{}</a>', admin_assets.asset_url(obj.parent), obj.parent.qualified_name)
+        return format_html('<a href="{}">{}</a>', admin_assets.asset_url(obj.parent), obj.parent.title)
 
     # Not "properties": the page's Properties section holds the stewards' custom properties, a different thing.
     @admin.display(description="read from the source")

@@ -305,12 +305,12 @@ def curation_view(request, model_admin, object_id):
         except PermissionDenied as exc:  # e.g. a term whose classification the user may not confirm
             form.add_error(None, admin_error_text(exc) or "You may not make this change.")
         else:
-            model_admin.message_user(request, f"The curation of {asset.qualified_name} was saved.", messages.SUCCESS)
+            model_admin.message_user(request, f"The curation of {asset.title} was saved.", messages.SUCCESS)
             return HttpResponseRedirect(asset_url(asset) + "#asset-curation")
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
-        "title": f"Curation of {asset.qualified_name}",
+        "title": f"Curation of {asset.title}",
         "asset": asset,
         "asset_crumbs": breadcrumbs(request, asset),
         "form": form,
@@ -436,7 +436,7 @@ def curate_selected(modeladmin, request, queryset):
         selection = {"admin": modeladmin.model._meta.verbose_name_plural, "filters": request.GET.dict()}
         try:
             count = asset_curation.assets_curate(assets=queryset, acting_user=request.user, selection=selection,
-                                                 **form.arguments())
+                                                 **form.arguments()).assets
         except (PermissionDenied, ValidationError) as exc:
             said = admin_error_text(exc)
             if "nothing was changed" not in said.lower():
@@ -454,7 +454,8 @@ def curate_selected(modeladmin, request, queryset):
         "title": f"Curate {counted(len(ids), str(opts.verbose_name), str(opts.verbose_name_plural))}",
         "form": form,
         "ids": ids,
-        "examples": list(queryset.order_by("qualified_name").values_list("qualified_name", flat=True)[:10]),
+        "examples": [asset.title for asset in queryset.select_related(None).order_by("qualified_name")
+                     .only("type", "name", "qualified_name")[:10]],
         "action": "curate_selected",
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         "media": modeladmin.media + form.media,

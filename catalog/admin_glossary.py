@@ -39,6 +39,7 @@ from config.serializers import is_id_text
 
 LINKED_ASSETS_SHOWN = 50
 IMPORT_SESSION_KEY = "racine_glossary_import"
+IMPORT_ERRORS_SHOWN = 200
 IMPORT_URL = "admin:catalog_glossaryterm_import"
 
 
@@ -371,6 +372,13 @@ def _plan_rows(plan) -> list[dict]:
             for item in plan.items]
 
 
+def _refusal(rejected: glossary.ImportRejected) -> dict:
+    """Every problem of a refused file, up to ``IMPORT_ERRORS_SHOWN`` (a file of 10,000 bad rows is not a page
+    of 10,000 rows), and how many more there are."""
+    return {"errors": rejected.errors[:IMPORT_ERRORS_SHOWN],
+            "errors_more": max(0, len(rejected.errors) - IMPORT_ERRORS_SHOWN)}
+
+
 def import_view(request, model_admin):
     """Upload → dry run (the plan, per term: created, updated with what, unchanged) → confirm → applied. The file
     waits in the session between the dry run and the confirmation, so the steward does not pick it again."""
@@ -393,7 +401,7 @@ def import_view(request, model_admin):
                                             acting_user=user)
         except glossary.ImportRejected as rejected:
             del request.session[IMPORT_SESSION_KEY]
-            context.update(form=GlossaryImportForm(user=user), errors=rejected.errors)
+            context.update(form=GlossaryImportForm(user=user), **_refusal(rejected))
             return TemplateResponse(request, "admin/catalog/curation/glossary_import.html", context)
         except (PermissionDenied, ValidationError) as exc:
             del request.session[IMPORT_SESSION_KEY]
@@ -413,7 +421,7 @@ def import_view(request, model_admin):
             plan = glossary.glossary_import(workspace=data["workspace"], data=data["text"], fmt=data["format"],
                                             acting_user=user, dry_run=True)
         except glossary.ImportRejected as rejected:
-            context["errors"] = rejected.errors
+            context.update(_refusal(rejected))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

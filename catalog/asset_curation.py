@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,12 +27,33 @@ from catalog.models import Asset
 
 # Beyond this, one request would hold its transaction (and the locks of every row it writes) for minutes.
 MAX_BULK_ASSETS = 5_000
+# How many ids of the assets a bulk curation changed its summary lists (the count is always whole).
+CHANGED_IDS_SHOWN = 1_000
 UNCHANGED = object()  # "leave the certification as it is" (None ends it)
 OPERATIONS = ("set", "add", "remove")
 # The certification's parts as the curation document (API and admin forms) names them: a refusal of its expiry is
 # an error on ``certification_expires_at``, the field the caller filled, not on the service's ``expires_at``.
 CERTIFICATION_FIELDS = {"status": "certification", "note": "certification_note",
                         "expires_at": "certification_expires_at"}
+
+
+@dataclass
+class BulkDone:
+    """What a bulk curation did: how many assets were selected, and per part asked for (``owners``, ``tags``,
+    ``terms``, ``certification``, ``properties``) its counts and the assets it changed."""
+
+    assets: int
+    parts: dict[str, curation.PartDone] = field(default_factory=dict)
+
+    def changed_ids(self) -> list[int]:
+        """The assets at least one part changed, by id."""
+        return sorted(set().union(*(part.asset_ids for part in self.parts.values())))
+
+    def summary(self) -> dict:
+        changed, ids_shown = self.changed_ids(), CHANGED_IDS_SHOWN
+        return {"assets": self.assets, "changed": len(changed), "changed_ids": changed[:ids_shown],
+                "changed_ids_complete": len(changed) <= ids_shown,
+                "operations": {name: dict(part.counts) for name, part in self.parts.items()}}
 
 
 @contextmanager
@@ -99,14 +121,16 @@ def _described(operation: dict | None) -> dict | None:
 @transaction.atomic
 def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, owners: dict | None = None,
                   tags: dict | None = None, terms: dict | None = None, certification=UNCHANGED,
-                  property_values: dict | None = None, selection: dict | None = None) -> int:
+                  property_values: dict | None = None, selection: dict | None = None) -> BulkDone:
     """Curate every asset of ``assets`` (a selection the caller sees) in one transaction: ``owners``, ``tags``
     and ``terms`` are each ``{"set": [...]}`` or ``{"add": [...], "remove": [...]}`` (owners as
     ``curation.asset_owners_set`` takes them, tags and terms as objects); ``certification`` as in
     ``asset_curation_set``; ``property_values`` is ``{"set": {key: value}, "clear": [keys]}`` (either part). At
     most ``MAX_BULK_ASSETS``; every asset must be one the caller may curate; any refusal on any asset (a tag of
     another workspace, a deprecated term, a value a property does not allow) changes nothing. ``selection`` (how
-    the assets were chosen) goes into the bulk audit row. Returns how many assets were selected."""
+    the assets were chosen) goes into the bulk audit row. Returns what was done (``BulkDone``): how many assets
+    were selected, and per part how many links were added, removed or already as asked (certifications changed or
+    ended, properties set or cleared) and which assets changed."""
     for name, operation in (("owners", owners), ("tags", tags), ("terms", terms)):
         _check_operation(name, operation)
     _check_properties_operation(property_values)
@@ -121,24 +145,29 @@ def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, o
     selected = list(assets.select_related("data_source__workspace").order_by("pk"))
     curation.curation_authorize_all(asset_ids=[asset.pk for asset in selected], acting_user=acting_user)
     # Each part in a fixed number of statements, whatever the number of assets.
+    done = BulkDone(assets=count)
     if owners is not None:
-        curation.assets_owners_change(assets=selected, acting_user=acting_user, add=owners.get("add", []),
-                                      remove=owners.get("remove", []), exact=owners.get("set"))
+        done.parts["owners"] = curation.assets_owners_change(
+            assets=selected, acting_user=acting_user, add=owners.get("add", []), remove=owners.get("remove", []),
+            exact=owners.get("set"))
     if tags is not None:
-        curation.assets_tags_change(assets=selected, acting_user=acting_user, add=tags.get("add", []),
-                                    remove=tags.get("remove", []), exact=tags.get("set"))
+        done.parts["tags"] = curation.assets_tags_change(
+            assets=selected, acting_user=acting_user, add=tags.get("add", []), remove=tags.get("remove", []),
+            exact=tags.get("set"))
     if terms is not None:
-        glossary.assets_terms_change(assets=selected, acting_user=acting_user, add=terms.get("add", []),
-                                     remove=terms.get("remove", []), exact=terms.get("set"))
+        done.parts["terms"] = glossary.assets_terms_change(
+            assets=selected, acting_user=acting_user, add=terms.get("add", []), remove=terms.get("remove", []),
+            exact=terms.get("set"))
     if certification is None:
-        curation.assets_certification_end(assets=selected, acting_user=acting_user)
+        done.parts["certification"] = curation.assets_certification_end(assets=selected, acting_user=acting_user)
     elif certification is not UNCHANGED:
         with _certification_named():
-            curation.assets_certify(assets=selected, acting_user=acting_user, **certification)
+            done.parts["certification"] = curation.assets_certify(assets=selected, acting_user=acting_user,
+                                                                  **certification)
     if property_values is not None:
-        properties.assets_properties_change(assets=selected, acting_user=acting_user,
-                                            set_values=property_values.get("set"),
-                                            clear=property_values.get("clear", ()))
+        done.parts["properties"] = properties.assets_properties_change(
+            assets=selected, acting_user=acting_user, set_values=property_values.get("set"),
+            clear=property_values.get("clear", ()))
     by_workspace: dict[Workspace, list[int]] = defaultdict(list)
     for asset in selected:
         by_workspace[asset.data_source.workspace].append(asset.pk)
@@ -152,4 +181,4 @@ def assets_curate(*, assets: QuerySet[Asset], acting_user: User | SystemActor, o
                                   extra={"assets": len(ids), "asset_ids": ids, "operation": asked,
                                          "selection": selection or {}})
                       for workspace, ids in sorted(by_workspace.items(), key=lambda item: item[0].pk))
-    return count
+    return done

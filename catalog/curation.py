@@ -14,6 +14,7 @@ repeated request writes nothing and audits nothing; bulk curation calls the same
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import Group
@@ -27,6 +28,7 @@ from accounts.fields import check_text
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
 from catalog import search
+from catalog.markdown import text_with_newlines
 from catalog.models import Asset, AssetCertification, AssetOwner, AssetTag, Tag
 from catalog.selectors import asset_curatable_list, asset_owned_by
 from catalog.services import asset_described_record
@@ -52,7 +54,7 @@ def asset_describe(*, asset: Asset, description: str, acting_user: User | System
     _authorize_curation(acting_user, asset)
     described = asset.description
     with audit.record_changes(event="asset.changed", actor=acting_user, obj=asset, fields=["description"]):
-        asset.description = description
+        asset.description = text_with_newlines(description)
         asset.clean_fields(exclude=[field.name for field in Asset._meta.fields if field.name != "description"])
         asset.save(update_fields=["description"])
     if asset.description != described:
@@ -138,6 +140,7 @@ def tag_create(*, workspace: Workspace, acting_user: User | SystemActor, **field
     with writes.creating(Tag, acting_user=acting_user, event="tag.created",
                          allowed=lambda: workspace_allows(acting_user, "catalog.add_tag", workspace),
                          values={"workspace": workspace}, fields=fields, editable=TAG_FIELDS) as tag:
+        tag.description = text_with_newlines(tag.description)
         tag.full_clean()
     return tag
 
@@ -147,6 +150,7 @@ def tag_update(*, tag: Tag, acting_user: User | SystemActor, **fields) -> Tag:
     name = tag.name
     with writes.changing(tag, acting_user=acting_user, event="tag.changed", fields=fields, editable=TAG_FIELDS,
                          allowed=lambda: has_perm(acting_user, "change", tag)):
+        tag.description = text_with_newlines(tag.description)
         tag.full_clean()
     if tag.name != name:
         search.tag_assets_refresh(tag_ids=[tag.pk])
@@ -230,6 +234,7 @@ def asset_certify(*, asset: Asset, status: str, acting_user: User | SystemActor,
                   expires_at: datetime | None = None) -> AssetCertification:
     """Certify or deprecate ``asset``, replacing its earlier certification; by whom and when are recorded."""
     _authorize_curation(acting_user, asset)
+    note = text_with_newlines(note)
     _check_certification(status, note, expires_at)
     certification = AssetCertification.objects.select_for_update().filter(asset=asset).first()
     if certification is None:
@@ -297,6 +302,26 @@ def asset_certifications_expire(*, now: datetime | None = None) -> int:
 # assets come with ``data_source__workspace`` (the audit rows' workspace) read.
 
 
+@dataclass
+class PartDone:
+    """What one part of a bulk curation did: its counts by word (links ``added``, ``removed`` and ``unchanged`` —
+    asked for but already as asked —, certifications ``changed`` or ``ended``…), and the assets it changed."""
+
+    counts: dict[str, int]
+    asset_ids: set[int] = field(default_factory=set)
+
+
+def links_done(*, assets: list, wanted: list, remove: list, exact: bool, key, added: list, dropped: list) -> PartDone:
+    """The counts of a bulk change of links (owners, tags, terms): of the (asset, item) pairs the operation named —
+    every asset with each item wanted, and with each item to remove unless the set is ``exact`` —, those ``added``,
+    those ``removed`` (with ``exact``, also the links the set left out) and the others ``unchanged``."""
+    asked = len(assets) * (len({key(item) for item in wanted}) + (0 if exact else len({key(item) for item in remove})))
+    removed_asked = 0 if exact else len(dropped)
+    return PartDone({"added": len(added), "removed": len(dropped),
+                     "unchanged": max(0, asked - len(added) - removed_asked)},
+                    {link.asset_id for link in [*added, *dropped]})
+
+
 class CurationRefused(PermissionDenied):
     """Some of the assets may not be curated by the caller; the message says how many. Safe to show: the
     selection is made among the assets the caller sees."""
@@ -323,7 +348,7 @@ def owner_key(owner) -> tuple:
 
 @transaction.atomic
 def assets_owners_change(*, assets: list[Asset], acting_user: User | SystemActor, add=(), remove=(),
-                         exact=None) -> None:
+                         exact=None) -> PartDone:
     """Add and remove owners (each ``{"owner_type", "user" | "group"}``) on every asset, or with ``exact`` make
     their owners exactly those."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
@@ -356,11 +381,13 @@ def assets_owners_change(*, assets: list[Asset], acting_user: User | SystemActor
     AssetOwner.objects.bulk_create(new, batch_size=1000)
     audit.record_many([*events, *(_owner_event(owner, acting_user, added=True) for owner in new)])
     search.documents_refresh(asset_ids={owner.asset_id for owner in [*dropped, *new]})
+    return links_done(assets=assets, wanted=wanted, remove=list(remove), exact=exact is not None, key=owner_key,
+                      added=new, dropped=dropped)
 
 
 @transaction.atomic
 def assets_tags_change(*, assets: list[Asset], acting_user: User | SystemActor, add=(), remove=(),
-                       exact=None) -> None:
+                       exact=None) -> PartDone:
     """Add and remove tags on every asset, or with ``exact`` make their tags exactly those."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
     wanted = list(exact if exact is not None else add)
@@ -378,20 +405,23 @@ def assets_tags_change(*, assets: list[Asset], acting_user: User | SystemActor, 
     AssetTag.objects.bulk_create(new, batch_size=1000)
     audit.record_many([*events, *(_tag_event(link.asset, link.tag, acting_user, added=True) for link in new)])
     search.documents_refresh(asset_ids={link.asset_id for link in [*dropped, *new]})
+    return links_done(assets=assets, wanted=wanted, remove=list(remove), exact=exact is not None,
+                      key=lambda tag: tag.pk, added=new, dropped=dropped)
 
 
 @transaction.atomic
 def assets_certify(*, assets: list[Asset], status: str, acting_user: User | SystemActor, note: str = "",
-                   expires_at: datetime | None = None) -> None:
+                   expires_at: datetime | None = None) -> PartDone:
     """Certify or deprecate every asset (``asset_certify`` on each): one whose certification says the same
     already is left as it is, unaudited."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
+    note = text_with_newlines(note)
     _check_certification(status, note, expires_at)
     existing = {certification.asset_id: certification for certification in
                 AssetCertification.objects.select_for_update().filter(asset__in=assets)}
     wanted = {"status": status, "note": note, "expires_at": expires_at}
     now, by = timezone.now(), user_or_none(acting_user)
-    changed, new, events = [], [], []
+    changed, new, events, touched = [], [], [], set()
     for asset in assets:
         certification = existing.get(asset.pk)
         before = audit.snapshot(certification, AssetCertification.audit_fields) if certification else {}
@@ -402,6 +432,7 @@ def assets_certify(*, assets: list[Asset], status: str, acting_user: User | Syst
             new.append(AssetCertification(asset=asset, certified_by=by, certified_at=now, **wanted))
         else:
             changed.append(certification.pk)
+        touched.add(asset.pk)
         events.append(audit.build(event=f"asset.{status}", actor=acting_user, obj=asset,
                                   changes={f"certification_{name}": value for name, value in changes.items()}))
     AssetCertification.objects.filter(pk__in=changed).update(certified_by=by, certified_at=now, **wanted)
@@ -410,10 +441,11 @@ def assets_certify(*, assets: list[Asset], status: str, acting_user: User | Syst
                                         *AssetCertification.objects.filter(pk__in=changed).values_list("asset_id",
                                                                                                        flat=True)])
     audit.record_many(events)
+    return PartDone({"changed": len(touched), "unchanged": len(assets) - len(touched)}, touched)
 
 
 @transaction.atomic
-def assets_certification_end(*, assets: list[Asset], acting_user: User | SystemActor) -> None:
+def assets_certification_end(*, assets: list[Asset], acting_user: User | SystemActor) -> PartDone:
     """End the certification (or deprecation) of every asset that has one."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
     by_id = {asset.pk: asset for asset in assets}
@@ -425,3 +457,5 @@ def assets_certification_end(*, assets: list[Asset], acting_user: User | SystemA
     AssetCertification.objects.filter(pk__in=[certification.pk for certification in ended]).delete()
     search.documents_refresh(asset_ids=[certification.asset_id for certification in ended])
     audit.record_many(events)
+    return PartDone({"ended": len(ended), "unchanged": len(assets) - len(ended)},
+                    {certification.asset_id for certification in ended})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
@@ -30,7 +31,15 @@ from accounts.permissions import authorize, has_perm, workspace_allows
 from accounts.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 from catalog import search, services
 from catalog.bulk import chunks
-from catalog.curation import check_same_workspace, curation_authorize_all, links_diff, may_curate
+from catalog.curation import (
+    PartDone,
+    check_same_workspace,
+    curation_authorize_all,
+    links_diff,
+    links_done,
+    may_curate,
+)
+from catalog.markdown import text_with_newlines
 from catalog.models import Asset, AssetClassification, Classification, GlossaryTerm, GlossaryTermAsset
 from core.events import record_event, record_events
 
@@ -69,6 +78,7 @@ def check_hierarchy(term: GlossaryTerm, parent: GlossaryTerm | None) -> None:
 
 
 def _validate_term(term: GlossaryTerm) -> None:
+    term.definition = text_with_newlines(term.definition)
     term.synonyms = _words(term.synonyms, "synonyms")
     term.abbreviations = _words(term.abbreviations, "abbreviations")
     if term.classification is not None and not term.classification.is_active:
@@ -227,7 +237,7 @@ def _unlink_audit(link: GlossaryTermAsset, acting_user):
 
 @transaction.atomic
 def assets_terms_change(*, assets: list[Asset], acting_user: User | SystemActor, add=(), remove=(),
-                        exact=None) -> None:
+                        exact=None) -> PartDone:
     """Link and unlink terms on every asset, or with ``exact`` make their terms exactly those: what
     ``glossary_term_link``, ``glossary_term_unlink`` and ``asset_terms_set`` do asset by asset, with the same
     rules and audit rows, in a fixed number of statements whatever the number of assets — the links read once,
@@ -271,6 +281,8 @@ def assets_terms_change(*, assets: list[Asset], acting_user: User | SystemActor,
         "workspace": workspace.pk, "assets": sorted(asset_ids), "terms": sorted({term.pk for term in wanted}),
         "linked_by": getattr(linked_by, "pk", None)}) for workspace, asset_ids in linked.items()])
     search.documents_refresh(asset_ids={link.asset_id for link in [*dropped, *links]})
+    return links_done(assets=assets, wanted=wanted, remove=list(remove), exact=exact is not None,
+                      key=lambda term: term.pk, added=links, dropped=dropped)
 
 
 # --- import and export -------------------------------------------------------------------------------------------
@@ -283,13 +295,14 @@ MAX_IMPORT_ROWS = 10_000
 
 
 class ImportRejected(ValidationError):
-    """The file as a whole is refused; ``errors`` lists each problem as ``{"row", "column", "message"}`` (row 1 is
-    the first term: the CSV's header is not counted)."""
+    """The file as a whole is refused; ``errors`` lists every problem found as ``{"row", "column", "message"}``
+    (row 0 is the header, or the file as a whole; row 1 is the first term: the CSV's header is not counted)."""
 
     def __init__(self, errors: list[dict]):
         self.errors = errors
         first = errors[0]
-        where = f"row {first['row']}" + (f", column {first['column']}" if first["column"] else "")
+        where = (f"row {first['row']}" if first["row"] else "header") + (
+            f", column {first['column']}" if first["column"] else "")
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(f"{where}: {first['message']}{more}")
 
@@ -311,6 +324,21 @@ class ImportPlan:
                 "unchanged": self.count("unchanged"), "terms": self.items}
 
 
+@dataclass
+class ReadFile:
+    """A file as its parser read it: each term's row (``None`` where no term can be read from it, so that rows
+    keep their numbers), and every problem found on the way — the header's and each row's, all of them, so that
+    a steward corrects the file once rather than once per problem. ``resolvable``: the rows can be checked
+    further (names, parents, stewards…); not when the header has no ``name`` column."""
+
+    rows: list[dict | None] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    resolvable: bool = True
+
+    def problem(self, row: int, column: str, message: str) -> None:
+        self.errors.append({"row": row, "column": column, "message": message})
+
+
 def _unquote(text: str) -> str:
     """Undo the export's spreadsheet quoting (``'=…`` → ``=…``) so that an exported file imports as it was."""
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
@@ -318,76 +346,124 @@ def _unquote(text: str) -> str:
 
 def _check_row_count(count: int) -> None:
     # Checked as the rows are read: a 2.5 MB file holds 250,000 one-word rows, seconds of checking before the cap.
+    # The one problem that stops the reading: past it, the file is not read for more.
     if count > MAX_IMPORT_ROWS:
         raise ImportRejected([{"row": MAX_IMPORT_ROWS + 1, "column": "",
                                "message": f"At most {MAX_IMPORT_ROWS:,} terms per file."}])
 
 
-def parse_csv(data: str) -> list[dict]:
+def read_csv(data: str) -> ReadFile:
+    """The rows of a CSV glossary and every problem in it. An unknown column is named (each one) and its cells
+    left out, so that the rows' own problems are found as well."""
+    read = ReadFile()
     reader = csv.DictReader(io.StringIO(data))
-    if reader.fieldnames is None or "name" not in reader.fieldnames:
-        raise ImportRejected([{"row": 0, "column": "name", "message": "The header must name a 'name' column."}])
-    unknown = [name for name in reader.fieldnames if name not in COLUMNS]
-    if unknown:
-        raise ImportRejected([{"row": 0, "column": unknown[0], "message": f"Unknown column; the columns are: "
-                                                                          f"{', '.join(COLUMNS)}."}])
-    rows = []
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        read.problem(0, "", f"Not readable CSV: {exc}.")
+        read.resolvable = False
+        return read
+    if header is None or "name" not in header:
+        read.problem(0, "name", "The header must name a 'name' column.")
+        read.resolvable = False
+    for name, times in Counter(header or ()).items():
+        if not name:
+            read.problem(0, "", "A column without a name in the header.")
+        elif name not in COLUMNS:
+            read.problem(0, name, f"Unknown column; the columns are: {', '.join(COLUMNS)}.")
+        elif times > 1:
+            read.problem(0, name, "Named more than once in the header.")
+    if header is None:
+        return read
     try:
         for record in reader:
-            _check_row_count(len(rows) + 1)
+            number = len(read.rows) + 1
+            _check_row_count(number)
             if None in record:
-                raise ImportRejected([{"row": len(rows) + 1, "column": "", "message": "More cells than the header."}])
+                read.problem(number, "", "More cells than the header.")
             row = {}
             for name, value in record.items():
+                if name not in COLUMNS:
+                    continue
                 value = _unquote((value or "").strip())
                 row[name] = ([part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()]
                              if name in LIST_COLUMNS else value)
-            rows.append(_storable_row(len(rows) + 1, row))
-    except csv.Error as exc:  # a cell past the csv module's size limit
-        raise ImportRejected([{"row": len(rows) + 1, "column": "", "message": f"Not readable CSV: {exc}."}]) from None
-    return rows
+            read.rows.append(_storable_row(number, row, read))
+    except csv.Error as exc:  # a cell past the csv module's size limit: the rest of the file is not read
+        read.problem(len(read.rows) + 1, "", f"Not readable CSV: {exc}.")
+    return read
 
 
-def _storable_row(number: int, row: dict) -> dict:
-    """``row``, refused when a cell holds a character no database text holds (it would fail the write)."""
+def _storable_row(number: int, row: dict, read: ReadFile) -> dict:
+    """``row``, with the cells holding a character no database text holds (it would fail the write) named as
+    problems and emptied."""
     for name, value in row.items():
         if any(UNSTORABLE_TEXT.search(word) for word in (value if isinstance(value, list) else [value])):
-            raise ImportRejected([{"row": number, "column": name,
-                                   "message": "The text holds a NUL or an invalid character."}])
+            read.problem(number, name, "The text holds a NUL or an invalid character.")
+            row[name] = [] if name in LIST_COLUMNS else ""
     return row
 
 
-def parse_json(data: str) -> list[dict]:
+def read_json(data: str) -> ReadFile:
+    """The terms of a JSON glossary and every problem in them (an unknown field, a value of the wrong type: each
+    named, the term's other fields still checked)."""
+    read = ReadFile()
     try:
         document = json.loads(data)
     except ValueError as exc:
-        raise ImportRejected([{"row": 0, "column": "", "message": f"Not JSON: {exc}"}]) from None
+        read.problem(0, "", f"Not JSON: {exc}")
+        return read
     except RecursionError:
-        raise ImportRejected([{"row": 0, "column": "", "message": "Not a glossary: nested too deeply."}]) from None
+        read.problem(0, "", "Not a glossary: nested too deeply.")
+        return read
     terms = document.get("terms") if isinstance(document, dict) else document
     if not isinstance(terms, list):
-        raise ImportRejected([{"row": 0, "column": "", "message": 'Expected a list of terms (or {"terms": […]}).'}])
+        read.problem(0, "", 'Expected a list of terms (or {"terms": […]}).')
+        return read
     _check_row_count(len(terms))
-    rows = []
     for number, item in enumerate(terms, start=1):
         if not isinstance(item, dict):
-            raise ImportRejected([{"row": number, "column": "", "message": "Each term is an object."}])
-        unknown = [name for name in item if name not in COLUMNS]
-        if unknown:
-            raise ImportRejected([{"row": number, "column": unknown[0], "message": "Unknown field."}])
+            read.problem(number, "", "Each term is an object.")
+            read.rows.append(None)
+            continue
+        for name in item:
+            if name not in COLUMNS:
+                read.problem(number, name, "Unknown field.")
         row = {}
         for name in COLUMNS:
-            value = item.get(name, [] if name in LIST_COLUMNS else "")
+            empty = [] if name in LIST_COLUMNS else ""
+            value = item.get(name, empty)
             if value is None:
-                value = [] if name in LIST_COLUMNS else ""
+                value = empty
             if name in LIST_COLUMNS:
                 if not isinstance(value, list) or not all(isinstance(word, str) for word in value):
-                    raise ImportRejected([{"row": number, "column": name, "message": "Expected a list of text."}])
+                    read.problem(number, name, "Expected a list of text.")
+                    value = empty
             elif not isinstance(value, str):
-                raise ImportRejected([{"row": number, "column": name, "message": "Expected text."}])
+                read.problem(number, name, "Expected text.")
+                value = empty
             row[name] = value
-        rows.append(_storable_row(number, row))
-    return rows
+        read.rows.append(_storable_row(number, row, read))
+    return read
+
+
+READERS = {"csv": read_csv, "json": read_json}
+
+
+def _parsed(read: ReadFile) -> list[dict]:
+    if read.errors:
+        raise ImportRejected(read.errors)
+    return read.rows
+
+
+def parse_csv(data: str) -> list[dict]:
+    """The rows of a CSV glossary, or ``ImportRejected`` with every problem the reading found."""
+    return _parsed(read_csv(data))
+
+
+def parse_json(data: str) -> list[dict]:
+    """The terms of a JSON glossary, or ``ImportRejected`` with every problem the reading found."""
+    return _parsed(read_json(data))
 
 
 PARSERS = {"csv": parse_csv, "json": parse_json}
@@ -402,13 +478,15 @@ def _resolve(rows: list[dict], workspace: Workspace) -> tuple:
     members = {user.get_username(): user for user in User.objects.filter(memberships__workspace=workspace)}
     classifications = {item.name: item for item in Classification.objects.filter(is_active=True)}
     errors, wanted, seen = [], [], {}
-    names_in_file = {row.get("name", "").strip() for row in rows}
+    names_in_file = {row.get("name", "").strip() for row in rows if row is not None}
     known_names = set(existing) | names_in_file
 
     def problem(number, column, message):
         errors.append({"row": number, "column": column, "message": message})
 
     for number, row in enumerate(rows, start=1):
+        if row is None:  # nothing could be read from it (its problem is the reader's)
+            continue
         name = row.get("name", "").strip()
         if not name:
             problem(number, "name", "A term needs a name.")
@@ -421,7 +499,7 @@ def _resolve(rows: list[dict], workspace: Workspace) -> tuple:
         status = row.get("status") or GlossaryTerm.Status.DRAFT
         if status not in GlossaryTerm.Status.values:
             problem(number, "status", f"Choose one of: {', '.join(GlossaryTerm.Status.values)}.")
-        definition = row.get("definition", "")
+        definition = text_with_newlines(row.get("definition", ""))
         if len(definition) > GlossaryTerm._meta.get_field("definition").max_length:
             problem(number, "definition", "At most 10,000 characters.")
         parent = row.get("parent", "").strip()
@@ -461,6 +539,18 @@ def _resolve(rows: list[dict], workspace: Workspace) -> tuple:
     for item in wanted:
         item["related_terms"] = sorted(related[item["name"]])
     return wanted, existing, errors, members, classifications
+
+
+def _first_per_cell(errors: list[dict]) -> list[dict]:
+    """The problems by row (the header first), the first one of each cell only: a cell the reading emptied (a NUL
+    in a name) is not named again by the checks that followed ("A term needs a name")."""
+    seen, kept = set(), []
+    for error in sorted(errors, key=lambda error: error["row"]):
+        cell = (error["row"], error["column"])
+        if not error["column"] or cell not in seen:
+            seen.add(cell)
+            kept.append(error)
+    return kept
 
 
 def _words_or_empty(value) -> list[str]:
@@ -516,8 +606,11 @@ def glossary_import(*, workspace: Workspace, data: str, fmt: str, acting_user: U
               and workspace_allows(acting_user, "catalog.change_glossaryterm", workspace))
     if fmt not in PARSERS:
         raise ValidationError({"format": [f"Choose one of: {', '.join(PARSERS)}."]})
-    rows = PARSERS[fmt](data)
-    wanted, existing, errors, members, classifications = _resolve(rows, workspace)
+    read = READERS[fmt](data)
+    errors = read.errors
+    if read.resolvable:
+        wanted, existing, resolved, members, classifications = _resolve(read.rows, workspace)
+        errors = _first_per_cell([*errors, *resolved])
     if errors:
         raise ImportRejected(errors)
     plan = ImportPlan(workspace=workspace, dry_run=dry_run)

@@ -6,6 +6,8 @@ Two maintained libraries, each doing one job: markdown-it-py parses CommonMark w
 """
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -14,6 +16,17 @@ _parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("ta
 ALLOWED_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "s", "del", "code", "pre",
                 "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}}
+
+
+_LINE_ENDINGS = re.compile(r"\r\n?")
+
+
+def text_with_newlines(text: str) -> str:
+    """``text`` with every line ending a ``\\n``: browsers post a textarea's lines ending in ``\\r\\n`` (the HTML
+    standard says so), an API client usually ``\\n``, an old Mac file ``\\r``. The curation services store the
+    stewards' texts (descriptions, term definitions, notes) this way, so the same text typed in the admin and sent
+    to the API is the same stored text: compared as unchanged, searched and exported alike."""
+    return _LINE_ENDINGS.sub("\n", text) if text else text
 
 
 def render_markdown(text: str) -> str:

@@ -87,7 +87,13 @@ class Asset(GovernedModel):
         permissions = [("classify_asset", "Can classify an asset")]
 
     def __str__(self) -> str:
-        return self.qualified_name
+        return self.title
+
+    @property
+    def title(self) -> str:
+        """What pages and lists show the asset as: its qualified name, but a data source's own asset its source's
+        name — its qualified name's trailing slash (catalog.source_assets) is a key, not a word for readers."""
+        return self.name if self.type == self.Type.SOURCE else self.qualified_name
 
 
 class AssetTypeManager(models.Manager):

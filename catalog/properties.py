@@ -383,7 +383,8 @@ def _wanted_per_workspace(assets: list[Asset], set_values: Mapping[str, object],
 
 @transaction.atomic
 def assets_properties_change(*, assets: list[Asset], acting_user: User | SystemActor,
-                             set_values: Mapping[str, object] | None = None, clear: Iterable[str] = ()) -> None:
+                             set_values: Mapping[str, object] | None = None,
+                             clear: Iterable[str] = ()) -> curation.PartDone:
     """Set the properties of ``set_values`` (by key; None clears) and clear those of ``clear`` on every asset, with
     the same checks and audit rows as ``asset_properties_set``, in a number of statements that does not grow with
     the assets (one UPDATE per property and workspace). The assets come with ``data_source__workspace``."""
@@ -403,13 +404,15 @@ def assets_properties_change(*, assets: list[Asset], acting_user: User | SystemA
     stored = {(row.asset_id, row.definition_id): row for row in AssetPropertyValue.objects.select_for_update()
               .filter(asset_id__in=by_id, definition__in=definitions)}
     now, by = timezone.now(), user_or_none(acting_user)
-    new, dropped, changed, events = [], [], defaultdict(list), []
+    new, dropped, changed, events, asked, touched = [], [], defaultdict(list), [], 0, set()
     for asset in assets:
         for definition, value in wanted[asset.data_source.workspace_id].items():
+            asked += 1
             row = stored.get((asset.pk, definition.pk))
             before = row.value if row is not None else None
             if _same(before, value):
                 continue
+            touched.add(asset.pk)
             if value is None:
                 dropped.append(row.pk)
             elif row is None:
@@ -424,6 +427,8 @@ def assets_properties_change(*, assets: list[Asset], acting_user: User | SystemA
             value=wanted[definition.workspace_id][definition], set_by=by, set_at=now)
     AssetPropertyValue.objects.bulk_create(new, batch_size=1000)
     audit.record_many(events)
+    return curation.PartDone({"set": len(events) - len(dropped), "cleared": len(dropped),
+                              "unchanged": asked - len(events)}, touched)
 
 
 _TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0"}

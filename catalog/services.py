@@ -22,6 +22,7 @@ from accounts.fields import check_text
 from accounts.models import User, Workspace
 from accounts.permissions import authorize, has_any_grant, has_perm
 from catalog import search
+from catalog.markdown import text_with_newlines
 from catalog.models import Asset, AssetClassification, Classification
 from catalog.selectors import asset_classification_list, asset_list
 from core.events import record_event, record_events
@@ -36,6 +37,8 @@ def asset_update(*, asset: Asset, acting_user: User | SystemActor, **fields) -> 
     unknown = set(fields) - set(ASSET_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: ["This field is set by scans."] for name in unknown})
+    if isinstance(fields.get("description"), str):
+        fields["description"] = text_with_newlines(fields["description"])  # as catalog.curation.asset_describe
     described = asset.description
     with audit.record_changes(event="asset.changed", actor=acting_user, obj=asset, fields=ASSET_EDITABLE_FIELDS):
         for name, value in fields.items():

@@ -203,8 +203,58 @@ class BulkCurationSerializer(CertificationFields, ScopedSerializer):
         return attrs
 
 
+def _counts(name: str, doc: str, **words: str) -> type[serializers.Serializer]:
+    return type(name, (serializers.Serializer,), {
+        "__doc__": doc, "__module__": __name__,
+        **{word: serializers.IntegerField(min_value=0, help_text=help_text) for word, help_text in words.items()}})
+
+
+_LINKS_ASKED = ("Of the (asset, item) pairs the operation named — each selected asset with each item of set or add, "
+                "and with each item of remove —, those already as asked.")
+LinkCountsSerializer = _counts(
+    "BulkLinkCounts", "What an owners, tags or terms operation did.",
+    added="Links added (an owner, a tag or a term on one asset).",
+    removed="Links removed: those of remove, or with set those it left out.", unchanged=_LINKS_ASKED)
+
+
+class BulkCertificationCountsSerializer(serializers.Serializer):
+    """What the certification did: with a status, ``changed`` and ``unchanged``; with null, ``ended`` and
+    ``unchanged``."""
+
+    changed = serializers.IntegerField(required=False, min_value=0, help_text="Assets certified or deprecated, or "
+                                                                              "whose note or expiry changed.")
+    ended = serializers.IntegerField(required=False, min_value=0,
+                                     help_text="Assets whose certification was ended (certification null).")
+    unchanged = serializers.IntegerField(min_value=0, help_text="Assets whose certification already was as asked "
+                                                                "(or that had none to end).")
+
+
+PropertyCountsSerializer = _counts(
+    "BulkPropertyCounts", "What the properties operation did, counted per asset and property.",
+    set="Values written (new or changed).", cleared="Values cleared.",
+    unchanged="Values already as asked (or absent when cleared).")
+
+
+class BulkOperationsSerializer(serializers.Serializer):
+    """Per part asked for (a part left out of the request is left out here)."""
+
+    owners = LinkCountsSerializer(required=False)
+    tags = LinkCountsSerializer(required=False)
+    terms = LinkCountsSerializer(required=False)
+    certification = BulkCertificationCountsSerializer(required=False)
+    properties = PropertyCountsSerializer(required=False)
+
+
 class BulkCurationResultSerializer(serializers.Serializer):
-    assets = serializers.IntegerField(help_text="How many assets were curated (every one selected).")
+    assets = serializers.IntegerField(help_text="How many assets were selected (every one was curated: all or "
+                                                "nothing).")
+    changed = serializers.IntegerField(help_text="How many of them at least one part changed.")
+    changed_ids = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text=f"The ids of the assets changed, ascending: the first {asset_curation.CHANGED_IDS_SHOWN:,}.")
+    changed_ids_complete = serializers.BooleanField(help_text="false: more assets changed than changed_ids lists "
+                                                              "(changed counts them all).")
+    operations = BulkOperationsSerializer(help_text="What each part did.")
 
 
 def _filter_data(filters: dict) -> QueryDict:
@@ -312,7 +362,10 @@ class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
                     "past it, naming the cap and the selection's size); every one must be an asset you may curate "
                     "(403 naming how many are not, and nothing changes). Each change is audited on its asset as "
                     "when made by hand, plus one asset.bulk_curated event per workspace saying what was asked of "
-                    "which assets.")
+                    "which assets. The answer says what was done: per part, how many links were added, removed "
+                    "or already as asked (certifications changed or ended, properties set or cleared), and which "
+                    f"assets changed (their ids, the first {asset_curation.CHANGED_IDS_SHOWN:,}). A repeated "
+                    "request changes nothing and says so (changed: 0).")
     @action(detail=False, methods=["post"])
     def bulk(self, request):
         refuse_unknown_parameters(request, self, Asset.objects.none())
@@ -322,14 +375,14 @@ class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
         assets = selected_assets(request.user, data)
         selection = {"assets": data["assets"]} if "assets" in data else {"filters": data["filters"]}
         try:
-            count = asset_curation.assets_curate(assets=assets, acting_user=request.user, selection=selection,
-                                                 property_values=data.get("properties"),
-                                                 **_curation_arguments(data))
+            done = asset_curation.assets_curate(assets=assets, acting_user=request.user, selection=selection,
+                                                property_values=data.get("properties"),
+                                                **_curation_arguments(data))
         except curation.CurationRefused as refused:
             # The problem handler words every refusal alike (a service's may name what the caller cannot see);
             # this one names only how many of the caller's own selection, so it is shown.
             raise PermissionDenied(str(refused)) from None
-        return Response({"assets": count})
+        return Response(BulkCurationResultSerializer(done.summary()).data)
 
 
 def register(router) -> None:

@@ -5,6 +5,7 @@ that does not exist and 200 for one that does, which would reveal other workspac
 organization-wide reference data every member reads, so ``classification`` names them and refuses unknown names.
 """
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 
 from catalog.models import (
@@ -97,6 +98,19 @@ class AssetFilterSet(FilterSet):
             rows = rows.filter(any_of(carrying(definition, found) for definition, found in cleaned
                                       if found is not None))
         return queryset.filter(Exists(rows.filter(asset=OuterRef("pk"))))
+
+    @classmethod
+    def filter_one(cls, queryset, name: str, value: str):
+        """``queryset`` filtered by the filter ``name`` alone, read from ``value`` as the list reads its query
+        string (the admin's asset lists offer the same filters, catalog.admin_filters); ``ValueError`` for a value
+        it cannot read."""
+        filterset = cls({name: value}, queryset)
+        field = filterset.form.fields[name]
+        try:
+            cleaned = field.clean(field.widget.value_from_datadict({name: value}, {}, name))
+        except ValidationError as refused:
+            raise ValueError("; ".join(refused.messages)) from None
+        return filterset.filters[name].filter(queryset, cleaned)
 
     def filter_queryset(self, queryset):
         values = self.form.cleaned_data

@@ -40,12 +40,14 @@ class SearchResultSerializer(serializers.ModelSerializer):
                                                '"PII.EMAIL"\', \'owner "alice"\', "qualified name", "close spelling '
                                                'of the name", "description", "source comment".')
     data_source_name = serializers.CharField(source="data_source.name", read_only=True)
+    title = serializers.CharField(read_only=True, help_text="What to show the asset as: its qualified name; for a "
+                                                           "data source's own asset (type source), the source's name.")
     sensitivity = UnsetAsNullChoiceField(choices=Asset.Sensitivity.choices, read_only=True, allow_null=True,
                                          help_text="null when no classification gives it one.")
 
     class Meta:
         model = Asset
-        fields = ["id", "type", "name", "qualified_name", "data_source", "data_source_name", "data_type",
+        fields = ["id", "type", "name", "qualified_name", "title", "data_source", "data_source_name", "data_type",
                   "description", "source_description", "sensitivity", "match", "found_by"]
         read_only_fields = fields
 

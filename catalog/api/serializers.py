@@ -16,6 +16,8 @@ class AssetSerializer(ModelSerializer):
     """An asset as scanned. Only the stewards' ``description`` is writable; everything else belongs to scans."""
 
     workspace = serializers.IntegerField(source="data_source.workspace_id", read_only=True)
+    title = serializers.CharField(read_only=True, help_text="What to show the asset as: its qualified name; for a "
+                                                           "data source's own asset (type source), the source's name.")
     sensitivity = UnsetAsNullChoiceField(
         choices=Asset.Sensitivity.choices, read_only=True, allow_null=True,
         help_text="The highest sensitivity of the classifications on it or below it; null when none has one.")
@@ -25,7 +27,7 @@ class AssetSerializer(ModelSerializer):
 
     class Meta:
         model = Asset
-        fields = ["id", "data_source", "workspace", "type", "parent", "qualified_name", "name", "data_type",
+        fields = ["id", "data_source", "workspace", "type", "parent", "qualified_name", "title", "name", "data_type",
                   "is_nullable", "default", "source_description", "description", "ordinal", "row_count",
                   "properties", "profile", "sensitivity", "first_seen_at", "changed_at", "removed_at"]
         read_only_fields = [name for name in fields if name != "description"]

@@ -43,7 +43,10 @@ def test_ids_add_tags_owners_and_certify_audited_per_asset_and_once_for_the_oper
         "owners": {"add": [{"user": world.user("analyst").pk, "owner_type": "business"}]},
         "certification": "certified", "certification_note": "Reviewed in bulk."})
     assert response.status_code == 200, response.content
-    assert response.json() == {"assets": 3}
+    assert response.json() == {"assets": 3, "changed": 3, "changed_ids": sorted(ids), "changed_ids_complete": True,
+                               "operations": {"owners": {"added": 3, "removed": 0, "unchanged": 0},
+                                              "tags": {"added": 3, "removed": 0, "unchanged": 0},
+                                              "certification": {"changed": 3, "unchanged": 0}}}
     assert AssetTag.objects.filter(asset__in=columns, tag=tag).count() == 3
     per_asset = AuditEvent.objects.filter(event__in=["asset.tag_added", "asset.owner_added", "asset.certified"])
     assert sorted((int(event.object_id), event.event) for event in per_asset) == sorted(
@@ -67,7 +70,8 @@ def test_filters_select_like_the_asset_list_and_terms_classify_columns(world, co
         curation.asset_tag_add(asset=column, tag=tag, acting_user=SYSTEM)
     term = GlossaryTermFactory(workspace=world.workspace_a, classification=builtin("PII.EMAIL"))
     response = _post(world, "steward", {"filters": {"type": ["column"], "tag": tag.pk}, "terms": {"add": [term.pk]}})
-    assert response.status_code == 200 and response.json() == {"assets": 2}
+    assert response.status_code == 200 and response.json()["assets"] == 2
+    assert response.json()["operations"] == {"terms": {"added": 2, "removed": 0, "unchanged": 0}}
     assert set(term.assets.all()) == set(columns[:2])
     confirmed = AssetClassification.objects.filter(classification__name="PII.EMAIL", status="confirmed")
     assert set(confirmed.values_list("asset_id", flat=True)) == {columns[0].pk, columns[1].pk}

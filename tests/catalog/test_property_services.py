@@ -254,10 +254,11 @@ def test_bulk_sets_and_clears_on_every_asset_audited_per_asset(world, table_a):
     source = table_a.data_source
     tables = [table_a, *(AssetFactory(data_source=source, type=Asset.Type.TABLE) for _ in range(3))]
     properties.asset_properties_set(asset=tables[0], values={"tier": "gold", "retention": "1y"}, acting_user=SYSTEM)
-    count = asset_curation.assets_curate(
+    done = asset_curation.assets_curate(
         assets=Asset.objects.filter(pk__in=[table.pk for table in tables]), acting_user=world.user("steward"),
         property_values={"set": {"tier": "gold"}, "clear": ["retention"]})
-    assert count == 4
+    assert done.assets == 4
+    assert done.parts["properties"].counts == {"set": 3, "cleared": 1, "unchanged": 4}
     assert [stored(table) for table in tables] == [{"tier": "gold"}] * 4
     assert len(audited("asset.property_set")) == 1 + 1 + 3  # the first asset's two, then three new golds
     assert len(audited("asset.property_cleared")) == 1

@@ -189,7 +189,7 @@ def test_bulk_curation_selects_sources_by_type(world):
         reverse("api:assetcuration-bulk"), {"filters": {"type": "source"}, "certification": "certified"},
         format="json")
     assert response.status_code == 200, response.content
-    assert response.json() == {"assets": 2}
+    assert response.json()["assets"] == 2 and response.json()["changed_ids"] == sorted(root.pk for root in roots)
     assert set(AssetCertification.objects.values_list("asset_id", flat=True)) == {root.pk for root in roots}
     assert AuditEvent.objects.filter(event="asset.certified", object_id__in=[str(r.pk) for r in roots]).count() == 2
 
