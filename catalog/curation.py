@@ -3,8 +3,10 @@
 
 Who may curate an asset (``may_curate``): who may ``change`` it (``accounts.permissions``: the stewards and data
 owners of its workspace, through their role), and its own owners — a user named owner in any capacity, or a member
-of an owning group — for that asset only. Analysts and auditors read. Ownership is a rule read from the owner rows
-(``catalog.selectors.asset_owned_by``), not a guardian object permission: guardian keys a user's object
+of an owning group, either a member of the asset's workspace (groups are organization-wide: the auditors' group
+owning an asset does not make auditors of other workspaces its curators) — for that asset only. Analysts and
+auditors read. Ownership is a rule read from the owner rows (``catalog.selectors.asset_owned_by``), not a
+guardian object permission: guardian keys a user's object
 permission by (user, permission, object pk) whatever the object's type, so ``catalog.change_asset`` on asset 7
 would collide with the same permission a role holds on workspace 7; and a rule follows a group's members as they
 change, where copied grants would go stale.

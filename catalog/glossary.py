@@ -37,6 +37,10 @@ from core.events import record_event, record_events
 TERM_FIELDS = ("name", "definition", "synonyms", "abbreviations", "parent", "status", "classification")
 TERM_RELATIONS = ("related_terms", "stewards")
 WORD_MAX_LENGTH = 200
+# Synonyms or abbreviations per term. Every asset linked to the term is found by them: its search document holds
+# each word (catalog.search), and PostgreSQL refuses a document past 1 MB, so an import of a term with 120,000
+# synonyms made every link to it, and every refresh of a linked asset, fail.
+WORDS_MAX_COUNT = 100
 
 
 def _words(value, field_name: str) -> list[str]:
@@ -44,6 +48,8 @@ def _words(value, field_name: str) -> list[str]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(word, str) for word in value):
         raise ValidationError({field_name: ["Give a list of words."]})
     words = list(dict.fromkeys(word.strip() for word in value if word.strip()))
+    if len(words) > WORDS_MAX_COUNT:
+        raise ValidationError({field_name: [f"At most {WORDS_MAX_COUNT} words; this term has {len(words):,}."]})
     too_long = [word for word in words if len(word) > WORD_MAX_LENGTH]
     if too_long:
         raise ValidationError({field_name: [f"At most {WORD_MAX_LENGTH} characters: {too_long[0][:40]}…"]})
