@@ -16,7 +16,7 @@ repeated request writes nothing and audits nothing; bulk curation calls the same
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -219,11 +219,19 @@ def asset_tags_set(*, asset: Asset, tags, acting_user: User | SystemActor) -> No
 
 # --- certification -----------------------------------------------------------------------------------------------
 
+# How far ahead an expiry may be. Past it, a date near the end of year 9999 (UTC) is out of range in a time zone
+# east of UTC: with a TIME_ZONE such as Europe/Paris, the asset's admin pages failed (500) and its API curation
+# answered 400 to every reader.
+CERTIFICATION_MAX_YEARS = 100
+
+
 def _check_certification(status: str, note: str, expires_at: datetime | None) -> None:
     if status not in AssetCertification.Status.values:
         raise ValidationError({"status": [f"Choose one of: {', '.join(AssetCertification.Status.values)}."]})
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": ["The expiry must be in the future."]})
+    if expires_at is not None and expires_at > timezone.now() + timedelta(days=365 * CERTIFICATION_MAX_YEARS):
+        raise ValidationError({"expires_at": [f"The expiry must be within {CERTIFICATION_MAX_YEARS} years."]})
     check_text(AssetCertification, "note", note)
 
 

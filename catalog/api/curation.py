@@ -79,7 +79,7 @@ class CertificationFields(serializers.Serializer):
                                    source="certification.note")
     certification_expires_at = serializers.DateTimeField(
         allow_null=True, required=False, source="certification.expires_at",
-        help_text="When it ends by itself (a periodic task ends it); null: never.")
+        help_text="When it ends by itself (a periodic task ends it), within 100 years; null: never.")
 
 
 def _scope(serializer: serializers.Serializer, user, choices=None) -> None:

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import override_settings
 from django.urls import reverse
 
 from accounts.actors import SYSTEM
@@ -17,6 +18,7 @@ from catalog.markdown import render_markdown
 from catalog.models import Asset, AssetOwner, GlossaryTerm
 from catalog.selectors import asset_curatable_list
 from tests.catalog.factories import AssetFactory
+from tests.catalog.test_review_queue import staff
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +137,31 @@ def test_a_short_text_cannot_render_a_huge_table():
     table = "| name | meaning |\n|---|:-:|\n" + "".join(f"| c{n} | the {n}th |\n" for n in range(300))
     assert render_markdown(table).count("<td") == 600
     assert render_markdown("a | b\n--|--\n1 | 2").count("<td") == 2
+
+
+# --- certification: an expiry every page can show -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["one", "bulk"])
+def test_a_certification_expiry_is_within_a_century(world, how):
+    """An expiry of 9999-12-31T23:59:59Z was taken; with a TIME_ZONE east of UTC (an operator's setting, e.g.
+    Europe/Paris) it is past year 9999 there, so the asset's admin page and curation page were a 500 for everyone
+    and its API curation a 400 to every reader."""
+    asset = AssetFactory(data_source__workspace=world.workspace_a, type=Asset.Type.TABLE)
+    client = world.client("steward")
+    for far in ("9999-12-31T23:59:59Z", "2200-01-01T00:00:00Z"):
+        body = {"certification": "certified", "certification_expires_at": far}
+        if how == "one":
+            response = client.patch(_curation(asset), body, format="json")
+        else:
+            response = client.post(reverse("api:assetcuration-bulk"), {"assets": [asset.pk], **body}, format="json")
+        assert response.status_code == 400, response.content[:300]
+        assert response.json()["errors"][0]["field"] == "certification_expires_at"
+    assert not hasattr(Asset.objects.get(pk=asset.pk), "certification")
+    with override_settings(TIME_ZONE="Europe/Paris"):
+        response = client.patch(_curation(asset), {"certification": "certified",
+                                                   "certification_expires_at": "2100-01-01T00:00:00Z"}, format="json")
+        assert response.status_code == 200, response.content[:300]
+        assert world.client("analyst").get(_curation(asset)).status_code == 200
+        admin = staff(world, "steward")
+        assert admin.get(reverse("admin:catalog_tableasset_change", args=[asset.pk])).status_code == 200
