@@ -43,7 +43,7 @@ WORD_MAX_LENGTH = 200
 WORDS_MAX_COUNT = 100
 
 
-def _words(value, field_name: str) -> list[str]:
+def checked_words(value, field_name: str) -> list[str]:
     """Synonyms or abbreviations: a list of distinct, non-empty words, in the order given."""
     if not isinstance(value, (list, tuple)) or not all(isinstance(word, str) for word in value):
         raise ValidationError({field_name: ["Give a list of words."]})
@@ -75,8 +75,8 @@ def check_hierarchy(term: GlossaryTerm, parent: GlossaryTerm | None) -> None:
 
 
 def _validate_term(term: GlossaryTerm) -> None:
-    term.synonyms = _words(term.synonyms, "synonyms")
-    term.abbreviations = _words(term.abbreviations, "abbreviations")
+    term.synonyms = checked_words(term.synonyms, "synonyms")
+    term.abbreviations = checked_words(term.abbreviations, "abbreviations")
     if term.classification is not None and not term.classification.is_active:
         raise ValidationError({"classification": ["This classification is switched off."]})
     check_hierarchy(term, term.parent)
@@ -446,7 +446,7 @@ def _resolve(rows: list[dict], workspace: Workspace) -> tuple:
             problem(number, "classification", f"No active classification named {classification}.")
         for column in ("synonyms", "abbreviations"):
             try:
-                _words(row.get(column, []), column)
+                checked_words(row.get(column, []), column)
             except ValidationError as exc:
                 problem(number, column, exc.message_dict[column][0])
         wanted.append({"row": number, "name": name, "definition": definition, "status": status, "parent": parent,
@@ -471,7 +471,7 @@ def _resolve(rows: list[dict], workspace: Workspace) -> tuple:
 
 def _words_or_empty(value) -> list[str]:
     try:
-        return _words(value, "words")
+        return checked_words(value, "words")
     except ValidationError:
         return []
 

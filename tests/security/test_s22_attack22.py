@@ -165,3 +165,17 @@ def test_a_certification_expiry_is_within_a_century(world, how):
         assert world.client("analyst").get(_curation(asset)).status_code == 200
         admin = staff(world, "steward")
         assert admin.get(reverse("admin:catalog_tableasset_change", args=[asset.pk])).status_code == 200
+
+
+def test_the_admins_term_form_refuses_what_the_service_refuses(world):
+    """The admin's term form took any synonyms and abbreviations and the service refused them at save, past the
+    form: a synonym over 200 characters (and now more than 100 of them) was a 500."""
+    client = staff(world, "steward")
+    client.raise_request_exception = False
+    for field, words in (("synonyms", ["x" * 201]), ("abbreviations", [f"a{n}" for n in range(101)])):
+        response = client.post(reverse("admin:catalog_glossaryterm_add"), {
+            "workspace": world.workspace_a.pk, "name": "Customer", "status": "draft", "definition": "",
+            "synonyms": "", "abbreviations": "", field: "\n".join(words)}, format="multipart")
+        assert response.status_code == 200, (field, response.status_code)
+        assert field in response.context["adminform"].form.errors
+    assert not GlossaryTerm.objects.exists()
