@@ -164,6 +164,15 @@ def tag_delete(*, tag: Tag, acting_user: User | SystemActor) -> None:
     search.documents_refresh(asset_ids=tagged)
 
 
+def distinct(items, key=lambda item: item.pk) -> list:
+    """``items`` (tags, terms, owners) each once, in the order given: a request naming one twice asks for it once
+    (each was inserted twice, and the unique constraint failed the request: a 500)."""
+    kept: dict = {}
+    for item in items:
+        kept.setdefault(key(item), item)
+    return list(kept.values())
+
+
 def links_diff(current: list, key: str, *, wanted: list, remove: list, exact: bool) -> tuple[list, set]:
     """For a bulk change of the assets' links (tags, terms: ``current``, each naming its other end by ``key``):
     the links to drop — those not ``wanted`` when the set is ``exact``, else those to ``remove`` — and the
@@ -337,7 +346,7 @@ def assets_owners_change(*, assets: list[Asset], acting_user: User | SystemActor
     """Add and remove owners (each ``{"owner_type", "user" | "group"}``) on every asset, or with ``exact`` make
     their owners exactly those."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
-    wanted = list(exact if exact is not None else add)
+    wanted = distinct(exact if exact is not None else add, key=owner_key)
     workspaces = {asset.data_source.workspace_id for asset in assets}
     for owner in wanted:
         _check_owner_shape(user=owner.get("user"), group=owner.get("group"), owner_type=owner["owner_type"])
@@ -373,7 +382,7 @@ def assets_tags_change(*, assets: list[Asset], acting_user: User | SystemActor, 
                        exact=None) -> None:
     """Add and remove tags on every asset, or with ``exact`` make their tags exactly those."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
-    wanted = list(exact if exact is not None else add)
+    wanted = distinct(exact if exact is not None else add)
     for tag in wanted:
         for asset in assets:
             check_same_workspace(asset, tag, "tags")

@@ -30,7 +30,7 @@ from accounts.permissions import authorize, has_perm, workspace_allows
 from accounts.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 from catalog import search, services
 from catalog.bulk import chunks
-from catalog.curation import check_same_workspace, curation_authorize_all, links_diff, may_curate
+from catalog.curation import check_same_workspace, curation_authorize_all, distinct, links_diff, may_curate
 from catalog.models import Asset, AssetClassification, Classification, GlossaryTerm, GlossaryTermAsset
 from core.events import record_event, record_events
 
@@ -242,7 +242,7 @@ def assets_terms_change(*, assets: list[Asset], acting_user: User | SystemActor,
     follow one ``assets.terms_linked`` event per workspace naming the assets (catalog.subscribers), not one event
     per link. The assets come with ``data_source__workspace`` read."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
-    wanted = list(exact if exact is not None else add)
+    wanted = distinct(exact if exact is not None else add)
     authorize(acting_user, lambda: all(has_perm(acting_user, "view", term) for term in wanted))
     for term in wanted:
         for asset in assets:
