@@ -161,6 +161,19 @@ class GlossaryTermForm(forms.ModelForm):
                       "stewards": "Members of the term's workspace: a workspace admin gives users a role there "
                                   "under Memberships."}
 
+    def clean_synonyms(self):
+        return self._checked_words("synonyms")
+
+    def clean_abbreviations(self):
+        return self._checked_words("abbreviations")
+
+    def _checked_words(self, name: str) -> list[str]:
+        # The service's bounds (how many, how long), so that a refusal is a form error, not a failed save (a 500).
+        try:
+            return glossary.checked_words(self.cleaned_data[name], name)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict[name]) from None
+
     def _post_clean(self):
         super()._post_clean()
         # The service's hierarchy rule (same workspace, no cycle), so that a refusal is a form error, not a failed

@@ -3,8 +3,10 @@
 
 Who may curate an asset (``may_curate``): who may ``change`` it (``accounts.permissions``: the stewards and data
 owners of its workspace, through their role), and its own owners — a user named owner in any capacity, or a member
-of an owning group — for that asset only. Analysts and auditors read. Ownership is a rule read from the owner rows
-(``catalog.selectors.asset_owned_by``), not a guardian object permission: guardian keys a user's object
+of an owning group, either a member of the asset's workspace (groups are organization-wide: the auditors' group
+owning an asset does not make auditors of other workspaces its curators) — for that asset only. Analysts and
+auditors read. Ownership is a rule read from the owner rows (``catalog.selectors.asset_owned_by``), not a
+guardian object permission: guardian keys a user's object
 permission by (user, permission, object pk) whatever the object's type, so ``catalog.change_asset`` on asset 7
 would collide with the same permission a role holds on workspace 7; and a rule follows a group's members as they
 change, where copied grants would go stale.
@@ -15,7 +17,7 @@ repeated request writes nothing and audits nothing; bulk curation calls the same
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -166,6 +168,15 @@ def tag_delete(*, tag: Tag, acting_user: User | SystemActor) -> None:
     search.documents_refresh(asset_ids=tagged)
 
 
+def distinct(items, key=lambda item: item.pk) -> list:
+    """``items`` (tags, terms, owners) each once, in the order given: a request naming one twice asks for it once
+    (each was inserted twice, and the unique constraint failed the request: a 500)."""
+    kept: dict = {}
+    for item in items:
+        kept.setdefault(key(item), item)
+    return list(kept.values())
+
+
 def links_diff(current: list, key: str, *, wanted: list, remove: list, exact: bool) -> tuple[list, set]:
     """For a bulk change of the assets' links (tags, terms: ``current``, each naming its other end by ``key``):
     the links to drop — those not ``wanted`` when the set is ``exact``, else those to ``remove`` — and the
@@ -221,11 +232,19 @@ def asset_tags_set(*, asset: Asset, tags, acting_user: User | SystemActor) -> No
 
 # --- certification -----------------------------------------------------------------------------------------------
 
+# How far ahead an expiry may be. Past it, a date near the end of year 9999 (UTC) is out of range in a time zone
+# east of UTC: with a TIME_ZONE such as Europe/Paris, the asset's admin pages failed (500) and its API curation
+# answered 400 to every reader.
+CERTIFICATION_MAX_YEARS = 100
+
+
 def _check_certification(status: str, note: str, expires_at: datetime | None) -> None:
     if status not in AssetCertification.Status.values:
         raise ValidationError({"status": [f"Choose one of: {', '.join(AssetCertification.Status.values)}."]})
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": ["The expiry must be in the future."]})
+    if expires_at is not None and expires_at > timezone.now() + timedelta(days=365 * CERTIFICATION_MAX_YEARS):
+        raise ValidationError({"expires_at": [f"The expiry must be within {CERTIFICATION_MAX_YEARS} years."]})
     check_text(AssetCertification, "note", note)
 
 
@@ -352,7 +371,7 @@ def assets_owners_change(*, assets: list[Asset], acting_user: User | SystemActor
     """Add and remove owners (each ``{"owner_type", "user" | "group"}``) on every asset, or with ``exact`` make
     their owners exactly those."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
-    wanted = list(exact if exact is not None else add)
+    wanted = distinct(exact if exact is not None else add, key=owner_key)
     workspaces = {asset.data_source.workspace_id for asset in assets}
     for owner in wanted:
         _check_owner_shape(user=owner.get("user"), group=owner.get("group"), owner_type=owner["owner_type"])
@@ -390,7 +409,7 @@ def assets_tags_change(*, assets: list[Asset], acting_user: User | SystemActor, 
                        exact=None) -> PartDone:
     """Add and remove tags on every asset, or with ``exact`` make their tags exactly those."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
-    wanted = list(exact if exact is not None else add)
+    wanted = distinct(exact if exact is not None else add)
     for tag in wanted:
         for asset in assets:
             check_same_workspace(asset, tag, "tags")

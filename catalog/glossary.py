@@ -35,6 +35,7 @@ from catalog.curation import (
     PartDone,
     check_same_workspace,
     curation_authorize_all,
+    distinct,
     links_diff,
     links_done,
     may_curate,
@@ -46,13 +47,19 @@ from core.events import record_event, record_events
 TERM_FIELDS = ("name", "definition", "synonyms", "abbreviations", "parent", "status", "classification")
 TERM_RELATIONS = ("related_terms", "stewards")
 WORD_MAX_LENGTH = 200
+# Synonyms or abbreviations per term. Every asset linked to the term is found by them: its search document holds
+# each word (catalog.search), and PostgreSQL refuses a document past 1 MB, so an import of a term with 120,000
+# synonyms made every link to it, and every refresh of a linked asset, fail.
+WORDS_MAX_COUNT = 100
 
 
-def _words(value, field_name: str) -> list[str]:
+def checked_words(value, field_name: str) -> list[str]:
     """Synonyms or abbreviations: a list of distinct, non-empty words, in the order given."""
     if not isinstance(value, (list, tuple)) or not all(isinstance(word, str) for word in value):
         raise ValidationError({field_name: ["Give a list of words."]})
     words = list(dict.fromkeys(word.strip() for word in value if word.strip()))
+    if len(words) > WORDS_MAX_COUNT:
+        raise ValidationError({field_name: [f"At most {WORDS_MAX_COUNT} words; this term has {len(words):,}."]})
     too_long = [word for word in words if len(word) > WORD_MAX_LENGTH]
     if too_long:
         raise ValidationError({field_name: [f"At most {WORD_MAX_LENGTH} characters: {too_long[0][:40]}…"]})
@@ -79,8 +86,8 @@ def check_hierarchy(term: GlossaryTerm, parent: GlossaryTerm | None) -> None:
 
 def _validate_term(term: GlossaryTerm) -> None:
     term.definition = text_with_newlines(term.definition)
-    term.synonyms = _words(term.synonyms, "synonyms")
-    term.abbreviations = _words(term.abbreviations, "abbreviations")
+    term.synonyms = checked_words(term.synonyms, "synonyms")
+    term.abbreviations = checked_words(term.abbreviations, "abbreviations")
     if term.classification is not None and not term.classification.is_active:
         raise ValidationError({"classification": ["This classification is switched off."]})
     check_hierarchy(term, term.parent)
@@ -246,7 +253,7 @@ def assets_terms_change(*, assets: list[Asset], acting_user: User | SystemActor,
     follow one ``assets.terms_linked`` event per workspace naming the assets (catalog.subscribers), not one event
     per link. The assets come with ``data_source__workspace`` read."""
     curation_authorize_all(asset_ids=[asset.pk for asset in assets], acting_user=acting_user)
-    wanted = list(exact if exact is not None else add)
+    wanted = distinct(exact if exact is not None else add)
     authorize(acting_user, lambda: all(has_perm(acting_user, "view", term) for term in wanted))
     for term in wanted:
         for asset in assets:
@@ -518,7 +525,7 @@ def _resolve(rows: list[dict], workspace: Workspace) -> tuple:
             problem(number, "classification", f"No active classification named {classification}.")
         for column in ("synonyms", "abbreviations"):
             try:
-                _words(row.get(column, []), column)
+                checked_words(row.get(column, []), column)
             except ValidationError as exc:
                 problem(number, column, exc.message_dict[column][0])
         wanted.append({"row": number, "name": name, "definition": definition, "status": status, "parent": parent,
@@ -555,7 +562,7 @@ def _first_per_cell(errors: list[dict]) -> list[dict]:
 
 def _words_or_empty(value) -> list[str]:
     try:
-        return _words(value, "words")
+        return checked_words(value, "words")
     except ValidationError:
         return []
 

@@ -6,12 +6,12 @@ from collections import defaultdict
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from accounts.fields import UNSTORABLE_TEXT
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, Membership, User
 from accounts.permissions import restrict, visible_scope
 from accounts.selectors import workspace_list
 from catalog import search
@@ -298,8 +298,13 @@ def asset_curation_list(*, user: User | None, action: str = "view") -> QuerySet[
 
 
 def _owned_asset_ids(user) -> QuerySet:
+    """The assets ``user`` owns, named or through a group, in the workspaces they are a member of. Groups are
+    organization-wide: an owning group's members outside the asset's workspace (the auditors' group, whose members
+    read every workspace) do not curate it, as a user outside it cannot be named owner
+    (catalog.curation._check_owner)."""
+    member = Membership.objects.filter(user_id=user.pk, workspace_id=OuterRef("asset__data_source__workspace_id"))
     return (AssetOwner.objects.filter(Q(user_id=user.pk) | Q(group__in=user.groups.values("pk")))
-            .values("asset_id"))
+            .filter(Exists(member)).values("asset_id"))
 
 
 def asset_owned_by(*, user: User | None, asset: Asset) -> bool:

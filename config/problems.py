@@ -143,7 +143,8 @@ def _field_errors(detail, prefix: str = "") -> list[dict]:
     if isinstance(detail, dict):
         errors = []
         for key, value in detail.items():
-            field = "" if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
+            # A nested serializer's own errors (a list's length, its validate()) belong to the field it is.
+            field = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
             errors.extend(_field_errors(value, field))
         return errors
     if isinstance(detail, list):

@@ -39,9 +39,10 @@ class GlossaryTermSerializer(ScopedRelationsMixin, ModelSerializer):
     ``related_terms`` and ``classification`` accept only what the caller can see; the service checks they are of
     the term's workspace and that the hierarchy has no cycle."""
 
-    synonyms = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=100)
-    abbreviations = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
-                                          max_length=100)
+    synonyms = serializers.ListField(child=serializers.CharField(max_length=glossary.WORD_MAX_LENGTH), required=False,
+                                     max_length=glossary.WORDS_MAX_COUNT)
+    abbreviations = serializers.ListField(child=serializers.CharField(max_length=glossary.WORD_MAX_LENGTH),
+                                          required=False, max_length=glossary.WORDS_MAX_COUNT)
     definition_html = serializers.SerializerMethodField()
     scoped_relations = {"workspace": workspace_list, "parent": _term_choices, "related_terms": _term_choices,
                         "classification": active_classification_list}

@@ -15,6 +15,7 @@ from django_celery_beat.models import PeriodicTask
 from accounts.actors import SYSTEM
 from accounts.models import AuditEvent, User
 from accounts.permissions import has_perm
+from accounts.roles import Role
 from catalog import curation, selectors, services
 from catalog.markdown import render_markdown
 from catalog.models import Asset, AssetCertification, AssetOwner
@@ -22,7 +23,7 @@ from catalog.tasks import asset_certifications_expire_task
 from config.celery import app as celery_app
 from tests.catalog.curation_factories import TagFactory
 from tests.catalog.factories import AssetFactory, DataSourceFactory
-from tests.support.factories import UserFactory
+from tests.support.factories import UserFactory, membership
 
 
 def fresh(user):
@@ -63,7 +64,9 @@ def test_owner_curates_what_they_own_and_loses_it_with_the_ownership(world, asse
 
 
 def test_group_owner_curates_through_its_members(world, asset_a):
+    """Through its members in the asset's workspace only (tests/security/test_s22_attack22.py)."""
     member = UserFactory(username="group_member")
+    membership(member, world.workspace_a, Role.ANALYST)
     group = Group.objects.create(name="finance data team")
     member.groups.add(group)
     assert not curation.may_curate(member, asset_a)
