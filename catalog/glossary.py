@@ -28,7 +28,7 @@ from accounts.actors import SystemActor, user_or_none
 from accounts.fields import UNSTORABLE_TEXT
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import authorize, has_perm, workspace_allows
-from accounts.spreadsheets import FORMULA_STARTS, spreadsheet_cell
+from accounts.spreadsheets import spreadsheet_cell, spreadsheet_text
 from catalog import search, services
 from catalog.bulk import chunks
 from catalog.curation import (
@@ -346,11 +346,6 @@ class ReadFile:
         self.errors.append({"row": row, "column": column, "message": message})
 
 
-def _unquote(text: str) -> str:
-    """Undo the export's spreadsheet quoting (``'=…`` → ``=…``) so that an exported file imports as it was."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
-
-
 def _check_row_count(count: int) -> None:
     # Checked as the rows are read: a 2.5 MB file holds 250,000 one-word rows, seconds of checking before the cap.
     # The one problem that stops the reading: past it, the file is not read for more.
@@ -392,7 +387,7 @@ def read_csv(data: str) -> ReadFile:
             for name, value in record.items():
                 if name not in COLUMNS:
                     continue
-                value = _unquote((value or "").strip())
+                value = spreadsheet_text((value or "").strip())
                 row[name] = ([part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()]
                              if name in LIST_COLUMNS else value)
             read.rows.append(_storable_row(number, row, read))

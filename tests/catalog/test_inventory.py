@@ -197,6 +197,7 @@ def test_the_rows_are_read_in_chunks(world, catalog, monkeypatch):
 @pytest.mark.parametrize(("value", "cell"), [
     ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"), ("+1+2", "'+1+2"), ("-2+3", "'-2+3"),
     ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("plain=1", "plain=1"), ("", ""), (None, ""),
+    ("'=x", "''=x"), ("'quoted", "''quoted"),
 ])
 def test_a_cell_a_spreadsheet_would_run_is_escaped(value, cell):
     assert spreadsheet_cell(value) == cell
