@@ -6,7 +6,8 @@ per asset. On PostgreSQL new rows are streamed with ``COPY`` under primary keys 
 beforehand (so children know their parent's key without a round trip per tree level), and changed rows are
 written by one ``UPDATE … FROM unnest(…)``; elsewhere the ORM's bulk operations do the same work. Nothing here
 opens a transaction: the caller's batch transaction holds the assets with their drift — and their search
-documents, which every write here refreshes in the same few statements per batch (catalog.search).
+documents, which every write here refreshes in the same few statements per batch (catalog.search); a batch's new
+assets' documents are built from what the writer holds, not read back from the table.
 """
 from __future__ import annotations
 

@@ -17,8 +17,9 @@ Maintenance
     Service hooks, not database triggers (docs/architecture.md says why): every write path that changes what a
     document holds calls :func:`documents_refresh` with the assets it touched, inside its own transaction — the
     scan's bulk writer once per batch, the curation, glossary and classification services once per call. A
-    refresh is a fixed number of statements whatever the number of assets. ``manage.py search_reindex`` rebuilds
-    everything (or one source) for operators.
+    refresh is a fixed number of statements whatever the number of assets. A scan's new assets go through
+    :func:`documents_add` instead: their documents built from what the writer holds, not read back.
+    ``manage.py search_reindex`` rebuilds everything (or one source) for operators.
 
 Ranking
     ``TIERS``: the exact name, then names starting with the query, then names containing its words, then glossary
