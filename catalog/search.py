@@ -239,9 +239,6 @@ class Vocabulary:
         self.limit = limit
         self.added: set[str] = set()
 
-    def missing(self, words: set[str]) -> list[str]:
-        return sorted(words - self.added)
-
     def remember(self, words: list[str]) -> None:
         def committed() -> None:
             if len(self.added) + len(words) > self.limit:
