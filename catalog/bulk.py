@@ -6,7 +6,8 @@ per asset. On PostgreSQL new rows are streamed with ``COPY`` under primary keys 
 beforehand (so children know their parent's key without a round trip per tree level), and changed rows are
 written by one ``UPDATE … FROM unnest(…)``; elsewhere the ORM's bulk operations do the same work. Nothing here
 opens a transaction: the caller's batch transaction holds the assets with their drift — and their search
-documents, which every write here refreshes in the same few statements per batch (catalog.search).
+documents, which every write here refreshes in the same few statements per batch (catalog.search); a batch's new
+assets' documents are built from what the writer holds, not read back from the table.
 """
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ UPDATED_FIELDS = (*SCANNED_FIELDS, "fingerprint", "removed_at", "changed_at", "r
 COPY_FIELDS = ("id", "data_source", "parent", "qualified_name", "name", "type", "data_type", "is_nullable", "default",
                "source_description", "ordinal", "row_count", "properties", "fingerprint", "first_seen_at",
                "changed_at")
+# Containers whose schema the writer remembers for their children's search documents (a bounded cache: when full it
+# is emptied, and a missing one is read with the batch's other unknown parents in one statement).
+SCHEMA_CACHE_SIZE = 10_000
 # Array types for unnest() in bulk updates on PostgreSQL, per field.
 _PG_ARRAY_TYPES = {"id": "bigint[]", "type": "text[]", "data_type": "text[]", "is_nullable": "boolean[]",
                    "default": "text[]", "source_description": "text[]", "ordinal": "integer[]",
@@ -132,6 +136,10 @@ class AssetWriter:
         self.postgresql = connection.vendor == "postgresql"
         self._sequence: str | None = None
         self._root: int | None = None
+        # Per container met (primary key): the schema its children's search documents name — itself if it is a
+        # schema, its parent if that is one, else none (as catalog.search reads it from the catalog).
+        self._schema_of_children: dict[int, int | None] = {}
+        self.vocabulary = search.Vocabulary()  # the search words this writer's batches have added
 
     def _scanned(self):
         return Asset.objects.filter(data_source_id=self.source_id).exclude(type=Asset.Type.SOURCE)
@@ -203,8 +211,34 @@ class AssetWriter:
         if not new:
             return []
         new_pks = self._insert_copy(new, pks) if self.postgresql else self._insert_orm(new, pks)
-        search.documents_refresh(asset_ids=new_pks, new=True)
+        self._documents_add(new, new_pks, pks)
         return new_pks
+
+    def _documents_add(self, new: Sequence[NewAsset], new_pks: Sequence[int], pks: dict[str, int]) -> None:
+        """The search documents of the assets just inserted, from what this writer holds: their names and comments,
+        and the schema each sits in — from the parents inserted with them or remembered, the others read in one
+        statement (a rescan adding columns to a table it did not insert)."""
+        if len(self._schema_of_children) > SCHEMA_CACHE_SIZE:
+            self._schema_of_children.clear()
+        under = self._schema_of_children
+        parents = [self._parent_pk(asset, pks) for asset in new]
+        inserted = set(new_pks)
+        unknown = {parent for parent in parents if parent is not None and parent not in inserted
+                   and parent not in under}
+        for pk, kind, parent, parent_kind in Asset.objects.filter(pk__in=list(unknown)).values_list(
+                "pk", "type", "parent_id", "parent__type"):
+            under[pk] = pk if kind == Asset.Type.SCHEMA else parent if parent_kind == Asset.Type.SCHEMA else None
+        documents = []
+        for pk, parent, asset in zip(new_pks, parents, new, strict=True):
+            obj = asset.obj
+            if obj.kind == Asset.Type.SCHEMA:
+                schema = under[pk] = pk
+            else:
+                schema = under.get(parent) if parent is not None else None
+                if obj.kind != Asset.Type.COLUMN:  # a container: its children's schema is its parent if a schema
+                    under[pk] = parent if parent is not None and under.get(parent) == parent else None
+            documents.append(search.NewAsset(pk, self.source_id, schema, obj.name[:512], asset.name, obj.description))
+        search.documents_add(assets=documents, vocabulary=self.vocabulary)
 
     def _allocate(self, count: int) -> list[int]:
         """``count`` primary keys from the asset table's own sequence, in one round trip."""

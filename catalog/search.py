@@ -17,8 +17,9 @@ Maintenance
     Service hooks, not database triggers (docs/architecture.md says why): every write path that changes what a
     document holds calls :func:`documents_refresh` with the assets it touched, inside its own transaction — the
     scan's bulk writer once per batch, the curation, glossary and classification services once per call. A
-    refresh is a fixed number of statements whatever the number of assets. ``manage.py search_reindex`` rebuilds
-    everything (or one source) for operators.
+    refresh is a fixed number of statements whatever the number of assets. A scan's new assets go through
+    :func:`documents_add` instead: their documents built from what the writer holds, not read back.
+    ``manage.py search_reindex`` rebuilds everything (or one source) for operators.
 
 Ranking
     ``TIERS``: the exact name, then names starting with the query, then names containing its words, then glossary
@@ -79,16 +80,23 @@ PARTS = "abc"
 
 TIERS = ("exact", "prefix", "name", "term", "label", "fuzzy", "description")
 
-_CAMEL_LOWER = re.compile(r"([a-z0-9])([A-Z])")
-_CAMEL_UPPER = re.compile(r"([A-Z]+)([A-Z][a-z])")
-_SEPARATORS = re.compile(r"[\W_]+")
+# A camelCase boundary: a lower-case letter or digit then a capital ("customerEmail"), or the last capital of a run
+# before a capitalised word ("HTTPServer"). One pass of lookarounds: two substitutions cost twice as much.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# A word: letters and digits (``_`` and everything else separate words).
+_WORD = re.compile(r"[^\W_]+")
+# A word that may exceed TSVECTOR_WORD_MAX_BYTES (4 bytes per character at most in UTF-8).
+_LONG_WORD = re.compile(rf"\S{{{TSVECTOR_WORD_MAX_BYTES // 4 + 1},}}")
 
 
 def search_words(text: str) -> str:
     """The words of ``text`` as the index stores them: camelCase and snake_case split, lower case, one space
-    between words ("customerEmail", "customer_email" → "customer email")."""
-    text = _CAMEL_UPPER.sub(r"\1 \2", _CAMEL_LOWER.sub(r"\1 \2", text or ""))
-    return " ".join(_SEPARATORS.sub(" ", text.lower()).split())
+    between words ("customerEmail", "customer_email" → "customer email"). Each word is letters and digits only."""
+    if not text:
+        return ""
+    if not text.islower():  # without a capital there is no camelCase to split
+        text = _CAMEL.sub(" ", text)
+    return " ".join(_WORD.findall(text.lower()))
 
 
 # --- maintenance -------------------------------------------------------------------------------------------------
@@ -163,8 +171,8 @@ def _texts_sql(*, linked: bool = True) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Document:
-    """One asset's document: its source, how curated it is, its names, and its words per weight (A name, B terms,
-    C labels, D descriptions)."""
+    """One asset's document: its source, how curated it is, its names, and the words of each part (name, terms,
+    labels, descriptions)."""
 
     asset_id: int
     data_source_id: int
@@ -183,18 +191,60 @@ class _Document:
                    *(search_words(text) for text in (name, *texts)))
 
     def tsvector(self) -> str:
-        """The ``tsvector`` as PostgreSQL's text form, without positions: each word of the document once, and
-        each word of its name, terms and labels once more per part that holds it, prefixed with the part's letter
-        (``PARTS``: ``a_customer`` a word of the name, ``b_`` of a term, ``c_`` of a label). Parts as prefixes
-        rather than weights: a weight restriction in a tsquery makes PostgreSQL recheck every document the words
-        match, reading it from the table (70,000 for a word of the descriptions), where a prefixed lexeme is
-        answered by the GIN index alone; the plain words keep "anywhere" one lexeme per query word."""
+        """The ``tsvector`` as PostgreSQL's text form, without positions: each word of the document, and each word
+        of its name, terms and labels once more, prefixed with its part's letter (``PARTS``: ``a_customer`` a word
+        of the name, ``b_`` of a term, ``c_`` of a label). Parts as prefixes rather than weights: a weight
+        restriction in a tsquery makes PostgreSQL recheck every document the words match, reading it from the table
+        (70,000 for a word of the descriptions), where a prefixed lexeme is answered by the GIN index alone; the
+        plain words keep "anywhere" one lexeme per query word.
+
+        Written with string joins, not per lexeme: words are letters and digits (:func:`search_words`), so they
+        need no quoting, and PostgreSQL drops a repeated lexeme as it reads the text (one sort in C, where removing
+        them here was a third of the cost of building the text)."""
         texts = (self.name_words, self.terms, self.labels)
-        lexemes = dict.fromkeys([*(word for text in (*texts, self.descriptions) for word in text.split()),
-                                 *(f"{part}_{word}" for part, text in zip(PARTS, texts, strict=True)
-                                   for word in text.split())])
-        return " ".join("'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes
-                        if len(lexeme.encode()) <= TSVECTOR_WORD_MAX_BYTES)
+        text = " ".join([*(text for text in (*texts, self.descriptions) if text),
+                         *(f"{part}_" + text.replace(" ", f" {part}_") for part, text in zip(PARTS, texts, strict=True)
+                           if text)])
+        if _LONG_WORD.search(text):  # rare: drop the words PostgreSQL would refuse
+            text = " ".join(word for word in text.split() if len(word.encode()) <= TSVECTOR_WORD_MAX_BYTES)
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class NewAsset:
+    """What the document of an asset just inserted by a scan is made of, as the scan's writer holds it: such an
+    asset has no steward's description, terms, tags, classifications or owners yet."""
+
+    asset_id: int
+    data_source_id: int
+    schema_id: int | None
+    name: str
+    qualified_name: str
+    source_description: str
+
+    def document(self) -> _Document:
+        # As _texts_sql(linked=False) reads it: the qualified name is the only label, the source's comment the only
+        # description.
+        return _Document.from_texts(self.asset_id, self.data_source_id, 0, self.schema_id, self.name,
+                                    self.qualified_name, "", self.qualified_name,
+                                    self.source_description[:DESCRIPTION_INDEXED])
+
+
+class Vocabulary:
+    """The words a writer has added to the vocabulary (``SearchWord``), so that its later batches send only the
+    others; remembered once their transaction commits (a batch rolled back added none). Bounded: past ``limit``
+    words it starts again, which costs a look-up of words already there, never a missing word."""
+
+    def __init__(self, limit: int = 100_000):
+        self.limit = limit
+        self.added: set[str] = set()
+
+    def remember(self, words: list[str]) -> None:
+        def committed() -> None:
+            if len(self.added) + len(words) > self.limit:
+                self.added.clear()
+            self.added.update(words)
+        transaction.on_commit(committed)
 
 
 def _documents(ids: Sequence[int], *, new: bool) -> list[_Document]:
@@ -203,24 +253,43 @@ def _documents(ids: Sequence[int], *, new: bool) -> list[_Document]:
         return [_Document.from_texts(*row) for row in cursor.fetchall()]
 
 
-def _vocabulary(documents: Iterable[_Document]) -> list[str]:
-    return sorted({word for document in documents for text in (document.name_words, document.terms, document.labels)
-                   for word in text.split()
-                   if WORD_MIN_LENGTH <= len(word) <= WORD_MAX_LENGTH and not word.isdigit()})
+def _vocabulary(documents: Iterable[_Document], known: Vocabulary | None = None) -> list[str]:
+    words = {word for document in documents for text in (document.name_words, document.terms, document.labels)
+             for word in text.split()}
+    words = {word for word in (words - known.added if known is not None else words)
+             if WORD_MIN_LENGTH <= len(word) <= WORD_MAX_LENGTH and not word.isdigit()}
+    if known is not None:
+        known.remember(list(words))
+    return sorted(words)
 
 
-def _refresh_postgresql(ids: Sequence[int], *, new: bool) -> None:
+def _rows(documents: Iterable[_Document]) -> list[tuple]:
+    return [(item.asset_id, item.data_source_id, item.curated, item.schema_id, item.name, item.qualified_name,
+             item.name_words, item.tsvector()) for item in documents]
+
+
+_COPIED = ["asset", "data_source", "curated", "schema", "name", "qualified_name", "name_words", "document"]
+
+
+def _vocabulary_add_postgresql(cursor, words: list[str]) -> None:
+    # Only the words the vocabulary lacks are inserted, in order, so that two scans adding the same words wait for one
+    # another instead of deadlocking.
+    if words:
+        word = _table(SearchWord)
+        cursor.execute(f"INSERT INTO {word} (word) SELECT w FROM unnest(%s::text[]) w WHERE NOT EXISTS "
+                       f"(SELECT 1 FROM {word} k WHERE k.word = w) ORDER BY w ON CONFLICT (word) DO NOTHING", [words])
+
+
+def _write_postgresql(documents: list[_Document], *, new: bool, ids: Sequence[int] = (),
+                      known: Vocabulary | None = None) -> None:
     from catalog.bulk import copy_rows  # lazy: breaks the import cycle (catalog.bulk imports this module)
 
-    document, word = _table(AssetSearchDocument), _table(SearchWord)
-    documents = _documents(ids, new=new)
-    rows = [(item.asset_id, item.data_source_id, item.curated, item.schema_id, item.name, item.qualified_name,
-             item.name_words, item.tsvector()) for item in documents]
+    document = _table(AssetSearchDocument)
+    rows = _rows(documents)
     with connection.cursor() as cursor:
         if new:
             # Just inserted, so no document yet: COPY, the cheapest way in.
-            copy_rows(AssetSearchDocument, ["asset", "data_source", "curated", "schema", "name", "qualified_name",
-                                             "name_words", "document"], rows)
+            copy_rows(AssetSearchDocument, _COPIED, rows)
         else:
             cursor.execute(f"DELETE FROM {document} d USING {_table(Asset)} a WHERE d.asset_id = a.id "
                            f"AND {_ids_in('a.id')} AND a.removed_at IS NOT NULL", [list(ids)])
@@ -235,21 +304,15 @@ def _refresh_postgresql(ids: Sequence[int], *, new: bool) -> None:
                         qualified_name = EXCLUDED.qualified_name, name_words = EXCLUDED.name_words,
                         document = EXCLUDED.document""",
                                [list(column) for column in zip(*rows, strict=True)])
-        # Only the words the vocabulary lacks are inserted, in order, so that two scans adding the same words wait
-        # for one another instead of deadlocking.
-        words = _vocabulary(documents)
-        if words:
-            cursor.execute(f"INSERT INTO {word} (word) SELECT w FROM unnest(%s::text[]) w WHERE NOT EXISTS "
-                           f"(SELECT 1 FROM {word} k WHERE k.word = w) ORDER BY w ON CONFLICT (word) DO NOTHING",
-                           [words])
+        _vocabulary_add_postgresql(cursor, _vocabulary(documents, known))
 
 
-def _refresh_sqlite(ids: Sequence[int], *, new: bool) -> None:
+def _write_sqlite(documents: list[_Document], *, new: bool, ids: Sequence[int] = (),
+                  known: Vocabulary | None = None) -> None:
     document, word = _table(AssetSearchDocument), _table(SearchWord)
-    param = json.dumps(list(ids))
-    documents = _documents(ids, new=new)
     with connection.cursor() as cursor:
         if not new:
+            param = json.dumps(list(ids))
             cursor.execute(f"DELETE FROM {document} WHERE {_ids_in('asset_id')}", [param])
             cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE {_ids_in('rowid')}", [param])
         cursor.executemany(f"INSERT INTO {document} (asset_id, data_source_id, curated, schema_id, name, "
@@ -261,7 +324,15 @@ def _refresh_sqlite(ids: Sequence[int], *, new: bool) -> None:
                            [(item.asset_id, item.name_words, item.terms, item.labels, item.descriptions)
                             for item in documents])
         cursor.executemany(f"INSERT OR IGNORE INTO {word} (word) VALUES (%s)",
-                           [(item,) for item in _vocabulary(documents)])
+                           [(item,) for item in _vocabulary(documents, known)])
+
+
+def _refresh_postgresql(ids: Sequence[int], *, new: bool) -> None:
+    _write_postgresql(_documents(ids, new=new), new=new, ids=ids)
+
+
+def _refresh_sqlite(ids: Sequence[int], *, new: bool) -> None:
+    _write_sqlite(_documents(ids, new=new), new=new, ids=ids)
 
 
 def documents_refresh(*, asset_ids: Iterable[int], new: bool = False) -> None:
@@ -273,6 +344,16 @@ def documents_refresh(*, asset_ids: Iterable[int], new: bool = False) -> None:
     refresh = _refresh_postgresql if connection.vendor == "postgresql" else _refresh_sqlite
     for start in range(0, len(ids), REFRESH_CHUNK):
         refresh(ids[start:start + REFRESH_CHUNK], new=new)
+
+
+def documents_add(*, assets: Sequence[NewAsset], vocabulary: Vocabulary | None = None) -> None:
+    """The documents of assets a scan has just inserted, built from what its writer holds (:class:`NewAsset`)
+    rather than read back: the same documents :func:`documents_refresh` with ``new`` writes, without the statement
+    that reads the assets' texts. ``vocabulary``: the writer's, so that each word is sent once per scan. Inside the
+    transaction of the insert, after it."""
+    write = _write_postgresql if connection.vendor == "postgresql" else _write_sqlite
+    for start in range(0, len(assets), REFRESH_CHUNK):
+        write([asset.document() for asset in assets[start:start + REFRESH_CHUNK]], new=True, known=vocabulary)
 
 
 def documents_remove(*, asset_ids: Iterable[int]) -> None:

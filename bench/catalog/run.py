@@ -274,6 +274,7 @@ def search_indexing(enabled: bool):
         yield
         return
     with mock.patch.object(search, "documents_refresh", lambda **kwargs: None), \
+            mock.patch.object(search, "documents_add", lambda **kwargs: None), \
             mock.patch.object(search, "documents_remove", lambda **kwargs: None):
         yield
 
