@@ -60,8 +60,11 @@ from sources.models import DataSource
 QUERY_MAX_LENGTH = 200
 QUERY_MAX_WORDS = 10
 FTS_TABLE = "catalog_assetsearch_fts"
-# Descriptions are indexed up to this many characters each (a tsvector holds at most 1 MB).
+# Descriptions are indexed up to this many characters each, the other parts (a name, its terms with their synonyms
+# and abbreviations, its labels) up to PART_INDEXED each: a tsvector holds at most 1 MB, and an asset linked to 40
+# terms of 100 long synonyms held 1.6 MB of words, which PostgreSQL refused (every refresh of it a server error).
 DESCRIPTION_INDEXED = 10_000
+PART_INDEXED = 50_000
 # Vocabulary words: shorter ones are not corrected (a one-letter change of a three-letter word is another word).
 WORD_MIN_LENGTH, WORD_MAX_LENGTH = 4, 64
 # Corrections kept per query word, the closest first.
@@ -188,7 +191,7 @@ class _Document:
     @classmethod
     def from_texts(cls, asset_id, data_source_id, curated, schema_id, name, qualified_name, *texts: str) -> _Document:
         return cls(asset_id, data_source_id, curated, schema_id, name, qualified_name,
-                   *(search_words(text) for text in (name, *texts)))
+                   *(search_words(text[:PART_INDEXED]) for text in (name, *texts)))
 
     def tsvector(self) -> str:
         """The ``tsvector`` as PostgreSQL's text form, without positions: each word of the document, and each word
