@@ -54,11 +54,14 @@ class SearchResults:
         self.user, self.query, self.filters = user, query, filters
         self._visible = visible
         self._count: int | None = None
+        # Every result ranked, when no more than the bound: the statement that counts them ranks them too, and
+        # the pages are then read from it.
+        self._ranked: list[tuple[int, str]] | None = None
 
     def count(self) -> int:
         if self._count is None:
-            self._count = search.search_count(self.query, self._visible, self.filters,
-                                              up_to=search.COUNT_EXACT_UP_TO)
+            self._count, self._ranked = search.search_ranked(self.query, self._visible, self.filters,
+                                                             up_to=search.COUNT_EXACT_UP_TO)
         return min(self._count, search.COUNT_EXACT_UP_TO)
 
     @property
@@ -76,9 +79,9 @@ class SearchResults:
         stop = window.stop if window.stop is not None else self.count()
         if stop <= start:
             return []
-        exact = self._count if self._count is not None and self._count <= search.COUNT_EXACT_UP_TO else None
-        found = search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start,
-                                   total=exact)
+        self.count()
+        found = self._ranked[start:stop] if self._ranked is not None else \
+            search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start)
         assets = asset_list(user=self.user).select_related("data_source").in_bulk([pk for pk, _ in found])
         terms, labels = _search_links([pk for pk, tier in found if tier in ("term", "label", "fuzzy")])
         page = []
@@ -200,7 +203,7 @@ def asset_search(*, user: User | None, text: str, filters: search.Filters | None
     ``filters``, best first. An empty or too long ``text`` is a ValidationError on ``q``."""
     query = search.Query.parse(text)
     visible = _search_visibility(user)
-    query.corrections = search.corrections(query.words, visible)
+    search.look_up(query, visible)
     return SearchResults(user=user, query=query, filters=filters or search.Filters(), visible=visible)
 
 

@@ -208,6 +208,28 @@ def build(sources_total: int, tables: int) -> dict:
     return {"steward": steward, "superuser": superuser, "assets": assets, "workspace": workspaces[0]}
 
 
+def built() -> dict:
+    """What ``build`` returned, read back from a database it built (``--reuse``)."""
+    from accounts.models import User, Workspace
+    from catalog.models import Asset
+
+    return {"steward": User.objects.get(username="steward"), "superuser": User.objects.get(username="admin"),
+            "assets": Asset.objects.count(), "workspace": Workspace.objects.get(name="Workspace 0")}
+
+
+def reused_django_on_postgres() -> None:
+    """Django set up on the database ``DATABASE_URL`` names as it is (migrated, not dropped)."""
+    from bench.api.run import production_environment
+
+    os.environ.update(production_environment(port=0))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 def vacuum() -> None:
     from django.db import connection
 
@@ -340,18 +362,26 @@ def main() -> None:
     parser.add_argument("--scan-reps", type=int, default=3)
     parser.add_argument("--skip-search", action="store_true", help="only the scan's cost")
     parser.add_argument("--skip-scan", action="store_true", help="only search")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the catalog an earlier run built in this database (no drop, no build)")
     args = parser.parse_args()
 
-    fresh_django_on_postgres()
+    if args.reuse:
+        reused_django_on_postgres()
+    else:
+        fresh_django_on_postgres()
     print(f"load: {Path('/proc/loadavg').read_text().split()[:3]}, cores: {os.cpu_count()}", flush=True)
-    world = build(args.sources, args.tables)
+    if args.reuse:
+        world = built()
+    else:
+        world = build(args.sources, args.tables)
 
-    from catalog import search
+        from catalog import search
 
-    started = time.perf_counter()
-    search.documents_rebuild()
-    print(f"index: {world['assets']:,} documents built in {time.perf_counter() - started:.1f} s", flush=True)
-    vacuum()
+        started = time.perf_counter()
+        search.documents_rebuild()
+        print(f"index: {world['assets']:,} documents built in {time.perf_counter() - started:.1f} s", flush=True)
+        vacuum()
     if not args.skip_search:
         measure_search({"steward": world["steward"], "superuser": world["superuser"]}, args.rounds)
     if not args.skip_scan:
