@@ -358,7 +358,8 @@ def corrections(words: Sequence[str], visible: Visibility | None) -> dict[str, l
 
 def look_up(query: Query, visible: Visibility | None) -> None:
     """Read the vocabulary for ``query``: its words' corrections (:func:`corrections`) and the words that start
-    no word of any name, term or label (``Query.unnamed``), in two statements whatever the number of words."""
+    no word of any name, term or label (``Query.unnamed``), in at most three statements whatever the number of
+    words."""
     query.corrections, query.unnamed = _look_up(
         query.words, [word for words, joined in query.groups for word in (*words, joined) if word], visible)
 
@@ -369,8 +370,8 @@ def _look_up(words: Sequence[str], prefixes: Sequence[str],
     vocabulary would hold are looked up as prefixes: of ``WORD_MIN_LENGTH`` letters or more, not all digits (a
     name word starting with one is then in the vocabulary, which keeps every word of the present documents until a
     rebuild drops the unused ones; a name word over ``WORD_MAX_LENGTH`` letters is not, and such a word is then
-    found among descriptions only). One statement for the candidates of every word and the prefixes, one for
-    which candidates a visible document holds."""
+    found among descriptions only). One statement for the candidates of every word and the prefixes, then which
+    of the words typed, and of the candidates of the others, a visible document holds."""
     allowed = {word: limit for word in dict.fromkeys(words) if (limit := allowed_typos(word))}
     prefixes = [word for word in dict.fromkeys(prefixes) if len(word) >= WORD_MIN_LENGTH and not word.isdigit()]
     if not allowed and not prefixes:
@@ -411,8 +412,13 @@ def _look_up(words: Sequence[str], prefixes: Sequence[str],
             if candidate is not None and (distance := damerau_distance(word, candidate, allowed[word])) <= \
                     allowed[word]:
                 scored[word][candidate] = distance
-        looked_up = sorted({candidate for close in scored.values() for candidate in close})
-        held = _held_by_visible(cursor, looked_up, visible) if looked_up else set()
+        # First the words typed that the vocabulary holds: one a visible document holds is not corrected, so its
+        # close words (a dozen for "date": data, rate, gate…) need no look-up in the documents, the costly part.
+        typed = sorted(word for word, close in scored.items() if word in close)
+        held = _held_by_visible(cursor, typed, visible) if typed else set()
+        looked_up = sorted({candidate for word, close in scored.items() if word not in held for candidate in close
+                            if candidate not in typed})
+        held |= _held_by_visible(cursor, looked_up, visible) if looked_up else set()
     found: dict[str, list[str]] = {}
     for word, close in scored.items():
         kept = [candidate for candidate in close if candidate in held]
@@ -422,9 +428,15 @@ def _look_up(words: Sequence[str], prefixes: Sequence[str],
 
 
 def _held_by_visible(cursor, words: list[str], visible: Visibility | None) -> set[str]:
-    """Those of the vocabulary's ``words`` that a visible asset's name, terms or labels hold (any asset's when
-    ``visible`` is None)."""
-    visible_sql, visible_params = visible.sql() if visible is not None else ("1 = 1", [])
+    """Those of the vocabulary's ``words`` that a visible asset's name, terms or labels hold. For a user who sees
+    every asset (``visible`` None), all of them, without reading the documents: the vocabulary holds every word of
+    the present documents' names, terms and labels (it is written with them); a word no document holds any more
+    stays in it until a rebuild (``manage.py search_reindex``), and is then only a correction that finds nothing,
+    or a word typed that is not corrected. Reading the documents for it cost 30–60 ms a query (a GIN bitmap of
+    every document holding each word)."""
+    if visible is None:
+        return set(words)
+    visible_sql, visible_params = visible.sql()
     document = _table(AssetSearchDocument)
     if connection.vendor == "postgresql":
         # The word in the name, the terms or the labels: one lexeme per part (_Document.tsvector), each quoted.
@@ -661,6 +673,7 @@ def _named_values(query: Query) -> dict:
         values[tier] = query.tsquery(parts, fuzzy=fuzzy) if postgresql else query.match(columns, fuzzy=fuzzy)
     parts, columns = _FUZZY_NAME
     values["fuzzyname"] = query.tsquery(parts, fuzzy=True) if postgresql else query.match(columns, fuzzy=True)
+    values["loose"] = query.tsquery("", fuzzy=True) if postgresql else query.match("", fuzzy=True)
     names = query.names()
     # An exact qualified name: the asset's name is what follows one of its dots, so the candidates are the words
     # after each dot, and the index on the name's words finds them.
@@ -814,7 +827,8 @@ def search_ranked(query: Query, visible: Visibility | None, filters: Filters, *,
     a statement per tier that would read the documents again — under one LIMIT, so that when the first tiers fill
     it (a prefix such as "cust") the words' index is not read at all. When the last tier read is cut by the
     LIMIT, it is ranked among the documents read of it (as :func:`search_page` ranks a tier among the first it
-    finds): that holds for the exact names and prefixes, read tier by tier, not for the others, read together."""
+    finds): that holds for the exact names and prefixes, read tier by tier, and for the others, read together,
+    only when the rows read of them are all of the first of their tiers."""
     conditions = _tier_conditions(query)
     btree = [(tier, condition) for tier, condition in conditions if tier in _BTREE_TIERS]
     others = [(tier, condition) for tier, condition in conditions if tier not in _BTREE_TIERS]
@@ -829,11 +843,16 @@ def search_ranked(query: Query, visible: Visibility | None, filters: Filters, *,
                         f"{TIERS.index(tier)} AS tier %(tier{at})s")
     if others:
         excluded = " OR ".join(f"({sql})" for _, sql in btree)
-        named["rest"] = _statement(query, visible, filters,
-                                   f"({_found(query)}) AND NOT ({excluded})" if excluded else _found(query))
+        # With corrections, the documents are found through the looser "each word or a correction, anywhere"
+        # (one index entry per spelling, where the typo tier's parts are three), and those found only by a
+        # correction in a description, which no tier holds, are left out on the row read.
+        corrected = any(query.corrections.get(word) for word in query.words)
+        found = _matching("loose") if corrected else _found(query)
+        named["rest"] = _statement(query, visible, filters, f"({found}) AND NOT ({excluded})" if excluded else found)
         tier_of = " ".join(f"WHEN {condition} THEN {TIERS.index(tier)}" for tier, condition in others)
-        branches.append(f"SELECT m.*, CASE {tier_of} END AS tier FROM (SELECT m.asset_id, m.curated, m.name_words, "
-                        f"m.qualified_name, {document} AS document %(rest)s) m")
+        branches.append(f"SELECT * FROM (SELECT m.*, CASE {tier_of} END AS tier FROM (SELECT m.asset_id, m.curated, "
+                        f"m.name_words, m.qualified_name, {document} AS document %(rest)s) m) m "
+                        "WHERE m.tier IS NOT NULL")
     keys = [(TIERS.index(tier), *_order_keys(tier)) for tier, _ in conditions]
     first = " ".join(f"WHEN {number} THEN {key}" for number, key, _ in keys)
     second = " ".join(f"WHEN {number} THEN {key}" for number, _, key in keys)
@@ -844,7 +863,10 @@ def search_ranked(query: Query, visible: Visibility | None, filters: Filters, *,
     with connection.cursor() as cursor, _through_indexes(cursor):
         cursor.execute(sql, params)
         rows = [(asset_id, TIERS[tier]) for asset_id, tier in cursor.fetchall()]
-    if len(rows) <= up_to or all(tier in _BTREE_TIERS for _, tier in rows):
+    # Past the bound, the rows rank a page as search_page would when the documents found together all belong to
+    # the first of their tiers (none of them, or "shipmnet date": only typos): that tier is then the one cut.
+    together = {tier for _, tier in rows if tier not in _BTREE_TIERS}
+    if len(rows) <= up_to or together <= {others[0][0] if others else None}:
         return len(rows), rows[:up_to]
     return len(rows), None
 
