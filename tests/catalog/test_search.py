@@ -106,6 +106,36 @@ def test_a_corrected_word_is_a_prefix_like_any_query_word(shop, steward):
     assert ("email", "fuzzy") in matches(steward, "custmer_emial")
 
 
+def test_a_word_is_corrected_only_to_what_the_user_sees_while_a_user_who_sees_everything_reads_no_document(
+        shop, steward, world):
+    other = DataSourceFactory(workspace=world.workspace_b, database="warehouse")
+    asset_tree(other, table="pallets", columns={"forklift_slot": "text"})
+    index_everything()
+    # "forklfit" is one swap from "forklift", a word of workspace B only: nothing the steward sees holds it.
+    assert search.corrections(["forklfit"], search.Visibility(source_ids=(shop["source"].pk,))) == {}
+    assert matches(steward, "forklfit") == []
+    assert matches(world.user("other_workspace_user"), "forklfit") == [("forklift_slot", "fuzzy")]
+    # Every asset visible: the vocabulary itself says which words the documents hold.
+    with CaptureQueriesContext(connection) as looked_up:
+        assert search.corrections(["forklfit", "custmer"], None) == {"forklfit": ["forklift"],
+                                                                     "custmer": ["customer"]}
+    assert not [query for query in looked_up.captured_queries if "assetsearchdocument" in query["sql"]]
+
+
+def test_a_word_that_starts_no_name_term_or_label_word_skips_their_tiers(shop, steward):
+    services.asset_update(asset=shop["customer_id"], description="Loyalty programme member number",
+                          acting_user=SYSTEM)
+    for text, tiers in (("loyalty programme", ["description"]), ("cust loyalty", ["description"]),
+                        ("cust", [tier for tier in search.TIERS if tier != "fuzzy"]),
+                        ("e-mail", [tier for tier in search.TIERS if tier != "fuzzy"]),
+                        ("custmer", ["fuzzy", "description"])):
+        query = search.Query.parse(text)
+        search.look_up(query, None)
+        assert [tier for tier, _ in search._tier_conditions(query)] == tiers, text
+    assert matches(steward, "loyalty programme") == [("customer_id", "description")]
+    assert matches(steward, "member number") == [("customer_id", "description")]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm's setting")
 @pytest.mark.django_db(transaction=True)
 def test_typos_are_looked_up_on_a_session_that_has_not_loaded_pg_trgm_yet():
