@@ -23,10 +23,13 @@ Maintenance
 Ranking
     ``TIERS``: the exact name, then names starting with the query, then names containing its words, then glossary
     terms and synonyms, then tags, classifications, owners and qualified names, then typos (query words corrected
-    from the vocabulary), then descriptions; within a tier the shortest name first, then by qualified name.
+    from the vocabulary), then descriptions; within a tier the shortest name first (exact names: the curated first;
+    typos: the names holding every word first), then by qualified name. One statement counts and ranks up to
+    ``COUNT_EXACT_UP_TO`` results (:func:`search_ranked`); past that, a page is one statement of its own
+    (:func:`search_page`).
 
-Reads are the selectors' (``catalog.selectors.asset_search``): they pass the SQL of what the user may see
-(``accounts.permissions.visible_sql``), which every statement here joins.
+Reads are the selectors' (``catalog.selectors.asset_search``): they pass what the user may see
+(:class:`Visibility`), a condition every statement here puts on the documents.
 """
 from __future__ import annotations
 
