@@ -6,7 +6,7 @@ from collections import defaultdict
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, Min, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, Exists, Min, Prefetch, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
@@ -119,7 +119,7 @@ class SearchResults:
 
 def _search_links(asset_ids: list[int]) -> tuple[dict, dict]:
     """The glossary terms (``(name, synonyms, abbreviations)``) and the tag, classification and owner names of
-    these assets (found on a page by them), which say why each was found: four statements, none without ids."""
+    these assets (found on a page by them), which say why each was found: two statements, none without ids."""
     terms: dict[int, list] = defaultdict(list)
     labels: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     if not asset_ids:
@@ -128,14 +128,17 @@ def _search_links(asset_ids: list[int]) -> tuple[dict, dict]:
                             .values_list("asset_id", "term__name", "term__synonyms", "term__abbreviations")):
         terms[asset_id].append(tuple(term))
     counted = [AssetClassification.Status.SUGGESTED, AssetClassification.Status.CONFIRMED]
-    for kind, rows in (
-            ("tag", AssetTag.objects.filter(asset_id__in=asset_ids).values_list("asset_id", "tag__name")),
-            ("classification", AssetClassification.objects.filter(asset_id__in=asset_ids, status__in=counted)
-             .values_list("asset_id", "classification__name")),
-            ("owner", AssetOwner.objects.filter(asset_id__in=asset_ids)
-             .values_list("asset_id", Coalesce("user__username", "group__name")))):
-        for asset_id, label in rows.order_by("pk"):  # in the order they were added
-            labels[asset_id][kind].append(label)
+    # The three kinds of label in one statement (a UNION ALL), each in the order they were added.
+    kinds = [queryset.annotate(kind=Value(kind, output_field=CharField()))
+             .values_list("kind", "asset_id", label, "pk").order_by()
+             for kind, queryset, label in (
+                 ("tag", AssetTag.objects.filter(asset_id__in=asset_ids), "tag__name"),
+                 ("classification", AssetClassification.objects.filter(asset_id__in=asset_ids, status__in=counted),
+                  "classification__name"),
+                 ("owner", AssetOwner.objects.filter(asset_id__in=asset_ids),
+                  Coalesce("user__username", "group__name")))]
+    for kind, asset_id, label, _pk in sorted(kinds[0].union(*kinds[1:], all=True), key=lambda row: row[3]):
+        labels[asset_id][kind].append(label)
     return terms, labels
 
 
