@@ -831,7 +831,7 @@ def search_ranked(query: Query, visible: Visibility | None, filters: Filters, *,
     it (a prefix such as "cust") the words' index is not read at all. When the last tier read is cut by the
     LIMIT, it is ranked among the documents read of it (as :func:`search_page` ranks a tier among the first it
     finds): that holds for the exact names and prefixes, read tier by tier, and for the others, read together,
-    only when the rows read of them are all of the first of their tiers."""
+    only when the rows read of them are all of one tier and no document is in a tier before it (then asked)."""
     conditions = _tier_conditions(query)
     btree = [(tier, condition) for tier, condition in conditions if tier in _BTREE_TIERS]
     others = [(tier, condition) for tier, condition in conditions if tier not in _BTREE_TIERS]
@@ -866,12 +866,26 @@ def search_ranked(query: Query, visible: Visibility | None, filters: Filters, *,
     with connection.cursor() as cursor, _through_indexes(cursor):
         cursor.execute(sql, params)
         rows = [(asset_id, TIERS[tier]) for asset_id, tier in cursor.fetchall()]
-    # Past the bound, the rows rank a page as search_page would when the documents found together all belong to
-    # the first of their tiers (none of them, or "shipmnet date": only typos): that tier is then the one cut.
-    together = {tier for _, tier in rows if tier not in _BTREE_TIERS}
-    if len(rows) <= up_to or together <= {others[0][0] if others else None}:
-        return len(rows), rows[:up_to]
+        if len(rows) <= up_to:
+            return len(rows), rows
+        # Past the bound, the rows rank a page as search_page would when the documents found together all belong
+        # to one tier and no document is in a tier before it (none read together, or "shipmnet date": only typos;
+        # "inbox": only terms, once a statement has found no name holding it): that tier is then the one cut.
+        together = {tier for _, tier in rows if tier not in _BTREE_TIERS}
+        if not together:
+            return len(rows), rows[:up_to]
+        if len(together) == 1:
+            (tier,) = together
+            before = [condition for other, condition in others[:[other for other, _ in others].index(tier)]]
+            if not before or not _any_found(cursor, query, visible, filters, before):
+                return len(rows), rows[:up_to]
     return len(rows), None
+
+
+def _any_found(cursor, query: Query, visible: Visibility | None, filters: Filters, conditions: list[str]) -> bool:
+    statement = _statement(query, visible, filters, " OR ".join(f"({condition})" for condition in conditions))
+    cursor.execute(f"SELECT EXISTS (SELECT 1 {statement.sql})", statement.params)
+    return cursor.fetchone()[0]
 
 
 def search_page(query: Query, visible: Visibility | None, filters: Filters, *, limit: int,

@@ -372,6 +372,34 @@ def test_past_the_bound_a_page_is_ranked_tier_by_tier_in_one_statement_and_ranks
     assert pages == everything[:6]
 
 
+def test_past_the_bound_a_window_of_one_tier_with_none_before_it_ranks_the_page(shop, steward, world, monkeypatch):
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="Marketing consent",
+                               synonyms=["newsletter permission"])
+    for name in ("mail_opt_in", "email", "customer_id"):
+        glossary.glossary_term_link(term=term, asset=shop[name], acting_user=SYSTEM)
+    everything = matches(steward, "newsletter")
+    assert [why for _, why in everything] == ["term"] * 3
+    monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 2)
+    results = asset_search(user=steward, text="newsletter")
+    assert (results.count(), results.count_is_exact) == (2, False)
+    with CaptureQueriesContext(connection) as paged:
+        assert [(asset.name, asset.search_match) for asset in results[0:2]] == everything[:2]
+    assert not _statements_reading_documents(paged)  # the counting statement's rows, once no name holds the word
+    # A name holding the word: the terms read together may not be all there is before the cut, so the page is
+    # ranked tier by tier, in one more statement.
+    asset_tree(shop["source"], schema="crm", table="contacts", columns={"newsletter_sent_at": "timestamp"})
+    index_everything()
+    monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 1_000)
+    everything = matches(steward, "newsletter")
+    monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 2)
+    results = asset_search(user=steward, text="newsletter")
+    results.count()
+    with CaptureQueriesContext(connection) as paged:
+        assert [(asset.name, asset.search_match) for asset in results[0:2]] == everything[:2]
+    assert len(_statements_reading_documents(paged)) == 1
+    assert everything[0] == ("newsletter_sent_at", "prefix")
+
+
 def test_within_the_bound_a_page_reads_no_documents_again(shop, steward):
     results = asset_search(user=steward, text="billing_address")
     assert results.count() == 1
