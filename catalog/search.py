@@ -24,10 +24,13 @@ Maintenance
 Ranking
     ``TIERS``: the exact name, then names starting with the query, then names containing its words, then glossary
     terms and synonyms, then tags, classifications, owners and qualified names, then typos (query words corrected
-    from the vocabulary), then descriptions; within a tier the shortest name first, then by qualified name.
+    from the vocabulary), then descriptions; within a tier the shortest name first (exact names: the curated first;
+    typos: the names holding every word first), then by qualified name. One statement counts and ranks up to
+    ``COUNT_EXACT_UP_TO`` results (:func:`search_ranked`); past that, a page is one statement of its own
+    (:func:`search_page`).
 
-Reads are the selectors' (``catalog.selectors.asset_search``): they pass the SQL of what the user may see
-(``accounts.permissions.visible_sql``), which every statement here joins.
+Reads are the selectors' (``catalog.selectors.asset_search``): they pass what the user may see
+(:class:`Visibility`), a condition every statement here puts on the documents.
 """
 from __future__ import annotations
 
@@ -436,43 +439,91 @@ def corrections(words: Sequence[str], visible: Visibility | None) -> dict[str, l
     """For each query word that no name, term or label of the visible assets (``visible``; None when every asset
     is) holds, the words within its typo allowance that these do hold, the closest first (at most
     ``CORRECTIONS_PER_WORD``). The vocabulary is shared by every workspace: its words are only candidates, kept
-    when a visible document holds them, so that what is corrected, and to what, tells nothing of hidden assets.
-    Two statements per word looked up."""
-    found: dict[str, list[str]] = {}
+    when a visible document holds them, so that what is corrected, and to what, tells nothing of hidden assets."""
+    return _look_up(words, (), visible)[0]
+
+
+def look_up(query: Query, visible: Visibility | None) -> None:
+    """Read the vocabulary for ``query``: its words' corrections (:func:`corrections`) and the words that start
+    no word of any name, term or label (``Query.unnamed``), in at most three statements whatever the number of
+    words."""
+    query.corrections, query.unnamed = _look_up(
+        query.words, [word for words, joined in query.groups for word in (*words, joined) if word], visible)
+
+
+def _look_up(words: Sequence[str], prefixes: Sequence[str],
+             visible: Visibility | None) -> tuple[dict[str, list[str]], set[str]]:
+    """``(corrections of words, those of prefixes that start no vocabulary word)``. Only words that the
+    vocabulary would hold are looked up as prefixes: of ``WORD_MIN_LENGTH`` letters or more, not all digits (a
+    name word starting with one is then in the vocabulary, which keeps every word of the present documents until a
+    rebuild drops the unused ones; a name word over ``WORD_MAX_LENGTH`` letters is not, and such a word is then
+    found among descriptions only). One statement for the candidates of every word and the prefixes, then which
+    of the words typed, and of the candidates of the others, a visible document holds."""
+    allowed = {word: limit for word in dict.fromkeys(words) if (limit := allowed_typos(word))}
+    prefixes = [word for word in dict.fromkeys(prefixes) if len(word) >= WORD_MIN_LENGTH and not word.isdigit()]
+    if not allowed and not prefixes:
+        return {}, set()
     table = _table(SearchWord)
     with connection.cursor() as cursor:
-        for word in dict.fromkeys(words):
-            limit = allowed_typos(word)
-            if not limit:
-                continue
-            if connection.vendor == "postgresql":
-                # The trigram index finds the candidates under a lower threshold, set for this statement's
-                # transaction only and put back after (the search's own "%" keeps the default); the edit
-                # distance then picks among them. In a session that has not used pg_trgm yet its setting does
-                # not exist (the library is loaded by the first "%"): missing_ok reads it as pg_trgm's default.
-                with _set_for_the_transaction(cursor, "pg_trgm.similarity_threshold",
-                                              str(CORRECTION_TRIGRAM_THRESHOLD), str(PG_TRGM_DEFAULT_THRESHOLD)):
-                    cursor.execute(f"SELECT word FROM {table} WHERE word %% %s AND length(word) BETWEEN %s AND %s",
-                                   [word, len(word) - limit, len(word) + limit])
-                    candidates = cursor.fetchall()
-            else:
-                # No trigram index: the words of a close length (the vocabulary of a SQLite catalog is small).
-                cursor.execute(f"SELECT word FROM {table} WHERE length(word) BETWEEN %s AND %s",
-                               [len(word) - limit, len(word) + limit])
-                candidates = cursor.fetchall()
-            scored = {candidate: distance for (candidate,) in candidates
-                      if (distance := damerau_distance(word, candidate, limit)) <= limit}
-            held = _held_by_visible(cursor, sorted(scored), visible) if scored else set()
-            if word not in held and held:
-                found[word] = sorted(held, key=lambda candidate: (scored[candidate], candidate))[
-                    :CORRECTIONS_PER_WORD]
-    return found
+        if connection.vendor == "postgresql":
+            # The trigram index finds the candidates under a lower threshold, set for this statement's
+            # transaction only (the search's own "%" keeps the default); the edit distance then picks among them.
+            # A prefix is looked up as a range of the words' pattern_ops btree (the range LIKE 'word%' reads), up
+            # to the word followed by the last code point, which sorts after any longer word starting with it.
+            with _set_for_the_transaction(cursor, {"pg_trgm.similarity_threshold": (
+                    str(CORRECTION_TRIGRAM_THRESHOLD), str(PG_TRGM_DEFAULT_THRESHOLD))}):
+                cursor.execute(f"""
+                    SELECT q.w, k.word FROM unnest(%s::text[], %s::int[]) q(w, typos)
+                    JOIN {table} k ON k.word %% q.w
+                                  AND length(k.word) BETWEEN length(q.w) - q.typos AND length(q.w) + q.typos
+                    UNION ALL
+                    SELECT p.w, NULL FROM unnest(%s::text[]) p(w) WHERE NOT EXISTS (
+                        SELECT 1 FROM {table} k WHERE k.word ~>=~ p.w AND k.word ~<~ (p.w || chr(1114111)))""",
+                               [list(allowed), list(allowed.values()), prefixes])
+                rows = cursor.fetchall()
+        else:
+            # No trigram index: the words of a close length (the vocabulary of a SQLite catalog is small).
+            rows = []
+            if allowed:
+                shortest = min(len(word) - limit for word, limit in allowed.items())
+                longest = max(len(word) + limit for word, limit in allowed.items())
+                cursor.execute(f"SELECT word FROM {table} WHERE length(word) BETWEEN %s AND %s", [shortest, longest])
+                rows = [(word, candidate) for (candidate,) in cursor.fetchall() for word in allowed]
+            if prefixes:
+                cursor.execute(f"SELECT p.value, NULL FROM json_each(%s) p WHERE NOT EXISTS (SELECT 1 FROM {table} k "
+                               "WHERE k.word >= p.value AND k.word < p.value || char(1114111))", [json.dumps(prefixes)])
+                rows += cursor.fetchall()
+        unnamed = {word for word, candidate in rows if candidate is None}
+        scored: dict[str, dict[str, int]] = {word: {} for word in allowed}
+        for word, candidate in rows:
+            if candidate is not None and (distance := damerau_distance(word, candidate, allowed[word])) <= \
+                    allowed[word]:
+                scored[word][candidate] = distance
+        # First the words typed that the vocabulary holds: one a visible document holds is not corrected, so its
+        # close words (a dozen for "date": data, rate, gate…) need no look-up in the documents, the costly part.
+        typed = sorted(word for word, close in scored.items() if word in close)
+        held = _held_by_visible(cursor, typed, visible) if typed else set()
+        looked_up = sorted({candidate for word, close in scored.items() if word not in held for candidate in close
+                            if candidate not in typed})
+        held |= _held_by_visible(cursor, looked_up, visible) if looked_up else set()
+    found: dict[str, list[str]] = {}
+    for word, close in scored.items():
+        kept = [candidate for candidate in close if candidate in held]
+        if word not in held and kept:
+            found[word] = sorted(kept, key=lambda candidate: (close[candidate], candidate))[:CORRECTIONS_PER_WORD]
+    return found, unnamed
 
 
 def _held_by_visible(cursor, words: list[str], visible: Visibility | None) -> set[str]:
-    """Those of the vocabulary's ``words`` that a visible asset's name, terms or labels hold (any asset's when
-    ``visible`` is None)."""
-    visible_sql, visible_params = visible.sql() if visible is not None else ("1 = 1", [])
+    """Those of the vocabulary's ``words`` that a visible asset's name, terms or labels hold. For a user who sees
+    every asset (``visible`` None), all of them, without reading the documents: the vocabulary holds every word of
+    the present documents' names, terms and labels (it is written with them); a word no document holds any more
+    stays in it until a rebuild (``manage.py search_reindex``), and is then only a correction that finds nothing,
+    or a word typed that is not corrected. Reading the documents for it cost 30–60 ms a query (a GIN bitmap of
+    every document holding each word)."""
+    if visible is None:
+        return set(words)
+    visible_sql, visible_params = visible.sql()
     document = _table(AssetSearchDocument)
     if connection.vendor == "postgresql":
         # The word in the name, the terms or the labels: one lexeme per part (_Document.tsvector), each quoted.
@@ -554,6 +605,8 @@ class Query:
     text: str
     groups: list[tuple[list[str], str | None]]
     corrections: dict[str, list[str]] = field(default_factory=dict)
+    # Words (or hyphenated tokens joined) that start no word of a name, term or label (look_up).
+    unnamed: set[str] = field(default_factory=set)
 
     @classmethod
     def parse(cls, text: str) -> Query:
@@ -581,6 +634,12 @@ class Query:
     def words(self) -> list[str]:
         return [word for words, _ in self.groups for word in words]
 
+    def named(self) -> bool:
+        """Can a name, a term or a label hold every token? Not when one starts no word of the vocabulary (a typo,
+        a word of descriptions only): the tiers before the typos then find nothing, and are not read."""
+        return all(not any(word in self.unnamed for word in words) or bool(joined and joined not in self.unnamed)
+                   for words, joined in self.groups)
+
     @property
     def joined(self) -> str:
         return " ".join(self.words)
@@ -601,14 +660,15 @@ class Query:
         return f" {all_of} ".join(parts)
 
     # PostgreSQL tsqueries: each word a prefix of a word of the given parts (_Document.tsvector; none: anywhere),
-    # or with ``fuzzy`` one of its corrections; the words all required.
+    # or with ``fuzzy`` one of its corrections, a prefix too (as the word typed right would be: "custmer" →
+    # "customer" finds "customers"); the words all required.
     def tsquery(self, parts: str = "", fuzzy: bool = False) -> str:
         prefixes = [f"{part}_" for part in parts] or [""]
 
         def clause(word: str, correctable: bool) -> str:
             options = [f"{_tsquery_word(prefix + word)}:*" for prefix in prefixes]
             if fuzzy and correctable:
-                options += [_tsquery_word(prefix + fixed) for prefix in prefixes
+                options += [f"{_tsquery_word(prefix + fixed)}:*" for prefix in prefixes
                             for fixed in self.corrections.get(word, ())]
             return f"({' | '.join(options)})"
         return self._each_group(clause, "&", "|")
@@ -616,7 +676,7 @@ class Query:
     # SQLite FTS5 queries: the same, with a column filter for the parts.
     def match(self, columns: str = "", fuzzy: bool = False) -> str:
         def clause(word: str, correctable: bool) -> str:
-            options = [f'"{word}"*'] + ([f'"{fixed}"' for fixed in self.corrections.get(word, ())]
+            options = [f'"{word}"*'] + ([f'"{fixed}"*' for fixed in self.corrections.get(word, ())]
                                         if fuzzy and correctable else [])
             return f"({' OR '.join(options)})"
         body = self._each_group(clause, "AND", "OR")
@@ -626,6 +686,9 @@ class Query:
 # The parts each full-text tier looks in: PostgreSQL lexeme prefixes, SQLite FTS5 columns.
 _TIER_PARTS = {"name": ("a", "name"), "term": ("ab", "name terms"), "label": ("abc", "name terms labels"),
                "fuzzy": ("abc", "name terms labels"), "description": ("", "")}
+# Within the typo tier, the names that hold every word (or a correction of it) come first: "custmer_emial" finds
+# customer_email before email, found by its qualified name's "customers".
+_FUZZY_NAME = ("a", "name")
 
 
 @dataclass(frozen=True)
@@ -695,6 +758,9 @@ def _named_values(query: Query) -> dict:
     for tier, (parts, columns) in _TIER_PARTS.items():
         fuzzy = tier == "fuzzy"
         values[tier] = query.tsquery(parts, fuzzy=fuzzy) if postgresql else query.match(columns, fuzzy=fuzzy)
+    parts, columns = _FUZZY_NAME
+    values["fuzzyname"] = query.tsquery(parts, fuzzy=True) if postgresql else query.match(columns, fuzzy=True)
+    values["loose"] = query.tsquery("", fuzzy=True) if postgresql else query.match("", fuzzy=True)
     names = query.names()
     # An exact qualified name: the asset's name is what follows one of its dots, so the candidates are the words
     # after each dot, and the index on the name's words finds them.
@@ -708,7 +774,8 @@ def _named_values(query: Query) -> dict:
 
 
 def _tier_conditions(query: Query) -> list[tuple[str, str]]:
-    """``(tier, condition)`` in ranking order (``TIERS``); a typo tier only when the vocabulary corrected a word."""
+    """``(tier, condition)`` in ranking order (``TIERS``); a typo tier only when the vocabulary corrected a word,
+    and only the typos and descriptions when a word starts no word of a name, term or label (``Query.named``)."""
     any_of = (lambda column, name: f"{column} = ANY(%({name})s)") if connection.vendor == "postgresql" else \
         (lambda column, name: f"{column} IN (SELECT value FROM json_each(%({name})s))")
     # One LIKE per variant, each a constant prefix: what lets PostgreSQL read the names' index as a range.
@@ -722,7 +789,8 @@ def _tier_conditions(query: Query) -> list[tuple[str, str]]:
     for tier in _TIER_PARTS:
         if tier != "fuzzy" or corrected:
             conditions.append((tier, _matching(tier)))
-    return conditions
+    named = query.named()
+    return [(tier, condition) for tier, condition in conditions if named or tier in ("fuzzy", "description")]
 
 
 def _found(query: Query) -> str:
@@ -751,12 +819,16 @@ def _statement(query: Query, visible: Visibility | None, filters: Filters, condi
 
 def _named(sql: str, visible_params: Sequence, filter_params: Sequence, named: dict) -> tuple[str, list]:
     """Turn the statement's named placeholders (``%(words)s``) into positional ones, in the order they appear,
-    around the positional parameters of the visible and filter SQL (which come in that order)."""
-    pieces = re.split(r"(%\([a-z]+\)s|%%|%s)", sql)
+    around the positional parameters of the visible and filter SQL (which come in that order); a placeholder
+    whose value is a ``Statement`` is replaced by its SQL and parameters."""
+    pieces = re.split(r"(%\([a-z0-9]+\)s|%%|%s)", sql)
     params, positional = [], iter([*visible_params, *filter_params])
     out = []
     for piece in pieces:
-        if piece.startswith("%(") and piece.endswith(")s"):
+        if piece.startswith("%(") and piece.endswith(")s") and isinstance(named[piece[2:-2]], Statement):
+            out.append(named[piece[2:-2]].sql)  # a statement of its own, spliced in with its parameters
+            params += named[piece[2:-2]].params
+        elif piece.startswith("%(") and piece.endswith(")s"):
             params.append(named[piece[2:-2]])
             out.append("%s")
         elif piece == "%s":
@@ -768,9 +840,23 @@ def _named(sql: str, visible_params: Sequence, filter_params: Sequence, named: d
 
 
 # Within a tier: exact names the curated first (certified, described, owned), then the shorter qualified name;
-# other tiers the shorter name (the closer to what was typed) first.
-_ORDER = {"exact": "ORDER BY m.curated DESC, length(m.qualified_name), m.qualified_name, m.asset_id"}
-_ORDER_OTHERS = "ORDER BY length(m.name_words), m.qualified_name, m.asset_id"
+# typos the names holding every word first (_FUZZY_NAME); the other tiers the shorter name (the closer to what was
+# typed) first. Then the qualified name and the id, so that every page ranks the same. Two keys per tier, from the
+# columns of ``m``, so that the statement ranking every tier at once (search_ranked) and the one ranking tier by
+# tier (search_page) order alike.
+def _order_keys(tier: str) -> tuple[str, str]:
+    if tier == "exact":
+        return "-m.curated", "length(m.qualified_name)"
+    if tier == "fuzzy":
+        return f"CASE WHEN {_matching('fuzzyname')} THEN 0 ELSE 1 END", "length(m.name_words)"
+    return "0", "length(m.name_words)"
+
+
+def _ranked_columns(document: bool) -> str:
+    """The columns of a found document that its tier and its rank are decided from (``document``: the tsvector,
+    for a tier matched on the row read rather than through the index)."""
+    return "m.asset_id, m.curated, m.name_words, m.qualified_name" + (
+        ", m.document" if document and connection.vendor == "postgresql" else "")
 
 
 @contextmanager
@@ -778,65 +864,143 @@ def _through_indexes(cursor):
     """On PostgreSQL, the search's statements read the documents through their indexes, never by a sequential
     scan: under a LIMIT (the bounded count, a tier's page) the planner reckons a scan of the table stops after a
     few pages, and when fewer documents match than it estimated (a typo's 663 against 3,001) it reads all
-    500,000 tsvectors, 1.7 s. Set for the statement's transaction and put back after, as ``corrections`` does."""
+    500,000 tsvectors, 1.7 s. And no parallel plan: a page's tiers are a UNION ALL read in order under one LIMIT
+    (search_page), which a parallel append would not keep. Both set for the statement's transaction only."""
     if connection.vendor != "postgresql":
         yield
         return
-    with _set_for_the_transaction(cursor, "enable_seqscan", "off", "on"):
+    with _set_for_the_transaction(cursor, {"enable_seqscan": ("off", "on"),
+                                           "max_parallel_workers_per_gather": ("0", "2")}):
         yield
 
 
 @contextmanager
-def _set_for_the_transaction(cursor, name: str, value: str, default: str):
-    """PostgreSQL's setting ``name`` at ``value`` for the statements inside, then put back: ``set_config``'s local
-    form lasts to the end of the outermost transaction, which a savepoint's release does not end. A setting not
-    defined yet in this session (an extension's, before its library loads) reads as ``default``."""
+def _set_for_the_transaction(cursor, settings: dict[str, tuple[str, str]]):
+    """PostgreSQL's settings ``{name: (value, default)}`` at ``value`` for the statements inside, in one statement.
+    ``set_config``'s local form lasts to the end of the transaction: when this opens it (no transaction around),
+    its commit puts them back; inside a caller's transaction, which a savepoint's release does not end, they are
+    put back by hand, a setting not defined yet in this session (an extension's, before its library loads)
+    reading as ``default``."""
+    own = not connection.in_atomic_block
+    names = list(settings)
     with transaction.atomic():
-        cursor.execute("SELECT coalesce(current_setting(%s, true), %s), set_config(%s, %s, true)",
-                       [name, default, name, value])
-        before = cursor.fetchone()[0]
+        if own:
+            cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
+                           [item for name in names for item in (name, settings[name][0])])
+        else:
+            cursor.execute("SELECT " + ", ".join(["coalesce(current_setting(%s, true), %s), set_config(%s, %s, true)"]
+                                                 * len(names)),
+                           [item for name in names for item in (name, settings[name][1], name, settings[name][0])])
+            before = cursor.fetchone()[::2]
         try:
             yield
         finally:
-            cursor.execute("SELECT set_config(%s, %s, true)", [name, before])
+            if not own:
+                cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
+                               [item for name, value in zip(names, before, strict=True) for item in (name, value)])
 
 
-def search_page(query: Query, visible: Visibility | None, filters: Filters, *, limit: int, offset: int,
-                total: int | None = None) -> list[tuple[int, str]]:
-    """``(asset id, tier name)`` of one page of results, best first: tier by tier, each a statement, until the page
-    is full. A tier excludes the ones before it, so the planner reads each through its own index (the names'
-    btree for exact names and prefixes, the document's GIN for the others) and a page of the first tiers never
-    reads the many documents that match only a description. Within a tier the order (``_ORDER``) is among the
-    first ``COUNT_EXACT_UP_TO`` documents the tier finds, in the table's order: all of them when it holds fewer,
-    which the pages never pass anyway. ``total``: the exact count, when known — once the tiers read hold that
-    many, the later ones hold nothing and are not run."""
-    wanted, found = offset + limit, []
+_BTREE_TIERS = ("exact", "prefix")
+
+
+def search_ranked(query: Query, visible: Visibility | None, filters: Filters, *,
+                  up_to: int) -> tuple[int, list[tuple[int, str]] | None]:
+    """How many assets are found, counted up to ``up_to`` + 1, and the first ``up_to`` of them ranked, best first,
+    as ``(asset id, tier name)`` — in one statement — when they are all of them or come from the exact names and
+    prefixes alone; else ``(count, None)``, and :func:`search_page` ranks a page tier by tier.
+
+    The statement reads the exact names, then the prefixes, through the names' btree, then every other document
+    found through the index of the query's words, deciding its tier on the row read (its tsvector) rather than by
+    a statement per tier that would read the documents again — under one LIMIT, so that when the first tiers fill
+    it (a prefix such as "cust") the words' index is not read at all. When the last tier read is cut by the
+    LIMIT, it is ranked among the documents read of it (as :func:`search_page` ranks a tier among the first it
+    finds): that holds for the exact names and prefixes, read tier by tier, and for the others, read together,
+    only when the rows read of them are all of one tier and no document is in a tier before it (then asked)."""
     conditions = _tier_conditions(query)
+    btree = [(tier, condition) for tier, condition in conditions if tier in _BTREE_TIERS]
+    others = [(tier, condition) for tier, condition in conditions if tier not in _BTREE_TIERS]
+    document, no_document = ("m.document", "CAST(NULL AS tsvector)") if connection.vendor == "postgresql" else \
+        ("NULL", "NULL")
+    branches, named = [], _named_values(query)
+    for at, (tier, condition) in enumerate(btree):
+        earlier = " OR ".join(f"({sql})" for _, sql in btree[:at])
+        named[f"tier{at}"] = _statement(query, visible, filters,
+                                        f"({condition}) AND NOT ({earlier})" if earlier else condition)
+        branches.append(f"SELECT m.asset_id, m.curated, m.name_words, m.qualified_name, {no_document} AS document, "
+                        f"{TIERS.index(tier)} AS tier %(tier{at})s")
+    if others:
+        excluded = " OR ".join(f"({sql})" for _, sql in btree)
+        # With corrections, the documents are found through the looser "each word or a correction, anywhere"
+        # (one index entry per spelling, where the typo tier's parts are three), and those found only by a
+        # correction in a description, which no tier holds, are left out on the row read.
+        corrected = any(query.corrections.get(word) for word in query.words)
+        found = _matching("loose") if corrected else _found(query)
+        named["rest"] = _statement(query, visible, filters, f"({found}) AND NOT ({excluded})" if excluded else found)
+        tier_of = " ".join(f"WHEN {condition} THEN {TIERS.index(tier)}" for tier, condition in others)
+        branches.append(f"SELECT * FROM (SELECT m.*, CASE {tier_of} END AS tier FROM (SELECT m.asset_id, m.curated, "
+                        f"m.name_words, m.qualified_name, {document} AS document %(rest)s) m) m "
+                        "WHERE m.tier IS NOT NULL")
+    keys = [(TIERS.index(tier), *_order_keys(tier)) for tier, _ in conditions]
+    first = " ".join(f"WHEN {number} THEN {key}" for number, key, _ in keys)
+    second = " ".join(f"WHEN {number} THEN {key}" for number, _, key in keys)
+    sql, params = _named(f"""
+        SELECT m.asset_id, m.tier FROM (SELECT * FROM ({" UNION ALL ".join(branches)}) m LIMIT %(bound)s) m
+        ORDER BY m.tier, CASE m.tier {first} END, CASE m.tier {second} END, m.qualified_name, m.asset_id""",
+                         [], [], named | {"bound": up_to + 1})
     with connection.cursor() as cursor, _through_indexes(cursor):
-        for at, (tier, condition) in enumerate(conditions):
-            earlier = " OR ".join(f"({sql})" for _, sql in conditions[:at])
-            statement = _statement(query, visible, filters, f"({condition}) AND NOT ({earlier})" if earlier else
-                                   condition)
-            # A tier is ranked among the first COUNT_EXACT_UP_TO documents it finds (as far as pages reach): a
-            # tier of 70,000 (a word of the descriptions) would otherwise read every one of them to sort them.
-            cursor.execute(f"SELECT m.asset_id FROM (SELECT m.asset_id, m.curated, m.name_words, m.qualified_name "
-                           f"{statement.sql} LIMIT %s) m {_ORDER.get(tier, _ORDER_OTHERS)} LIMIT %s",
-                           [*statement.params, COUNT_EXACT_UP_TO, wanted - len(found)])
-            found += [(asset_id, tier) for (asset_id,) in cursor.fetchall()]
-            # Every tier before the last one was read whole (else the page would be full), so once they hold the
-            # count, nothing is left to find.
-            if len(found) >= wanted or (total is not None and len(found) >= total):
-                break
-    return found[offset:wanted]
+        cursor.execute(sql, params)
+        rows = [(asset_id, TIERS[tier]) for asset_id, tier in cursor.fetchall()]
+        if len(rows) <= up_to:
+            return len(rows), rows
+        # Past the bound, the rows rank a page as search_page would when the documents found together all belong
+        # to one tier and no document is in a tier before it (none read together, or "shipmnet date": only typos;
+        # "inbox": only terms, once a statement has found no name holding it): that tier is then the one cut.
+        together = {tier for _, tier in rows if tier not in _BTREE_TIERS}
+        if not together:
+            return len(rows), rows[:up_to]
+        if len(together) == 1:
+            (tier,) = together
+            before = [condition for other, condition in others[:[other for other, _ in others].index(tier)]]
+            if not before or not _any_found(cursor, query, visible, filters, before):
+                return len(rows), rows[:up_to]
+    return len(rows), None
 
 
-def search_count(query: Query, visible: Visibility | None, filters: Filters, *, up_to: int) -> int:
-    """How many assets are found, counted up to ``up_to`` + 1 (more than ``up_to`` then reads "at least")."""
-    statement = _statement(query, visible, filters, _found(query))
+def _any_found(cursor, query: Query, visible: Visibility | None, filters: Filters, conditions: list[str]) -> bool:
+    statement = _statement(query, visible, filters, " OR ".join(f"({condition})" for condition in conditions))
+    cursor.execute(f"SELECT EXISTS (SELECT 1 {statement.sql})", statement.params)
+    return cursor.fetchone()[0]
+
+
+def search_page(query: Query, visible: Visibility | None, filters: Filters, *, limit: int,
+                offset: int) -> list[tuple[int, str]]:
+    """``(asset id, tier name)`` of one page of results, best first, when more are found than
+    :func:`search_ranked` ranks at once: one statement, the tiers in ranking order under one LIMIT (a UNION ALL
+    that PostgreSQL and SQLite read branch by branch, stopping once the page is full), each excluding the ones
+    before it, so that each reads through its own index (the names' btree for exact names and prefixes, the
+    document's GIN for the others) and a page of the first tiers never reads the many documents that match only a
+    description. Within a tier the order is among the first ``COUNT_EXACT_UP_TO`` documents the tier finds, in the
+    table's order (the pages reach no further): a tier of 70,000 (a word of the descriptions) would otherwise read
+    every one of them to sort them."""
+    wanted = offset + limit
+    conditions = _tier_conditions(query)
+    named = _named_values(query)
+    branches = []
+    for at, (tier, condition) in enumerate(conditions):
+        earlier = " OR ".join(f"({sql})" for _, sql in conditions[:at])
+        statement = _statement(query, visible, filters, f"({condition}) AND NOT ({earlier})" if earlier else
+                               condition)
+        first, second = _order_keys(tier)
+        branches.append(f"SELECT * FROM (SELECT m.asset_id, {TIERS.index(tier)} AS tier FROM "
+                        f"(SELECT {_ranked_columns(tier == 'fuzzy')} %(tier{at})s LIMIT %(bound)s) m "
+                        f"ORDER BY {'' if first == '0' else first + ', '}{second}, m.qualified_name, m.asset_id "
+                        f"LIMIT %(wanted)s) t{at}")
+        named[f"tier{at}"] = statement
+    sql, params = _named(" UNION ALL ".join(branches) + " LIMIT %(limit)s OFFSET %(offset)s", [], [],
+                         named | {"bound": COUNT_EXACT_UP_TO, "wanted": wanted, "limit": limit, "offset": offset})
     with connection.cursor() as cursor, _through_indexes(cursor):
-        cursor.execute(f"SELECT count(*) FROM (SELECT 1 {statement.sql} LIMIT %s) found",
-                       [*statement.params, up_to + 1])
-        return cursor.fetchone()[0]
+        cursor.execute(sql, params)
+        return [(asset_id, TIERS[tier]) for asset_id, tier in cursor.fetchall()]
 
 
 def search_ids(query: Query, visible: Visibility | None, filters: Filters) -> Statement:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
@@ -54,11 +54,14 @@ class SearchResults:
         self.user, self.query, self.filters = user, query, filters
         self._visible = visible
         self._count: int | None = None
+        # Every result ranked, when no more than the bound: the statement that counts them ranks them too, and
+        # the pages are then read from it.
+        self._ranked: list[tuple[int, str]] | None = None
 
     def count(self) -> int:
         if self._count is None:
-            self._count = search.search_count(self.query, self._visible, self.filters,
-                                              up_to=search.COUNT_EXACT_UP_TO)
+            self._count, self._ranked = search.search_ranked(self.query, self._visible, self.filters,
+                                                             up_to=search.COUNT_EXACT_UP_TO)
         return min(self._count, search.COUNT_EXACT_UP_TO)
 
     @property
@@ -76,9 +79,9 @@ class SearchResults:
         stop = window.stop if window.stop is not None else self.count()
         if stop <= start:
             return []
-        exact = self._count if self._count is not None and self._count <= search.COUNT_EXACT_UP_TO else None
-        found = search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start,
-                                   total=exact)
+        self.count()
+        found = self._ranked[start:stop] if self._ranked is not None else \
+            search.search_page(self.query, self._visible, self.filters, limit=stop - start, offset=start)
         assets = asset_list(user=self.user).select_related("data_source").in_bulk([pk for pk, _ in found])
         terms, labels = _search_links([pk for pk, tier in found if tier in ("term", "label", "fuzzy")])
         page = []
@@ -116,7 +119,7 @@ class SearchResults:
 
 def _search_links(asset_ids: list[int]) -> tuple[dict, dict]:
     """The glossary terms (``(name, synonyms, abbreviations)``) and the tag, classification and owner names of
-    these assets (found on a page by them), which say why each was found: four statements, none without ids."""
+    these assets (found on a page by them), which say why each was found: two statements, none without ids."""
     terms: dict[int, list] = defaultdict(list)
     labels: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     if not asset_ids:
@@ -125,14 +128,17 @@ def _search_links(asset_ids: list[int]) -> tuple[dict, dict]:
                             .values_list("asset_id", "term__name", "term__synonyms", "term__abbreviations")):
         terms[asset_id].append(tuple(term))
     counted = [AssetClassification.Status.SUGGESTED, AssetClassification.Status.CONFIRMED]
-    for kind, rows in (
-            ("tag", AssetTag.objects.filter(asset_id__in=asset_ids).values_list("asset_id", "tag__name")),
-            ("classification", AssetClassification.objects.filter(asset_id__in=asset_ids, status__in=counted)
-             .values_list("asset_id", "classification__name")),
-            ("owner", AssetOwner.objects.filter(asset_id__in=asset_ids)
-             .values_list("asset_id", Coalesce("user__username", "group__name")))):
-        for asset_id, label in rows.order_by("pk"):  # in the order they were added
-            labels[asset_id][kind].append(label)
+    # The three kinds of label in one statement (a UNION ALL), each in the order they were added.
+    kinds = [queryset.annotate(kind=Value(kind, output_field=CharField()))
+             .values_list("kind", "asset_id", label, "pk").order_by()
+             for kind, queryset, label in (
+                 ("tag", AssetTag.objects.filter(asset_id__in=asset_ids), "tag__name"),
+                 ("classification", AssetClassification.objects.filter(asset_id__in=asset_ids, status__in=counted),
+                  "classification__name"),
+                 ("owner", AssetOwner.objects.filter(asset_id__in=asset_ids),
+                  Coalesce("user__username", "group__name")))]
+    for kind, asset_id, label, _pk in sorted(kinds[0].union(*kinds[1:], all=True), key=lambda row: row[3]):
+        labels[asset_id][kind].append(label)
     return terms, labels
 
 
@@ -200,7 +206,7 @@ def asset_search(*, user: User | None, text: str, filters: search.Filters | None
     ``filters``, best first. An empty or too long ``text`` is a ValidationError on ``q``."""
     query = search.Query.parse(text)
     visible = _search_visibility(user)
-    query.corrections = search.corrections(query.words, visible)
+    search.look_up(query, visible)
     return SearchResults(user=user, query=query, filters=filters or search.Filters(), visible=visible)
 
 

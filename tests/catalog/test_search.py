@@ -98,6 +98,44 @@ def test_a_one_typo_query_finds_the_asset(shop, steward):
     assert matches(steward, "biling_adress")[0] == ("billing_address", "fuzzy")
 
 
+def test_a_corrected_word_is_a_prefix_like_any_query_word(shop, steward):
+    # Regression: "custmer" was corrected to "customer" as a whole word only, where "customer" typed finds
+    # "customers" as a prefix: "custmer emial" missed shop.public.customers.email, which "customer email" finds.
+    assert ("email", "label") in matches(steward, "customer email")
+    assert ("email", "fuzzy") in matches(steward, "custmer emial")
+    assert ("email", "fuzzy") in matches(steward, "custmer_emial")
+
+
+def test_a_word_is_corrected_only_to_what_the_user_sees_while_a_user_who_sees_everything_reads_no_document(
+        shop, steward, world):
+    other = DataSourceFactory(workspace=world.workspace_b, database="warehouse")
+    asset_tree(other, table="pallets", columns={"forklift_slot": "text"})
+    index_everything()
+    # "forklfit" is one swap from "forklift", a word of workspace B only: nothing the steward sees holds it.
+    assert search.corrections(["forklfit"], search.Visibility(source_ids=(shop["source"].pk,))) == {}
+    assert matches(steward, "forklfit") == []
+    assert matches(world.user("other_workspace_user"), "forklfit") == [("forklift_slot", "fuzzy")]
+    # Every asset visible: the vocabulary itself says which words the documents hold.
+    with CaptureQueriesContext(connection) as looked_up:
+        assert search.corrections(["forklfit", "custmer"], None) == {"forklfit": ["forklift"],
+                                                                     "custmer": ["customer"]}
+    assert not [query for query in looked_up.captured_queries if "assetsearchdocument" in query["sql"]]
+
+
+def test_a_word_that_starts_no_name_term_or_label_word_skips_their_tiers(shop, steward):
+    services.asset_update(asset=shop["customer_id"], description="Loyalty programme member number",
+                          acting_user=SYSTEM)
+    for text, tiers in (("loyalty programme", ["description"]), ("cust loyalty", ["description"]),
+                        ("cust", [tier for tier in search.TIERS if tier != "fuzzy"]),
+                        ("e-mail", [tier for tier in search.TIERS if tier != "fuzzy"]),
+                        ("custmer", ["fuzzy", "description"])):
+        query = search.Query.parse(text)
+        search.look_up(query, None)
+        assert [tier for tier, _ in search._tier_conditions(query)] == tiers, text
+    assert matches(steward, "loyalty programme") == [("customer_id", "description")]
+    assert matches(steward, "member number") == [("customer_id", "description")]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm's setting")
 @pytest.mark.django_db(transaction=True)
 def test_typos_are_looked_up_on_a_session_that_has_not_loaded_pg_trgm_yet():
@@ -301,26 +339,73 @@ def test_reindex_rebuilds_documents_and_vocabulary(shop, steward):
 
 # --- reading the results -----------------------------------------------------------------------------------------
 
-def test_pages_are_ranked_tier_by_tier_and_later_pages_rank_the_same(shop, steward, world):
-    everything = [asset.qualified_name for asset in asset_search(user=steward, text="customer")[0:100]]
-    assert len(everything) >= 5
+def _statements_reading_documents(captured) -> list[str]:
+    return [query["sql"] for query in captured.captured_queries if "name_words" in query["sql"]]
+
+
+def test_the_statement_that_counts_ranks_too_and_pages_are_read_from_it(shop, steward):
     results = asset_search(user=steward, text="customer")
-    assert [asset.qualified_name for start in range(0, len(everything), 2)
-            for asset in results[start:start + 2]] == everything
-    # The first page of two is full after the first tiers: the later ones (qualified names, descriptions) are
-    # not read.
-    with CaptureQueriesContext(connection) as first_page:
-        results[0:2]
-    tiers = [query["sql"] for query in first_page.captured_queries if "name_words" in query["sql"]]
-    assert len(tiers) < len(search.TIERS) - 1
+    with CaptureQueriesContext(connection) as counted:
+        assert results.count() == 7
+    assert len(_statements_reading_documents(counted)) == 1
+    with CaptureQueriesContext(connection) as paged:
+        pages = [asset.qualified_name for start in range(0, 7, 2) for asset in results[start:start + 2]]
+    assert not _statements_reading_documents(paged)
+    assert pages == [asset.qualified_name for asset in asset_search(user=steward, text="customer")[0:100]]
+    assert pages[:4] == ["shop.public.customers", "shop.public.customers.customer_id",
+                         "shop.public.customers.customer_email", 'shop.public.customers."customerEmailVerified"']
 
 
-def test_the_later_tiers_are_not_read_once_the_count_is_found(shop, steward):
+def test_past_the_bound_a_page_is_ranked_tier_by_tier_in_one_statement_and_ranks_the_same(shop, steward,
+                                                                                         monkeypatch):
+    everything = [asset.qualified_name for asset in asset_search(user=steward, text="customer")[0:100]]
+    # A bound past every tier's size (4 prefixes, 3 qualified names) but under the 7 found: the tiers then rank
+    # as the statement ranking every result does.
+    monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 5)
+    results = asset_search(user=steward, text="customer")
+    assert (results.count(), results.count_is_exact) == (5, False)
+    pages = []
+    for start in range(0, 6, 2):
+        with CaptureQueriesContext(connection) as paged:
+            pages += [asset.qualified_name for asset in results[start:start + 2]]
+        assert len(_statements_reading_documents(paged)) == 1
+    assert pages == everything[:6]
+
+
+def test_past_the_bound_a_window_of_one_tier_with_none_before_it_ranks_the_page(shop, steward, world, monkeypatch):
+    term = GlossaryTermFactory(workspace=world.workspace_a, name="Marketing consent",
+                               synonyms=["newsletter permission"])
+    for name in ("mail_opt_in", "email", "customer_id"):
+        glossary.glossary_term_link(term=term, asset=shop[name], acting_user=SYSTEM)
+    everything = matches(steward, "newsletter")
+    assert [why for _, why in everything] == ["term"] * 3
+    monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 2)
+    results = asset_search(user=steward, text="newsletter")
+    assert (results.count(), results.count_is_exact) == (2, False)
+    with CaptureQueriesContext(connection) as paged:
+        assert [(asset.name, asset.search_match) for asset in results[0:2]] == everything[:2]
+    assert not _statements_reading_documents(paged)  # the counting statement's rows, once no name holds the word
+    # A name holding the word: the terms read together may not be all there is before the cut, so the page is
+    # ranked tier by tier, in one more statement.
+    asset_tree(shop["source"], schema="crm", table="contacts", columns={"newsletter_sent_at": "timestamp"})
+    index_everything()
+    monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 1_000)
+    everything = matches(steward, "newsletter")
+    monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 2)
+    results = asset_search(user=steward, text="newsletter")
+    results.count()
+    with CaptureQueriesContext(connection) as paged:
+        assert [(asset.name, asset.search_match) for asset in results[0:2]] == everything[:2]
+    assert len(_statements_reading_documents(paged)) == 1
+    assert everything[0] == ("newsletter_sent_at", "prefix")
+
+
+def test_within_the_bound_a_page_reads_no_documents_again(shop, steward):
     results = asset_search(user=steward, text="billing_address")
     assert results.count() == 1
     with CaptureQueriesContext(connection) as page:
         assert [asset.name for asset in results[0:50]] == ["billing_address"]
-    assert len([query for query in page.captured_queries if "name_words" in query["sql"]]) == 1
+    assert not _statements_reading_documents(page)
 
 
 def test_the_count_is_exact_up_to_a_bound_then_says_at_least(shop, steward, world, monkeypatch):
@@ -407,7 +492,8 @@ def test_found_by_names_the_field_and_the_value_plainly(shop, steward, world):
     assert why("pii") == [("customer_id", 'classification "PII.EMAIL"')]
     assert why("placed") == [("customer_id", "description")]
     assert why("customer_email")[0] == ("customer_email", "name")
-    assert why("custmer_emial")[:2] == [("customer_id", 'close spelling of classification "PII.EMAIL"'),
-                                        ("customer_email", "close spelling of the name")]
+    # The names holding every word (corrected) first among the typos.
+    assert why("custmer_emial")[0] == ("customer_email", "close spelling of the name")
+    assert ("customer_id", 'close spelling of classification "PII.EMAIL"') in why("custmer_emial")
     assert why("shop")[0] == ("shop", "name")
     assert ("email", "qualified name") in why("shop")
