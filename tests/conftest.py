@@ -132,11 +132,20 @@ def django_db_modify_db_settings_xdist_suffix():
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings, request):
     """pytest-django's, and then each test database is created from a snapshot of the migrated schema when one
-    exists for these migrations (tests.support.migrated_snapshot; pytest's cache folder holds SQLite's)."""
+    exists for these migrations (tests.support.migrated_snapshot). SQLite's is a file in pytest's cache folder, or
+    under ``-p no:cacheprovider`` (as ``make test`` is run by CI and the benchmarks) in ``var/``: without it every
+    process migrated its database from zero at every such run."""
+    from django.conf import settings
+
     from tests.support.migrated_snapshot import test_databases_from_snapshots
 
     cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
-    with test_databases_from_snapshots(cache.mkdir("racine-migrated-schema") if cache else None):
+    if cache:
+        folder = cache.mkdir("racine-migrated-schema")
+    else:
+        folder = settings.BASE_DIR / "var" / "test-migrated-schema"
+        folder.mkdir(parents=True, exist_ok=True)
+    with test_databases_from_snapshots(folder):
         yield
 
 

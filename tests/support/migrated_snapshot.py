@@ -5,7 +5,8 @@ first test, at every run. The first process that migrates takes a snapshot of th
 migrations it ran (:func:`migrations_key`: Django's version, the engine, and the content of every migration file
 of every installed app); later processes, in this run or a later one, copy it:
 
-- SQLite (the in-memory test database): a file in pytest's cache folder, copied in with SQLite's backup API;
+- SQLite (the in-memory test database): a file in pytest's cache folder (under ``-p no:cacheprovider``, ``var/``),
+  copied in with SQLite's backup API;
 - PostgreSQL: a database ``test_<name>_migrated_<key>`` on the same server, the template of each worker's
   ``CREATE DATABASE``. Snapshots of other migrations (older keys) of the same database name are dropped.
 
