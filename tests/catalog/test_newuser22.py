@@ -1,7 +1,8 @@
 """What a data steward met trying issue 13's curation for the first time on `make run` (new-user pass 22): the
 glossary import's missing file and unknown stewards said plainly, the bulk form's empty lists saying why, the
 home's suggestions with a link to them, the suggestion list without an empty link, a decision's message in words
-of its own, and /api/v1/assets/bulk/ opened in a browser showing how to use it instead of a 405."""
+of its own, /api/v1/assets/bulk/ opened in a browser showing how to use it instead of a 405, and search
+results whose names wrap between their parts."""
 import html
 import json
 import re
@@ -16,6 +17,7 @@ from catalog.models import Asset, Suggestion
 from tests.catalog.classification_factories import asset_tree
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
 from tests.catalog.factories import DataSourceFactory
+from tests.catalog.search_support import index_everything
 from tests.catalog.suggestion_factories import suggestion_in
 from tests.support import openapi
 from tests.support.factories import UserFactory
@@ -178,3 +180,17 @@ def test_who_gets_the_bulk_endpoint_s_page(world, persona, monkeypatch):
     # The example names an asset only to who may curate one (in workspace A, its steward and admin); the others'
     # form shows the fields empty.
     assert example == (persona in {"steward", "workspace_admin", "superuser"})
+
+
+# --- the admin's search page -------------------------------------------------------------------------------------
+
+def test_search_results_break_qualified_names_between_their_parts_not_inside_one(world):
+    source = DataSourceFactory(workspace=world.workspace_a, name="Shop", database="shop")
+    asset_tree(source, table="customer_orders", columns={"email": "text", "<b>oddity": "text"})
+    index_everything()
+    client = _staff(world, "steward")
+    page = client.get(reverse("asset-search"), {"q": "email"}).content.decode()
+    # The name wrapped anywhere ("customer_order" / "s.email"); the asset lists break after the dots.
+    assert ">shop.<wbr>public.<wbr>customer_orders.<wbr>email</a>" in page
+    odd = client.get(reverse("asset-search"), {"q": "oddity"}).content.decode()
+    assert "customer_orders.<wbr>&quot;&lt;b&gt;oddity&quot;</a>" in odd and "<b>oddity" not in odd
