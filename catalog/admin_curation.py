@@ -459,6 +459,10 @@ def curate_selected(modeladmin, request, queryset):
         "action": "curate_selected",
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         "media": modeladmin.media + form.media,
+        # As on the "Edit curation" page: an empty list of choices says why and where they are made.
+        "no_choices": {"members": not form.fields["owner_users_add"].queryset.exists(),
+                       "tags": not form.fields["tags_add"].queryset.exists(),
+                       "terms": not form.fields["terms_add"].queryset.exists()},
     }
     return TemplateResponse(request, "admin/catalog/curation/bulk.html", context)
 

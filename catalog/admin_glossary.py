@@ -352,7 +352,8 @@ def may_import(user) -> bool:
 
 class GlossaryImportForm(forms.Form):
     workspace = forms.ModelChoiceField(queryset=None, empty_label=None)
-    file = forms.FileField(help_text="CSV (a header naming the columns, lists separated by ';') or JSON (a list of "
+    file = forms.FileField(error_messages={"required": "Choose the file to import."},
+                           help_text="CSV (a header naming the columns, lists separated by ';') or JSON (a list of "
                                      "terms, or {\"terms\": […]}), as the export writes it. Columns: "
                                      + ", ".join(glossary.COLUMNS) + ".")
     format = forms.ChoiceField(choices=[("", "From the file's name"), ("csv", "CSV"), ("json", "JSON")],

@@ -46,6 +46,17 @@ def suggested_text(row: Suggestion) -> str:
     return f"Describe it as: {row.description}"
 
 
+def decided_text(row: Suggestion, decision: str) -> str:
+    """What a decision did, in a sentence of its own: not the suggested text, which may be a long description in
+    Markdown (its asterisks and all) and read "…sign-up. on shop.customers.email: accepted"."""
+    asset = row.asset.title
+    if decision == Suggestion.Status.DISMISSED:
+        return f"Suggestion dismissed on {asset}: it will not be offered again."
+    if row.kind == Suggestion.Kind.TERM:
+        return f"Suggestion accepted: the term “{row.term.name}” is linked to {asset}."
+    return f"Suggestion accepted: {asset} is described as suggested."
+
+
 class StatusFilter(admin.SimpleListFilter):
     """Open suggestions unless asked otherwise: what waits for a decision is the list's point."""
 
@@ -75,6 +86,9 @@ class SuggestionAdmin(ReadOnlyAdminMixin, RestrictedAdminMixin, admin.ModelAdmin
     their assets may)."""
 
     list_display = ["asset_shown", "suggested", "reason", "status", "created_at"]
+    # The asset cell is a link to the asset: as the row's link too it nested two links, which browsers split into
+    # an empty one (nothing to click) before it. The suggestion's text leads to the suggestion's page.
+    list_display_links = ["suggested"]
     list_filter = [StatusFilter, "kind", "rule"]
     search_fields = ["asset__qualified_name", "term__name"]
     list_select_related = ["asset", "term"]
@@ -159,8 +173,7 @@ def decide_view(request, model_admin):
     except (PermissionDenied, ValidationError, suggestions.AlreadyDecided) as exc:
         model_admin.message_user(request, _refusal(exc), messages.ERROR)
         return _back(request)
-    model_admin.message_user(request, f"{suggested_text(row)} on {row.asset.qualified_name}: {VERBS[verb]}.",
-                             messages.SUCCESS)
+    model_admin.message_user(request, decided_text(row, VERBS[verb]), messages.SUCCESS)
     return _back(request)
 
 

@@ -514,7 +514,8 @@ def _resolve(rows: list[dict], workspace: Workspace) -> tuple:
                 problem(number, "related_terms", f"No term named {other} in the file or the glossary.")
         for username in row.get("stewards", []):
             if username not in members:
-                problem(number, "stewards", f"{username} is not a member of the workspace.")
+                problem(number, "stewards", f"{username} is not a member of {workspace.name}: give them a role there "
+                                            "first (Memberships in the admin, or manage.py grant_role).")
         classification = row.get("classification", "").strip()
         if classification and classification not in classifications:
             problem(number, "classification", f"No active classification named {classification}.")

@@ -27,6 +27,7 @@ from catalog.api.filters import AssetFilterSet
 from catalog.markdown import render_markdown
 from catalog.models import Asset, AssetCertification, AssetOwner
 from catalog.selectors import (
+    asset_curatable_list,
     asset_list,
     glossary_term_list,
     owner_group_choices,
@@ -34,6 +35,7 @@ from catalog.selectors import (
     tag_list,
     with_curation,
 )
+from config.browsable import PostFormPageMixin
 from config.filters import KnownParametersOnly, check_filters, refuse_unknown_parameters
 from config.serializers import IdField
 
@@ -328,7 +330,13 @@ def _curation_arguments(data: dict) -> dict:
     return arguments
 
 
-class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
+# What the browsable API's page for /assets/bulk/ shows above its form.
+BULK_EXAMPLE = {"filters": {"type": ["column"], "tag": 4},
+                "owners": {"add": [{"user": 2, "owner_type": "steward"}]},
+                "terms": {"add": [7]}, "certification": "certified", "certification_note": "Reviewed in Q4."}
+
+
+class AssetCurationViewSet(PostFormPageMixin, RestrictedViewSetMixin, viewsets.GenericViewSet):
     """The curation of assets: owners, tags, glossary terms, certification and the stewards' description."""
 
     queryset = with_curation(Asset.objects.all())
@@ -339,6 +347,40 @@ class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
     pagination_class = None
     # Nothing is filtered by query parameters here (bulk's filters are in its body); bulk refuses any but format.
     filter_backends = [KnownParametersOnly]
+
+    def get_serializer_class(self):
+        # /assets/bulk/'s body, for the browsable API's form and OPTIONS (its own shape, not one asset's curation).
+        # (OPTIONS runs as the action "metadata": the route's POST tells.)
+        bulk = "bulk" in (self.action, getattr(self, "action_map", {}).get("post"))
+        return BulkCurationSerializer if bulk else super().get_serializer_class()
+
+    def post_form_page(self, action: str) -> dict:
+        """/assets/bulk/ opened in a browser: how to use it, and its limit, above the form (not a 405)."""
+        return {**super().post_form_page(action), "example": BULK_EXAMPLE,
+                "limits": {"assets": asset_curation.MAX_BULK_ASSETS,
+                           "changed_ids_shown": asset_curation.CHANGED_IDS_SHOWN}}
+
+    def browsable_example(self, method: str) -> dict | None:
+        """The body the form on /assets/bulk/ starts with (config.renderers): one asset the user may curate,
+        given a tag of its workspace (or, without tags, a glossary term; else certified), so that POST shows an
+        answer at once and changes one asset only."""
+        if self.action_map.get(method.lower()) != "bulk":
+            return None
+        user = self.request.user
+        asset = asset_curatable_list(user=user).filter(removed_at__isnull=True).order_by("pk").values(
+            "pk", "data_source__workspace_id").first()
+        if asset is None:
+            return None
+        body = {"assets": [asset["pk"]]}
+        workspace = asset["data_source__workspace_id"]
+        tag = tag_list(user=user).filter(workspace_id=workspace).order_by("name").values_list("pk", flat=True).first()
+        term = (glossary_term_list(user=user).filter(workspace_id=workspace).order_by("name")
+                .values_list("pk", flat=True).first())
+        if tag is not None:
+            return {**body, "tags": {"add": [tag]}}
+        if term is not None:
+            return {**body, "terms": {"add": [term]}}
+        return {**body, "certification": "certified", "certification_note": "Checked by hand."}
 
     def _curatable(self) -> Asset:
         asset = self.get_object()
@@ -390,6 +432,9 @@ class AssetCurationViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
                     "request changes nothing and says so (changed: 0).")
     @action(detail=False, methods=["post"])
     def bulk(self, request):
+        """Curate many assets at once: select them by `assets` (ids) or `filters` (the asset list's), and say what
+        to change on every one — `owners`, `tags`, `terms` (`set`, or `add` and/or `remove`), `certification`,
+        `properties`. All or nothing; the answer says what was done."""
         refuse_unknown_parameters(request, self, Asset.objects.none())
         serializer = BulkCurationSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
