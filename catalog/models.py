@@ -95,6 +95,10 @@ class Asset(GovernedModel):
         name — its qualified name's trailing slash (catalog.source_assets) is a key, not a word for readers."""
         return self.name if self.type == self.Type.SOURCE else self.qualified_name
 
+    # The properties above in SQL, for API lists read as rows (config.rows): keep each equal to its property.
+    row_expressions = {"title": models.Case(models.When(type=Type.SOURCE, then=models.F("name")),
+                                            default=models.F("qualified_name"))}
+
 
 class AssetTypeManager(models.Manager):
     def __init__(self, asset_type: str):

@@ -35,14 +35,17 @@ class _Output:
 class RowPlan:
     """How one serializer's output is read from ``values()`` rows: which columns, and what to do with each."""
 
-    def __init__(self, outputs: list[_Output]):
+    def __init__(self, outputs: list[_Output], expressions: dict[str, models.Expression] | None = None):
         self.outputs = outputs
         self.columns = tuple(dict.fromkeys(output.column for output in outputs))
+        self.expressions = {name: expression for name, expression in (expressions or {}).items()
+                            if name in self.columns}
 
     def rows(self, queryset: models.QuerySet) -> models.QuerySet:
         """``queryset`` as rows of the plan's columns and of the columns its order is made of (a cursor paginator
-        continues after the last row's sort values)."""
-        return queryset.values(*dict.fromkeys((*self.columns, *_order_columns(queryset))))
+        continues after the last row's sort values); a property's column is its SQL form (``row_expressions``)."""
+        columns = dict.fromkeys((*self.columns, *_order_columns(queryset)))
+        return queryset.values(*(column for column in columns if column not in self.expressions), **self.expressions)
 
     def represent(self, row: dict) -> dict:
         """What the serializer gives for the instance ``row`` was read from (None stays None, as in DRF)."""
@@ -73,7 +76,7 @@ def row_plan(serializer: serializers.BaseSerializer, queryset: models.QuerySet) 
         if output is None:
             return None
         outputs.append(output)
-    return RowPlan(outputs)
+    return RowPlan(outputs, getattr(queryset.model, "row_expressions", None))
 
 
 def _output(field: drf_fields.Field, queryset: models.QuerySet) -> _Output | None:
@@ -97,8 +100,10 @@ def _output(field: drf_fields.Field, queryset: models.QuerySet) -> _Output | Non
 
 def _column(queryset: models.QuerySet, attrs: list[str], *, relation: bool) -> str | None:
     """The ``values()`` name of the model column at ``attrs`` (through non-null forward foreign keys only, so a
-    join never turns a missing related row into a value DRF would not give), or of an annotation."""
-    if len(attrs) == 1 and attrs[0] in queryset.query.annotations and not relation:
+    join never turns a missing related row into a value DRF would not give), of an annotation, or of a property
+    the model gives in SQL too (``row_expressions``: name → expression, e.g. ``Asset.title``)."""
+    if len(attrs) == 1 and not relation and (attrs[0] in queryset.query.annotations
+                                            or attrs[0] in getattr(queryset.model, "row_expressions", {})):
         return attrs[0]
     opts, path = queryset.model._meta, []
     for attr in attrs[:-1]:

@@ -77,6 +77,21 @@ def test_asset_rows_carry_every_value_kind_as_the_serializer_does(world, served_
     assert column["sensitivity"] is None and column["removed_at"].endswith("Z") and column["is_nullable"] is None
 
 
+def test_a_source_assets_title_is_its_name_in_rows_as_in_the_serializer(world, served_by_serializer):
+    """Regression: the asset's ``title`` (a property) made every asset list fall back to model instances; its SQL
+    form (``Asset.row_expressions``) gives the same text."""
+    source = DataSourceFactory(workspace=world.workspace_a, name="HR warehouse")
+    AssetFactory(data_source=source, type=Asset.Type.SOURCE, name="HR warehouse", qualified_name="HR warehouse/")
+    AssetFactory(data_source=source, type=Asset.Type.TABLE, qualified_name="hr.main.staff")
+    client = world.client("analyst")
+    url = reverse("api:asset-list") + f"?data_source={source.pk}&ordering=name"
+    from_rows = _every_page(client, url)
+    titles = {item["type"]: item["title"] for _, body in from_rows for item in body["results"]}
+    assert titles == {"source": "HR warehouse", "table": "hr.main.staff"}
+    served_by_serializer()
+    assert from_rows == _every_page(client, url)
+
+
 def test_a_list_page_is_not_made_of_model_instances(world, monkeypatch):
     AssetFactory(data_source=DataSourceFactory(workspace=world.workspace_a))
     built = []
