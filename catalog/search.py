@@ -38,7 +38,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -541,7 +541,11 @@ def _held_by_visible(cursor, words: list[str], visible: Visibility | None) -> se
     return {word for (word,) in cursor.fetchall()}
 
 
-FACETS = ("type", "source", "schema", "classification", "sensitivity", "tag", "term", "owner", "certification")
+# The facets, and the fields of ``Filters`` that each one's values set.
+FACET_FILTERS = {"type": ("type",), "source": ("source",), "schema": ("schema",),
+                 "classification": ("classification",), "sensitivity": ("sensitivity",), "tag": ("tag",),
+                 "term": ("term",), "owner": ("owner_users", "owner_groups"), "certification": ("certification",)}
+FACETS = tuple(FACET_FILTERS)
 NO_CERTIFICATION = "none"
 # A search counts its results exactly up to this many, then says "at least this many" (as Elasticsearch's
 # track_total_hits does): an exact count of 70,000 results read every one of them from the table, 300 ms.
@@ -1010,49 +1014,65 @@ def search_ids(query: Query, visible: Visibility | None, filters: Filters) -> St
 
 
 def search_facets(query: Query, visible: Visibility | None, filters: Filters) -> dict[str, list[dict]]:
-    """Per facet, ``{"value", "label", "count"}`` over the whole filtered result (the count a filter on that
-    value gives), the largest first. One statement."""
-    statement = _statement(query, visible, filters, _found(query), asset_columns=True)
+    """Per facet, ``{"value", "label", "count"}``, the largest first: the count a filter on that value gives. A
+    facet is counted over the result the other facets' filters leave — its own values being alternatives (any of
+    them), a value's count is what the search gives with that value as the facet's filter, and a facet a filter
+    narrows still offers its other values. One statement (a result per facet that has a filter of its own)."""
+    ctes, params, over = [], [], {}
+
+    def matched(name: str, narrowed_by: Filters) -> str:
+        statement = _statement(query, visible, narrowed_by, _found(query), asset_columns=True)
+        ctes.append(f"{name} AS (SELECT m.asset_id, m.schema_id, a.type, a.data_source_id, a.sensitivity "
+                    f"{statement.sql})")
+        params.extend(statement.params)
+        return name
+
+    everything = matched("matched", filters)
+    for facet, fields in FACET_FILTERS.items():
+        own = any(getattr(filters, name) for name in fields)
+        over[facet] = matched(f"matched_{facet}", replace(filters, **dict.fromkeys(fields, ()))) if own \
+            else everything
     text = "text" if connection.vendor == "postgresql" else "TEXT"
     counted = "', '".join((AssetClassification.Status.SUGGESTED, AssetClassification.Status.CONFIRMED))
-    sql = f"""WITH matched AS (SELECT m.asset_id, m.schema_id, a.type, a.data_source_id, a.sensitivity
-                                {statement.sql})
-        SELECT 'type', type, NULL, count(*) FROM matched GROUP BY type
+    sql = f"""WITH {", ".join(ctes)}
+        SELECT 'type', type, NULL, count(*) FROM {over["type"]} GROUP BY type
         UNION ALL
-        SELECT 'source', CAST(m.data_source_id AS {text}), s.name, count(*) FROM matched m
+        SELECT 'source', CAST(m.data_source_id AS {text}), s.name, count(*) FROM {over["source"]} m
             JOIN {_table(DataSource)} s ON s.id = m.data_source_id GROUP BY m.data_source_id, s.name
         UNION ALL
-        SELECT 'schema', CAST(m.schema_id AS {text}), sa.qualified_name, count(*) FROM matched m
+        SELECT 'schema', CAST(m.schema_id AS {text}), sa.qualified_name, count(*) FROM {over["schema"]} m
             JOIN {_table(Asset)} sa ON sa.id = m.schema_id GROUP BY m.schema_id, sa.qualified_name
         UNION ALL
-        SELECT 'sensitivity', sensitivity, NULL, count(*) FROM matched WHERE sensitivity <> '' GROUP BY sensitivity
+        SELECT 'sensitivity', sensitivity, NULL, count(*) FROM {over["sensitivity"]} WHERE sensitivity <> ''
+            GROUP BY sensitivity
         UNION ALL
-        SELECT 'classification', c.name, NULL, count(*) FROM matched m
+        SELECT 'classification', c.name, NULL, count(*) FROM {over["classification"]} m
             JOIN {_table(AssetClassification)} ac ON ac.asset_id = m.asset_id AND ac.status IN ('{counted}')
             JOIN {_table(Classification)} c ON c.id = ac.classification_id GROUP BY c.name
         UNION ALL
-        SELECT 'tag', CAST(tg.id AS {text}), tg.name, count(*) FROM matched m
+        SELECT 'tag', CAST(tg.id AS {text}), tg.name, count(*) FROM {over["tag"]} m
             JOIN {_table(AssetTag)} l ON l.asset_id = m.asset_id JOIN {_table(Tag)} tg ON tg.id = l.tag_id
             GROUP BY tg.id, tg.name
         UNION ALL
-        SELECT 'term', CAST(g.id AS {text}), g.name, count(*) FROM matched m
+        SELECT 'term', CAST(g.id AS {text}), g.name, count(*) FROM {over["term"]} m
             JOIN {_table(GlossaryTermAsset)} l ON l.asset_id = m.asset_id
             JOIN {_table(GlossaryTerm)} g ON g.id = l.term_id GROUP BY g.id, g.name
         UNION ALL
         SELECT 'owner', CASE WHEN o.user_id IS NOT NULL THEN 'user:' || CAST(o.user_id AS {text})
                              ELSE 'group:' || CAST(o.group_id AS {text}) END,
-               COALESCE(u.username, gr.name), count(DISTINCT m.asset_id) FROM matched m
+               COALESCE(u.username, gr.name), count(DISTINCT m.asset_id) FROM {over["owner"]} m
             JOIN {_table(AssetOwner)} o ON o.asset_id = m.asset_id
             LEFT JOIN {_table(get_user_model())} u ON u.id = o.user_id
             LEFT JOIN {_table(Group)} gr ON gr.id = o.group_id
             GROUP BY o.user_id, o.group_id, u.username, gr.name
         UNION ALL
-        SELECT 'certification', COALESCE(cert.status, '{NO_CERTIFICATION}'), NULL, count(*) FROM matched m
+        SELECT 'certification', COALESCE(cert.status, '{NO_CERTIFICATION}'), NULL, count(*)
+            FROM {over["certification"]} m
             LEFT JOIN {_table(AssetCertification)} cert ON cert.asset_id = m.asset_id
             GROUP BY COALESCE(cert.status, '{NO_CERTIFICATION}')"""
     facets: dict[str, list[dict]] = {name: [] for name in FACETS}
     with connection.cursor() as cursor:
-        cursor.execute(sql, statement.params)
+        cursor.execute(sql, params)
         for facet, value, label, count in cursor.fetchall():
             facets[facet].append({"value": str(value), "label": label if label is not None else str(value),
                                   "count": count})

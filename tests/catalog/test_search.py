@@ -246,6 +246,26 @@ def test_filters_narrow_the_results_and_facets_count_within_them(shop, steward, 
     assert found(steward, "customer", schema=(shop["schema"].pk,))[0] == "shop.public.customers"
 
 
+def test_a_facet_narrowed_by_its_own_filter_still_offers_its_other_values(shop, steward, world):
+    """Regression (new-user pass 22): with ``type=table`` chosen, the type facet offered only "Table", so Column could
+    not be added although a facet's values add up. A facet is counted without its own filter, under the others:
+    each value's count is what the search gives with that value as the facet's filter."""
+    tag = TagFactory(workspace=world.workspace_a, name="gdpr")
+    for asset in (shop["customer_email"], shop["table"]):
+        curation.asset_tag_add(asset=asset, tag=tag, acting_user=SYSTEM)
+    chosen = {"type": ["table"], "tag": [str(tag.pk)]}
+    results = asset_search(user=steward, text="customer", filters=search_filters(user=steward, values=chosen))
+    assert [asset.name for asset in results[0:10]] == ["customers"]
+    facets = results.facets()
+    assert {item["value"]: item["count"] for item in facets["type"]} == {"table": 1, "column": 1}
+    for value in ("table", "column"):
+        alone = search_filters(user=steward, values={**chosen, "type": [value]})
+        assert asset_search(user=steward, text="customer", filters=alone).count() == 1
+    # The other facets stay counted within the whole filtered result.
+    assert {item["value"]: item["count"] for item in facets["tag"]} == {str(tag.pk): 1}
+    assert sum(item["count"] for item in facets["certification"]) == results.count() == 1
+
+
 @pytest.mark.parametrize(("values", "field"), [
     ({"type": ["columns"]}, "type"), ({"sensitivity": ["secret"]}, "sensitivity"),
     ({"certification": ["maybe"]}, "certification"), ({"tag": ["x"]}, "tag"), ({"tag": ["999999"]}, "tag"),
