@@ -32,7 +32,7 @@ from accounts.selectors import workspace_list, workspaces_allowing
 from accounts.wording import counted
 from catalog import curation, glossary
 from catalog.admin_assets import asset_urls
-from catalog.markdown import render_markdown
+from catalog.markdown import markdown_as_plain_text, render_markdown
 from catalog.models import Asset, GlossaryTerm, Tag
 from catalog.selectors import active_classification_list, asset_list, glossary_term_list, owner_user_choices
 from config.serializers import is_id_text
@@ -85,7 +85,7 @@ class TagAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """Tags of the workspaces; a tag's page lists the assets that carry it (tagging is done from the assets' side)."""
 
     change_form_template = "admin/catalog/curation/glossary_change_form.html"
-    list_display = ["name", "workspace", "description", "assets_shown"]
+    list_display = ["name", "workspace", "description_shown", "assets_shown"]
     list_filter = [VisibleWorkspaceFilter]
     search_fields = ["name", "description"]
     list_select_related = ["workspace"]
@@ -95,6 +95,10 @@ class TagAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         return ["workspace", "name", "description"]
+
+    @admin.display(description="description", ordering="description")
+    def description_shown(self, obj):
+        return markdown_as_plain_text(obj.description)
 
     def get_readonly_fields(self, request, obj=None):
         return ["workspace"] if obj is not None else []

@@ -24,7 +24,7 @@ from accounts.wording import counted
 from catalog import suggestions
 from catalog.admin_assets import asset_urls, section
 from catalog.curation import may_curate
-from catalog.markdown import render_markdown
+from catalog.markdown import markdown_as_plain_text, render_markdown
 from catalog.models import Suggestion
 from catalog.selectors import asset_curatable_list, suggestion_list
 
@@ -43,7 +43,7 @@ def _refusal(exc: Exception) -> str:
 def suggested_text(row: Suggestion) -> str:
     if row.kind == Suggestion.Kind.TERM:
         return f"Link the term “{row.term.name}”"
-    return f"Describe it as: {row.description}"
+    return f"Describe it as: {markdown_as_plain_text(row.description)}"
 
 
 def decided_text(row: Suggestion, decision: str) -> str:

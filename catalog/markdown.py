@@ -11,6 +11,7 @@ parsing per rendering, for every term of a glossary page. A text whose tables co
 """
 from __future__ import annotations
 
+import html
 import re
 
 import nh3
@@ -57,3 +58,14 @@ def render_markdown(text: str) -> str:
     html = parser.render(text)
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
                      link_rel="noopener noreferrer nofollow", filter_style_properties={"text-align"})
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def markdown_as_plain_text(text: str) -> str:
+    """``text`` as it reads once rendered, on one line and without its markup (``Personal data under the
+    **GDPR**.`` → ``Personal data under the GDPR.``): for list cells, which show a line of it, not its layout."""
+    if not text:
+        return ""
+    return _SPACES.sub(" ", html.unescape(nh3.clean(render_markdown(text), tags=set()))).strip()

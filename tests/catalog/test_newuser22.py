@@ -194,3 +194,19 @@ def test_search_results_break_qualified_names_between_their_parts_not_inside_one
     assert ">shop.<wbr>public.<wbr>customer_orders.<wbr>email</a>" in page
     odd = client.get(reverse("asset-search"), {"q": "oddity"}).content.decode()
     assert "customer_orders.<wbr>&quot;&lt;b&gt;oddity&quot;</a>" in odd and "<b>oddity" not in odd
+
+
+# --- list cells show Markdown as it reads --------------------------------------------------------------------------
+
+def test_list_cells_show_a_markdown_text_as_it_reads_not_its_asterisks(world):
+    """The tag list showed "Personal data under the **GDPR**." and the suggestion list the suggested description's
+    asterisks: a list cell shows one line of the text as rendered, its markup gone and its characters escaped."""
+    TagFactory(workspace=world.workspace_a, name="gdpr", description="Personal data under the **GDPR**.\n\n"
+                                                                    "- see <script>x</script> & [policy](https://e.x)")
+    suggestion_in(world.workspace_a, description="Where we **write** to them.")
+    client = _staff(world, "steward")
+    tags = client.get(reverse("admin:catalog_tag_changelist")).content.decode()
+    cell = re.search(r'<td class="field-description_shown">(.*?)</td>', tags, re.S).group(1)
+    assert cell == "Personal data under the GDPR. see &lt;script&gt;x&lt;/script&gt; &amp; policy"
+    suggestions = client.get(reverse("admin:catalog_suggestion_changelist")).content.decode()
+    assert "Describe it as: Where we write to them." in suggestions and "**" not in suggestions
