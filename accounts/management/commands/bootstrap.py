@@ -1,4 +1,5 @@
-"""First-run set-up, safe to re-run: migrate, organization, default workspace, an administrator."""
+"""First-run set-up, safe to re-run: migrate, organization, default workspace, an administrator (created as the
+default workspace's admin)."""
 from __future__ import annotations
 
 import getpass
@@ -12,7 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
+from accounts.actors import SYSTEM
 from accounts.models import User
+from accounts.roles import Role
 
 
 class Command(BaseCommand):
@@ -34,9 +37,9 @@ class Command(BaseCommand):
         workspace, created = services.workspace_ensure(organization=organization,
                                                        name=services.DEFAULT_WORKSPACE_NAME)
         self.stdout.write(f"Workspace: {workspace.name}{' (created)' if created else ''}")
-        self._ensure_admin(interactive=interactive and sys.stdin.isatty())
+        self._ensure_admin(workspace, interactive=interactive and sys.stdin.isatty())
 
-    def _ensure_admin(self, *, interactive: bool) -> None:
+    def _ensure_admin(self, workspace, *, interactive: bool) -> None:
         username = os.environ.get("RACINE_ADMIN_USERNAME") or "admin"
         email = os.environ.get("RACINE_ADMIN_EMAIL") or ""
         if User.objects.filter(username=username).exists():
@@ -54,8 +57,14 @@ class Command(BaseCommand):
                 validate_password(password, User(username=username, email=email))
             except ValidationError as exc:
                 raise CommandError("RACINE_ADMIN_PASSWORD is too weak: " + " ".join(exc.messages)) from None
-        services.superuser_ensure(username=username, email=email, password=password)
-        self.stdout.write(self.style.SUCCESS(f"Administrator: {username} (created)"))
+        administrator, _ = services.superuser_ensure(username=username, email=email, password=password)
+        # A member of the default workspace, as whoever creates a workspace is: a superuser sees everything, but
+        # owning an asset or stewarding a glossary term is for members (the first glossary import named the
+        # administrator as a steward and was refused).
+        services.membership_create(user=administrator, workspace=workspace, role=Role.WORKSPACE_ADMIN,
+                                   acting_user=SYSTEM)
+        self.stdout.write(self.style.SUCCESS(f"Administrator: {username} (created; workspace admin of "
+                                             f"{workspace.name})"))
         if generated:
             self.stdout.write(self.style.WARNING(
                 f"  Log in at /admin/ as {username} with password: {password}\n"
