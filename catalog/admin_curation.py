@@ -406,6 +406,9 @@ CHANGE_WORDS = {
     "asset.certified": ("asset certified", "assets certified"),
     "asset.deprecated": ("asset deprecated", "assets deprecated"),
     "asset.certification_ended": ("certification ended", "certifications ended"),
+    # A linked term that implies a classification confirms it: created confirmed, or a suggestion confirmed.
+    "asset_classification.created": ("classification confirmed", "classifications confirmed"),
+    "asset_classification.confirmed": ("classification confirmed", "classifications confirmed"),
 }
 
 
@@ -414,9 +417,9 @@ def _changes_made(request_id: str | None) -> str:
     writes none, so this is what changed, not what was asked."""
     if not request_id:
         return ""
-    made = Counter(AuditEvent.objects.filter(request_id=request_id, event__in=CHANGE_WORDS)
-                   .values_list("event", flat=True))
-    return ", ".join(counted(made[event], *CHANGE_WORDS[event]) for event in CHANGE_WORDS if made[event])
+    made = Counter(CHANGE_WORDS[event] for event in AuditEvent.objects.filter(
+        request_id=request_id, event__in=CHANGE_WORDS).values_list("event", flat=True))
+    return ", ".join(counted(made[words], *words) for words in dict.fromkeys(CHANGE_WORDS.values()) if made[words])
 
 
 @admin.action(description="Curate selected assets…", permissions=["curate"])

@@ -274,7 +274,8 @@ def test_the_bulk_action_shows_a_form_then_curates_the_selected_columns_in_one_a
     assert not AuditEvent.objects.filter(event__startswith="asset.").exists()
     response = _bulk(client, chosen, apply="yes", owner_users_add=[world.user("steward").pk],
                      owner_type="technical", terms_add=[term.pk], certification="certified")
-    assert _messages(response) == ["2 assets curated: 2 owners added, 2 terms linked, 2 assets certified."]
+    assert _messages(response) == ["2 assets curated: 2 owners added, 2 terms linked, 2 assets certified, "
+                                   "2 classifications confirmed."]  # the term implies PII.EMAIL
     for column in chosen:
         assert list(column.owners.values_list("user__username", "owner_type")) == [("steward", "technical")]
         assert list(column.glossary_terms.all()) == [term]

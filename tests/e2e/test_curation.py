@@ -73,7 +73,8 @@ def test_a_steward_curates_columns_in_bulk_certifies_a_table_and_describes_it(pa
     _screenshot(tab, "1-bulk-form.png")
     tab.click("#apply-curation")
     settle(tab)
-    assert tab.inner_text("ul.messagelist") == "2 assets curated: 2 owners added, 2 terms linked."
+    assert tab.inner_text("ul.messagelist") == ("2 assets curated: 2 owners added, 2 terms linked, "
+                                                "2 classifications confirmed.")  # the term implies PII.EMAIL
     _screenshot(tab, "2-bulk-done.png")
 
     # The header's search box finds both columns by a synonym of the term just linked to them, and says so.
