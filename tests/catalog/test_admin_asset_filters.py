@@ -17,18 +17,11 @@ from tests.catalog.classification_factories import asset_tree
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
 from tests.catalog.factories import DataSourceFactory
 from tests.support.factories import UserFactory, membership
-from tests.support.personas import verified_client
+from tests.support.personas import staff_client
 
 COLUMNS = reverse("admin:catalog_columnasset_changelist")
 TABLES = reverse("admin:catalog_tableasset_changelist")
 API = reverse("api:asset-list")
-
-
-def _staff(world, persona="steward"):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
 
 
 def _shop(workspace, name, columns=("email", "phone", "city")):
@@ -82,7 +75,7 @@ def _choices(response, title: str) -> list[str]:
 
 
 def test_the_filters_offer_only_what_the_user_sees(world, curated):
-    response = _staff(world).get(COLUMNS)
+    response = staff_client(world).get(COLUMNS)
     assert _choices(response, "tag") == ["gold", "unused"]
     assert _choices(response, "glossary term") == ["E-mail address"]
     assert _choices(response, "owner") == ["gus", "olga"]  # gus through the group that owns a column
@@ -90,7 +83,7 @@ def test_the_filters_offer_only_what_the_user_sees(world, curated):
     html = response.content.decode()
     for theirs in ("zq-their-tag", "Zq their term", "zq-their-owner"):
         assert theirs not in html
-    other = _staff(world, "other_workspace_user").get(COLUMNS)
+    other = staff_client(world, "other_workspace_user").get(COLUMNS)
     assert _choices(other, "tag") == ["zq-their-tag"]
     assert _choices(other, "owner") == ["zq-their-owner"]
 
@@ -106,14 +99,14 @@ def test_the_filters_offer_only_what_the_user_sees(world, curated):
 ])
 def test_each_filter_lists_what_the_api_lists_for_the_same_value(world, curated, parameter, value, expected):
     value = str(curated[value].pk) if value in curated else value
-    listed = _listed(_staff(world).get(f"{COLUMNS}?{parameter}={value}"))
+    listed = _listed(staff_client(world).get(f"{COLUMNS}?{parameter}={value}"))
     assert listed == {curated["cols"][name].pk for name in expected}
     api = world.client("steward").get(f"{API}?type=column&{parameter}={value}").json()["results"]
     assert {row["id"] for row in api} == listed
 
 
 def test_filters_combine_and_apply_to_every_asset_type(world, curated):
-    client = _staff(world)
+    client = staff_client(world)
     gold = curated["gold"].pk
     assert _listed(client.get(f"{TABLES}?tag={gold}")) == {curated["table"].pk}
     assert _listed(client.get(f"{COLUMNS}?tag={gold}&certification=certified")) == {curated["cols"]["email"].pk}
@@ -121,7 +114,7 @@ def test_filters_combine_and_apply_to_every_asset_type(world, curated):
 
 
 def test_another_workspaces_ids_select_nothing(world, curated):
-    client = _staff(world)
+    client = staff_client(world)
     for parameter, key in (("tag", "their_tag"), ("term", "their_term"), ("owner", "their_owner")):
         assert _listed(client.get(f"{COLUMNS}?{parameter}={curated[key].pk}")) == set()
 
@@ -129,7 +122,7 @@ def test_another_workspaces_ids_select_nothing(world, curated):
 @pytest.mark.parametrize("query", ["tag=gold", "term=abc", "owner=-", "certification=maybe",
                                    "tag=99999999999999999999"])
 def test_a_value_the_filter_cannot_read_is_django_s_error_redirect_not_a_500(world, curated, query):
-    response = _staff(world).get(f"{COLUMNS}?{query}")
+    response = staff_client(world).get(f"{COLUMNS}?{query}")
     assert response.status_code == 302
     assert response["Location"].endswith("?e=1")
 
@@ -141,7 +134,7 @@ def _queries(client, url) -> int:
 
 
 def test_the_filters_cost_one_query_whatever_the_number_of_tags_terms_and_owners(world, curated):
-    client = _staff(world)
+    client = staff_client(world)
     filtered = (f"{COLUMNS}?tag={curated['gold'].pk}&term={curated['term'].pk}&owner={curated['owner'].pk}"
                 "&certification=certified")
     _queries(client, COLUMNS)
@@ -167,5 +160,5 @@ def test_a_name_in_two_visible_workspaces_is_told_apart_by_its_workspace(world):
     TagFactory(workspace=world.workspace_a, name="gold")
     TagFactory(workspace=world.workspace_b, name="gold")
     _shop(world.workspace_a, "Shop")
-    labels = _choices(_staff(world).get(COLUMNS), "tag")
+    labels = _choices(staff_client(world).get(COLUMNS), "tag")
     assert labels == sorted([f"gold ({world.workspace_a.name})", f"gold ({world.workspace_b.name})"])

@@ -17,7 +17,7 @@ from catalog.models import Asset, AssetClassification, DefinitionLineage
 from scanning.models import AssetChange
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import AssetChangeFactory, DataSourceFactory, ScanRunFactory
-from tests.support.personas import verified_client
+from tests.support.personas import staff_client
 
 EVIDENCE = {"match_share": 0.95, "values_sampled": 200, "non_null": 180, "distinct": 170, "type_family": "text",
             "name_signal": "email", "validator": "email", "masked_examples": ["j***@e***.com", "a***@b***.org"],
@@ -25,13 +25,6 @@ EVIDENCE = {"match_share": 0.95, "values_sampled": 200, "non_null": 180, "distin
             "alternatives": [{"classification": "PII.USERNAME", "confidence": 0.55}], "run": 7}
 PROFILE = {"sampled": 200, "null_ratio": 0.1, "distinct_in_sample": 170, "distinct_estimate": 8400,
            "min_length": 6, "max_length": 41}
-
-
-def _staff(world, persona):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
 
 
 def _table(workspace, columns: int = 3, *, name: str = "customers"):
@@ -73,7 +66,7 @@ def _no_json(html: str) -> None:
 
 def test_column_page_breadcrumbs_link_source_database_schema_table_and_column(world):
     source, database, schema, table, cols = _table(world.workspace_a)
-    html = _page(_staff(world, "steward"), cols["email"])
+    html = _page(staff_client(world, "steward"), cols["email"])
     assert _crumbs(html) == [
         (reverse("admin:sources_datasource_change", args=[source.pk]), "source"),
         (reverse("admin:catalog_databaseasset_change", args=[database.pk]), "database"),
@@ -81,13 +74,13 @@ def test_column_page_breadcrumbs_link_source_database_schema_table_and_column(wo
         (reverse("admin:catalog_tableasset_change", args=[table.pk]), "table"),
         (reverse("admin:catalog_columnasset_change", args=[cols["email"].pk]), "column"),
     ]
-    assert [kind for _, kind in _crumbs(_page(_staff(world, "steward"), schema))] == ["source", "database", "schema"]
+    assert [kind for _, kind in _crumbs(_page(staff_client(world), schema))] == ["source", "database", "schema"]
 
 
 def test_table_page_lists_its_columns_with_type_nullability_sensitivity_classifications_and_profile(world):
     *_, table, cols = _table(world.workspace_a, columns=2)
     AssetClassification.objects.filter(asset=cols["col_1"]).update(status="rejected")
-    html = _page(_staff(world, "steward"), table)
+    html = _page(staff_client(world, "steward"), table)
     section = re.search(r'id="asset-columns".*?</section>', html, re.S).group(0)
     email = re.search(r'<tr data-column="email">.*?</tr>', section, re.S).group(0)
     assert f'href="{reverse("admin:catalog_columnasset_change", args=[cols["email"].pk])}"' in email
@@ -103,7 +96,7 @@ def test_table_page_lists_its_columns_with_type_nullability_sensitivity_classifi
 def test_removed_columns_are_hidden_on_the_table_page_unless_asked_for(world):
     *_, table, cols = _table(world.workspace_a, columns=3)
     Asset.objects.filter(pk=cols["col_2"].pk).update(removed_at=timezone.now())
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     html = _page(client, table)
     assert 'data-column="col_1"' in html and 'data-column="col_2"' not in html
     assert "Show the 1 removed column" in html
@@ -114,7 +107,7 @@ def test_removed_columns_are_hidden_on_the_table_page_unless_asked_for(world):
 def test_asset_lists_hide_removed_assets_by_default_with_a_filter_to_show_them(world):
     *_, cols = _table(world.workspace_a, columns=3)
     Asset.objects.filter(pk=cols["col_2"].pk).update(removed_at=timezone.now())
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     url = reverse("admin:catalog_columnasset_changelist")
 
     def listed(query=""):
@@ -131,7 +124,7 @@ def test_asset_lists_hide_removed_assets_by_default_with_a_filter_to_show_them(w
 
 
 def test_table_page_costs_the_same_queries_for_two_columns_as_for_forty(world):
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     small = _table(world.workspace_a, columns=2, name="small")[3]
     large = _table(world.workspace_a, columns=40, name="large")[3]
     _page(client, small)  # the first request reads the grants' and content types' caches
@@ -149,7 +142,7 @@ def test_table_page_costs_the_same_queries_for_two_columns_as_for_forty(world):
 def test_an_asset_page_asks_each_permission_question_once(world):
     """Regression: Django asks an object page whether the user may view, change and delete it several times; each
     asking was a query (8 identical ones on a table's page)."""
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     table = _table(world.workspace_a, columns=2, name="small")[3]
     _page(client, table)
     with CaptureQueriesContext(connection) as captured:
@@ -166,7 +159,7 @@ def test_column_page_shows_each_classification_with_readable_evidence_and_histor
     row = AssetClassification.objects.get(asset=cols["email"])
     services.asset_classification_confirm(asset_classification=row, acting_user=world.user("steward"),
                                           note="checked with the CRM team")
-    html = _page(_staff(world, "workspace_admin"), cols["email"])  # may read the audit trail
+    html = _page(staff_client(world, "workspace_admin"), cols["email"])  # may read the audit trail
     article = re.search(r'<article class="classification-row.*?</article>', html, re.S).group(0)
     assert 'data-classification="PII.EMAIL"' in article and 'data-status="confirmed"' in article
     assert "95% of the non-empty sampled values passed the “email” check." in article
@@ -186,7 +179,7 @@ def test_a_steward_without_the_audit_trail_sees_the_decision_the_row_records(wor
     row = AssetClassification.objects.get(asset=cols["email"])
     services.asset_classification_reject(asset_classification=row, acting_user=world.user("steward"),
                                          note="test data")
-    html = _page(_staff(world, "steward"), cols["email"])
+    html = _page(staff_client(world, "steward"), cols["email"])
     history = re.search(r'<ol class="history">.*?</ol>', html, re.S).group(0)
     assert f"Rejected by {world.user('steward').username}: “test data”" in history
     assert "Suggested by scan" in history
@@ -194,7 +187,7 @@ def test_a_steward_without_the_audit_trail_sees_the_decision_the_row_records(wor
 
 def test_drift_shows_before_and_after_rows_on_the_asset_and_what_it_holds(world):
     *_, table, cols = _table(world.workspace_a, columns=2)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     section = re.search(r'id="asset-drift".*?</section>', _page(client, table), re.S).group(0)
     assert section.count('<tr data-kind="changed">') == 2
     assert re.search(r"<th scope=\"row\">Data type</th><td>integer</td><td>bigint</td>", section)
@@ -206,9 +199,9 @@ def test_drift_shows_before_and_after_rows_on_the_asset_and_what_it_holds(world)
 
 def test_an_analyst_reads_the_pages_and_another_workspace_cannot(world):
     *_, table, cols = _table(world.workspace_a, columns=2)
-    html = _page(_staff(world, "analyst"), table)
+    html = _page(staff_client(world, "analyst"), table)
     assert 'data-column="email"' in html
-    outsider = _staff(world, "other_workspace_user")
+    outsider = staff_client(world, "other_workspace_user")
     response = outsider.get(reverse("admin:catalog_tableasset_change", args=[table.pk]))
     assert response.status_code in (302, 403, 404)
     assert "customers" not in response.content.decode()
@@ -244,7 +237,7 @@ def test_evidence_profile_and_drift_render_as_words():
 def test_database_and_schema_pages_list_what_they_hold(world, asset_type):
     _, database, schema, table, _ = _table(world.workspace_a, columns=1)
     asset, child = (database, schema) if asset_type == "database" else (schema, table)
-    html = _page(_staff(world, "steward"), asset)
+    html = _page(staff_client(world, "steward"), asset)
     section = re.search(r'id="asset-contents".*?</section>', html, re.S).group(0)
     assert f'href="{reverse(f"admin:catalog_{child.type}asset_change", args=[child.pk])}">{child.name}</a>' in section
     # "All of them, removed ones too": the list's own default would leave the removed out.
@@ -255,7 +248,7 @@ def test_database_and_schema_pages_list_what_they_hold(world, asset_type):
 def test_a_removed_asset_says_so_on_its_page(world):
     *_, table, _ = _table(world.workspace_a, columns=1)
     Asset.objects.filter(pk=table.pk).update(removed_at=timezone.now() - timedelta(days=1))
-    html = _page(_staff(world, "steward"), table)
+    html = _page(staff_client(world, "steward"), table)
     assert "Removed from its source" in html
 
 
@@ -263,7 +256,7 @@ def test_every_link_of_an_asset_page_opens(world):
     """The crumbs, the rows and the "all of them" links lead to pages that answer (a list filtered by parent is a
     lookup the admin must allow)."""
     _, database, schema, table, cols = _table(world.workspace_a, columns=2)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     links = set()
     for asset in (database, schema, table, cols["email"]):
         html = _page(client, asset)
@@ -279,7 +272,7 @@ def test_every_link_of_an_asset_page_opens(world):
 
 def test_each_asset_list_shows_what_its_type_has(world):
     _table(world.workspace_a, columns=1)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
 
     def headers(changelist, query=""):
         html = client.get(reverse(f"admin:catalog_{changelist}_changelist") + query).content.decode()
@@ -295,7 +288,7 @@ def test_an_asset_page_shows_the_latest_drift_and_links_to_the_rest(world):
     from scanning.admin_assets import DRIFT_SHOWN
 
     *_, table, _ = _table(world.workspace_a, columns=DRIFT_SHOWN + 5)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     section = re.search(r'id="asset-drift".*?</section>', _page(client, table), re.S).group(0)
     assert section.count('<tr data-kind="changed">') == DRIFT_SHOWN
     link = re.search(r'<a href="([^"]+)">Every change of it in the drift list</a>', section).group(1)
@@ -306,7 +299,7 @@ def test_an_asset_page_shows_the_latest_drift_and_links_to_the_rest(world):
 
 def test_a_column_never_profiled_says_why_on_its_page_and_under_its_tables_columns(world):
     *_, table, cols = _table(world.workspace_a, columns=2)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     assert "Profiling enabled" not in _page(client, table)  # profiled columns: their figures, no note
     Asset.objects.filter(parent=table).update(profile={})
     table_page = _page(client, table)
@@ -324,11 +317,11 @@ def test_a_routine_s_page_shows_its_definition_and_why_its_lineage_could_not_be_
     now = timezone.now()
     DefinitionLineage.objects.create(asset=routine, text_hash="0" * 64, read_at=now, seen_at=now,
                                      problem="line 2: Invalid expression / Unexpected token near 'MERGE'")
-    html = _page(_staff(world, "steward"), routine)
+    html = _page(staff_client(world, "steward"), routine)
     assert "Lineage from the definition" in html and "Unexpected token near" in html
     assert "CREATE OR REPLACE PROCEDURE sales.archive" in html and "Arguments" in html
     _no_json(html)
-    schema_page = _page(_staff(world, "steward"), schema)
+    schema_page = _page(staff_client(world, "steward"), schema)
     assert "archive(p_from integer)" in schema_page  # a schema lists its routines with its tables and views
 
 
@@ -340,7 +333,7 @@ def test_a_definition_reading_counts_flows_in_the_words_of_the_lineage_picture(w
     now = timezone.now()
     DefinitionLineage.objects.create(asset=view, text_hash="0" * 64, read_at=now, seen_at=now,
                                      table_edges=3, column_edges=7)
-    html = _page(_staff(world, "steward"), view)
+    html = _page(staff_client(world, "steward"), view)
     # The picture says "flows"; the reading said "edges", a graph word a steward does not use.
     assert "3 flows between tables and 7 between columns" in html and "column edge" not in html
 
@@ -351,7 +344,7 @@ def test_what_scans_read_is_not_called_properties_beside_the_properties_section(
     *_, table, _ = _table(world.workspace_a, columns=1)
     table.properties = {"primary_key": ["id"]}
     table.save(update_fields=["properties"])
-    html = _page(_staff(world, "steward"), table)
+    html = _page(staff_client(world, "steward"), table)
     assert re.search(r'<div class="form-row field-properties_shown">.*?<label>Read from the source:</label>', html,
                      re.S)
     assert "<label>Properties:</label>" not in html
@@ -362,10 +355,10 @@ def test_the_lists_break_a_long_qualified_name_between_its_parts(world):
     # A name too long for its cell broke in the middle of a part ("customer_orders.customer_" / "id"): each dot is
     # now a line-break opportunity, and the column still sorts by the qualified name.
     *_, table, cols = _table(world.workspace_a, columns=1, name="customer_orders")
-    page = _staff(world, "steward").get(reverse("admin:catalog_columnasset_changelist")).content.decode()
+    page = staff_client(world, "steward").get(reverse("admin:catalog_columnasset_changelist")).content.decode()
     assert "shop.<wbr>sales.<wbr>customer_orders.<wbr>email</a>" in page
     assert re.search(r'<th scope="col" class="sortable column-qualified_name_shown sorted ascending">', page)
     hostile = Asset.objects.filter(pk=cols["email"].pk)
     hostile.update(qualified_name='shop.sales.customer_orders."<b>x</b>"')
-    page = _staff(world, "steward").get(reverse("admin:catalog_columnasset_changelist")).content.decode()
+    page = staff_client(world, "steward").get(reverse("admin:catalog_columnasset_changelist")).content.decode()
     assert "&quot;&lt;b&gt;x&lt;/b&gt;&quot;" in page and "<b>x</b>" not in page

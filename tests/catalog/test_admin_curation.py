@@ -24,16 +24,9 @@ from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.test_suggestions import after_commit
 from tests.support.factories import UserFactory, membership
-from tests.support.personas import verified_client
+from tests.support.personas import staff_client, verified_client
 
 SCRIPT = "<script>window.curationPwned = 1</script>"
-
-
-def _staff(world, persona):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
 
 
 def _shop(workspace, name="Shop", columns=("email", "phone", "city")):
@@ -77,7 +70,7 @@ def test_the_curation_section_shows_the_description_rendered_safely_and_apart_fr
     table, _ = _shop(world.workspace_a)
     Asset.objects.filter(pk=table.pk).update(source_description="COMMENT ON TABLE: customers <b>raw</b>")
     _curate(world, table)
-    section = _section(_page(_staff(world, "steward"), table), "curation")
+    section = _section(_page(staff_client(world, "steward"), table), "curation")
     description = re.search(r'data-curation="description">(.*?)</div>', section, re.S).group(1)
     assert "<strong>customer</strong>" in description
     assert "<script" not in section and "&lt;script&gt;" in description  # shown as text, never run
@@ -89,7 +82,7 @@ def test_the_curation_section_shows_owners_by_type_tags_terms_and_certification(
     _, term = _curate(world, table)
     group = Group.objects.create(name="Data platform")
     curation.asset_owner_add(asset=table, group=group, owner_type=AssetOwner.OwnerType.TECHNICAL, acting_user=SYSTEM)
-    section = _section(_page(_staff(world, "steward"), table), "curation")
+    section = _section(_page(staff_client(world, "steward"), table), "curation")
     owners = re.search(r'data-curation="owners">(.*?)</dd>', section, re.S).group(1)
     assert re.search(r"Technical owner:</span> Data platform \(group\)", owners)
     assert re.search(r"Business owner:</span> steward", owners)
@@ -105,7 +98,7 @@ def test_the_curation_section_shows_owners_by_type_tags_terms_and_certification(
 def test_who_may_curate_gets_the_edit_link_and_readers_a_read_only_section(world, persona, editable):
     table, cols = _shop(world.workspace_a)
     for asset in (table, cols["email"]):  # a table and a column alike
-        section = _section(_page(_staff(world, persona), asset), "curation")
+        section = _section(_page(staff_client(world, persona), asset), "curation")
         assert ('id="edit-curation"' in section) is editable
         assert ("Read only" in section) is not editable
 
@@ -115,7 +108,7 @@ def test_an_asset_owner_without_a_role_that_changes_assets_curates_what_they_own
     analyst = world.user("analyst")
     curation.asset_owner_add(asset=table, user=analyst, owner_type=AssetOwner.OwnerType.BUSINESS,
                              acting_user=SYSTEM)
-    client = _staff(world, "analyst")
+    client = staff_client(world, "analyst")
     assert 'id="edit-curation"' in _section(_page(client, table), "curation")
     assert 'id="edit-curation"' not in _section(_page(client, cols["email"]), "curation")
     assert client.get(_edit_url(table)).status_code == 200
@@ -124,19 +117,19 @@ def test_an_asset_owner_without_a_role_that_changes_assets_curates_what_they_own
 
 def test_another_workspace_sees_neither_the_asset_nor_its_curation_page(world):
     table, _ = _shop(world.workspace_a)
-    client = _staff(world, "other_workspace_user")
+    client = staff_client(world, "other_workspace_user")
     assert client.get(reverse("admin:catalog_tableasset_change", args=[table.pk])).status_code in (302, 404)
     assert client.get(_edit_url(table)).status_code == 404
 
 
 def test_an_outsider_gets_no_curation_page(world):
     table, _ = _shop(world.workspace_a)
-    response = _staff(world, "outsider").get(_edit_url(table))
+    response = staff_client(world, "outsider").get(_edit_url(table))
     assert response.status_code in (403, 404)
 
 
 def test_the_asset_page_costs_the_same_queries_with_one_or_many_owners_tags_and_terms(world):
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     few, _ = _shop(world.workspace_a, name="Few")
     many, _ = _shop(world.workspace_a, name="Many")
     members = [membership(UserFactory(), world.workspace_a, Role.ANALYST) for _ in range(6)]
@@ -173,7 +166,7 @@ def test_a_steward_edits_the_curation_through_the_service_and_each_change_is_aud
     table, _ = _shop(world.workspace_a)
     tag = TagFactory(workspace=world.workspace_a, name="gold")
     term = GlossaryTermFactory(workspace=world.workspace_a, name="Customer")
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     assert client.get(_edit_url(table)).status_code == 200
     expires = (timezone.localtime() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(_edit_url(table), format="multipart", data=_form(
@@ -201,7 +194,7 @@ def test_a_steward_edits_the_curation_through_the_service_and_each_change_is_aud
 def test_saving_the_form_unchanged_writes_nothing(world):
     table, _ = _shop(world.workspace_a)
     _curate(world, table)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     before = AuditEvent.objects.count()
     form = client.get(_edit_url(table)).context["form"]
     data = {name: form[name].value() for name in form.fields}
@@ -222,7 +215,7 @@ def test_saving_the_form_unchanged_writes_nothing(world):
 def test_a_refusal_of_the_service_shows_on_the_form_and_changes_nothing(world):
     table, _ = _shop(world.workspace_a)
     deprecated = GlossaryTermFactory(workspace=world.workspace_a, status=GlossaryTerm.Status.DEPRECATED)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     response = client.post(_edit_url(table), format="multipart", data=_form(
         table, description="New.", certification="certified", certification_expires_at="2001-01-01T00:00"))
     assert response.status_code == 200
@@ -236,7 +229,7 @@ def test_a_refusal_of_the_service_shows_on_the_form_and_changes_nothing(world):
 @pytest.mark.parametrize("persona", ["analyst", "auditor"])
 def test_readers_may_not_open_or_post_the_edit_page(world, persona):
     table, _ = _shop(world.workspace_a)
-    client = _staff(world, persona)
+    client = staff_client(world, persona)
     assert client.get(_edit_url(table)).status_code == 403
     assert client.post(_edit_url(table), format="multipart", data=_form(table, description="Mine.")).status_code == 403
     table.refresh_from_db()
@@ -247,7 +240,7 @@ def test_the_edit_page_offers_only_the_assets_workspace(world):
     table, _ = _shop(world.workspace_a)
     TagFactory(workspace=world.workspace_b, name="Zq9theirs-tag")
     GlossaryTermFactory(workspace=world.workspace_b, name="Zq9theirs-term")
-    html = _staff(world, "superuser").get(_edit_url(table)).content.decode()
+    html = staff_client(world, "superuser").get(_edit_url(table)).content.decode()
     assert "Zq9theirs" not in html and "other_workspace_user" not in html
 
 
@@ -267,7 +260,7 @@ def _messages(response) -> list[str]:
 def test_the_bulk_action_shows_a_form_then_curates_the_selected_columns_in_one_audited_operation(world):
     _, cols = _shop(world.workspace_a)
     term = GlossaryTermFactory(workspace=world.workspace_a, name="Contact", classification=builtin("PII.EMAIL"))
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     chosen = [cols["email"], cols["phone"]]
     form = _bulk(client, chosen)
     assert form.status_code == 200 and 'id="bulk-curation-form"' in form.content.decode()
@@ -295,7 +288,7 @@ def test_the_bulk_action_with_a_nul_in_its_query_string_is_refused_changing_noth
     # audit row as given, which PostgreSQL's jsonb refuses (a 500). Every admin page now refuses a NUL in its query
     # (accounts.admin_site), before the action runs.
     _, cols = _shop(world.workspace_a)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     client.raise_request_exception = False
     data = {"action": "curate_selected", "_selected_action": [cols["email"].pk], "owner_type": "business",
             "apply": "yes", "certification": "certified"}
@@ -308,7 +301,7 @@ def test_the_bulk_action_with_a_nul_in_its_query_string_is_refused_changing_noth
 def test_the_bulk_action_removes_and_reports_nothing_changed_when_nothing_did(world):
     _, cols = _shop(world.workspace_a)
     tag = TagFactory(workspace=world.workspace_a, name="legacy")
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     for column in cols.values():
         curation.asset_tag_add(asset=column, tag=tag, acting_user=SYSTEM)
     response = _bulk(client, list(cols.values()), apply="yes", tags_remove=[tag.pk])
@@ -319,7 +312,7 @@ def test_the_bulk_action_removes_and_reports_nothing_changed_when_nothing_did(wo
 
 def test_the_bulk_form_asks_for_something_to_change(world):
     _, cols = _shop(world.workspace_a)
-    response = _bulk(_staff(world, "steward"), [cols["email"]], apply="yes", owner_type="business")
+    response = _bulk(staff_client(world, "steward"), [cols["email"]], apply="yes", owner_type="business")
     assert response.status_code == 200
     assert "Choose something to change" in response.content.decode()
 
@@ -327,7 +320,7 @@ def test_the_bulk_form_asks_for_something_to_change(world):
 def test_the_bulk_action_past_the_cap_says_so_and_changes_nothing(world, monkeypatch):
     monkeypatch.setattr(asset_curation, "MAX_BULK_ASSETS", 2)
     _, cols = _shop(world.workspace_a)
-    response = _bulk(_staff(world, "steward"), list(cols.values()), apply="yes", certification="certified")
+    response = _bulk(staff_client(world, "steward"), list(cols.values()), apply="yes", certification="certified")
     assert _messages(response) == ["At most 2 assets can be curated at once: narrow the selection with the "
                                    "filters."]
     assert not AssetCertification.objects.exists()
@@ -337,7 +330,7 @@ def test_assets_the_user_may_not_curate_are_refused_as_a_message_not_an_error_pa
     table, cols = _shop(world.workspace_a)
     analyst = world.user("analyst")
     curation.asset_owner_add(asset=cols["email"], user=analyst, owner_type="business", acting_user=SYSTEM)
-    client = _staff(world, "analyst")
+    client = staff_client(world, "analyst")
     response = _bulk(client, [cols["email"], cols["phone"]], apply="yes", certification="certified")
     assert response.status_code == 200
     assert _messages(response) == ["You may not curate 1 of the 2 selected assets: nothing was changed."]
@@ -349,7 +342,7 @@ def test_assets_the_user_may_not_curate_are_refused_as_a_message_not_an_error_pa
 @pytest.mark.parametrize("persona", ["analyst", "auditor"])
 def test_readers_are_not_offered_the_bulk_action(world, persona):
     _, cols = _shop(world.workspace_a)
-    client = _staff(world, persona)
+    client = staff_client(world, persona)
     html = client.get(reverse("admin:catalog_columnasset_changelist")).content.decode()
     assert 'value="curate_selected"' not in html
     response = _bulk(client, [cols["email"]], apply="yes", certification="certified")
@@ -360,7 +353,7 @@ def test_readers_are_not_offered_the_bulk_action(world, persona):
 def test_the_bulk_form_offers_only_what_the_selection_s_workspace_holds(world):
     _, cols = _shop(world.workspace_a)
     TagFactory(workspace=world.workspace_b, name="Zq9theirs-tag")
-    html = _bulk(_staff(world, "superuser"), [cols["email"]]).content.decode()
+    html = _bulk(staff_client(world, "superuser"), [cols["email"]]).content.decode()
     assert "Zq9theirs" not in html and "other_workspace_user" not in html
 
 
@@ -370,7 +363,7 @@ def test_the_history_reads_in_words_after_bulk_curation_detection_and_withdrawn_
     term = GlossaryTermFactory(workspace=world.workspace_a, name="Contact", classification=builtin("PII.EMAIL"))
     Suggestion.objects.create(asset=cols["email"], kind="term", rule="lookalike", term=term,
                               fingerprint=term_fingerprint(term.pk), reason="Same name and type.")
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     with after_commit():
         _bulk(client, [cols["email"], cols["phone"]], apply="yes", terms_add=[term.pk], certification="certified",
               certification_note="Reviewed.")
@@ -431,7 +424,7 @@ def test_a_past_expiry_is_an_error_beside_the_expiry_field(world):
     # message went to the top of the form, away from the field to correct.
     table, _ = _shop(world.workspace_a)
     past = (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    response = _staff(world, "steward").post(_edit_url(table), format="multipart", data=_form(
+    response = staff_client(world, "steward").post(_edit_url(table), format="multipart", data=_form(
         table, certification="certified", certification_expires_at=past))
     assert response.status_code == 200
     form = response.context["form"]
@@ -460,5 +453,5 @@ def test_the_edit_page_lays_its_fields_out_as_the_admin_does_and_says_why_a_list
     stocked, _ = _shop(world.workspace_a)
     TagFactory(workspace=world.workspace_a)
     GlossaryTermFactory(workspace=world.workspace_a)
-    page = _staff(world, "steward").get(_edit_url(stocked)).content.decode()
+    page = staff_client(world, "steward").get(_edit_url(stocked)).content.decode()
     assert "data-missing" not in page and "Users: the members of" in page

@@ -15,18 +15,11 @@ from catalog.models import GlossaryTerm, Tag
 from tests.catalog.classification_factories import asset_tree
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
 from tests.catalog.factories import DataSourceFactory
-from tests.support.personas import verified_client
+from tests.support.personas import staff_client
 
 CSV = ("name,definition,synonyms,parent,status\n"
        "Customer,A person who **buys**.,client;buyer,,approved\n"
        "Customer e-mail,Where we write to a customer.,,Customer,approved\n")
-
-
-def _staff(world, persona):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
 
 
 def _term_url(term):
@@ -48,7 +41,7 @@ def test_the_term_list_filters_by_status_workspace_and_parent_and_searches(world
     GlossaryTermFactory(workspace=world.workspace_a, name="Customer e-mail", parent=parent,
                         status=GlossaryTerm.Status.DRAFT)
     GlossaryTermFactory(workspace=world.workspace_b, name="Partner")
-    client = _staff(world, "superuser")
+    client = staff_client(world, "superuser")
     assert _names(client.get(LIST)) == {"Customer", "Customer e-mail", "Partner"}
     assert _names(client.get(LIST, {"status__exact": "draft"})) == {"Customer e-mail"}
     assert _names(client.get(LIST, {"workspace": world.workspace_b.pk})) == {"Partner"}
@@ -62,7 +55,7 @@ def test_the_term_list_filters_by_status_workspace_and_parent_and_searches(world
 def test_each_role_lists_the_terms_it_may_see(world, persona, listed):
     GlossaryTermFactory(workspace=world.workspace_a, name="Ours")
     GlossaryTermFactory(workspace=world.workspace_b, name="Theirs")
-    response = _staff(world, persona).get(LIST)
+    response = staff_client(world, persona).get(LIST)
     assert response.status_code == 200
     assert _names(response) == listed
     assert ("Workspace B" in response.content.decode()) is ("Theirs" in listed)  # the workspace filter too
@@ -70,7 +63,7 @@ def test_each_role_lists_the_terms_it_may_see(world, persona, listed):
 
 def test_an_outsider_gets_no_glossary_pages(world):
     term = GlossaryTermFactory(workspace=world.workspace_a)
-    client = _staff(world, "outsider")
+    client = staff_client(world, "outsider")
     assert client.get(LIST).status_code == 403
     assert client.get(_term_url(term)).status_code in (403, 404)
     assert client.get(IMPORT).status_code == 403
@@ -85,7 +78,7 @@ def test_a_terms_page_renders_the_definition_and_lists_the_linked_assets(world):
                                definition="Where we **write**. <script>alert(1)</script>",
                                synonyms=["mail", "courriel"])
     glossary.glossary_term_link(term=term, asset=cols["email"], acting_user=SYSTEM)
-    html = _staff(world, "steward").get(_term_url(term)).content.decode()
+    html = staff_client(world, "steward").get(_term_url(term)).content.decode()
     preview = re.search(r'<div class="glossary-preview markdown">(.*?)</div>', html, re.S).group(1)
     assert "<strong>write</strong>" in preview and "<script" not in preview and "&lt;script&gt;" in preview
     assert "mail\ncourriel" in html  # one synonym a line in the form
@@ -97,7 +90,7 @@ def test_a_terms_page_renders_the_definition_and_lists_the_linked_assets(world):
 @pytest.mark.parametrize("persona", ["analyst", "auditor"])
 def test_readers_see_a_terms_page_read_only_in_words(world, persona):
     term = GlossaryTermFactory(workspace=world.workspace_a, synonyms=["client", "buyer"])
-    response = _staff(world, persona).get(_term_url(term))
+    response = staff_client(world, persona).get(_term_url(term))
     html = response.content.decode()
     assert response.status_code == 200
     assert 'name="_save"' not in html and "<textarea" not in html
@@ -108,7 +101,7 @@ def test_a_steward_changes_a_term_through_the_service_audited(world):
     term = GlossaryTermFactory(workspace=world.workspace_a, name="Customer")
     related = GlossaryTermFactory(workspace=world.workspace_a, name="Client")
     GlossaryTermFactory(workspace=world.workspace_b, name="Zq9theirs")
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     page = client.get(_term_url(term)).content.decode()
     assert "Zq9theirs" not in page
     response = client.post(_term_url(term), {
@@ -127,7 +120,7 @@ def test_a_steward_changes_a_term_through_the_service_audited(world):
 def test_a_term_cannot_be_made_its_own_ancestor_in_the_form(world):
     parent = GlossaryTermFactory(workspace=world.workspace_a, name="Customer")
     child = GlossaryTermFactory(workspace=world.workspace_a, name="Customer e-mail", parent=parent)
-    response = _staff(world, "steward").post(_term_url(parent), {
+    response = staff_client(world, "steward").post(_term_url(parent), {
         "name": "Customer", "status": "approved", "definition": "", "synonyms": "", "abbreviations": "",
         "parent": child.pk, "_save": "Save"}, format="multipart")
     assert response.status_code == 200
@@ -142,7 +135,7 @@ def test_a_tags_page_lists_the_assets_it_is_on_and_says_how_to_tag_when_none(wor
     *_, cols = asset_tree(source, columns={"email": "text", "phone": "text"})
     tag, unused = TagFactory(workspace=world.workspace_a, name="gold"), TagFactory(workspace=world.workspace_a)
     curation.asset_tag_add(asset=cols["email"], tag=tag, acting_user=SYSTEM)
-    client = _staff(world, "analyst")
+    client = staff_client(world, "analyst")
     html = client.get(reverse("admin:catalog_tag_change", args=[tag.pk])).content.decode()
     assets = re.search(r'id="tag-assets".*?</fieldset>', html, re.S).group(0)
     column_url = reverse("admin:catalog_columnasset_change", args=[cols["email"].pk])
@@ -153,7 +146,7 @@ def test_a_tags_page_lists_the_assets_it_is_on_and_says_how_to_tag_when_none(wor
 
 
 def test_a_steward_adds_and_deletes_a_tag_through_the_service(world):
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     response = client.post(reverse("admin:catalog_tag_add"), {"workspace": world.workspace_a.pk, "name": "gold",
                                                               "description": "Trusted.", "_save": "Save"},
                            format="multipart")
@@ -167,7 +160,7 @@ def test_a_steward_adds_and_deletes_a_tag_through_the_service(world):
 
 
 def test_an_analyst_may_not_add_tags_or_terms(world):
-    client = _staff(world, "analyst")
+    client = staff_client(world, "analyst")
     TagFactory(workspace=world.workspace_a)
     assert client.get(reverse("admin:catalog_tag_add")).status_code == 403
     assert client.get(reverse("admin:catalog_glossaryterm_add")).status_code == 403
@@ -185,7 +178,7 @@ def _upload(client, content: str, name="glossary.csv", workspace=None, world=Non
 def test_an_import_shows_its_dry_run_then_applies_it_on_confirmation(world):
     GlossaryTermFactory(workspace=world.workspace_a, name="Customer", definition="A person who **buys**.",
                         synonyms=["client", "buyer"])
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     dry = _upload(client, CSV.replace(",approved\nCustomer e-mail", ",draft\nCustomer e-mail"), world=world)
     html = dry.content.decode()
     assert dry.status_code == 200
@@ -209,7 +202,7 @@ def test_a_bad_file_lists_every_problem_with_row_and_column_and_imports_nothing(
            "Customer,ok,Nobody,approved,\n"
            ",no name,,approved,\n"
            "Order,ok,,final,ghost\n")
-    response = _upload(_staff(world, "steward"), bad, world=world)
+    response = _upload(staff_client(world, "steward"), bad, world=world)
     html = response.content.decode()
     rows = re.findall(r"<tr><td>(\w+)</td><td>([\w—]+)</td><td>(.*?)</td></tr>", html)
     assert [(row, column) for row, column, _ in rows] == [("1", "parent"), ("2", "name"), ("3", "status"),
@@ -219,7 +212,7 @@ def test_a_bad_file_lists_every_problem_with_row_and_column_and_imports_nothing(
 
 
 def test_a_json_import_and_a_file_that_is_neither(world):
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     document = json.dumps({"terms": [{"name": "Invoice", "synonyms": ["bill"]}]})
     dry = _upload(client, document, name="terms.json", world=world)
     assert "1 created, 0 updated, 0 unchanged" in dry.content.decode()
@@ -229,13 +222,13 @@ def test_a_json_import_and_a_file_that_is_neither(world):
 
 @pytest.mark.parametrize("persona", ["analyst", "auditor"])
 def test_readers_may_not_import(world, persona):
-    client = _staff(world, persona)
+    client = staff_client(world, persona)
     assert client.get(IMPORT).status_code == 403
     assert 'class="glossary-import-link"' not in client.get(LIST).content.decode()
 
 
 def test_a_steward_may_not_import_into_another_workspace(world):
-    response = _upload(_staff(world, "steward"), CSV, workspace=world.workspace_b.pk, world=world)
+    response = _upload(staff_client(world, "steward"), CSV, workspace=world.workspace_b.pk, world=world)
     assert "Select a valid choice" in response.content.decode()
     assert not GlossaryTerm.objects.exists()
 
@@ -245,7 +238,7 @@ def test_the_selected_terms_export_as_a_file_the_import_reads_back(world, fmt):
     parent = GlossaryTermFactory(workspace=world.workspace_a, name="Customer", synonyms=["client"])
     child = GlossaryTermFactory(workspace=world.workspace_a, name="Customer e-mail", parent=parent)
     GlossaryTermFactory(workspace=world.workspace_b, name="Theirs")
-    response = _staff(world, "steward").post(LIST, {"action": f"export_glossary_{fmt}",
+    response = staff_client(world, "steward").post(LIST, {"action": f"export_glossary_{fmt}",
                                                     "_selected_action": [parent.pk, child.pk]}, format="multipart")
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="glossary.{fmt}"'
@@ -265,11 +258,11 @@ def test_the_selected_terms_export_as_a_file_the_import_reads_back(world, fmt):
 @pytest.mark.parametrize("value", ["²", "1" * 30])
 def test_an_admin_filter_given_a_digit_int_cannot_read_or_a_huge_id_lists_unfiltered(world, url, value):
     # str.isdigit() took "²", which int() refused, and 10**30 overflowed SQLite's integer: both were 500s.
-    response = _staff(world, "steward").get(url + value)
+    response = staff_client(world, "steward").get(url + value)
     assert response.status_code in (200, 302), response.status_code
 
 
 def test_the_stewards_field_says_whom_it_offers(world):
     # A superuser who is no workspace's member saw an empty Stewards box and no reason for it.
-    page = _staff(world, "steward").get(reverse("admin:catalog_glossaryterm_add")).content.decode()
+    page = staff_client(world, "steward").get(reverse("admin:catalog_glossaryterm_add")).content.decode()
     assert "Members of the term's workspace: a workspace admin gives users a role there under Memberships." in page

@@ -11,14 +11,7 @@ from django.urls import reverse
 from catalog.models import Asset
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.lineage_factories import edge, external, table
-from tests.support.personas import verified_client
-
-
-def _staff(world, persona):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
+from tests.support.personas import staff_client, verified_client
 
 
 def _lineage_url(asset, **query):
@@ -50,7 +43,7 @@ READERS = {"superuser": (200, 0), "steward": (200, 1), "analyst": (200, 1), "aud
 @pytest.mark.parametrize("persona", sorted(READERS))
 def test_the_picture_answers_each_role_what_it_may_see(world, flow, persona):
     status, hidden = READERS[persona]
-    response = _staff(world, persona).get(_lineage_url(flow["raw"], depth=3))
+    response = staff_client(world, persona).get(_lineage_url(flow["raw"], depth=3))
     assert response.status_code == status
     if status != 200:
         assert "raw" not in response.content.decode()
@@ -75,7 +68,7 @@ def test_the_unverified_staff_gets_no_answer(world, flow):
 
 
 def test_nodes_say_what_they_are_and_where_their_page_is(world, flow):
-    body = _staff(world, "steward").get(_lineage_url(flow["raw"], depth=3)).json()
+    body = staff_client(world, "steward").get(_lineage_url(flow["raw"], depth=3)).json()
     by_name = {node["qualified_name"]: node for node in body["nodes"]}
     raw, report = by_name["shop.public.raw"], by_name["shop.public.report"]
     dashboard = by_name["s3://lake/dashboards/revenue"]
@@ -87,7 +80,7 @@ def test_nodes_say_what_they_are_and_where_their_page_is(world, flow):
 
 
 def test_columns_sit_in_their_tables(world, flow):
-    body = _staff(world, "steward").get(_lineage_url(flow["raw"], depth=3, columns=1)).json()
+    body = staff_client(world, "steward").get(_lineage_url(flow["raw"], depth=3, columns=1)).json()
     by_key = {node["key"]: node for node in body["nodes"]}
     raw_email, report_email = f"asset:{flow['raw'].cols['email'].pk}", f"asset:{flow['report'].cols['email'].pk}"
     assert by_key[raw_email]["parent"] == f"asset:{flow['raw'].pk}"
@@ -101,7 +94,7 @@ def test_a_column_walked_from_its_own_page_brings_its_table_along(world, flow):
     """The report's table has no table-level edge to the raw email column's table at depth 1 from the column:
     the table is added (not reached) to hold it."""
     column = flow["report"].cols["email"]
-    body = _staff(world, "superuser").get(_lineage_url(column, depth=1)).json()
+    body = staff_client(world, "superuser").get(_lineage_url(column, depth=1)).json()
     by_key = {node["key"]: node for node in body["nodes"]}
     staging = by_key[f"asset:{flow['staging'].pk}"]
     assert staging["reached"] is False and by_key[f"asset:{flow['staging'].cols['email'].pk}"]["reached"] is True
@@ -109,13 +102,13 @@ def test_a_column_walked_from_its_own_page_brings_its_table_along(world, flow):
 
 @pytest.mark.parametrize("query", [{"depth": 0}, {"depth": 11}, {"depth": "two"}, {"columns": "yes"}])
 def test_bad_queries_are_400_naming_the_parameter(world, flow, query):
-    response = _staff(world, "steward").get(_lineage_url(flow["raw"], **query))
+    response = staff_client(world, "steward").get(_lineage_url(flow["raw"], **query))
     assert response.status_code == 400
     assert next(iter(query)) in response.json()["detail"]
 
 
 def test_an_asset_out_of_sight_is_404_like_a_missing_one(world, flow):
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     assert client.get(_lineage_url(flow["staging"])).status_code == 404
     assert client.get(reverse("admin:catalog_tableasset_lineage", args=[10**9])).status_code == 404
 
@@ -131,7 +124,7 @@ def _chain(source, name, length):
 def test_queries_do_not_grow_with_the_graph(world):
     source = DataSourceFactory(workspace=world.workspace_a)
     small, big = _chain(source, "small", 3), _chain(source, "big", 30)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     counts = []
     for tables in (small, big):
         with CaptureQueriesContext(connection) as queries:
@@ -155,7 +148,7 @@ def _carried(page: str) -> dict:
 
 
 def test_the_section_carries_the_first_picture_and_a_table_for_readers_without_javascript(world, flow):
-    page = _page(_staff(world, "steward"), flow["raw"])
+    page = _page(staff_client(world, "steward"), flow["raw"])
     assert 'id="asset-lineage"' in page and "secret_staging" not in page
     assert "1 asset on these paths is not yours to see" in page
     picture = _carried(page)
@@ -169,7 +162,7 @@ def test_the_section_carries_the_first_picture_and_a_table_for_readers_without_j
 def test_an_asset_without_lineage_says_so_and_a_schema_shows_no_section(world):
     source = DataSourceFactory(workspace=world.workspace_a)
     lonely = table(source, "lonely")
-    client = _staff(world, "analyst")
+    client = staff_client(world, "analyst")
     assert "No lineage yet" in _page(client, lonely)
     assert 'id="asset-lineage"' not in _page(client, lonely.parent)
 
@@ -178,7 +171,7 @@ def test_a_table_whose_flows_are_known_only_between_columns_starts_at_column_lev
     source = DataSourceFactory(workspace=world.workspace_a)
     orders, report = table(source, "orders", columns=("amount",)), table(source, "report", columns=("amount",))
     edge(orders.cols["amount"], report.cols["amount"])
-    page = _page(_staff(world, "analyst"), orders)
+    page = _page(staff_client(world, "analyst"), orders)
     assert "No lineage yet" not in page
     picture = _carried(page)
     assert picture["columns"] is True and [edge["level"] for edge in picture["edges"]] == ["column"]

@@ -12,16 +12,9 @@ from catalog import curation, properties
 from catalog.models import Asset, AssetPropertyValue, PropertyDefinition
 from tests.catalog.factories import AssetFactory, DataSourceFactory
 from tests.catalog.property_factories import PropertyDefinitionFactory
-from tests.support.personas import verified_client
+from tests.support.personas import staff_client
 
 Type = PropertyDefinition.Type
-
-
-def _staff(world, persona):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
 
 
 @pytest.fixture
@@ -63,7 +56,7 @@ def _post(client, asset, data):
 
 def test_steward_edits_every_type_of_property_on_the_asset_page_audited(world, table_a):
     _define_all(world)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     html = _page(client, table_a)
     assert 'id="asset-properties"' in html and "How long rows are kept." in html
     assert "Column only" not in html  # a column's property is not offered on a table
@@ -89,7 +82,7 @@ def test_steward_edits_every_type_of_property_on_the_asset_page_audited(world, t
 
 def test_a_refused_value_changes_nothing_and_says_why(world, table_a):
     _define_all(world)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     _post(client, table_a, {"property_rows_expected": "many", "property_retention": "kept"})
     assert not AssetPropertyValue.objects.exists()
     assert "Rows expected: Enter a number." in _page(client, table_a)
@@ -98,7 +91,7 @@ def test_a_refused_value_changes_nothing_and_says_why(world, table_a):
 def test_a_post_without_the_shown_properties_clears_nothing(world, table_a):
     _define_all(world)
     properties.asset_properties_set(asset=table_a, values={"tier": "gold"}, acting_user=SYSTEM)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     client.post(reverse("admin:catalog_propertydefinition_asset_values", args=[table_a.pk]), {},
                 format="multipart")
     assert AssetPropertyValue.objects.get().value == "gold"
@@ -108,11 +101,11 @@ def test_a_post_without_the_shown_properties_clears_nothing(world, table_a):
 def test_analyst_reads_the_values_without_a_form_and_another_workspace_cannot_post(world, table_a):
     _define_all(world)
     properties.asset_properties_set(asset=table_a, values={"tier": "gold", "personal": False}, acting_user=SYSTEM)
-    html = _page(_staff(world, "analyst"), table_a)
+    html = _page(staff_client(world, "analyst"), table_a)
     assert "asset-properties-form" not in html and "gold" in html and ">no<" in html
-    assert _post(_staff(world, "analyst"), table_a, {"property_tier": "silver"}).status_code == 302
+    assert _post(staff_client(world, "analyst"), table_a, {"property_tier": "silver"}).status_code == 302
     assert AssetPropertyValue.objects.get(definition__name="tier").value == "gold"  # refused by the service
-    assert _post(_staff(world, "other_workspace_user"), table_a, {"property_tier": "silver"}).status_code == 404
+    assert _post(staff_client(world, "other_workspace_user"), table_a, {"property_tier": "silver"}).status_code == 404
 
 
 def test_an_analyst_who_owns_the_asset_edits_its_properties_audited(world, table_a):
@@ -120,7 +113,7 @@ def test_an_analyst_who_owns_the_asset_edits_its_properties_audited(world, table
     _define_all(world)
     analyst = world.user("analyst")
     curation.asset_owner_add(asset=table_a, user=analyst, owner_type="business", acting_user=SYSTEM)
-    client = _staff(world, "analyst")
+    client = staff_client(world, "analyst")
     assert "asset-properties-form" in _page(client, table_a)
     assert _post(client, table_a, {"property_tier": "silver"}).status_code == 302
     assert AssetPropertyValue.objects.get(definition__name="tier").value == "silver"
@@ -139,7 +132,7 @@ def test_properties_section_costs_the_same_queries_for_two_properties_as_for_eig
     for definition in definitions[2:]:
         definition.workspace = world.workspace_b  # only two are the workspace's while measuring the first page
         definition.save(update_fields=["workspace"])
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     _page(client, table_a)
 
     def queries(asset):
@@ -156,7 +149,7 @@ def test_properties_section_costs_the_same_queries_for_two_properties_as_for_eig
 
 
 def test_steward_defines_a_property_in_the_admin_and_a_choice_in_use_stays(world, table_a):
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     response = client.post(reverse("admin:catalog_propertydefinition_add"), {
         "workspace": world.workspace_a.pk, "name": "tier", "label": "Tier", "help_text": "", "type": "choice",
         "allowed_values": "gold\nsilver\n", "applies_to": ["table", "view"]}, format="multipart")
@@ -171,4 +164,4 @@ def test_steward_defines_a_property_in_the_admin_and_a_choice_in_use_stays(world
     assert response.status_code == 200 and "1 asset has gold" in response.content.decode()
     response = client.get(reverse("admin:catalog_propertydefinition_delete", args=[definition.pk]))
     assert "Its values on 1 asset: clear them first" in response.content.decode()
-    assert _staff(world, "other_workspace_user").get(url).status_code == 302  # not theirs: back to the index
+    assert staff_client(world, "other_workspace_user").get(url).status_code == 302  # not theirs: back to the index

@@ -15,7 +15,7 @@ from catalog.models import AssetCertification, GlossaryTerm, Tag
 from tests.catalog.classification_factories import asset_tree
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
 from tests.catalog.factories import DataSourceFactory
-from tests.support.personas import verified_client
+from tests.support.personas import staff_client
 
 TYPED = "Customers.\r\n\r\n- one a row\r\n- kept for 5 years\rend"
 STORED = "Customers.\n\n- one a row\n- kept for 5 years\nend"
@@ -27,13 +27,6 @@ def _table(world):
     return table
 
 
-def _staff(world, persona="steward"):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
-
-
 def test_the_helper_turns_crlf_and_cr_into_lf_and_leaves_the_rest():
     assert text_with_newlines(TYPED) == STORED
     assert text_with_newlines("") == ""
@@ -43,7 +36,7 @@ def test_the_helper_turns_crlf_and_cr_into_lf_and_leaves_the_rest():
 def test_a_description_saved_from_the_admin_is_stored_with_lf(world):
     table = _table(world)
     url = reverse("admin:catalog_tableasset_curation", args=[table.pk])
-    response = _staff(world).post(url, {"description": TYPED, "certification": "", "certification_note": "",
+    response = staff_client(world).post(url, {"description": TYPED, "certification": "", "certification_note": "",
                                         "certification_expires_at": ""}, format="multipart")
     assert response.status_code == 302
     table.refresh_from_db()
@@ -55,7 +48,7 @@ def test_the_admin_and_the_api_store_the_same_description_and_the_second_save_au
     response = world.client("steward").patch(reverse("api:assetcuration-curation", args=[table.pk]),
                                              {"description": STORED}, format="json")
     assert response.status_code == 200
-    admin_client = _staff(world)  # its login is audited
+    admin_client = staff_client(world)  # its login is audited
     before = AuditEvent.objects.count()
     url = reverse("admin:catalog_tableasset_curation", args=[table.pk])
     admin_client.post(url, {"description": TYPED, "certification": "", "certification_note": "",
@@ -104,7 +97,7 @@ def test_bulk_certification_notes_are_stored_with_lf(world):
 
 def test_a_term_definition_from_the_admin_form_is_stored_with_lf(world):
     term = GlossaryTermFactory(workspace=world.workspace_a, name="Customer")
-    response = _staff(world).post(reverse("admin:catalog_glossaryterm_change", args=[term.pk]), {
+    response = staff_client(world).post(reverse("admin:catalog_glossaryterm_change", args=[term.pk]), {
         "name": "Customer", "status": "approved", "definition": TYPED, "synonyms": "", "abbreviations": "",
         "parent": "", "stewards": [], "classification": "", "_save": "Save"}, format="multipart")
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -123,7 +116,7 @@ def test_an_imported_definition_with_crlf_is_stored_with_lf_and_reimports_unchan
 
 def test_a_tag_description_typed_in_the_admin_is_stored_with_lf(world):
     tag = TagFactory(workspace=world.workspace_a, name="gold")
-    response = _staff(world).post(reverse("admin:catalog_tag_change", args=[tag.pk]),
+    response = staff_client(world).post(reverse("admin:catalog_tag_change", args=[tag.pk]),
                                   {"name": "gold", "description": TYPED, "_save": "Save"}, format="multipart")
     assert response.status_code == 302, response.content.decode()[:2000]
     tag.refresh_from_db()

@@ -13,17 +13,10 @@ from catalog.models import Asset, AssetClassification, ColumnAsset
 from config.pagination import EstimatedCountPaginator, KeysetPagination
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.factories import AssetFactory, DataSourceFactory
-from tests.support.personas import verified_client
+from tests.support.personas import staff_client
 from tests.support.services import running_in_ci
 
 LIST = reverse("api:asset-list")
-
-
-def _staff(world, persona):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
 
 
 def _columns(workspace, count: int, *, table: str = "customers"):
@@ -156,7 +149,7 @@ def test_an_api_request_reads_the_grants_once(world):
 
 
 def test_an_admin_page_reads_the_grants_once_and_asks_modelbackend_nothing(world):
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     _columns(world.workspace_a, 3)
     sqls = _queries(client, reverse("admin:catalog_columnasset_changelist"))
     assert _grant_statements(sqls) == 1
@@ -169,7 +162,7 @@ def test_an_admin_page_reads_the_grants_once_and_asks_modelbackend_nothing(world
 @pytest.mark.parametrize("changelist", ["admin:catalog_columnasset_changelist",
                                         "admin:catalog_assetclassification_changelist"])
 def test_admin_catalog_changelists_cost_a_constant_handful_of_queries(world, changelist):
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     email = builtin("PII.EMAIL")
     for column in _columns(world.workspace_a, 3):
         AssetClassificationFactory(asset=column, classification=email)

@@ -21,20 +21,13 @@ from tests.catalog.search_support import index_everything
 from tests.catalog.suggestion_factories import suggestion_in
 from tests.support import openapi
 from tests.support.factories import UserFactory
-from tests.support.personas import PERSONAS, verified_client
+from tests.support.personas import PERSONAS, staff_client
 
 pytestmark = pytest.mark.django_db
 
 IMPORT = reverse("admin:catalog_glossaryterm_import")
 BULK = "/api/v1/assets/bulk/"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-
-
-def _staff(world, persona):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
 
 
 def _columns(workspace):
@@ -45,7 +38,7 @@ def _columns(workspace):
 # --- the glossary import ---------------------------------------------------------------------------------------
 
 def test_the_import_without_a_file_marks_the_file_row_and_asks_for_the_file(world):
-    html = _staff(world, "steward").post(IMPORT, {"workspace": world.workspace_a.pk, "format": ""},
+    html = staff_client(world, "steward").post(IMPORT, {"workspace": world.workspace_a.pk, "format": ""},
                                          format="multipart").content.decode()
     row = re.search(r'<div class="form-row([^"]*)">(?:(?!<div class="form-row).)*?name="file"', html, re.S)
     # The error sat between the workspace and the file, in a row not marked: it read as the workspace's.
@@ -73,21 +66,21 @@ def _bulk_form(client, assets) -> str:
 
 def test_the_bulk_form_says_why_a_list_is_empty_and_where_to_fill_it(world):
     cols = _columns(world.workspace_a)
-    html = _bulk_form(_staff(world, "steward"), cols.values())
+    html = _bulk_form(staff_client(world, "steward"), cols.values())
     # The workspace has members (the personas) but no tag and no term yet: two empty boxes said nothing.
     assert 'data-missing="tags"' in html and reverse("admin:catalog_tag_add") in html
     assert 'data-missing="terms"' in html and reverse("admin:catalog_glossaryterm_import") in html
     assert 'data-missing="members"' not in html and "Tick several with Ctrl" in html
     TagFactory(workspace=world.workspace_a, name="gdpr")
     GlossaryTermFactory(workspace=world.workspace_a, name="Contact")
-    filled = _bulk_form(_staff(world, "steward"), cols.values())
+    filled = _bulk_form(staff_client(world, "steward"), cols.values())
     assert 'data-missing="tags"' not in filled and 'data-missing="terms"' not in filled
 
 
 # --- suggestions -------------------------------------------------------------------------------------------------
 
 def test_the_home_links_the_waiting_suggestions_in_words_too(world):
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     assert 'id="suggestions-link"' not in client.get(reverse("admin:index")).content.decode()
     suggestion_in(world.workspace_a)
     html = client.get(reverse("admin:index")).content.decode()
@@ -97,7 +90,7 @@ def test_the_home_links_the_waiting_suggestions_in_words_too(world):
 
 def test_the_suggestion_list_has_no_link_inside_a_link(world):
     row = suggestion_in(world.workspace_a, description="Where we **write** to them.")
-    html = _staff(world, "steward").get(reverse("admin:catalog_suggestion_changelist")).content.decode()
+    html = staff_client(world, "steward").get(reverse("admin:catalog_suggestion_changelist")).content.decode()
     asset_cell = re.search(r'<t[hd] class="field-asset_shown">(.*?)</t[hd]>', html, re.S).group(1)
     # Django made the first column the row's link; with the asset's own link inside, browsers split the two into
     # an empty link to the suggestion (nothing to click) and the asset's.
@@ -112,7 +105,7 @@ def test_the_suggestion_list_has_no_link_inside_a_link(world):
 ])
 def test_a_decision_s_message_is_a_sentence_not_the_suggested_markdown(world, verb, expected):
     row = suggestion_in(world.workspace_a, description="The customer's **given name**, " + "long " * 300)
-    response = _staff(world, "steward").post(reverse("admin:catalog_suggestion_decide"),
+    response = staff_client(world, "steward").post(reverse("admin:catalog_suggestion_decide"),
                                              {"decide": f"{verb}:{row.pk}", "next": asset_url(row.asset)},
                                              format="multipart", follow=True)
     said = [str(message) for message in response.context["messages"]]
@@ -123,7 +116,7 @@ def test_accepting_a_term_says_which_term_is_linked(world):
     term = GlossaryTermFactory(workspace=world.workspace_a, name="Contact")
     row = suggestion_in(world.workspace_a, kind=Suggestion.Kind.TERM, rule=Suggestion.Rule.IMPLIED_CLASSIFICATION,
                         term=term, description="", fingerprint="")
-    response = _staff(world, "steward").post(reverse("admin:catalog_suggestion_decide"),
+    response = staff_client(world, "steward").post(reverse("admin:catalog_suggestion_decide"),
                                              {"decide": f"accept:{row.pk}", "next": asset_url(row.asset)},
                                              format="multipart", follow=True)
     assert [str(message) for message in response.context["messages"]] == [
@@ -188,7 +181,7 @@ def test_search_results_break_qualified_names_between_their_parts_not_inside_one
     source = DataSourceFactory(workspace=world.workspace_a, name="Shop", database="shop")
     asset_tree(source, table="customer_orders", columns={"email": "text", "<b>oddity": "text"})
     index_everything()
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     page = client.get(reverse("asset-search"), {"q": "email"}).content.decode()
     # The name wrapped anywhere ("customer_order" / "s.email"); the asset lists break after the dots.
     assert ">shop.<wbr>public.<wbr>customer_orders.<wbr>email</a>" in page
@@ -204,7 +197,7 @@ def test_list_cells_show_a_markdown_text_as_it_reads_not_its_asterisks(world):
     TagFactory(workspace=world.workspace_a, name="gdpr", description="Personal data under the **GDPR**.\n\n"
                                                                     "- see <script>x</script> & [policy](https://e.x)")
     suggestion_in(world.workspace_a, description="Where we **write** to them.")
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     tags = client.get(reverse("admin:catalog_tag_changelist")).content.decode()
     cell = re.search(r'<td class="field-description_shown">(.*?)</td>', tags, re.S).group(1)
     assert cell == "Personal data under the GDPR. see &lt;script&gt;x&lt;/script&gt; &amp; policy"

@@ -16,7 +16,7 @@ from tests.catalog.classification_factories import asset_tree
 from tests.catalog.curation_factories import GlossaryTermFactory
 from tests.catalog.factories import DataSourceFactory
 from tests.catalog.search_support import index_everything
-from tests.support.personas import verified_client
+from tests.support.personas import staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +31,6 @@ def hr(world):
     return root, database
 
 
-def _staff(world, persona="steward"):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
-
-
 def test_the_source_asset_keeps_its_key_and_is_titled_by_its_name(hr):
     root, database = hr
     assert root.qualified_name == "HR warehouse/"
@@ -46,7 +39,7 @@ def test_the_source_asset_keeps_its_key_and_is_titled_by_its_name(hr):
 
 
 def test_the_admin_search_shows_the_source_by_its_name(world, hr):
-    response = _staff(world).get(reverse("asset-search"), {"q": "warehouse"})
+    response = staff_client(world).get(reverse("asset-search"), {"q": "warehouse"})
     assert response.status_code == 200
     table = response.content.decode().split('id="search-results"')[1].split("</table>")[0]
     assert re.search(r'<a href="[^"]+" title="HR warehouse">HR warehouse</a>', table)
@@ -67,14 +60,14 @@ def test_a_terms_page_lists_the_source_by_its_name(world, hr):
     root, _ = hr
     term = GlossaryTermFactory(workspace=world.workspace_a, name="Personnel")
     glossary.glossary_term_link(term=term, asset=root, acting_user=SYSTEM)
-    page = _staff(world).get(reverse("admin:catalog_glossaryterm_change", args=[term.pk])).content.decode()
+    page = staff_client(world).get(reverse("admin:catalog_glossaryterm_change", args=[term.pk])).content.decode()
     linked = page.split('class="glossary-assets"')[1].split("</ul>")[0]
     assert ">HR warehouse</a>" in linked and "HR warehouse/" not in linked
 
 
 def test_the_curation_page_titles_and_messages_name_the_source(world, hr):
     root, _ = hr
-    client = _staff(world)
+    client = staff_client(world)
     url = reverse("admin:catalog_sourceasset_curation", args=[root.pk])
     page = client.get(url)
     assert page.context["title"] == "Curation of HR warehouse"
@@ -85,7 +78,7 @@ def test_the_curation_page_titles_and_messages_name_the_source(world, hr):
 
 def test_the_bulk_form_and_a_databases_page_name_the_source(world, hr):
     root, database = hr
-    client = _staff(world)
+    client = staff_client(world)
     form = client.post(reverse("admin:catalog_sourceasset_changelist"),
                        {"action": "curate_selected", ACTION_CHECKBOX_NAME: [root.pk]}, format="multipart")
     assert form.context["examples"] == ["HR warehouse"]

@@ -31,17 +31,10 @@ from tests.catalog import test_api_curation
 from tests.catalog.classification_factories import AssetClassificationFactory, asset_tree, builtin
 from tests.catalog.curation_factories import TagFactory
 from tests.catalog.factories import DataSourceFactory
-from tests.support.personas import verified_client
+from tests.support.personas import staff_client
 from tests.support.target_dbs import run_scan, schema_only_rule_set
 
 pytestmark = pytest.mark.django_db
-
-
-def _staff(world, persona):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
 
 
 def _root(source) -> Asset | None:
@@ -213,24 +206,24 @@ def test_the_data_source_page_shows_the_sources_curation_and_history(world):
     source, root, database, _, _ = _shop(world.workspace_a)
     curation.asset_certify(asset=root, status="certified", acting_user=world.user("steward"))
     url = reverse("admin:sources_datasource_change", args=[source.pk])
-    html = _staff(world, "steward").get(url).content.decode()
+    html = staff_client(world, "steward").get(url).content.decode()
     assert 'id="asset-curation"' in html and 'id="edit-curation"' in html
     assert reverse("admin:catalog_sourceasset_curation", args=[root.pk]) in html
     assert 'id="asset-curation-history"' in html and "certified" in html
     assert 'id="asset-contents"' in html and database.name in html  # its databases
-    analyst_html = _staff(world, "analyst").get(url).content.decode()
+    analyst_html = staff_client(world, "analyst").get(url).content.decode()
     assert 'id="asset-curation"' in analyst_html and 'id="edit-curation"' not in analyst_html
 
 
 def test_the_source_page_makes_a_missing_asset(world):
     source = DataSourceFactory(workspace=world.workspace_a)
-    html = _staff(world, "steward").get(reverse("admin:sources_datasource_change", args=[source.pk])).content.decode()
+    html = staff_client(world).get(reverse("admin:sources_datasource_change", args=[source.pk])).content.decode()
     assert _root(source) is not None and 'id="asset-curation"' in html
 
 
 def test_editing_a_sources_curation_returns_to_the_data_source_page(world):
     source, root, _, _, _ = _shop(world.workspace_a)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     url = reverse("admin:catalog_sourceasset_curation", args=[root.pk])
     page = client.get(url)
     assert page.status_code == 200
@@ -242,13 +235,13 @@ def test_editing_a_sources_curation_returns_to_the_data_source_page(world):
     assert response["Location"] == reverse("admin:sources_datasource_change", args=[source.pk]) + "#asset-curation"
     root.refresh_from_db()
     assert root.description == "Curated here." and root.certification.status == "deprecated"
-    assert _staff(world, "analyst").get(url).status_code == 403
+    assert staff_client(world, "analyst").get(url).status_code == 403
 
 
 def test_a_source_assets_page_is_its_data_sources_and_the_list_curates_and_exports(world):
     source, root, _, _, columns = _shop(world.workspace_a)
     Asset.objects.filter(pk=columns["email"].pk).update(sensitivity="confidential")
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     page = client.get(reverse("admin:catalog_sourceasset_change", args=[root.pk]))
     assert page.status_code == 302
     assert page["Location"] == reverse("admin:sources_datasource_change", args=[source.pk])

@@ -9,32 +9,25 @@ from catalog import curation
 from catalog.admin_assets import asset_url
 from catalog.models import Asset, Suggestion
 from tests.catalog.suggestion_factories import suggestion_in
-from tests.support.personas import verified_client
+from tests.support.personas import staff_client
 
 pytestmark = pytest.mark.django_db
 
 
-def _staff(world, persona):
-    user = world.user(persona)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return verified_client(user)
-
-
 def test_the_asset_page_shows_suggestions_with_buttons_for_its_curators(world):
     row = suggestion_in(world.workspace_a, description="Where we **write** to them.")
-    page = _staff(world, "steward").get(asset_url(row.asset)).content.decode()
+    page = staff_client(world, "steward").get(asset_url(row.asset)).content.decode()
     assert 'id="asset-suggestions"' in page and "<strong>write</strong>" in page and row.reason in page
     assert f'value="accept:{row.pk}"' in page and f'value="dismiss:{row.pk}"' in page
     assert 'name="csrfmiddlewaretoken"' in page
-    read_only = _staff(world, "analyst").get(asset_url(row.asset)).content.decode()
+    read_only = staff_client(world, "analyst").get(asset_url(row.asset)).content.decode()
     assert row.reason in read_only and f'value="accept:{row.pk}"' not in read_only
 
 
 def test_a_button_accepts_and_comes_back_to_the_page(world):
     row = suggestion_in(world.workspace_a)
     page = asset_url(row.asset)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     response = client.post(reverse("admin:catalog_suggestion_decide"), {"decide": f"accept:{row.pk}", "next": page},
                            format="multipart")
     assert response.status_code == 302 and response["Location"] == page
@@ -48,8 +41,8 @@ def test_a_button_accepts_and_comes_back_to_the_page(world):
 def test_a_button_refuses_what_it_did_not_send_and_who_may_not_curate(world):
     row = suggestion_in(world.workspace_a)
     url = reverse("admin:catalog_suggestion_decide")
-    assert _staff(world, "steward").post(url, {"decide": "maybe:1"}, format="multipart").status_code == 400
-    refused = _staff(world, "analyst").post(url, {"decide": f"dismiss:{row.pk}"}, format="multipart",
+    assert staff_client(world, "steward").post(url, {"decide": "maybe:1"}, format="multipart").status_code == 400
+    refused = staff_client(world, "analyst").post(url, {"decide": f"dismiss:{row.pk}"}, format="multipart",
                                                 follow=True).content.decode()
     assert "You may not curate 1 of the 1 selected assets: nothing was changed." in refused
     row.refresh_from_db()
@@ -60,7 +53,7 @@ def test_an_analyst_who_owns_the_asset_decides_its_suggestions_audited(world):
     row, other = suggestion_in(world.workspace_a), suggestion_in(world.workspace_a)
     analyst = world.user("analyst")
     curation.asset_owner_add(asset=row.asset, user=analyst, owner_type="business", acting_user=SYSTEM)
-    client = _staff(world, "analyst")
+    client = staff_client(world, "analyst")
     assert f'value="dismiss:{row.pk}"' in client.get(asset_url(row.asset)).content.decode()
     assert f'value="dismiss:{other.pk}"' not in client.get(asset_url(other.asset)).content.decode()
     response = client.post(reverse("admin:catalog_suggestion_decide"), {"decide": f"dismiss:{row.pk}"},
@@ -75,7 +68,7 @@ def test_an_analyst_who_owns_the_asset_decides_its_suggestions_audited(world):
 def test_the_list_shows_open_suggestions_and_decides_in_bulk(world):
     rows = [suggestion_in(world.workspace_a) for _ in range(3)]
     theirs = suggestion_in(world.workspace_b)
-    client = _staff(world, "steward")
+    client = staff_client(world, "steward")
     listing = client.get(reverse("admin:catalog_suggestion_changelist")).content.decode()
     assert all(row.description in listing for row in rows) and theirs.description not in listing
     response = client.post(reverse("admin:catalog_suggestion_changelist"),
@@ -91,5 +84,5 @@ def test_the_list_shows_open_suggestions_and_decides_in_bulk(world):
 def test_the_home_counts_the_open_suggestions(world):
     suggestion_in(world.workspace_a)
     suggestion_in(world.workspace_b)
-    page = _staff(world, "steward").get(reverse("admin:index")).content.decode()
+    page = staff_client(world, "steward").get(reverse("admin:index")).content.decode()
     assert 'id="panel-suggestions"' in page and 'data-count="suggestions">1</a>' in page

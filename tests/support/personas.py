@@ -47,6 +47,14 @@ def verified_client(user: User, *, verified: bool = True) -> APIClient:
     return client
 
 
+def staff_client(world: World, persona: str = "steward") -> APIClient:
+    """A verified client of ``world``'s ``persona``, made staff: what the admin site's pages need."""
+    user = world.user(persona)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return verified_client(user)
+
+
 @dataclass
 class World:
     workspace_a: Workspace
