@@ -74,30 +74,28 @@ class ApiAssetFilter(admin.SimpleListFilter):
             raise IncorrectLookupParameters(str(refused)) from None
 
 
-class TagFilter(ApiAssetFilter):
+class CurationChoiceFilter(ApiAssetFilter):
+    """A filter offering what ``curation_choices`` lists under its ``parameter_name`` (tag, term or owner)."""
+
+    def lookups(self, request, model_admin):
+        return curation_choices(request)[self.parameter_name]
+
+
+class TagFilter(CurationChoiceFilter):
     title = "tag"
     parameter_name = TAG
 
-    def lookups(self, request, model_admin):
-        return curation_choices(request)[TAG]
 
-
-class TermFilter(ApiAssetFilter):
+class TermFilter(CurationChoiceFilter):
     title = "glossary term"
-    parameter_name = "term"
-
-    def lookups(self, request, model_admin):
-        return curation_choices(request)[TERM]
+    parameter_name = TERM
 
 
-class OwnerFilter(ApiAssetFilter):
+class OwnerFilter(CurationChoiceFilter):
     """Owners in any capacity; a user owns the assets of their groups too (the API's ``owner``)."""
 
     title = "owner"
     parameter_name = OWNER
-
-    def lookups(self, request, model_admin):
-        return curation_choices(request)[OWNER]
 
 
 class CertificationFilter(ApiAssetFilter):
