@@ -167,12 +167,17 @@ def test_bulk_sets_and_clears_by_filter(world, table_a):
     response = client.post(reverse("api:assetcuration-bulk"),
                            {"assets": [table_a.pk, *(other.pk for other in others)],
                             "properties": {"set": {"tier": ["silver", "gold"], "retention": "1y"}}}, format="json")
-    assert response.status_code == 200 and response.json() == {"assets": 3}
+    ids = sorted([table_a.pk, *(other.pk for other in others)])
+    assert response.status_code == 200 and response.json() == {
+        "assets": 3, "changed": 3, "changed_ids": ids, "changed_ids_complete": True,
+        "operations": {"properties": {"set": 6, "cleared": 0, "unchanged": 0}}}  # two properties on three assets
     assert AssetPropertyValue.objects.filter(value=["gold", "silver"]).count() == 3
     response = client.post(reverse("api:assetcuration-bulk"),
                            {"filters": {"property": "tier:gold"}, "properties": {"clear": ["retention"]}},
                            format="json")
-    assert response.status_code == 200 and response.json() == {"assets": 3}
+    assert response.status_code == 200 and response.json() == {
+        "assets": 3, "changed": 3, "changed_ids": ids, "changed_ids_complete": True,
+        "operations": {"properties": {"set": 0, "cleared": 3, "unchanged": 0}}}
     assert AssetPropertyValue.objects.filter(definition__name="retention").count() == 0
 
 
