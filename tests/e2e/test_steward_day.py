@@ -15,7 +15,7 @@ import re
 
 import pytest
 from django.conf import settings
-from django_otp.oath import totp
+from django_otp.oath import hotp
 
 from catalog.models import Asset, AssetClassification, AssetOwner
 from scanning.models import ScanRun
@@ -119,8 +119,10 @@ def test_a_stewards_day(page, live_server, source_database, settings):
     day.sign_in(steward.username)
     assert "/accounts/mfa/verify/" in day.page.url
     device = steward.totpdevice_set.get(confirmed=True)
-    # The code of the next 30-second step (the device accepts one step of drift): the enrolment used this step's.
-    day.page.fill("input[name=code]", f"{totp(device.bin_key, drift=1):06d}")
+    # The code of the step after the one the enrolment used (a device takes each step once, within one step of its
+    # now and drift). The next step by the clock failed when the enrolment fell on a step's boundary: matched one
+    # step back, it set the device's drift to -1, and the clock's next step was then two ahead.
+    day.page.fill("input[name=code]", f"{hotp(device.bin_key, device.last_t + 1):06d}")
     day.shot("verify-second-factor")
     day.submit(day.page.locator("#content-main input[type=submit]"))
     assert day.page.url.endswith("/admin/")
