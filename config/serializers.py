@@ -3,7 +3,38 @@ from __future__ import annotations
 
 import copy
 
+from django.core.validators import MaxLengthValidator
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
+
+# Ids a list of related objects may hold (a term's related terms…): each is looked up by a query of its own, so an
+# unbounded list held a worker for minutes (attack22).
+MAX_RELATED_IDS = 1_000
+
+
+class BoundedManyRelatedField(serializers.ManyRelatedField):
+    """A list of related objects refused past ``MAX_RELATED_IDS`` items before any is looked up (the bound is also
+    a validator, which the OpenAPI schema publishes as ``maxItems``)."""
+
+    default_error_messages = {"too_many": "Ensure this field has no more than {max_items} elements."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(MaxLengthValidator(MAX_RELATED_IDS))
+
+    def to_internal_value(self, data):
+        if isinstance(data, list | tuple) and len(data) > MAX_RELATED_IDS:
+            self.fail("too_many", max_items=MAX_RELATED_IDS)
+        return super().to_internal_value(data)
+
+
+class _BoundedListPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """DRF's, whose ``many=True`` form is a :class:`BoundedManyRelatedField` (as ``RelatedField.many_init``)."""
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        return BoundedManyRelatedField(child_relation=cls(*args, **kwargs),
+                                       **{key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS})
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -25,6 +56,12 @@ class ModelSerializer(serializers.ModelSerializer):
             prototype = super().get_fields()
             cls._prototype_fields = prototype
         return copy.deepcopy(prototype)
+
+    def build_relational_field(self, field_name, relation_info):
+        field_class, field_kwargs = super().build_relational_field(field_name, relation_info)
+        if relation_info.to_many and field_class is serializers.PrimaryKeyRelatedField:
+            field_class = _BoundedListPrimaryKeyRelatedField
+        return field_class, field_kwargs
 
     def build_standard_field(self, field_name, model_field):
         field_class, field_kwargs = super().build_standard_field(field_name, model_field)

@@ -1,8 +1,11 @@
 """/api/v1/tags/ and /api/v1/glossary-terms/ under the permission matrix: members read their workspace's, stewards
 write them, data owners add and change terms, auditors read everything."""
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from config.serializers import MAX_RELATED_IDS
 from tests.catalog.curation_factories import GlossaryTermFactory, TagFactory
 from tests.support.permission_matrix import PermissionMatrix, table
 
@@ -72,3 +75,21 @@ def test_parent_of_another_workspace_reads_as_missing(world):
     response = world.client("steward").patch(reverse("api:glossaryterm-detail", args=[term.pk]),
                                              {"parent": theirs.pk}, format="json")
     assert response.status_code == 400 and "parent" in str(response.json())
+
+
+def test_a_list_of_related_terms_past_the_bound_is_a_400_before_any_is_looked_up(world):
+    """Regression (attack22): each related term's id was looked up by a query of its own, however many were sent."""
+    term = GlossaryTermFactory(workspace=world.workspace_a)
+    related = GlossaryTermFactory(workspace=world.workspace_a)
+    client = world.client("steward")
+    url = reverse("api:glossaryterm-detail", args=[term.pk])
+    client.get(url)  # warm per-process caches
+    with CaptureQueriesContext(connection) as queries:
+        response = client.patch(url, {"related_terms": [related.pk] * (MAX_RELATED_IDS + 1)}, format="json")
+    assert response.status_code == 400 and "related_terms" in str(response.json())
+    assert len(queries) < 50
+    response = client.patch(url, {"related_terms": [related.pk] * 3}, format="json")
+    assert response.status_code == 200 and response.json()["related_terms"] == [related.pk]
+    schema = client.get(reverse("schema"), {"format": "json"}).json()
+    assert schema["components"]["schemas"]["GlossaryTerm"]["properties"]["related_terms"]["maxItems"] == \
+        MAX_RELATED_IDS
