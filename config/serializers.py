@@ -13,18 +13,19 @@ MAX_RELATED_IDS = 1_000
 
 
 class BoundedManyRelatedField(serializers.ManyRelatedField):
-    """A list of related objects refused past ``MAX_RELATED_IDS`` items before any is looked up (the bound is also
-    a validator, which the OpenAPI schema publishes as ``maxItems``)."""
+    """A list of related objects refused past ``max_length`` items (``MAX_RELATED_IDS`` unless given) before any is
+    looked up (the bound is also a validator, which the OpenAPI schema publishes as ``maxItems``)."""
 
-    default_error_messages = {"too_many": "Ensure this field has no more than {max_items} elements."}
+    default_error_messages = {"max_length": "At most {max_length:,} items."}
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, max_length: int = MAX_RELATED_IDS, **kwargs):
         super().__init__(**kwargs)
-        self.validators.append(MaxLengthValidator(MAX_RELATED_IDS))
+        self.max_length = max_length
+        self.validators.append(MaxLengthValidator(max_length))
 
     def to_internal_value(self, data):
-        if isinstance(data, list | tuple) and len(data) > MAX_RELATED_IDS:
-            self.fail("too_many", max_items=MAX_RELATED_IDS)
+        if not isinstance(data, str) and hasattr(data, "__len__") and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 

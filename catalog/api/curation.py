@@ -37,7 +37,7 @@ from catalog.selectors import (
 )
 from config.browsable import PostFormPageMixin
 from config.filters import KnownParametersOnly, check_filters, refuse_unknown_parameters
-from config.serializers import IdField
+from config.serializers import BoundedManyRelatedField, IdField
 
 # Where each relation input finds its choices: what the caller sees (an id from elsewhere is "does not exist").
 CHOICES = {"user": owner_user_choices, "group": owner_group_choices, "tags": tag_list, "terms": glossary_term_list}
@@ -45,19 +45,6 @@ CHOICES = {"user": owner_user_choices, "group": owner_group_choices, "tags": tag
 # 50,000 owners) held a worker for minutes; a bulk operation's lists are applied to each of up to 5,000 assets.
 MAX_ITEMS = 1_000
 MAX_BULK_ITEMS = 100
-
-
-class BoundedManyRelatedField(serializers.ManyRelatedField):
-    """A list of related ids whose length is checked before any of them is looked up."""
-
-    def __init__(self, *args, max_length: int, **kwargs):
-        self.max_length = max_length
-        super().__init__(*args, **kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) and hasattr(data, "__len__") and len(data) > self.max_length:
-            raise ValidationError(f"At most {self.max_length:,} items.", code="max_length")
-        return super().to_internal_value(data)
 
 
 def _ids(queryset, *, max_length: int, **kwargs) -> BoundedManyRelatedField:
